@@ -1,0 +1,280 @@
+"""The PettingZoo parallel environment over the simulation core."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from interbank.config import EnvConfig, resolve_env_config
+from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
+from interbank.envs.priority import PriorityModel, priority_model_from_config
+from interbank.envs.rewards import reward_components, weighted_reward
+from interbank.sim.actions import ACTIONS, HOLD, MARKETS, N_ACTIONS, PRIORITIES
+from interbank.sim.events import Event
+from interbank.sim.system import BankingSystem
+
+_CARD = """Interbank network: banks lend, call back loans, invest, divest or hold.
+
+## What it models
+N banks with real balance sheets (cash, interbank loans out, positions in the
+flow-priced markets BANK_INDEX and FIN_SERVICES; interbank borrowings and
+deposits) on a seeded directed lending network. Loans earn interest and expose
+the lender to the borrower's default; calls raise liquidity but can force a
+borrower into a fire sale; market positions earn the index return and carry
+its volatility and crash risk; cash is safe and earns nothing. Seeded shocks
+(market crashes, deposit runs) create stress; defaults (equity < 0) are settled
+by a clearing model (Eisenberg-Noe by default) and fire sales, and cascade.
+
+## Agents
+``bank_0 ... bank_{{N-1}}``; names are never reused. A bank that defaults (or is
+deleted by the interactive runner) terminates and leaves ``agents``.
+
+## Actions
+``Discrete(5)``; masked actions sent anyway are executed as HOLD and reported
+in ``infos[agent]["invalid_action"]``.
+
+{action_table}
+
+## Observation
+``Dict(observation=Box(float32, ({n_features},)), action_mask=Box(int8, (5,)))``;
+the vector does not depend on the number of banks:
+
+{obs_table}
+
+## Reward
+Priority-weighted mix of profit (equity change / initial capital), liquidity
+(cash below target, unpaid calls) and stability (leverage off target,
+counterparties gone): ``focus`` on the priority in force, the rest shared; a
+default costs ``default_penalty`` once. See ``interbank.envs.rewards``.
+
+## Episode end
+A bank terminates when it defaults. All banks truncate after ``max_steps``
+(``max_cycles``) steps; the episode also ends when no bank is left.
+
+## Arguments
+``config`` (path, dict or EnvConfig) and overrides: ``n_banks``,
+``max_cycles``/``max_steps``, ``seed``, ``render_mode`` (``"ansi"`` returns
+text, ``"human"`` prints it), ``record_events`` (keep the event stream, off by
+default as in training), ``priority_model`` (a callable, see
+``interbank.envs.priority``), and any dotted config key
+(``**{{"clearing.model": "fixed_recovery"}}``).
+
+## Version history
+- v0: first release.
+"""
+
+_ACTION_ROWS = (
+    ("LEND", "lend part of cash to a surviving out-neighbour", "no surviving borrower, or too little cash"),
+    ("BORROW", "call back part of every loan out", "nothing lent out"),
+    ("INVEST", "buy one market (momentum-tilted choice)", "too little cash"),
+    ("DIVEST", "sell part of the largest position", "no position"),
+    ("HOLD", "nothing", "never"),
+)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(r[k])) for r in [header, *rows]) for k in range(len(header))]
+    line = "  ".join("=" * w for w in widths)
+    fmt = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line, fmt(header), line, *[fmt(r) for r in rows], line])
+
+
+def env_card() -> str:
+    """The env card, with tables generated from the code's own action and feature lists."""
+    actions = _table(("index", "name", "effect", "masked when"), [(str(i), *row) for i, row in enumerate(_ACTION_ROWS)])
+    obs = _table(("index", "feature", "unit / scale"), [(str(i), n, u) for i, (n, u) in enumerate(FEATURES)])
+    return _CARD.format(action_table=actions, obs_table=obs, n_features=N_FEATURES)
+
+
+class InterbankEnv(ParallelEnv):
+    __doc__ = env_card()
+
+    metadata = {"name": "interbank_v0", "render_modes": ["ansi", "human"], "is_parallelizable": True, "render_fps": 4}
+
+    def __init__(
+        self,
+        config: EnvConfig | dict[str, Any] | str | Path | None = None,
+        render_mode: str | None = None,
+        record_events: bool = False,
+        priority_model: PriorityModel | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode = {render_mode!r} is not one of {self.metadata['render_modes']}")
+        self.config = resolve_env_config(config, **overrides)
+        self.render_mode = render_mode
+        self.system = BankingSystem(self.config, record_events=record_events)
+        self.priority_model: PriorityModel = priority_model or priority_model_from_config(self.config.priority)
+        self.possible_agents = list(self.system.names)
+        self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}
+        self.agents: list[str] = []
+        self.max_cycles = self.config.max_steps
+        self._seed_rng: np.random.Generator | None = None
+        self._obs_space = spaces.Dict({
+            "observation": spaces.Box(LOW, HIGH, (N_FEATURES,), np.float32),
+            "action_mask": spaces.Box(0, 1, (N_ACTIONS,), np.int8),
+        })
+        self._act_space = spaces.Discrete(N_ACTIONS)
+        n_agents = len(self.possible_agents)
+        self.state_space = spaces.Box(
+            np.concatenate([np.tile(LOW[:N_BASE], n_agents), np.full(2 * len(MARKETS), -1.0, np.float32)]),
+            np.concatenate([np.tile(HIGH[:N_BASE], n_agents), np.full(2 * len(MARKETS), 5.0, np.float32)]),
+            dtype=np.float32,
+        )
+        self.events: list[Event] = []
+
+    # PettingZoo asks for the same space object every time
+    @functools.lru_cache(maxsize=None)
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._obs_space
+
+    @functools.lru_cache(maxsize=None)
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._act_space
+
+    @property
+    def record_events(self) -> bool:
+        return self.system.log.enabled
+
+    # ----------------------------------------------------------------- API
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        if seed is not None:
+            self._seed_rng = np.random.default_rng(seed)
+            episode_seed = int(seed)
+        elif self._seed_rng is not None:
+            episode_seed = int(self._seed_rng.integers(2**62))
+        elif self.config.seed is not None:
+            self._seed_rng = np.random.default_rng(self.config.seed)
+            episode_seed = self.config.seed
+        else:
+            episode_seed = None
+        self.system.max_steps = int(self.max_cycles)
+        self.system.reset(episode_seed)
+        self.agents = list(self.possible_agents)
+        self._shortfall = np.zeros(self.system.n)
+        self._refresh_observations()
+        self.events = self.system.log.drain()
+        infos = {a: {"priority": PRIORITIES[p]} for a, p in zip(self.agents, self._priority.tolist())}
+        return self._observation_dict(self.agents), infos
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        system = self.system
+        n = system.n
+        if not self.agents:
+            raise RuntimeError("step() called with no agents left; call reset()")
+        arr = np.full(n, HOLD, dtype=np.int64)
+        for agent, action in actions.items():
+            idx = self.agent_index.get(agent)
+            if idx is None:
+                raise KeyError(f"unknown agent {agent!r}")
+            arr[idx] = _as_action(action)
+        live = [a for a in self.agents]
+        equity_before = system.equity()
+        outcome = system.step(arr, self._priority)
+        self._shortfall = outcome.shortfall
+        priority = self._priority
+        equity_after = system.equity()
+        base = self._refresh_observations()
+        comps = reward_components(equity_before, equity_after, system.capital0, base, outcome.shortfall, self.config.reward.liquidity_target)
+        reward = weighted_reward(comps, priority, self.config.reward.focus)
+        reward[outcome.new_defaults] = -self.config.reward.default_penalty
+        gone = ~system.active
+        truncate = system.done and system.active.any()
+
+        idx = [self.agent_index[a] for a in live]
+        rew_l, gone_l = reward.tolist(), gone.tolist()
+        exec_l, inv_l, prio_l = outcome.executed.tolist(), outcome.invalid.tolist(), priority.tolist()
+        rewards = {a: rew_l[i] for a, i in zip(live, idx)}
+        terminations = {a: gone_l[i] for a, i in zip(live, idx)}
+        truncations = {a: truncate and not gone_l[i] for a, i in zip(live, idx)}
+        infos = {
+            a: {
+                "action": ACTIONS[exec_l[i]] if exec_l[i] >= 0 else None,
+                "invalid_action": inv_l[i],
+                "priority": PRIORITIES[prio_l[i]],
+                "defaulted": bool(system.defaulted[i]),
+            }
+            for a, i in zip(live, idx)
+        }
+        observations = self._observation_dict(live)
+        self.agents = [a for a in live if not (terminations[a] or truncations[a])]
+        self.events.extend(system.log.drain())
+        if self.render_mode == "human":
+            self.render()
+        return observations, rewards, terminations, truncations, infos
+
+    def _refresh_observations(self) -> np.ndarray:
+        base = base_features(self.system, self._shortfall)
+        self._base = base
+        self._priority = np.asarray(self.priority_model(base), dtype=np.int64)
+        self._obs = with_priority(base, self._priority)
+        self._mask = self.system.action_mask().astype(np.int8)
+        return base
+
+    def _observation_dict(self, agents: list[str]) -> dict[str, dict[str, np.ndarray]]:
+        obs, mask, index = self._obs, self._mask, self.agent_index
+        return {a: {"observation": obs[index[a]], "action_mask": mask[index[a]]} for a in agents}
+
+    # ------------------------------------------------------ batch helpers
+    def observation_array(self) -> np.ndarray:
+        """float32[n_banks, N_FEATURES] for every bank (gone banks are zero rows)."""
+        return self._obs
+
+    def action_mask_array(self) -> np.ndarray:
+        """int8[n_banks, 5] for every bank."""
+        return self._mask
+
+    def drain_events(self) -> list[Event]:
+        """Events produced since the last drain (empty unless ``record_events``)."""
+        out, self.events = self.events, []
+        return out
+
+    def state(self) -> np.ndarray:
+        """Global state for a centralised critic: every bank's base features, then market returns and momentum."""
+        sys_ = self.system
+        markets = np.clip(np.concatenate([sys_.price / sys_.price0 - 1.0, sys_.momentum()]), -1.0, 5.0)
+        return np.concatenate([self._base.ravel(), markets]).astype(np.float32)
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            return None
+        text = self._render_text()
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def _render_text(self) -> str:
+        s = self.system
+        bs = s.balance_sheet()
+        lines = [
+            f"step {s.t}/{s.max_steps}  active {int(s.active.sum())}/{s.n}  defaults {int(s.defaulted.sum())}  "
+            f"total capital {s.total_capital():,.2f}",
+            "  ".join(f"{m} {p:,.2f} ({p / p0 - 1:+.2%})" for m, p, p0 in zip(MARKETS, s.price, s.price0)),
+        ]
+        order = np.argsort(-bs["equity"])[:10]
+        lines.append(f"{'bank':>10} {'equity':>12} {'cash':>12} {'loans out':>12} {'borrowed':>12} {'priority':>10}")
+        for i in order.tolist():
+            state = "" if s.active[i] else (" (defaulted)" if s.defaulted[i] else " (deleted)")
+            lines.append(
+                f"{s.names[i]:>10} {bs['equity'][i]:>12,.2f} {bs['cash'][i]:>12,.2f} {bs['loans_out'][i]:>12,.2f} "
+                f"{bs['borrowings'][i]:>12,.2f} {PRIORITIES[int(self._priority[i])]:>10}{state}"
+            )
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        pass
+
+
+def _as_action(action: Any) -> int:
+    """An int in [0, 5) or -1 (treated as a masked action: HOLD, reported)."""
+    try:
+        value = int(np.asarray(action).reshape(()))
+    except (TypeError, ValueError):
+        return -1
+    return value if 0 <= value < N_ACTIONS else -1

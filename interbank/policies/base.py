@@ -1,0 +1,30 @@
+"""The one policy interface every front end uses.
+
+A policy maps a batch of observations (float32[B, N_FEATURES]) and action masks
+(int8/bool[B, 5]) to actions (int64[B]). It must only return actions the mask
+allows. ``reset(seed)`` is called at the start of each episode.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Batch policy: ``act(observations, action_masks) -> actions``."""
+
+    name: str
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray: ...
+
+
+def act_on_env(policy: Policy, env) -> dict[str, int]:
+    """Ask ``policy`` for the live agents of a ``InterbankEnv`` (one batched call)."""
+    idx = np.fromiter((env.agent_index[a] for a in env.agents), dtype=np.int64, count=len(env.agents))
+    actions = policy.act(env.observation_array()[idx], env.action_mask_array()[idx])
+    return dict(zip(env.agents, actions.tolist()))

@@ -1,0 +1,198 @@
+"""The event stream schema: one typed module for every producer.
+
+Every event is ``{"seq", "step", "type", "data"}``: ``seq`` counts from 0 within
+a run, ``step`` is the simulation step (0 for ``init``). Banks are named by their
+agent name (``bank_3``). Money is in dollars, prices in index points, returns
+and fractions are plain ratios. Nothing wall-clock goes inside ``data``, so a
+run's stream is reproducible byte for byte.
+
+The simulation core emits the simulation events; the interactive runner adds
+the control events. ``interbank schema`` exports these types as JSON Schema
+(``interbank.schema``), and the tests validate every stream against it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, TypedDict
+
+SIMULATION_EVENTS: tuple[str, ...] = (
+    "init",
+    "step_start",
+    "transaction",
+    "profit_booking",
+    "default",
+    "cascade",
+    "step_end",
+    "complete",
+)
+CONTROL_EVENTS: tuple[str, ...] = ("paused", "resumed", "stopped", "bank_deleted", "capital_added")
+EVENT_TYPES: tuple[str, ...] = SIMULATION_EVENTS + CONTROL_EVENTS
+
+Priority = Literal["PROFIT", "LIQUIDITY", "STABILITY"]
+MarketName = Literal["BANK_INDEX", "FIN_SERVICES"]
+
+
+class BankInit(TypedDict):
+    id: str
+    capital: float
+    target_leverage: float
+    risk: float
+
+
+# Functional syntax because "return" is a Python keyword.
+MarketState = TypedDict(
+    "MarketState",
+    {"name": MarketName, "price": float, "initial_price": float, "return": float, "last_return": float},
+)
+
+
+class Connection(TypedDict):
+    lender: str
+    borrower: str
+    amount: float
+
+
+class InitData(TypedDict):
+    banks: list[BankInit]
+    markets: list[MarketState]
+    connections: list[Connection]
+    config: dict[str, Any]
+
+
+class StepStartData(TypedDict):
+    active_banks: int
+
+
+class TransactionData(TypedDict):
+    bank: str
+    action: Literal["LEND", "BORROW", "INVEST", "DIVEST"]
+    counterparty: str | None
+    market: MarketName | None
+    amount: float
+    priority: Priority
+
+
+ProfitBookingData = TypedDict(
+    "ProfitBookingData",
+    {"bank": str, "market": MarketName, "invested": float, "return": float, "profit": float},
+)
+
+
+class DefaultData(TypedDict):
+    bank: str
+    equity: float
+    cause: Literal["insolvency", "contagion", "deleted"]
+
+
+class CascadeData(TypedDict):
+    trigger: list[str]
+    defaulted: list[str]
+    depth: int
+    losses: float
+    fire_sale_volume: float
+
+
+class BankSnapshot(TypedDict):
+    id: str
+    cash: float
+    loans_out: float
+    borrowings: float
+    investments: dict[str, float]
+    deposits: float
+    equity: float
+    leverage: float | None
+    defaulted: bool
+    deleted: bool
+
+
+class StepEndData(TypedDict):
+    step: int
+    active_banks: int
+    defaults: int
+    total_capital: float
+    banks: list[BankSnapshot]
+    markets: list[MarketState]
+    totals: dict[str, float]
+
+
+class CompleteData(TypedDict):
+    reason: Literal["max_steps", "all_defaulted", "stopped"]
+    summary: dict[str, Any]
+
+
+class PausedData(TypedDict):
+    step: int
+
+
+class ResumedData(TypedDict):
+    step: int
+
+
+class StoppedData(TypedDict):
+    step: int
+    reason: str
+
+
+class BankDeletedData(TypedDict):
+    bank: str
+    equity: float
+    settlement: dict[str, float]
+
+
+class CapitalAddedData(TypedDict):
+    bank: str
+    amount: float
+    cash: float
+    equity: float
+
+
+DATA_TYPES: dict[str, type] = {
+    "init": InitData,
+    "step_start": StepStartData,
+    "transaction": TransactionData,
+    "profit_booking": ProfitBookingData,
+    "default": DefaultData,
+    "cascade": CascadeData,
+    "step_end": StepEndData,
+    "complete": CompleteData,
+    "paused": PausedData,
+    "resumed": ResumedData,
+    "stopped": StoppedData,
+    "bank_deleted": BankDeletedData,
+    "capital_added": CapitalAddedData,
+}
+
+class Event(TypedDict):
+    seq: int
+    step: int
+    type: str
+    data: dict[str, Any]
+
+
+class EventLog:
+    """Collects events with contiguous ``seq`` numbers.
+
+    ``enabled=False`` turns the stream off (as in training): ``emit`` then does
+    nothing, so producers can call it unconditionally.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.seq = 0
+        self.pending: list[Event] = []
+
+    def emit(self, step: int, type_: str, data: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        self.pending.append({"seq": self.seq, "step": int(step), "type": type_, "data": data})
+        self.seq += 1
+
+    def drain(self) -> list[Event]:
+        out, self.pending = self.pending, []
+        return out
+
+
+def dumps(event: Event) -> str:
+    """The canonical one-line JSON form of an event (JSONL, SSE ``data``)."""
+    return json.dumps(event, separators=(",", ":"), allow_nan=False)
