@@ -36,7 +36,7 @@ def _as_matrix(liabilities: np.ndarray | sp.spmatrix) -> sp.csr_matrix:
 
 def _relative(mat: sp.csr_matrix, p_bar: np.ndarray) -> sp.csr_matrix:
     """Pi = diag(1 / p_bar) @ liabilities, with zero rows where p_bar == 0."""
-    inv = np.divide(1.0, p_bar, out=np.zeros_like(p_bar), where=p_bar > 0)
+    inv = np.divide(1.0, p_bar, out=np.zeros_like(p_bar), where=p_bar > 1e-300)
     return sp.diags(inv) @ mat
 
 

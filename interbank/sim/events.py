@@ -14,7 +14,9 @@ the control events. ``interbank schema`` exports these types as JSON Schema
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
+
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12 to export the schema
 
 SIMULATION_EVENTS: tuple[str, ...] = (
     "init",

@@ -1,0 +1,87 @@
+"""Throughput benchmarks of the core step and of the PettingZoo API (``interbank bench``).
+
+Bank-steps per second = banks x steps / seconds spent inside the step (the
+random valid actions are drawn outside the timed region). The core is timed
+with the event stream off (as in training) and on (events built and drained);
+the API through ``InterbankEnv.step`` with its dicts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from interbank.config import resolve_env_config
+from interbank.envs import parallel_env
+from interbank.sim.system import BankingSystem
+
+
+def _config(n: int, steps: int, seed: int, avg_degree: float):
+    return resolve_env_config(n_banks=n, max_steps=steps + 1, seed=seed, **{"network.avg_degree": avg_degree})
+
+
+def bench_core(n: int, steps: int, events: bool, seed: int = 0, avg_degree: float = 5.0) -> float:
+    """Bank-steps per second of ``BankingSystem.step`` (mask included)."""
+    system = BankingSystem(_config(n, steps, seed, avg_degree), record_events=events)
+    system.reset(seed)
+    rng = np.random.default_rng(seed)
+    elapsed, done = 0.0, 0
+    for _ in range(steps):
+        draw = rng.random((n, 5))
+        t0 = time.perf_counter()
+        actions = np.argmax(draw * system.action_mask(), axis=1)
+        system.step(actions)
+        if events:
+            system.log.drain()
+        elapsed += time.perf_counter() - t0
+        done += 1
+        if system.done:
+            break
+    return n * done / elapsed
+
+
+def bench_api(n: int, steps: int, seed: int = 0, avg_degree: float = 5.0) -> float:
+    """Bank-steps per second of ``InterbankEnv.step`` with dict actions."""
+    env = parallel_env(_config(n, steps, seed, avg_degree))
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    elapsed, bank_steps = 0.0, 0
+    for _ in range(steps):
+        if not env.agents:
+            break
+        idx = [env.agent_index[a] for a in env.agents]
+        acts = np.argmax(rng.random((len(idx), 5)) * env.action_mask_array()[idx], axis=1)
+        actions = dict(zip(env.agents, acts.tolist()))
+        t0 = time.perf_counter()
+        env.step(actions)
+        elapsed += time.perf_counter() - t0
+        bank_steps += len(idx)
+    return bank_steps / elapsed
+
+
+def run_bench(
+    sizes: list[int], steps: int, seed: int = 0, avg_degree: float = 5.0, repeat: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Median over ``repeat`` runs of each figure, for each size."""
+    rows = []
+    for n in sizes:
+        figures: dict[str, list[float]] = {"core": [], "events": [], "api": []}
+        for r in range(repeat):
+            if progress:
+                progress(f"{n} banks, run {r + 1}/{repeat}")
+            figures["core"].append(bench_core(n, steps, False, seed, avg_degree))
+            figures["events"].append(bench_core(n, steps, True, seed, avg_degree))
+            figures["api"].append(bench_api(n, steps, seed, avg_degree))
+        api = float(np.median(figures["api"]))
+        rows.append({
+            "banks": n, "steps": steps,
+            "core_bank_steps_per_s": float(np.median(figures["core"])),
+            "core_events_bank_steps_per_s": float(np.median(figures["events"])),
+            "api_bank_steps_per_s": api,
+            "api_us_per_bank_step": 1e6 / api,
+        })
+    return rows

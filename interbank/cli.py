@@ -1,0 +1,238 @@
+"""The ``interbank`` command line.
+
+    interbank simulate   run a scenario with a baseline policy, print a summary, write events
+    interbank schema     print the event stream's JSON Schema
+    interbank bench      throughput of the core step and of the PettingZoo API
+
+Every user mistake is one line on stderr (``interbank: ...``) and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from interbank.ui import fail, table
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line instead of usage + error."""
+
+    def error(self, message: str) -> "NoReturn":  # noqa: F821
+        fail(f"{self.prog.removeprefix('interbank ').strip() or 'interbank'}: {message} (see --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed {value} must be >= 0")
+    return value
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of bank counts") from None
+    if not sizes or min(sizes) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be at least 2")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="interbank",
+        description="Interbank networks for reinforcement learning: simulate scenarios, inspect the event schema, benchmark.",
+        epilog="Quick start: interbank simulate --policy heuristic --banks 20 --steps 50 --seed 3 --events out.jsonl",
+    )
+    parser.add_argument("--version", action="version", version=f"interbank {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sim = sub.add_parser(
+        "simulate", help="run a scenario with a baseline policy and print a summary",
+        description="Run one seeded episode of a scenario with a baseline policy. Shows progress, prints a "
+        "summary table (defaults, cascades, total capital start/end) and, with --events, writes the event "
+        "stream as JSON lines (byte-identical for the same seed).",
+    )
+    sim.add_argument("--config", type=Path, help="scenario YAML (default: the built-in default scenario, configs/default.yaml)")
+    sim.add_argument("--policy", default="heuristic", choices=["random", "hold", "heuristic"], help="baseline policy (default: heuristic)")
+    sim.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
+    sim.add_argument("--steps", type=_positive_int, help="episode length (overrides max_steps)")
+    sim.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
+    sim.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write the event stream to this file")
+    sim.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sim.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+
+    sch = sub.add_parser("schema", help="print the event stream's JSON Schema",
+                         description="Print the JSON Schema (draft 2020-12) every event satisfies.")
+    sch.add_argument("--out", type=Path, help="write to this file instead of stdout")
+
+    ben = sub.add_parser(
+        "bench", help="bank-steps per second of the core step and of the PettingZoo API",
+        description="Time the core step (event stream off, as in training, and on) and the PettingZoo dict API "
+        "for each network size, with random valid actions on an Erdos-Renyi network. Medians over --repeat runs.",
+    )
+    ben.add_argument("--banks", type=_sizes, default=[10, 100, 1000, 10000], help="comma-separated sizes (default 10,100,1000,10000)")
+    ben.add_argument("--steps", type=_positive_int, default=200, help="steps per run (default 200)")
+    ben.add_argument("--degree", type=float, default=5.0, help="average degree of the network (default 5)")
+    ben.add_argument("--repeat", type=_positive_int, default=1, help="runs per size; the median is reported")
+    ben.add_argument("--seed", type=_seed, default=0)
+    ben.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
+    return parser
+
+
+def _version() -> str:
+    from interbank import __version__
+
+    return __version__
+
+
+# ---------------------------------------------------------------- commands
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interbank.config import ConfigError, resolve_env_config
+    from interbank.envs import parallel_env
+    from interbank.policies import make_policy
+    from interbank.policies.rollout import rollout
+    from interbank.sim.events import dumps
+
+    overrides: dict[str, Any] = {}
+    if args.banks is not None:
+        overrides["n_banks"] = args.banks
+    if args.steps is not None:
+        overrides["max_steps"] = args.steps
+    config_path = args.config
+    if config_path is None and Path("configs/default.yaml").is_file():
+        config_path = Path("configs/default.yaml")
+    try:
+        config = resolve_env_config(config_path, **overrides)
+    except ConfigError as err:
+        fail(str(err))
+    seed = args.seed if args.seed is not None else (config.seed if config.seed is not None else 0)
+    out = None
+    if args.events is not None:
+        if args.events.parent and not args.events.parent.exists():
+            fail(f"--events: folder {args.events.parent} does not exist")
+        try:
+            out = args.events.open("w", encoding="utf-8")
+        except OSError as err:
+            fail(f"--events: cannot write {args.events}: {err.strerror}")
+
+    env = parallel_env(config, record_events=out is not None)
+    policy = make_policy(args.policy, seed)
+    bar = tqdm(total=config.max_steps, desc=f"simulate {args.policy}", unit="step", disable=args.no_progress, file=sys.stderr)
+    events_written = 0
+
+    def on_step(step: int, events: list) -> None:
+        nonlocal events_written
+        if out is not None:
+            out.writelines(dumps(e) + "\n" for e in events)
+            events_written += len(events)
+        if step:
+            bar.update(1)
+            bar.set_postfix(active=int(env.system.active.sum()), defaults=int(env.system.defaulted.sum()))
+
+    try:
+        result = rollout(env, policy, seed, on_step)
+    finally:
+        bar.close()
+        if out is not None:
+            out.close()
+    system = env.system
+    summary = {
+        "scenario": str(config_path) if config_path else "built-in default",
+        "policy": args.policy, "seed": seed, "banks": system.n, "steps": result.steps,
+        "defaults": result.defaults, "default_rate": result.defaults / system.n,
+        "cascades": len(result.cascades), "max_cascade": max(result.cascades, default=0),
+        "total_capital_start": result.initial_capital, "total_capital_end": result.final_capital,
+        "mean_return": result.mean_return,
+        "bank_index": float(system.price[0]), "fin_services": float(system.price[1]),
+        "events": str(args.events) if out is not None else None, "events_written": events_written,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    change = result.final_capital / result.initial_capital - 1 if result.initial_capital else 0.0
+    rows = [
+        ("scenario", summary["scenario"]), ("policy", args.policy), ("seed", seed),
+        ("banks", system.n), ("steps", result.steps),
+        ("defaults", f"{result.defaults} ({summary['default_rate']:.1%})"),
+        ("cascades", f"{len(result.cascades)} (largest {summary['max_cascade']} banks)"),
+        ("total capital start", f"{result.initial_capital:,.2f}"),
+        ("total capital end", f"{result.final_capital:,.2f} ({change:+.1%})"),
+        ("mean return per bank", f"{result.mean_return:,.3f}"),
+        ("BANK_INDEX / FIN_SERVICES", f"{system.price[0]:,.2f} / {system.price[1]:,.2f}"),
+    ]
+    if out is not None:
+        rows.append(("events", f"{events_written:,} written to {args.events}"))
+    print(table(("", "value"), rows))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from interbank.schema import event_schema
+
+    text = json.dumps(event_schema(), indent=2)
+    if args.out:
+        try:
+            args.out.write_text(text + "\n")
+        except OSError as err:
+            fail(f"--out: cannot write {args.out}: {err.strerror}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from interbank.bench import run_bench
+
+    log = (lambda msg: print(f"bench: {msg}", file=sys.stderr)) if not args.json else None
+    rows = run_bench(args.banks, args.steps, args.seed, args.degree, args.repeat, progress=log)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(table(
+        ("banks", "steps", "core bank-steps/s", "core+events bank-steps/s", "API bank-steps/s", "API us/bank-step"),
+        [(r["banks"], r["steps"], round(r["core_bank_steps_per_s"]), round(r["core_events_bank_steps_per_s"]),
+          round(r["api_bank_steps_per_s"]), r["api_us_per_bank_step"]) for r in rows],
+    ))
+    return 0
+
+
+COMMANDS = {"simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interbank: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

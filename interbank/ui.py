@@ -1,0 +1,39 @@
+"""Small terminal helpers shared by the command line: tables, numbers, errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.2f}"
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain aligned text table (numbers right-aligned)."""
+    cells = [[fmt(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(list(headers)), sep, *(line(r) for r in cells)])
+
+
+def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
+    """Print a one-line user error and exit."""
+    print(f"interbank: {message}", file=sys.stderr)
+    raise SystemExit(code)

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from interbank.sim.clearing import clearing_vector, clearing_vector_picard, eisenberg_noe, rogers_veraart
+
+
+def test_rogers_veraart_example_3_3_greatest_clearing_vector():
+    liabilities = np.array([[0.0, 2.0], [2.2, 0.0]])
+    p = rogers_veraart(liabilities, np.array([1.0, 1.0]), alpha=0.5, beta=0.5)
+    np.testing.assert_allclose(p, [2.0, 2.2])
+
+
+def test_eisenberg_noe_hand_solved_two_bank_default():
+    # bank 0 owes 10 and can raise 2 + 5 = 7; bank 1 owes 5 and is solvent
+    liabilities = np.array([[0.0, 10.0], [5.0, 0.0]])
+    np.testing.assert_allclose(eisenberg_noe(liabilities, np.array([2.0, 1.0])), [7.0, 5.0])
+
+
+def test_rogers_veraart_default_costs_drag_a_solvent_bank_down():
+    # with alpha = beta = 1/2 bank 0's default costs push bank 1 into default:
+    # p0 = 1 + p1/2, p1 = 1/2 + p0/2  ->  p = (5/3, 4/3)
+    liabilities = np.array([[0.0, 10.0], [5.0, 0.0]])
+    p = rogers_veraart(liabilities, np.array([2.0, 1.0]), alpha=0.5, beta=0.5)
+    np.testing.assert_allclose(p, [5 / 3, 4 / 3])
+
+
+def test_eisenberg_noe_equals_rogers_veraart_without_default_costs():
+    rng = np.random.default_rng(0)
+    liab = rng.random((6, 6)) * (rng.random((6, 6)) < 0.5)
+    np.fill_diagonal(liab, 0)
+    e = rng.random(6)
+    np.testing.assert_allclose(eisenberg_noe(liab, e), rogers_veraart(liab, e, 1.0, 1.0))
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="square"):
+        eisenberg_noe(np.ones((2, 3)), np.ones(2))
+    with pytest.raises(ValueError, match=">= 0"):
+        eisenberg_noe(np.array([[0, -1.0], [0, 0]]), np.ones(2))
+    with pytest.raises(ValueError, match="alpha"):
+        rogers_veraart(np.zeros((2, 2)), np.ones(2), 1.5, 0.5)
+
+
+@st.composite
+def networks(draw):
+    n = draw(st.integers(2, 7))
+    liab = draw(arrays(np.float64, (n, n), elements=st.floats(0, 10)))
+    keep = draw(arrays(np.bool_, (n, n)))
+    liab = liab * keep
+    np.fill_diagonal(liab, 0.0)
+    e = draw(arrays(np.float64, (n,), elements=st.floats(0, 10)))
+    return liab, e
+
+
+@settings(max_examples=150, deadline=None)
+@given(networks(), st.floats(0.05, 1.0), st.floats(0.05, 1.0))
+def test_clearing_vector_properties(net, alpha, beta):
+    liab, e = net
+    p_bar = liab.sum(axis=1)
+    p = clearing_vector(liab, e, alpha, beta)
+    tol = 1e-8 * (1 + p_bar.max())
+    assert np.all(p >= -tol) and np.all(p <= p_bar + tol)
+    pi = np.divide(liab, p_bar[:, None], out=np.zeros_like(liab), where=p_bar[:, None] > 0)
+    inflow = pi.T @ p
+    paid_full = np.abs(p - p_bar) <= tol
+    # a bank either pays in full or pays what it has (after default costs)
+    pays_what_it_has = np.abs(p - np.minimum(p_bar, alpha * e + beta * inflow)) <= 1e-7 * (1 + p_bar.max())
+    assert np.all(paid_full | pays_what_it_has)
+    # full payers can afford it
+    assert np.all(~paid_full | (e + inflow >= p_bar - 1e-7 * (1 + p_bar.max())))
+    # two independent methods agree
+    np.testing.assert_allclose(p, clearing_vector_picard(liab, e, alpha, beta), atol=1e-7 * (1 + p_bar.max()))
+
+
+@settings(max_examples=100, deadline=None)
+@given(networks(), st.integers(0, 6), st.floats(0.0, 5.0))
+def test_more_external_assets_never_lower_payments(net, who, extra):
+    liab, e = net
+    richer = e.copy()
+    richer[who % e.size] += extra
+    assert np.all(eisenberg_noe(liab, richer) >= eisenberg_noe(liab, e) - 1e-9)
+
+
+def test_sparse_and_dense_inputs_agree_on_a_large_random_network():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    n = 300
+    mat = sp.random(n, n, density=0.02, random_state=3, format="csr") * 10
+    mat.setdiag(0)
+    mat.eliminate_zeros()
+    e = rng.random(n) * 0.5
+    np.testing.assert_allclose(eisenberg_noe(mat, e), eisenberg_noe(mat.toarray(), e))
+    np.testing.assert_allclose(eisenberg_noe(mat, e), clearing_vector_picard(mat, e), atol=1e-8)
