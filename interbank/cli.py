@@ -137,7 +137,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     env = parallel_env(config, record_events=out is not None)
     policy = make_policy(args.policy, seed)
-    bar = tqdm(total=config.max_steps, desc=f"simulate {args.policy}", unit="step", disable=args.no_progress, file=sys.stderr)
+    bar = tqdm(total=config.max_steps, desc=f"simulate {args.policy}", unit="step", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr, mininterval=0.2)
     events_written = 0
 
     def on_step(step: int, events: list) -> None:
