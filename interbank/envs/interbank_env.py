@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -163,32 +164,20 @@ class InterbankEnv(ParallelEnv):
         return self._observation_dict(self.agents), infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        system = self.system
-        n = system.n
         if not self.agents:
             raise RuntimeError("step() called with no agents left; call reset()")
-        arr = np.full(n, HOLD, dtype=np.int64)
+        arr = np.full(self.system.n, HOLD, dtype=np.int64)
         for agent, action in actions.items():
             idx = self.agent_index.get(agent)
             if idx is None:
                 raise KeyError(f"unknown agent {agent!r}")
             arr[idx] = _as_action(action)
-        live = [a for a in self.agents]
-        equity_before = system.equity()
-        outcome = system.step(arr, self._priority)
-        self._shortfall = outcome.shortfall
-        priority = self._priority
-        equity_after = system.equity()
-        base = self._refresh_observations()
-        comps = reward_components(equity_before, equity_after, system.capital0, base, outcome.shortfall, self.config.reward.liquidity_target)
-        reward = weighted_reward(comps, priority, self.config.reward.focus)
-        reward[outcome.new_defaults] = -self.config.reward.default_penalty
-        gone = ~system.active
-        truncate = system.done and system.active.any()
-
+        live = self.agents
+        batch = self.step_batch(arr)
         idx = [self.agent_index[a] for a in live]
-        rew_l, gone_l = reward.tolist(), gone.tolist()
-        exec_l, inv_l, prio_l = outcome.executed.tolist(), outcome.invalid.tolist(), priority.tolist()
+        rew_l, gone_l = batch.rewards.tolist(), batch.terminated.tolist()
+        exec_l, inv_l, prio_l = batch.executed.tolist(), batch.invalid.tolist(), batch.priority.tolist()
+        truncate = batch.truncated
         rewards = {a: rew_l[i] for a, i in zip(live, idx)}
         terminations = {a: gone_l[i] for a, i in zip(live, idx)}
         truncations = {a: truncate and not gone_l[i] for a, i in zip(live, idx)}
@@ -197,16 +186,38 @@ class InterbankEnv(ParallelEnv):
                 "action": ACTIONS[exec_l[i]] if exec_l[i] >= 0 else None,
                 "invalid_action": inv_l[i],
                 "priority": PRIORITIES[prio_l[i]],
-                "defaulted": bool(system.defaulted[i]),
+                "defaulted": bool(self.system.defaulted[i]),
             }
             for a, i in zip(live, idx)
         }
         observations = self._observation_dict(live)
         self.agents = [a for a in live if not (terminations[a] or truncations[a])]
-        self.events.extend(system.log.drain())
         if self.render_mode == "human":
             self.render()
         return observations, rewards, terminations, truncations, infos
+
+    def step_batch(self, actions: np.ndarray) -> "BatchStep":
+        """Array form of ``step`` for vectorised training: ``actions`` is int[n_banks]
+        (entries of gone banks are ignored, -1 or out-of-range counts as a masked action).
+        Updates ``agents`` like ``step``; returns arrays over all n_banks."""
+        system = self.system
+        equity_before = system.equity()
+        priority = self._priority
+        live = system.active.copy()
+        outcome = system.step(actions, priority)
+        self._shortfall = outcome.shortfall
+        base = self._refresh_observations()
+        comps = reward_components(
+            equity_before, system.equity(), system.capital0, base, outcome.shortfall, self.config.reward.liquidity_target
+        )
+        reward = weighted_reward(comps, priority, self.config.reward.focus)
+        reward[outcome.new_defaults] = -self.config.reward.default_penalty
+        reward[~live] = 0.0
+        terminated = live & ~system.active
+        truncated = bool(system.done and system.active.any())
+        self.agents = [] if system.done else [a for a in self.agents if system.active[self.agent_index[a]]]
+        self.events.extend(system.log.drain())
+        return BatchStep(reward, terminated, truncated, live, outcome.executed, outcome.invalid, priority, comps)
 
     def _refresh_observations(self) -> np.ndarray:
         base = base_features(self.system, self._shortfall)
@@ -269,6 +280,23 @@ class InterbankEnv(ParallelEnv):
 
     def close(self) -> None:
         pass
+
+
+@dataclass
+class BatchStep:
+    """One step over all banks: ``rewards`` float[n]; ``terminated`` bool[n] (defaulted or
+    deleted this step); ``truncated`` (time ran out for the survivors); ``acted`` bool[n]
+    (was live before the step); ``executed``/``invalid``/``priority`` per bank;
+    ``components`` float[n, 3] (profit, liquidity, stability)."""
+
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: bool
+    acted: np.ndarray
+    executed: np.ndarray
+    invalid: np.ndarray
+    priority: np.ndarray
+    components: np.ndarray
 
 
 def _as_action(action: Any) -> int:

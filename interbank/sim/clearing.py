@@ -115,7 +115,7 @@ def clearing_vector_picard(
     p = p_bar.copy()
     for _ in range(max_iter):
         inflow = pi_t @ p
-        solvent = e + inflow >= p_bar
+        solvent = e + inflow >= p_bar - _TOL * np.maximum(1.0, p_bar)
         nxt = np.where(solvent, p_bar, np.minimum(p_bar, alpha * e + beta * inflow))
         if np.max(np.abs(nxt - p), initial=0.0) <= tol:
             return nxt

@@ -95,3 +95,12 @@ def test_sparse_and_dense_inputs_agree_on_a_large_random_network():
     e = rng.random(n) * 0.5
     np.testing.assert_allclose(eisenberg_noe(mat, e), eisenberg_noe(mat.toarray(), e))
     np.testing.assert_allclose(eisenberg_noe(mat, e), clearing_vector_picard(mat, e), atol=1e-8)
+
+
+def test_closed_ring_with_no_external_assets_pays_in_full():
+    # everyone owes and is owed the same: p = p_bar is the greatest clearing vector,
+    # even with default costs (found by hypothesis: rounding once broke the fixed-point solver)
+    liab = np.full((6, 6), 2.79029243)
+    np.fill_diagonal(liab, 0.0)
+    for solver in (clearing_vector, clearing_vector_picard):
+        np.testing.assert_allclose(solver(liab, np.zeros(6), 0.5, 0.5), liab.sum(axis=1))
