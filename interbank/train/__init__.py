@@ -1,0 +1,1 @@
+"""Training: masked PPO with one policy shared by all banks (``interbank train``)."""

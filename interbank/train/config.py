@@ -1,0 +1,64 @@
+"""Training configuration: the ``train:`` section of a training YAML (beside ``env:``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from interbank.config import ConfigError, EnvConfig, _Strict, format_validation_error, parse_env_config, read_yaml
+
+
+class TrainSettings(_Strict):
+    """Masked PPO with one policy shared by all banks.
+
+    Timesteps count bank-decisions (a step of a 20-bank network with ``n_envs``
+    copies is 20 x n_envs timesteps). ``n_steps`` is the rollout length per bank
+    slot, so one rollout holds up to n_steps x n_banks x n_envs samples.
+    """
+
+    algorithm: Literal["maskable_ppo"] = "maskable_ppo"
+    total_timesteps: int = Field(default=200_000, ge=1)
+    n_envs: int = Field(default=4, ge=1, le=256)
+    n_steps: int = Field(default=64, ge=2)
+    batch_size: int = Field(default=2048, ge=2)
+    n_epochs: int = Field(default=4, ge=1)
+    learning_rate: float = Field(default=3e-4, gt=0, le=1, allow_inf_nan=False)
+    gamma: float = Field(default=0.99, gt=0, le=1, allow_inf_nan=False)
+    gae_lambda: float = Field(default=0.95, ge=0, le=1, allow_inf_nan=False)
+    clip_range: float = Field(default=0.2, gt=0, le=1, allow_inf_nan=False)
+    ent_coef: float = Field(default=0.01, ge=0, allow_inf_nan=False)
+    vf_coef: float = Field(default=0.5, ge=0, allow_inf_nan=False)
+    max_grad_norm: float = Field(default=0.5, gt=0, allow_inf_nan=False)
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8)
+    activation: Literal["tanh", "relu"] = "tanh"
+    checkpoint_every: int = Field(default=50_000, ge=1)
+    seed: int = Field(default=0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class TrainConfig(_Strict):
+    """A whole training file: the scenario (``env``) and the learner (``train``)."""
+
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+
+def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
+    unknown = set(data) - {"env", "train", "eval", "priority_model", "rllib"}
+    if unknown:
+        raise ConfigError(f"{source}: {sorted(unknown)[0]} is not a known top-level key")
+    env = parse_env_config(data.get("env") or {}, source=source)
+    train = data.get("train") or {}
+    if not isinstance(train, dict):
+        raise ConfigError(f"{source}: train must be a mapping")
+    try:
+        settings = TrainSettings.model_validate(train)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {format_validation_error(err, train, 'train')}") from None
+    return TrainConfig(env=env, train=settings)
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    return parse_train_config(read_yaml(path), str(path))

@@ -1,0 +1,184 @@
+"""A stable-baselines3 VecEnv in which every bank of every env copy is one slot.
+
+Why not SuperSuit: its wrappers drop action masks, do not mark time-limit
+truncation, and its black-death padding lets a learner train on dead agents.
+Here:
+
+- ``action_masks()`` returns one mask per slot (sb3-contrib's MaskablePPO reads it);
+- a bank that defaults ends its slot's episode (``done``, ``terminal_observation``);
+  its slot then carries *padding* (zero observation, HOLD-only mask, zero reward)
+  until the copy's episode ends, and ``acted_padding`` tells the rollout buffer
+  which samples to drop, so nothing is learnt from a dead bank;
+- when time runs out, surviving slots are ``done`` with ``TimeLimit.truncated``
+  (so PPO bootstraps from the terminal value), and the copy resets;
+- when every bank of a copy is gone, the copy resets at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+
+from interbank.config import EnvConfig
+from interbank.envs import parallel_env
+from interbank.envs.interbank_env import InterbankEnv
+from interbank.envs.observation import N_FEATURES
+from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
+
+
+class BankVecEnv(VecEnv):
+    """``n_envs`` copies of the interbank env; ``num_envs = n_envs * n_banks`` bank slots.
+
+    Copy k is seeded ``seed + k`` at the first reset and continues its own seed
+    sequence afterwards, so a training run is reproducible.
+    """
+
+    def __init__(self, config: EnvConfig, n_envs: int, seed: int = 0) -> None:
+        self.envs: list[InterbankEnv] = [parallel_env(config) for _ in range(n_envs)]
+        self.n_banks = config.n_banks
+        self.seed_base = seed
+        obs_space = self.envs[0].observation_space("bank_0")["observation"]
+        super().__init__(n_envs * self.n_banks, obs_space, spaces.Discrete(N_ACTIONS))
+        n = self.num_envs
+        self._obs = np.zeros((n, N_FEATURES), np.float32)
+        self._masks = np.zeros((n, N_ACTIONS), bool)
+        self.padding = np.zeros(n, bool)
+        self.acted_padding = np.zeros(n, bool)
+        self._actions = np.full(n, HOLD, np.int64)
+        self._returns = np.zeros(n)
+        self._lengths = np.zeros(n, np.int64)
+        self._prio_return = np.zeros((n_envs, len(PRIORITIES)))
+        self._prio_count = np.zeros((n_envs, len(PRIORITIES)))
+        self._started = False
+        self.episode_stats: deque[dict[str, float]] = deque(maxlen=1000)
+        self.episodes_finished = 0
+
+    # --------------------------------------------------------------- helpers
+    def _slots(self, k: int) -> slice:
+        return slice(k * self.n_banks, (k + 1) * self.n_banks)
+
+    def _reset_copy(self, k: int, seed: int | None) -> None:
+        env = self.envs[k]
+        env.reset(seed=seed)
+        s = self._slots(k)
+        self._obs[s] = env.observation_array()
+        self._masks[s] = env.action_mask_array().astype(bool)
+        self.padding[s] = False
+        self._returns[s] = 0.0
+        self._lengths[s] = 0
+        self._prio_return[k] = 0.0
+        self._prio_count[k] = 0.0
+
+    def _episode_stats(self, k: int) -> dict[str, float]:
+        system = self.envs[k].system
+        s = self._slots(k)
+        stats = {
+            "episode_return": float(self._returns[s].mean()),
+            "default_rate": float(system.defaulted.mean()),
+            "cascade_size": float(np.mean(system.cascades)) if system.cascades else 0.0,
+            "total_capital_ratio": system.total_capital() / float(system.capital0.sum()),
+            "steps": float(system.t),
+        }
+        per = np.divide(self._prio_return[k], self._prio_count[k], out=np.full(3, np.nan), where=self._prio_count[k] > 0)
+        for name, value in zip(PRIORITIES, per.tolist()):
+            stats[f"return_{name.lower()}"] = value
+        return stats
+
+    # ---------------------------------------------------------------- VecEnv
+    def reset(self) -> np.ndarray:
+        for k in range(len(self.envs)):
+            seed = self._seeds[k] if self._seeds and self._seeds[k] is not None else (
+                self.seed_base + k if not self._started else None
+            )
+            self._reset_copy(k, seed)
+        self._started = True
+        self._reset_seeds()
+        self.acted_padding[:] = False
+        return self._obs.copy()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions, dtype=np.int64).reshape(-1)
+
+    def step_wait(self):
+        n = self.num_envs
+        rewards = np.zeros(n, np.float32)
+        dones = np.zeros(n, bool)
+        infos: list[dict[str, Any]] = [{} for _ in range(n)]
+        self.acted_padding = self.padding.copy()
+        for k, env in enumerate(self.envs):
+            s = self._slots(k)
+            base = s.start
+            batch = env.step_batch(self._actions[s])
+            acted = batch.acted
+            rewards[s] = np.where(acted, batch.rewards, 0.0)
+            self._returns[s] += np.where(acted, batch.rewards, 0.0)
+            self._lengths[s] += acted
+            np.add.at(self._prio_return[k], batch.priority[acted], batch.rewards[acted])
+            np.add.at(self._prio_count[k], batch.priority[acted], 1.0)
+            obs, masks = env.observation_array(), env.action_mask_array().astype(bool)
+            episode_over = env.system.done
+            ended = batch.terminated | (acted & episode_over)
+            for i in np.flatnonzero(ended).tolist():
+                info = infos[base + i]
+                info["terminal_observation"] = obs[i].copy()
+                info["TimeLimit.truncated"] = bool(batch.truncated and not batch.terminated[i])
+                info["episode"] = {"r": float(self._returns[base + i]), "l": int(self._lengths[base + i])}
+            dones[s] = ended
+            self._obs[s] = obs
+            self._masks[s] = masks
+            self.padding[s] = ~env.system.active
+            if episode_over:
+                self.episode_stats.append(self._episode_stats(k))
+                self.episodes_finished += 1
+                dones[s] = True  # padding slots restart too
+                self._reset_copy(k, None)
+            # padding: zero observation, only HOLD
+            pad = self.padding[s]
+            if pad.any():
+                self._obs[s][pad] = 0.0
+                self._masks[s][pad] = False
+                self._masks[s][pad, HOLD] = True
+        return self._obs.copy(), rewards, dones, infos
+
+    def action_masks(self) -> np.ndarray:
+        return self._masks.copy()
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        if method_name == "action_masks":
+            masks = self.action_masks()
+            idx = self._get_indices(indices)
+            return [masks[i] for i in idx]
+        return [getattr(env, method_name)(*method_args, **method_kwargs) for env in self.envs]
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+    def has_attr(self, attr_name: str) -> bool:
+        return attr_name == "action_masks" or hasattr(self.envs[0], attr_name)
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        idx = self._get_indices(indices)
+        return [getattr(self.envs[i // self.n_banks], attr_name) for i in idx]
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        for env in self.envs:
+            setattr(env, attr_name, value)
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * len(list(self._get_indices(indices)))
+
+    def _get_indices(self, indices) -> Sequence[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return indices
+
+    def get_images(self):  # pragma: no cover - no rgb rendering
+        return [None] * self.num_envs
