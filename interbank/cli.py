@@ -3,6 +3,8 @@
     interbank simulate   run a scenario with a baseline policy, print a summary, write events
     interbank schema     print the event stream's JSON Schema
     interbank bench      throughput of the core step and of the PettingZoo API
+    interbank train      learn one shared bank policy with masked PPO
+    interbank evaluate   compare a checkpoint with the baselines on the same seeded episodes
 
 Every user mistake is one line on stderr (``interbank: ...``) and exit code 2.
 """
@@ -82,6 +84,38 @@ def build_parser() -> argparse.ArgumentParser:
     sch = sub.add_parser("schema", help="print the event stream's JSON Schema",
                          description="Print the JSON Schema (draft 2020-12) every event satisfies.")
     sch.add_argument("--out", type=Path, help="write to this file instead of stdout")
+
+    tr = sub.add_parser(
+        "train", help="learn one policy shared by all banks (masked PPO)",
+        description="Train one policy shared by all banks with sb3-contrib's MaskablePPO on the env's action "
+        "masks. Writes a run folder: config.yaml (resolved), command.txt, versions.json, tb/ (TensorBoard), "
+        "checkpoints/<step>/ (policy.safetensors + policy.json + the algorithm's zip). Timesteps count "
+        "bank-decisions.",
+        epilog="Example: interbank train --config configs/train/smoke.yaml --out runs/smoke  "
+        "(then: tensorboard --logdir runs/smoke/tb)",
+    )
+    tr.add_argument("--config", type=Path, help="training YAML with env: and train: sections (configs/train/...)")
+    tr.add_argument("--out", type=Path, help="run folder (default runs/<config name>-s<seed>)")
+    tr.add_argument("--timesteps", type=_positive_int, help="total bank-decisions to train for (overrides train.total_timesteps)")
+    tr.add_argument("--seed", type=_seed, help="overrides train.seed")
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest valid checkpoint")
+    tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    ev = sub.add_parser(
+        "evaluate", help="compare a checkpoint with the random, hold and heuristic baselines",
+        description="Run the checkpoint and the baselines on the same seeded episodes (same networks and "
+        "shocks) and report return, default rate, cascade sizes, systemic loss, capital path, DebtRank and "
+        "return by priority: metrics.json and metrics.csv for machines, a table and PNG plots for people.",
+    )
+    ev.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="a run folder (its newest checkpoint), a checkpoint folder, or policy.safetensors/policy.json")
+    ev.add_argument("--episodes", type=_positive_int, default=20, help="seeded episodes per policy (default 20)")
+    ev.add_argument("--seed", type=_seed, default=1000, help="episode i uses seed + i (default 1000, apart from training seeds)")
+    ev.add_argument("--config", type=Path, help="scenario YAML (default: the training run's env)")
+    ev.add_argument("--banks", type=_positive_int, help="evaluate on a network of this size (the observation does not depend on it)")
+    ev.add_argument("--out", type=Path, help="output folder (default: RUN/eval, or ./eval)")
+    ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     ben = sub.add_parser(
         "bench", help="bank-steps per second of the core step and of the PettingZoo API",
@@ -216,7 +250,64 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench}
+def cmd_train(args: argparse.Namespace) -> int:
+    from interbank.config import ConfigError
+    from interbank.policies.checkpoint import CheckpointError
+
+    try:
+        from interbank.train.run import train
+    except ImportError as err:
+        fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
+    try:
+        result = train(args.config, args.out, args.timesteps, args.seed, args.device, args.resume,
+                       progress=not args.no_progress and sys.stderr.isatty())
+    except (ConfigError, CheckpointError) as err:
+        fail(str(err))
+    stats = result.last_stats
+    rows = [
+        ("run folder", str(result.run_dir)), ("checkpoint", str(result.checkpoint)),
+        ("bank-decisions", result.timesteps), ("episodes", result.episodes),
+    ]
+    if stats:
+        rows += [("last episode return", stats["episode_return"]), ("last default rate", f"{stats['default_rate']:.1%}")]
+    rows.append(("TensorBoard", f"tensorboard --logdir {result.run_dir / 'tb'}"))
+    rows.append(("next", f"interbank evaluate {result.run_dir}"))
+    print(table(("", "value"), rows))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interbank.config import ConfigError
+    from interbank.evaluate.run import BASELINE_NAMES, evaluate, metrics_table
+    from interbank.policies.checkpoint import CheckpointError
+
+    total = args.episodes * (1 + len(BASELINE_NAMES))
+    bar = tqdm(total=total, desc="evaluate", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
+
+    def progress(name: str, done: int) -> None:
+        bar.set_postfix(policy=name)
+        bar.update(1)
+
+    try:
+        metrics, out = evaluate(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
+                                progress=progress, plots=not args.no_plots)
+    except (ConfigError, CheckpointError) as err:
+        bar.close()
+        fail(str(err))
+    bar.close()
+    headers, rows = metrics_table(metrics)
+    env = metrics["env"]
+    print(f"{env['n_banks']} banks, {metrics['episodes']} episodes (seeds {metrics['seeds'][0]}..{metrics['seeds'][-1]}), env: {env['source']}")
+    print(table(headers, rows))
+    print(f"\nwrote {out / 'metrics.json'}, {out / 'metrics.csv'}" + ("" if args.no_plots else f" and plots in {out}/"))
+    return 0
+
+
+COMMANDS = {
+    "simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

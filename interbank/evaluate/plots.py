@@ -1,0 +1,77 @@
+"""PNG plots of an evaluation (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+COLORS = {"trained": "#1f77b4", "random": "#ff7f0e", "hold": "#2ca02c", "heuristic": "#d62728"}
+
+
+def _color(name: str, k: int) -> str:
+    return COLORS.get(name, plt.get_cmap("tab10")(k % 10))
+
+
+def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list[Path]:
+    """Draw capital.png, default_rate.png, cascades.png, return_by_priority.png; return their paths."""
+    paths = []
+    names = list(policies)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for k, name in enumerate(names):
+        path = policies[name]["capital_path"]
+        x = np.arange(len(path["mean"]))
+        ax.plot(x, path["mean"], label=name, color=_color(name, k))
+        ax.fill_between(x, path["p10"], path["p90"], alpha=0.15, color=_color(name, k))
+    ax.set(xlabel="step", ylabel="total capital of surviving banks ($)", title=f"Total capital (mean, 10-90% band) - {title}")
+    ax.legend()
+    fig.tight_layout()
+    paths.append(out / "capital.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    rates = [policies[n]["default_rate"] for n in names]
+    bars = ax.bar(names, rates, color=[_color(n, k) for k, n in enumerate(names)])
+    ax.bar_label(bars, labels=[f"{r:.1%}" for r in rates])
+    ax.set(ylabel="default rate", title=f"Default rate per policy - {title}")
+    fig.tight_layout()
+    paths.append(out / "default_rate.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sizes = [policies[n]["cascade_sizes"] or [0] for n in names]
+    top = max(max(s) for s in sizes)
+    bins = np.arange(0.5, top + 1.5, 1.0)
+    for k, (name, s) in enumerate(zip(names, sizes)):
+        if policies[name]["cascade_sizes"]:
+            ax.hist(s, bins=bins, histtype="step", linewidth=2, label=name, color=_color(name, k))
+    ax.set(xlabel="banks defaulting in one cascade", ylabel="cascades", title=f"Cascade sizes - {title}")
+    ax.legend()
+    fig.tight_layout()
+    paths.append(out / "cascades.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    prios = ["profit", "liquidity", "stability"]
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        vals = [policies[name]["return_by_priority"].get(p) for p in prios]
+        ax.bar(np.arange(3) + k * width, [v if v is not None else 0.0 for v in vals], width, label=name, color=_color(name, k))
+    ax.set_xticks(np.arange(3) + width * (len(names) - 1) / 2, [p.upper() for p in prios])
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.set(ylabel="mean reward per bank-step", title=f"Return by priority - {title}")
+    ax.legend()
+    fig.tight_layout()
+    paths.append(out / "return_by_priority.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths

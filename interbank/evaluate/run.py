@@ -1,0 +1,118 @@
+"""``interbank evaluate``: a checkpoint beside the baselines on the same seeded episodes.
+
+Episode i uses seed ``seed + i`` for every policy, so each policy meets the same
+networks, banks and shocks (the env draws its step noise whatever the actions).
+Writes ``metrics.json`` (``policies`` -> name -> figures), ``metrics.csv`` (one row
+per policy), and PNG plots; returns the metrics.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from interbank.config import EnvConfig, load_env_config, parse_env_config, resolve_env_config
+from interbank.envs import parallel_env
+from interbank.evaluate.metrics import UNITS, aggregate
+from interbank.policies import make_policy
+from interbank.policies.checkpoint import MLPPolicy, load_policy, resolve_checkpoint
+from interbank.policies.rollout import rollout
+
+BASELINE_NAMES = ("random", "hold", "heuristic")
+CSV_COLUMNS = (
+    "policy", "episodes", "mean_return", "std_return", "default_rate", "mean_cascade_size", "max_cascade_size",
+    "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean",
+    "return_profit", "return_liquidity", "return_stability",
+)
+
+
+def training_env_config(checkpoint_folder: Path) -> EnvConfig | None:
+    """The env config of the run a checkpoint belongs to (``runs/NAME/config.yaml``), if any."""
+    for parent in (checkpoint_folder, *checkpoint_folder.parents[:3]):
+        cfg = parent / "config.yaml"
+        if cfg.is_file():
+            data = yaml.safe_load(cfg.read_text()) or {}
+            return parse_env_config(data.get("env") or {}, source=str(cfg))
+    return None
+
+
+def default_out(checkpoint_folder: Path | None) -> Path:
+    if checkpoint_folder is not None:
+        for parent in checkpoint_folder.parents[:3]:
+            if (parent / "config.yaml").is_file():
+                return parent / "eval"
+    return Path("eval")
+
+
+def evaluate(
+    checkpoint: str | Path | None, episodes: int = 20, seed: int = 0, config: str | Path | None = None,
+    banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
+    progress: Callable[[str, int], None] | None = None, plots: bool = True,
+) -> tuple[dict[str, Any], Path]:
+    """Evaluate and write the report; returns (metrics, output folder)."""
+    policies: list = []
+    folder = None
+    if checkpoint is not None:
+        folder = resolve_checkpoint(checkpoint)
+        policies.append(load_policy(folder))
+    policies += [make_policy(name, seed) for name in baselines]
+    if config is not None:
+        env_cfg = load_env_config(config)
+        source = str(config)
+    else:
+        env_cfg = (training_env_config(folder) if folder else None) or EnvConfig()
+        source = "training run config" if folder and training_env_config(folder) else "built-in default"
+    if banks is not None:
+        env_cfg = resolve_env_config(env_cfg, n_banks=banks)
+    out = out or default_out(folder)
+
+    results: dict[str, dict[str, Any]] = {}
+    for policy in policies:
+        eps = []
+        for i in range(episodes):
+            env = parallel_env(env_cfg)
+            eps.append(rollout(env, policy, seed + i))
+            if progress:
+                progress(policy.name, i + 1)
+        results[policy.name] = aggregate(eps)
+
+    trained_meta = policies[0].meta if policies and isinstance(policies[0], MLPPolicy) else None
+    metrics = {
+        "checkpoint": str(folder) if folder else None,
+        "trained_step": (trained_meta or {}).get("train", {}).get("step"),
+        "trained_on": (trained_meta or {}).get("env"),
+        "env": {"source": source, "n_banks": env_cfg.n_banks, "max_steps": env_cfg.max_steps, "config_digest": env_cfg.digest()},
+        "episodes": episodes,
+        "seeds": [seed + i for i in range(episodes)],
+        "units": UNITS,
+        "policies": results,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    with (out / "metrics.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for name, m in results.items():
+            prio = m["return_by_priority"]
+            writer.writerow([name, *(m[c] for c in CSV_COLUMNS[1:11]), prio["profit"], prio["liquidity"], prio["stability"]])
+    if plots:
+        from interbank.evaluate.plots import plot_all
+
+        plot_all(results, out, f"{env_cfg.n_banks} banks, {episodes} episodes")
+    return metrics, out
+
+
+def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:
+    headers = ("policy", "mean return", "± std", "default rate", "mean cascade", "max cascade", "systemic loss", "capital end/start", "DebtRank max")
+    rows = []
+    for name, m in metrics["policies"].items():
+        rows.append((
+            name, m["mean_return"], m["std_return"], f"{m['default_rate']:.1%}", m["mean_cascade_size"],
+            m["max_cascade_size"], f"{m['systemic_loss']:.1%}", m["final_capital_ratio"], m["debtrank_max"],
+        ))
+    return headers, rows
