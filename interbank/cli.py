@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -260,7 +261,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     try:
         result = train(args.config, args.out, args.timesteps, args.seed, args.device, args.resume,
-                       progress=not args.no_progress and sys.stderr.isatty())
+                       progress=not args.no_progress and sys.stderr.isatty(), command=args.command_line)
     except (ConfigError, CheckpointError) as err:
         fail(str(err))
     stats = result.last_stats
@@ -312,7 +313,9 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.command_line = "interbank " + shlex.join(argv)
     if args.command is None:
         parser.print_help()
         return 0

@@ -54,7 +54,10 @@ def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list
         if policies[name]["cascade_sizes"]:
             ax.hist(s, bins=bins, histtype="step", linewidth=2, label=name, color=_color(name, k))
     ax.set(xlabel="banks defaulting in one cascade", ylabel="cascades", title=f"Cascade sizes - {title}")
-    ax.legend()
+    if any(policies[n]["cascade_sizes"] for n in names):
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no cascades", transform=ax.transAxes, ha="center")
     fig.tight_layout()
     paths.append(out / "cascades.png")
     fig.savefig(paths[-1], dpi=110)

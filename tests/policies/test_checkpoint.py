@@ -1,0 +1,110 @@
+"""Safe checkpoints: mismatches are named, pickles are never executed."""
+
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from interbank.cli import main
+from interbank.policies.checkpoint import CheckpointError, load_policy, policy_metadata
+
+
+def _write(folder, hidden=(8,), features=None, n_features=20, actions=None):
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = policy_metadata(list(hidden), "tanh", "abc", 5, {"train": {"step": 1}})
+    if features is not None:
+        meta["observation"]["features"] = features
+        meta["observation"]["size"] = len(features)
+    if actions is not None:
+        meta["actions"] = actions
+    rng = np.random.default_rng(0)
+    w = {
+        "mlp_extractor.policy_net.0.weight": rng.standard_normal((hidden[0], n_features)).astype(np.float32),
+        "mlp_extractor.policy_net.0.bias": np.zeros(hidden[0], np.float32),
+        "action_net.weight": rng.standard_normal((5, hidden[0])).astype(np.float32),
+        "action_net.bias": np.zeros(5, np.float32),
+    }
+    save_file(w, str(folder / "policy.safetensors"))
+    (folder / "policy.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_a_valid_pair_loads_and_respects_masks(tmp_path):
+    policy = load_policy(_write(tmp_path / "ok") / "policy.json")
+    obs = np.random.default_rng(1).random((50, 20)).astype(np.float32)
+    masks = np.zeros((50, 5), np.int8)
+    masks[:, 4] = 1
+    masks[::2, 0] = 1
+    acts = policy.act(obs, masks)
+    assert masks[np.arange(50), acts].all()
+    np.testing.assert_allclose(policy.probabilities(obs, masks).sum(axis=1), 1.0)
+
+
+def test_other_observation_size_is_named(tmp_path):
+    folder = _write(tmp_path / "c", features=[f"f{i}" for i in range(18)], n_features=18)
+    with pytest.raises(CheckpointError, match="observes 18 features, this env gives 20"):
+        load_policy(folder)
+
+
+def test_other_action_set_is_named(tmp_path):
+    folder = _write(tmp_path / "c", actions=["LEND", "HOLD"])
+    with pytest.raises(CheckpointError, match="actions"):
+        load_policy(folder)
+
+
+def test_weights_that_do_not_fit_the_architecture(tmp_path):
+    folder = _write(tmp_path / "c", hidden=(8,))
+    meta = json.loads((folder / "policy.json").read_text())
+    meta["architecture"]["hidden"] = [16]
+    (folder / "policy.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="layer 0 has shape"):
+        load_policy(folder)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_crafted_pickle_is_refused_and_never_executed(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    folder = _write(tmp_path / "evil")
+    (folder / "policy.safetensors").write_bytes(pickle.dumps(_Payload(str(marker))))
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_policy(folder)
+    # a pickle under any other name is never even opened
+    other = tmp_path / "policy.pkl"
+    other.write_bytes(pickle.dumps(_Payload(str(marker))))
+    with pytest.raises(CheckpointError, match="other files are never loaded"):
+        load_policy(other)
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(folder), "--episodes", "1", "--no-progress"])
+    assert "not a valid safetensors file" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def test_resume_refuses_a_tampered_algorithm_zip(tmp_path, capsys):
+    """model.zip holds pickles: resume only loads one whose hash matches the one recorded."""
+    import yaml
+
+    from tests.train.test_train_run import TINY
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "train": {**TINY["train"], "total_timesteps": 288}}))
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    (ckpt,) = list((out / "checkpoints").iterdir())
+    marker = tmp_path / "pwned"
+    with zipfile.ZipFile(ckpt / "model.zip", "w") as z:
+        z.writestr("data", pickle.dumps(_Payload(str(marker))))
+    with pytest.raises(SystemExit):
+        main(["train", "--out", str(out), "--resume", "--timesteps", "600", "--no-progress"])
+    assert "no checkpoint to resume from" in capsys.readouterr().err
+    assert not marker.exists()
