@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# The main job end to end: simulate, train the smoke config (runs/demo is recreated), evaluate.
 demo: $(STAMP)
 	$(BIN)/interbank simulate --config configs/default.yaml --policy heuristic
+	rm -rf runs/demo
+	$(BIN)/interbank train --config configs/train/smoke.yaml --out runs/demo
+	$(BIN)/interbank evaluate runs/demo --episodes 20
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2

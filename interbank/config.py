@@ -194,9 +194,12 @@ class RewardConfig(_Strict):
     """Priority-weighted reward (see ``interbank.envs.rewards``).
 
     The bank's current priority gets weight ``focus`` and the two others share
-    the rest. A default costs ``default_penalty`` once, on the step it happens.
+    the rest. Every step a bank survives earns ``survival_bonus`` (so that staying
+    solvent is worth more than defaulting early); a default costs
+    ``default_penalty`` once, on the step it happens.
     """
 
+    survival_bonus: float = Field(default=0.1, ge=0, allow_inf_nan=False)
     focus: float = Field(default=0.6, ge=1 / 3, le=1, allow_inf_nan=False)
     default_penalty: float = Field(default=10.0, ge=0, allow_inf_nan=False)
     liquidity_target: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)

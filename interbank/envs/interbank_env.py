@@ -50,8 +50,8 @@ the vector does not depend on the number of banks:
 ## Reward
 Priority-weighted mix of profit (equity change / initial capital), liquidity
 (cash below target, unpaid calls) and stability (leverage off target,
-counterparties gone): ``focus`` on the priority in force, the rest shared; a
-default costs ``default_penalty`` once. See ``interbank.envs.rewards``.
+counterparties gone): ``focus`` on the priority in force, the rest shared;
+plus ``survival_bonus`` per step survived; a default costs ``default_penalty`` once. See ``interbank.envs.rewards``.
 
 ## Episode end
 A bank terminates when it defaults. All banks truncate after ``max_steps``
@@ -210,7 +210,7 @@ class InterbankEnv(ParallelEnv):
         comps = reward_components(
             equity_before, system.equity(), system.capital0, base, outcome.shortfall, self.config.reward.liquidity_target
         )
-        reward = weighted_reward(comps, priority, self.config.reward.focus)
+        reward = weighted_reward(comps, priority, self.config.reward.focus, self.config.reward.survival_bonus)
         reward[outcome.new_defaults] = -self.config.reward.default_penalty
         reward[~live] = 0.0
         terminated = live & ~system.active

@@ -7,9 +7,10 @@ or of its assets, so they are comparable across bank sizes):
 - liquidity = 2 * min(cash / assets - liquidity_target, 0) - unpaid calls and withdrawals / initial capital
 - stability = -0.1 * |leverage / target leverage - 1| - 0.5 * fraction of counterparties gone
 
-reward = w . (profit, liquidity, stability), with weight ``focus`` on the
-priority in force and (1 - focus) / 2 on each of the others. A bank that
-defaults gets ``-default_penalty`` on that step (and nothing else).
+reward = w . (profit, liquidity, stability) + survival_bonus, with weight
+``focus`` on the priority in force and (1 - focus) / 2 on each of the others.
+A bank that defaults gets ``-default_penalty`` on that step (and nothing else),
+so defaulting early never pays: it forfeits every later survival bonus.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def reward_components(
     return out
 
 
-def weighted_reward(components: np.ndarray, priority: np.ndarray, focus: float) -> np.ndarray:
+def weighted_reward(components: np.ndarray, priority: np.ndarray, focus: float, survival_bonus: float = 0.0) -> np.ndarray:
     weights = np.full(components.shape, (1.0 - focus) / 2.0)
     weights[np.arange(components.shape[0]), priority] = focus
-    return (components * weights).sum(axis=1)
+    return (components * weights).sum(axis=1) + survival_bonus
