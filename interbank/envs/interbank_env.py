@@ -103,6 +103,7 @@ class InterbankEnv(ParallelEnv):
         render_mode: str | None = None,
         record_events: bool = False,
         priority_model: PriorityModel | None = None,
+        run_info: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -110,6 +111,8 @@ class InterbankEnv(ParallelEnv):
         self.config = resolve_env_config(config, **overrides)
         self.render_mode = render_mode
         self.system = BankingSystem(self.config, record_events=record_events)
+        # the init event carries the resolved config (and the caller's run facts) so a run can be re-simulated
+        self.system.run_info = {"resolved": self.config.model_dump(mode="json"), **(run_info or {})}
         self.priority_model: PriorityModel = priority_model or priority_model_from_config(self.config.priority)
         self.possible_agents = list(self.system.names)
         self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -230,6 +233,45 @@ class InterbankEnv(ParallelEnv):
     def _observation_dict(self, agents: list[str]) -> dict[str, dict[str, np.ndarray]]:
         obs, mask, index = self._obs, self._mask, self.agent_index
         return {a: {"observation": obs[index[a]], "action_mask": mask[index[a]]} for a in agents}
+
+    # ------------------------------------------------- interactive hooks
+    def _live_index(self, agent: str) -> int:
+        idx = self.agent_index.get(agent)
+        if idx is None:
+            raise KeyError(f"unknown bank {agent!r}")
+        if not self.system.active[idx]:
+            state = "deleted" if self.system.deleted[idx] else "defaulted"
+            raise KeyError(f"bank {agent} has {state} and cannot be changed")
+        return idx
+
+    def add_capital(self, agent: str, amount: float) -> dict[str, Any]:
+        """Inject ``amount`` dollars of new equity (as cash) into a live bank; emits ``capital_added``."""
+        amount = float(amount)
+        if not (amount > 0 and np.isfinite(amount)):
+            raise ValueError(f"amount must be a positive finite number, got {amount}")
+        idx = self._live_index(agent)
+        self.system.add_capital(idx, amount)
+        self._refresh_observations()
+        data = {"bank": agent, "amount": amount, "cash": float(self.system.cash[idx]), "equity": float(self.system.equity()[idx])}
+        self.emit("capital_added", data)
+        return data
+
+    def delete_bank(self, agent: str) -> dict[str, Any]:
+        """Remove a live bank: its market positions are fire-sold, its creditors paid by the
+        clearing model, its claims passed to external creditors (``BankingSystem.delete_bank``).
+        Emits ``bank_deleted``; the bank leaves ``agents``."""
+        idx = self._live_index(agent)
+        settlement = self.system.delete_bank(idx)
+        self._refresh_observations()
+        self.agents = [a for a in self.agents if a != agent]
+        data = {"bank": agent, "equity": settlement.pop("equity"), "settlement": settlement}
+        self.emit("bank_deleted", data)
+        return data
+
+    def emit(self, type_: str, data: dict[str, Any]) -> None:
+        """Append a (control) event to the stream at the current step, with the next seq."""
+        self.system.log.emit(self.system.t, type_, data)
+        self.events.extend(self.system.log.drain())
 
     # ------------------------------------------------------ batch helpers
     def observation_array(self) -> np.ndarray:

@@ -74,6 +74,7 @@ class BankingSystem:
         self.max_steps = config.max_steps
         self.t = 0
         self.done = False
+        self.run_info: dict[str, Any] = {}  # extra, JSON-ready facts for the init event (policy, resolved config)
 
     # ------------------------------------------------------------------ reset
     def reset(self, seed: int | None = None) -> None:
@@ -594,7 +595,7 @@ class BankingSystem:
                 "network": cfg.network.type, "avg_degree": cfg.network.avg_degree,
                 "clearing": cfg.clearing.model, "interest_rate": cfg.interest_rate,
                 "profit_booking_every": cfg.profit_booking_every, "actions": list(ACTIONS),
-                "markets": list(MARKETS), "digest": cfg.digest(),
+                "markets": list(MARKETS), "digest": cfg.digest(), **self.run_info,
             },
         })
 

@@ -1,0 +1,96 @@
+"""Re-simulate a recorded event stream and report the first difference.
+
+A run is reproducible from its init event (resolved config, seed, policy) and
+its control events (each applied at the step it records). Interventions are
+replayed at the same points, so a faithful recording re-creates itself byte
+for byte.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from interbank.config import ConfigError, parse_env_config
+from interbank.interactive.runner import Runner
+from interbank.policies import make_policy
+from interbank.policies.checkpoint import load_policy
+from interbank.sim.events import dumps
+
+CONTROL_TO_COMMAND = {"paused": "pause", "resumed": "resume", "stopped": "stop", "bank_deleted": "delete_bank", "capital_added": "add_capital"}
+
+
+def runner_from_init(init: dict[str, Any]) -> Runner:
+    if init.get("type") != "init":
+        raise ConfigError("the stream does not start with an init event")
+    cfg = init["data"]["config"]
+    if "resolved" not in cfg or "run" not in cfg:
+        raise ConfigError("the init event has no resolved config and run facts (record it with interbank replay or serve)")
+    run = cfg["run"]
+    env_cfg = parse_env_config(cfg["resolved"], source="init event")
+    if run.get("checkpoint_path"):
+        policy = load_policy(run["checkpoint_path"])
+    else:
+        policy = make_policy(run["policy"], run["seed"])
+    return Runner(env_cfg, policy, run["seed"], {k: v for k, v in run.items() if k not in ("policy", "seed")})
+
+
+def resimulate(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    runner = runner_from_init(recorded[0])
+    controls = [e for e in recorded if e["type"] in CONTROL_TO_COMMAND]
+    out = runner.take_events()
+    k = 0
+    while True:
+        t = runner.env.system.t
+        while k < len(controls) and controls[k]["step"] == t:
+            e, data = controls[k], controls[k]["data"]
+            bank = data.get("bank") if e["type"] in ("bank_deleted", "capital_added") else None
+            runner.command(CONTROL_TO_COMMAND[e["type"]], bank, data.get("amount") if e["type"] == "capital_added" else None)
+            k += 1
+        out += runner.take_events()
+        if runner.finished or runner.state == "paused" or len(out) >= len(recorded):
+            break
+        runner.step()
+    return out
+
+
+def first_difference(a: dict[str, Any], b: dict[str, Any], path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if key not in a or key not in b:
+                return f"{path}.{key}".lstrip(".") + (" is missing from the replay" if key not in b else " is new in the replay")
+            if a[key] != b[key]:
+                return first_difference(a[key], b[key], f"{path}.{key}")
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{i}]")
+        return f"{path}: {len(a)} items recorded, {len(b)} replayed"
+    return f"{path.lstrip('.')}: recorded {a!r}, replayed {b!r}"
+
+
+def verify_events(recorded: list[dict[str, Any]]) -> tuple[bool, str]:
+    """(True, summary) when the replay re-creates the stream byte for byte, else (False, first difference)."""
+    if not recorded:
+        return False, "the stream is empty"
+    replay = resimulate(recorded)
+    for rec, rep in zip(recorded, replay):
+        if dumps(rec) != dumps(rep):
+            where = first_difference(rec, rep)
+            return False, f"first difference at seq {rec.get('seq')} ({rec.get('type')}, step {rec.get('step')}): {where}"
+    if len(replay) != len(recorded):
+        return False, f"the recording has {len(recorded)} events, the replay {len(replay)}"
+    return True, f"{len(recorded)} events re-simulated identically"
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    events = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise ConfigError(f"{path}: line {n} is not JSON") from None
+    return events
