@@ -5,6 +5,8 @@
     interbank bench      throughput of the core step and of the PettingZoo API
     interbank train      learn one shared bank policy with masked PPO
     interbank evaluate   compare a checkpoint with the baselines on the same seeded episodes
+    interbank replay     watch and steer a run in the terminal; --verify re-simulates a recording
+    interbank serve      HTTP/SSE API and web page for interactive sessions
 
 Every user mistake is one line on stderr (``interbank: ...``) and exit code 2.
 """
@@ -117,6 +119,38 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, help="output folder (default: RUN/eval, or ./eval)")
     ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    rp = sub.add_parser(
+        "replay", help="run a policy live in the terminal: pause, add capital, delete banks, resume",
+        description="Replay a trained checkpoint (or a baseline with --policy) step by step in the terminal. "
+        "Keys: p pause, r resume, s stop; while paused: c add capital, d delete a bank. --events writes the "
+        "stream (same schema as everywhere); --verify re-simulates a recorded stream and reports the first difference.",
+        epilog="Examples: interbank replay runs/demo --events run.jsonl   |   interbank replay --events run.jsonl --verify",
+    )
+    rp.add_argument("checkpoint", type=Path, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
+    rp.add_argument("--policy", choices=["random", "hold", "heuristic"], help="a baseline instead of a checkpoint")
+    rp.add_argument("--config", type=Path, help="scenario YAML (default: the training run's env, else the built-in default)")
+    rp.add_argument("--banks", type=_positive_int, help="number of generated banks")
+    rp.add_argument("--steps", type=_positive_int, help="episode length")
+    rp.add_argument("--seed", type=_seed, default=0)
+    rp.add_argument("--speed", type=float, default=5.0, help="steps per second (0 = as fast as possible; default 5)")
+    rp.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
+    rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
+    rp.add_argument("--verify", action="store_true", help="re-simulate --events FILE and report the first difference")
+
+    sv = sub.add_parser(
+        "serve", help="HTTP/SSE API and web page for interactive sessions",
+        description="Serve the interactive API (POST /api/interactive/start, /control, GET /status, "
+        "/stream/{id}) and the web page at /. OpenAPI docs at /docs.",
+    )
+    sv.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--checkpoints", type=Path, help="folder whose sub-folders (run or checkpoint folders) can be started by name")
+    sv.add_argument("--configs", type=Path, default=Path("configs"), help="folder of scenario YAMLs usable by name (default configs)")
+    sv.add_argument("--max-sessions", type=_positive_int, default=8)
+    sv.add_argument("--max-banks", type=_positive_int, default=500)
+    sv.add_argument("--max-steps", type=_positive_int, default=5000)
+    sv.add_argument("--client-buffer", type=_positive_int, default=2000, help="events a viewer may lag before it is dropped")
 
     ben = sub.add_parser(
         "bench", help="bank-steps per second of the core step and of the PettingZoo API",
@@ -306,7 +340,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from interbank.interactive.server import ServerLimits, create_app
+    except ImportError as err:
+        fail(f"serve needs fastapi, uvicorn and sse-starlette ({err.name} is missing): pip install -e .")
+    if args.checkpoints is not None and not args.checkpoints.is_dir():
+        fail(f"--checkpoints: {args.checkpoints} is not a folder")
+    if not 0 < args.port < 65536:
+        fail(f"--port {args.port} is not a valid port")
+    limits = ServerLimits(max_sessions=args.max_sessions, max_banks=args.max_banks, max_steps=args.max_steps,
+                          client_buffer=args.client_buffer)
+    app = create_app(args.checkpoints, args.configs, limits)
+    print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from interbank.interactive.terminal import replay
+
+    return replay(args)
+
+
 COMMANDS = {
+    "serve": cmd_serve, "replay": cmd_replay,
     "simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
 }
 

@@ -1,0 +1,277 @@
+"""``interbank serve``: the seed's HTTP API over the interactive runner, with SSE streams and a web page.
+
+    POST /api/interactive/start          bank parameters in; SSE out (or JSON {session_id, stream_url})
+    POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?}
+    GET  /api/interactive/status         ?session_id=... (default: the newest session)
+    GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
+    GET  /api/interactive/sessions       every session's status
+    GET  /api/checkpoints                checkpoint names usable in start
+    GET  /                               the web page; OpenAPI docs at /docs
+
+Errors are JSON ``{"error": "..."}``: 422 bad body, 404 unknown session/bank/checkpoint,
+409 command in the wrong state, 413 body too large, 429 too many sessions. Never a 500
+for a user mistake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from interbank.config import BankSpec, ConfigError, EnvConfig, load_env_config, resolve_env_config
+from interbank.interactive.runner import COMMANDS, CommandError, Runner
+from interbank.interactive.sessions import Session, SessionStore
+from interbank.policies import BASELINES, make_policy
+from interbank.policies.checkpoint import CheckpointError, load_policy, resolve_checkpoint
+
+WEB = Path(__file__).parent / "web"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ServerLimits(BaseModel):
+    max_sessions: int = 8
+    max_banks: int = 500
+    max_steps: int = 5000
+    max_speed: float = 1000.0
+    max_body_bytes: int = 1_000_000
+    client_buffer: int = 2000  # events a viewer may fall behind before it is dropped
+    ping_seconds: float = 15.0
+
+
+class StartRequest(BaseModel):
+    """Start a session: give ``banks`` (the playground) or ``scenario`` and/or ``n_banks``."""
+
+    model_config = ConfigDict(extra="forbid")
+    banks: list[BankSpec] | None = Field(default=None, description="banks as {capital, target_leverage, risk}")
+    scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
+    n_banks: int | None = Field(default=None, ge=2, description="generated banks (when banks is not given)")
+    policy: Literal["random", "hold", "heuristic"] | None = Field(default=None, description="a baseline policy")
+    checkpoint: str | None = Field(default=None, description="a checkpoint name from the server's checkpoints folder")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
+    speed: float = Field(default=5.0, ge=0, allow_inf_nan=False, description="steps per second; 0 = as fast as possible")
+    paused: bool = Field(default=False, description="start paused (step 0)")
+
+
+class ControlRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: str | None = None
+    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital"]
+    bank: str | None = Field(default=None, max_length=64)
+    amount: float | None = Field(default=None, allow_inf_nan=False)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _validation_message(err: RequestValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    msg = first.get("msg", "invalid")
+    if first.get("type") == "json_invalid":
+        return "the body is not valid JSON"
+    if first.get("type") == "model_attributes_type" or loc == "body" and "dict" in msg.lower():
+        return "the body must be a JSON object (Content-Type: application/json)"
+    value = first.get("input")
+    shown = f" = {value!r}" if value is not None and not isinstance(value, (dict, list)) else ""
+    return f"{loc}{shown}: {msg}"
+
+
+def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
+    limits = limits or ServerLimits()
+    store = SessionStore(limits.max_sessions)
+    configs = configs or Path("configs")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await store.close()
+
+    app = FastAPI(
+        title="interbank interactive", version="1",
+        description="Start, watch and steer interbank simulations: pause, add capital, delete banks, resume.",
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.limits = limits
+
+    @app.exception_handler(CommandError)
+    async def _command_error(request: Request, exc: CommandError):
+        return _error(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return _error(422, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):  # a bug, reported without a traceback
+        return _error(500, f"internal error: {type(exc).__name__}")
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):
+        if request.method == "POST":
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > limits.max_body_bytes):
+                return _error(413, f"body too large (at most {limits.max_body_bytes} bytes)")
+            ctype = request.headers.get("content-type", "")
+            if not ctype.split(";")[0].strip().lower() == "application/json":
+                return _error(415, "send the body as JSON with Content-Type: application/json")
+        return await call_next(request)
+
+    # ------------------------------------------------------------ helpers
+    def env_config(req: StartRequest) -> EnvConfig:
+        try:
+            if req.scenario is not None:
+                if not NAME.match(req.scenario) or not (configs / f"{req.scenario}.yaml").is_file():
+                    raise CommandError(404, f"unknown scenario {req.scenario!r}; see GET /api/scenarios")
+                base: Any = load_env_config(configs / f"{req.scenario}.yaml")
+            else:
+                base = EnvConfig()
+            overrides: dict[str, Any] = {}
+            if req.banks is not None:
+                overrides["banks"] = [b.model_dump() for b in req.banks]
+            elif req.n_banks is not None:
+                overrides["n_banks"] = req.n_banks
+            if req.steps is not None:
+                overrides["max_steps"] = req.steps
+            cfg = resolve_env_config(base, **overrides)
+        except ConfigError as err:
+            raise CommandError(422, str(err).removeprefix("config: ")) from None
+        if cfg.n_banks > limits.max_banks:
+            raise CommandError(422, f"{cfg.n_banks} banks is more than this server allows ({limits.max_banks})")
+        if cfg.max_steps > limits.max_steps:
+            raise CommandError(422, f"steps = {cfg.max_steps} is more than this server allows ({limits.max_steps})")
+        return cfg
+
+    def policy_for(req: StartRequest):
+        if req.checkpoint is not None and req.policy is not None:
+            raise CommandError(422, "give policy or checkpoint, not both")
+        if req.checkpoint is None:
+            return make_policy(req.policy or "heuristic", req.seed), {}
+        if checkpoints is None:
+            raise CommandError(404, "this server has no checkpoints folder (start it with --checkpoints DIR)")
+        if not NAME.match(req.checkpoint) or req.checkpoint in (".", ".."):
+            raise CommandError(422, f"checkpoint must be a name from GET /api/checkpoints, got {req.checkpoint!r}")
+        path = checkpoints / req.checkpoint
+        if not path.exists():
+            raise CommandError(404, f"unknown checkpoint {req.checkpoint!r}")
+        try:
+            folder = resolve_checkpoint(path)
+            return load_policy(folder), {"checkpoint": req.checkpoint, "checkpoint_path": str(folder.resolve())}
+        except CheckpointError as err:
+            raise CommandError(422, f"checkpoint {req.checkpoint!r}: {err}") from None
+
+    def sse(session: Session, after: int) -> EventSourceResponse:
+        backlog, viewer = session.subscribe(after)
+
+        async def events():
+            sent = after
+            try:
+                for item in backlog:
+                    sent = item.seq
+                    yield ServerSentEvent(data=item.data, id=str(item.seq), event=item.type)
+                while True:
+                    item = await viewer.queue.get()
+                    if item is None or viewer.dropped and viewer.queue.empty():
+                        break
+                    if item.seq <= sent:
+                        continue
+                    sent = item.seq
+                    yield ServerSentEvent(data=item.data, id=str(item.seq), event=item.type)
+            finally:
+                session.unsubscribe(viewer)
+
+        return EventSourceResponse(events(), ping=limits.ping_seconds, send_timeout=30)
+
+    # ------------------------------------------------------------- routes
+    @app.post("/api/interactive/start", summary="Start a session", status_code=201)
+    async def start(req: StartRequest, request: Request):
+        cfg = env_config(req)
+        policy, info = policy_for(req)
+        if req.speed > limits.max_speed:
+            raise CommandError(422, f"speed = {req.speed} is more than this server allows ({limits.max_speed} steps/s)")
+        runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info)
+        if req.paused:
+            runner.command("pause")
+        session = store.add(runner, req.speed, limits.client_buffer)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return sse(session, -1)
+        return JSONResponse(
+            {"session_id": session.id, "stream_url": f"/api/interactive/stream/{session.id}",
+             "status_url": f"/api/interactive/status?session_id={session.id}", **session.status()},
+            status_code=201,
+        )
+
+    @app.post("/api/interactive/control", summary="Send a command to a session")
+    async def control(req: ControlRequest):
+        session = store.get(req.session_id)
+        if req.amount is not None and not math.isfinite(req.amount):
+            raise CommandError(422, "amount must be a positive finite number")
+        event = await session.command(req.command, req.bank, req.amount)
+        return {"ok": True, "event": event, **session.status()}
+
+    @app.get("/api/interactive/status", summary="Status of a session (default: the newest)")
+    async def status(session_id: str | None = Query(default=None, max_length=64)):
+        return store.get(session_id).status()
+
+    @app.get("/api/interactive/sessions", summary="Every session")
+    async def sessions():
+        return {"sessions": [s.status() for s in store.sessions.values()]}
+
+    @app.get("/api/interactive/stream/{session_id}", summary="SSE stream of a session, resumable with Last-Event-ID")
+    async def stream(session_id: str, request: Request, last_event_id: int | None = Query(default=None, ge=-1)):
+        session = store.get(session_id)
+        header = request.headers.get("last-event-id")
+        after = last_event_id if last_event_id is not None else -1
+        if header is not None:
+            if not header.strip().lstrip("-").isdigit():
+                raise CommandError(422, f"Last-Event-ID must be an event seq, got {header!r}")
+            after = int(header)
+        if session.done.is_set() and after >= session.last_seq:
+            return Response(status_code=204)  # finished and caught up: browsers stop reconnecting
+        return sse(session, after)
+
+    @app.get("/api/checkpoints", summary="Checkpoint names usable in start")
+    async def list_checkpoints():
+        names = []
+        if checkpoints is not None and checkpoints.is_dir():
+            for p in sorted(checkpoints.iterdir()):
+                try:
+                    if NAME.match(p.name):
+                        resolve_checkpoint(p)
+                        names.append(p.name)
+                except CheckpointError:
+                    continue
+        return {"checkpoints": names, "policies": list(BASELINES)}
+
+    @app.get("/api/scenarios", summary="Scenario names usable in start")
+    async def list_scenarios():
+        names = sorted(p.stem for p in configs.glob("*.yaml")) if configs.is_dir() else []
+        return {"scenarios": names}
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(WEB / "index.html")
+
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+    return app
+
+
+__all__ = ["COMMANDS", "ServerLimits", "create_app"]

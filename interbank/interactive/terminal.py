@@ -1,0 +1,216 @@
+"""``interbank replay``: the interactive runner in a terminal.
+
+Keys (single key presses, no Enter): ``p`` pause, ``r`` resume, ``s`` stop, and
+while paused ``c`` add capital / ``d`` delete a bank (each asks for the bank and
+the amount). The live view shows the step, active banks, defaults, total
+capital and the latest events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import select
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
+from interbank.interactive.runner import CommandError, Runner
+from interbank.interactive.verify import load_jsonl, verify_events
+from interbank.policies import make_policy
+from interbank.policies.checkpoint import CheckpointError, load_policy, resolve_checkpoint
+from interbank.sim.events import Event, dumps
+from interbank.ui import fail, table
+
+
+def describe(event: Event) -> str | None:
+    d, t = event["data"], event["type"]
+    if t == "transaction":
+        return f"{d['bank']} {d['action']} {d['counterparty'] or d['market'] or ''} {d['amount']:,.2f} ({d['priority']})"
+    if t == "default":
+        return f"{d['bank']} DEFAULTED ({d['cause']}, equity {d['equity']:,.2f})"
+    if t == "cascade":
+        return f"cascade: {len(d['defaulted'])} banks, depth {d['depth']}, losses {d['losses']:,.2f}"
+    if t in ("paused", "resumed", "stopped"):
+        return t
+    if t == "capital_added":
+        return f"{d['bank']} +{d['amount']:,.2f} capital (equity {d['equity']:,.2f})"
+    if t == "bank_deleted":
+        return f"{d['bank']} deleted"
+    if t == "complete":
+        return f"complete ({d['reason']})"
+    return None
+
+
+class _Keys:
+    """Non-blocking single-key reads from a terminal (cbreak mode), restored on exit."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stdin.isatty()
+        self.saved = None
+
+    def __enter__(self) -> "_Keys":
+        if self.enabled:
+            import termios
+            import tty
+
+            self.saved = termios.tcgetattr(sys.stdin)
+            tty.setcbreak(sys.stdin.fileno())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, self.saved)
+            self.saved = None
+
+    def read(self, timeout: float) -> str | None:
+        if not self.enabled:
+            time.sleep(timeout)
+            return None
+        ready, _, _ = select.select([sys.stdin], [], [], max(0.0, timeout))
+        return sys.stdin.read(1) if ready else None
+
+    def prompt(self, text: str) -> str:
+        self.restore()
+        try:
+            return input(text).strip()
+        except EOFError:
+            return ""
+        finally:
+            if self.enabled:
+                import termios
+                import tty
+
+                self.saved = termios.tcgetattr(sys.stdin)
+                tty.setcbreak(sys.stdin.fileno())
+
+
+def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
+    from interbank.evaluate.run import training_env_config
+
+    if args.config is not None:
+        cfg = load_env_config(args.config)
+    else:
+        cfg = (training_env_config(folder) if folder else None) or EnvConfig()
+    overrides = {}
+    if args.banks:
+        overrides["n_banks"] = args.banks
+    if args.steps:
+        overrides["max_steps"] = args.steps
+    return resolve_env_config(cfg, **overrides) if overrides else cfg
+
+
+def _view(runner: Runner, feed: list[str], out: TextIO) -> None:
+    st = runner.status()
+    lines = [
+        f"interbank replay  [{st.state}]  step {st.step}/{st.max_steps}  active {st.active_banks}  "
+        f"defaults {st.defaults}  deleted {st.deleted}  total capital {st.total_capital:,.2f}",
+        "keys: p pause  r resume  s stop" + ("  |  c add capital  d delete bank" if st.state == "paused" else ""),
+        "",
+        *feed[-12:],
+    ]
+    out.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
+    out.flush()
+
+
+def replay(args: argparse.Namespace) -> int:
+    if args.verify:
+        if args.events is None:
+            fail("replay --verify needs --events FILE.jsonl (the recording to check)")
+        if not args.events.is_file():
+            fail(f"--events: no such file {args.events}")
+        try:
+            ok, message = verify_events(load_jsonl(args.events))
+        except (ConfigError, CheckpointError, CommandError, KeyError) as err:
+            fail(f"{args.events}: cannot re-simulate: {err}")
+        print(("verified: " if ok else "DIFFERENT: ") + message)
+        return 0 if ok else 1
+
+    if (args.checkpoint is None) == (args.policy is None):
+        fail("replay needs a CHECKPOINT or --policy NAME (one of them)")
+    if args.speed < 0 or args.speed != args.speed:
+        fail(f"--speed {args.speed} must be >= 0")
+    folder = None
+    try:
+        if args.checkpoint is not None:
+            folder = resolve_checkpoint(args.checkpoint)
+            policy, info = load_policy(folder), {"checkpoint_path": str(folder.resolve())}
+        else:
+            policy, info = make_policy(args.policy, args.seed), {}
+        cfg = _config(args, folder)
+    except (ConfigError, CheckpointError) as err:
+        fail(str(err))
+    if args.events is not None and args.events.parent and not args.events.parent.exists():
+        fail(f"--events: folder {args.events.parent} does not exist")
+
+    runner = Runner(cfg, policy, args.seed, info)
+    interactive = not args.no_interactive and sys.stdin.isatty() and sys.stdout.isatty()
+    feed: list[str] = []
+    sink = args.events.open("w", encoding="utf-8") if args.events else open(os.devnull, "w")
+    period = 1.0 / args.speed if args.speed > 0 and interactive else 0.0
+
+    def flush() -> None:
+        for e in runner.take_events():
+            sink.write(dumps(e) + "\n")
+            text = describe(e)
+            if text:
+                feed.append(f"{e['step']:>5}  {text}")
+        del feed[:-200]
+
+    try:
+        with _Keys(interactive) as keys, contextlib.closing(sink):
+            flush()
+            while not runner.finished:
+                started = time.perf_counter()
+                runner.step()
+                flush()
+                if interactive:
+                    _view(runner, feed, sys.stdout)
+                    key = keys.read(period - (time.perf_counter() - started))
+                    while key is not None and not runner.finished:
+                        _handle_key(key, runner, keys, feed)
+                        flush()
+                        _view(runner, feed, sys.stdout)
+                        key = keys.read(0.2) if runner.state == "paused" else None
+            flush()
+    except KeyboardInterrupt:
+        if not runner.finished:
+            runner.command("stop")
+            flush()
+    st = runner.status()
+    print(table(("", "value"), [
+        ("state", st.state), ("steps", st.step), ("active banks", st.active_banks), ("defaults", st.defaults),
+        ("deleted", st.deleted), ("total capital", f"{st.total_capital:,.2f}"),
+        *([("events", str(args.events))] if args.events else []),
+    ]))
+    return 0
+
+
+def _handle_key(key: str, runner: Runner, keys: _Keys, feed: list[str]) -> None:
+    try:
+        if key == "p":
+            runner.command("pause")
+        elif key == "r":
+            runner.command("resume")
+        elif key == "s":
+            runner.command("stop")
+        elif key == "c":
+            bank = keys.prompt("add capital to bank (e.g. bank_3): ")
+            raw = keys.prompt("amount: ")
+            try:
+                amount: object = float(raw)
+            except ValueError:
+                amount = raw
+            runner.command("add_capital", bank, amount)
+        elif key == "d":
+            runner.command("delete_bank", keys.prompt("delete bank (e.g. bank_3): "))
+    except CommandError as err:
+        feed.append(f"      refused: {err.message}")
