@@ -33,6 +33,7 @@ from interbank.sim.events import Event
 
 STATES = ("ready", "running", "paused", "stopped", "complete")
 COMMANDS = ("pause", "resume", "stop", "delete_bank", "add_capital")
+CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted", "add_capital": "capital_added"}
 
 
 class CommandError(Exception):
@@ -157,7 +158,8 @@ class Runner:
                         raise CommandError(422, "delete_bank takes no amount")
                     self.env.delete_bank(bank)
             self._events.extend(self.env.drain_events())
-            return self._events[-1]
+            produced = CONTROL_EVENT[name]
+            return next(e for e in reversed(self._events) if e["type"] == produced)
 
 
 def _amount(value: Any) -> float:

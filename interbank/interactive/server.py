@@ -270,6 +270,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     async def page():
         return FileResponse(WEB / "index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon():
+        return Response(status_code=204)
+
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     return app
 

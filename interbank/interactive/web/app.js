@@ -238,8 +238,9 @@ function pulse(from, to) {
 
 function draw(now) {
   const c = $("network"), g = c.getContext("2d");
+  const hadPulses = S.pulses.length > 0;
   S.pulses = S.pulses.filter(p => now - p.t < 600);
-  if (S.dirty || S.pulses.length) {
+  if (S.dirty || S.pulses.length || hadPulses) {
     g.clearRect(0, 0, c.width, c.height);
     const alive = (i) => { const b = S.banks.get(S.nodes[i].id); return b && !b.defaulted && !b.deleted; };
     g.strokeStyle = "rgba(120,140,160,0.18)"; g.lineWidth = 1; g.beginPath();

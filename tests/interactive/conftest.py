@@ -1,0 +1,41 @@
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real `interbank serve` process on 127.0.0.1 with one checkpoint named `tiny`."""
+    from tests.policies.test_checkpoint import _write
+
+    ckpts = tmp_path_factory.mktemp("checkpoints")
+    _write(ckpts / "tiny")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interbank.cli", "serve", "--port", str(port), "--checkpoints", str(ckpts),
+         "--max-sessions", "50", "--client-buffer", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(base + "/api/checkpoints", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError(proc.stdout.read().decode())
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
