@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench serve browser clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,20 @@ demo: $(STAMP)
 	$(BIN)/interbank train --config configs/train/smoke.yaml --out runs/demo
 	$(BIN)/interbank evaluate runs/demo --episodes 20
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
+
+# Chromium from Debian's packages for the browser test (Playwright drives it; it cannot download its own).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+	  || echo "make: could not install chromium; the browser test will be skipped"; }
+
+# The interactive server on the demo checkpoint (trained first if missing): open the printed address.
+serve: $(STAMP)
+	@test -f runs/demo/config.yaml || $(BIN)/interbank train --config configs/train/smoke.yaml --out runs/demo
+	$(BIN)/interbank serve --checkpoints runs
 
 bench: $(STAMP)
 	$(BIN)/interbank bench --banks 10,100,1000,10000 --steps 200

@@ -184,6 +184,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         async def events():
             sent = after
             try:
+                yield ServerSentEvent(retry=1000)  # reconnect after 1 s if the connection drops
                 for item in backlog:
                     sent = item.seq
                     yield ServerSentEvent(data=item.data, id=str(item.seq), event=item.type)

@@ -82,7 +82,8 @@ function connect(url) {
   const types = ["init", "step_start", "transaction", "profit_booking", "default", "cascade", "step_end", "complete",
     "paused", "resumed", "stopped", "bank_deleted", "capital_added"];
   for (const t of types) es.addEventListener(t, (m) => onEvent(JSON.parse(m.data)));
-  es.onerror = () => { if (S.state === "complete" || S.state === "stopped") es.close(); };
+  // on a dropped connection the browser reconnects with Last-Event-ID and gets exactly the missed
+  // events; a finished session answers 204 and the browser stops. Closed for good on "complete".
 }
 
 async function control(command, extra = {}) {
@@ -147,7 +148,8 @@ function onInit(d) {
     }
     placed += count; ring++;
   }
-  const scale = Math.min(1, 290 / (60 + (ring - 1) * 75));
+  const outer = Math.max(1, ...S.nodes.map(p => Math.hypot(p.x - W / 2, (p.y - H / 2) / 0.82)));
+  const scale = Math.min(2.5, 290 / outer);
   for (const p of S.nodes) { p.x = W / 2 + (p.x - W / 2) * scale; p.y = H / 2 + (p.y - H / 2) * scale; }
   S.index = new Map(S.nodes.map((p, i) => [p.id, i]));
   S.edges = d.connections.map(c => [S.index.get(c.lender), S.index.get(c.borrower)]);

@@ -1,0 +1,72 @@
+"""The page in a real headless Chromium (Debian's package) driven by Playwright."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+if CHROMIUM is None:
+    if os.environ.get("INTERBANK_REQUIRE_BROWSER"):
+        raise RuntimeError("INTERBANK_REQUIRE_BROWSER is set but chromium is not installed (apt-get install chromium)")
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _text(page, selector):
+    return page.inner_text(selector).strip()
+
+
+def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1500, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server + "/")
+        page.wait_for_function("document.getElementById('policy').options.length > 0")
+        page.select_option("#policy", "policy:heuristic")
+        page.fill("#n-banks", "30")
+        page.fill("#steps", "500")
+        page.fill("#speed", "10")
+        page.click("#start")
+        # the step counter moves
+        page.wait_for_function("+document.getElementById('step').textContent >= 3", timeout=20000)
+        page.click("#pause")
+        page.wait_for_function("document.getElementById('state').textContent === 'paused'")
+        # the stream's paused event comes after the last step_end: once it is shown the page has caught up
+        page.wait_for_function("document.getElementById('feed').textContent.includes('paused')")
+        step = _text(page, "#step")
+        page.wait_for_timeout(500)
+        assert _text(page, "#step") == step  # paused: nothing moves
+        # add capital to bank_4 and see its equity change
+        page.select_option("#bank-select", "bank_4")
+        before = float(_text(page, "#bank-equity").replace(",", ""))
+        page.fill("#amount", "1000")
+        page.click("#add-capital")
+        page.wait_for_function(f"parseFloat(document.getElementById('bank-equity').textContent.replace(/,/g, '')) > {before + 999}")
+        # delete it and see it gone
+        page.click("#delete-bank")
+        page.wait_for_function("document.getElementById('bank-state').textContent === 'deleted'")
+        feed = _text(page, "#feed")
+        assert "bank_4 deleted" in feed and "bank_4 +1,000 capital" in feed and "paused" in feed, feed
+        options = page.eval_on_selector_all("#bank-select option", "els => els.map(e => e.textContent)")
+        assert "bank_4" not in options and len(options) == 29
+        page.click("#resume")
+        page.wait_for_function(f"+document.getElementById('step').textContent > {int(step)}")
+        assert _text(page, "#active") in {str(k) for k in range(0, 30)}
+        page.click("#stop")
+        page.wait_for_function("document.getElementById('state').textContent === 'stopped'")
+        # the stream delivers the stop too: the feed ends with it
+        page.wait_for_function("document.getElementById('feed').textContent.includes('complete (stopped)')", timeout=20000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "page.png"))
+        assert errors == []
+        browser.close()
