@@ -182,20 +182,31 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         backlog, viewer = session.subscribe(after)
 
         async def events():
+            # frames are pre-encoded once per event; whatever is queued is sent in one write
             sent = after
             try:
                 yield ServerSentEvent(retry=1000)  # reconnect after 1 s if the connection drops
-                for item in backlog:
-                    sent = item.seq
-                    yield ServerSentEvent(data=item.data, id=str(item.seq), event=item.type)
-                while True:
-                    item = await viewer.queue.get()
-                    if item is None or viewer.dropped and viewer.queue.empty():
+                for start in range(0, len(backlog), 200):
+                    chunk = backlog[start:start + 200]
+                    sent = chunk[-1].seq
+                    yield b"".join(item.frame for item in chunk)
+                finished = False
+                while not finished:
+                    items = [await viewer.queue.get()]
+                    while not viewer.queue.empty() and len(items) < 500:
+                        items.append(viewer.queue.get_nowait())
+                    frames = []
+                    for item in items:
+                        if item is None:
+                            finished = True
+                            break
+                        if item.seq > sent:
+                            sent = item.seq
+                            frames.append(item.frame)
+                    if frames:
+                        yield b"".join(frames)
+                    if viewer.dropped and viewer.queue.empty():
                         break
-                    if item.seq <= sent:
-                        continue
-                    sent = item.seq
-                    yield ServerSentEvent(data=item.data, id=str(item.seq), event=item.type)
             finally:
                 session.unsubscribe(viewer)
 

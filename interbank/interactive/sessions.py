@@ -23,6 +23,11 @@ class Item:
     seq: int
     type: str
     data: str  # the whole event as canonical JSON
+    frame: bytes = b""  # the SSE frame, encoded once for every viewer
+
+    def __post_init__(self) -> None:
+        if not self.frame:
+            self.frame = f"id: {self.seq}\r\nevent: {self.type}\r\ndata: {self.data}\r\n\r\n".encode()
 
 
 class Viewer:
