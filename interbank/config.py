@@ -162,7 +162,9 @@ class ClearingConfig(_Strict):
     (with default costs ``alpha`` on external and ``beta`` on interbank assets) or
     ``fixed_recovery`` (creditors recover ``recovery`` of their claims).
     A defaulted bank's market positions are fire-sold at ``fire_sale_discount``
-    below the price and move the price like any other outflow.
+    below the price and move the price like any other outflow. A bank defaults
+    when its equity is below 0; with ``default_at_zero_equity`` also when it is
+    exactly 0 (a loss that exactly uses up its capital).
     """
 
     model: Literal["eisenberg_noe", "rogers_veraart", "fixed_recovery"] = "eisenberg_noe"
@@ -170,6 +172,7 @@ class ClearingConfig(_Strict):
     alpha: float = Field(default=0.8, ge=0, le=1, allow_inf_nan=False)
     beta: float = Field(default=0.9, ge=0, le=1, allow_inf_nan=False)
     fire_sale_discount: float = Field(default=0.05, ge=0, lt=1, allow_inf_nan=False)
+    default_at_zero_equity: bool = False
 
 
 class ActionConfig(_Strict):

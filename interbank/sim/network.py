@@ -22,7 +22,7 @@ def erdos_renyi(n: int, avg_degree: float, rng: np.random.Generator) -> tuple[np
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     p = min(1.0, avg_degree / (n - 1))
     pairs = n * (n - 1)
-    if pairs <= 4_000_000:
+    if pairs <= 50_000:
         # exact: one Bernoulli draw per ordered pair
         flat = np.flatnonzero(rng.random(pairs) < p)
         src = flat // (n - 1)

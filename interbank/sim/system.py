@@ -143,7 +143,8 @@ class BankingSystem:
         self.active = np.ones(n, dtype=bool)
         self.defaulted = np.zeros(n, dtype=bool)
         self.deleted = np.zeros(n, dtype=bool)
-        self.frozen: dict[int, dict[str, Any]] = {}
+        # balance sheets of gone banks at the moment they left (cash, loans out, borrowings, deposits, investments...)
+        self.frozen = np.zeros((n, 4 + m))
         self.total_defaults = 0
         self.cascades: list[int] = []
         self._priorities = np.zeros(n, dtype=np.int64)
@@ -467,10 +468,11 @@ class BankingSystem:
     def _close(self, banks: np.ndarray, cause: str) -> tuple[float, float]:
         """Settle and remove ``banks``. Returns (creditor losses, value fire-sold)."""
         n = self.n
-        for i, s in zip(banks.tolist(), self._snapshots(banks)):
-            s["defaulted"] = cause != "deleted"
-            s["deleted"] = cause == "deleted"
-            self.frozen[i] = s
+        self.frozen[banks, 0] = self.cash[banks]
+        self.frozen[banks, 1] = self.loans_out()[banks]
+        self.frozen[banks, 2] = self.borrowings()[banks]
+        self.frozen[banks, 3] = self.deposits[banks]
+        self.frozen[banks, 4:] = self.investment_values()[banks]
         # fire sale of the closing banks' positions: the second contagion channel
         target = np.zeros(n)
         target[banks] = np.inf
@@ -501,10 +503,32 @@ class BankingSystem:
         self._refresh_edges()
         return losses, float(sold.sum())
 
+    def _insolvent(self, eq: np.ndarray) -> np.ndarray:
+        """Active banks that default: equity < 0, or <= 0 with ``clearing.default_at_zero_equity``
+        (zero meaning within 1e-9 of the bank's initial assets, to absorb rounding)."""
+        tol = 1e-9 * self.capital0 * self.target_leverage
+        if self.config.clearing.default_at_zero_equity:
+            return np.flatnonzero(self.active & (eq <= tol))
+        return np.flatnonzero(self.active & (eq < -tol))
+
+    def wipe_external_assets(self, banks: np.ndarray, fraction: float = 1.0) -> None:
+        """Exogenous shock: ``banks`` lose ``fraction`` of their cash and market positions
+        (no fire sale: the assets are simply gone). Used by the validation experiments."""
+        banks = np.asarray(banks, dtype=np.int64)
+        self.cash[banks] *= 1.0 - fraction
+        self.holdings[banks] *= 1.0 - fraction
+        self.basis[banks] *= 1.0 - fraction
+        self._mask = None
+
+    def resolve_defaults(self, first_cause: str = "insolvency") -> tuple[np.ndarray, int]:
+        """Run the default and cascade resolution now (as at the end of a step).
+        Returns (defaulted bank indices, cascade depth)."""
+        return self._resolve_defaults(self.t, first_cause)
+
     def _resolve_defaults(self, t: int, first_cause: str = "insolvency") -> tuple[np.ndarray, int]:
-        """Default every active bank with equity < 0, repeat until no new default."""
+        """Default every insolvent active bank, repeat until no new default."""
         eq = self.equity()
-        new = np.flatnonzero(self.active & (eq < 0))
+        new = self._insolvent(eq)
         if new.size == 0:
             return new, 0
         trigger = [self.names[i] for i in new.tolist()]
@@ -520,7 +544,7 @@ class BankingSystem:
             volume += v_
             all_new.append(new)
             eq = self.equity()
-            new = np.flatnonzero(self.active & (eq < 0))
+            new = self._insolvent(eq)
         out = np.concatenate(all_new)
         self.total_defaults += int(out.size)
         self.cascades.append(int(out.size))
@@ -546,16 +570,22 @@ class BankingSystem:
 
     # --------------------------------------------------------------- events
     def _snapshots(self, idx: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Balance sheets as event dicts; gone banks show their sheet at the moment they left."""
         bs = self.balance_sheet()
         rows = np.arange(self.n) if idx is None else np.asarray(idx)
-        eq = bs["equity"][rows]
-        assets = bs["assets"][rows]
+        gone = ~self.active[rows]
+        cash, lo, bo, dep = (bs[k][rows].copy() for k in ("cash", "loans_out", "borrowings", "deposits"))
+        inv_arr = bs["investments"][rows].copy()
+        if gone.any():
+            f = self.frozen[rows[gone]]
+            cash[gone], lo[gone], bo[gone], dep[gone], inv_arr[gone] = f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4:]
+        assets = cash + lo + inv_arr.sum(axis=1)
+        eq = assets - bo - dep
         lev = np.divide(assets, eq, out=np.full(rows.size, np.nan), where=eq > 0)
-        inv = bs["investments"][rows].tolist()
+        inv = inv_arr.tolist()
         out = []
         for k, (i, c, lo, bo, d, e, lv) in enumerate(zip(
-            rows.tolist(), bs["cash"][rows].tolist(), bs["loans_out"][rows].tolist(),
-            bs["borrowings"][rows].tolist(), bs["deposits"][rows].tolist(), eq.tolist(), lev.tolist(),
+            rows.tolist(), cash.tolist(), lo.tolist(), bo.tolist(), dep.tolist(), eq.tolist(), lev.tolist(),
         )):
             out.append({
                 "id": self.names[i], "cash": c, "loans_out": lo, "borrowings": bo,
@@ -600,9 +630,7 @@ class BankingSystem:
         })
 
     def _emit_step_end(self, t: int) -> None:
-        snaps = self._snapshots(np.flatnonzero(self.active))
-        live = {s["id"]: s for s in snaps}
-        banks = [live.get(name) or self.frozen[i] for i, name in enumerate(self.names)]
+        banks = self._snapshots()
         total = self.total_capital()
         self.log.emit(t, "step_end", {
             "step": t, "active_banks": int(self.active.sum()), "defaults": int(self.defaulted.sum()),
