@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--banks", type=_positive_int, help="evaluate on a network of this size (the observation does not depend on it)")
     ev.add_argument("--out", type=Path, help="output folder (default: RUN/eval, or ./eval)")
     ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    ev.add_argument("--priority-variants", action="store_true",
+                    help="also run the trained policy under rule-based and each fixed priority (automatic with a learned priority model)")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     rp = sub.add_parser(
@@ -341,7 +343,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from interbank.evaluate.run import BASELINE_NAMES, evaluate, metrics_table
     from interbank.policies.checkpoint import CheckpointError
 
-    total = args.episodes * (1 + len(BASELINE_NAMES))
+    total = args.episodes * (1 + len(BASELINE_NAMES) + (6 if args.priority_variants else 0))
     bar = tqdm(total=total, desc="evaluate", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(name: str, done: int) -> None:
@@ -350,7 +352,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     try:
         metrics, out = evaluate(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
-                                progress=progress, plots=not args.no_plots)
+                                progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants)
     except (ConfigError, CheckpointError) as err:
         bar.close()
         fail(str(err))

@@ -226,6 +226,7 @@ class InterbankEnv(ParallelEnv):
         base = base_features(self.system, self._shortfall)
         self._base = base
         self._priority = np.asarray(self.priority_model(base), dtype=np.int64)
+        self.system.set_priorities(self._priority)
         self._obs = with_priority(base, self._priority)
         self._mask = self.system.action_mask().astype(np.int8)
         return base

@@ -62,4 +62,55 @@ def priority_model_from_config(cfg) -> PriorityModel:  # cfg: interbank.config.P
     return FixedPriority(cfg.model.removeprefix("fixed_").upper())
 
 
-__all__ = ["PriorityModel", "RuleBasedPriority", "FixedPriority", "priority_model_from_config", "PROFIT", "LIQUIDITY", "STABILITY"]
+
+
+class LearnedPriority:
+    """A contextual bandit: a linear value Q(x, p) = W[p] . [x, 1] of each priority p for a
+    bank with base features x; the bank gets the priority with the highest value.
+
+    ``weights`` is float[3, N_BASE + 1] (PROFIT, LIQUIDITY, STABILITY rows). Inference is one
+    matrix product per step for all banks. Fitted by ``interbank.train.priority``.
+    """
+
+    def __init__(self, weights: np.ndarray) -> None:
+        from interbank.envs.observation import N_BASE
+
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(PRIORITIES), N_BASE + 1):
+            raise ValueError(f"priority weights have shape {weights.shape}, expected ({len(PRIORITIES)}, {N_BASE + 1})")
+        self.weights = weights
+
+    def values(self, features: np.ndarray) -> np.ndarray:
+        return features @ self.weights[:, :-1].T + self.weights[:, -1]
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return np.argmax(self.values(features), axis=1).astype(np.int64)
+
+
+class ExploringPriority:
+    """Wraps a priority model: each bank's priority is, with probability ``epsilon``, replaced
+    by a uniformly random one that it keeps for ``hold`` steps (seeded). Used while training
+    so that the action policy learns to follow any priority in any state, and to collect
+    the bandit's data."""
+
+    def __init__(self, base: PriorityModel, epsilon: float, hold: int, seed: int | None = None) -> None:
+        self.base, self.epsilon, self.hold = base, epsilon, hold
+        self.rng = np.random.default_rng(seed)
+        self.forced: np.ndarray | None = None
+        self.left: np.ndarray | None = None
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        n = features.shape[0]
+        out = self.base(features)
+        if self.forced is None or self.forced.shape[0] != n:
+            self.forced, self.left = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        start = (self.left <= 0) & (self.rng.random(n) < self.epsilon)
+        self.forced[start] = self.rng.integers(0, len(PRIORITIES), int(start.sum()))
+        self.left[start] = self.hold
+        active = self.left > 0
+        self.left[active] -= 1
+        return np.where(active, self.forced, out)
+
+
+__all__ = ["ExploringPriority", "FixedPriority", "LearnedPriority", "PriorityModel", "RuleBasedPriority",
+           "priority_model_from_config", "PROFIT", "LIQUIDITY", "STABILITY"]

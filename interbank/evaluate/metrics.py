@@ -12,6 +12,7 @@ from interbank.sim.actions import PRIORITIES
 UNITS = {
     "mean_return": "mean over episodes of the mean summed reward per bank",
     "std_return": "standard deviation over episodes of the same",
+    "mean_objective": "summed reward per bank with the three components weighted equally whatever the priority (comparable across priority models)",
     "default_rate": "defaulted banks / banks, mean over episodes",
     "mean_cascade_size": "banks per cascade (a step's chain of defaults), mean over all cascades; 0 if none",
     "max_cascade_size": "largest cascade seen, banks",
@@ -45,6 +46,7 @@ def aggregate(results: list[EpisodeResult]) -> dict[str, Any]:
         "episodes": len(results),
         "mean_return": float(returns.mean()),
         "std_return": float(returns.std()),
+        "mean_objective": float(np.mean([r.mean_objective for r in results])),
         "default_rate": float(np.mean([r.defaults / r.n_banks for r in results])),
         "mean_cascade_size": float(np.mean(cascades)) if cascades else 0.0,
         "max_cascade_size": int(max(cascades, default=0)),

@@ -15,7 +15,7 @@ COLORS = {"trained": "#1f77b4", "random": "#ff7f0e", "hold": "#2ca02c", "heurist
 
 
 def _color(name: str, k: int) -> str:
-    return COLORS.get(name, plt.get_cmap("tab10")(k % 10))
+    return COLORS.get(name, plt.get_cmap("tab20")(k % 20))
 
 
 def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list[Path]:
@@ -77,4 +77,24 @@ def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list
     paths.append(out / "return_by_priority.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
+
+    mixed = [n for n in names if policies[n]["priority_mix"]]
+    if mixed:
+        cols = min(3, len(mixed))
+        rows = (len(mixed) + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False, sharey=True)
+        for ax, name in zip(axes.ravel(), mixed):
+            mix = np.array(policies[name]["priority_mix"])
+            ax.stackplot(np.arange(1, len(mix) + 1), mix.T, labels=["PROFIT", "LIQUIDITY", "STABILITY"],
+                         colors=["#3fb27f", "#4a90e2", "#e0a33a"])
+            ax.set_title(name, fontsize=9)
+            ax.set_ylim(0, 1)
+        for ax in axes.ravel()[len(mixed):]:
+            ax.axis("off")
+        axes[0, 0].legend(loc="lower left", fontsize=7)
+        fig.suptitle(f"Priority mix over time (share of live banks) - {title}")
+        fig.tight_layout()
+        paths.append(out / "priority_mix.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
     return paths

@@ -20,12 +20,14 @@ from interbank.config import EnvConfig, load_env_config, parse_env_config, resol
 from interbank.envs import parallel_env
 from interbank.evaluate.metrics import UNITS, aggregate
 from interbank.policies import make_policy
-from interbank.policies.checkpoint import MLPPolicy, load_policy, resolve_checkpoint
+from interbank.envs.priority import FixedPriority, priority_model_from_config
+from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
+from interbank.sim.actions import PRIORITIES
 from interbank.policies.rollout import rollout
 
 BASELINE_NAMES = ("random", "hold", "heuristic")
 CSV_COLUMNS = (
-    "policy", "episodes", "mean_return", "std_return", "default_rate", "mean_cascade_size", "max_cascade_size",
+    "policy", "episodes", "mean_return", "std_return", "mean_objective", "default_rate", "mean_cascade_size", "max_cascade_size",
     "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean",
     "return_profit", "return_liquidity", "return_stability",
 )
@@ -52,15 +54,21 @@ def default_out(checkpoint_folder: Path | None) -> Path:
 def evaluate(
     checkpoint: str | Path | None, episodes: int = 20, seed: int = 0, config: str | Path | None = None,
     banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
-    progress: Callable[[str, int], None] | None = None, plots: bool = True,
+    progress: Callable[[str, int], None] | None = None, plots: bool = True, priority_variants: bool = False,
 ) -> tuple[dict[str, Any], Path]:
-    """Evaluate and write the report; returns (metrics, output folder)."""
-    policies: list = []
+    """Evaluate and write the report; returns (metrics, output folder).
+
+    With a learned priority model in the checkpoint (or ``priority_variants``), the trained
+    policy also runs under the rule-based priorities, the learned ones and each fixed priority,
+    as ``trained/rule_based``, ``trained/learned``, ``trained/profit`` ... (``trained`` itself
+    uses the learned model when there is one)."""
+    entries: list[tuple[str, Any, Any]] = []
     folder = None
+    learned = None
     if checkpoint is not None:
-        folder = resolve_checkpoint(checkpoint)
-        policies.append(load_policy(folder))
-    policies += [make_policy(name, seed) for name in baselines]
+        trained, learned, folder = load_checkpoint(checkpoint)
+        entries.append(("trained", trained, learned))
+    entries += [(name, make_policy(name, seed), None) for name in baselines]
     if config is not None:
         env_cfg = load_env_config(config)
         source = str(config)
@@ -70,22 +78,30 @@ def evaluate(
     if banks is not None:
         env_cfg = resolve_env_config(env_cfg, n_banks=banks)
     out = out or default_out(folder)
+    if checkpoint is not None and (learned is not None or priority_variants):
+        trained = entries[0][1]
+        variants = [("trained/rule_based", trained, priority_model_from_config(env_cfg.priority))]
+        if learned is not None:
+            variants.append(("trained/learned", trained, learned))
+        variants += [(f"trained/{p.lower()}", trained, FixedPriority(p)) for p in PRIORITIES]
+        entries[1:1] = variants
 
     results: dict[str, dict[str, Any]] = {}
-    for policy in policies:
+    for name, policy, priority_model in entries:
         eps = []
         for i in range(episodes):
-            env = parallel_env(env_cfg)
+            env = parallel_env(env_cfg, priority_model=priority_model)
             eps.append(rollout(env, policy, seed + i))
             if progress:
-                progress(policy.name, i + 1)
-        results[policy.name] = aggregate(eps)
+                progress(name, i + 1)
+        results[name] = aggregate(eps)
 
-    trained_meta = policies[0].meta if policies and isinstance(policies[0], MLPPolicy) else None
+    trained_meta = entries[0][1].meta if entries and isinstance(entries[0][1], MLPPolicy) else None
     metrics = {
         "checkpoint": str(folder) if folder else None,
         "trained_step": (trained_meta or {}).get("train", {}).get("step"),
         "trained_on": (trained_meta or {}).get("env"),
+        "priority_model": "learned" if learned is not None else "rule_based",
         "env": {"source": source, "n_banks": env_cfg.n_banks, "max_steps": env_cfg.max_steps, "config_digest": env_cfg.digest()},
         "episodes": episodes,
         "seeds": [seed + i for i in range(episodes)],
@@ -99,7 +115,7 @@ def evaluate(
         writer.writerow(CSV_COLUMNS)
         for name, m in results.items():
             prio = m["return_by_priority"]
-            writer.writerow([name, *(m[c] for c in CSV_COLUMNS[1:11]), prio["profit"], prio["liquidity"], prio["stability"]])
+            writer.writerow([name, *(m[c] for c in CSV_COLUMNS[1:12]), prio["profit"], prio["liquidity"], prio["stability"]])
     if plots:
         from interbank.evaluate.plots import plot_all
 
@@ -108,11 +124,11 @@ def evaluate(
 
 
 def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:
-    headers = ("policy", "mean return", "± std", "default rate", "mean cascade", "max cascade", "systemic loss", "capital end/start", "DebtRank max")
+    headers = ("policy", "mean return", "± std", "objective", "default rate", "mean cascade", "max cascade", "systemic loss", "capital end/start", "DebtRank max")
     rows = []
     for name, m in metrics["policies"].items():
         rows.append((
-            name, m["mean_return"], m["std_return"], f"{m['default_rate']:.1%}", m["mean_cascade_size"],
+            name, m["mean_return"], m["std_return"], m["mean_objective"], f"{m['default_rate']:.1%}", m["mean_cascade_size"],
             m["max_cascade_size"], f"{m['systemic_loss']:.1%}", m["final_capital_ratio"], m["debtrank_max"],
         ))
     return headers, rows

@@ -67,11 +67,13 @@ class Runner:
     running (or ready); commands take effect before the next step starts.
     """
 
-    def __init__(self, config: EnvConfig, policy: Policy, seed: int, policy_info: dict[str, Any] | None = None) -> None:
+    def __init__(self, config: EnvConfig, policy: Policy, seed: int, policy_info: dict[str, Any] | None = None,
+                 priority_model: Any = None) -> None:
         self.policy = policy
         self.seed = seed
-        info = {"policy": policy.name, "seed": seed, **(policy_info or {})}
-        self.env = parallel_env(config, record_events=True, run_info={"run": info})
+        info = {"policy": policy.name, "seed": seed, **(policy_info or {}),
+                "priority_model": "learned" if priority_model is not None else config.priority.model}
+        self.env = parallel_env(config, record_events=True, run_info={"run": info}, priority_model=priority_model)
         self.policy.reset(seed)
         self.env.reset(seed=seed)
         self.state = "ready"

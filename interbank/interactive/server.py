@@ -34,7 +34,7 @@ from interbank.config import BankSpec, ConfigError, EnvConfig, load_env_config, 
 from interbank.interactive.runner import COMMANDS, CommandError, Runner
 from interbank.interactive.sessions import Session, SessionStore
 from interbank.policies import BASELINES, make_policy
-from interbank.policies.checkpoint import CheckpointError, load_policy, resolve_checkpoint
+from interbank.policies.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
 
 WEB = Path(__file__).parent / "web"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -164,7 +164,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         if req.checkpoint is not None and req.policy is not None:
             raise CommandError(422, "give policy or checkpoint, not both")
         if req.checkpoint is None:
-            return make_policy(req.policy or "heuristic", req.seed), {}
+            return make_policy(req.policy or "heuristic", req.seed), {}, None
         if checkpoints is None:
             raise CommandError(404, "this server has no checkpoints folder (start it with --checkpoints DIR)")
         if not NAME.match(req.checkpoint) or req.checkpoint in (".", ".."):
@@ -173,8 +173,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         if not path.exists():
             raise CommandError(404, f"unknown checkpoint {req.checkpoint!r}")
         try:
-            folder = resolve_checkpoint(path)
-            return load_policy(folder), {"checkpoint": req.checkpoint, "checkpoint_path": str(folder.resolve())}
+            policy, priority, folder = load_checkpoint(path)
+            return policy, {"checkpoint": req.checkpoint, "checkpoint_path": str(folder.resolve())}, priority
         except CheckpointError as err:
             raise CommandError(422, f"checkpoint {req.checkpoint!r}: {err}") from None
 
@@ -216,10 +216,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     @app.post("/api/interactive/start", summary="Start a session", status_code=201)
     async def start(req: StartRequest, request: Request):
         cfg = env_config(req)
-        policy, info = policy_for(req)
+        policy, info, priority = policy_for(req)
         if req.speed > limits.max_speed:
             raise CommandError(422, f"speed = {req.speed} is more than this server allows ({limits.max_speed} steps/s)")
-        runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info)
+        runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info, priority)
         if req.paused:
             runner.command("pause")
         session = store.add(runner, req.speed, limits.client_buffer)

@@ -21,7 +21,7 @@ from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_en
 from interbank.interactive.runner import CommandError, Runner
 from interbank.interactive.verify import load_jsonl, verify_events
 from interbank.policies import make_policy
-from interbank.policies.checkpoint import CheckpointError, load_policy, resolve_checkpoint
+from interbank.policies.checkpoint import CheckpointError, load_checkpoint
 from interbank.sim.events import Event, dumps
 from interbank.ui import fail, table
 
@@ -139,10 +139,11 @@ def replay(args: argparse.Namespace) -> int:
     if args.speed < 0 or args.speed != args.speed:
         fail(f"--speed {args.speed} must be >= 0")
     folder = None
+    priority = None
     try:
         if args.checkpoint is not None:
-            folder = resolve_checkpoint(args.checkpoint)
-            policy, info = load_policy(folder), {"checkpoint_path": str(folder.resolve())}
+            policy, priority, folder = load_checkpoint(args.checkpoint)
+            info = {"checkpoint_path": str(folder.resolve())}
         else:
             policy, info = make_policy(args.policy, args.seed), {}
         cfg = _config(args, folder)
@@ -151,7 +152,7 @@ def replay(args: argparse.Namespace) -> int:
     if args.events is not None and args.events.parent and not args.events.parent.exists():
         fail(f"--events: folder {args.events.parent} does not exist")
 
-    runner = Runner(cfg, policy, args.seed, info)
+    runner = Runner(cfg, policy, args.seed, info, priority_model=priority)
     interactive = not args.no_interactive and sys.stdin.isatty() and sys.stdout.isatty()
     feed: list[str] = []
     sink = args.events.open("w", encoding="utf-8") if args.events else open(os.devnull, "w")

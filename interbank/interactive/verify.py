@@ -14,7 +14,7 @@ from typing import Any
 from interbank.config import ConfigError, parse_env_config
 from interbank.interactive.runner import Runner
 from interbank.policies import make_policy
-from interbank.policies.checkpoint import load_policy
+from interbank.policies.checkpoint import load_checkpoint
 from interbank.sim.events import dumps
 
 CONTROL_TO_COMMAND = {"paused": "pause", "resumed": "resume", "stopped": "stop", "bank_deleted": "delete_bank", "capital_added": "add_capital"}
@@ -28,11 +28,13 @@ def runner_from_init(init: dict[str, Any]) -> Runner:
         raise ConfigError("the init event has no resolved config and run facts (record it with interbank replay or serve)")
     run = cfg["run"]
     env_cfg = parse_env_config(cfg["resolved"], source="init event")
+    priority = None
     if run.get("checkpoint_path"):
-        policy = load_policy(run["checkpoint_path"])
+        policy, priority, _ = load_checkpoint(run["checkpoint_path"])
     else:
         policy = make_policy(run["policy"], run["seed"])
-    return Runner(env_cfg, policy, run["seed"], {k: v for k, v in run.items() if k not in ("policy", "seed")})
+    info = {k: v for k, v in run.items() if k not in ("policy", "seed", "priority_model")}
+    return Runner(env_cfg, policy, run["seed"], info, priority_model=priority)
 
 
 def resimulate(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:

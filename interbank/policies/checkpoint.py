@@ -177,3 +177,72 @@ def load_policy(path: str | Path, name: str = "trained") -> MLPPolicy:
         return MLPPolicy(weights, meta, name)
     except CheckpointError as err:
         raise CheckpointError(f"{folder}: {err}") from None
+
+
+# ------------------------------------------------------------ priority model
+PRIORITY_FORMAT = "interbank-priority/1"
+PRIORITY_WEIGHTS = "priority.safetensors"
+PRIORITY_META = "priority.json"
+
+
+def write_priority_model(folder: Path, weights: np.ndarray, extra: dict[str, Any]) -> None:
+    """Save a learned priority model beside a policy (each file written atomically)."""
+    import os
+
+    from safetensors.numpy import save_file
+
+    from interbank.envs.observation import BASE_FEATURES
+
+    meta = {
+        "format": PRIORITY_FORMAT, "type": "linear_q",
+        "features": [name for name, _ in BASE_FEATURES], "priorities": list(PRIORITIES),
+        "weights_shape": list(weights.shape), **extra,
+    }
+    tmp_w, tmp_m = folder / f".{PRIORITY_WEIGHTS}.tmp", folder / f".{PRIORITY_META}.tmp"
+    save_file({"weights": np.ascontiguousarray(weights, dtype=np.float64)}, str(tmp_w))
+    tmp_m.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp_w, folder / PRIORITY_WEIGHTS)
+    os.replace(tmp_m, folder / PRIORITY_META)
+
+
+def load_priority_model(path: str | Path):
+    """The learned priority model saved with a checkpoint, or None if it has none.
+    A model that does not fit this env's features or priorities is refused."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    from interbank.envs.observation import BASE_FEATURES
+    from interbank.envs.priority import LearnedPriority
+
+    folder = resolve_checkpoint(path)
+    meta_path = folder / PRIORITY_META
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CheckpointError(f"{meta_path}: not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != PRIORITY_FORMAT or meta.get("type") != "linear_q":
+        raise CheckpointError(f"{meta_path}: not an interbank priority model (format {PRIORITY_FORMAT!r}, type linear_q)")
+    names = [name for name, _ in BASE_FEATURES]
+    if list(meta.get("features") or []) != names:
+        raise CheckpointError(
+            f"{meta_path}: the priority model reads {len(meta.get('features') or [])} features "
+            f"{(meta.get('features') or [])[:3]}..., this env gives {len(names)} {names[:3]}..."
+        )
+    if list(meta.get("priorities") or []) != list(PRIORITIES):
+        raise CheckpointError(f"{meta_path}: priorities {meta.get('priorities')} are not this env's {list(PRIORITIES)}")
+    try:
+        weights = load_file(str(folder / PRIORITY_WEIGHTS))["weights"]
+    except (SafetensorError, OSError, KeyError, ValueError):
+        raise CheckpointError(f"{folder / PRIORITY_WEIGHTS}: missing or not a valid safetensors file with 'weights'") from None
+    try:
+        return LearnedPriority(weights)
+    except ValueError as err:
+        raise CheckpointError(f"{folder}: {err}") from None
+
+
+def load_checkpoint(path: str | Path):
+    """(policy, learned priority model or None, checkpoint folder)."""
+    folder = resolve_checkpoint(path)
+    return load_policy(folder), load_priority_model(folder), folder

@@ -24,7 +24,10 @@ class EpisodeResult:
     max(final equity, 0)), as a fraction of initial total equity; ``debtrank_max`` /
     ``debtrank_mean``: DebtRank of the most important / average surviving bank at the
     end; ``return_by_priority``: mean reward per bank-step under each priority;
-    ``priority_mix``: per step, the fraction of live banks under each priority.
+    ``priority_mix``: per step, the fraction of live banks under each priority;
+    ``mean_objective``: like ``mean_return`` but with the three reward components weighted
+    equally whatever the priority (plus survival bonus, minus default penalty), so that runs
+    under different priorities can be compared on one scale.
     """
 
     seed: int | None
@@ -36,6 +39,7 @@ class EpisodeResult:
     capital_path: list[float]
     initial_capital: float
     final_capital: float
+    mean_objective: float = 0.0
     systemic_loss: float = 0.0
     debtrank_max: float = 0.0
     debtrank_mean: float = 0.0
@@ -58,6 +62,8 @@ def rollout(
     n = system.n
     equity0 = system.equity().copy()
     returns = np.zeros(n)
+    objective = np.zeros(n)
+    reward_cfg = env.config.reward
     prio_sum, prio_count = np.zeros(len(PRIORITIES)), np.zeros(len(PRIORITIES))
     capital = [system.total_capital()]
     mix: list[list[float]] = []
@@ -70,6 +76,9 @@ def rollout(
         batch = env.step_batch(actions)
         acted = batch.acted
         returns += np.where(acted, batch.rewards, 0.0)
+        obj = batch.components.mean(axis=1) + reward_cfg.survival_bonus
+        obj[batch.terminated] = -reward_cfg.default_penalty
+        objective += np.where(acted, obj, 0.0)
         np.add.at(prio_sum, batch.priority[acted], batch.rewards[acted])
         np.add.at(prio_count, batch.priority[acted], 1.0)
         mix.append((np.bincount(batch.priority[acted], minlength=len(PRIORITIES)) / max(1, acted.sum())).tolist())
@@ -88,7 +97,7 @@ def rollout(
     return EpisodeResult(
         seed=seed, steps=system.t, mean_return=float(returns.mean()), defaults=int(system.defaulted.sum()),
         n_banks=n, cascades=list(system.cascades), capital_path=capital, initial_capital=capital[0],
-        final_capital=capital[-1], systemic_loss=float(lost / equity0.sum()),
+        final_capital=capital[-1], mean_objective=float(objective.mean()), systemic_loss=float(lost / equity0.sum()),
         debtrank_max=float(dr.max()) if dr.size else 0.0, debtrank_mean=float(dr.mean()) if dr.size else 0.0,
         return_by_priority=by_prio, priority_mix=mix, summary=system.summary(),
     )

@@ -106,6 +106,7 @@ class BankSnapshot(TypedDict):
     leverage: float | None
     defaulted: bool
     deleted: bool
+    priority: Priority  # the priority in force (the last one for gone banks)
 
 
 class StepEndData(TypedDict):

@@ -265,7 +265,7 @@ class BankingSystem:
         self.t += 1
         t = self.t
         if priorities is not None:
-            self._priorities = np.asarray(priorities, dtype=np.int64)
+            self.set_priorities(priorities)
         log.emit(t, "step_start", {"active_banks": int(self.active.sum())})
 
         acts = np.asarray(actions, dtype=np.int64).copy()
@@ -554,6 +554,11 @@ class BankingSystem:
         })
         return out, depth
 
+    def set_priorities(self, priorities: np.ndarray) -> None:
+        """The priority in force per bank (for events); gone banks keep their last one."""
+        p = np.asarray(priorities, dtype=np.int64)
+        self._priorities = np.where(self.active, p, self._priorities)
+
     # --------------------------------------------------- interactive hooks
     def add_capital(self, bank: int, amount: float) -> None:
         """Inject ``amount`` dollars of new equity as cash."""
@@ -591,7 +596,7 @@ class BankingSystem:
                 "id": self.names[i], "cash": c, "loans_out": lo, "borrowings": bo,
                 "investments": dict(zip(MARKETS, inv[k])), "deposits": d, "equity": e,
                 "leverage": None if lv != lv else lv, "defaulted": bool(self.defaulted[i]),
-                "deleted": bool(self.deleted[i]),
+                "deleted": bool(self.deleted[i]), "priority": PRIORITIES[int(self._priorities[i])],
             })
         return out
 

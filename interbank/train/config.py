@@ -38,11 +38,33 @@ class TrainSettings(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
+class PriorityModelSettings(_Strict):
+    """Which priority model the banks get (section ``priority_model:``).
+
+    ``rule_based`` (default): the transparent rules of ``env.priority``. ``learned``:
+    PPO trains with exploring priorities (each bank's priority is, with probability
+    ``exploration``, a random one held for ``hold`` steps, so the action policy learns to
+    follow any priority), then a linear contextual bandit is fitted on ``episodes``
+    episodes of outcomes over ``horizon`` steps (discount ``gamma``, ridge ``ridge``)
+    and saved beside the policy (``priority.safetensors`` + ``priority.json``).
+    """
+
+    model: Literal["rule_based", "learned"] = "rule_based"
+    exploration: float = Field(default=0.3, ge=0, le=1, allow_inf_nan=False)
+    hold: int = Field(default=5, ge=1)
+    episodes: int = Field(default=40, ge=1)
+    horizon: int = Field(default=10, ge=1)
+    gamma: float = Field(default=0.95, gt=0, le=1, allow_inf_nan=False)
+    ridge: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+
+
 class TrainConfig(_Strict):
-    """A whole training file: the scenario (``env``) and the learner (``train``)."""
+    """A whole training file: the scenario (``env``), the learner (``train``) and the
+    priority model (``priority_model``)."""
 
     env: EnvConfig = Field(default_factory=EnvConfig)
     train: TrainSettings = Field(default_factory=TrainSettings)
+    priority_model: PriorityModelSettings = Field(default_factory=PriorityModelSettings)
 
 
 def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
@@ -57,7 +79,14 @@ def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
         settings = TrainSettings.model_validate(train)
     except ValidationError as err:
         raise ConfigError(f"{source}: {format_validation_error(err, train, 'train')}") from None
-    return TrainConfig(env=env, train=settings)
+    prio = data.get("priority_model") or {}
+    if not isinstance(prio, dict):
+        raise ConfigError(f"{source}: priority_model must be a mapping")
+    try:
+        prio_settings = PriorityModelSettings.model_validate(prio)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {format_validation_error(err, prio, 'priority_model')}") from None
+    return TrainConfig(env=env, train=settings, priority_model=prio_settings)
 
 
 def load_train_config(path: str | Path) -> TrainConfig:

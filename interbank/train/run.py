@@ -195,7 +195,14 @@ def train(
 
         if not torch.cuda.is_available():
             raise ConfigError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
-    vec = BankVecEnv(cfg.env, t.n_envs, t.seed)
+    pm = cfg.priority_model
+    factory = None
+    if pm.model == "learned":
+        from interbank.envs.priority import ExploringPriority, priority_model_from_config
+
+        def factory(k: int):
+            return ExploringPriority(priority_model_from_config(cfg.env.priority), pm.exploration, pm.hold, seed=t.seed * 1000 + k)
+    vec = BankVecEnv(cfg.env, t.n_envs, t.seed, factory)
     start = 0
     if resume:
         ckpts = verified_checkpoints(run_dir)
@@ -224,4 +231,25 @@ def train(
     last = save(model.num_timesteps)
     vec.close()
     stats = dict(vec.episode_stats[-1]) if vec.episode_stats else {}
+    if pm.model == "learned":
+        stats.update(fit_priority_model(cfg, last, progress))
     return TrainResult(run_dir, last, model.num_timesteps, vec.episodes_finished, stats)
+
+
+def fit_priority_model(cfg: TrainConfig, checkpoint: Path, progress: bool) -> dict[str, float]:
+    """Collect bandit data with the trained policy, fit the priority model, save it beside the policy."""
+    from tqdm import tqdm
+
+    from interbank.policies.checkpoint import load_policy, write_priority_model
+    from interbank.train.priority import collect, fit
+
+    pm = cfg.priority_model
+    policy = load_policy(checkpoint)
+    bar = tqdm(total=pm.episodes, desc="priority model", unit="ep", disable=not progress)
+    x, p, y = collect(cfg.env, policy, pm.episodes, pm.exploration, pm.hold, pm.horizon, pm.gamma,
+                      cfg.train.seed + 10_000, bar.update)
+    bar.close()
+    model, fit_stats = fit(x, p, y, pm.ridge)
+    write_priority_model(checkpoint, model.weights, {"train": {**pm.model_dump(), "samples": fit_stats["samples"],
+                                                              "mix_on_training_data": fit_stats["mix"]}})
+    return {f"priority_mix_{k.lower()}": v for k, v in fit_stats["mix"].items()}

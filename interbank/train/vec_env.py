@@ -38,8 +38,11 @@ class BankVecEnv(VecEnv):
     sequence afterwards, so a training run is reproducible.
     """
 
-    def __init__(self, config: EnvConfig, n_envs: int, seed: int = 0) -> None:
-        self.envs: list[InterbankEnv] = [parallel_env(config) for _ in range(n_envs)]
+    def __init__(self, config: EnvConfig, n_envs: int, seed: int = 0, priority_factory=None) -> None:
+        """``priority_factory(k)`` gives copy k its priority model (default: the config's)."""
+        self.envs: list[InterbankEnv] = [
+            parallel_env(config, priority_model=priority_factory(k) if priority_factory else None) for k in range(n_envs)
+        ]
         self.n_banks = config.n_banks
         self.seed_base = seed
         obs_space = self.envs[0].observation_space("bank_0")["observation"]

@@ -202,7 +202,8 @@ function refreshBankPanel() {
   $("bank-investments").textContent = fmt(inv); $("bank-borrowings").textContent = fmt(b.borrowings);
   $("bank-deposits").textContent = fmt(b.deposits); $("bank-equity").textContent = fmt(b.equity);
   $("bank-leverage").textContent = b.leverage ? b.leverage.toFixed(2) + "×" : "–";
-  $("bank-state").textContent = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (S.priority.get(b.id) || "active").toLowerCase();
+  $("bank-state").textContent = b.deleted ? "deleted" : b.defaulted ? "defaulted" : "active";
+  $("bank-priority").textContent = (b.priority || S.priority.get(b.id) || "–");
   spark($("bank-spark"), [S.history.get(b.id) || []], ["#4a90e2"]);
 }
 
@@ -256,7 +257,7 @@ function draw(now) {
     S.nodes.forEach((p) => {
       const b = S.banks.get(p.id); if (!b) return;
       const r = 3 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq);
-      const pr = S.priority.get(p.id);
+      const pr = b.priority || S.priority.get(p.id);
       g.fillStyle = b.deleted ? "#5b6673" : b.defaulted ? "#e05252" : (pr && pr !== "PROFIT") ? "#e0a33a" : "#3fb27f";
       g.beginPath(); g.arc(p.x, p.y, b.defaulted || b.deleted ? 4 : r, 0, 7); g.fill();
       if (p.id === S.selected) { g.strokeStyle = "#fff"; g.lineWidth = 2; g.stroke(); }
