@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest valid checkpoint")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tr.add_argument("--backend", choices=["sb3", "rllib"], default="sb3", help="stable-baselines3 (default) or Ray RLlib")
+    tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
+    tr.add_argument("--num-env-runners", type=int, help="rllib: env runner processes (overrides rllib.num_env_runners)")
+    tr.add_argument("--num-gpus", type=float, help="rllib: GPUs per learner (overrides rllib.num_gpus)")
 
     ev = sub.add_parser(
         "evaluate", help="compare a checkpoint with the random, hold and heuristic baselines",
@@ -122,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--priority-variants", action="store_true",
                     help="also run the trained policy under rule-based and each fixed priority (automatic with a learned priority model)")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ev.add_argument("--backend", choices=["local", "rllib"], default="local", help="rllib: spread the episodes over a Ray cluster's workers")
+    ev.add_argument("--address", help="with --backend rllib: the Ray cluster HOST:PORT (default: a local Ray instance)")
+    ev.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
 
     rp = sub.add_parser(
         "replay", help="run a policy live in the terminal: pause, add capital, delete banks, resume",
@@ -318,9 +325,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         from interbank.train.run import train
     except ImportError as err:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
+    progress = not args.no_progress and sys.stderr.isatty()
+    if args.backend == "sb3" and (args.address or args.num_env_runners is not None or args.num_gpus is not None):
+        fail("--address, --num-env-runners and --num-gpus need --backend rllib")
+    if args.num_env_runners is not None and args.num_env_runners < 0:
+        fail(f"--num-env-runners {args.num_env_runners} must be >= 0")
+    if args.num_gpus is not None and not args.num_gpus >= 0:
+        fail(f"--num-gpus {args.num_gpus} must be >= 0")
     try:
-        result = train(args.config, args.out, args.timesteps, args.seed, args.device, args.resume,
-                       progress=not args.no_progress and sys.stderr.isatty(), command=args.command_line)
+        if args.backend == "rllib":
+            from interbank.train.rllib_backend import train_rllib
+
+            result = train_rllib(args.config, args.out, args.timesteps, args.seed, args.device, args.resume, progress,
+                                 args.command_line, args.address, args.num_env_runners, args.num_gpus)
+        else:
+            result = train(args.config, args.out, args.timesteps, args.seed, args.device, args.resume,
+                           progress=progress, command=args.command_line)
     except (ConfigError, CheckpointError) as err:
         fail(str(err))
     stats = result.last_stats
@@ -328,8 +348,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         ("run folder", str(result.run_dir)), ("checkpoint", str(result.checkpoint)),
         ("bank-decisions", result.timesteps), ("episodes", result.episodes),
     ]
-    if stats:
+    if "episode_return" in stats:
         rows += [("last episode return", stats["episode_return"]), ("last default rate", f"{stats['default_rate']:.1%}")]
+    elif "episode_return_mean" in stats:
+        rows += [("episode return (sum over banks)", stats["episode_return_mean"])]
     rows.append(("TensorBoard", f"tensorboard --logdir {result.run_dir / 'tb'}"))
     rows.append(("next", f"interbank evaluate {result.run_dir}"))
     print(table(("", "value"), rows))
@@ -352,7 +374,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     try:
         metrics, out = evaluate(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
-                                progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants)
+                                progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants,
+                                backend=args.backend, workers=args.workers, address=args.address)
     except (ConfigError, CheckpointError) as err:
         bar.close()
         fail(str(err))

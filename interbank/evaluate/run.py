@@ -55,6 +55,7 @@ def evaluate(
     checkpoint: str | Path | None, episodes: int = 20, seed: int = 0, config: str | Path | None = None,
     banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
     progress: Callable[[str, int], None] | None = None, plots: bool = True, priority_variants: bool = False,
+    backend: str = "local", workers: int = 1, address: str | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate and write the report; returns (metrics, output folder).
 
@@ -86,15 +87,11 @@ def evaluate(
         variants += [(f"trained/{p.lower()}", trained, FixedPriority(p)) for p in PRIORITIES]
         entries[1:1] = variants
 
+    tasks = [(k, i) for k in range(len(entries)) for i in range(episodes)]
+    episodes_out = run_episodes(env_cfg, entries, tasks, seed, backend, workers, address, progress)
     results: dict[str, dict[str, Any]] = {}
-    for name, policy, priority_model in entries:
-        eps = []
-        for i in range(episodes):
-            env = parallel_env(env_cfg, priority_model=priority_model)
-            eps.append(rollout(env, policy, seed + i))
-            if progress:
-                progress(name, i + 1)
-        results[name] = aggregate(eps)
+    for k, (name, _, _) in enumerate(entries):
+        results[name] = aggregate([episodes_out[(k, i)] for i in range(episodes)])
 
     trained_meta = entries[0][1].meta if entries and isinstance(entries[0][1], MLPPolicy) else None
     metrics = {
@@ -121,6 +118,49 @@ def evaluate(
 
         plot_all(results, out, f"{env_cfg.n_banks} banks, {episodes} episodes")
     return metrics, out
+
+
+def _episode(args: tuple) -> Any:
+    env_cfg, policy, priority_model, seed = args
+    return rollout(parallel_env(env_cfg, priority_model=priority_model), policy, seed)
+
+
+def run_episodes(env_cfg: EnvConfig, entries: list, tasks: list[tuple[int, int]], seed: int, backend: str, workers: int,
+                 address: str | None, progress: Callable[[str, int], None] | None) -> dict[tuple[int, int], Any]:
+    """Every (policy, episode) task, locally, over local processes (``workers``), or over a Ray
+    cluster (``backend="rllib"``). Each episode is seeded by its index alone, so the results do not
+    depend on where it ran."""
+    args = [(env_cfg, entries[k][1], entries[k][2], seed + i) for k, i in tasks]
+    out: dict[tuple[int, int], Any] = {}
+    done: dict[int, int] = {}
+
+    def record(task: tuple[int, int], result: Any) -> None:
+        out[task] = result
+        done[task[0]] = done.get(task[0], 0) + 1
+        if progress:
+            progress(entries[task[0]][0], done[task[0]])
+
+    if backend == "rllib":
+        from interbank.train.rllib_backend import connect
+
+        ray = connect(address)
+        remote = ray.remote(num_cpus=1)(_episode)
+        refs = [remote.remote(a) for a in args]
+        try:
+            for task, ref in zip(tasks, refs):
+                record(task, ray.get(ref))
+        finally:
+            ray.shutdown()
+    elif workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for task, result in zip(tasks, pool.map(_episode, args, chunksize=max(1, len(args) // (8 * workers)))):
+                record(task, result)
+    else:
+        for task, a in zip(tasks, args):
+            record(task, _episode(a))
+    return out
 
 
 def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:

@@ -58,6 +58,18 @@ class PriorityModelSettings(_Strict):
     ridge: float = Field(default=1.0, ge=0, allow_inf_nan=False)
 
 
+class RllibSettings(_Strict):
+    """What only the RLlib backend needs (section ``rllib:``): env runners, the train batch
+    per learner (bank-decisions), minibatch size, epochs, sampling timeout, GPUs per learner."""
+
+    num_env_runners: int = Field(default=2, ge=0, le=1024)
+    train_batch_size: int = Field(default=4000, ge=16)
+    minibatch_size: int = Field(default=1000, ge=8)
+    num_epochs: int = Field(default=4, ge=1)
+    sample_timeout_s: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+    num_gpus: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
 class TrainConfig(_Strict):
     """A whole training file: the scenario (``env``), the learner (``train``) and the
     priority model (``priority_model``)."""
@@ -65,6 +77,7 @@ class TrainConfig(_Strict):
     env: EnvConfig = Field(default_factory=EnvConfig)
     train: TrainSettings = Field(default_factory=TrainSettings)
     priority_model: PriorityModelSettings = Field(default_factory=PriorityModelSettings)
+    rllib: RllibSettings = Field(default_factory=RllibSettings)
 
 
 def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
@@ -86,7 +99,14 @@ def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
         prio_settings = PriorityModelSettings.model_validate(prio)
     except ValidationError as err:
         raise ConfigError(f"{source}: {format_validation_error(err, prio, 'priority_model')}") from None
-    return TrainConfig(env=env, train=settings, priority_model=prio_settings)
+    rl = data.get("rllib") or {}
+    if not isinstance(rl, dict):
+        raise ConfigError(f"{source}: rllib must be a mapping")
+    try:
+        rl_settings = RllibSettings.model_validate(rl)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {format_validation_error(err, rl, 'rllib')}") from None
+    return TrainConfig(env=env, train=settings, priority_model=prio_settings, rllib=rl_settings)
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
