@@ -85,28 +85,20 @@ def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
     if unknown:
         raise ConfigError(f"{source}: {sorted(unknown)[0]} is not a known top-level key")
     env = parse_env_config(data.get("env") or {}, source=source)
-    train = data.get("train") or {}
-    if not isinstance(train, dict):
-        raise ConfigError(f"{source}: train must be a mapping")
+    sections = {key: _section(data, key, model, source) for key, model in
+                (("train", TrainSettings), ("priority_model", PriorityModelSettings), ("rllib", RllibSettings))}
+    return TrainConfig(env=env, **sections)
+
+
+def _section(data: dict[str, Any], key: str, model: type, source: str):
+    """Validate one section of a training file into ``model`` or raise a one-line ConfigError."""
+    raw = data.get(key) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {key} must be a mapping")
     try:
-        settings = TrainSettings.model_validate(train)
+        return model.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"{source}: {format_validation_error(err, train, 'train')}") from None
-    prio = data.get("priority_model") or {}
-    if not isinstance(prio, dict):
-        raise ConfigError(f"{source}: priority_model must be a mapping")
-    try:
-        prio_settings = PriorityModelSettings.model_validate(prio)
-    except ValidationError as err:
-        raise ConfigError(f"{source}: {format_validation_error(err, prio, 'priority_model')}") from None
-    rl = data.get("rllib") or {}
-    if not isinstance(rl, dict):
-        raise ConfigError(f"{source}: rllib must be a mapping")
-    try:
-        rl_settings = RllibSettings.model_validate(rl)
-    except ValidationError as err:
-        raise ConfigError(f"{source}: {format_validation_error(err, rl, 'rllib')}") from None
-    return TrainConfig(env=env, train=settings, priority_model=prio_settings, rllib=rl_settings)
+        raise ConfigError(f"{source}: {format_validation_error(err, raw, key)}") from None
 
 
 def load_train_config(path: str | Path) -> TrainConfig:

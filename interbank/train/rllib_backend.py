@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 from interbank.config import ConfigError
 from interbank.policies.checkpoint import META, WEIGHTS, CheckpointError, newest_checkpoint, policy_metadata, read_metadata
 from interbank.train.config import TrainConfig
-from interbank.train.run import TrainResult, prepare_run, versions
+from interbank.train.run import TrainResult, checkpoint_folders, prepare_run, versions
 
 INSTALL_HINT = 'install it with: pip install -e ".[ray]"'
 
@@ -110,15 +109,9 @@ def export_weights(module) -> dict[str, Any]:
 def save_checkpoint(algo, run_dir: Path, cfg: TrainConfig, step: int, iteration: int) -> Path:
     from safetensors.numpy import save_file
 
-    root = run_dir / "checkpoints"
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / str(step)
-    if final.exists():
+    final, tmp = checkpoint_folders(run_dir, step)
+    if tmp is None:
         return final
-    tmp = root / f".tmp-{step}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     save_file(export_weights(algo.get_module("shared")), str(tmp / WEIGHTS))
     t = cfg.train
     meta = policy_metadata(t.net_arch, t.activation, cfg.env.digest(), cfg.env.n_banks, {

@@ -91,19 +91,28 @@ def verified_checkpoints(run_dir: Path) -> list[Path]:
     return found
 
 
-def save_checkpoint(model, run_dir: Path, cfg: TrainConfig, step: int) -> Path:
-    """Write checkpoints/<step>/ atomically: weights (safetensors), metadata, SB3 zip."""
-    from safetensors.torch import save_file
-
+def checkpoint_folders(run_dir: Path, step: int) -> tuple[Path, Path | None]:
+    """(checkpoints/<step>, a fresh temporary folder to fill and rename onto it), or
+    (checkpoints/<step>, None) when that checkpoint already exists."""
     root = run_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / str(step)
     if final.exists():
-        return final
+        return final, None
     tmp = root / f".tmp-{step}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    return final, tmp
+
+
+def save_checkpoint(model, run_dir: Path, cfg: TrainConfig, step: int) -> Path:
+    """Write checkpoints/<step>/ atomically: weights (safetensors), metadata, SB3 zip."""
+    from safetensors.torch import save_file
+
+    final, tmp = checkpoint_folders(run_dir, step)
+    if tmp is None:
+        return final
     model.save(tmp / ZIP)
     state = {k: v.detach().cpu().contiguous() for k, v in model.policy.state_dict().items()}
     save_file(state, str(tmp / WEIGHTS))
