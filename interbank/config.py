@@ -21,7 +21,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from interbank.sim.actions import MARKETS  # noqa: E402  (one list of markets)
 
 
 class ConfigError(ValueError):

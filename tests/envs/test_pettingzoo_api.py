@@ -130,7 +130,7 @@ def test_masked_action_is_executed_as_hold_and_reported():
     mask = e.action_mask_array()
     assert not mask[:, 3].any()  # nothing to divest
     _, _, _, _, infos = e.step({"bank_2": 3})
-    i, bad = 2, 3
+    i = 2
     assert infos[f"bank_{i}"]["invalid_action"] is True
     assert infos[f"bank_{i}"]["action"] == "HOLD"
     _, _, _, _, infos = e.step({"bank_0": 99, "bank_1": "nonsense"})

@@ -1,6 +1,5 @@
 """The HTTP/SSE server against a real uvicorn process on 127.0.0.1."""
 
-import json
 import socket
 import threading
 import time

@@ -1,7 +1,6 @@
 """A tiny training run end to end: run folder, TensorBoard, checkpoints, resume, evaluation."""
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml

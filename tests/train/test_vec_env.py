@@ -1,7 +1,6 @@
 """The VecEnv adapter: masks, truncation, defaulted banks, resets, padding never learnt."""
 
 import numpy as np
-import pytest
 
 from interbank.config import resolve_env_config
 from interbank.sim.actions import HOLD
