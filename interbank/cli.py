@@ -64,7 +64,7 @@ def _sizes(text: str) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="interbank",
-        description="Interbank networks for reinforcement learning: simulate scenarios, inspect the event schema, benchmark.",
+        description="Interbank networks for reinforcement learning: simulate scenarios, train and evaluate shared bank policies, replay and steer runs live (terminal, HTTP/SSE, web page), reproduce contagion results, benchmark.",
         epilog="Quick start: interbank simulate --policy heuristic --banks 20 --steps 50 --seed 3 --events out.jsonl",
     )
     parser.add_argument("--version", action="version", version=f"interbank {_version()}")
