@@ -35,6 +35,14 @@ def reward_components(
     return out
 
 
+def objective(components: np.ndarray, terminated: np.ndarray, survival_bonus: float, default_penalty: float) -> np.ndarray:
+    """The priority-free score of a step: the three components weighted equally, plus the survival
+    bonus, and ``-default_penalty`` for a bank that defaulted. Compares runs under different priorities."""
+    out = components.mean(axis=1) + survival_bonus
+    out[terminated] = -default_penalty
+    return out
+
+
 def weighted_reward(components: np.ndarray, priority: np.ndarray, focus: float, survival_bonus: float = 0.0) -> np.ndarray:
     weights = np.full(components.shape, (1.0 - focus) / 2.0)
     weights[np.arange(components.shape[0]), priority] = focus

@@ -23,12 +23,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
-from interbank.policies.base import Policy
-from interbank.sim.actions import HOLD
+from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
 
 STATES = ("ready", "running", "paused", "stopped", "complete")
@@ -109,14 +107,8 @@ class Runner:
                 self.state = "running"
             if self.state != "running":
                 return False
-            env = self.env
-            system = env.system
-            actions = np.full(system.n, HOLD, dtype=np.int64)
-            idx = np.flatnonzero(system.active)
-            if idx.size:
-                actions[idx] = self.policy.act(env.observation_array()[idx], env.action_mask_array()[idx])
-            env.step_batch(actions)
-            if system.done:
+            self.env.step_batch(batch_actions(self.policy, self.env))
+            if self.env.system.done:
                 self.state = "complete"
             return True
 

@@ -11,6 +11,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from interbank.sim.actions import HOLD
+
 
 @runtime_checkable
 class Policy(Protocol):
@@ -21,6 +23,16 @@ class Policy(Protocol):
     def reset(self, seed: int | None = None) -> None: ...
 
     def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray: ...
+
+
+def batch_actions(policy: Policy, env) -> np.ndarray:
+    """int64[n_banks] for ``InterbankEnv.step_batch``: the policy's choice for every active bank
+    (one batched call), HOLD for the gone ones."""
+    actions = np.full(env.system.n, HOLD, dtype=np.int64)
+    idx = np.flatnonzero(env.system.active)
+    if idx.size:
+        actions[idx] = policy.act(env.observation_array()[idx], env.action_mask_array()[idx])
+    return actions
 
 
 def act_on_env(policy: Policy, env) -> dict[str, int]:

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from interbank.policies.base import Policy
+from interbank.envs.rewards import objective as step_objective
+from interbank.policies.base import Policy, batch_actions
 from interbank.sim.actions import PRIORITIES
 from interbank.sim.debtrank import debtrank
 from interbank.sim.events import Event
@@ -70,14 +71,10 @@ def rollout(
     if on_step:
         on_step(0, env.drain_events())
     while env.agents:
-        live = np.flatnonzero(system.active)
-        actions = np.full(n, 4, dtype=np.int64)
-        actions[live] = policy.act(env.observation_array()[live], env.action_mask_array()[live])
-        batch = env.step_batch(actions)
+        batch = env.step_batch(batch_actions(policy, env))
         acted = batch.acted
         returns += np.where(acted, batch.rewards, 0.0)
-        obj = batch.components.mean(axis=1) + reward_cfg.survival_bonus
-        obj[batch.terminated] = -reward_cfg.default_penalty
+        obj = step_objective(batch.components, batch.terminated, reward_cfg.survival_bonus, reward_cfg.default_penalty)
         objective += np.where(acted, obj, 0.0)
         np.add.at(prio_sum, batch.priority[acted], batch.rewards[acted])
         np.add.at(prio_count, batch.priority[acted], 1.0)

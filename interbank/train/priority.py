@@ -25,9 +25,10 @@ import numpy as np
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
 from interbank.envs.observation import N_BASE
-from interbank.envs.priority import ExploringPriority, LearnedPriority, RuleBasedPriority
-from interbank.policies.base import Policy
-from interbank.sim.actions import HOLD, PRIORITIES
+from interbank.envs.priority import ExploringPriority, LearnedPriority, priority_model_from_config
+from interbank.envs.rewards import objective
+from interbank.policies.base import Policy, batch_actions
+from interbank.sim.actions import PRIORITIES
 
 
 def collect(env_config: EnvConfig, policy: Policy, episodes: int, exploration: float, hold: int, horizon: int,
@@ -37,9 +38,7 @@ def collect(env_config: EnvConfig, policy: Policy, episodes: int, exploration: f
     bonus = env_config.reward.survival_bonus
     xs, ps, ys = [], [], []
     for ep in range(episodes):
-        base = RuleBasedPriority(env_config.priority.liquidity_threshold, env_config.priority.leverage_tolerance,
-                                 env_config.priority.stress_threshold)
-        explorer = ExploringPriority(base, exploration, hold, seed=seed * 7919 + ep)
+        explorer = ExploringPriority(priority_model_from_config(env_config.priority), exploration, hold, seed=seed * 7919 + ep)
         env = parallel_env(env_config, priority_model=explorer)
         policy.reset(seed + ep)
         env.reset(seed=seed + ep)
@@ -48,12 +47,8 @@ def collect(env_config: EnvConfig, policy: Policy, episodes: int, exploration: f
             live = env.system.active.copy()
             feats.append(env._base.copy())
             prios.append(env._priority.copy())
-            actions = np.full(env.system.n, HOLD, dtype=np.int64)
-            idx = np.flatnonzero(live)
-            actions[idx] = policy.act(env.observation_array()[idx], env.action_mask_array()[idx])
-            batch = env.step_batch(actions)
-            obj = batch.components.mean(axis=1) + bonus
-            obj[batch.terminated] = -pen
+            batch = env.step_batch(batch_actions(policy, env))
+            obj = objective(batch.components, batch.terminated, bonus, pen)
             objs.append(np.where(live, obj, 0.0))
             lives.append(live)
         objs_a, lives_a = np.array(objs), np.array(lives)
