@@ -204,14 +204,14 @@ class InterbankEnv(ParallelEnv):
         (entries of gone banks are ignored, -1 or out-of-range counts as a masked action).
         Updates ``agents`` like ``step``; returns arrays over all n_banks."""
         system = self.system
-        equity_before = system.equity()
+        equity_before = self._equity  # as of the last refresh: nothing changes the system in between
         priority = self._priority
         live = system.active.copy()
         outcome = system.step(actions, priority)
         self._shortfall = outcome.shortfall
         base = self._refresh_observations()
         comps = reward_components(
-            equity_before, system.equity(), system.capital0, base, outcome.shortfall, self.config.reward.liquidity_target
+            equity_before, self._equity, system.capital0, base, outcome.shortfall, self.config.reward.liquidity_target
         )
         reward = weighted_reward(comps, priority, self.config.reward.focus, self.config.reward.survival_bonus)
         reward[outcome.new_defaults] = -self.config.reward.default_penalty
@@ -223,6 +223,8 @@ class InterbankEnv(ParallelEnv):
         return BatchStep(reward, terminated, truncated, live, outcome.executed, outcome.invalid, priority, comps)
 
     def _refresh_observations(self) -> np.ndarray:
+        """Recompute everything the agents see (after reset, a step, or an interactive change)."""
+        self._equity = self.system.equity()
         base = base_features(self.system, self._shortfall)
         self._base = base
         self._priority = np.asarray(self.priority_model(base), dtype=np.int64)
@@ -253,7 +255,7 @@ class InterbankEnv(ParallelEnv):
         idx = self._live_index(agent)
         self.system.add_capital(idx, amount)
         self._refresh_observations()
-        data = {"bank": agent, "amount": amount, "cash": float(self.system.cash[idx]), "equity": float(self.system.equity()[idx])}
+        data = {"bank": agent, "amount": amount, "cash": float(self.system.cash[idx]), "equity": float(self._equity[idx])}
         self.emit("capital_added", data)
         return data
 
