@@ -322,16 +322,29 @@ def _bounds_text(key: str, ctx: dict[str, Any], kind: str) -> str:
     return words[kind].format(**ctx)
 
 
-def parse_env_config(data: Any, source: str = "config", prefix: str = "env") -> EnvConfig:
-    """Validate a mapping into an :class:`EnvConfig` or raise a one-line ConfigError."""
+def parse_section(data: Any, model: type[BaseModel], source: str, key: str) -> Any:
+    """Validate one section of a config file (``key``, e.g. ``env`` or ``train``) into ``model``,
+    or raise a one-line ConfigError naming the offending key. A missing section is empty."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix} must be a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{source}: {key} must be a mapping, got {type(data).__name__}")
     try:
-        return EnvConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{source}: {format_validation_error(err, data, prefix)}") from None
+        raise ConfigError(f"{source}: {format_validation_error(err, data, key)}") from None
+
+
+def check_top_level(data: dict[str, Any], allowed: set[str], source: str) -> None:
+    """Refuse a file whose top level has a key outside ``allowed``."""
+    unknown = set(data) - allowed
+    if unknown:
+        raise ConfigError(f"{source}: {sorted(unknown)[0]} is not a known top-level key")
+
+
+def parse_env_config(data: Any, source: str = "config", prefix: str = "env") -> EnvConfig:
+    """Validate a mapping into an :class:`EnvConfig` or raise a one-line ConfigError."""
+    return parse_section(data, EnvConfig, source, prefix)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -355,9 +368,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 def load_env_config(path: str | Path) -> EnvConfig:
     """Load the ``env:`` section of a scenario or training YAML file."""
     data = read_yaml(path)
-    unknown = set(data) - {"env", "train", "eval", "priority_model", "rllib", "experiment"}
-    if unknown:
-        raise ConfigError(f"{path}: {sorted(unknown)[0]} is not a known top-level key")
+    check_top_level(data, {"env", "train", "eval", "priority_model", "rllib", "experiment"}, str(path))
     return parse_env_config(data.get("env", {}), source=str(path))
 
 

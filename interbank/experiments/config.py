@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from interbank.config import ConfigError, _Strict, format_validation_error, read_yaml
+from interbank.config import ConfigError, _Strict, check_top_level, parse_section, read_yaml
 
 
 def parse_range(text: str) -> list[float]:
@@ -95,14 +95,9 @@ def load_experiment(name: str, path: str | Path | None, overrides: dict[str, Any
     source = str(path) if path else "command line"
     if path is not None:
         raw = read_yaml(path)
-        unknown = set(raw) - {"experiment", "env"}
-        if unknown:
-            raise ConfigError(f"{path}: {sorted(unknown)[0]} is not a known top-level key")
+        check_top_level(raw, {"experiment", "env"}, str(path))
         data = dict(raw.get("experiment") or {})
         if data.get("name", name) != name:
             raise ConfigError(f"{path}: experiment.name = {data['name']!r} is not {name!r}")
     data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(f"{source}: {format_validation_error(err, data, 'experiment')}") from None
+    return parse_section(data, model, source, "experiment")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from interbank.config import ConfigError, EnvConfig, _Strict, format_validation_error, parse_env_config, read_yaml
+from interbank.config import EnvConfig, _Strict, check_top_level, parse_env_config, parse_section, read_yaml
 
 
 class TrainSettings(_Strict):
@@ -81,24 +81,11 @@ class TrainConfig(_Strict):
 
 
 def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
-    unknown = set(data) - {"env", "train", "eval", "priority_model", "rllib"}
-    if unknown:
-        raise ConfigError(f"{source}: {sorted(unknown)[0]} is not a known top-level key")
-    env = parse_env_config(data.get("env") or {}, source=source)
-    sections = {key: _section(data, key, model, source) for key, model in
+    check_top_level(data, {"env", "train", "eval", "priority_model", "rllib"}, source)
+    env = parse_env_config(data.get("env"), source=source)
+    sections = {key: parse_section(data.get(key), model, source, key) for key, model in
                 (("train", TrainSettings), ("priority_model", PriorityModelSettings), ("rllib", RllibSettings))}
     return TrainConfig(env=env, **sections)
-
-
-def _section(data: dict[str, Any], key: str, model: type, source: str):
-    """Validate one section of a training file into ``model`` or raise a one-line ConfigError."""
-    raw = data.get(key) or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: {key} must be a mapping")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as err:
-        raise ConfigError(f"{source}: {format_validation_error(err, raw, key)}") from None
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
