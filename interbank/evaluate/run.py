@@ -74,8 +74,9 @@ def evaluate(
         env_cfg = load_env_config(config)
         source = str(config)
     else:
-        env_cfg = (training_env_config(folder) if folder else None) or EnvConfig()
-        source = "training run config" if folder and training_env_config(folder) else "built-in default"
+        trained_env = training_env_config(folder) if folder else None
+        env_cfg = trained_env or EnvConfig()
+        source = "training run config" if trained_env else "built-in default"
     if banks is not None:
         env_cfg = resolve_env_config(env_cfg, n_banks=banks)
     out = out or default_out(folder)

@@ -20,14 +20,14 @@ from interbank.sim.events import Event, dumps
 
 @dataclass
 class Item:
-    seq: int
-    type: str
-    data: str  # the whole event as canonical JSON
-    frame: bytes = b""  # the SSE frame, encoded once for every viewer
+    """One event of the history: its ``seq`` and its SSE frame, encoded once for every viewer."""
 
-    def __post_init__(self) -> None:
-        if not self.frame:
-            self.frame = f"id: {self.seq}\r\nevent: {self.type}\r\ndata: {self.data}\r\n\r\n".encode()
+    seq: int
+    frame: bytes
+
+    @classmethod
+    def of(cls, event: Event) -> "Item":
+        return cls(event["seq"], f"id: {event['seq']}\r\nevent: {event['type']}\r\ndata: {dumps(event)}\r\n\r\n".encode())
 
 
 class Viewer:
@@ -69,7 +69,7 @@ class Session:
     # ------------------------------------------------------------- events
     def publish(self, events: list[Event]) -> None:
         for event in events:
-            item = Item(event["seq"], event["type"], dumps(event))
+            item = Item.of(event)
             self.history.append(item)
             for viewer in list(self.viewers):
                 if not viewer.offer(item):

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from interbank.config import ConfigError, parse_env_config
-from interbank.interactive.runner import Runner
+from interbank.interactive.runner import CONTROL_EVENT, Runner
 from interbank.policies import make_policy
 from interbank.policies.checkpoint import load_checkpoint
 from interbank.sim.events import dumps
 
-CONTROL_TO_COMMAND = {"paused": "pause", "resumed": "resume", "stopped": "stop", "bank_deleted": "delete_bank", "capital_added": "add_capital"}
+CONTROL_TO_COMMAND = {event: command for command, event in CONTROL_EVENT.items()}
 
 
 def runner_from_init(init: dict[str, Any]) -> Runner:
