@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from interbank.train.config import parse_train_config
-from interbank.train.rllib_backend import _algo_config, connect
+from interbank.train.rllib_backend import _algo_config, agent_steps_sampled, connect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,22 +31,14 @@ def one(banks: int, runners: int, iterations: int) -> float:
     algo = _algo_config(cfg, runners, 0.0).build_algo()
     try:
         first = algo.train()
-        before = _lifetime(first)
+        before = agent_steps_sampled(first)
         t0 = time.perf_counter()
         for _ in range(iterations):
             r = algo.train()
-        return (_lifetime(r) - before) / (time.perf_counter() - t0)
+        return (agent_steps_sampled(r) - before) / (time.perf_counter() - t0)
     finally:
         algo.stop()
         ray.shutdown()
-
-
-def _lifetime(result: dict) -> int:
-    env = result.get("env_runners", {})
-    value = env.get("num_agent_steps_sampled_lifetime", {})
-    if isinstance(value, dict):
-        return int(sum(value.values()))
-    return int(value or env.get("num_env_steps_sampled_lifetime", 0))
 
 
 def main() -> None:

@@ -166,10 +166,7 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
         while step < total:
             result = algo.train()
             iteration += 1
-            sampled = int(result.get("env_runners", {}).get("num_agent_steps_sampled_lifetime", {}).get("shared", 0)
-                          or result.get("num_agent_steps_sampled_lifetime", {}).get("shared", 0)
-                          or result.get("env_runners", {}).get("num_env_steps_sampled_lifetime", 0))
-            new_step = start_step + sampled
+            new_step = start_step + agent_steps_sampled(result)
             bar.update(new_step - step)
             step = new_step
             stats = _log(writer, result, step)
@@ -187,6 +184,15 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
             algo.stop()
         ray.shutdown()  # a local instance stops; a cluster keeps running, we only disconnect
     return TrainResult(run_dir, checkpoint, step, episodes, stats)
+
+
+def agent_steps_sampled(result: dict[str, Any]) -> int:
+    """Bank-decisions sampled so far (lifetime) by the ``shared`` module, from an ``algo.train()`` result.
+    (The lifetime dicts also hold per-agent and ``__all__`` counts: only the module's is the total.)"""
+    env = result.get("env_runners", {})
+    return int(env.get("num_agent_steps_sampled_lifetime", {}).get("shared", 0)
+               or result.get("num_agent_steps_sampled_lifetime", {}).get("shared", 0)
+               or env.get("num_env_steps_sampled_lifetime", 0))
 
 
 def _log(writer, result: dict[str, Any], step: int) -> dict[str, float]:
