@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_rllib.py [--banks 100,1000] [--iterations 3]
 
 Local Ray instance on this machine, configs/train/default.yaml's env at each size, PPO with
-a 4,000-decision batch per iteration; the first iteration (start-up) is not timed.
+a 4,000-decision batch per iteration (converted to env steps by the backend); the first
+iteration (start-up) is not timed.
 Writes benchmarks/results/rllib.json. Compare with benchmarks/bench_train.py (SB3).
 """
 

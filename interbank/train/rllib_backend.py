@@ -16,6 +16,7 @@ safetensors file also holds the module's full state (``rllib/...`` keys), which
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import time
@@ -85,7 +86,9 @@ def _algo_config(cfg: TrainConfig, num_env_runners: int, num_gpus: float):
         .training(
             lr=t.learning_rate, gamma=t.gamma, lambda_=t.gae_lambda, clip_param=t.clip_range,
             entropy_coeff=t.ent_coef, vf_loss_coeff=t.vf_coef, grad_clip=t.max_grad_norm,
-            train_batch_size_per_learner=r.train_batch_size, minibatch_size=min(r.minibatch_size, r.train_batch_size),
+            # RLlib's batch sizes count env steps (each one decision per live bank); ours count bank-decisions
+            train_batch_size_per_learner=max(1, math.ceil(r.train_batch_size / cfg.env.n_banks)),
+            minibatch_size=max(1, math.ceil(min(r.minibatch_size, r.train_batch_size) / cfg.env.n_banks)),
             num_epochs=r.num_epochs,
         )
         .debugging(seed=t.seed)
@@ -187,12 +190,9 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
 
 
 def agent_steps_sampled(result: dict[str, Any]) -> int:
-    """Bank-decisions sampled so far (lifetime) by the ``shared`` module, from an ``algo.train()`` result.
-    (The lifetime dicts also hold per-agent and ``__all__`` counts: only the module's is the total.)"""
-    env = result.get("env_runners", {})
-    return int(env.get("num_agent_steps_sampled_lifetime", {}).get("shared", 0)
-               or result.get("num_agent_steps_sampled_lifetime", {}).get("shared", 0)
-               or env.get("num_env_steps_sampled_lifetime", 0))
+    """Bank-decisions sampled so far (lifetime) by the ``shared`` module, from an ``algo.train()``
+    result: every live bank's action is one module step (RLlib's env steps count all banks as one)."""
+    return int(result.get("env_runners", {}).get("num_module_steps_sampled_lifetime", {}).get("shared", 0))
 
 
 def _log(writer, result: dict[str, Any], step: int) -> dict[str, float]:
