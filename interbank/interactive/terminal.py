@@ -53,13 +53,17 @@ class _Keys:
         self.saved = None
 
     def __enter__(self) -> "_Keys":
+        self.cbreak()
+        return self
+
+    def cbreak(self) -> None:
+        """Single key presses without Enter; the previous mode is kept for ``restore``."""
         if self.enabled:
             import termios
             import tty
 
             self.saved = termios.tcgetattr(sys.stdin)
             tty.setcbreak(sys.stdin.fileno())
-        return self
 
     def __exit__(self, *exc) -> None:
         self.restore()
@@ -85,12 +89,7 @@ class _Keys:
         except EOFError:
             return ""
         finally:
-            if self.enabled:
-                import termios
-                import tty
-
-                self.saved = termios.tcgetattr(sys.stdin)
-                tty.setcbreak(sys.stdin.fileno())
+            self.cbreak()
 
 
 def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
