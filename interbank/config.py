@@ -54,7 +54,7 @@ class BankGeneration(_Strict):
     capital_median: float = Field(default=100.0, gt=0, allow_inf_nan=False)
     capital_sigma: float = Field(default=0.5, ge=0, le=3, allow_inf_nan=False)
     leverage_low: float = Field(default=8.0, ge=1, le=100, allow_inf_nan=False)
-    leverage_high: float = Field(default=15.0, ge=1, le=100, allow_inf_nan=False)
+    leverage_high: float = Field(default=12.0, ge=1, le=100, allow_inf_nan=False)
     risk_low: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
     risk_high: float = Field(default=0.9, ge=0, le=1, allow_inf_nan=False)
 
@@ -78,11 +78,19 @@ class NetworkConfig(_Strict):
     ``edges`` entries are ``[lender, borrower, amount]`` with bank indices.
     """
 
-    type: Literal["erdos_renyi", "scale_free", "core_periphery", "explicit"] = "erdos_renyi"
+    type: str = "erdos_renyi"
     avg_degree: float = Field(default=3.0, ge=0, allow_inf_nan=False)
     exponent: float = Field(default=2.5, gt=2, le=5, allow_inf_nan=False)
     core_fraction: float = Field(default=0.2, gt=0, lt=1, allow_inf_nan=False)
     edges: list[tuple[int, int, float]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known(self) -> "NetworkConfig":
+        from interbank.sim.network import NETWORKS
+
+        if self.type not in NETWORKS:
+            raise ValueError(f"type = {self.type!r} is not one of {sorted(NETWORKS)}")
+        return self
 
 
 class BalanceSheetConfig(_Strict):
@@ -90,44 +98,151 @@ class BalanceSheetConfig(_Strict):
 
     ``interbank_share`` of assets is lent over the bank's out-edges (ignored for
     explicit edges, which carry their own amounts); ``market_share`` (scaled by
-    ``0.5 + risk``) is invested, split evenly over the markets; the rest is cash.
-    Liabilities are the borrowings the network implies plus deposits.
+    ``0.5 + risk``) is invested, split evenly over the markets; ``book_share`` is
+    the illiquid loan book to the real economy; the rest is cash (reduced book
+    first if the other parts exceed the assets). Liabilities are the borrowings
+    the network implies plus deposits.
     """
 
-    interbank_share: float = Field(default=0.25, ge=0, le=0.6, allow_inf_nan=False)
-    market_share: float = Field(default=0.35, ge=0, le=0.6, allow_inf_nan=False)
+    interbank_share: float = Field(default=0.15, ge=0, le=0.6, allow_inf_nan=False)
+    market_share: float = Field(default=0.08, ge=0, le=0.6, allow_inf_nan=False)
+    book_share: float = Field(default=0.65, ge=0, le=0.95, allow_inf_nan=False)
+
+
+class RatesConfig(_Strict):
+    """Annual rates, converted to per-step rates by ``steps_per_year``.
+
+    ``deposit``: what deposits pay; ``book``: yield of the real-economy loan
+    book, net of expected credit losses; ``book_volatility``: annual standard
+    deviation of the book's idiosyncratic return (credit surprises, per bank);
+    ``operating_cost``: non-interest expenses as a share of total assets.
+    """
+
+    deposit: float = Field(default=0.005, ge=0, le=1, allow_inf_nan=False)
+    book: float = Field(default=0.036, ge=-1, le=1, allow_inf_nan=False)
+    book_volatility: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    operating_cost: float = Field(default=0.024, ge=0, le=1, allow_inf_nan=False)
+
+
+class FundingConfig(_Strict):
+    """The interbank funding market (see ``interbank.sim.funding``).
+
+    Loans run ``maturity`` steps and then roll over, repriced at the borrower's
+    current rate; a lender that calls (BORROW) gets its share back now. A bank
+    repays the central bank facility out of cash above ``repay_buffer`` times its
+    reserve requirement. The annual rate is the
+    central bank's policy rate plus ``spread_per_leverage`` times the borrower's
+    leverage (assets / equity), capped at ``max_spread``.
+    """
+
+    maturity: int = Field(default=4, ge=1, le=10_000)
+    spread_per_leverage: float = Field(default=0.0005, ge=0, le=1, allow_inf_nan=False)
+    max_spread: float = Field(default=0.2, ge=0, le=5, allow_inf_nan=False)
+    repay_buffer: float = Field(default=3.0, ge=1, allow_inf_nan=False)
+
+
+class DepositFlowConfig(_Strict):
+    """Seeded deposit flows between banks each step (Iori, Jafarey & Padilla 2006).
+
+    Bank i's flow is ``volatility * D_i * z_i`` with z ~ N(0, 1), made zero-sum
+    across active banks by removing the deposit-weighted mean, so one bank's
+    outflow is another's inflow; plus ``reversion * (D0_i - D_i)``, which pulls
+    deposits back toward their initial level (new depositors replace those lost
+    to runs).
+    """
+
+    volatility: float = Field(default=0.03, ge=0, le=1, allow_inf_nan=False)
+    reversion: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
+
+
+class RiskWeights(_Strict):
+    """Basel risk weights per asset class (fractions of exposure)."""
+
+    cash: float = Field(default=0.0, ge=0, le=10, allow_inf_nan=False)
+    interbank: float = Field(default=0.4, ge=0, le=10, allow_inf_nan=False)
+    book: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False)
+    markets: float = Field(default=2.5, ge=0, le=10, allow_inf_nan=False)
+
+
+class RegulationConfig(_Strict):
+    """Reserve requirement, capital and liquidity minimums (see ``interbank.sim.regulation``).
+
+    ``reserve_requirement``: cash >= this fraction of deposits after the flows;
+    ``min_capital_ratio``: equity / risk-weighted assets below which LEND and
+    INVEST are masked; ``min_lcr``: liquidity coverage minimum, with
+    ``lcr_deposit_runoff`` of deposits, all interbank and central bank
+    borrowing as outflows, ``lcr_market_haircut`` on market positions in the
+    liquid assets and inflows capped at ``lcr_inflow_cap`` of outflows.
+    """
+
+    reserve_requirement: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
+    min_capital_ratio: float = Field(default=0.08, ge=0, le=1, allow_inf_nan=False)
+    min_lcr: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False)
+    lcr_deposit_runoff: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
+    lcr_market_haircut: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
+    lcr_inflow_cap: float = Field(default=0.75, ge=0, le=1, allow_inf_nan=False)
+    risk_weights: RiskWeights = Field(default_factory=RiskWeights)
+
+
+class CentralBankConfig(_Strict):
+    """Standing facilities (annual rates). With ``enabled`` false there is no lending
+    facility (cash still earns ``deposit_rate``). The lending facility lends at
+    ``lending_rate`` against the book and market positions after ``book_haircut``
+    and ``market_haircut``; ``policy_rate`` is the base of interbank rates."""
+
+    enabled: bool = True
+    deposit_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    policy_rate: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    lending_rate: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
+    book_haircut: float = Field(default=0.3, ge=0, le=1, allow_inf_nan=False)
+    market_haircut: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _corridor(self) -> "CentralBankConfig":
+        if not self.deposit_rate <= self.policy_rate <= self.lending_rate:
+            raise ValueError("rates must satisfy deposit_rate <= policy_rate <= lending_rate (a corridor)")
+        return self
 
 
 class MarketConfig(_Strict):
-    """Flow-priced markets BANK_INDEX and FIN_SERVICES.
+    """Flow-priced markets, one per entry of ``names`` (BANK_INDEX and FIN_SERVICES by default).
 
     Each step: log price += ``impact`` * net_flow / depth
     - ``reversion`` * log(price / fundamental) + volatility * noise, where the
     fundamental grows at ``drift`` per step from ``initial_price`` and depth = ``depth_fraction`` * total initial bank assets (so the impact is
     scale-aware: the seed's 0.001 per dollar corresponds to a depth of 1,000
-    dollars at impact 1). Prices never fall below ``price_floor`` * initial.
+    dollars at impact 1). The markets' noises have pairwise ``correlation``.
+    Prices never fall below ``price_floor`` * initial.
     """
 
+    names: list[str] = Field(default_factory=lambda: ["BANK_INDEX", "FIN_SERVICES"], min_length=1, max_length=32)
     initial_price: float = Field(default=100.0, gt=0, allow_inf_nan=False)
     impact: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     depth_fraction: float = Field(default=3.0, gt=0, allow_inf_nan=False)
     reversion: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
-    drift: float = Field(default=0.0005, ge=-0.1, le=0.1, allow_inf_nan=False)
+    drift: float = Field(default=0.001, ge=-0.1, le=0.1, allow_inf_nan=False)
     volatility: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
-    correlation: float = Field(default=0.5, ge=-1, le=1, allow_inf_nan=False)
+    correlation: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
     price_floor: float = Field(default=0.01, gt=0, lt=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "MarketConfig":
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"names must be distinct, got {self.names}")
+        return self
 
 
 class ScheduledShock(_Strict):
     """A shock at a fixed step: a ``market_crash`` (``market`` loses ``size`` of
     its price) or a ``deposit_withdrawal`` (``bank`` loses ``size`` of deposits,
-    paid from cash and fire sales) or a ``capital_loss`` (``bank``'s cash drops
-    by ``size`` times its initial capital, an operational loss)."""
+    paid from cash, then the funding market, fire sales, the central bank) or a
+    ``capital_loss`` (``bank``'s cash drops by ``size`` times its initial
+    capital, an operational loss)."""
 
     step: int = Field(ge=1)
     type: Literal["market_crash", "deposit_withdrawal", "capital_loss"]
     size: float = Field(gt=0, allow_inf_nan=False)
-    market: Literal["BANK_INDEX", "FIN_SERVICES"] | None = None
+    market: str | None = None
     bank: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
@@ -142,14 +257,15 @@ class ScheduledShock(_Strict):
 
 
 class ShockConfig(_Strict):
-    """Seeded exogenous stress: per step, each market crashes with probability
-    ``crash_prob`` (losing ``crash_size`` of its price) and each bank faces a
-    deposit run with probability ``withdrawal_prob`` (losing ``withdrawal_size``
-    of its deposits). ``scheduled`` lists deterministic shocks."""
+    """Seeded exogenous stress on top of the deposit flows: per step, each market
+    crashes with probability ``crash_prob`` (losing ``crash_size`` of its price)
+    and each bank faces a deposit run with probability ``withdrawal_prob``
+    (losing ``withdrawal_size`` of its deposits: money that leaves the system).
+    ``scheduled`` lists deterministic shocks."""
 
     crash_prob: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
     crash_size: float = Field(default=0.15, ge=0, le=0.99, allow_inf_nan=False)
-    withdrawal_prob: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
+    withdrawal_prob: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
     withdrawal_size: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
     scheduled: list[ScheduledShock] = Field(default_factory=list)
 
@@ -157,34 +273,48 @@ class ShockConfig(_Strict):
 class ClearingConfig(_Strict):
     """How a default is settled.
 
-    ``model``: ``eisenberg_noe`` (greatest clearing vector), ``rogers_veraart``
-    (with default costs ``alpha`` on external and ``beta`` on interbank assets) or
-    ``fixed_recovery`` (creditors recover ``recovery`` of their claims).
-    A defaulted bank's market positions are fire-sold at ``fire_sale_discount``
-    below the price and move the price like any other outflow. A bank defaults
-    when its equity is below 0; with ``default_at_zero_equity`` also when it is
-    exactly 0 (a loss that exactly uses up its capital).
+    ``model``: a name from ``interbank.sim.clearing.CLEARING_MODELS``:
+    ``rogers_veraart`` (the default: a defaulted bank realises only ``alpha`` of
+    its external and ``beta`` of its interbank assets), ``eisenberg_noe``
+    (greatest clearing vector, no default costs) or ``fixed_recovery``
+    (creditors recover ``recovery`` of their claims). A defaulted bank's market
+    positions are fire-sold at ``fire_sale_discount`` below the price and move
+    the price like any other outflow; a bank short of cash sells its loan book
+    early at ``book_discount``. A bank defaults when its equity is below 0
+    (with ``default_at_zero_equity`` also when it is exactly 0) or when it
+    cannot pay an obligation.
     """
 
-    model: Literal["eisenberg_noe", "rogers_veraart", "fixed_recovery"] = "eisenberg_noe"
+    model: str = "rogers_veraart"
     recovery: float = Field(default=0.4, ge=0, le=1, allow_inf_nan=False)
-    alpha: float = Field(default=0.8, ge=0, le=1, allow_inf_nan=False)
+    alpha: float = Field(default=0.7, ge=0, le=1, allow_inf_nan=False)
     beta: float = Field(default=0.9, ge=0, le=1, allow_inf_nan=False)
     fire_sale_discount: float = Field(default=0.05, ge=0, lt=1, allow_inf_nan=False)
+    book_discount: float = Field(default=0.3, ge=0, lt=1, allow_inf_nan=False)
     default_at_zero_equity: bool = False
+
+    @model_validator(mode="after")
+    def _known(self) -> "ClearingConfig":
+        from interbank.sim.clearing import CLEARING_MODELS
+
+        if self.model not in CLEARING_MODELS:
+            raise ValueError(f"model = {self.model!r} is not one of {sorted(CLEARING_MODELS)}")
+        return self
 
 
 class ActionConfig(_Strict):
     """Sizes of the five actions (fractions), see ``interbank.sim.actions``.
 
-    LEND moves ``lend_fraction`` * (0.5 + risk) of cash to one borrower;
-    BORROW calls back ``call_fraction`` of every loan the bank has out;
-    INVEST moves ``invest_fraction`` * (0.5 + risk) of cash into one market;
-    DIVEST sells ``divest_fraction`` of the bank's largest position.
-    An action whose amount would be below ``min_trade`` * initial capital is masked.
+    LEND offers ``lend_fraction`` * (0.5 + risk) of the cash above the reserve
+    requirement to the funding market; BORROW refuses to roll over
+    ``call_fraction`` of every loan the bank has out (it is due now);
+    INVEST moves ``invest_fraction`` * (0.5 + risk) of the cash above the
+    reserve requirement into one market; DIVEST sells ``divest_fraction`` of
+    the bank's largest position. An action whose amount would be below
+    ``min_trade`` * initial capital is masked.
     """
 
-    lend_fraction: float = Field(default=0.2, gt=0, le=1, allow_inf_nan=False)
+    lend_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     call_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     invest_fraction: float = Field(default=0.2, gt=0, le=1, allow_inf_nan=False)
     divest_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
@@ -193,30 +323,32 @@ class ActionConfig(_Strict):
 
 
 class RewardConfig(_Strict):
-    """Priority-weighted reward (see ``interbank.envs.rewards``).
+    """A shareholder's reward (see ``interbank.envs.rewards``).
 
-    The bank's current priority gets weight ``focus`` and the two others share
-    the rest. Every step a bank survives earns ``survival_bonus`` (so that staying
-    solvent is worth more than defaulting early); a default costs
-    ``default_penalty`` once, on the step it happens.
+    Per step: equity change / initial capital, plus ``buffer_weight`` times the
+    buffer the priority in force asks for (LIQUIDITY: the liquidity coverage
+    buffer, STABILITY: the capital buffer, each clipped to [-1, 1]; PROFIT:
+    none). A default costs the bank its remaining equity (limited liability)
+    plus ``default_penalty`` (in initial capital). ``default_penalty`` must
+    exceed ``buffer_weight * max_steps`` so that defaulting never pays.
     """
 
-    survival_bonus: float = Field(default=0.1, ge=0, allow_inf_nan=False)
-    focus: float = Field(default=0.6, ge=1 / 3, le=1, allow_inf_nan=False)
-    default_penalty: float = Field(default=10.0, ge=0, allow_inf_nan=False)
-    liquidity_target: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
+    buffer_weight: float = Field(default=0.002, ge=0, le=1, allow_inf_nan=False)
+    default_penalty: float = Field(default=0.5, ge=0, le=1000, allow_inf_nan=False)
 
 
 class PriorityConfig(_Strict):
     """The rule-based priority model (see ``interbank.envs.priority``):
-    LIQUIDITY when cash / assets < ``liquidity_threshold``; else STABILITY when
-    leverage > ``leverage_tolerance`` * target or the fraction of defaulted
-    counterparties exceeds ``stress_threshold``; else PROFIT."""
+    LIQUIDITY when the liquidity coverage ratio is below ``lcr_buffer`` times
+    its minimum, the bank is short of reserves or had funding unmet last step;
+    else STABILITY when the capital ratio is below ``capital_buffer`` times its
+    minimum or counterparty losses exceed ``stress_threshold`` of initial
+    capital; else PROFIT."""
 
     model: Literal["rule_based", "fixed_profit", "fixed_liquidity", "fixed_stability"] = "rule_based"
-    liquidity_threshold: float = Field(default=0.08, ge=0, le=1, allow_inf_nan=False)
-    leverage_tolerance: float = Field(default=1.25, ge=1, allow_inf_nan=False)
-    stress_threshold: float = Field(default=0.2, ge=0, le=1, allow_inf_nan=False)
+    lcr_buffer: float = Field(default=1.2, ge=1, allow_inf_nan=False)
+    capital_buffer: float = Field(default=1.25, ge=1, allow_inf_nan=False)
+    stress_threshold: float = Field(default=0.1, ge=0, allow_inf_nan=False)
 
 
 class EnvConfig(_Strict):
@@ -226,12 +358,16 @@ class EnvConfig(_Strict):
     banks: list[BankSpec] | None = None
     max_steps: int = Field(default=100, ge=1, le=1_000_000)
     seed: int | None = Field(default=None, ge=0)
-    interest_rate: float = Field(default=0.001, ge=0, le=0.5, allow_inf_nan=False)
-    repayment_rate: float = Field(default=0.05, ge=0, le=1, allow_inf_nan=False)
+    steps_per_year: float = Field(default=52.0, gt=0, le=100_000, allow_inf_nan=False)
     profit_booking_every: int = Field(default=5, ge=1)
     generation: BankGeneration = Field(default_factory=BankGeneration)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     balance_sheet: BalanceSheetConfig = Field(default_factory=BalanceSheetConfig)
+    rates: RatesConfig = Field(default_factory=RatesConfig)
+    funding: FundingConfig = Field(default_factory=FundingConfig)
+    deposit_flows: DepositFlowConfig = Field(default_factory=DepositFlowConfig)
+    regulation: RegulationConfig = Field(default_factory=RegulationConfig)
+    central_bank: CentralBankConfig = Field(default_factory=CentralBankConfig)
     markets: MarketConfig = Field(default_factory=MarketConfig)
     shocks: ShockConfig = Field(default_factory=ShockConfig)
     clearing: ClearingConfig = Field(default_factory=ClearingConfig)
@@ -256,7 +392,18 @@ class EnvConfig(_Strict):
         for k, shock in enumerate(self.shocks.scheduled):
             if shock.bank is not None and shock.bank >= n:
                 raise ValueError(f"shocks.scheduled[{k}].bank = {shock.bank} is outside [0, {n - 1}]")
+            if shock.market is not None and shock.market not in self.markets.names:
+                raise ValueError(f"shocks.scheduled[{k}].market = {shock.market!r} is not one of markets.names {self.markets.names}")
+        if self.reward.default_penalty <= self.reward.buffer_weight * self.max_steps:
+            raise ValueError(
+                f"reward.default_penalty = {self.reward.default_penalty} must exceed reward.buffer_weight * max_steps = "
+                f"{self.reward.buffer_weight * self.max_steps:g}, or defaulting could pay"
+            )
         return self
+
+    def per_step(self, annual: float) -> float:
+        """An annual rate as a rate per step."""
+        return annual / self.steps_per_year
 
     def digest(self) -> str:
         """A short stable hash of the resolved config (seed excluded)."""

@@ -2,10 +2,10 @@
 
 ``parallel_env(config=None, **overrides)`` -> ``InterbankEnv`` (ParallelEnv);
 ``env(...)`` -> the AEC version (``parallel_to_aec``). Both are registered in
-PettingZoo's registry as ``interbank/Interbank-v0``::
+PettingZoo's registry as ``interbank/Interbank-v1``::
 
     from pettingzoo.env_registry import make
-    env = make("parallel", "interbank/Interbank-v0", n_banks=50)
+    env = make("parallel", "interbank/Interbank-v1", n_banks=50)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 from interbank.envs.interbank_env import InterbankEnv, env_card
 from interbank.envs.observation import FEATURE_NAMES, FEATURES, N_FEATURES
 
-ENV_ID = "interbank/Interbank-v0"
+ENV_ID = "interbank/Interbank-v1"
 
 
 def parallel_env(config: Any = None, **overrides: Any) -> InterbankEnv:

@@ -15,21 +15,31 @@ from interbank.config import EnvConfig, resolve_env_config
 from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
 from interbank.envs.priority import PriorityModel, priority_model_from_config
 from interbank.envs.rewards import reward_components, weighted_reward
-from interbank.sim.actions import ACTIONS, HOLD, MARKETS, N_ACTIONS, PRIORITIES
+from interbank.sim.actions import ACTIONS, HOLD, N_ACTIONS, PRIORITIES
 from interbank.sim.events import Event
 from interbank.sim.system import BankingSystem
 
 _CARD = """Interbank network: banks lend, call back loans, invest, divest or hold.
 
 ## What it models
-N banks with real balance sheets (cash, interbank loans out, positions in the
-flow-priced markets BANK_INDEX and FIN_SERVICES; interbank borrowings and
-deposits) on a seeded directed lending network. Loans earn interest and expose
-the lender to the borrower's default; calls raise liquidity but can force a
-borrower into a fire sale; market positions earn the index return and carry
-its volatility and crash risk; cash is safe and earns nothing. Seeded shocks
-(market crashes, deposit runs) create stress; defaults (equity < 0) are settled
-by a clearing model (Eisenberg-Noe by default) and fire sales, and cascade.
+N banks with real balance sheets on a seeded interbank network. Assets: cash
+(earns the central bank's deposit rate), an illiquid loan book to the real
+economy (yields more, sells early only at a discount), interbank loans out and
+positions in flow-priced markets (BANK_INDEX and FIN_SERVICES by default).
+Liabilities: deposits (pay a rate), interbank borrowings, central bank loans.
+Each step deposits flow between banks (zero-sum, Iori et al. 2006; Allen & Gale
+2000); a bank short of its reserve requirement requests funding, and the LEND
+offers of other banks are matched to the requests (existing counterparties
+first, then new ones) at the policy rate plus a spread that rises with the
+borrower's leverage. Loans mature in a few steps and roll over unless the
+lender calls them (BORROW). Unmet obligations go to fire sales, then the
+central bank's lending facility (against collateral with haircuts), then early
+sale of the book; a bank still short defaults by illiquidity. Regulation: risk-
+weighted capital and a liquidity coverage ratio; below the capital minimum
+LEND and INVEST are masked. Defaults (insolvency or illiquidity) are cleared
+with bankruptcy costs (Rogers-Veraart by default) and cascade through the
+ledger and fire sales. Rates are annual in the config; one step is
+1 / ``steps_per_year`` of a year (a week by default).
 
 ## Agents
 ``bank_0 ... bank_{{N-1}}``; names are never reused. A bank that defaults (or is
@@ -48,10 +58,13 @@ the vector does not depend on the number of banks:
 {obs_table}
 
 ## Reward
-Priority-weighted mix of profit (equity change / initial capital), liquidity
-(cash below target, unpaid calls) and stability (leverage off target,
-counterparties gone): ``focus`` on the priority in force, the rest shared;
-plus ``survival_bonus`` per step survived; a default costs ``default_penalty`` once. See ``interbank.envs.rewards``.
+What a shareholder would recognise, per step: the equity change over initial
+capital, plus ``buffer_weight`` times the buffer the priority in force asks for
+(PROFIT: none; LIQUIDITY: clip(LCR / minimum - 1, -1, 1); STABILITY:
+clip(capital ratio / minimum - 1, -1, 1)). On default the bank loses what
+equity it had left (limited liability) plus ``default_penalty``; the config
+requires ``default_penalty > buffer_weight * max_steps``, so defaulting never
+pays. See ``interbank.envs.rewards``.
 
 ## Episode end
 A bank terminates when it defaults. All banks truncate after ``max_steps``
@@ -66,13 +79,21 @@ default as in training), ``priority_model`` (a callable, see
 (``**{{"clearing.model": "fixed_recovery"}}``).
 
 ## Version history
+- v1: an interbank market with a purpose: loan book, deposit rates and flows,
+  reserve requirement, funding requests matched to LEND supply at risk-priced
+  rates, maturities and rollover, risk weights and LCR, central bank
+  facilities, illiquidity defaults, Rogers-Veraart clearing by default, a
+  shareholder's reward; new observation layout (24 base features, independent
+  of the number of markets).
 - v0: first release.
 """
 
 _ACTION_ROWS = (
-    ("LEND", "lend part of cash to a surviving out-neighbour", "no surviving borrower, or too little cash"),
-    ("BORROW", "call back part of every loan out", "nothing lent out"),
-    ("INVEST", "buy one market (momentum-tilted choice)", "too little cash"),
+    ("LEND", "offer part of the cash above the reserve requirement to the funding market",
+     "capital ratio below the minimum, or too little spare cash"),
+    ("BORROW", "refuse to roll over part of every loan out (called back now)", "nothing lent out"),
+    ("INVEST", "buy one market (momentum-tilted choice) with spare cash",
+     "capital ratio below the minimum, or too little spare cash"),
     ("DIVEST", "sell part of the largest position", "no position"),
     ("HOLD", "nothing", "never"),
 )
@@ -95,7 +116,7 @@ def env_card() -> str:
 class InterbankEnv(ParallelEnv):
     __doc__ = env_card()
 
-    metadata = {"name": "interbank_v0", "render_modes": ["ansi", "human"], "is_parallelizable": True, "render_fps": 4}
+    metadata = {"name": "interbank_v1", "render_modes": ["ansi", "human"], "is_parallelizable": True, "render_fps": 4}
 
     def __init__(
         self,
@@ -126,8 +147,8 @@ class InterbankEnv(ParallelEnv):
         self._act_space = spaces.Discrete(N_ACTIONS)
         n_agents = len(self.possible_agents)
         self.state_space = spaces.Box(
-            np.concatenate([np.tile(LOW[:N_BASE], n_agents), np.full(2 * len(MARKETS), -1.0, np.float32)]),
-            np.concatenate([np.tile(HIGH[:N_BASE], n_agents), np.full(2 * len(MARKETS), 5.0, np.float32)]),
+            np.concatenate([np.tile(LOW[:N_BASE], n_agents), np.full(2 * self.system.m, -1.0, np.float32)]),
+            np.concatenate([np.tile(HIGH[:N_BASE], n_agents), np.full(2 * self.system.m, 5.0, np.float32)]),
             dtype=np.float32,
         )
         self.events: list[Event] = []
@@ -210,11 +231,11 @@ class InterbankEnv(ParallelEnv):
         outcome = system.step(actions, priority)
         self._shortfall = outcome.shortfall
         base = self._refresh_observations()
-        comps = reward_components(
-            equity_before, self._equity, system.capital0, base, outcome.shortfall, self.config.reward.liquidity_target
-        )
-        reward = weighted_reward(comps, priority, self.config.reward.focus, self.config.reward.survival_bonus)
-        reward[outcome.new_defaults] = -self.config.reward.default_penalty
+        rcfg = self.config.reward
+        defaulted = np.zeros(system.n, dtype=bool)
+        defaulted[outcome.new_defaults] = True
+        comps = reward_components(equity_before, self._equity, system.capital0, base, defaulted, rcfg.default_penalty)
+        reward = weighted_reward(comps, priority, rcfg.buffer_weight)
         reward[~live] = 0.0
         terminated = live & ~system.active
         truncated = bool(system.done and system.active.any())
@@ -311,7 +332,7 @@ class InterbankEnv(ParallelEnv):
         lines = [
             f"step {s.t}/{s.max_steps}  active {int(s.active.sum())}/{s.n}  defaults {int(s.defaulted.sum())}  "
             f"total capital {s.total_capital():,.2f}",
-            "  ".join(f"{m} {p:,.2f} ({p / p0 - 1:+.2%})" for m, p, p0 in zip(MARKETS, s.price, s.price0)),
+            "  ".join(f"{m} {p:,.2f} ({p / p0 - 1:+.2%})" for m, p, p0 in zip(s.markets, s.price, s.price0)),
         ]
         order = np.argsort(-bs["equity"])[:10]
         lines.append(f"{'bank':>10} {'equity':>12} {'cash':>12} {'loans out':>12} {'borrowed':>12} {'priority':>10}")

@@ -1,8 +1,10 @@
-"""The per-bank observation: a fixed-size float32 vector, independent of the number of banks.
+"""The per-bank observation: a fixed-size float32 vector, independent of the number of banks
+and of the number of markets.
 
 ``FEATURES`` is the single source of truth for the layout: the env card's
-table, plots and tests all read it. Ratios are to the bank's current assets
-unless stated; gone banks observe zeros.
+table, plots, policies and tests all read it. The names are public and stable;
+changing them is a version bump of the env. Ratios are to the bank's current
+assets unless stated; gone banks observe zeros.
 """
 
 from __future__ import annotations
@@ -16,26 +18,34 @@ from interbank.sim.actions import PRIORITIES
 if TYPE_CHECKING:
     from interbank.sim.system import BankingSystem
 
-# (name, unit / scale)
-BASE_FEATURES: tuple[tuple[str, str], ...] = (
-    ("cash_ratio", "cash / assets, [0, 1]"),
-    ("loans_out_ratio", "interbank loans out / assets, [0, 1]"),
-    ("investment_ratio", "market positions (marked to market) / assets, [0, 1]"),
-    ("borrowings_ratio", "interbank borrowings / assets, [0, 1]"),
-    ("deposits_ratio", "deposits / assets, [0, 1]"),
-    ("equity_ratio", "equity / assets, [0, 1] while solvent"),
-    ("leverage_gap", "leverage / target leverage - 1, clipped to [-1, 5]"),
-    ("capital_growth", "log(equity / initial capital), clipped to [-5, 5]"),
-    ("risk", "risk factor, [0, 1]"),
-    ("neighbour_defaults", "fraction of the bank's counterparties that are gone, [0, 1]"),
-    ("shortfall_ratio", "calls and withdrawals left unpaid last step / assets, clipped to [0, 1]"),
-    ("bank_index_return", "BANK_INDEX price / initial price - 1, clipped to [-1, 5]"),
-    ("fin_services_return", "FIN_SERVICES price / initial price - 1, clipped to [-1, 5]"),
-    ("bank_index_momentum", "BANK_INDEX return over the last 5 steps, clipped to [-1, 5]"),
-    ("fin_services_momentum", "FIN_SERVICES return over the last 5 steps, clipped to [-1, 5]"),
-    ("system_default_fraction", "fraction of all banks that are gone, [0, 1]"),
-    ("time_left", "1 - step / max_steps, [0, 1]"),
+# (name, unit / scale, low, high)
+_BASE: tuple[tuple[str, str, float, float], ...] = (
+    ("cash_ratio", "cash / assets, [0, 1]", 0, 1),
+    ("book_ratio", "real-economy loan book / assets, [0, 1]", 0, 1),
+    ("loans_out_ratio", "interbank loans out / assets, [0, 1]", 0, 1),
+    ("investment_ratio", "market positions (marked to market) / assets, [0, 1]", 0, 1),
+    ("borrowings_ratio", "interbank borrowings / assets, [0, 1]", 0, 1),
+    ("deposits_ratio", "deposits / assets, [0, 1]", 0, 1),
+    ("central_bank_ratio", "central bank loans / assets, [0, 1]", 0, 1),
+    ("equity_ratio", "equity / assets, [-1, 1]", -1, 1),
+    ("capital_buffer", "capital ratio / regulatory minimum - 1, clipped to [-1, 5]", -1, 5),
+    ("liquidity_buffer", "liquidity coverage ratio / minimum - 1, clipped to [-1, 5]", -1, 5),
+    ("reserve_buffer", "(cash - required reserves) / assets, clipped to [-1, 1]", -1, 1),
+    ("capital_growth", "log(equity / initial capital), clipped to [-5, 5]", -5, 5),
+    ("risk", "risk factor, [0, 1]", 0, 1),
+    ("funding_spread", "the bank's own interbank spread over the policy rate (annual) x 10, [0, 5]", 0, 5),
+    ("unmet_funding", "funding requested last step and not met by the market / assets, clipped to [0, 1]", 0, 1),
+    ("shortfall_ratio", "obligations beyond cash and funding last step (fire sales, facility) / assets, [0, 1]", 0, 1),
+    ("counterparty_losses", "interbank losses from defaulted borrowers so far / initial capital, clipped to [0, 5]", 0, 5),
+    ("market_return", "mean over markets of price / initial price - 1, clipped to [-1, 5]", -1, 5),
+    ("market_momentum", "mean over markets of the return over the last 5 steps, clipped to [-1, 5]", -1, 5),
+    ("market_momentum_spread", "best minus worst market momentum, clipped to [0, 5]", 0, 5),
+    ("funding_demand", "all banks' funding requests last step / their supply + requests, [0, 1]", 0, 1),
+    ("policy_rate", "central bank policy rate (annual) x 10, [0, 5]", 0, 5),
+    ("system_default_fraction", "fraction of all banks that are gone, [0, 1]", 0, 1),
+    ("time_left", "1 - step / max_steps, [0, 1]", 0, 1),
 )
+BASE_FEATURES: tuple[tuple[str, str], ...] = tuple((name, unit) for name, unit, _, _ in _BASE)
 PRIORITY_FEATURES: tuple[tuple[str, str], ...] = tuple(
     (f"priority_{p.lower()}", f"1 if the priority in force is {p}, else 0") for p in PRIORITIES
 )
@@ -44,40 +54,49 @@ FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 N_BASE = len(BASE_FEATURES)
 N_FEATURES = len(FEATURES)
-LOW = np.array([0, 0, 0, 0, 0, -1, -1, -5, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0, 0], dtype=np.float32)
-HIGH = np.array([1, 1, 1, 1, 1, 1, 5, 5, 1, 1, 1, 5, 5, 5, 5, 1, 1, 1, 1, 1], dtype=np.float32)
+LOW = np.array([lo for _, _, lo, _ in _BASE] + [0] * len(PRIORITIES), dtype=np.float32)
+HIGH = np.array([hi for _, _, _, hi in _BASE] + [1] * len(PRIORITIES), dtype=np.float32)
 
 
 def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) -> np.ndarray:
     """float64[n_banks, N_BASE] of every bank's features (rows of gone banks are zero)."""
-    n = system.n
-    bs = system.balance_sheet()
+    s = system
+    n = s.n
+    reg = s.config.regulation
+    bs = s.balance_sheet()
     assets = bs["assets"]
     safe = np.where(assets > 0, assets, 1.0)
-    out = np.empty((n, N_BASE))
-    out[:, 0] = bs["cash"] / safe
-    out[:, 1] = bs["loans_out"] / safe
-    out[:, 2] = system.investment_total() / safe
-    out[:, 3] = bs["borrowings"] / safe
-    out[:, 4] = bs["deposits"] / safe
     eq = bs["equity"]
-    out[:, 5] = eq / safe
-    lev = np.divide(assets, eq, out=np.full(n, np.inf), where=eq > 0)
-    out[:, 6] = lev / system.target_leverage - 1.0
-    out[:, 7] = np.log(np.maximum(eq, 1e-12) / system.capital0)
-    out[:, 8] = system.risk
-    out[:, 9] = system.neighbour_default_fraction
-    out[:, 10] = 0.0 if shortfall is None else shortfall / safe
-    ret = system.price / system.price0 - 1.0
-    mom = system.momentum()
-    out[:, 11] = ret[0]
-    out[:, 12] = ret[1]
-    out[:, 13] = mom[0]
-    out[:, 14] = mom[1]
-    out[:, 15] = 1.0 - system.active.mean() if n else 0.0
-    out[:, 16] = max(0.0, 1.0 - system.t / max(system.max_steps, 1))
+    f = s.funding
+    out = np.empty((n, N_BASE))
+    cols = [
+        bs["cash"], bs["book"], bs["loans_out"], bs["investments"].sum(axis=1), bs["borrowings"],
+        bs["deposits"], bs["central_bank"], eq,
+    ]
+    for k, col in enumerate(cols):
+        out[:, k] = col / safe
+    min_cr = max(s.min_capital_ratio, 1e-9)
+    out[:, 8] = s.capital_ratio() / min_cr - 1.0
+    out[:, 9] = s.liquidity_coverage() / max(reg.min_lcr, 1e-9) - 1.0
+    out[:, 10] = (bs["cash"] - s.required_reserves()) / safe
+    out[:, 11] = np.log(np.maximum(eq, 1e-12) / s.capital0)
+    out[:, 12] = s.risk
+    out[:, 13] = 10.0 * (s.quote() - s.policy_rate)
+    out[:, 14] = f["unmet"] / safe
+    out[:, 15] = 0.0 if shortfall is None else shortfall / safe
+    out[:, 16] = s.counterparty_losses / s.capital0
+    ret = s.price / s.price0 - 1.0
+    mom = s.momentum()
+    out[:, 17] = ret.mean()
+    out[:, 18] = mom.mean()
+    out[:, 19] = mom.max() - mom.min()
+    asked = float(f["requested"].sum())
+    out[:, 20] = asked / (asked + f["offered"]) if asked > 0 else 0.0
+    out[:, 21] = 10.0 * s.policy_rate
+    out[:, 22] = 1.0 - s.active.mean() if n else 0.0
+    out[:, 23] = max(0.0, 1.0 - s.t / max(s.max_steps, 1))
     np.clip(out, LOW[:N_BASE], HIGH[:N_BASE], out=out)
-    out[~system.active] = 0.0
+    out[~s.active] = 0.0
     return out
 
 

@@ -26,22 +26,26 @@ class PriorityModel(Protocol):
 class RuleBasedPriority:
     """The transparent default.
 
-    LIQUIDITY when cash / assets < ``liquidity_threshold`` or the bank could not
-    pay a call or withdrawal last step; otherwise STABILITY when leverage >
-    ``leverage_tolerance`` * target or more than ``stress_threshold`` of its
-    counterparties are gone; otherwise PROFIT.
+    LIQUIDITY when the liquidity coverage ratio is below ``lcr_buffer`` times its
+    minimum, the bank is short of reserves, or funding it asked for went unmet
+    or it had to fire-sell last step; otherwise STABILITY when the capital ratio
+    is below ``capital_buffer`` times its minimum or its losses on defaulted
+    borrowers exceed ``stress_threshold`` of its initial capital; otherwise PROFIT.
     """
 
-    def __init__(self, liquidity_threshold: float = 0.08, leverage_tolerance: float = 1.25, stress_threshold: float = 0.2) -> None:
-        self.liquidity_threshold = liquidity_threshold
-        self.leverage_tolerance = leverage_tolerance
+    def __init__(self, lcr_buffer: float = 1.2, capital_buffer: float = 1.25, stress_threshold: float = 0.1) -> None:
+        self.lcr_buffer = lcr_buffer
+        self.capital_buffer = capital_buffer
         self.stress_threshold = stress_threshold
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         f = FEATURE_INDEX
-        liquid_short = (features[:, f["cash_ratio"]] < self.liquidity_threshold) | (features[:, f["shortfall_ratio"]] > 0)
-        stressed = (features[:, f["leverage_gap"]] > self.leverage_tolerance - 1.0) | (
-            features[:, f["neighbour_defaults"]] > self.stress_threshold
+        liquid_short = (
+            (features[:, f["liquidity_buffer"]] < self.lcr_buffer - 1.0) | (features[:, f["reserve_buffer"]] < 0)
+            | (features[:, f["unmet_funding"]] > 0) | (features[:, f["shortfall_ratio"]] > 0)
+        )
+        stressed = (features[:, f["capital_buffer"]] < self.capital_buffer - 1.0) | (
+            features[:, f["counterparty_losses"]] > self.stress_threshold
         )
         return np.where(liquid_short, LIQUIDITY, np.where(stressed, STABILITY, PROFIT)).astype(np.int64)
 
@@ -58,7 +62,7 @@ class FixedPriority:
 
 def priority_model_from_config(cfg) -> PriorityModel:  # cfg: interbank.config.PriorityConfig
     if cfg.model == "rule_based":
-        return RuleBasedPriority(cfg.liquidity_threshold, cfg.leverage_tolerance, cfg.stress_threshold)
+        return RuleBasedPriority(cfg.lcr_buffer, cfg.capital_buffer, cfg.stress_threshold)
     return FixedPriority(cfg.model.removeprefix("fixed_").upper())
 
 

@@ -1,16 +1,25 @@
-"""Priority-weighted rewards.
+"""A shareholder's reward, tilted by the priority in force.
 
-Per bank and step, three components (all per unit of the bank's initial capital
-or of its assets, so they are comparable across bank sizes):
+Per bank and step, three components:
 
-- profit = (equity_t - equity_{t-1}) / initial capital
-- liquidity = 2 * min(cash / assets - liquidity_target, 0) - unpaid calls and withdrawals / initial capital
-- stability = -0.1 * |leverage / target leverage - 1| - 0.5 * fraction of counterparties gone
+- profit    = (E_t - E_{t-1}) / E_0: equity growth per unit of initial capital
+  (scale-free). On the step a bank defaults it is ``-max(E_{t-1}, 0) / E_0 -
+  default_penalty``: limited liability, the shareholders lose what equity was
+  left, plus a bounded bankruptcy cost;
+- liquidity = clip(LCR / LCR_min - 1, -1, 1): the liquidity coverage buffer;
+- stability = clip(CR / CR_min - 1, -1, 1): the capital buffer over the minimum.
 
-reward = w . (profit, liquidity, stability) + survival_bonus, with weight
-``focus`` on the priority in force and (1 - focus) / 2 on each of the others.
-A bank that defaults gets ``-default_penalty`` on that step (and nothing else),
-so defaulting early never pays: it forfeits every later survival bonus.
+reward = profit + ``buffer_weight`` * (the buffer the priority asks for:
+none for PROFIT, liquidity for LIQUIDITY, stability for STABILITY); a bank
+that defaults gets the profit component only. Every term depends on the
+bank's own balance sheet, which its actions change; nothing is charged for
+what it cannot influence (no survival bonus, no initial-counterparty term).
+
+Why defaulting never pays: a bank alive after step t that survives to T earns
+at least (0 - E_t) / E_0 - buffer_weight * (T - t) from then on (equity cannot
+end below 0 without a default), while defaulting at t + 1 earns
+-E_t / E_0 - default_penalty; the config requires default_penalty >
+buffer_weight * max_steps.
 """
 
 from __future__ import annotations
@@ -18,32 +27,36 @@ from __future__ import annotations
 import numpy as np
 
 from interbank.envs.observation import FEATURE_INDEX
+from interbank.sim.actions import PROFIT
 
 COMPONENTS: tuple[str, ...] = ("profit", "liquidity", "stability")
 
 
 def reward_components(
     equity_before: np.ndarray, equity_after: np.ndarray, capital0: np.ndarray, features: np.ndarray,
-    shortfall: np.ndarray, liquidity_target: float,
+    defaulted: np.ndarray, default_penalty: float,
 ) -> np.ndarray:
-    """float64[n_banks, 3] of (profit, liquidity, stability)."""
+    """float64[n_banks, 3] of (profit, liquidity, stability); ``defaulted`` flags banks that
+    defaulted this step."""
     f = FEATURE_INDEX
     out = np.empty((equity_before.shape[0], 3))
-    out[:, 0] = (equity_after - equity_before) / capital0
-    out[:, 1] = 2.0 * np.minimum(features[:, f["cash_ratio"]] - liquidity_target, 0.0) - shortfall / capital0
-    out[:, 2] = -0.1 * np.abs(features[:, f["leverage_gap"]]) - 0.5 * features[:, f["neighbour_defaults"]]
+    out[:, 0] = np.where(
+        defaulted, -np.maximum(equity_before, 0.0) / capital0 - default_penalty, (equity_after - equity_before) / capital0
+    )
+    out[:, 1] = np.clip(features[:, f["liquidity_buffer"]], -1.0, 1.0)
+    out[:, 2] = np.clip(features[:, f["capital_buffer"]], -1.0, 1.0)
+    out[defaulted, 1:] = 0.0
     return out
 
 
-def objective(components: np.ndarray, terminated: np.ndarray, survival_bonus: float, default_penalty: float) -> np.ndarray:
-    """The priority-free score of a step: the three components weighted equally, plus the survival
-    bonus, and ``-default_penalty`` for a bank that defaulted. Compares runs under different priorities."""
-    out = components.mean(axis=1) + survival_bonus
-    out[terminated] = -default_penalty
-    return out
+def objective(components: np.ndarray) -> np.ndarray:
+    """The priority-free score of a step: the shareholder's profit component (with the default
+    cost). Compares runs under different priorities on one scale."""
+    return components[:, 0].copy()
 
 
-def weighted_reward(components: np.ndarray, priority: np.ndarray, focus: float, survival_bonus: float = 0.0) -> np.ndarray:
-    weights = np.full(components.shape, (1.0 - focus) / 2.0)
-    weights[np.arange(components.shape[0]), priority] = focus
-    return (components * weights).sum(axis=1) + survival_bonus
+def weighted_reward(components: np.ndarray, priority: np.ndarray, buffer_weight: float) -> np.ndarray:
+    """profit + buffer_weight * the priority's buffer (PROFIT: none)."""
+    rows = np.arange(components.shape[0])
+    buffer = np.where(priority == PROFIT, 0.0, components[rows, np.clip(priority, 0, 2)])
+    return components[:, 0] + buffer_weight * buffer

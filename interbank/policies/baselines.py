@@ -1,4 +1,5 @@
-"""Baseline policies: ``random``, ``hold`` and the rule-based ``heuristic``."""
+"""Baseline policies: ``random``, ``hold``, the rule-based ``heuristic`` and transparent
+reference rules (``hoard``, ``lend_surplus``)."""
 
 from __future__ import annotations
 
@@ -65,13 +66,53 @@ class HeuristicPolicy:
         obs = observations
         mask = np.asarray(action_masks, dtype=bool)
         cash = obs[:, _F["cash_ratio"]]
-        mom = np.maximum(obs[:, _F["bank_index_momentum"]], obs[:, _F["fin_services_momentum"]])
-        worst = np.minimum(obs[:, _F["bank_index_momentum"]], obs[:, _F["fin_services_momentum"]])
+        mom = obs[:, _F["market_momentum"]]
+        worst = mom - 0.5 * obs[:, _F["market_momentum_spread"]]
+        best = mom + 0.5 * obs[:, _F["market_momentum_spread"]]
         rules = [
             (cash < self.low_cash) & mask[:, BORROW],
             (cash < self.low_cash) & mask[:, DIVEST],
             (worst < -self.stop_loss) & mask[:, DIVEST],
-            (cash > self.invest_cash) & (obs[:, _F["risk"]] > self.risk_appetite) & (mom > 0) & mask[:, INVEST],
+            (cash > self.invest_cash) & (obs[:, _F["risk"]] > self.risk_appetite) & (best > 0) & mask[:, INVEST],
             (cash > self.lend_cash) & mask[:, LEND],
         ]
         return np.select(rules, [BORROW, DIVEST, DIVEST, INVEST, LEND], default=HOLD).astype(np.int64)
+
+
+def reserve_cover(observations: np.ndarray) -> np.ndarray:
+    """cash / required reserves per bank, from the observation (inf when nothing is required)."""
+    cash = observations[:, _F["cash_ratio"]].astype(np.float64)
+    required = cash - observations[:, _F["reserve_buffer"]]
+    return np.divide(cash, required, out=np.full(cash.shape, np.inf), where=required > 1e-12)
+
+
+class HoardPolicy:
+    """Hoard liquidity: DIVEST while there is a position, then call loans back (BORROW), then HOLD."""
+
+    name = "hoard"
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
+        mask = np.asarray(action_masks, dtype=bool)
+        return np.select([mask[:, DIVEST], mask[:, BORROW]], [DIVEST, BORROW], default=HOLD).astype(np.int64)
+
+
+class LendSurplusPolicy:
+    """Lend the surplus: LEND when cash exceeds ``c`` times the reserve requirement, call loans
+    back (BORROW) when it is below, else HOLD."""
+
+    def __init__(self, c: float = 4.0) -> None:
+        self.c = float(c)
+        self.name = f"lend_surplus({self.c:g})"
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
+        mask = np.asarray(action_masks, dtype=bool)
+        cover = reserve_cover(observations)
+        return np.select(
+            [(cover > self.c) & mask[:, LEND], (cover < self.c) & mask[:, BORROW]], [LEND, BORROW], default=HOLD,
+        ).astype(np.int64)

@@ -26,9 +26,9 @@ class EpisodeResult:
     ``debtrank_mean``: DebtRank of the most important / average surviving bank at the
     end; ``return_by_priority``: mean reward per bank-step under each priority;
     ``priority_mix``: per step, the fraction of live banks under each priority;
-    ``mean_objective``: like ``mean_return`` but with the three reward components weighted
-    equally whatever the priority (plus survival bonus, minus default penalty), so that runs
-    under different priorities can be compared on one scale.
+    ``mean_objective``: like ``mean_return`` but the shareholder's profit component only
+    (equity growth, the default cost), whatever the priority, so that runs under different
+    priorities can be compared on one scale.
     """
 
     seed: int | None
@@ -64,7 +64,6 @@ def rollout(
     equity0 = system.equity().copy()
     returns = np.zeros(n)
     objective = np.zeros(n)
-    reward_cfg = env.config.reward
     prio_sum, prio_count = np.zeros(len(PRIORITIES)), np.zeros(len(PRIORITIES))
     capital = [system.total_capital()]
     mix: list[list[float]] = []
@@ -74,7 +73,7 @@ def rollout(
         batch = env.step_batch(batch_actions(policy, env))
         acted = batch.acted
         returns += np.where(acted, batch.rewards, 0.0)
-        obj = step_objective(batch.components, batch.terminated, reward_cfg.survival_bonus, reward_cfg.default_penalty)
+        obj = step_objective(batch.components)
         objective += np.where(acted, obj, 0.0)
         np.add.at(prio_sum, batch.priority[acted], batch.rewards[acted])
         np.add.at(prio_count, batch.priority[acted], 1.0)

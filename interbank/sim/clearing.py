@@ -137,3 +137,21 @@ def rogers_veraart(
     """Greatest Rogers-Veraart clearing vector: a defaulting bank realises only
     ``alpha`` of its external and ``beta`` of its interbank assets."""
     return clearing_vector(liabilities, external_assets, alpha, beta)
+
+
+def _recovery_from_vector(alpha_beta):
+    def recovery(pi_t: sp.csr_matrix, p_bar: np.ndarray, e: np.ndarray, cfg) -> np.ndarray:
+        alpha, beta = alpha_beta(cfg)
+        p = greatest_clearing_vector(pi_t, p_bar, e, alpha, beta)
+        return np.clip(np.divide(p, p_bar, out=np.ones_like(p_bar), where=p_bar > 0), 0.0, 1.0)
+
+    return recovery
+
+
+CLEARING_MODELS = {
+    "eisenberg_noe": _recovery_from_vector(lambda cfg: (1.0, 1.0)),
+    "rogers_veraart": _recovery_from_vector(lambda cfg: (cfg.alpha, cfg.beta)),
+    "fixed_recovery": lambda pi_t, p_bar, e, cfg: np.full(p_bar.shape[0], cfg.recovery),
+}
+"""Clearing models by the name used in ``clearing.model``: ``recovery(pi_t, p_bar, external_assets,
+clearing_config)`` returns the fraction of its debts each bank pays (1 for a solvent bank)."""

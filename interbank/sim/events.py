@@ -25,6 +25,7 @@ SIMULATION_EVENTS: tuple[str, ...] = (
     "profit_booking",
     "default",
     "cascade",
+    "central_bank",
     "step_end",
     "complete",
 )
@@ -32,7 +33,7 @@ CONTROL_EVENTS: tuple[str, ...] = ("paused", "resumed", "stopped", "bank_deleted
 EVENT_TYPES: tuple[str, ...] = SIMULATION_EVENTS + CONTROL_EVENTS
 
 Priority = Literal["PROFIT", "LIQUIDITY", "STABILITY"]
-MarketName = Literal["BANK_INDEX", "FIN_SERVICES"]
+MarketName = str  # one of the scenario's ``markets.names`` (BANK_INDEX and FIN_SERVICES by default)
 
 
 class BankInit(TypedDict):
@@ -84,7 +85,7 @@ ProfitBookingData = TypedDict(
 class DefaultData(TypedDict):
     bank: str
     equity: float
-    cause: Literal["insolvency", "contagion", "deleted"]
+    cause: Literal["insolvency", "illiquidity", "contagion", "deleted"]
 
 
 class CascadeData(TypedDict):
@@ -95,15 +96,32 @@ class CascadeData(TypedDict):
     fire_sale_volume: float
 
 
+class CentralBankData(TypedDict):
+    """Central bank operations: ``lending_facility`` (a bank drew ``amount`` at ``rate``),
+    ``repayment`` (a bank repaid ``amount``), and the interventions of the interactive runner:
+    ``inject`` (emergency liquidity to ``bank``), ``set_policy_rate`` and
+    ``set_capital_requirement`` (``value`` is the new rate or minimum ratio)."""
+
+    operation: Literal["lending_facility", "repayment", "inject", "set_policy_rate", "set_capital_requirement"]
+    bank: str | None
+    amount: float
+    rate: float
+    value: float | None
+
+
 class BankSnapshot(TypedDict):
     id: str
     cash: float
+    book: float
     loans_out: float
     borrowings: float
     investments: dict[str, float]
     deposits: float
+    central_bank_loans: float
     equity: float
     leverage: float | None
+    capital_ratio: float | None  # equity / risk-weighted assets (None once gone)
+    lcr: float | None  # liquidity coverage ratio (None once gone)
     defaulted: bool
     deleted: bool
     priority: Priority  # the priority in force (the last one for gone banks)
@@ -116,7 +134,7 @@ class StepEndData(TypedDict):
     total_capital: float
     banks: list[BankSnapshot]
     markets: list[MarketState]
-    totals: dict[str, float]
+    totals: dict[str, float | int | None]
 
 
 class CompleteData(TypedDict):
@@ -157,6 +175,7 @@ DATA_TYPES: dict[str, type] = {
     "profit_booking": ProfitBookingData,
     "default": DefaultData,
     "cascade": CascadeData,
+    "central_bank": CentralBankData,
     "step_end": StepEndData,
     "complete": CompleteData,
     "paused": PausedData,

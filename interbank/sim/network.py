@@ -94,3 +94,23 @@ def explicit(edges: list[tuple[int, int, float]], n: int) -> tuple[np.ndarray, n
     uniq, inv = np.unique(key, return_inverse=True)
     amount = np.bincount(inv, weights=arr[:, 2], minlength=uniq.size)
     return uniq // n, uniq % n, amount
+
+
+def _generated(draw):
+    """Wrap a random generator as a registry entry: amounts are set by the balance sheet."""
+
+    def build(n: int, cfg, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        lender, borrower = draw(n, cfg, rng)
+        return lender, borrower, None
+
+    return build
+
+
+NETWORKS = {
+    "erdos_renyi": _generated(lambda n, c, rng: erdos_renyi(n, c.avg_degree, rng)),
+    "scale_free": _generated(lambda n, c, rng: scale_free(n, c.avg_degree, c.exponent, rng)),
+    "core_periphery": _generated(lambda n, c, rng: core_periphery(n, c.avg_degree, c.core_fraction, rng)),
+    "explicit": lambda n, c, rng: explicit(c.edges, n),
+}
+"""Network generators by the name used in ``network.type``: ``build(n, network_config, rng)``
+returns (lender, borrower, amount or None when the balance sheet sets the amounts)."""

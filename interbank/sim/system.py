@@ -1,8 +1,10 @@
-"""The banking system: balance sheets, interbank ledger, markets, shocks, defaults.
+"""The banking system: balance sheets, interbank ledger, funding market, markets,
+regulation, central bank, defaults.
 
-Pure numpy, vectorised over banks and loans: a step costs O(banks + loans) and
-has no Python loop over banks or loans except where events are written (the
-event stream is off in training).
+Pure numpy, vectorised over banks and loans: a step costs O(banks + loans) (the
+funding market adds a sort over the banks) and has no Python loop over banks or
+loans except where events are written (the event stream is off in training).
+The step itself is the pipeline in ``interbank.sim.phases``.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from interbank.sim import network as netgen
-from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, MARKETS, N_ACTIONS, PRIORITIES
-from interbank.sim.clearing import greatest_clearing_vector
+from interbank.sim import funding, regulation
+from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
+from interbank.sim.clearing import CLEARING_MODELS
 from interbank.sim.events import EventLog
+from interbank.sim.ledger import Ledger
+from interbank.sim.network import NETWORKS
+from interbank.sim.phases import PHASES, StepContext, validate_actions
 
 if TYPE_CHECKING:  # the core never imports pydantic at run time
     from interbank.config import EnvConfig
 
 MOMENTUM_WINDOW = 5
+FROZEN = ("cash", "book", "loans_out", "borrowings", "deposits", "central_bank")
 
 
 @dataclass
@@ -31,7 +37,8 @@ class StepOutcome:
     ``executed``: the action carried out (HOLD for a masked action, -1 for banks
     that were already gone); ``invalid``: a masked action was sent;
     ``new_defaults``: indices of banks that defaulted this step;
-    ``shortfall``: dollars of calls and withdrawals a bank could not pay.
+    ``shortfall``: dollars of obligations a bank could not pay from cash and
+    funding (covered by fire sales, the facility, book sales, or not at all).
     """
 
     executed: np.ndarray
@@ -45,24 +52,22 @@ class StepOutcome:
 class BankingSystem:
     """An interbank network of banks with real balance sheets.
 
-    Models: N banks, each with cash, interbank loans out (assets), market
-    positions in BANK_INDEX and FIN_SERVICES (units, marked to market), interbank
-    borrowings and deposits (liabilities). equity = assets - liabilities,
-    leverage = assets / equity. Loans live in a double-entry ledger: one record
-    per directed lender -> borrower edge of the network (``lender``,
-    ``borrower``, ``amount`` arrays), so the sum of loans out always equals the
-    sum of borrowings.
+    Balance sheet per bank (dollars): assets = cash + loan book to the real
+    economy (illiquid: sold early only at ``clearing.book_discount``) + interbank
+    loans out + market positions (units x price, one column per configured
+    market); liabilities = deposits + interbank borrowings + central bank loans;
+    equity = assets - liabilities. Interbank loans live in a double-entry
+    :class:`~interbank.sim.ledger.Ledger` (one record per loan, with its rate and
+    due step). Deposits pay a rate, the book yields more, cash earns the central
+    bank's deposit rate; deposit flows move money between banks each step; a bank
+    short of its reserve requirement requests funding that LEND supply meets at
+    a risk-priced rate (``interbank.sim.funding``); the central bank lends against
+    collateral; regulation (``interbank.sim.regulation``) masks LEND and INVEST
+    below the capital minimum; defaults are settled by a clearing model from
+    ``CLEARING_MODELS`` and cascade through the ledger and fire sales.
 
-    Step order: validate actions against the mask (masked -> HOLD); LEND, INVEST,
-    DIVEST, then loan calls (with fire sales by borrowers short of cash); market
-    prices move with the net flow plus seeded noise and crashes; interest
-    accrues on every loan; seeded deposit withdrawals; profit booking every
-    ``profit_booking_every`` steps; defaults (equity < 0) are settled by the
-    clearing model, fire sales of the defaulted banks move prices, and the
-    cascade repeats until no new default.
-
-    Units: dollars for money, index points for prices; one step is one period
-    of ``interest_rate``.
+    Units: dollars for money, index points for prices, annual rates in the
+    config (per step = annual / ``steps_per_year``).
     """
 
     def __init__(self, config: "EnvConfig", record_events: bool = True) -> None:
@@ -70,8 +75,12 @@ class BankingSystem:
         self.log = EventLog(record_events)
         self.n = config.n_banks
         self.names = [f"bank_{i}" for i in range(self.n)]
-        self.m = len(MARKETS)
+        self.markets: list[str] = list(config.markets.names)
+        self.m = len(self.markets)
         self.max_steps = config.max_steps
+        self.scheduled: dict[int, list[Any]] = {}
+        for shock in config.shocks.scheduled:
+            self.scheduled.setdefault(shock.step, []).append(shock)
         self.t = 0
         self.done = False
         self.run_info: dict[str, Any] = {}  # extra, JSON-ready facts for the init event (policy, resolved config)
@@ -82,7 +91,7 @@ class BankingSystem:
         seed = cfg.seed if seed is None else seed
         self.seed = seed
         # separate streams: drawing the network and banks must not shift the step noise
-        gen_rng, self._step_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        gen_rng, self._step_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
         n, m = self.n, self.m
         self.t = 0
         self.done = False
@@ -97,68 +106,104 @@ class BankingSystem:
             self.capital0 = g.capital_median * np.exp(g.capital_sigma * gen_rng.standard_normal(n))
             self.target_leverage = gen_rng.uniform(g.leverage_low, g.leverage_high, n)
             self.risk = gen_rng.uniform(g.risk_low, g.risk_high, n)
+        # the order in which lenders meet new borrowers: seeded, fixed for the episode
+        self.lender_order = order_rng.permutation(n)
+
+        # central bank parameters the interactive runner may change
+        cb = cfg.central_bank
+        self.deposit_facility_rate, self.policy_rate, self.lending_rate = cb.deposit_rate, cb.policy_rate, cb.lending_rate
+        self.min_capital_ratio = cfg.regulation.min_capital_ratio
 
         assets0 = self.capital0 * self.target_leverage
-        net = cfg.network
-        if net.type == "explicit":
-            lender, borrower, amount = netgen.explicit(net.edges, n)
-        else:
-            if net.type == "erdos_renyi":
-                lender, borrower = netgen.erdos_renyi(n, net.avg_degree, gen_rng)
-            elif net.type == "scale_free":
-                lender, borrower = netgen.scale_free(n, net.avg_degree, net.exponent, gen_rng)
-            else:
-                lender, borrower = netgen.core_periphery(n, net.avg_degree, net.core_fraction, gen_rng)
+        lender, borrower, amount = NETWORKS[cfg.network.type](n, cfg.network, gen_rng)
+        bs = cfg.balance_sheet
+        if amount is None:
             outdeg = np.bincount(lender, minlength=n)
-            per_edge = cfg.balance_sheet.interbank_share * assets0 / np.maximum(outdeg, 1)
-            amount = per_edge[lender]
-        self.lender = lender.astype(np.int64)
-        self.borrower = borrower.astype(np.int64)
-        self.amount = amount.astype(np.float64).copy()
-        self.initial_connections = (self.lender.copy(), self.borrower.copy(), self.amount.copy())
+            amount = (bs.interbank_share * assets0 / np.maximum(outdeg, 1))[lender]
+        self.initial_connections = (lender.copy(), borrower.copy(), np.asarray(amount, dtype=np.float64).copy())
 
         mk = cfg.markets
         self.price0 = np.full(m, mk.initial_price)
         self.price = self.price0.copy()
+        self.price_before = self.price.copy()
         self._price_hist = np.tile(self.price, (MOMENTUM_WINDOW + 1, 1))
         self.last_return = np.zeros(m)
         self.depth = mk.depth_fraction * float(assets0.sum()) if n else 1.0
-        corr = mk.correlation
-        self._chol = np.linalg.cholesky(np.array([[1.0, corr], [corr, 1.0]]) + 1e-12 * np.eye(2))
+        corr = np.full((m, m), mk.correlation) + (1.0 - mk.correlation) * np.eye(m)
+        self._chol = np.linalg.cholesky(corr + 1e-12 * np.eye(m))
 
-        invest = cfg.balance_sheet.market_share * (0.5 + self.risk) * assets0
+        invest = bs.market_share * (0.5 + self.risk) * assets0
         self.basis = np.repeat((invest / m)[:, None], m, axis=1)
         self.holdings = self.basis / self.price
-        loans_out = np.bincount(self.lender, weights=self.amount, minlength=n)
-        borrowings = np.bincount(self.borrower, weights=self.amount, minlength=n)
+        self.ledger = Ledger(lender, borrower, amount, np.zeros(lender.size), np.zeros(lender.size, np.int64))
+        loans_out, borrowings = self.ledger.loans_out(n), self.ledger.borrowings(n)
+        self.book = bs.book_share * assets0
         self.deposits = np.maximum(assets0 - self.capital0 - borrowings, 0.0)
-        # cash is the plug that makes equity equal the starting capital
-        self.cash = self.capital0 + self.deposits + borrowings - loans_out - invest
-        if (self.cash < 0).any():
-            # explicit networks can lend more than a bank holds: fund it with deposits
-            extra = np.maximum(-self.cash, 0.0)
-            self.deposits += extra
-            self.cash += extra
+        # cash is the plug that makes equity equal the starting capital (a bank that borrows more
+        # than its target size holds the proceeds as cash); a negative plug takes the book down
+        # first, then is funded by extra deposits
+        self.cash = self.capital0 + self.deposits + borrowings - loans_out - invest - self.book
+        cut = np.minimum(np.maximum(-self.cash, 0.0), self.book)
+        self.book -= cut
+        self.cash += cut
+        extra = np.maximum(-self.cash, 0.0)
+        self.deposits += extra
+        self.cash += extra
+        self.deposits0 = self.deposits.copy()
+        self.cb_loans = np.zeros(n)
 
         self.active = np.ones(n, dtype=bool)
         self.defaulted = np.zeros(n, dtype=bool)
         self.deleted = np.zeros(n, dtype=bool)
-        # balance sheets of gone banks at the moment they left (cash, loans out, borrowings, deposits, investments...)
-        self.frozen = np.zeros((n, 4 + m))
+        # balance sheets of gone banks at the moment they left (FROZEN columns, then investments per market)
+        self.frozen = np.zeros((n, len(FROZEN) + m))
+        self.counterparty_losses = np.zeros(n)
         self.total_defaults = 0
         self.cascades: list[int] = []
-        self._priorities = np.zeros(n, dtype=np.int64)
-        self._refresh_edges()
-        self._mask: np.ndarray | None = None
+        self.external_losses = 0.0
+        self.fire_sales = 0.0
+        self.book_sales = 0.0
+        self.cb_lent = 0.0
+        self.funding: dict[str, Any] = {
+            "requested": np.zeros(n), "received": np.zeros(n), "unmet": np.zeros(n),
+            "rate": float("nan"), "offered": 0.0, "lent": 0.0,
+        }
+        self.priorities = np.zeros(n, dtype=np.int64)
+        self.ledger.rate[:] = self.quote()[self.ledger.borrower]
+        # initial loans mature evenly over the first maturity window
+        self.ledger.due[:] = 1 + np.arange(len(self.ledger)) % cfg.funding.maturity
+        self.invalidate()
         self.last_outcome: StepOutcome | None = None
         self._emit_init()
 
     # ------------------------------------------------------------ accounting
+    @property
+    def lender(self) -> np.ndarray:
+        return self.ledger.lender
+
+    @property
+    def borrower(self) -> np.ndarray:
+        return self.ledger.borrower
+
+    @property
+    def amount(self) -> np.ndarray:
+        return self.ledger.amount
+
+    def invalidate(self) -> None:
+        """Forget cached per-bank figures after the state changed."""
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _cached(self, key: str, compute) -> np.ndarray:
+        value = self._cache.get(key)
+        if value is None:
+            value = self._cache[key] = compute()
+        return value
+
     def loans_out(self) -> np.ndarray:
-        return np.bincount(self.lender, weights=self.amount, minlength=self.n)
+        return self.ledger.loans_out(self.n)
 
     def borrowings(self) -> np.ndarray:
-        return np.bincount(self.borrower, weights=self.amount, minlength=self.n)
+        return self.ledger.borrowings(self.n)
 
     def investment_values(self) -> np.ndarray:
         return self.holdings * self.price
@@ -166,62 +211,90 @@ class BankingSystem:
     def investment_total(self) -> np.ndarray:
         return self.holdings @ self.price
 
+    def total_assets(self) -> np.ndarray:
+        return self.cash + self.book + self.loans_out() + self.investment_total()
+
     def balance_sheet(self) -> dict[str, np.ndarray]:
         """Every bank's balance sheet as arrays (dollars)."""
         lo, bo = self.loans_out(), self.borrowings()
         inv = self.investment_values()
-        assets = self.cash + lo + inv.sum(axis=1)
-        liabilities = bo + self.deposits
-        equity = assets - liabilities
+        assets = self.cash + self.book + lo + inv.sum(axis=1)
+        liabilities = bo + self.deposits + self.cb_loans
         return {
-            "cash": self.cash, "loans_out": lo, "borrowings": bo, "investments": inv,
-            "deposits": self.deposits, "assets": assets, "liabilities": liabilities, "equity": equity,
+            "cash": self.cash, "book": self.book, "loans_out": lo, "borrowings": bo, "investments": inv,
+            "deposits": self.deposits, "central_bank": self.cb_loans, "assets": assets,
+            "liabilities": liabilities, "equity": assets - liabilities,
         }
 
     def equity(self) -> np.ndarray:
-        return (
-            self.cash + self.loans_out() + self.investment_total()
-            - self.borrowings() - self.deposits
-        )
+        return self.total_assets() - self.borrowings() - self.deposits - self.cb_loans
+
+    def leverage(self) -> np.ndarray:
+        """assets / equity (inf for a bank with no equity)."""
+        assets = self.total_assets()
+        eq = assets - self.borrowings() - self.deposits - self.cb_loans
+        return np.divide(assets, eq, out=np.full(self.n, np.inf), where=eq > 0)
+
+    def required_reserves(self) -> np.ndarray:
+        return self.config.regulation.reserve_requirement * self.deposits
+
+    def excess_cash(self) -> np.ndarray:
+        return np.maximum(self.cash - self.required_reserves(), 0.0)
+
+    def quote(self) -> np.ndarray:
+        """The annual interbank rate each bank would pay on a new loan now."""
+        f = self.config.funding
+        return funding.quote(self.leverage(), self.policy_rate, f.spread_per_leverage, f.max_spread)
+
+    def collateral_capacity(self) -> np.ndarray:
+        """What the central bank would still lend each bank: collateral after haircuts minus loans drawn."""
+        cb = self.config.central_bank
+        value = (1.0 - cb.book_haircut) * self.book + (1.0 - cb.market_haircut) * self.investment_total()
+        return np.where(self.active, np.maximum(value - self.cb_loans, 0.0), 0.0)
+
+    def capital_ratio(self) -> np.ndarray:
+        """equity / risk-weighted assets."""
+        def compute() -> np.ndarray:
+            bs = self.balance_sheet()
+            return regulation.capital_ratio(bs["equity"], self.cash, bs["loans_out"], self.book,
+                                            bs["investments"].sum(axis=1), self.config.regulation.risk_weights)
+        return self._cached("capital_ratio", compute)
+
+    def liquidity_coverage(self) -> np.ndarray:
+        """The liquidity coverage ratio (LCR)."""
+        def compute() -> np.ndarray:
+            return regulation.liquidity_coverage(self.cash, self.investment_total(), self.deposits, self.borrowings(),
+                                                 self.cb_loans, self.loans_out(), self.config.regulation)
+        return self._cached("lcr", compute)
 
     def momentum(self) -> np.ndarray:
         """Return of each market over the last MOMENTUM_WINDOW steps."""
         return self.price / self._price_hist[0] - 1.0
 
-    def _refresh_edges(self) -> None:
-        """Index the edges whose two ends are both still active (sorted by lender)."""
-        alive = self.active[self.lender] & self.active[self.borrower]
-        self._alive_idx = np.flatnonzero(alive)
-        self._alive_count = np.bincount(self.lender[self._alive_idx], minlength=self.n)
-        self._alive_start = np.concatenate([[0], np.cumsum(self._alive_count)[:-1]]).astype(np.int64)
-        gone = ~self.active
-        deg = np.bincount(self.lender, minlength=self.n) + np.bincount(self.borrower, minlength=self.n)
-        hit = np.bincount(self.lender, weights=gone[self.borrower], minlength=self.n) + np.bincount(
-            self.borrower, weights=gone[self.lender], minlength=self.n
-        )
-        self.neighbour_default_fraction = np.divide(hit, deg, out=np.zeros(self.n), where=deg > 0)
-        self._mask = None
+    def connections(self) -> int:
+        """Distinct lender -> borrower pairs with a loan outstanding."""
+        return int(self.ledger.pairs()[0].size)
 
     def action_mask(self) -> np.ndarray:
         """bool[n_banks, 5]: which actions each bank may take now (gone banks: HOLD only)."""
-        if self._mask is not None:
-            return self._mask
-        a = self.config.actions
-        floor = a.min_trade * self.capital0
-        cash = np.maximum(self.cash, 0.0)
-        scale = 0.5 + self.risk
-        mask = np.zeros((self.n, N_ACTIONS), dtype=bool)
-        mask[:, LEND] = (self._alive_count > 0) & (np.minimum(a.lend_fraction * scale, 1.0) * cash >= floor)
-        mask[:, BORROW] = self.loans_out() >= floor
-        mask[:, INVEST] = np.minimum(a.invest_fraction * scale, 1.0) * cash >= floor
-        mask[:, DIVEST] = self.investment_values().max(axis=1) >= floor
-        mask[:, HOLD] = True
-        mask[~self.active, :HOLD] = False
-        self._mask = mask
-        return mask
+        def compute() -> np.ndarray:
+            a = self.config.actions
+            floor = a.min_trade * self.capital0
+            excess = self.excess_cash()
+            scale = 0.5 + self.risk
+            capital_ok = self.capital_ratio() >= self.min_capital_ratio
+            mask = np.zeros((self.n, N_ACTIONS), dtype=bool)
+            mask[:, LEND] = capital_ok & (np.minimum(a.lend_fraction * scale, 1.0) * excess >= floor)
+            mask[:, BORROW] = self.loans_out() >= floor
+            mask[:, INVEST] = capital_ok & (np.minimum(a.invest_fraction * scale, 1.0) * excess >= floor)
+            mask[:, DIVEST] = self.investment_values().max(axis=1, initial=0.0) >= floor
+            mask[:, HOLD] = True
+            mask[~self.active, :HOLD] = False
+            return mask
+        return self._cached("mask", compute)
 
     # ------------------------------------------------------------- liquidity
-    def _fire_sell(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def fire_sell(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sell up to ``target`` dollars (at market value) of each bank's positions,
         pro rata over markets. Returns (cash proceeds after discount, value sold per market).
         The caller moves prices."""
@@ -232,27 +305,26 @@ class BankingSystem:
         sold_units = self.holdings * frac[:, None]
         self.holdings -= sold_units
         self.basis *= (1.0 - frac)[:, None]
-        sold = sold_units.T @ np.ones(self.n) * self.price
+        sold = sold_units.sum(axis=0) * self.price
         proceeds = frac * total * (1.0 - self.config.clearing.fire_sale_discount)
         return proceeds, sold
 
-    def _pay(self, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each bank pays ``demand`` from cash, fire-selling for the rest.
-        Returns (amount paid, value fire-sold per market)."""
-        from_cash = np.clip(np.minimum(self.cash, demand), 0.0, None)
-        short = demand - from_cash
-        sold_m = np.zeros(self.m)
-        proceeds = np.zeros(self.n)
-        if (short > 0).any():
-            proceeds, sold_m = self._fire_sell(short / (1.0 - self.config.clearing.fire_sale_discount))
-        paid = np.minimum(demand, from_cash + proceeds)
-        self.cash += proceeds - paid
-        return paid, sold_m
-
-    def _impact(self, flow: np.ndarray) -> None:
+    def impact(self, flow: np.ndarray) -> None:
         mk = self.config.markets
         self.price *= np.exp(mk.impact * flow / self.depth)
         np.maximum(self.price, mk.price_floor * self.price0, out=self.price)
+
+    def cb_events(self, operation: str, amounts: np.ndarray) -> None:
+        """Record central bank facility use (one event per bank with a positive amount)."""
+        if operation == "lending_facility":
+            self.cb_lent += float(amounts.sum())
+        if not self.log.enabled:
+            return
+        for i in np.flatnonzero(amounts > 0).tolist():
+            self.log.emit(self.t, "central_bank", {
+                "operation": operation, "bank": self.names[i], "amount": float(amounts[i]),
+                "rate": self.lending_rate, "value": None,
+            })
 
     # ------------------------------------------------------------------ step
     def step(self, actions: np.ndarray, priorities: np.ndarray | None = None) -> StepOutcome:
@@ -260,178 +332,45 @@ class BankingSystem:
         ``priorities``: int[n_banks] priority in force per bank (for the events)."""
         if self.done:
             raise RuntimeError("the episode is over; call reset()")
-        cfg, n, log = self.config, self.n, self.log
-        a = cfg.actions
+        n = self.n
         self.t += 1
-        t = self.t
         if priorities is not None:
             self.set_priorities(priorities)
-        log.emit(t, "step_start", {"active_banks": int(self.active.sum())})
-
-        acts = np.asarray(actions, dtype=np.int64).copy()
-        if acts.shape != (n,):
-            raise ValueError(f"actions must have shape ({n},), got {acts.shape}")
-        mask = self.action_mask()
-        in_range = (acts >= 0) & (acts < N_ACTIONS)
-        valid = np.zeros(n, dtype=bool)
-        valid[in_range] = mask[np.flatnonzero(in_range), acts[in_range]]
-        invalid = self.active & ~valid
-        acts[invalid] = HOLD
-        acts[~self.active] = -1
-        self._mask = None
-
-        # the step's random numbers are drawn whatever the actions, so two
-        # policies on the same seed face the same shocks
-        rng = self._step_rng
-        u_cp, u_mkt, u_wd = rng.random(n), rng.random(n), rng.random(n)
-        z = self._chol @ rng.standard_normal(self.m)
-        u_crash = rng.random(self.m)
-
-        scale = 0.5 + self.risk
-        flow = np.zeros(self.m)
-        tx: dict[int, tuple[str | None, str | None, float]] = {}
-        record = log.enabled
-
-        # LEND: one uniformly drawn surviving borrower on an out-edge
-        lenders = np.flatnonzero(acts == LEND)
-        if lenders.size:
-            amt = np.minimum(a.lend_fraction * scale[lenders], 1.0) * self.cash[lenders]
-            k = np.minimum((u_cp[lenders] * self._alive_count[lenders]).astype(np.int64), self._alive_count[lenders] - 1)
-            edge = self._alive_idx[self._alive_start[lenders] + k]
-            self.amount[edge] += amt
-            self.cash[lenders] -= amt
-            self.cash += np.bincount(self.borrower[edge], weights=amt, minlength=n)
-            if record:
-                for i, e, x in zip(lenders.tolist(), edge.tolist(), amt.tolist()):
-                    tx[i] = (self.names[self.borrower[e]], None, x)
-
-        # INVEST: momentum-tilted market choice
-        investors = np.flatnonzero(acts == INVEST)
-        if investors.size:
-            mom = self.momentum()
-            p_bi = 1.0 / (1.0 + np.exp(-(mom[0] - mom[1]) / a.momentum_temperature))
-            mkt = (u_mkt[investors] >= p_bi).astype(np.int64)
-            amt = np.minimum(a.invest_fraction * scale[investors], 1.0) * self.cash[investors]
-            self.holdings[investors, mkt] += amt / self.price[mkt]
-            self.basis[investors, mkt] += amt
-            self.cash[investors] -= amt
-            flow += np.bincount(mkt, weights=amt, minlength=self.m)
-            if record:
-                for i, mm, x in zip(investors.tolist(), mkt.tolist(), amt.tolist()):
-                    tx[i] = (None, MARKETS[mm], x)
-
-        # DIVEST: part of the largest position, at the market price
-        sellers = np.flatnonzero(acts == DIVEST)
-        if sellers.size:
-            mkt = np.argmax(self.holdings[sellers] * self.price, axis=1)
-            units = a.divest_fraction * self.holdings[sellers, mkt]
-            proceeds = units * self.price[mkt]
-            self.holdings[sellers, mkt] -= units
-            self.basis[sellers, mkt] *= 1.0 - a.divest_fraction
-            self.cash[sellers] += proceeds
-            flow -= np.bincount(mkt, weights=proceeds, minlength=self.m)
-            if record:
-                for i, mm, x in zip(sellers.tolist(), mkt.tolist(), proceeds.tolist()):
-                    tx[i] = (None, MARKETS[mm], x)
-
-        # BORROW: call back part of every loan out
-        shortfall = np.zeros(n)
-        calling = acts == BORROW
-        if calling.any():
-            demand_e = a.call_fraction * self.amount * calling[self.lender]
-            demand = np.bincount(self.borrower, weights=demand_e, minlength=n)
-            paid, sold = self._pay(demand)
-            flow -= sold
-            ratio = np.divide(paid, demand, out=np.ones(n), where=demand > 0)
-            repay = demand_e * ratio[self.borrower]
-            self.amount -= repay
-            self.cash += np.bincount(self.lender, weights=repay, minlength=n)
-            shortfall += demand - paid
-            if record:
-                got = np.bincount(self.lender, weights=repay, minlength=n)
-                hit = np.flatnonzero(repay > 0)
-                order = hit[np.lexsort((-repay[hit], self.lender[hit]))]
-                first = order[np.r_[True, self.lender[order][1:] != self.lender[order][:-1]]] if order.size else order
-                top = dict(zip(self.lender[first].tolist(), self.borrower[first].tolist()))
-                for i in np.flatnonzero(calling).tolist():
-                    cp = top.get(i)
-                    tx[i] = (self.names[cp] if cp is not None else None, None, float(got[i]))
-
-        if record:
-            prio = self._priorities
-            for i in sorted(tx):
-                cp, mk_name, x = tx[i]
-                log.emit(t, "transaction", {
-                    "bank": self.names[i], "action": ACTIONS[acts[i]], "counterparty": cp,
-                    "market": mk_name, "amount": float(x), "priority": PRIORITIES[int(prio[i])],
-                })
-
-        # markets: flow impact, noise, crashes
-        mk, sh = cfg.markets, cfg.shocks
-        before = self.price.copy()
-        fundamental = self.price0 * np.exp(mk.drift * t)
-        self.price *= np.exp(
-            mk.impact * flow / self.depth - mk.reversion * np.log(self.price / fundamental)
-            + mk.drift - 0.5 * mk.volatility ** 2 + mk.volatility * z
-        )
-        self.price[u_crash < sh.crash_prob] *= 1.0 - sh.crash_size
-        scheduled = [s for s in sh.scheduled if s.step == t]
-        for s in scheduled:
-            if s.type == "market_crash":
-                self.price[MARKETS.index(s.market)] *= 1.0 - s.size
-        np.maximum(self.price, mk.price_floor * self.price0, out=self.price)
-
-        # interest accrues on every loan (the borrower owes more, the lender is owed more)
-        if cfg.interest_rate:
-            self.amount *= 1.0 + cfg.interest_rate
-        # scheduled amortisation: borrowers repay ``repayment_rate`` of each loan from cash (no fire sale)
-        if cfg.repayment_rate:
-            due_e = cfg.repayment_rate * self.amount
-            due = np.bincount(self.borrower, weights=due_e, minlength=n)
-            ratio = np.divide(np.clip(self.cash, 0.0, due), due, out=np.zeros(n), where=due > 0)
-            repaid = due_e * ratio[self.borrower]
-            self.amount -= repaid
-            self.cash += np.bincount(self.lender, weights=repaid, minlength=n) - due * ratio
-
-        # deposit withdrawals and operational losses
-        demand = np.where(self.active & (u_wd < sh.withdrawal_prob), sh.withdrawal_size * self.deposits, 0.0)
-        for s in scheduled:
-            if s.type == "deposit_withdrawal" and self.active[s.bank]:
-                demand[s.bank] += s.size * self.deposits[s.bank]
-            elif s.type == "capital_loss" and self.active[s.bank]:
-                self.cash[s.bank] -= s.size * self.capital0[s.bank]
-        demand = np.minimum(demand, self.deposits)
-        if demand.any():
-            paid, sold = self._pay(demand)
-            self.deposits -= paid
-            shortfall += demand - paid
-            self._impact(-sold)
-
-        if t % cfg.profit_booking_every == 0:
-            self._book_profits(t)
-
-        new_defaults, depth = self._resolve_defaults(t)
-
+        self.log.emit(self.t, "step_start", {"active_banks": int(self.active.sum())})
+        acts, invalid = validate_actions(self, actions)
+        ctx = StepContext(self.t, acts, invalid, self._draws(), np.zeros(self.m), np.zeros(n), np.zeros(n, bool), np.zeros(n))
+        for phase in PHASES:
+            phase(self, ctx)
+            self.invalidate()
         self._price_hist = np.roll(self._price_hist, -1, axis=0)
         self._price_hist[-1] = self.price
-        self.last_return = self.price / before - 1.0
-        self._mask = None
+        self.last_return = self.price / self.price_before - 1.0
 
         reason = None
         if not self.active.any():
             reason = "all_defaulted"
-        elif t >= self.max_steps:
+        elif self.t >= self.max_steps:
             reason = "max_steps"
-        if record:
-            self._emit_step_end(t)
+        if self.log.enabled:
+            self._emit_step_end(self.t)
         if reason is not None:
             self.done = True
             self._emit_complete(reason)
-        outcome = StepOutcome(acts, invalid, new_defaults, shortfall, depth, reason is not None)
+        outcome = StepOutcome(acts, invalid, ctx.new_defaults, ctx.shortfall, ctx.cascade_depth, reason is not None)
         self.last_outcome = outcome
         return outcome
 
-    def _book_profits(self, t: int) -> None:
+    def _draws(self) -> dict[str, np.ndarray]:
+        """The step's random numbers, drawn whatever the actions, so two policies on
+        the same seed face the same shocks."""
+        rng, n = self._step_rng, self.n
+        return {
+            "u_mkt": rng.random(n), "u_run": rng.random(n), "z_flow": rng.standard_normal(n),
+            "z_book": rng.standard_normal(n), "z_mkt": self._chol @ rng.standard_normal(self.m),
+            "u_crash": rng.random(self.m),
+        }
+
+    def book_profits(self, t: int) -> None:
         """Realise market P&L: gains are sold to cash at the price, losses written into the basis.
         Equity does not change (positions are already marked to market)."""
         value = self.investment_values()
@@ -444,91 +383,92 @@ class BankingSystem:
             rows, cols = np.nonzero(pos)
             for i, mm, b, p in zip(rows.tolist(), cols.tolist(), self.basis[rows, cols].tolist(), profit[rows, cols].tolist()):
                 self.log.emit(t, "profit_booking", {
-                    "bank": self.names[i], "market": MARKETS[mm], "invested": b,
+                    "bank": self.names[i], "market": self.markets[mm], "invested": b,
                     "return": p / b if b > 0 else 0.0, "profit": p,
                 })
         self.basis = np.where(pos, self.holdings * self.price, self.basis)
 
     # -------------------------------------------------------------- defaults
-    def _recovery(self, closing: np.ndarray) -> np.ndarray:
-        """Fraction of its interbank debts each closing bank pays (per bank)."""
-        cl = self.config.clearing
-        if cl.model == "fixed_recovery":
-            return np.full(self.n, cl.recovery)
-        p_bar = self.borrowings() + self.deposits
-        # edges are sorted by lender, so Pi^T (rows = creditors) is CSR without a sort
-        share = self.amount / np.where(p_bar > 0, p_bar, 1.0)[self.borrower]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.lender, minlength=self.n))])
-        pi_t = sp.csr_matrix((share, self.borrower, indptr), shape=(self.n, self.n))
-        external = np.maximum(self.cash + self.investment_total(), 0.0)
-        alpha, beta = (1.0, 1.0) if cl.model == "eisenberg_noe" else (cl.alpha, cl.beta)
-        p = greatest_clearing_vector(pi_t, p_bar, external, alpha, beta)
-        return np.clip(np.divide(p, p_bar, out=np.ones(self.n), where=p_bar > 0), 0.0, 1.0)
+    def _recovery(self) -> np.ndarray:
+        """Fraction of its debts each bank pays, by the configured clearing model."""
+        led = self.ledger
+        p_bar = self.borrowings() + self.deposits + self.cb_loans
+        share = led.amount / np.where(p_bar > 0, p_bar, 1.0)[led.borrower]
+        pi_t = sp.csr_matrix((share, (led.lender, led.borrower)), shape=(self.n, self.n))
+        external = np.maximum(self.cash + self.book + self.investment_total(), 0.0)
+        return CLEARING_MODELS[self.config.clearing.model](pi_t, p_bar, external, self.config.clearing)
 
     def _close(self, banks: np.ndarray, cause: str) -> tuple[float, float]:
         """Settle and remove ``banks``. Returns (creditor losses, value fire-sold)."""
         n = self.n
-        self.frozen[banks, 0] = self.cash[banks]
-        self.frozen[banks, 1] = self.loans_out()[banks]
-        self.frozen[banks, 2] = self.borrowings()[banks]
-        self.frozen[banks, 3] = self.deposits[banks]
-        self.frozen[banks, 4:] = self.investment_values()[banks]
+        bs = self.balance_sheet()
+        for k, name in enumerate(FROZEN):
+            self.frozen[banks, k] = bs[name][banks]
+        self.frozen[banks, len(FROZEN):] = bs["investments"][banks]
         # fire sale of the closing banks' positions: the second contagion channel
         target = np.zeros(n)
         target[banks] = np.inf
-        proceeds, sold = self._fire_sell(target)
+        proceeds, sold = self.fire_sell(target)
         self.cash += proceeds
-        self._impact(-sold)
-        rho = self._recovery(banks)
+        self.impact(-sold)
+        self.fire_sales += float(sold.sum())
+        rho = self._recovery()
         closing = np.zeros(n, dtype=bool)
         closing[banks] = True
-        owed = closing[self.borrower] & (self.amount > 0)
-        recovered = self.amount[owed] * rho[self.borrower[owed]]
-        losses = float((self.amount[owed] - recovered).sum())
-        self.cash += np.bincount(self.lender[owed], weights=recovered, minlength=n)
-        self.amount[owed] = 0.0
+        led = self.ledger
+        owed = closing[led.borrower] & (led.amount > 0)
+        recovered = led.amount[owed] * rho[led.borrower[owed]]
+        lost = led.amount[owed] - recovered
+        losses = float(lost.sum())
+        self.counterparty_losses += np.bincount(led.lender[owed], weights=lost, minlength=n)
+        self.cash += np.bincount(led.lender[owed], weights=recovered, minlength=n)
+        self.external_losses += float(((self.deposits[banks] + self.cb_loans[banks]) * (1.0 - rho[banks])).sum())
+        led.amount[owed] = 0.0
         # claims of a closed bank pass to its external creditors: same debt, now a deposit-like liability
-        claims = closing[self.lender] & (self.amount > 0)
-        self.deposits += np.bincount(self.borrower[claims], weights=self.amount[claims], minlength=n)
-        self.amount[claims] = 0.0
+        claims = closing[led.lender] & (led.amount > 0)
+        self.deposits += np.bincount(led.borrower[claims], weights=led.amount[claims], minlength=n)
+        led.amount[claims] = 0.0
+        led.compact()
         self.active[banks] = False
         if cause == "deleted":
             self.deleted[banks] = True
         else:
             self.defaulted[banks] = True
-        self.cash[banks] = 0.0
-        self.deposits[banks] = 0.0
+        for arr in (self.cash, self.book, self.deposits, self.cb_loans, self.deposits0):
+            arr[banks] = 0.0
         self.holdings[banks] = 0.0
         self.basis[banks] = 0.0
-        self._refresh_edges()
+        self.invalidate()
         return losses, float(sold.sum())
 
-    def _insolvent(self, eq: np.ndarray) -> np.ndarray:
-        """Active banks that default: equity < 0, or <= 0 with ``clearing.default_at_zero_equity``
-        (zero meaning within 1e-9 of the bank's initial assets, to absorb rounding)."""
+    def _failing(self, eq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(insolvent, illiquid) active banks: equity < 0 (<= 0 with ``clearing.default_at_zero_equity``;
+        zero meaning within 1e-9 of the bank's initial assets, to absorb rounding), or cash < 0 left."""
         tol = 1e-9 * self.capital0 * self.target_leverage
         if self.config.clearing.default_at_zero_equity:
-            return np.flatnonzero(self.active & (eq <= tol))
-        return np.flatnonzero(self.active & (eq < -tol))
+            insolvent = self.active & (eq <= tol)
+        else:
+            insolvent = self.active & (eq < -tol)
+        illiquid = self.active & ~insolvent & (self.cash < -tol)
+        return insolvent, illiquid
 
     def wipe_external_assets(self, banks: np.ndarray, fraction: float = 1.0) -> None:
-        """Exogenous shock: ``banks`` lose ``fraction`` of their cash and market positions
+        """Exogenous shock: ``banks`` lose ``fraction`` of their cash, book and market positions
         (no fire sale: the assets are simply gone). Used by the validation experiments."""
         banks = np.asarray(banks, dtype=np.int64)
         self.cash[banks] *= 1.0 - fraction
+        self.book[banks] *= 1.0 - fraction
         self.holdings[banks] *= 1.0 - fraction
         self.basis[banks] *= 1.0 - fraction
-        self._mask = None
+        self.invalidate()
 
     def resolve_defaults(self, first_cause: str = "insolvency") -> tuple[np.ndarray, int]:
-        """Run the default and cascade resolution now (as at the end of a step).
+        """Default every insolvent or illiquid active bank, repeat until no new default.
         Returns (defaulted bank indices, cascade depth)."""
-        return self._resolve_defaults(self.t, first_cause)
-
-    def _resolve_defaults(self, t: int, first_cause: str = "insolvency") -> tuple[np.ndarray, int]:
-        """Default every insolvent active bank, repeat until no new default."""
+        t = self.t
         eq = self.equity()
-        new = self._insolvent(eq)
+        insolvent, illiquid = self._failing(eq)
+        new = np.flatnonzero(insolvent | illiquid)
         if new.size == 0:
             return new, 0
         trigger = [self.names[i] for i in new.tolist()]
@@ -536,15 +476,16 @@ class BankingSystem:
         depth, losses, volume = 0, 0.0, 0.0
         while new.size:
             depth += 1
-            cause = first_cause if depth == 1 else "contagion"
             for i, e in zip(new.tolist(), eq[new].tolist()):
+                cause = "illiquidity" if illiquid[i] else (first_cause if depth == 1 else "contagion")
                 self.log.emit(t, "default", {"bank": self.names[i], "equity": e, "cause": cause})
-            l_, v_ = self._close(new, cause)
+            l_, v_ = self._close(new, "defaulted")
             losses += l_
             volume += v_
             all_new.append(new)
             eq = self.equity()
-            new = self._insolvent(eq)
+            insolvent, illiquid = self._failing(eq)
+            new = np.flatnonzero(insolvent | illiquid)
         out = np.concatenate(all_new)
         self.total_defaults += int(out.size)
         self.cascades.append(int(out.size))
@@ -557,13 +498,13 @@ class BankingSystem:
     def set_priorities(self, priorities: np.ndarray) -> None:
         """The priority in force per bank (for events); gone banks keep their last one."""
         p = np.asarray(priorities, dtype=np.int64)
-        self._priorities = np.where(self.active, p, self._priorities)
+        self.priorities = np.where(self.active, p, self.priorities)
 
     # --------------------------------------------------- interactive hooks
     def add_capital(self, bank: int, amount: float) -> None:
         """Inject ``amount`` dollars of new equity as cash."""
         self.cash[bank] += amount
-        self._mask = None
+        self.invalidate()
 
     def delete_bank(self, bank: int) -> dict[str, float]:
         """Remove an active bank, settling its positions like a default (fire sale of its
@@ -573,38 +514,74 @@ class BankingSystem:
         losses, volume = self._close(np.array([bank]), "deleted")
         return {"equity": eq, "creditor_losses": losses, "fire_sale_volume": volume}
 
+    def inject_liquidity(self, bank: int, amount: float) -> None:
+        """Emergency liquidity: the central bank lends ``amount`` to ``bank`` (cash up, central
+        bank loan up, equity unchanged), at the lending rate."""
+        self.cb_loans[bank] += amount
+        self.cash[bank] += amount
+        self.cb_lent += amount
+        self.invalidate()
+
+    def set_policy_rate(self, rate: float) -> tuple[float, float, float]:
+        """Move the corridor so the policy rate is ``rate``, keeping its widths (the deposit
+        rate stops at 0). Returns (deposit, policy, lending) rates."""
+        shift = rate - self.policy_rate
+        self.deposit_facility_rate = max(self.deposit_facility_rate + shift, 0.0)
+        self.policy_rate = rate
+        self.lending_rate = self.lending_rate + shift
+        self.invalidate()
+        return self.deposit_facility_rate, self.policy_rate, self.lending_rate
+
+    def set_capital_requirement(self, ratio: float) -> None:
+        """Change the minimum capital ratio (equity / RWA) below which LEND and INVEST are masked."""
+        self.min_capital_ratio = ratio
+        self.invalidate()
+
     # --------------------------------------------------------------- events
-    def _snapshots(self, idx: np.ndarray | None = None) -> list[dict[str, Any]]:
+    def snapshots(self, idx: np.ndarray | None = None) -> list[dict[str, Any]]:
         """Balance sheets as event dicts; gone banks show their sheet at the moment they left."""
         bs = self.balance_sheet()
         rows = np.arange(self.n) if idx is None else np.asarray(idx)
-        gone = ~self.active[rows]
-        cash, lo, bo, dep = (bs[k][rows].copy() for k in ("cash", "loans_out", "borrowings", "deposits"))
+        cols = {name: bs[name][rows].copy() for name in FROZEN}
         inv_arr = bs["investments"][rows].copy()
+        cr = self.capital_ratio()[rows].copy()
+        lcr = self.liquidity_coverage()[rows].copy()
+        gone = ~self.active[rows]
         if gone.any():
             f = self.frozen[rows[gone]]
-            cash[gone], lo[gone], bo[gone], dep[gone], inv_arr[gone] = f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4:]
-        assets = cash + lo + inv_arr.sum(axis=1)
-        eq = assets - bo - dep
+            for k, name in enumerate(FROZEN):
+                cols[name][gone] = f[:, k]
+            inv_arr[gone] = f[:, len(FROZEN):]
+            cr[gone] = np.nan
+            lcr[gone] = np.nan
+        assets = cols["cash"] + cols["book"] + cols["loans_out"] + inv_arr.sum(axis=1)
+        eq = assets - cols["borrowings"] - cols["deposits"] - cols["central_bank"]
         lev = np.divide(assets, eq, out=np.full(rows.size, np.nan), where=eq > 0)
-        inv = inv_arr.tolist()
+        lists = {k: v.tolist() for k, v in cols.items()}
+        inv, eq_l, lev_l = inv_arr.tolist(), eq.tolist(), lev.tolist()
+        cr_l, lcr_l = np.minimum(cr, regulation.CAP).tolist(), np.minimum(lcr, regulation.CAP).tolist()
         out = []
-        for k, (i, c, lo, bo, d, e, lv) in enumerate(zip(
-            rows.tolist(), cash.tolist(), lo.tolist(), bo.tolist(), dep.tolist(), eq.tolist(), lev.tolist(),
-        )):
+        for k, i in enumerate(rows.tolist()):
             out.append({
-                "id": self.names[i], "cash": c, "loans_out": lo, "borrowings": bo,
-                "investments": dict(zip(MARKETS, inv[k])), "deposits": d, "equity": e,
-                "leverage": None if lv != lv else lv, "defaulted": bool(self.defaulted[i]),
-                "deleted": bool(self.deleted[i]), "priority": PRIORITIES[int(self._priorities[i])],
+                "id": self.names[i], "cash": lists["cash"][k], "book": lists["book"][k],
+                "loans_out": lists["loans_out"][k], "borrowings": lists["borrowings"][k],
+                "investments": dict(zip(self.markets, inv[k])), "deposits": lists["deposits"][k],
+                "central_bank_loans": lists["central_bank"][k], "equity": eq_l[k],
+                "leverage": None if lev_l[k] != lev_l[k] else lev_l[k],
+                "capital_ratio": None if cr_l[k] != cr_l[k] else cr_l[k],
+                "lcr": None if lcr_l[k] != lcr_l[k] else lcr_l[k],
+                "defaulted": bool(self.defaulted[i]), "deleted": bool(self.deleted[i]),
+                "priority": PRIORITIES[int(self.priorities[i])],
             })
         return out
+
+    _snapshots = snapshots  # the name earlier code and tests use
 
     def market_states(self) -> list[dict[str, Any]]:
         return [
             {"name": name, "price": float(p), "initial_price": float(p0), "return": float(p / p0 - 1.0),
              "last_return": float(r)}
-            for name, p, p0, r in zip(MARKETS, self.price, self.price0, self.last_return)
+            for name, p, p0, r in zip(self.markets, self.price, self.price0, self.last_return)
         ]
 
     def total_capital(self) -> float:
@@ -628,23 +605,36 @@ class BankingSystem:
             "config": {
                 "n_banks": self.n, "max_steps": self.max_steps, "seed": self.seed,
                 "network": cfg.network.type, "avg_degree": cfg.network.avg_degree,
-                "clearing": cfg.clearing.model, "interest_rate": cfg.interest_rate,
+                "clearing": cfg.clearing.model, "policy_rate": self.policy_rate,
+                "central_bank": cfg.central_bank.enabled,
                 "profit_booking_every": cfg.profit_booking_every, "actions": list(ACTIONS),
-                "markets": list(MARKETS), "digest": cfg.digest(), **self.run_info,
+                "markets": list(self.markets), "digest": cfg.digest(), **self.run_info,
             },
         })
 
     def _emit_step_end(self, t: int) -> None:
-        banks = self._snapshots()
+        banks = self.snapshots()
         total = self.total_capital()
+        live = self.active
+        f = self.funding
+        rate = f["rate"]
         self.log.emit(t, "step_end", {
-            "step": t, "active_banks": int(self.active.sum()), "defaults": int(self.defaulted.sum()),
+            "step": t, "active_banks": int(live.sum()), "defaults": int(self.defaulted.sum()),
             "total_capital": total, "banks": banks, "markets": self.market_states(),
             "totals": {
-                "cash": float(self.cash[self.active].sum()),
-                "interbank_loans": float(self.amount.sum()),
-                "investments": float(self.investment_values()[self.active].sum()),
-                "deposits": float(self.deposits[self.active].sum()),
+                "cash": float(self.cash[live].sum()),
+                "book": float(self.book[live].sum()),
+                "interbank_loans": float(self.ledger.amount.sum()),
+                "investments": float(self.investment_values()[live].sum()),
+                "deposits": float(self.deposits[live].sum()),
+                "central_bank_loans": float(self.cb_loans[live].sum()),
+                "funding_requested": float(f["requested"].sum()),
+                "funding_matched": float(f["received"].sum()),
+                "funding_unmet": float(f["unmet"].sum()),
+                "interbank_rate": None if rate != rate else rate,
+                "connections": self.connections(),
+                "policy_rate": self.policy_rate,
+                "min_capital_ratio": self.min_capital_ratio,
             },
         })
 
@@ -656,7 +646,8 @@ class BankingSystem:
             "steps": self.t, "active_banks": int(self.active.sum()), "defaults": int(self.defaulted.sum()),
             "deleted": int(self.deleted.sum()), "cascades": len(self.cascades),
             "max_cascade": max(self.cascades, default=0), "total_capital": self.total_capital(),
-            "initial_capital": float(self.capital0.sum()),
+            "initial_capital": float(self.capital0.sum()), "external_losses": self.external_losses,
+            "fire_sales": self.fire_sales, "book_sales": self.book_sales, "central_bank_lent": self.cb_lent,
         }
 
     def stop(self, reason: str = "stopped") -> None:

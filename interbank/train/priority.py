@@ -34,8 +34,6 @@ from interbank.sim.actions import PRIORITIES
 def collect(env_config: EnvConfig, policy: Policy, episodes: int, exploration: float, hold: int, horizon: int,
             gamma: float, seed: int, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features float[S, N_BASE], priorities int[S], outcomes float[S]) over all live bank-steps."""
-    pen = env_config.reward.default_penalty
-    bonus = env_config.reward.survival_bonus
     xs, ps, ys = [], [], []
     for ep in range(episodes):
         explorer = ExploringPriority(priority_model_from_config(env_config.priority), exploration, hold, seed=seed * 7919 + ep)
@@ -48,7 +46,7 @@ def collect(env_config: EnvConfig, policy: Policy, episodes: int, exploration: f
             feats.append(env._base.copy())
             prios.append(env._priority.copy())
             batch = env.step_batch(batch_actions(policy, env))
-            obj = objective(batch.components, batch.terminated, bonus, pen)
+            obj = objective(batch.components)
             objs.append(np.where(live, obj, 0.0))
             lives.append(live)
         objs_a, lives_a = np.array(objs), np.array(lives)

@@ -1,0 +1,60 @@
+"""The interbank loan ledger: one record per loan, double entry by construction.
+
+Each record is a loan from ``lender`` to ``borrower`` of ``amount`` dollars
+(principal plus capitalised interest) at an annual ``rate``, due at step
+``due``. A pair of banks may hold several records (loans of different
+vintages). Every loan out is someone's borrowing, so the sum of loans out
+always equals the sum of borrowings. Repaid records (amount 0) are dropped by
+:meth:`Ledger.compact`; a pair with no record left is no longer connected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Ledger:
+    """Parallel arrays over loan records: ``lender``, ``borrower`` (int64 bank
+    indices), ``amount`` (dollars), ``rate`` (annual), ``due`` (int64 step)."""
+
+    def __init__(self, lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, rate: np.ndarray, due: np.ndarray) -> None:
+        self.lender = np.asarray(lender, dtype=np.int64)
+        self.borrower = np.asarray(borrower, dtype=np.int64)
+        self.amount = np.asarray(amount, dtype=np.float64).copy()
+        self.rate = np.asarray(rate, dtype=np.float64).copy()
+        self.due = np.asarray(due, dtype=np.int64).copy()
+
+    def __len__(self) -> int:
+        return int(self.amount.size)
+
+    def loans_out(self, n: int) -> np.ndarray:
+        return np.bincount(self.lender, weights=self.amount, minlength=n)
+
+    def borrowings(self, n: int) -> np.ndarray:
+        return np.bincount(self.borrower, weights=self.amount, minlength=n)
+
+    def add(self, lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, rate: np.ndarray, due: int) -> None:
+        if amount.size == 0:
+            return
+        self.lender = np.concatenate([self.lender, lender.astype(np.int64)])
+        self.borrower = np.concatenate([self.borrower, borrower.astype(np.int64)])
+        self.amount = np.concatenate([self.amount, amount])
+        self.rate = np.concatenate([self.rate, rate])
+        self.due = np.concatenate([self.due, np.full(amount.size, due, dtype=np.int64)])
+
+    def compact(self) -> None:
+        """Drop records that have been repaid or written off."""
+        keep = self.amount > 0
+        if keep.all():
+            return
+        self.lender, self.borrower = self.lender[keep], self.borrower[keep]
+        self.amount, self.rate, self.due = self.amount[keep], self.rate[keep], self.due[keep]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct (lender, borrower) pairs with their total outstanding amount."""
+        if self.amount.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        n = int(max(self.lender.max(), self.borrower.max())) + 1
+        key = self.lender * n + self.borrower
+        uniq, inv = np.unique(key, return_inverse=True)
+        return uniq // n, uniq % n, np.bincount(inv, weights=self.amount, minlength=uniq.size)
