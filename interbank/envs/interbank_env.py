@@ -292,6 +292,38 @@ class InterbankEnv(ParallelEnv):
         self.emit("bank_deleted", data)
         return data
 
+    CENTRAL_BANK_OPERATIONS = ("inject", "set_policy_rate", "set_capital_requirement")
+
+    def central_bank(self, operation: str, bank: str | None = None, amount: float | None = None) -> dict[str, Any]:
+        """A central bank intervention; emits a ``central_bank`` event and returns its data.
+
+        ``inject``: lend ``amount`` dollars of emergency liquidity to live ``bank`` (cash and
+        central bank loans rise, equity unchanged); ``set_policy_rate``: move the rate corridor so
+        the policy rate is ``amount`` (annual, in [0, 1]); ``set_capital_requirement``: set the
+        minimum capital ratio to ``amount`` (in [0, 1]). Bad input raises ValueError/KeyError and
+        changes nothing."""
+        s = self.system
+        if operation not in self.CENTRAL_BANK_OPERATIONS:
+            raise ValueError(f"unknown central bank operation {operation!r}; expected one of {', '.join(self.CENTRAL_BANK_OPERATIONS)}")
+        value = float("nan") if amount is None else float(amount)
+        if operation == "inject":
+            if not (value > 0 and np.isfinite(value)):
+                raise ValueError(f"amount must be a positive finite number, got {amount}")
+            idx = self._live_index(str(bank))
+            s.inject_liquidity(idx, value)
+            data = {"operation": operation, "bank": bank, "amount": value, "rate": s.lending_rate, "value": None}
+        else:
+            if not (0.0 <= value <= 1.0):
+                raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")
+            if operation == "set_policy_rate":
+                s.set_policy_rate(value)
+            else:
+                s.set_capital_requirement(value)
+            data = {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate, "value": value}
+        self._refresh_observations()
+        self.emit("central_bank", data)
+        return data
+
     def emit(self, type_: str, data: dict[str, Any]) -> None:
         """Append a (control) event to the stream at the current step, with the next seq."""
         self.system.log.emit(self.system.t, type_, data)
