@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 
@@ -84,13 +84,14 @@ class NetworkConfig(_Strict):
     core_fraction: float = Field(default=0.2, gt=0, lt=1, allow_inf_nan=False)
     edges: list[tuple[int, int, float]] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _known(self) -> "NetworkConfig":
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
         from interbank.sim.network import NETWORKS
 
-        if self.type not in NETWORKS:
-            raise ValueError(f"type = {self.type!r} is not one of {sorted(NETWORKS)}")
-        return self
+        if value not in NETWORKS:
+            raise ValueError(f"is not one of {sorted(NETWORKS)}")
+        return value
 
 
 class BalanceSheetConfig(_Strict):
@@ -293,13 +294,14 @@ class ClearingConfig(_Strict):
     book_discount: float = Field(default=0.3, ge=0, lt=1, allow_inf_nan=False)
     default_at_zero_equity: bool = False
 
-    @model_validator(mode="after")
-    def _known(self) -> "ClearingConfig":
+    @field_validator("model")
+    @classmethod
+    def _known(cls, value: str) -> str:
         from interbank.sim.clearing import CLEARING_MODELS
 
-        if self.model not in CLEARING_MODELS:
-            raise ValueError(f"model = {self.model!r} is not one of {sorted(CLEARING_MODELS)}")
-        return self
+        if value not in CLEARING_MODELS:
+            raise ValueError(f"is not one of {sorted(CLEARING_MODELS)}")
+        return value
 
 
 class ActionConfig(_Strict):
@@ -450,6 +452,8 @@ def format_validation_error(err: ValidationError, data: Any, prefix: str = "env"
         return f"{key} = {shown} {bounds}"
     if kind == "value_error":
         msg = str(ctx.get("error", first["msg"]))
+        if loc and found and msg.startswith("is "):
+            return f"{key} = {shown} {msg}"
         return f"{key}: {msg}" if loc else msg
     if kind == "literal_error":
         return f"{key} = {shown} is not one of {ctx.get('expected')}"

@@ -1,15 +1,21 @@
 """The one interactive runner: drives env + policy step by step and takes commands.
 
 Commands: ``pause``, ``resume``, ``stop`` and, only while paused,
-``delete_bank(bank)`` and ``add_capital(bank, amount)``. Every front end (the
+``delete_bank(bank)``, ``add_capital(bank, amount)`` and
+``central_bank(operation, bank?, amount)`` with the operations ``inject``
+(emergency liquidity lent to ``bank``: a positive finite ``amount``),
+``set_policy_rate`` and ``set_capital_requirement`` (``amount`` = the new
+annual rate or minimum capital ratio, in [0, 1]; no bank). Every front end (the
 terminal replay, the HTTP/SSE server, the web page) goes through this class,
 and all of them see the same event stream: the env's simulation events plus
 ``paused``, ``resumed``, ``stopped``, ``bank_deleted``, ``capital_added``,
-numbered by the same ``seq``.
+``central_bank``, numbered by the same ``seq``. (The simulation emits
+``central_bank`` events of its own, operations ``lending_facility`` and
+``repayment``; only the three operations above come from commands.)
 
 A command in the wrong state, an unknown or gone bank, or an amount that is not
-a positive finite number raises :class:`CommandError` (with an HTTP-like
-status: 404 unknown bank, 409 wrong state, 422 bad value) and changes nothing.
+valid for it raises :class:`CommandError` (with an HTTP-like status: 404
+unknown bank, 409 wrong state or gone bank, 422 bad value) and changes nothing.
 
 Reproducibility: the init event holds the resolved config and the policy; each
 control event carries the step it was applied at. ``interbank.interactive.verify``
@@ -26,12 +32,25 @@ from typing import Any
 
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
+from interbank.envs.interbank_env import InterbankEnv
 from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
 
 STATES = ("ready", "running", "paused", "stopped", "complete")
-COMMANDS = ("pause", "resume", "stop", "delete_bank", "add_capital")
-CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted", "add_capital": "capital_added"}
+COMMANDS = ("pause", "resume", "stop", "delete_bank", "add_capital", "central_bank")
+CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted",
+                 "add_capital": "capital_added", "central_bank": "central_bank"}
+# central bank operations a command can ask for; the simulation's own central_bank events
+# (lending_facility, repayment) are not commands
+CENTRAL_BANK_OPERATIONS: tuple[str, ...] = InterbankEnv.CENTRAL_BANK_OPERATIONS
+
+
+def is_command_event(event: Event) -> bool:
+    """Whether a recorded event was produced by a command (and must be re-applied to replay it)."""
+    if event.get("type") == "central_bank":
+        data = event.get("data")
+        return isinstance(data, dict) and data.get("operation") in CENTRAL_BANK_OPERATIONS
+    return event.get("type") in CONTROL_EVENT.values()
 
 
 class CommandError(Exception):
@@ -52,6 +71,8 @@ class Status:
     defaults: int
     deleted: int
     total_capital: float
+    policy_rate: float
+    min_capital_ratio: float
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -96,7 +117,7 @@ class Runner:
         s = self.env.system
         return Status(
             self.state, s.t, s.max_steps, int(s.active.sum()), int(s.defaulted.sum()), int(s.deleted.sum()),
-            s.total_capital(),
+            s.total_capital(), s.policy_rate, s.min_capital_ratio,
         )
 
     # ----------------------------------------------------------------- step
@@ -113,10 +134,17 @@ class Runner:
             return True
 
     # ------------------------------------------------------------- commands
-    def command(self, name: str, bank: str | None = None, amount: Any = None) -> Event:
-        """Apply a command; returns the control event it produced."""
+    def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:
+        """Apply a command; returns the control event it produced. ``operation`` is for
+        ``central_bank`` only (one of ``CENTRAL_BANK_OPERATIONS``)."""
         if name not in COMMANDS:
             raise CommandError(422, f"unknown command {name!r}; expected one of {', '.join(COMMANDS)}")
+        if name == "central_bank":
+            if operation not in CENTRAL_BANK_OPERATIONS:
+                got = "none" if operation is None else repr(operation)
+                raise CommandError(422, f"central_bank needs operation, one of {', '.join(CENTRAL_BANK_OPERATIONS)}; got {got}")
+        elif operation is not None:
+            raise CommandError(422, f"{name} takes no operation (operation is for central_bank)")
         with self.lock:
             if self.finished:
                 raise CommandError(409, f"{name} refused: the session is {self.state}")
@@ -135,11 +163,19 @@ class Runner:
                 self.env.emit("stopped", {"step": self.env.system.t, "reason": "user"})
                 self.env.system.stop("stopped")
                 self.env.events.extend(self.env.system.log.drain())
+            elif name == "central_bank" and operation != "inject":
+                if self.state != "paused":
+                    raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
+                if bank is not None:
+                    raise CommandError(422, f"central_bank {operation} takes no bank")
+                value = _number(amount, f"central_bank {operation} needs amount (a number in [0, 1])")
+                self._central_bank(operation, None, value)
             else:
                 if self.state != "paused":
                     raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
                 if not isinstance(bank, str) or not bank:
-                    raise CommandError(422, f"{name} needs bank (an agent name such as bank_3)")
+                    what = f"{name} {operation}" if operation else name
+                    raise CommandError(422, f"{what} needs bank (an agent name such as bank_3)")
                 if bank not in self.env.agent_index:
                     raise CommandError(404, f"unknown bank {bank!r}")
                 if not self.env.system.active[self.env.agent_index[bank]]:
@@ -147,6 +183,8 @@ class Runner:
                 if name == "add_capital":
                     value = _amount(amount)
                     self.env.add_capital(bank, value)
+                elif name == "central_bank":
+                    self._central_bank(operation, bank, _amount(amount))
                 else:
                     if amount is not None:
                         raise CommandError(422, "delete_bank takes no amount")
@@ -155,11 +193,29 @@ class Runner:
             produced = CONTROL_EVENT[name]
             return next(e for e in reversed(self._events) if e["type"] == produced)
 
+    def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
+        """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors."""
+        try:
+            self.env.central_bank(operation, bank, amount)
+        except ValueError as err:
+            raise CommandError(422, str(err)) from None
+        except KeyError as err:
+            message = err.args[0] if err.args else f"bank {bank!r}"
+            raise CommandError(404 if bank not in self.env.agent_index else 409, str(message)) from None
+
+
+def _number(value: Any, message: str) -> float:
+    """``value`` as a float if it is a real number (not a bool, not a string), else a 422."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CommandError(422, f"{message}, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise CommandError(422, f"{message}, got an integer too large for a float") from None
+
 
 def _amount(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CommandError(422, f"amount must be a positive finite number, got {value!r}")
-    amount = float(value)
+    amount = _number(value, "amount must be a positive finite number")
     if not math.isfinite(amount) or amount <= 0:
         raise CommandError(422, f"amount must be a positive finite number, got {value!r}")
     if amount > 1e15:

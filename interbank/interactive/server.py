@@ -1,7 +1,7 @@
 """``interbank serve``: the seed's HTTP API over the interactive runner, with SSE streams and a web page.
 
     POST /api/interactive/start          bank parameters in; SSE out (or JSON {session_id, stream_url})
-    POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?}
+    POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?}
     GET  /api/interactive/status         ?session_id=... (default: the newest session)
     GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
     GET  /api/interactive/sessions       every session's status
@@ -66,11 +66,20 @@ class StartRequest(BaseModel):
 
 
 class ControlRequest(BaseModel):
+    """A command for a session (the newest when ``session_id`` is left out)."""
+
     model_config = ConfigDict(extra="forbid")
     session_id: str | None = None
-    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital"]
-    bank: str | None = Field(default=None, max_length=64)
-    amount: float | None = Field(default=None, allow_inf_nan=False)
+    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital", "central_bank"]
+    bank: str | None = Field(default=None, max_length=64, description="delete_bank, add_capital, central_bank inject")
+    amount: float | None = Field(
+        default=None, allow_inf_nan=False, strict=True,  # a JSON number: no true, no "5"
+        description="add_capital and inject: dollars (> 0); set_policy_rate: annual rate in [0, 1]; "
+                    "set_capital_requirement: minimum capital ratio in [0, 1]",
+    )
+    operation: Literal["inject", "set_policy_rate", "set_capital_requirement"] | None = Field(
+        default=None, description="central_bank only: inject (bank, amount), set_policy_rate (amount), set_capital_requirement (amount)",
+    )
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -102,7 +111,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     app = FastAPI(
         title="interbank interactive", version="1",
-        description="Start, watch and steer interbank simulations: pause, add capital, delete banks, resume.",
+        description="Start, watch and steer interbank simulations: pause, add capital, delete banks, "
+                    "central bank interventions, resume.",
         lifespan=lifespan,
     )
     app.state.store = store
@@ -236,7 +246,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         session = store.get(req.session_id)
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
-        event = await session.command(req.command, req.bank, req.amount)
+        event = await session.command(req.command, req.bank, req.amount, req.operation)
         return {"ok": True, "event": event, **session.status()}
 
     @app.get("/api/interactive/status", summary="Status of a session (default: the newest)")

@@ -119,9 +119,9 @@ class Session:
                 viewer.offer(None)
             self.viewers.clear()
 
-    async def command(self, name: str, bank: str | None, amount: Any) -> Event:
+    async def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:
         async with self.lock:
-            event = self.runner.command(name, bank, amount)
+            event = self.runner.command(name, bank, amount, operation)
             self.publish(self.runner.take_events())
         self.wake.set()
         return event

@@ -1,9 +1,10 @@
 """``interbank replay``: the interactive runner in a terminal.
 
 Keys (single key presses, no Enter): ``p`` pause, ``r`` resume, ``s`` stop, and
-while paused ``c`` add capital / ``d`` delete a bank (each asks for the bank and
-the amount). The live view shows the step, active banks, defaults, total
-capital and the latest events.
+while paused ``c`` add capital / ``i`` inject central bank liquidity (each asks
+for the bank and the amount) / ``d`` delete a bank (asks for the bank). The
+live view shows the step, active banks, defaults, total capital, the policy
+rate and capital requirement, and the latest events.
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ def describe(event: Event) -> str | None:
         return f"{d['bank']} +{d['amount']:,.2f} capital (equity {d['equity']:,.2f})"
     if t == "bank_deleted":
         return f"{d['bank']} deleted"
+    if t == "central_bank":
+        op = d["operation"]
+        if op == "inject":
+            return f"central bank: {d['bank']} +{d['amount']:,.2f} emergency liquidity at {d['rate']:.2%}"
+        if op == "set_policy_rate":
+            return f"central bank: policy rate set to {d['value']:.2%}"
+        if op == "set_capital_requirement":
+            return f"central bank: minimum capital ratio set to {d['value']:.2%}"
+        if op == "lending_facility":
+            return f"{d['bank']} drew {d['amount']:,.2f} from the central bank at {d['rate']:.2%}"
+        if op == "repayment":
+            return f"{d['bank']} repaid {d['amount']:,.2f} to the central bank"
     if t == "complete":
         return f"complete ({d['reason']})"
     return None
@@ -111,8 +124,10 @@ def _view(runner: Runner, feed: list[str], out: TextIO) -> None:
     st = runner.status()
     lines = [
         f"interbank replay  [{st.state}]  step {st.step}/{st.max_steps}  active {st.active_banks}  "
-        f"defaults {st.defaults}  deleted {st.deleted}  total capital {st.total_capital:,.2f}",
-        "keys: p pause  r resume  s stop" + ("  |  c add capital  d delete bank" if st.state == "paused" else ""),
+        f"defaults {st.defaults}  deleted {st.deleted}  total capital {st.total_capital:,.2f}  "
+        f"policy rate {st.policy_rate:.2%}  min capital ratio {st.min_capital_ratio:.2%}",
+        "keys: p pause  r resume  s stop"
+        + ("  |  c add capital  i inject liquidity  d delete bank" if st.state == "paused" else ""),
         "",
         *feed[-12:],
     ]
@@ -205,12 +220,19 @@ def _handle_key(key: str, runner: Runner, keys: _Keys, feed: list[str]) -> None:
         elif key == "c":
             bank = keys.prompt("add capital to bank (e.g. bank_3): ")
             raw = keys.prompt("amount: ")
-            try:
-                amount: object = float(raw)
-            except ValueError:
-                amount = raw
-            runner.command("add_capital", bank, amount)
+            runner.command("add_capital", bank, _parse_amount(raw))
+        elif key == "i":
+            bank = keys.prompt("inject central bank liquidity into bank (e.g. bank_3): ")
+            runner.command("central_bank", bank, _parse_amount(keys.prompt("amount: ")), "inject")
         elif key == "d":
             runner.command("delete_bank", keys.prompt("delete bank (e.g. bank_3): "))
     except CommandError as err:
         feed.append(f"      refused: {err.message}")
+
+
+def _parse_amount(raw: str) -> object:
+    """A typed amount as a float; anything else is passed on for the runner to refuse."""
+    try:
+        return float(raw)
+    except ValueError:
+        return raw

@@ -3,7 +3,9 @@
 A run is reproducible from its init event (resolved config, seed, policy) and
 its control events (each applied at the step it records). Interventions are
 replayed at the same points, so a faithful recording re-creates itself byte
-for byte.
+for byte. ``central_bank`` events are commands only for the operations a
+command can ask for (inject, set_policy_rate, set_capital_requirement); the
+simulation's own (lending_facility, repayment) are re-created by stepping.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from interbank.config import ConfigError, parse_env_config
-from interbank.interactive.runner import CONTROL_EVENT, Runner
+from interbank.interactive.runner import CONTROL_EVENT, Runner, is_command_event
 from interbank.policies import make_policy
 from interbank.policies.checkpoint import load_checkpoint
 from interbank.sim.events import dumps
@@ -37,17 +39,31 @@ def runner_from_init(init: dict[str, Any]) -> Runner:
     return Runner(env_cfg, policy, run["seed"], info, priority_model=priority)
 
 
+def command_of(event: dict[str, Any]) -> tuple[str, str | None, Any, str | None]:
+    """The ``Runner.command`` arguments (name, bank, amount, operation) that produced a control event."""
+    name, data = CONTROL_TO_COMMAND[event["type"]], event["data"]
+    if name == "delete_bank":
+        return name, data.get("bank"), None, None
+    if name == "add_capital":
+        return name, data.get("bank"), data.get("amount"), None
+    if name == "central_bank":
+        op = data.get("operation")
+        if op == "inject":
+            return name, data.get("bank"), data.get("amount"), op
+        return name, None, data.get("value"), op
+    return name, None, None, None
+
+
 def resimulate(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
     runner = runner_from_init(recorded[0])
-    controls = [e for e in recorded if e["type"] in CONTROL_TO_COMMAND]
+    controls = [e for e in recorded if is_command_event(e)]
     out = runner.take_events()
     k = 0
     while True:
         t = runner.env.system.t
         while k < len(controls) and controls[k]["step"] == t:
-            e, data = controls[k], controls[k]["data"]
-            bank = data.get("bank") if e["type"] in ("bank_deleted", "capital_added") else None
-            runner.command(CONTROL_TO_COMMAND[e["type"]], bank, data.get("amount") if e["type"] == "capital_added" else None)
+            name, bank, amount, operation = command_of(controls[k])
+            runner.command(name, bank, amount, operation)
             k += 1
         out += runner.take_events()
         if runner.finished or runner.state == "paused" or len(out) >= len(recorded):

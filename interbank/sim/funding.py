@@ -31,8 +31,9 @@ _EPS = 1e-12
 
 def quote(leverage: np.ndarray, policy_rate: float, spread_per_leverage: float, max_spread: float) -> np.ndarray:
     """Annual interbank rate for borrowers of the given leverage (inf or <= 0 leverage: the cap)."""
-    lev = np.where(np.isfinite(leverage) & (leverage > 0), leverage, np.inf)
-    return policy_rate + np.minimum(spread_per_leverage * lev, max_spread)
+    ok = np.isfinite(leverage) & (leverage > 0)
+    spread = np.where(ok, spread_per_leverage * np.where(ok, leverage, 0.0), max_spread)
+    return policy_rate + np.minimum(spread, max_spread)
 
 
 def match(

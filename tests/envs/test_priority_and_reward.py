@@ -16,12 +16,15 @@ def _features(**values):
 
 
 def test_rule_based_priority():
-    model = RuleBasedPriority(liquidity_threshold=0.08, leverage_tolerance=1.25, stress_threshold=0.2)
-    assert model(_features(cash_ratio=0.05))[0] == LIQUIDITY
-    assert model(_features(shortfall_ratio=0.01))[0] == LIQUIDITY
-    assert model(_features(leverage_gap=0.5))[0] == STABILITY
-    assert model(_features(neighbour_defaults=0.5))[0] == STABILITY
-    assert model(_features())[0] == PROFIT
+    model = RuleBasedPriority(lcr_buffer=1.2, capital_buffer=1.25, stress_threshold=0.1)
+    calm = {"liquidity_buffer": 1.0, "capital_buffer": 1.0, "reserve_buffer": 0.05}
+    assert model(_features(**{**calm, "liquidity_buffer": 0.1}))[0] == LIQUIDITY
+    assert model(_features(**{**calm, "reserve_buffer": -0.01}))[0] == LIQUIDITY
+    assert model(_features(**{**calm, "unmet_funding": 0.01}))[0] == LIQUIDITY
+    assert model(_features(**{**calm, "shortfall_ratio": 0.01}))[0] == LIQUIDITY
+    assert model(_features(**{**calm, "capital_buffer": 0.2}))[0] == STABILITY
+    assert model(_features(**{**calm, "counterparty_losses": 0.2}))[0] == STABILITY
+    assert model(_features(**calm))[0] == PROFIT
 
 
 def test_priority_is_in_the_observation_and_on_transactions():
@@ -34,15 +37,22 @@ def test_priority_is_in_the_observation_and_on_transactions():
     assert tx and all(t["priority"] == "STABILITY" for t in tx)
 
 
-def test_reward_weights_follow_the_priority():
-    comps = np.array([[1.0, -2.0, -0.5]] * 3)
-    r = weighted_reward(comps, np.array([PROFIT, LIQUIDITY, STABILITY]), focus=0.6)
-    np.testing.assert_allclose(r, [0.6 - 0.4 - 0.1, 0.2 - 1.2 - 0.1, 0.2 - 0.4 - 0.3])
+def test_reward_adds_the_buffer_the_priority_asks_for():
+    comps = np.array([[0.01, -0.5, 0.25]] * 3)
+    r = weighted_reward(comps, np.array([PROFIT, LIQUIDITY, STABILITY]), buffer_weight=0.002)
+    np.testing.assert_allclose(r, [0.01, 0.01 - 0.002 * 0.5, 0.01 + 0.002 * 0.25])
 
 
-def test_reward_components_signs():
-    f = _features(cash_ratio=0.02, leverage_gap=0.4, neighbour_defaults=0.5)
-    comps = reward_components(np.array([100.0]), np.array([110.0]), np.array([50.0]), f, np.array([5.0]), 0.1)
-    assert comps[0, 0] == 10 / 50
-    assert comps[0, 1] == 2 * (0.02 - 0.1) - 5 / 50
-    assert comps[0, 2] == -0.1 * 0.4 - 0.5 * 0.5
+def test_reward_components_are_equity_growth_and_clipped_buffers():
+    f = _features(liquidity_buffer=-0.4, capital_buffer=3.0)
+    comps = reward_components(np.array([100.0]), np.array([110.0]), np.array([50.0]), f, np.array([False]), 0.5)
+    np.testing.assert_allclose(comps[0], [10 / 50, -0.4, 1.0])
+
+
+def test_default_costs_the_remaining_equity_plus_the_penalty():
+    f = _features(liquidity_buffer=-1.0, capital_buffer=-1.0)
+    comps = reward_components(np.array([30.0, -5.0]), np.array([-20.0, -40.0]), np.array([50.0, 50.0]), np.repeat(f, 2, 0),
+                              np.array([True, True]), 0.5)
+    # limited liability: a bank with 30 left loses 30; one already below zero loses nothing more than the penalty
+    np.testing.assert_allclose(comps[:, 0], [-30 / 50 - 0.5, -0.5])
+    np.testing.assert_allclose(comps[:, 1:], 0.0)

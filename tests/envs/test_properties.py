@@ -23,14 +23,19 @@ def scenarios(draw):
             "type": draw(st.sampled_from(["erdos_renyi", "scale_free", "core_periphery"])),
             "avg_degree": draw(st.floats(0, 8)),
         },
-        "balance_sheet": {"interbank_share": draw(st.floats(0, 0.6)), "market_share": draw(st.floats(0, 0.6))},
+        "balance_sheet": {
+            "interbank_share": draw(st.floats(0, 0.6)), "market_share": draw(st.floats(0, 0.6)),
+            "book_share": draw(st.floats(0, 0.9)),
+        },
+        "deposit_flows": {"volatility": draw(st.floats(0, 0.3))},
+        "central_bank": {"enabled": draw(st.booleans())},
         "markets": {"depth_fraction": draw(st.floats(0.2, 5)), "volatility": draw(st.floats(0, 0.1))},
         "shocks": {
             "crash_prob": draw(st.floats(0, 0.3)), "crash_size": draw(st.floats(0, 0.6)),
             "withdrawal_prob": draw(st.floats(0, 0.3)), "withdrawal_size": draw(st.floats(0, 1)),
         },
         "clearing": {"model": draw(st.sampled_from(["eisenberg_noe", "rogers_veraart", "fixed_recovery"]))},
-        "interest_rate": draw(st.floats(0, 0.05)),
+        "rates": {"deposit": draw(st.floats(0, 0.05)), "book": draw(st.floats(-0.05, 0.1))},
     }
 
 
@@ -67,10 +72,10 @@ def test_random_scenarios_keep_every_invariant(config, seed):
         assert len(end["banks"]) == env.system.n
         lent = borrowed = 0.0
         for b in end["banks"]:
-            for key in ("cash", "loans_out", "borrowings", "deposits", "equity"):
+            for key in ("cash", "book", "loans_out", "borrowings", "deposits", "central_bank_loans", "equity"):
                 assert math.isfinite(b[key])
-            assets = b["cash"] + b["loans_out"] + sum(b["investments"].values())
-            lhs = assets - b["borrowings"] - b["deposits"]
+            assets = b["cash"] + b["book"] + b["loans_out"] + sum(b["investments"].values())
+            lhs = assets - b["borrowings"] - b["deposits"] - b["central_bank_loans"]
             # the balance-sheet identity, relative tolerance 1e-9
             assert math.isclose(lhs, b["equity"], rel_tol=1e-9, abs_tol=1e-9 * max(1.0, assets))
             assert b["defaulted"] == (b["id"] in gone)

@@ -7,11 +7,13 @@ import zipfile
 import numpy as np
 import pytest
 
+from interbank.envs.observation import N_FEATURES
+
 from interbank.cli import main
 from interbank.policies.checkpoint import CheckpointError, load_policy, policy_metadata
 
 
-def _write(folder, hidden=(8,), features=None, n_features=20, actions=None):
+def _write(folder, hidden=(8,), features=None, n_features=N_FEATURES, actions=None):
     from safetensors.numpy import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -35,7 +37,7 @@ def _write(folder, hidden=(8,), features=None, n_features=20, actions=None):
 
 def test_a_valid_pair_loads_and_respects_masks(tmp_path):
     policy = load_policy(_write(tmp_path / "ok") / "policy.json")
-    obs = np.random.default_rng(1).random((50, 20)).astype(np.float32)
+    obs = np.random.default_rng(1).random((50, N_FEATURES)).astype(np.float32)
     masks = np.zeros((50, 5), np.int8)
     masks[:, 4] = 1
     masks[::2, 0] = 1
@@ -46,7 +48,7 @@ def test_a_valid_pair_loads_and_respects_masks(tmp_path):
 
 def test_other_observation_size_is_named(tmp_path):
     folder = _write(tmp_path / "c", features=[f"f{i}" for i in range(18)], n_features=18)
-    with pytest.raises(CheckpointError, match="observes 18 features, this env gives 20"):
+    with pytest.raises(CheckpointError, match=f"observes 18 features, this env gives {N_FEATURES}"):
         load_policy(folder)
 
 

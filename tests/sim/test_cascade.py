@@ -3,7 +3,8 @@
 A (bank_0): capital 10, leverage 10 -> assets 100; borrowed 30 from B; deposits 60; cash 100.
 B (bank_1): capital 10, leverage 10 -> assets 100; lent 30 to A, borrowed 20 from C; deposits 70; cash 70.
 C (bank_2): capital 50, leverage 4 -> assets 200; lent 20 to B; deposits 150; cash 180.
-No markets, no noise, no interest. At step 1 A loses 15 of cash (1.5 x its capital): equity -5.
+No markets, no loan book, no deposit flows, no interest or costs, no reserve requirement
+(the funding market and central bank have nothing to do). At step 1 A loses 15 of cash (1.5 x its capital): equity -5.
 Zero recovery: B loses its 30 claim -> equity -20 -> defaults; C loses 20 -> equity 30, survives.
 Eisenberg-Noe instead: A pays its 85 pro rata over 90 owed, B recovers 85/90 of 30, loses 1.67, survives.
 """
@@ -22,10 +23,13 @@ SCENARIO = {
         {"capital": 50, "target_leverage": 4, "risk": 0.5},
     ],
     "network": {"type": "explicit", "edges": [[1, 0, 30], [2, 1, 20]]},
-    "balance_sheet": {"market_share": 0.0},
+    "balance_sheet": {"market_share": 0.0, "book_share": 0.0},
     "markets": {"volatility": 0.0, "drift": 0.0},
-    "interest_rate": 0.0,
-    "repayment_rate": 0.0,
+    "rates": {"deposit": 0.0, "book": 0.0, "book_volatility": 0.0, "operating_cost": 0.0},
+    "central_bank": {"policy_rate": 0.0, "lending_rate": 0.0},
+    "funding": {"spread_per_leverage": 0.0},
+    "deposit_flows": {"volatility": 0.0},
+    "regulation": {"reserve_requirement": 0.0},
     "shocks": {
         "crash_prob": 0.0, "withdrawal_prob": 0.0,
         "scheduled": [{"step": 1, "type": "capital_loss", "bank": 0, "size": 1.5}],
@@ -67,7 +71,8 @@ def test_shock_defaults_a_then_b_by_contagion_and_c_survives():
     assert end["active_banks"] == 1 and end["defaults"] == 2
     assert terms == {"bank_0": True, "bank_1": True, "bank_2": False}
     assert env.agents == ["bank_2"]
-    assert rewards["bank_0"] == rewards["bank_1"] == -env.config.reward.default_penalty
+    # limited liability: each loses the equity it had (10 = its initial capital) plus the bankruptcy cost
+    assert rewards["bank_0"] == rewards["bank_1"] == pytest.approx(-1.0 - env.config.reward.default_penalty)
 
 
 def test_eisenberg_noe_clearing_spares_b():

@@ -3,6 +3,7 @@
 import numpy as np
 
 from interbank.config import resolve_env_config
+from interbank.envs.observation import N_FEATURES
 from interbank.sim.actions import HOLD
 from interbank.train.buffer import PaddingAwareRolloutBuffer
 from interbank.train.vec_env import BankVecEnv
@@ -36,7 +37,7 @@ def test_defaulted_bank_ends_its_episode_then_pads_until_the_copy_resets():
     # A and B defaulted at step 1: their episodes end (terminated, not truncated)
     assert dones.tolist() == [True, True, False]
     assert infos[0]["TimeLimit.truncated"] is False and "terminal_observation" in infos[0]
-    assert rewards[0] == rewards[1] == -10.0
+    assert rewards[0] == rewards[1] == np.float32(-1.0 - vec.envs[0].config.reward.default_penalty)
     assert vec.padding.tolist() == [True, True, False]
     # padding: zero observation, HOLD only
     assert not obs[:2].any()
@@ -55,7 +56,7 @@ def test_time_out_marks_truncation_and_resets_the_copy():
         obs, rewards, dones, infos = vec.step_wait()
     assert dones.all()
     assert all(i["TimeLimit.truncated"] for i in infos)
-    assert all(i["terminal_observation"].shape == (20,) for i in infos)
+    assert all(i["terminal_observation"].shape == (N_FEATURES,) for i in infos)
     assert all(e.system.t == 0 for e in vec.envs)  # reset for the next episode
     assert len(vec.episode_stats) == 2
     # continuing the seed sequence: a new episode, not the first one again

@@ -14,6 +14,7 @@ const S = {
   nodes: [], edges: [], pulses: [],
   markets: [], marketHistory: { BANK_INDEX: [], FIN_SERVICES: [] },
   selected: null, dirty: true, lastSeq: -1,
+  policyRate: null, minCapital: null, cbThisStep: 0,
 };
 
 // ------------------------------------------------------------------ setup
@@ -73,6 +74,7 @@ async function start() {
 function reset() {
   S.banks.clear(); S.history.clear(); S.priority.clear(); S.nodes = []; S.edges = []; S.pulses = [];
   S.marketHistory = { BANK_INDEX: [], FIN_SERVICES: [] }; S.selected = null; S.lastSeq = -1;
+  S.policyRate = null; S.minCapital = null; $("cb-rate").value = ""; $("cb-capital").value = "";
   $("feed").innerHTML = "";
 }
 
@@ -80,7 +82,7 @@ function connect(url) {
   const es = new EventSource(url);
   S.source = es;
   const types = ["init", "step_start", "transaction", "profit_booking", "default", "cascade", "step_end", "complete",
-    "paused", "resumed", "stopped", "bank_deleted", "capital_added"];
+    "paused", "resumed", "stopped", "bank_deleted", "capital_added", "central_bank"];
   for (const t of types) es.addEventListener(t, (m) => onEvent(JSON.parse(m.data)));
   // on a dropped connection the browser reconnects with Last-Event-ID and gets exactly the missed
   // events; a finished session answers 204 and the browser stops. Closed for good on "complete".
@@ -103,7 +105,7 @@ function onEvent(e) {
   const d = e.data;
   switch (e.type) {
     case "init": onInit(d); break;
-    case "step_start": txThisStep = 0; break;
+    case "step_start": txThisStep = 0; S.cbThisStep = 0; break;
     case "transaction":
       S.priority.set(d.bank, d.priority);
       pulse(d.bank, d.counterparty);
@@ -121,6 +123,7 @@ function onEvent(e) {
       const b = S.banks.get(d.bank); if (b) { b.cash = d.cash; b.equity = d.equity; }
       feed(`${e.step} · ${d.bank} +${fmt(d.amount)} capital`, "control"); refreshBankPanel(); S.dirty = true; break;
     }
+    case "central_bank": onCentralBank(e); break;
     case "bank_deleted": {
       const b = S.banks.get(d.bank); if (b) { b.deleted = true; }
       feed(`${e.step} · ${d.bank} deleted`, "control"); refreshBankSelect(); refreshBankPanel(); S.dirty = true; break;
@@ -128,8 +131,41 @@ function onEvent(e) {
   }
 }
 
+const pct = (x) => (x === null || x === undefined) ? "–" : (100 * x).toFixed(2) + "%";
+
+function onCentralBank(e) {
+  const d = e.data;
+  if (d.operation === "inject") {
+    const b = S.banks.get(d.bank);
+    if (b) { b.cash = (b.cash || 0) + d.amount; b.central_bank_loans = (b.central_bank_loans || 0) + d.amount; }
+    feed(`${e.step} · central bank: ${d.bank} +${fmt(d.amount)} liquidity at ${pct(d.rate)}`, "control");
+    refreshBankPanel(); S.dirty = true;
+  } else if (d.operation === "set_policy_rate") {
+    feed(`${e.step} · central bank: policy rate ${pct(d.value)}`, "control");
+    centralBankRates(d.value, S.minCapital, true);
+  } else if (d.operation === "set_capital_requirement") {
+    feed(`${e.step} · central bank: min capital ratio ${pct(d.value)}`, "control");
+    centralBankRates(S.policyRate, d.value, true);
+  } else if (S.cbThisStep++ < 3) {  // the simulation's own: lending_facility, repayment
+    const verb = d.operation === "repayment" ? "repaid the central bank" : `drew from the central bank at ${pct(d.rate)}`;
+    feed(`${e.step} · ${d.bank} ${verb} ${fmt(d.amount)}`, "cb");
+  }
+}
+
+// the current policy rate and capital requirement; the inputs are filled when empty (or after a change)
+function centralBankRates(rate, capital, fill = false) {
+  if (rate !== null && rate !== undefined) S.policyRate = rate;
+  if (capital !== null && capital !== undefined) S.minCapital = capital;
+  $("cb-rate-now").textContent = pct(S.policyRate);
+  $("cb-capital-now").textContent = pct(S.minCapital);
+  const put = (id, x) => { if (x !== null && (fill || $(id).value === "")) $(id).value = +(100 * x).toFixed(4); };
+  put("cb-rate", S.policyRate); put("cb-capital", S.minCapital);
+}
+
 function onInit(d) {
   S.maxSteps = d.config.max_steps;
+  const reg = d.config.resolved && d.config.resolved.regulation;
+  centralBankRates(d.config.policy_rate, reg ? reg.min_capital_ratio : null);
   $("max-steps").textContent = "/" + S.maxSteps;
   const degree = new Map(d.banks.map(b => [b.id, 0]));
   for (const c of d.connections) { degree.set(c.lender, degree.get(c.lender) + 1); degree.set(c.borrower, degree.get(c.borrower) + 1); }
@@ -168,6 +204,7 @@ function onStepEnd(d) {
     let h = S.history.get(b.id); if (!h) S.history.set(b.id, h = []);
     h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift();
   }
+  if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
   S.markets = d.markets;
   for (const m of d.markets) { const h = S.marketHistory[m.name]; h.push(m.price); if (h.length > 300) h.shift(); }
   marketsPanel(); refreshBankPanel(); S.dirty = true;
@@ -182,7 +219,8 @@ function setState(state) {
   $("pause").disabled = !(state === "running" || state === "ready");
   $("resume").disabled = state !== "paused";
   $("stop").disabled = !live;
-  for (const id of ["bank-select", "amount", "add-capital", "delete-bank"]) $(id).disabled = state !== "paused";
+  for (const id of ["bank-select", "amount", "add-capital", "delete-bank", "cb-amount", "cb-inject", "cb-rate", "cb-set-rate",
+    "cb-capital", "cb-set-capital"]) $(id).disabled = state !== "paused";
   refreshBankSelect();
 }
 
@@ -199,6 +237,7 @@ function refreshBankPanel() {
   if (!b) return;
   const inv = b.investments ? Object.values(b.investments).reduce((a, x) => a + x, 0) : null;
   $("bank-cash").textContent = fmt(b.cash); $("bank-loans").textContent = fmt(b.loans_out);
+  $("bank-book").textContent = fmt(b.book); $("bank-cb").textContent = fmt(b.central_bank_loans);
   $("bank-investments").textContent = fmt(inv); $("bank-borrowings").textContent = fmt(b.borrowings);
   $("bank-deposits").textContent = fmt(b.deposits); $("bank-equity").textContent = fmt(b.equity);
   $("bank-leverage").textContent = b.leverage ? b.leverage.toFixed(2) + "×" : "–";
@@ -283,6 +322,11 @@ $("resume").onclick = () => control("resume");
 $("stop").onclick = () => control("stop");
 $("add-capital").onclick = () => control("add_capital", { bank: $("bank-select").value, amount: +$("amount").value });
 $("delete-bank").onclick = () => control("delete_bank", { bank: $("bank-select").value });
+// empty or non-numeric fields are sent as null so that the server answers with the reason
+const num = (id, scale = 1) => { const v = $(id).value.trim(); return v === "" || Number.isNaN(+v) ? null : +v / scale; };
+$("cb-inject").onclick = () => control("central_bank", { operation: "inject", bank: $("bank-select").value, amount: num("cb-amount") });
+$("cb-set-rate").onclick = () => control("central_bank", { operation: "set_policy_rate", amount: num("cb-rate", 100) });
+$("cb-set-capital").onclick = () => control("central_bank", { operation: "set_capital_requirement", amount: num("cb-capital", 100) });
 $("bank-select").onchange = () => { S.selected = $("bank-select").value; refreshBankPanel(); S.dirty = true; };
 $("pg-add").onclick = () => playgroundRow();
 $("pg-clear").onclick = () => { $("pg-table").querySelector("tbody").innerHTML = ""; countPlayground(); };
