@@ -329,10 +329,10 @@ class RewardConfig(_Strict):
 
     Per step: equity change / initial capital, plus ``buffer_weight`` times the
     buffer the priority in force asks for (LIQUIDITY: the liquidity coverage
-    buffer, STABILITY: the capital buffer, each clipped to [-1, 1]; PROFIT:
-    none). A default costs the bank its remaining equity (limited liability)
-    plus ``default_penalty`` (in initial capital). ``default_penalty`` must
-    exceed ``buffer_weight * max_steps`` so that defaulting never pays.
+    buffer over its minimum, STABILITY: the capital buffer over its minimum,
+    each clipped to [0, 1]; PROFIT: none). A default costs the bank its
+    remaining equity (limited liability) plus ``default_penalty`` (in initial
+    capital), so defaulting never pays.
     """
 
     buffer_weight: float = Field(default=0.002, ge=0, le=1, allow_inf_nan=False)
@@ -396,11 +396,6 @@ class EnvConfig(_Strict):
                 raise ValueError(f"shocks.scheduled[{k}].bank = {shock.bank} is outside [0, {n - 1}]")
             if shock.market is not None and shock.market not in self.markets.names:
                 raise ValueError(f"shocks.scheduled[{k}].market = {shock.market!r} is not one of markets.names {self.markets.names}")
-        if self.reward.default_penalty <= self.reward.buffer_weight * self.max_steps:
-            raise ValueError(
-                f"reward.default_penalty = {self.reward.default_penalty} must exceed reward.buffer_weight * max_steps = "
-                f"{self.reward.buffer_weight * self.max_steps:g}, or defaulting could pay"
-            )
         return self
 
     def per_step(self, annual: float) -> float:

@@ -60,11 +60,11 @@ the vector does not depend on the number of banks:
 ## Reward
 What a shareholder would recognise, per step: the equity change over initial
 capital, plus ``buffer_weight`` times the buffer the priority in force asks for
-(PROFIT: none; LIQUIDITY: clip(LCR / minimum - 1, -1, 1); STABILITY:
-clip(capital ratio / minimum - 1, -1, 1)). On default the bank loses what
-equity it had left (limited liability) plus ``default_penalty``; the config
-requires ``default_penalty > buffer_weight * max_steps``, so defaulting never
-pays. See ``interbank.envs.rewards``.
+(PROFIT: none; LIQUIDITY: clip(LCR / minimum - 1, 0, 1); STABILITY:
+clip(capital ratio / minimum - 1, 0, 1)). On default the bank loses what
+equity it had left (limited liability) plus ``default_penalty``; the buffer
+terms are never negative, so defaulting never pays. See
+``interbank.envs.rewards``.
 
 ## Episode end
 A bank terminates when it defaults. All banks truncate after ``max_steps``

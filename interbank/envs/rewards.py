@@ -6,8 +6,8 @@ Per bank and step, three components:
   (scale-free). On the step a bank defaults it is ``-max(E_{t-1}, 0) / E_0 -
   default_penalty``: limited liability, the shareholders lose what equity was
   left, plus a bounded bankruptcy cost;
-- liquidity = clip(LCR / LCR_min - 1, -1, 1): the liquidity coverage buffer;
-- stability = clip(CR / CR_min - 1, -1, 1): the capital buffer over the minimum.
+- liquidity = clip(LCR / LCR_min - 1, 0, 1): the liquidity coverage buffer over the minimum;
+- stability = clip(CR / CR_min - 1, 0, 1): the capital buffer over the minimum.
 
 reward = profit + ``buffer_weight`` * (the buffer the priority asks for:
 none for PROFIT, liquidity for LIQUIDITY, stability for STABILITY); a bank
@@ -15,11 +15,12 @@ that defaults gets the profit component only. Every term depends on the
 bank's own balance sheet, which its actions change; nothing is charged for
 what it cannot influence (no survival bonus, no initial-counterparty term).
 
-Why defaulting never pays: a bank alive after step t that survives to T earns
-at least (0 - E_t) / E_0 - buffer_weight * (T - t) from then on (equity cannot
-end below 0 without a default), while defaulting at t + 1 earns
--E_t / E_0 - default_penalty; the config requires default_penalty >
-buffer_weight * max_steps.
+Why defaulting never pays: the buffer terms are never negative, so a bank alive
+after step t earns from then on at least (0 - E_t) / E_0 if it survives to the
+end (equity cannot end below 0 without a default) and at least
+-E_t / E_0 - default_penalty if it defaults later; defaulting at t + 1 earns
+exactly -E_t / E_0 - default_penalty. Surviving is strictly better, defaulting
+later never worse.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def reward_components(
     out[:, 0] = np.where(
         defaulted, -np.maximum(equity_before, 0.0) / capital0 - default_penalty, (equity_after - equity_before) / capital0
     )
-    out[:, 1] = np.clip(features[:, f["liquidity_buffer"]], -1.0, 1.0)
-    out[:, 2] = np.clip(features[:, f["capital_buffer"]], -1.0, 1.0)
+    out[:, 1] = np.clip(features[:, f["liquidity_buffer"]], 0.0, 1.0)
+    out[:, 2] = np.clip(features[:, f["capital_buffer"]], 0.0, 1.0)
     out[defaulted, 1:] = 0.0
     return out
 

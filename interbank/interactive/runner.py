@@ -99,6 +99,7 @@ class Runner:
         self.lock = threading.RLock()
         self._events: list[Event] = list(self.env.drain_events())
         self._delivered = 0
+        self._status = self._read_status()
 
     # --------------------------------------------------------------- events
     def take_events(self) -> list[Event]:
@@ -114,6 +115,11 @@ class Runner:
         return self.state in ("stopped", "complete")
 
     def status(self) -> Status:
+        """The status as of the last step or command. Safe to call from any thread while a step
+        runs in another (it never reads the system mid-step)."""
+        return self._status
+
+    def _read_status(self) -> Status:
         s = self.env.system
         return Status(
             self.state, s.t, s.max_steps, int(s.active.sum()), int(s.defaulted.sum()), int(s.deleted.sum()),
@@ -128,15 +134,24 @@ class Runner:
                 self.state = "running"
             if self.state != "running":
                 return False
-            self.env.step_batch(batch_actions(self.policy, self.env))
-            if self.env.system.done:
-                self.state = "complete"
+            try:
+                self.env.step_batch(batch_actions(self.policy, self.env))
+                if self.env.system.done:
+                    self.state = "complete"
+            finally:
+                self._status = self._read_status()
             return True
 
     # ------------------------------------------------------------- commands
     def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:
         """Apply a command; returns the control event it produced. ``operation`` is for
         ``central_bank`` only (one of ``CENTRAL_BANK_OPERATIONS``)."""
+        with self.lock:
+            event = self._command(name, bank, amount, operation)
+            self._status = self._read_status()
+            return event
+
+    def _command(self, name: str, bank: str | None, amount: Any, operation: str | None) -> Event:
         if name not in COMMANDS:
             raise CommandError(422, f"unknown command {name!r}; expected one of {', '.join(COMMANDS)}")
         if name == "central_bank":
@@ -145,53 +160,52 @@ class Runner:
                 raise CommandError(422, f"central_bank needs operation, one of {', '.join(CENTRAL_BANK_OPERATIONS)}; got {got}")
         elif operation is not None:
             raise CommandError(422, f"{name} takes no operation (operation is for central_bank)")
-        with self.lock:
-            if self.finished:
-                raise CommandError(409, f"{name} refused: the session is {self.state}")
-            if name == "pause":
-                if self.state == "paused":
-                    raise CommandError(409, "pause refused: the session is already paused")
-                self.state = "paused"
-                self.env.emit("paused", {"step": self.env.system.t})
-            elif name == "resume":
-                if self.state != "paused":
-                    raise CommandError(409, f"resume needs a paused session; the session is {self.state}")
-                self.state = "running"
-                self.env.emit("resumed", {"step": self.env.system.t})
-            elif name == "stop":
-                self.state = "stopped"
-                self.env.emit("stopped", {"step": self.env.system.t, "reason": "user"})
-                self.env.system.stop("stopped")
-                self.env.events.extend(self.env.system.log.drain())
-            elif name == "central_bank" and operation != "inject":
-                if self.state != "paused":
-                    raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
-                if bank is not None:
-                    raise CommandError(422, f"central_bank {operation} takes no bank")
-                value = _number(amount, f"central_bank {operation} needs amount (a number in [0, 1])")
-                self._central_bank(operation, None, value)
+        if self.finished:
+            raise CommandError(409, f"{name} refused: the session is {self.state}")
+        if name == "pause":
+            if self.state == "paused":
+                raise CommandError(409, "pause refused: the session is already paused")
+            self.state = "paused"
+            self.env.emit("paused", {"step": self.env.system.t})
+        elif name == "resume":
+            if self.state != "paused":
+                raise CommandError(409, f"resume needs a paused session; the session is {self.state}")
+            self.state = "running"
+            self.env.emit("resumed", {"step": self.env.system.t})
+        elif name == "stop":
+            self.state = "stopped"
+            self.env.emit("stopped", {"step": self.env.system.t, "reason": "user"})
+            self.env.system.stop("stopped")
+            self.env.events.extend(self.env.system.log.drain())
+        elif name == "central_bank" and operation != "inject":
+            if self.state != "paused":
+                raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
+            if bank is not None:
+                raise CommandError(422, f"central_bank {operation} takes no bank")
+            value = _number(amount, f"central_bank {operation} needs amount (a number in [0, 1])")
+            self._central_bank(operation, None, value)
+        else:
+            if self.state != "paused":
+                raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
+            if not isinstance(bank, str) or not bank:
+                what = f"{name} {operation}" if operation else name
+                raise CommandError(422, f"{what} needs bank (an agent name such as bank_3)")
+            if bank not in self.env.agent_index:
+                raise CommandError(404, f"unknown bank {bank!r}")
+            if not self.env.system.active[self.env.agent_index[bank]]:
+                raise CommandError(409, f"bank {bank} is gone (defaulted or deleted) and cannot be changed")
+            if name == "add_capital":
+                value = _amount(amount)
+                self.env.add_capital(bank, value)
+            elif name == "central_bank":
+                self._central_bank(operation, bank, _amount(amount))
             else:
-                if self.state != "paused":
-                    raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
-                if not isinstance(bank, str) or not bank:
-                    what = f"{name} {operation}" if operation else name
-                    raise CommandError(422, f"{what} needs bank (an agent name such as bank_3)")
-                if bank not in self.env.agent_index:
-                    raise CommandError(404, f"unknown bank {bank!r}")
-                if not self.env.system.active[self.env.agent_index[bank]]:
-                    raise CommandError(409, f"bank {bank} is gone (defaulted or deleted) and cannot be changed")
-                if name == "add_capital":
-                    value = _amount(amount)
-                    self.env.add_capital(bank, value)
-                elif name == "central_bank":
-                    self._central_bank(operation, bank, _amount(amount))
-                else:
-                    if amount is not None:
-                        raise CommandError(422, "delete_bank takes no amount")
-                    self.env.delete_bank(bank)
-            self._events.extend(self.env.drain_events())
-            produced = CONTROL_EVENT[name]
-            return next(e for e in reversed(self._events) if e["type"] == produced)
+                if amount is not None:
+                    raise CommandError(422, "delete_bank takes no amount")
+                self.env.delete_bank(bank)
+        self._events.extend(self.env.drain_events())
+        produced = CONTROL_EVENT[name]
+        return next(e for e in reversed(self._events) if e["type"] == produced)
 
     def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
         """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors."""

@@ -161,6 +161,7 @@ class BankingSystem:
         self.total_defaults = 0
         self.cascades: list[int] = []
         self.external_losses = 0.0
+        self.default_causes = {"insolvency": 0, "illiquidity": 0, "contagion": 0}
         self.fire_sales = 0.0
         self.book_sales = 0.0
         self.cb_lent = 0.0
@@ -442,14 +443,16 @@ class BankingSystem:
         return losses, float(sold.sum())
 
     def _failing(self, eq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(insolvent, illiquid) active banks: equity < 0 (<= 0 with ``clearing.default_at_zero_equity``;
-        zero meaning within 1e-9 of the bank's initial assets, to absorb rounding), or cash < 0 left."""
+        """(insolvent, illiquid) active banks. Illiquid: cash still below zero (an obligation it
+        could not pay after funding, fire sales, the facility and book sales). Insolvent: the
+        others with equity < 0 (<= 0 with ``clearing.default_at_zero_equity``; zero meaning within
+        1e-9 of the bank's initial assets, to absorb rounding)."""
         tol = 1e-9 * self.capital0 * self.target_leverage
+        illiquid = self.active & (self.cash < -tol)
         if self.config.clearing.default_at_zero_equity:
-            insolvent = self.active & (eq <= tol)
+            insolvent = self.active & ~illiquid & (eq <= tol)
         else:
-            insolvent = self.active & (eq < -tol)
-        illiquid = self.active & ~insolvent & (self.cash < -tol)
+            insolvent = self.active & ~illiquid & (eq < -tol)
         return insolvent, illiquid
 
     def wipe_external_assets(self, banks: np.ndarray, fraction: float = 1.0) -> None:
@@ -478,6 +481,7 @@ class BankingSystem:
             depth += 1
             for i, e in zip(new.tolist(), eq[new].tolist()):
                 cause = "illiquidity" if illiquid[i] else (first_cause if depth == 1 else "contagion")
+                self.default_causes[cause] = self.default_causes.get(cause, 0) + 1
                 self.log.emit(t, "default", {"bank": self.names[i], "equity": e, "cause": cause})
             l_, v_ = self._close(new, "defaulted")
             losses += l_
@@ -648,6 +652,7 @@ class BankingSystem:
             "max_cascade": max(self.cascades, default=0), "total_capital": self.total_capital(),
             "initial_capital": float(self.capital0.sum()), "external_losses": self.external_losses,
             "fire_sales": self.fire_sales, "book_sales": self.book_sales, "central_bank_lent": self.cb_lent,
+            "default_causes": dict(self.default_causes),
         }
 
     def stop(self, reason: str = "stopped") -> None:

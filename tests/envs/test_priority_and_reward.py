@@ -38,15 +38,15 @@ def test_priority_is_in_the_observation_and_on_transactions():
 
 
 def test_reward_adds_the_buffer_the_priority_asks_for():
-    comps = np.array([[0.01, -0.5, 0.25]] * 3)
+    comps = np.array([[0.01, 0.5, 0.25]] * 3)
     r = weighted_reward(comps, np.array([PROFIT, LIQUIDITY, STABILITY]), buffer_weight=0.002)
-    np.testing.assert_allclose(r, [0.01, 0.01 - 0.002 * 0.5, 0.01 + 0.002 * 0.25])
+    np.testing.assert_allclose(r, [0.01, 0.01 + 0.002 * 0.5, 0.01 + 0.002 * 0.25])
 
 
 def test_reward_components_are_equity_growth_and_clipped_buffers():
     f = _features(liquidity_buffer=-0.4, capital_buffer=3.0)
     comps = reward_components(np.array([100.0]), np.array([110.0]), np.array([50.0]), f, np.array([False]), 0.5)
-    np.testing.assert_allclose(comps[0], [10 / 50, -0.4, 1.0])
+    np.testing.assert_allclose(comps[0], [10 / 50, 0.0, 1.0])  # a buffer below the minimum earns nothing
 
 
 def test_default_costs_the_remaining_equity_plus_the_penalty():

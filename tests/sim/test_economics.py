@@ -1,0 +1,115 @@
+"""The economics that give a learner something to learn (seeded, tolerant, qualitative).
+
+Each test runs a few seeded episodes of transparent rules and checks a direction, not a number:
+hoarding costs equity, the interbank market prevents fire sales and illiquidity defaults among
+homogeneous banks (Iori, Jafarey & Padilla 2006), lending the surplus has an interior optimum,
+the network persists under HOLD, and defaulting never pays.
+"""
+
+import numpy as np
+import pytest
+
+from interbank.config import resolve_env_config
+from interbank.envs import parallel_env
+from interbank.policies import make_policy
+from interbank.policies.base import batch_actions
+from interbank.policies.baselines import LendSurplusPolicy
+from interbank.policies.rollout import rollout
+from interbank.sim.actions import HOLD, LEND
+
+SEEDS = range(3)
+QUIET = {"shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0}}
+# 20 identical banks, no central bank, large zero-sum deposit swings and some runs
+HOMOGENEOUS = {
+    "banks": [{"capital": 100, "target_leverage": 10, "risk": 0.5}] * 20,
+    "central_bank": {"enabled": False},
+    "deposit_flows": {"volatility": 0.1},
+    "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.02, "withdrawal_size": 0.2},
+}
+
+
+class NeverLend:
+    """A rule with LEND forbidden: what it would lend it holds."""
+
+    name = "never_lend"
+
+    def __init__(self, policy) -> None:
+        self.policy = policy
+
+    def reset(self, seed=None) -> None:
+        self.policy.reset(seed)
+
+    def act(self, observations, masks):
+        actions = self.policy.act(observations, masks)
+        return np.where(actions == LEND, HOLD, actions)
+
+
+def _episodes(config, policy):
+    out = []
+    for seed in SEEDS:
+        env = parallel_env(config)
+        result = rollout(env, policy, seed)
+        s = env.system
+        out.append({
+            "return": result.mean_return, "capital": result.final_capital / result.initial_capital,
+            "forced_sales": s.fire_sales + s.book_sales, "illiquidity": s.default_causes["illiquidity"],
+            "defaults": int(s.defaulted.sum()),
+        })
+    return {k: float(np.mean([o[k] for o in out])) for k in out[0]}
+
+
+def test_hoarding_loses_equity_steadily():
+    hoard = _episodes(QUIET, make_policy("hoard"))
+    assert hoard["capital"] < 0.99
+    # and lending the surplus does better than hoarding it
+    assert _episodes(QUIET, LendSurplusPolicy(6))["capital"] > hoard["capital"] + 0.01
+
+
+def test_the_interbank_market_prevents_fire_sales_and_illiquidity_defaults():
+    lending = _episodes(HOMOGENEOUS, LendSurplusPolicy(3))
+    forbidden = _episodes(HOMOGENEOUS, NeverLend(LendSurplusPolicy(3)))
+    assert forbidden["forced_sales"] > 10 * max(lending["forced_sales"], 1.0)
+    assert forbidden["illiquidity"] + forbidden["defaults"] > lending["illiquidity"] + lending["defaults"]
+    assert forbidden["return"] < lending["return"]
+
+
+@pytest.mark.parametrize("config", [QUIET, HOMOGENEOUS], ids=["quiet", "homogeneous"])
+def test_lend_surplus_has_its_best_c_inside_the_range(config):
+    grid = (1.0, 3.0, 6.0, 24.0)
+    returns = [_episodes(config, LendSurplusPolicy(c))["return"] for c in grid]
+    best = int(np.argmax(returns))
+    assert 0 < best < len(grid) - 1, dict(zip(grid, returns))
+
+
+def test_the_network_does_not_empty_under_hold():
+    env = parallel_env(QUIET)
+    env.reset(seed=0)
+    volume0, links0 = env.system.ledger.amount.sum(), env.system.connections()
+    rollout(env, make_policy("hold"), 0)
+    assert env.system.t == env.config.max_steps
+    assert env.system.ledger.amount.sum() >= 0.9 * volume0
+    assert env.system.connections() >= 0.9 * links0
+
+
+def test_defaulting_never_pays_by_the_documented_bound():
+    cfg = resolve_env_config("configs/stress.yaml")
+    rw = cfg.reward
+    assert rw.default_penalty > 0 and rw.buffer_weight >= 0
+    # from step 50 on, no bank's remaining return is worse than defaulting at step 51 would have been,
+    # and a bank that survives does strictly better
+    env = parallel_env(cfg)
+    policy = make_policy("random", 0)
+    env.reset(seed=3)
+    policy.reset(3)
+    rest = np.zeros(env.system.n)
+    for _ in range(50):
+        env.step_batch(batch_actions(policy, env))
+    alive = env.system.active.copy()
+    default_now = -np.maximum(env.system.equity(), 0.0) / env.system.capital0 - rw.default_penalty
+    while env.agents:
+        batch = env.step_batch(batch_actions(policy, env))
+        rest += np.where(batch.acted, batch.rewards, 0.0)
+    survived = alive & env.system.active
+    assert survived.sum() > 0 and (alive & ~env.system.active).sum() > 0
+    assert (rest[alive] >= default_now[alive] - 1e-9).all()
+    assert (rest[survived] > default_now[survived]).all()

@@ -1,0 +1,145 @@
+"""The funding market and the liquidity fallback, solved by hand.
+
+Three banks, each: capital 10, leverage 10 -> assets 100; a loan book of 80 (book_share 0.8),
+cash 20, deposits 90, no interbank loans, no markets, no interest or costs, no deposit flows.
+Reserve requirement 10% of deposits; LEND offers lend_fraction 0.5 x (0.5 + risk 0.5) = 0.5 of
+the cash above the requirement.
+
+Step 1: B (bank_1) loses 20% of its deposits: deposits 72, cash 20 - 18 = 2, required 7.2,
+so B requests 5.2. A (bank_0) LENDs: cash 20, required 9, spare 11, offer 5.5. C (bank_2)
+holds. Matching: A and B have no loan yet, so a new connection A -> B of 5.2 (B gets exactly
+what it asked for; A keeps the other 0.3). B's leverage when priced: assets 2 + 80 = 82 over
+equity 10 = 8.2, so the annual rate is 1% + 0.1% x 8.2 = 1.82%.
+"""
+
+import numpy as np
+import pytest
+
+from interbank.envs import parallel_env
+from interbank.sim import funding
+from interbank.sim.actions import HOLD, LEND
+
+BANK = {"capital": 10, "target_leverage": 10, "risk": 0.5}
+QUIET = {
+    "max_steps": 5, "banks": [BANK] * 3,
+    "network": {"type": "explicit", "edges": []},
+    "balance_sheet": {"market_share": 0.0, "book_share": 0.8},
+    "markets": {"volatility": 0.0, "drift": 0.0},
+    "rates": {"deposit": 0.0, "book": 0.0, "book_volatility": 0.0, "operating_cost": 0.0},
+    "central_bank": {"policy_rate": 0.01, "lending_rate": 0.02},
+    "funding": {"spread_per_leverage": 0.001},
+    "deposit_flows": {"volatility": 0.0},
+    "regulation": {"reserve_requirement": 0.1},
+    "actions": {"lend_fraction": 0.5},
+    "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0,
+               "scheduled": [{"step": 1, "type": "deposit_withdrawal", "bank": 1, "size": 0.2}]},
+}
+
+
+def _step(config, actions):
+    env = parallel_env(config, record_events=True)
+    env.reset(seed=0)
+    env.drain_events()
+    env.step(dict(zip(env.possible_agents, actions)))
+    return env, env.drain_events()
+
+
+def test_surplus_bank_lends_to_deficit_bank_by_hand():
+    env, events = _step(QUIET, [LEND, HOLD, HOLD])
+    s = env.system
+    led = s.ledger
+    assert led.lender.tolist() == [0] and led.borrower.tolist() == [1]
+    assert led.amount[0] == pytest.approx(5.2)
+    assert led.rate[0] == pytest.approx(0.01 + 0.001 * 8.2)
+    assert s.cash.tolist() == pytest.approx([14.8, 7.2, 20.0])
+    assert s.equity().tolist() == pytest.approx([10, 10, 10])
+    assert s.funding["unmet"].tolist() == pytest.approx([0, 0, 0])
+    (tx,) = [e["data"] for e in events if e["type"] == "transaction"]
+    assert (tx["bank"], tx["action"], tx["counterparty"]) == ("bank_0", "LEND", "bank_1")
+    assert tx["amount"] == pytest.approx(5.2)
+    (end,) = [e["data"] for e in events if e["type"] == "step_end"]
+    assert end["totals"]["connections"] == 1 and end["totals"]["funding_matched"] == pytest.approx(5.2)
+
+
+def test_nobody_receives_a_loan_it_did_not_request():
+    # everybody lends: only B asks, so only B borrows, and no more than it asked
+    env, _ = _step(QUIET, [LEND, HOLD, LEND])
+    led = env.system.ledger
+    assert set(led.borrower.tolist()) == {1}
+    assert led.amount.sum() == pytest.approx(5.2)
+    # without the withdrawal nobody asks, so LEND lends nothing
+    calm = {**QUIET, "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0}}
+    env, events = _step(calm, [LEND, LEND, LEND])
+    assert len(env.system.ledger) == 0
+    assert all(e["data"]["amount"] == 0 and e["data"]["counterparty"] is None for e in events if e["type"] == "transaction")
+
+
+def test_existing_counterparties_come_first():
+    # lender 0 already lends to 2; both 1 and 2 request 4; 0 offers 5 and 3 offers 10
+    request = np.array([0.0, 4.0, 4.0, 0.0])
+    supply = np.array([5.0, 0.0, 0.0, 10.0])
+    lender, borrower, amount = funding.match(request, supply, np.array([0]), np.array([2]), np.arange(4), np.arange(4))
+    got = {(int(a), int(b)): float(x) for a, b, x in zip(lender, borrower, amount)}
+    # step 1 gives 0's supply to its existing borrower 2 (4 of 5); step 2 lines up 0 (1 left) then 3 for bank 1
+    assert got == pytest.approx({(0, 2): 4.0, (0, 1): 1.0, (3, 1): 3.0})
+    assert np.bincount(borrower, weights=amount, minlength=4) == pytest.approx(request)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matching_never_exceeds_requests_or_offers(seed):
+    rng = np.random.default_rng(seed)
+    n = 40
+    request = np.where(rng.random(n) < 0.4, rng.exponential(5, n), 0.0)
+    supply = np.where((request == 0) & (rng.random(n) < 0.5), rng.exponential(5, n), 0.0)
+    edges = rng.integers(0, n, (2, 60))
+    lender, borrower, amount = funding.match(request, supply, edges[0], edges[1], rng.permutation(n), rng.permutation(n))
+    got = np.bincount(borrower, weights=amount, minlength=n)
+    gave = np.bincount(lender, weights=amount, minlength=n)
+    assert (got <= request + 1e-9).all() and (gave <= supply + 1e-9).all()
+    assert got.sum() == pytest.approx(min(request.sum(), supply.sum()))
+    assert (lender != borrower).all()
+
+
+FALLBACK = {
+    **QUIET,
+    "balance_sheet": {"market_share": 0.1, "book_share": 0.7},  # markets 10 (0.1 x (0.5 + 0.5) x 100), cash 20
+    "clearing": {"fire_sale_discount": 0.05, "book_discount": 0.3},
+    "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0,
+               "scheduled": [{"step": 1, "type": "deposit_withdrawal", "bank": 1, "size": 0.5}]},
+}
+# B: deposits 90 -> 45, cash 20 - 45 = -25; nobody lends. Fire sale of all 10 of markets at 5% off:
+# cash -15.5. Required reserves 4.5, so B needs 20 more.
+
+
+def test_unmet_request_goes_to_fire_sale_then_the_facility():
+    env, events = _step(FALLBACK, [HOLD] * 3)
+    s = env.system
+    assert s.investment_total()[1] == pytest.approx(0.0)
+    # facility: capacity 0.7 x 70 (book after a 30% haircut) = 49 >= 20
+    assert s.cb_loans[1] == pytest.approx(20.0) and s.cash[1] == pytest.approx(4.5)
+    assert s.book[1] == pytest.approx(70.0)
+    (cb,) = [e["data"] for e in events if e["type"] == "central_bank"]
+    assert (cb["operation"], cb["bank"], cb["amount"]) == ("lending_facility", "bank_1", pytest.approx(20.0))
+    assert s.equity()[1] == pytest.approx(10 - 0.5)  # the fire-sale discount
+    assert s.active.all()
+
+
+def test_without_a_central_bank_the_book_is_sold_at_a_discount():
+    env, _ = _step({**FALLBACK, "central_bank": {"enabled": False, "policy_rate": 0.01, "lending_rate": 0.02}}, [HOLD] * 3)
+    s = env.system
+    # cash -15.5 covered by selling 15.5 / 0.7 of the book
+    assert s.book[1] == pytest.approx(70 - 15.5 / 0.7)
+    assert s.cash[1] == pytest.approx(0.0)
+    assert s.equity()[1] == pytest.approx(10 - 0.5 - 0.3 * 15.5 / 0.7)
+    assert s.funding["unmet"][1] == pytest.approx(4.5 + 25)  # what it asked the market for: nobody lent
+    assert s.active.all()
+
+
+def test_a_bank_that_still_cannot_pay_defaults_by_illiquidity():
+    config = {**FALLBACK, "central_bank": {"enabled": False, "policy_rate": 0.01, "lending_rate": 0.02},
+              "clearing": {"fire_sale_discount": 0.05, "book_discount": 0.9}}
+    env, events = _step(config, [HOLD] * 3)
+    # the whole book of 70 fetches 7 < 15.5
+    (d,) = [e["data"] for e in events if e["type"] == "default"]
+    assert (d["bank"], d["cause"]) == ("bank_1", "illiquidity")
+    assert not env.system.active[1]
