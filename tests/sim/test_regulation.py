@@ -1,0 +1,100 @@
+"""Regulation and the central bank: ratios by hand, masks below the capital minimum, facility
+arithmetic, interventions.
+
+One bank, capital 10, leverage 10 -> assets 100: book 70 (book_share 0.7), markets 10
+(market_share 0.1 x (0.5 + risk 0.5)), cash 20, deposits 90; no interbank loans.
+RWA = 0 x 20 + 1.0 x 70 + 2.5 x 10 = 95, capital ratio 10 / 95.
+LCR: HQLA = 20 + 0.5 x 10 = 25; outflows 0.1 x 90 = 9 -> 25 / 9.
+Facility capacity: 0.7 x 70 + 0.5 x 10 = 54.
+"""
+
+import numpy as np
+import pytest
+
+from interbank.envs import parallel_env
+from interbank.sim.actions import BORROW, DIVEST, HOLD, INVEST, LEND
+
+ONE = {
+    "max_steps": 5, "banks": [{"capital": 10, "target_leverage": 10, "risk": 0.5}] * 2,
+    "network": {"type": "explicit", "edges": []},
+    "balance_sheet": {"market_share": 0.1, "book_share": 0.7},
+    "markets": {"volatility": 0.0, "drift": 0.0},
+    "deposit_flows": {"volatility": 0.0},
+    "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0},
+}
+
+
+def _env(**overrides):
+    env = parallel_env({**ONE, **overrides}, record_events=True)
+    env.reset(seed=0)
+    env.drain_events()
+    return env
+
+
+def test_ratios_by_hand():
+    s = _env().system
+    assert s.capital_ratio()[0] == pytest.approx(10 / 95)
+    assert s.liquidity_coverage()[0] == pytest.approx(25 / 9)
+    assert s.collateral_capacity()[0] == pytest.approx(54)
+    (bank, _) = s.snapshots()
+    assert bank["capital_ratio"] == pytest.approx(10 / 95) and bank["lcr"] == pytest.approx(25 / 9)
+
+
+def test_below_the_capital_minimum_lend_and_invest_are_masked():
+    env = _env()
+    assert env.action_mask_array()[0].tolist() == [1, 0, 1, 1, 1]
+    env.central_bank("set_capital_requirement", amount=0.11)  # 10 / 95 = 0.105 < 0.11
+    mask = env.action_mask_array()[0]
+    assert mask[LEND] == 0 and mask[INVEST] == 0 and mask[DIVEST] == 1 and mask[HOLD] == 1
+    # a masked LEND sent anyway is executed as HOLD and reported
+    _, _, _, _, infos = env.step({"bank_0": LEND, "bank_1": HOLD})
+    assert infos["bank_0"]["invalid_action"] and infos["bank_0"]["action"] == "HOLD"
+
+
+def test_injected_liquidity_is_a_loan_not_capital():
+    env = _env()
+    s = env.system
+    data = env.central_bank("inject", "bank_0", 15.0)
+    assert data == {"operation": "inject", "bank": "bank_0", "amount": 15.0, "rate": s.lending_rate, "value": None}
+    assert s.cash[0] == pytest.approx(35) and s.cb_loans[0] == pytest.approx(15)
+    assert s.equity()[0] == pytest.approx(10)
+    assert s.collateral_capacity()[0] == pytest.approx(54 - 15)
+    assert [e["type"] for e in env.drain_events()] == ["central_bank"]
+
+
+def test_policy_rate_moves_the_corridor_and_interbank_quotes():
+    env = _env()
+    s = env.system
+    before = s.quote().copy()
+    env.central_bank("set_policy_rate", amount=0.03)
+    assert (s.deposit_facility_rate, s.policy_rate, s.lending_rate) == pytest.approx((0.02, 0.03, 0.04))
+    np.testing.assert_allclose(s.quote() - before, 0.02)
+
+
+@pytest.mark.parametrize("operation, bank, amount, error", [
+    ("inject", "bank_0", -1.0, ValueError), ("inject", "bank_0", float("inf"), ValueError),
+    ("inject", "bank_9", 1.0, KeyError), ("set_policy_rate", None, 1.5, ValueError),
+    ("set_capital_requirement", None, -0.1, ValueError), ("print_money", None, 1.0, ValueError),
+])
+def test_bad_interventions_change_nothing(operation, bank, amount, error):
+    env = _env()
+    s = env.system
+    before = (s.cash.copy(), s.cb_loans.copy(), s.policy_rate, s.min_capital_ratio)
+    with pytest.raises(error):
+        env.central_bank(operation, bank, amount)
+    assert np.array_equal(before[0], s.cash) and np.array_equal(before[1], s.cb_loans)
+    assert before[2:] == (s.policy_rate, s.min_capital_ratio)
+    assert env.drain_events() == []
+
+
+def test_borrow_calls_loans_back_now():
+    env = _env(network={"type": "explicit", "edges": [[0, 1, 8]]})
+    s = env.system
+    assert env.action_mask_array()[0, BORROW] == 1
+    cash0, rate = s.cash.copy(), s.ledger.rate[0]
+    env.step({"bank_0": BORROW, "bank_1": HOLD})
+    # call_fraction 0.5 of 8 plus one step of interest; the rest rolls over
+    owed = 8 * (1 + rate / 52)
+    assert s.ledger.amount.sum() == pytest.approx(owed / 2)
+    # the lender's cash also moves by a week of book income, deposit interest and costs (< 0.1)
+    assert s.cash[0] - cash0[0] == pytest.approx(owed / 2, abs=0.1)
