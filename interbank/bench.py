@@ -62,26 +62,40 @@ def bench_api(n: int, steps: int, seed: int = 0, avg_degree: float = 5.0) -> flo
     return bank_steps / elapsed
 
 
+PARTS: tuple[str, ...] = ("core", "events", "api")
+
+
 def run_bench(
     sizes: list[int], steps: int, seed: int = 0, avg_degree: float = 5.0, repeat: int = 1,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, parts: tuple[str, ...] = PARTS,
 ) -> list[dict[str, Any]]:
-    """Median over ``repeat`` runs of each figure, for each size."""
+    """Median over ``repeat`` runs of each figure in ``parts`` (``core``: the step with events
+    off; ``events``: with events built and drained; ``api``: ``InterbankEnv.step`` with dicts),
+    for each size. Figures not measured are None, so a large size can be timed for the core alone."""
+    unknown = set(parts) - set(PARTS)
+    if unknown or not parts:
+        raise ValueError(f"parts must be some of {', '.join(PARTS)}, got {', '.join(parts) or 'none'}")
+    timers = {
+        "core": lambda n: bench_core(n, steps, False, seed, avg_degree),
+        "events": lambda n: bench_core(n, steps, True, seed, avg_degree),
+        "api": lambda n: bench_api(n, steps, seed, avg_degree),
+    }
     rows = []
     for n in sizes:
-        figures: dict[str, list[float]] = {"core": [], "events": [], "api": []}
+        figures: dict[str, list[float]] = {p: [] for p in parts}
         for r in range(repeat):
             if progress:
                 progress(f"{n} banks, run {r + 1}/{repeat}")
-            figures["core"].append(bench_core(n, steps, False, seed, avg_degree))
-            figures["events"].append(bench_core(n, steps, True, seed, avg_degree))
-            figures["api"].append(bench_api(n, steps, seed, avg_degree))
-        api = float(np.median(figures["api"]))
+            for part in PARTS:
+                if part in figures:
+                    figures[part].append(timers[part](n))
+        med = {p: float(np.median(v)) for p, v in figures.items()}
+        api = med.get("api")
         rows.append({
             "banks": n, "steps": steps,
-            "core_bank_steps_per_s": float(np.median(figures["core"])),
-            "core_events_bank_steps_per_s": float(np.median(figures["events"])),
+            "core_bank_steps_per_s": med.get("core"),
+            "core_events_bank_steps_per_s": med.get("events"),
             "api_bank_steps_per_s": api,
-            "api_us_per_bank_step": 1e6 / api,
+            "api_us_per_bank_step": 1e6 / api if api else None,
         })
     return rows

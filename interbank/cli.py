@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--degree", type=float, default=5.0, help="average degree of the network (default 5)")
     ben.add_argument("--repeat", type=_positive_int, default=1, help="runs per size; the median is reported")
     ben.add_argument("--seed", type=_seed, default=0)
+    ben.add_argument("--parts", type=_parts, default=("core", "events", "api"),
+                     help="comma-separated parts to time: core (events off), events (core with events), api "
+                     "(the PettingZoo dict API); default all three. --parts core times a large size for the core alone")
     ben.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
     return parser
 
@@ -301,18 +304,29 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parts(text: str) -> tuple[str, ...]:
+    from interbank.bench import PARTS
+
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    bad = [p for p in parts if p not in PARTS]
+    if bad or not parts:
+        raise argparse.ArgumentTypeError(f"{', '.join(bad) or text!r} is not one of {', '.join(PARTS)}")
+    return parts
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from interbank.bench import run_bench
 
     log = (lambda msg: print(f"bench: {msg}", file=sys.stderr)) if not args.json else None
-    rows = run_bench(args.banks, args.steps, args.seed, args.degree, args.repeat, progress=log)
+    rows = run_bench(args.banks, args.steps, args.seed, args.degree, args.repeat, progress=log, parts=args.parts)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(table(
         ("banks", "steps", "core bank-steps/s", "core+events bank-steps/s", "API bank-steps/s", "API us/bank-step"),
-        [(r["banks"], r["steps"], round(r["core_bank_steps_per_s"]), round(r["core_events_bank_steps_per_s"]),
-          round(r["api_bank_steps_per_s"]), r["api_us_per_bank_step"]) for r in rows],
+        [(r["banks"], r["steps"], *(("-" if r[k] is None else round(r[k])) for k in (
+            "core_bank_steps_per_s", "core_events_bank_steps_per_s", "api_bank_steps_per_s")),
+          "-" if r["api_us_per_bank_step"] is None else r["api_us_per_bank_step"]) for r in rows],
     ))
     return 0
 
