@@ -16,10 +16,11 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real `interbank serve` process on 127.0.0.1 with one checkpoint named `tiny`."""
+    from interbank.envs.observation import N_FEATURES
     from tests.policies.test_checkpoint import _write
 
     ckpts = tmp_path_factory.mktemp("checkpoints")
-    _write(ckpts / "tiny")
+    _write(ckpts / "tiny", n_features=N_FEATURES)  # the env's observation size, whatever it is now
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "interbank.cli", "serve", "--port", str(port), "--checkpoints", str(ckpts),

@@ -52,11 +52,25 @@ def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
         page.fill("#amount", "1000")
         page.click("#add-capital")
         page.wait_for_function(f"parseFloat(document.getElementById('bank-equity').textContent.replace(/,/g, '')) > {before + 999}")
+        # central bank: lend it 500 of emergency liquidity, move the policy rate, try a bad capital requirement
+        cb_before = float(_text(page, "#bank-cb").replace(",", ""))
+        page.fill("#cb-amount", "500")
+        page.click("#cb-inject")
+        page.wait_for_function("document.getElementById('feed').textContent.includes('central bank: bank_4 +500.00 liquidity')")
+        page.wait_for_function(f"parseFloat(document.getElementById('bank-cb').textContent.replace(/,/g, '')) > {cb_before + 499}")
+        page.fill("#cb-rate", "3.5")
+        page.click("#cb-set-rate")
+        page.wait_for_function("document.getElementById('cb-rate-now').textContent === '3.50%'")
+        page.fill("#cb-capital", "150")
+        page.click("#cb-set-capital")
+        page.wait_for_function("document.getElementById('message').textContent.includes('in [0, 1]')")
+        assert "min capital ratio" not in _text(page, "#feed")
         # delete it and see it gone
         page.click("#delete-bank")
         page.wait_for_function("document.getElementById('bank-state').textContent === 'deleted'")
         feed = _text(page, "#feed")
         assert "bank_4 deleted" in feed and "bank_4 +1,000 capital" in feed and "paused" in feed, feed
+        assert "central bank: policy rate 3.50%" in feed, feed
         options = page.eval_on_selector_all("#bank-select option", "els => els.map(e => e.textContent)")
         assert "bank_4" not in options and len(options) == 29
         page.click("#resume")

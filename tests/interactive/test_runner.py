@@ -8,10 +8,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from interbank.config import resolve_env_config
-from interbank.interactive.runner import CommandError, Runner
+from interbank.config import EnvConfig, resolve_env_config
+from interbank.interactive.runner import CommandError, Runner, is_command_event
 from interbank.interactive.verify import verify_events
 from interbank.policies import make_policy
+from interbank.sim.actions import INVEST, LEND
 
 CFG = resolve_env_config("configs/stress.yaml", n_banks=10, max_steps=25)
 
@@ -22,20 +23,45 @@ def _runner(**kw):
 
 def _check_invariants(runner):
     bs = runner.env.system.balance_sheet()
-    assets = bs["cash"] + bs["loans_out"] + bs["investments"].sum(axis=1)
-    np.testing.assert_allclose(assets - bs["borrowings"] - bs["deposits"], bs["equity"], rtol=1e-9, atol=1e-9 * max(1, assets.max()))
+    assets = bs["cash"] + bs["book"] + bs["loans_out"] + bs["investments"].sum(axis=1)
+    liabilities = bs["borrowings"] + bs["deposits"] + bs["central_bank"]
+    np.testing.assert_allclose(assets - liabilities, bs["equity"], rtol=1e-9, atol=1e-9 * max(1, assets.max()))
     assert math.isclose(bs["loans_out"].sum(), bs["borrowings"].sum(), rel_tol=1e-9, abs_tol=1e-9)
 
 
-ALL = [("pause", None, None), ("resume", None, None), ("stop", None, None),
-       ("delete_bank", "bank_1", None), ("add_capital", "bank_2", 10.0)]
+# (label, name, bank, amount, operation)
+ALL = [("pause", "pause", None, None, None), ("resume", "resume", None, None, None), ("stop", "stop", None, None, None),
+       ("delete_bank", "delete_bank", "bank_1", None, None), ("add_capital", "add_capital", "bank_2", 10.0, None),
+       ("cb_inject", "central_bank", "bank_2", 40.0, "inject"),
+       ("cb_set_policy_rate", "central_bank", None, 0.045, "set_policy_rate"),
+       ("cb_set_capital_requirement", "central_bank", None, 0.12, "set_capital_requirement")]
+CENTRAL_BANK = {"cb_inject", "cb_set_policy_rate", "cb_set_capital_requirement"}
 ALLOWED = {
     "ready": {"pause", "stop"},
     "running": {"pause", "stop"},
-    "paused": {"resume", "stop", "delete_bank", "add_capital"},
+    "paused": {"resume", "stop", "delete_bank", "add_capital", *CENTRAL_BANK},
     "stopped": set(),
     "complete": set(),
 }
+
+
+def _snapshot(r):
+    """Everything a refused command must leave as it was."""
+    s = r.env.system
+    return {"state": r.state, "t": s.t, "cash": s.cash.copy(), "cb_loans": s.cb_loans.copy(), "active": s.active.copy(),
+            "equity": s.equity().copy(), "mask": r.env.action_mask_array().copy(),
+            "rates": (s.deposit_facility_rate, s.policy_rate, s.lending_rate), "min_capital_ratio": s.min_capital_ratio}
+
+
+def _assert_unchanged(r, before):
+    after = _snapshot(r)
+    assert after.keys() == before.keys()
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[key], value, err_msg=key)
+        else:
+            assert after[key] == value, key
+    assert r.take_events() == []
 
 
 def _in_state(state):
@@ -57,23 +83,74 @@ def _in_state(state):
 @pytest.mark.parametrize("command", ALL, ids=[c[0] for c in ALL])
 def test_every_command_in_every_state(state, command):
     r = _in_state(state)
-    before = (r.state, r.env.system.t, r.env.system.cash.copy(), r.env.system.active.copy(), len(r.take_events()))
-    name, bank, amount = command
-    if name in ALLOWED[state]:
-        event = r.command(name, bank, amount)
-        assert event["type"] == {"pause": "paused", "resume": "resumed", "stop": "stopped",
-                                 "delete_bank": "bank_deleted", "add_capital": "capital_added"}[name]
-        assert event["step"] == before[1]
+    r.take_events()
+    before = _snapshot(r)
+    label, name, bank, amount, operation = command
+    if label in ALLOWED[state]:
+        event = r.command(name, bank, amount, operation)
+        assert event["type"] == {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted",
+                                 "add_capital": "capital_added", "central_bank": "central_bank"}[name]
+        assert event["step"] == before["t"]
+        assert is_command_event(event)
+        if name == "central_bank":
+            _check_central_bank_effect(r, before, event, bank, amount, operation)
     else:
         with pytest.raises(CommandError) as err:
-            r.command(name, bank, amount)
+            r.command(name, bank, amount, operation)
         assert err.value.status == 409
-        # refused: nothing changed
-        assert r.state == before[0] and r.env.system.t == before[1]
-        np.testing.assert_array_equal(r.env.system.cash, before[2])
-        np.testing.assert_array_equal(r.env.system.active, before[3])
-        assert r.take_events() == []
+        _assert_unchanged(r, before)  # refused: nothing changed
     _check_invariants(r)
+
+
+def _check_central_bank_effect(r, before, event, bank, amount, operation):
+    s, d = r.env.system, event["data"]
+    assert d["operation"] == operation and r.state == "paused" and s.t == before["t"]
+    if operation == "inject":
+        i = r.env.agent_index[bank]
+        # a loan, not capital: cash and central bank loans rise by the amount, equity does not move
+        assert s.cash[i] == pytest.approx(before["cash"][i] + amount, rel=1e-12)
+        assert s.cb_loans[i] == pytest.approx(before["cb_loans"][i] + amount, rel=1e-12)
+        np.testing.assert_allclose(s.equity(), before["equity"], rtol=1e-12)
+        others = np.arange(s.n) != i
+        np.testing.assert_array_equal(s.cash[others], before["cash"][others])
+        assert d["bank"] == bank and d["amount"] == amount and d["rate"] == s.lending_rate and d["value"] is None
+    else:
+        np.testing.assert_array_equal(s.cash, before["cash"])
+        np.testing.assert_array_equal(s.cb_loans, before["cb_loans"])
+        assert d["bank"] is None and d["value"] == amount
+        if operation == "set_policy_rate":
+            assert s.policy_rate == amount and d["rate"] == amount
+            # the corridor moves with the policy rate, keeping its width
+            assert s.lending_rate - s.policy_rate == pytest.approx(before["rates"][2] - before["rates"][1])
+            assert s.min_capital_ratio == before["min_capital_ratio"]
+        else:
+            assert s.min_capital_ratio == amount and (s.deposit_facility_rate, s.policy_rate, s.lending_rate) == before["rates"]
+
+
+def test_status_is_safe_to_read_while_another_thread_steps():
+    """The server reads status from its event loop while a worker thread steps the runner."""
+    import threading
+
+    # big enough that the funding market grows its ledger mid-step (reading it then used to fail)
+    r = _runner(cfg=resolve_env_config(EnvConfig(), n_banks=300, max_steps=120), seed=6)
+    seen, errors = [], []
+
+    def drive():
+        while not r.finished:
+            r.step()
+
+    worker = threading.Thread(target=drive)
+    worker.start()
+    while worker.is_alive() or not seen:
+        try:
+            st = r.status()
+            seen.append((st.step, st.state))
+        except Exception as err:  # noqa: BLE001 - any error here is the bug
+            errors.append(repr(err))
+    worker.join()
+    assert errors == []
+    steps = [t for t, _ in seen]
+    assert steps == sorted(steps) and r.status().step == 120 and r.status().state == "complete"
 
 
 def test_pause_takes_effect_before_next_step():
@@ -109,6 +186,83 @@ def test_unknown_and_gone_banks():
     with pytest.raises(CommandError) as err:
         r.command("explode")
     assert err.value.status == 422
+
+
+BAD_CENTRAL_BANK = [
+    # (bank, amount, operation, status)
+    ("bank_2", -1, "inject", 422), ("bank_2", 0, "inject", 422), ("bank_2", float("nan"), "inject", 422),
+    ("bank_2", float("inf"), "inject", 422), ("bank_2", "10", "inject", 422), ("bank_2", True, "inject", 422),
+    ("bank_2", 1e16, "inject", 422), ("bank_2", None, "inject", 422), (None, 10.0, "inject", 422),
+    ("bank_77", 10.0, "inject", 404),
+    (None, 1.5, "set_policy_rate", 422), (None, -0.01, "set_policy_rate", 422), (None, float("nan"), "set_policy_rate", 422),
+    (None, True, "set_policy_rate", 422), (None, "0.03", "set_policy_rate", 422), (None, None, "set_policy_rate", 422),
+    ("bank_2", 0.03, "set_policy_rate", 422), (None, 10**400, "set_policy_rate", 422),
+    (None, 2.0, "set_capital_requirement", 422), (None, float("-inf"), "set_capital_requirement", 422),
+    (None, 0.1, None, 422), (None, 0.1, "quantitative_easing", 422), ("bank_2", 5.0, "lending_facility", 422),
+]
+
+
+@pytest.mark.parametrize("bank, amount, operation, status", BAD_CENTRAL_BANK)
+def test_bad_central_bank_commands_are_refused_and_change_nothing(bank, amount, operation, status):
+    r = _in_state("paused")
+    r.take_events()
+    before = _snapshot(r)
+    with pytest.raises(CommandError) as err:
+        r.command("central_bank", bank, amount, operation)
+    assert err.value.status == status and err.value.message and "\n" not in err.value.message
+    _assert_unchanged(r, before)
+
+
+def test_central_bank_messages_come_from_the_env():
+    r = _in_state("paused")
+    with pytest.raises(CommandError) as err:
+        r.command("central_bank", None, 1.5, "set_policy_rate")
+    assert err.value.message == "set_policy_rate needs a value in [0, 1], got 1.5"
+    with pytest.raises(CommandError) as err:
+        r.command("central_bank", "bank_77", 5.0, "inject")
+    assert err.value.message == "unknown bank 'bank_77'"
+
+
+def test_central_bank_inject_into_a_gone_bank_is_409_and_operation_only_goes_with_central_bank():
+    r = _in_state("paused")
+    r.command("delete_bank", "bank_1")
+    r.take_events()
+    before = _snapshot(r)
+    with pytest.raises(CommandError) as err:
+        r.command("central_bank", "bank_1", 5.0, "inject")
+    assert err.value.status == 409 and "gone" in err.value.message
+    for name, bank, amount in (("add_capital", "bank_2", 5.0), ("pause", None, None), ("delete_bank", "bank_2", None)):
+        with pytest.raises(CommandError) as err:
+            r.command(name, bank, amount, "inject")
+        assert err.value.status == 422 and "operation" in err.value.message
+    _assert_unchanged(r, before)
+
+
+def test_central_bank_settings_steer_the_next_steps():
+    def run(intervene):
+        r = _runner(policy="random")
+        r.step()
+        r.command("pause")
+        if intervene:
+            assert r.env.action_mask_array()[:, [LEND, INVEST]].any()
+            r.command("central_bank", None, 1.0, "set_capital_requirement")
+            # nobody meets a 100% capital ratio: LEND and INVEST are masked for every bank at once
+            assert not r.env.action_mask_array()[:, [LEND, INVEST]].any()
+            r.command("central_bank", None, 0.05, "set_policy_rate")
+        r.command("resume")
+        r.take_events()
+        for _ in range(3):
+            r.step()
+        return r.take_events()
+
+    def lend_or_invest(events):
+        return [e for e in events if e["type"] == "transaction" and e["data"]["action"] in ("LEND", "INVEST")]
+
+    assert lend_or_invest(run(False))  # the same run without the intervention lends and invests
+    events = run(True)
+    assert not lend_or_invest(events)
+    for end in (e["data"] for e in events if e["type"] == "step_end"):
+        assert end["totals"]["policy_rate"] == 0.05 and end["totals"]["min_capital_ratio"] == 1.0
 
 
 def test_add_capital_raises_cash_equity_and_total_capital_by_exactly_the_amount():
@@ -161,6 +315,47 @@ def test_verify_re_creates_a_run_with_interventions(tmp_path):
     assert not ok and f"seq {tampered[i]['seq']}" in message and "cash" in message
 
 
+def test_verify_re_creates_a_run_with_central_bank_interventions():
+    r = _runner(cfg=resolve_env_config("configs/stress.yaml", n_banks=12, max_steps=30))
+    for _ in range(3):
+        r.step()
+    r.command("pause")
+    r.command("central_bank", "bank_3", 500.0, "inject")
+    r.command("central_bank", None, 0.06, "set_policy_rate")
+    r.command("central_bank", None, 0.02, "set_capital_requirement")
+    r.command("resume")
+    for _ in range(4):
+        r.step()
+    r.command("pause")
+    r.command("central_bank", "bank_7", 120.0, "inject")
+    r.command("add_capital", "bank_7", 30.0)
+    r.command("central_bank", None, 0.0, "set_policy_rate")
+    r.command("resume")
+    for _ in range(3):
+        r.step()
+    r.command("stop")
+    events = r.take_events()
+    ops = [e["data"]["operation"] for e in events if e["type"] == "central_bank"]
+    assert ops.count("inject") == 2 and ops.count("set_policy_rate") == 2 and ops.count("set_capital_requirement") == 1
+    # the simulation's own central bank events are in the stream too, and are not commands
+    own = [e for e in events if e["type"] == "central_bank" and e["data"]["operation"] in ("lending_facility", "repayment")]
+    assert own and not any(is_command_event(e) for e in own)
+    ok, message = verify_events(events)
+    assert ok, message
+    assert message == f"{len(events)} events re-simulated identically"
+
+    # a recording whose policy rate was edited no longer re-creates itself, and verify says where
+    tampered = [dict(e) for e in events]
+    i = next(k for k, e in enumerate(tampered) if e["type"] == "central_bank" and e["data"]["operation"] == "set_policy_rate")
+    tampered[i] = {**tampered[i], "data": {**tampered[i]["data"], "value": 0.07}}
+    ok, message = verify_events(tampered)
+    assert not ok and f"seq {tampered[i]['seq']}" in message and "rate" in message, message
+    # and one without the intervention diverges too
+    dropped = [e for k, e in enumerate(events) if k != i]
+    ok, message = verify_events(dropped)
+    assert not ok, message
+
+
 class RunnerMachine(RuleBasedStateMachine):
     """Random command sequences: allowed ones apply, refused ones change nothing, invariants hold."""
 
@@ -188,19 +383,37 @@ class RunnerMachine(RuleBasedStateMachine):
     def delete(self, bank):
         self._try("delete_bank", f"bank_{bank}", None)
 
-    def _try(self, name, bank, amount):
+    @rule(bank=st.one_of(st.none(), st.integers(0, 7)),
+          amount=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**6), st.none()),
+          operation=st.sampled_from(["inject", "set_policy_rate", "set_capital_requirement", "repayment"]))
+    def central_bank(self, bank, amount, operation):
+        self._try("central_bank", None if bank is None else f"bank_{bank}", amount, operation)
+
+    def _try(self, name, bank, amount, operation=None):
         r = self.runner
-        before = (r.state, r.env.system.cash.copy(), r.env.system.active.copy(), r.env.system.total_capital())
+        s = r.env.system
+        before = (r.state, s.cash.copy(), s.active.copy(), s.total_capital(), s.cb_loans.copy(),
+                  s.policy_rate, s.min_capital_ratio)
         try:
-            event = r.command(name, bank, amount)
+            event = r.command(name, bank, amount, operation)
         except CommandError:
             assert r.state == before[0]
-            np.testing.assert_array_equal(r.env.system.cash, before[1])
-            np.testing.assert_array_equal(r.env.system.active, before[2])
+            np.testing.assert_array_equal(s.cash, before[1])
+            np.testing.assert_array_equal(s.active, before[2])
+            np.testing.assert_array_equal(s.cb_loans, before[4])
+            assert (s.policy_rate, s.min_capital_ratio) == before[5:]
             return
         if name == "add_capital":
-            assert r.env.system.total_capital() == pytest.approx(before[3] + float(amount), rel=1e-9)
+            assert s.total_capital() == pytest.approx(before[3] + float(amount), rel=1e-9)
             assert event["data"]["amount"] == float(amount)
+        if name == "central_bank":
+            assert before[0] == "paused" and operation != "repayment"
+            if operation == "inject":
+                assert 0 < amount <= 1e15
+                assert s.total_capital() == pytest.approx(before[3], rel=1e-9)
+                assert s.cb_loans.sum() == pytest.approx(before[4].sum() + float(amount), rel=1e-9)
+            else:
+                assert 0 <= amount <= 1 and event["data"]["value"] == float(amount)
 
     @invariant()
     def accounting(self):

@@ -21,7 +21,9 @@ def control(base, **body):
 
 
 def status(base, sid):
-    return httpx.get(base + "/api/interactive/status", params={"session_id": sid}, timeout=10).json()
+    r = httpx.get(base + "/api/interactive/status", params={"session_id": sid}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def wait_for(predicate, timeout=30.0):
@@ -64,6 +66,10 @@ def test_two_concurrent_sessions_stay_isolated(server):
     assert status(server, a["session_id"])["step"] == step_a
     assert control(server, session_id=a["session_id"], command="add_capital", bank="bank_10", amount=5).status_code == 404  # A has 8 banks
     assert control(server, session_id=b["session_id"], command="add_capital", bank="bank_10", amount=5).status_code == 409  # B is running
+    r = control(server, session_id=b["session_id"], command="central_bank", operation="set_policy_rate", amount=0.05)
+    assert r.status_code == 409 and "paused" in r.json()["error"]  # central bank commands too: B is running
+    assert control(server, session_id=a["session_id"], command="central_bank", operation="inject", bank="bank_10",
+                   amount=5).status_code == 404
     assert status(server, b["session_id"])["state"] == "running"
     for sid in (a["session_id"], b["session_id"]):
         control(server, session_id=sid, command="stop")
@@ -153,6 +159,22 @@ BAD_CONTROL = [
     ('{"command": "pause"}', 409),
     ('{"command": "resume", "session_id": "nope"}', 404),
     ('{"command": "pause", "extra": 1}', 422),
+    ('{"command": "central_bank", "amount": 0.03}', 422),
+    ('{"command": "central_bank", "operation": "print_money", "amount": 0.03}', 422),
+    ('{"command": "central_bank", "operation": "lending_facility", "bank": "bank_1", "amount": 5}', 422),
+    ('{"command": "central_bank", "operation": "inject", "bank": "bank_99", "amount": 5}', 404),
+    ('{"command": "central_bank", "operation": "inject", "amount": 5}', 422),
+    ('{"command": "central_bank", "operation": "inject", "bank": "bank_1", "amount": -5}', 422),
+    ('{"command": "central_bank", "operation": "inject", "bank": "bank_1", "amount": NaN}', 422),
+    ('{"command": "central_bank", "operation": "inject", "bank": "bank_1"}', 422),
+    ('{"command": "central_bank", "operation": "set_policy_rate", "amount": 1.5}', 422),
+    ('{"command": "central_bank", "operation": "set_policy_rate", "amount": true}', 422),
+    ('{"command": "central_bank", "operation": "set_policy_rate", "amount": "0.03"}', 422),
+    ('{"command": "central_bank", "operation": "set_policy_rate", "amount": 1e400}', 422),
+    ('{"command": "central_bank", "operation": "set_policy_rate", "bank": "bank_1", "amount": 0.03}', 422),
+    ('{"command": "central_bank", "operation": "set_capital_requirement", "amount": -0.1}', 422),
+    ('{"command": "central_bank", "operation": "set_capital_requirement"}', 422),
+    ('{"command": "add_capital", "bank": "bank_1", "amount": 5, "operation": "inject"}', 422),
     ("not json", 422),
     ("[1, 2]", 422),
 ]
@@ -168,8 +190,59 @@ def test_bad_control_inputs_are_4xx_and_leave_the_session_intact(server, paused_
     assert r.status_code == code, r.text
     assert set(r.json()) == {"error"} and r.json()["error"]
     after = status(server, sid)
-    for key in ("state", "step", "total_capital", "active_banks"):
+    for key in ("state", "step", "total_capital", "active_banks", "policy_rate", "min_capital_ratio", "last_seq"):
         assert after[key] == before[key]
+
+
+def test_central_bank_commands_over_http(server, paused_session):
+    sid = paused_session
+    before = status(server, sid)
+    r = control(server, session_id=sid, command="central_bank", operation="inject", bank="bank_2", amount=250)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    event = body["event"]
+    assert body["ok"] and body["state"] == "paused" and body["step"] == before["step"]
+    assert event["type"] == "central_bank" and event["step"] == before["step"] and event["seq"] == before["last_seq"] + 1
+    assert event["data"]["operation"] == "inject" and event["data"]["bank"] == "bank_2" and event["data"]["amount"] == 250.0
+    # a loan, not capital: total capital does not move
+    assert body["total_capital"] == pytest.approx(before["total_capital"], rel=1e-12)
+
+    r = control(server, session_id=sid, command="central_bank", operation="set_policy_rate", amount=0.04)
+    assert r.status_code == 200, r.text
+    assert r.json()["event"]["data"]["value"] == 0.04 and r.json()["policy_rate"] == 0.04
+    r = control(server, session_id=sid, command="central_bank", operation="set_capital_requirement", amount=0.15)
+    assert r.status_code == 200, r.text
+    assert r.json()["event"]["data"]["value"] == 0.15 and r.json()["min_capital_ratio"] == 0.15
+    after = status(server, sid)
+    assert after["state"] == "paused" and after["step"] == before["step"] and after["last_seq"] == before["last_seq"] + 3
+
+    # every viewer gets the same events on the stream
+    got = read_events(server + f"/api/interactive/stream/{sid}", headers={"Last-Event-ID": str(before["last_seq"])}, limit=3)
+    assert [(e["type"], e["data"]["operation"]) for e in got] == [
+        ("central_bank", "inject"), ("central_bank", "set_policy_rate"), ("central_bank", "set_capital_requirement")]
+    assert {k: v for k, v in got[0].items() if not k.startswith("_")} == event
+
+    # a deleted bank cannot get liquidity
+    assert control(server, session_id=sid, command="delete_bank", bank="bank_2").status_code == 200
+    r = control(server, session_id=sid, command="central_bank", operation="inject", bank="bank_2", amount=5)
+    assert r.status_code == 409 and "gone" in r.json()["error"]
+    # resumed, the session runs on under the new settings
+    assert control(server, session_id=sid, command="resume").status_code == 200
+    wait_for(lambda: status(server, sid)["step"] > before["step"])
+    assert status(server, sid)["policy_rate"] == 0.04
+    control(server, session_id=sid, command="stop")
+
+
+def test_control_request_matches_the_runner():
+    from typing import get_args
+
+    from interbank.interactive.runner import CENTRAL_BANK_OPERATIONS, COMMANDS
+    from interbank.interactive.server import ControlRequest
+
+    fields = ControlRequest.model_fields
+    assert set(get_args(fields["command"].annotation)) == set(COMMANDS)
+    (ops,) = [get_args(a) for a in get_args(fields["operation"].annotation) if a is not type(None)]
+    assert set(ops) == set(CENTRAL_BANK_OPERATIONS)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The terminal replay driven through a real pseudo-terminal: keys pause, add capital, resume, stop."""
+"""The terminal replay driven through a real pseudo-terminal: keys pause, add capital, inject liquidity, resume, stop."""
 
 import json
 import os
@@ -9,20 +9,37 @@ import sys
 import time
 
 
-def _read(fd, seconds):
-    out = b""
-    end = time.time() + seconds
-    while time.time() < end:
-        ready, _, _ = select.select([fd], [], [], 0.05)
+class _Screen:
+    """What the replay has written to the pseudo-terminal so far; ``until`` waits for a text."""
+
+    def __init__(self, fd):
+        self.fd, self.text, self.mark = fd, "", 0
+
+    def _pump(self, timeout):
+        ready, _, _ = select.select([self.fd], [], [], timeout)
         if ready:
             try:
-                out += os.read(fd, 65536)
+                self.text += os.read(self.fd, 65536).decode(errors="replace")
             except OSError:
-                break
-    return out.decode(errors="replace")
+                return False
+        return True
+
+    def until(self, needle, timeout=20.0):
+        """Wait until ``needle`` appears in what was written since the last ``until``; returns that text."""
+        end = time.time() + timeout
+        while needle not in self.text[self.mark:]:
+            if time.time() > end or not self._pump(0.05):
+                raise AssertionError(f"timed out waiting for {needle!r}; the screen ends with:\n{self.text[-1500:]}")
+        found = self.text.index(needle, self.mark) + len(needle)
+        seen, self.mark = self.text[self.mark:found], found
+        return seen
+
+    def drain(self, proc):
+        while proc.poll() is None and self._pump(0.05):
+            pass
 
 
-def test_keys_pause_add_capital_resume_and_stop(tmp_path):
+def test_keys_pause_add_capital_inject_liquidity_resume_and_stop(tmp_path):
     events = tmp_path / "run.jsonl"
     master, slave = pty.openpty()
     proc = subprocess.Popen(
@@ -31,38 +48,53 @@ def test_keys_pause_add_capital_resume_and_stop(tmp_path):
         stdin=slave, stdout=slave, stderr=slave, close_fds=True,
     )
     os.close(slave)
+    screen = _Screen(master)
     try:
-        screen = _read(master, 3.0)
-        assert "interbank replay" in screen and "[running]" in screen
+        screen.until("interbank replay")
+        screen.until("[running]")
         os.write(master, b"p")
-        assert "[paused]" in _read(master, 1.5)
+        assert "i inject liquidity" in screen.until("[paused]") + screen.until("inject liquidity")
         os.write(master, b"c")
-        assert "add capital to bank" in _read(master, 1.0)
+        screen.until("add capital to bank")
         os.write(master, b"bank_1\n")
-        _read(master, 0.5)
+        screen.until("amount:")
         os.write(master, b"250\n")
-        assert "+250.00 capital" in _read(master, 1.5)
+        screen.until("+250.00 capital")
+        os.write(master, b"i")
+        screen.until("inject central bank liquidity into bank")
+        os.write(master, b"bank_2\n")
+        screen.until("amount:")
+        os.write(master, b"400\n")
+        screen.until("central bank: bank_2 +400.00 emergency liquidity")
+        os.write(master, b"i")
+        screen.until("inject central bank liquidity into bank")
+        os.write(master, b"bank_2\n")
+        screen.until("amount:")
+        os.write(master, b"-3\n")
+        screen.until("refused: amount must be a positive finite number, got -3.0")
         os.write(master, b"c")
-        _read(master, 0.5)
+        screen.until("add capital to bank")
         os.write(master, b"bank_99\n")
-        _read(master, 0.3)
+        screen.until("amount:")
         os.write(master, b"5\n")
-        assert "refused: unknown bank 'bank_99'" in _read(master, 1.5)
+        screen.until("refused: unknown bank 'bank_99'")
         os.write(master, b"r")
-        _read(master, 1.0)
+        screen.until("[running]")
         os.write(master, b"s")
-        tail = _read(master, 3.0)
-        assert "stopped" in tail
+        screen.until("stopped")
+        screen.drain(proc)
         proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
     assert proc.returncode == 0
-    types = [json.loads(line)["type"] for line in events.read_text().splitlines()]
-    controls = [t for t in types if t in ("paused", "capital_added", "resumed", "stopped")]
-    assert controls == ["paused", "capital_added", "resumed", "stopped"]
-    assert types[-1] == "complete"
+    recorded = [json.loads(line) for line in events.read_text().splitlines()]
+    controls = [e["type"] if e["type"] != "central_bank" else e["data"]["operation"] for e in recorded
+                if e["type"] in ("paused", "capital_added", "resumed", "stopped")
+                or e["type"] == "central_bank" and e["data"]["operation"] == "inject"]
+    assert controls == ["paused", "capital_added", "inject", "resumed", "stopped"]
+    assert recorded[-1]["type"] == "complete"
     verify = subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--events", str(events), "--verify"],
                             capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0 and verify.stdout.startswith("verified:"), verify.stdout + verify.stderr

@@ -147,8 +147,9 @@ function onCentralBank(e) {
     feed(`${e.step} · central bank: min capital ratio ${pct(d.value)}`, "control");
     centralBankRates(S.policyRate, d.value, true);
   } else if (S.cbThisStep++ < 3) {  // the simulation's own: lending_facility, repayment
-    const verb = d.operation === "repayment" ? "repaid the central bank" : `drew from the central bank at ${pct(d.rate)}`;
-    feed(`${e.step} · ${d.bank} ${verb} ${fmt(d.amount)}`, "cb");
+    const what = d.operation === "repayment" ? `repaid ${fmt(d.amount)} to the central bank`
+      : `drew ${fmt(d.amount)} from the central bank at ${pct(d.rate)}`;
+    feed(`${e.step} · ${d.bank} ${what}`, "cb");
   }
 }
 
