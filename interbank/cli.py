@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stream as JSON lines (byte-identical for the same seed).",
     )
     sim.add_argument("--config", type=Path, help="scenario YAML (default: the built-in default scenario, configs/default.yaml)")
-    sim.add_argument("--policy", default="heuristic", choices=["random", "hold", "heuristic"], help="baseline policy (default: heuristic)")
+    sim.add_argument("--policy", default="heuristic", choices=list(BASELINES), help="baseline policy (default: heuristic)")
     sim.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
     sim.add_argument("--steps", type=_positive_int, help="episode length (overrides max_steps)")
     sim.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples: interbank replay runs/demo --events run.jsonl   |   interbank replay --events run.jsonl --verify",
     )
     rp.add_argument("checkpoint", type=Path, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
-    rp.add_argument("--policy", choices=["random", "hold", "heuristic"], help="a baseline instead of a checkpoint")
+    rp.add_argument("--policy", choices=list(BASELINES), help="a baseline instead of a checkpoint")
     rp.add_argument("--config", type=Path, help="scenario YAML (default: the training run's env, else the built-in default)")
     rp.add_argument("--banks", type=_positive_int, help="number of generated banks")
     rp.add_argument("--steps", type=_positive_int, help="episode length")

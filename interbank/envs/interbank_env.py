@@ -305,6 +305,8 @@ class InterbankEnv(ParallelEnv):
         s = self.system
         if operation not in self.CENTRAL_BANK_OPERATIONS:
             raise ValueError(f"unknown central bank operation {operation!r}; expected one of {', '.join(self.CENTRAL_BANK_OPERATIONS)}")
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, np.floating, np.integer))):
+            raise ValueError(f"amount must be a number, got {amount!r}")
         value = float("nan") if amount is None else float(amount)
         if operation == "inject":
             if not (value > 0 and np.isfinite(value)):

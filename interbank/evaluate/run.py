@@ -25,7 +25,7 @@ from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
 from interbank.sim.actions import PRIORITIES
 from interbank.policies.rollout import rollout
 
-BASELINE_NAMES = ("random", "hold", "heuristic")
+BASELINE_NAMES = ("random", "hold", "heuristic", "hoard", "lend_surplus")
 CSV_COLUMNS = (
     "policy", "episodes", "mean_return", "std_return", "mean_objective", "default_rate", "mean_cascade_size", "max_cascade_size",
     "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean",

@@ -7,8 +7,8 @@ flows, LEND offers, transaction records).
 
 Order within a step and why:
 
-1. ``actions``: INVEST and DIVEST trade at the old prices; LEND offers and
-   BORROW calls are recorded (settled in 3 and 5).
+1. ``actions``: INVEST and DIVEST trade at the midpoint of the price move their
+   net flow causes; LEND offers and BORROW calls are recorded (settled in 3 and 5).
 2. ``markets``: prices move with the net flow, noise and crashes.
 3. ``interest_and_maturities``: interest accrues (deposits, book, cash at the
    deposit facility, operating costs, interbank and central bank loans); the
@@ -71,33 +71,35 @@ def actions(s: "BankingSystem", ctx: StepContext) -> None:
     excess = s.excess_cash()
     record = s.log.enabled
 
+    # INVEST and DIVEST trade together: the net flow moves each market's price, and every trade
+    # executes at the midpoint of the move (the average cost of a linear impact), so a crowd that
+    # buys together pays up and one that sells together gets less: no free round trip
     investors = np.flatnonzero(acts == INVEST)
-    if investors.size:
-        logits = s.momentum() / a.momentum_temperature
-        p = np.exp(logits - logits.max())
-        cdf = np.cumsum(p / p.sum())
-        mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), s.m - 1)
-        amt = np.minimum(a.invest_fraction * _scale(s)[investors], 1.0) * excess[investors]
-        s.holdings[investors, mkt] += amt / s.price[mkt]
-        s.basis[investors, mkt] += amt
-        s.cash[investors] -= amt
-        ctx.flow += np.bincount(mkt, weights=amt, minlength=s.m)
-        if record:
-            for i, mm, x in zip(investors.tolist(), mkt.tolist(), amt.tolist()):
-                ctx.tx[i] = (None, s.markets[mm], x)
-
+    logits = s.momentum() / a.momentum_temperature
+    p = np.exp(logits - logits.max())
+    cdf = np.cumsum(p / p.sum())
+    buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), s.m - 1)
+    buy = np.minimum(a.invest_fraction * _scale(s)[investors], 1.0) * excess[investors]
     sellers = np.flatnonzero(acts == DIVEST)
+    sell_mkt = np.argmax(s.holdings[sellers] * s.price, axis=1)
+    units = a.divest_fraction * s.holdings[sellers, sell_mkt]
+    flow = np.bincount(buy_mkt, weights=buy, minlength=s.m) - np.bincount(sell_mkt, weights=units * s.price[sell_mkt], minlength=s.m)
+    ctx.flow += flow
+    executed = s.price * np.exp(0.5 * s.config.markets.impact * flow / s.depth)
+    if investors.size:
+        s.holdings[investors, buy_mkt] += buy / executed[buy_mkt]
+        s.basis[investors, buy_mkt] += buy
+        s.cash[investors] -= buy
     if sellers.size:
-        mkt = np.argmax(s.holdings[sellers] * s.price, axis=1)
-        units = a.divest_fraction * s.holdings[sellers, mkt]
-        proceeds = units * s.price[mkt]
-        s.holdings[sellers, mkt] -= units
-        s.basis[sellers, mkt] *= 1.0 - a.divest_fraction
+        proceeds = units * executed[sell_mkt]
+        s.holdings[sellers, sell_mkt] -= units
+        s.basis[sellers, sell_mkt] *= 1.0 - a.divest_fraction
         s.cash[sellers] += proceeds
-        ctx.flow -= np.bincount(mkt, weights=proceeds, minlength=s.m)
-        if record:
-            for i, mm, x in zip(sellers.tolist(), mkt.tolist(), proceeds.tolist()):
-                ctx.tx[i] = (None, s.markets[mm], x)
+    if record:
+        for i, mm, x in zip(investors.tolist(), buy_mkt.tolist(), buy.tolist()):
+            ctx.tx[i] = (None, s.markets[mm], x)
+        for i, mm, x in zip(sellers.tolist(), sell_mkt.tolist(), (units * executed[sell_mkt]).tolist()):
+            ctx.tx[i] = (None, s.markets[mm], x)
 
     lenders = acts == LEND
     ctx.offers = np.where(lenders, np.minimum(a.lend_fraction * _scale(s), 1.0) * excess, 0.0)
@@ -247,6 +249,7 @@ def liquidity_fallback(s: "BankingSystem", ctx: StepContext) -> None:
     # b) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
         need = np.where(s.active, np.maximum(s.required_reserves() - s.cash, 0.0), 0.0)
+        need[need < 1e-9 * s.capital0] = 0.0  # rounding dust is not a facility draw
         draw = np.minimum(need, s.collateral_capacity())
         if draw.any():
             s.cb_loans += draw

@@ -96,20 +96,23 @@ def test_defaulting_never_pays_by_the_documented_bound():
     rw = cfg.reward
     assert rw.default_penalty > 0 and rw.buffer_weight >= 0
     # from step 50 on, no bank's remaining return is worse than defaulting at step 51 would have been,
-    # and a bank that survives does strictly better
-    env = parallel_env(cfg)
-    policy = make_policy("random", 0)
-    env.reset(seed=3)
-    policy.reset(3)
-    rest = np.zeros(env.system.n)
-    for _ in range(50):
-        env.step_batch(batch_actions(policy, env))
-    alive = env.system.active.copy()
-    default_now = -np.maximum(env.system.equity(), 0.0) / env.system.capital0 - rw.default_penalty
-    while env.agents:
-        batch = env.step_batch(batch_actions(policy, env))
-        rest += np.where(batch.acted, batch.rewards, 0.0)
-    survived = alive & env.system.active
-    assert survived.sum() > 0 and (alive & ~env.system.active).sum() > 0
-    assert (rest[alive] >= default_now[alive] - 1e-9).all()
-    assert (rest[survived] > default_now[survived]).all()
+    # and a bank that survives does strictly better (HOLD under stress: some banks default late)
+    later_defaults = survivors = 0
+    for seed in range(4):
+        env = parallel_env(cfg)
+        policy = make_policy("hold")
+        env.reset(seed=seed)
+        rest = np.zeros(env.system.n)
+        for _ in range(50):
+            env.step_batch(batch_actions(policy, env))
+        alive = env.system.active.copy()
+        default_now = -np.maximum(env.system.equity(), 0.0) / env.system.capital0 - rw.default_penalty
+        while env.agents:
+            batch = env.step_batch(batch_actions(policy, env))
+            rest += np.where(batch.acted, batch.rewards, 0.0)
+        survived = alive & env.system.active
+        later_defaults += int((alive & ~env.system.active).sum())
+        survivors += int(survived.sum())
+        assert (rest[alive] >= default_now[alive] - 1e-9).all()
+        assert (rest[survived] > default_now[survived]).all()
+    assert later_defaults > 0 and survivors > 0
