@@ -62,6 +62,8 @@ def _sizes(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from interbank.policies import BASELINES
+
     parser = _Parser(
         prog="interbank",
         description="Interbank networks for reinforcement learning: simulate scenarios, train and evaluate shared bank policies, replay and steer runs live (terminal, HTTP/SSE, web page), reproduce contagion results, benchmark.",

@@ -27,6 +27,13 @@ class ConfigError(ValueError):
     """A user mistake in a configuration: the message is one line naming the key."""
 
 
+def _registered(name: str, registry: dict[str, Any]) -> str:
+    """A name chosen from a registry: an unknown one is a config error, never a silent fallback."""
+    if name not in registry:
+        raise ValueError(f"is not one of {sorted(registry)}")
+    return name
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
 
@@ -89,9 +96,7 @@ class NetworkConfig(_Strict):
     def _known(cls, value: str) -> str:
         from interbank.sim.network import NETWORKS
 
-        if value not in NETWORKS:
-            raise ValueError(f"is not one of {sorted(NETWORKS)}")
-        return value
+        return _registered(value, NETWORKS)
 
 
 class BalanceSheetConfig(_Strict):
@@ -299,9 +304,7 @@ class ClearingConfig(_Strict):
     def _known(cls, value: str) -> str:
         from interbank.sim.clearing import CLEARING_MODELS
 
-        if value not in CLEARING_MODELS:
-            raise ValueError(f"is not one of {sorted(CLEARING_MODELS)}")
-        return value
+        return _registered(value, CLEARING_MODELS)
 
 
 class ActionConfig(_Strict):
