@@ -38,13 +38,14 @@ def quote(leverage: np.ndarray, policy_rate: float, spread_per_leverage: float, 
 
 def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
-    lender_order: np.ndarray, borrower_order: np.ndarray,
+    lender_order: np.ndarray, borrower_risk: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
     ``loan_lender``/``loan_borrower``: outstanding loan records (pairs may repeat);
-    ``lender_order``/``borrower_order``: the order in which step 2 lines up lenders
-    and borrowers (permutations of bank indices, or any keys' argsort).
+    ``lender_order``: the order in which step 2 lines up lenders (a permutation of
+    the banks); ``borrower_risk``: per bank, lower is served first in step 2 (ties
+    by index).
     """
     n = request.shape[0]
     req = np.where(request > _EPS, request, 0.0)
@@ -68,7 +69,8 @@ def match(
 
     # 2. new counterparties: intersect cumulative supply and demand
     lenders = lender_order[sup[lender_order] > 0]
-    borrowers = borrower_order[req[borrower_order] > 0]
+    asking = np.flatnonzero(req > 0)
+    borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:
         cs, cr = np.cumsum(sup[lenders]), np.cumsum(req[borrowers])
         total = min(cs[-1], cr[-1])

@@ -139,6 +139,7 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     s.book *= np.exp(vol * ctx.draws["z_book"] - 0.5 * vol ** 2)
     led.amount *= 1.0 + led.rate / cfg.steps_per_year
     s.cb_loans *= 1.0 + per(s.lending_rate)
+    s.invalidate()
 
     # calls (BORROW: the lender refuses to roll over call_fraction of every loan, due now);
     # the rest rolls over at maturity, repriced at the borrower's current rate
@@ -148,6 +149,7 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     called[dust] = led.amount[dust]
     led.amount -= called
     s.cash += np.bincount(led.lender, weights=called, minlength=n) - np.bincount(led.borrower, weights=called, minlength=n)
+    s.invalidate()
     roll = (led.due <= t) & (led.amount > 0)
     if roll.any():
         led.rate[roll] = s.quote()[led.borrower[roll]]
@@ -215,9 +217,7 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     request = np.where(s.active, np.maximum(required - s.cash, 0.0), 0.0)
     supply = np.where(s.active & (request == 0), np.minimum(ctx.offers, np.maximum(s.cash - required, 0.0)), 0.0)
     led = s.ledger
-    lender, borrower, amount = funding.match(
-        request, supply, led.lender, led.borrower, s.lender_order, np.argsort(s.leverage(), kind="stable"),
-    )
+    lender, borrower, amount = funding.match(request, supply, led.lender, led.borrower, s.lender_order, s.leverage())
     rate = s.quote()[borrower]
     s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)

@@ -96,6 +96,7 @@ class BankingSystem:
         self.t = 0
         self.done = False
         self.log = EventLog(self.log.enabled)
+        self.invalidate()
 
         if cfg.banks is not None:
             self.capital0 = np.array([b.capital for b in cfg.banks], dtype=np.float64)
@@ -191,7 +192,8 @@ class BankingSystem:
         return self.ledger.amount
 
     def invalidate(self) -> None:
-        """Forget cached per-bank figures after the state changed."""
+        """Forget cached per-bank figures (loan sums, ratios, the mask) after the state changed.
+        Every phase ends with it; code that changes the ledger and reads again calls it between."""
         self._cache: dict[str, np.ndarray] = {}
 
     def _cached(self, key: str, compute) -> np.ndarray:
@@ -201,10 +203,10 @@ class BankingSystem:
         return value
 
     def loans_out(self) -> np.ndarray:
-        return self.ledger.loans_out(self.n)
+        return self._cached("loans_out", lambda: self.ledger.loans_out(self.n))
 
     def borrowings(self) -> np.ndarray:
-        return self.ledger.borrowings(self.n)
+        return self._cached("borrowings", lambda: self.ledger.borrowings(self.n))
 
     def investment_values(self) -> np.ndarray:
         return self.holdings * self.price

@@ -78,7 +78,7 @@ def test_existing_counterparties_come_first():
     # lender 0 already lends to 2; both 1 and 2 request 4; 0 offers 5 and 3 offers 10
     request = np.array([0.0, 4.0, 4.0, 0.0])
     supply = np.array([5.0, 0.0, 0.0, 10.0])
-    lender, borrower, amount = funding.match(request, supply, np.array([0]), np.array([2]), np.arange(4), np.arange(4))
+    lender, borrower, amount = funding.match(request, supply, np.array([0]), np.array([2]), np.arange(4), np.zeros(4))
     got = {(int(a), int(b)): float(x) for a, b, x in zip(lender, borrower, amount)}
     # step 1 gives 0's supply to its existing borrower 2 (4 of 5); step 2 lines up 0 (1 left) then 3 for bank 1
     assert got == pytest.approx({(0, 2): 4.0, (0, 1): 1.0, (3, 1): 3.0})
@@ -92,7 +92,7 @@ def test_matching_never_exceeds_requests_or_offers(seed):
     request = np.where(rng.random(n) < 0.4, rng.exponential(5, n), 0.0)
     supply = np.where((request == 0) & (rng.random(n) < 0.5), rng.exponential(5, n), 0.0)
     edges = rng.integers(0, n, (2, 60))
-    lender, borrower, amount = funding.match(request, supply, edges[0], edges[1], rng.permutation(n), rng.permutation(n))
+    lender, borrower, amount = funding.match(request, supply, edges[0], edges[1], rng.permutation(n), rng.random(n))
     got = np.bincount(borrower, weights=amount, minlength=n)
     gave = np.bincount(lender, weights=amount, minlength=n)
     assert (got <= request + 1e-9).all() and (gave <= supply + 1e-9).all()
