@@ -88,7 +88,7 @@ def test_checkpoint_loads_and_evaluates_reproducibly(run, tmp_path):
     a = json.loads((tmp_path / "a" / "metrics.json").read_text())
     b = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert a == b
-    assert set(a["policies"]) == {"trained", "random", "hold", "heuristic"}
+    assert set(a["policies"]) == {"trained", "random", "hold", "heuristic", "hoard", "lend_surplus"}
     for m in a["policies"].values():
         assert {"mean_return", "default_rate", "mean_cascade_size", "systemic_loss"} <= set(m)
     assert {p.name for p in (tmp_path / "a").glob("*.png")} >= {"capital.png", "default_rate.png", "cascades.png"}
