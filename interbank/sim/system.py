@@ -581,7 +581,6 @@ class BankingSystem:
             })
         return out
 
-    _snapshots = snapshots  # the name earlier code and tests use
 
     def market_states(self) -> list[dict[str, Any]]:
         return [

@@ -40,7 +40,7 @@ SCENARIO = {
 def _run(clearing: dict):
     env = parallel_env({**SCENARIO, "clearing": clearing}, record_events=True)
     env.reset(seed=0)
-    start = {s["id"]: s for s in env.system._snapshots()}
+    start = {s["id"]: s for s in env.system.snapshots()}
     _, rewards, terms, _, _ = env.step({a: HOLD for a in env.agents})
     return env, start, env.drain_events(), rewards, terms
 
