@@ -41,6 +41,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed_list(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or any(not p for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seeds such as 0,1,2")
+    seeds = [_seed(p) for p in parts]
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r} repeats a seed")
+    return seeds
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -104,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, help="run folder (default runs/<config name>-s<seed>)")
     tr.add_argument("--timesteps", type=_positive_int, help="total bank-decisions to train for (overrides train.total_timesteps)")
     tr.add_argument("--seed", type=_seed, help="overrides train.seed")
+    tr.add_argument("--seeds", type=_seed_list, metavar="S1,S2,...",
+                    help="train one run per seed, one after another, each in --out/s<seed> (default --out: runs/<config name>); "
+                    "then `interbank evaluate` on --out reports mean ± spread over the seeds")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest valid checkpoint")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -113,12 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--num-gpus", type=float, help="rllib: GPUs per learner (overrides rllib.num_gpus)")
 
     ev = sub.add_parser(
-        "evaluate", help="compare a checkpoint with the random, hold and heuristic baselines",
+        "evaluate", help="compare a checkpoint (or seed runs) with tuned reference rules and baselines",
         description="Run the checkpoint and the baselines on the same seeded episodes (same networks and "
-        "shocks) and report return, default rate, cascade sizes, systemic loss, capital path, DebtRank and "
-        "return by priority: metrics.json and metrics.csv for machines, a table and PNG plots for people.",
+        "shocks). Rules with parameters (lend_surplus, invest_momentum, heuristic) are first tuned on training "
+        "seeds over a small grid, then scored at their best point. Reports return, default rate, social welfare, "
+        "interbank volume, unmet funding, fire-sale losses, central bank usage, DebtRank, action frequencies, "
+        "cascades and return by priority: metrics.json and metrics.csv for machines, a table and PNG plots "
+        "(actions over time, intermediation, system figures) for people. On a folder of seed runs (train --seeds) "
+        "it reports mean ± spread over seeds, and the price of anarchy when selfish and social runs are both there.",
+        epilog="Example: interbank evaluate runs/default --episodes 50 --compare mine=my_pkg.policies:make",
     )
-    ev.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="a run folder (its newest checkpoint), a checkpoint folder, or policy.safetensors/policy.json")
+    ev.add_argument("checkpoint", type=Path, metavar="CHECKPOINT",
+                    help="a run folder (its newest checkpoint), a checkpoint folder, policy.safetensors/policy.json, "
+                    "or a folder of seed runs written by train --seeds")
     ev.add_argument("--episodes", type=_positive_int, default=20, help="seeded episodes per policy (default 20)")
     ev.add_argument("--seed", type=_seed, default=1000, help="episode i uses seed + i (default 1000, apart from training seeds)")
     ev.add_argument("--config", type=Path, help="scenario YAML (default: the training run's env)")
@@ -131,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--backend", choices=["local", "rllib"], default="local", help="rllib: spread the episodes over a Ray cluster's workers")
     ev.add_argument("--address", help="with --backend rllib: the Ray cluster HOST:PORT (default: a local Ray instance)")
     ev.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
+    ev.add_argument("--compare", action="append", default=[], metavar="NAME=package.module:factory",
+                    help="add your own policy (repeatable): factory() returns an object with act(observations, masks) -> "
+                    "actions over a batch of banks and optionally reset(seed); it is reported under NAME")
+    ev.add_argument("--tune-episodes", type=_non_negative_int, default=10,
+                    help="episodes per grid point when tuning the rules (training seeds; default 10, 0 = no tuning)")
+    ev.add_argument("--tune-seed", type=_seed, default=0, help="first tuning seed (default 0)")
 
     rp = sub.add_parser(
         "replay", help="run a policy live in the terminal: pause, add capital, delete banks, resume",
@@ -348,6 +384,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         fail(f"--num-env-runners {args.num_env_runners} must be >= 0")
     if args.num_gpus is not None and not args.num_gpus >= 0:
         fail(f"--num-gpus {args.num_gpus} must be >= 0")
+    if args.seeds is not None:
+        return _train_seeds(args, train, progress)
     try:
         if args.backend == "rllib":
             from interbank.train.rllib_backend import train_rllib
@@ -374,14 +412,47 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
+    """``train --seeds``: one run per seed, one after another, in OUT/s<seed>."""
+    from interbank.config import ConfigError
+    from interbank.policies.checkpoint import CheckpointError
+
+    if args.seed is not None:
+        fail("--seed and --seeds exclude each other")
+    if args.backend != "sb3":
+        fail("--seeds trains with the sb3 backend; run --backend rllib once per --seed")
+    parent = args.out or Path("runs") / (args.config.stem if args.config else "default")
+    if parent.exists() and not parent.is_dir():
+        fail(f"--out {parent} exists and is not a folder")
+    rows = []
+    for seed in args.seeds:
+        try:
+            result = train(args.config, parent / f"s{seed}", args.timesteps, seed, args.device, args.resume,
+                           progress=progress, command=args.command_line)
+        except (ConfigError, CheckpointError) as err:
+            fail(f"seed {seed}: {err}")
+        stats = result.last_stats
+        rows.append((seed, str(result.run_dir), result.timesteps,
+                     stats.get("episode_return", "-"), f"{stats['default_rate']:.1%}" if "default_rate" in stats else "-"))
+    print(table(("seed", "run folder", "bank-decisions", "last episode return", "last default rate"), rows))
+    print(f"\nnext: interbank evaluate {parent}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interbank.config import ConfigError
-    from interbank.evaluate.run import BASELINE_NAMES, evaluate, metrics_table
+    from interbank.evaluate.compare import CompareError
+    from interbank.evaluate.run import BASELINE_NAMES, evaluate, metrics_table, seed_runs, seeds_table
+    from interbank.evaluate.tuning import grid_points
+    from interbank.policies import RULE_GRIDS
     from interbank.policies.checkpoint import CheckpointError
 
-    total = args.episodes * (1 + len(BASELINE_NAMES) + (6 if args.priority_variants else 0))
+    trained = max(1, len(seed_runs(args.checkpoint)))
+    total = args.episodes * (trained + len(BASELINE_NAMES) + 1 + len(args.compare) + (6 if args.priority_variants else 0))
+    if args.tune_episodes:
+        total += sum(len(grid_points(f)) for f in BASELINE_NAMES if f in RULE_GRIDS)
     bar = tqdm(total=total, desc="evaluate", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(name: str, done: int) -> None:
@@ -391,8 +462,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         metrics, out = evaluate(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
                                 progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants,
-                                backend=args.backend, workers=args.workers, address=args.address)
-    except (ConfigError, CheckpointError) as err:
+                                backend=args.backend, workers=args.workers, address=args.address,
+                                compare=tuple(args.compare), tune_episodes=args.tune_episodes, tune_seed=args.tune_seed)
+    except (ConfigError, CheckpointError, CompareError) as err:
         bar.close()
         fail(str(err))
     bar.close()
@@ -400,6 +472,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     env = metrics["env"]
     print(f"{env['n_banks']} banks, {metrics['episodes']} episodes (seeds {metrics['seeds'][0]}..{metrics['seeds'][-1]}), env: {env['source']}")
     print(table(headers, rows))
+    if metrics.get("across_seeds"):
+        print("\nacross training seeds (mean ± std):")
+        print(table(*seeds_table(metrics)))
+    if metrics.get("price_of_anarchy") is not None:
+        print(f"price of anarchy (welfare selfish / welfare social): {metrics['price_of_anarchy']:.3f}")
     print(f"\nwrote {out / 'metrics.json'}, {out / 'metrics.csv'}" + ("" if args.no_plots else f" and plots in {out}/"))
     return 0
 

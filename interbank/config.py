@@ -336,8 +336,15 @@ class RewardConfig(_Strict):
     each clipped to [0, 1]; PROFIT: none). A default costs the bank its
     remaining equity (limited liability) plus ``default_penalty`` (in initial
     capital), so defaulting never pays.
+
+    ``objective``: ``selfish`` (default) pays each bank the above; ``social`` replaces
+    the equity term with the change in system welfare (``BankingSystem.welfare``:
+    equity of open banks minus losses pushed onto depositors, outside creditors and
+    the central bank, over initial total equity), the same for every bank, so one
+    shared policy learns what a planner would want. The buffer term is kept.
     """
 
+    objective: Literal["selfish", "social"] = "selfish"
     buffer_weight: float = Field(default=0.002, ge=0, le=1, allow_inf_nan=False)
     default_penalty: float = Field(default=0.5, ge=0, le=1000, allow_inf_nan=False)
 

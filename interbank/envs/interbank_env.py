@@ -14,7 +14,7 @@ from pettingzoo import ParallelEnv
 from interbank.config import EnvConfig, resolve_env_config
 from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
 from interbank.envs.priority import PriorityModel, priority_model_from_config
-from interbank.envs.rewards import reward_components, weighted_reward
+from interbank.envs.rewards import reward_components, social_components, weighted_reward
 from interbank.sim.actions import ACTIONS, HOLD, N_ACTIONS, PRIORITIES
 from interbank.sim.events import Event
 from interbank.sim.system import BankingSystem
@@ -228,6 +228,7 @@ class InterbankEnv(ParallelEnv):
         equity_before = self._equity  # as of the last refresh: nothing changes the system in between
         priority = self._priority
         live = system.active.copy()
+        welfare_before = system.welfare()
         outcome = system.step(actions, priority)
         self._shortfall = outcome.shortfall
         base = self._refresh_observations()
@@ -235,7 +236,8 @@ class InterbankEnv(ParallelEnv):
         defaulted = np.zeros(system.n, dtype=bool)
         defaulted[outcome.new_defaults] = True
         comps = reward_components(equity_before, self._equity, system.capital0, base, defaulted, rcfg.default_penalty)
-        reward = weighted_reward(comps, priority, rcfg.buffer_weight)
+        paid = comps if rcfg.objective == "selfish" else social_components(comps, system.welfare() - welfare_before, live)
+        reward = weighted_reward(paid, priority, rcfg.buffer_weight)
         reward[~live] = 0.0
         terminated = live & ~system.active
         truncated = bool(system.done and system.active.any())

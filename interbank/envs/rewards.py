@@ -50,6 +50,14 @@ def reward_components(
     return out
 
 
+def social_components(components: np.ndarray, welfare_change: float, live: np.ndarray) -> np.ndarray:
+    """The social objective's components: the profit column replaced by the change in system
+    welfare (the same for every bank live this step, the defaulting ones included), buffers kept."""
+    out = components.copy()
+    out[:, 0] = np.where(live, welfare_change, 0.0)
+    return out
+
+
 def objective(components: np.ndarray) -> np.ndarray:
     """The priority-free score of a step: the shareholder's profit component (with the default
     cost). Compares runs under different priorities on one scale."""

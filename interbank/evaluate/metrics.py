@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from interbank.policies.rollout import EpisodeResult
-from interbank.sim.actions import PRIORITIES
+from interbank.sim.actions import ACTIONS, PRIORITIES
 
 UNITS = {
     "mean_return": "mean over episodes of the mean summed reward per bank",
@@ -23,6 +23,15 @@ UNITS = {
     "return_by_priority": "mean reward per bank-step under each priority",
     "capital_path": "total equity of survivors per step: mean, p10, p90 over episodes (dollars)",
     "priority_mix": "fraction of live banks under each priority per step, mean over episodes",
+    "welfare": "social welfare at the end: equity of open banks minus losses pushed onto depositors, outside creditors and the central bank, over initial equity; mean over episodes",
+    "interbank_volume": "interbank loans outstanding over their initial amount, mean over steps and episodes (intermediation)",
+    "funding_unmet": "funding requested but not matched / funding requested, over each episode, mean (credit rationing)",
+    "fire_sale_losses": "discounts paid on forced sales (positions and loan book) over initial equity, mean",
+    "central_bank_usage": "lending-facility draws over initial equity, mean",
+    "action_frequency": "share of live bank-steps executing each action (LEND, BORROW, INVEST, DIVEST, HOLD)",
+    "action_path": "per step, the share of live banks executing each action, mean over episodes",
+    "volume_path": "interbank loans over their initial amount, after reset and each step, mean over episodes",
+    "cash_path": "mean cash / assets of live banks, after reset and each step, mean over episodes",
 }
 
 
@@ -41,6 +50,7 @@ def aggregate(results: list[EpisodeResult]) -> dict[str, Any]:
         vals = [v for v in vals if v is not None]
         prio[p.lower()] = float(np.mean(vals)) if vals else None
     mixes = [r.priority_mix for r in results if r.priority_mix]
+    counts = np.sum([r.action_counts for r in results], axis=0).astype(float)
     mix = _pad([[tuple(m) for m in x] for x in mixes]).mean(axis=0).tolist() if mixes else []
     return {
         "episodes": len(results),
@@ -62,4 +72,14 @@ def aggregate(results: list[EpisodeResult]) -> dict[str, Any]:
             "p90": np.percentile(capital, 90, axis=0).tolist(),
         },
         "priority_mix": mix,
+        "welfare": float(np.mean([r.welfare for r in results])),
+        "welfare_std": float(np.std([r.welfare for r in results])),
+        "interbank_volume": float(np.mean([r.interbank_volume for r in results])),
+        "funding_unmet": float(np.mean([r.funding_unmet for r in results])),
+        "fire_sale_losses": float(np.mean([r.fire_sale_losses for r in results])),
+        "central_bank_usage": float(np.mean([r.central_bank_usage for r in results])),
+        "action_frequency": dict(zip(ACTIONS, (counts / max(1, counts.sum())).tolist())),
+        "action_path": _pad([[tuple(a) for a in r.action_path] for r in results]).mean(axis=0).tolist(),
+        "volume_path": _pad([r.volume_path for r in results]).mean(axis=0).tolist(),
+        "cash_path": _pad([r.cash_path for r in results]).mean(axis=0).tolist(),
     }

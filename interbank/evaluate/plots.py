@@ -97,4 +97,65 @@ def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list
         paths.append(out / "priority_mix.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
+    paths += plot_behaviour(policies, out, title)
+    return paths
+
+
+ACTION_COLORS = {"LEND": "#2b8cbe", "BORROW": "#e34a33", "INVEST": "#31a354", "DIVEST": "#fdae6b", "HOLD": "#bdbdbd"}
+
+
+def plot_behaviour(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list[Path]:
+    """actions.png (what each policy does over time: share of live banks per action),
+    intermediation.png (interbank volume and cash ratio over time) and system.png
+    (welfare, unmet funding, fire-sale losses, central bank usage per policy)."""
+    names = [n for n in policies if policies[n].get("action_path")]
+    paths: list[Path] = []
+    if not names:
+        return paths
+    cols = min(4, len(names))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False, sharey=True)
+    for ax, name in zip(axes.ravel(), names):
+        path = np.array(policies[name]["action_path"])
+        ax.stackplot(np.arange(1, len(path) + 1), path.T, labels=list(ACTION_COLORS), colors=list(ACTION_COLORS.values()))
+        ax.set_title(name, fontsize=9)
+        ax.set_ylim(0, 1)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    axes[0, 0].legend(loc="lower left", fontsize=6)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    fig.suptitle(f"Actions over time (share of live banks) - {title}")
+    fig.tight_layout()
+    paths.append(out / "actions.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for k, name in enumerate(names):
+        vol, cash = policies[name]["volume_path"], policies[name]["cash_path"]
+        ax1.plot(np.arange(len(vol)), vol, label=name, color=_color(name, k))
+        ax2.plot(np.arange(len(cash)), cash, label=name, color=_color(name, k))
+    ax1.set(xlabel="step", ylabel="interbank loans / initial", title="Interbank volume (intermediation)")
+    ax2.set(xlabel="step", ylabel="mean cash / assets", title="Cash ratio (hoarding shows here)")
+    ax1.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    paths.append(out / "intermediation.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    keys = [("welfare", "welfare (end / start)"), ("funding_unmet", "funding unmet / requested"),
+            ("fire_sale_losses", "fire-sale losses / equity"), ("central_bank_usage", "central bank lent / equity")]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.6))
+    for ax, (key, label) in zip(axes, keys):
+        vals = [policies[n].get(key, 0.0) for n in names]
+        ax.bar(range(len(names)), vals, color=[_color(n, k) for k, n in enumerate(names)])
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+        ax.set_title(label, fontsize=9)
+    fig.suptitle(f"System-level figures - {title}")
+    fig.tight_layout()
+    paths.append(out / "system.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
     return paths

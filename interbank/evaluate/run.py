@@ -14,22 +14,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from interbank.config import EnvConfig, load_env_config, parse_env_config, resolve_env_config
 from interbank.envs import parallel_env
+from interbank.evaluate.compare import CompareError, load_compare
 from interbank.evaluate.metrics import UNITS, aggregate
-from interbank.policies import make_policy
+from interbank.evaluate.tuning import tune_rules, tuning_report
+from interbank.policies import RULE_GRIDS, make_policy
 from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
 from interbank.sim.actions import PRIORITIES
 from interbank.policies.rollout import rollout
 
-BASELINE_NAMES = ("random", "hold", "heuristic", "hoard", "lend_surplus")
+BASELINE_NAMES = ("random", "hold", "heuristic", "hoard", "lend_surplus", "invest_momentum")
 CSV_COLUMNS = (
     "policy", "episodes", "mean_return", "std_return", "mean_objective", "default_rate", "mean_cascade_size", "max_cascade_size",
     "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean",
     "return_profit", "return_liquidity", "return_stability",
+    "welfare", "interbank_volume", "funding_unmet", "fire_sale_losses", "central_bank_usage",
 )
 
 
@@ -51,25 +55,96 @@ def default_out(checkpoint_folder: Path | None) -> Path:
     return Path("eval")
 
 
+def seed_runs(path: Path) -> list[Path]:
+    """The run folders directly under ``path`` (a parent folder written by ``train --seeds``),
+    sorted; empty when ``path`` is itself a run, a checkpoint or a file."""
+    if not path.is_dir() or (path / "config.yaml").is_file() or (path / "policy.json").is_file():
+        return []
+    return sorted(p for p in path.iterdir() if p.is_dir() and (p / "config.yaml").is_file() and (p / "checkpoints").is_dir())
+
+
+def run_label(run: Path) -> tuple[str, int]:
+    """(group, training seed) of a run folder: group ``trained`` for the selfish objective,
+    ``trained_social`` for the social one."""
+    data = yaml.safe_load((run / "config.yaml").read_text()) or {}
+    objective = ((data.get("env") or {}).get("reward") or {}).get("objective", "selfish")
+    seed = int((data.get("train") or {}).get("seed", 0))
+    return ("trained" if objective == "selfish" else f"trained_{objective}"), seed
+
+
+SPREAD_KEYS = ("mean_return", "default_rate", "welfare", "interbank_volume", "funding_unmet", "fire_sale_losses",
+               "central_bank_usage", "final_capital_ratio")
+
+
+def across_seeds(results: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> dict[str, Any]:
+    """Per group of seed runs: mean, std, min and max over seeds of each headline figure."""
+    out: dict[str, Any] = {}
+    for group, names in groups.items():
+        out[group] = {"runs": names}
+        for key in SPREAD_KEYS:
+            vals = np.array([results[n][key] for n in names])
+            out[group][key] = {"mean": float(vals.mean()), "std": float(vals.std()), "min": float(vals.min()), "max": float(vals.max())}
+    return out
+
+
+def _rule_entries(env_cfg: EnvConfig, baselines: tuple[str, ...], seed: int, tune_episodes: int, tune_seed: int,
+                  progress: Callable[[str, int], None] | None) -> tuple[list[tuple[str, Any, Any]], dict[str, Any] | None]:
+    """Baselines, with each tunable rule at its best grid point on the tuning seeds."""
+    families = tuple(b for b in baselines if b in RULE_GRIDS) if tune_episodes > 0 else ()
+    tuning_seeds = list(range(tune_seed, tune_seed + tune_episodes))
+    tuned = tune_rules(env_cfg, families, tuning_seeds, progress) if families else {}
+    entries: list[tuple[str, Any, Any]] = []
+    for name in baselines:
+        if name == "heuristic":
+            entries.append((name, make_policy(name, seed), None))
+        if name in tuned:
+            policy = tuned[name].policy(seed)
+            if all(policy.name != e[0] for e in entries):
+                entries.append((policy.name, policy, None))
+        elif name != "heuristic":
+            entries.append((name, make_policy(name, seed), None))
+    return entries, (tuning_report(tuned, tuning_seeds) if tuned else None)
+
+
 def evaluate(
     checkpoint: str | Path | None, episodes: int = 20, seed: int = 0, config: str | Path | None = None,
     banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
     progress: Callable[[str, int], None] | None = None, plots: bool = True, priority_variants: bool = False,
-    backend: str = "local", workers: int = 1, address: str | None = None,
+    backend: str = "local", workers: int = 1, address: str | None = None, compare: tuple[str, ...] = (),
+    tune_episodes: int = 10, tune_seed: int = 0,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate and write the report; returns (metrics, output folder).
+
+    ``checkpoint`` is a run folder, a checkpoint, or a parent folder of seed runs (``train
+    --seeds``): then every run is evaluated (``trained/s0``, ``trained/s1`` ...; social-objective
+    runs as ``trained_social/sN``) and ``across_seeds`` holds mean, std, min and max over seeds;
+    with both objectives present, ``price_of_anarchy`` = welfare under the selfish policies /
+    welfare under the social ones. Rules in ``RULE_GRIDS`` are tuned first on ``tune_episodes``
+    seeds from ``tune_seed`` (training seeds; 0 skips tuning) and scored at their best grid
+    point. ``compare`` adds users' policies (``NAME=package.module:factory``). Every policy is
+    scored with the selfish (shareholder) reward, whatever the runs trained on.
 
     With a learned priority model in the checkpoint (or ``priority_variants``), the trained
     policy also runs under the rule-based priorities, the learned ones and each fixed priority,
     as ``trained/rule_based``, ``trained/learned``, ``trained/profit`` ... (``trained`` itself
     uses the learned model when there is one)."""
     entries: list[tuple[str, Any, Any]] = []
+    external = [load_compare(spec) for spec in compare]  # fail fast, before any episode
     folder = None
     learned = None
-    if checkpoint is not None:
+    groups: dict[str, list[str]] = {}
+    runs = seed_runs(Path(checkpoint)) if checkpoint is not None else []
+    if runs:
+        for run in runs:
+            group, run_seed = run_label(run)
+            policy, run_learned, run_folder = load_checkpoint(run)
+            name = f"{group}/s{run_seed}"
+            groups.setdefault(group, []).append(name)
+            entries.append((name, policy, run_learned))
+            folder = folder or run_folder
+    elif checkpoint is not None:
         trained, learned, folder = load_checkpoint(checkpoint)
         entries.append(("trained", trained, learned))
-    entries += [(name, make_policy(name, seed), None) for name in baselines]
     if config is not None:
         env_cfg = load_env_config(config)
         source = str(config)
@@ -79,14 +154,22 @@ def evaluate(
         source = "training run config" if trained_env else "built-in default"
     if banks is not None:
         env_cfg = resolve_env_config(env_cfg, n_banks=banks)
-    out = out or default_out(folder)
-    if checkpoint is not None and (learned is not None or priority_variants):
+    env_cfg = env_cfg.model_copy(update={"reward": env_cfg.reward.model_copy(update={"objective": "selfish"})})
+    out = out or (Path(checkpoint) / "eval" if runs else default_out(folder))
+    if checkpoint is not None and not runs and (learned is not None or priority_variants):
         trained = entries[0][1]
         variants = [("trained/rule_based", trained, priority_model_from_config(env_cfg.priority))]
         if learned is not None:
             variants.append(("trained/learned", trained, learned))
         variants += [(f"trained/{p.lower()}", trained, FixedPriority(p)) for p in PRIORITIES]
         entries[1:1] = variants
+    entries += [(p.name, p, None) for p in external]
+    rules, tuning = _rule_entries(env_cfg, baselines, seed, tune_episodes, tune_seed, progress)
+    taken = {e[0] for e in entries}
+    clash = [r[0] for r in rules if r[0] in taken]
+    if clash:
+        raise CompareError(f"--compare name {clash[0]!r} is already a baseline's name; pick another")
+    entries += rules
 
     tasks = [(k, i) for k in range(len(entries)) for i in range(episodes)]
     episodes_out = run_episodes(env_cfg, entries, tasks, seed, backend, workers, address, progress)
@@ -94,9 +177,11 @@ def evaluate(
     for k, (name, _, _) in enumerate(entries):
         results[name] = aggregate([episodes_out[(k, i)] for i in range(episodes)])
 
+    rule_names = [r[0] for r in rules if r[0] != "random"]
+    best = max(rule_names, key=lambda n: results[n]["mean_return"]) if rule_names else None
     trained_meta = entries[0][1].meta if entries and isinstance(entries[0][1], MLPPolicy) else None
-    metrics = {
-        "checkpoint": str(folder) if folder else None,
+    metrics: dict[str, Any] = {
+        "checkpoint": str(checkpoint if runs else folder) if checkpoint is not None else None,
         "trained_step": (trained_meta or {}).get("train", {}).get("step"),
         "trained_on": (trained_meta or {}).get("env"),
         "priority_model": "learned" if learned is not None else "rule_based",
@@ -104,8 +189,15 @@ def evaluate(
         "episodes": episodes,
         "seeds": [seed + i for i in range(episodes)],
         "units": UNITS,
+        "tuning": tuning,
+        "best_rule": best,
         "policies": results,
     }
+    if groups:
+        metrics["across_seeds"] = across_seeds(results, groups)
+        if "trained" in groups and "trained_social" in groups:
+            spread = metrics["across_seeds"]
+            metrics["price_of_anarchy"] = spread["trained"]["welfare"]["mean"] / spread["trained_social"]["welfare"]["mean"]
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     with (out / "metrics.csv").open("w", newline="") as f:
@@ -113,7 +205,8 @@ def evaluate(
         writer.writerow(CSV_COLUMNS)
         for name, m in results.items():
             prio = m["return_by_priority"]
-            writer.writerow([name, *(m[c] for c in CSV_COLUMNS[1:12]), prio["profit"], prio["liquidity"], prio["stability"]])
+            writer.writerow([name, *(m[c] for c in CSV_COLUMNS[1:12]), prio["profit"], prio["liquidity"], prio["stability"],
+                             *(m[c] for c in CSV_COLUMNS[15:])])
     if plots:
         from interbank.evaluate.plots import plot_all
 
@@ -165,11 +258,30 @@ def run_episodes(env_cfg: EnvConfig, entries: list, tasks: list[tuple[int, int]]
 
 
 def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:
-    headers = ("policy", "mean return", "± std", "objective", "default rate", "mean cascade", "max cascade", "systemic loss", "capital end/start", "DebtRank max")
+    headers = ("policy", "mean return", "± std", "default rate", "welfare", "interbank vol", "unmet funding",
+               "fire-sale loss", "CB usage", "DebtRank max", "L/B/I/D/H %")
     rows = []
+    best = metrics.get("best_rule")
     for name, m in metrics["policies"].items():
+        freq = "/".join(f"{100 * v:.0f}" for v in m["action_frequency"].values())
         rows.append((
-            name, m["mean_return"], m["std_return"], m["mean_objective"], f"{m['default_rate']:.1%}", m["mean_cascade_size"],
-            m["max_cascade_size"], f"{m['systemic_loss']:.1%}", m["final_capital_ratio"], m["debtrank_max"],
+            name + (" (best rule)" if name == best else ""), m["mean_return"], m["std_return"], f"{m['default_rate']:.1%}",
+            m["welfare"], m["interbank_volume"], f"{m['funding_unmet']:.1%}", m["fire_sale_losses"],
+            m["central_bank_usage"], m["debtrank_max"], freq,
         ))
+    return headers, rows
+
+
+def seeds_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:
+    """Mean ± std over training seeds per group, beside the best tuned rule."""
+    headers = ("policy", "seeds", "mean return", "default rate", "welfare", "interbank vol")
+    rows = []
+    for group, s in (metrics.get("across_seeds") or {}).items():
+        rows.append((group, len(s["runs"]), *(f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}"
+                                              for k in ("mean_return", "default_rate", "welfare", "interbank_volume"))))
+    best = metrics.get("best_rule")
+    if best:
+        m = metrics["policies"][best]
+        rows.append((f"{best} (best rule)", "-", f"{m['mean_return']:.3f}", f"{m['default_rate']:.3f}", f"{m['welfare']:.3f}",
+                     f"{m['interbank_volume']:.3f}"))
     return headers, rows

@@ -1,5 +1,8 @@
-"""Baseline policies: ``random``, ``hold``, the rule-based ``heuristic`` and transparent
-reference rules (``hoard``, ``lend_surplus``)."""
+"""Baseline policies: ``random``, ``hold``, the rule-based ``heuristic`` (the seed's old static
+logic) and transparent reference rules (``hoard``, ``lend_surplus``, ``invest_momentum``).
+
+``RULE_GRIDS`` lists, for each rule with parameters, the small grid ``interbank evaluate``
+tunes it over on training seeds before scoring it on the evaluation seeds."""
 
 from __future__ import annotations
 
@@ -52,12 +55,15 @@ class HeuristicPolicy:
     A rule whose action is masked falls through to the next rule.
     """
 
-    name = "heuristic"
-
     def __init__(self, low_cash: float = 0.1, stop_loss: float = 0.05, invest_cash: float = 0.3,
                  risk_appetite: float = 0.5, lend_cash: float = 0.2) -> None:
         self.low_cash, self.stop_loss = low_cash, stop_loss
         self.invest_cash, self.risk_appetite, self.lend_cash = invest_cash, risk_appetite, lend_cash
+        defaults = (0.1, 0.05, 0.3, 0.5, 0.2)
+        params = (low_cash, stop_loss, invest_cash, risk_appetite, lend_cash)
+        keys = ("low_cash", "stop_loss", "invest_cash", "risk_appetite", "lend_cash")
+        changed = [f"{k}={v:g}" for k, v, d in zip(keys, params, defaults) if v != d]
+        self.name = f"heuristic({','.join(changed)})" if changed else "heuristic"
 
     def reset(self, seed: int | None = None) -> None:
         pass
@@ -116,3 +122,39 @@ class LendSurplusPolicy:
         return np.select(
             [(cover > self.c) & mask[:, LEND], (cover < self.c) & mask[:, BORROW]], [LEND, BORROW], default=HOLD,
         ).astype(np.int64)
+
+
+class InvestMomentumPolicy:
+    """Follow the markets: INVEST when the bank's best market rose more than ``threshold``
+    (5-step momentum), DIVEST when its worst market fell more than ``threshold``, otherwise
+    lend the surplus above 3x the reserve requirement (as ``lend_surplus(3)``), else HOLD."""
+
+    def __init__(self, threshold: float = 0.02) -> None:
+        self.threshold = float(threshold)
+        self.name = f"invest_momentum({self.threshold:g})"
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
+        obs = observations
+        mask = np.asarray(action_masks, dtype=bool)
+        mom, spread = obs[:, _F["market_momentum"]], obs[:, _F["market_momentum_spread"]]
+        best, worst = mom + 0.5 * spread, mom - 0.5 * spread
+        cover = reserve_cover(obs)
+        rules = [
+            (worst < -self.threshold) & mask[:, DIVEST],
+            (best > self.threshold) & mask[:, INVEST],
+            (cover > 3.0) & mask[:, LEND],
+            (cover < 3.0) & mask[:, BORROW],
+        ]
+        return np.select(rules, [DIVEST, INVEST, LEND, BORROW], default=HOLD).astype(np.int64)
+
+
+# The grids ``interbank evaluate`` tunes each rule over (on training seeds): a few values
+# around the default, spanning cautious to aggressive.
+RULE_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
+    "lend_surplus": {"c": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0)},
+    "invest_momentum": {"threshold": (0.0, 0.01, 0.02, 0.05)},
+    "heuristic": {"low_cash": (0.05, 0.1, 0.15), "lend_cash": (0.1, 0.2, 0.3)},
+}

@@ -592,6 +592,12 @@ class BankingSystem:
     def total_capital(self) -> float:
         return float(self.equity()[self.active].sum())
 
+    def welfare(self) -> float:
+        """Social welfare, in initial total equity: the equity of the banks still open minus the
+        losses pushed onto depositors, outside creditors and the central bank so far. 1.0 at reset;
+        a default's loss to other banks shows in their equity, its loss to outsiders here."""
+        return (self.total_capital() - self.external_losses) / float(self.capital0.sum())
+
     def _emit_init(self) -> None:
         if not self.log.enabled:
             return

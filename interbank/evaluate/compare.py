@@ -1,0 +1,69 @@
+"""``--compare NAME=package.module:factory``: bring your own policy to ``interbank evaluate``.
+
+``factory()`` returns an object with ``act(observations, masks) -> actions`` over a batch of
+banks (float32[n, F] with F = len(interbank.envs.observation.FEATURES) + 3, int8[n, 5] ->
+int[n]) and, optionally, ``reset(seed)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class CompareError(ValueError):
+    """A ``--compare`` spec that cannot be used (one-line message)."""
+
+
+@dataclass
+class ExternalPolicy:
+    """A user's policy under the one policy interface: checks every action against the mask."""
+
+    name: str
+    inner: Any
+
+    def reset(self, seed: int | None = None) -> None:
+        reset = getattr(self.inner, "reset", None)
+        if callable(reset):
+            reset(seed)
+
+    def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
+        actions = np.asarray(self.inner.act(observations, action_masks))
+        if actions.shape != (observations.shape[0],) or not np.issubdtype(actions.dtype, np.integer):
+            raise CompareError(f"policy {self.name!r}: act() must return int[{observations.shape[0]}], got {actions.dtype}{list(actions.shape)}")
+        return actions.astype(np.int64)
+
+
+def parse_compare(spec: str) -> tuple[str, str]:
+    """``NAME=package.module:factory`` -> (NAME, target); CompareError on a malformed spec."""
+    name, sep, target = spec.partition("=")
+    if not sep or not _NAME.match(name) or not _TARGET.match(target):
+        raise CompareError(f"--compare {spec!r}: expected NAME=package.module:factory (NAME: letters, digits, _ . -)")
+    return name, target
+
+
+def load_compare(spec: str) -> ExternalPolicy:
+    """Import the factory named by ``spec``, call it, check the result has ``act``."""
+    name, target = parse_compare(spec)
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the user's module's
+        raise CompareError(f"--compare {name}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise CompareError(f"--compare {name}: {module_name!r} has no callable {attr!r}")
+    try:
+        policy = factory()
+    except Exception as exc:  # noqa: BLE001
+        raise CompareError(f"--compare {name}: {target}() failed: {type(exc).__name__}: {exc}") from None
+    if not callable(getattr(policy, "act", None)):
+        raise CompareError(f"--compare {name}: {target}() returned {type(policy).__name__}, which has no act(observations, masks)")
+    return ExternalPolicy(name, policy)
