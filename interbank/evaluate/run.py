@@ -136,9 +136,9 @@ def evaluate(
     runs = seed_runs(Path(checkpoint)) if checkpoint is not None else []
     if runs:
         for run in runs:
-            group, run_seed = run_label(run)
+            group, _ = run_label(run)
             policy, run_learned, run_folder = load_checkpoint(run)
-            name = f"{group}/s{run_seed}"
+            name = f"{group}/{run.name}"
             groups.setdefault(group, []).append(name)
             entries.append((name, policy, run_learned))
             folder = folder or run_folder
