@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--checkpoints", type=Path, help="folder whose sub-folders (run or checkpoint folders) can be started by name")
     sv.add_argument("--configs", type=Path, default=Path("configs"), help="folder of scenario YAMLs usable by name (default configs)")
     sv.add_argument("--max-sessions", type=_positive_int, default=8)
-    sv.add_argument("--max-banks", type=_positive_int, default=500)
+    sv.add_argument("--max-banks", type=_positive_int, default=10_000)
     sv.add_argument("--max-steps", type=_positive_int, default=5000)
     sv.add_argument("--client-buffer", type=_positive_int, default=2000, help="events a viewer may lag before it is dropped")
 

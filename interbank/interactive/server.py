@@ -1,10 +1,12 @@
 """``interbank serve``: the seed's HTTP API over the interactive runner, with SSE streams and a web page.
 
     POST /api/interactive/start          bank parameters in; SSE out (or JSON {session_id, stream_url})
-    POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?}
+    POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?};
+                                         command "branch" (paused) forks the session: {session_id, stream_url, ...}
     GET  /api/interactive/status         ?session_id=... (default: the newest session)
     GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
     GET  /api/interactive/sessions       every session's status
+    GET  /api/interactive/exposures/{id} ?step=&limit=: interbank exposures (lender -> borrower) as of a step
     GET  /api/checkpoints                checkpoint names usable in start
     GET  /                               the web page; OpenAPI docs at /docs
 
@@ -42,7 +44,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 class ServerLimits(BaseModel):
     max_sessions: int = 8
-    max_banks: int = 500
+    max_banks: int = 10_000
     max_steps: int = 5000
     max_speed: float = 1000.0
     max_body_bytes: int = 1_000_000
@@ -70,7 +72,7 @@ class ControlRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     session_id: str | None = None
-    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital", "central_bank"]
+    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital", "central_bank", "branch"]
     bank: str | None = Field(default=None, max_length=64, description="delete_bank, add_capital, central_bank inject")
     amount: float | None = Field(
         default=None, allow_inf_nan=False, strict=True,  # a JSON number: no true, no "5"
@@ -193,6 +195,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
         async def events():
             # frames are pre-encoded once per event; whatever is queued is sent in one write
+            nonlocal backlog, viewer
             sent = after
             try:
                 yield ServerSentEvent(retry=1000)  # reconnect after 1 s if the connection drops
@@ -216,7 +219,16 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                     if frames:
                         yield b"".join(frames)
                     if viewer.dropped and viewer.queue.empty():
-                        break
+                        # it fell behind its buffer but is still reading: re-feed it from the
+                        # history instead of dropping it (a stalled client never gets here)
+                        session.unsubscribe(viewer)
+                        session.dropped_viewers -= 1
+                        session.resynced_viewers += 1
+                        backlog, viewer = session.subscribe(sent)
+                        for start in range(0, len(backlog), 200):
+                            chunk = backlog[start:start + 200]
+                            sent = chunk[-1].seq
+                            yield b"".join(item.frame for item in chunk)
             finally:
                 session.unsubscribe(viewer)
 
@@ -246,8 +258,28 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         session = store.get(req.session_id)
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
+        if req.command == "branch":
+            return await branch(session, req)
         event = await session.command(req.command, req.bank, req.amount, req.operation)
         return {"ok": True, "event": event, **session.status()}
+
+    async def branch(session: Session, req: ControlRequest) -> JSONResponse:
+        if req.bank is not None or req.amount is not None or req.operation is not None:
+            raise CommandError(422, "branch takes no bank, amount or operation")
+        child = await store.branch(session)
+        return JSONResponse(
+            {"ok": True, "session_id": child.id, "stream_url": f"/api/interactive/stream/{child.id}",
+             "status_url": f"/api/interactive/status?session_id={child.id}", **child.status()},
+            status_code=201,
+        )
+
+    @app.get("/api/interactive/exposures/{session_id}", summary="Interbank exposures of a session as of a step")
+    async def exposures(session_id: str, step: int | None = Query(default=None, ge=0),
+                        limit: int | None = Query(default=None, ge=1)):
+        snap = store.get(session_id).runner.exposures(step, limit)
+        if snap is None:
+            raise CommandError(404, f"no exposures kept for step {step} (only the last steps are kept)")
+        return snap
 
     @app.get("/api/interactive/status", summary="Status of a session (default: the newest)")
     async def status(session_id: str | None = Query(default=None, max_length=64)):
@@ -286,7 +318,15 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     @app.get("/api/scenarios", summary="Scenario names usable in start")
     async def list_scenarios():
         names = sorted(p.stem for p in configs.glob("*.yaml")) if configs.is_dir() else []
-        return {"scenarios": names}
+        sizes: dict[str, dict[str, int]] = {}
+        for name in names:  # so that a page can show (and keep) each scenario's own size
+            try:
+                cfg = load_env_config(configs / f"{name}.yaml")
+                sizes[name] = {"n_banks": cfg.n_banks, "max_steps": cfg.max_steps, "explicit_banks": cfg.banks is not None}
+            except ConfigError:
+                continue
+        default = EnvConfig()
+        return {"scenarios": names, "sizes": sizes, "default": {"n_banks": default.n_banks, "max_steps": default.max_steps}}
 
     @app.get("/", include_in_schema=False)
     async def page():

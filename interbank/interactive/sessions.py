@@ -59,6 +59,9 @@ class Session:
     viewers: set[Viewer] = field(default_factory=set)
     dropped_viewers: int = 0
     task: asyncio.Task | None = None
+    parent: str | None = None  # the session this one was branched from
+    fork_step: int | None = None
+    resynced_viewers: int = 0  # viewers that fell behind their buffer and were re-fed from the history
 
     def __post_init__(self) -> None:
         self.lock = asyncio.Lock()
@@ -129,7 +132,9 @@ class Session:
     def status(self) -> dict[str, Any]:
         st = self.runner.status().as_dict()
         return {"session_id": self.id, **st, "viewers": len(self.viewers), "dropped_viewers": self.dropped_viewers,
-                "last_seq": self.last_seq, "speed": self.speed}
+                "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.runner.env.system.n,
+                "parent": self.parent, "fork_step": self.fork_step, "resynced_viewers": self.resynced_viewers,
+                "created": self.created}
 
 
 class SessionStore:
@@ -140,15 +145,33 @@ class SessionStore:
         self.sessions: dict[str, Session] = {}
 
     def add(self, runner: Runner, speed: float, buffer: int) -> Session:
+        self._make_room()
+        session = Session(uuid.uuid4().hex[:8], runner, speed, buffer)
+        self.sessions[session.id] = session
+        session.task = asyncio.get_running_loop().create_task(session.drive())
+        return session
+
+    async def branch(self, parent: Session) -> Session:
+        """Fork a paused session: a new session paused at the same state whose history is the
+        parent's up to the fork (its init naming the parent and the fork step)."""
+        self._make_room()
+        async with parent.lock:
+            runner = await asyncio.to_thread(parent.runner.branch, parent.id)
+            parent.publish(parent.runner.take_events())
+            fork = runner.init_event["data"]["config"]["branch"]
+            prefix = [Item.of(runner.init_event)] + [item for item in parent.history if 0 < item.seq <= fork["seq"]]
+        session = Session(uuid.uuid4().hex[:8], runner, parent.speed, parent.buffer, history=prefix,
+                          parent=parent.id, fork_step=fork["step"])
+        self.sessions[session.id] = session
+        session.task = asyncio.get_running_loop().create_task(session.drive())
+        return session
+
+    def _make_room(self) -> None:
         if len(self.sessions) >= self.max_sessions:
             finished = sorted((s for s in self.sessions.values() if s.done.is_set()), key=lambda s: s.created)
             if not finished:
                 raise CommandError(429, f"too many sessions: {self.max_sessions} are running; stop one first")
             del self.sessions[finished[0].id]
-        session = Session(uuid.uuid4().hex[:8], runner, speed, buffer)
-        self.sessions[session.id] = session
-        session.task = asyncio.get_running_loop().create_task(session.drive())
-        return session
 
     def get(self, session_id: str | None) -> Session:
         if session_id is None:

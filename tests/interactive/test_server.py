@@ -236,11 +236,11 @@ def test_central_bank_commands_over_http(server, paused_session):
 def test_control_request_matches_the_runner():
     from typing import get_args
 
-    from interbank.interactive.runner import CENTRAL_BANK_OPERATIONS, COMMANDS
+    from interbank.interactive.runner import CENTRAL_BANK_OPERATIONS, COMMANDS, SESSION_COMMANDS
     from interbank.interactive.server import ControlRequest
 
     fields = ControlRequest.model_fields
-    assert set(get_args(fields["command"].annotation)) == set(COMMANDS)
+    assert set(get_args(fields["command"].annotation)) == set(COMMANDS) | set(SESSION_COMMANDS)
     (ops,) = [get_args(a) for a in get_args(fields["operation"].annotation) if a is not type(None)]
     assert set(ops) == set(CENTRAL_BANK_OPERATIONS)
 
