@@ -51,6 +51,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
+    return value
+
+
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(x) for x in text.split(",") if x.strip()]
@@ -163,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-banks", type=_positive_int, default=500)
     sv.add_argument("--max-steps", type=_positive_int, default=5000)
     sv.add_argument("--client-buffer", type=_positive_int, default=2000, help="events a viewer may lag before it is dropped")
+    sv.add_argument("--memory-budget-mb", type=_positive_int, default=640,
+                    help="memory the sessions may take together (estimated; beyond it a start answers 503; default 640)")
+    sv.add_argument("--finished-ttl", type=_positive_float, default=600.0, metavar="SECONDS",
+                    help="evict a finished session this long after it ends (default 600)")
+    sv.add_argument("--spill-dir", type=Path, help="folder for the sessions' event spills (default: a temporary folder)")
+    sv.add_argument("--allowed-host", action="append", metavar="NAME",
+                    help="a Host name the server answers besides the loopback names (repeat; '*' = any)")
 
     ex = sub.add_parser(
         "experiment", help="reproduce classic contagion results (gai-kapadia, nier, debtrank)",
@@ -408,6 +425,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from interbank.interactive.guard import LOOPBACK_HOSTS
+        from interbank.interactive.protocol import JsonErrorH11Protocol
         from interbank.interactive.server import ServerLimits, create_app
     except ImportError as err:
         fail(f"serve needs fastapi, uvicorn and sse-starlette ({err.name} is missing): pip install -e .")
@@ -415,11 +434,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fail(f"--checkpoints: {args.checkpoints} is not a folder")
     if not 0 < args.port < 65536:
         fail(f"--port {args.port} is not a valid port")
+    if args.spill_dir is not None and args.spill_dir.exists() and not args.spill_dir.is_dir():
+        fail(f"--spill-dir: {args.spill_dir} is not a folder")
+    hosts = list(LOOPBACK_HOSTS)
+    if args.host not in ("0.0.0.0", "::", ""):
+        hosts.append(args.host)
+    hosts += args.allowed_host or []
     limits = ServerLimits(max_sessions=args.max_sessions, max_banks=args.max_banks, max_steps=args.max_steps,
-                          client_buffer=args.client_buffer)
+                          client_buffer=args.client_buffer, memory_budget_bytes=args.memory_budget_mb * 1_000_000,
+                          finished_ttl_seconds=args.finished_ttl, spill_dir=args.spill_dir,
+                          allowed_hosts=None if "*" in hosts else tuple(hosts))
     app = create_app(args.checkpoints, args.configs, limits)
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol)
+    except OSError as err:  # e.g. the port is taken
+        fail(f"serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}")
     return 0
 
 

@@ -97,17 +97,18 @@ class Runner:
         self.env.reset(seed=seed)
         self.state = "ready"
         self.lock = threading.RLock()
-        self._events: list[Event] = list(self.env.drain_events())
-        self._delivered = 0
+        # only the events not handed out yet: the runner keeps no history (a session's
+        # stream history is the front end's business, bounded there)
+        self._pending: list[Event] = list(self.env.drain_events())
         self._status = self._read_status()
 
     # --------------------------------------------------------------- events
     def take_events(self) -> list[Event]:
         """Events produced since the last call (each event is handed out once)."""
         with self.lock:
-            self._events.extend(self.env.drain_events())
-            out = self._events[self._delivered:]
-            self._delivered = len(self._events)
+            out = self._pending
+            out.extend(self.env.drain_events())
+            self._pending = []
             return out
 
     @property
@@ -203,9 +204,10 @@ class Runner:
                 if amount is not None:
                     raise CommandError(422, "delete_bank takes no amount")
                 self.env.delete_bank(bank)
-        self._events.extend(self.env.drain_events())
+        new = self.env.drain_events()
+        self._pending.extend(new)
         produced = CONTROL_EVENT[name]
-        return next(e for e in reversed(self._events) if e["type"] == produced)
+        return next(e for e in reversed(new) if e["type"] == produced)
 
     def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
         """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors."""
