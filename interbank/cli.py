@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -234,7 +235,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from interbank.envs import parallel_env
     from interbank.policies import make_policy
     from interbank.policies.rollout import rollout
-    from interbank.sim.events import dumps
+    from interbank.jsonl import JsonlError, JsonlWriter
 
     overrides: dict[str, Any] = {}
     if args.banks is not None:
@@ -253,32 +254,41 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.events is not None:
         if args.events.parent and not args.events.parent.exists():
             fail(f"--events: folder {args.events.parent} does not exist")
+        if args.events.is_dir():
+            fail(f"--events: {args.events} is a folder; give a file name")
         try:
-            out = args.events.open("w", encoding="utf-8")
-        except OSError as err:
-            fail(f"--events: cannot write {args.events}: {err.strerror}")
+            out = JsonlWriter(args.events)
+        except JsonlError as err:
+            fail(f"--events: {err}")
 
     env = parallel_env(config, record_events=out is not None)
     policy = make_policy(args.policy, seed)
     bar = tqdm(total=config.max_steps, desc=f"simulate {args.policy}", unit="step", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr, mininterval=0.2)
-    events_written = 0
 
     def on_step(step: int, events: list) -> None:
-        nonlocal events_written
         if out is not None:
-            out.writelines(dumps(e) + "\n" for e in events)
-            events_written += len(events)
+            out.write(events)
         if step:
             bar.update(1)
             bar.set_postfix(active=int(env.system.active.sum()), defaults=int(env.system.defaulted.sum()))
 
     try:
         result = rollout(env, policy, seed, on_step)
+    except JsonlError as err:
+        fail(f"--events: {err} (the file holds the events up to the last whole line)")
+    except ValueError as err:  # an event with a non-finite number: the config bounds should prevent it
+        fail(f"the simulation produced a number that is not finite at step {env.system.t} ({err}); "
+             "the scenario's values are too large or too small")
     finally:
         bar.close()
         if out is not None:
-            out.close()
+            try:
+                out.close()
+            except JsonlError as err:
+                fail(f"--events: {err}")
     system = env.system
+    events_written = out.written if out is not None else 0
+    prices = {str(name): float(p) for name, p in zip(system.markets, system.price)}
     summary = {
         "scenario": str(config_path) if config_path else "built-in default",
         "policy": args.policy, "seed": seed, "banks": system.n, "steps": result.steps,
@@ -286,11 +296,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "cascades": len(result.cascades), "max_cascade": max(result.cascades, default=0),
         "total_capital_start": result.initial_capital, "total_capital_end": result.final_capital,
         "mean_return": result.mean_return,
-        "bank_index": float(system.price[0]), "fin_services": float(system.price[1]),
+        "bank_index": prices.get("BANK_INDEX"), "fin_services": prices.get("FIN_SERVICES"), "prices": prices,
         "events": str(args.events) if out is not None else None, "events_written": events_written,
     }
+    bad = [k for k, v in [*summary.items(), *prices.items()] if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        fail(f"the simulation produced a number that is not finite ({', '.join(bad)}); "
+             "the scenario's values are too large or too small")
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
         return 0
     change = result.final_capital / result.initial_capital - 1 if result.initial_capital else 0.0
     rows = [
@@ -301,7 +315,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         ("total capital start", f"{result.initial_capital:,.2f}"),
         ("total capital end", f"{result.final_capital:,.2f} ({change:+.1%})"),
         ("mean return per bank", f"{result.mean_return:,.3f}"),
-        ("BANK_INDEX / FIN_SERVICES", f"{system.price[0]:,.2f} / {system.price[1]:,.2f}"),
+        (" / ".join(prices), " / ".join(f"{p:,.2f}" for p in prices.values())),
     ]
     if out is not None:
         rows.append(("events", f"{events_written:,} written to {args.events}"))

@@ -43,6 +43,9 @@ CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "del
 # central bank operations a command can ask for; the simulation's own central_bank events
 # (lending_facility, repayment) are not commands
 CENTRAL_BANK_OPERATIONS: tuple[str, ...] = InterbankEnv.CENTRAL_BANK_OPERATIONS
+# steps per second: the slowest pace a front end offers (0 = as fast as possible); slower
+# would only mean a session that looks stuck
+MIN_SPEED = 0.01
 
 
 def is_command_event(event: Event) -> bool:

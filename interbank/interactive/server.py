@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interbank.config import BankSpec, ConfigError, EnvConfig, load_env_config, resolve_env_config
 from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
-from interbank.interactive.runner import COMMANDS, CommandError, Runner
+from interbank.interactive.runner import COMMANDS, MIN_SPEED, CommandError, Runner
 from interbank.interactive.sessions import Session, SessionStore
 from interbank.policies import BASELINES, make_policy
 from interbank.policies.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
@@ -51,7 +51,7 @@ class ServerLimits(BaseModel):
     max_banks: int = 500
     max_steps: int = 5000
     max_speed: float = 1000.0  # steps per second
-    min_speed: float = 0.01  # the slowest pace other than 0 (= as fast as possible)
+    min_speed: float = MIN_SPEED  # the slowest pace other than 0 (= as fast as possible)
     max_body_bytes: int = 1_000_000  # counted while reading, with or without Content-Length
     max_json_depth: int = 32
     client_buffer: int = 2000  # events a viewer may fall behind before it is dropped
