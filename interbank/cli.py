@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--finished-ttl", type=_positive_float, default=600.0, metavar="SECONDS",
                     help="evict a finished session this long after it ends (default 600)")
     sv.add_argument("--spill-dir", type=Path, help="folder for the sessions' event spills (default: a temporary folder)")
+    sv.add_argument("--history-mb", type=_positive_float, default=8.0,
+                    help="newest stream events kept in memory per session (default 8)")
+    sv.add_argument("--spill-mb", type=_positive_float, default=256.0,
+                    help="newest stream events kept on disk per session, for Last-Event-ID (default 256)")
     sv.add_argument("--allowed-host", action="append", metavar="NAME",
                     help="a Host name the server answers besides the loopback names (repeat; '*' = any)")
 
@@ -457,6 +461,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = ServerLimits(max_sessions=args.max_sessions, max_banks=args.max_banks, max_steps=args.max_steps,
                           client_buffer=args.client_buffer, memory_budget_bytes=args.memory_budget_mb * 1_000_000,
                           finished_ttl_seconds=args.finished_ttl, spill_dir=args.spill_dir,
+                          history_window_bytes=int(args.history_mb * 1_000_000), spill_bytes=int(args.spill_mb * 1_000_000),
                           allowed_hosts=None if "*" in hosts else tuple(hosts))
     app = create_app(args.checkpoints, args.configs, limits)
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)

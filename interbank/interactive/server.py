@@ -265,7 +265,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     async def start(req: StartRequest, request: Request):
         cfg = env_config(req)
         check_speed(req.speed)
-        store.check_room(cfg.n_banks)  # 429 / 503 before any work
+        store.check_room(cfg.n_banks, cfg.max_steps)  # 429 / 503 before any work
         policy, info, priority = policy_for(req)
         runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info, priority)
         if req.paused:
@@ -330,7 +330,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.get("/api/scenarios", summary="Scenario names usable in start", responses=_responses())
     async def list_scenarios():
-        names = sorted(p.stem for p in configs.glob("*.yaml")) if configs.is_dir() else []
+        names = sorted(p.stem for p in configs.glob("*.yaml") if NAME.match(p.stem)) if configs.is_dir() else []
         return {"scenarios": names}
 
     @app.get("/", include_in_schema=False)

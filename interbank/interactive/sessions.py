@@ -232,11 +232,13 @@ class Spill:
         self.sizes.clear()
 
 
-def session_footprint(n_banks: int, window_bytes: int) -> int:
+def session_footprint(n_banks: int, window_bytes: int, max_steps: int | None = None) -> int:
     """Estimated memory of one session: its runner, its history window and what its viewers
-    may hold beyond it (another window), each window at least one step's stream."""
-    window = max(window_bytes, STREAM_BYTES_PER_BANK_STEP * n_banks)
-    return RUNNER_BASE_BYTES + RUNNER_BYTES_PER_BANK * n_banks + 2 * window
+    may hold beyond it (another window). A window holds at least one step's stream and at most
+    the whole stream of a ``max_steps`` episode."""
+    step = STREAM_BYTES_PER_BANK_STEP * n_banks
+    window = window_bytes if max_steps is None else min(window_bytes, step * (max_steps + 2))
+    return RUNNER_BASE_BYTES + RUNNER_BYTES_PER_BANK * n_banks + 2 * max(window, step)
 
 
 @dataclass
@@ -426,17 +428,17 @@ class SessionStore:
         self.baseline_rss = resident_bytes()  # the server before any session
 
     # ------------------------------------------------------------ budget
-    def footprint(self, n_banks: int) -> int:
-        return session_footprint(n_banks, self.window_bytes)
+    def footprint(self, n_banks: int, max_steps: int | None = None) -> int:
+        return session_footprint(n_banks, self.window_bytes, max_steps)
 
     def reserved(self) -> int:
         return sum(s.footprint for s in self.sessions.values())
 
-    def check_room(self, n_banks: int) -> None:
-        """Raise 429 / 503 unless a session of ``n_banks`` banks may start now (evicting finished
-        sessions to make room if needed). Call before building the runner."""
+    def check_room(self, n_banks: int, max_steps: int | None = None) -> None:
+        """Raise 429 / 503 unless a session of ``n_banks`` banks and ``max_steps`` steps may start
+        now (evicting finished sessions to make room if needed). Call before building the runner."""
         self.evict_expired()
-        need = self.footprint(n_banks)
+        need = self.footprint(n_banks, max_steps)
         finished = sorted((s for s in self.sessions.values() if s.done.is_set()), key=lambda s: s.created)
         if len(self.sessions) >= self.max_sessions:
             if not finished:
@@ -459,11 +461,11 @@ class SessionStore:
                                     "memory budget; try again when sessions have ended")
 
     def add(self, runner: Runner, speed: float, buffer: int) -> Session:
-        n_banks = runner.env.system.n
-        self.check_room(n_banks)
+        n_banks, max_steps = runner.env.system.n, runner.env.system.max_steps
+        self.check_room(n_banks, max_steps)
         sid = uuid.uuid4().hex[:8]
         session = Session(sid, runner, speed, buffer, window_bytes=self.window_bytes, spill=self._spill(sid),
-                          footprint=self.footprint(n_banks))
+                          footprint=self.footprint(n_banks, max_steps))
         self.sessions[session.id] = session
         loop = asyncio.get_running_loop()
         session.task = loop.create_task(session.drive())

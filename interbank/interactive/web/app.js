@@ -3,6 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// every text that comes from the server goes into HTML through esc (names, ids, market names)
+const esc = (x) => String(x).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const fmt = (x) => (x === null || x === undefined || Number.isNaN(x)) ? "–" :
   Math.abs(x) >= 1000 ? x.toLocaleString(undefined, { maximumFractionDigits: 0 }) : x.toFixed(2);
 
@@ -21,9 +23,9 @@ const S = {
 async function loadChoices() {
   try {
     const [sc, cp] = await Promise.all([fetch("/api/scenarios").then(r => r.json()), fetch("/api/checkpoints").then(r => r.json())]);
-    $("scenario").innerHTML = `<option value="">built-in default</option>` + sc.scenarios.map(n => `<option>${n}</option>`).join("");
-    $("policy").innerHTML = cp.checkpoints.map(n => `<option value="checkpoint:${n}">checkpoint: ${n}</option>`).join("") +
-      cp.policies.map(n => `<option value="policy:${n}">${n}</option>`).join("");
+    $("scenario").innerHTML = `<option value="">built-in default</option>` + sc.scenarios.map(n => `<option>${esc(n)}</option>`).join("");
+    $("policy").innerHTML = cp.checkpoints.map(n => `<option value="checkpoint:${esc(n)}">checkpoint: ${esc(n)}</option>`).join("") +
+      cp.policies.map(n => `<option value="policy:${esc(n)}">${esc(n)}</option>`).join("");
   } catch (e) { message("could not load scenarios: " + e); }
 }
 
@@ -228,7 +230,7 @@ function setState(state) {
 function refreshBankSelect() {
   const sel = $("bank-select"), keep = S.selected || sel.value;
   const ids = [...S.banks.values()].filter(b => !b.defaulted && !b.deleted).map(b => b.id);
-  sel.innerHTML = ids.map(id => `<option${id === keep ? " selected" : ""}>${id}</option>`).join("");
+  sel.innerHTML = ids.map(id => `<option${id === keep ? " selected" : ""}>${esc(id)}</option>`).join("");
   if (!S.selected && ids.length) S.selected = sel.value;
 }
 
@@ -248,7 +250,7 @@ function refreshBankPanel() {
 }
 
 function marketsPanel() {
-  $("markets").innerHTML = S.markets.map(m => `<div><span>${m.name}</span><span>${fmt(m.price)} (${(100 * m.return).toFixed(1)}%)</span></div>`).join("");
+  $("markets").innerHTML = S.markets.map(m => `<div><span>${esc(m.name)}</span><span>${fmt(m.price)} (${(100 * m.return).toFixed(1)}%)</span></div>`).join("");
   spark($("market-spark"), [S.marketHistory.BANK_INDEX, S.marketHistory.FIN_SERVICES], ["#e0a33a", "#9b7be0"]);
 }
 
