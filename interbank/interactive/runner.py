@@ -56,6 +56,9 @@ CENTRAL_BANK_OPERATIONS: tuple[str, ...] = InterbankEnv.CENTRAL_BANK_OPERATIONS
 # commands on a session rather than on the simulation: they produce no event in its stream
 SESSION_COMMANDS = ("branch",)
 EXPOSURE_STEPS = 64  # steps of exposure snapshots kept for viewers that lag behind the runner
+# steps per second: the slowest pace a front end offers (0 = as fast as possible); slower
+# would only mean a session that looks stuck
+MIN_SPEED = 0.01
 
 
 def is_command_event(event: Event) -> bool:
@@ -113,9 +116,10 @@ class Runner:
         self.env.reset(seed=seed)
         self.state = "ready"
         self.lock = threading.RLock()
-        self._events: list[Event] = list(self.env.drain_events())
-        self.init_event: Event = self._events[0]
-        self._delivered = 0
+        # only the events not handed out yet: the runner keeps no history (a session's
+        # stream history is the front end's business, bounded there)
+        self._pending: list[Event] = list(self.env.drain_events())
+        self.init_event: Event = self._pending[0]  # kept for branches: their init is this one, naming the fork
         self._exposures: deque[dict[str, Any]] = deque(maxlen=EXPOSURE_STEPS)
         self._record_exposures()
         self._status = self._read_status()
@@ -124,9 +128,9 @@ class Runner:
     def take_events(self) -> list[Event]:
         """Events produced since the last call (each event is handed out once)."""
         with self.lock:
-            self._events.extend(self.env.drain_events())
-            out = self._events[self._delivered:]
-            self._delivered = len(self._events)
+            out = self._pending
+            out.extend(self.env.drain_events())
+            self._pending = []
             return out
 
     @property
@@ -192,14 +196,14 @@ class Runner:
         with self.lock:
             if self.state != "paused":
                 raise CommandError(409, f"branch needs a paused session; the session is {self.state}")
-            self._events.extend(self.env.drain_events())
+            self._pending.extend(self.env.drain_events())
             child = object.__new__(Runner)
             child.policy, child.env = copy.deepcopy((self.policy, self.env))
             child.seed, child.state, child.lock = self.seed, "paused", threading.RLock()
-            child._events, child._delivered = [], 0
+            child._pending = []
             init = copy.deepcopy(self.init_event)
             init["data"]["config"]["branch"] = {"parent": parent, "step": int(self.env.system.t),
-                                                "seq": int(self._events[-1]["seq"])}
+                                                "seq": int(self.env.system.log.seq) - 1}
             child.init_event = init
             child._exposures = deque(self._exposures, maxlen=EXPOSURE_STEPS)
             child._status = child._read_status()
@@ -261,8 +265,9 @@ class Runner:
                 if amount is not None:  # the seed's "delete failed banks": a defaulted bank leaves the network
                     raise CommandError(422, "delete_bank takes no amount")
                 self.env.delete_failed_bank(bank)
-                self._events.extend(self.env.drain_events())
-                return next(e for e in reversed(self._events) if e["type"] == "bank_deleted")
+                new = self.env.drain_events()
+                self._pending.extend(new)
+                return next(e for e in reversed(new) if e["type"] == "bank_deleted")
             if not self.env.system.active[idx]:
                 state = "deleted" if self.env.system.deleted[idx] else "defaulted"
                 raise CommandError(409, f"bank {bank} is gone ({state}) and cannot be changed")
@@ -275,9 +280,10 @@ class Runner:
                 if amount is not None:
                     raise CommandError(422, "delete_bank takes no amount")
                 self.env.delete_bank(bank)
-        self._events.extend(self.env.drain_events())
+        new = self.env.drain_events()
+        self._pending.extend(new)
         produced = CONTROL_EVENT[name]
-        return next(e for e in reversed(self._events) if e["type"] == produced)
+        return next(e for e in reversed(new) if e["type"] == produced)
 
     def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
         """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors."""

@@ -14,30 +14,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def serving(*args: str):
-    """A real `interbank serve` process on 127.0.0.1 with ``args``; yields (base url, process)."""
+def serve(*args: str, ready_timeout: float = 180.0):
+    """Start `interbank serve` on a free port with ``args``; returns (process, base URL) once it answers.
+    The wait is for a condition (the server answering), generous so a busy machine does not fail it."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "interbank.cli", "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    end = time.time() + ready_timeout
+    while True:
         try:
-            httpx.get(base + "/api/checkpoints", timeout=1)
-            break
+            httpx.get(base + "/api/checkpoints", timeout=5)
+            return proc, base
         except httpx.HTTPError:
+            if proc.poll() is not None or time.time() > end:
+                proc.kill()
+                raise RuntimeError(proc.stdout.read().decode()) from None
             time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError(proc.stdout.read().decode())
+
+
+def stop(proc) -> None:
+    proc.terminate()
     try:
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -48,5 +52,17 @@ def server(tmp_path_factory):
 
     ckpts = tmp_path_factory.mktemp("checkpoints")
     _write(ckpts / "tiny", n_features=N_FEATURES)  # the env's observation size, whatever it is now
-    with serving("--checkpoints", str(ckpts), "--max-sessions", "50", "--client-buffer", "50") as (base, _):
-        yield base
+    proc, base = serve("--checkpoints", str(ckpts), "--max-sessions", "50", "--client-buffer", "50")
+    yield base
+    stop(proc)
+
+
+@contextmanager
+def serving(*args: str):
+    """`interbank serve` with ``args`` for the length of a block; yields (base URL, process)."""
+    proc, base = serve(*args)
+    try:
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            stop(proc)

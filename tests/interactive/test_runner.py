@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from interbank.config import EnvConfig, resolve_env_config
 from interbank.interactive.runner import CommandError, Runner, is_command_event
 from interbank.interactive.verify import verify_events
+from interbank.sim.events import dumps
 from interbank.policies import make_policy
 from interbank.sim.actions import INVEST, LEND
 
@@ -363,6 +364,7 @@ class RunnerMachine(RuleBasedStateMachine):
         super().__init__()
         self.runner = _runner(cfg=resolve_env_config("configs/stress.yaml", n_banks=6, max_steps=12))
         self.added = 0.0
+        self.seen = []
 
     @rule()
     def step(self):
@@ -421,8 +423,32 @@ class RunnerMachine(RuleBasedStateMachine):
 
     @invariant()
     def seq_is_contiguous(self):
-        events = self.runner._events + self.runner.env.events
-        assert [e["seq"] for e in events] == list(range(len(events)))
+        self.seen.extend(self.runner.take_events())
+        assert [e["seq"] for e in self.seen] == list(range(len(self.seen)))
+
+
+def test_the_runner_keeps_no_history_of_handed_out_events():  # issue 13, item 1
+    import tracemalloc
+
+    r = _runner(cfg=resolve_env_config(n_banks=100, max_steps=400), policy="hold")
+    handed_out = 0
+
+    def run(steps):
+        nonlocal handed_out
+        for _ in range(steps):
+            r.step()
+            handed_out += sum(len(dumps(e)) for e in r.take_events())
+
+    run(20)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        run(200)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert handed_out > 5_000_000  # 200 steps of a 100-bank stream went through ...
+    assert after - before < 1_000_000  # ... and the runner kept (next to) nothing of them
 
 
 RunnerMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
