@@ -37,7 +37,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-
 import numpy as np
 
 from interbank.config import EnvConfig
@@ -190,7 +189,7 @@ class Runner:
                 self._status = self._read_status()
             return True
 
-    def branch(self, parent: str) -> "Runner":
+    def branch(self, parent: str) -> Runner:
         """A copy of this paused runner (``parent``: the session id its init will name): same
         state, same random streams, paused at the same step, nothing shared."""
         with self.lock:

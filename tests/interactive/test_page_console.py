@@ -13,7 +13,7 @@ from tests.interactive.sse_client import read_data
 from tests.interactive.test_page import CHROMIUM, FLAGS
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CASCADE = """\

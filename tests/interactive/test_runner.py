@@ -11,9 +11,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from interbank.config import EnvConfig, resolve_env_config
 from interbank.interactive.runner import CommandError, Runner, is_command_event
 from interbank.interactive.verify import verify_events
-from interbank.sim.events import dumps
 from interbank.policies import make_policy
 from interbank.sim.actions import INVEST, LEND
+from interbank.sim.events import dumps
 
 CFG = resolve_env_config("configs/stress.yaml", n_banks=10, max_steps=25)
 
@@ -456,7 +456,6 @@ TestRunnerMachine = RunnerMachine.TestCase
 
 
 # ------------------------------------------------------------------ branches, failed banks, exposures
-from interbank.sim.events import dumps  # noqa: E402
 
 CASCADE = {  # a hub loses 6x its capital at step 3 and takes others with it (seed 2)
     "n_banks": 30, "max_steps": 12,
