@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -68,6 +69,16 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed {value} must be >= 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
     return value
 
 
@@ -196,9 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--checkpoints", type=Path, help="folder whose sub-folders (run or checkpoint folders) can be started by name")
     sv.add_argument("--configs", type=Path, default=Path("configs"), help="folder of scenario YAMLs usable by name (default configs)")
     sv.add_argument("--max-sessions", type=_positive_int, default=8)
-    sv.add_argument("--max-banks", type=_positive_int, default=500)
+    sv.add_argument("--max-banks", type=_positive_int, default=10_000)
     sv.add_argument("--max-steps", type=_positive_int, default=5000)
     sv.add_argument("--client-buffer", type=_positive_int, default=2000, help="events a viewer may lag before it is dropped")
+    sv.add_argument("--memory-budget-mb", type=_positive_int, default=640,
+                    help="memory the sessions may take together (estimated; beyond it a start answers 503; default 640)")
+    sv.add_argument("--finished-ttl", type=_positive_float, default=600.0, metavar="SECONDS",
+                    help="evict a finished session this long after it ends (default 600)")
+    sv.add_argument("--spill-dir", type=Path, help="folder for the sessions' event spills (default: a temporary folder)")
+    sv.add_argument("--history-mb", type=_positive_float, default=8.0,
+                    help="newest stream events kept in memory per session (default 8)")
+    sv.add_argument("--spill-mb", type=_positive_float, default=256.0,
+                    help="newest stream events kept on disk per session, for Last-Event-ID (default 256)")
+    sv.add_argument("--allowed-host", action="append", metavar="NAME",
+                    help="a Host name the server answers besides the loopback names (repeat; '*' = any)")
 
     ex = sub.add_parser(
         "experiment", help="reproduce classic contagion results (gai-kapadia, nier, debtrank)",
@@ -253,7 +275,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from interbank.envs import parallel_env
     from interbank.policies import make_policy
     from interbank.policies.rollout import rollout
-    from interbank.sim.events import dumps
+    from interbank.jsonl import JsonlError, JsonlWriter
 
     overrides: dict[str, Any] = {}
     if args.banks is not None:
@@ -272,32 +294,41 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.events is not None:
         if args.events.parent and not args.events.parent.exists():
             fail(f"--events: folder {args.events.parent} does not exist")
+        if args.events.is_dir():
+            fail(f"--events: {args.events} is a folder; give a file name")
         try:
-            out = args.events.open("w", encoding="utf-8")
-        except OSError as err:
-            fail(f"--events: cannot write {args.events}: {err.strerror}")
+            out = JsonlWriter(args.events)
+        except JsonlError as err:
+            fail(f"--events: {err}")
 
     env = parallel_env(config, record_events=out is not None)
     policy = make_policy(args.policy, seed)
     bar = tqdm(total=config.max_steps, desc=f"simulate {args.policy}", unit="step", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr, mininterval=0.2)
-    events_written = 0
 
     def on_step(step: int, events: list) -> None:
-        nonlocal events_written
         if out is not None:
-            out.writelines(dumps(e) + "\n" for e in events)
-            events_written += len(events)
+            out.write(events)
         if step:
             bar.update(1)
             bar.set_postfix(active=int(env.system.active.sum()), defaults=int(env.system.defaulted.sum()))
 
     try:
         result = rollout(env, policy, seed, on_step)
+    except JsonlError as err:
+        fail(f"--events: {err} (the file holds the events up to the last whole line)")
+    except ValueError as err:  # an event with a non-finite number: the config bounds should prevent it
+        fail(f"the simulation produced a number that is not finite at step {env.system.t} ({err}); "
+             "the scenario's values are too large or too small")
     finally:
         bar.close()
         if out is not None:
-            out.close()
+            try:
+                out.close()
+            except JsonlError as err:
+                fail(f"--events: {err}")
     system = env.system
+    events_written = out.written if out is not None else 0
+    prices = {str(name): float(p) for name, p in zip(system.markets, system.price)}
     summary = {
         "scenario": str(config_path) if config_path else "built-in default",
         "policy": args.policy, "seed": seed, "banks": system.n, "steps": result.steps,
@@ -305,11 +336,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "cascades": len(result.cascades), "max_cascade": max(result.cascades, default=0),
         "total_capital_start": result.initial_capital, "total_capital_end": result.final_capital,
         "mean_return": result.mean_return,
-        "bank_index": float(system.price[0]), "fin_services": float(system.price[1]),
+        "bank_index": prices.get("BANK_INDEX"), "fin_services": prices.get("FIN_SERVICES"), "prices": prices,
         "events": str(args.events) if out is not None else None, "events_written": events_written,
     }
+    bad = [k for k, v in [*summary.items(), *prices.items()] if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        fail(f"the simulation produced a number that is not finite ({', '.join(bad)}); "
+             "the scenario's values are too large or too small")
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
         return 0
     change = result.final_capital / result.initial_capital - 1 if result.initial_capital else 0.0
     rows = [
@@ -320,7 +355,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         ("total capital start", f"{result.initial_capital:,.2f}"),
         ("total capital end", f"{result.final_capital:,.2f} ({change:+.1%})"),
         ("mean return per bank", f"{result.mean_return:,.3f}"),
-        ("BANK_INDEX / FIN_SERVICES", f"{system.price[0]:,.2f} / {system.price[1]:,.2f}"),
+        (" / ".join(prices), " / ".join(f"{p:,.2f}" for p in prices.values())),
     ]
     if out is not None:
         rows.append(("events", f"{events_written:,} written to {args.events}"))
@@ -485,6 +520,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from interbank.interactive.guard import LOOPBACK_HOSTS
+        from interbank.interactive.protocol import JsonErrorH11Protocol
         from interbank.interactive.server import ServerLimits, create_app
     except ImportError as err:
         fail(f"serve needs fastapi, uvicorn and sse-starlette ({err.name} is missing): pip install -e .")
@@ -492,11 +529,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fail(f"--checkpoints: {args.checkpoints} is not a folder")
     if not 0 < args.port < 65536:
         fail(f"--port {args.port} is not a valid port")
+    if args.spill_dir is not None and args.spill_dir.exists() and not args.spill_dir.is_dir():
+        fail(f"--spill-dir: {args.spill_dir} is not a folder")
+    hosts = list(LOOPBACK_HOSTS)
+    if args.host not in ("0.0.0.0", "::", ""):
+        hosts.append(args.host)
+    hosts += args.allowed_host or []
     limits = ServerLimits(max_sessions=args.max_sessions, max_banks=args.max_banks, max_steps=args.max_steps,
-                          client_buffer=args.client_buffer)
+                          client_buffer=args.client_buffer, memory_budget_bytes=args.memory_budget_mb * 1_000_000,
+                          finished_ttl_seconds=args.finished_ttl, spill_dir=args.spill_dir,
+                          history_window_bytes=int(args.history_mb * 1_000_000), spill_bytes=int(args.spill_mb * 1_000_000),
+                          allowed_hosts=None if "*" in hosts else tuple(hosts))
     app = create_app(args.checkpoints, args.configs, limits)
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol)
+    except OSError as err:  # e.g. the port is taken
+        fail(f"serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}")
     return 0
 
 

@@ -9,18 +9,34 @@ message that names the key, e.g.
 
 Units: money is in dollars (any consistent currency unit), rates are per
 simulation step, fractions are in [0, 1].
+
+Every number is finite and bounded, so the simulation's arithmetic cannot
+overflow: a bank's capital is at most ``MAX_CAPITAL`` and its initial assets
+(capital x target leverage) at most ``MAX_ASSETS``. Types are strict: a number
+must be a number (``n_banks: true`` or ``capital: "50"`` is refused).
+
+YAML is read as UTF-8, nested at most ``MAX_YAML_DEPTH`` levels, and aliases may
+expand to at most ``MAX_YAML_NODES`` values (no alias bombs); ``1e6`` is a number.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+MIN_CAPITAL = 1e-6  # dollars per bank: below it ratios lose precision
+MAX_CAPITAL = 1e12  # dollars per bank
+MAX_ASSETS = 1e13  # a bank's initial assets: capital x target_leverage
+MAX_MONEY = 1e13  # any other amount of money (explicit network edges)
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 1_000_000
+MAX_YAML_BYTES = 16_000_000
 
 
 class ConfigError(ValueError):
@@ -35,7 +51,8 @@ def _registered(name: str, registry: dict[str, Any]) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+    # strict: no coercion of strings or booleans into numbers or flags (an int is still a float)
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True, strict=True)
 
 
 class BankSpec(_Strict):
@@ -46,9 +63,16 @@ class BankSpec(_Strict):
     the bank lends and invests per action and its initial market share).
     """
 
-    capital: float = Field(gt=0, allow_inf_nan=False)
+    capital: float = Field(ge=MIN_CAPITAL, le=MAX_CAPITAL, allow_inf_nan=False)
     target_leverage: float = Field(ge=1, le=100, allow_inf_nan=False)
     risk: float = Field(ge=0, le=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _assets(self) -> "BankSpec":
+        if self.capital * self.target_leverage > MAX_ASSETS:
+            raise ValueError(f"capital x target_leverage = {self.capital * self.target_leverage:.3g} is more than "
+                             f"{MAX_ASSETS:.0e} (the initial assets of one bank)")
+        return self
 
 
 class BankGeneration(_Strict):
@@ -58,7 +82,7 @@ class BankGeneration(_Strict):
     target_leverage ~ uniform(leverage_low, leverage_high); risk ~ uniform(risk_low, risk_high).
     """
 
-    capital_median: float = Field(default=100.0, gt=0, allow_inf_nan=False)
+    capital_median: float = Field(default=100.0, ge=MIN_CAPITAL, le=MAX_CAPITAL, allow_inf_nan=False)
     capital_sigma: float = Field(default=0.5, ge=0, le=3, allow_inf_nan=False)
     leverage_low: float = Field(default=8.0, ge=1, le=100, allow_inf_nan=False)
     leverage_high: float = Field(default=12.0, ge=1, le=100, allow_inf_nan=False)
@@ -86,10 +110,18 @@ class NetworkConfig(_Strict):
     """
 
     type: str = "erdos_renyi"
-    avg_degree: float = Field(default=3.0, ge=0, allow_inf_nan=False)
+    avg_degree: float = Field(default=3.0, ge=0, le=1_000_000, allow_inf_nan=False)
     exponent: float = Field(default=2.5, gt=2, le=5, allow_inf_nan=False)
     core_fraction: float = Field(default=0.2, gt=0, lt=1, allow_inf_nan=False)
     edges: list[tuple[int, int, float]] = Field(default_factory=list)
+
+    @field_validator("edges", mode="before")
+    @classmethod
+    def _edge_rows(cls, value: Any) -> Any:
+        # YAML and JSON give lists; the strict tuple wants tuples (their items stay strict)
+        if isinstance(value, list):
+            return [tuple(row) if isinstance(row, list) else row for row in value]
+        return value
 
     @field_validator("type")
     @classmethod
@@ -144,7 +176,7 @@ class FundingConfig(_Strict):
     maturity: int = Field(default=4, ge=1, le=10_000)
     spread_per_leverage: float = Field(default=0.0005, ge=0, le=1, allow_inf_nan=False)
     max_spread: float = Field(default=0.2, ge=0, le=5, allow_inf_nan=False)
-    repay_buffer: float = Field(default=3.0, ge=1, allow_inf_nan=False)
+    repay_buffer: float = Field(default=3.0, ge=1, le=1000, allow_inf_nan=False)
 
 
 class DepositFlowConfig(_Strict):
@@ -222,9 +254,9 @@ class MarketConfig(_Strict):
     """
 
     names: list[str] = Field(default_factory=lambda: ["BANK_INDEX", "FIN_SERVICES"], min_length=1, max_length=32)
-    initial_price: float = Field(default=100.0, gt=0, allow_inf_nan=False)
-    impact: float = Field(default=1.0, ge=0, allow_inf_nan=False)
-    depth_fraction: float = Field(default=3.0, gt=0, allow_inf_nan=False)
+    initial_price: float = Field(default=100.0, gt=0, le=1e9, allow_inf_nan=False)
+    impact: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False)
+    depth_fraction: float = Field(default=3.0, ge=0.1, le=1e6, allow_inf_nan=False)
     reversion: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
     drift: float = Field(default=0.001, ge=-0.1, le=0.1, allow_inf_nan=False)
     volatility: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
@@ -245,11 +277,11 @@ class ScheduledShock(_Strict):
     ``capital_loss`` (``bank``'s cash drops by ``size`` times its initial
     capital, an operational loss)."""
 
-    step: int = Field(ge=1)
+    step: int = Field(ge=1, le=1_000_000)
     type: Literal["market_crash", "deposit_withdrawal", "capital_loss"]
-    size: float = Field(gt=0, allow_inf_nan=False)
+    size: float = Field(gt=0, le=1000, allow_inf_nan=False)
     market: str | None = None
-    bank: int | None = Field(default=None, ge=0)
+    bank: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _target(self) -> "ScheduledShock":
@@ -323,8 +355,8 @@ class ActionConfig(_Strict):
     call_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     invest_fraction: float = Field(default=0.2, gt=0, le=1, allow_inf_nan=False)
     divest_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
-    min_trade: float = Field(default=0.01, ge=0, allow_inf_nan=False)
-    momentum_temperature: float = Field(default=0.02, gt=0, allow_inf_nan=False)
+    min_trade: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    momentum_temperature: float = Field(default=0.02, ge=1e-6, le=1000, allow_inf_nan=False)
 
 
 class RewardConfig(_Strict):
@@ -358,9 +390,9 @@ class PriorityConfig(_Strict):
     capital; else PROFIT."""
 
     model: Literal["rule_based", "fixed_profit", "fixed_liquidity", "fixed_stability"] = "rule_based"
-    lcr_buffer: float = Field(default=1.2, ge=1, allow_inf_nan=False)
-    capital_buffer: float = Field(default=1.25, ge=1, allow_inf_nan=False)
-    stress_threshold: float = Field(default=0.1, ge=0, allow_inf_nan=False)
+    lcr_buffer: float = Field(default=1.2, ge=1, le=100, allow_inf_nan=False)
+    capital_buffer: float = Field(default=1.25, ge=1, le=100, allow_inf_nan=False)
+    stress_threshold: float = Field(default=0.1, ge=0, le=1e6, allow_inf_nan=False)
 
 
 class EnvConfig(_Strict):
@@ -369,9 +401,9 @@ class EnvConfig(_Strict):
     n_banks: int = Field(default=20, ge=1, le=1_000_000)
     banks: list[BankSpec] | None = None
     max_steps: int = Field(default=100, ge=1, le=1_000_000)
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     steps_per_year: float = Field(default=52.0, gt=0, le=100_000, allow_inf_nan=False)
-    profit_booking_every: int = Field(default=5, ge=1)
+    profit_booking_every: int = Field(default=5, ge=1, le=1_000_000)
     generation: BankGeneration = Field(default_factory=BankGeneration)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     balance_sheet: BalanceSheetConfig = Field(default_factory=BalanceSheetConfig)
@@ -399,8 +431,11 @@ class EnvConfig(_Strict):
                 raise ValueError(
                     f"network.edges[{k}] = [{lender}, {borrower}, {amount}] needs two different banks in [0, {n - 1}]"
                 )
-            if not amount >= 0 or amount == float("inf"):
-                raise ValueError(f"network.edges[{k}] amount {amount} must be a finite number >= 0")
+            if not 0 <= amount <= MAX_MONEY:
+                raise ValueError(f"network.edges[{k}] amount {amount} must be a finite number in [0, {MAX_MONEY:.0e}]")
+        growth = abs(self.markets.drift) * self.max_steps
+        if growth > 100:  # the fundamental price grows as exp(drift * step): keep it finite
+            raise ValueError(f"markets.drift x max_steps = {growth:g} is more than 100 (prices would overflow)")
         for k, shock in enumerate(self.shocks.scheduled):
             if shock.bank is not None and shock.bank >= n:
                 raise ValueError(f"shocks.scheduled[{k}].bank = {shock.bank} is outside [0, {n - 1}]")
@@ -447,7 +482,7 @@ def format_validation_error(err: ValidationError, data: Any, prefix: str = "env"
     kind = first["type"]
     ctx = first.get("ctx") or {}
     found, value = _lookup(data, loc)
-    shown = json.dumps(value) if found else None
+    shown = _shown(value) if found else None
     if kind == "extra_forbidden":
         return f"{key} is not a known key"
     if kind == "missing":
@@ -466,6 +501,19 @@ def format_validation_error(err: ValidationError, data: Any, prefix: str = "env"
     return f"{key} = {shown}: {msg}" if found else f"{key}: {msg}"
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as JSON for a one-line message, cut short if long (an expanded alias can be huge)."""
+    try:
+        text = json.dumps(value, default=str)
+    except (ValueError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _number(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
 def _bounds_text(key: str, ctx: dict[str, Any], kind: str) -> str:
     if key.endswith(".risk"):
         return "is outside [0, 1]"
@@ -475,7 +523,7 @@ def _bounds_text(key: str, ctx: dict[str, Any], kind: str) -> str:
         "less_than": "must be < {lt}",
         "less_than_equal": "must be <= {le}",
     }
-    return words[kind].format(**ctx)
+    return words[kind].format(**{k: _number(v) for k, v in ctx.items()})
 
 
 def parse_section(data: Any, model: type[BaseModel], source: str, key: str) -> Any:
@@ -503,17 +551,95 @@ def parse_env_config(data: Any, source: str = "config", prefix: str = "env") -> 
     return parse_section(data, EnvConfig, source, prefix)
 
 
+class _YamlLimit(Exception):
+    """A YAML document beyond what a config may be (too deep, aliases expanding too far)."""
+
+
+# YAML 1.1 (PyYAML) reads 1e6 as a string; a config means the number
+_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader with limits: nesting depth while composing (before any recursion can run
+    away) and the size of the document once aliases are expanded (no billion laughs)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _YamlLimit(f"nested more than {MAX_YAML_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            _expanded_size(node)
+        return node
+
+
+_ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Values in the document with every alias expanded, counted without expanding (memoised
+    over shared nodes); refuses recursive aliases and documents beyond MAX_YAML_NODES."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _YamlLimit("an alias refers to itself")
+        active.add(key)
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        active.discard(key)
+        if total > MAX_YAML_NODES:
+            raise _YamlLimit(f"expands to more than {MAX_YAML_NODES:,} values (YAML aliases)")
+        sizes[key] = total
+        return total
+
+    return size(root)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping or raise a one-line ConfigError."""
+    """Read a YAML mapping or raise a one-line ConfigError (missing or unreadable file, not
+    UTF-8, not YAML, too deep or too large once aliases are expanded, not a mapping)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: no such config file")
     try:
-        data = yaml.safe_load(p.read_text())
+        if p.stat().st_size > MAX_YAML_BYTES:
+            raise ConfigError(f"{p}: larger than {MAX_YAML_BYTES // 1_000_000} MB; a config is a small file")
+        raw = p.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read it ({err.strerror or err})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{p}: not UTF-8 text (invalid byte 0x{raw[err.start]:02x} at byte {err.start})") from None
+    try:
+        data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+    except _YamlLimit as err:
+        raise ConfigError(f"{p}: {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{p}: not valid YAML{where}") from None
+    except RecursionError:  # the depth limit should come first; never a traceback
+        raise ConfigError(f"{p}: nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

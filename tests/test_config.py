@@ -29,7 +29,7 @@ def _write(tmp_path, env):
         ({"n_bankz": 3}, "env.n_bankz is not a known key"),
         ({"n_banks": "many"}, "env.n_banks"),
         ({"banks": [{"capital": 10, "target_leverage": 5, "risk": 0.2}, {"capital": -5, "target_leverage": 5, "risk": 0.2}]},
-         "env.banks[1].capital = -5 must be > 0"),
+         "env.banks[1].capital = -5 must be >= 1e-06"),
         ({"banks": [{"capital": 10, "target_leverage": 5, "risk": 0.1}] * 2 + [{"capital": 10, "target_leverage": 5, "risk": 1.5}]},
          "env.banks[2].risk = 1.5 is outside [0, 1]"),
         ({"clearing": {"model": "magic"}}, "env.clearing.model"),
@@ -75,3 +75,114 @@ def test_overrides_accept_dotted_keys_and_max_cycles():
     assert cfg.max_steps == 7 and cfg.clearing.model == "fixed_recovery" and cfg.n_banks == 8
     with pytest.raises(ConfigError, match="clearing.recovery"):
         resolve_env_config(None, **{"clearing.recovery": 2})
+
+
+# ------------------------------------------------------------------ issue 13
+def _raw(tmp_path, data: bytes):
+    path = tmp_path / "raw.yaml"
+    path.write_bytes(data)
+    return path
+
+
+def _one_line_error(path) -> str:
+    with pytest.raises(ConfigError) as err:
+        load_env_config(path)
+    text = str(err.value)
+    assert "\n" not in text and text.startswith(str(path)) and len(text) < 300, text
+    return text
+
+
+def test_item7_yaml_that_is_not_utf8_is_one_line(tmp_path):
+    path = _raw(tmp_path, b"env:\n  n_banks: 5\n  note: \"caf\xe9\"\n")
+    assert "not UTF-8 text (invalid byte 0xe9 at byte 30)" in _one_line_error(path)
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a: ", "}")])
+def test_item7_yaml_nested_20000_deep_is_one_line(tmp_path, opening, closing):
+    path = _raw(tmp_path, f"env:\n  n_banks: {opening * 20_000}1{closing * 20_000}\n".encode())
+    assert "nested more than 64 levels deep" in _one_line_error(path)
+
+
+def test_item7_yaml_alias_bomb_is_refused_quickly_and_small(tmp_path):
+    import time
+    import tracemalloc
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    path = _raw(tmp_path, ("\n".join(lines) + "\nenv:\n  n_banks: *i\n").encode())
+    assert path.stat().st_size < 500  # a few hundred bytes, like the issue's 334-byte bomb
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        text = _one_line_error(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "expands to more than 1,000,000 values (YAML aliases)" in text
+    assert peak < 20_000_000 and time.perf_counter() - started < 10
+
+
+def test_item7_a_self_referring_alias_is_one_line(tmp_path):
+    assert "an alias refers to itself" in _one_line_error(_raw(tmp_path, b"x: &x [*x]\nenv: {}\n"))
+
+
+def test_aliases_within_bounds_still_work(tmp_path):
+    path = _raw(tmp_path, b"env:\n  banks: [&bank {capital: 100, target_leverage: 10, risk: 0.5}, *bank, *bank]\n"
+                          b"  generation: {capital_median: 1e3}\n")
+    cfg = load_env_config(path)
+    assert cfg.n_banks == 3 and cfg.generation.capital_median == 1000.0  # 1e3 is a number, not a string
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"n_banks": True}, "env.n_banks = true: input should be a valid integer"),
+    ({"n_banks": "5"}, "env.n_banks = \"5\": input should be a valid integer"),
+    ({"max_steps": 10.0}, "env.max_steps = 10.0: input should be a valid integer"),
+    ({"banks": [{"capital": "50", "target_leverage": 5, "risk": 0.5}]}, "env.banks[0].capital = \"50\": input should be a valid number"),
+    ({"central_bank": {"enabled": "yes"}}, "env.central_bank.enabled = \"yes\": input should be a valid boolean"),
+    ({"markets": {"names": [1, 2]}}, "env.markets.names[0] = 1: input should be a valid string"),
+    ({"network": {"type": "explicit", "edges": [[True, 1, 5.0]]}, "n_banks": 3}, "env.network.edges[0][0] = true"),
+])
+def test_item8_types_are_strict(tmp_path, env, message):
+    assert message in _one_line_error(_write(tmp_path, env))
+
+
+@pytest.mark.parametrize("bank, message", [
+    ({"capital": 1e307, "target_leverage": 100, "risk": 0.5}, "env.banks[0].capital = 1e+307 must be <= 1e+12"),
+    ({"capital": 1e306, "target_leverage": 100, "risk": 0.5}, "env.banks[0].capital = 1e+306 must be <= 1e+12"),
+    ({"capital": 1e12, "target_leverage": 20, "risk": 0.5}, "capital x target_leverage = 2e+13 is more than 1e+13"),
+    ({"capital": 1e-320, "target_leverage": 2, "risk": 0.5}, "must be >= 1e-06"),
+])
+def test_item4_money_out_of_bounds_is_refused_before_a_run(tmp_path, bank, message):
+    assert message in _one_line_error(_write(tmp_path, {"banks": [bank, {"capital": 10, "target_leverage": 5, "risk": 0.5}]}))
+
+
+def test_item4_drift_that_would_overflow_prices_is_refused():
+    with pytest.raises(ConfigError, match=r"markets.drift x max_steps = 1000 is more than 100"):
+        resolve_env_config(None, max_steps=10_000, **{"markets.drift": 0.1})
+
+
+def test_item4_the_largest_allowed_numbers_simulate_finitely():
+    import math
+
+    from interbank.interactive.runner import Runner
+    from interbank.policies import make_policy
+    from interbank.sim.events import dumps
+
+    banks = [{"capital": 1e12, "target_leverage": 10, "risk": r / 4} for r in range(5)]
+    banks += [{"capital": 1e-6, "target_leverage": 100, "risk": 1.0}] * 3
+    for policy in ("heuristic", "random"):
+        runner = Runner(resolve_env_config(None, banks=banks, max_steps=60), make_policy(policy, 0), 0)
+        while not runner.finished:
+            runner.step()
+            for event in runner.take_events():
+                dumps(event)  # allow_nan=False: raises on a non-finite number
+        st = runner.status()
+        assert st.state == "complete" and st.step == 60 and math.isfinite(st.total_capital) and st.total_capital > 0
+
+
+def test_item7_an_unreadable_config_is_one_line(tmp_path):
+    folder = tmp_path / "dir.yaml"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_env_config(folder)

@@ -294,6 +294,21 @@ class InterbankEnv(ParallelEnv):
         self.emit("bank_deleted", data)
         return data
 
+    def delete_failed_bank(self, agent: str) -> dict[str, Any]:
+        """Remove a defaulted bank from the network (the seed's "delete failed banks"). It was
+        settled when it defaulted, so nothing moves: it is marked deleted as well as defaulted.
+        Emits ``bank_deleted`` with its equity at default and a zero settlement."""
+        idx = self.agent_index.get(agent)
+        if idx is None:
+            raise KeyError(f"unknown bank {agent!r}")
+        if not self.system.defaulted[idx] or self.system.deleted[idx]:
+            raise KeyError(f"bank {agent} is not a defaulted bank that is still listed")
+        equity = self.system.snapshots(np.array([idx]))[0]["equity"]
+        self.system.deleted[idx] = True
+        data = {"bank": agent, "equity": equity, "settlement": {"creditor_losses": 0.0, "fire_sale_volume": 0.0}}
+        self.emit("bank_deleted", data)
+        return data
+
     CENTRAL_BANK_OPERATIONS = ("inject", "set_policy_rate", "set_capital_requirement")
 
     def central_bank(self, operation: str, bank: str | None = None, amount: float | None = None) -> dict[str, Any]:

@@ -20,15 +20,24 @@ unknown bank, 409 wrong state or gone bank, 422 bad value) and changes nothing.
 Reproducibility: the init event holds the resolved config and the policy; each
 control event carries the step it was applied at. ``interbank.interactive.verify``
 re-simulates a recorded stream from those and reports the first difference.
+
+Branches: ``branch()`` (paused only) returns an independent copy of the runner at the
+same state, with the same seeded shocks and policy random state ahead of it. Its
+stream is the parent's up to the fork (the init carries ``config.branch`` = the parent
+session, the fork step and the last seq before the fork), then its own; without an
+intervention it continues byte for byte as the parent does.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
@@ -43,6 +52,12 @@ CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "del
 # central bank operations a command can ask for; the simulation's own central_bank events
 # (lending_facility, repayment) are not commands
 CENTRAL_BANK_OPERATIONS: tuple[str, ...] = InterbankEnv.CENTRAL_BANK_OPERATIONS
+# commands on a session rather than on the simulation: they produce no event in its stream
+SESSION_COMMANDS = ("branch",)
+EXPOSURE_STEPS = 64  # steps of exposure snapshots kept for viewers that lag behind the runner
+# steps per second: the slowest pace a front end offers (0 = as fast as possible); slower
+# would only mean a session that looks stuck
+MIN_SPEED = 0.01
 
 
 def is_command_event(event: Event) -> bool:
@@ -87,27 +102,34 @@ class Runner:
     """
 
     def __init__(self, config: EnvConfig, policy: Policy, seed: int, policy_info: dict[str, Any] | None = None,
-                 priority_model: Any = None) -> None:
+                 priority_model: Any = None, branch: dict[str, Any] | None = None) -> None:
         self.policy = policy
         self.seed = seed
         info = {"policy": policy.name, "seed": seed, **(policy_info or {}),
                 "priority_model": "learned" if priority_model is not None else config.priority.model}
-        self.env = parallel_env(config, record_events=True, run_info={"run": info}, priority_model=priority_model)
+        run_info: dict[str, Any] = {"run": info}
+        if branch is not None:  # re-creating a branch's recording: its init names the fork
+            run_info["branch"] = branch
+        self.env = parallel_env(config, record_events=True, run_info=run_info, priority_model=priority_model)
         self.policy.reset(seed)
         self.env.reset(seed=seed)
         self.state = "ready"
         self.lock = threading.RLock()
-        self._events: list[Event] = list(self.env.drain_events())
-        self._delivered = 0
+        # only the events not handed out yet: the runner keeps no history (a session's
+        # stream history is the front end's business, bounded there)
+        self._pending: list[Event] = list(self.env.drain_events())
+        self.init_event: Event = self._pending[0]  # kept for branches: their init is this one, naming the fork
+        self._exposures: deque[dict[str, Any]] = deque(maxlen=EXPOSURE_STEPS)
+        self._record_exposures()
         self._status = self._read_status()
 
     # --------------------------------------------------------------- events
     def take_events(self) -> list[Event]:
         """Events produced since the last call (each event is handed out once)."""
         with self.lock:
-            self._events.extend(self.env.drain_events())
-            out = self._events[self._delivered:]
-            self._delivered = len(self._events)
+            out = self._pending
+            out.extend(self.env.drain_events())
+            self._pending = []
             return out
 
     @property
@@ -118,6 +140,30 @@ class Runner:
         """The status as of the last step or command. Safe to call from any thread while a step
         runs in another (it never reads the system mid-step)."""
         return self._status
+
+    def exposures(self, step: int | None = None, limit: int | None = None) -> dict[str, Any] | None:
+        """The interbank exposures (lender -> borrower, outstanding amount per pair) as of
+        ``step`` (the latest snapshot at or before it; default the newest), the ``limit``
+        largest first. Banks are indices into the init event's ``banks``. ``None`` when that
+        step is older than the snapshots kept. Safe from any thread."""
+        kept = list(self._exposures)
+        if step is not None:
+            kept = [x for x in kept if x["step"] <= step]
+        if not kept:
+            return None
+        snap = kept[-1]
+        k = len(snap["amount"]) if limit is None else min(limit, len(snap["amount"]))
+        return {"step": snap["step"], "count": len(snap["amount"]), "total": snap["total"],
+                "lender": snap["lender"][:k], "borrower": snap["borrower"][:k], "amount": snap["amount"][:k]}
+
+    def _record_exposures(self) -> None:
+        lender, borrower, amount = self.env.system.ledger.pairs()
+        order = np.argsort(-amount, kind="stable")
+        snap = {"step": int(self.env.system.t), "total": float(amount.sum()), "lender": lender[order].tolist(),
+                "borrower": borrower[order].tolist(), "amount": amount[order].tolist()}
+        if self._exposures and self._exposures[-1]["step"] == snap["step"]:
+            self._exposures.pop()  # a command changed this step's exposures: keep the latest
+        self._exposures.append(snap)
 
     def _read_status(self) -> Status:
         s = self.env.system
@@ -139,8 +185,28 @@ class Runner:
                 if self.env.system.done:
                     self.state = "complete"
             finally:
+                self._record_exposures()
                 self._status = self._read_status()
             return True
+
+    def branch(self, parent: str) -> Runner:
+        """A copy of this paused runner (``parent``: the session id its init will name): same
+        state, same random streams, paused at the same step, nothing shared."""
+        with self.lock:
+            if self.state != "paused":
+                raise CommandError(409, f"branch needs a paused session; the session is {self.state}")
+            self._pending.extend(self.env.drain_events())
+            child = object.__new__(Runner)
+            child.policy, child.env = copy.deepcopy((self.policy, self.env))
+            child.seed, child.state, child.lock = self.seed, "paused", threading.RLock()
+            child._pending = []
+            init = copy.deepcopy(self.init_event)
+            init["data"]["config"]["branch"] = {"parent": parent, "step": int(self.env.system.t),
+                                                "seq": int(self.env.system.log.seq) - 1}
+            child.init_event = init
+            child._exposures = deque(self._exposures, maxlen=EXPOSURE_STEPS)
+            child._status = child._read_status()
+            return child
 
     # ------------------------------------------------------------- commands
     def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:
@@ -148,6 +214,7 @@ class Runner:
         ``central_bank`` only (one of ``CENTRAL_BANK_OPERATIONS``)."""
         with self.lock:
             event = self._command(name, bank, amount, operation)
+            self._record_exposures()
             self._status = self._read_status()
             return event
 
@@ -192,8 +259,17 @@ class Runner:
                 raise CommandError(422, f"{what} needs bank (an agent name such as bank_3)")
             if bank not in self.env.agent_index:
                 raise CommandError(404, f"unknown bank {bank!r}")
-            if not self.env.system.active[self.env.agent_index[bank]]:
-                raise CommandError(409, f"bank {bank} is gone (defaulted or deleted) and cannot be changed")
+            idx = self.env.agent_index[bank]
+            if name == "delete_bank" and self.env.system.defaulted[idx] and not self.env.system.deleted[idx]:
+                if amount is not None:  # the seed's "delete failed banks": a defaulted bank leaves the network
+                    raise CommandError(422, "delete_bank takes no amount")
+                self.env.delete_failed_bank(bank)
+                new = self.env.drain_events()
+                self._pending.extend(new)
+                return next(e for e in reversed(new) if e["type"] == "bank_deleted")
+            if not self.env.system.active[idx]:
+                state = "deleted" if self.env.system.deleted[idx] else "defaulted"
+                raise CommandError(409, f"bank {bank} is gone ({state}) and cannot be changed")
             if name == "add_capital":
                 value = _amount(amount)
                 self.env.add_capital(bank, value)
@@ -203,9 +279,10 @@ class Runner:
                 if amount is not None:
                     raise CommandError(422, "delete_bank takes no amount")
                 self.env.delete_bank(bank)
-        self._events.extend(self.env.drain_events())
+        new = self.env.drain_events()
+        self._pending.extend(new)
         produced = CONTROL_EVENT[name]
-        return next(e for e in reversed(self._events) if e["type"] == produced)
+        return next(e for e in reversed(new) if e["type"] == produced)
 
     def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
         """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors."""

@@ -1,16 +1,20 @@
 """``interbank serve``: the seed's HTTP API over the interactive runner, with SSE streams and a web page.
 
     POST /api/interactive/start          bank parameters in; SSE out (or JSON {session_id, stream_url})
-    POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?}
+    POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?};
+                                         command "branch" (paused) forks the session: {session_id, stream_url, ...}
     GET  /api/interactive/status         ?session_id=... (default: the newest session)
     GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
     GET  /api/interactive/sessions       every session's status
+    GET  /api/interactive/exposures/{id} ?step=&limit=: interbank exposures (lender -> borrower) as of a step
     GET  /api/checkpoints                checkpoint names usable in start
     GET  /                               the web page; OpenAPI docs at /docs
 
-Errors are JSON ``{"error": "..."}``: 422 bad body, 404 unknown session/bank/checkpoint,
-409 command in the wrong state, 413 body too large, 429 too many sessions. Never a 500
-for a user mistake.
+Errors are JSON ``{"error": "..."}`` (:data:`ERRORS`): 400 bad Host or request line,
+404 unknown session/bank/checkpoint, 409 command in the wrong state, 410 stream events
+no longer kept, 413 body too large (counted while reading, chunked or not), 415 not
+JSON, 422 bad body or value, 429 too many sessions, 503 no memory for another session.
+Never a 500 for a user mistake. Limits and budgets are :class:`ServerLimits`.
 """
 
 from __future__ import annotations
@@ -31,29 +35,73 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interbank.config import BankSpec, ConfigError, EnvConfig, load_env_config, resolve_env_config
-from interbank.interactive.runner import COMMANDS, CommandError, Runner
+from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
+from interbank.interactive.runner import COMMANDS, MIN_SPEED, CommandError, Runner
 from interbank.interactive.sessions import Session, SessionStore
 from interbank.policies import BASELINES, make_policy
 from interbank.policies.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
 
 WEB = Path(__file__).parent / "web"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+EVENT_ID = re.compile(r"^-?[0-9]{1,18}$")
 
 
 class ServerLimits(BaseModel):
-    max_sessions: int = 8
-    max_banks: int = 500
+    """What one server allows and holds (README, "API": limits, codes, memory budget)."""
+
+    max_sessions: int = 8  # sessions kept at once (running or finished but not yet evicted)
+    max_banks: int = 10_000  # what the page draws (level of detail above a few thousand)
     max_steps: int = 5000
-    max_speed: float = 1000.0
-    max_body_bytes: int = 1_000_000
+    max_speed: float = 1000.0  # steps per second
+    min_speed: float = MIN_SPEED  # the slowest pace other than 0 (= as fast as possible)
+    max_body_bytes: int = 1_000_000  # counted while reading, with or without Content-Length
+    max_json_depth: int = 32
     client_buffer: int = 2000  # events a viewer may fall behind before it is dropped
     ping_seconds: float = 15.0
+    history_window_bytes: int = 8_000_000  # newest stream events kept in memory per session
+    spill_bytes: int = 256_000_000  # newest stream events kept on disk per session (for Last-Event-ID)
+    spill_dir: Path | None = None  # where sessions spill (default: a temporary folder, removed at exit)
+    finished_ttl_seconds: float = 600.0  # a finished session is evicted this long after it ends
+    memory_budget_bytes: int | None = 640_000_000  # sessions' estimated memory; None = no budget
+    allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS  # Host header names answered; None = any
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the server."""
+
+    error: str = Field(description="one line naming what is wrong and how to fix it")
+
+
+ERRORS: dict[int, str] = {
+    400: "bad Host header, Content-Length or request line",
+    404: "unknown session, bank, checkpoint, scenario or path",
+    405: "method not allowed on this path",
+    409: "command in the wrong state (e.g. add_capital while running) or a gone bank",
+    410: "the stream events asked for (Last-Event-ID) are no longer kept",
+    413: "body too large",
+    415: "body not sent as application/json",
+    422: "bad body, query or value",
+    429: "too many sessions",
+    503: "not enough memory (the server's budget) for another session",
+}
+
+
+def _responses(*codes: int, ok: dict[int, Any] | None = None) -> dict[int | str, dict[str, Any]]:
+    out: dict[int | str, dict[str, Any]] = dict(ok or {})
+    for code in (400, 405, *codes):
+        out[code] = {"model": ErrorBody, "description": ERRORS[code]}
+    return out
+
+
+SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"},
+                                     "example": 'id: 0\r\nevent: init\r\ndata: {"seq":0,...}\r\n\r\n'}}
 
 
 class StartRequest(BaseModel):
-    """Start a session: give ``banks`` (the playground) or ``scenario`` and/or ``n_banks``."""
+    """Start a session: give ``banks`` (the playground) or ``scenario`` and/or ``n_banks``.
+    Types are strict: a number is a JSON number, a flag a JSON boolean (no "5", no "yes")."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     banks: list[BankSpec] | None = Field(default=None, description="banks as {capital, target_leverage, risk}")
     scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
     n_banks: int | None = Field(default=None, ge=2, description="generated banks (when banks is not given)")
@@ -61,16 +109,17 @@ class StartRequest(BaseModel):
     checkpoint: str | None = Field(default=None, description="a checkpoint name from the server's checkpoints folder")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
-    speed: float = Field(default=5.0, ge=0, allow_inf_nan=False, description="steps per second; 0 = as fast as possible")
+    speed: float = Field(default=5.0, ge=0, allow_inf_nan=False,
+                         description="steps per second (at least the server's min_speed, 0.01 by default); 0 = as fast as possible")
     paused: bool = Field(default=False, description="start paused (step 0)")
 
 
 class ControlRequest(BaseModel):
-    """A command for a session (the newest when ``session_id`` is left out)."""
+    """A command for a session (the newest when ``session_id`` is left out). Types are strict."""
 
-    model_config = ConfigDict(extra="forbid")
-    session_id: str | None = None
-    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital", "central_bank"]
+    model_config = ConfigDict(extra="forbid", strict=True)
+    session_id: str | None = Field(default=None, max_length=64)
+    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital", "central_bank", "branch"]
     bank: str | None = Field(default=None, max_length=64, description="delete_bank, add_capital, central_bank inject")
     amount: float | None = Field(
         default=None, allow_inf_nan=False, strict=True,  # a JSON number: no true, no "5"
@@ -101,7 +150,8 @@ def _validation_message(err: RequestValidationError) -> str:
 
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
     limits = limits or ServerLimits()
-    store = SessionStore(limits.max_sessions)
+    store = SessionStore(limits.max_sessions, limits.memory_budget_bytes, limits.finished_ttl_seconds,
+                         limits.history_window_bytes, limits.spill_bytes, limits.spill_dir)
     configs = configs or Path("configs")
 
     @asynccontextmanager
@@ -134,16 +184,9 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     async def _unexpected(request: Request, exc: Exception):  # a bug, reported without a traceback
         return _error(500, f"internal error: {type(exc).__name__}")
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        if request.method == "POST":
-            length = request.headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > limits.max_body_bytes):
-                return _error(413, f"body too large (at most {limits.max_body_bytes} bytes)")
-            ctype = request.headers.get("content-type", "")
-            if not ctype.split(";")[0].strip().lower() == "application/json":
-                return _error(415, "send the body as JSON with Content-Type: application/json")
-        return await call_next(request)
+    # outermost: hosts, body size while reading, content type, JSON depth
+    app.add_middleware(RequestGuard, allowed_hosts=limits.allowed_hosts, max_body_bytes=limits.max_body_bytes,
+                       max_depth=limits.max_json_depth)
 
     # ------------------------------------------------------------ helpers
     def env_config(req: StartRequest) -> EnvConfig:
@@ -170,6 +213,13 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(422, f"steps = {cfg.max_steps} is more than this server allows ({limits.max_steps})")
         return cfg
 
+    def check_speed(speed: float) -> None:
+        if speed > limits.max_speed:
+            raise CommandError(422, f"speed = {speed} is more than this server allows ({limits.max_speed} steps/s)")
+        if 0 < speed < limits.min_speed:
+            raise CommandError(422, f"speed = {speed} is below this server's minimum ({limits.min_speed} steps/s; "
+                                    "0 = as fast as possible)")
+
     def policy_for(req: StartRequest):
         if req.checkpoint is not None and req.policy is not None:
             raise CommandError(422, "give policy or checkpoint, not both")
@@ -190,45 +240,51 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     def sse(session: Session, after: int) -> EventSourceResponse:
         backlog, viewer = session.subscribe(after)
+        upto = max(after, session.last_seq)  # what the backlog ends with (subscribe does not await)
 
         async def events():
-            # frames are pre-encoded once per event; whatever is queued is sent in one write
-            sent = after
+            # frames are pre-encoded once per event and chunked once per publish; whatever is
+            # queued is sent in one write. A viewer that fell behind its buffer but is still
+            # reading is re-fed from the session's history (memory, then disk) on the same
+            # connection; one that stalls stays dropped and reconnects with Last-Event-ID.
+            nonlocal backlog, viewer, upto
             try:
                 yield ServerSentEvent(retry=1000)  # reconnect after 1 s if the connection drops
-                for start in range(0, len(backlog), 200):
-                    chunk = backlog[start:start + 200]
-                    sent = chunk[-1].seq
-                    yield b"".join(item.frame for item in chunk)
-                finished = False
-                while not finished:
-                    items = [await viewer.queue.get()]
-                    while not viewer.queue.empty() and len(items) < 500:
-                        items.append(viewer.queue.get_nowait())
-                    frames = []
-                    for item in items:
-                        if item is None:
-                            finished = True
-                            break
-                        if item.seq > sent:
-                            sent = item.seq
-                            frames.append(item.frame)
-                    if frames:
-                        yield b"".join(frames)
-                    if viewer.dropped and viewer.queue.empty():
+                while True:
+                    async for chunk in backlog:
+                        yield chunk
+                    sent = upto
+                    finished = False
+                    while not finished:
+                        items, finished = await viewer.take()
+                        if items:
+                            sent = items[-1].seq
+                            yield b"".join(item.frame for item in items) if len(items) > 1 else items[0].frame
+                    if viewer.closed or not viewer.dropped:
                         break
+                    session.unsubscribe(viewer)
+                    try:
+                        backlog, viewer = session.subscribe(sent)
+                    except CommandError:
+                        break  # what it missed is gone: the browser reconnects and is told so (410)
+                    upto = max(sent, session.last_seq)
+                    session.dropped_viewers -= 1
+                    session.resynced_viewers += 1
             finally:
                 session.unsubscribe(viewer)
 
         return EventSourceResponse(events(), ping=limits.ping_seconds, send_timeout=30)
 
     # ------------------------------------------------------------- routes
-    @app.post("/api/interactive/start", summary="Start a session", status_code=201)
+    @app.post("/api/interactive/start", summary="Start a session", status_code=201, responses=_responses(
+        404, 409, 413, 415, 422, 429, 503,
+        ok={201: {"description": "the session (JSON), or its event stream with Accept: text/event-stream",
+                  "content": SSE_CONTENT}}))
     async def start(req: StartRequest, request: Request):
         cfg = env_config(req)
+        check_speed(req.speed)
+        store.check_room(cfg.n_banks, cfg.max_steps)  # 429 / 503 before any work
         policy, info, priority = policy_for(req)
-        if req.speed > limits.max_speed:
-            raise CommandError(422, f"speed = {req.speed} is more than this server allows ({limits.max_speed} steps/s)")
         runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info, priority)
         if req.paused:
             runner.command("pause")
@@ -241,36 +297,67 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             status_code=201,
         )
 
-    @app.post("/api/interactive/control", summary="Send a command to a session")
+    @app.post("/api/interactive/control", summary="Send a command to a session",
+              responses=_responses(404, 409, 413, 415, 422))
     async def control(req: ControlRequest):
         session = store.get(req.session_id)
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
+        if req.command == "branch":
+            return await branch(session, req)
         event = await session.command(req.command, req.bank, req.amount, req.operation)
         return {"ok": True, "event": event, **session.status()}
 
-    @app.get("/api/interactive/status", summary="Status of a session (default: the newest)")
+    async def branch(session: Session, req: ControlRequest) -> JSONResponse:
+        if req.bank is not None or req.amount is not None or req.operation is not None:
+            raise CommandError(422, "branch takes no bank, amount or operation")
+        child = await store.branch(session)
+        return JSONResponse(
+            {"ok": True, "session_id": child.id, "stream_url": f"/api/interactive/stream/{child.id}",
+             "status_url": f"/api/interactive/status?session_id={child.id}", **child.status()},
+            status_code=201,
+        )
+
+    @app.get("/api/interactive/exposures/{session_id}", summary="Interbank exposures of a session as of a step",
+             responses=_responses(404, 422))
+    async def exposures(session_id: str, step: int | None = Query(default=None, ge=0, le=10**9),
+                        limit: int | None = Query(default=None, ge=1, le=10**7)):
+        """Lender -> borrower pairs with their outstanding amount, largest first (``limit`` of
+        them), as of ``step`` (the latest kept at or before it; the last 64 steps are kept).
+        Banks are indices into the init event's ``banks``."""
+        snap = store.get(session_id).runner.exposures(step, limit)
+        if snap is None:
+            raise CommandError(404, f"no exposures kept for step {step} (only the last steps are kept)")
+        return snap
+
+    @app.get("/api/interactive/status", summary="Status of a session (default: the newest)",
+             responses=_responses(404, 422))
     async def status(session_id: str | None = Query(default=None, max_length=64)):
         return store.get(session_id).status()
 
-    @app.get("/api/interactive/sessions", summary="Every session")
+    @app.get("/api/interactive/sessions", summary="Every session", responses=_responses())
     async def sessions():
         return {"sessions": [s.status() for s in store.sessions.values()]}
 
-    @app.get("/api/interactive/stream/{session_id}", summary="SSE stream of a session, resumable with Last-Event-ID")
-    async def stream(session_id: str, request: Request, last_event_id: int | None = Query(default=None, ge=-1)):
+    @app.get("/api/interactive/stream/{session_id}", summary="SSE stream of a session, resumable with Last-Event-ID",
+             response_class=EventSourceResponse, responses=_responses(404, 410, 422, ok={
+                 200: {"description": "the session's events (id = seq, event = type, data = the event)",
+                       "content": SSE_CONTENT},
+                 204: {"description": "the session is finished and Last-Event-ID is its last event"}}))
+    async def stream(session_id: str, request: Request,
+                     last_event_id: int | None = Query(default=None, ge=-1, le=10**18)):
         session = store.get(session_id)
         header = request.headers.get("last-event-id")
         after = last_event_id if last_event_id is not None else -1
         if header is not None:
-            if not header.strip().lstrip("-").isdigit():
-                raise CommandError(422, f"Last-Event-ID must be an event seq, got {header!r}")
+            if not EVENT_ID.match(header.strip()) or int(header) < -1:
+                raise CommandError(422, f"Last-Event-ID must be an event seq (a whole number >= -1), got {header!r}")
             after = int(header)
         if session.done.is_set() and after >= session.last_seq:
             return Response(status_code=204)  # finished and caught up: browsers stop reconnecting
         return sse(session, after)
 
-    @app.get("/api/checkpoints", summary="Checkpoint names usable in start")
+    @app.get("/api/checkpoints", summary="Checkpoint names usable in start", responses=_responses())
     async def list_checkpoints():
         names = []
         if checkpoints is not None and checkpoints.is_dir():
@@ -283,10 +370,18 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                     continue
         return {"checkpoints": names, "policies": list(BASELINES)}
 
-    @app.get("/api/scenarios", summary="Scenario names usable in start")
+    @app.get("/api/scenarios", summary="Scenario names usable in start", responses=_responses())
     async def list_scenarios():
-        names = sorted(p.stem for p in configs.glob("*.yaml")) if configs.is_dir() else []
-        return {"scenarios": names}
+        names = sorted(p.stem for p in configs.glob("*.yaml") if NAME.match(p.stem)) if configs.is_dir() else []
+        sizes: dict[str, dict[str, Any]] = {}
+        for name in names:  # so that a page can show (and keep) each scenario's own size
+            try:
+                cfg = load_env_config(configs / f"{name}.yaml")
+                sizes[name] = {"n_banks": cfg.n_banks, "max_steps": cfg.max_steps, "explicit_banks": cfg.banks is not None}
+            except ConfigError:
+                continue
+        default = EnvConfig()
+        return {"scenarios": names, "sizes": sizes, "default": {"n_banks": default.n_banks, "max_steps": default.max_steps}}
 
     @app.get("/", include_in_schema=False)
     async def page():
@@ -300,4 +395,4 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     return app
 
 
-__all__ = ["COMMANDS", "ServerLimits", "create_app"]
+__all__ = ["COMMANDS", "ERRORS", "ServerLimits", "create_app"]

@@ -1,98 +1,335 @@
 """Server sessions: one runner each, driven by an asyncio task, watched by any number of viewers.
 
-Every event is kept in the session's history (so a viewer can resume with
-``Last-Event-ID``) and offered to each viewer's bounded queue; a viewer whose
-queue is full is dropped, never the simulation. Commands take the session's
-step lock, so they land between two steps.
+Memory stays bounded whatever a session's size and length:
+
+- the stream history in memory is a window of the newest events (``window_bytes``
+  of encoded frames); every event is also appended to the session's JSONL spill
+  on disk (:class:`Spill`, the newest ``spill_bytes`` kept), so ``Last-Event-ID``
+  resumes exactly from older events too, or gets a 410 once they are gone;
+- each publish (a step's events, or a command's) is offered to every viewer as
+  one pre-encoded chunk; a viewer that falls further behind than its buffer
+  (``buffer`` events or ``window_bytes``) is dropped, never the simulation: its
+  stream ends and it may reconnect with ``Last-Event-ID``;
+- finished sessions are evicted ``finished_ttl`` seconds after they end (their
+  spill removed), and a server-wide ``memory_budget`` refuses a new session with
+  503 when the sessions' estimated footprint (:func:`session_footprint`) or the
+  process's resident memory would exceed it.
+
+Commands take the session's step lock, so they land between two steps. The
+pacing between steps waits on an event that every command sets, in slices of at
+most ``MAX_WAIT`` seconds: pause and stop take effect within one tick at any speed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import json
+import re
+import shutil
+import tempfile
 import time
 import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from interbank.interactive.runner import CommandError, Runner
 from interbank.sim.events import Event, dumps
 
+MAX_WAIT = 0.25  # seconds: the longest the pacing sleeps without looking at the session's state
+STREAM_BYTES_PER_BANK_STEP = 800  # encoded stream per bank and step (measured ~600 at 500 banks)
+RUNNER_BYTES_PER_BANK = 8_000  # a runner's arrays plus one step's transient events (measured ~5,000)
+RUNNER_BASE_BYTES = 1_000_000
+ITEM_OVERHEAD = 200  # bytes of Python objects around each event's frame in the history window
+
+
+def frame_of(seq: int, type_: str, data: str) -> bytes:
+    """One SSE frame: ``id`` = seq, ``event`` = type, ``data`` = the event's canonical JSON line."""
+    return f"id: {seq}\r\nevent: {type_}\r\ndata: {data}\r\n\r\n".encode()
+
 
 @dataclass
 class Item:
-    """One event of the history: its ``seq`` and its SSE frame, encoded once for every viewer."""
+    """Events of the stream, encoded once for every viewer: ``seq`` is the last one's,
+    ``count`` how many, ``frame`` their SSE frames."""
 
     seq: int
     frame: bytes
+    count: int = 1
 
     @classmethod
     def of(cls, event: Event) -> "Item":
-        return cls(event["seq"], f"id: {event['seq']}\r\nevent: {event['type']}\r\ndata: {dumps(event)}\r\n\r\n".encode())
+        return cls(event["seq"], frame_of(event["seq"], event["type"], dumps(event)))
+
+    @classmethod
+    def join(cls, items: list["Item"]) -> "Item":
+        if len(items) == 1:
+            return items[0]
+        return cls(items[-1].seq, b"".join(i.frame for i in items), sum(i.count for i in items))
 
 
 class Viewer:
-    """One SSE client: a bounded queue of items; ``None`` means the stream is over."""
+    """One SSE client: the chunks it has not been sent yet, at most ``max_events`` events and
+    ``max_bytes`` bytes (one chunk always fits an empty buffer). ``None`` ends the stream."""
 
-    def __init__(self, buffer: int) -> None:
-        self.queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=buffer)
+    def __init__(self, max_events: int, max_bytes: int) -> None:
+        self.max_events, self.max_bytes = max_events, max_bytes
+        self.items: deque[Item] = deque()
+        self.events = 0
+        self.bytes = 0
+        self.ready = asyncio.Event()
         self.dropped = False
+        self.closed = False
 
     def offer(self, item: Item | None) -> bool:
-        try:
-            self.queue.put_nowait(item)
-            return True
-        except asyncio.QueueFull:
-            self.dropped = True
+        """Queue ``item``; False (and the viewer is dropped) when it would overflow the buffer."""
+        if item is None:
+            self.closed = True
+        elif self.dropped:
             return False
+        elif self.items and (self.events + item.count > self.max_events or self.bytes + len(item.frame) > self.max_bytes):
+            self.dropped = True
+            self.items.clear()  # what it missed is on disk: it reconnects with Last-Event-ID
+            self.events = self.bytes = 0
+        else:
+            self.items.append(item)
+            self.events += item.count
+            self.bytes += len(item.frame)
+        self.ready.set()
+        return not self.dropped
+
+    async def take(self) -> tuple[list[Item], bool]:
+        """Wait for chunks; returns them and whether the stream is over (closed or dropped)."""
+        await self.ready.wait()
+        self.ready.clear()
+        items = list(self.items)
+        self.items.clear()
+        self.events = self.bytes = 0
+        return items, self.closed or self.dropped
+
+
+_LINE = re.compile(rb'^\{"seq":(\d+),"step":-?\d+,"type":"([A-Za-z_]+)"')
+
+
+class Spill:
+    """A session's events as JSONL files in ``folder`` (segments of ``segment_bytes``), the
+    oldest removed beyond ``max_bytes``. A write error (a full disk) stops the spill and
+    leaves no half line; ``error`` says why, and older events are then answered 410."""
+
+    def __init__(self, folder: Path, max_bytes: int) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.segment_bytes = max(64_000, max_bytes // 8)
+        self.segments: list[tuple[int, Path]] = []  # (first seq, file), oldest first
+        self.sizes: list[int] = []
+        self.file: BinaryIO | None = None
+        self.error: str | None = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            self.error = f"cannot create {folder}: {err.strerror}"
+
+    @property
+    def oldest(self) -> int | None:
+        """The first seq still on disk (None: nothing is)."""
+        return self.segments[0][0] if self.segments and self.error is None else None
+
+    def write(self, seq: int, line: str) -> None:
+        if self.error is not None:
+            return
+        data = line.encode() + b"\n"
+        try:
+            if self.file is None or self.sizes[-1] >= self.segment_bytes:
+                self._rotate(seq)
+            self.file.write(data)
+            self.sizes[-1] += len(data)
+        except OSError as err:
+            self._fail(err)
+
+    def _rotate(self, seq: int) -> None:
+        if self.file is not None:
+            self.file.close()
+        path = self.folder / f"{seq:012d}.jsonl"
+        self.file = path.open("wb")
+        self.segments.append((seq, path))
+        self.sizes.append(0)
+        while len(self.segments) > 1 and sum(self.sizes) > self.max_bytes:
+            _, old = self.segments.pop(0)
+            self.sizes.pop(0)
+            old.unlink(missing_ok=True)
+
+    def _fail(self, err: OSError) -> None:
+        self.error = f"the session's spill could not be written ({err.strerror or err})"
+        if self.file is not None:
+            try:  # never leave a half line behind
+                self.file.flush()
+            except OSError:
+                pass
+            try:
+                self.file.truncate(self.sizes[-1])
+                self.file.close()
+            except OSError:
+                pass
+            self.file = None
+
+    def flush(self) -> None:
+        if self.file is not None and self.error is None:
+            try:
+                self.file.flush()
+            except OSError as err:
+                self._fail(err)
+
+    def read(self, after: int, upto: int, chunk_bytes: int = 1_000_000) -> Iterator[bytes]:
+        """SSE frames of the events with ``after < seq <= upto``, in chunks (iterate in a thread:
+        it reads files). The caller flushed first; a segment removed meanwhile ends the read early."""
+        segments = [s for k, s in enumerate(self.segments)
+                    if k + 1 == len(self.segments) or self.segments[k + 1][0] > after + 1]
+        return self._frames(segments, after, upto, chunk_bytes)
+
+    @staticmethod
+    def _frames(segments: list[tuple[int, Path]], after: int, upto: int, chunk_bytes: int) -> Iterator[bytes]:
+        out: list[bytes] = []
+        size = 0
+        for first, path in segments:
+            if first > upto:
+                break
+            try:
+                handle = path.open("rb")
+            except OSError:
+                return
+            with handle:
+                for line in handle:
+                    match = _LINE.match(line)
+                    if match is None:  # not our canonical form: parse it (never expected)
+                        event = json.loads(line)
+                        seq, type_ = int(event["seq"]), str(event["type"])
+                    else:
+                        seq, type_ = int(match[1]), match[2].decode()
+                    if seq <= after:
+                        continue
+                    if seq > upto:
+                        break
+                    out.append(frame_of(seq, type_, line.rstrip(b"\n").decode()))
+                    size += len(out[-1])
+                    if size >= chunk_bytes:
+                        yield b"".join(out)
+                        out, size = [], 0
+        if out:
+            yield b"".join(out)
+
+    def remove(self) -> None:
+        if self.file is not None:
+            try:
+                self.file.close()
+            except OSError:
+                pass
+            self.file = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.segments.clear()
+        self.sizes.clear()
+
+
+def session_footprint(n_banks: int, window_bytes: int, max_steps: int | None = None) -> int:
+    """Estimated memory of one session: its runner, its history window and what its viewers
+    may hold beyond it (another window). A window holds at least one step's stream and at most
+    the whole stream of a ``max_steps`` episode."""
+    step = STREAM_BYTES_PER_BANK_STEP * n_banks
+    window = window_bytes if max_steps is None else min(window_bytes, step * (max_steps + 2))
+    return RUNNER_BASE_BYTES + RUNNER_BYTES_PER_BANK * n_banks + 2 * max(window, step)
 
 
 @dataclass
 class Session:
-    """A running simulation: ``runner``, its event ``history`` and its ``viewers``."""
+    """A running simulation: ``runner``, the newest events in ``history`` (the rest in ``spill``)
+    and its ``viewers``."""
 
     id: str
     runner: Runner
     speed: float  # steps per second; 0 = as fast as possible
     buffer: int
+    window_bytes: int = 8_000_000
+    spill: Spill | None = None
+    footprint: int = 0
     created: float = field(default_factory=time.time)
-    history: list[Item] = field(default_factory=list)
+    history: deque[Item] = field(default_factory=deque)
+    history_bytes: int = 0
     viewers: set[Viewer] = field(default_factory=set)
     dropped_viewers: int = 0
+    finished_at: float | None = None
     task: asyncio.Task | None = None
+    parent: str | None = None  # the session this one was branched from
+    fork_step: int | None = None
+    resynced_viewers: int = 0  # viewers that fell behind their buffer and were re-fed from the history
 
     def __post_init__(self) -> None:
         self.lock = asyncio.Lock()
         self.wake = asyncio.Event()
         self.done = asyncio.Event()
+        self._last_seq = -1
         self.publish(self.runner.take_events())
 
     # ------------------------------------------------------------- events
     def publish(self, events: list[Event]) -> None:
+        if not events:
+            return
+        items = []
         for event in events:
-            item = Item.of(event)
+            line = dumps(event)
+            item = Item(event["seq"], frame_of(event["seq"], event["type"], line))
+            items.append(item)
             self.history.append(item)
-            for viewer in list(self.viewers):
-                if not viewer.offer(item):
-                    self.viewers.discard(viewer)
-                    self.dropped_viewers += 1
+            self.history_bytes += len(item.frame) + ITEM_OVERHEAD
+            if self.spill is not None:
+                self.spill.write(event["seq"], line)
+        self._last_seq = items[-1].seq
+        while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
+            self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
+        chunk = Item.join(items)
+        for viewer in list(self.viewers):
+            if not viewer.offer(chunk):
+                self.viewers.discard(viewer)
+                self.dropped_viewers += 1
 
-    def subscribe(self, after: int) -> tuple[list[Item], Viewer]:
-        """The backlog after seq ``after`` and a viewer registered for what follows
-        (atomic: nothing can be published in between)."""
-        viewer = Viewer(self.buffer)
-        backlog = [item for item in self.history if item.seq > after]
+    def subscribe(self, after: int) -> tuple[AsyncIterator[bytes], Viewer]:
+        """The backlog after seq ``after`` (chunks of SSE frames, from memory or the spill) and a
+        viewer registered for what follows (atomic: nothing can be published in between).
+        Raises a 410 CommandError when events after ``after`` are no longer kept."""
+        upto = self.last_seq
+        first_in_memory = self.history[0].seq if self.history else upto + 1
+        from_disk = after + 1 < first_in_memory and after < upto
+        if from_disk:
+            oldest = self.spill.oldest if self.spill is not None else None
+            if oldest is None or after + 1 < oldest:
+                kept = oldest if oldest is not None else first_in_memory
+                why = f" ({self.spill.error})" if self.spill is not None and self.spill.error else ""
+                raise CommandError(410, f"events before seq {kept} of session {self.id} are no longer kept{why}; "
+                                        f"resume from Last-Event-ID {kept - 1} or later")
+            self.spill.flush()
+        memory = [item for item in self.history if item.seq > after] if not from_disk else list(self.history)
+        viewer = Viewer(self.buffer, max(self.window_bytes, 1))
         if self.done.is_set():
             viewer.offer(None)
         else:
             self.viewers.add(viewer)
-        return backlog, viewer
+        return self._backlog(after, first_in_memory - 1 if from_disk else None, memory), viewer
+
+    async def _backlog(self, after: int, disk_upto: int | None, memory: list[Item]) -> AsyncIterator[bytes]:
+        if disk_upto is not None and self.spill is not None:
+            reader = self.spill.read(after, disk_upto)
+            while (chunk := await asyncio.to_thread(next, reader, None)) is not None:
+                yield chunk
+        for start in range(0, len(memory), 200):
+            yield b"".join(item.frame for item in memory[start:start + 200])
 
     def unsubscribe(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
 
     @property
     def last_seq(self) -> int:
-        return self.history[-1].seq if self.history else -1
+        return self._last_seq
 
     # ------------------------------------------------------------ driving
     async def drive(self) -> None:
@@ -101,23 +338,48 @@ class Session:
             while not runner.finished:
                 if runner.state == "paused":
                     self.wake.clear()
-                    await self.wake.wait()
+                    if runner.state == "paused":
+                        await self.wake.wait()
                     continue
                 started = time.perf_counter()
                 async with self.lock:
                     if runner.state in ("ready", "running"):
                         await asyncio.to_thread(runner.step)
                     self.publish(runner.take_events())
-                if self.speed > 0:
-                    await asyncio.sleep(max(0.0, 1.0 / self.speed - (time.perf_counter() - started)))
-                else:
-                    await asyncio.sleep(0)
+                await self._pace(started)
         finally:
-            self.publish(runner.take_events())
-            self.done.set()
-            for viewer in list(self.viewers):
-                viewer.offer(None)
-            self.viewers.clear()
+            if not self.done.is_set():  # not evicted (an evicted session's runner may still be stepping)
+                self.publish(runner.take_events())
+            self.finish()
+
+    async def _pace(self, started: float) -> None:
+        """Wait out the rest of this step's period (1 / speed), in slices, until a command changes
+        the state: pause and stop never wait for a slow step to end."""
+        if self.speed <= 0:
+            await asyncio.sleep(0)
+            return
+        deadline = started + 1.0 / self.speed
+        while self.runner.state in ("ready", "running"):
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), min(left, MAX_WAIT))
+            except TimeoutError:
+                pass
+
+    def finish(self) -> None:
+        """The session ended (stopped, complete or cancelled): its viewers' streams end now."""
+        if self.done.is_set():
+            return
+        self.done.set()
+        self.finished_at = time.monotonic()
+        if self.spill is not None:
+            self.spill.flush()
+        for viewer in list(self.viewers):
+            viewer.offer(None)
+        self.viewers.clear()
 
     async def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:
         async with self.lock:
@@ -129,28 +391,154 @@ class Session:
     def status(self) -> dict[str, Any]:
         st = self.runner.status().as_dict()
         return {"session_id": self.id, **st, "viewers": len(self.viewers), "dropped_viewers": self.dropped_viewers,
-                "last_seq": self.last_seq, "speed": self.speed}
+                "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.runner.env.system.n,
+                "parent": self.parent, "fork_step": self.fork_step, "resynced_viewers": self.resynced_viewers,
+                "created": self.created}
+
+
+def _trim_heap() -> None:
+    """Give freed memory back to the system (glibc keeps it otherwise); a no-op elsewhere."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class SessionStore:
-    """All sessions of a server, capped; the oldest finished ones make room for new ones."""
+    """All sessions of a server. At most ``max_sessions`` at once (the oldest finished ones make
+    room for new ones, else 429); finished ones are evicted ``finished_ttl`` seconds after they end;
+    a new session whose estimated footprint does not fit ``memory_budget`` (bytes, beside the
+    sessions kept, or beyond the process's resident memory) is refused with 503."""
 
-    def __init__(self, max_sessions: int) -> None:
+    def __init__(self, max_sessions: int, memory_budget: int | None = None, finished_ttl: float = 600.0,
+                 window_bytes: int = 8_000_000, spill_bytes: int = 256_000_000, spill_dir: Path | None = None) -> None:
         self.max_sessions = max_sessions
+        self.memory_budget = memory_budget
+        self.finished_ttl = finished_ttl
+        self.window_bytes = window_bytes
+        self.spill_bytes = spill_bytes
+        self._own_spill_dir = spill_dir is None
+        self.spill_dir = spill_dir
         self.sessions: dict[str, Session] = {}
+        self._reaper: asyncio.Task | None = None
+        self.baseline_rss = resident_bytes()  # the server before any session
 
-    def add(self, runner: Runner, speed: float, buffer: int) -> Session:
+    # ------------------------------------------------------------ budget
+    def footprint(self, n_banks: int, max_steps: int | None = None) -> int:
+        return session_footprint(n_banks, self.window_bytes, max_steps)
+
+    def reserved(self) -> int:
+        return sum(s.footprint for s in self.sessions.values())
+
+    def check_room(self, n_banks: int, max_steps: int | None = None) -> None:
+        """Raise 429 / 503 unless a session of ``n_banks`` banks and ``max_steps`` steps may start
+        now (evicting finished sessions to make room if needed). Call before building the runner."""
+        self.evict_expired()
+        need = self.footprint(n_banks, max_steps)
+        finished = sorted((s for s in self.sessions.values() if s.done.is_set()), key=lambda s: s.created)
         if len(self.sessions) >= self.max_sessions:
-            finished = sorted((s for s in self.sessions.values() if s.done.is_set()), key=lambda s: s.created)
             if not finished:
                 raise CommandError(429, f"too many sessions: {self.max_sessions} are running; stop one first")
-            del self.sessions[finished[0].id]
-        session = Session(uuid.uuid4().hex[:8], runner, speed, buffer)
+            self.evict(finished.pop(0))
+        if self.memory_budget is None:
+            return
+        while finished and self.reserved() + need > self.memory_budget:
+            self.evict(finished.pop(0))
+        if self.reserved() + need > self.memory_budget:
+            mb = 1_000_000
+            raise CommandError(503, f"not enough memory for a session of {n_banks} banks (needs ~{need // mb} MB, "
+                                    f"{(self.memory_budget - self.reserved()) // mb} MB of the {self.memory_budget // mb} MB "
+                                    "budget left); stop a session or start a smaller one")
+        rss = resident_bytes()
+        if rss is not None and self.baseline_rss is not None and rss - self.baseline_rss + need > self.memory_budget:
+            # the estimate fell short of what sessions really hold: refuse rather than grow
+            raise CommandError(503, f"the server holds {(rss - self.baseline_rss) // 1_000_000} MB beside its baseline; "
+                                    f"a session of {n_banks} banks would exceed its {self.memory_budget // 1_000_000} MB "
+                                    "memory budget; try again when sessions have ended")
+
+    def add(self, runner: Runner, speed: float, buffer: int) -> Session:
+        n_banks, max_steps = runner.env.system.n, runner.env.system.max_steps
+        self.check_room(n_banks, max_steps)
+        sid = uuid.uuid4().hex[:8]
+        session = Session(sid, runner, speed, buffer, window_bytes=self.window_bytes, spill=self._spill(sid),
+                          footprint=self.footprint(n_banks, max_steps))
         self.sessions[session.id] = session
-        session.task = asyncio.get_running_loop().create_task(session.drive())
+        loop = asyncio.get_running_loop()
+        session.task = loop.create_task(session.drive())
+        if self._reaper is None or self._reaper.done():
+            self._reaper = loop.create_task(self._reap())
+        return session
+
+    def _spill(self, sid: str) -> Spill | None:
+        if self.spill_bytes <= 0:
+            return None
+        if self.spill_dir is None:
+            self.spill_dir = Path(tempfile.mkdtemp(prefix="interbank-sessions-"))
+        return Spill(self.spill_dir / sid, self.spill_bytes)
+
+    # ---------------------------------------------------------- eviction
+    def evict(self, session: Session) -> None:
+        """Forget a session: its task is cancelled, its viewers' streams end, its spill is removed."""
+        self.sessions.pop(session.id, None)
+        if session.task is not None and not session.task.done():
+            session.task.cancel()
+        session.finish()
+        if session.spill is not None:
+            session.spill.remove()
+            session.spill = None
+        session.history.clear()
+        session.history_bytes = 0
+        _trim_heap()
+
+    def evict_expired(self) -> None:
+        now = time.monotonic()
+        for session in list(self.sessions.values()):
+            if session.finished_at is not None and now - session.finished_at >= self.finished_ttl:
+                self.evict(session)
+
+    async def _reap(self) -> None:
+        while self.sessions:
+            await asyncio.sleep(max(0.05, min(self.finished_ttl / 4, 5.0)))
+            self.evict_expired()
+
+    async def branch(self, parent: Session) -> Session:
+        """Fork a paused session: a new session, paused at the same state, whose stream is the
+        parent's up to the fork (its init naming the parent and the fork step) and then its own.
+        Refused (410) when the parent's early events are no longer kept: a branch needs them to
+        be replayable on its own."""
+        system = parent.runner.env.system
+        self.check_room(system.n, system.max_steps)
+        async with parent.lock:
+            runner = await asyncio.to_thread(parent.runner.branch, parent.id)
+            parent.publish(parent.runner.take_events())
+            fork = runner.init_event["data"]["config"]["branch"]
+            backlog, viewer = parent.subscribe(0)  # everything after the parent's init
+            parent.unsubscribe(viewer)
+        sid = uuid.uuid4().hex[:8]
+        session = Session(sid, runner, parent.speed, parent.buffer, window_bytes=self.window_bytes, spill=self._spill(sid),
+                          footprint=self.footprint(system.n, system.max_steps), parent=parent.id, fork_step=fork["step"])
+        session.publish([runner.init_event])
+        async for chunk in backlog:  # the parent's frames re-published as events, up to the fork
+            events = [json.loads(line[6:]) for line in chunk.split(b"\r\n") if line.startswith(b"data: ")]
+            session.publish([e for e in events if e["seq"] <= fork["seq"]])
+        self.sessions[sid] = session
+        loop = asyncio.get_running_loop()
+        session.task = loop.create_task(session.drive())
+        if self._reaper is None or self._reaper.done():
+            self._reaper = loop.create_task(self._reap())
         return session
 
     def get(self, session_id: str | None) -> Session:
+        self.evict_expired()
         if session_id is None:
             if not self.sessions:
                 raise CommandError(404, "no session yet: POST /api/interactive/start first")
@@ -161,6 +549,10 @@ class SessionStore:
         return session
 
     async def close(self) -> None:
-        for session in self.sessions.values():
-            if session.task and not session.task.done():
-                session.task.cancel()
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for session in list(self.sessions.values()):
+            self.evict(session)
+        if self._own_spill_dir and self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import select
 import sys
 import time
@@ -19,11 +18,12 @@ from pathlib import Path
 from typing import TextIO
 
 from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
-from interbank.interactive.runner import CommandError, Runner
+from interbank.interactive.runner import MIN_SPEED, CommandError, Runner
 from interbank.interactive.verify import load_jsonl, verify_events
 from interbank.policies import make_policy
 from interbank.policies.checkpoint import CheckpointError, load_checkpoint
-from interbank.sim.events import Event, dumps
+from interbank.jsonl import JsonlError, JsonlWriter
+from interbank.sim.events import Event
 from interbank.ui import fail, table
 
 
@@ -89,10 +89,11 @@ class _Keys:
             self.saved = None
 
     def read(self, timeout: float) -> str | None:
+        timeout = min(max(0.0, timeout), 1.0 / MIN_SPEED)
         if not self.enabled:
             time.sleep(timeout)
             return None
-        ready, _, _ = select.select([sys.stdin], [], [], max(0.0, timeout))
+        ready, _, _ = select.select([sys.stdin], [], [], timeout)
         return sys.stdin.read(1) if ready else None
 
     def prompt(self, text: str) -> str:
@@ -150,8 +151,8 @@ def replay(args: argparse.Namespace) -> int:
 
     if (args.checkpoint is None) == (args.policy is None):
         fail("replay needs a CHECKPOINT or --policy NAME (one of them)")
-    if args.speed < 0 or args.speed != args.speed:
-        fail(f"--speed {args.speed} must be >= 0")
+    if not 0 <= args.speed < float("inf") or 0 < args.speed < MIN_SPEED:
+        fail(f"--speed {args.speed} must be 0 (as fast as possible) or a finite number of steps per second >= {MIN_SPEED}")
     folder = None
     priority = None
     try:
@@ -165,23 +166,33 @@ def replay(args: argparse.Namespace) -> int:
         fail(str(err))
     if args.events is not None and args.events.parent and not args.events.parent.exists():
         fail(f"--events: folder {args.events.parent} does not exist")
+    if args.events is not None and args.events.is_dir():
+        fail(f"--events: {args.events} is a folder; give a file name")
 
     runner = Runner(cfg, policy, args.seed, info, priority_model=priority)
     interactive = not args.no_interactive and sys.stdin.isatty() and sys.stdout.isatty()
     feed: list[str] = []
-    sink = args.events.open("w", encoding="utf-8") if args.events else open(os.devnull, "w")
+    try:
+        sink = JsonlWriter(args.events) if args.events else None
+    except JsonlError as err:
+        fail(f"--events: {err}")
     period = 1.0 / args.speed if args.speed > 0 and interactive else 0.0
 
     def flush() -> None:
-        for e in runner.take_events():
-            sink.write(dumps(e) + "\n")
+        events = runner.take_events()
+        if sink is not None:
+            try:
+                sink.write(events)
+            except JsonlError as err:
+                fail(f"--events: {err} (the file holds the events up to the last whole line)")
+        for e in events:
             text = describe(e)
             if text:
                 feed.append(f"{e['step']:>5}  {text}")
         del feed[:-200]
 
     try:
-        with _Keys(interactive) as keys, contextlib.closing(sink):
+        with _Keys(interactive) as keys, (sink or contextlib.nullcontext()):
             flush()
             while not runner.finished:
                 started = time.perf_counter()

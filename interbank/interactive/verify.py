@@ -36,7 +36,8 @@ def runner_from_init(init: dict[str, Any]) -> Runner:
     else:
         policy = make_policy(run["policy"], run["seed"])
     info = {k: v for k, v in run.items() if k not in ("policy", "seed", "priority_model")}
-    return Runner(env_cfg, policy, run["seed"], info, priority_model=priority)
+    # a branch's init names its parent and fork step (config.branch); the replay's init must too
+    return Runner(env_cfg, policy, run["seed"], info, priority_model=priority, branch=cfg.get("branch"))
 
 
 def command_of(event: dict[str, Any]) -> tuple[str, str | None, Any, str | None]:

@@ -2,6 +2,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -13,6 +14,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def serve(*args: str, ready_timeout: float = 180.0):
+    """Start `interbank serve` on a free port with ``args``; returns (process, base URL) once it answers.
+    The wait is for a condition (the server answering), generous so a busy machine does not fail it."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interbank.cli", "serve", "--port", str(port), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    end = time.time() + ready_timeout
+    while True:
+        try:
+            httpx.get(base + "/api/checkpoints", timeout=5)
+            return proc, base
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.time() > end:
+                proc.kill()
+                raise RuntimeError(proc.stdout.read().decode()) from None
+            time.sleep(0.1)
+
+
+def stop(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real `interbank serve` process on 127.0.0.1 with one checkpoint named `tiny`."""
@@ -21,22 +52,17 @@ def server(tmp_path_factory):
 
     ckpts = tmp_path_factory.mktemp("checkpoints")
     _write(ckpts / "tiny", n_features=N_FEATURES)  # the env's observation size, whatever it is now
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "interbank.cli", "serve", "--port", str(port), "--checkpoints", str(ckpts),
-         "--max-sessions", "50", "--client-buffer", "50"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(base + "/api/checkpoints", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError(proc.stdout.read().decode())
+    proc, base = serve("--checkpoints", str(ckpts), "--max-sessions", "50", "--client-buffer", "50")
     yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
+
+
+@contextmanager
+def serving(*args: str):
+    """`interbank serve` with ``args`` for the length of a block; yields (base URL, process)."""
+    proc, base = serve(*args)
+    try:
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            stop(proc)

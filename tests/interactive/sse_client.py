@@ -35,3 +35,14 @@ def parse(lines, limit: int | None = None):
         else:
             key, _, value = line.partition(":")
             fields[key] = value[1:] if value.startswith(" ") else value
+
+
+def read_data(url: str, timeout: float = 60.0) -> list[str]:
+    """The raw ``data`` field of every event until the server closes the stream (byte-level checks)."""
+    out: list[str] = []
+    with httpx.stream("GET", url, timeout=timeout) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                out.append(line[5:].lstrip(" "))
+    return out

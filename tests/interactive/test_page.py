@@ -23,7 +23,7 @@ def _text(page, selector):
 
 
 def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
@@ -65,14 +65,19 @@ def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
         page.click("#cb-set-capital")
         page.wait_for_function("document.getElementById('message').textContent.includes('in [0, 1]')")
         assert "min capital ratio" not in _text(page, "#feed")
-        # delete it and see it gone
+        # delete it (the page asks, naming it) and see it gone
         page.click("#delete-bank")
+        expect(page.locator("#confirm-text")).to_contain_text("bank_4")
+        page.click("#confirm-yes")
         page.wait_for_function("document.getElementById('bank-state').textContent === 'deleted'")
         feed = _text(page, "#feed")
         assert "bank_4 deleted" in feed and "bank_4 +1,000 capital" in feed and "paused" in feed, feed
         assert "central bank: policy rate 3.50%" in feed, feed
+        # the deleted bank stays shown (and listed, marked); nothing can act on it any more
+        assert page.input_value("#bank-select") == "bank_4"
         options = page.eval_on_selector_all("#bank-select option", "els => els.map(e => e.textContent)")
-        assert "bank_4" not in options and len(options) == 29
+        assert "bank_4 (deleted)" in options and len(options) == 30
+        assert page.is_disabled("#add-capital") and page.is_disabled("#delete-bank") and page.is_disabled("#cb-inject")
         page.click("#resume")
         page.wait_for_function(f"+document.getElementById('step').textContent > {int(step)}")
         assert _text(page, "#active") in {str(k) for k in range(0, 30)}

@@ -13,6 +13,7 @@ from interbank.interactive.runner import CommandError, Runner, is_command_event
 from interbank.interactive.verify import verify_events
 from interbank.policies import make_policy
 from interbank.sim.actions import INVEST, LEND
+from interbank.sim.events import dumps
 
 CFG = resolve_env_config("configs/stress.yaml", n_banks=10, max_steps=25)
 
@@ -363,6 +364,7 @@ class RunnerMachine(RuleBasedStateMachine):
         super().__init__()
         self.runner = _runner(cfg=resolve_env_config("configs/stress.yaml", n_banks=6, max_steps=12))
         self.added = 0.0
+        self.seen = []
 
     @rule()
     def step(self):
@@ -421,9 +423,127 @@ class RunnerMachine(RuleBasedStateMachine):
 
     @invariant()
     def seq_is_contiguous(self):
-        events = self.runner._events + self.runner.env.events
-        assert [e["seq"] for e in events] == list(range(len(events)))
+        self.seen.extend(self.runner.take_events())
+        assert [e["seq"] for e in self.seen] == list(range(len(self.seen)))
+
+
+def test_the_runner_keeps_no_history_of_handed_out_events():  # issue 13, item 1
+    import tracemalloc
+
+    r = _runner(cfg=resolve_env_config(n_banks=100, max_steps=400), policy="hold")
+    handed_out = 0
+
+    def run(steps):
+        nonlocal handed_out
+        for _ in range(steps):
+            r.step()
+            handed_out += sum(len(dumps(e)) for e in r.take_events())
+
+    run(20)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        run(200)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert handed_out > 5_000_000  # 200 steps of a 100-bank stream went through ...
+    assert after - before < 1_000_000  # ... and the runner kept (next to) nothing of them
 
 
 RunnerMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
 TestRunnerMachine = RunnerMachine.TestCase
+
+
+# ------------------------------------------------------------------ branches, failed banks, exposures
+
+CASCADE = {  # a hub loses 6x its capital at step 3 and takes others with it (seed 2)
+    "n_banks": 30, "max_steps": 12,
+    "network": {"type": "core_periphery", "core_fraction": 0.2, "avg_degree": 6.0},
+    "balance_sheet": {"interbank_share": 0.5},
+    "shocks": {"scheduled": [{"step": 3, "type": "capital_loss", "bank": 0, "size": 6.0},
+                             {"step": 3, "type": "capital_loss", "bank": 1, "size": 6.0}]},
+}
+
+
+def _run_out(r):
+    while not r.finished:
+        r.step()
+    return r.take_events()
+
+
+def _branch_stream(child, parent_events):
+    """A branch's full recording: its init, the parent's events up to the fork, then its own."""
+    fork = child.init_event["data"]["config"]["branch"]
+    return [child.init_event] + [e for e in parent_events if 0 < e["seq"] <= fork["seq"]]
+
+
+def test_a_branch_continues_like_its_parent_and_only_the_intervention_differs():
+    parent = _runner()
+    for _ in range(6):
+        parent.step()
+    parent.command("pause")
+    before = parent.take_events()
+    plain, treated = parent.branch("p0"), parent.branch("p0")
+    assert plain.init_event["data"]["config"]["branch"] == {"parent": "p0", "step": 6, "seq": before[-1]["seq"]}
+    assert parent.init_event["data"]["config"].get("branch") is None
+    treated.command("add_capital", "bank_2", 500.0)
+    for r in (parent, plain, treated):
+        r.command("resume")
+    after = {name: _run_out(r) for name, r in (("parent", parent), ("plain", plain), ("treated", treated))}
+    # without an intervention a branch is the parent, byte for byte and seq for seq
+    assert [dumps(e) for e in after["plain"]] == [dumps(e) for e in after["parent"]]
+    assert after["treated"][0]["type"] == "capital_added"
+    assert [dumps(e) for e in after["treated"]] != [dumps(e) for e in after["parent"]]
+    # the branching left the parent as if it had never happened, and each branch re-simulates itself
+    assert verify_events(before + after["parent"])[0]
+    for name in ("plain", "treated"):
+        ok, message = verify_events(_branch_stream(plain if name == "plain" else treated, before) + after[name])
+        assert ok, message
+
+
+def test_only_a_paused_runner_branches():
+    r = _runner()
+    r.step()
+    with pytest.raises(CommandError) as err:
+        r.branch("x")
+    assert err.value.status == 409 and "paused" in err.value.message
+
+
+def test_a_failed_bank_can_be_deleted_once_and_nothing_else_moves():
+    r = _runner(cfg=resolve_env_config(EnvConfig(), **CASCADE), seed=2)
+    while not r.status().defaults:
+        r.step()
+    r.command("pause")
+    events = r.take_events()
+    failed = next(e["data"]["bank"] for e in events if e["type"] == "default")
+    before = r.env.system.snapshots()
+    capital = r.status().total_capital
+    event = r.command("delete_bank", failed)
+    assert event["type"] == "bank_deleted" and event["data"]["settlement"] == {"creditor_losses": 0.0, "fire_sale_volume": 0.0}
+    after = r.env.system.snapshots()
+    i = r.env.agent_index[failed]
+    assert after[i]["deleted"] and after[i]["defaulted"]
+    assert [{k: v for k, v in b.items() if k != "deleted"} for b in after] == [{k: v for k, v in b.items() if k != "deleted"} for b in before]
+    assert r.status().total_capital == capital and r.status().deleted == 1
+    for name, amount in (("delete_bank", None), ("add_capital", 5.0)):
+        with pytest.raises(CommandError) as err:
+            r.command(name, failed, amount)
+        assert err.value.status == 409 and "deleted" in err.value.message
+    r.command("resume")
+    ok, message = verify_events(events + r.take_events() + _run_out(r))
+    assert ok, message
+
+
+def test_exposures_are_the_ledger_by_pair_largest_first_and_kept_per_step():
+    r = _runner()
+    for _ in range(3):
+        r.step()
+    x = r.exposures()
+    led = r.env.system.ledger
+    assert x["step"] == 3 and x["count"] == len(set(zip(led.lender.tolist(), led.borrower.tolist())))
+    assert x["amount"] == sorted(x["amount"], reverse=True) and x["total"] == pytest.approx(led.amount.sum())
+    lender, borrower = x["lender"][0], x["borrower"][0]
+    pair = (led.lender == lender) & (led.borrower == borrower)
+    assert x["amount"][0] == pytest.approx(led.amount[pair].sum())  # directed: lender -> borrower
+    assert r.exposures(step=1)["step"] == 1 and len(r.exposures(limit=2)["amount"]) == 2

@@ -236,11 +236,11 @@ def test_central_bank_commands_over_http(server, paused_session):
 def test_control_request_matches_the_runner():
     from typing import get_args
 
-    from interbank.interactive.runner import CENTRAL_BANK_OPERATIONS, COMMANDS
+    from interbank.interactive.runner import CENTRAL_BANK_OPERATIONS, COMMANDS, SESSION_COMMANDS
     from interbank.interactive.server import ControlRequest
 
     fields = ControlRequest.model_fields
-    assert set(get_args(fields["command"].annotation)) == set(COMMANDS)
+    assert set(get_args(fields["command"].annotation)) == set(COMMANDS) | set(SESSION_COMMANDS)
     (ops,) = [get_args(a) for a in get_args(fields["operation"].annotation) if a is not type(None)]
     assert set(ops) == set(CENTRAL_BANK_OPERATIONS)
 
@@ -301,3 +301,53 @@ def test_openapi_docs_and_page_are_served(server):
     page = httpx.get(server + "/")
     assert page.status_code == 200 and "interbank" in page.text
     assert httpx.get(server + "/static/app.js").status_code == 200
+
+
+def test_branch_forks_a_paused_session_and_the_plain_branch_is_the_original_byte_for_byte(server):
+    import json
+
+    from interbank.interactive.verify import verify_events
+    from tests.interactive.sse_client import read_data
+
+    s = start(server, n_banks=12, steps=30, seed=9, speed=50)
+    sid = s["session_id"]
+    wait_for(lambda: status(server, sid)["step"] >= 4)
+    control(server, session_id=sid, command="pause")
+    assert control(server, session_id=sid, command="branch", bank="bank_1").status_code == 422
+    r = control(server, session_id=sid, command="branch")
+    assert r.status_code == 201, r.text
+    treated = r.json()
+    assert treated["state"] == "paused" and treated["parent"] == sid and treated["fork_step"] == status(server, sid)["step"]
+    plain = control(server, session_id=sid, command="branch").json()
+    # the intervention in one branch only
+    assert control(server, session_id=treated["session_id"], command="add_capital", bank="bank_3", amount=250.0).status_code == 200
+    for x in (sid, plain["session_id"], treated["session_id"]):
+        assert control(server, session_id=x, command="resume").status_code == 200
+    for x in (sid, plain["session_id"], treated["session_id"]):
+        wait_for(lambda x=x: status(server, x)["state"] == "complete", timeout=60)
+    streams = {x: read_data(server + f"/api/interactive/stream/{x}") for x in (sid, plain["session_id"], treated["session_id"])}
+    original, branch_plain, branch_treated = streams[sid], streams[plain["session_id"]], streams[treated["session_id"]]
+    init = json.loads(branch_plain[0])
+    fork = init["data"]["config"]["branch"]
+    assert init["type"] == "init" and fork["parent"] == sid and fork["step"] == treated["fork_step"]
+    k = fork["seq"] + 1
+    # up to the fork the branches hold the original's events; from the fork on the plain one is the original
+    assert branch_plain[1:k] == original[1:k] and branch_treated[1:k] == original[1:k]
+    assert branch_plain[k:] == original[k:]
+    assert json.loads(branch_treated[k])["type"] == "capital_added" and branch_treated[k:] != original[k:]
+    for stream in (original, branch_plain, branch_treated):  # what replay --verify checks
+        ok, message = verify_events([json.loads(x) for x in stream])
+        assert ok, message
+    # a running session does not branch
+    assert control(server, session_id=sid, command="branch").status_code == 409
+
+
+def test_exposures_endpoint_and_scenario_sizes(server):
+    s = start(server, n_banks=15, steps=5, seed=2, speed=0)
+    wait_for(lambda: status(server, s["session_id"])["state"] == "complete")
+    x = httpx.get(server + f"/api/interactive/exposures/{s['session_id']}", params={"limit": 3}).json()
+    assert x["step"] == 5 and len(x["lender"]) == len(x["borrower"]) == len(x["amount"]) <= 3
+    assert httpx.get(server + "/api/interactive/exposures/nope").status_code == 404
+    assert httpx.get(server + f"/api/interactive/exposures/{s['session_id']}", params={"step": -1}).status_code == 422
+    sc = httpx.get(server + "/api/scenarios").json()
+    assert sc["sizes"]["smoke"]["n_banks"] > 0 and sc["default"]["n_banks"] == 20

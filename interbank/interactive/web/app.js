@@ -1,53 +1,88 @@
-// interbank interactive page: plain JS, no dependencies. Talks to /api/interactive/* and
-// renders the event stream (one schema for every front end) on a canvas.
+// interbank interactive page: plain JS, no dependencies, nothing fetched from elsewhere. Talks
+// to /api/interactive/* and renders the event stream (one schema for every front end) on a
+// canvas. Stream messages are queued as they arrive and applied once per animation frame.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const fmt = (x) => (x === null || x === undefined || Number.isNaN(x)) ? "–" :
   Math.abs(x) >= 1000 ? x.toLocaleString(undefined, { maximumFractionDigits: 0 }) : x.toFixed(2);
+const pct = (x) => (x === null || x === undefined) ? "–" : (100 * x).toFixed(2) + "%";
+const COLORS = { PROFIT: "#3fb27f", LIQUIDITY: "#e0a33a", STABILITY: "#9b7be0", defaulted: "#e05252", deleted: "#5b6673" };
+const MARKET_COLORS = ["#e8d44d", "#5ad1e0", "#f08fc0", "#8fd18f"];
+const LIVE = new Set(["ready", "running", "paused"]);
+const TYPES = ["init", "step_start", "transaction", "profit_booking", "default", "cascade", "central_bank", "step_end",
+  "complete", "paused", "resumed", "stopped", "bank_deleted", "capital_added"];
+const FRAME_BUDGET_MS = 10;   // stream work per animation frame; the rest waits for the next frame
+const SAMPLE_PER_STEP = 6;    // transactions shown per step in the feed (a fair random sample)
 
 const S = {
-  session: null, source: null, state: "idle", maxSteps: 0,
-  banks: new Map(),        // id -> latest snapshot
-  history: new Map(),      // id -> equity history
-  priority: new Map(),     // id -> last priority seen on a transaction
-  nodes: [], edges: [], pulses: [],
-  markets: [], marketHistory: { BANK_INDEX: [], FIN_SERVICES: [] },
-  selected: null, dirty: true, lastSeq: -1,
-  policyRate: null, minCapital: null, cbThisStep: 0,
+  session: null, source: null, state: "idle", conn: "idle", maxSteps: 0, finished: false,
+  queue: [], lastSeq: -1, catchUp: -1,
+  init: null, names: [], index: new Map(), nodes: [], spacing: 1,
+  banks: new Map(), equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(),
+  totals: null, unmetTotal: 0, markets: [],
+  exposures: null, exposureStep: -1, exposureWanted: -1, exposureBusy: false,
+  selected: null, hover: null, market: null,
+  flashes: [], cascadeAnim: null, pulses: [],
+  step: null, recent: [], feedDirty: false, policyRate: null, minCapital: null,
+  view: { zoom: 1, x: 0, y: 0 }, dirty: true, frames: 0,
+  compare: null,   // {other: session id, source, totals: [], state, step, fork}
 };
+window.__ib = S;   // for tests and the benchmark: the page's own record of what it showed
 
 // ------------------------------------------------------------------ setup
+let SIZES = {}, DEFAULT_SIZE = null;
 async function loadChoices() {
   try {
     const [sc, cp] = await Promise.all([fetch("/api/scenarios").then(r => r.json()), fetch("/api/checkpoints").then(r => r.json())]);
-    $("scenario").innerHTML = `<option value="">built-in default</option>` + sc.scenarios.map(n => `<option>${n}</option>`).join("");
-    $("policy").innerHTML = cp.checkpoints.map(n => `<option value="checkpoint:${n}">checkpoint: ${n}</option>`).join("") +
-      cp.policies.map(n => `<option value="policy:${n}">${n}</option>`).join("");
+    SIZES = sc.sizes || {}; DEFAULT_SIZE = sc.default || null;
+    const scen = $("scenario"); scen.replaceChildren(new Option("built-in default", ""));
+    for (const n of sc.scenarios) scen.appendChild(new Option(n, n));
+    const pol = $("policy"); pol.replaceChildren();
+    for (const n of cp.checkpoints) pol.appendChild(new Option("checkpoint: " + n, "checkpoint:" + n));
+    for (const n of cp.policies) pol.appendChild(new Option(n, "policy:" + n));
+    pol.value = "policy:heuristic";
+    if (!pol.value && pol.options.length) pol.selectedIndex = 0;
+    showScenarioSize();
   } catch (e) { message("could not load scenarios: " + e); }
+}
+
+// a scenario runs at its own size and length unless the user types other ones
+function showScenarioSize() {
+  const name = $("scenario").value, size = name ? SIZES[name] : DEFAULT_SIZE;
+  $("n-banks").placeholder = size ? String(size.n_banks) : "scenario's";
+  $("steps").placeholder = size ? String(size.max_steps) : "scenario's";
+  $("scenario-size").textContent = size ? `${name || "built-in default"}: ${size.n_banks} banks, ${size.max_steps} steps` +
+    (size.explicit_banks ? " (banks given one by one)" : "") + ". Leave banks and steps empty to keep them." : "";
 }
 
 function playgroundRow(capital = 100, target = 10, risk = 0.5) {
   const tr = document.createElement("tr");
-  tr.innerHTML = `<td><input type="number" min="1" value="${capital}"></td><td><input type="number" min="1" value="${target}"></td>` +
-    `<td><input type="number" min="0" max="1" step="0.05" value="${risk}"></td><td><button type="button">×</button></td>`;
-  tr.querySelector("button").onclick = () => { tr.remove(); countPlayground(); };
+  for (const [v, min, extra] of [[capital, 1, ""], [target, 1, ""], [risk, 0, "0.05"]]) {
+    const td = document.createElement("td"), inp = document.createElement("input");
+    inp.type = "number"; inp.min = min; inp.value = v; if (extra) { inp.step = extra; inp.max = 1; }
+    td.appendChild(inp); tr.appendChild(td);
+  }
+  const td = document.createElement("td"), b = document.createElement("button");
+  b.type = "button"; b.textContent = "×"; b.onclick = () => { tr.remove(); countPlayground(); };
+  td.appendChild(b); tr.appendChild(td);
   $("pg-table").querySelector("tbody").appendChild(tr);
   countPlayground();
 }
 function countPlayground() { $("pg-count").textContent = $("pg-table").querySelectorAll("tbody tr").length; }
 
 function startBody() {
-  const body = { seed: +$("seed").value || 0, steps: +$("steps").value || 100, speed: +$("speed").value };
-  const choice = $("policy").value || "policy:heuristic";
-  const [kind, name] = choice.split(":");
+  const body = { seed: +$("seed").value || 0, speed: +$("speed").value };
+  const steps = $("steps").value.trim(), nBanks = $("n-banks").value.trim();
+  if (steps !== "") body.steps = +steps;
+  const [kind, name] = ($("policy").value || "policy:heuristic").split(":");
   body[kind === "checkpoint" ? "checkpoint" : "policy"] = name;
   if ($("scenario").value) body.scenario = $("scenario").value;
   const rows = [...$("pg-table").querySelectorAll("tbody tr")];
   if (rows.length) {
     body.banks = rows.map(tr => { const v = [...tr.querySelectorAll("input")].map(i => +i.value); return { capital: v[0], target_leverage: v[1], risk: v[2] }; });
-  } else {
-    body.n_banks = +$("n-banks").value;
+  } else if (nBanks !== "") {
+    body.n_banks = +nBanks;
   }
   return body;
 }
@@ -59,101 +94,295 @@ async function api(path, body) {
   return data;
 }
 
+// an in-page question (a native confirm() would block the stream); resolves "yes", "alt" or "no"
+function ask(text, yes, alt = null) {
+  return new Promise((resolve) => {
+    $("confirm-text").textContent = text; $("confirm-yes").textContent = yes;
+    $("confirm-alt").textContent = alt || ""; $("confirm-alt").hidden = !alt;
+    $("confirm").hidden = false;
+    const done = (answer) => { $("confirm").hidden = true; resolve(answer); };
+    $("confirm-yes").onclick = () => done("yes"); $("confirm-alt").onclick = () => done("alt"); $("confirm-no").onclick = () => done("no");
+  });
+}
+
 async function start() {
   message("");
-  if (S.source) S.source.close();
+  if (S.session && LIVE.has(S.state)) {
+    const answer = await ask(`Session ${S.session} is still ${S.state}. Stop it before starting a new one?`,
+      `Stop ${S.session} and start`, "Keep it running and start");
+    if (answer === "no") return;
+    if (answer === "yes") {
+      try { await api("/api/interactive/control", { session_id: S.session, command: "stop" }); }
+      catch (e) { if (!/refused|unknown/.test(e.message)) { message(e.message); return; } }
+    }
+  }
   try {
     const res = await api("/api/interactive/start", startBody());
-    reset();
-    S.session = res.session_id;
-    setState(res.state === "paused" ? "paused" : "running");
-    connect(res.stream_url);
+    closeCompare();
+    attach(res.session_id, res.state);
+    refreshSessions();
   } catch (e) { message(e.message); }
 }
 
+// ------------------------------------------------------------------ sessions
+function remember(id) {
+  try { localStorage.setItem("interbank.session", id); } catch (e) { /* storage off: the URL still has it */ }
+  const url = new URL(location.href); url.searchParams.set("session", id); history.replaceState(null, "", url);
+}
+
 function reset() {
-  S.banks.clear(); S.history.clear(); S.priority.clear(); S.nodes = []; S.edges = []; S.pulses = [];
-  S.marketHistory = { BANK_INDEX: [], FIN_SERVICES: [] }; S.selected = null; S.lastSeq = -1;
-  S.policyRate = null; S.minCapital = null; $("cb-rate").value = ""; $("cb-capital").value = "";
-  $("feed").innerHTML = "";
+  if (S.source) S.source.close();
+  Object.assign(S, {
+    source: null, queue: [], lastSeq: -1, init: null, names: [], index: new Map(), nodes: [], banks: new Map(),
+    equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(), totals: null, unmetTotal: 0,
+    markets: [], exposures: null, exposureStep: -1, exposureWanted: -1, selected: null, hover: null, market: null,
+    flashes: [], cascadeAnim: null, pulses: [], step: null, recent: [], policyRate: null, minCapital: null,
+    view: { zoom: 1, x: 0, y: 0 }, dirty: true, finished: false, maxSteps: 0,
+  });
+  $("feed").replaceChildren(); $("log").replaceChildren(); $("markets").replaceChildren(); $("market-dash").hidden = true;
+  $("bank-select").replaceChildren(); $("cb-rate").value = ""; $("cb-capital").value = "";
+  for (const id of ["step", "defaults"]) $(id).textContent = "0";
+  for (const id of ["active", "capital"]) $(id).textContent = "–";
+  refreshBankPanel();
+}
+
+// watch a session from its first event: every figure, log and chart is rebuilt from the stream;
+// after that the browser re-connects by itself with Last-Event-ID and gets exactly what it missed
+function attach(id, state = null) {
+  reset();
+  S.session = id; $("session-id").textContent = id; remember(id);
+  S.catchUp = Infinity;  // until the backlog is read: no animations
+  setState(state || "ready");
+  connect(`/api/interactive/stream/${id}`);
+  statusCheck();
 }
 
 function connect(url) {
   const es = new EventSource(url);
   S.source = es;
-  const types = ["init", "step_start", "transaction", "profit_booking", "default", "cascade", "step_end", "complete",
-    "paused", "resumed", "stopped", "bank_deleted", "capital_added", "central_bank"];
-  for (const t of types) es.addEventListener(t, (m) => onEvent(JSON.parse(m.data)));
-  // on a dropped connection the browser reconnects with Last-Event-ID and gets exactly the missed
-  // events; a finished session answers 204 and the browser stops. Closed for good on "complete".
+  setConn("connecting");
+  es.onopen = () => setConn("live");
+  es.onerror = () => {
+    if (S.source !== es) return;
+    if (S.finished) { es.close(); setConn("ended"); return; }
+    setConn(es.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
+    statusCheck();
+  };
+  const push = (m) => { if (S.source === es) S.queue.push(m); };
+  for (const t of TYPES) es.addEventListener(t, push);
 }
 
-async function control(command, extra = {}) {
+function setConn(conn) {
+  S.conn = conn;
+  const labels = { idle: "not connected", connecting: "connecting…", live: "live", reconnecting: "reconnecting…",
+    closed: "disconnected", gone: "server gone", lost: "session gone", ended: "stream ended" };
+  const pill = $("conn"); pill.textContent = labels[conn] || conn; pill.className = "pill conn " + conn;
+}
+
+// the server's view of the session: the page never trusts a stale pill
+let statusTimer = null, statusBusy = false;
+async function statusCheck() {
+  if (!S.session || statusBusy) return;
+  statusBusy = true;
+  const id = S.session;
+  try {
+    const r = await fetch(`/api/interactive/status?session_id=${encodeURIComponent(id)}`, { cache: "no-store" });
+    if (id !== S.session) return;
+    if (r.status === 404) { setConn("lost"); setState("unknown"); return; }
+    const st = await r.json();
+    if (S.conn === "gone" || S.conn === "closed" || S.conn === "lost") {  // back: read on from where the page is
+      if (!S.finished) { const es = S.source; if (es) es.close(); connect(`/api/interactive/stream/${id}?last_event_id=${S.lastSeq}`); }
+      else setConn("ended");
+    }
+    if (!S.finished && S.queue.length === 0 && st.last_seq <= S.lastSeq) setState(st.state);
+  } catch (e) {
+    if (id === S.session && !S.finished) { setConn("gone"); setState("unknown"); }
+  } finally {
+    statusBusy = false;
+  }
+}
+
+async function refreshSessions() {
+  let list;
+  try { list = (await fetch("/api/interactive/sessions", { cache: "no-store" }).then(r => r.json())).sessions; }
+  catch (e) { return; }
+  const body = $("sessions").querySelector("tbody"); body.replaceChildren();
+  for (const s of [...list].sort((a, b) => b.created - a.created)) {
+    const tr = document.createElement("tr"); tr.dataset.session = s.session_id;
+    if (s.session_id === S.session) tr.className = "current";
+    const cells = [s.session_id + (s.parent ? ` ⑂${s.parent}@${s.fork_step}` : ""), s.state, `${s.step}/${s.max_steps}`, `${s.n_banks} banks`];
+    for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+    const td = document.createElement("td");
+    if (s.session_id !== S.session) td.appendChild(button("Attach", "attach", () => { closeCompare(); attach(s.session_id, s.state); if (s.parent) openCompare(s.parent, s.fork_step); refreshSessions(); }));
+    if (LIVE.has(s.state)) td.appendChild(button("Stop", "stop-session", async () => {
+      try { await api("/api/interactive/control", { session_id: s.session_id, command: "stop" }); } catch (e) { message(e.message); }
+      refreshSessions();
+    }));
+    tr.appendChild(td); body.appendChild(tr);
+  }
+}
+
+function button(text, cls, onclick) {
+  const b = document.createElement("button"); b.textContent = text; b.className = "small " + cls; b.onclick = onclick; return b;
+}
+
+async function control(command, extra = {}, session = S.session) {
   message("");
   try {
-    const res = await api("/api/interactive/control", { session_id: S.session, command, ...extra });
-    setState(res.state);
+    const res = await api("/api/interactive/control", { session_id: session, command, ...extra });
+    if (session === S.session && res.state) setState(res.state);
     return res;
-  } catch (e) { message(e.message); }
+  } catch (e) { message(e.message); return null; }
 }
 
-// ------------------------------------------------------------------ events
-let txThisStep = 0;
-function onEvent(e) {
-  if (e.seq <= S.lastSeq) return;
-  S.lastSeq = e.seq;
+// ------------------------------------------------------------------ events, once per frame
+function drain(now) {
+  if (!S.queue.length) return;
+  const t0 = performance.now();
+  // the newest step_end already queued: older snapshots are read for their totals only
+  let lastEnd = -1;
+  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k].type === "step_end") { lastEnd = k; break; }
+  let k = 0;
+  for (; k < S.queue.length; k++) {
+    const m = S.queue[k];
+    const seq = +m.lastEventId;
+    if (seq <= S.lastSeq) continue;
+    S.lastSeq = seq;
+    if (m.type === "step_end" && k !== lastEnd) stepEndTotals(m.data);
+    else if (m.type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(m.data);
+    else onEvent(JSON.parse(m.data), now);
+    if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
+  }
+  S.queue = k >= S.queue.length ? [] : S.queue.slice(k);
+  if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
+  S.dirty = true;
+}
+
+function onEvent(e, now) {
   const d = e.data;
   switch (e.type) {
     case "init": onInit(d); break;
-    case "step_start": txThisStep = 0; S.cbThisStep = 0; break;
-    case "transaction":
-      S.priority.set(d.bank, d.priority);
-      pulse(d.bank, d.counterparty);
-      if (txThisStep++ < 4) feed(`${e.step} · ${d.bank} ${d.action} ${d.counterparty || d.market || ""} ${fmt(d.amount)} (${d.priority})`, "tx");
+    case "step_start": S.step = { step: e.step, n: 0, by: {}, sample: [], profits: 0, profit: 0, cb: 0, cbAmount: 0 }; break;
+    case "transaction": onTransaction(e); break;
+    case "profit_booking": {
+      const st = S.step; if (st) { st.profits++; st.profit += d.profit; }
+      remember_(e.step, "profit", [d.bank], `${d.bank} booked ${fmt(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
       break;
-    case "profit_booking": break;
-    case "default": feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${fmt(d.equity)})`, "default"); break;
-    case "cascade": feed(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks, depth ${d.depth}, losses ${fmt(d.losses)}`, "cascade"); break;
-    case "step_end": onStepEnd(d); break;
-    case "complete": feed(`${e.step} · complete (${d.reason})`, "control"); if (S.state !== "stopped") setState("complete"); S.source && S.source.close(); break;
+    }
+    case "default": onDefault(e, now); break;
+    case "cascade": onCascade(e, now); break;
+    case "step_end": onStepEnd(e); break;
+    case "complete":
+      feed(`${e.step} · complete (${d.reason})`, "control");
+      S.finished = true; if (S.state !== "stopped") setState("complete"); else setState("stopped");
+      if (S.source) S.source.close(); setConn("ended"); refreshSessions(); break;
     case "paused": setState("paused"); feed(`${e.step} · paused`, "control"); break;
     case "resumed": setState("running"); feed(`${e.step} · resumed`, "control"); break;
     case "stopped": setState("stopped"); feed(`${e.step} · stopped`, "control"); break;
     case "capital_added": {
-      const b = S.banks.get(d.bank); if (b) { b.cash = d.cash; b.equity = d.equity; }
-      feed(`${e.step} · ${d.bank} +${fmt(d.amount)} capital`, "control"); refreshBankPanel(); S.dirty = true; break;
+      const b = S.banks.get(d.bank);
+      if (b) { b.cash = d.cash; b.equity = d.equity; b.leverage = leverageOf(b); }
+      header({ capital: (S.totals ? S.totals.capital : 0) + d.amount });
+      feed(`${e.step} · ${d.bank} +${fmt(d.amount)} capital`, "control", [d.bank]);
+      afterControl(); break;
     }
     case "central_bank": onCentralBank(e); break;
     case "bank_deleted": {
-      const b = S.banks.get(d.bank); if (b) { b.deleted = true; }
-      feed(`${e.step} · ${d.bank} deleted`, "control"); refreshBankSelect(); refreshBankPanel(); S.dirty = true; break;
+      const b = S.banks.get(d.bank);
+      if (b) {
+        const wasActive = !b.defaulted && !b.deleted;
+        b.deleted = true;
+        if (wasActive) header({ active: S.totals.active - 1, capital: S.totals.capital - d.equity });
+      }
+      feed(`${e.step} · ${d.bank} deleted`, "control", [d.bank]);
+      afterControl(); fetchExposures(e.step, true); break;
     }
   }
 }
 
-const pct = (x) => (x === null || x === undefined) ? "–" : (100 * x).toFixed(2) + "%";
+function afterControl() { refreshBankSelect(); refreshBankPanel(); S.dirty = true; }
+
+function leverageOf(b) {
+  const inv = b.investments ? Object.values(b.investments).reduce((a, x) => a + x, 0) : 0;
+  const assets = (b.cash || 0) + (b.book || 0) + (b.loans_out || 0) + inv;
+  return b.equity > 0 ? assets / b.equity : null;
+}
+
+function onTransaction(e) {
+  const d = e.data, st = S.step;
+  const other = d.counterparty || d.market || "";
+  const text = `${d.bank} ${d.action} ${other} ${fmt(d.amount)} (${d.priority})`;
+  const b = S.banks.get(d.bank); if (b) b.priority = d.priority;
+  remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], text);
+  if (d.market) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
+  if (!st) return;
+  st.n++; st.by[d.action] = (st.by[d.action] || 0) + 1;
+  // reservoir sample: every transaction of the step is equally likely to be shown
+  if (st.sample.length < SAMPLE_PER_STEP) st.sample.push(text);
+  else { const j = Math.floor(rand(st) * st.n); if (j < SAMPLE_PER_STEP) st.sample[j] = text; }
+  if (d.counterparty && S.nodes.length <= 300 && S.catchUp !== Infinity) pulse(d.bank, d.counterparty);
+}
+
+function countTransaction(raw) {  // far behind: count it without reading it
+  const st = S.step; if (!st) return;
+  const a = /"action":"(\w+)"/.exec(raw); st.n++; if (a) st.by[a[1]] = (st.by[a[1]] || 0) + 1;
+}
+
+function rand(st) {  // a small deterministic PRNG per step (mulberry32) so a replay samples the same
+  st.rng = (st.rng === undefined ? st.step * 2654435761 : st.rng) + 0x6D2B79F5 | 0;
+  let t = st.rng; t = Math.imul(t ^ t >>> 15, t | 1); t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+  return ((t ^ t >>> 14) >>> 0) / 4294967296;
+}
+
+function onDefault(e, now) {
+  const d = e.data, b = S.banks.get(d.bank);
+  if (b) { b.defaulted = d.cause !== "deleted"; b.equity = d.equity; }
+  log(`${e.step} · ${d.bank} defaulted (${d.cause}, equity ${fmt(d.equity)})`, "default", [d.bank]);
+  remember_(e.step, "default", [d.bank], `${d.bank} DEFAULTED (${d.cause}, equity ${fmt(d.equity)})`);
+  feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${fmt(d.equity)})`, "default", [d.bank], false);
+  if (S.index.has(d.bank) && S.catchUp !== Infinity) S.flashes.push({ i: S.index.get(d.bank), t: now });
+}
+
+function onCascade(e, now) {
+  const d = e.data;
+  const cascade = { step: e.step, trigger: d.trigger, defaulted: d.defaulted, depth: d.depth };
+  const li = log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks, depth ${d.depth}, losses ${fmt(d.losses)}`,
+    "cascade", [...d.trigger, ...d.defaulted]);
+  li.appendChild(button("replay", "replay", (ev) => { ev.stopPropagation(); playCascade(cascade, performance.now()); }));
+  feed(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks`, "cascade", [...d.trigger], false);
+  if (S.catchUp !== Infinity) playCascade(cascade, now);
+}
+
+function playCascade(c, now) {
+  const idx = (ids) => ids.filter(id => S.index.has(id)).map(id => S.index.get(id));
+  const triggers = idx(c.trigger), victims = idx(c.defaulted.filter(id => !c.trigger.includes(id)));
+  S.cascadeAnim = { triggers, victims, t: now, step: c.step };
+  for (const i of triggers) S.flashes.push({ i, t: now });
+  S.dirty = true;
+}
 
 function onCentralBank(e) {
   const d = e.data;
   if (d.operation === "inject") {
     const b = S.banks.get(d.bank);
-    if (b) { b.cash = (b.cash || 0) + d.amount; b.central_bank_loans = (b.central_bank_loans || 0) + d.amount; }
-    feed(`${e.step} · central bank: ${d.bank} +${fmt(d.amount)} liquidity at ${pct(d.rate)}`, "control");
-    refreshBankPanel(); S.dirty = true;
+    if (b) { b.cash = (b.cash || 0) + d.amount; b.central_bank_loans = (b.central_bank_loans || 0) + d.amount; b.leverage = leverageOf(b); }
+    feed(`${e.step} · central bank: ${d.bank} +${fmt(d.amount)} liquidity at ${pct(d.rate)}`, "control", [d.bank]);
+    afterControl();
   } else if (d.operation === "set_policy_rate") {
     feed(`${e.step} · central bank: policy rate ${pct(d.value)}`, "control");
     centralBankRates(d.value, S.minCapital, true);
   } else if (d.operation === "set_capital_requirement") {
     feed(`${e.step} · central bank: min capital ratio ${pct(d.value)}`, "control");
     centralBankRates(S.policyRate, d.value, true);
-  } else if (S.cbThisStep++ < 3) {  // the simulation's own: lending_facility, repayment
+  } else {  // the simulation's own: lending_facility, repayment
+    const st = S.step;
+    if (st && d.operation === "lending_facility") { st.cb++; st.cbAmount += d.amount; }
     const what = d.operation === "repayment" ? `repaid ${fmt(d.amount)} to the central bank`
       : `drew ${fmt(d.amount)} from the central bank at ${pct(d.rate)}`;
-    feed(`${e.step} · ${d.bank} ${what}`, "cb");
+    remember_(e.step, "cb", [d.bank], `${d.bank} ${what}`);
   }
 }
 
-// the current policy rate and capital requirement; the inputs are filled when empty (or after a change)
 function centralBankRates(rate, capital, fill = false) {
   if (rate !== null && rate !== undefined) S.policyRate = rate;
   if (capital !== null && capital !== undefined) S.minCapital = capital;
@@ -164,99 +393,296 @@ function centralBankRates(rate, capital, fill = false) {
 }
 
 function onInit(d) {
-  S.maxSteps = d.config.max_steps;
+  S.init = d; S.maxSteps = d.config.max_steps;
   const reg = d.config.resolved && d.config.resolved.regulation;
   centralBankRates(d.config.policy_rate, reg ? reg.min_capital_ratio : null);
   $("max-steps").textContent = "/" + S.maxSteps;
-  const degree = new Map(d.banks.map(b => [b.id, 0]));
-  for (const c of d.connections) { degree.set(c.lender, degree.get(c.lender) + 1); degree.set(c.borrower, degree.get(c.borrower) + 1); }
-  // rings: the most connected banks in the middle
-  const order = [...d.banks].sort((a, b) => degree.get(b.id) - degree.get(a.id));
-  const n = order.length, W = 900, H = 640;
-  let placed = 0, ring = 0;
-  S.nodes = [];
-  while (placed < n) {
-    const cap = ring === 0 ? Math.min(n, Math.max(1, Math.round(n * 0.1))) : Math.round(8 + ring * 10);
-    const radius = ring === 0 && cap === 1 ? 0 : 60 + ring * 75;
-    const count = Math.min(cap, n - placed);
-    for (let k = 0; k < count; k++) {
-      const a = (2 * Math.PI * k) / count + ring * 0.4;
-      S.nodes.push({ id: order[placed + k].id, x: W / 2 + radius * Math.cos(a), y: H / 2 + radius * 0.82 * Math.sin(a) });
-    }
-    placed += count; ring++;
-  }
-  const outer = Math.max(1, ...S.nodes.map(p => Math.hypot(p.x - W / 2, (p.y - H / 2) / 0.82)));
-  const scale = Math.min(2.5, 290 / outer);
-  for (const p of S.nodes) { p.x = W / 2 + (p.x - W / 2) * scale; p.y = H / 2 + (p.y - H / 2) * scale; }
-  S.index = new Map(S.nodes.map((p, i) => [p.id, i]));
-  S.edges = d.connections.map(c => [S.index.get(c.lender), S.index.get(c.borrower)]);
-  for (const b of d.banks) S.banks.set(b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false });
-  S.markets = d.markets; marketsPanel();
-  refreshBankSelect(); S.dirty = true;
+  if (d.config.branch && !S.compare) openCompare(d.config.branch.parent, d.config.branch.step);
+  layout(d);
+  for (const b of d.banks) S.banks.set(b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false, priority: "PROFIT" });
+  S.markets = d.markets;
+  for (const m of d.markets) { S.marketHistory.set(m.name, [[0, m.price]]); S.marketFlows.set(m.name, { now: 0, steps: [] }); }
+  marketsPanel();
+  header({ step: 0, active: d.banks.length, defaults: 0, capital: d.banks.reduce((a, b) => a + b.capital, 0) });
+  S.selected = d.banks.length ? d.banks[0].id : null;
+  $("bank-select").disabled = false;
+  refreshBankSelect(); refreshBankPanel(); fetchExposures(0);
 }
 
-function onStepEnd(d) {
-  $("step").textContent = d.step;
-  $("active").textContent = d.active_banks;
-  $("defaults").textContent = d.defaults;
-  $("capital").textContent = fmt(d.total_capital);
+// Vogel spiral: even spacing at any size, the most connected banks in the middle
+function layout(d) {
+  const degree = new Map(d.banks.map(b => [b.id, 0]));
+  for (const c of d.connections) { degree.set(c.lender, degree.get(c.lender) + c.amount); degree.set(c.borrower, degree.get(c.borrower) + c.amount); }
+  const order = d.banks.map((b, i) => i).sort((a, b) => degree.get(d.banks[b].id) - degree.get(d.banks[a].id) || a - b);
+  const n = d.banks.length;
+  S.names = d.banks.map(b => b.id);
+  S.index = new Map(S.names.map((id, i) => [id, i]));
+  S.nodes = new Array(n);
+  order.forEach((bank, k) => {
+    const r = Math.sqrt((k + 0.5) / n), a = k * 2.399963229728653;
+    S.nodes[bank] = { id: S.names[bank], x: r * Math.cos(a), y: r * Math.sin(a), r: 3 };
+  });
+  S.spacing = Math.sqrt(Math.PI / Math.max(1, n));
+  // a grid over the unit disc for picking: one cell per node on average
+  const cells = Math.max(1, Math.ceil(2 / S.spacing));
+  S.grid = { cells, size: 2 / cells, bins: new Map() };
+  S.nodes.forEach((p, i) => {
+    const key = cellOf(p.x, p.y); let bin = S.grid.bins.get(key); if (!bin) S.grid.bins.set(key, bin = []); bin.push(i);
+  });
+}
+function cellOf(x, y) {
+  const g = S.grid, cx = Math.floor((x + 1) / g.size), cy = Math.floor((y + 1) / g.size);
+  return cx * 100003 + cy;
+}
+
+// step_end read without parsing the balance sheets: its header and its tail (markets, totals)
+const HEAD = /"step":(\d+),"active_banks":(\d+),"defaults":(\d+),"total_capital":([-0-9.eE+]+)/;
+function stepEndTotals(raw) {
+  const h = HEAD.exec(raw.slice(0, 400));
+  const at = raw.lastIndexOf('"markets":[');
+  const tail = at > 0 ? JSON.parse("{" + raw.slice(at, -1)) : { markets: [], totals: null };
+  stepTotalsOf(+h[1], +h[2], +h[3], +h[4], tail.markets, tail.totals);
+}
+
+function stepTotalsOf(step, active, defaults, capital, markets, totals) {
+  S.stepTotals.push({ step, active, defaults, capital });
+  if (S.stepTotals.length > 10000) S.stepTotals.shift();
+  for (const m of markets) {
+    const h = S.marketHistory.get(m.name); if (h) { h.push([step, m.price]); if (h.length > 5000) h.shift(); }
+    const f = S.marketFlows.get(m.name); if (f) { f.steps.push([step, f.now]); f.now = 0; if (f.steps.length > 5000) f.steps.shift(); }
+  }
+  if (totals) { S.unmetTotal += totals.funding_unmet || 0; S.lastTotals = totals; }
+  S.markets = markets.length ? markets : S.markets;
+  header({ step, active, defaults, capital });
+  finishStep();
+}
+
+function onStepEnd(e) {
+  const d = e.data;
   for (const b of d.banks) {
     S.banks.set(b.id, b);
-    let h = S.history.get(b.id); if (!h) S.history.set(b.id, h = []);
+    let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
     h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift();
   }
   if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
-  S.markets = d.markets;
-  for (const m of d.markets) { const h = S.marketHistory[m.name]; h.push(m.price); if (h.length > 300) h.shift(); }
-  marketsPanel(); refreshBankPanel(); S.dirty = true;
+  stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
+  systemPanel(); marketsPanel(); refreshBankSelect(); refreshBankPanel();
+  fetchExposures(d.step);
+}
+
+function finishStep() {
+  const st = S.step; if (!st) return;
+  S.step = null;
+  const by = Object.entries(st.by).map(([a, c]) => `${a} ${c}`).join(" · ");
+  const parts = [`${st.step} · ${st.n} transactions${by ? ": " + by : ""}`];
+  if (st.profits) parts.push(`${st.profits} profit bookings, net ${fmt(st.profit)}`);
+  if (st.cb) parts.push(`${st.cb} facility draws ${fmt(st.cbAmount)}`);
+  S.cbDraws = st.cb ? `${st.cb} · ${fmt(st.cbAmount)}` : "none";
+  feed(parts.join("; "), "summary", null, false);
+  for (const text of st.sample) feed(`${st.step} · ${text}`, "tx", null, false);
+}
+
+// ------------------------------------------------------------------ exposures (current, directed)
+function fetchExposures(step, force = false) {
+  if (!S.session) return;
+  S.exposureWanted = step;
+  if (force) S.exposureStep = -1;
+  if (S.exposureBusy || step === S.exposureStep) return;
+  S.exposureBusy = true;
+  const id = S.session, n = S.nodes.length;
+  const limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
+  fetch(`/api/interactive/exposures/${id}?step=${step}${limit}`, { cache: "no-store" })
+    .then(r => r.ok ? r.json() : null)
+    .then(x => { if (x && id === S.session) { S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${fmt(x.total)}`; } })
+    .catch(() => {})
+    .finally(() => { S.exposureBusy = false; if (S.exposureWanted !== S.exposureStep && id === S.session) fetchExposures(S.exposureWanted); });
 }
 
 // ------------------------------------------------------------------ panels
+function header(h) {
+  S.totals = Object.assign(S.totals || {}, h);
+  if (h.step !== undefined) $("step").textContent = h.step;
+  if (h.active !== undefined) $("active").textContent = h.active;
+  if (h.defaults !== undefined) $("defaults").textContent = h.defaults;
+  if (h.capital !== undefined) $("capital").textContent = fmt(h.capital);
+}
+
 function setState(state) {
   if (!state) return;
   S.state = state;
   const pill = $("state"); pill.textContent = state; pill.className = "pill " + state;
-  const live = state === "running" || state === "paused" || state === "ready";
   $("pause").disabled = !(state === "running" || state === "ready");
   $("resume").disabled = state !== "paused";
-  $("stop").disabled = !live;
-  for (const id of ["bank-select", "amount", "add-capital", "delete-bank", "cb-amount", "cb-inject", "cb-rate", "cb-set-rate",
-    "cb-capital", "cb-set-capital"]) $(id).disabled = state !== "paused";
-  refreshBankSelect();
+  $("resume").textContent = S.compare && S.compare.state === "paused" ? "Resume both" : "Resume";
+  $("stop").disabled = !LIVE.has(state);
+  $("branch").disabled = state !== "paused";
+  for (const id of ["cb-rate", "cb-set-rate", "cb-capital", "cb-set-capital"]) $(id).disabled = state !== "paused";
+  $("bank-select").disabled = !S.names.length;
+  actionButtons();
 }
 
+// actions are enabled only for a bank they can act on: the one shown
+function actionButtons() {
+  const b = S.banks.get(S.selected), paused = S.state === "paused";
+  const alive = !!b && !b.defaulted && !b.deleted;
+  for (const id of ["amount", "add-capital", "cb-amount", "cb-inject"]) $(id).disabled = !(paused && alive);
+  $("delete-bank").disabled = !(paused && b && !b.deleted);
+  $("delete-bank").textContent = b && b.defaulted && !b.deleted ? `Delete failed ${b.id}` : b ? `Delete ${b.id}` : "Delete bank";
+  $("add-capital").textContent = b ? `Add capital to ${b.id}` : "Add capital";
+}
+
+let selectKey = "";
 function refreshBankSelect() {
-  const sel = $("bank-select"), keep = S.selected || sel.value;
-  const ids = [...S.banks.values()].filter(b => !b.defaulted && !b.deleted).map(b => b.id);
-  sel.innerHTML = ids.map(id => `<option${id === keep ? " selected" : ""}>${id}</option>`).join("");
-  if (!S.selected && ids.length) S.selected = sel.value;
+  const sel = $("bank-select");
+  const ids = S.names;
+  const key = ids.map(id => { const b = S.banks.get(id); return b && b.deleted ? "x" : b && b.defaulted ? "d" : "a"; }).join("") + ids.length;
+  if (key !== selectKey) {  // rebuilt only when a bank's state changed; gone banks stay listed, marked
+    selectKey = key;
+    const frag = document.createDocumentFragment();
+    for (const id of ids) {
+      const b = S.banks.get(id), o = new Option(b && b.deleted ? `${id} (deleted)` : b && b.defaulted ? `${id} (defaulted)` : id, id);
+      if (b && (b.deleted || b.defaulted)) o.className = "gone";
+      frag.appendChild(o);
+    }
+    sel.replaceChildren(frag);
+  }
+  if (S.selected !== null && sel.value !== S.selected) sel.value = S.selected;
+  actionButtons();
+}
+
+function select(id) {
+  if (!S.index.has(id)) return;
+  S.selected = id; $("bank-select").value = id; refreshBankPanel(); actionButtons(); S.dirty = true;
 }
 
 function refreshBankPanel() {
   const b = S.banks.get(S.selected);
   $("bank-name").textContent = S.selected || "–";
-  if (!b) return;
+  const set = (id, v) => { $(id).textContent = v; };
+  if (!b) { for (const id of ["bank-cash", "bank-book", "bank-loans", "bank-investments", "bank-borrowings", "bank-deposits", "bank-cb", "bank-equity", "bank-leverage", "bank-cr", "bank-lcr", "bank-state", "bank-priority"]) set(id, "–"); $("bank-note").textContent = ""; return; }
   const inv = b.investments ? Object.values(b.investments).reduce((a, x) => a + x, 0) : null;
-  $("bank-cash").textContent = fmt(b.cash); $("bank-loans").textContent = fmt(b.loans_out);
-  $("bank-book").textContent = fmt(b.book); $("bank-cb").textContent = fmt(b.central_bank_loans);
-  $("bank-investments").textContent = fmt(inv); $("bank-borrowings").textContent = fmt(b.borrowings);
-  $("bank-deposits").textContent = fmt(b.deposits); $("bank-equity").textContent = fmt(b.equity);
-  $("bank-leverage").textContent = b.leverage ? b.leverage.toFixed(2) + "×" : "–";
-  $("bank-state").textContent = b.deleted ? "deleted" : b.defaulted ? "defaulted" : "active";
-  $("bank-priority").textContent = (b.priority || S.priority.get(b.id) || "–");
-  spark($("bank-spark"), [S.history.get(b.id) || []], ["#4a90e2"]);
+  set("bank-cash", fmt(b.cash)); set("bank-loans", fmt(b.loans_out)); set("bank-book", fmt(b.book));
+  set("bank-cb", fmt(b.central_bank_loans)); set("bank-investments", fmt(inv)); set("bank-borrowings", fmt(b.borrowings));
+  set("bank-deposits", fmt(b.deposits)); set("bank-equity", fmt(b.equity));
+  set("bank-leverage", b.leverage && !b.deleted && !b.defaulted ? b.leverage.toFixed(2) + "×" : "–");
+  set("bank-cr", b.deleted || b.defaulted ? "–" : pct(b.capital_ratio)); set("bank-lcr", b.deleted || b.defaulted ? "–" : pct(b.lcr));
+  set("bank-state", b.deleted ? "deleted" : b.defaulted ? "defaulted" : "active");
+  set("bank-priority", b.priority || "–");
+  $("bank-note").textContent = b.deleted ? "Deleted: the figures are its balance sheet when it left, for the record." :
+    b.defaulted ? "Defaulted: the figures are its balance sheet at default. It can be deleted while paused." : "";
+  $("bank-panel").classList.toggle("gone", !!(b.deleted || b.defaulted));
+  spark($("bank-spark"), [S.equityHistory.get(b.id) || []], ["#4a90e2"]);
+}
+
+function median(xs) { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+
+function systemPanel() {
+  const t = S.lastTotals;
+  if (t) {
+    $("sys-requested").textContent = fmt(t.funding_requested);
+    $("sys-funding").textContent = `${fmt(t.funding_matched)} / ${fmt(t.funding_unmet)}`;
+    $("sys-rate").textContent = t.interbank_rate === null ? "no trades" : pct(t.interbank_rate);
+    $("sys-cb").textContent = fmt(t.central_bank_loans);
+  }
+  $("sys-unmet-total").textContent = fmt(S.unmetTotal);
+  $("sys-cb-draws").textContent = S.cbDraws || "none";
+  const live = [...S.banks.values()].filter(b => !b.defaulted && !b.deleted);
+  const cr = live.map(b => b.capital_ratio).filter(x => x !== null && x !== undefined);
+  const lcr = live.map(b => b.lcr).filter(x => x !== null && x !== undefined);
+  $("sys-cr").textContent = pct(median(cr)); $("sys-lcr").textContent = pct(median(lcr));
+  const minCr = S.minCapital === null ? 0 : S.minCapital;
+  $("sys-below").textContent = `${cr.filter(x => x < minCr).length} / ${lcr.filter(x => x < 1).length}`;
+  spark($("system-spark"), [S.stepTotals.slice(-300).map(s => s.capital)], ["#3fb27f"]);
 }
 
 function marketsPanel() {
-  $("markets").innerHTML = S.markets.map(m => `<div><span>${m.name}</span><span>${fmt(m.price)} (${(100 * m.return).toFixed(1)}%)</span></div>`).join("");
-  spark($("market-spark"), [S.marketHistory.BANK_INDEX, S.marketHistory.FIN_SERVICES], ["#e0a33a", "#9b7be0"]);
+  const box = $("markets"); box.replaceChildren();
+  S.markets.forEach((m, k) => {
+    const row = document.createElement("div"); row.className = "market" + (m.name === S.market ? " open" : ""); row.dataset.market = m.name;
+    const a = document.createElement("span"), b = document.createElement("span");
+    a.textContent = m.name; a.style.color = MARKET_COLORS[k % MARKET_COLORS.length];
+    b.textContent = `${fmt(m.price)} (${(100 * m.return).toFixed(1)}%)`;
+    row.append(a, b); row.onclick = () => openMarket(m.name); box.appendChild(row);
+  });
+  if (S.market) marketDashboard();
+}
+
+function openMarket(name) { S.market = name; $("market-dash").hidden = false; marketsPanel(); }
+
+function marketDashboard() {
+  const name = S.market, k = S.markets.findIndex(m => m.name === name), m = S.markets[k];
+  if (!m) return;
+  $("market-name").textContent = `${name}: ${fmt(m.price)} (initial ${fmt(m.initial_price)})`;
+  const hist = S.marketHistory.get(name) || [];
+  chart($("market-price"), [{ label: name + " price", color: MARKET_COLORS[k % MARKET_COLORS.length], points: hist },
+    { label: "initial", color: "#8a99a8", points: hist.length ? [[hist[0][0], m.initial_price], [hist[hist.length - 1][0], m.initial_price]] : [], dash: true }], "step", "price");
+  const flows = (S.marketFlows.get(name) || { steps: [] }).steps.slice(-120);
+  bars($("market-flows"), flows, "net flow (invest − divest) per step");
+  const holders = [...S.banks.values()].filter(b => b.investments && !b.deleted && !b.defaulted)
+    .map(b => [b.id, b.investments[name] || 0]).filter(x => x[1] > 0).sort((a, b) => b[1] - a[1]);
+  const total = holders.reduce((a, x) => a + x[1], 0);
+  const body = $("market-holders").querySelector("tbody"); body.replaceChildren();
+  for (const [id, v] of holders.slice(0, 8)) {
+    const tr = document.createElement("tr"), a = document.createElement("td"), b = document.createElement("td");
+    a.textContent = id; a.className = "link"; a.onclick = () => select(id);
+    b.textContent = `${fmt(v)} (${(100 * v / total).toFixed(1)}%)`; tr.append(a, b); body.appendChild(tr);
+  }
+}
+
+// a line chart with axes and a legend; series: [{label, color, points: [[x, y]], dash}]
+function chart(canvas, series, xLabel, yLabel, marks = []) {
+  const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height, L = 46, R = 8, T = 18, B = 22;
+  g.clearRect(0, 0, w, h);
+  const pts = series.flatMap(s => s.points);
+  if (!pts.length) return;
+  let x0 = Math.min(...pts.map(p => p[0])), x1 = Math.max(...pts.map(p => p[0]));
+  let y0 = Math.min(...pts.map(p => p[1])), y1 = Math.max(...pts.map(p => p[1]));
+  if (x1 === x0) x1 = x0 + 1; if (y1 === y0) { y1 += 1; y0 -= 1; }
+  const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+  const X = (x) => L + (x - x0) / (x1 - x0) * (w - L - R), Y = (y) => h - B - (y - y0) / (y1 - y0) * (h - T - B);
+  g.strokeStyle = "#3a4754"; g.fillStyle = "#8a99a8"; g.font = "10px system-ui"; g.lineWidth = 1;
+  g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
+  g.textAlign = "right";
+  for (let k = 0; k <= 3; k++) { const y = y0 + (y1 - y0) * k / 3; g.fillText(fmtShort(y), L - 4, Y(y) + 3); }
+  g.textAlign = "center";
+  for (let k = 0; k <= 4; k++) { const x = x0 + (x1 - x0) * k / 4; g.fillText(Math.round(x), X(x), h - B + 12); }
+  g.textAlign = "left"; g.fillText(`${yLabel} / ${xLabel}`, L + 4, T - 6);
+  for (const m of marks) { g.strokeStyle = "#8a99a8"; g.setLineDash([2, 3]); g.beginPath(); g.moveTo(X(m), T); g.lineTo(X(m), h - B); g.stroke(); g.setLineDash([]); }
+  let lx = w - R;
+  for (const s of [...series].reverse()) {
+    g.strokeStyle = s.color; g.lineWidth = 1.5; g.setLineDash(s.dash ? [4, 3] : []);
+    g.beginPath(); s.points.forEach((p, i) => i ? g.lineTo(X(p[0]), Y(p[1])) : g.moveTo(X(p[0]), Y(p[1]))); g.stroke();
+    g.setLineDash([]);
+    const tw = g.measureText(s.label).width; lx -= tw + 18;
+    g.fillStyle = s.color; g.fillRect(lx, T - 12, 10, 3); g.fillStyle = "#d9e1e8"; g.fillText(s.label, lx + 13, T - 8);
+  }
+}
+
+function bars(canvas, points, label) {
+  const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height, L = 46, T = 14, B = 6;
+  g.clearRect(0, 0, w, h);
+  g.fillStyle = "#8a99a8"; g.font = "10px system-ui"; g.textAlign = "left"; g.fillText(label, L, T - 3);
+  if (!points.length) return;
+  const m = Math.max(1e-9, ...points.map(p => Math.abs(p[1]))), mid = T + (h - T - B) / 2, bw = (w - L) / Math.max(points.length, 30);
+  g.textAlign = "right"; g.fillText(fmtShort(m), L - 4, T + 8); g.fillText(fmtShort(-m), L - 4, h - B);
+  points.forEach((p, i) => {
+    const v = p[1] / m * (h - T - B) / 2; g.fillStyle = v >= 0 ? "#3fb27f" : "#e05252";
+    g.fillRect(L + i * bw, v >= 0 ? mid - v : mid, Math.max(1, bw - 1), Math.abs(v));
+  });
+  g.strokeStyle = "#3a4754"; g.beginPath(); g.moveTo(L, mid); g.lineTo(w, mid); g.stroke();
+}
+
+function fmtShort(x) {
+  const a = Math.abs(x);
+  return a >= 1e6 ? (x / 1e6).toFixed(1) + "M" : a >= 1e3 ? (x / 1e3).toFixed(1) + "k" : a >= 10 ? x.toFixed(0) : x.toFixed(2);
 }
 
 function spark(canvas, series, colors) {
   const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
   g.clearRect(0, 0, w, h);
   const all = series.flat(); if (all.length < 2) return;
-  const lo = Math.min(...all), hi = Math.max(...all), span = hi - lo || 1;
+  let lo = Infinity, hi = -Infinity; for (const v of all) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  const span = hi - lo || 1;
   series.forEach((s, k) => {
     g.strokeStyle = colors[k]; g.lineWidth = 1.5; g.beginPath();
     s.forEach((v, i) => { const x = (i / Math.max(1, s.length - 1)) * w, y = h - 4 - ((v - lo) / span) * (h - 8); i ? g.lineTo(x, y) : g.moveTo(x, y); });
@@ -264,74 +690,348 @@ function spark(canvas, series, colors) {
   });
 }
 
-function feed(text, cls) {
+// the activity feed: per step a summary and a fair sample; everything recent is kept for the filters
+function remember_(step, kind, banks, text) {
+  S.recent.push({ step, kind, banks, text });
+  if (S.recent.length > 6000) S.recent.splice(0, S.recent.length - 5000);
+  if (feedFilter()) S.feedDirty = true;
+}
+
+function feed(text, cls, banks = null, keep = true) {
+  if (keep) remember_(+text.split(" ")[0] || 0, cls === "cascade" ? "default" : cls, banks || [], text.replace(/^\d+ · /, ""));
+  if (feedFilter()) return;
   const li = document.createElement("li"); li.textContent = text; li.className = cls;
   const ol = $("feed"); ol.prepend(li);
-  while (ol.children.length > 60) ol.lastChild.remove();
+  while (ol.children.length > 120) ol.lastChild.remove();
+}
+
+function feedFilter() { return $("feed-bank").value.trim() !== "" || $("feed-type").value !== ""; }
+
+function renderFilteredFeed() {
+  S.feedDirty = false;
+  const bank = $("feed-bank").value.trim(), type = $("feed-type").value, ol = $("feed");
+  ol.replaceChildren();
+  if (!feedFilter()) { ol.appendChild(Object.assign(document.createElement("li"), { textContent: "(new activity appears here)", className: "hint" })); return; }
+  const frag = document.createDocumentFragment();
+  let shown = 0;
+  for (let k = S.recent.length - 1; k >= 0 && shown < 200; k--) {
+    const r = S.recent[k];
+    if (type && r.kind !== type) continue;
+    if (bank && !r.banks.includes(bank)) continue;
+    const li = document.createElement("li"); li.textContent = `${r.step} · ${r.text}`; li.className = r.kind; frag.appendChild(li); shown++;
+  }
+  if (!shown) frag.appendChild(Object.assign(document.createElement("li"), { textContent: "nothing recent matches", className: "hint" }));
+  ol.appendChild(frag);
+}
+
+function log(text, cls, banks) {
+  const li = document.createElement("li"); li.textContent = text; li.className = cls;
+  li.onclick = () => select(banks[0]);
+  const ol = $("log"); ol.prepend(li);
+  while (ol.children.length > 2000) ol.lastChild.remove();
+  return li;
 }
 
 function message(text) { $("message").textContent = text; }
 
+// ------------------------------------------------------------------ what-if branches side by side
+function openCompare(other, forkStep) {
+  closeCompare();
+  const cmp = { other, fork: forkStep, totals: [], state: "?", step: 0, source: null, lastSeq: -1 };
+  S.compare = cmp;
+  $("compare").hidden = false;
+  const es = new EventSource(`/api/interactive/stream/${other}`);
+  cmp.source = es;
+  const on = (m) => {
+    const seq = +m.lastEventId; if (seq <= cmp.lastSeq) return; cmp.lastSeq = seq;
+    if (m.type === "step_end") {
+      const h = HEAD.exec(m.data.slice(0, 400));
+      cmp.totals.push({ step: +h[1], active: +h[2], defaults: +h[3], capital: +h[4] }); cmp.step = +h[1];
+      if (cmp.state === "?" || cmp.state === "ready") cmp.state = "running";
+    } else if (m.type === "paused") cmp.state = "paused";
+    else if (m.type === "resumed") cmp.state = "running";
+    else if (m.type === "stopped") cmp.state = "stopped";
+    else if (m.type === "complete") { cmp.state = cmp.state === "stopped" ? "stopped" : "complete"; es.close(); }
+    else if (m.type === "init") { const d = JSON.parse(m.data).data; cmp.totals.push({ step: 0, active: d.banks.length, defaults: 0, capital: d.banks.reduce((a, b) => a + b.capital, 0) }); }
+    cmp.dirty = true;
+  };
+  for (const t of ["init", "step_end", "paused", "resumed", "stopped", "complete"]) es.addEventListener(t, on);
+  es.onerror = () => { if (cmp.state === "complete" || cmp.state === "stopped") es.close(); };
+  cmp.dirty = true;
+}
+
+function closeCompare() {
+  if (S.compare && S.compare.source) S.compare.source.close();
+  S.compare = null; $("compare").hidden = true;
+}
+
+function drawCompare() {
+  const c = S.compare; if (!c || !c.dirty) return;
+  c.dirty = false;
+  const mine = [{ step: 0, active: S.init ? S.init.banks.length : 0, defaults: 0, capital: S.init ? S.init.banks.reduce((a, b) => a + b.capital, 0) : 0 }, ...S.stepTotals];
+  const last = (xs) => xs[xs.length - 1] || {};
+  const rows = [["this view", S.session, S.state, mine], ["branch", c.other, c.state, c.totals]];
+  const body = $("compare-table").querySelector("tbody"); body.replaceChildren();
+  for (const [label, id, state, tot] of rows) {
+    const l = last(tot), tr = document.createElement("tr"); tr.dataset.session = id;
+    for (const v of [label, id, state, l.step ?? "–", fmt(l.capital), l.defaults ?? "–", l.active ?? "–"]) {
+      const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+  const series = (key) => [
+    { label: `this view (${S.session})`, color: "#4a90e2", points: mine.map(s => [s.step, s[key]]) },
+    { label: `branch (${c.other})`, color: "#e0a33a", points: c.totals.map(s => [s.step, s[key]]) },
+  ];
+  chart($("compare-capital"), series("capital"), "step", "total capital", c.fork ? [c.fork] : []);
+  chart($("compare-defaults"), series("defaults"), "step", "defaults", c.fork ? [c.fork] : []);
+  $("resume").textContent = c.state === "paused" && S.state === "paused" ? "Resume both" : "Resume";
+}
+
+async function branch() {
+  const res = await control("branch");
+  if (!res) return;
+  openCompare(res.session_id, res.step);
+  feed(`${res.step} · branched: ${res.session_id} continues from here (shown beside this view)`, "control");
+  refreshSessions();
+}
+
+async function resume() {
+  const other = S.compare && S.compare.state === "paused" ? S.compare.other : null;
+  await control("resume");
+  if (other) await control("resume", {}, other);
+}
+
 // ------------------------------------------------------------------ drawing
 function pulse(from, to) {
-  if (!S.index || !to || !S.index.has(to)) return;
+  if (!S.index.has(from) || !S.index.has(to)) return;
   S.pulses.push({ a: S.index.get(from), b: S.index.get(to), t: performance.now() });
-  if (S.pulses.length > 200) S.pulses.splice(0, S.pulses.length - 200);
+  if (S.pulses.length > 150) S.pulses.splice(0, S.pulses.length - 150);
+}
+
+function transform() {
+  const c = $("network"), v = S.view, s = 0.47 * Math.min(c.width, c.height) * v.zoom;
+  return { s, ox: c.width / 2 + v.x, oy: c.height / 2 + v.y };
 }
 
 function draw(now) {
   const c = $("network"), g = c.getContext("2d");
-  const hadPulses = S.pulses.length > 0;
-  S.pulses = S.pulses.filter(p => now - p.t < 600);
-  if (S.dirty || S.pulses.length || hadPulses) {
-    g.clearRect(0, 0, c.width, c.height);
-    const alive = (i) => { const b = S.banks.get(S.nodes[i].id); return b && !b.defaulted && !b.deleted; };
-    g.strokeStyle = "rgba(120,140,160,0.18)"; g.lineWidth = 1; g.beginPath();
-    for (const [a, b] of S.edges) { if (a === undefined || b === undefined || !alive(a) || !alive(b)) continue; g.moveTo(S.nodes[a].x, S.nodes[a].y); g.lineTo(S.nodes[b].x, S.nodes[b].y); }
-    g.stroke();
-    for (const p of S.pulses) {
-      const k = (now - p.t) / 600, A = S.nodes[p.a], B = S.nodes[p.b];
-      g.fillStyle = `rgba(74,144,226,${1 - k})`; g.beginPath(); g.arc(A.x + (B.x - A.x) * k, A.y + (B.y - A.y) * k, 2.5, 0, 7); g.fill();
+  const animating = S.pulses.length || S.flashes.length || S.cascadeAnim;
+  if (!S.dirty && !animating) return;
+  S.dirty = false;
+  g.clearRect(0, 0, c.width, c.height);
+  if (!S.nodes.length) return;
+  const { s, ox, oy } = transform();
+  const P = S.nodes.map(p => [ox + p.x * s, oy + p.y * s]);
+  const gone = (i) => { const b = S.banks.get(S.names[i]); return !b || b.defaulted || b.deleted; };
+  drawEdges(g, P, gone);
+  // nodes: one path per colour; radius from equity, capped by the spacing so that nodes never merge
+  let maxEq = 1;
+  for (const b of S.banks.values()) if (!b.defaulted && !b.deleted && b.equity > maxEq) maxEq = b.equity;
+  const cap = Math.max(1.2, 0.45 * S.spacing * s), small = S.nodes.length > 3000;
+  const groups = new Map();
+  S.nodes.forEach((p, i) => {
+    const b = S.banks.get(p.id); if (!b) return;
+    const key = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (b.priority || "PROFIT");
+    const r = b.deleted || b.defaulted ? Math.min(cap, 3) : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
+    p.r = r;
+    let arr = groups.get(key); if (!arr) groups.set(key, arr = []); arr.push(i);
+  });
+  for (const [key, arr] of groups) {
+    g.fillStyle = COLORS[key] || COLORS.PROFIT; g.beginPath();
+    for (const i of arr) {
+      const [x, y] = P[i], r = S.nodes[i].r;
+      if (x < -r || y < -r || x > c.width + r || y > c.height + r) continue;
+      if (small && r < 2.5) g.rect(x - r, y - r, 2 * r, 2 * r); else { g.moveTo(x + r, y); g.arc(x, y, r, 0, 6.2832); }
     }
-    const eqs = [...S.banks.values()].map(b => Math.max(0, b.equity || 0)); const maxEq = Math.max(1, ...eqs);
-    S.nodes.forEach((p) => {
-      const b = S.banks.get(p.id); if (!b) return;
-      const r = 3 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq);
-      const pr = b.priority || S.priority.get(p.id);
-      g.fillStyle = b.deleted ? "#5b6673" : b.defaulted ? "#e05252" : (pr && pr !== "PROFIT") ? "#e0a33a" : "#3fb27f";
-      g.beginPath(); g.arc(p.x, p.y, b.defaulted || b.deleted ? 4 : r, 0, 7); g.fill();
-      if (p.id === S.selected) { g.strokeStyle = "#fff"; g.lineWidth = 2; g.stroke(); }
-      p.r = r;
-    });
-    S.dirty = false;
+    g.fill();
   }
-  requestAnimationFrame(draw);
+  // transaction pulses (small networks), default flashes, the cascade being played
+  S.pulses = S.pulses.filter(p => now - p.t < 600);
+  for (const p of S.pulses) {
+    const k = (now - p.t) / 600, A = P[p.a], B = P[p.b];
+    g.fillStyle = `rgba(74,144,226,${1 - k})`; g.beginPath(); g.arc(A[0] + (B[0] - A[0]) * k, A[1] + (B[1] - A[1]) * k, 2.5, 0, 7); g.fill();
+  }
+  S.flashes = S.flashes.filter(f => now - f.t < 1500);
+  for (const f of S.flashes) {
+    const k = (now - f.t) / 1500, [x, y] = P[f.i];
+    g.strokeStyle = `rgba(224,82,82,${1 - k})`; g.lineWidth = 2; g.beginPath(); g.arc(x, y, 4 + 26 * k, 0, 7); g.stroke();
+  }
+  if (S.cascadeAnim) drawCascade(g, P, now);
+  for (const [id, color] of [[S.hover, "#d9e1e8"], [S.selected, "#ffffff"]]) {
+    if (id === null || !S.index.has(id)) continue;
+    const i = S.index.get(id), [x, y] = P[i];
+    g.strokeStyle = color; g.lineWidth = 2; g.beginPath(); g.arc(x, y, Math.max(5, S.nodes[i].r + 3), 0, 7); g.stroke();
+  }
 }
 
-function pick(ev) {
+// level of detail: the largest exposures and every exposure of a bank in distress or selected;
+// the rest is summarised in the legend
+function drawEdges(g, P, gone) {
+  const x = S.exposures; if (!x) { $("lod").textContent = ""; return; }
+  const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2500 : 4000;
+  const distress = (i) => { const b = S.banks.get(S.names[i]); return b && b.priority && b.priority !== "PROFIT"; };
+  const sel = S.selected !== null ? S.index.get(S.selected) : -1;
+  let amax = 0; for (let k = 0; k < x.amount.length; k++) if (x.amount[k] > amax) amax = x.amount[k];
+  const widths = [[], [], [], []], hot = [];
+  let drawn = 0, drawnAmount = 0;
+  for (let k = 0; k < x.amount.length; k++) {
+    const a = x.lender[k], b = x.borrower[k];
+    if (a >= n || b >= n || gone(a) || gone(b)) continue;
+    const special = a === sel || b === sel || distress(b);
+    if (drawn >= budget && !special) continue;
+    drawn++; drawnAmount += x.amount[k];
+    const w = Math.sqrt(x.amount[k] / (amax || 1));
+    (special && (a === sel || b === sel) ? hot : widths[Math.min(3, Math.floor(w * 4))]).push(k);
+  }
+  const line = (k) => { const A = P[x.lender[k]], B = P[x.borrower[k]]; g.moveTo(A[0], A[1]); g.lineTo(B[0], B[1]); };
+  widths.forEach((ks, cls) => {
+    if (!ks.length) return;
+    g.strokeStyle = `rgba(130,150,175,${0.12 + 0.12 * cls})`; g.lineWidth = 0.6 + cls * 1.1; g.beginPath(); ks.forEach(line); g.stroke();
+  });
+  if (hot.length) { g.strokeStyle = "rgba(255,255,255,0.55)"; g.lineWidth = 1.5; g.beginPath(); hot.forEach(line); g.stroke(); }
+  // arrowheads (lender -> borrower) on the largest drawn exposures
+  g.fillStyle = "rgba(190,205,220,0.7)"; g.beginPath();
+  const heads = [...widths[3], ...widths[2], ...hot].slice(0, 400);
+  for (const k of heads) {
+    const A = P[x.lender[k]], B = P[x.borrower[k]], dx = B[0] - A[0], dy = B[1] - A[1], L = Math.hypot(dx, dy);
+    if (L < 12) continue;
+    const ux = dx / L, uy = dy / L, tx = A[0] + dx * 0.62, ty = A[1] + dy * 0.62;
+    g.moveTo(tx + ux * 5, ty + uy * 5); g.lineTo(tx - uy * 3, ty + ux * 3); g.lineTo(tx + uy * 3, ty - ux * 3); g.closePath();
+  }
+  g.fill();
+  const hidden = x.count - drawn;
+  $("lod").textContent = hidden > 0 ? ` · exposures at step ${x.step}: ${drawn} drawn (${(100 * drawnAmount / (x.total || 1)).toFixed(0)}% of ${fmt(x.total)}), ${hidden} smaller ones hidden`
+    : ` · exposures at step ${x.step}: ${drawn}`;
+}
+
+// trigger -> victims, revealed one after another, then fading
+function drawCascade(g, P, now) {
+  const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * c.victims.length;
+  if (age > total + 1500) { S.cascadeAnim = null; return; }
+  const shown = Math.min(c.victims.length, Math.floor(age / 150) + 1), alpha = age > total ? 1 - (age - total) / 1500 : 1;
+  g.strokeStyle = `rgba(224,82,82,${0.8 * alpha})`; g.fillStyle = `rgba(224,82,82,${0.9 * alpha})`; g.lineWidth = 1.5;
+  for (let v = 0; v < shown; v++) {
+    const B = P[c.victims[v]];
+    for (const t of c.triggers) { const A = P[t]; g.beginPath(); g.moveTo(A[0], A[1]); g.lineTo(B[0], B[1]); g.stroke(); }
+    g.beginPath(); g.arc(B[0], B[1], 5, 0, 7); g.fill();
+  }
+  for (const t of c.triggers) { const A = P[t]; g.beginPath(); g.arc(A[0], A[1], 7, 0, 7); g.fill(); }
+}
+
+// picking: the nearest node within its radius (at least 6 px), found through the grid
+function pickAt(clientX, clientY) {
   const c = $("network"), rect = c.getBoundingClientRect();
-  const x = (ev.clientX - rect.left) * (c.width / rect.width), y = (ev.clientY - rect.top) * (c.height / rect.height);
-  let best = null, dist = 1e9;
-  for (const p of S.nodes) { const d = Math.hypot(p.x - x, p.y - y); if (d < dist) { dist = d; best = p; } }
-  if (best && dist < Math.max(12, best.r || 0)) { S.selected = best.id; $("bank-select").value = best.id; refreshBankPanel(); S.dirty = true; }
+  if (!S.nodes.length) return null;
+  const px = (clientX - rect.left) * (c.width / rect.width), py = (clientY - rect.top) * (c.height / rect.height);
+  const { s, ox, oy } = transform(), wx = (px - ox) / s, wy = (py - oy) / s;
+  const reach = Math.max(6 / s, 0);
+  const g = S.grid, span = Math.ceil((reach + S.spacing) / g.size);
+  const cx = Math.floor((wx + 1) / g.size), cy = Math.floor((wy + 1) / g.size);
+  let best = null, dist = Infinity;
+  for (let i = cx - span; i <= cx + span; i++) for (let j = cy - span; j <= cy + span; j++) {
+    const bin = g.bins.get(i * 100003 + j); if (!bin) continue;
+    for (const k of bin) { const p = S.nodes[k], d = Math.hypot(p.x - wx, p.y - wy); if (d < dist) { dist = d; best = k; } }
+  }
+  if (best === null) return null;
+  return dist * s <= Math.max(6, S.nodes[best].r + 2) ? S.nodes[best].id : null;
+}
+
+let pointer = null, drag = null;
+function onPointerMove(ev) {
+  if (drag) {
+    S.view.x = drag.vx + (ev.clientX - drag.x) * drag.k; S.view.y = drag.vy + (ev.clientY - drag.y) * drag.k;
+    drag.moved = drag.moved || Math.hypot(ev.clientX - drag.x, ev.clientY - drag.y) > 4; S.dirty = true; return;
+  }
+  pointer = { x: ev.clientX, y: ev.clientY };
+}
+function hover() {
+  if (!pointer) return;
+  const id = pickAt(pointer.x, pointer.y), tip = $("tip");
+  if (id !== S.hover) { S.hover = id; S.dirty = true; }
+  if (!id) { tip.hidden = true; pointer = null; return; }
+  const b = S.banks.get(id), rect = $("network").parentElement.getBoundingClientRect();
+  tip.textContent = b ? `${id} · equity ${fmt(b.equity)} · ${b.deleted ? "deleted" : b.defaulted ? "defaulted" : b.priority || "PROFIT"}` : id;
+  tip.style.left = (pointer.x - rect.left + 12) + "px"; tip.style.top = (pointer.y - rect.top + 12) + "px"; tip.hidden = false;
+  pointer = null;
+}
+
+function frame(now) {
+  S.frames++;
+  drain(now);
+  hover();
+  if (S.feedDirty) renderFilteredFeed();
+  if (S.market && S.marketDirty) { S.marketDirty = false; marketDashboard(); }
+  draw(now);
+  drawCompare();
+  requestAnimationFrame(frame);
 }
 
 // ------------------------------------------------------------------ wiring
-$("start").onclick = start;
-$("pause").onclick = () => control("pause");
-$("resume").onclick = () => control("resume");
-$("stop").onclick = () => control("stop");
-$("add-capital").onclick = () => control("add_capital", { bank: $("bank-select").value, amount: +$("amount").value });
-$("delete-bank").onclick = () => control("delete_bank", { bank: $("bank-select").value });
-// empty or non-numeric fields are sent as null so that the server answers with the reason
-const num = (id, scale = 1) => { const v = $(id).value.trim(); return v === "" || Number.isNaN(+v) ? null : +v / scale; };
-$("cb-inject").onclick = () => control("central_bank", { operation: "inject", bank: $("bank-select").value, amount: num("cb-amount") });
-$("cb-set-rate").onclick = () => control("central_bank", { operation: "set_policy_rate", amount: num("cb-rate", 100) });
-$("cb-set-capital").onclick = () => control("central_bank", { operation: "set_capital_requirement", amount: num("cb-capital", 100) });
-$("bank-select").onchange = () => { S.selected = $("bank-select").value; refreshBankPanel(); S.dirty = true; };
-$("pg-add").onclick = () => playgroundRow();
-$("pg-clear").onclick = () => { $("pg-table").querySelector("tbody").innerHTML = ""; countPlayground(); };
-$("network").onclick = pick;
-$("markets").onclick = () => marketsPanel();
-loadChoices();
-requestAnimationFrame(draw);
+function wire() {
+  $("start").onclick = start;
+  $("pause").onclick = () => control("pause");
+  $("resume").onclick = resume;
+  $("stop").onclick = () => control("stop");
+  $("branch").onclick = branch;
+  $("add-capital").onclick = () => {
+    const id = S.selected, amount = +$("amount").value;
+    if (id) control("add_capital", { bank: id, amount });
+  };
+  $("delete-bank").onclick = async () => {
+    const id = S.selected, b = S.banks.get(id); if (!id || !b) return;
+    const what = b.defaulted ? `Delete failed bank ${id} from the network?` :
+      `Delete ${id}? Its positions are sold and its creditors paid by the clearing model. This cannot be undone.`;
+    if (await ask(what, `Delete ${id}`) !== "yes") return;
+    if (S.selected !== id) { message(`the bank shown changed to ${S.selected}: nothing deleted`); return; }
+    control("delete_bank", { bank: id });
+  };
+  // empty or non-numeric fields are sent as null so that the server answers with the reason
+  const num = (id, scale = 1) => { const v = $(id).value.trim(); return v === "" || Number.isNaN(+v) ? null : +v / scale; };
+  $("cb-inject").onclick = () => { if (S.selected) control("central_bank", { operation: "inject", bank: S.selected, amount: num("cb-amount") }); };
+  $("cb-set-rate").onclick = () => control("central_bank", { operation: "set_policy_rate", amount: num("cb-rate", 100) });
+  $("cb-set-capital").onclick = () => control("central_bank", { operation: "set_capital_requirement", amount: num("cb-capital", 100) });
+  $("bank-select").onchange = () => select($("bank-select").value);
+  $("scenario").onchange = () => { $("n-banks").value = ""; $("steps").value = ""; showScenarioSize(); };
+  $("pg-add").onclick = () => playgroundRow();
+  $("pg-clear").onclick = () => { $("pg-table").querySelector("tbody").replaceChildren(); countPlayground(); };
+  $("feed-bank").oninput = $("feed-type").onchange = () => { S.feedDirty = true; if (!feedFilter()) { $("feed").replaceChildren(); } };
+  $("market-close").onclick = () => { S.market = null; $("market-dash").hidden = true; marketsPanel(); };
+  $("compare-close").onclick = closeCompare;
+  const c = $("network");
+  c.addEventListener("pointerdown", (ev) => { const rect = c.getBoundingClientRect(); drag = { x: ev.clientX, y: ev.clientY, vx: S.view.x, vy: S.view.y, k: c.width / rect.width, moved: false }; });
+  c.addEventListener("pointerup", (ev) => {
+    const d = drag; drag = null;
+    if (d && d.moved) return;
+    const id = pickAt(ev.clientX, ev.clientY); if (id) select(id);
+  });
+  c.addEventListener("pointermove", onPointerMove);
+  c.addEventListener("pointerleave", () => { drag = null; S.hover = null; $("tip").hidden = true; S.dirty = true; });
+  c.addEventListener("wheel", (ev) => {
+    ev.preventDefault();
+    const rect = c.getBoundingClientRect(), k = c.width / rect.width;
+    const px = (ev.clientX - rect.left) * k - c.width / 2, py = (ev.clientY - rect.top) * k - c.height / 2;
+    const f = Math.exp(-ev.deltaY * 0.0015), z = Math.min(60, Math.max(0.5, S.view.zoom * f)), r = z / S.view.zoom;
+    S.view.x = px - (px - S.view.x) * r; S.view.y = py - (py - S.view.y) * r; S.view.zoom = z; S.dirty = true;
+  }, { passive: false });
+  c.addEventListener("dblclick", () => { S.view = { zoom: 1, x: 0, y: 0 }; S.dirty = true; });
+  setInterval(() => { if (S.session && !S.finished) statusCheck(); refreshSessions(); }, 2000);
+  setInterval(() => { if (S.market) S.marketDirty = true; if (S.compare) S.compare.dirty = true; }, 500);
+}
+
+async function boot() {
+  wire();
+  setConn("idle");
+  await loadChoices();
+  const wanted = new URL(location.href).searchParams.get("session") || (() => { try { return localStorage.getItem("interbank.session"); } catch (e) { return null; } })();
+  if (wanted) {
+    try {
+      const r = await fetch(`/api/interactive/status?session_id=${encodeURIComponent(wanted)}`);
+      if (r.ok) { const st = await r.json(); attach(wanted, st.state); }
+      else message(`session ${wanted} is no longer on the server`);
+    } catch (e) { setConn("gone"); }
+  }
+  refreshSessions();
+  requestAnimationFrame(frame);
+}
+boot();
