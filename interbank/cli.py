@@ -512,6 +512,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(table(*seeds_table(metrics)))
     if metrics.get("price_of_anarchy") is not None:
         print(f"price of anarchy (welfare selfish / welfare social): {metrics['price_of_anarchy']:.3f}")
+    elif "price_of_anarchy" in metrics:
+        print("price of anarchy: undefined (welfare under one of the objectives is not positive)")
     print(f"\nwrote {out / 'metrics.json'}, {out / 'metrics.csv'}" + ("" if args.no_plots else f" and plots in {out}/"))
     return 0
 

@@ -196,8 +196,9 @@ def evaluate(
     if groups:
         metrics["across_seeds"] = across_seeds(results, groups)
         if "trained" in groups and "trained_social" in groups:
-            spread = metrics["across_seeds"]
-            metrics["price_of_anarchy"] = spread["trained"]["welfare"]["mean"] / spread["trained_social"]["welfare"]["mean"]
+            selfish, social = (metrics["across_seeds"][g]["welfare"]["mean"] for g in ("trained", "trained_social"))
+            # a ratio of welfares means something only when both are positive
+            metrics["price_of_anarchy"] = selfish / social if selfish > 0 and social > 0 else None
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     with (out / "metrics.csv").open("w", newline="") as f:
