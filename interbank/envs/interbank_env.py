@@ -63,13 +63,14 @@ the {n_features} features above, then the 5 action-mask entries as 0.0/1.0. The
 mask is in ``infos`` either way.
 
 ## Infos
-Numbers only, so that every value converts with ``torch.as_tensor``. After
-``reset``: ``priority`` (index into PROFIT, LIQUIDITY, STABILITY) and
-``action_mask`` (int8[5], the same array as in the observation). After ``step``,
-for every bank that acted: ``action`` (index of the action executed, HOLD for a
-masked one, -1 for none), ``invalid_action`` (0/1: the action sent was masked),
-``priority`` (index, the one in force during the step), ``defaulted`` (0/1) and
-``action_mask`` (for the next step).
+Numbers only, so that every value converts with ``torch.as_tensor``, and the
+same keys after ``reset`` and after ``step``, for every bank that acted:
+``action`` (index of the action executed, HOLD for a masked one; -1 for none,
+as after ``reset``), ``invalid_action`` (0/1: the action sent was masked),
+``priority`` (index into PROFIT, LIQUIDITY, STABILITY: the one in force during
+the step, after ``reset`` the one for the first step), ``defaulted`` (0/1) and
+``action_mask`` (int8[5], the same array as in the observation, for the next
+step).
 
 ## Reward
 What a shareholder would recognise, per step: the equity change over initial
@@ -220,7 +221,11 @@ class InterbankEnv(ParallelEnv):
         self._refresh_observations()
         self.events = self.system.log.drain()
         prio, mask, index = self._priority.tolist(), self._mask, self.agent_index
-        infos = {a: {"priority": prio[index[a]], "action_mask": mask[index[a]]} for a in self.agents}
+        # the same keys as after a step (clients that size tensors from the first infos need them)
+        infos = {
+            a: {"action": -1, "invalid_action": 0, "priority": prio[index[a]], "defaulted": 0, "action_mask": mask[index[a]]}
+            for a in self.agents
+        }
         return self._observation_dict(self.agents), infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
