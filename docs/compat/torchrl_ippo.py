@@ -13,12 +13,15 @@ from torchrl.objectives import ClipPPOLoss, ValueEstimators
 
 from interbank.envs import parallel_env
 
+# the stress scenario with more leverage: defaults within a few hundred bank-steps
+STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}
+
 torch.manual_seed(0)
 N_BANKS, STEPS_PER_BATCH, BATCHES = 20, 25, 4  # raise BATCHES to really train
 # flat_observation=True: TorchRL 0.14.1 then reads the action mask from infos (a mask in both the
 # observation and infos makes its reset fail); done_on_any=False: a default must not reset the episode
 env = PettingZooWrapper(
-    parallel_env("configs/stress.yaml", n_banks=N_BANKS, max_cycles=50, flat_observation=True),
+    parallel_env("configs/stress.yaml", n_banks=N_BANKS, max_cycles=50, flat_observation=True, seed=1, **STRESS),
     use_mask=True, done_on_any=False, categorical_actions=True, seed=0,
 )
 G = "bank"  # TorchRL groups the agents bank_0 ... bank_19 under their name prefix
