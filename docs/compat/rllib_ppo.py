@@ -22,7 +22,7 @@ STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}
 # RLlib's ActionMaskingTorchRLModule reads; without masking, parallel_env(..., flat_observation=True)
 # gives a Box that RLlib's default module takes as it is
 register_env("interbank", lambda cfg: ParallelPettingZooEnv(RllibAdaptor(parallel_env(
-    "configs/stress.yaml", n_banks=20, max_cycles=50, seed=1, **STRESS)))))
+    "configs/stress.yaml", n_banks=20, max_cycles=50, seed=1, **STRESS))))
 
 config = (
     PPOConfig()

@@ -67,10 +67,10 @@ def test_snippet_trains_on_the_stress_scenario(snippet, modules, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "RAY_TMPDIR": str(tmp_path), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-c", DRIVER, str(ROOT / "docs" / "compat" / snippet)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=540)
+                          env=env, capture_output=True, text=True, timeout=540, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    learned = re.findall(r"^learning_steps=(\d+)$", proc.stdout, re.M)
-    counts = json.loads(re.findall(r"^COUNTS (.*)$", proc.stdout, re.M)[-1])
+    learned = re.findall(r"^learning_steps=(\d+)$", proc.stdout, re.MULTILINE)
+    counts = json.loads(re.findall(r"^COUNTS (.*)$", proc.stdout, re.MULTILINE)[-1])
     assert learned and int(learned[-1]) > 0, proc.stdout[-2000:]
     assert counts["bank_steps"] >= 300, counts
     assert counts["defaults"] >= 1, counts

@@ -8,7 +8,7 @@ import pytest
 import torch
 from pettingzoo.test import parallel_api_test
 
-import interbank.envs as envs
+from interbank import envs
 from interbank.envs import N_FEATURES, parallel_env
 from interbank.sim.actions import HOLD, N_ACTIONS
 
