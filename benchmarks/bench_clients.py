@@ -117,13 +117,13 @@ def agilerl(make: Factory, steps: int) -> int:
 
     base = make(True)
     vec, rng, done = PzDummyVecEnv(base), np.random.default_rng(0), 0
-    obs, infos = vec.reset(seed=0)
+    vec.reset(seed=0)
     t0 = time.perf_counter()
     for _ in range(steps):
         live = list(base.agents) or list(base.possible_agents)
         done += len(live)
         actions = {a: np.array([rng.integers(base.action_space(a).n)]) for a in base.possible_agents}
-        obs, _, _, _, infos = vec.step(actions)
+        vec.step(actions)
     return done, time.perf_counter() - t0
 
 

@@ -4,7 +4,8 @@ Each snippet must exit 0 and report ``learning_steps=N`` with N > 0; the env's s
 from outside (a patched ``InterbankEnv.step``), and the run must have seen at least one default
 (the stress scenario) and a few hundred bank-steps. A snippet whose library is not installed is
 skipped: SuperSuit, TorchRL and RLlib come with ``pip install -e '.[test,ray]'`` (``make install``);
-AgileRL and BenchMARL need their own environments (``make compat``), marked ``compat``.
+AgileRL needs its own environment (``make compat``: it pins pettingzoo<1.27 and tensordict 0.13), marked
+``compat``.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ SNIPPETS = [
     pytest.param("supersuit_sb3_ppo.py", ("supersuit", "stable_baselines3"), id="supersuit-sb3"),
     pytest.param("torchrl_ippo.py", ("torchrl", "tensordict"), id="torchrl"),
     pytest.param("rllib_ppo.py", ("ray.rllib",), id="rllib"),
-    pytest.param("agilerl_ippo.py", ("agilerl",), id="agilerl", marks=pytest.mark.compat),
-    pytest.param("benchmarl_ippo.py", ("benchmarl",), id="benchmarl", marks=pytest.mark.compat),
+    # AgileRL 2.58.0's own IPPO fails on any numpy action mask (docs/compat.md): strict, so that this
+    # test says so when a release fixes it
+    pytest.param("agilerl_ippo.py", ("agilerl",), id="agilerl", marks=[pytest.mark.compat, pytest.mark.xfail(
+        strict=True, reason="AgileRL 2.58.0: `None in group_masks` on numpy masks in IPPO.extract_action_masks")]),
 ]
 
 
