@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench serve browser clean
+.PHONY: install demo test compat bench serve browser clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,17 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
 
+# The client libraries that need their own environment (AgileRL pins pettingzoo<1.27 and tensordict 0.13):
+# their snippets (docs/compat.md), and the env's API tests under the oldest PettingZoo supported.
+COMPAT := .venv-compat
+compat:
+	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
+	$(COMPAT)/bin/pip install -q torch==2.13.0
+	$(COMPAT)/bin/pip install -q -e ".[compat]"
+	$(COMPAT)/bin/python -m pytest -q -m compat tests/compat
+	$(COMPAT)/bin/pip install -q "pettingzoo==1.24.3"
+	$(COMPAT)/bin/python -m pytest -q tests/envs/test_pettingzoo_api.py tests/envs/test_interbank_env.py
+
 # Chromium from Debian's packages for the browser test (Playwright drives it; it cannot download its own).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -42,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/interbank bench --banks 10,100,1000,10000 --steps 200
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(COMPAT) build *.egg-info

@@ -1,11 +1,15 @@
 """PettingZoo environments over the interbank core.
 
 ``parallel_env(config=None, **overrides)`` -> ``InterbankEnv`` (ParallelEnv);
-``env(...)`` -> the AEC version (``parallel_to_aec``). Both are registered in
-PettingZoo's registry as ``interbank/Interbank-v1``::
+``env(...)`` -> the AEC version (``parallel_to_aec``). Where the installed
+PettingZoo has an env registry (1.27 and later), both are registered in it as
+``interbank/Interbank-v2``::
 
-    from pettingzoo.env_registry import make
-    env = make("parallel", "interbank/Interbank-v1", n_banks=50)
+    import pettingzoo
+    env = pettingzoo.make("parallel", "interbank/Interbank-v2", n_banks=50)
+
+Older PettingZoo releases (1.24.3 to 1.26) have no registry; the functions here
+work the same with them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 from interbank.envs.interbank_env import InterbankEnv, env_card
 from interbank.envs.observation import FEATURE_NAMES, FEATURES, N_FEATURES
 
-ENV_ID = "interbank/Interbank-v1"
+ENV_ID = "interbank/Interbank-v2"
 
 
 def parallel_env(config: Any = None, **overrides: Any) -> InterbankEnv:
@@ -33,15 +37,19 @@ def env(config: Any = None, **overrides: Any):
 raw_env = env
 
 
-def _register() -> None:
-    from pettingzoo.env_registry.registration import aec_registry, parallel_registry, register
-
+def _register() -> bool:
+    """Register both versions in PettingZoo's registry; False where this PettingZoo has none."""
+    try:
+        from pettingzoo.env_registry.registration import aec_registry, parallel_registry, register
+    except ImportError:  # PettingZoo < 1.27
+        return False
     if ENV_ID not in parallel_registry:
         register("parallel", ENV_ID, entry_point="interbank.envs:parallel_env")
     if ENV_ID not in aec_registry:
         register("aec", ENV_ID, entry_point="interbank.envs:env")
+    return True
 
 
-_register()
+REGISTERED = _register()
 
-__all__ = ["ENV_ID", "FEATURES", "FEATURE_NAMES", "N_FEATURES", "InterbankEnv", "env", "env_card", "parallel_env", "raw_env"]
+__all__ = ["ENV_ID", "FEATURES", "FEATURE_NAMES", "N_FEATURES", "REGISTERED", "InterbankEnv", "env", "env_card", "parallel_env", "raw_env"]

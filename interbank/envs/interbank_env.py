@@ -15,7 +15,7 @@ from interbank.config import EnvConfig, resolve_env_config
 from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
 from interbank.envs.priority import PriorityModel, priority_model_from_config
 from interbank.envs.rewards import reward_components, social_components, weighted_reward
-from interbank.sim.actions import ACTIONS, HOLD, N_ACTIONS, PRIORITIES
+from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
 from interbank.sim.events import Event
 from interbank.sim.system import BankingSystem
 
@@ -57,6 +57,21 @@ the vector does not depend on the number of banks:
 
 {obs_table}
 
+With ``flat_observation=True`` the observation is one
+``Box(float32, ({n_flat},))`` instead (for Box-only wrappers such as SuperSuit's):
+the {n_features} features above, then the 5 action-mask entries as 0.0/1.0. The
+mask is in ``infos`` either way.
+
+## Infos
+Numbers only, so that every value converts with ``torch.as_tensor``, and the
+same keys after ``reset`` and after ``step``, for every bank that acted:
+``action`` (index of the action executed, HOLD for a masked one; -1 for none,
+as after ``reset``), ``invalid_action`` (0/1: the action sent was masked),
+``priority`` (index into PROFIT, LIQUIDITY, STABILITY: the one in force during
+the step, after ``reset`` the one for the first step), ``defaulted`` (0/1) and
+``action_mask`` (int8[5], the same array as in the observation, for the next
+step).
+
 ## Reward
 What a shareholder would recognise, per step: the equity change over initial
 capital, plus ``buffer_weight`` times the buffer the priority in force asks for
@@ -67,18 +82,28 @@ terms are never negative, so defaulting never pays. See
 ``interbank.envs.rewards``.
 
 ## Episode end
-A bank terminates when it defaults. All banks truncate after ``max_steps``
-(``max_cycles``) steps; the episode also ends when no bank is left.
+A bank terminates when it defaults. After ``max_steps`` (``max_cycles``) steps
+every bank that acted in the last step is truncated, including one that
+defaults on that step (it is terminated too), so that "all done" reads the same
+in every client. The episode also ends when no bank is left. ``step()`` after
+the end returns five empty dicts; ``reset()`` starts the next episode.
 
 ## Arguments
 ``config`` (path, dict or EnvConfig) and overrides: ``n_banks``,
 ``max_cycles``/``max_steps``, ``seed``, ``render_mode`` (``"ansi"`` returns
 text, ``"human"`` prints it), ``record_events`` (keep the event stream, off by
 default as in training), ``priority_model`` (a callable, see
-``interbank.envs.priority``), and any dotted config key
+``interbank.envs.priority``), ``flat_observation`` (a ``Box`` observation, see
+above), and any dotted config key
 (``**{{"clearing.model": "fixed_recovery"}}``).
 
 ## Version history
+- v2: numeric ``infos`` (the priority and the executed action as indices, -1
+  for no action, flags as 0/1) with the action mask in
+  ``infos[agent]["action_mask"]`` too; at the time limit a bank that defaults
+  on the last step is truncated as well as terminated; ``step()`` after the end
+  returns five empty dicts instead of raising; the ``flat_observation`` option.
+  Observation features, actions, rewards and events unchanged from v1.
 - v1: an interbank market with a purpose: loan book, deposit rates and flows,
   reserve requirement, funding requests matched to LEND supply at risk-priced
   rates, maturities and rollover, risk weights and LCR, central bank
@@ -110,13 +135,13 @@ def env_card() -> str:
     """The env card, with tables generated from the code's own action and feature lists."""
     actions = _table(("index", "name", "effect", "masked when"), [(str(i), *row) for i, row in enumerate(_ACTION_ROWS)])
     obs = _table(("index", "feature", "unit / scale"), [(str(i), n, u) for i, (n, u) in enumerate(FEATURES)])
-    return _CARD.format(action_table=actions, obs_table=obs, n_features=N_FEATURES)
+    return _CARD.format(action_table=actions, obs_table=obs, n_features=N_FEATURES, n_flat=N_FEATURES + N_ACTIONS)
 
 
 class InterbankEnv(ParallelEnv):
     __doc__ = env_card()
 
-    metadata = {"name": "interbank_v1", "render_modes": ["ansi", "human"], "is_parallelizable": True, "render_fps": 4}
+    metadata = {"name": "interbank_v2", "render_modes": ["ansi", "human"], "is_parallelizable": True, "render_fps": 4}
 
     def __init__(
         self,
@@ -125,6 +150,7 @@ class InterbankEnv(ParallelEnv):
         record_events: bool = False,
         priority_model: PriorityModel | None = None,
         run_info: dict[str, Any] | None = None,
+        flat_observation: bool = False,
         **overrides: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -140,10 +166,20 @@ class InterbankEnv(ParallelEnv):
         self.agents: list[str] = []
         self.max_cycles = self.config.max_steps
         self._seed_rng: np.random.Generator | None = None
-        self._obs_space = spaces.Dict({
-            "observation": spaces.Box(LOW, HIGH, (N_FEATURES,), np.float32),
-            "action_mask": spaces.Box(0, 1, (N_ACTIONS,), np.int8),
-        })
+        if not isinstance(flat_observation, bool):
+            raise TypeError(f"flat_observation must be true or false, got {flat_observation!r}")
+        self.flat_observation = flat_observation
+        if flat_observation:
+            self._obs_space = spaces.Box(
+                np.concatenate([LOW, np.zeros(N_ACTIONS, np.float32)]),
+                np.concatenate([HIGH, np.ones(N_ACTIONS, np.float32)]),
+                (N_FEATURES + N_ACTIONS,), np.float32,
+            )
+        else:
+            self._obs_space = spaces.Dict({
+                "observation": spaces.Box(LOW, HIGH, (N_FEATURES,), np.float32),
+                "action_mask": spaces.Box(0, 1, (N_ACTIONS,), np.int8),
+            })
         self._act_space = spaces.Discrete(N_ACTIONS)
         n_agents = len(self.possible_agents)
         self.state_space = spaces.Box(
@@ -184,12 +220,17 @@ class InterbankEnv(ParallelEnv):
         self._shortfall = np.zeros(self.system.n)
         self._refresh_observations()
         self.events = self.system.log.drain()
-        infos = {a: {"priority": PRIORITIES[p]} for a, p in zip(self.agents, self._priority.tolist())}
+        prio, mask, index = self._priority.tolist(), self._mask, self.agent_index
+        # the same keys as after a step (clients that size tensors from the first infos need them)
+        infos = {
+            a: {"action": -1, "invalid_action": 0, "priority": prio[index[a]], "defaulted": 0, "action_mask": mask[index[a]]}
+            for a in self.agents
+        }
         return self._observation_dict(self.agents), infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        if not self.agents:
-            raise RuntimeError("step() called with no agents left; call reset()")
+        if not self.agents:  # after the end, as PettingZoo's own envs do; reset() starts the next episode
+            return {}, {}, {}, {}, {}
         arr = np.full(self.system.n, HOLD, dtype=np.int64)
         for agent, action in actions.items():
             idx = self.agent_index.get(agent)
@@ -201,16 +242,17 @@ class InterbankEnv(ParallelEnv):
         idx = [self.agent_index[a] for a in live]
         rew_l, gone_l = batch.rewards.tolist(), batch.terminated.tolist()
         exec_l, inv_l, prio_l = batch.executed.tolist(), batch.invalid.tolist(), batch.priority.tolist()
-        truncate = batch.truncated
+        truncate, defaulted_l, mask = batch.truncated, self.system.defaulted.tolist(), self._mask
         rewards = {a: rew_l[i] for a, i in zip(live, idx)}
         terminations = {a: gone_l[i] for a, i in zip(live, idx)}
-        truncations = {a: truncate and not gone_l[i] for a, i in zip(live, idx)}
+        truncations = {a: truncate for a in live}
         infos = {
             a: {
-                "action": ACTIONS[exec_l[i]] if exec_l[i] >= 0 else None,
-                "invalid_action": inv_l[i],
-                "priority": PRIORITIES[prio_l[i]],
-                "defaulted": bool(self.system.defaulted[i]),
+                "action": exec_l[i],
+                "invalid_action": int(inv_l[i]),
+                "priority": prio_l[i],
+                "defaulted": int(defaulted_l[i]),
+                "action_mask": mask[i],
             }
             for a, i in zip(live, idx)
         }
@@ -240,7 +282,7 @@ class InterbankEnv(ParallelEnv):
         reward = weighted_reward(paid, priority, rcfg.buffer_weight)
         reward[~live] = 0.0
         terminated = live & ~system.active
-        truncated = bool(system.done and system.active.any())
+        truncated = bool(system.done and system.t >= system.max_steps)
         self.agents = [] if system.done else [a for a in self.agents if system.active[self.agent_index[a]]]
         self.events.extend(system.log.drain())
         return BatchStep(reward, terminated, truncated, live, outcome.executed, outcome.invalid, priority, comps)
@@ -256,8 +298,11 @@ class InterbankEnv(ParallelEnv):
         self._mask = self.system.action_mask().astype(np.int8)
         return base
 
-    def _observation_dict(self, agents: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    def _observation_dict(self, agents: list[str]) -> dict[str, Any]:
         obs, mask, index = self._obs, self._mask, self.agent_index
+        if self.flat_observation:
+            flat = np.concatenate([obs, mask.astype(np.float32)], axis=1)
+            return {a: flat[index[a]] for a in agents}
         return {a: {"observation": obs[index[a]], "action_mask": mask[index[a]]} for a in agents}
 
     # ------------------------------------------------- interactive hooks
@@ -402,7 +447,7 @@ class InterbankEnv(ParallelEnv):
 @dataclass
 class BatchStep:
     """One step over all banks: ``rewards`` float[n]; ``terminated`` bool[n] (defaulted or
-    deleted this step); ``truncated`` (time ran out for the survivors); ``acted`` bool[n]
+    deleted this step); ``truncated`` (time ran out: every bank that acted is truncated); ``acted`` bool[n]
     (was live before the step); ``executed``/``invalid``/``priority`` per bank;
     ``components`` float[n, 3] (profit, liquidity, stability)."""
 

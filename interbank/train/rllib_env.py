@@ -1,9 +1,10 @@
 """The interbank env for RLlib: RLlib's own ``ParallelPettingZooEnv`` over a thin adaptor.
 
 The adaptor renames the observation keys to the ones RLlib's action-masking module
-reads (``observations``, ``action_mask`` as float32) and, on the step where the
-episode ends with some banks defaulted and the others timed out, marks every bank
-truncated too, so that RLlib's ``__all__`` flags see the end of the episode.
+reads (``observations``, ``action_mask`` as float32). Nothing else is needed: the
+env's ``infos`` are numeric, and at the time limit the env truncates every bank
+that acted, one defaulting on the last step included, so RLlib's ``__all__``
+flags see the end of every episode.
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ class RllibAdaptor(BaseParallelWrapper):
 
     def step(self, actions: dict[str, Any]):
         obs, rewards, terms, truncs, infos = self.env.step(actions)
-        if not self.env.agents and not all(terms.values()):
-            truncs = {a: True for a in truncs}
         return self._map(obs), rewards, terms, truncs, infos
 
 

@@ -31,7 +31,7 @@ def test_priority_is_in_the_observation_and_on_transactions():
     env = parallel_env(n_banks=6, record_events=True, priority_model=FixedPriority("STABILITY"))
     obs, infos = env.reset(seed=0)
     assert all(o["observation"][N_BASE + STABILITY] == 1 and o["observation"][N_BASE:].sum() == 1 for o in obs.values())
-    assert all(i["priority"] == "STABILITY" for i in infos.values())
+    assert all(i["priority"] == STABILITY for i in infos.values())
     env.step({a: 0 for a in env.agents})
     tx = [e["data"] for e in env.drain_events() if e["type"] == "transaction"]
     assert tx and all(t["priority"] == "STABILITY" for t in tx)

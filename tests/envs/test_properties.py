@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from interbank.envs import parallel_env
+from interbank.sim.actions import HOLD
 
 
 @st.composite
@@ -63,7 +64,7 @@ def test_random_scenarios_keep_every_invariant(config, seed):
                 assert masks[bank][idx] == 1 and actions[bank] == idx
         for a in live:
             if not masks[a][actions[a]]:
-                assert infos[a]["invalid_action"] and infos[a]["action"] == "HOLD"
+                assert infos[a]["invalid_action"] == 1 and infos[a]["action"] == HOLD
             assert math.isfinite(rewards[a])
             assert np.isfinite(obs[a]["observation"]).all()
             assert env.observation_space(a)["observation"].contains(obs[a]["observation"])

@@ -48,7 +48,7 @@ def test_below_the_capital_minimum_lend_and_invest_are_masked():
     assert mask[LEND] == 0 and mask[INVEST] == 0 and mask[DIVEST] == 1 and mask[HOLD] == 1
     # a masked LEND sent anyway is executed as HOLD and reported
     _, _, _, _, infos = env.step({"bank_0": LEND, "bank_1": HOLD})
-    assert infos["bank_0"]["invalid_action"] and infos["bank_0"]["action"] == "HOLD"
+    assert infos["bank_0"]["invalid_action"] == 1 and infos["bank_0"]["action"] == HOLD
 
 
 def test_injected_liquidity_is_a_loan_not_capital():

@@ -1,0 +1,143 @@
+"""The env's client-facing contract (v2): numeric infos, the mask in infos, truncation at the
+time limit, the empty step after the end, the flat observation and the registry guard."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from pettingzoo.test import parallel_api_test
+
+from interbank import envs
+from interbank.envs import N_FEATURES, parallel_env
+from interbank.sim.actions import HOLD, N_ACTIONS
+
+STRESS = "configs/stress.yaml"
+
+
+def _hold(env):
+    return {a: HOLD for a in env.agents}
+
+
+def _first_default_step(seed: int, max_cycles: int = 100) -> int:
+    env = parallel_env(STRESS, n_banks=20, max_cycles=max_cycles)
+    env.reset(seed=seed)
+    while env.agents:
+        _, _, terms, _, _ = env.step(_hold(env))
+        if any(terms.values()):
+            return env.system.t
+    raise AssertionError("no default in the episode")
+
+
+def test_every_info_value_is_numeric_and_goes_through_torch():
+    env = parallel_env(STRESS, n_banks=20, max_cycles=60)
+    _, infos = env.reset(seed=0)
+    seen = [infos]
+    rng = np.random.default_rng(0)
+    defaults = 0
+    while env.agents:
+        # HOLD mostly (the stress scenario then defaults), random actions, masked ones too, now and then
+        actions = {a: int(rng.integers(0, N_ACTIONS)) if rng.random() < 0.05 else HOLD for a in env.agents}
+        _, _, terms, _, infos = env.step(actions)
+        defaults += sum(terms.values())
+        seen.append(infos)
+    assert defaults > 0
+    for infos in seen:
+        for info in infos.values():
+            # the same keys after reset and after every step (clients size their buffers from the first)
+            assert info.keys() == {"priority", "action", "invalid_action", "defaulted", "action_mask"}
+            for key, value in info.items():
+                tensor = torch.as_tensor(value)  # raises on text or None
+                if key == "action_mask":
+                    assert tensor.shape == (N_ACTIONS,)
+                else:
+                    assert type(value) is int, (key, value)
+    assert all(i["action"] == -1 for i in seen[0].values())
+    assert {i["defaulted"] for infos in seen[1:] for i in infos.values()} == {0, 1}
+    assert {i["invalid_action"] for infos in seen[1:] for i in infos.values()} == {0, 1}
+
+
+def test_step_infos_carry_indices_and_flags():
+    env = parallel_env(n_banks=6, seed=0, **{"balance_sheet.market_share": 0.0})
+    env.reset(seed=0)
+    assert not env.action_mask_array()[:, 3].any()  # nothing to divest
+    _, _, _, _, infos = env.step({"bank_2": 3, "bank_3": 0})
+    assert infos["bank_2"]["action"] == HOLD and infos["bank_2"]["invalid_action"] == 1
+    assert infos["bank_3"]["invalid_action"] == 0
+    assert all(i["defaulted"] == 0 and i["priority"] in (0, 1, 2) for i in infos.values())
+
+
+def test_action_mask_in_infos_is_the_observation_mask():
+    env = parallel_env(STRESS, n_banks=20)
+    obs, infos = env.reset(seed=1)
+    for _ in range(30):
+        for a in env.agents:
+            np.testing.assert_array_equal(infos[a]["action_mask"], obs[a]["action_mask"])
+            assert infos[a]["action_mask"].dtype == np.int8 and infos[a]["action_mask"][HOLD] == 1
+        obs, _, _, _, infos = env.step(_hold(env))
+
+
+def test_a_bank_defaulting_on_the_last_step_is_truncated_too():
+    t_default = _first_default_step(seed=0)
+    env = parallel_env(STRESS, n_banks=20, max_cycles=t_default)
+    env.reset(seed=0)
+    for _ in range(t_default):
+        live = list(env.agents)
+        _, _, terms, truncs, _ = env.step(_hold(env))
+    assert set(truncs) == set(live) and all(truncs.values())  # every bank that acted, survivor or not
+    assert any(terms.values()) and not all(terms.values())
+    assert env.agents == []
+
+
+def test_a_default_before_the_last_step_is_not_a_truncation():
+    t_default = _first_default_step(seed=0)
+    env = parallel_env(STRESS, n_banks=20, max_cycles=t_default + 5)
+    env.reset(seed=0)
+    for _ in range(t_default):
+        _, _, terms, truncs, _ = env.step(_hold(env))
+    gone = [a for a, t in terms.items() if t]
+    assert gone and not any(truncs.values())
+    assert not set(gone) & set(env.agents)
+
+
+def test_step_after_the_end_returns_five_empty_dicts_until_reset():
+    env = parallel_env(n_banks=5, max_cycles=3)
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(_hold(env))
+    assert env.agents == []
+    assert env.step({}) == ({}, {}, {}, {}, {})
+    assert env.step({"bank_0": HOLD}) == ({}, {}, {}, {}, {})
+    obs, _ = env.reset(seed=0)
+    assert len(obs) == 5 and env.step(_hold(env))[0].keys() == obs.keys()
+
+
+def test_flat_observation_is_a_box_of_features_then_mask():
+    env = parallel_env(STRESS, n_banks=20, flat_observation=True)
+    space = env.observation_space("bank_0")
+    assert space.shape == (N_FEATURES + N_ACTIONS,) and space.dtype == np.float32
+    dict_env = parallel_env(STRESS, n_banks=20)
+    obs, infos = env.reset(seed=2)
+    ref, _ = dict_env.reset(seed=2)
+    for _ in range(20):
+        for a in env.agents:
+            assert space.contains(obs[a])
+            np.testing.assert_array_equal(obs[a][:N_FEATURES], ref[a]["observation"])
+            np.testing.assert_array_equal(obs[a][N_FEATURES:], infos[a]["action_mask"].astype(np.float32))
+        obs, _, _, _, infos = env.step(_hold(env))
+        ref, *_ = dict_env.step(_hold(dict_env))
+
+
+def test_flat_observation_passes_the_parallel_api_test():
+    parallel_api_test(parallel_env(STRESS, n_banks=15, flat_observation=True), num_cycles=300)
+
+
+def test_flat_observation_must_be_a_bool():
+    with pytest.raises(TypeError, match="flat_observation"):
+        parallel_env(flat_observation="yes")
+
+
+def test_registry_is_used_only_where_pettingzoo_has_one():
+    has_registry = importlib.util.find_spec("pettingzoo.env_registry") is not None
+    assert envs.REGISTERED == has_registry
+    assert envs.InterbankEnv.metadata["name"] == "interbank_v2" and envs.ENV_ID == "interbank/Interbank-v2"
