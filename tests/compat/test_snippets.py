@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
+import tempfile
 import re
 import subprocess
 import sys
@@ -67,10 +69,15 @@ def test_snippet_trains_on_the_stress_scenario(snippet, modules, tmp_path):
     missing = _missing(modules)
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (see docs/compat.md)")
+    # Ray's socket paths must stay under 107 bytes: a short folder, not pytest's deep tmp_path
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "RAY_TMPDIR": str(tmp_path), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", DRIVER, str(ROOT / "docs" / "compat" / snippet)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=540, check=False)
+           "RAY_TMPDIR": ray_tmp, "OMP_NUM_THREADS": "1"}
+    try:
+        proc = subprocess.run([sys.executable, "-c", DRIVER, str(ROOT / "docs" / "compat" / snippet)], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=540, check=False)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     learned = re.findall(r"^learning_steps=(\d+)$", proc.stdout, re.MULTILINE)
     counts = json.loads(re.findall(r"^COUNTS (.*)$", proc.stdout, re.MULTILINE)[-1])
