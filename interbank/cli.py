@@ -237,9 +237,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from interbank.config import ConfigError, resolve_env_config
     from interbank.envs import parallel_env
+    from interbank.jsonl import JsonlError, JsonlWriter
     from interbank.policies import make_policy
     from interbank.policies.rollout import rollout
-    from interbank.jsonl import JsonlError, JsonlWriter
 
     overrides: dict[str, Any] = {}
     if args.banks is not None:

@@ -61,11 +61,11 @@ class Item:
     count: int = 1
 
     @classmethod
-    def of(cls, event: Event) -> "Item":
+    def of(cls, event: Event) -> Item:
         return cls(event["seq"], frame_of(event["seq"], event["type"], dumps(event)))
 
     @classmethod
-    def join(cls, items: list["Item"]) -> "Item":
+    def join(cls, items: list[Item]) -> Item:
         if len(items) == 1:
             return items[0]
         return cls(items[-1].seq, b"".join(i.frame for i in items), sum(i.count for i in items))

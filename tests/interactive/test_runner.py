@@ -11,9 +11,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from interbank.config import EnvConfig, resolve_env_config
 from interbank.interactive.runner import CommandError, Runner, is_command_event
 from interbank.interactive.verify import verify_events
-from interbank.sim.events import dumps
 from interbank.policies import make_policy
 from interbank.sim.actions import INVEST, LEND
+from interbank.sim.events import dumps
 
 CFG = resolve_env_config("configs/stress.yaml", n_banks=10, max_steps=25)
 

@@ -164,7 +164,7 @@ def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
         started = time.perf_counter()
         await session.command("stop")
         await asyncio.wait_for(session.task, 30)  # the pacing wait is interrupted, not slept out
-        items, over = await asyncio.wait_for(viewer.take(), 30)
+        _, over = await asyncio.wait_for(viewer.take(), 30)
         assert over and session.done.is_set() and session.runner.state == "stopped"
         return time.perf_counter() - started
 
