@@ -143,7 +143,11 @@ def replay(args: argparse.Namespace) -> int:
         if not args.events.is_file():
             fail(f"--events: no such file {args.events}")
         try:
-            ok, message = verify_events(load_jsonl(args.events))
+            recorded = load_jsonl(args.events)
+        except ConfigError as err:
+            fail(str(err))
+        try:
+            ok, message = verify_events(recorded)
         except (ConfigError, CheckpointError, CommandError, KeyError) as err:
             fail(f"{args.events}: cannot re-simulate: {err}")
         print(("verified: " if ok else "DIFFERENT: ") + message)
