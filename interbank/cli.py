@@ -466,7 +466,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(args.checkpoints, args.configs, limits)
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol)
+        # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol,
+                    timeout_graceful_shutdown=5)
     except OSError as err:  # e.g. the port is taken
         fail(f"serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}")
     return 0

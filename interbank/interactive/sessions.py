@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -391,6 +392,29 @@ class Session:
                 "last_seq": self.last_seq, "speed": self.speed}
 
 
+SPILL_PREFIX = "interbank-sessions-"
+
+
+def remove_stale_spills(folder: Path) -> list[Path]:
+    """Remove the spill folders that servers which are no longer running left in ``folder``
+    (killed before they could clean up); their names carry the server's pid."""
+    removed = []
+    for path in folder.glob(f"{SPILL_PREFIX}*-*"):
+        pid = path.name.removeprefix(SPILL_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that server still runs
+        except ProcessLookupError:
+            pass
+        except OSError:  # someone else's process: not ours to judge
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 def _trim_heap() -> None:
     """Give freed memory back to the system (glibc keeps it otherwise); a no-op elsewhere."""
     try:
@@ -477,7 +501,8 @@ class SessionStore:
         if self.spill_bytes <= 0:
             return None
         if self.spill_dir is None:
-            self.spill_dir = Path(tempfile.mkdtemp(prefix="interbank-sessions-"))
+            remove_stale_spills(Path(tempfile.gettempdir()))
+            self.spill_dir = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-"))
         return Spill(self.spill_dir / sid, self.spill_bytes)
 
     # ---------------------------------------------------------- eviction

@@ -222,3 +222,21 @@ def test_the_memory_budget_refuses_with_503_and_finished_sessions_make_room(tmp_
         await store.close()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_spills_left_by_servers_that_are_gone_are_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from interbank.interactive.sessions import SPILL_PREFIX, remove_stale_spills
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    stale = tmp_path / f"{SPILL_PREFIX}{gone}-abc"
+    live = tmp_path / f"{SPILL_PREFIX}{os.getppid()}-def"
+    mine = tmp_path / f"{SPILL_PREFIX}{os.getpid()}-ghi"
+    for folder in (stale, live, mine):
+        (folder / "s1").mkdir(parents=True)
+    assert remove_stale_spills(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and mine.exists()
