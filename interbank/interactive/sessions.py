@@ -332,31 +332,35 @@ class Session:
     # ------------------------------------------------------------ driving
     async def drive(self) -> None:
         runner = self.runner
+        due: float | None = None  # when the next step is due: steps keep a fixed schedule (1 / speed)
         try:
             while not runner.finished:
                 if runner.state == "paused":
                     self.wake.clear()
                     if runner.state == "paused":
                         await self.wake.wait()
+                    due = None
                     continue
-                started = time.perf_counter()
+                now = time.perf_counter()
+                # a late step (a busy loop) is made up for by the next waits, up to a second behind
+                due = now if due is None or due < now - 1.0 else due
                 async with self.lock:
                     if runner.state in ("ready", "running"):
                         await asyncio.to_thread(runner.step)
                     self.publish(runner.take_events())
-                await self._pace(started)
+                if self.speed > 0:
+                    due += 1.0 / self.speed
+                    await self._pace(due)
+                else:
+                    await asyncio.sleep(0)
         finally:
             if not self.done.is_set():  # not evicted (an evicted session's runner may still be stepping)
                 self.publish(runner.take_events())
             self.finish()
 
-    async def _pace(self, started: float) -> None:
-        """Wait out the rest of this step's period (1 / speed), in slices, until a command changes
-        the state: pause and stop never wait for a slow step to end."""
-        if self.speed <= 0:
-            await asyncio.sleep(0)
-            return
-        deadline = started + 1.0 / self.speed
+    async def _pace(self, deadline: float) -> None:
+        """Wait until ``deadline`` (the next step's time), in slices, until a command changes the
+        state: pause and stop never wait for a slow step to end."""
         while self.runner.state in ("ready", "running"):
             left = deadline - time.perf_counter()
             if left <= 0:
