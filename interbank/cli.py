@@ -273,9 +273,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from interbank.config import ConfigError, resolve_env_config
     from interbank.envs import parallel_env
+    from interbank.jsonl import JsonlError, JsonlWriter
     from interbank.policies import make_policy
     from interbank.policies.rollout import rollout
-    from interbank.jsonl import JsonlError, JsonlWriter
 
     overrides: dict[str, Any] = {}
     if args.banks is not None:
@@ -545,7 +545,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(args.checkpoints, args.configs, limits)
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol)
+        # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol,
+                    timeout_graceful_shutdown=5)
     except OSError as err:  # e.g. the port is taken
         fail(f"serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}")
     return 0

@@ -68,7 +68,7 @@ class BankSpec(_Strict):
     risk: float = Field(ge=0, le=1, allow_inf_nan=False)
 
     @model_validator(mode="after")
-    def _assets(self) -> "BankSpec":
+    def _assets(self) -> BankSpec:
         if self.capital * self.target_leverage > MAX_ASSETS:
             raise ValueError(f"capital x target_leverage = {self.capital * self.target_leverage:.3g} is more than "
                              f"{MAX_ASSETS:.0e} (the initial assets of one bank)")
@@ -631,7 +631,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise ConfigError(f"{p}: not UTF-8 text (invalid byte 0x{raw[err.start]:02x} at byte {err.start})") from None
     try:
-        data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_ConfigLoader)  # a SafeLoader subclass
     except _YamlLimit as err:
         raise ConfigError(f"{p}: {err}") from None
     except yaml.YAMLError as err:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from interbank.sim.events import Event, dumps
 
@@ -72,7 +72,7 @@ class JsonlWriter:
                 raise JsonlError(f"cannot write {self.path}: {err.strerror or err}") from None
             self._file = None
 
-    def __enter__(self) -> "JsonlWriter":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -178,6 +178,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            return _error(404, f"no such path: {request.url.path} (the API is under /api, its description at /docs)")
+        if exc.status_code == 405:
+            return _error(405, f"{request.method} is not allowed on {request.url.path}")
         return _error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)

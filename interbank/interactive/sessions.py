@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -61,11 +62,11 @@ class Item:
     count: int = 1
 
     @classmethod
-    def of(cls, event: Event) -> "Item":
+    def of(cls, event: Event) -> Item:
         return cls(event["seq"], frame_of(event["seq"], event["type"], dumps(event)))
 
     @classmethod
-    def join(cls, items: list["Item"]) -> "Item":
+    def join(cls, items: list[Item]) -> Item:
         if len(items) == 1:
             return items[0]
         return cls(items[-1].seq, b"".join(i.frame for i in items), sum(i.count for i in items))
@@ -334,31 +335,35 @@ class Session:
     # ------------------------------------------------------------ driving
     async def drive(self) -> None:
         runner = self.runner
+        due: float | None = None  # when the next step is due: steps keep a fixed schedule (1 / speed)
         try:
             while not runner.finished:
                 if runner.state == "paused":
                     self.wake.clear()
                     if runner.state == "paused":
                         await self.wake.wait()
+                    due = None
                     continue
-                started = time.perf_counter()
+                now = time.perf_counter()
+                # a late step (a busy loop) is made up for by the next waits, up to a second behind
+                due = now if due is None or due < now - 1.0 else due
                 async with self.lock:
                     if runner.state in ("ready", "running"):
                         await asyncio.to_thread(runner.step)
                     self.publish(runner.take_events())
-                await self._pace(started)
+                if self.speed > 0:
+                    due += 1.0 / self.speed
+                    await self._pace(due)
+                else:
+                    await asyncio.sleep(0)
         finally:
             if not self.done.is_set():  # not evicted (an evicted session's runner may still be stepping)
                 self.publish(runner.take_events())
             self.finish()
 
-    async def _pace(self, started: float) -> None:
-        """Wait out the rest of this step's period (1 / speed), in slices, until a command changes
-        the state: pause and stop never wait for a slow step to end."""
-        if self.speed <= 0:
-            await asyncio.sleep(0)
-            return
-        deadline = started + 1.0 / self.speed
+    async def _pace(self, deadline: float) -> None:
+        """Wait until ``deadline`` (the next step's time), in slices, until a command changes the
+        state: pause and stop never wait for a slow step to end."""
         while self.runner.state in ("ready", "running"):
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -394,6 +399,29 @@ class Session:
                 "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.runner.env.system.n,
                 "parent": self.parent, "fork_step": self.fork_step, "resynced_viewers": self.resynced_viewers,
                 "created": self.created}
+
+
+SPILL_PREFIX = "interbank-sessions-"
+
+
+def remove_stale_spills(folder: Path) -> list[Path]:
+    """Remove the spill folders that servers which are no longer running left in ``folder``
+    (killed before they could clean up); their names carry the server's pid."""
+    removed = []
+    for path in folder.glob(f"{SPILL_PREFIX}*-*"):
+        pid = path.name.removeprefix(SPILL_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that server still runs
+        except ProcessLookupError:
+            pass
+        except OSError:  # someone else's process: not ours to judge
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _trim_heap() -> None:
@@ -482,7 +510,8 @@ class SessionStore:
         if self.spill_bytes <= 0:
             return None
         if self.spill_dir is None:
-            self.spill_dir = Path(tempfile.mkdtemp(prefix="interbank-sessions-"))
+            remove_stale_spills(Path(tempfile.gettempdir()))
+            self.spill_dir = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-"))
         return Spill(self.spill_dir / sid, self.spill_bytes)
 
     # ---------------------------------------------------------- eviction

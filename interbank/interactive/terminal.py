@@ -20,9 +20,9 @@ from typing import TextIO
 from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
 from interbank.interactive.runner import MIN_SPEED, CommandError, Runner
 from interbank.interactive.verify import load_jsonl, verify_events
+from interbank.jsonl import JsonlError, JsonlWriter
 from interbank.policies import make_policy
 from interbank.policies.checkpoint import CheckpointError, load_checkpoint
-from interbank.jsonl import JsonlError, JsonlWriter
 from interbank.sim.events import Event
 from interbank.ui import fail, table
 
@@ -143,7 +143,11 @@ def replay(args: argparse.Namespace) -> int:
         if not args.events.is_file():
             fail(f"--events: no such file {args.events}")
         try:
-            ok, message = verify_events(load_jsonl(args.events))
+            recorded = load_jsonl(args.events)
+        except ConfigError as err:
+            fail(str(err))
+        try:
+            ok, message = verify_events(recorded)
         except (ConfigError, CheckpointError, CommandError, KeyError) as err:
             fail(f"{args.events}: cannot re-simulate: {err}")
         print(("verified: " if ok else "DIFFERENT: ") + message)

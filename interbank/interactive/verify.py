@@ -15,7 +15,7 @@ from typing import Any
 
 from interbank.config import ConfigError, parse_env_config
 from interbank.interactive.runner import CONTROL_EVENT, Runner, is_command_event
-from interbank.policies import make_policy
+from interbank.policies import BASELINES, make_policy
 from interbank.policies.checkpoint import load_checkpoint
 from interbank.sim.events import dumps
 
@@ -23,21 +23,28 @@ CONTROL_TO_COMMAND = {event: command for command, event in CONTROL_EVENT.items()
 
 
 def runner_from_init(init: dict[str, Any]) -> Runner:
-    if init.get("type") != "init":
+    if not isinstance(init, dict) or init.get("type") != "init":
         raise ConfigError("the stream does not start with an init event")
-    cfg = init["data"]["config"]
-    if "resolved" not in cfg or "run" not in cfg:
+    cfg = init.get("data", {}).get("config") if isinstance(init.get("data"), dict) else None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("resolved"), dict) or not isinstance(cfg.get("run"), dict):
         raise ConfigError("the init event has no resolved config and run facts (record it with interbank replay or serve)")
     run = cfg["run"]
     env_cfg = parse_env_config(cfg["resolved"], source="init event")
+    seed = run.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"the init event's run.seed must be a whole number >= 0, got {seed!r}")
     priority = None
     if run.get("checkpoint_path"):
+        if not isinstance(run["checkpoint_path"], str):
+            raise ConfigError("the init event's run.checkpoint_path must be a path")
         policy, priority, _ = load_checkpoint(run["checkpoint_path"])
     else:
-        policy = make_policy(run["policy"], run["seed"])
+        if run.get("policy") not in BASELINES:
+            raise ConfigError(f"the init event's run.policy must be one of {', '.join(BASELINES)}, got {run.get('policy')!r}")
+        policy = make_policy(run["policy"], seed)
     info = {k: v for k, v in run.items() if k not in ("policy", "seed", "priority_model")}
     # a branch's init names its parent and fork step (config.branch); the replay's init must too
-    return Runner(env_cfg, policy, run["seed"], info, priority_model=priority, branch=cfg.get("branch"))
+    return Runner(env_cfg, policy, seed, info, priority_model=priority, branch=cfg.get("branch"))
 
 
 def command_of(event: dict[str, Any]) -> tuple[str, str | None, Any, str | None]:
@@ -103,13 +110,25 @@ def verify_events(recorded: list[dict[str, Any]]) -> tuple[bool, str]:
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The events of a JSONL recording, or a one-line ConfigError naming the line that is not one."""
     import json
 
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at byte {err.start})") from None
     events = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise ConfigError(f"{path}: line {n} is not JSON") from None
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise ConfigError(f"{path}: line {n} is not JSON") from None
+        if not (isinstance(event, dict) and isinstance(event.get("seq"), int) and isinstance(event.get("step"), int)
+                and isinstance(event.get("type"), str) and isinstance(event.get("data"), dict)):
+            raise ConfigError(f"{path}: line {n} is not an event (an object with seq, step, type and data)")
+        events.append(event)
     return events

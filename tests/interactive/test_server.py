@@ -1,5 +1,6 @@
 """The HTTP/SSE server against a real uvicorn process on 127.0.0.1."""
 
+import json
 import socket
 import threading
 import time
@@ -123,7 +124,7 @@ def test_stop_ends_the_stream(server):
 
 
 def test_a_stalled_client_is_dropped_and_the_simulation_goes_on(server):
-    s = start(server, n_banks=300, steps=1500, seed=6, speed=0, paused=True)
+    s = start(server, n_banks=300, steps=400, seed=6, speed=0, paused=True)
     host, port = server.removeprefix("http://").split(":")
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -133,7 +134,7 @@ def test_a_stalled_client_is_dropped_and_the_simulation_goes_on(server):
         wait_for(lambda: status(server, s["session_id"])["viewers"] == 1)
         control(server, session_id=s["session_id"], command="resume")
         final = wait_for(lambda: (st := status(server, s["session_id"]))["state"] == "complete" and st, timeout=120)
-        assert final["step"] == 1500
+        assert final["step"] == 400
         assert final["dropped_viewers"] == 1 and final["viewers"] == 0
     finally:
         sock.close()
@@ -153,6 +154,10 @@ BAD_CONTROL = [
     ('{"command": "add_capital", "bank": "bank_1", "amount": -5}', 422),
     ('{"command": "add_capital", "bank": "bank_1", "amount": 1e300}', 422),
     ('{"command": "add_capital", "bank": "bank_1", "amount": "lots"}', 422),
+    ('{"command": "add_capital", "bank": "bank_1", "amount": true}', 422),  # issue 13, item 8
+    ('{"command": "add_capital", "bank": "bank_1", "amount": "50"}', 422),  # issue 13, item 8
+    ('{"command": "delete_bank", "bank": 3}', 422),
+    ('{"command": "pause", "session_id": 5}', 422),
     ('{"command": "add_capital", "bank": "bank_99", "amount": 5}', 404),
     ('{"command": "delete_bank", "bank": "../../etc"}', 404),
     ('{"command": "launch"}', 422),
@@ -273,12 +278,25 @@ def test_wrong_content_type_and_oversized_body(server, paused_session, kwargs, c
         ({"scenario": "nope"}, 404),
         ({"checkpoint": "tiny", "policy": "random"}, 422),
         ({"colour": "red"}, 422),
+        ({"paused": "yes"}, 422),  # issue 13, item 8
+        ({"n_banks": "5"}, 422),
+        ({"n_banks": True}, 422),
+        ({"seed": 1.5}, 422),
+        ({"speed": "5"}, 422),
+        ({"speed": 1e-9}, 422),  # issue 13, item 3: below the minimum speed
+        ({"speed": 2.17e-184}, 422),
+        ({"banks": [{"capital": 1e307, "target_leverage": 100, "risk": 0.5}] * 2}, 422),  # issue 13, item 4
+        ({"banks": [{"capital": 1e306, "target_leverage": 100, "risk": 0.5}] * 2}, 422),
+        ({"banks": [{"capital": 1e12, "target_leverage": 20, "risk": 0.5}] * 2}, 422),
+        ({"banks": [{"capital": True, "target_leverage": 2, "risk": 0.5}] * 2}, 422),
     ],
 )
 def test_bad_start_bodies(server, body, code):
+    before = httpx.get(server + "/api/interactive/sessions").json()["sessions"]
     r = httpx.post(server + "/api/interactive/start", json=body, timeout=30)
     assert r.status_code == code, r.text
-    assert "error" in r.json()
+    assert set(r.json()) == {"error"} and "\n" not in r.json()["error"]
+    assert len(httpx.get(server + "/api/interactive/sessions").json()["sessions"]) == len(before)  # nothing started
 
 
 def test_start_from_a_named_checkpoint_and_a_scenario(server):
@@ -351,3 +369,177 @@ def test_exposures_endpoint_and_scenario_sizes(server):
     assert httpx.get(server + f"/api/interactive/exposures/{s['session_id']}", params={"step": -1}).status_code == 422
     sc = httpx.get(server + "/api/scenarios").json()
     assert sc["sizes"]["smoke"]["n_banks"] > 0 and sc["default"]["n_banks"] == 20
+
+
+# ------------------------------------------------------------------ issue 13
+def _raw(server, request: bytes, read_timeout=60.0) -> tuple[int, dict, bytes]:
+    """Send raw bytes, read one HTTP response: (status, headers, body)."""
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=read_timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", 0))
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_item2_a_chunked_body_is_refused_while_it_arrives(server, paused_session):
+    import json
+    import select
+
+    host, port = server.removeprefix("http://").split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(f"POST /api/interactive/control HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n".encode())
+        chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+        answered = False
+        while sent < 200_000_000:  # the issue's 200 MB, if the server kept reading
+            if select.select([sock], [], [], 0)[0]:
+                answered = True
+                break
+            try:
+                sock.sendall(chunk)
+            except OSError:  # the server answered and closed: stop sending
+                answered = True
+                break
+            sent += 65536
+        assert answered
+        response = b""
+        while b"\r\n\r\n" not in response or not response.rstrip().endswith(b"}"):
+            part = sock.recv(65536)
+            if not part:
+                break
+            response += part
+    assert response.startswith(b"HTTP/1.1 413")
+    assert json.loads(response.partition(b"\r\n\r\n")[2])["error"].startswith("body too large")
+    assert sent < 20_000_000  # refused after about 1 MB arrived, not after 200 MB
+    assert status(server, paused_session)["state"] == "paused"
+
+
+def test_item3_a_stopped_slow_session_ends_its_viewers_and_frees_its_slot(tmp_path):
+    from tests.interactive.conftest import serve, stop
+
+    proc, base = serve("--max-sessions", "2")
+    try:
+        slow = [start(base, n_banks=5, steps=100, speed=0.01) for _ in range(2)]
+        assert httpx.post(base + "/api/interactive/start", json={"n_banks": 5}, timeout=30).status_code == 429
+        got = []
+        viewer = threading.Thread(target=lambda: got.extend(read_events(base + slow[0]["stream_url"], timeout=60)))
+        viewer.start()
+        wait_for(lambda: status(base, slow[0]["session_id"])["viewers"] == 1)
+        started = time.time()
+        for s in slow:
+            assert control(base, session_id=s["session_id"], command="stop").json()["state"] == "stopped"
+        viewer.join(timeout=60)
+        assert not viewer.is_alive() and got[-1]["type"] == "complete"  # the stream ended ...
+        assert time.time() - started < 30  # ... in about a tick, not after 100 s of pacing
+        # ... and the slots are free: new sessions start
+        for _ in range(2):
+            assert httpx.post(base + "/api/interactive/start", json={"n_banks": 5, "steps": 3}, timeout=30).status_code == 201
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("header", ["--5", "abc", "1.5", "-2", "9" * 40, "caf\xe9"])
+def test_item5_a_bad_last_event_id_is_a_json_422(server, header):
+    s = start(server, n_banks=4, steps=3)
+    code, headers, body = _raw(server, f"GET {s['stream_url']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                       f"Last-Event-ID: {header}\r\nConnection: close\r\n\r\n".encode("latin-1"))
+    assert code == 422 and headers["content-type"] == "application/json", body
+    assert "Last-Event-ID must be an event seq" in httpx.Response(422, content=body).json()["error"]
+
+
+def test_item9_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paused_session):
+    deep = '{"command": "pause", "bank": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    r = httpx.post(server + "/api/interactive/control", content=deep, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json() == {"error": "the body is nested too deeply (at most 32 levels)"}
+    code, headers, body = _raw(server, b"POST /api/interactive/control HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                       b"Content-Type: application/json\r\nContent-Length: abc\r\n\r\n{}")
+    assert code == 400 and headers["content-type"] == "application/json"
+    assert "Content-Length" in httpx.Response(400, content=body).json()["error"]
+    for method, path, expected in (("GET", "/nope", 404), ("DELETE", "/api/interactive/start", 405),
+                                   ("GET", "/api/interactive/stream/x?last_event_id=abc", 422)):
+        r = httpx.request(method, server + path)
+        assert r.status_code == expected and set(r.json()) == {"error"}, (path, r.text)
+    assert status(server, paused_session)["state"] == "paused"
+
+
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example:8000", ""])
+def test_item9_a_foreign_host_header_is_refused(server, host):
+    code, headers, body = _raw(server, f"GET /api/interactive/sessions HTTP/1.1\r\nHost: {host}\r\n"
+                                       "Connection: close\r\n\r\n".encode())
+    assert code == 400 and headers["content-type"] == "application/json"
+    assert "is not allowed" in httpx.Response(400, content=body).json()["error"]
+    for ok in ("127.0.0.1", "localhost:8000", "[::1]:8000"):
+        assert _raw(server, f"GET /api/checkpoints HTTP/1.1\r\nHost: {ok}\r\nConnection: close\r\n\r\n".encode())[0] == 200
+
+
+def test_item9_openapi_lists_every_code_and_the_event_stream(server):
+    spec = httpx.get(server + "/openapi.json").json()
+    paths = spec["paths"]
+    codes = {(path, method): set(op["responses"]) for path, item in paths.items() for method, op in item.items()}
+    assert codes[("/api/interactive/start", "post")] >= {"201", "400", "404", "413", "415", "422", "429", "503"}
+    assert codes[("/api/interactive/control", "post")] >= {"200", "400", "404", "409", "413", "415", "422"}
+    assert codes[("/api/interactive/stream/{session_id}", "get")] >= {"200", "204", "404", "410", "422"}
+    stream = paths["/api/interactive/stream/{session_id}"]["get"]["responses"]["200"]["content"]
+    assert "text/event-stream" in stream
+    assert "text/event-stream" in paths["/api/interactive/start"]["post"]["responses"]["201"]["content"]
+    for (path, method), found in codes.items():
+        assert "400" in found, (path, method)  # every route can meet the Host check
+
+
+def test_item1_history_resumes_from_disk_answers_410_past_the_spill_and_finished_sessions_are_evicted(tmp_path):
+    from tests.interactive.conftest import serve, stop
+
+    spill = tmp_path / "spill"
+    proc, base = serve("--history-mb", "0.05", "--spill-mb", "0.3", "--finished-ttl", "2", "--spill-dir", str(spill))
+    try:
+        small = start(base, n_banks=6, steps=60, seed=4)
+        full = read_events(base + small["stream_url"])  # from the start: most of it comes from disk
+        assert [e["seq"] for e in full] == list(range(len(full))) and full[-1]["type"] == "complete"
+        assert sum(len(json.dumps(e)) for e in full) > 200_000  # far more than the 50 kB window
+        rest = read_events(base + small["stream_url"], headers={"Last-Event-ID": str(full[10]["seq"])})
+        assert rest == full[11:]
+
+        big = start(base, n_banks=60, steps=80, seed=5)
+        wait_for(lambda: status(base, big["session_id"])["state"] == "complete", timeout=120)
+        r = httpx.get(base + big["stream_url"], headers={"Last-Event-ID": "3"})
+        assert r.status_code == 410 and "no longer kept" in r.json()["error"]
+        tail = read_events(base + big["stream_url"], headers={"Last-Event-ID": str(status(base, big["session_id"])["last_seq"] - 5)})
+        assert [e["type"] for e in tail][-1] == "complete" and len(tail) == 5
+
+        # finished sessions go after --finished-ttl, their spill with them
+        wait_for(lambda: httpx.get(base + "/api/interactive/status", params={"session_id": big["session_id"]}).status_code == 404,
+                 timeout=60)
+        wait_for(lambda: not any(spill.iterdir()), timeout=60)
+    finally:
+        stop(proc)
+
+
+def test_item1_the_memory_budget_answers_503_with_a_reason():
+    from tests.interactive.conftest import serve, stop
+
+    proc, base = serve("--memory-budget-mb", "40")  # one 500-bank session (~21 MB), not two
+    try:
+        first = start(base, n_banks=500, steps=5000, speed=0.01, paused=True)
+        r = httpx.post(base + "/api/interactive/start", json={"n_banks": 500, "steps": 5000, "speed": 0}, timeout=30)
+        assert r.status_code == 503 and "not enough memory" in r.json()["error"]
+        assert len(httpx.get(base + "/api/interactive/sessions").json()["sessions"]) == 1
+        control(base, session_id=first["session_id"], command="stop")
+        assert httpx.post(base + "/api/interactive/start", json={"n_banks": 500, "steps": 5000, "paused": True},
+                          timeout=30).status_code == 201  # the finished session made room
+    finally:
+        stop(proc)

@@ -164,7 +164,7 @@ def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
         started = time.perf_counter()
         await session.command("stop")
         await asyncio.wait_for(session.task, 30)  # the pacing wait is interrupted, not slept out
-        items, over = await asyncio.wait_for(viewer.take(), 30)
+        _, over = await asyncio.wait_for(viewer.take(), 30)
         assert over and session.done.is_set() and session.runner.state == "stopped"
         return time.perf_counter() - started
 
@@ -222,3 +222,21 @@ def test_the_memory_budget_refuses_with_503_and_finished_sessions_make_room(tmp_
         await store.close()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_spills_left_by_servers_that_are_gone_are_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from interbank.interactive.sessions import SPILL_PREFIX, remove_stale_spills
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    stale = tmp_path / f"{SPILL_PREFIX}{gone}-abc"
+    live = tmp_path / f"{SPILL_PREFIX}{os.getppid()}-def"
+    mine = tmp_path / f"{SPILL_PREFIX}{os.getpid()}-ghi"
+    for folder in (stale, live, mine):
+        (folder / "s1").mkdir(parents=True)
+    assert remove_stale_spills(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and mine.exists()
