@@ -43,21 +43,12 @@ from interbank.train.run import (
     ALGORITHM,
     TRAINER_FORMAT,
     TrainResult,
+    one_torch_thread_on_cpu,
     prepare_run,
     versions,
 )
 
 BANK_DECISIONS = "interbank_bank_decisions"  # the key BankDecisions logs under (rllib_connectors)
-
-
-def single_thread_learner(num_gpus: float) -> None:
-    """One torch thread for a CPU learner in this process (Ray gives each env runner one already):
-    the policy is a small MLP, and torch's thread pool on a busy machine made every forward pass
-    tens of times slower."""
-    if not num_gpus:
-        import torch
-
-        torch.set_num_threads(1)
 
 
 def _algo_config(cfg: TrainConfig, num_env_runners: int, num_gpus: float):
@@ -187,7 +178,7 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
             raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
         verify_checkpoint(folder)
     ray = connect(r.address, num_cpus=max(2, r.num_env_runners + 1) if not r.address else None)
-    single_thread_learner(r.num_gpus)
+    one_torch_thread_on_cpu("cuda" if r.num_gpus else "cpu")  # the learner runs in this process; Ray gives runners one thread
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
 
