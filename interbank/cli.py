@@ -5,6 +5,7 @@
     interbank bench      throughput of the core step and of the PettingZoo API
     interbank train      learn one shared bank policy with masked PPO
     interbank evaluate   compare a checkpoint with the baselines on the same seeded episodes
+    interbank export     write stable-baselines3's model.zip for a checkpoint (never loaded by interbank)
     interbank replay     watch and steer a run in the terminal; --verify re-simulates a recording
     interbank serve      HTTP/SSE API and web page for interactive sessions
     interbank experiment reproduce Gai-Kapadia, Nier et al. and DebtRank with the core
@@ -126,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="learn one policy shared by all banks (masked PPO)",
         description="Train one policy shared by all banks with sb3-contrib's MaskablePPO on the env's action "
         "masks. Writes a run folder: config.yaml (resolved), command.txt, versions.json, tb/ (TensorBoard), "
-        "checkpoints/<step>/ (policy.safetensors + policy.json + the algorithm's zip). Timesteps count "
-        "bank-decisions.",
+        "checkpoints/<step>/ (policy.safetensors + policy.json, trainer.safetensors + trainer.json for --resume; "
+        "nothing pickled). Timesteps count bank-decisions.",
         epilog="Example: interbank train --config configs/train/smoke.yaml --out runs/smoke  "
         "(then: tensorboard --logdir runs/smoke/tb)",
     )
@@ -139,9 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train one run per seed, one after another, each in --out/s<seed> (default --out: runs/<config name>); "
                     "then `interbank evaluate` on --out reports mean ± spread over the seeds")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
-    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest valid checkpoint")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint (its backend and settings are the run's own)")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    tr.add_argument("--backend", choices=["sb3", "rllib"], default="sb3", help="stable-baselines3 (default) or Ray RLlib")
+    tr.add_argument("--backend", choices=["sb3", "rllib"], help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
     tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
     tr.add_argument("--num-env-runners", type=int, help="rllib: env runner processes (overrides rllib.num_env_runners)")
     tr.add_argument("--num-gpus", type=float, help="rllib: GPUs per learner (overrides rllib.num_gpus)")
@@ -196,6 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
     rp.add_argument("--verify", action="store_true", help="re-simulate --events FILE and report the first difference")
+
+    xp = sub.add_parser(
+        "export", help="write stable-baselines3's model.zip for a checkpoint (for SB3 users)",
+        description="Rebuild a MaskablePPO from a checkpoint's safe files (weights, optimizer state, counters) and "
+        "save it as SB3's own zip, for use with sb3_contrib.MaskablePPO.load. interbank never loads such a zip.",
+    )
+    xp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="a run folder (its newest checkpoint) or a checkpoint folder of the sb3 backend")
+    xp.add_argument("--out", type=Path, required=True, metavar="FILE.zip", help="the zip to write")
 
     sv = sub.add_parser(
         "serve", help="HTTP/SSE API and web page for interactive sessions",
@@ -273,9 +282,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from interbank.config import ConfigError, resolve_env_config
     from interbank.envs import parallel_env
-    from interbank.jsonl import JsonlError, JsonlWriter
+    from interbank.evaluate.episode import evaluate_episode
+    from interbank.files import LineWriter, WriteError
     from interbank.policies import make_policy
-    from interbank.policies.rollout import rollout
+    from interbank.sim.events import dumps
 
     overrides: dict[str, Any] = {}
     if args.banks is not None:
@@ -297,8 +307,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if args.events.is_dir():
             fail(f"--events: {args.events} is a folder; give a file name")
         try:
-            out = JsonlWriter(args.events)
-        except JsonlError as err:
+            out = LineWriter(args.events)  # whole lines only: a full disk never leaves half an event
+        except WriteError as err:
             fail(f"--events: {err}")
 
     env = parallel_env(config, record_events=out is not None)
@@ -307,15 +317,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     def on_step(step: int, events: list) -> None:
         if out is not None:
-            out.write(events)
+            out.write_lines(dumps(e) for e in events)
+            events_written += len(events)
         if step:
             bar.update(1)
             bar.set_postfix(active=int(env.system.active.sum()), defaults=int(env.system.defaulted.sum()))
 
     try:
-        result = rollout(env, policy, seed, on_step)
-    except JsonlError as err:
-        fail(f"--events: {err} (the file holds the events up to the last whole line)")
+        result = evaluate_episode(env, policy, seed, on_step)
+    except WriteError as err:
+        fail(f"--events: {err} (the file ends after the last whole event, {events_written:,} events)")
     except ValueError as err:  # an event with a non-finite number: the config bounds should prevent it
         fail(f"the simulation produced a number that is not finite at step {env.system.t} ({err}); "
              "the scenario's values are too large or too small")
@@ -406,14 +417,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError
-    from interbank.policies.checkpoint import CheckpointError
+    from interbank.run_folder import RunFolderError
 
     try:
-        from interbank.train.run import train
+        from interbank.train.run import resolve_backend, train
     except ImportError as err:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     progress = not args.no_progress and sys.stderr.isatty()
-    if args.backend == "sb3" and (args.address or args.num_env_runners is not None or args.num_gpus is not None):
+    try:
+        backend = resolve_backend(args.backend, args.resume, args.out)
+    except (ConfigError, RunFolderError) as err:
+        fail(str(err))
+    if backend == "sb3" and (args.address or args.num_env_runners is not None or args.num_gpus is not None):
         fail("--address, --num-env-runners and --num-gpus need --backend rllib")
     if args.num_env_runners is not None and args.num_env_runners < 0:
         fail(f"--num-env-runners {args.num_env_runners} must be >= 0")
@@ -422,7 +437,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         return _train_seeds(args, train, progress)
     try:
-        if args.backend == "rllib":
+        if backend == "rllib":
             from interbank.train.rllib_backend import train_rllib
 
             result = train_rllib(args.config, args.out, args.timesteps, args.seed, args.device, args.resume, progress,
@@ -430,7 +445,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         else:
             result = train(args.config, args.out, args.timesteps, args.seed, args.device, args.resume,
                            progress=progress, command=args.command_line)
-    except (ConfigError, CheckpointError) as err:
+    except (ConfigError, RunFolderError) as err:
         fail(str(err))
     stats = result.last_stats
     rows = [
@@ -515,6 +530,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     elif "price_of_anarchy" in metrics:
         print("price of anarchy: undefined (welfare under one of the objectives is not positive)")
     print(f"\nwrote {out / 'metrics.json'}, {out / 'metrics.csv'}" + ("" if args.no_plots else f" and plots in {out}/"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from interbank.config import ConfigError
+    from interbank.run_folder import RunFolderError
+
+    try:
+        from interbank.train.run import export_sb3_zip
+    except ImportError as err:
+        fail(f"export needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
+    try:
+        out = export_sb3_zip(args.checkpoint, args.out)
+    except (ConfigError, RunFolderError) as err:
+        fail(str(err))
+    print(f"wrote {out} (load it with sb3_contrib.MaskablePPO.load)")
     return 0
 
 
@@ -618,6 +649,7 @@ COMMANDS = {
     "experiment": cmd_experiment,
     "serve": cmd_serve, "replay": cmd_replay,
     "simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
+    "export": cmd_export,
 }
 
 

@@ -11,33 +11,27 @@ def _events(k, n=3):
     return [{"seq": k * n + i, "step": k, "type": "step_start", "data": {"pad": "x" * 50}} for i in range(n)]
 
 
-class _DiskFills:
-    """A file that takes ``room`` bytes, then writes part of a buffer and fails like a full disk."""
+def test_a_full_disk_leaves_only_whole_lines(tmp_path, monkeypatch):
+    import errno
+    import os
 
-    def __init__(self, real, room):
-        self.real, self.room = real, room
+    import interbank.files
 
-    def write(self, data):
-        if len(data) > self.room:
-            self.real.write(data[:self.room])  # a partial write reaches the disk
-            self.real.flush()
-            self.room = 0
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.room -= len(data)
-        return self.real.write(data)
-
-    def flush(self):
-        self.real.flush()
-
-    def close(self):
-        self.real.close()
-
-
-def test_a_full_disk_leaves_only_whole_lines(tmp_path):
     path = tmp_path / "e.jsonl"
     writer = JsonlWriter(path)
-    writer._file = _DiskFills(writer._file, room=500)
     writer.write(_events(0))
+    room = [500 - path.stat().st_size]
+    real_write = os.write
+
+    def disk_fills(fd, data):
+        if len(data) > room[0]:
+            real_write(fd, bytes(data[: room[0]]))  # part of the batch lands, then the disk is full
+            room[0] = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        room[0] -= len(data)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(interbank.files.os, "write", disk_fills)
     with pytest.raises(JsonlError, match="No space left on device"):
         for k in range(1, 10):
             writer.write(_events(k))

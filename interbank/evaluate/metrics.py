@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from interbank.policies.rollout import EpisodeResult
+from interbank.evaluate.episode import EpisodeResult
 from interbank.sim.actions import ACTIONS, PRIORITIES
 
 UNITS = {

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from interbank.config import EnvConfig, load_env_config, parse_env_config, resolve_env_config
+from interbank.config import EnvConfig, load_env_config, resolve_env_config
 from interbank.envs import parallel_env
 from interbank.evaluate.compare import CompareError, load_compare
 from interbank.evaluate.metrics import UNITS, aggregate
@@ -25,8 +25,9 @@ from interbank.evaluate.tuning import tune_rules, tuning_report
 from interbank.policies import RULE_GRIDS, make_policy
 from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
+from interbank.run_folder import training_env_config
 from interbank.sim.actions import PRIORITIES
-from interbank.policies.rollout import rollout
+from interbank.evaluate.episode import evaluate_episode
 
 BASELINE_NAMES = ("random", "hold", "heuristic", "hoard", "lend_surplus", "invest_momentum")
 CSV_COLUMNS = (
@@ -35,16 +36,6 @@ CSV_COLUMNS = (
     "return_profit", "return_liquidity", "return_stability",
     "welfare", "interbank_volume", "funding_unmet", "fire_sale_losses", "central_bank_usage",
 )
-
-
-def training_env_config(checkpoint_folder: Path) -> EnvConfig | None:
-    """The env config of the run a checkpoint belongs to (``runs/NAME/config.yaml``), if any."""
-    for parent in (checkpoint_folder, *checkpoint_folder.parents[:3]):
-        cfg = parent / "config.yaml"
-        if cfg.is_file():
-            data = yaml.safe_load(cfg.read_text()) or {}
-            return parse_env_config(data.get("env") or {}, source=str(cfg))
-    return None
 
 
 def default_out(checkpoint_folder: Path | None) -> Path:
@@ -217,7 +208,7 @@ def evaluate(
 
 def _episode(args: tuple) -> Any:
     env_cfg, policy, priority_model, seed = args
-    return rollout(parallel_env(env_cfg, priority_model=priority_model), policy, seed)
+    return evaluate_episode(parallel_env(env_cfg, priority_model=priority_model), policy, seed)
 
 
 def run_episodes(env_cfg: EnvConfig, entries: list, tasks: list[tuple[int, int]], seed: int, backend: str, workers: int,
@@ -236,7 +227,7 @@ def run_episodes(env_cfg: EnvConfig, entries: list, tasks: list[tuple[int, int]]
             progress(entries[task[0]][0], done[task[0]])
 
     if backend == "rllib":
-        from interbank.train.rllib_backend import connect
+        from interbank.ray_cluster import connect
 
         ray = connect(address)
         remote = ray.remote(num_cpus=1)(_episode)

@@ -15,8 +15,8 @@ import numpy as np
 
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
+from interbank.evaluate.episode import evaluate_episode
 from interbank.policies import RULE_GRIDS, make_policy
-from interbank.policies.rollout import rollout
 
 
 @dataclass
@@ -49,7 +49,7 @@ def tune_rules(env_cfg: EnvConfig, families: tuple[str, ...], seeds: list[int],
         best: tuple[float, dict[str, float]] | None = None
         for params in grid_points(family):
             policy = make_policy(family, None, **params)
-            returns = [rollout(parallel_env(env_cfg), policy, s).mean_return for s in seeds]
+            returns = [evaluate_episode(parallel_env(env_cfg), policy, s).mean_return for s in seeds]
             score = float(np.mean(returns))
             scores[policy.name] = score
             if best is None or score > best[0]:

@@ -107,7 +107,7 @@ class _Keys:
 
 
 def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
-    from interbank.evaluate.run import training_env_config
+    from interbank.run_folder import training_env_config
 
     if args.config is not None:
         cfg = load_env_config(args.config)

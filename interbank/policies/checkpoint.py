@@ -9,7 +9,9 @@ message naming the mismatch.
 (``{"type": "mlp", "hidden": [64, 64], "activation": "tanh"}``),
 ``observation`` (``{"size": 20, "features": [...]}``), ``actions`` (names in
 order), ``priorities``, ``env`` (``config_digest``, ``n_banks``), ``train``
-(``step``, ``algorithm``, ``seed``, ``algorithm_zip_sha256``), ``versions``.
+(``step``, ``backend``, ``algorithm``, ``seed``), ``versions``, ``files`` (SHA-256 of the
+checkpoint's other files). The run-folder layout, writing, finding and verifying
+checkpoints live in ``interbank.run_folder``; this module turns one into a policy.
 """
 
 from __future__ import annotations
@@ -21,99 +23,45 @@ from typing import Any
 import numpy as np
 
 from interbank.envs.observation import FEATURE_NAMES, N_FEATURES
+from interbank.run_folder import (
+    ACTIVATIONS,
+    FORMAT,
+    META,
+    WEIGHTS,
+    CheckpointError,
+    load_tensors,
+    newest_checkpoint,
+    policy_metadata,
+    read_json,
+    read_metadata,
+    resolve_checkpoint,
+    verify_checkpoint,
+    write_atomic,
+)
 from interbank.sim.actions import ACTIONS, PRIORITIES
 
-FORMAT = "interbank-policy/1"
-WEIGHTS = "policy.safetensors"
-META = "policy.json"
-ACTIVATIONS = ("tanh", "relu")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: the message is one line naming why."""
-
-
-def policy_metadata(hidden: list[int], activation: str, env_digest: str, n_banks: int, extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "architecture": {"type": "mlp", "hidden": list(hidden), "activation": activation},
-        "observation": {"size": N_FEATURES, "features": list(FEATURE_NAMES)},
-        "actions": list(ACTIONS),
-        "priorities": list(PRIORITIES),
-        "env": {"config_digest": env_digest, "n_banks": n_banks},
-        **extra,
-    }
-
-
-def newest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint folder of a run (``checkpoints/<step>/``)."""
-    root = run_dir / "checkpoints"
-    if not root.is_dir():
-        return None
-    steps = sorted((int(p.name), p) for p in root.iterdir() if p.is_dir() and p.name.isdigit())
-    for _, path in reversed(steps):
-        if (path / WEIGHTS).is_file() and (path / META).is_file():
-            return path
-    return None
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A run folder, a checkpoint folder, or either file of the pair -> the checkpoint folder."""
-    p = Path(path)
-    if not p.exists():
-        raise CheckpointError(f"{p}: no such checkpoint or run folder")
-    if p.is_file():
-        if p.name not in (WEIGHTS, META):
-            raise CheckpointError(f"{p}: expected {WEIGHTS} or {META} (other files are never loaded)")
-        return p.parent
-    if (p / WEIGHTS).is_file() or (p / META).is_file():
-        return p
-    found = newest_checkpoint(p)
-    if found is None:
-        raise CheckpointError(f"{p}: no checkpoint found (expected {WEIGHTS} and {META}, or checkpoints/<step>/ inside)")
-    return found
-
-
-def read_metadata(folder: Path) -> dict[str, Any]:
-    meta_path = folder / META
-    if not meta_path.is_file():
-        raise CheckpointError(f"{folder}: {META} is missing")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{meta_path}: not valid JSON") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_path}: not an interbank policy (format should be {FORMAT!r})")
-    return meta
+__all__ = [
+    "ACTIVATIONS", "FORMAT", "META", "WEIGHTS", "CheckpointError", "MLPPolicy", "check_compatible", "load_checkpoint",
+    "load_policy", "load_priority_model", "newest_checkpoint", "policy_metadata", "read_metadata", "resolve_checkpoint",
+    "write_priority_model",
+]
 
 
 def check_compatible(meta: dict[str, Any], source: str) -> None:
-    """Refuse a policy whose observation layout or action set is not this env's."""
-    obs = meta.get("observation") or {}
-    if obs.get("size") != N_FEATURES:
-        raise CheckpointError(f"{source}: the policy observes {obs.get('size')} features, this env gives {N_FEATURES}")
-    if list(obs.get("features") or []) != list(FEATURE_NAMES):
-        theirs = list(obs.get("features") or [])
+    """Refuse a policy (metadata already checked for shape) whose observation layout or action set is not this env's."""
+    obs = meta["observation"]
+    if obs["size"] != N_FEATURES:
+        raise CheckpointError(f"{source}: the policy observes {obs['size']} features, this env gives {N_FEATURES}")
+    theirs = list(obs["features"])
+    if theirs != list(FEATURE_NAMES):
         diff = next((i for i, (a, b) in enumerate(zip(theirs, FEATURE_NAMES)) if a != b), min(len(theirs), N_FEATURES))
-        raise CheckpointError(f"{source}: observation feature {diff} differs (policy: {theirs[diff] if diff < len(theirs) else None!r}, env: {FEATURE_NAMES[diff]!r})")
-    if list(meta.get("actions") or []) != list(ACTIONS):
-        raise CheckpointError(f"{source}: the policy's actions {meta.get('actions')} are not this env's {list(ACTIONS)}")
-    arch = meta.get("architecture") or {}
-    if arch.get("type") != "mlp" or arch.get("activation") not in ACTIVATIONS or not arch.get("hidden"):
-        raise CheckpointError(f"{source}: unsupported architecture {arch}")
+        raise CheckpointError(f"{source}: observation feature {diff} differs (policy: {theirs[diff] if diff < len(theirs) else None!r}, env: {FEATURE_NAMES[diff] if diff < N_FEATURES else None!r})")
+    if list(meta["actions"]) != list(ACTIONS):
+        raise CheckpointError(f"{source}: the policy's actions {meta['actions']} are not this env's {list(ACTIONS)}")
 
 
 def load_weights(folder: Path) -> dict[str, np.ndarray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    path = folder / WEIGHTS
-    if not path.is_file():
-        raise CheckpointError(f"{folder}: {WEIGHTS} is missing")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a valid safetensors file ({str(err).splitlines()[0][:80]})") from None
+    return load_tensors(folder / WEIGHTS)
 
 
 class MLPPolicy:
@@ -170,7 +118,7 @@ def _get(weights: dict[str, np.ndarray], key: str) -> np.ndarray:
 def load_policy(path: str | Path, name: str = "trained") -> MLPPolicy:
     """Load a policy from a run folder, a checkpoint folder or either file of the pair."""
     folder = resolve_checkpoint(path)
-    meta = read_metadata(folder)
+    meta = verify_checkpoint(folder)
     check_compatible(meta, str(folder))
     weights = load_weights(folder)
     try:
@@ -187,9 +135,7 @@ PRIORITY_META = "priority.json"
 
 def write_priority_model(folder: Path, weights: np.ndarray, extra: dict[str, Any]) -> None:
     """Save a learned priority model beside a policy (each file written atomically)."""
-    import os
-
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     from interbank.envs.observation import BASE_FEATURES
 
@@ -198,11 +144,8 @@ def write_priority_model(folder: Path, weights: np.ndarray, extra: dict[str, Any
         "features": [name for name, _ in BASE_FEATURES], "priorities": list(PRIORITIES),
         "weights_shape": list(weights.shape), **extra,
     }
-    tmp_w, tmp_m = folder / f".{PRIORITY_WEIGHTS}.tmp", folder / f".{PRIORITY_META}.tmp"
-    save_file({"weights": np.ascontiguousarray(weights, dtype=np.float64)}, str(tmp_w))
-    tmp_m.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp_w, folder / PRIORITY_WEIGHTS)
-    os.replace(tmp_m, folder / PRIORITY_META)
+    write_atomic(folder / PRIORITY_WEIGHTS, save({"weights": np.ascontiguousarray(weights, dtype=np.float64)}))
+    write_atomic(folder / PRIORITY_META, json.dumps(meta, indent=2))
 
 
 def load_priority_model(path: str | Path):
@@ -218,10 +161,7 @@ def load_priority_model(path: str | Path):
     meta_path = folder / PRIORITY_META
     if not meta_path.is_file():
         return None
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{meta_path}: not valid JSON") from None
+    meta = read_json(meta_path, PRIORITY_META)
     if not isinstance(meta, dict) or meta.get("format") != PRIORITY_FORMAT or meta.get("type") != "linear_q":
         raise CheckpointError(f"{meta_path}: not an interbank priority model (format {PRIORITY_FORMAT!r}, type linear_q)")
     names = [name for name, _ in BASE_FEATURES]

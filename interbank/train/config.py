@@ -13,12 +13,17 @@ from interbank.config import EnvConfig, _Strict, check_top_level, parse_env_conf
 class TrainSettings(_Strict):
     """Masked PPO with one policy shared by all banks.
 
+    ``backend`` (``--backend``) picks stable-baselines3 or Ray RLlib; ``algorithm`` is set by the
+    backend to the one it really runs (``maskable_ppo``: sb3-contrib's MaskablePPO; ``rllib_ppo``:
+    RLlib's PPO with its action-masking module), so a run folder's config.yaml says what ran.
+
     Timesteps count bank-decisions (a step of a 20-bank network with ``n_envs``
     copies is 20 x n_envs timesteps). ``n_steps`` is the rollout length per bank
     slot, so one rollout holds up to n_steps x n_banks x n_envs samples.
     """
 
-    algorithm: Literal["maskable_ppo"] = "maskable_ppo"
+    backend: Literal["sb3", "rllib"] = "sb3"
+    algorithm: Literal["maskable_ppo", "rllib_ppo"] = "maskable_ppo"
     total_timesteps: int = Field(default=200_000, ge=1)
     n_envs: int = Field(default=4, ge=1, le=256)
     n_steps: int = Field(default=64, ge=2)
@@ -59,10 +64,14 @@ class PriorityModelSettings(_Strict):
 
 
 class RllibSettings(_Strict):
-    """What only the RLlib backend needs (section ``rllib:``): env runners, the train batch
-    per learner (bank-decisions), minibatch size, epochs, sampling timeout, GPUs per learner."""
+    """What only the RLlib backend needs (section ``rllib:``): env runners, env copies per runner
+    (each presented to RLlib as ``n_banks`` single-bank slots of one vector env), the train batch
+    per learner (bank-decisions), minibatch size, epochs, sampling timeout, GPUs per learner, and
+    the Ray cluster to join (``--address``; none: a local Ray instance)."""
 
     num_env_runners: int = Field(default=2, ge=0, le=1024)
+    envs_per_env_runner: int = Field(default=1, ge=1, le=256)
+    address: str | None = Field(default=None, max_length=300)
     train_batch_size: int = Field(default=4000, ge=16)
     minibatch_size: int = Field(default=1000, ge=8)
     num_epochs: int = Field(default=4, ge=1)

@@ -1,105 +1,97 @@
 """``interbank train --backend rllib``: the same config and run folder, trained by Ray RLlib.
 
-One policy (``shared``) for all banks through RLlib's PettingZoo parallel wrapper,
-with RLlib's action-masking PPO module. Without ``--address`` a local Ray instance
-is started; with it the run joins an existing cluster (``ray start --head`` ...).
+The banks of each env copy are presented to RLlib's single-agent env runners as one
+gymnasium vector env of single-bank slots (``interbank.train.rllib_env``): one batched
+forward pass per step for all banks, one policy shared by all of them (RLlib's single
+module), RLlib's action-masking PPO module, padding of gone banks masked out of the loss
+(``PaddingLossMask``) and out of the decision count (``BankDecisions``). Without
+``--address`` a local Ray instance is started; with it the run joins an existing cluster.
 
-The run folder is the same as the stable-baselines3 backend's: config.yaml,
-command.txt, versions.json, tb/, and checkpoints/<step>/ with the safe pair
-(``policy.safetensors`` whose actor tensors carry the names the numpy loader
-reads, ``policy.json``), so evaluate, replay and serve work unchanged. The
-safetensors file also holds the module's full state (``rllib/...`` keys), which
-``--resume`` loads into a fresh algorithm: nothing pickled is ever loaded
-(the optimiser state starts afresh on resume).
+The run folder is ``interbank.run_folder``'s: config.yaml (``train.backend: rllib``,
+``train.algorithm: rllib_ppo``, the ``rllib:`` section with the runners and address used, so
+``--resume`` needs no repeated flags), and checkpoints/<step>/ with ``policy.safetensors``
+(the actor under the names the numpy loader reads, plus the module's full state under
+``rllib/``), ``policy.json``, and the learner's optimizer state in ``trainer.safetensors`` +
+``trainer.json``. ``--resume`` loads the module and the optimizer from those: nothing
+pickled is ever loaded.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from interbank.config import ConfigError
-from interbank.policies.checkpoint import META, WEIGHTS, CheckpointError, newest_checkpoint, policy_metadata, read_metadata
+from interbank.ray_cluster import INSTALL_HINT, connect, require_ray  # noqa: F401 - re-exported for callers
+from interbank.run_folder import (
+    WEIGHTS,
+    CheckpointError,
+    flatten_state,
+    load_tensors,
+    newest_checkpoint,
+    policy_metadata,
+    read_trainer_state,
+    require_int,
+    unflatten_state,
+    verify_checkpoint,
+    write_checkpoint,
+)
 from interbank.train.config import TrainConfig
-from interbank.train.run import TrainResult, checkpoint_folders, prepare_run, versions
+from interbank.train.run import (
+    ALGORITHM,
+    TRAINER_FORMAT,
+    TrainResult,
+    one_torch_thread_on_cpu,
+    prepare_run,
+    versions,
+)
 
-INSTALL_HINT = 'install it with: pip install -e ".[ray]"'
-
-
-def require_ray():
-    try:
-        import ray  # noqa: F401
-        from ray.rllib.algorithms.ppo import PPOConfig  # noqa: F401
-    except ImportError:
-        raise ConfigError(f"--backend rllib needs Ray RLlib, which is not installed; {INSTALL_HINT}") from None
-    import ray
-
-    return ray
-
-
-def connect(address: str | None, num_cpus: int | None = None):
-    """Start a local Ray instance, or join the cluster at ``address`` (host:port)."""
-    ray = require_ray()
-    if ray.is_initialized():
-        return ray
-    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
-    if address:
-        host, _, port = address.rpartition(":")
-        try:
-            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=3):
-                pass
-        except (OSError, ValueError):
-            raise ConfigError(f"--address {address}: no Ray cluster answers there (start one with: ray start --head --port {port or 6379})") from None
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-        except Exception as err:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
-            raise ConfigError(f"--address {address}: cannot join the Ray cluster ({str(err).splitlines()[0][:120]})") from None
-    else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    return ray
+BANK_DECISIONS = "interbank_bank_decisions"  # the key BankDecisions logs under (rllib_connectors)
 
 
 def _algo_config(cfg: TrainConfig, num_env_runners: int, num_gpus: float):
     from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-    from ray.rllib.examples.rl_modules.classes.action_masking_rlm import ActionMaskingTorchRLModule
+    from ray.rllib.examples.rl_modules.classes.action_masking_rlm import (
+        ActionMaskingTorchRLModule,
+    )
+
+    from interbank.train.rllib_connectors import BankDecisions, PaddingLossMask
     from interbank.train.rllib_env import env_class
+
     t, r = cfg.train, cfg.rllib
+    slots = r.envs_per_env_runner * cfg.env.n_banks
     config = (
         PPOConfig()
         .environment(env_class(), env_config=cfg.env.model_dump(mode="json"))
-        .multi_agent(policies={"shared"}, policy_mapping_fn=lambda agent_id, *args, **kwargs: "shared")
-        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={"shared": RLModuleSpec(
+        .rl_module(rl_module_spec=RLModuleSpec(
             module_class=ActionMaskingTorchRLModule,
             model_config={"fcnet_hiddens": list(t.net_arch), "fcnet_activation": t.activation, "vf_share_layers": False},
-        )}))
-        .env_runners(num_env_runners=num_env_runners, sample_timeout_s=r.sample_timeout_s)
+        ))
+        .env_runners(num_env_runners=num_env_runners, num_envs_per_env_runner=slots,
+                     gym_env_vectorize_mode="vector_entry_point", sample_timeout_s=r.sample_timeout_s)
+        .callbacks(BankDecisions)
         .learners(num_gpus_per_learner=num_gpus)
         .training(
             lr=t.learning_rate, gamma=t.gamma, lambda_=t.gae_lambda, clip_param=t.clip_range,
             entropy_coeff=t.ent_coef, vf_loss_coeff=t.vf_coef, grad_clip=t.max_grad_norm,
-            # RLlib's batch sizes count env steps (each one decision per live bank); ours count bank-decisions
-            train_batch_size_per_learner=max(1, math.ceil(r.train_batch_size / cfg.env.n_banks)),
-            minibatch_size=max(1, math.ceil(min(r.minibatch_size, r.train_batch_size) / cfg.env.n_banks)),
+            # one slot step is one bank-decision (or a padding step of a gone bank)
+            train_batch_size_per_learner=max(r.train_batch_size, slots * max(1, num_env_runners)),
+            minibatch_size=min(r.minibatch_size, r.train_batch_size),
             num_epochs=r.num_epochs,
+            learner_connector=lambda obs_space, act_space: PaddingLossMask(),
         )
         .debugging(seed=t.seed)
     )
     return config
 
 
-def export_weights(module) -> dict[str, Any]:
-    """The module's state as numpy: every tensor under ``rllib/<name>`` plus the actor under
-    the names the numpy loader reads (``mlp_extractor.policy_net.*``, ``action_net.*``)."""
-    state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+def export_weights(module_state: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The module's state (the learner's: actor and critic) as numpy: every tensor under ``rllib/<name>``
+    plus the actor under the names the numpy loader reads (``mlp_extractor.policy_net.*``, ``action_net.*``)."""
+    state = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in module_state.items()}
     out = {f"rllib/{k}": np.ascontiguousarray(v) for k, v in state.items()}
     for k, v in state.items():
         if k.startswith("encoder.actor_encoder.net.mlp."):
@@ -109,61 +101,95 @@ def export_weights(module) -> dict[str, Any]:
     return out
 
 
-def save_checkpoint(algo, run_dir: Path, cfg: TrainConfig, step: int, iteration: int) -> Path:
-    from safetensors.numpy import save_file
+def learner_state(algo) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the trained module's full state, the optimizer state) from the learner, as numpy."""
+    from ray.rllib.core import (
+        COMPONENT_LEARNER,
+        COMPONENT_OPTIMIZER,
+        COMPONENT_RL_MODULE,
+        DEFAULT_MODULE_ID,
+    )
 
-    final, tmp = checkpoint_folders(run_dir, step)
-    if tmp is None:
-        return final
-    save_file(export_weights(algo.get_module("shared")), str(tmp / WEIGHTS))
+    state = algo.learner_group.get_state(components=[f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}",
+                                                     f"{COMPONENT_LEARNER}/{COMPONENT_OPTIMIZER}"])[COMPONENT_LEARNER]
+    return state[COMPONENT_RL_MODULE][DEFAULT_MODULE_ID], state[COMPONENT_OPTIMIZER]
+
+
+def save_checkpoint(algo, run_dir: Path, cfg: TrainConfig, step: int, iteration: int) -> Path:
+    """Hand the run folder the module's tensors, the metadata and the learner's optimizer state."""
     t = cfg.train
     meta = policy_metadata(t.net_arch, t.activation, cfg.env.digest(), cfg.env.n_banks, {
-        "train": {"step": step, "algorithm": "rllib_ppo", "seed": t.seed, "iteration": iteration, "backend": "rllib"},
+        "train": {"step": step, "backend": "rllib", "algorithm": ALGORITHM["rllib"], "seed": t.seed, "iteration": iteration},
         "versions": versions(),
     })
-    (tmp / META).write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, final)
-    return final
+    module_state, optimizer_state = learner_state(algo)
+    tensors, spec = flatten_state({"optimizer": optimizer_state})
+    trainer = {"format": TRAINER_FORMAT, "backend": "rllib", "algorithm": ALGORITHM["rllib"],
+               "num_timesteps": step, "iteration": iteration, "state": spec}
+    return write_checkpoint(run_dir, step, export_weights(module_state), meta, tensors, trainer)
 
 
-def _load_state(algo, folder: Path) -> None:
+def restore(algo, folder: Path) -> tuple[int, int]:
+    """Load a verified checkpoint's module and optimizer state into the learner and the env
+    runners; returns (step, iteration)."""
     import torch
-    from safetensors.numpy import load_file
+    from ray.rllib.core import COMPONENT_OPTIMIZER, DEFAULT_MODULE_ID
 
-    weights = load_file(str(folder / WEIGHTS))
-    state = {k.removeprefix("rllib/"): torch.from_numpy(v) for k, v in weights.items() if k.startswith("rllib/")}
-    if not state:
+    meta = verify_checkpoint(folder)
+    if (meta.get("train") or {}).get("backend") != "rllib":
+        raise CheckpointError(f"{folder}: not a checkpoint of the rllib backend")
+    state, tensors = read_trainer_state(folder)
+    source = str(folder / "trainer.json")
+    if state.get("format") != TRAINER_FORMAT or state.get("backend") != "rllib":
+        raise CheckpointError(f"{source}: not an rllib trainer state (format {TRAINER_FORMAT!r}, backend rllib)")
+    require_int(state, ("num_timesteps", "iteration"), source)
+    tree = unflatten_state(tensors, state.get("state"), source)
+    if not isinstance(tree, dict) or not isinstance(tree.get("optimizer"), dict):
+        raise CheckpointError(f"{source}: the trainer state holds no optimizer state")
+    weights = load_tensors(folder / WEIGHTS)
+    module_state = {k.removeprefix("rllib/"): torch.from_numpy(np.array(v)) for k, v in weights.items() if k.startswith("rllib/")}
+    if not module_state:
         raise CheckpointError(f"{folder}: not an RLlib checkpoint of interbank (no rllib/ tensors)")
-    algo.learner_group.foreach_learner(lambda learner: learner.module["shared"].load_state_dict(state))
+
+    def load(learner) -> None:
+        learner.module[DEFAULT_MODULE_ID].load_state_dict(module_state)
+        learner.set_state({COMPONENT_OPTIMIZER: tree["optimizer"]})
+
+    try:
+        algo.learner_group.foreach_learner(load)
+    except Exception as err:  # noqa: BLE001 - torch/Ray raise many kinds; the user needs one line
+        raise CheckpointError(f"{folder}: the saved module or optimizer does not fit this config ({str(err).splitlines()[0][:100]})") from None
     algo.env_runner_group.sync_weights(from_worker_or_learner_group=algo.learner_group, inference_only=True)
+    return state["num_timesteps"], state["iteration"]
 
 
 def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | None, seed: int | None, device: str | None,
                 resume: bool, progress: bool, command: str, address: str | None, num_env_runners: int | None,
                 num_gpus: float | None) -> TrainResult:
     require_ray()
-    run_dir, cfg = prepare_run(config_path, out, resume, {"total_timesteps": timesteps, "seed": seed, "device": device}, command)
-    runners = cfg.rllib.num_env_runners if num_env_runners is None else num_env_runners
-    gpus = cfg.rllib.num_gpus if num_gpus is None else num_gpus
-    ray = connect(address, num_cpus=max(2, runners + 1) if not address else None)
+    run_dir, cfg = prepare_run(config_path, out, resume, {"total_timesteps": timesteps, "seed": seed, "device": device},
+                               command, backend="rllib",
+                               rllib_overrides={"num_env_runners": num_env_runners, "num_gpus": num_gpus, "address": address})
+    r = cfg.rllib
+    folder = None
+    if resume:
+        folder = newest_checkpoint(run_dir)
+        if folder is None:
+            raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
+        verify_checkpoint(folder)
+    ray = connect(r.address, num_cpus=max(2, r.num_env_runners + 1) if not r.address else None)
+    one_torch_thread_on_cpu("cuda" if r.num_gpus else "cpu")  # the learner runs in this process; Ray gives runners one thread
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
 
-    start_step = 0
-    folder = newest_checkpoint(run_dir) if resume else None
-    if resume:
-        if folder is None:
-            raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
-        start_step = int(read_metadata(folder)["train"]["step"])
     algo = None
     try:
-        algo = _algo_config(cfg, runners, gpus).build_algo()
-        if folder is not None:
-            _load_state(algo, folder)
+        algo = _algo_config(cfg, r.num_env_runners, r.num_gpus).build_algo()
+        start_step, iteration = restore(algo, folder) if folder is not None else (0, 0)
         writer = SummaryWriter(str(run_dir / "tb" / "rllib"))
         total = cfg.train.total_timesteps
         bar = tqdm(total=total, initial=start_step, unit="dec", unit_scale=True, desc="train (rllib)", disable=not progress)
-        step, iteration, last_ckpt, stats, episodes = start_step, 0, start_step, {}, 0
+        step, last_ckpt, stats, episodes = start_step, start_step, {}, 0
         checkpoint = folder
         started = time.perf_counter()
         while step < total:
@@ -190,9 +216,9 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
 
 
 def agent_steps_sampled(result: dict[str, Any]) -> int:
-    """Bank-decisions sampled so far (lifetime) by the ``shared`` module, from an ``algo.train()``
-    result: every live bank's action is one module step (RLlib's env steps count all banks as one)."""
-    return int(result.get("env_runners", {}).get("num_module_steps_sampled_lifetime", {}).get("shared", 0))
+    """Bank-decisions sampled so far (lifetime), from an ``algo.train()`` result: live banks' actions
+    only (RLlib's own env-step count includes the padding steps of gone banks)."""
+    return int(result.get("env_runners", {}).get(BANK_DECISIONS, 0) or 0)
 
 
 def _log(writer, result: dict[str, Any], step: int) -> dict[str, float]:
@@ -203,7 +229,7 @@ def _log(writer, result: dict[str, Any], step: int) -> dict[str, float]:
         if isinstance(value, (int, float)) and np.isfinite(value):
             writer.add_scalar(tag, value, step)
             out[key] = float(value)
-    learner = result.get("learners", {}).get("shared", {})
+    learner = result.get("learners", {}).get("default_policy", {})
     for key in ("policy_loss", "vf_loss", "entropy", "mean_kl_loss", "total_loss"):
         value = learner.get(key)
         if isinstance(value, (int, float)) and np.isfinite(value):

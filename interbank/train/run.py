@@ -1,26 +1,15 @@
 """``interbank train``: learn one policy shared by all banks with masked PPO.
 
-Run folder (``runs/NAME/``):
-
-    config.yaml      the resolved config (env + train), every key written out
-    command.txt      the exact command line
-    versions.json    Python, interbank, numpy, torch, SB3, sb3-contrib, gymnasium, pettingzoo
-    tb/              TensorBoard logs (SB3 losses + interbank/ episode figures)
-    checkpoints/<step>/policy.safetensors, policy.json, model.zip
-
-Checkpoints are written to a temporary folder and renamed into place, so a
-crash never leaves a half-written checkpoint. ``--resume`` continues from the
-newest checkpoint whose ``model.zip`` still has the SHA-256 recorded when it
-was written (SB3's zip contains pickles: nothing else is ever loaded).
+The run folder's layout and every write into it belong to ``interbank.run_folder``; this
+module hands it the policy's tensors, the metadata and the trainer state (optimizer, step
+counter, update counter, random generators) at each checkpoint. ``--resume`` reads only
+that safe state back (safetensors + JSON): SB3's ``model.zip`` is never written during
+training and never loaded; ``interbank export`` builds one on request for SB3 users.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import platform
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +18,26 @@ from typing import Any
 import yaml
 
 from interbank.config import ConfigError
-from interbank.policies.checkpoint import META, WEIGHTS, CheckpointError, policy_metadata, read_metadata
+from interbank.run_folder import (
+    WEIGHTS,
+    CheckpointError,
+    flatten_state,
+    load_tensors,
+    newest_checkpoint,
+    open_run_folder,
+    policy_metadata,
+    read_run_config,
+    read_trainer_state,
+    require_int,
+    unflatten_state,
+    verify_checkpoint,
+    write_checkpoint,
+    write_run_files,
+)
 from interbank.train.config import TrainConfig, load_train_config, parse_train_config
 
-ZIP = "model.zip"
+ALGORITHM = {"sb3": "maskable_ppo", "rllib": "rllib_ppo"}
+TRAINER_FORMAT = "interbank-trainer/1"
 
 
 @dataclass
@@ -48,7 +53,7 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in ("interbank", "numpy", "torch", "stable-baselines3", "sb3-contrib", "gymnasium", "pettingzoo", "safetensors"):
+    for pkg in ("interbank", "numpy", "torch", "stable-baselines3", "sb3-contrib", "gymnasium", "pettingzoo", "safetensors", "ray"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -56,91 +61,49 @@ def versions() -> dict[str, str]:
     return out
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _resolved_yaml(cfg: TrainConfig) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
 
 
-def verified_checkpoints(run_dir: Path) -> list[Path]:
-    """Checkpoint folders, newest first, whose algorithm zip matches its recorded hash."""
-    root = run_dir / "checkpoints"
-    if not root.is_dir():
-        return []
-    found = []
-    for path in sorted((p for p in root.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: -int(p.name)):
+def saved_backend(out: Path) -> str:
+    """The backend a run folder was trained with: config.yaml's ``train.backend`` (runs from before
+    that key: ``rllib`` when the newest checkpoint says so, else ``sb3``)."""
+    data = read_run_config(out)
+    if data is None:
+        raise ConfigError(f"--resume: {out} is not a run folder (no config.yaml)")
+    backend = (data.get("train") or {}).get("backend") if isinstance(data.get("train"), dict) else None
+    if backend in ALGORITHM:
+        return backend
+    newest = newest_checkpoint(out)
+    if newest is not None:
         try:
-            meta = read_metadata(path)
+            return "rllib" if (verify_checkpoint(newest).get("train") or {}).get("backend") == "rllib" else "sb3"
         except CheckpointError:
-            continue
-        expected = (meta.get("train") or {}).get("algorithm_zip_sha256")
-        if (path / ZIP).is_file() and (path / WEIGHTS).is_file() and expected and sha256(path / ZIP) == expected:
-            found.append(path)
-    return found
+            pass
+    return "sb3"
 
 
-def checkpoint_folders(run_dir: Path, step: int) -> tuple[Path, Path | None]:
-    """(checkpoints/<step>, a fresh temporary folder to fill and rename onto it), or
-    (checkpoints/<step>, None) when that checkpoint already exists."""
-    root = run_dir / "checkpoints"
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / str(step)
-    if final.exists():
-        return final, None
-    tmp = root / f".tmp-{step}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    return final, tmp
+def resolve_backend(requested: str | None, resume: bool, out: Path | None) -> str:
+    """``--backend`` as given, or on ``--resume`` the run's own (a different one is refused)."""
+    if not resume or out is None:
+        return requested or "sb3"
+    saved = saved_backend(out)
+    if requested is not None and requested != saved:
+        raise ConfigError(f"--resume: {out} was trained with --backend {saved}; resume it with the same backend (or leave --backend out)")
+    return saved
 
 
-def save_checkpoint(model, run_dir: Path, cfg: TrainConfig, step: int) -> Path:
-    """Write checkpoints/<step>/ atomically: weights (safetensors), metadata, SB3 zip."""
-    from safetensors.torch import save_file
-
-    final, tmp = checkpoint_folders(run_dir, step)
-    if tmp is None:
-        return final
-    model.save(tmp / ZIP)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.policy.state_dict().items()}
-    save_file(state, str(tmp / WEIGHTS))
-    t = cfg.train
-    meta = policy_metadata(
-        t.net_arch, t.activation, cfg.env.digest(), cfg.env.n_banks,
-        {
-            "train": {
-                "step": step, "algorithm": t.algorithm, "seed": t.seed,
-                "algorithm_zip": ZIP, "algorithm_zip_sha256": sha256(tmp / ZIP),
-            },
-            "versions": versions(),
-        },
-    )
-    (tmp / META).write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, final)
-    return final
-
-
-def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str) -> tuple[Path, TrainConfig]:
-    """Create (or reopen on resume) the run folder and return it with the resolved config."""
+def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str,
+                backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None) -> tuple[Path, TrainConfig]:
+    """Create (or reopen on resume) the run folder and return it with the resolved config.
+    ``overrides`` (``train:`` keys) and ``rllib_overrides`` are the command line's, None = keep."""
     if resume:
         if out is None:
             raise ConfigError("--resume needs --out RUN_FOLDER (the run to continue)")
-        saved = out / "config.yaml"
-        if not saved.is_file():
+        resolve_backend(backend, True, out)
+        data = read_run_config(out)
+        if data is None:
             raise ConfigError(f"--resume: {out} is not a run folder (no config.yaml)")
-        data = yaml.safe_load(saved.read_text())
         base = data if config_path is None else load_train_config(config_path).model_dump(mode="json")
     else:
         if config_path is None:
@@ -148,18 +111,109 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
         base = load_train_config(config_path).model_dump(mode="json")
         if out is None:
             out = Path("runs") / f"{config_path.stem}-s{overrides.get('seed', base['train']['seed'])}"
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out}: is a file, not a run folder (choose another --out)")
         if (out / "config.yaml").exists():
             raise ConfigError(f"{out} already holds a run: add --resume to continue it, or choose another --out")
+    base.setdefault("train", {})
     for key, value in overrides.items():
         if value is not None:
             base["train"][key] = value
+    base["train"]["backend"] = backend
+    base["train"]["algorithm"] = ALGORITHM[backend]
+    for key, value in (rllib_overrides or {}).items():
+        if value is not None:
+            base.setdefault("rllib", {})[key] = value
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / "config.yaml", _resolved_yaml(cfg))
-    with (out / "command.txt").open("a") as f:
-        f.write(command + "\n")
-    _write_atomic(out / "versions.json", json.dumps(versions(), indent=2) + "\n")
+    open_run_folder(out)
+    write_run_files(out, _resolved_yaml(cfg), command, versions())
     return out, cfg
+
+
+def one_torch_thread_on_cpu(device: str) -> None:
+    """Train a CPU learner with one torch thread (process-wide). The policy is a small MLP: torch's
+    thread pool buys little on it, and on a machine whose cores are busy (other jobs, or the env
+    stepping in this very process) it made every forward and backward pass many times slower
+    (SB3 at 100 banks on this 2-core machine under load: 880 decisions/s with the default
+    threads, 7,700 with one)."""
+    import torch
+
+    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+        torch.set_num_threads(1)
+
+
+# ------------------------------------------------------------ SB3: state out, state in
+def trainer_state(model) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(trainer.json, tensors) for a MaskablePPO: optimizer state, counters, random generators."""
+    import numpy as np
+    import torch
+
+    tree = {"optimizer": model.policy.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}}
+    tensors, spec = flatten_state(tree)
+    meta = {"format": TRAINER_FORMAT, "backend": "sb3", "algorithm": ALGORITHM["sb3"],
+            "num_timesteps": int(model.num_timesteps), "n_updates": int(model._n_updates), "state": spec}
+    return meta, tensors
+
+
+def save_checkpoint(model, run_dir: Path, cfg: TrainConfig, step: int) -> Path:
+    """Hand the run folder the policy's tensors, its metadata and the trainer state for ``step``."""
+    weights = {k: v.detach().cpu().numpy() for k, v in model.policy.state_dict().items()}
+    t = cfg.train
+    meta = policy_metadata(t.net_arch, t.activation, cfg.env.digest(), cfg.env.n_banks, {
+        "train": {"step": step, "backend": "sb3", "algorithm": ALGORITHM["sb3"], "seed": t.seed},
+        "versions": versions(),
+    })
+    trainer_meta, tensors = trainer_state(model)
+    return write_checkpoint(run_dir, step, weights, meta, tensors, trainer_meta)
+
+
+def restore(model, folder: Path) -> int:
+    """Load a verified checkpoint's weights and trainer state into a freshly built MaskablePPO (same
+    config); returns the step counter. Refuses, in one line, anything that does not fit."""
+    import numpy as np
+    import torch
+
+    meta = verify_checkpoint(folder)
+    backend = (meta.get("train") or {}).get("backend", "sb3")
+    if backend != "sb3":
+        raise CheckpointError(f"{folder}: a {backend} checkpoint cannot be resumed by the sb3 backend")
+    state, tensors = read_trainer_state(folder)
+    source = str(folder / "trainer.json")
+    if state.get("format") != TRAINER_FORMAT or state.get("backend") != "sb3":
+        raise CheckpointError(f"{source}: not an sb3 trainer state (format {TRAINER_FORMAT!r}, backend sb3)")
+    require_int(state, ("num_timesteps", "n_updates"), source)
+    tree = unflatten_state(tensors, state.get("state"), source)
+    if not isinstance(tree, dict) or not isinstance(tree.get("optimizer"), dict):
+        raise CheckpointError(f"{source}: the trainer state holds no optimizer state")
+    weights = load_tensors(folder / WEIGHTS)
+    own = model.policy.state_dict()
+    for key, value in own.items():
+        if key not in weights:
+            raise CheckpointError(f"{folder / WEIGHTS}: no tensor {key!r} (was the run's net_arch changed?)")
+        if tuple(weights[key].shape) != tuple(value.shape):
+            raise CheckpointError(f"{folder / WEIGHTS}: {key} has shape {tuple(weights[key].shape)}, this config builds {tuple(value.shape)}")
+    model.policy.load_state_dict({k: torch.from_numpy(np.array(weights[k])) for k in own})
+    try:
+        model.policy.optimizer.load_state_dict(tree["optimizer"])
+        params = [p for group in model.policy.optimizer.param_groups for p in group["params"]]
+        for p in params:
+            for name, value in model.policy.optimizer.state.get(p, {}).items():
+                if torch.is_tensor(value) and name != "step" and value.shape != p.shape:
+                    raise ValueError(f"{name} has shape {tuple(value.shape)} for a parameter of shape {tuple(p.shape)}")
+    except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as err:
+        raise CheckpointError(f"{source}: the optimizer state does not fit this model ({str(err).splitlines()[0][:100]})") from None
+    rng = tree.get("rng") or {}
+    try:
+        if "torch" in rng:
+            torch.set_rng_state(rng["torch"])
+        if "numpy" in rng:
+            np.random.set_state(rng["numpy"])
+    except (ValueError, TypeError, RuntimeError) as err:
+        raise CheckpointError(f"{source}: bad random generator state ({str(err).splitlines()[0][:80]})") from None
+    model.num_timesteps = state["num_timesteps"]
+    model._n_updates = state["n_updates"]
+    return model.num_timesteps
 
 
 def build_model(cfg: TrainConfig, vec, run_dir: Path):
@@ -193,9 +247,11 @@ def train(
     overrides = {"total_timesteps": timesteps, "seed": seed, "device": device}
     run_dir, cfg = prepare_run(config_path, out, resume, overrides, command)
 
-    from sb3_contrib import MaskablePPO
-
-    from interbank.train.callbacks import CheckpointCallback, MetricsCallback, ProgressCallback
+    from interbank.train.callbacks import (
+        CheckpointCallback,
+        MetricsCallback,
+        ProgressCallback,
+    )
     from interbank.train.vec_env import BankVecEnv
 
     t = cfg.train
@@ -204,24 +260,25 @@ def train(
 
         if not torch.cuda.is_available():
             raise ConfigError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
+    one_torch_thread_on_cpu(t.device)
     pm = cfg.priority_model
     factory = None
     if pm.model == "learned":
-        from interbank.envs.priority import ExploringPriority, priority_model_from_config
+        from interbank.envs.priority import (
+            ExploringPriority,
+            priority_model_from_config,
+        )
 
         def factory(k: int):
             return ExploringPriority(priority_model_from_config(cfg.env.priority), pm.exploration, pm.hold, seed=t.seed * 1000 + k)
     vec = BankVecEnv(cfg.env, t.n_envs, t.seed, factory)
     start = 0
+    model = build_model(cfg, vec, run_dir)
     if resume:
-        ckpts = verified_checkpoints(run_dir)
-        if not ckpts:
-            raise CheckpointError(f"{run_dir}: no checkpoint to resume from (or none whose {ZIP} matches its recorded hash)")
-        model = MaskablePPO.load(ckpts[0] / ZIP, env=vec, device=t.device)
-        model.tensorboard_log = str(run_dir / "tb")
-        start = model.num_timesteps
-    else:
-        model = build_model(cfg, vec, run_dir)
+        folder = newest_checkpoint(run_dir)
+        if folder is None:
+            raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
+        start = restore(model, folder)
     model.rollout_buffer.padding_source = vec
     remaining = max(0, t.total_timesteps - start)
 
@@ -262,3 +319,37 @@ def fit_priority_model(cfg: TrainConfig, checkpoint: Path, progress: bool) -> di
     write_priority_model(checkpoint, model.weights, {"train": {**pm.model_dump(), "samples": fit_stats["samples"],
                                                               "mix_on_training_data": fit_stats["mix"]}})
     return {f"priority_mix_{k.lower()}": v for k, v in fit_stats["mix"].items()}
+
+
+def export_sb3_zip(checkpoint: str | Path, out: Path) -> Path:
+    """Write SB3's own ``model.zip`` for a checkpoint of the sb3 backend, rebuilt from the safe files
+    (for SB3 users: ``MaskablePPO.load``). interbank itself never loads such a zip."""
+    from interbank.run_folder import resolve_checkpoint, write_atomic
+    from interbank.train.vec_env import BankVecEnv
+
+    folder = resolve_checkpoint(checkpoint)
+    data = None
+    for parent in folder.parents[:2]:
+        data = read_run_config(parent)
+        if data is not None:
+            break
+    if data is None:
+        raise CheckpointError(f"{folder}: not inside a run folder (its config.yaml says how to rebuild the model)")
+    if (data.get("train") or {}).get("backend", "sb3") != "sb3":
+        raise CheckpointError(f"{folder}: only checkpoints of the sb3 backend export to SB3's model.zip")
+    if out.exists() and out.is_dir():
+        raise ConfigError(f"--out {out}: is a folder; name the zip file to write")
+    data["train"]["device"] = "cpu"
+    cfg = parse_train_config(data, str(folder.parents[1] / "config.yaml"))
+    vec = BankVecEnv(cfg.env, 1, cfg.train.seed)
+    try:
+        model = build_model(cfg, vec, folder.parents[1])
+        restore(model, folder)
+        import io
+
+        buf = io.BytesIO()
+        model.save(buf)
+    finally:
+        vec.close()
+    write_atomic(out, buf.getvalue())
+    return out

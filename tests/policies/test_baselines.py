@@ -4,7 +4,7 @@ import pytest
 from interbank.envs import FEATURE_NAMES, N_FEATURES, parallel_env
 from interbank.envs.observation import FEATURE_INDEX
 from interbank.policies import Policy, make_policy
-from interbank.policies.rollout import rollout
+from interbank.evaluate.episode import evaluate_episode
 from interbank.sim.actions import BORROW, DIVEST, HOLD, INVEST, LEND
 
 
@@ -56,8 +56,8 @@ def test_unknown_policy_name():
 
 
 def test_rollout_is_reproducible():
-    a = rollout(parallel_env(n_banks=10), make_policy("random", 0), seed=4)
-    b = rollout(parallel_env(n_banks=10), make_policy("random", 0), seed=4)
+    a = evaluate_episode(parallel_env(n_banks=10), make_policy("random", 0), seed=4)
+    b = evaluate_episode(parallel_env(n_banks=10), make_policy("random", 0), seed=4)
     assert a == b and a.steps == 100 and len(a.capital_path) == 101
 
 

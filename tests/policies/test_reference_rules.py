@@ -7,7 +7,7 @@ from interbank.envs import parallel_env
 from interbank.envs.observation import FEATURE_INDEX
 from interbank.policies import RULE_GRIDS, make_policy
 from interbank.policies.baselines import reserve_cover
-from interbank.policies.rollout import rollout
+from interbank.evaluate.episode import evaluate_episode
 from interbank.sim.actions import BORROW, DIVEST, INVEST, LEND
 
 # 8 banks with market positions and interbank loans, calm markets, no shocks: nothing forces anyone's hand
@@ -40,7 +40,7 @@ def test_hoard_ends_with_no_positions_and_no_loans_out():
     env.reset(seed=3)
     floor = env.config.actions.min_trade * env.system.capital0
     assert (env.system.investment_values().max(axis=1) > 10 * floor).all() and env.system.loans_out().sum() > 0
-    rollout(env, make_policy("hoard"), seed=3)
+    evaluate_episode(env, make_policy("hoard"), seed=3)
     s = env.system
     alive = s.active
     assert alive.all()
@@ -51,7 +51,7 @@ def test_hoard_ends_with_no_positions_and_no_loans_out():
 @pytest.mark.parametrize("c", [1.5, 6.0])
 def test_lend_surplus_lends_only_above_the_threshold_and_calls_only_below(c):
     rec = Recorder(make_policy("lend_surplus", c=c))
-    result = rollout(parallel_env(SCENARIO), rec, seed=5)
+    result = evaluate_episode(parallel_env(SCENARIO), rec, seed=5)
     obs = np.concatenate([o for o, _, _ in rec.seen])
     acts = np.concatenate([a for _, _, a in rec.seen])
     cover = reserve_cover(obs)

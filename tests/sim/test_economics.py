@@ -14,6 +14,7 @@ from interbank.envs import parallel_env
 from interbank.policies import make_policy
 from interbank.policies.base import batch_actions
 from interbank.policies.baselines import LendSurplusPolicy
+from interbank.evaluate.episode import evaluate_episode
 from interbank.policies.rollout import rollout
 from interbank.sim.actions import HOLD, LEND
 
@@ -48,7 +49,7 @@ def _episodes(config, policy):
     out = []
     for seed in SEEDS:
         env = parallel_env(config)
-        result = rollout(env, policy, seed)
+        result = evaluate_episode(env, policy, seed)
         s = env.system
         out.append({
             "return": result.mean_return, "capital": result.final_capital / result.initial_capital,

@@ -13,7 +13,7 @@ import pytest
 
 from interbank.envs import parallel_env
 from interbank.policies import make_policy
-from interbank.policies.rollout import rollout
+from interbank.evaluate.episode import evaluate_episode
 from interbank.sim.actions import HOLD
 
 SCENARIO = {
@@ -61,7 +61,7 @@ def test_selfish_objective_pays_each_bank_its_own_equity_change():
 
 
 def test_rollout_reports_the_welfare_and_the_losses():
-    result = rollout(parallel_env(SCENARIO), make_policy("hold"), seed=0)
+    result = evaluate_episode(parallel_env(SCENARIO), make_policy("hold"), seed=0)
     assert result.welfare == pytest.approx(0.75)
     assert result.defaults == 1
     assert sum(result.action_counts) == 2 + 1  # two banks at step 1, B alone at step 2

@@ -101,10 +101,16 @@ def test_two_iterations_on_the_cluster_land_in_the_usual_run_folder(run):
     assert len(steps) >= 2 and steps[-1] >= 600
     assert all(0 < later - earlier <= 300 for earlier, later in zip([0, *steps], steps))
     last = run / "checkpoints" / str(steps[-1])
-    assert {"policy.safetensors", "policy.json"} <= {p.name for p in last.iterdir()}
+    assert {p.name for p in last.iterdir()} == {"policy.safetensors", "policy.json", "trainer.safetensors", "trainer.json"}
     meta = json.loads((last / "policy.json").read_text())
-    assert meta["train"]["backend"] == "rllib" and meta["train"]["iteration"] == len(steps)
-    assert yaml.safe_load((run / "config.yaml").read_text())["rllib"]["num_env_runners"] == 2
+    assert meta["train"]["backend"] == "rllib" and meta["train"]["algorithm"] == "rllib_ppo"
+    assert meta["train"]["iteration"] == len(steps)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    # the run records the backend, the algorithm really used and the flags, so --resume needs none of them again
+    assert config["train"]["backend"] == "rllib" and config["train"]["algorithm"] == "rllib_ppo"
+    assert config["rllib"]["num_env_runners"] == 2 and config["rllib"]["address"].startswith("127.0.0.1:")
+    trainer = json.loads((last / "trainer.json").read_text())
+    assert trainer["backend"] == "rllib" and "exp_avg_sq" in json.dumps(trainer["state"])  # the optimizer state
     assert list((run / "tb").rglob("events.out.tfevents.*"))
 
 
@@ -124,13 +130,12 @@ def test_evaluation_over_ray_workers_equals_a_local_one(run, cluster, tmp_path):
     assert (tmp_path / "local" / "metrics.json").read_bytes() == (tmp_path / "ray" / "metrics.json").read_bytes()
 
 
-def test_resume_loads_the_saved_weights_and_continues_the_count(run, cluster):
+def test_resume_loads_the_saved_weights_and_optimizer_and_continues_the_count(run, cluster):
     import numpy as np
     from safetensors.numpy import load_file
 
     before = max(int(p.name) for p in (run / "checkpoints").iterdir())
-    proc = cli("train", "--backend", "rllib", "--out", str(run), "--resume", "--timesteps", "900",
-               "--address", cluster, "--no-progress")
+    proc = cli("train", "--out", str(run), "--resume", "--timesteps", "900", "--no-progress")  # no repeated flags
     assert proc.returncode == 0, proc.stderr[-2000:]
     after = max(int(p.name) for p in (run / "checkpoints").iterdir())
     assert before < 900 <= after  # the count went on from the saved step to the new total
@@ -139,6 +144,9 @@ def test_resume_loads_the_saved_weights_and_continues_the_count(run, cluster):
     # one more iteration moved the weights a little from the saved ones, not from a fresh random start
     diff = np.abs(old["action_net.weight"] - new["action_net.weight"]).max()
     assert 0 < diff < 0.2
+    proc = cli("train", "--backend", "sb3", "--out", str(run), "--resume", "--timesteps", "1200", "--no-progress")
+    assert proc.returncode == 2
+    assert proc.stderr == f"interbank: --resume: {run} was trained with --backend rllib; resume it with the same backend (or leave --backend out)\n"
 
 
 def test_unreachable_address_and_bad_rllib_keys_are_one_line(tmp_path, capsys):

@@ -1,33 +1,34 @@
-"""A tiny training run end to end: run folder, TensorBoard, checkpoints, resume, evaluation."""
+"""A tiny training run end to end: run folder, TensorBoard, checkpoints, safe resume, export, evaluation."""
 
 import json
+import os
+import pickle
+import zipfile
 
+import numpy as np
 import pytest
 import yaml
 
 from interbank.cli import main
 from interbank.policies.checkpoint import load_policy
-
-TINY = {
-    "env": {"n_banks": 6, "max_steps": 20, "seed": 0},
-    "train": {"total_timesteps": 1440, "n_envs": 2, "n_steps": 24, "batch_size": 96, "n_epochs": 2,
-              "checkpoint_every": 576, "net_arch": [16, 16], "seed": 0, "device": "cpu"},
-}
+from tests.conftest import TINY_TRAIN as TINY
+from tests.conftest import copy_run
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    cfg = root / "tiny.yaml"
-    cfg.write_text(yaml.safe_dump(TINY))
-    out = root / "run"
-    assert main(["train", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0
-    return cfg, out
+@pytest.fixture
+def run(trained_run):
+    return trained_run
+
+
+def newest(out):
+    return max(int(p.name) for p in (out / "checkpoints").iterdir())
 
 
 def test_run_folder_holds_everything_needed_to_tell_what_ran(run):
-    cfg, out = run
-    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["total_timesteps"] == 1440
+    _, out = run
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["train"]["total_timesteps"] == 1440
+    assert config["train"]["backend"] == "sb3" and config["train"]["algorithm"] == "maskable_ppo"
     assert "train --config" in (out / "command.txt").read_text()
     versions = json.loads((out / "versions.json").read_text())
     assert {"python", "torch", "stable-baselines3", "sb3-contrib", "interbank"} <= set(versions)
@@ -35,8 +36,12 @@ def test_run_folder_holds_everything_needed_to_tell_what_ran(run):
     steps = sorted(int(p.name) for p in (out / "checkpoints").iterdir())
     assert steps[0] >= 576 and steps[-1] >= 1440
     last = out / "checkpoints" / str(steps[-1])
-    assert {p.name for p in last.iterdir()} == {"policy.safetensors", "policy.json", "model.zip"}
-    assert not list((out / "checkpoints").glob(".tmp-*"))
+    # nothing pickled: SB3's model.zip is only written on request (interbank export)
+    assert {p.name for p in last.iterdir()} == {"policy.safetensors", "policy.json", "trainer.safetensors", "trainer.json"}
+    meta = json.loads((last / "policy.json").read_text())
+    assert meta["train"]["backend"] == "sb3" and meta["train"]["step"] == steps[-1]
+    assert set(meta["files"]) == {"policy.safetensors", "trainer.safetensors", "trainer.json"}
+    assert not list((out / "checkpoints").glob(".tmp-*")) and not list(out.glob(".*.tmp-*"))
 
 
 def test_tensorboard_has_interbank_metrics_and_losses(run):
@@ -51,14 +56,181 @@ def test_tensorboard_has_interbank_metrics_and_losses(run):
     assert "train/policy_gradient_loss" in tags or "train/loss" in tags
 
 
-def test_resume_continues_the_step_counter(run, tmp_path):
-    cfg, out = run
-    before = max(int(p.name) for p in (out / "checkpoints").iterdir())
+def test_saved_trainer_state_restores_the_optimizer_and_counters_exactly(run):
+    """What --resume loads: every optimizer tensor, the step and update counters, the random generators."""
+    import torch
+    from safetensors.numpy import load_file
+
+    from interbank.run_folder import newest_checkpoint
+    from interbank.train.config import load_train_config
+    from interbank.train.run import build_model, restore, trainer_state
+    from interbank.train.vec_env import BankVecEnv
+
+    _, out = run
+    folder = newest_checkpoint(out)
+    cfg = load_train_config(out / "config.yaml")
+    vec = BankVecEnv(cfg.env, cfg.train.n_envs, cfg.train.seed)
+    model = build_model(cfg, vec, out)
+    assert restore(model, folder) == newest(out)
+    saved = json.loads((folder / "trainer.json").read_text())
+    meta, tensors = trainer_state(model)
+    assert meta == saved  # counters and the nesting of the state, as saved
+    on_disk = load_file(str(folder / "trainer.safetensors"))
+    assert set(tensors) == set(on_disk) and "exp_avg_sq" in json.dumps(saved["state"])
+    for key, value in tensors.items():
+        np.testing.assert_array_equal(value, on_disk[key])
+    weights = load_file(str(folder / "policy.safetensors"))
+    for key, value in model.policy.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), weights[key])
+    assert model.policy.optimizer.state_dict()["state"][0]["exp_avg"].abs().sum() > 0  # a trained optimizer, not a fresh one
+    assert torch.is_tensor(model.policy.optimizer.state_dict()["state"][0]["exp_avg"])
+    vec.close()
+
+
+def test_resume_continues_the_step_counter_with_no_repeated_flags(run, tmp_path):
+    _, original = run
+    out = copy_run(original, tmp_path / "run")
+    before = newest(out)
     assert main(["train", "--out", str(out), "--resume", "--timesteps", "2400", "--no-progress"]) == 0
-    after = max(int(p.name) for p in (out / "checkpoints").iterdir())
+    after = newest(out)
     assert after >= 2400 > before
     assert json.loads((out / "checkpoints" / str(after) / "policy.json").read_text())["train"]["step"] == after
     assert (out / "command.txt").read_text().count("\n") == 2
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_finding6_resume_never_unpickles_a_crafted_model_zip_or_rewritten_policy_json(run, tmp_path, monkeypatch):
+    """Issue 13, finding 6: a crafted model.zip whose hash is written into an edited policy.json made
+    `train --resume` run the payload. Resume now reads safetensors + JSON only: no zip, no pickle."""
+    import hashlib
+
+    import torch
+
+    _, original = run
+    out = copy_run(original, tmp_path / "run")
+    ckpt = out / "checkpoints" / str(newest(out))
+    marker = tmp_path / "pwned"
+    with zipfile.ZipFile(ckpt / "model.zip", "w") as z:
+        z.writestr("data", pickle.dumps(_Payload(str(marker))))
+        z.writestr("policy.pth", pickle.dumps(_Payload(str(marker))))
+    meta = json.loads((ckpt / "policy.json").read_text())
+    digest = hashlib.sha256((ckpt / "model.zip").read_bytes()).hexdigest()
+    meta["train"].update(algorithm_zip="model.zip", algorithm_zip_sha256=digest)
+    meta["files"]["model.zip"] = digest
+    (ckpt / "policy.json").write_text(json.dumps(meta))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("resume opened a pickle or a zip")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(zipfile, "ZipFile", refuse)
+    assert main(["train", "--out", str(out), "--resume", "--timesteps", "2000", "--no-progress"]) == 0
+    assert not marker.exists()
+    assert newest(out) >= 2000
+
+
+def test_a_pickle_in_place_of_the_trainer_state_is_refused_in_one_line(run, tmp_path, capsys):
+    _, original = run
+    out = copy_run(original, tmp_path / "run")
+    ckpt = out / "checkpoints" / str(newest(out))
+    marker = tmp_path / "pwned"
+    (ckpt / "trainer.safetensors").write_bytes(pickle.dumps(_Payload(str(marker))))
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--out", str(out), "--resume", "--timesteps", "2000", "--no-progress"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert "trainer.safetensors: does not match the SHA-256 recorded" in err
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("meta_change, message", [
+    ({"architecture": [1, 2]}, "architecture should be an object"),
+    ({"architecture": {"type": "mlp", "hidden": "64", "activation": "tanh"}}, "architecture.hidden should be"),
+    ({"train": {"step": "many"}}, "train.step should be a whole number"),
+    ({"observation": None}, "observation should be"),
+])
+def test_malformed_checkpoint_metadata_is_one_line_for_resume_and_evaluate(run, tmp_path, capsys, meta_change, message):
+    _, original = run
+    out = copy_run(original, tmp_path / "run")
+    ckpt = out / "checkpoints" / str(newest(out))
+    meta = json.loads((ckpt / "policy.json").read_text())
+    meta.update(meta_change)
+    (ckpt / "policy.json").write_text(json.dumps(meta))
+    for args in (["train", "--out", str(out), "--resume", "--timesteps", "2000", "--no-progress"],
+                 ["evaluate", str(out), "--episodes", "1", "--no-progress", "--no-plots", "--out", str(tmp_path / "e")]):
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_out_naming_an_existing_file_is_one_line(tmp_path, capsys):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--config", str(cfg), "--out", str(taken), "--no-progress"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"interbank: --out {taken}: is a file, not a run folder (choose another --out)\n"
+    assert taken.read_text() == "not a folder"
+
+
+def test_full_disk_while_checkpointing_is_one_line_and_leaves_no_half_checkpoint(tmp_path, capsys, monkeypatch):
+    """A write into checkpoints/ fails with ENOSPC half-way: one line, exit 2, no checkpoint folder and no
+    temporary left; the next start removes any temporary a crash left behind."""
+    import errno
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "train": {**TINY["train"], "total_timesteps": 600}}))
+    out = tmp_path / "run"
+    real_write = os.write
+
+    def full_disk(fd, data):
+        if "/checkpoints/" in os.readlink(f"/proc/self/fd/{fd}"):
+            real_write(fd, bytes(data)[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--config", str(cfg), "--out", str(out), "--no-progress"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert "cannot write checkpoint 576" in err and "No space left on device (errno 28)" in err
+    assert [p.name for p in (out / "checkpoints").iterdir()] == []
+    # a crash (kill -9) mid-write leaves temporaries: the next start removes them
+    (out / "checkpoints" / ".tmp-576-99999").mkdir()
+    (out / "checkpoints" / ".tmp-576-99999" / "policy.safetensors").write_bytes(b"half")
+    (out / ".config.yaml.tmp-99999").write_text("half")
+    with pytest.raises(SystemExit):
+        main(["train", "--out", str(out), "--resume", "--no-progress"])
+    assert capsys.readouterr().err == f"interbank: {out}: no checkpoint to resume from\n"
+    assert not list((out / "checkpoints").glob(".tmp-*")) and not list(out.glob(".*.tmp-*"))
+
+
+def test_export_writes_sb3s_zip_on_request_only(run, tmp_path):
+    from safetensors.numpy import load_file
+    from sb3_contrib import MaskablePPO
+
+    _, out = run
+    zip_path = tmp_path / "model.zip"
+    assert main(["export", str(out), "--out", str(zip_path)]) == 0
+    model = MaskablePPO.load(zip_path, device="cpu")  # the SB3 user's side: loading our own export here
+    weights = load_file(str(out / "checkpoints" / str(newest(out)) / "policy.safetensors"))
+    for key, value in model.policy.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), weights[key])
+    assert model.num_timesteps == newest(out)
 
 
 def test_existing_run_needs_resume(run, capsys):
