@@ -283,9 +283,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError, resolve_env_config
     from interbank.envs import parallel_env
     from interbank.evaluate.episode import evaluate_episode
-    from interbank.files import LineWriter, WriteError
+    from interbank.jsonl import JsonlError, JsonlWriter
     from interbank.policies import make_policy
-    from interbank.sim.events import dumps
 
     overrides: dict[str, Any] = {}
     if args.banks is not None:
@@ -307,8 +306,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if args.events.is_dir():
             fail(f"--events: {args.events} is a folder; give a file name")
         try:
-            out = LineWriter(args.events)  # whole lines only: a full disk never leaves half an event
-        except WriteError as err:
+            out = JsonlWriter(args.events)  # whole lines only: a full disk never leaves half an event
+        except JsonlError as err:
             fail(f"--events: {err}")
 
     env = parallel_env(config, record_events=out is not None)
@@ -317,16 +316,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     def on_step(step: int, events: list) -> None:
         if out is not None:
-            out.write_lines(dumps(e) for e in events)
-            events_written += len(events)
+            out.write(events)
         if step:
             bar.update(1)
             bar.set_postfix(active=int(env.system.active.sum()), defaults=int(env.system.defaulted.sum()))
 
     try:
         result = evaluate_episode(env, policy, seed, on_step)
-    except WriteError as err:
-        fail(f"--events: {err} (the file ends after the last whole event, {events_written:,} events)")
+    except JsonlError as err:
+        fail(f"--events: {err} (the file ends after the last whole event, {out.written:,} events)")
     except ValueError as err:  # an event with a non-finite number: the config bounds should prevent it
         fail(f"the simulation produced a number that is not finite at step {env.system.t} ({err}); "
              "the scenario's values are too large or too small")
@@ -469,7 +467,7 @@ def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
 
     if args.seed is not None:
         fail("--seed and --seeds exclude each other")
-    if args.backend != "sb3":
+    if args.backend == "rllib":
         fail("--seeds trains with the sb3 backend; run --backend rllib once per --seed")
     parent = args.out or Path("runs") / (args.config.stem if args.config else "default")
     if parent.exists() and not parent.is_dir():

@@ -12,7 +12,6 @@ def _events(k, n=3):
 
 
 def test_a_full_disk_leaves_only_whole_lines(tmp_path, monkeypatch):
-    import errno
     import os
 
     import interbank.files
