@@ -33,14 +33,26 @@ class _Parser(argparse.ArgumentParser):
         fail(f"{self.prog.removeprefix('interbank ').strip() or 'interbank'}: {message} (see --help)")
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int, bound: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(bound.format(value=value))
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, "{value} must be at least 1")
+
+
+def _non_negative_int(text: str) -> int:
+    return _whole_number(text, 0, "{value} must be >= 0")
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, 0, "seed {value} must be >= 0")
 
 
 def _seed_list(text: str) -> list[int]:
@@ -51,26 +63,6 @@ def _seed_list(text: str) -> list[int]:
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"{text!r} repeats a seed")
     return seeds
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed {value} must be >= 0")
-    return value
 
 
 def _positive_float(text: str) -> float:
