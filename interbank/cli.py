@@ -407,6 +407,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError
+    from interbank.files import WriteError
     from interbank.run_folder import RunFolderError
 
     try:
@@ -416,7 +417,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     try:
         backend = resolve_backend(args.backend, args.resume, args.out)
-    except (ConfigError, RunFolderError) as err:
+    except (ConfigError, RunFolderError, WriteError) as err:
         fail(str(err))
     if backend == "sb3" and (args.address or args.num_env_runners is not None or args.num_gpus is not None):
         fail("--address, --num-env-runners and --num-gpus need --backend rllib")
@@ -435,7 +436,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         else:
             result = train(args.config, args.out, args.timesteps, args.seed, args.device, args.resume,
                            progress=progress, command=args.command_line)
-    except (ConfigError, RunFolderError) as err:
+    except (ConfigError, RunFolderError, WriteError) as err:
         fail(str(err))
     stats = result.last_stats
     rows = [
@@ -525,6 +526,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError
+    from interbank.files import WriteError
     from interbank.run_folder import RunFolderError
 
     try:
@@ -533,7 +535,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         fail(f"export needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     try:
         out = export_sb3_zip(args.checkpoint, args.out)
-    except (ConfigError, RunFolderError) as err:
+    except (ConfigError, RunFolderError, WriteError) as err:
         fail(str(err))
     print(f"wrote {out} (load it with sb3_contrib.MaskablePPO.load)")
     return 0
