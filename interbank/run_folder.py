@@ -42,6 +42,7 @@ from interbank.sim.actions import ACTIONS, PRIORITIES
 
 FORMAT = "interbank-policy/1"
 WEIGHTS = "policy.safetensors"
+TRAINER_FORMAT = "interbank-trainer/1"  # trainer.json's format: what --resume reads
 META = "policy.json"
 TRAINER_WEIGHTS = "trainer.safetensors"
 TRAINER_META = "trainer.json"
@@ -410,6 +411,27 @@ def read_trainer_state(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarr
     if not isinstance(state, dict):
         raise CheckpointError(f"{meta_path}: should be a JSON object")
     return state, load_tensors(Path(folder) / TRAINER_WEIGHTS)
+
+
+def load_resume_state(folder: Path, backend: str, counters: tuple[str, ...]
+                      ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
+    """What ``--resume`` needs from a checkpoint of ``backend``, each part checked:
+    (policy.json, trainer.json, the trainer's state tree with its ``optimizer``, the policy weights).
+    Refuses, in one line, another backend's checkpoint, a trainer state of another format or
+    backend, counters that are not whole numbers, and a state without an optimizer."""
+    meta = verify_checkpoint(folder)
+    found = (meta.get("train") or {}).get("backend", "sb3")
+    if found != backend:
+        raise CheckpointError(f"{folder}: a {found} checkpoint cannot be resumed by the {backend} backend")
+    state, tensors = read_trainer_state(folder)
+    source = str(Path(folder) / TRAINER_META)
+    if state.get("format") != TRAINER_FORMAT or state.get("backend") != backend:
+        raise CheckpointError(f"{source}: not an {backend} trainer state (format {TRAINER_FORMAT!r}, backend {backend})")
+    require_int(state, counters, source)
+    tree = unflatten_state(tensors, state.get("state"), source)
+    if not isinstance(tree, dict) or not isinstance(tree.get("optimizer"), dict):
+        raise CheckpointError(f"{source}: the trainer state holds no optimizer state")
+    return meta, state, tree, load_tensors(Path(folder) / WEIGHTS)
 
 
 def require_int(state: dict[str, Any], keys: Iterable[str], source: str) -> None:

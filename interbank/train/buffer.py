@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import numpy as np
-from sb3_contrib.common.maskable.buffers import MaskableRolloutBuffer, MaskableRolloutBufferSamples
+from sb3_contrib.common.maskable.buffers import (
+    MaskableRolloutBuffer,
+    MaskableRolloutBufferSamples,
+)
 
 
 class PaddingAwareRolloutBuffer(MaskableRolloutBuffer):

@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from interbank.config import EnvConfig, _Strict, check_top_level, parse_env_config, parse_section, read_yaml
+from interbank.config import (
+    EnvConfig,
+    _Strict,
+    check_top_level,
+    parse_env_config,
+    parse_section,
+    read_yaml,
+)
 
 
 class TrainSettings(_Strict):

@@ -25,7 +25,11 @@ import numpy as np
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
 from interbank.envs.observation import N_BASE
-from interbank.envs.priority import ExploringPriority, LearnedPriority, priority_model_from_config
+from interbank.envs.priority import (
+    ExploringPriority,
+    LearnedPriority,
+    priority_model_from_config,
+)
 from interbank.envs.rewards import objective
 from interbank.policies.base import Policy, batch_actions
 from interbank.sim.actions import PRIORITIES

@@ -26,22 +26,18 @@ import numpy as np
 
 from interbank.ray_cluster import INSTALL_HINT, connect, require_ray  # noqa: F401 - re-exported for callers
 from interbank.run_folder import (
-    WEIGHTS,
+    TRAINER_FORMAT,
     CheckpointError,
     flatten_state,
-    load_tensors,
+    load_resume_state,
     newest_checkpoint,
     policy_metadata,
-    read_trainer_state,
-    require_int,
-    unflatten_state,
     verify_checkpoint,
     write_checkpoint,
 )
 from interbank.train.config import TrainConfig
 from interbank.train.run import (
     ALGORITHM,
-    TRAINER_FORMAT,
     TrainResult,
     one_torch_thread_on_cpu,
     prepare_run,
@@ -135,18 +131,7 @@ def restore(algo, folder: Path) -> tuple[int, int]:
     import torch
     from ray.rllib.core import COMPONENT_OPTIMIZER, DEFAULT_MODULE_ID
 
-    meta = verify_checkpoint(folder)
-    if (meta.get("train") or {}).get("backend") != "rllib":
-        raise CheckpointError(f"{folder}: not a checkpoint of the rllib backend")
-    state, tensors = read_trainer_state(folder)
-    source = str(folder / "trainer.json")
-    if state.get("format") != TRAINER_FORMAT or state.get("backend") != "rllib":
-        raise CheckpointError(f"{source}: not an rllib trainer state (format {TRAINER_FORMAT!r}, backend rllib)")
-    require_int(state, ("num_timesteps", "iteration"), source)
-    tree = unflatten_state(tensors, state.get("state"), source)
-    if not isinstance(tree, dict) or not isinstance(tree.get("optimizer"), dict):
-        raise CheckpointError(f"{source}: the trainer state holds no optimizer state")
-    weights = load_tensors(folder / WEIGHTS)
+    meta, state, tree, weights = load_resume_state(folder, "rllib", ("num_timesteps", "iteration"))
     module_state = {k.removeprefix("rllib/"): torch.from_numpy(np.array(v)) for k, v in weights.items() if k.startswith("rllib/")}
     if not module_state:
         raise CheckpointError(f"{folder}: not an RLlib checkpoint of interbank (no rllib/ tensors)")

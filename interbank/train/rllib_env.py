@@ -29,12 +29,12 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from interbank.config import EnvConfig, parse_env_config
 from interbank.envs import parallel_env
 from interbank.envs.observation import N_FEATURES
 from interbank.sim.actions import HOLD, N_ACTIONS
-from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 LIVE, PENDING, PAD = 0, 1, 2  # slot phases: a bank acting; done last step (deliver a reset obs); padding
 PAD_MASK = np.eye(N_ACTIONS, dtype=np.float32)[HOLD]

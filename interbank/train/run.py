@@ -19,17 +19,15 @@ import yaml
 
 from interbank.config import ConfigError
 from interbank.run_folder import (
+    TRAINER_FORMAT,
     WEIGHTS,
     CheckpointError,
     flatten_state,
-    load_tensors,
+    load_resume_state,
     newest_checkpoint,
     open_run_folder,
     policy_metadata,
     read_run_config,
-    read_trainer_state,
-    require_int,
-    unflatten_state,
     verify_checkpoint,
     write_checkpoint,
     write_run_files,
@@ -37,7 +35,6 @@ from interbank.run_folder import (
 from interbank.train.config import TrainConfig, load_train_config, parse_train_config
 
 ALGORITHM = {"sb3": "maskable_ppo", "rllib": "rllib_ppo"}
-TRAINER_FORMAT = "interbank-trainer/1"
 
 
 @dataclass
@@ -174,19 +171,8 @@ def restore(model, folder: Path) -> int:
     import numpy as np
     import torch
 
-    meta = verify_checkpoint(folder)
-    backend = (meta.get("train") or {}).get("backend", "sb3")
-    if backend != "sb3":
-        raise CheckpointError(f"{folder}: a {backend} checkpoint cannot be resumed by the sb3 backend")
-    state, tensors = read_trainer_state(folder)
+    meta, state, tree, weights = load_resume_state(folder, "sb3", ("num_timesteps", "n_updates"))
     source = str(folder / "trainer.json")
-    if state.get("format") != TRAINER_FORMAT or state.get("backend") != "sb3":
-        raise CheckpointError(f"{source}: not an sb3 trainer state (format {TRAINER_FORMAT!r}, backend sb3)")
-    require_int(state, ("num_timesteps", "n_updates"), source)
-    tree = unflatten_state(tensors, state.get("state"), source)
-    if not isinstance(tree, dict) or not isinstance(tree.get("optimizer"), dict):
-        raise CheckpointError(f"{source}: the trainer state holds no optimizer state")
-    weights = load_tensors(folder / WEIGHTS)
     own = model.policy.state_dict()
     for key, value in own.items():
         if key not in weights:
