@@ -501,11 +501,10 @@ def test_item9_openapi_lists_every_code_and_the_event_stream(server):
         assert "400" in found, (path, method)  # every route can meet the Host check
 
 
-def test_item1_history_resumes_from_disk_answers_410_past_the_spill_and_finished_sessions_are_evicted(tmp_path):
+def test_item1_history_resumes_from_disk_and_answers_410_past_the_spill(tmp_path):
     from tests.interactive.conftest import serve, stop
 
-    spill = tmp_path / "spill"
-    proc, base = serve("--history-mb", "0.05", "--spill-mb", "0.3", "--finished-ttl", "2", "--spill-dir", str(spill))
+    proc, base = serve("--history-mb", "0.05", "--spill-mb", "0.3", "--spill-dir", str(tmp_path / "spill"))
     try:
         small = start(base, n_banks=6, steps=60, seed=4)
         full = read_events(base + small["stream_url"])  # from the start: most of it comes from disk
@@ -515,16 +514,29 @@ def test_item1_history_resumes_from_disk_answers_410_past_the_spill_and_finished
         assert rest == full[11:]
 
         big = start(base, n_banks=60, steps=80, seed=5)
-        wait_for(lambda: status(base, big["session_id"])["state"] == "complete", timeout=120)
+        final = wait_for(lambda: (st := status(base, big["session_id"]))["state"] == "complete" and st, timeout=300)
         r = httpx.get(base + big["stream_url"], headers={"Last-Event-ID": "3"})
         assert r.status_code == 410 and "no longer kept" in r.json()["error"]
-        tail = read_events(base + big["stream_url"], headers={"Last-Event-ID": str(status(base, big["session_id"])["last_seq"] - 5)})
-        assert [e["type"] for e in tail][-1] == "complete" and len(tail) == 5
+        tail = read_events(base + big["stream_url"], headers={"Last-Event-ID": str(final["last_seq"] - 5)})
+        assert [e["seq"] for e in tail] == list(range(final["last_seq"] - 4, final["last_seq"] + 1))
+        assert tail[-1]["type"] == "complete"
+    finally:
+        stop(proc)
 
-        # finished sessions go after --finished-ttl, their spill with them
-        wait_for(lambda: httpx.get(base + "/api/interactive/status", params={"session_id": big["session_id"]}).status_code == 404,
-                 timeout=60)
-        wait_for(lambda: not any(spill.iterdir()), timeout=60)
+
+def test_item1_finished_sessions_are_evicted_with_their_spill(tmp_path):
+    from tests.interactive.conftest import serve, stop
+
+    spill = tmp_path / "spill"
+    proc, base = serve("--finished-ttl", "1", "--spill-dir", str(spill))
+    try:
+        s = start(base, n_banks=6, steps=5)
+        assert read_events(base + s["stream_url"])[-1]["type"] == "complete"
+        # gone --finished-ttl after it ended, its spill with it
+        wait_for(lambda: httpx.get(base + "/api/interactive/status", params={"session_id": s["session_id"]}).status_code == 404,
+                 timeout=120)
+        wait_for(lambda: not any(spill.iterdir()), timeout=120)
+        assert httpx.get(base + s["stream_url"]).json() == {"error": f"unknown session {s['session_id']!r}"}
     finally:
         stop(proc)
 
