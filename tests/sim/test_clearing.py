@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from interbank.sim.clearing import clearing_vector, clearing_vector_picard, eisenberg_noe, rogers_veraart
+from interbank.sim.clearing import ClearingNotConverged, clearing_vector, clearing_vector_picard, eisenberg_noe, rogers_veraart
 
 
 def test_rogers_veraart_example_3_3_greatest_clearing_vector():
@@ -72,7 +72,12 @@ def test_clearing_vector_properties(net, alpha, beta):
     # full payers can afford it
     assert np.all(~paid_full | (e + inflow >= p_bar - 1e-7 * (1 + p_bar.max())))
     # two independent methods agree
-    np.testing.assert_allclose(p, clearing_vector_picard(liab, e, alpha, beta), atol=1e-7 * (1 + p_bar.max()))
+    try:
+        reference = clearing_vector_picard(liab, e, alpha, beta)
+    except ClearingNotConverged:
+        # beta within ~1e-5 of 1: the cross-check cannot settle in its budget; the properties above still hold
+        assume(False)
+    np.testing.assert_allclose(p, reference, atol=1e-7 * (1 + p_bar.max()))
 
 
 @settings(max_examples=100, deadline=None)
