@@ -447,6 +447,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         rows += [("last episode return", stats["episode_return"]), ("last default rate", f"{stats['default_rate']:.1%}")]
     elif "episode_return_mean" in stats:
         rows += [("episode return (sum over banks)", stats["episode_return_mean"])]
+    if "warm_start_accuracy" in stats:
+        rows.append(("warm start (agreement with the rule)", f"{stats['warm_start_accuracy']:.1%}"))
     rows.append(("TensorBoard", f"tensorboard --logdir {result.run_dir / 'tb'}"))
     rows.append(("next", f"interbank evaluate {result.run_dir}"))
     print(table(("", "value"), rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from interbank.config import (
     EnvConfig,
@@ -15,6 +15,37 @@ from interbank.config import (
     parse_section,
     read_yaml,
 )
+
+
+class WarmStartSettings(_Strict):
+    """Clone a reference rule into the policy before PPO (section ``train.warm_start``; see
+    ``interbank.train.warm_start``). ``policy``: a baseline's name (``lend_surplus``,
+    ``heuristic``, ...; none: no warm start) with its ``params``; ``steps``: steps of every
+    training slot the rule plays (``steps x n_envs x n_banks`` samples); ``epochs`` over them
+    in minibatches of ``batch_size``;
+    ``smoothing``: the share of the actor's target spread over the allowed actions."""
+
+    policy: str | None = None
+    params: dict[str, float] = Field(default_factory=dict, max_length=8)
+    steps: int = Field(default=300, ge=1, le=100_000)
+    epochs: int = Field(default=30, ge=1, le=1000)
+    batch_size: int = Field(default=1024, ge=16, le=1_000_000)
+    smoothing: float = Field(default=0.1, ge=0, lt=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _known_rule(self) -> "WarmStartSettings":
+        if self.policy is None:
+            return self
+        from interbank.policies import BASELINES, make_policy
+
+        if self.policy not in BASELINES or self.policy in ("random", "hold"):
+            rules = ", ".join(b for b in BASELINES if b not in ("random", "hold"))
+            raise ValueError(f"unknown rule {self.policy!r}; choose one of {rules}")
+        try:
+            make_policy(self.policy, **self.params)
+        except TypeError:
+            raise ValueError(f"{self.policy} does not take parameters {sorted(self.params)}") from None
+        return self
 
 
 class TrainSettings(_Strict):
@@ -48,6 +79,7 @@ class TrainSettings(_Strict):
     checkpoint_every: int = Field(default=50_000, ge=1)
     seed: int = Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    warm_start: WarmStartSettings = Field(default_factory=WarmStartSettings)
 
 
 class PriorityModelSettings(_Strict):

@@ -122,6 +122,8 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
         if value is not None:
             base.setdefault("rllib", {})[key] = value
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
+    if backend != "sb3" and cfg.train.warm_start.policy:
+        raise ConfigError("train.warm_start: only the sb3 backend has a warm start (remove the section for --backend rllib)")
     open_run_folder(out)
     write_run_files(out, _resolved_yaml(cfg), command, versions())
     return out, cfg
@@ -265,6 +267,7 @@ def train(
         if folder is None:
             raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
         start = restore(model, folder)
+    warm_stats = warm_start(model, vec, cfg, progress) if not resume and t.warm_start.policy else {}
     model.rollout_buffer.padding_source = vec
     remaining = max(0, t.total_timesteps - start)
 
@@ -283,9 +286,22 @@ def train(
     last = save(model.num_timesteps)
     vec.close()
     stats = dict(vec.episode_stats[-1]) if vec.episode_stats else {}
+    stats.update(warm_stats)
     if pm.model == "learned":
         stats.update(fit_priority_model(cfg, last, progress))
     return TrainResult(run_dir, last, model.num_timesteps, vec.episodes_finished, stats)
+
+
+def warm_start(model, vec, cfg: TrainConfig, progress: bool) -> dict[str, float]:
+    """Clone the configured rule into the fresh policy (``interbank.train.warm_start``)."""
+    from interbank.train.warm_start import collect, pretrain
+
+    ws, t = cfg.train.warm_start, cfg.train
+    if progress:
+        print(f"warm start: {ws.policy} {ws.params or ''} for {ws.steps} steps x {vec.num_envs} slots, "
+              f"{ws.epochs} epochs", file=sys.stderr)
+    demos = collect(vec, ws.policy, ws.params, ws.steps, t.gamma)
+    return pretrain(model, demos, ws.epochs, ws.batch_size, ws.smoothing, t.seed)
 
 
 def fit_priority_model(cfg: TrainConfig, checkpoint: Path, progress: bool) -> dict[str, float]:
