@@ -58,6 +58,10 @@ class TrainSettings(_Strict):
     Timesteps count bank-decisions (a step of a 20-bank network with ``n_envs``
     copies is 20 x n_envs timesteps). ``n_steps`` is the rollout length per bank
     slot, so one rollout holds up to n_steps x n_banks x n_envs samples.
+
+    ``lr_schedule``: ``constant``, or ``linear`` from ``learning_rate`` at the start to 0 at
+    ``total_timesteps`` (as in CleanRL's PPO; late updates small, so a policy that has found a
+    strategy does not drift off it at the end of the budget).
     """
 
     backend: Literal["sb3", "rllib"] = "sb3"
@@ -68,6 +72,7 @@ class TrainSettings(_Strict):
     batch_size: int = Field(default=2048, ge=2)
     n_epochs: int = Field(default=4, ge=1)
     learning_rate: float = Field(default=3e-4, gt=0, le=1, allow_inf_nan=False)
+    lr_schedule: Literal["constant", "linear"] = "constant"
     gamma: float = Field(default=0.99, gt=0, le=1, allow_inf_nan=False)
     gae_lambda: float = Field(default=0.95, ge=0, le=1, allow_inf_nan=False)
     clip_range: float = Field(default=0.2, gt=0, le=1, allow_inf_nan=False)

@@ -124,6 +124,8 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
     if backend != "sb3" and cfg.train.warm_start.policy:
         raise ConfigError("train.warm_start: only the sb3 backend has a warm start (remove the section for --backend rllib)")
+    if backend != "sb3" and cfg.train.lr_schedule != "constant":
+        raise ConfigError("train.lr_schedule: only the sb3 backend has a learning-rate schedule (use constant for --backend rllib)")
     open_run_folder(out)
     write_run_files(out, _resolved_yaml(cfg), command, versions())
     return out, cfg
@@ -204,6 +206,16 @@ def restore(model, folder: Path) -> int:
     return model.num_timesteps
 
 
+class LinearDecay:
+    """SB3 learning-rate schedule: ``start`` x the fraction of the budget remaining."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.start * progress_remaining
+
+
 def build_model(cfg: TrainConfig, vec, run_dir: Path):
     import torch
     from sb3_contrib import MaskablePPO
@@ -213,7 +225,7 @@ def build_model(cfg: TrainConfig, vec, run_dir: Path):
     t = cfg.train
     model = MaskablePPO(
         "MlpPolicy", vec,
-        learning_rate=t.learning_rate, n_steps=t.n_steps, batch_size=t.batch_size, n_epochs=t.n_epochs,
+        learning_rate=LinearDecay(t.learning_rate) if t.lr_schedule == "linear" else t.learning_rate, n_steps=t.n_steps, batch_size=t.batch_size, n_epochs=t.n_epochs,
         gamma=t.gamma, gae_lambda=t.gae_lambda, clip_range=t.clip_range, ent_coef=t.ent_coef,
         vf_coef=t.vf_coef, max_grad_norm=t.max_grad_norm,
         rollout_buffer_class=PaddingAwareRolloutBuffer,

@@ -273,3 +273,28 @@ def test_evaluation_on_an_unseen_network_size(run, tmp_path):
     _, out = run
     assert main(["evaluate", str(out), "--episodes", "1", "--banks", "30", "--out", str(tmp_path), "--no-plots", "--no-progress"]) == 0
     assert json.loads((tmp_path / "metrics.json").read_text())["env"]["n_banks"] == 30
+
+
+def test_linear_lr_schedule_decays_to_zero_over_the_budget(tmp_path):
+    from interbank.train.config import parse_train_config
+    from interbank.train.run import build_model
+    from interbank.train.vec_env import BankVecEnv
+
+    cfg = parse_train_config({"env": TINY["env"], "train": {**TINY["train"], "learning_rate": 0.001,
+                                                           "lr_schedule": "linear"}}, "test")
+    vec = BankVecEnv(cfg.env, 1, 0)
+    model = build_model(cfg, vec, tmp_path)
+    assert [model.lr_schedule(p) for p in (1.0, 0.25, 0.0)] == pytest.approx([0.001, 0.00025, 0.0])
+    constant = build_model(parse_train_config({"env": TINY["env"], "train": TINY["train"]}, "test"), vec, tmp_path)
+    assert constant.lr_schedule(0.0) == constant.lr_schedule(1.0) > 0
+
+
+def test_lr_schedule_is_refused_for_rllib_before_anything_is_written(tmp_path):
+    from interbank.config import ConfigError
+    from interbank.train.run import prepare_run
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"env": TINY["env"], "train": {"lr_schedule": "linear"}}))
+    with pytest.raises(ConfigError, match="only the sb3 backend has a learning-rate schedule"):
+        prepare_run(cfg, tmp_path / "r", False, {}, "test", backend="rllib")
+    assert not (tmp_path / "r").exists()

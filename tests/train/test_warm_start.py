@@ -97,9 +97,10 @@ def test_bad_warm_start_section_is_one_line_and_writes_nothing(tmp_path, capsys,
 def test_warm_start_is_refused_for_the_rllib_backend(tmp_path, capsys):
     cfg = tmp_path / "ws.yaml"
     cfg.write_text(yaml.safe_dump({"env": ENV, "train": {"warm_start": {"policy": "lend_surplus"}}}))
+    from interbank.config import ConfigError
     from interbank.train.run import prepare_run
 
-    with pytest.raises(Exception, match="only the sb3 backend has a warm start"):
+    with pytest.raises(ConfigError, match="only the sb3 backend has a warm start"):
         prepare_run(cfg, tmp_path / "r", False, {}, "test", backend="rllib")
     assert not (tmp_path / "r").exists()
 
