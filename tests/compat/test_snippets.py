@@ -13,11 +13,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,10 +46,7 @@ SNIPPETS = [
     pytest.param("supersuit_sb3_ppo.py", ("supersuit", "stable_baselines3"), id="supersuit-sb3"),
     pytest.param("torchrl_ippo.py", ("torchrl", "tensordict"), id="torchrl"),
     pytest.param("rllib_ppo.py", ("ray.rllib",), id="rllib"),
-    # AgileRL 2.58.0's own IPPO fails on any numpy action mask (docs/compat.md): strict, so that this
-    # test says so when a release fixes it
-    pytest.param("agilerl_ippo.py", ("agilerl",), id="agilerl", marks=[pytest.mark.compat, pytest.mark.xfail(
-        strict=True, reason="AgileRL 2.58.0: `None in group_masks` on numpy masks in IPPO.extract_action_masks")]),
+    pytest.param("agilerl_ippo.py", ("agilerl",), id="agilerl", marks=pytest.mark.compat),
 ]
 
 
