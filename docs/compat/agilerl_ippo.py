@@ -4,43 +4,19 @@
 AgileRL 2.58.0's IPPO assumes every agent stays for the whole episode (docs/compat.md): it stacks
 one action mask per bank of the group (a bank that has defaulted has none: shape error), tests
 ``None in masks`` (raises on numpy masks), and learns from the NaN rewards its vector env gives a
-gone bank (NaN weights). ``EveryBankEveryStep`` below keeps every bank in every step, as SuperSuit's
-``black_death`` does: a gone bank is seen with a zero observation, reward 0, terminated, and a mask
-allowing only HOLD; masks are given as lists.
+gone bank (NaN weights). ``EveryBankEveryStep`` (every_bank.py, next to this script) keeps every
+bank in every step, as SuperSuit's ``black_death`` does: a gone bank is seen with a zero observation,
+reward 0, terminated, and a mask allowing only HOLD; masks are given as lists.
 
 Run from the repository root: python docs/compat/agilerl_ippo.py
 """
 
-import numpy as np
 import torch
 from agilerl.algorithms import IPPO
 from agilerl.training.train_multi_agent_on_policy import train_multi_agent_on_policy
-from pettingzoo.utils.wrappers import BaseParallelWrapper
+from every_bank import EveryBankEveryStep  # docs/compat/every_bank.py
 
 from interbank.envs import parallel_env
-
-HOLD_ONLY = [0, 0, 0, 0, 1]
-
-
-class EveryBankEveryStep(BaseParallelWrapper):
-    """Every possible bank in every step's five dicts; action masks as lists of ints (AgileRL 2.58.0)."""
-
-    def reset(self, seed=None, options=None):
-        obs, infos = self.env.reset(seed=seed, options=options)
-        return obs, {a: {**i, "action_mask": i["action_mask"].tolist()} for a, i in infos.items()}
-
-    def step(self, actions):
-        live = set(self.env.agents)
-        obs, rew, term, trunc, infos = self.env.step({a: x for a, x in actions.items() if a in live})
-        time_up = any(trunc.values())
-        for a in self.possible_agents:
-            if a in obs:
-                infos[a] = {**infos[a], "action_mask": infos[a]["action_mask"].tolist()}
-            else:  # gone before this step
-                obs[a] = np.zeros(self.observation_space(a).shape, np.float32)
-                rew[a], term[a], trunc[a], infos[a] = 0.0, True, time_up, {"action_mask": HOLD_ONLY}
-        return obs, rew, term, trunc, infos
-
 
 # the stress scenario with more leverage: defaults within a few hundred bank-steps
 STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}

@@ -39,6 +39,7 @@ def counted(self, actions):
 m.InterbankEnv.step = counted
 atexit.register(lambda: print("COUNTS " + json.dumps(counts), flush=True))
 sys.argv = [sys.argv[1]]
+sys.path.insert(0, sys.argv[0].rsplit("/", 1)[0])  # as `python docs/compat/x.py` does: helpers next to it import
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
@@ -47,6 +48,7 @@ SNIPPETS = [
     pytest.param("torchrl_ippo.py", ("torchrl", "tensordict"), id="torchrl"),
     pytest.param("rllib_ppo.py", ("ray.rllib",), id="rllib"),
     pytest.param("agilerl_ippo.py", ("agilerl",), id="agilerl", marks=pytest.mark.compat),
+    pytest.param("benchmarl_ippo.py", ("benchmarl",), id="benchmarl", marks=pytest.mark.compat),
 ]
 
 
