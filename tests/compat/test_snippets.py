@@ -4,8 +4,9 @@ Each snippet must exit 0 and report ``learning_steps=N`` with N > 0; the env's s
 from outside (a patched ``InterbankEnv.step``), and the run must have seen at least one default
 (the stress scenario) and a few hundred bank-steps. A snippet whose library is not installed is
 skipped: SuperSuit, TorchRL and RLlib come with ``pip install -e '.[test,ray]'`` (``make install``);
-AgileRL needs its own environment (``make compat``: it pins pettingzoo<1.27 and tensordict 0.13), marked
-``compat``.
+AgileRL and BenchMARL each need an environment of their own (``make compat``: AgileRL pins pettingzoo<1.27
+and tensordict 0.13, BenchMARL torchrl<0.12), marked ``compat``; there (INTERBANK_REQUIRE_COMPAT set) a
+missing library fails the test instead.
 """
 
 from __future__ import annotations
