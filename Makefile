@@ -27,9 +27,9 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
 
 # The client libraries that cannot share an environment with the test extra, nor with each other, each in its
-# own (docs/compat.md): AgileRL 2.58 (pettingzoo<1.27, tensordict 0.13), under the oldest PettingZoo interbank
-# supports, with the env's API tests; BenchMARL 1.5 (torchrl<0.12, tensordict 0.11). A library missing
-# there fails its test instead of skipping it (INTERBANK_REQUIRE_COMPAT).
+# own (docs/compat.md): AgileRL 2.58 (pettingzoo<1.27, tensordict 0.13); BenchMARL 1.5 (torchrl<0.12,
+# tensordict 0.11), under the oldest PettingZoo interbank supports, with the env's API tests. A library
+# missing there fails its test instead of skipping it (INTERBANK_REQUIRE_COMPAT).
 COMPAT := .venv-compat
 COMPAT_BENCHMARL := .venv-compat-benchmarl
 compat: compat-install
@@ -38,15 +38,15 @@ compat: compat-install
 compat-install:
 	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
 	$(COMPAT)/bin/pip install -q torch==2.13.0
-	$(COMPAT)/bin/pip install -q -e ".[compat]" "pettingzoo==1.24.3"
+	$(COMPAT)/bin/pip install -q -e ".[compat]"
 	test -x $(COMPAT_BENCHMARL)/bin/python || $(PYTHON) -m venv $(COMPAT_BENCHMARL)
 	$(COMPAT_BENCHMARL)/bin/pip install -q torch==2.13.0
-	$(COMPAT_BENCHMARL)/bin/pip install -q -e ".[compat-benchmarl]"
+	$(COMPAT_BENCHMARL)/bin/pip install -q -e ".[compat-benchmarl]" "pettingzoo==1.24.3"
 
 compat-test:
 	INTERBANK_REQUIRE_COMPAT=1 $(COMPAT)/bin/python -m pytest -q -m compat -k agilerl tests/compat
-	$(COMPAT)/bin/python -m pytest -q tests/envs/test_pettingzoo_api.py tests/envs/test_interbank_env.py
 	INTERBANK_REQUIRE_COMPAT=1 $(COMPAT_BENCHMARL)/bin/python -m pytest -q -m compat -k benchmarl tests/compat
+	$(COMPAT_BENCHMARL)/bin/python -m pytest -q tests/envs/test_pettingzoo_api.py tests/envs/test_interbank_env.py
 
 # Chromium from Debian's packages for the browser test (Playwright drives it; it cannot download its own).
 browser:
