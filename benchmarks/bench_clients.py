@@ -116,7 +116,7 @@ def rllib(make: Factory, steps: int) -> tuple[int, float]:
 
 def agilerl(make: Factory, steps: int) -> tuple[int, float]:
     """AgileRL's PzDummyVecEnv (what its training loop wraps a ParallelEnv in)."""
-    from agilerl.vector.pz_vec_env import PzDummyVecEnv
+    from agilerl.vector import PzDummyVecEnv
 
     base = make(True)
     vec, rng, done = PzDummyVecEnv(base), np.random.default_rng(0), 0

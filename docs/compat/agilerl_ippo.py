@@ -24,8 +24,8 @@ STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}
 torch.manual_seed(0)
 # flat_observation=True: AgileRL refuses an action mask inside the observation and reads it from
 # infos[agent]["action_mask"], where the env always puts it
-env = EveryBankEveryStep(parallel_env("configs/stress.yaml", n_banks=20, max_cycles=50, flat_observation=True, seed=1,
-                                **STRESS))
+env = parallel_env("configs/stress.yaml", n_banks=20, max_cycles=50, flat_observation=True, seed=1, **STRESS)
+env = EveryBankEveryStep(env)  # a defaulted bank stays in every step: AgileRL 2.58.0 needs it (above)
 agents = env.possible_agents
 agent = IPPO(  # bank_0 ... bank_19 share one actor and one critic (AgileRL groups them by name prefix)
     observation_spaces=[env.observation_space(a) for a in agents],
