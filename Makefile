@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test compat bench serve browser clean
+.PHONY: install demo test compat compat-install compat-test bench serve browser clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -26,16 +26,27 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
 
-# The client libraries that need their own environment (AgileRL pins pettingzoo<1.27 and tensordict 0.13):
-# their snippets (docs/compat.md), and the env's API tests under the oldest PettingZoo supported.
+# The client libraries that cannot share an environment with the test extra, nor with each other, each in its
+# own (docs/compat.md): AgileRL 2.58 (pettingzoo<1.27, tensordict 0.13); BenchMARL 1.5 (torchrl<0.12,
+# tensordict 0.11), under the oldest PettingZoo interbank supports, with the env's API tests. A library
+# missing there fails its test instead of skipping it (INTERBANK_REQUIRE_COMPAT).
 COMPAT := .venv-compat
-compat:
+COMPAT_BENCHMARL := .venv-compat-benchmarl
+compat: compat-install
+	$(MAKE) compat-test
+
+compat-install:
 	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
 	$(COMPAT)/bin/pip install -q torch==2.13.0
 	$(COMPAT)/bin/pip install -q -e ".[compat]"
-	$(COMPAT)/bin/python -m pytest -q -m compat tests/compat
-	$(COMPAT)/bin/pip install -q "pettingzoo==1.24.3"
-	$(COMPAT)/bin/python -m pytest -q tests/envs/test_pettingzoo_api.py tests/envs/test_interbank_env.py
+	test -x $(COMPAT_BENCHMARL)/bin/python || $(PYTHON) -m venv $(COMPAT_BENCHMARL)
+	$(COMPAT_BENCHMARL)/bin/pip install -q torch==2.13.0
+	$(COMPAT_BENCHMARL)/bin/pip install -q -e ".[compat-benchmarl]" "pettingzoo==1.24.3"
+
+compat-test:
+	INTERBANK_REQUIRE_COMPAT=1 $(COMPAT)/bin/python -m pytest -q -m compat -k agilerl tests/compat
+	INTERBANK_REQUIRE_COMPAT=1 $(COMPAT_BENCHMARL)/bin/python -m pytest -q -m compat -k benchmarl tests/compat
+	$(COMPAT_BENCHMARL)/bin/python -m pytest -q tests/envs/test_pettingzoo_api.py tests/envs/test_interbank_env.py
 
 # Chromium from Debian's packages for the browser test (Playwright drives it; it cannot download its own).
 browser:
@@ -53,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/interbank bench --banks 10,100,1000,10000 --steps 200
 
 clean:
-	rm -rf $(VENV) $(COMPAT) build *.egg-info
+	rm -rf $(VENV) $(COMPAT) $(COMPAT_BENCHMARL) build *.egg-info

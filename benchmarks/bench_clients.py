@@ -1,7 +1,11 @@
 """Agent-steps per second of interbank (20 and 100 banks) and MPE ``simple_spread`` (20 agents, package
 ``mpe2``) under each client library's own PettingZoo wrapper; writes benchmarks/results/clients.json.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_clients.py [--steps 200] [--repeat 3]
+    OMP_NUM_THREADS=1 python benchmarks/bench_clients.py [--steps 200] [--repeat 3] [--out FILE]
+
+SuperSuit, TorchRL, RLlib and mpe2 share one environment (``pip install -e '.[test,ray,bench]'``); AgileRL
+needs its own (``make compat``: ``.venv-compat`` has mpe2 too), so its row comes from a second run there,
+written to its own file (``--out benchmarks/results/clients_agilerl.json``) with that run's baseline rows.
 
 Every client builds its wrapper, then steps it (timed) with uniformly random valid actions (masked ones excluded where the env
 gives a mask), resetting at the end of an episode; an agent-step is one live agent's step. A client whose
@@ -53,20 +57,27 @@ def _random_actions(env, obs, infos, rng) -> dict:
     return out
 
 
-def raw(make: Factory, steps: int) -> int:
-    """The PettingZoo parallel API itself: the baseline every wrapper adds to."""
-    env, rng, done = make(False), np.random.default_rng(0), 0
+def _random_steps(env, par, steps: int) -> tuple[int, float]:
+    """Steps ``env`` (a parallel-API env: PettingZoo's own, or a wrapper around the PettingZoo env ``par``)
+    ``steps`` times with random valid actions, resetting at the end of an episode; (agent-steps, seconds)."""
+    rng, done = np.random.default_rng(0), 0
     obs, infos = env.reset(seed=0)
     t0 = time.perf_counter()
     for _ in range(steps):
-        if not env.agents:
+        if not par.agents:
             obs, infos = env.reset()
-        done += len(env.agents)
-        obs, _, _, _, infos = env.step(_random_actions(env, obs, infos, rng))
+        done += len(par.agents)
+        obs, _, _, _, infos = env.step(_random_actions(par, obs, infos, rng))
     return done, time.perf_counter() - t0
 
 
-def supersuit(make: Factory, steps: int) -> int:
+def raw(make: Factory, steps: int) -> tuple[int, float]:
+    """The PettingZoo parallel API itself: the baseline every wrapper adds to."""
+    env = make(False)
+    return _random_steps(env, env, steps)
+
+
+def supersuit(make: Factory, steps: int) -> tuple[int, float]:
     """SuperSuit's black_death + pettingzoo_env_to_vec_env + concat_vec_envs (SB3's vector env)."""
     import supersuit as ss
 
@@ -84,7 +95,7 @@ def supersuit(make: Factory, steps: int) -> int:
     return steps * n, elapsed  # black_death keeps every slot stepping
 
 
-def torchrl(make: Factory, steps: int) -> int:
+def torchrl(make: Factory, steps: int) -> tuple[int, float]:
     """TorchRL's PettingZooWrapper (use_mask, done_on_any=False) stepped by ``rollout`` with random actions."""
     from torchrl.envs import PettingZooWrapper
 
@@ -95,25 +106,17 @@ def torchrl(make: Factory, steps: int) -> int:
     return int(sum(td[g, "mask"].sum() for g in env.group_map)), elapsed  # agents live at each step
 
 
-def rllib(make: Factory, steps: int) -> int:
+def rllib(make: Factory, steps: int) -> tuple[int, float]:
     """RLlib's ParallelPettingZooEnv, stepped directly as its env runners do."""
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
     env = ParallelPettingZooEnv(make(False))
-    par, rng, done = env.par_env, np.random.default_rng(0), 0
-    obs, infos = env.reset(seed=0)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        if not par.agents:
-            obs, infos = env.reset()
-        done += len(par.agents)
-        obs, _, _, _, infos = env.step(_random_actions(par, obs, infos, rng))
-    return done, time.perf_counter() - t0
+    return _random_steps(env, env.par_env, steps)
 
 
-def agilerl(make: Factory, steps: int) -> int:
+def agilerl(make: Factory, steps: int) -> tuple[int, float]:
     """AgileRL's PzDummyVecEnv (what its training loop wraps a ParallelEnv in)."""
-    from agilerl.vector.pz_vec_env import PzDummyVecEnv
+    from agilerl.vector import PzDummyVecEnv
 
     base = make(True)
     vec, rng, done = PzDummyVecEnv(base), np.random.default_rng(0), 0

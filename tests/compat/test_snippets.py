@@ -4,8 +4,9 @@ Each snippet must exit 0 and report ``learning_steps=N`` with N > 0; the env's s
 from outside (a patched ``InterbankEnv.step``), and the run must have seen at least one default
 (the stress scenario) and a few hundred bank-steps. A snippet whose library is not installed is
 skipped: SuperSuit, TorchRL and RLlib come with ``pip install -e '.[test,ray]'`` (``make install``);
-AgileRL needs its own environment (``make compat``: it pins pettingzoo<1.27 and tensordict 0.13), marked
-``compat``.
+AgileRL and BenchMARL each need an environment of their own (``make compat``: AgileRL pins pettingzoo<1.27
+and tensordict 0.13, BenchMARL torchrl<0.12), marked ``compat``; there (INTERBANK_REQUIRE_COMPAT set) a
+missing library fails the test instead.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ def counted(self, actions):
 m.InterbankEnv.step = counted
 atexit.register(lambda: print("COUNTS " + json.dumps(counts), flush=True))
 sys.argv = [sys.argv[1]]
+sys.path.insert(0, sys.argv[0].rsplit("/", 1)[0])  # as `python docs/compat/x.py` does: helpers next to it import
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
@@ -46,10 +48,8 @@ SNIPPETS = [
     pytest.param("supersuit_sb3_ppo.py", ("supersuit", "stable_baselines3"), id="supersuit-sb3"),
     pytest.param("torchrl_ippo.py", ("torchrl", "tensordict"), id="torchrl"),
     pytest.param("rllib_ppo.py", ("ray.rllib",), id="rllib"),
-    # AgileRL 2.58.0's own IPPO fails on any numpy action mask (docs/compat.md): strict, so that this
-    # test says so when a release fixes it
-    pytest.param("agilerl_ippo.py", ("agilerl",), id="agilerl", marks=[pytest.mark.compat, pytest.mark.xfail(
-        strict=True, reason="AgileRL 2.58.0: `None in group_masks` on numpy masks in IPPO.extract_action_masks")]),
+    pytest.param("agilerl_ippo.py", ("agilerl",), id="agilerl", marks=pytest.mark.compat),
+    pytest.param("benchmarl_ippo.py", ("benchmarl",), id="benchmarl", marks=pytest.mark.compat),
 ]
 
 
@@ -68,6 +68,8 @@ def _missing(modules: tuple[str, ...]) -> list[str]:
 def test_snippet_trains_on_the_stress_scenario(snippet, modules, tmp_path):
     missing = _missing(modules)
     if missing:
+        if os.environ.get("INTERBANK_REQUIRE_COMPAT"):  # make compat: there a missing library is a failed install
+            pytest.fail(f"{', '.join(missing)} not installed in this environment (make compat-install)")
         pytest.skip(f"{', '.join(missing)} not installed (see docs/compat.md)")
     # Ray's socket paths must stay under 107 bytes: a short folder, not pytest's deep tmp_path
     ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
