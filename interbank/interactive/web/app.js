@@ -18,6 +18,7 @@ const SAMPLE_PER_STEP = 6;    // transactions shown per step in the feed (a fair
 const S = {
   session: null, source: null, state: "idle", conn: "idle", maxSteps: 0, finished: false,
   queue: [], lastSeq: -1, catchUp: -1,
+  resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false, logItems: [],
   init: null, names: [], index: new Map(), nodes: [], spacing: 1,
   banks: new Map(), equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(),
   totals: null, unmetTotal: 0, markets: [],
@@ -133,7 +134,7 @@ function remember(id) {
 function reset() {
   if (S.source) S.source.close();
   Object.assign(S, {
-    source: null, queue: [], lastSeq: -1, init: null, names: [], index: new Map(), nodes: [], banks: new Map(),
+    source: null, queue: [], lastSeq: -1, resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false, logItems: [], init: null, names: [], index: new Map(), nodes: [], banks: new Map(),
     equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(), totals: null, unmetTotal: 0,
     markets: [], exposures: null, exposureStep: -1, exposureWanted: -1, selected: null, hover: null, market: null,
     flashes: [], cascadeAnim: null, pulses: [], step: null, recent: [], policyRate: null, minCapital: null,
@@ -165,6 +166,10 @@ function connect(url) {
   es.onerror = () => {
     if (S.source !== es) return;
     if (S.finished) { es.close(); setConn("ended"); return; }
+    if (S.resuming && es.readyState === EventSource.CLOSED) {  // its snapshot is no longer kept (410)
+      message(`session ${S.session}: the step shown before the reload is no longer kept; rebuilt from what the server keeps`);
+      attach(S.session); return;
+    }
     setConn(es.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
     statusCheck();
   };
@@ -235,6 +240,63 @@ async function control(command, extra = {}, session = S.session) {
   } catch (e) { message(e.message); return null; }
 }
 
+// ------------------------------------------------------------------ reload: resume, not replay
+// What the page showed (histories, logs, feed, selection) is kept in this tab's storage with the
+// last event applied (L) and the last step_end applied (E). After a reload the page reads the
+// session's init event, asks the stream for the events after E - 1 (E's snapshot restores every
+// bank), applies those up to L to its state only (nothing shown twice), and goes on live.
+const SAVE_KEY = "interbank.view";
+function save() {
+  if (!S.session || !S.init) return;
+  const flows = (name) => { const f = S.marketFlows.get(name); return f ? { now: f.now, steps: f.steps.slice(-1000) } : null; };
+  const view = {
+    session: S.session, lastSeq: Math.max(S.lastSeq, S.resumeAt), endSeq: S.endSeq, totals: S.totals, state: S.state,
+    stepTotals: S.stepTotals.slice(-3000), unmetTotal: S.unmetTotal, cbDraws: S.cbDraws || null,
+    markets: [...S.marketHistory].map(([name, h]) => [name, h.slice(-1000), flows(name)]),
+    logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000),
+    feed: feedFilter() ? [] : [...$("feed").children].map(li => [li.textContent, li.className]),
+    selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
+    compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,
+  };
+  try { sessionStorage.setItem(SAVE_KEY, JSON.stringify(view)); } catch (e) { /* storage off or full: a reload replays */ }
+}
+
+function saved(id) {
+  try { const v = JSON.parse(sessionStorage.getItem(SAVE_KEY) || "null"); return v && v.session === id && v.lastSeq >= 0 ? v : null; }
+  catch (e) { return null; }
+}
+
+async function resumeView(id, v, state) {
+  let init = null;
+  try { const r = await fetch(`/api/interactive/init/${encodeURIComponent(id)}`, { cache: "no-store" }); if (r.ok) init = await r.json(); }
+  catch (e) { /* handled below */ }
+  if (!init) { attach(id, state); return; }
+  reset();
+  S.session = id; $("session-id").textContent = id; remember(id);
+  S.quiet = true; onInit(init.data); S.quiet = false;
+  restore(v);
+  S.resumeAt = v.lastSeq; S.endSeq = v.endSeq; S.catchUp = Infinity; S.resuming = true;
+  S.lastSeq = v.endSeq > 0 ? v.endSeq - 1 : 0;
+  setState(state || v.state);
+  connect(`/api/interactive/stream/${id}?last_event_id=${S.lastSeq}`);
+  statusCheck();
+}
+
+function restore(v) {
+  S.stepTotals = v.stepTotals || [];
+  for (const [name, h, f] of v.markets || []) if (S.marketHistory.has(name)) { S.marketHistory.set(name, h); if (f) S.marketFlows.set(name, f); }
+  S.unmetTotal = v.unmetTotal || 0; S.cbDraws = v.cbDraws || undefined;
+  for (const item of v.logItems || []) { S.logItems.push(item); logRow(item); }
+  for (const [text, cls] of v.feed || []) $("feed").appendChild(Object.assign(document.createElement("li"), { textContent: text, className: cls }));
+  S.recent = v.recent || [];
+  if (v.selected && S.index.has(v.selected)) { S.selected = v.selected; if (v.equity) S.equityHistory.set(v.selected, v.equity); }
+  if (v.view) S.view = v.view;
+  if (v.totals) header(v.totals);
+  if (v.compare && !S.compare) openCompare(v.compare.other, v.compare.fork);
+  if (v.market && S.marketHistory.has(v.market)) openMarket(v.market);
+  refreshBankSelect(); refreshBankPanel(); systemPanel();
+}
+
 // ------------------------------------------------------------------ events, once per frame
 function drain(now) {
   if (!S.queue.length) return;
@@ -248,11 +310,15 @@ function drain(now) {
     const seq = +m.lastEventId;
     if (seq <= S.lastSeq) continue;
     S.lastSeq = seq;
+    if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
+    S.quiet = seq <= S.resumeAt;  // already shown before a reload: state only, no feed, log or history
+    if (m.type === "step_end") S.endSeq = seq;
     if (m.type === "step_end" && k !== lastEnd) stepEndTotals(m.data);
     else if (m.type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(m.data);
     else onEvent(JSON.parse(m.data), now);
     if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
   }
+  S.quiet = false;
   S.queue = k >= S.queue.length ? [] : S.queue.slice(k);
   if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
   S.dirty = true;
@@ -314,7 +380,7 @@ function onTransaction(e) {
   const text = `${d.bank} ${d.action} ${other} ${fmt(d.amount)} (${d.priority})`;
   const b = S.banks.get(d.bank); if (b) b.priority = d.priority;
   remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], text);
-  if (d.market) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
+  if (d.market && !S.quiet) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
   if (!st) return;
   st.n++; st.by[d.action] = (st.by[d.action] || 0) + 1;
   // reservoir sample: every transaction of the step is equally likely to be shown
@@ -346,11 +412,14 @@ function onDefault(e, now) {
 function onCascade(e, now) {
   const d = e.data;
   const cascade = { step: e.step, trigger: d.trigger, defaulted: d.defaulted, depth: d.depth };
-  const li = log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks, depth ${d.depth}, losses ${fmt(d.losses)}`,
-    "cascade", [...d.trigger, ...d.defaulted]);
-  li.appendChild(button("replay", "replay", (ev) => { ev.stopPropagation(); playCascade(cascade, performance.now()); }));
+  log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks, depth ${d.depth}, losses ${fmt(d.losses)}`,
+    "cascade", [...d.trigger, ...d.defaulted], cascade);
   feed(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks`, "cascade", [...d.trigger], false);
   if (S.catchUp !== Infinity) playCascade(cascade, now);
+}
+
+function replayButton(cascade) {
+  return button("replay", "replay", (ev) => { ev.stopPropagation(); playCascade(cascade, performance.now()); });
 }
 
 function playCascade(c, now) {
@@ -445,13 +514,17 @@ function stepEndTotals(raw) {
 }
 
 function stepTotalsOf(step, active, defaults, capital, markets, totals) {
-  S.stepTotals.push({ step, active, defaults, capital });
-  if (S.stepTotals.length > 10000) S.stepTotals.shift();
-  for (const m of markets) {
-    const h = S.marketHistory.get(m.name); if (h) { h.push([step, m.price]); if (h.length > 5000) h.shift(); }
-    const f = S.marketFlows.get(m.name); if (f) { f.steps.push([step, f.now]); f.now = 0; if (f.steps.length > 5000) f.steps.shift(); }
+  const last = S.stepTotals[S.stepTotals.length - 1];
+  if (!last || last.step < step) {  // a step restored after a reload is not counted twice
+    S.stepTotals.push({ step, active, defaults, capital });
+    if (S.stepTotals.length > 10000) S.stepTotals.shift();
+    for (const m of markets) {
+      const h = S.marketHistory.get(m.name); if (h) { h.push([step, m.price]); if (h.length > 5000) h.shift(); }
+      const f = S.marketFlows.get(m.name); if (f) { f.steps.push([step, f.now]); f.now = 0; if (f.steps.length > 5000) f.steps.shift(); }
+    }
+    if (totals) S.unmetTotal += totals.funding_unmet || 0;
   }
-  if (totals) { S.unmetTotal += totals.funding_unmet || 0; S.lastTotals = totals; }
+  if (totals) S.lastTotals = totals;
   S.markets = markets.length ? markets : S.markets;
   header({ step, active, defaults, capital });
   finishStep();
@@ -462,7 +535,7 @@ function onStepEnd(e) {
   for (const b of d.banks) {
     S.banks.set(b.id, b);
     let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
-    h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift();
+    if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
   }
   if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
   stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
@@ -692,12 +765,14 @@ function spark(canvas, series, colors) {
 
 // the activity feed: per step a summary and a fair sample; everything recent is kept for the filters
 function remember_(step, kind, banks, text) {
+  if (S.quiet) return;
   S.recent.push({ step, kind, banks, text });
   if (S.recent.length > 6000) S.recent.splice(0, S.recent.length - 5000);
   if (feedFilter()) S.feedDirty = true;
 }
 
 function feed(text, cls, banks = null, keep = true) {
+  if (S.quiet) return;
   if (keep) remember_(+text.split(" ")[0] || 0, cls === "cascade" ? "default" : cls, banks || [], text.replace(/^\d+ · /, ""));
   if (feedFilter()) return;
   const li = document.createElement("li"); li.textContent = text; li.className = cls;
@@ -724,9 +799,18 @@ function renderFilteredFeed() {
   ol.appendChild(frag);
 }
 
-function log(text, cls, banks) {
-  const li = document.createElement("li"); li.textContent = text; li.className = cls;
-  li.onclick = () => select(banks[0]);
+// the default / cascade log: kept as data (so that a reload restores it) and drawn newest first
+function log(text, cls, banks, cascade = null) {
+  if (S.quiet) return null;
+  S.logItems.push({ text, cls, banks, cascade });
+  if (S.logItems.length > 2000) S.logItems.shift();
+  return logRow(S.logItems[S.logItems.length - 1]);
+}
+
+function logRow(item) {
+  const li = document.createElement("li"); li.textContent = item.text; li.className = item.cls;
+  li.onclick = () => select(item.banks[0]);
+  if (item.cascade) li.appendChild(replayButton(item.cascade));
   const ol = $("log"); ol.prepend(li);
   while (ol.children.length > 2000) ol.lastChild.remove();
   return li;
@@ -1017,6 +1101,8 @@ function wire() {
   c.addEventListener("dblclick", () => { S.view = { zoom: 1, x: 0, y: 0 }; S.dirty = true; });
   setInterval(() => { if (S.session && !S.finished) statusCheck(); refreshSessions(); }, 2000);
   setInterval(() => { if (S.market) S.marketDirty = true; if (S.compare) S.compare.dirty = true; }, 500);
+  setInterval(save, 3000);
+  addEventListener("pagehide", save);
 }
 
 async function boot() {
@@ -1027,7 +1113,10 @@ async function boot() {
   if (wanted) {
     try {
       const r = await fetch(`/api/interactive/status?session_id=${encodeURIComponent(wanted)}`);
-      if (r.ok) { const st = await r.json(); attach(wanted, st.state); }
+      if (r.ok) {
+        const st = await r.json(), v = saved(wanted);
+        if (v) await resumeView(wanted, v, st.state); else attach(wanted, st.state);
+      }
       else message(`session ${wanted} is no longer on the server`);
     } catch (e) { setConn("gone"); }
   }
