@@ -10,15 +10,13 @@ const pct = (x) => (x === null || x === undefined) ? "–" : (100 * x).toFixed(2
 const COLORS = { PROFIT: "#3fb27f", LIQUIDITY: "#e0a33a", STABILITY: "#9b7be0", defaulted: "#e05252", deleted: "#5b6673" };
 const MARKET_COLORS = ["#e8d44d", "#5ad1e0", "#f08fc0", "#8fd18f"];
 const LIVE = new Set(["ready", "running", "paused"]);
-const TYPES = ["init", "step_start", "transaction", "profit_booking", "default", "cascade", "central_bank", "step_end",
-  "complete", "paused", "resumed", "stopped", "bank_deleted", "capital_added"];
 const FRAME_BUDGET_MS = 10;   // stream work per animation frame; the rest waits for the next frame
 const SAMPLE_PER_STEP = 6;    // transactions shown per step in the feed (a fair random sample)
 
 const S = {
   session: null, source: null, state: "idle", conn: "idle", maxSteps: 0, finished: false,
   queue: [], lastSeq: -1, catchUp: -1,
-  resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false, logItems: [],
+  streamErrors: 0, resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false, logItems: [],
   init: null, names: [], index: new Map(), nodes: [], spacing: 1,
   banks: new Map(), equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(),
   totals: null, unmetTotal: 0, markets: [],
@@ -26,7 +24,7 @@ const S = {
   selected: null, hover: null, market: null,
   flashes: [], cascadeAnim: null, pulses: [],
   step: null, recent: [], feedDirty: false, policyRate: null, minCapital: null,
-  view: { zoom: 1, x: 0, y: 0 }, dirty: true, frames: 0,
+  view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, frames: 0,
   compare: null,   // {other: session id, source, totals: [], state, step, fork}
 };
 window.__ib = S;   // for tests and the benchmark: the page's own record of what it showed
@@ -132,13 +130,13 @@ function remember(id) {
 }
 
 function reset() {
-  if (S.source) S.source.close();
+  closeStream();
   Object.assign(S, {
     source: null, queue: [], lastSeq: -1, resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false, logItems: [], init: null, names: [], index: new Map(), nodes: [], banks: new Map(),
     equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(), totals: null, unmetTotal: 0,
     markets: [], exposures: null, exposureStep: -1, exposureWanted: -1, selected: null, hover: null, market: null,
     flashes: [], cascadeAnim: null, pulses: [], step: null, recent: [], policyRate: null, minCapital: null,
-    view: { zoom: 1, x: 0, y: 0 }, dirty: true, finished: false, maxSteps: 0,
+    view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, finished: false, maxSteps: 0,
   });
   $("feed").replaceChildren(); $("log").replaceChildren(); $("markets").replaceChildren(); $("market-dash").hidden = true;
   $("bank-select").replaceChildren(); $("cb-rate").value = ""; $("cb-capital").value = "";
@@ -154,27 +152,42 @@ function attach(id, state = null) {
   S.session = id; $("session-id").textContent = id; remember(id);
   S.catchUp = Infinity;  // until the backlog is read: no animations
   setState(state || "ready");
-  connect(`/api/interactive/stream/${id}`);
+  connect(id, -1);
   statusCheck();
 }
 
-function connect(url) {
-  const es = new EventSource(url);
-  S.source = es;
+// the stream is read by a worker (stream.js) and arrives here in batches of [seq, type, data]
+let worker = null, streamToken = 0;
+function connect(id, after) {
+  if (!worker) { worker = new Worker("/static/stream.js"); worker.onmessage = onStream; }
+  S.source = { token: ++streamToken, id };
   setConn("connecting");
-  es.onopen = () => setConn("live");
-  es.onerror = () => {
-    if (S.source !== es) return;
-    if (S.finished) { es.close(); setConn("ended"); return; }
-    if (S.resuming && es.readyState === EventSource.CLOSED) {  // its snapshot is no longer kept (410)
-      message(`session ${S.session}: the step shown before the reload is no longer kept; rebuilt from what the server keeps`);
-      attach(S.session); return;
-    }
-    setConn(es.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
-    statusCheck();
-  };
-  const push = (m) => { if (S.source === es) S.queue.push(m); };
-  for (const t of TYPES) es.addEventListener(t, push);
+  worker.postMessage({ open: `/api/interactive/stream/${encodeURIComponent(id)}`, after, token: S.source.token });
+}
+
+function closeStream() {
+  if (S.source && worker) worker.postMessage({ close: true });
+  S.source = null;
+}
+
+function onStream(msg) {
+  const m = msg.data;
+  if (!S.source || m.token !== S.source.token) return;  // an earlier stream's last words
+  if (m.events) { for (const e of m.events) S.queue.push(e); return; }
+  if (m.conn === "live") { setConn("live"); return; }
+  if (m.conn === "reconnecting") {
+    S.streamErrors++;
+    if (S.finished) { closeStream(); setConn("ended"); return; }
+    if (S.conn !== "gone") setConn("reconnecting");
+    statusCheck(); return;
+  }
+  S.source = null;  // the worker stopped reading: m.end is why
+  if (m.end === 204) { setConn("ended"); return; }
+  if (S.resuming && m.end === 410) {  // the step shown before the reload is no longer kept
+    message(`session ${S.session}: the step shown before the reload is no longer kept; rebuilt from what the server keeps`);
+    attach(S.session); return;
+  }
+  message(m.error || ""); setConn(m.end === 404 ? "lost" : "closed"); statusCheck();
 }
 
 function setConn(conn) {
@@ -196,7 +209,7 @@ async function statusCheck() {
     if (r.status === 404) { setConn("lost"); setState("unknown"); return; }
     const st = await r.json();
     if (S.conn === "gone" || S.conn === "closed" || S.conn === "lost") {  // back: read on from where the page is
-      if (!S.finished) { const es = S.source; if (es) es.close(); connect(`/api/interactive/stream/${id}?last_event_id=${S.lastSeq}`); }
+      if (!S.finished) { closeStream(); connect(id, S.lastSeq); }
       else setConn("ended");
     }
     if (!S.finished && S.queue.length === 0 && st.last_seq <= S.lastSeq) setState(st.state);
@@ -278,7 +291,7 @@ async function resumeView(id, v, state) {
   S.resumeAt = v.lastSeq; S.endSeq = v.endSeq; S.catchUp = Infinity; S.resuming = true;
   S.lastSeq = v.endSeq > 0 ? v.endSeq - 1 : 0;
   setState(state || v.state);
-  connect(`/api/interactive/stream/${id}?last_event_id=${S.lastSeq}`);
+  connect(id, S.lastSeq);
   statusCheck();
 }
 
@@ -303,25 +316,23 @@ function drain(now) {
   const t0 = performance.now();
   // the newest step_end already queued: older snapshots are read for their totals only
   let lastEnd = -1;
-  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k].type === "step_end") { lastEnd = k; break; }
+  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k][1] === "step_end") { lastEnd = k; break; }
   let k = 0;
   for (; k < S.queue.length; k++) {
-    const m = S.queue[k];
-    const seq = +m.lastEventId;
+    const [seq, type, data] = S.queue[k];
     if (seq <= S.lastSeq) continue;
     S.lastSeq = seq;
     if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
     S.quiet = seq <= S.resumeAt;  // already shown before a reload: state only, no feed, log or history
-    if (m.type === "step_end") S.endSeq = seq;
-    if (m.type === "step_end" && k !== lastEnd) stepEndTotals(m.data);
-    else if (m.type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(m.data);
-    else onEvent(JSON.parse(m.data), now);
+    if (type === "step_end") S.endSeq = seq;
+    if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
+    else if (type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(data);
+    else onEvent(JSON.parse(data), now);
     if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
   }
   S.quiet = false;
   S.queue = k >= S.queue.length ? [] : S.queue.slice(k);
   if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
-  S.dirty = true;
 }
 
 function onEvent(e, now) {
@@ -335,13 +346,13 @@ function onEvent(e, now) {
       remember_(e.step, "profit", [d.bank], `${d.bank} booked ${fmt(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
       break;
     }
-    case "default": onDefault(e, now); break;
+    case "default": onDefault(e, now); S.dirty = true; break;
     case "cascade": onCascade(e, now); break;
-    case "step_end": onStepEnd(e); break;
+    case "step_end": onStepEnd(e); S.dirty = true; break;
     case "complete":
       feed(`${e.step} · complete (${d.reason})`, "control");
       S.finished = true; if (S.state !== "stopped") setState("complete"); else setState("stopped");
-      if (S.source) S.source.close(); setConn("ended"); refreshSessions(); break;
+      closeStream(); setConn("ended"); refreshSessions(); break;
     case "paused": setState("paused"); feed(`${e.step} · paused`, "control"); break;
     case "resumed": setState("running"); feed(`${e.step} · resumed`, "control"); break;
     case "stopped": setState("stopped"); feed(`${e.step} · stopped`, "control"); break;
@@ -427,7 +438,7 @@ function playCascade(c, now) {
   const triggers = idx(c.trigger), victims = idx(c.defaulted.filter(id => !c.trigger.includes(id)));
   S.cascadeAnim = { triggers, victims, t: now, step: c.step };
   for (const i of triggers) S.flashes.push({ i, t: now });
-  S.dirty = true;
+  S.overlay = true;
 }
 
 function onCentralBank(e) {
@@ -467,7 +478,7 @@ function onInit(d) {
   centralBankRates(d.config.policy_rate, reg ? reg.min_capital_ratio : null);
   $("max-steps").textContent = "/" + S.maxSteps;
   if (d.config.branch && !S.compare) openCompare(d.config.branch.parent, d.config.branch.step);
-  layout(d);
+  layout(d); S.dirty = true;
   for (const b of d.banks) S.banks.set(b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false, priority: "PROFIT" });
   S.markets = d.markets;
   for (const m of d.markets) { S.marketHistory.set(m.name, [[0, m.price]]); S.marketFlows.set(m.name, { now: 0, steps: [] }); }
@@ -625,7 +636,7 @@ function refreshBankSelect() {
 
 function select(id) {
   if (!S.index.has(id)) return;
-  S.selected = id; $("bank-select").value = id; refreshBankPanel(); actionButtons(); S.dirty = true;
+  S.selected = id; $("bank-select").value = id; refreshBankPanel(); actionButtons(); S.overlay = true;
 }
 
 function refreshBankPanel() {
@@ -898,109 +909,140 @@ function transform() {
   return { s, ox: c.width / 2 + v.x, oy: c.height / 2 + v.y };
 }
 
+// Two stacked canvases: the base (exposures and banks) is redrawn only when the data or the view
+// changes, at most once a frame; the overlay on top (animations, hover, the selected bank and its
+// exposures) is cheap and redrawn while something moves. A software canvas rasterises every
+// drawn path at commit: redrawing thousands of edges each frame is what made frames slow.
 function draw(now) {
-  const c = $("network"), g = c.getContext("2d");
+  if (S.dirty) { S.dirty = false; S.overlay = true; drawBase(); }
   const animating = S.pulses.length || S.flashes.length || S.cascadeAnim;
-  if (!S.dirty && !animating) return;
-  S.dirty = false;
+  if (!S.overlay && !animating) return;
+  S.overlay = false;
+  drawOverlay(now);
+}
+
+function drawBase() {
+  const c = $("network-base"), g = c.getContext("2d");
   g.clearRect(0, 0, c.width, c.height);
-  if (!S.nodes.length) return;
-  const { s, ox, oy } = transform();
-  const P = S.nodes.map(p => [ox + p.x * s, oy + p.y * s]);
-  const gone = (i) => { const b = S.banks.get(S.names[i]); return !b || b.defaulted || b.deleted; };
-  drawEdges(g, P, gone);
+  if (!S.nodes.length) { $("lod").textContent = ""; return; }
+  const { s, ox, oy } = transform(), n = S.nodes.length;
+  const P = S.proj = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) { P[2 * i] = ox + S.nodes[i].x * s; P[2 * i + 1] = oy + S.nodes[i].y * s; }
+  drawEdges(g, P);
   // nodes: one path per colour; radius from equity, capped by the spacing so that nodes never merge
   let maxEq = 1;
   for (const b of S.banks.values()) if (!b.defaulted && !b.deleted && b.equity > maxEq) maxEq = b.equity;
-  const cap = Math.max(1.2, 0.45 * S.spacing * s), small = S.nodes.length > 3000;
+  const cap = Math.max(1.2, 0.45 * S.spacing * s), small = n > 3000;
   const groups = new Map();
-  S.nodes.forEach((p, i) => {
-    const b = S.banks.get(p.id); if (!b) return;
+  for (let i = 0; i < n; i++) {
+    const p = S.nodes[i], b = S.banks.get(p.id); if (!b) continue;
     const key = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (b.priority || "PROFIT");
-    const r = b.deleted || b.defaulted ? Math.min(cap, 3) : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
-    p.r = r;
+    p.r = b.deleted || b.defaulted ? Math.min(cap, 3) : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
     let arr = groups.get(key); if (!arr) groups.set(key, arr = []); arr.push(i);
-  });
-  for (const [key, arr] of groups) {
-    g.fillStyle = COLORS[key] || COLORS.PROFIT; g.beginPath();
+  }
+  // distressed and failed banks last, so that they are drawn on top of the rest
+  for (const key of ["PROFIT", "deleted", "STABILITY", "LIQUIDITY", "defaulted"]) {
+    const arr = groups.get(key); if (!arr) continue;
+    g.fillStyle = COLORS[key]; g.beginPath();
     for (const i of arr) {
-      const [x, y] = P[i], r = S.nodes[i].r;
+      const x = P[2 * i], y = P[2 * i + 1], r = S.nodes[i].r;
       if (x < -r || y < -r || x > c.width + r || y > c.height + r) continue;
       if (small && r < 2.5) g.rect(x - r, y - r, 2 * r, 2 * r); else { g.moveTo(x + r, y); g.arc(x, y, r, 0, 6.2832); }
     }
     g.fill();
   }
-  // transaction pulses (small networks), default flashes, the cascade being played
-  S.pulses = S.pulses.filter(p => now - p.t < 600);
-  for (const p of S.pulses) {
-    const k = (now - p.t) / 600, A = P[p.a], B = P[p.b];
-    g.fillStyle = `rgba(74,144,226,${1 - k})`; g.beginPath(); g.arc(A[0] + (B[0] - A[0]) * k, A[1] + (B[1] - A[1]) * k, 2.5, 0, 7); g.fill();
-  }
-  S.flashes = S.flashes.filter(f => now - f.t < 1500);
-  for (const f of S.flashes) {
-    const k = (now - f.t) / 1500, [x, y] = P[f.i];
-    g.strokeStyle = `rgba(224,82,82,${1 - k})`; g.lineWidth = 2; g.beginPath(); g.arc(x, y, 4 + 26 * k, 0, 7); g.stroke();
-  }
-  if (S.cascadeAnim) drawCascade(g, P, now);
-  for (const [id, color] of [[S.hover, "#d9e1e8"], [S.selected, "#ffffff"]]) {
-    if (id === null || !S.index.has(id)) continue;
-    const i = S.index.get(id), [x, y] = P[i];
-    g.strokeStyle = color; g.lineWidth = 2; g.beginPath(); g.arc(x, y, Math.max(5, S.nodes[i].r + 3), 0, 7); g.stroke();
-  }
 }
 
-// level of detail: the largest exposures and every exposure of a bank in distress or selected;
-// the rest is summarised in the legend
-function drawEdges(g, P, gone) {
+function distressed(i) { const b = S.banks.get(S.names[i]); return !!b && !b.defaulted && !b.deleted && !!b.priority && b.priority !== "PROFIT"; }
+function goneAt(i) { const b = S.banks.get(S.names[i]); return !b || b.defaulted || b.deleted; }
+
+// level of detail: every exposure to a bank in distress, then the largest ones up to a budget
+// (exposures come largest first); the rest is summarised in the legend. Width = amount.
+function drawEdges(g, P) {
   const x = S.exposures; if (!x) { $("lod").textContent = ""; return; }
-  const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2500 : 4000;
-  const distress = (i) => { const b = S.banks.get(S.names[i]); return b && b.priority && b.priority !== "PROFIT"; };
-  const sel = S.selected !== null ? S.index.get(S.selected) : -1;
+  const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2000 : 3000;
   let amax = 0; for (let k = 0; k < x.amount.length; k++) if (x.amount[k] > amax) amax = x.amount[k];
-  const widths = [[], [], [], []], hot = [];
+  const widths = [[], [], [], []], stressed = [];
   let drawn = 0, drawnAmount = 0;
   for (let k = 0; k < x.amount.length; k++) {
     const a = x.lender[k], b = x.borrower[k];
-    if (a >= n || b >= n || gone(a) || gone(b)) continue;
-    const special = a === sel || b === sel || distress(b);
+    if (a >= n || b >= n || goneAt(a) || goneAt(b)) continue;
+    const special = distressed(b);
     if (drawn >= budget && !special) continue;
     drawn++; drawnAmount += x.amount[k];
-    const w = Math.sqrt(x.amount[k] / (amax || 1));
-    (special && (a === sel || b === sel) ? hot : widths[Math.min(3, Math.floor(w * 4))]).push(k);
+    if (special && n > 300) { stressed.push(k); continue; }
+    widths[Math.min(3, Math.floor(Math.sqrt(x.amount[k] / (amax || 1)) * 4))].push(k);
   }
-  const line = (k) => { const A = P[x.lender[k]], B = P[x.borrower[k]]; g.moveTo(A[0], A[1]); g.lineTo(B[0], B[1]); };
+  const line = (k) => { const A = 2 * x.lender[k], B = 2 * x.borrower[k]; g.moveTo(P[A], P[A + 1]); g.lineTo(P[B], P[B + 1]); };
   widths.forEach((ks, cls) => {
     if (!ks.length) return;
     g.strokeStyle = `rgba(130,150,175,${0.12 + 0.12 * cls})`; g.lineWidth = 0.6 + cls * 1.1; g.beginPath(); ks.forEach(line); g.stroke();
   });
-  if (hot.length) { g.strokeStyle = "rgba(255,255,255,0.55)"; g.lineWidth = 1.5; g.beginPath(); hot.forEach(line); g.stroke(); }
-  // arrowheads (lender -> borrower) on the largest drawn exposures
-  g.fillStyle = "rgba(190,205,220,0.7)"; g.beginPath();
-  const heads = [...widths[3], ...widths[2], ...hot].slice(0, 400);
-  for (const k of heads) {
-    const A = P[x.lender[k]], B = P[x.borrower[k]], dx = B[0] - A[0], dy = B[1] - A[1], L = Math.hypot(dx, dy);
-    if (L < 12) continue;
-    const ux = dx / L, uy = dy / L, tx = A[0] + dx * 0.62, ty = A[1] + dy * 0.62;
-    g.moveTo(tx + ux * 5, ty + uy * 5); g.lineTo(tx - uy * 3, ty + ux * 3); g.lineTo(tx + uy * 3, ty - ux * 3); g.closePath();
-  }
-  g.fill();
+  if (stressed.length) { g.strokeStyle = "rgba(224,163,58,0.35)"; g.lineWidth = 0.8; g.beginPath(); stressed.forEach(line); g.stroke(); }
+  arrowHeads(g, P, x, [...widths[3], ...widths[2]].slice(0, 400), "rgba(190,205,220,0.7)");
   const hidden = x.count - drawn;
   $("lod").textContent = hidden > 0 ? ` · exposures at step ${x.step}: ${drawn} drawn (${(100 * drawnAmount / (x.total || 1)).toFixed(0)}% of ${fmt(x.total)}), ${hidden} smaller ones hidden`
     : ` · exposures at step ${x.step}: ${drawn}`;
 }
 
+// arrowheads (lender -> borrower) at 62% of each exposure's line
+function arrowHeads(g, P, x, ks, color) {
+  g.fillStyle = color; g.beginPath();
+  for (const k of ks) {
+    const A = 2 * x.lender[k], B = 2 * x.borrower[k], dx = P[B] - P[A], dy = P[B + 1] - P[A + 1], L = Math.hypot(dx, dy);
+    if (L < 12) continue;
+    const ux = dx / L, uy = dy / L, tx = P[A] + dx * 0.62, ty = P[A + 1] + dy * 0.62;
+    g.moveTo(tx + ux * 5, ty + uy * 5); g.lineTo(tx - uy * 3, ty + ux * 3); g.lineTo(tx + uy * 3, ty - ux * 3); g.closePath();
+  }
+  g.fill();
+}
+
+function drawOverlay(now) {
+  const c = $("network"), g = c.getContext("2d"), P = S.proj;
+  g.clearRect(0, 0, c.width, c.height);
+  if (!S.nodes.length || !P) return;
+  const at = (i) => [P[2 * i], P[2 * i + 1]];
+  // the selected bank's exposures, all of them, whatever the level of detail
+  const sel = S.selected !== null && S.index.has(S.selected) ? S.index.get(S.selected) : -1, x = S.exposures;
+  if (sel >= 0 && x) {
+    const ks = [];
+    for (let k = 0; k < x.amount.length; k++) if ((x.lender[k] === sel || x.borrower[k] === sel) && !goneAt(x.lender[k]) && !goneAt(x.borrower[k])) ks.push(k);
+    g.strokeStyle = "rgba(255,255,255,0.55)"; g.lineWidth = 1.5; g.beginPath();
+    for (const k of ks) { const [ax, ay] = at(x.lender[k]), [bx, by] = at(x.borrower[k]); g.moveTo(ax, ay); g.lineTo(bx, by); }
+    g.stroke();
+    arrowHeads(g, P, x, ks, "rgba(255,255,255,0.8)");
+  }
+  // transaction pulses (small networks), default flashes, the cascade being played
+  S.pulses = S.pulses.filter(p => now - p.t < 600);
+  for (const p of S.pulses) {
+    const k = (now - p.t) / 600, [ax, ay] = at(p.a), [bx, by] = at(p.b);
+    g.fillStyle = `rgba(74,144,226,${1 - k})`; g.beginPath(); g.arc(ax + (bx - ax) * k, ay + (by - ay) * k, 2.5, 0, 7); g.fill();
+  }
+  S.flashes = S.flashes.filter(f => now - f.t < 1500);
+  for (const f of S.flashes) {
+    const k = (now - f.t) / 1500, [fx, fy] = at(f.i);
+    g.strokeStyle = `rgba(224,82,82,${1 - k})`; g.lineWidth = 2; g.beginPath(); g.arc(fx, fy, 4 + 26 * k, 0, 7); g.stroke();
+  }
+  if (S.cascadeAnim) drawCascade(g, at, now);
+  for (const [id, color] of [[S.hover, "#d9e1e8"], [S.selected, "#ffffff"]]) {
+    if (id === null || !S.index.has(id)) continue;
+    const i = S.index.get(id), [hx, hy] = at(i);
+    g.strokeStyle = color; g.lineWidth = 2; g.beginPath(); g.arc(hx, hy, Math.max(5, S.nodes[i].r + 3), 0, 7); g.stroke();
+  }
+}
+
 // trigger -> victims, revealed one after another, then fading
-function drawCascade(g, P, now) {
+function drawCascade(g, at, now) {
   const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * c.victims.length;
-  if (age > total + 1500) { S.cascadeAnim = null; return; }
+  if (age > total + 1500) { S.cascadeAnim = null; S.overlay = true; return; }
   const shown = Math.min(c.victims.length, Math.floor(age / 150) + 1), alpha = age > total ? 1 - (age - total) / 1500 : 1;
   g.strokeStyle = `rgba(224,82,82,${0.8 * alpha})`; g.fillStyle = `rgba(224,82,82,${0.9 * alpha})`; g.lineWidth = 1.5;
   for (let v = 0; v < shown; v++) {
-    const B = P[c.victims[v]];
-    for (const t of c.triggers) { const A = P[t]; g.beginPath(); g.moveTo(A[0], A[1]); g.lineTo(B[0], B[1]); g.stroke(); }
-    g.beginPath(); g.arc(B[0], B[1], 5, 0, 7); g.fill();
+    const [bx, by] = at(c.victims[v]);
+    for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.moveTo(ax, ay); g.lineTo(bx, by); g.stroke(); }
+    g.beginPath(); g.arc(bx, by, 5, 0, 7); g.fill();
   }
-  for (const t of c.triggers) { const A = P[t]; g.beginPath(); g.arc(A[0], A[1], 7, 0, 7); g.fill(); }
+  for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.arc(ax, ay, 7, 0, 7); g.fill(); }
 }
 
 // picking: the nearest node within its radius (at least 6 px), found through the grid
@@ -1032,7 +1074,7 @@ function onPointerMove(ev) {
 function hover() {
   if (!pointer) return;
   const id = pickAt(pointer.x, pointer.y), tip = $("tip");
-  if (id !== S.hover) { S.hover = id; S.dirty = true; }
+  if (id !== S.hover) { S.hover = id; S.overlay = true; }
   if (!id) { tip.hidden = true; pointer = null; return; }
   const b = S.banks.get(id), rect = $("network").parentElement.getBoundingClientRect();
   tip.textContent = b ? `${id} · equity ${fmt(b.equity)} · ${b.deleted ? "deleted" : b.defaulted ? "defaulted" : b.priority || "PROFIT"}` : id;
@@ -1090,7 +1132,7 @@ function wire() {
     const id = pickAt(ev.clientX, ev.clientY); if (id) select(id);
   });
   c.addEventListener("pointermove", onPointerMove);
-  c.addEventListener("pointerleave", () => { drag = null; S.hover = null; $("tip").hidden = true; S.dirty = true; });
+  c.addEventListener("pointerleave", () => { drag = null; S.hover = null; $("tip").hidden = true; S.overlay = true; });
   c.addEventListener("wheel", (ev) => {
     ev.preventDefault();
     const rect = c.getBoundingClientRect(), k = c.width / rect.width;
