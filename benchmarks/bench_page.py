@@ -30,8 +30,7 @@ from tests.interactive.conftest import serving  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PROBE = """() => {
-  const S = window.__ib; S.bench = { gaps: [], last: performance.now(), errors: 0, frames: 0 };
-  if (S.source) S.source.addEventListener('error', () => S.bench.errors++);
+  const S = window.__ib; S.bench = { gaps: [], last: performance.now(), errors0: S.streamErrors, frames: 0 };
   const tick = (t) => { const b = S.bench; b.gaps.push(t - b.last); b.last = t; b.frames++; if (!b.stop) requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
 }"""
@@ -58,7 +57,7 @@ def measure(base: str, banks: int, seconds: float, shots: Path) -> dict:
         t0 = time.perf_counter()
         page.wait_for_timeout(seconds * 1000)  # the measurement window itself (a benchmark, not a test)
         wall = time.perf_counter() - t0
-        bench = page.evaluate("(() => { const b = window.__ib.bench; b.stop = true; return b; })()")
+        bench = page.evaluate("(() => { const S = window.__ib, b = S.bench; b.stop = true; b.errors = S.streamErrors - b.errors0; return b; })()")
         step1 = int(page.inner_text("#step"))
         # click latency: a bank that is not selected, from the click to the panel showing it
         target = page.evaluate("window.__ib.names[Math.floor(window.__ib.names.length / 3)]")

@@ -24,7 +24,7 @@ const S = {
   selected: null, hover: null, market: null,
   flashes: [], cascadeAnim: null, pulses: [],
   step: null, recent: [], feedDirty: false, policyRate: null, minCapital: null,
-  view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, frames: 0,
+  view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, frames: 0, baseFrames: 0,
   compare: null,   // {other: session id, source, totals: [], state, step, fork}
 };
 window.__ib = S;   // for tests and the benchmark: the page's own record of what it showed
@@ -922,35 +922,52 @@ function draw(now) {
 }
 
 function drawBase() {
-  const c = $("network-base"), g = c.getContext("2d");
-  g.clearRect(0, 0, c.width, c.height);
-  if (!S.nodes.length) { $("lod").textContent = ""; return; }
+  const c = $("network-base");
+  if (!S.nodes.length) { $("lod").textContent = ""; paintBase(c, []); return; }
   const { s, ox, oy } = transform(), n = S.nodes.length;
   const P = S.proj = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) { P[2 * i] = ox + S.nodes[i].x * s; P[2 * i + 1] = oy + S.nodes[i].y * s; }
-  drawEdges(g, P);
-  // nodes: one path per colour; radius from equity, capped by the spacing so that nodes never merge
+  const edges = edgeLayers(P), layers = [];
+  // nodes: one layer per colour; radius from equity, capped by the spacing so that nodes never merge
   let maxEq = 1;
   for (const b of S.banks.values()) if (!b.defaulted && !b.deleted && b.equity > maxEq) maxEq = b.equity;
-  const cap = Math.max(1.2, 0.45 * S.spacing * s), small = n > 3000;
+  const small = n > 3000, cap = Math.max(1.2, (small ? 0.3 : n > 300 ? 0.34 : 0.45) * S.spacing * s);
   const groups = new Map();
   for (let i = 0; i < n; i++) {
     const p = S.nodes[i], b = S.banks.get(p.id); if (!b) continue;
     const key = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (b.priority || "PROFIT");
     p.r = b.deleted || b.defaulted ? Math.min(cap, 3) : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
-    let arr = groups.get(key); if (!arr) groups.set(key, arr = []); arr.push(i);
+    const x = P[2 * i], y = P[2 * i + 1];
+    if (x < -p.r || y < -p.r || x > c.width + p.r || y > c.height + p.r) continue;
+    const kind = small && p.r < 2.5 ? "squares" : "circles", gk = key + kind;
+    let L = groups.get(gk); if (!L) groups.set(gk, L = { kind, style: COLORS[key], data: [], key });
+    L.data.push(x, y, p.r);
   }
   // distressed and failed banks last, so that they are drawn on top of the rest
-  for (const key of ["PROFIT", "deleted", "STABILITY", "LIQUIDITY", "defaulted"]) {
-    const arr = groups.get(key); if (!arr) continue;
-    g.fillStyle = COLORS[key]; g.beginPath();
-    for (const i of arr) {
-      const x = P[2 * i], y = P[2 * i + 1], r = S.nodes[i].r;
-      if (x < -r || y < -r || x > c.width + r || y > c.height + r) continue;
-      if (small && r < 2.5) g.rect(x - r, y - r, 2 * r, 2 * r); else { g.moveTo(x + r, y); g.arc(x, y, r, 0, 6.2832); }
-    }
-    g.fill();
+  const rank = { PROFIT: 0, deleted: 1, STABILITY: 2, LIQUIDITY: 3, defaulted: 4 };
+  for (const L of [...groups.values()].sort((a, b) => rank[a.key] - rank[b.key])) layers.push({ kind: L.kind, style: L.style, data: new Float32Array(L.data) });
+  // at thousands of banks the nodes fill the disc: the exposures drawn go on top of them
+  paintBase(c, small ? [...layers, ...edges] : [...edges, ...layers]);
+}
+
+// the base is painted by the layer worker (off the main thread) where the browser allows it;
+// a request made while it paints replaces any older one still waiting
+let layerWorker, layerBusy = false, layerNext = null;
+function paintBase(c, layers) {
+  if (layerWorker === undefined) {
+    layerWorker = typeof OffscreenCanvas !== "undefined" && typeof Worker !== "undefined" && c.getContext("bitmaprenderer") ? new Worker("/static/layer.js") : null;
+    if (layerWorker) layerWorker.onmessage = (msg) => {
+      c.getContext("bitmaprenderer").transferFromImageBitmap(msg.data.bitmap);
+      S.baseFrames++;
+      layerBusy = false;
+      if (layerNext) { const next = layerNext; layerNext = null; paintBase(c, next); }
+    };
   }
+  if (!layerWorker) { paintLayers(c.getContext("2d"), c.width, c.height, layers); S.baseFrames++; return; }
+  if (layerBusy) { layerNext = layers; return; }
+  layerBusy = true;
+  const buffers = layers.map(L => L.data.buffer);
+  layerWorker.postMessage({ w: c.width, h: c.height, layers, id: S.baseFrames }, buffers);
 }
 
 function distressed(i) { const b = S.banks.get(S.names[i]); return !!b && !b.defaulted && !b.deleted && !!b.priority && b.priority !== "PROFIT"; }
@@ -958,8 +975,8 @@ function goneAt(i) { const b = S.banks.get(S.names[i]); return !b || b.defaulted
 
 // level of detail: every exposure to a bank in distress, then the largest ones up to a budget
 // (exposures come largest first); the rest is summarised in the legend. Width = amount.
-function drawEdges(g, P) {
-  const x = S.exposures; if (!x) { $("lod").textContent = ""; return; }
+function edgeLayers(P) {
+  const x = S.exposures; if (!x) { $("lod").textContent = ""; return []; }
   const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2000 : 3000;
   let amax = 0; for (let k = 0; k < x.amount.length; k++) if (x.amount[k] > amax) amax = x.amount[k];
   const widths = [[], [], [], []], stressed = [];
@@ -973,28 +990,31 @@ function drawEdges(g, P) {
     if (special && n > 300) { stressed.push(k); continue; }
     widths[Math.min(3, Math.floor(Math.sqrt(x.amount[k] / (amax || 1)) * 4))].push(k);
   }
-  const line = (k) => { const A = 2 * x.lender[k], B = 2 * x.borrower[k]; g.moveTo(P[A], P[A + 1]); g.lineTo(P[B], P[B + 1]); };
-  widths.forEach((ks, cls) => {
-    if (!ks.length) return;
-    g.strokeStyle = `rgba(130,150,175,${0.12 + 0.12 * cls})`; g.lineWidth = 0.6 + cls * 1.1; g.beginPath(); ks.forEach(line); g.stroke();
-  });
-  if (stressed.length) { g.strokeStyle = "rgba(224,163,58,0.35)"; g.lineWidth = 0.8; g.beginPath(); stressed.forEach(line); g.stroke(); }
-  arrowHeads(g, P, x, [...widths[3], ...widths[2]].slice(0, 400), "rgba(190,205,220,0.7)");
+  const lines = (ks) => {
+    const d = new Float32Array(4 * ks.length);
+    ks.forEach((k, j) => { const A = 2 * x.lender[k], B = 2 * x.borrower[k]; d[4 * j] = P[A]; d[4 * j + 1] = P[A + 1]; d[4 * j + 2] = P[B]; d[4 * j + 3] = P[B + 1]; });
+    return d;
+  };
+  const layers = [];
+  widths.forEach((ks, cls) => { if (ks.length) layers.push({ kind: "lines", style: `rgba(130,150,175,${0.14 + 0.12 * cls})`, width: 0.7 + cls * 0.7, data: lines(ks) }); });
+  if (stressed.length) layers.push({ kind: "lines", style: "rgba(224,163,58,0.35)", width: 0.8, data: lines(stressed) });
+  layers.push({ kind: "triangles", style: "rgba(190,205,220,0.7)", data: arrowHeads(P, x, [...widths[3], ...widths[2]].slice(0, 400)) });
   const hidden = x.count - drawn;
   $("lod").textContent = hidden > 0 ? ` · exposures at step ${x.step}: ${drawn} drawn (${(100 * drawnAmount / (x.total || 1)).toFixed(0)}% of ${fmt(x.total)}), ${hidden} smaller ones hidden`
     : ` · exposures at step ${x.step}: ${drawn}`;
+  return layers;
 }
 
-// arrowheads (lender -> borrower) at 62% of each exposure's line
-function arrowHeads(g, P, x, ks, color) {
-  g.fillStyle = color; g.beginPath();
+// arrowheads (lender -> borrower) at 62% of each exposure's line, as triangles
+function arrowHeads(P, x, ks) {
+  const out = [];
   for (const k of ks) {
     const A = 2 * x.lender[k], B = 2 * x.borrower[k], dx = P[B] - P[A], dy = P[B + 1] - P[A + 1], L = Math.hypot(dx, dy);
     if (L < 12) continue;
     const ux = dx / L, uy = dy / L, tx = P[A] + dx * 0.62, ty = P[A + 1] + dy * 0.62;
-    g.moveTo(tx + ux * 5, ty + uy * 5); g.lineTo(tx - uy * 3, ty + ux * 3); g.lineTo(tx + uy * 3, ty - ux * 3); g.closePath();
+    out.push(tx + ux * 5, ty + uy * 5, tx - uy * 3, ty + ux * 3, tx + uy * 3, ty - ux * 3);
   }
-  g.fill();
+  return new Float32Array(out);
 }
 
 function drawOverlay(now) {
@@ -1010,7 +1030,10 @@ function drawOverlay(now) {
     g.strokeStyle = "rgba(255,255,255,0.55)"; g.lineWidth = 1.5; g.beginPath();
     for (const k of ks) { const [ax, ay] = at(x.lender[k]), [bx, by] = at(x.borrower[k]); g.moveTo(ax, ay); g.lineTo(bx, by); }
     g.stroke();
-    arrowHeads(g, P, x, ks, "rgba(255,255,255,0.8)");
+    const heads = arrowHeads(P, x, ks);
+    g.fillStyle = "rgba(255,255,255,0.8)"; g.beginPath();
+    for (let j = 0; j < heads.length; j += 6) { g.moveTo(heads[j], heads[j + 1]); g.lineTo(heads[j + 2], heads[j + 3]); g.lineTo(heads[j + 4], heads[j + 5]); g.closePath(); }
+    g.fill();
   }
   // transaction pulses (small networks), default flashes, the cascade being played
   S.pulses = S.pulses.filter(p => now - p.t < 600);
