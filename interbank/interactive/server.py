@@ -35,12 +35,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from interbank.config import BankSpec, ConfigError, EnvConfig, load_env_config, resolve_env_config
+from interbank.config import (
+    BankSpec,
+    ConfigError,
+    EnvConfig,
+    load_env_config,
+    resolve_env_config,
+)
 from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
 from interbank.interactive.runner import COMMANDS, MIN_SPEED, CommandError, Runner
 from interbank.interactive.sessions import Session, SessionStore
 from interbank.policies import BASELINES, make_policy
-from interbank.policies.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from interbank.policies.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    resolve_checkpoint,
+)
 from interbank.sim.events import dumps
 
 WEB = Path(__file__).parent / "web"
