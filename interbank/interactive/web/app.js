@@ -138,6 +138,7 @@ function reset() {
     flashes: [], cascadeAnim: null, pulses: [], step: null, recent: [], policyRate: null, minCapital: null,
     view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, finished: false, maxSteps: 0,
   });
+  pendingFeed.length = 0; pendingLog.length = 0;
   $("feed").replaceChildren(); $("log").replaceChildren(); $("markets").replaceChildren(); $("market-dash").hidden = true;
   $("bank-select").replaceChildren(); $("cb-rate").value = ""; $("cb-capital").value = "";
   for (const id of ["step", "defaults"]) $(id).textContent = "0";
@@ -299,7 +300,7 @@ function restore(v) {
   S.stepTotals = v.stepTotals || [];
   for (const [name, h, f] of v.markets || []) if (S.marketHistory.has(name)) { S.marketHistory.set(name, h); if (f) S.marketFlows.set(name, f); }
   S.unmetTotal = v.unmetTotal || 0; S.cbDraws = v.cbDraws || undefined;
-  for (const item of v.logItems || []) { S.logItems.push(item); logRow(item); }
+  for (const item of v.logItems || []) { S.logItems.push(item); pendingLog.push(item); }
   for (const [text, cls] of v.feed || []) $("feed").appendChild(Object.assign(document.createElement("li"), { textContent: text, className: cls }));
   S.recent = v.recent || [];
   if (v.selected && S.index.has(v.selected)) { S.selected = v.selected; if (v.equity) S.equityHistory.set(v.selected, v.equity); }
@@ -786,9 +787,22 @@ function feed(text, cls, banks = null, keep = true) {
   if (S.quiet) return;
   if (keep) remember_(+text.split(" ")[0] || 0, cls === "cascade" ? "default" : cls, banks || [], text.replace(/^\d+ · /, ""));
   if (feedFilter()) return;
-  const li = document.createElement("li"); li.textContent = text; li.className = cls;
-  const ol = $("feed"); ol.prepend(li);
-  while (ol.children.length > 120) ol.lastChild.remove();
+  pendingFeed.push([text, cls]);
+  if (pendingFeed.length > FEED_ROWS) pendingFeed.shift();
+}
+
+// the feed and the log take their new rows once per frame, in one insertion each (no layout per event)
+const FEED_ROWS = 120, LOG_ROWS = 2000, pendingFeed = [], pendingLog = [];
+function flushLists() {
+  for (const [pending, id, rows, make] of [[pendingFeed, "feed", FEED_ROWS, ([text, cls]) => Object.assign(document.createElement("li"), { textContent: text, className: cls })],
+    [pendingLog, "log", LOG_ROWS, logRow]]) {
+    if (!pending.length) continue;
+    const frag = document.createDocumentFragment();
+    for (let k = pending.length - 1; k >= 0; k--) frag.appendChild(make(pending[k]));
+    pending.length = 0;
+    const ol = $(id); ol.prepend(frag);
+    while (ol.children.length > rows) ol.lastChild.remove();
+  }
 }
 
 function feedFilter() { return $("feed-bank").value.trim() !== "" || $("feed-type").value !== ""; }
@@ -812,18 +826,17 @@ function renderFilteredFeed() {
 
 // the default / cascade log: kept as data (so that a reload restores it) and drawn newest first
 function log(text, cls, banks, cascade = null) {
-  if (S.quiet) return null;
-  S.logItems.push({ text, cls, banks, cascade });
-  if (S.logItems.length > 2000) S.logItems.shift();
-  return logRow(S.logItems[S.logItems.length - 1]);
+  if (S.quiet) return;
+  const item = { text, cls, banks, cascade };
+  S.logItems.push(item); pendingLog.push(item);
+  if (S.logItems.length > LOG_ROWS) S.logItems.shift();
+  if (pendingLog.length > LOG_ROWS) pendingLog.shift();
 }
 
 function logRow(item) {
   const li = document.createElement("li"); li.textContent = item.text; li.className = item.cls;
   li.onclick = () => select(item.banks[0]);
   if (item.cascade) li.appendChild(replayButton(item.cascade));
-  const ol = $("log"); ol.prepend(li);
-  while (ol.children.length > 2000) ol.lastChild.remove();
   return li;
 }
 
@@ -1108,6 +1121,7 @@ function hover() {
 function frame(now) {
   S.frames++;
   drain(now);
+  flushLists();
   hover();
   if (S.feedDirty) renderFilteredFeed();
   if (S.market && S.marketDirty) { S.marketDirty = false; marketDashboard(); }
