@@ -7,6 +7,7 @@
     GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
     GET  /api/interactive/sessions       every session's status
     GET  /api/interactive/exposures/{id} ?step=&limit=: interbank exposures (lender -> borrower) as of a step
+    GET  /api/interactive/init/{id}      the session's init event (a page resuming after a reload needs only it)
     GET  /api/checkpoints                checkpoint names usable in start
     GET  /                               the web page; OpenAPI docs at /docs
 
@@ -34,12 +35,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from interbank.config import BankSpec, ConfigError, EnvConfig, load_env_config, resolve_env_config
+from interbank.config import (
+    BankSpec,
+    ConfigError,
+    EnvConfig,
+    load_env_config,
+    resolve_env_config,
+)
 from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
 from interbank.interactive.runner import COMMANDS, MIN_SPEED, CommandError, Runner
 from interbank.interactive.sessions import Session, SessionStore
 from interbank.policies import BASELINES, make_policy
-from interbank.policies.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from interbank.policies.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    resolve_checkpoint,
+)
+from interbank.sim.events import dumps
 
 WEB = Path(__file__).parent / "web"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -333,6 +345,12 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         if snap is None:
             raise CommandError(404, f"no exposures kept for step {step} (only the last steps are kept)")
         return snap
+
+    @app.get("/api/interactive/init/{session_id}", summary="The init event of a session", responses=_responses(404))
+    async def init_event(session_id: str):
+        """The session's ``init`` event (seq 0), the same object its stream starts with: a page that
+        resumes with Last-Event-ID after a reload reads it instead of the whole history."""
+        return Response(dumps(store.get(session_id).runner.init_event), media_type="application/json")
 
     @app.get("/api/interactive/status", summary="Status of a session (default: the newest)",
              responses=_responses(404, 422))

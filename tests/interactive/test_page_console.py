@@ -4,6 +4,7 @@ page before it), branches side by side, and 1,000 banks at 5 steps/s. Waits on c
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -154,20 +155,64 @@ def test_a_defaulted_bank_clicked_is_shown_selected_and_can_be_deleted_as_failed
     assert page.errors == []
 
 
-def test_reload_reattaches_and_stop_works(console, page):
+def _shown_once(page):
+    """Every step summary and every log line appears once (nothing re-applied after a reload)."""
+    summaries = page.eval_on_selector_all("#feed li.summary", "els => els.map(e => e.textContent.split(' ')[0])")
+    logged = page.eval_on_selector_all("#log li", "els => els.map(e => e.firstChild.textContent)")
+    assert len(summaries) == len(set(summaries)) and len(logged) == len(set(logged)), (summaries, logged)
+    steps = page.evaluate("window.__ib.stepTotals.map(s => s.step)")
+    assert steps == list(range(1, len(steps) + 1))
+
+
+def test_reload_resumes_where_it_was_without_replaying_and_stop_works(console, page):
     _open(page, console)
-    sid = _start(page, speed="5")
-    page.wait_for_function("+document.getElementById('step').textContent >= 2")
+    sid = _start(page, banks=None, steps=None, speed="5", scenario="cascade")
+    expect(page.locator("#log li.cascade")).to_have_count(1, timeout=20000)
+    page.wait_for_function("+document.getElementById('step').textContent >= 6")
     step = int(page.inner_text("#step"))
+    streams = []  # what the reloaded page asks the server for (its stream reader may be a worker)
+    page.context.on("request", lambda r: streams.append(r.url) if f"/stream/{sid}" in r.url else None)
     page.reload()
     expect(page.locator("#session-id")).to_have_text(sid)
     page.wait_for_function(f"+document.getElementById('step').textContent > {step}")
+    # it read on from the last step it showed (Last-Event-ID), not from the session's first event
+    asked = [parse_qs(urlparse(u).query).get("last_event_id", ["-1"])[0] for u in streams]
+    assert asked and all(int(x) > 1 for x in asked), streams
     expect(page.locator("#conn")).to_have_text("live")
-    # the rebuilt page holds every step it saw before the reload
-    assert page.evaluate("window.__ib.stepTotals.map(s => s.step).slice(0, 3)") == [1, 2, 3]
+    expect(page.locator("#log li.cascade")).to_have_count(1)
+    expect(page.locator("#log li.cascade button.replay")).to_be_visible()
+    _shown_once(page)
+    # paused, with an intervention after the last step: a reload shows it once, figures included
+    _pause(page)
+    bank = page.evaluate("[...window.__ib.banks.values()].filter(b => !b.defaulted && !b.deleted).at(-1).id")
+    page.select_option("#bank-select", bank)
+    capital = _num(page, "#capital")
+    page.fill("#amount", "1000")
+    page.click("#add-capital")
+    page.wait_for_function(f"parseFloat(document.getElementById('capital').textContent.replace(/,/g, '')) > {capital + 999}")
+    equity, shown_step = _num(page, "#bank-equity"), page.inner_text("#step")
+    page.reload()
+    expect(page.locator("#state")).to_have_text("paused")
+    page.wait_for_function("window.__ib.firstSeq !== null && window.__ib.queue.length === 0 && window.__ib.lastSeq >= window.__ib.resumeAt")
+    assert page.inner_text("#step") == shown_step
+    assert _num(page, "#capital") == pytest.approx(capital + 1000, abs=1)
+    expect(page.locator("#bank-name")).to_have_text(bank)
+    assert _num(page, "#bank-equity") == pytest.approx(equity, abs=0.01)
+    assert page.inner_text("#feed").count(f"{bank} +1,000 capital") == 1
+    _shown_once(page)
+    page.click("#resume")
+    page.wait_for_function(f"+document.getElementById('step').textContent > {shown_step}")
     page.click("#stop")
     expect(page.locator("#state")).to_have_text("stopped")
     assert httpx.get(console + "/api/interactive/status", params={"session_id": sid}).json()["state"] == "stopped"
+    # what the page shows is the stream's: every step's totals, the last one in the header
+    page.wait_for_function("window.__ib.queue.length === 0")
+    stream = [json.loads(x) for x in read_data(console + f"/api/interactive/stream/{sid}")]
+    ends = [e["data"] for e in stream if e["type"] == "step_end"]
+    shown = page.evaluate("window.__ib.stepTotals")
+    assert shown == [{"step": d["step"], "active": d["active_banks"], "defaults": d["defaults"], "capital": d["total_capital"]} for d in ends]
+    assert page.inner_text("#step") == str(ends[-1]["step"])
+    _shown_once(page)
     assert page.errors == []
 
 

@@ -360,6 +360,17 @@ def test_branch_forks_a_paused_session_and_the_plain_branch_is_the_original_byte
     assert control(server, session_id=sid, command="branch").status_code == 409
 
 
+def test_init_endpoint_answers_the_streams_first_event_byte_for_byte(server):
+    s = start(server, n_banks=8, steps=6, seed=3)
+    with httpx.stream("GET", server + s["stream_url"], timeout=30) as r:
+        first = next(line for line in r.iter_lines() if line.startswith("data: "))
+    r = httpx.get(server + f"/api/interactive/init/{s['session_id']}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.text == first.removeprefix("data: ") and r.json()["type"] == "init" and r.json()["seq"] == 0
+    missing = httpx.get(server + "/api/interactive/init/nope")
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]
+
+
 def test_exposures_endpoint_and_scenario_sizes(server):
     s = start(server, n_banks=15, steps=5, seed=2, speed=0)
     wait_for(lambda: status(server, s["session_id"])["state"] == "complete")

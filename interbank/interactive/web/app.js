@@ -10,14 +10,13 @@ const pct = (x) => (x === null || x === undefined) ? "–" : (100 * x).toFixed(2
 const COLORS = { PROFIT: "#3fb27f", LIQUIDITY: "#e0a33a", STABILITY: "#9b7be0", defaulted: "#e05252", deleted: "#5b6673" };
 const MARKET_COLORS = ["#e8d44d", "#5ad1e0", "#f08fc0", "#8fd18f"];
 const LIVE = new Set(["ready", "running", "paused"]);
-const TYPES = ["init", "step_start", "transaction", "profit_booking", "default", "cascade", "central_bank", "step_end",
-  "complete", "paused", "resumed", "stopped", "bank_deleted", "capital_added"];
 const FRAME_BUDGET_MS = 10;   // stream work per animation frame; the rest waits for the next frame
 const SAMPLE_PER_STEP = 6;    // transactions shown per step in the feed (a fair random sample)
 
 const S = {
   session: null, source: null, state: "idle", conn: "idle", maxSteps: 0, finished: false,
   queue: [], lastSeq: -1, catchUp: -1,
+  streamErrors: 0, resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false, logItems: [],
   init: null, names: [], index: new Map(), nodes: [], spacing: 1,
   banks: new Map(), equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(),
   totals: null, unmetTotal: 0, markets: [],
@@ -25,7 +24,7 @@ const S = {
   selected: null, hover: null, market: null,
   flashes: [], cascadeAnim: null, pulses: [],
   step: null, recent: [], feedDirty: false, policyRate: null, minCapital: null,
-  view: { zoom: 1, x: 0, y: 0 }, dirty: true, frames: 0,
+  view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, frames: 0, baseFrames: 0,
   compare: null,   // {other: session id, source, totals: [], state, step, fork}
 };
 window.__ib = S;   // for tests and the benchmark: the page's own record of what it showed
@@ -131,14 +130,15 @@ function remember(id) {
 }
 
 function reset() {
-  if (S.source) S.source.close();
+  closeStream();
   Object.assign(S, {
-    source: null, queue: [], lastSeq: -1, init: null, names: [], index: new Map(), nodes: [], banks: new Map(),
+    source: null, queue: [], lastSeq: -1, resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false, logItems: [], init: null, names: [], index: new Map(), nodes: [], banks: new Map(),
     equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(), totals: null, unmetTotal: 0,
     markets: [], exposures: null, exposureStep: -1, exposureWanted: -1, selected: null, hover: null, market: null,
     flashes: [], cascadeAnim: null, pulses: [], step: null, recent: [], policyRate: null, minCapital: null,
-    view: { zoom: 1, x: 0, y: 0 }, dirty: true, finished: false, maxSteps: 0,
+    view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, finished: false, maxSteps: 0,
   });
+  pendingFeed.length = 0; pendingLog.length = 0;
   $("feed").replaceChildren(); $("log").replaceChildren(); $("markets").replaceChildren(); $("market-dash").hidden = true;
   $("bank-select").replaceChildren(); $("cb-rate").value = ""; $("cb-capital").value = "";
   for (const id of ["step", "defaults"]) $(id).textContent = "0";
@@ -153,23 +153,42 @@ function attach(id, state = null) {
   S.session = id; $("session-id").textContent = id; remember(id);
   S.catchUp = Infinity;  // until the backlog is read: no animations
   setState(state || "ready");
-  connect(`/api/interactive/stream/${id}`);
+  connect(id, -1);
   statusCheck();
 }
 
-function connect(url) {
-  const es = new EventSource(url);
-  S.source = es;
+// the stream is read by a worker (stream.js) and arrives here in batches of [seq, type, data]
+let worker = null, streamToken = 0;
+function connect(id, after) {
+  if (!worker) { worker = new Worker("/static/stream.js"); worker.onmessage = onStream; }
+  S.source = { token: ++streamToken, id };
   setConn("connecting");
-  es.onopen = () => setConn("live");
-  es.onerror = () => {
-    if (S.source !== es) return;
-    if (S.finished) { es.close(); setConn("ended"); return; }
-    setConn(es.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
-    statusCheck();
-  };
-  const push = (m) => { if (S.source === es) S.queue.push(m); };
-  for (const t of TYPES) es.addEventListener(t, push);
+  worker.postMessage({ open: `/api/interactive/stream/${encodeURIComponent(id)}`, after, token: S.source.token });
+}
+
+function closeStream() {
+  if (S.source && worker) worker.postMessage({ close: true });
+  S.source = null;
+}
+
+function onStream(msg) {
+  const m = msg.data;
+  if (!S.source || m.token !== S.source.token) return;  // an earlier stream's last words
+  if (m.events) { for (const e of m.events) S.queue.push(e); return; }
+  if (m.conn === "live") { setConn("live"); return; }
+  if (m.conn === "reconnecting") {
+    S.streamErrors++;
+    if (S.finished) { closeStream(); setConn("ended"); return; }
+    if (S.conn !== "gone") setConn("reconnecting");
+    statusCheck(); return;
+  }
+  S.source = null;  // the worker stopped reading: m.end is why
+  if (m.end === 204) { setConn("ended"); return; }
+  if (S.resuming && m.end === 410) {  // the step shown before the reload is no longer kept
+    message(`session ${S.session}: the step shown before the reload is no longer kept; rebuilt from what the server keeps`);
+    attach(S.session); return;
+  }
+  message(m.error || ""); setConn(m.end === 404 ? "lost" : "closed"); statusCheck();
 }
 
 function setConn(conn) {
@@ -191,7 +210,7 @@ async function statusCheck() {
     if (r.status === 404) { setConn("lost"); setState("unknown"); return; }
     const st = await r.json();
     if (S.conn === "gone" || S.conn === "closed" || S.conn === "lost") {  // back: read on from where the page is
-      if (!S.finished) { const es = S.source; if (es) es.close(); connect(`/api/interactive/stream/${id}?last_event_id=${S.lastSeq}`); }
+      if (!S.finished) { closeStream(); connect(id, S.lastSeq); }
       else setConn("ended");
     }
     if (!S.finished && S.queue.length === 0 && st.last_seq <= S.lastSeq) setState(st.state);
@@ -235,27 +254,86 @@ async function control(command, extra = {}, session = S.session) {
   } catch (e) { message(e.message); return null; }
 }
 
+// ------------------------------------------------------------------ reload: resume, not replay
+// What the page showed (histories, logs, feed, selection) is kept in this tab's storage with the
+// last event applied (L) and the last step_end applied (E). After a reload the page reads the
+// session's init event, asks the stream for the events after E - 1 (E's snapshot restores every
+// bank), applies those up to L to its state only (nothing shown twice), and goes on live.
+const SAVE_KEY = "interbank.view";
+function save() {
+  if (!S.session || !S.init) return;
+  const flows = (name) => { const f = S.marketFlows.get(name); return f ? { now: f.now, steps: f.steps.slice(-1000) } : null; };
+  const view = {
+    session: S.session, lastSeq: Math.max(S.lastSeq, S.resumeAt), endSeq: S.endSeq, totals: S.totals, state: S.state,
+    stepTotals: S.stepTotals.slice(-3000), unmetTotal: S.unmetTotal, cbDraws: S.cbDraws || null,
+    markets: [...S.marketHistory].map(([name, h]) => [name, h.slice(-1000), flows(name)]),
+    logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000),
+    feed: feedFilter() ? [] : [...$("feed").children].map(li => [li.textContent, li.className]),
+    selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
+    compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,
+  };
+  try { sessionStorage.setItem(SAVE_KEY, JSON.stringify(view)); } catch (e) { /* storage off or full: a reload replays */ }
+}
+
+function saved(id) {
+  try { const v = JSON.parse(sessionStorage.getItem(SAVE_KEY) || "null"); return v && v.session === id && v.lastSeq >= 0 ? v : null; }
+  catch (e) { return null; }
+}
+
+async function resumeView(id, v, state) {
+  let init = null;
+  try { const r = await fetch(`/api/interactive/init/${encodeURIComponent(id)}`, { cache: "no-store" }); if (r.ok) init = await r.json(); }
+  catch (e) { /* handled below */ }
+  if (!init) { attach(id, state); return; }
+  reset();
+  S.session = id; $("session-id").textContent = id; remember(id);
+  S.quiet = true; onInit(init.data); S.quiet = false;
+  restore(v);
+  S.resumeAt = v.lastSeq; S.endSeq = v.endSeq; S.catchUp = Infinity; S.resuming = true;
+  S.lastSeq = v.endSeq > 0 ? v.endSeq - 1 : 0;
+  setState(state || v.state);
+  connect(id, S.lastSeq);
+  statusCheck();
+}
+
+function restore(v) {
+  S.stepTotals = v.stepTotals || [];
+  for (const [name, h, f] of v.markets || []) if (S.marketHistory.has(name)) { S.marketHistory.set(name, h); if (f) S.marketFlows.set(name, f); }
+  S.unmetTotal = v.unmetTotal || 0; S.cbDraws = v.cbDraws || undefined;
+  for (const item of v.logItems || []) { S.logItems.push(item); pendingLog.push(item); }
+  for (const [text, cls] of v.feed || []) $("feed").appendChild(Object.assign(document.createElement("li"), { textContent: text, className: cls }));
+  S.recent = v.recent || [];
+  if (v.selected && S.index.has(v.selected)) { S.selected = v.selected; if (v.equity) S.equityHistory.set(v.selected, v.equity); }
+  if (v.view) S.view = v.view;
+  if (v.totals) header(v.totals);
+  if (v.compare && !S.compare) openCompare(v.compare.other, v.compare.fork);
+  if (v.market && S.marketHistory.has(v.market)) openMarket(v.market);
+  refreshBankSelect(); refreshBankPanel(); systemPanel();
+}
+
 // ------------------------------------------------------------------ events, once per frame
 function drain(now) {
   if (!S.queue.length) return;
   const t0 = performance.now();
   // the newest step_end already queued: older snapshots are read for their totals only
   let lastEnd = -1;
-  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k].type === "step_end") { lastEnd = k; break; }
+  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k][1] === "step_end") { lastEnd = k; break; }
   let k = 0;
   for (; k < S.queue.length; k++) {
-    const m = S.queue[k];
-    const seq = +m.lastEventId;
+    const [seq, type, data] = S.queue[k];
     if (seq <= S.lastSeq) continue;
     S.lastSeq = seq;
-    if (m.type === "step_end" && k !== lastEnd) stepEndTotals(m.data);
-    else if (m.type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(m.data);
-    else onEvent(JSON.parse(m.data), now);
+    if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
+    S.quiet = seq <= S.resumeAt;  // already shown before a reload: state only, no feed, log or history
+    if (type === "step_end") S.endSeq = seq;
+    if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
+    else if (type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(data);
+    else onEvent(JSON.parse(data), now);
     if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
   }
+  S.quiet = false;
   S.queue = k >= S.queue.length ? [] : S.queue.slice(k);
   if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
-  S.dirty = true;
 }
 
 function onEvent(e, now) {
@@ -269,13 +347,13 @@ function onEvent(e, now) {
       remember_(e.step, "profit", [d.bank], `${d.bank} booked ${fmt(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
       break;
     }
-    case "default": onDefault(e, now); break;
+    case "default": onDefault(e, now); S.dirty = true; break;
     case "cascade": onCascade(e, now); break;
-    case "step_end": onStepEnd(e); break;
+    case "step_end": onStepEnd(e); S.dirty = true; break;
     case "complete":
       feed(`${e.step} · complete (${d.reason})`, "control");
       S.finished = true; if (S.state !== "stopped") setState("complete"); else setState("stopped");
-      if (S.source) S.source.close(); setConn("ended"); refreshSessions(); break;
+      closeStream(); setConn("ended"); refreshSessions(); break;
     case "paused": setState("paused"); feed(`${e.step} · paused`, "control"); break;
     case "resumed": setState("running"); feed(`${e.step} · resumed`, "control"); break;
     case "stopped": setState("stopped"); feed(`${e.step} · stopped`, "control"); break;
@@ -314,7 +392,7 @@ function onTransaction(e) {
   const text = `${d.bank} ${d.action} ${other} ${fmt(d.amount)} (${d.priority})`;
   const b = S.banks.get(d.bank); if (b) b.priority = d.priority;
   remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], text);
-  if (d.market) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
+  if (d.market && !S.quiet) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
   if (!st) return;
   st.n++; st.by[d.action] = (st.by[d.action] || 0) + 1;
   // reservoir sample: every transaction of the step is equally likely to be shown
@@ -346,11 +424,14 @@ function onDefault(e, now) {
 function onCascade(e, now) {
   const d = e.data;
   const cascade = { step: e.step, trigger: d.trigger, defaulted: d.defaulted, depth: d.depth };
-  const li = log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks, depth ${d.depth}, losses ${fmt(d.losses)}`,
-    "cascade", [...d.trigger, ...d.defaulted]);
-  li.appendChild(button("replay", "replay", (ev) => { ev.stopPropagation(); playCascade(cascade, performance.now()); }));
+  log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks, depth ${d.depth}, losses ${fmt(d.losses)}`,
+    "cascade", [...d.trigger, ...d.defaulted], cascade);
   feed(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks`, "cascade", [...d.trigger], false);
   if (S.catchUp !== Infinity) playCascade(cascade, now);
+}
+
+function replayButton(cascade) {
+  return button("replay", "replay", (ev) => { ev.stopPropagation(); playCascade(cascade, performance.now()); });
 }
 
 function playCascade(c, now) {
@@ -358,7 +439,7 @@ function playCascade(c, now) {
   const triggers = idx(c.trigger), victims = idx(c.defaulted.filter(id => !c.trigger.includes(id)));
   S.cascadeAnim = { triggers, victims, t: now, step: c.step };
   for (const i of triggers) S.flashes.push({ i, t: now });
-  S.dirty = true;
+  S.overlay = true;
 }
 
 function onCentralBank(e) {
@@ -398,7 +479,7 @@ function onInit(d) {
   centralBankRates(d.config.policy_rate, reg ? reg.min_capital_ratio : null);
   $("max-steps").textContent = "/" + S.maxSteps;
   if (d.config.branch && !S.compare) openCompare(d.config.branch.parent, d.config.branch.step);
-  layout(d);
+  layout(d); S.dirty = true;
   for (const b of d.banks) S.banks.set(b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false, priority: "PROFIT" });
   S.markets = d.markets;
   for (const m of d.markets) { S.marketHistory.set(m.name, [[0, m.price]]); S.marketFlows.set(m.name, { now: 0, steps: [] }); }
@@ -445,13 +526,17 @@ function stepEndTotals(raw) {
 }
 
 function stepTotalsOf(step, active, defaults, capital, markets, totals) {
-  S.stepTotals.push({ step, active, defaults, capital });
-  if (S.stepTotals.length > 10000) S.stepTotals.shift();
-  for (const m of markets) {
-    const h = S.marketHistory.get(m.name); if (h) { h.push([step, m.price]); if (h.length > 5000) h.shift(); }
-    const f = S.marketFlows.get(m.name); if (f) { f.steps.push([step, f.now]); f.now = 0; if (f.steps.length > 5000) f.steps.shift(); }
+  const last = S.stepTotals[S.stepTotals.length - 1];
+  if (!last || last.step < step) {  // a step restored after a reload is not counted twice
+    S.stepTotals.push({ step, active, defaults, capital });
+    if (S.stepTotals.length > 10000) S.stepTotals.shift();
+    for (const m of markets) {
+      const h = S.marketHistory.get(m.name); if (h) { h.push([step, m.price]); if (h.length > 5000) h.shift(); }
+      const f = S.marketFlows.get(m.name); if (f) { f.steps.push([step, f.now]); f.now = 0; if (f.steps.length > 5000) f.steps.shift(); }
+    }
+    if (totals) S.unmetTotal += totals.funding_unmet || 0;
   }
-  if (totals) { S.unmetTotal += totals.funding_unmet || 0; S.lastTotals = totals; }
+  if (totals) S.lastTotals = totals;
   S.markets = markets.length ? markets : S.markets;
   header({ step, active, defaults, capital });
   finishStep();
@@ -462,7 +547,7 @@ function onStepEnd(e) {
   for (const b of d.banks) {
     S.banks.set(b.id, b);
     let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
-    h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift();
+    if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
   }
   if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
   stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
@@ -552,7 +637,7 @@ function refreshBankSelect() {
 
 function select(id) {
   if (!S.index.has(id)) return;
-  S.selected = id; $("bank-select").value = id; refreshBankPanel(); actionButtons(); S.dirty = true;
+  S.selected = id; $("bank-select").value = id; refreshBankPanel(); actionButtons(); S.overlay = true;
 }
 
 function refreshBankPanel() {
@@ -692,17 +777,32 @@ function spark(canvas, series, colors) {
 
 // the activity feed: per step a summary and a fair sample; everything recent is kept for the filters
 function remember_(step, kind, banks, text) {
+  if (S.quiet) return;
   S.recent.push({ step, kind, banks, text });
   if (S.recent.length > 6000) S.recent.splice(0, S.recent.length - 5000);
   if (feedFilter()) S.feedDirty = true;
 }
 
 function feed(text, cls, banks = null, keep = true) {
+  if (S.quiet) return;
   if (keep) remember_(+text.split(" ")[0] || 0, cls === "cascade" ? "default" : cls, banks || [], text.replace(/^\d+ · /, ""));
   if (feedFilter()) return;
-  const li = document.createElement("li"); li.textContent = text; li.className = cls;
-  const ol = $("feed"); ol.prepend(li);
-  while (ol.children.length > 120) ol.lastChild.remove();
+  pendingFeed.push([text, cls]);
+  if (pendingFeed.length > FEED_ROWS) pendingFeed.shift();
+}
+
+// the feed and the log take their new rows once per frame, in one insertion each (no layout per event)
+const FEED_ROWS = 120, LOG_ROWS = 2000, pendingFeed = [], pendingLog = [];
+function flushLists() {
+  for (const [pending, id, rows, make] of [[pendingFeed, "feed", FEED_ROWS, ([text, cls]) => Object.assign(document.createElement("li"), { textContent: text, className: cls })],
+    [pendingLog, "log", LOG_ROWS, logRow]]) {
+    if (!pending.length) continue;
+    const frag = document.createDocumentFragment();
+    for (let k = pending.length - 1; k >= 0; k--) frag.appendChild(make(pending[k]));
+    pending.length = 0;
+    const ol = $(id); ol.prepend(frag);
+    while (ol.children.length > rows) ol.lastChild.remove();
+  }
 }
 
 function feedFilter() { return $("feed-bank").value.trim() !== "" || $("feed-type").value !== ""; }
@@ -724,11 +824,19 @@ function renderFilteredFeed() {
   ol.appendChild(frag);
 }
 
-function log(text, cls, banks) {
-  const li = document.createElement("li"); li.textContent = text; li.className = cls;
-  li.onclick = () => select(banks[0]);
-  const ol = $("log"); ol.prepend(li);
-  while (ol.children.length > 2000) ol.lastChild.remove();
+// the default / cascade log: kept as data (so that a reload restores it) and drawn newest first
+function log(text, cls, banks, cascade = null) {
+  if (S.quiet) return;
+  const item = { text, cls, banks, cascade };
+  S.logItems.push(item); pendingLog.push(item);
+  if (S.logItems.length > LOG_ROWS) S.logItems.shift();
+  if (pendingLog.length > LOG_ROWS) pendingLog.shift();
+}
+
+function logRow(item) {
+  const li = document.createElement("li"); li.textContent = item.text; li.className = item.cls;
+  li.onclick = () => select(item.banks[0]);
+  if (item.cascade) li.appendChild(replayButton(item.cascade));
   return li;
 }
 
@@ -814,109 +922,163 @@ function transform() {
   return { s, ox: c.width / 2 + v.x, oy: c.height / 2 + v.y };
 }
 
+// Two stacked canvases: the base (exposures and banks) is redrawn only when the data or the view
+// changes, at most once a frame; the overlay on top (animations, hover, the selected bank and its
+// exposures) is cheap and redrawn while something moves. A software canvas rasterises every
+// drawn path at commit: redrawing thousands of edges each frame is what made frames slow.
 function draw(now) {
-  const c = $("network"), g = c.getContext("2d");
+  if (S.dirty) { S.dirty = false; S.overlay = true; drawBase(); }
   const animating = S.pulses.length || S.flashes.length || S.cascadeAnim;
-  if (!S.dirty && !animating) return;
-  S.dirty = false;
-  g.clearRect(0, 0, c.width, c.height);
-  if (!S.nodes.length) return;
-  const { s, ox, oy } = transform();
-  const P = S.nodes.map(p => [ox + p.x * s, oy + p.y * s]);
-  const gone = (i) => { const b = S.banks.get(S.names[i]); return !b || b.defaulted || b.deleted; };
-  drawEdges(g, P, gone);
-  // nodes: one path per colour; radius from equity, capped by the spacing so that nodes never merge
+  if (!S.overlay && !animating) return;
+  S.overlay = false;
+  drawOverlay(now);
+}
+
+function drawBase() {
+  const c = $("network-base");
+  if (!S.nodes.length) { $("lod").textContent = ""; paintBase(c, []); return; }
+  const { s, ox, oy } = transform(), n = S.nodes.length;
+  const P = S.proj = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) { P[2 * i] = ox + S.nodes[i].x * s; P[2 * i + 1] = oy + S.nodes[i].y * s; }
+  const edges = edgeLayers(P), layers = [];
+  // nodes: one layer per colour; radius from equity, capped by the spacing so that nodes never merge
   let maxEq = 1;
   for (const b of S.banks.values()) if (!b.defaulted && !b.deleted && b.equity > maxEq) maxEq = b.equity;
-  const cap = Math.max(1.2, 0.45 * S.spacing * s), small = S.nodes.length > 3000;
+  const small = n > 3000, cap = Math.max(1.2, (small ? 0.3 : n > 300 ? 0.34 : 0.45) * S.spacing * s);
   const groups = new Map();
-  S.nodes.forEach((p, i) => {
-    const b = S.banks.get(p.id); if (!b) return;
+  for (let i = 0; i < n; i++) {
+    const p = S.nodes[i], b = S.banks.get(p.id); if (!b) continue;
     const key = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (b.priority || "PROFIT");
-    const r = b.deleted || b.defaulted ? Math.min(cap, 3) : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
-    p.r = r;
-    let arr = groups.get(key); if (!arr) groups.set(key, arr = []); arr.push(i);
-  });
-  for (const [key, arr] of groups) {
-    g.fillStyle = COLORS[key] || COLORS.PROFIT; g.beginPath();
-    for (const i of arr) {
-      const [x, y] = P[i], r = S.nodes[i].r;
-      if (x < -r || y < -r || x > c.width + r || y > c.height + r) continue;
-      if (small && r < 2.5) g.rect(x - r, y - r, 2 * r, 2 * r); else { g.moveTo(x + r, y); g.arc(x, y, r, 0, 6.2832); }
-    }
+    p.r = b.deleted || b.defaulted ? Math.min(cap, 3) : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
+    const x = P[2 * i], y = P[2 * i + 1];
+    if (x < -p.r || y < -p.r || x > c.width + p.r || y > c.height + p.r) continue;
+    const kind = small && p.r < 2.5 ? "squares" : "circles", gk = key + kind;
+    let L = groups.get(gk); if (!L) groups.set(gk, L = { kind, style: COLORS[key], data: [], key });
+    L.data.push(x, y, p.r);
+  }
+  // distressed and failed banks last, so that they are drawn on top of the rest
+  const rank = { PROFIT: 0, deleted: 1, STABILITY: 2, LIQUIDITY: 3, defaulted: 4 };
+  for (const L of [...groups.values()].sort((a, b) => rank[a.key] - rank[b.key])) layers.push({ kind: L.kind, style: L.style, data: new Float32Array(L.data) });
+  // at thousands of banks the nodes fill the disc: the exposures drawn go on top of them
+  paintBase(c, small ? [...layers, ...edges] : [...edges, ...layers]);
+}
+
+// the base is painted by the layer worker (off the main thread) where the browser allows it;
+// a request made while it paints replaces any older one still waiting
+let layerWorker, layerBusy = false, layerNext = null;
+function paintBase(c, layers) {
+  if (layerWorker === undefined) {
+    layerWorker = typeof OffscreenCanvas !== "undefined" && typeof Worker !== "undefined" && c.getContext("bitmaprenderer") ? new Worker("/static/layer.js") : null;
+    if (layerWorker) layerWorker.onmessage = (msg) => {
+      c.getContext("bitmaprenderer").transferFromImageBitmap(msg.data.bitmap);
+      S.baseFrames++;
+      layerBusy = false;
+      if (layerNext) { const next = layerNext; layerNext = null; paintBase(c, next); }
+    };
+  }
+  if (!layerWorker) { paintLayers(c.getContext("2d"), c.width, c.height, layers); S.baseFrames++; return; }
+  if (layerBusy) { layerNext = layers; return; }
+  layerBusy = true;
+  const buffers = layers.map(L => L.data.buffer);
+  layerWorker.postMessage({ w: c.width, h: c.height, layers, id: S.baseFrames }, buffers);
+}
+
+function distressed(i) { const b = S.banks.get(S.names[i]); return !!b && !b.defaulted && !b.deleted && !!b.priority && b.priority !== "PROFIT"; }
+function goneAt(i) { const b = S.banks.get(S.names[i]); return !b || b.defaulted || b.deleted; }
+
+// level of detail: every exposure to a bank in distress, then the largest ones up to a budget
+// (exposures come largest first); the rest is summarised in the legend. Width = amount.
+function edgeLayers(P) {
+  const x = S.exposures; if (!x) { $("lod").textContent = ""; return []; }
+  const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2000 : 3000;
+  let amax = 0; for (let k = 0; k < x.amount.length; k++) if (x.amount[k] > amax) amax = x.amount[k];
+  const widths = [[], [], [], []], stressed = [];
+  let drawn = 0, drawnAmount = 0;
+  for (let k = 0; k < x.amount.length; k++) {
+    const a = x.lender[k], b = x.borrower[k];
+    if (a >= n || b >= n || goneAt(a) || goneAt(b)) continue;
+    const special = distressed(b);
+    if (drawn >= budget && !special) continue;
+    drawn++; drawnAmount += x.amount[k];
+    if (special && n > 300) { stressed.push(k); continue; }
+    widths[Math.min(3, Math.floor(Math.sqrt(x.amount[k] / (amax || 1)) * 4))].push(k);
+  }
+  const lines = (ks) => {
+    const d = new Float32Array(4 * ks.length);
+    ks.forEach((k, j) => { const A = 2 * x.lender[k], B = 2 * x.borrower[k]; d[4 * j] = P[A]; d[4 * j + 1] = P[A + 1]; d[4 * j + 2] = P[B]; d[4 * j + 3] = P[B + 1]; });
+    return d;
+  };
+  const layers = [];
+  widths.forEach((ks, cls) => { if (ks.length) layers.push({ kind: "lines", style: `rgba(130,150,175,${0.14 + 0.12 * cls})`, width: 0.7 + cls * 0.7, data: lines(ks) }); });
+  if (stressed.length) layers.push({ kind: "lines", style: "rgba(224,163,58,0.35)", width: 0.8, data: lines(stressed) });
+  layers.push({ kind: "triangles", style: "rgba(190,205,220,0.7)", data: arrowHeads(P, x, [...widths[3], ...widths[2]].slice(0, 400)) });
+  const hidden = x.count - drawn;
+  $("lod").textContent = hidden > 0 ? ` · exposures at step ${x.step}: ${drawn} drawn (${(100 * drawnAmount / (x.total || 1)).toFixed(0)}% of ${fmt(x.total)}), ${hidden} smaller ones hidden`
+    : ` · exposures at step ${x.step}: ${drawn}`;
+  return layers;
+}
+
+// arrowheads (lender -> borrower) at 62% of each exposure's line, as triangles
+function arrowHeads(P, x, ks) {
+  const out = [];
+  for (const k of ks) {
+    const A = 2 * x.lender[k], B = 2 * x.borrower[k], dx = P[B] - P[A], dy = P[B + 1] - P[A + 1], L = Math.hypot(dx, dy);
+    if (L < 12) continue;
+    const ux = dx / L, uy = dy / L, tx = P[A] + dx * 0.62, ty = P[A + 1] + dy * 0.62;
+    out.push(tx + ux * 5, ty + uy * 5, tx - uy * 3, ty + ux * 3, tx + uy * 3, ty - ux * 3);
+  }
+  return new Float32Array(out);
+}
+
+function drawOverlay(now) {
+  const c = $("network"), g = c.getContext("2d"), P = S.proj;
+  g.clearRect(0, 0, c.width, c.height);
+  if (!S.nodes.length || !P) return;
+  const at = (i) => [P[2 * i], P[2 * i + 1]];
+  // the selected bank's exposures, all of them, whatever the level of detail
+  const sel = S.selected !== null && S.index.has(S.selected) ? S.index.get(S.selected) : -1, x = S.exposures;
+  if (sel >= 0 && x) {
+    const ks = [];
+    for (let k = 0; k < x.amount.length; k++) if ((x.lender[k] === sel || x.borrower[k] === sel) && !goneAt(x.lender[k]) && !goneAt(x.borrower[k])) ks.push(k);
+    g.strokeStyle = "rgba(255,255,255,0.55)"; g.lineWidth = 1.5; g.beginPath();
+    for (const k of ks) { const [ax, ay] = at(x.lender[k]), [bx, by] = at(x.borrower[k]); g.moveTo(ax, ay); g.lineTo(bx, by); }
+    g.stroke();
+    const heads = arrowHeads(P, x, ks);
+    g.fillStyle = "rgba(255,255,255,0.8)"; g.beginPath();
+    for (let j = 0; j < heads.length; j += 6) { g.moveTo(heads[j], heads[j + 1]); g.lineTo(heads[j + 2], heads[j + 3]); g.lineTo(heads[j + 4], heads[j + 5]); g.closePath(); }
     g.fill();
   }
   // transaction pulses (small networks), default flashes, the cascade being played
   S.pulses = S.pulses.filter(p => now - p.t < 600);
   for (const p of S.pulses) {
-    const k = (now - p.t) / 600, A = P[p.a], B = P[p.b];
-    g.fillStyle = `rgba(74,144,226,${1 - k})`; g.beginPath(); g.arc(A[0] + (B[0] - A[0]) * k, A[1] + (B[1] - A[1]) * k, 2.5, 0, 7); g.fill();
+    const k = (now - p.t) / 600, [ax, ay] = at(p.a), [bx, by] = at(p.b);
+    g.fillStyle = `rgba(74,144,226,${1 - k})`; g.beginPath(); g.arc(ax + (bx - ax) * k, ay + (by - ay) * k, 2.5, 0, 7); g.fill();
   }
   S.flashes = S.flashes.filter(f => now - f.t < 1500);
   for (const f of S.flashes) {
-    const k = (now - f.t) / 1500, [x, y] = P[f.i];
-    g.strokeStyle = `rgba(224,82,82,${1 - k})`; g.lineWidth = 2; g.beginPath(); g.arc(x, y, 4 + 26 * k, 0, 7); g.stroke();
+    const k = (now - f.t) / 1500, [fx, fy] = at(f.i);
+    g.strokeStyle = `rgba(224,82,82,${1 - k})`; g.lineWidth = 2; g.beginPath(); g.arc(fx, fy, 4 + 26 * k, 0, 7); g.stroke();
   }
-  if (S.cascadeAnim) drawCascade(g, P, now);
+  if (S.cascadeAnim) drawCascade(g, at, now);
   for (const [id, color] of [[S.hover, "#d9e1e8"], [S.selected, "#ffffff"]]) {
     if (id === null || !S.index.has(id)) continue;
-    const i = S.index.get(id), [x, y] = P[i];
-    g.strokeStyle = color; g.lineWidth = 2; g.beginPath(); g.arc(x, y, Math.max(5, S.nodes[i].r + 3), 0, 7); g.stroke();
+    const i = S.index.get(id), [hx, hy] = at(i);
+    g.strokeStyle = color; g.lineWidth = 2; g.beginPath(); g.arc(hx, hy, Math.max(5, S.nodes[i].r + 3), 0, 7); g.stroke();
   }
-}
-
-// level of detail: the largest exposures and every exposure of a bank in distress or selected;
-// the rest is summarised in the legend
-function drawEdges(g, P, gone) {
-  const x = S.exposures; if (!x) { $("lod").textContent = ""; return; }
-  const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2500 : 4000;
-  const distress = (i) => { const b = S.banks.get(S.names[i]); return b && b.priority && b.priority !== "PROFIT"; };
-  const sel = S.selected !== null ? S.index.get(S.selected) : -1;
-  let amax = 0; for (let k = 0; k < x.amount.length; k++) if (x.amount[k] > amax) amax = x.amount[k];
-  const widths = [[], [], [], []], hot = [];
-  let drawn = 0, drawnAmount = 0;
-  for (let k = 0; k < x.amount.length; k++) {
-    const a = x.lender[k], b = x.borrower[k];
-    if (a >= n || b >= n || gone(a) || gone(b)) continue;
-    const special = a === sel || b === sel || distress(b);
-    if (drawn >= budget && !special) continue;
-    drawn++; drawnAmount += x.amount[k];
-    const w = Math.sqrt(x.amount[k] / (amax || 1));
-    (special && (a === sel || b === sel) ? hot : widths[Math.min(3, Math.floor(w * 4))]).push(k);
-  }
-  const line = (k) => { const A = P[x.lender[k]], B = P[x.borrower[k]]; g.moveTo(A[0], A[1]); g.lineTo(B[0], B[1]); };
-  widths.forEach((ks, cls) => {
-    if (!ks.length) return;
-    g.strokeStyle = `rgba(130,150,175,${0.12 + 0.12 * cls})`; g.lineWidth = 0.6 + cls * 1.1; g.beginPath(); ks.forEach(line); g.stroke();
-  });
-  if (hot.length) { g.strokeStyle = "rgba(255,255,255,0.55)"; g.lineWidth = 1.5; g.beginPath(); hot.forEach(line); g.stroke(); }
-  // arrowheads (lender -> borrower) on the largest drawn exposures
-  g.fillStyle = "rgba(190,205,220,0.7)"; g.beginPath();
-  const heads = [...widths[3], ...widths[2], ...hot].slice(0, 400);
-  for (const k of heads) {
-    const A = P[x.lender[k]], B = P[x.borrower[k]], dx = B[0] - A[0], dy = B[1] - A[1], L = Math.hypot(dx, dy);
-    if (L < 12) continue;
-    const ux = dx / L, uy = dy / L, tx = A[0] + dx * 0.62, ty = A[1] + dy * 0.62;
-    g.moveTo(tx + ux * 5, ty + uy * 5); g.lineTo(tx - uy * 3, ty + ux * 3); g.lineTo(tx + uy * 3, ty - ux * 3); g.closePath();
-  }
-  g.fill();
-  const hidden = x.count - drawn;
-  $("lod").textContent = hidden > 0 ? ` · exposures at step ${x.step}: ${drawn} drawn (${(100 * drawnAmount / (x.total || 1)).toFixed(0)}% of ${fmt(x.total)}), ${hidden} smaller ones hidden`
-    : ` · exposures at step ${x.step}: ${drawn}`;
 }
 
 // trigger -> victims, revealed one after another, then fading
-function drawCascade(g, P, now) {
+function drawCascade(g, at, now) {
   const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * c.victims.length;
-  if (age > total + 1500) { S.cascadeAnim = null; return; }
+  if (age > total + 1500) { S.cascadeAnim = null; S.overlay = true; return; }
   const shown = Math.min(c.victims.length, Math.floor(age / 150) + 1), alpha = age > total ? 1 - (age - total) / 1500 : 1;
   g.strokeStyle = `rgba(224,82,82,${0.8 * alpha})`; g.fillStyle = `rgba(224,82,82,${0.9 * alpha})`; g.lineWidth = 1.5;
   for (let v = 0; v < shown; v++) {
-    const B = P[c.victims[v]];
-    for (const t of c.triggers) { const A = P[t]; g.beginPath(); g.moveTo(A[0], A[1]); g.lineTo(B[0], B[1]); g.stroke(); }
-    g.beginPath(); g.arc(B[0], B[1], 5, 0, 7); g.fill();
+    const [bx, by] = at(c.victims[v]);
+    for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.moveTo(ax, ay); g.lineTo(bx, by); g.stroke(); }
+    g.beginPath(); g.arc(bx, by, 5, 0, 7); g.fill();
   }
-  for (const t of c.triggers) { const A = P[t]; g.beginPath(); g.arc(A[0], A[1], 7, 0, 7); g.fill(); }
+  for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.arc(ax, ay, 7, 0, 7); g.fill(); }
 }
 
 // picking: the nearest node within its radius (at least 6 px), found through the grid
@@ -948,7 +1110,7 @@ function onPointerMove(ev) {
 function hover() {
   if (!pointer) return;
   const id = pickAt(pointer.x, pointer.y), tip = $("tip");
-  if (id !== S.hover) { S.hover = id; S.dirty = true; }
+  if (id !== S.hover) { S.hover = id; S.overlay = true; }
   if (!id) { tip.hidden = true; pointer = null; return; }
   const b = S.banks.get(id), rect = $("network").parentElement.getBoundingClientRect();
   tip.textContent = b ? `${id} · equity ${fmt(b.equity)} · ${b.deleted ? "deleted" : b.defaulted ? "defaulted" : b.priority || "PROFIT"}` : id;
@@ -959,6 +1121,7 @@ function hover() {
 function frame(now) {
   S.frames++;
   drain(now);
+  flushLists();
   hover();
   if (S.feedDirty) renderFilteredFeed();
   if (S.market && S.marketDirty) { S.marketDirty = false; marketDashboard(); }
@@ -1006,7 +1169,7 @@ function wire() {
     const id = pickAt(ev.clientX, ev.clientY); if (id) select(id);
   });
   c.addEventListener("pointermove", onPointerMove);
-  c.addEventListener("pointerleave", () => { drag = null; S.hover = null; $("tip").hidden = true; S.dirty = true; });
+  c.addEventListener("pointerleave", () => { drag = null; S.hover = null; $("tip").hidden = true; S.overlay = true; });
   c.addEventListener("wheel", (ev) => {
     ev.preventDefault();
     const rect = c.getBoundingClientRect(), k = c.width / rect.width;
@@ -1017,6 +1180,8 @@ function wire() {
   c.addEventListener("dblclick", () => { S.view = { zoom: 1, x: 0, y: 0 }; S.dirty = true; });
   setInterval(() => { if (S.session && !S.finished) statusCheck(); refreshSessions(); }, 2000);
   setInterval(() => { if (S.market) S.marketDirty = true; if (S.compare) S.compare.dirty = true; }, 500);
+  setInterval(save, 3000);
+  addEventListener("pagehide", save);
 }
 
 async function boot() {
@@ -1027,7 +1192,10 @@ async function boot() {
   if (wanted) {
     try {
       const r = await fetch(`/api/interactive/status?session_id=${encodeURIComponent(wanted)}`);
-      if (r.ok) { const st = await r.json(); attach(wanted, st.state); }
+      if (r.ok) {
+        const st = await r.json(), v = saved(wanted);
+        if (v) await resumeView(wanted, v, st.state); else attach(wanted, st.state);
+      }
       else message(`session ${wanted} is no longer on the server`);
     } catch (e) { setConn("gone"); }
   }

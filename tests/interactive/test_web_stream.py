@@ -1,0 +1,115 @@
+"""The page's stream reader (web/stream.js, a worker) in headless Chromium against a hand-made
+SSE server: line endings of every kind split across network reads, comments, multi-line data,
+a large event in many pieces, reconnection from the last event read, and the end answers."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.interactive.test_page import CHROMIUM, FLAGS
+
+pytest.importorskip("playwright")
+from playwright.sync_api import sync_playwright
+
+STREAM_JS = Path(__file__).resolve().parents[2] / "interbank" / "interactive" / "web" / "stream.js"
+BIG = "x" * 200_000
+# the stream as sent, in the pieces it is written in (each flushed on its own)
+PIECES = [
+    b"retry: 1000\r\n\r\n",
+    b": ping\r\n\r\nid: 0\r",  # CR at the end of a read, its LF at the start of the next: one line end
+    b"\nevent: init\r\ndata: {\"a\":1}\r\n\r\nid: 1\nevent: step_start\ndata: one\ndata: two\n\n",  # LF, two data lines
+    b"id: 2\revent: transaction\rdata: cr only\r\r",  # CR endings
+    b"id: 3\r\nevent: step_end\r\ndata: " + BIG[:70_000].encode(),
+    BIG[70_000:140_000].encode(),
+    BIG[140_000:].encode() + b"\r\n\r\nid: 4\r\nevent: compl",
+    b"ete\r\ndata:no space\r\n\r\n",
+]
+EXPECTED = [[0, "init", '{"a":1}'], [1, "step_start", "one\ntwo"], [2, "transaction", "cr only"],
+            [3, "step_end", BIG], [4, "complete", "no space"]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+    finished_answer = 204
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        if url.path == "/":
+            return self._send(200, "text/html", b"<!doctype html><title>stream</title>")
+        if url.path == "/stream.js":
+            return self._send(200, "text/javascript", STREAM_JS.read_bytes())
+        if url.path != "/sse":
+            return self._send(404, "text/plain", b"")
+        after = parse_qs(url.query).get("last_event_id", [""])[0]
+        Handler.asked.append(after)
+        if after != "-1":  # everything was read: as the server answers a finished session
+            if Handler.finished_answer == 204:
+                return self._send(204, "text/plain", b"")
+            return self._send(410, "application/json", json.dumps({"error": "events before seq 9 are gone"}).encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in PIECES:
+            self.wfile.write(piece)
+            self.wfile.flush()
+            time.sleep(0.02)  # pacing of the writer, so that the pieces arrive as separate reads
+
+    def _send(self, code, kind, body):
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture()
+def site():
+    Handler.asked = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _read(site, after=-1):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page()
+        page.goto(site + "/")
+        page.evaluate("""(after) => { window.got = []; const w = new Worker('/stream.js');
+            w.onmessage = (m) => window.got.push(m.data); w.postMessage({ open: '/sse', after, token: 7 }); }""", after)
+        page.wait_for_function("window.got.some(m => m.end)", timeout=60_000)
+        got = page.evaluate("window.got")
+        browser.close()
+    return got
+
+
+def test_the_stream_reader_frames_every_event_whatever_the_reads_and_reconnects_from_the_last(site):
+    got = _read(site)
+    assert all(m["token"] == 7 for m in got)
+    assert got[0] == {"token": 7, "conn": "live"}
+    events = [e for m in got if "events" in m for e in m["events"]]
+    assert events == EXPECTED
+    # the server closed the stream: the reader asked again from the last event and was told it is over
+    assert Handler.asked == ["-1", "4"]
+    assert {"token": 7, "conn": "reconnecting"} in got and got[-1] == {"token": 7, "end": 204}
+
+
+def test_the_stream_reader_reports_events_no_longer_kept(site):
+    Handler.finished_answer = 410
+    try:
+        got = _read(site)
+    finally:
+        Handler.finished_answer = 204
+    assert got[-1] == {"token": 7, "end": 410, "error": "events before seq 9 are gone"}
