@@ -52,11 +52,16 @@ def test_returns_are_discounted_to_each_episode_end_and_padding_is_dropped():
     assert demos.observations[:, 0].tolist() == [0, 0, 1, 1, 2, 2, 3]
 
 
-def test_cloned_policy_acts_like_the_rule_on_states_it_has_not_seen(tmp_path: Path):
+def _fresh_model(tmp_path: Path):
+    """(config, 2-copy vec env, an untrained MaskablePPO model) on the test scenario."""
     cfg = parse_train_config({"env": ENV, "train": {"n_envs": 2, "net_arch": [32, 32], "device": "cpu", "seed": 0}},
                              "test")
     vec = BankVecEnv(cfg.env, 2, seed=0)
-    model = build_model(cfg, vec, tmp_path)
+    return cfg, vec, build_model(cfg, vec, tmp_path)
+
+
+def test_cloned_policy_acts_like_the_rule_on_states_it_has_not_seen(tmp_path: Path):
+    cfg, vec, model = _fresh_model(tmp_path)
     train = collect(vec, "lend_surplus", {"c": 1.5}, 120, 0.99)
     stats = pretrain(model, train, epochs=40, batch_size=256, smoothing=0.1, seed=0)
     assert stats["warm_start_accuracy"] > 0.9
@@ -69,10 +74,7 @@ def test_cloned_policy_acts_like_the_rule_on_states_it_has_not_seen(tmp_path: Pa
 
 def test_an_untrained_policy_does_not_pass_for_the_rule(tmp_path: Path):
     """The accuracy above is not free: a fresh network agrees with the rule far less often."""
-    cfg = parse_train_config({"env": ENV, "train": {"n_envs": 2, "net_arch": [32, 32], "device": "cpu", "seed": 0}},
-                             "test")
-    vec = BankVecEnv(cfg.env, 2, seed=0)
-    model = build_model(cfg, vec, tmp_path)
+    _, vec, model = _fresh_model(tmp_path)
     fresh = collect(vec, "lend_surplus", {"c": 1.5}, 60, 0.99)
     acts, _ = model.predict(fresh.observations, action_masks=fresh.masks, deterministic=True)
     assert np.mean(acts == fresh.actions) < 0.8
