@@ -6,10 +6,16 @@ Memory stays bounded whatever a session's size and length:
   of encoded frames); every event is also appended to the session's JSONL spill
   on disk (:class:`Spill`, the newest ``spill_bytes`` kept), so ``Last-Event-ID``
   resumes exactly from older events too, or gets a 410 once they are gone;
-- each publish (a step's events, or a command's) is offered to every viewer as
-  one pre-encoded chunk; a viewer that falls further behind than its buffer
-  (``buffer`` events or ``window_bytes``) is dropped, never the simulation: its
-  stream ends and it may reconnect with ``Last-Event-ID``;
+- viewers share that window: each event is encoded once, and a viewer is only a
+  position in the stream (:class:`Viewer`). Each publish appends to the window
+  and wakes the viewers with one event; each viewer's generator then sends what
+  lies between its position and the end, at its own pace, as one write (the
+  bytes joined once and shared by every viewer at the same position). The
+  producer never waits on a viewer and does no per-viewer work; a viewer that
+  lags out of the window is re-fed from the spill on the same connection
+  (``resynced_viewers``); one that stops reading (its write does not complete)
+  while more than ``buffer`` events behind is dropped: its stream ends and it
+  may reconnect with ``Last-Event-ID``;
 - finished sessions are evicted ``finished_ttl`` seconds after they end (their
   spill removed), and a server-wide ``memory_budget`` refuses a new session with
   503 when the sessions' estimated footprint (:func:`session_footprint`) or the
@@ -31,7 +37,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +50,8 @@ STREAM_BYTES_PER_BANK_STEP = 800  # encoded stream per bank and step (measured ~
 RUNNER_BYTES_PER_BANK = 8_000  # a runner's arrays plus one step's transient events (measured ~5,000)
 RUNNER_BASE_BYTES = 1_000_000
 ITEM_OVERHEAD = 200  # bytes of Python objects around each event's frame in the history window
+MAX_WRITE_BYTES = 1_000_000  # the most one write to a viewer carries (a lagging viewer catches up in several)
+JOINED_KEPT = 8  # joined writes kept for viewers at the same position (usually all are at one)
 
 
 def frame_of(seq: int, type_: str, data: str) -> bytes:
@@ -54,62 +61,73 @@ def frame_of(seq: int, type_: str, data: str) -> bytes:
 
 @dataclass
 class Item:
-    """Events of the stream, encoded once for every viewer: ``seq`` is the last one's,
-    ``count`` how many, ``frame`` their SSE frames."""
+    """One event of the stream, encoded once for every viewer: ``seq`` and its SSE ``frame``."""
 
     seq: int
     frame: bytes
-    count: int = 1
 
     @classmethod
     def of(cls, event: Event) -> Item:
         return cls(event["seq"], frame_of(event["seq"], event["type"], dumps(event)))
 
-    @classmethod
-    def join(cls, items: list[Item]) -> Item:
-        if len(items) == 1:
-            return items[0]
-        return cls(items[-1].seq, b"".join(i.frame for i in items), sum(i.count for i in items))
+
+class Window:
+    """The newest items of a stream, addressed by absolute position (``base`` is the position
+    of the oldest one kept): O(1) append, pop from the left, index and slice."""
+
+    def __init__(self) -> None:
+        self._items: list[Item] = []
+        self._head = 0  # items before it in _items are gone (compacted now and then)
+        self.base = 0
+
+    def __len__(self) -> int:
+        return len(self._items) - self._head
+
+    def __getitem__(self, k: int) -> Item:
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        return self._items[self._head + k if k >= 0 else k]
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self._items[self._head:])
+
+    @property
+    def end(self) -> int:
+        """The position after the newest item (every item ever appended)."""
+        return self.base + len(self)
+
+    def append(self, item: Item) -> None:
+        self._items.append(item)
+
+    def popleft(self) -> Item:
+        item = self[0]
+        self._head += 1
+        self.base += 1
+        if self._head > 1024 and self._head * 2 > len(self._items):
+            del self._items[:self._head]
+            self._head = 0
+        return item
+
+    def slice(self, start: int, stop: int) -> list[Item]:
+        """The items at positions ``start`` to ``stop`` (absolute; both within the window)."""
+        offset = self._head - self.base
+        return self._items[start + offset:stop + offset]
+
+    def clear(self) -> None:
+        self.base = self.end
+        self._items, self._head = [], 0
 
 
 class Viewer:
-    """One SSE client: the chunks it has not been sent yet, at most ``max_events`` events and
-    ``max_bytes`` bytes (one chunk always fits an empty buffer). ``None`` ends the stream."""
+    """One SSE client of a session: ``pos``, the position in the session's history of the next
+    event to send it, and ``sent``, the seq of the last event sent. It holds no events: every
+    viewer reads the shared history. ``dropped``: it stopped reading while too far behind."""
 
-    def __init__(self, max_events: int, max_bytes: int) -> None:
-        self.max_events, self.max_bytes = max_events, max_bytes
-        self.items: deque[Item] = deque()
-        self.events = 0
-        self.bytes = 0
-        self.ready = asyncio.Event()
+    __slots__ = ("dropped", "pos", "sent")
+
+    def __init__(self, pos: int, sent: int) -> None:
+        self.pos, self.sent = pos, sent
         self.dropped = False
-        self.closed = False
-
-    def offer(self, item: Item | None) -> bool:
-        """Queue ``item``; False (and the viewer is dropped) when it would overflow the buffer."""
-        if item is None:
-            self.closed = True
-        elif self.dropped:
-            return False
-        elif self.items and (self.events + item.count > self.max_events or self.bytes + len(item.frame) > self.max_bytes):
-            self.dropped = True
-            self.items.clear()  # what it missed is on disk: it reconnects with Last-Event-ID
-            self.events = self.bytes = 0
-        else:
-            self.items.append(item)
-            self.events += item.count
-            self.bytes += len(item.frame)
-        self.ready.set()
-        return not self.dropped
-
-    async def take(self) -> tuple[list[Item], bool]:
-        """Wait for chunks; returns them and whether the stream is over (closed or dropped)."""
-        await self.ready.wait()
-        self.ready.clear()
-        items = list(self.items)
-        self.items.clear()
-        self.events = self.bytes = 0
-        return items, self.closed or self.dropped
 
 
 _LINE = re.compile(rb'^\{"seq":(\d+),"step":-?\d+,"type":"([A-Za-z_]+)"')
@@ -245,17 +263,17 @@ def session_footprint(n_banks: int, window_bytes: int, max_steps: int | None = N
 @dataclass
 class Session:
     """A running simulation: ``runner``, the newest events in ``history`` (the rest in ``spill``)
-    and its ``viewers``."""
+    and its ``viewers``, each reading the shared history at its own pace."""
 
     id: str
     runner: Runner
     speed: float  # steps per second; 0 = as fast as possible
-    buffer: int
+    buffer: int  # events a viewer whose write does not complete may fall behind before it is dropped
     window_bytes: int = 8_000_000
     spill: Spill | None = None
     footprint: int = 0
     created: float = field(default_factory=time.time)
-    history: deque[Item] = field(default_factory=deque)
+    history: Window = field(default_factory=Window)
     history_bytes: int = 0
     viewers: set[Viewer] = field(default_factory=set)
     dropped_viewers: int = 0
@@ -263,43 +281,53 @@ class Session:
     task: asyncio.Task | None = None
     parent: str | None = None  # the session this one was branched from
     fork_step: int | None = None
-    resynced_viewers: int = 0  # viewers that fell behind their buffer and were re-fed from the history
+    resynced_viewers: int = 0  # viewers that lagged out of the window and were re-fed from the spill
 
     def __post_init__(self) -> None:
         self.lock = asyncio.Lock()
         self.wake = asyncio.Event()
         self.done = asyncio.Event()
+        self.tick = asyncio.Event()  # set (and replaced) at every publish: wakes every viewer at once
         self._last_seq = -1
+        self._sending: set[Viewer] = set()  # viewers whose write has not completed yet
+        self._joined: dict[int, tuple[int, int, bytes]] = {}  # start -> (stop, last seq, frames), shared
         self.publish(self.runner.take_events())
 
     # ------------------------------------------------------------- events
     def publish(self, events: list[Event]) -> None:
+        """Append events to the history (and the spill) and wake the viewers: O(events), whatever
+        the number of viewers (only those stuck in a write are looked at, to drop the stalled)."""
         if not events:
             return
-        items = []
         for event in events:
             line = dumps(event)
             item = Item(event["seq"], frame_of(event["seq"], event["type"], line))
-            items.append(item)
             self.history.append(item)
             self.history_bytes += len(item.frame) + ITEM_OVERHEAD
             if self.spill is not None:
                 self.spill.write(event["seq"], line)
-        self._last_seq = items[-1].seq
-        while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
+        self._last_seq = events[-1]["seq"]
+        while len(self.history) > len(events) and self.history_bytes > self.window_bytes:
             self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
-        chunk = Item.join(items)
-        for viewer in list(self.viewers):
-            if not viewer.offer(chunk):
-                self.viewers.discard(viewer)
-                self.dropped_viewers += 1
+        for viewer in [v for v in self._sending if self.history.end - v.pos > self.buffer]:
+            self._drop(viewer)  # it does not read: what it missed is on disk (Last-Event-ID)
+        tick, self.tick = self.tick, asyncio.Event()
+        tick.set()
+
+    def _drop(self, viewer: Viewer) -> None:
+        viewer.dropped = True
+        self._sending.discard(viewer)
+        if viewer in self.viewers:
+            self.viewers.discard(viewer)
+            self.dropped_viewers += 1
 
     def subscribe(self, after: int) -> tuple[AsyncIterator[bytes], Viewer]:
         """The backlog after seq ``after`` (chunks of SSE frames, from memory or the spill) and a
-        viewer registered for what follows (atomic: nothing can be published in between).
+        viewer placed after it (atomic: nothing can be published in between). The viewer is
+        registered (counted in ``viewers``) while :meth:`follow` streams to it.
         Raises a 410 CommandError when events after ``after`` are no longer kept."""
         upto = self.last_seq
-        first_in_memory = self.history[0].seq if self.history else upto + 1
+        first_in_memory = self.history[0].seq if len(self.history) else upto + 1
         from_disk = after + 1 < first_in_memory and after < upto
         if from_disk:
             oldest = self.spill.oldest if self.spill is not None else None
@@ -310,11 +338,7 @@ class Session:
                                         f"resume from Last-Event-ID {kept - 1} or later")
             self.spill.flush()
         memory = [item for item in self.history if item.seq > after] if not from_disk else list(self.history)
-        viewer = Viewer(self.buffer, max(self.window_bytes, 1))
-        if self.done.is_set():
-            viewer.offer(None)
-        else:
-            self.viewers.add(viewer)
+        viewer = Viewer(self.history.end, max(after, upto))
         return self._backlog(after, first_in_memory - 1 if from_disk else None, memory), viewer
 
     async def _backlog(self, after: int, disk_upto: int | None, memory: list[Item]) -> AsyncIterator[bytes]:
@@ -325,8 +349,70 @@ class Session:
         for start in range(0, len(memory), 200):
             yield b"".join(item.frame for item in memory[start:start + 200])
 
+    def follow(self, after: int) -> AsyncIterator[bytes]:
+        """A viewer's stream after seq ``after``: the backlog, then every event as it is published,
+        until the session ends (or the viewer is dropped). Raises a 410 CommandError at once (before
+        the first chunk) when events after ``after`` are no longer kept."""
+        backlog, viewer = self.subscribe(after)
+        return self._follow(backlog, viewer)
+
+    async def _follow(self, backlog: AsyncIterator[bytes], viewer: Viewer) -> AsyncIterator[bytes]:
+        if not self.done.is_set():
+            self.viewers.add(viewer)
+        try:
+            while True:
+                async for chunk in backlog:
+                    yield chunk
+                while not viewer.dropped:
+                    tick = self.tick
+                    if viewer.pos < self.history.base:
+                        break  # it lagged out of the window: re-fed from the spill below
+                    if viewer.pos < self.history.end:
+                        chunk = self._frames_from(viewer)
+                        self._sending.add(viewer)
+                        yield chunk
+                        self._sending.discard(viewer)
+                        continue
+                    if self.done.is_set():
+                        return
+                    await tick.wait()
+                if viewer.dropped:
+                    return
+                try:
+                    backlog, caught_up = self.subscribe(viewer.sent)
+                except CommandError:  # what it missed is gone: the browser reconnects and is told so (410)
+                    self._drop(viewer)
+                    return
+                viewer.pos = caught_up.pos
+                viewer.sent = caught_up.sent
+                self.resynced_viewers += 1
+        finally:
+            self._sending.discard(viewer)
+            self.viewers.discard(viewer)
+
+    def _frames_from(self, viewer: Viewer) -> bytes:
+        """The frames from the viewer's position on (to the end of the history, at most ~1 MB),
+        joined once for every viewer at that position; moves the viewer past them."""
+        start, end = viewer.pos, self.history.end
+        joined = self._joined.get(start)
+        if joined is None or joined[0] < end and len(joined[2]) < MAX_WRITE_BYTES:
+            items = self.history.slice(start, end)
+            size = 0
+            for k, item in enumerate(items):
+                size += len(item.frame)
+                if size >= MAX_WRITE_BYTES:
+                    items = items[:k + 1]
+                    break
+            joined = (start + len(items), items[-1].seq, b"".join(item.frame for item in items))
+            if len(self._joined) >= JOINED_KEPT:
+                del self._joined[next(iter(self._joined))]  # the oldest join
+            self._joined[start] = joined
+        viewer.pos, viewer.sent = joined[0], joined[1]
+        return joined[2]
+
     def unsubscribe(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
+        self._sending.discard(viewer)
 
     @property
     def last_seq(self) -> int:
@@ -382,9 +468,9 @@ class Session:
         self.finished_at = time.monotonic()
         if self.spill is not None:
             self.spill.flush()
-        for viewer in list(self.viewers):
-            viewer.offer(None)
-        self.viewers.clear()
+        self.viewers.clear()  # their streams end once they have sent what is left
+        self._sending.clear()
+        self.tick.set()
 
     async def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:
         async with self.lock:
@@ -526,6 +612,7 @@ class SessionStore:
             session.spill = None
         session.history.clear()
         session.history_bytes = 0
+        session._joined.clear()
         _trim_heap()
 
     def evict_expired(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from interbank.config import resolve_env_config
 from interbank.interactive.runner import CommandError, Runner
-from interbank.interactive.sessions import Item, Session, SessionStore, Spill, Viewer
+from interbank.interactive.sessions import Item, Session, SessionStore, Spill, Window
 from interbank.policies import make_policy
 from interbank.sim.events import dumps
 from tests.interactive.sse_client import parse
@@ -54,10 +54,8 @@ def test_item1_history_is_a_bounded_window_and_last_event_id_resumes_exactly_fro
         await session.drive()
         assert session.history[0].seq > 100  # older events left memory ...
         for after in (-1, 0, 57, session.history[0].seq - 2, session.history[0].seq, session.last_seq - 1):
-            backlog, viewer = session.subscribe(after)
-            got = _events(await _collect(backlog))
-            assert got == expected[after + 1:], after  # ... and come back exactly, from disk then memory
-            assert viewer.closed  # a finished session's stream ends after the backlog
+            got = _events(await _collect(session.follow(after)))  # a finished session's stream ends
+            assert got == expected[after + 1:], after  # ... and older events come back exactly, from disk
         return peak
 
     peak = asyncio.run(main())
@@ -73,22 +71,23 @@ def test_item1_session_memory_stays_bounded_however_long_it_runs(tmp_path):
     async def main():
         session = Session("s2", _runner(n_banks=100, steps=150, policy="hold"), 0, 100, window_bytes=500_000,
                           spill=Spill(tmp_path / "s2", 2_000_000))
-        slow = Viewer(10**9, 500_000)  # a viewer that never reads: dropped, not buffering forever
-        session.viewers.add(slow)
         original = session.publish
 
         def publish(events):
             original(events)
-            held.append(session.history_bytes + sum(v.bytes for v in session.viewers))
+            held.append(session.history_bytes + sum(len(j[2]) for j in session._joined.values()))
 
         session.publish = publish
-        await session.drive()
-        return session, slow
+        session.task = asyncio.get_running_loop().create_task(session.drive())
+        stalled = session.follow(session.last_seq)  # a viewer whose first live write never completes
+        await anext(stalled)
+        await session.task
+        return session
 
-    session, slow = asyncio.run(main())
+    session = asyncio.run(main())
     assert session.runner.state == "complete" and session.last_seq > 6_000  # ~8 MB streamed
-    assert slow.dropped and session.dropped_viewers == 1
-    assert max(held) < 2 * 500_000 + 2 * 60_000  # the window and a viewer's lag (each a window), and a step
+    assert session.dropped_viewers == 1 and not session.viewers  # it did not read: dropped, holding nothing
+    assert max(held) < 500_000 + 2 * 60_000  # the window and a step (viewers hold no events of their own)
     spilled = sum(p.stat().st_size for p in (tmp_path / "s2").iterdir())
     assert spilled <= 2_000_000 + 300_000  # the spill keeps the newest 2 MB (and one segment)
 
@@ -141,16 +140,51 @@ def test_a_spill_that_fills_the_disk_leaves_whole_lines_and_the_session_runs_on(
     assert text.endswith(b"\n") and seqs == list(range(len(seqs))) and 0 < len(seqs) < 60
 
 
-def test_a_lagging_viewer_is_dropped_by_bytes_and_one_chunk_always_fits():
-    async def main():
-        viewer = Viewer(max_events=10, max_bytes=100)
-        big = Item(5, b"x" * 500, count=50)
-        assert viewer.offer(big)  # an empty buffer takes any one chunk
-        assert not viewer.offer(Item(6, b"y"))  # a second one overflows: dropped
-        items, over = await viewer.take()
-        assert over and items == []  # what it missed is on disk: it reconnects with Last-Event-ID
+def test_the_window_is_addressed_by_absolute_position():
+    window = Window()
+    for seq in range(3000):
+        window.append(Item(seq, b"%d" % seq))
+    for _ in range(2500):
+        window.popleft()
+    assert window.base == 2500 and window.end == 3000 and len(window) == 500
+    assert window[0].seq == 2500 and window[-1].seq == 2999
+    assert [i.seq for i in window.slice(2990, 2993)] == [2990, 2991, 2992]
+    assert [i.seq for i in window][:2] == [2500, 2501]
+    window.clear()
+    assert window.base == window.end == 3000 and len(window) == 0
 
-    asyncio.run(main())
+
+def test_viewers_share_each_write_and_a_lagging_reader_is_refed_from_disk_exactly(tmp_path):
+    expected = _reference(n_banks=30, steps=80)
+
+    async def main():
+        session = Session("s7", _runner(n_banks=30, steps=80), 0, 10**9, window_bytes=60_000,
+                          spill=Spill(tmp_path / "s7", 10**9))
+        fast = [session.follow(-1) for _ in range(3)]
+        got: list[list[bytes]] = [[], [], []]
+        for k, stream in enumerate(fast):
+            got[k].append(await anext(stream))  # the backlog; then each waits for the next publish
+        slow = session.follow(-1)
+        slow_got = [await anext(slow)]
+        session.task = asyncio.get_running_loop().create_task(session.drive())
+        shared = 0
+        while True:
+            writes = [await anext(stream, None) for stream in fast]
+            if writes[0] is None:
+                break
+            shared += writes[0] is writes[1] is writes[2]  # one bytes object for every viewer
+            for k, chunk in enumerate(writes):
+                got[k].append(chunk)
+        for k, stream in enumerate(fast):
+            got[k] += [chunk async for chunk in stream]
+        slow_got += [chunk async for chunk in slow]  # far out of the window by now: re-fed from disk
+        return got, slow_got, shared, session
+
+    got, slow_got, shared, session = asyncio.run(asyncio.wait_for(main(), 600))
+    for chunks in got:
+        assert _events(b"".join(chunks)) == expected
+    assert _events(b"".join(slow_got)) == expected
+    assert shared > 10 and session.resynced_viewers == 1 and session.dropped_viewers == 0
 
 
 @pytest.mark.parametrize("speed", [1e-9, 2.17e-184, 0.01])
@@ -160,12 +194,14 @@ def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
         session.task = asyncio.get_running_loop().create_task(session.drive())
         while session.runner.status().step < 1:
             await asyncio.sleep(0.01)
-        _, viewer = session.subscribe(session.last_seq)
+        stream = session.follow(session.last_seq)
+        viewer = asyncio.get_running_loop().create_task(_collect(stream))
         started = time.perf_counter()
         await session.command("stop")
         await asyncio.wait_for(session.task, 30)  # the pacing wait is interrupted, not slept out
-        _, over = await asyncio.wait_for(viewer.take(), 30)
-        assert over and session.done.is_set() and session.runner.state == "stopped"
+        tail = _events(await asyncio.wait_for(viewer, 30))  # and the viewer's stream ends
+        assert [e["type"] for e in tail][-2:] == ["stopped", "complete"]
+        assert session.done.is_set() and session.runner.state == "stopped"
         return time.perf_counter() - started
 
     assert asyncio.run(main()) < 10  # one tick is 0.25 s; generous for a busy machine
