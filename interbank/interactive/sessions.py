@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -251,6 +252,23 @@ class Spill:
         self.sizes.clear()
 
 
+class StepLock:
+    """A session's step lock, held by its producer thread around each step and taken by commands
+    on the event loop (``async with``) without blocking the loop while a step runs."""
+
+    def __init__(self) -> None:
+        self.sync = threading.Lock()
+
+    async def __aenter__(self) -> None:
+        wait = 0.0005
+        while not self.sync.acquire(blocking=False):  # polled: a cancelled request never holds it
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 0.01)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.sync.release()
+
+
 def session_footprint(n_banks: int, window_bytes: int, max_steps: int | None = None) -> int:
     """Estimated memory of one session: its runner, its history window and what its viewers
     may hold beyond it (another window). A window holds at least one step's stream and at most
@@ -284,11 +302,15 @@ class Session:
     resynced_viewers: int = 0  # viewers that lagged out of the window and were re-fed from the spill
 
     def __post_init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.wake = asyncio.Event()
+        self.lock = StepLock()
+        self.wake = threading.Event()  # set by every command: the producer's waits end at once
         self.done = asyncio.Event()
         self.tick = asyncio.Event()  # set (and replaced) at every publish: wakes every viewer at once
         self._last_seq = -1
+        self._history_lock = threading.Lock()  # the producer thread appends while the loop's viewers read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._stopping = False  # set when the drive is cancelled: the producer thread ends
         self._sending: set[Viewer] = set()  # viewers whose write has not completed yet
         self._joined: dict[int, tuple[int, int, bytes]] = {}  # start -> (stop, last seq, frames), shared
         self.publish(self.runner.take_events())
@@ -299,16 +321,26 @@ class Session:
         the number of viewers (only those stuck in a write are looked at, to drop the stalled)."""
         if not events:
             return
-        for event in events:
-            line = dumps(event)
-            item = Item(event["seq"], frame_of(event["seq"], event["type"], line))
-            self.history.append(item)
-            self.history_bytes += len(item.frame) + ITEM_OVERHEAD
-            if self.spill is not None:
-                self.spill.write(event["seq"], line)
-        self._last_seq = events[-1]["seq"]
-        while len(self.history) > len(events) and self.history_bytes > self.window_bytes:
-            self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
+        encoded = [(event["seq"], dumps(event), event["type"]) for event in events]  # outside the lock
+        items = [Item(seq, frame_of(seq, type_, line)) for seq, line, type_ in encoded]
+        with self._history_lock:
+            for item, (seq, line, _) in zip(items, encoded, strict=True):
+                self.history.append(item)
+                self.history_bytes += len(item.frame) + ITEM_OVERHEAD
+                if self.spill is not None:
+                    self.spill.write(seq, line)
+            self._last_seq = items[-1].seq
+            while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
+                self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
+        if self._loop is None or threading.get_ident() == self._loop_thread:
+            self._notify()
+        else:  # from the producer thread: the viewers are woken on the loop
+            try:
+                self._loop.call_soon_threadsafe(self._notify)
+            except RuntimeError:  # the loop is closed: no viewer is left to wake
+                pass
+
+    def _notify(self) -> None:
         for viewer in [v for v in self._sending if self.history.end - v.pos > self.buffer]:
             self._drop(viewer)  # it does not read: what it missed is on disk (Last-Event-ID)
         tick, self.tick = self.tick, asyncio.Event()
@@ -326,6 +358,10 @@ class Session:
         viewer placed after it (atomic: nothing can be published in between). The viewer is
         registered (counted in ``viewers``) while :meth:`follow` streams to it.
         Raises a 410 CommandError when events after ``after`` are no longer kept."""
+        with self._history_lock:
+            return self._subscribe(after)
+
+    def _subscribe(self, after: int) -> tuple[AsyncIterator[bytes], Viewer]:
         upto = self.last_seq
         first_in_memory = self.history[0].seq if len(self.history) else upto + 1
         from_disk = after + 1 < first_in_memory and after < upto
@@ -369,6 +405,8 @@ class Session:
                         break  # it lagged out of the window: re-fed from the spill below
                     if viewer.pos < self.history.end:
                         chunk = self._frames_from(viewer)
+                        if not chunk:
+                            continue
                         self._sending.add(viewer)
                         yield chunk
                         self._sending.discard(viewer)
@@ -396,7 +434,10 @@ class Session:
         start, end = viewer.pos, self.history.end
         joined = self._joined.get(start)
         if joined is None or joined[0] < end and len(joined[2]) < MAX_WRITE_BYTES:
-            items = self.history.slice(start, end)
+            with self._history_lock:
+                if start < self.history.base:  # trimmed meanwhile: the caller re-feeds it from disk
+                    return b""
+                items = self.history.slice(start, end)
             size = 0
             for k, item in enumerate(items):
                 size += len(item.frame)
@@ -420,45 +461,70 @@ class Session:
 
     # ------------------------------------------------------------ driving
     async def drive(self) -> None:
-        runner = self.runner
-        due: float | None = None  # when the next step is due: steps keep a fixed schedule (1 / speed)
+        """Run the session to its end. Steps are taken by a producer thread of the session's own, on
+        a fixed schedule (1 / speed), so that a loop busy with viewers never slows the session:
+        it publishes each step's events into the shared history and wakes the viewers."""
+        loop = asyncio.get_running_loop()
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def end(error: Exception | None) -> None:
+            if not ended.done():
+                ended.set_exception(error) if error is not None else ended.set_result(None)
+
+        def run() -> None:
+            error: Exception | None = None
+            try:
+                self._produce()
+            except Exception as err:  # noqa: BLE001 -- raised on the loop, as the drive's own error
+                error = err
+            try:
+                loop.call_soon_threadsafe(end, error)
+            except RuntimeError:  # the loop is gone (cancelled and closed): nobody is waiting
+                pass
+
         try:
-            while not runner.finished:
-                if runner.state == "paused":
-                    self.wake.clear()
-                    if runner.state == "paused":
-                        await self.wake.wait()
-                    due = None
-                    continue
-                now = time.perf_counter()
-                # a late step (a busy loop) is made up for by the next waits, up to a second behind
-                due = now if due is None or due < now - 1.0 else due
-                async with self.lock:
-                    if runner.state in ("ready", "running"):
-                        await asyncio.to_thread(runner.step)
-                    self.publish(runner.take_events())
-                if self.speed > 0:
-                    due += 1.0 / self.speed
-                    await self._pace(due)
-                else:
-                    await asyncio.sleep(0)
+            threading.Thread(target=run, name=f"session-{self.id}", daemon=True).start()
+            await ended
         finally:
+            self._stopping = True  # cancelled (evicted): the thread ends after its current step
+            self.wake.set()
             if not self.done.is_set():  # not evicted (an evicted session's runner may still be stepping)
-                self.publish(runner.take_events())
+                self.publish(self.runner.take_events())
             self.finish()
 
-    async def _pace(self, deadline: float) -> None:
+    def _produce(self) -> None:
+        runner = self.runner
+        due: float | None = None  # when the next step is due
+        while not runner.finished and not self._stopping:
+            if runner.state == "paused":
+                self.wake.clear()
+                if runner.state == "paused" and not self._stopping:
+                    self.wake.wait()
+                due = None
+                continue
+            now = time.perf_counter()
+            # a late step (a busy machine) is made up for by the next waits, up to a second behind
+            due = now if due is None or due < now - 1.0 else due
+            with self.lock.sync:
+                if runner.state in ("ready", "running"):
+                    runner.step()
+                self.publish(runner.take_events())
+            if self.speed > 0:
+                due += 1.0 / self.speed
+                self._pace(due)
+            else:
+                time.sleep(0)  # let the loop's viewers have the interpreter
+
+    def _pace(self, deadline: float) -> None:
         """Wait until ``deadline`` (the next step's time), in slices, until a command changes the
         state: pause and stop never wait for a slow step to end."""
-        while self.runner.state in ("ready", "running"):
+        while self.runner.state in ("ready", "running") and not self._stopping:
             left = deadline - time.perf_counter()
             if left <= 0:
                 return
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), min(left, MAX_WAIT))
-            except TimeoutError:
-                pass
+            self.wake.wait(min(left, MAX_WAIT))
 
     def finish(self) -> None:
         """The session ended (stopped, complete or cancelled): its viewers' streams end now."""
