@@ -56,7 +56,7 @@ class ServerLimits(BaseModel):
     min_speed: float = MIN_SPEED  # the slowest pace other than 0 (= as fast as possible)
     max_body_bytes: int = 1_000_000  # counted while reading, with or without Content-Length
     max_json_depth: int = 32
-    client_buffer: int = 2000  # events a viewer may fall behind before it is dropped
+    client_buffer: int = 2000  # events a viewer whose write does not complete may lag before it is dropped
     ping_seconds: float = 15.0
     history_window_bytes: int = 8_000_000  # newest stream events kept in memory per session
     spill_bytes: int = 256_000_000  # newest stream events kept on disk per session (for Last-Event-ID)
