@@ -12,6 +12,7 @@ from interbank.interactive.runner import CommandError, Runner
 from interbank.interactive.sessions import Item, Session, SessionStore, Spill, Window
 from interbank.policies import make_policy
 from interbank.sim.events import dumps
+from tests.deadlines import HANG_S
 from tests.interactive.sse_client import parse
 
 
@@ -180,7 +181,7 @@ def test_viewers_share_each_write_and_a_lagging_reader_is_refed_from_disk_exactl
         slow_got += [chunk async for chunk in slow]  # far out of the window by now: re-fed from disk
         return got, slow_got, shared, session
 
-    got, slow_got, shared, session = asyncio.run(asyncio.wait_for(main(), 600))
+    got, slow_got, shared, session = asyncio.run(asyncio.wait_for(main(), HANG_S))
     for chunks in got:
         assert _events(b"".join(chunks)) == expected
     assert _events(b"".join(slow_got)) == expected
@@ -198,13 +199,13 @@ def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
         viewer = asyncio.get_running_loop().create_task(_collect(stream))
         started = time.perf_counter()
         await session.command("stop")
-        await asyncio.wait_for(session.task, 30)  # the pacing wait is interrupted, not slept out
-        tail = _events(await asyncio.wait_for(viewer, 30))  # and the viewer's stream ends
+        await asyncio.wait_for(session.task, HANG_S)  # the pacing wait is interrupted, not slept out
+        tail = _events(await asyncio.wait_for(viewer, HANG_S))  # and the viewer's stream ends
         assert [e["type"] for e in tail][-2:] == ["stopped", "complete"]
         assert session.done.is_set() and session.runner.state == "stopped"
         return time.perf_counter() - started
 
-    assert asyncio.run(main()) < 10  # one tick is 0.25 s; generous for a busy machine
+    assert asyncio.run(main()) < 50  # one tick is 0.25 s (the slowest period here is 100 s): no sleeping it out
 
 
 def test_pause_interrupts_the_wait_too():
@@ -218,7 +219,7 @@ def test_pause_interrupts_the_wait_too():
         await session.command("pause")
         assert session.runner.state == "paused" and not session.task.done()
         await session.command("stop")
-        await asyncio.wait_for(session.task, 30)
+        await asyncio.wait_for(session.task, HANG_S)
 
     asyncio.run(main())
 
@@ -227,7 +228,7 @@ def test_finished_sessions_are_evicted_after_their_ttl_with_their_spill(tmp_path
     async def main():
         store = SessionStore(4, finished_ttl=0.2, spill_dir=tmp_path)
         session = store.add(_runner(steps=5), 0, 100)
-        await asyncio.wait_for(session.task, 60)
+        await asyncio.wait_for(session.task, HANG_S)
         assert (tmp_path / session.id).is_dir()
         while session.id in store.sessions:  # the reaper runs on its own
             await asyncio.sleep(0.05)
@@ -237,7 +238,7 @@ def test_finished_sessions_are_evicted_after_their_ttl_with_their_spill(tmp_path
         assert err.value.status == 404
         await store.close()
 
-    asyncio.run(asyncio.wait_for(main(), 60))
+    asyncio.run(asyncio.wait_for(main(), HANG_S))
 
 
 def test_the_memory_budget_refuses_with_503_and_finished_sessions_make_room(tmp_path):
@@ -252,12 +253,12 @@ def test_the_memory_budget_refuses_with_503_and_finished_sessions_make_room(tmp_
             store.check_room(500, 5000)
         assert err.value.status == 503 and "not enough memory" in err.value.message and "MB" in err.value.message
         await second.command("stop")
-        await asyncio.wait_for(second.task, 30)
+        await asyncio.wait_for(second.task, HANG_S)
         store.check_room(500, 5000)  # the finished session is evicted to make room
         assert second.id not in store.sessions and first.id in store.sessions
         await store.close()
 
-    asyncio.run(asyncio.wait_for(main(), 120))
+    asyncio.run(asyncio.wait_for(main(), HANG_S))
 
 
 def test_spills_left_by_servers_that_are_gone_are_removed(tmp_path):
