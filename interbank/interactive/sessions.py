@@ -1,4 +1,4 @@
-"""Server sessions: one runner each, driven by an asyncio task, watched by any number of viewers.
+"""Server sessions: one runner each, stepped by a producer thread, watched by any number of viewers.
 
 Memory stays bounded whatever a session's size and length:
 
@@ -21,9 +21,12 @@ Memory stays bounded whatever a session's size and length:
   503 when the sessions' estimated footprint (:func:`session_footprint`) or the
   process's resident memory would exceed it.
 
-Commands take the session's step lock, so they land between two steps. The
-pacing between steps waits on an event that every command sets, in slices of at
-most ``MAX_WAIT`` seconds: pause and stop take effect within one tick at any speed.
+Each session steps in a thread of its own (:meth:`Session.drive`), on a fixed
+schedule, and encodes its events there: however busy the event loop is with
+viewers, the session keeps its pace. Commands (on the loop) take the session's
+step lock, so they land between two steps. The pacing between steps waits on an
+event that every command sets, in slices of at most ``MAX_WAIT`` seconds: pause
+and stop take effect within one tick at any speed.
 """
 
 from __future__ import annotations
@@ -222,6 +225,8 @@ class Spill:
                 return
             with handle:
                 for line in handle:
+                    if not line.endswith(b"\n"):
+                        return  # a line the producer is still writing: past ``upto`` anyway
                     match = _LINE.match(line)
                     if match is None:  # not our canonical form: parse it (never expected)
                         event = json.loads(line)
