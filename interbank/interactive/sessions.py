@@ -13,9 +13,11 @@ Memory stays bounded whatever a session's size and length:
   bytes joined once and shared by every viewer at the same position). The
   producer never waits on a viewer and does no per-viewer work; a viewer that
   lags out of the window is re-fed from the spill on the same connection
-  (``resynced_viewers``); one that stops reading (its write does not complete)
-  while more than ``buffer`` events behind is dropped: its stream ends and it
-  may reconnect with ``Last-Event-ID``;
+  (``resynced_viewers``); one whose write does not complete while more than
+  ``buffer`` events behind is counted dropped (and no longer a viewer) until the
+  write completes, when it goes on from where it was (``resynced_viewers``); one
+  that never reads again ends at the send timeout and may reconnect with
+  ``Last-Event-ID``;
 - finished sessions are evicted ``finished_ttl`` seconds after they end (their
   spill removed), and a server-wide ``memory_budget`` refuses a new session with
   503 when the sessions' estimated footprint (:func:`session_footprint`) or the
@@ -304,7 +306,7 @@ class Session:
     task: asyncio.Task | None = None
     parent: str | None = None  # the session this one was branched from
     fork_step: int | None = None
-    resynced_viewers: int = 0  # viewers that lagged out of the window and were re-fed from the spill
+    resynced_viewers: int = 0  # re-feeds of lagging viewers (dropped ones that read again, or from the spill)
 
     def __post_init__(self) -> None:
         self.lock = StepLock()
@@ -351,12 +353,18 @@ class Session:
         tick, self.tick = self.tick, asyncio.Event()
         tick.set()
 
+    def _revive(self, viewer: Viewer) -> None:
+        viewer.dropped = False
+        self.dropped_viewers -= 1
+        self.resynced_viewers += 1
+        if not self.done.is_set():
+            self.viewers.add(viewer)
+
     def _drop(self, viewer: Viewer) -> None:
         viewer.dropped = True
         self._sending.discard(viewer)
-        if viewer in self.viewers:
-            self.viewers.discard(viewer)
-            self.dropped_viewers += 1
+        self.viewers.discard(viewer)
+        self.dropped_viewers += 1
 
     def subscribe(self, after: int) -> tuple[AsyncIterator[bytes], Viewer]:
         """The backlog after seq ``after`` (chunks of SSE frames, from memory or the spill) and a
@@ -415,6 +423,8 @@ class Session:
                         self._sending.add(viewer)
                         yield chunk
                         self._sending.discard(viewer)
+                        if viewer.dropped:  # its write completed after all: it reads, slowly, and goes on
+                            self._revive(viewer)
                         continue
                     if self.done.is_set():
                         return

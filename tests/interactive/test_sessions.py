@@ -188,6 +188,24 @@ def test_viewers_share_each_write_and_a_lagging_reader_is_refed_from_disk_exactl
     assert shared > 10 and session.resynced_viewers == 1 and session.dropped_viewers == 0
 
 
+def test_a_viewer_dropped_while_its_write_hangs_goes_on_exactly_when_it_reads_again(tmp_path):
+    expected = _reference(n_banks=30, steps=80)
+
+    async def main():
+        session = Session("s8", _runner(n_banks=30, steps=80), 0, 50, spill=Spill(tmp_path / "s8", 10**9))
+        session.task = asyncio.get_running_loop().create_task(session.drive())
+        stream = session.follow(-1)
+        got = [await anext(stream), await anext(stream)]  # the backlog, then a live write that hangs ...
+        await asyncio.wait_for(session.task, HANG_S)
+        dropped = session.dropped_viewers  # ... while the session runs on, far more than 50 events
+        got += [chunk async for chunk in stream]  # it reads again: on from where it was
+        return got, dropped, session
+
+    got, dropped, session = asyncio.run(main())
+    assert dropped == 1 and session.dropped_viewers == 0 and session.resynced_viewers == 1
+    assert _events(b"".join(got)) == expected
+
+
 @pytest.mark.parametrize("speed", [1e-9, 2.17e-184, 0.01])
 def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
     async def main():
