@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -265,12 +265,23 @@ class StepLock:
 
     def __init__(self) -> None:
         self.sync = threading.Lock()
+        self.waiting = 0  # commands waiting for it: the producer lets them in before its next step
 
     async def __aenter__(self) -> None:
-        wait = 0.0005
-        while not self.sync.acquire(blocking=False):  # polled: a cancelled request never holds it
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, 0.01)
+        self.waiting += 1
+        try:
+            wait = 0.0002
+            while not self.sync.acquire(blocking=False):  # polled: a cancelled request never holds it
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 0.002)
+        finally:
+            self.waiting -= 1
+
+    def yield_to_commands(self, stopping: Callable[[], bool]) -> None:
+        """In the producer, before a step: wait while commands are waiting for the lock (it is not
+        fair: at speed 0 the producer would otherwise take it again at once, every time)."""
+        while self.waiting and not stopping():
+            time.sleep(0.001)
 
     async def __aexit__(self, *exc: object) -> None:
         self.sync.release()
@@ -314,6 +325,7 @@ class Session:
         self.done = asyncio.Event()
         self.tick = asyncio.Event()  # set (and replaced) at every publish: wakes every viewer at once
         self._last_seq = -1
+        self._published = self.runner.status()  # the runner's status as of the events published so far
         self._history_lock = threading.Lock()  # the producer thread appends while the loop's viewers read
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -327,6 +339,7 @@ class Session:
         """Append events to the history (and the spill) and wake the viewers: O(events), whatever
         the number of viewers (only those stuck in a write are looked at, to drop the stalled)."""
         if not events:
+            self._published = self.runner.status()
             return
         encoded = [(event["seq"], dumps(event), event["type"]) for event in events]  # outside the lock
         items = [Item(seq, frame_of(seq, type_, line)) for seq, line, type_ in encoded]
@@ -337,6 +350,8 @@ class Session:
                 if self.spill is not None:
                     self.spill.write(seq, line)
             self._last_seq = items[-1].seq
+            # the status answers what the stream says: never "complete" before the last step's events
+            self._published = self.runner.status()
             while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
                 self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
         if self._loop is None or threading.get_ident() == self._loop_thread:
@@ -521,6 +536,7 @@ class Session:
             now = time.perf_counter()
             # a late step (a busy machine) is made up for by the next waits, up to a second behind
             due = now if due is None or due < now - 1.0 else due
+            self.lock.yield_to_commands(lambda: self._stopping)
             with self.lock.sync:
                 if runner.state in ("ready", "running"):
                     runner.step()
@@ -561,7 +577,7 @@ class Session:
         return event
 
     def status(self) -> dict[str, Any]:
-        st = self.runner.status().as_dict()
+        st = self._published.as_dict()
         return {"session_id": self.id, **st, "viewers": len(self.viewers), "dropped_viewers": self.dropped_viewers,
                 "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.runner.env.system.n,
                 "parent": self.parent, "fork_step": self.fork_step, "resynced_viewers": self.resynced_viewers,

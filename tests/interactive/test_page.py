@@ -27,6 +27,8 @@ def _text(page, selector):
 def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=HANG_MS)
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1500, "height": 900})

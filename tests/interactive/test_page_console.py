@@ -17,6 +17,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.deadlines import HANG_MS, HANG_S
 
+expect.set_options(timeout=HANG_MS)  # expect waits for a condition: its end only guards against a hang
+
 ROOT = Path(__file__).resolve().parents[2]
 CASCADE = """\
 # page tests: two hubs lose 6x their capital at step 3 and take others with them (seed 2)

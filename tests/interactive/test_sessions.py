@@ -171,12 +171,13 @@ def test_viewers_share_each_write_and_a_lagging_reader_is_refed_from_disk_exactl
         shared = 0
         while True:
             writes = [await anext(stream, None) for stream in fast]
-            if writes[0] is None:
+            if None in writes:  # one stream ended: the others have at most their last write left
                 break
             shared += writes[0] is writes[1] is writes[2]  # one bytes object for every viewer
             for k, chunk in enumerate(writes):
                 got[k].append(chunk)
         for k, stream in enumerate(fast):
+            got[k] += [chunk for chunk in writes[k:k + 1] if chunk is not None]
             got[k] += [chunk async for chunk in stream]
         slow_got += [chunk async for chunk in slow]  # far out of the window by now: re-fed from disk
         return got, slow_got, shared, session
@@ -224,6 +225,20 @@ def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
         return time.perf_counter() - started
 
     assert asyncio.run(main()) < 50  # one tick is 0.25 s (the slowest period here is 100 s): no sleeping it out
+
+
+def test_commands_land_between_the_steps_of_a_session_at_full_speed():
+    async def main():
+        session = Session("s9", _runner(n_banks=50, steps=5000), 0, 100)
+        session.task = asyncio.get_running_loop().create_task(session.drive())
+        while session.runner.status().step < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(session.command("pause"), HANG_S)  # the producer lets it in
+        assert session.runner.state == "paused" and session.runner.status().step < 5000
+        await session.command("stop")
+        await asyncio.wait_for(session.task, HANG_S)
+
+    asyncio.run(main())
 
 
 def test_pause_interrupts_the_wait_too():
