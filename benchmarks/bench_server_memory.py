@@ -18,7 +18,7 @@ Starts a real `interbank serve` process (default limits, finished sessions evict
   and the session's pace (wall time vs steps / speed). Target: no healthy viewer dropped,
   pace within 10%.
 
-Writes benchmarks/results/server_memory.json. Heavy: run it alone.
+Writes benchmarks/results/server_memory.json (a run of some --parts updates those). Heavy: run it alone.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import socket
 import statistics
 import subprocess
@@ -152,36 +153,69 @@ def part_body(base: str, sampler: Sampler, size: int = 200 * MB) -> dict:
             "rss_peak_mb": round(max(sampler.peak(t0), sampler.now()) / MB), "rss_after_mb": round(sampler.now() / MB)}
 
 
+MARK, DONE = b"\r\nevent: ", b"\r\nevent: complete"
+
+
+class _Counter(asyncio.Protocol):
+    """One viewer as a raw protocol: counts events as the bytes arrive (one pass, no copies beyond
+    a few bytes at chunk boundaries), so that 1,000 of them cost the shared machine little."""
+
+    def __init__(self, request: bytes, done: asyncio.Future) -> None:
+        self.request, self.done = request, done
+        self.events, self.complete, self.tail, self.transport = 0, False, b"", None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        edge = self.tail + data[:len(DONE)]
+        self.events += data.count(MARK) + edge.count(MARK) - self.tail.count(MARK) - data[:len(DONE)].count(MARK)
+        if DONE in data or DONE in edge:
+            self.complete = True
+            self.transport.close()
+        self.tail = data[-len(DONE):]
+
+    def connection_lost(self, exc) -> None:
+        if not self.done.done():
+            self.done.set_result((self.events, self.complete, time.monotonic()))
+
+
 async def _viewers(host: str, port: int, path: str, count: int, out: mp.Queue) -> None:
-    async def one() -> tuple[int, bool]:
-        reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
-        await writer.drain()
-        events, tail, complete = 0, b"", False
-        while True:
-            data = await reader.read(1 << 16)
-            if not data:
-                break
-            data = tail + data
-            events += data.count(b"\r\nevent: ")
-            tail = data[-32:]
-            events -= tail.count(b"\r\nevent: ")
-            if b"event: complete" in data:
-                complete = True
-                break
-        events += tail.count(b"\r\nevent: ")
-        writer.close()
-        return events, complete
+    loop = asyncio.get_running_loop()
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode()
+
+    async def one() -> tuple[int, bool, float]:
+        done = loop.create_future()
+        await loop.create_connection(lambda: _Counter(request, done), host, port)
+        return await done
 
     results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
-    out.put([r if isinstance(r, tuple) else (0, False) for r in results])
+    out.put([r if isinstance(r, tuple) else (0, False, 0.0) for r in results])
 
 
 def _viewer_process(host: str, port: int, path: str, count: int, out: mp.Queue) -> None:
     asyncio.run(_viewers(host, port, path, count, out))
 
 
-def part_viewers(base: str, sampler: Sampler, viewers: int, banks: int, steps: int, speed: float) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def run_session(base: str, banks: int, steps: int, speed: float, viewers: int, pid: int) -> dict:
+    """One paused session of ``banks`` banks watched by ``viewers`` viewers (raw sockets over 4 client
+    processes), resumed once they are all connected; its pace, what each viewer got, the load."""
     r = httpx.post(base + "/api/interactive/start", json={"n_banks": banks, "steps": steps, "speed": speed, "paused": True,
                                                            "policy": "heuristic"}, timeout=60)
     r.raise_for_status()
@@ -189,7 +223,7 @@ def part_viewers(base: str, sampler: Sampler, viewers: int, banks: int, steps: i
     host, port = base.removeprefix("http://").split(":")
     out: mp.Queue = mp.Queue()
     procs = [mp.Process(target=_viewer_process, args=(host, int(port), f"/api/interactive/stream/{sid}", viewers // 4, out))
-             for _ in range(4)]
+             for _ in range(4 if viewers else 0)]
     for p in procs:
         p.start()
     status = {}
@@ -200,23 +234,45 @@ def part_viewers(base: str, sampler: Sampler, viewers: int, banks: int, steps: i
             break
         time.sleep(0.5)
     connected = status["viewers"]
+    cpu0, busy0, load0 = cpu_seconds(pid), machine_busy(), os.getloadavg()[0]
     t0 = time.monotonic()
     httpx.post(base + "/api/interactive/control", json={"session_id": sid, "command": "resume"}, timeout=60)
-    wait_all(base, [sid], poll=0.1)
-    wall = time.monotonic() - t0
+    wait_all(base, [sid], poll=0.05)
+    t1 = time.monotonic()
+    cpu1, busy1 = cpu_seconds(pid), machine_busy()
     results = [r for _ in procs for r in out.get(timeout=600)]
     for p in procs:
         p.join(timeout=60)
     final = httpx.get(base + "/api/interactive/status", params={"session_id": sid}, timeout=60).json()
-    counts = [e for e, _ in results]
+    return {"sid": sid, "wall": t1 - t0, "end": t1, "results": results, "final": final, "connected": connected,
+            "server_cpu_s": cpu1 - cpu0, "machine_busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+            "load_1min_before": load0, "load_1min_after": os.getloadavg()[0]}
+
+
+def part_viewers(base: str, sampler: Sampler, viewers: int, banks: int, steps: int, speed: float) -> dict:
+    pace = steps / speed
+    alone = run_session(base, banks, steps, speed, 0, sampler.pid)  # the same session with no viewer: the baseline
+    t0 = time.monotonic()
+    run = run_session(base, banks, steps, speed, viewers, sampler.pid)
+    results, final = run["results"], run["final"]
+    counts = [e for e, _, _ in results]
     expected = final["last_seq"] + 1
-    return {"viewers": len(results), "connected_before_resume": connected, "banks": banks, "steps": steps,
+    lags = [at - run["end"] for _, done, at in results if done]
+    return {"viewers": len(results), "connected_before_resume": run["connected"], "banks": banks, "steps": steps,
             "speed": speed, "events_in_stream": expected, "events_per_viewer_median": statistics.median(counts),
             "viewers_with_every_event": sum(c == expected for c in counts),
-            "viewers_without_complete": sum(not done for _, done in results),
-            "server_dropped_viewers": final["dropped_viewers"], "wall_s": round(wall, 2),
-            "pace_s": round(steps / speed, 2), "pace_ratio": round(wall / (steps / speed), 3),
-            "rss_peak_mb": round(sampler.peak(t0) / MB)}
+            "viewers_without_complete": sum(not done for _, done, _ in results),
+            "server_dropped_viewers": final["dropped_viewers"], "server_resynced_viewers": final["resynced_viewers"],
+            "pace_s": round(pace, 2), "wall_s": round(run["wall"], 2), "pace_ratio": round(run["wall"] / pace, 3),
+            "alone_wall_s": round(alone["wall"], 2), "alone_pace_ratio": round(alone["wall"] / pace, 3),
+            "ratio_to_alone": round(run["wall"] / alone["wall"], 3),
+            "last_viewer_complete_after_session_s": round(max(lags, default=float("nan")), 2),
+            "median_viewer_complete_after_session_s": round(statistics.median(lags), 2) if lags else None,
+            "server_cpu_s": round(run["server_cpu_s"], 1), "alone_server_cpu_s": round(alone["server_cpu_s"], 1),
+            "machine_busy_fraction": round(run["machine_busy"], 3),
+            "alone_machine_busy_fraction": round(alone["machine_busy"], 3),
+            "load_1min_before": round(run["load_1min_before"], 2), "load_1min_after": round(run["load_1min_after"], 2),
+            "cpus": os.cpu_count(), "rss_peak_mb": round(sampler.peak(t0) / MB)}
 
 
 def main() -> None:
@@ -254,6 +310,8 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=60)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if set(parts) != {"sessions", "body", "viewers"} and args.out.exists():  # a partial run updates its parts only
+        result = {**json.loads(args.out.read_text()), **{k: v for k, v in result.items() if k in parts}}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-sessions", type=_positive_int, default=8)
     sv.add_argument("--max-banks", type=_positive_int, default=10_000)
     sv.add_argument("--max-steps", type=_positive_int, default=5000)
-    sv.add_argument("--client-buffer", type=_positive_int, default=2000, help="events a viewer may lag before it is dropped")
+    sv.add_argument("--client-buffer", type=_positive_int, default=2000, help="events a viewer that stopped reading may lag before it is dropped")
     sv.add_argument("--memory-budget-mb", type=_positive_int, default=640,
                     help="memory the sessions may take together (estimated; beyond it a start answers 503; default 640)")
     sv.add_argument("--finished-ttl", type=_positive_float, default=600.0, metavar="SECONDS",

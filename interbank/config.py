@@ -22,10 +22,11 @@ expand to at most ``MAX_YAML_NODES`` values (no alias bombs); ``1e6`` is a numbe
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -75,6 +76,16 @@ class BankSpec(_Strict):
         return self
 
 
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]  # a finite number in [0, 1]: rates, shares, probabilities
+
+
+def _check_order(model: BaseModel, *names: str, subject: str = "", why: str = "") -> None:
+    """Raise (a validation error) unless the fields ``names`` of ``model`` do not decrease."""
+    values = [getattr(model, name) for name in names]
+    if any(low > high for low, high in itertools.pairwise(values)):
+        raise ValueError(f"{subject or 'values'} must satisfy {' <= '.join(names)}{why}")
+
+
 class BankGeneration(_Strict):
     """Seeded distribution used when ``banks`` is not given.
 
@@ -86,15 +97,13 @@ class BankGeneration(_Strict):
     capital_sigma: float = Field(default=0.5, ge=0, le=3, allow_inf_nan=False)
     leverage_low: float = Field(default=8.0, ge=1, le=100, allow_inf_nan=False)
     leverage_high: float = Field(default=12.0, ge=1, le=100, allow_inf_nan=False)
-    risk_low: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
-    risk_high: float = Field(default=0.9, ge=0, le=1, allow_inf_nan=False)
+    risk_low: Share = 0.1
+    risk_high: Share = 0.9
 
     @model_validator(mode="after")
     def _ordered(self) -> "BankGeneration":
-        if self.leverage_low > self.leverage_high:
-            raise ValueError("leverage_low must not exceed leverage_high")
-        if self.risk_low > self.risk_high:
-            raise ValueError("risk_low must not exceed risk_high")
+        _check_order(self, "leverage_low", "leverage_high", subject="leverages")
+        _check_order(self, "risk_low", "risk_high", subject="risks")
         return self
 
 
@@ -156,10 +165,10 @@ class RatesConfig(_Strict):
     ``operating_cost``: non-interest expenses as a share of total assets.
     """
 
-    deposit: float = Field(default=0.005, ge=0, le=1, allow_inf_nan=False)
+    deposit: Share = 0.005
     book: float = Field(default=0.036, ge=-1, le=1, allow_inf_nan=False)
-    book_volatility: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
-    operating_cost: float = Field(default=0.024, ge=0, le=1, allow_inf_nan=False)
+    book_volatility: Share = 0.01
+    operating_cost: Share = 0.024
 
 
 class FundingConfig(_Strict):
@@ -174,7 +183,7 @@ class FundingConfig(_Strict):
     """
 
     maturity: int = Field(default=4, ge=1, le=10_000)
-    spread_per_leverage: float = Field(default=0.0005, ge=0, le=1, allow_inf_nan=False)
+    spread_per_leverage: Share = 0.0005
     max_spread: float = Field(default=0.2, ge=0, le=5, allow_inf_nan=False)
     repay_buffer: float = Field(default=3.0, ge=1, le=1000, allow_inf_nan=False)
 
@@ -189,8 +198,8 @@ class DepositFlowConfig(_Strict):
     to runs).
     """
 
-    volatility: float = Field(default=0.03, ge=0, le=1, allow_inf_nan=False)
-    reversion: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
+    volatility: Share = 0.03
+    reversion: Share = 0.1
 
 
 class RiskWeights(_Strict):
@@ -213,12 +222,12 @@ class RegulationConfig(_Strict):
     liquid assets and inflows capped at ``lcr_inflow_cap`` of outflows.
     """
 
-    reserve_requirement: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
-    min_capital_ratio: float = Field(default=0.08, ge=0, le=1, allow_inf_nan=False)
+    reserve_requirement: Share = 0.02
+    min_capital_ratio: Share = 0.08
     min_lcr: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False)
-    lcr_deposit_runoff: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
-    lcr_market_haircut: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
-    lcr_inflow_cap: float = Field(default=0.75, ge=0, le=1, allow_inf_nan=False)
+    lcr_deposit_runoff: Share = 0.1
+    lcr_market_haircut: Share = 0.5
+    lcr_inflow_cap: Share = 0.75
     risk_weights: RiskWeights = Field(default_factory=RiskWeights)
 
 
@@ -229,16 +238,15 @@ class CentralBankConfig(_Strict):
     and ``market_haircut``; ``policy_rate`` is the base of interbank rates."""
 
     enabled: bool = True
-    deposit_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
-    policy_rate: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
-    lending_rate: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
-    book_haircut: float = Field(default=0.3, ge=0, le=1, allow_inf_nan=False)
-    market_haircut: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
+    deposit_rate: Share = 0.0
+    policy_rate: Share = 0.01
+    lending_rate: Share = 0.02
+    book_haircut: Share = 0.3
+    market_haircut: Share = 0.5
 
     @model_validator(mode="after")
     def _corridor(self) -> "CentralBankConfig":
-        if not self.deposit_rate <= self.policy_rate <= self.lending_rate:
-            raise ValueError("rates must satisfy deposit_rate <= policy_rate <= lending_rate (a corridor)")
+        _check_order(self, "deposit_rate", "policy_rate", "lending_rate", subject="rates", why=" (a corridor)")
         return self
 
 
@@ -257,10 +265,10 @@ class MarketConfig(_Strict):
     initial_price: float = Field(default=100.0, gt=0, le=1e9, allow_inf_nan=False)
     impact: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False)
     depth_fraction: float = Field(default=3.0, ge=0.1, le=1e6, allow_inf_nan=False)
-    reversion: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
+    reversion: Share = 0.1
     drift: float = Field(default=0.001, ge=-0.1, le=0.1, allow_inf_nan=False)
-    volatility: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
-    correlation: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
+    volatility: Share = 0.02
+    correlation: Share = 0.5
     price_floor: float = Field(default=0.01, gt=0, lt=1, allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -301,10 +309,10 @@ class ShockConfig(_Strict):
     (losing ``withdrawal_size`` of its deposits: money that leaves the system).
     ``scheduled`` lists deterministic shocks."""
 
-    crash_prob: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    crash_prob: Share = 0.01
     crash_size: float = Field(default=0.15, ge=0, le=0.99, allow_inf_nan=False)
-    withdrawal_prob: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
-    withdrawal_size: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
+    withdrawal_prob: Share = 0.01
+    withdrawal_size: Share = 0.1
     scheduled: list[ScheduledShock] = Field(default_factory=list)
 
 
@@ -324,9 +332,9 @@ class ClearingConfig(_Strict):
     """
 
     model: str = "rogers_veraart"
-    recovery: float = Field(default=0.4, ge=0, le=1, allow_inf_nan=False)
-    alpha: float = Field(default=0.7, ge=0, le=1, allow_inf_nan=False)
-    beta: float = Field(default=0.9, ge=0, le=1, allow_inf_nan=False)
+    recovery: Share = 0.4
+    alpha: Share = 0.7
+    beta: Share = 0.9
     fire_sale_discount: float = Field(default=0.05, ge=0, lt=1, allow_inf_nan=False)
     book_discount: float = Field(default=0.3, ge=0, lt=1, allow_inf_nan=False)
     default_at_zero_equity: bool = False
@@ -355,7 +363,7 @@ class ActionConfig(_Strict):
     call_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     invest_fraction: float = Field(default=0.2, gt=0, le=1, allow_inf_nan=False)
     divest_fraction: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
-    min_trade: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    min_trade: Share = 0.01
     momentum_temperature: float = Field(default=0.02, ge=1e-6, le=1000, allow_inf_nan=False)
 
 
@@ -377,7 +385,7 @@ class RewardConfig(_Strict):
     """
 
     objective: Literal["selfish", "social"] = "selfish"
-    buffer_weight: float = Field(default=0.002, ge=0, le=1, allow_inf_nan=False)
+    buffer_weight: Share = 0.002
     default_penalty: float = Field(default=0.5, ge=0, le=1000, allow_inf_nan=False)
 
 

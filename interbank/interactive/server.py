@@ -68,7 +68,7 @@ class ServerLimits(BaseModel):
     min_speed: float = MIN_SPEED  # the slowest pace other than 0 (= as fast as possible)
     max_body_bytes: int = 1_000_000  # counted while reading, with or without Content-Length
     max_json_depth: int = 32
-    client_buffer: int = 2000  # events a viewer may fall behind before it is dropped
+    client_buffer: int = 2000  # events a viewer whose write does not complete may lag before it is dropped
     ping_seconds: float = 15.0
     history_window_bytes: int = 8_000_000  # newest stream events kept in memory per session
     spill_bytes: int = 256_000_000  # newest stream events kept on disk per session (for Last-Event-ID)
@@ -255,39 +255,14 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(422, f"checkpoint {req.checkpoint!r}: {err}") from None
 
     def sse(session: Session, after: int) -> EventSourceResponse:
-        backlog, viewer = session.subscribe(after)
-        upto = max(after, session.last_seq)  # what the backlog ends with (subscribe does not await)
+        stream = session.follow(after)  # a 410 here, before the response starts
 
         async def events():
-            # frames are pre-encoded once per event and chunked once per publish; whatever is
-            # queued is sent in one write. A viewer that fell behind its buffer but is still
-            # reading is re-fed from the session's history (memory, then disk) on the same
-            # connection; one that stalls stays dropped and reconnects with Last-Event-ID.
-            nonlocal backlog, viewer, upto
-            try:
-                yield ServerSentEvent(retry=1000)  # reconnect after 1 s if the connection drops
-                while True:
-                    async for chunk in backlog:
-                        yield chunk
-                    sent = upto
-                    finished = False
-                    while not finished:
-                        items, finished = await viewer.take()
-                        if items:
-                            sent = items[-1].seq
-                            yield b"".join(item.frame for item in items) if len(items) > 1 else items[0].frame
-                    if viewer.closed or not viewer.dropped:
-                        break
-                    session.unsubscribe(viewer)
-                    try:
-                        backlog, viewer = session.subscribe(sent)
-                    except CommandError:
-                        break  # what it missed is gone: the browser reconnects and is told so (410)
-                    upto = max(sent, session.last_seq)
-                    session.dropped_viewers -= 1
-                    session.resynced_viewers += 1
-            finally:
-                session.unsubscribe(viewer)
+            # every viewer reads the session's shared history at its own pace (Session.follow):
+            # frames are encoded once, and what a viewer has not been sent goes in one write
+            yield ServerSentEvent(retry=1000)  # reconnect after 1 s if the connection drops
+            async for chunk in stream:
+                yield chunk
 
         return EventSourceResponse(events(), ping=limits.ping_seconds, send_timeout=30)
 

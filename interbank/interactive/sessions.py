@@ -1,4 +1,4 @@
-"""Server sessions: one runner each, driven by an asyncio task, watched by any number of viewers.
+"""Server sessions: one runner each, stepped by a producer thread, watched by any number of viewers.
 
 Memory stays bounded whatever a session's size and length:
 
@@ -6,18 +6,29 @@ Memory stays bounded whatever a session's size and length:
   of encoded frames); every event is also appended to the session's JSONL spill
   on disk (:class:`Spill`, the newest ``spill_bytes`` kept), so ``Last-Event-ID``
   resumes exactly from older events too, or gets a 410 once they are gone;
-- each publish (a step's events, or a command's) is offered to every viewer as
-  one pre-encoded chunk; a viewer that falls further behind than its buffer
-  (``buffer`` events or ``window_bytes``) is dropped, never the simulation: its
-  stream ends and it may reconnect with ``Last-Event-ID``;
+- viewers share that window: each event is encoded once, and a viewer is only a
+  position in the stream (:class:`Viewer`). Each publish appends to the window
+  and wakes the viewers with one event; each viewer's generator then sends what
+  lies between its position and the end, at its own pace, as one write (the
+  bytes joined once and shared by every viewer at the same position). The
+  producer never waits on a viewer and does no per-viewer work; a viewer that
+  lags out of the window is re-fed from the spill on the same connection
+  (``resynced_viewers``); one whose write does not complete while more than
+  ``buffer`` events behind is counted dropped (and no longer a viewer) until the
+  write completes, when it goes on from where it was (``resynced_viewers``); one
+  that never reads again ends at the send timeout and may reconnect with
+  ``Last-Event-ID``;
 - finished sessions are evicted ``finished_ttl`` seconds after they end (their
   spill removed), and a server-wide ``memory_budget`` refuses a new session with
   503 when the sessions' estimated footprint (:func:`session_footprint`) or the
   process's resident memory would exceed it.
 
-Commands take the session's step lock, so they land between two steps. The
-pacing between steps waits on an event that every command sets, in slices of at
-most ``MAX_WAIT`` seconds: pause and stop take effect within one tick at any speed.
+Each session steps in a thread of its own (:meth:`Session.drive`), on a fixed
+schedule, and encodes its events there: however busy the event loop is with
+viewers, the session keeps its pace. Commands (on the loop) take the session's
+step lock, so they land between two steps. The pacing between steps waits on an
+event that every command sets, in slices of at most ``MAX_WAIT`` seconds: pause
+and stop take effect within one tick at any speed.
 """
 
 from __future__ import annotations
@@ -29,10 +40,10 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,6 +56,8 @@ STREAM_BYTES_PER_BANK_STEP = 800  # encoded stream per bank and step (measured ~
 RUNNER_BYTES_PER_BANK = 8_000  # a runner's arrays plus one step's transient events (measured ~5,000)
 RUNNER_BASE_BYTES = 1_000_000
 ITEM_OVERHEAD = 200  # bytes of Python objects around each event's frame in the history window
+MAX_WRITE_BYTES = 1_000_000  # the most one write to a viewer carries (a lagging viewer catches up in several)
+JOINED_KEPT = 8  # joined writes kept for viewers at the same position (usually all are at one)
 
 
 def frame_of(seq: int, type_: str, data: str) -> bytes:
@@ -54,62 +67,73 @@ def frame_of(seq: int, type_: str, data: str) -> bytes:
 
 @dataclass
 class Item:
-    """Events of the stream, encoded once for every viewer: ``seq`` is the last one's,
-    ``count`` how many, ``frame`` their SSE frames."""
+    """One event of the stream, encoded once for every viewer: ``seq`` and its SSE ``frame``."""
 
     seq: int
     frame: bytes
-    count: int = 1
 
     @classmethod
     def of(cls, event: Event) -> Item:
         return cls(event["seq"], frame_of(event["seq"], event["type"], dumps(event)))
 
-    @classmethod
-    def join(cls, items: list[Item]) -> Item:
-        if len(items) == 1:
-            return items[0]
-        return cls(items[-1].seq, b"".join(i.frame for i in items), sum(i.count for i in items))
+
+class Window:
+    """The newest items of a stream, addressed by absolute position (``base`` is the position
+    of the oldest one kept): O(1) append, pop from the left, index and slice."""
+
+    def __init__(self) -> None:
+        self._items: list[Item] = []
+        self._head = 0  # items before it in _items are gone (compacted now and then)
+        self.base = 0
+
+    def __len__(self) -> int:
+        return len(self._items) - self._head
+
+    def __getitem__(self, k: int) -> Item:
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        return self._items[self._head + k if k >= 0 else k]
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self._items[self._head:])
+
+    @property
+    def end(self) -> int:
+        """The position after the newest item (every item ever appended)."""
+        return self.base + len(self)
+
+    def append(self, item: Item) -> None:
+        self._items.append(item)
+
+    def popleft(self) -> Item:
+        item = self[0]
+        self._head += 1
+        self.base += 1
+        if self._head > 1024 and self._head * 2 > len(self._items):
+            del self._items[:self._head]
+            self._head = 0
+        return item
+
+    def slice(self, start: int, stop: int) -> list[Item]:
+        """The items at positions ``start`` to ``stop`` (absolute; both within the window)."""
+        offset = self._head - self.base
+        return self._items[start + offset:stop + offset]
+
+    def clear(self) -> None:
+        self.base = self.end
+        self._items, self._head = [], 0
 
 
 class Viewer:
-    """One SSE client: the chunks it has not been sent yet, at most ``max_events`` events and
-    ``max_bytes`` bytes (one chunk always fits an empty buffer). ``None`` ends the stream."""
+    """One SSE client of a session: ``pos``, the position in the session's history of the next
+    event to send it, and ``sent``, the seq of the last event sent. It holds no events: every
+    viewer reads the shared history. ``dropped``: it stopped reading while too far behind."""
 
-    def __init__(self, max_events: int, max_bytes: int) -> None:
-        self.max_events, self.max_bytes = max_events, max_bytes
-        self.items: deque[Item] = deque()
-        self.events = 0
-        self.bytes = 0
-        self.ready = asyncio.Event()
+    __slots__ = ("dropped", "pos", "sent")
+
+    def __init__(self, pos: int, sent: int) -> None:
+        self.pos, self.sent = pos, sent
         self.dropped = False
-        self.closed = False
-
-    def offer(self, item: Item | None) -> bool:
-        """Queue ``item``; False (and the viewer is dropped) when it would overflow the buffer."""
-        if item is None:
-            self.closed = True
-        elif self.dropped:
-            return False
-        elif self.items and (self.events + item.count > self.max_events or self.bytes + len(item.frame) > self.max_bytes):
-            self.dropped = True
-            self.items.clear()  # what it missed is on disk: it reconnects with Last-Event-ID
-            self.events = self.bytes = 0
-        else:
-            self.items.append(item)
-            self.events += item.count
-            self.bytes += len(item.frame)
-        self.ready.set()
-        return not self.dropped
-
-    async def take(self) -> tuple[list[Item], bool]:
-        """Wait for chunks; returns them and whether the stream is over (closed or dropped)."""
-        await self.ready.wait()
-        self.ready.clear()
-        items = list(self.items)
-        self.items.clear()
-        self.events = self.bytes = 0
-        return items, self.closed or self.dropped
 
 
 _LINE = re.compile(rb'^\{"seq":(\d+),"step":-?\d+,"type":"([A-Za-z_]+)"')
@@ -203,6 +227,8 @@ class Spill:
                 return
             with handle:
                 for line in handle:
+                    if not line.endswith(b"\n"):
+                        return  # a line the producer is still writing: past ``upto`` anyway
                     match = _LINE.match(line)
                     if match is None:  # not our canonical form: parse it (never expected)
                         event = json.loads(line)
@@ -233,6 +259,34 @@ class Spill:
         self.sizes.clear()
 
 
+class StepLock:
+    """A session's step lock, held by its producer thread around each step and taken by commands
+    on the event loop (``async with``) without blocking the loop while a step runs."""
+
+    def __init__(self) -> None:
+        self.sync = threading.Lock()
+        self.waiting = 0  # commands waiting for it: the producer lets them in before its next step
+
+    async def __aenter__(self) -> None:
+        self.waiting += 1
+        try:
+            wait = 0.0002
+            while not self.sync.acquire(blocking=False):  # polled: a cancelled request never holds it
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 0.002)
+        finally:
+            self.waiting -= 1
+
+    def yield_to_commands(self, stopping: Callable[[], bool]) -> None:
+        """In the producer, before a step: wait while commands are waiting for the lock (it is not
+        fair: at speed 0 the producer would otherwise take it again at once, every time)."""
+        while self.waiting and not stopping():
+            time.sleep(0.001)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.sync.release()
+
+
 def session_footprint(n_banks: int, window_bytes: int, max_steps: int | None = None) -> int:
     """Estimated memory of one session: its runner, its history window and what its viewers
     may hold beyond it (another window). A window holds at least one step's stream and at most
@@ -245,17 +299,17 @@ def session_footprint(n_banks: int, window_bytes: int, max_steps: int | None = N
 @dataclass
 class Session:
     """A running simulation: ``runner``, the newest events in ``history`` (the rest in ``spill``)
-    and its ``viewers``."""
+    and its ``viewers``, each reading the shared history at its own pace."""
 
     id: str
     runner: Runner
     speed: float  # steps per second; 0 = as fast as possible
-    buffer: int
+    buffer: int  # events a viewer whose write does not complete may fall behind before it is dropped
     window_bytes: int = 8_000_000
     spill: Spill | None = None
     footprint: int = 0
     created: float = field(default_factory=time.time)
-    history: deque[Item] = field(default_factory=deque)
+    history: Window = field(default_factory=Window)
     history_bytes: int = 0
     viewers: set[Viewer] = field(default_factory=set)
     dropped_viewers: int = 0
@@ -263,43 +317,81 @@ class Session:
     task: asyncio.Task | None = None
     parent: str | None = None  # the session this one was branched from
     fork_step: int | None = None
-    resynced_viewers: int = 0  # viewers that fell behind their buffer and were re-fed from the history
+    resynced_viewers: int = 0  # re-feeds of lagging viewers (dropped ones that read again, or from the spill)
 
     def __post_init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.wake = asyncio.Event()
+        self.lock = StepLock()
+        self.wake = threading.Event()  # set by every command: the producer's waits end at once
         self.done = asyncio.Event()
+        self.tick = asyncio.Event()  # set (and replaced) at every publish: wakes every viewer at once
         self._last_seq = -1
+        self._published = self.runner.status()  # the runner's status as of the events published so far
+        self._history_lock = threading.Lock()  # the producer thread appends while the loop's viewers read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._stopping = False  # set when the drive is cancelled: the producer thread ends
+        self._sending: set[Viewer] = set()  # viewers whose write has not completed yet
+        self._joined: dict[int, tuple[int, int, bytes]] = {}  # start -> (stop, last seq, frames), shared
         self.publish(self.runner.take_events())
 
     # ------------------------------------------------------------- events
     def publish(self, events: list[Event]) -> None:
+        """Append events to the history (and the spill) and wake the viewers: O(events), whatever
+        the number of viewers (only those stuck in a write are looked at, to drop the stalled)."""
         if not events:
+            self._published = self.runner.status()
             return
-        items = []
-        for event in events:
-            line = dumps(event)
-            item = Item(event["seq"], frame_of(event["seq"], event["type"], line))
-            items.append(item)
-            self.history.append(item)
-            self.history_bytes += len(item.frame) + ITEM_OVERHEAD
-            if self.spill is not None:
-                self.spill.write(event["seq"], line)
-        self._last_seq = items[-1].seq
-        while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
-            self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
-        chunk = Item.join(items)
-        for viewer in list(self.viewers):
-            if not viewer.offer(chunk):
-                self.viewers.discard(viewer)
-                self.dropped_viewers += 1
+        encoded = [(event["seq"], dumps(event), event["type"]) for event in events]  # outside the lock
+        items = [Item(seq, frame_of(seq, type_, line)) for seq, line, type_ in encoded]
+        with self._history_lock:
+            for item, (seq, line, _) in zip(items, encoded, strict=True):
+                self.history.append(item)
+                self.history_bytes += len(item.frame) + ITEM_OVERHEAD
+                if self.spill is not None:
+                    self.spill.write(seq, line)
+            self._last_seq = items[-1].seq
+            # the status answers what the stream says: never "complete" before the last step's events
+            self._published = self.runner.status()
+            while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
+                self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
+        if self._loop is None or threading.get_ident() == self._loop_thread:
+            self._notify()
+        else:  # from the producer thread: the viewers are woken on the loop
+            try:
+                self._loop.call_soon_threadsafe(self._notify)
+            except RuntimeError:  # the loop is closed: no viewer is left to wake
+                pass
+
+    def _notify(self) -> None:
+        for viewer in [v for v in self._sending if self.history.end - v.pos > self.buffer]:
+            self._drop(viewer)  # it does not read: what it missed is on disk (Last-Event-ID)
+        tick, self.tick = self.tick, asyncio.Event()
+        tick.set()
+
+    def _revive(self, viewer: Viewer) -> None:
+        viewer.dropped = False
+        self.dropped_viewers -= 1
+        self.resynced_viewers += 1
+        if not self.done.is_set():
+            self.viewers.add(viewer)
+
+    def _drop(self, viewer: Viewer) -> None:
+        viewer.dropped = True
+        self._sending.discard(viewer)
+        self.viewers.discard(viewer)
+        self.dropped_viewers += 1
 
     def subscribe(self, after: int) -> tuple[AsyncIterator[bytes], Viewer]:
         """The backlog after seq ``after`` (chunks of SSE frames, from memory or the spill) and a
-        viewer registered for what follows (atomic: nothing can be published in between).
+        viewer placed after it (atomic: nothing can be published in between). The viewer is
+        registered (counted in ``viewers``) while :meth:`follow` streams to it.
         Raises a 410 CommandError when events after ``after`` are no longer kept."""
+        with self._history_lock:
+            return self._subscribe(after)
+
+    def _subscribe(self, after: int) -> tuple[AsyncIterator[bytes], Viewer]:
         upto = self.last_seq
-        first_in_memory = self.history[0].seq if self.history else upto + 1
+        first_in_memory = self.history[0].seq if len(self.history) else upto + 1
         from_disk = after + 1 < first_in_memory and after < upto
         if from_disk:
             oldest = self.spill.oldest if self.spill is not None else None
@@ -310,11 +402,7 @@ class Session:
                                         f"resume from Last-Event-ID {kept - 1} or later")
             self.spill.flush()
         memory = [item for item in self.history if item.seq > after] if not from_disk else list(self.history)
-        viewer = Viewer(self.buffer, max(self.window_bytes, 1))
-        if self.done.is_set():
-            viewer.offer(None)
-        else:
-            self.viewers.add(viewer)
+        viewer = Viewer(self.history.end, max(after, upto))
         return self._backlog(after, first_in_memory - 1 if from_disk else None, memory), viewer
 
     async def _backlog(self, after: int, disk_upto: int | None, memory: list[Item]) -> AsyncIterator[bytes]:
@@ -325,8 +413,77 @@ class Session:
         for start in range(0, len(memory), 200):
             yield b"".join(item.frame for item in memory[start:start + 200])
 
+    def follow(self, after: int) -> AsyncIterator[bytes]:
+        """A viewer's stream after seq ``after``: the backlog, then every event as it is published,
+        until the session ends (or the viewer is dropped). Raises a 410 CommandError at once (before
+        the first chunk) when events after ``after`` are no longer kept."""
+        backlog, viewer = self.subscribe(after)
+        return self._follow(backlog, viewer)
+
+    async def _follow(self, backlog: AsyncIterator[bytes], viewer: Viewer) -> AsyncIterator[bytes]:
+        if not self.done.is_set():
+            self.viewers.add(viewer)
+        try:
+            while True:
+                async for chunk in backlog:
+                    yield chunk
+                while not viewer.dropped:
+                    tick = self.tick
+                    if viewer.pos < self.history.base:
+                        break  # it lagged out of the window: re-fed from the spill below
+                    if viewer.pos < self.history.end:
+                        chunk = self._frames_from(viewer)
+                        if not chunk:
+                            continue
+                        self._sending.add(viewer)
+                        yield chunk
+                        self._sending.discard(viewer)
+                        if viewer.dropped:  # its write completed after all: it reads, slowly, and goes on
+                            self._revive(viewer)
+                        continue
+                    if self.done.is_set():
+                        return
+                    await tick.wait()
+                if viewer.dropped:
+                    return
+                try:
+                    backlog, caught_up = self.subscribe(viewer.sent)
+                except CommandError:  # what it missed is gone: the browser reconnects and is told so (410)
+                    self._drop(viewer)
+                    return
+                viewer.pos = caught_up.pos
+                viewer.sent = caught_up.sent
+                self.resynced_viewers += 1
+        finally:
+            self._sending.discard(viewer)
+            self.viewers.discard(viewer)
+
+    def _frames_from(self, viewer: Viewer) -> bytes:
+        """The frames from the viewer's position on (to the end of the history, at most ~1 MB),
+        joined once for every viewer at that position; moves the viewer past them."""
+        start, end = viewer.pos, self.history.end
+        joined = self._joined.get(start)
+        if joined is None or joined[0] < end and len(joined[2]) < MAX_WRITE_BYTES:
+            with self._history_lock:
+                if start < self.history.base:  # trimmed meanwhile: the caller re-feeds it from disk
+                    return b""
+                items = self.history.slice(start, end)
+            size = 0
+            for k, item in enumerate(items):
+                size += len(item.frame)
+                if size >= MAX_WRITE_BYTES:
+                    items = items[:k + 1]
+                    break
+            joined = (start + len(items), items[-1].seq, b"".join(item.frame for item in items))
+            if len(self._joined) >= JOINED_KEPT:
+                del self._joined[next(iter(self._joined))]  # the oldest join
+            self._joined[start] = joined
+        viewer.pos, viewer.sent = joined[0], joined[1]
+        return joined[2]
+
     def unsubscribe(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
+        self._sending.discard(viewer)
 
     @property
     def last_seq(self) -> int:
@@ -334,45 +491,71 @@ class Session:
 
     # ------------------------------------------------------------ driving
     async def drive(self) -> None:
-        runner = self.runner
-        due: float | None = None  # when the next step is due: steps keep a fixed schedule (1 / speed)
+        """Run the session to its end. Steps are taken by a producer thread of the session's own, on
+        a fixed schedule (1 / speed), so that a loop busy with viewers never slows the session:
+        it publishes each step's events into the shared history and wakes the viewers."""
+        loop = asyncio.get_running_loop()
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def end(error: Exception | None) -> None:
+            if not ended.done():
+                ended.set_exception(error) if error is not None else ended.set_result(None)
+
+        def run() -> None:
+            error: Exception | None = None
+            try:
+                self._produce()
+            except Exception as err:  # noqa: BLE001 -- raised on the loop, as the drive's own error
+                error = err
+            try:
+                loop.call_soon_threadsafe(end, error)
+            except RuntimeError:  # the loop is gone (cancelled and closed): nobody is waiting
+                pass
+
         try:
-            while not runner.finished:
-                if runner.state == "paused":
-                    self.wake.clear()
-                    if runner.state == "paused":
-                        await self.wake.wait()
-                    due = None
-                    continue
-                now = time.perf_counter()
-                # a late step (a busy loop) is made up for by the next waits, up to a second behind
-                due = now if due is None or due < now - 1.0 else due
-                async with self.lock:
-                    if runner.state in ("ready", "running"):
-                        await asyncio.to_thread(runner.step)
-                    self.publish(runner.take_events())
-                if self.speed > 0:
-                    due += 1.0 / self.speed
-                    await self._pace(due)
-                else:
-                    await asyncio.sleep(0)
+            threading.Thread(target=run, name=f"session-{self.id}", daemon=True).start()
+            await ended
         finally:
+            self._stopping = True  # cancelled (evicted): the thread ends after its current step
+            self.wake.set()
             if not self.done.is_set():  # not evicted (an evicted session's runner may still be stepping)
-                self.publish(runner.take_events())
+                self.publish(self.runner.take_events())
             self.finish()
 
-    async def _pace(self, deadline: float) -> None:
+    def _produce(self) -> None:
+        runner = self.runner
+        due: float | None = None  # when the next step is due
+        while not runner.finished and not self._stopping:
+            if runner.state == "paused":
+                self.wake.clear()
+                if runner.state == "paused" and not self._stopping:
+                    self.wake.wait()
+                due = None
+                continue
+            now = time.perf_counter()
+            # a late step (a busy machine) is made up for by the next waits, up to a second behind
+            due = now if due is None or due < now - 1.0 else due
+            self.lock.yield_to_commands(lambda: self._stopping)
+            with self.lock.sync:
+                if runner.state in ("ready", "running"):
+                    runner.step()
+                self.publish(runner.take_events())
+            if self.speed > 0:
+                due += 1.0 / self.speed
+                self._pace(due)
+            else:
+                time.sleep(0)  # let the loop's viewers have the interpreter
+
+    def _pace(self, deadline: float) -> None:
         """Wait until ``deadline`` (the next step's time), in slices, until a command changes the
         state: pause and stop never wait for a slow step to end."""
-        while self.runner.state in ("ready", "running"):
+        while self.runner.state in ("ready", "running") and not self._stopping:
             left = deadline - time.perf_counter()
             if left <= 0:
                 return
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), min(left, MAX_WAIT))
-            except TimeoutError:
-                pass
+            self.wake.wait(min(left, MAX_WAIT))
 
     def finish(self) -> None:
         """The session ended (stopped, complete or cancelled): its viewers' streams end now."""
@@ -382,9 +565,9 @@ class Session:
         self.finished_at = time.monotonic()
         if self.spill is not None:
             self.spill.flush()
-        for viewer in list(self.viewers):
-            viewer.offer(None)
-        self.viewers.clear()
+        self.viewers.clear()  # their streams end once they have sent what is left
+        self._sending.clear()
+        self.tick.set()
 
     async def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:
         async with self.lock:
@@ -394,7 +577,7 @@ class Session:
         return event
 
     def status(self) -> dict[str, Any]:
-        st = self.runner.status().as_dict()
+        st = self._published.as_dict()
         return {"session_id": self.id, **st, "viewers": len(self.viewers), "dropped_viewers": self.dropped_viewers,
                 "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.runner.env.system.n,
                 "parent": self.parent, "fork_step": self.fork_step, "resynced_viewers": self.resynced_viewers,
@@ -526,6 +709,7 @@ class SessionStore:
             session.spill = None
         session.history.clear()
         session.history_bytes = 0
+        session._joined.clear()
         _trim_heap()
 
     def evict_expired(self) -> None:

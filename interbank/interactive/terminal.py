@@ -14,8 +14,9 @@ import contextlib
 import select
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
 from interbank.interactive.runner import MIN_SPEED, CommandError, Runner
@@ -26,36 +27,35 @@ from interbank.policies.checkpoint import CheckpointError, load_checkpoint
 from interbank.sim.events import Event
 from interbank.ui import fail, table
 
+Format = Callable[[dict[str, Any]], str]
+
+# one line per event type (and per central bank operation) in the terminal's feed
+_LINES: dict[str, Format] = {
+    "transaction": lambda d: f"{d['bank']} {d['action']} {d['counterparty'] or d['market'] or ''} "
+                             f"{d['amount']:,.2f} ({d['priority']})",
+    "default": lambda d: f"{d['bank']} DEFAULTED ({d['cause']}, equity {d['equity']:,.2f})",
+    "cascade": lambda d: f"cascade: {len(d['defaulted'])} banks, depth {d['depth']}, losses {d['losses']:,.2f}",
+    "paused": lambda d: "paused",
+    "resumed": lambda d: "resumed",
+    "stopped": lambda d: "stopped",
+    "capital_added": lambda d: f"{d['bank']} +{d['amount']:,.2f} capital (equity {d['equity']:,.2f})",
+    "bank_deleted": lambda d: f"{d['bank']} deleted",
+    "complete": lambda d: f"complete ({d['reason']})",
+}
+_CENTRAL_BANK: dict[str, Format] = {
+    "inject": lambda d: f"central bank: {d['bank']} +{d['amount']:,.2f} emergency liquidity at {d['rate']:.2%}",
+    "set_policy_rate": lambda d: f"central bank: policy rate set to {d['value']:.2%}",
+    "set_capital_requirement": lambda d: f"central bank: minimum capital ratio set to {d['value']:.2%}",
+    "lending_facility": lambda d: f"{d['bank']} drew {d['amount']:,.2f} from the central bank at {d['rate']:.2%}",
+    "repayment": lambda d: f"{d['bank']} repaid {d['amount']:,.2f} to the central bank",
+}
+
 
 def describe(event: Event) -> str | None:
+    """The feed's line for an event (None: the event is not shown in the feed)."""
     d, t = event["data"], event["type"]
-    if t == "transaction":
-        return f"{d['bank']} {d['action']} {d['counterparty'] or d['market'] or ''} {d['amount']:,.2f} ({d['priority']})"
-    if t == "default":
-        return f"{d['bank']} DEFAULTED ({d['cause']}, equity {d['equity']:,.2f})"
-    if t == "cascade":
-        return f"cascade: {len(d['defaulted'])} banks, depth {d['depth']}, losses {d['losses']:,.2f}"
-    if t in ("paused", "resumed", "stopped"):
-        return t
-    if t == "capital_added":
-        return f"{d['bank']} +{d['amount']:,.2f} capital (equity {d['equity']:,.2f})"
-    if t == "bank_deleted":
-        return f"{d['bank']} deleted"
-    if t == "central_bank":
-        op = d["operation"]
-        if op == "inject":
-            return f"central bank: {d['bank']} +{d['amount']:,.2f} emergency liquidity at {d['rate']:.2%}"
-        if op == "set_policy_rate":
-            return f"central bank: policy rate set to {d['value']:.2%}"
-        if op == "set_capital_requirement":
-            return f"central bank: minimum capital ratio set to {d['value']:.2%}"
-        if op == "lending_facility":
-            return f"{d['bank']} drew {d['amount']:,.2f} from the central bank at {d['rate']:.2%}"
-        if op == "repayment":
-            return f"{d['bank']} repaid {d['amount']:,.2f} to the central bank"
-    if t == "complete":
-        return f"complete ({d['reason']})"
-    return None
+    line = _CENTRAL_BANK.get(d["operation"]) if t == "central_bank" else _LINES.get(t)
+    return line(d) if line is not None else None
 
 
 class _Keys:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.deadlines import HANG_S
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # the harness: count every bank-step and default the snippet's env makes, then run the snippet
@@ -77,7 +79,7 @@ def test_snippet_trains_on_the_stress_scenario(snippet, modules, tmp_path):
            "RAY_TMPDIR": ray_tmp, "OMP_NUM_THREADS": "1"}
     try:
         proc = subprocess.run([sys.executable, "-c", DRIVER, str(ROOT / "docs" / "compat" / snippet)], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=540, check=False)
+                              env=env, capture_output=True, text=True, timeout=HANG_S, check=False)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from tests.deadlines import HANG_S
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -14,7 +16,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(*args: str, ready_timeout: float = 180.0):
+def serve(*args: str, ready_timeout: float = HANG_S):
     """Start `interbank serve` on a free port with ``args``; returns (process, base URL) once it answers.
     The wait is for a condition (the server answering), generous so a busy machine does not fail it."""
     port = free_port()
@@ -26,7 +28,7 @@ def serve(*args: str, ready_timeout: float = 180.0):
     end = time.time() + ready_timeout
     while True:
         try:
-            httpx.get(base + "/api/checkpoints", timeout=5)
+            httpx.get(base + "/api/checkpoints", timeout=HANG_S)
             return proc, base
         except httpx.HTTPError:
             if proc.poll() is not None or time.time() > end:
@@ -38,10 +40,10 @@ def serve(*args: str, ready_timeout: float = 180.0):
 def stop(proc) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=HANG_S)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(timeout=30)
+        proc.wait(timeout=HANG_S)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,10 @@ import json
 
 import httpx
 
+from tests.deadlines import HANG_S
 
-def read_events(url: str, headers: dict | None = None, limit: int | None = None, timeout: float = 30.0) -> list[dict]:
+
+def read_events(url: str, headers: dict | None = None, limit: int | None = None, timeout: float = HANG_S) -> list[dict]:
     """Read events until the server closes the stream (or ``limit`` events). Returns the event
     dicts with ``_id`` and ``_event`` (the SSE fields) added."""
     out: list[dict] = []
@@ -37,7 +39,7 @@ def parse(lines, limit: int | None = None):
             fields[key] = value[1:] if value.startswith(" ") else value
 
 
-def read_data(url: str, timeout: float = 60.0) -> list[str]:
+def read_data(url: str, timeout: float = HANG_S) -> list[str]:
     """The raw ``data`` field of every event until the server closes the stream (byte-level checks)."""
     out: list[str] = []
     with httpx.stream("GET", url, timeout=timeout) as response:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from interbank.interactive.server import ControlRequest, StartRequest
+from tests.deadlines import HANG_S
 from tests.interactive.conftest import serve, stop
 
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, database=None,
@@ -69,7 +70,7 @@ def live(tmp_path_factory):
     spec = httpx.get(base + "/openapi.json").json()
     documented = {(path, method.upper()): {int(code) for code in op["responses"]}
                   for path, item in spec["paths"].items() for method, op in item.items()}
-    with httpx.Client(base_url=base, timeout=60) as client:
+    with httpx.Client(base_url=base, timeout=HANG_S) as client:
         yield client, documented
     stop(proc)
 
@@ -135,7 +136,7 @@ def test_fuzz_stream_and_status(live, session, last_event_id, query):
     sid = _session(client) if session is None else session
     headers = {} if last_event_id is None else {"Last-Event-ID": (last_event_id.strip() or "x").encode("latin-1")}
     params = {} if query is None else {"last_event_id": query}
-    with client.stream("GET", f"/api/interactive/stream/{sid or 'none'}", headers=headers, params=params, timeout=60) as r:
+    with client.stream("GET", f"/api/interactive/stream/{sid or 'none'}", headers=headers, params=params, timeout=HANG_S) as r:
         if r.status_code >= 400:
             r.read()
         _check(r, documented[("/api/interactive/stream/{session_id}", "GET")], "stream")

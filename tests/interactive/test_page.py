@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.deadlines import HANG_MS
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -25,10 +27,12 @@ def _text(page, selector):
 def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=HANG_MS)
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1500, "height": 900})
-        page.set_default_timeout(180_000)  # deadlines for conditions, generous for a busy machine
+        page.set_default_timeout(HANG_MS)  # deadlines for conditions, generous for a busy machine
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server + "/")
@@ -109,7 +113,7 @@ def test_item9_server_text_is_escaped_in_the_page(tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
             page = browser.new_page()
-            page.set_default_timeout(180_000)
+            page.set_default_timeout(HANG_MS)
             page.goto(base + "/")
             page.wait_for_function("document.getElementById('scenario').options.length > 1")
             page.select_option("#scenario", "markup")

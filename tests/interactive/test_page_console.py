@@ -16,6 +16,10 @@ from tests.interactive.test_page import CHROMIUM, FLAGS
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright
 
+from tests.deadlines import HANG_MS, HANG_S
+
+expect.set_options(timeout=HANG_MS)  # expect waits for a condition: its end only guards against a hang
+
 ROOT = Path(__file__).resolve().parents[2]
 CASCADE = """\
 # page tests: two hubs lose 6x their capital at step 3 and take others with them (seed 2)
@@ -133,8 +137,8 @@ def test_a_defaulted_bank_clicked_is_shown_selected_and_can_be_deleted_as_failed
     _open(page, console)
     _start(page, banks=None, steps=None, scenario="cascade")
     # the cascade is in its own log and stays there while the feed moves on
-    expect(page.locator("#log")).to_contain_text("cascade from bank_0, bank_1", timeout=20000)
-    page.wait_for_function("+document.getElementById('step').textContent >= 20", timeout=30000)
+    expect(page.locator("#log")).to_contain_text("cascade from bank_0, bank_1", timeout=HANG_MS)
+    page.wait_for_function("+document.getElementById('step').textContent >= 20", timeout=HANG_MS)
     expect(page.locator("#log li.cascade")).to_have_count(1)
     expect(page.locator("#log li.cascade button.replay")).to_be_visible()
     page.click("#log li.cascade button.replay")
@@ -228,7 +232,7 @@ def test_second_start_asks_and_sessions_can_be_attached_and_stopped(console, pag
     row = page.locator(f"#sessions tr[data-session='{first}']")
     expect(row).to_contain_text("running")
     row.locator("button.stop-session").click()
-    expect(row).to_contain_text("stopped", timeout=10000)
+    expect(row).to_contain_text("stopped", timeout=HANG_MS)
     # a third Start asks about the second; "stop it" stops it
     page.click("#start")
     expect(page.locator("#confirm-text")).to_contain_text(second)
@@ -251,8 +255,8 @@ def test_the_page_says_when_the_server_is_gone(page):
         page.wait_for_function("+document.getElementById('step').textContent >= 1")
         expect(page.locator("#conn")).to_have_text("live")
         proc.terminate()
-        proc.wait(timeout=10)
-        expect(page.locator("#conn")).to_have_text("server gone", timeout=15000)
+        proc.wait(timeout=HANG_S)
+        expect(page.locator("#conn")).to_have_text("server gone", timeout=HANG_MS)
         expect(page.locator("#state")).to_have_text("unknown")
         expect(page.locator("#pause")).to_be_disabled()
 
@@ -284,7 +288,7 @@ def test_a_market_click_opens_its_dashboard_and_priorities_have_their_own_colour
     assert len(set(colours)) == 3
     # exposures are drawn directed and weighted, and the feed samples fairly with profit bookings among them
     expect(page.locator("#lod")).to_contain_text("exposures at step")
-    page.wait_for_function("window.__ib.recent.some(r => r.kind === 'profit')", timeout=20000)
+    page.wait_for_function("window.__ib.recent.some(r => r.kind === 'profit')", timeout=HANG_MS)
     page.fill("#feed-bank", "bank_3")
     page.wait_for_function("[...document.querySelectorAll('#feed li')].every(li => li.textContent.includes('bank_3') || li.className === 'hint')")
     page.select_option("#feed-type", "profit")
@@ -310,8 +314,8 @@ def test_branches_side_by_side_until_both_complete(console, page):
     expect(page.locator("#resume")).to_have_text("Resume both")
     page.click("#resume")
     rows = page.locator("#compare-table tbody tr")
-    expect(rows.nth(0)).to_contain_text("complete", timeout=30000)
-    expect(rows.nth(1)).to_contain_text("complete", timeout=30000)
+    expect(rows.nth(0)).to_contain_text("complete", timeout=HANG_MS)
+    expect(rows.nth(1)).to_contain_text("complete", timeout=HANG_MS)
     mine, theirs = (page.evaluate(f"window.__ib.{x}") for x in ("stepTotals.at(-1).capital", "compare.totals.at(-1).capital"))
     assert mine > theirs + 4000  # the intervention is this view's only
     assert page.errors == []
@@ -320,7 +324,7 @@ def test_branches_side_by_side_until_both_complete(console, page):
 def test_1000_banks_for_20_seconds_every_step_shown_matches_the_stream(console, page):
     _open(page, console)
     sid = _start(page, banks="1000", steps="100", speed="5")
-    expect(page.locator("#state")).to_have_text("complete", timeout=90000)
+    expect(page.locator("#state")).to_have_text("complete", timeout=HANG_MS)
     page.wait_for_function("window.__ib.queue.length === 0")
     shown = page.evaluate("window.__ib.stepTotals")
     stream = [json.loads(x) for x in read_data(console + f"/api/interactive/stream/{sid}")]

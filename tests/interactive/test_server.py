@@ -8,26 +8,27 @@ import time
 import httpx
 import pytest
 
+from tests.deadlines import HANG_S
 from tests.interactive.sse_client import parse, read_events
 
 
 def start(base, **body):
-    r = httpx.post(base + "/api/interactive/start", json={"speed": 0, **body}, timeout=30)
+    r = httpx.post(base + "/api/interactive/start", json={"speed": 0, **body}, timeout=HANG_S)
     assert r.status_code == 201, r.text
     return r.json()
 
 
 def control(base, **body):
-    return httpx.post(base + "/api/interactive/control", json=body, timeout=30)
+    return httpx.post(base + "/api/interactive/control", json=body, timeout=HANG_S)
 
 
 def status(base, sid):
-    r = httpx.get(base + "/api/interactive/status", params={"session_id": sid}, timeout=10)
+    r = httpx.get(base + "/api/interactive/status", params={"session_id": sid}, timeout=HANG_S)
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def wait_for(predicate, timeout=30.0):
+def wait_for(predicate, timeout=HANG_S):
     end = time.time() + timeout
     while time.time() < end:
         value = predicate()
@@ -51,7 +52,7 @@ def test_start_answers_json_and_the_stream_is_valid(server, event_validator):
 
 def test_start_with_accept_event_stream_streams_the_session(server):
     body = {"n_banks": 6, "steps": 5, "speed": 0}
-    with httpx.stream("POST", server + "/api/interactive/start", json=body, headers={"Accept": "text/event-stream"}, timeout=30) as r:
+    with httpx.stream("POST", server + "/api/interactive/start", json=body, headers={"Accept": "text/event-stream"}, timeout=HANG_S) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         events = list(parse(r.iter_lines()))
     assert events[0]["type"] == "init" and events[-1]["type"] == "complete"
@@ -89,7 +90,7 @@ def test_three_viewers_receive_the_same_events_in_order(server):
     wait_for(lambda: status(server, s["session_id"])["viewers"] == 3)
     control(server, session_id=s["session_id"], command="resume")
     for t in threads:
-        t.join(timeout=60)
+        t.join(timeout=HANG_S)
     assert results[0] == results[1] == results[2]
     assert [e["seq"] for e in results[0]] == list(range(len(results[0])))
     assert results[0][-1]["type"] == "complete"
@@ -117,7 +118,7 @@ def test_stop_ends_the_stream(server):
     t.start()
     wait_for(lambda: status(server, s["session_id"])["step"] >= 2)
     assert control(server, session_id=s["session_id"], command="stop").json()["state"] == "stopped"
-    t.join(timeout=20)
+    t.join(timeout=HANG_S)
     assert not t.is_alive()
     assert [e["type"] for e in got[-2:]] == ["stopped", "complete"]
     assert control(server, session_id=s["session_id"], command="resume").status_code == 409
@@ -133,7 +134,7 @@ def test_a_stalled_client_is_dropped_and_the_simulation_goes_on(server):
     try:
         wait_for(lambda: status(server, s["session_id"])["viewers"] == 1)
         control(server, session_id=s["session_id"], command="resume")
-        final = wait_for(lambda: (st := status(server, s["session_id"]))["state"] == "complete" and st, timeout=120)
+        final = wait_for(lambda: (st := status(server, s["session_id"]))["state"] == "complete" and st, timeout=HANG_S)
         assert final["step"] == 400
         assert final["dropped_viewers"] == 1 and final["viewers"] == 0
     finally:
@@ -259,7 +260,7 @@ def test_control_request_matches_the_runner():
 )
 def test_wrong_content_type_and_oversized_body(server, paused_session, kwargs, code):
     before = status(server, paused_session)
-    r = httpx.post(server + "/api/interactive/control", timeout=30, **kwargs)
+    r = httpx.post(server + "/api/interactive/control", timeout=HANG_S, **kwargs)
     assert r.status_code == code and "error" in r.json()
     assert status(server, paused_session)["state"] == before["state"]
 
@@ -293,7 +294,7 @@ def test_wrong_content_type_and_oversized_body(server, paused_session, kwargs, c
 )
 def test_bad_start_bodies(server, body, code):
     before = httpx.get(server + "/api/interactive/sessions").json()["sessions"]
-    r = httpx.post(server + "/api/interactive/start", json=body, timeout=30)
+    r = httpx.post(server + "/api/interactive/start", json=body, timeout=HANG_S)
     assert r.status_code == code, r.text
     assert set(r.json()) == {"error"} and "\n" not in r.json()["error"]
     assert len(httpx.get(server + "/api/interactive/sessions").json()["sessions"]) == len(before)  # nothing started
@@ -342,7 +343,7 @@ def test_branch_forks_a_paused_session_and_the_plain_branch_is_the_original_byte
     for x in (sid, plain["session_id"], treated["session_id"]):
         assert control(server, session_id=x, command="resume").status_code == 200
     for x in (sid, plain["session_id"], treated["session_id"]):
-        wait_for(lambda x=x: status(server, x)["state"] == "complete", timeout=60)
+        wait_for(lambda x=x: status(server, x)["state"] == "complete", timeout=HANG_S)
     streams = {x: read_data(server + f"/api/interactive/stream/{x}") for x in (sid, plain["session_id"], treated["session_id"])}
     original, branch_plain, branch_treated = streams[sid], streams[plain["session_id"]], streams[treated["session_id"]]
     init = json.loads(branch_plain[0])
@@ -383,7 +384,7 @@ def test_exposures_endpoint_and_scenario_sizes(server):
 
 
 # ------------------------------------------------------------------ issue 13
-def _raw(server, request: bytes, read_timeout=60.0) -> tuple[int, dict, bytes]:
+def _raw(server, request: bytes, read_timeout=HANG_S) -> tuple[int, dict, bytes]:
     """Send raw bytes, read one HTTP response: (status, headers, body)."""
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=read_timeout) as sock:
@@ -412,7 +413,7 @@ def test_item2_a_chunked_body_is_refused_while_it_arrives(server, paused_session
 
     host, port = server.removeprefix("http://").split(":")
     sent = 0
-    with socket.create_connection((host, int(port)), timeout=60) as sock:
+    with socket.create_connection((host, int(port)), timeout=HANG_S) as sock:
         sock.sendall(f"POST /api/interactive/control HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n".encode())
         chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
@@ -446,20 +447,20 @@ def test_item3_a_stopped_slow_session_ends_its_viewers_and_frees_its_slot(tmp_pa
     proc, base = serve("--max-sessions", "2")
     try:
         slow = [start(base, n_banks=5, steps=100, speed=0.01) for _ in range(2)]
-        assert httpx.post(base + "/api/interactive/start", json={"n_banks": 5}, timeout=30).status_code == 429
+        assert httpx.post(base + "/api/interactive/start", json={"n_banks": 5}, timeout=HANG_S).status_code == 429
         got = []
-        viewer = threading.Thread(target=lambda: got.extend(read_events(base + slow[0]["stream_url"], timeout=60)))
+        viewer = threading.Thread(target=lambda: got.extend(read_events(base + slow[0]["stream_url"], timeout=HANG_S)))
         viewer.start()
         wait_for(lambda: status(base, slow[0]["session_id"])["viewers"] == 1)
         started = time.time()
         for s in slow:
             assert control(base, session_id=s["session_id"], command="stop").json()["state"] == "stopped"
-        viewer.join(timeout=60)
+        viewer.join(timeout=HANG_S)
         assert not viewer.is_alive() and got[-1]["type"] == "complete"  # the stream ended ...
         assert time.time() - started < 30  # ... in about a tick, not after 100 s of pacing
         # ... and the slots are free: new sessions start
         for _ in range(2):
-            assert httpx.post(base + "/api/interactive/start", json={"n_banks": 5, "steps": 3}, timeout=30).status_code == 201
+            assert httpx.post(base + "/api/interactive/start", json={"n_banks": 5, "steps": 3}, timeout=HANG_S).status_code == 201
     finally:
         stop(proc)
 
@@ -525,7 +526,7 @@ def test_item1_history_resumes_from_disk_and_answers_410_past_the_spill(tmp_path
         assert rest == full[11:]
 
         big = start(base, n_banks=60, steps=80, seed=5)
-        final = wait_for(lambda: (st := status(base, big["session_id"]))["state"] == "complete" and st, timeout=300)
+        final = wait_for(lambda: (st := status(base, big["session_id"]))["state"] == "complete" and st, timeout=HANG_S)
         r = httpx.get(base + big["stream_url"], headers={"Last-Event-ID": "3"})
         assert r.status_code == 410 and "no longer kept" in r.json()["error"]
         tail = read_events(base + big["stream_url"], headers={"Last-Event-ID": str(final["last_seq"] - 5)})
@@ -545,8 +546,8 @@ def test_item1_finished_sessions_are_evicted_with_their_spill(tmp_path):
         assert read_events(base + s["stream_url"])[-1]["type"] == "complete"
         # gone --finished-ttl after it ended, its spill with it
         wait_for(lambda: httpx.get(base + "/api/interactive/status", params={"session_id": s["session_id"]}).status_code == 404,
-                 timeout=120)
-        wait_for(lambda: not any(spill.iterdir()), timeout=120)
+                 timeout=HANG_S)
+        wait_for(lambda: not any(spill.iterdir()), timeout=HANG_S)
         assert httpx.get(base + s["stream_url"]).json() == {"error": f"unknown session {s['session_id']!r}"}
     finally:
         stop(proc)
@@ -558,11 +559,11 @@ def test_item1_the_memory_budget_answers_503_with_a_reason():
     proc, base = serve("--memory-budget-mb", "40")  # one 500-bank session (~21 MB), not two
     try:
         first = start(base, n_banks=500, steps=5000, speed=0.01, paused=True)
-        r = httpx.post(base + "/api/interactive/start", json={"n_banks": 500, "steps": 5000, "speed": 0}, timeout=30)
+        r = httpx.post(base + "/api/interactive/start", json={"n_banks": 500, "steps": 5000, "speed": 0}, timeout=HANG_S)
         assert r.status_code == 503 and "not enough memory" in r.json()["error"]
         assert len(httpx.get(base + "/api/interactive/sessions").json()["sessions"]) == 1
         control(base, session_id=first["session_id"], command="stop")
         assert httpx.post(base + "/api/interactive/start", json={"n_banks": 500, "steps": 5000, "paused": True},
-                          timeout=30).status_code == 201  # the finished session made room
+                          timeout=HANG_S).status_code == 201  # the finished session made room
     finally:
         stop(proc)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from tests.deadlines import HANG_S
+
 
 class _Screen:
     """What the replay has written to the pseudo-terminal so far; ``until`` waits for a text."""
@@ -24,7 +26,7 @@ class _Screen:
                 return False
         return True
 
-    def until(self, needle, timeout=180.0):
+    def until(self, needle, timeout=HANG_S):
         # a deadline for a condition, not a wait: generous so that a busy machine does not fail it
         """Wait until ``needle`` appears in what was written since the last ``until``; returns that text."""
         end = time.time() + timeout
@@ -84,7 +86,7 @@ def test_keys_pause_add_capital_inject_liquidity_resume_and_stop(tmp_path):
         os.write(master, b"s")
         screen.until("stopped")
         screen.drain(proc)
-        proc.wait(timeout=180)
+        proc.wait(timeout=HANG_S)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -97,5 +99,5 @@ def test_keys_pause_add_capital_inject_liquidity_resume_and_stop(tmp_path):
     assert controls == ["paused", "capital_added", "inject", "resumed", "stopped"]
     assert recorded[-1]["type"] == "complete"
     verify = subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--events", str(events), "--verify"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=HANG_S)
     assert verify.returncode == 0 and verify.stdout.startswith("verified:"), verify.stdout + verify.stderr

@@ -13,28 +13,18 @@ import pytest
 
 from interbank.envs import parallel_env
 from interbank.sim.actions import HOLD
+from tests.sim.scenarios import everything_off
 
-SCENARIO = {
-    "max_steps": 3,
-    "seed": 0,
-    "banks": [
+SCENARIO = everything_off(
+    max_steps=3, seed=0,
+    banks=[
         {"capital": 10, "target_leverage": 10, "risk": 0.5},
         {"capital": 10, "target_leverage": 10, "risk": 0.5},
         {"capital": 50, "target_leverage": 4, "risk": 0.5},
     ],
-    "network": {"type": "explicit", "edges": [[1, 0, 30], [2, 1, 20]]},
-    "balance_sheet": {"market_share": 0.0, "book_share": 0.0},
-    "markets": {"volatility": 0.0, "drift": 0.0},
-    "rates": {"deposit": 0.0, "book": 0.0, "book_volatility": 0.0, "operating_cost": 0.0},
-    "central_bank": {"policy_rate": 0.0, "lending_rate": 0.0},
-    "funding": {"spread_per_leverage": 0.0},
-    "deposit_flows": {"volatility": 0.0},
-    "regulation": {"reserve_requirement": 0.0},
-    "shocks": {
-        "crash_prob": 0.0, "withdrawal_prob": 0.0,
-        "scheduled": [{"step": 1, "type": "capital_loss", "bank": 0, "size": 1.5}],
-    },
-}
+    network={"edges": [[1, 0, 30], [2, 1, 20]]},
+    shocks={"scheduled": [{"step": 1, "type": "capital_loss", "bank": 0, "size": 1.5}]},
+)
 
 
 def _run(clearing: dict):

@@ -18,22 +18,18 @@ import pytest
 from interbank.envs import parallel_env
 from interbank.sim import funding
 from interbank.sim.actions import HOLD, LEND
+from tests.sim.scenarios import everything_off
 
 BANK = {"capital": 10, "target_leverage": 10, "risk": 0.5}
-QUIET = {
-    "max_steps": 5, "banks": [BANK] * 3,
-    "network": {"type": "explicit", "edges": []},
-    "balance_sheet": {"market_share": 0.0, "book_share": 0.8},
-    "markets": {"volatility": 0.0, "drift": 0.0},
-    "rates": {"deposit": 0.0, "book": 0.0, "book_volatility": 0.0, "operating_cost": 0.0},
-    "central_bank": {"policy_rate": 0.01, "lending_rate": 0.02},
-    "funding": {"spread_per_leverage": 0.001},
-    "deposit_flows": {"volatility": 0.0},
-    "regulation": {"reserve_requirement": 0.1},
-    "actions": {"lend_fraction": 0.5},
-    "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0,
-               "scheduled": [{"step": 1, "type": "deposit_withdrawal", "bank": 1, "size": 0.2}]},
-}
+QUIET = everything_off(
+    max_steps=5, banks=[BANK] * 3,
+    balance_sheet={"book_share": 0.8},
+    central_bank={"policy_rate": 0.01, "lending_rate": 0.02},
+    funding={"spread_per_leverage": 0.001},
+    regulation={"reserve_requirement": 0.1},
+    actions={"lend_fraction": 0.5},
+    shocks={"scheduled": [{"step": 1, "type": "deposit_withdrawal", "bank": 1, "size": 0.2}]},
+)
 
 
 def _step(config, actions):

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from interbank.cli import main
+from tests.deadlines import HANG_S
 from tests.interactive.conftest import free_port
-
 
 TINY = {
     "env": {"n_banks": 6, "max_steps": 20, "seed": 0},
@@ -23,14 +23,12 @@ TINY = {
 def cli(*args: str) -> subprocess.CompletedProcess:
     """Run `interbank ...` in its own process: a Ray driver never lives inside the test worker,
     so stopping the cluster cannot take the test process down with it."""
-    return subprocess.run([sys.executable, "-m", "interbank.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "interbank.cli", *args], capture_output=True, text=True, timeout=HANG_S)
 
 
 def _stop_cluster(temp) -> None:
     """Stop only this test's cluster (every process of it names its session folder under ``temp``);
     `ray stop` would stop every Ray process on the machine, a parallel test's cluster included."""
-    import time
-
     import psutil
 
     mine = []
@@ -47,10 +45,10 @@ def _stop_cluster(temp) -> None:
             proc.terminate()
         except psutil.NoSuchProcess:
             pass
-    _, alive = psutil.wait_procs(mine, timeout=10)
+    _, alive = psutil.wait_procs(mine, timeout=60)  # then killed: no wait beyond
     for proc in alive:
         proc.kill()
-    time.sleep(0.5)
+    psutil.wait_procs(alive, timeout=HANG_S)
 
 
 def _ray_bin():
@@ -69,7 +67,7 @@ def cluster(tmp_path_factory):
     subprocess.run(
         [_ray_bin(), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=3",
          "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
-        check=True, env=env, capture_output=True, timeout=180,
+        check=True, env=env, capture_output=True, timeout=HANG_S,
     )
     try:
         yield f"127.0.0.1:{port}"
