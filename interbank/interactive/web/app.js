@@ -681,13 +681,23 @@ function systemPanel() {
 }
 
 function marketsPanel() {
-  const box = $("markets"); box.replaceChildren();
+  // rows are updated in place (rebuilt only when the markets change), so that a click is never lost on a
+  // row replaced between the press and the release while steps arrive
+  const box = $("markets");
+  const same = box.children.length === S.markets.length && S.markets.every((m, k) => box.children[k].dataset.market === m.name);
+  if (!same) {
+    box.replaceChildren();
+    S.markets.forEach((m, k) => {
+      const row = document.createElement("div"); row.dataset.market = m.name;
+      const a = document.createElement("span"), b = document.createElement("span");
+      a.textContent = m.name; a.style.color = MARKET_COLORS[k % MARKET_COLORS.length];
+      row.append(a, b); row.onclick = () => openMarket(m.name); box.appendChild(row);
+    });
+  }
   S.markets.forEach((m, k) => {
-    const row = document.createElement("div"); row.className = "market" + (m.name === S.market ? " open" : ""); row.dataset.market = m.name;
-    const a = document.createElement("span"), b = document.createElement("span");
-    a.textContent = m.name; a.style.color = MARKET_COLORS[k % MARKET_COLORS.length];
-    b.textContent = `${fmt(m.price)} (${(100 * m.return).toFixed(1)}%)`;
-    row.append(a, b); row.onclick = () => openMarket(m.name); box.appendChild(row);
+    const row = box.children[k];
+    row.className = "market" + (m.name === S.market ? " open" : "");
+    row.children[1].textContent = `${fmt(m.price)} (${(100 * m.return).toFixed(1)}%)`;
   });
   if (S.market) marketDashboard();
 }
