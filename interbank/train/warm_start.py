@@ -90,7 +90,7 @@ def pretrain(model, demos: Demonstrations, epochs: int, batch_size: int, smoothi
         order = torch.as_tensor(rng.permutation(n), device=device)
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            dist = policy.get_distribution(x[idx], action_masks=mask[idx].cpu().numpy())
+            dist = policy.get_distribution(x[idx], action_masks=mask[idx])
             logp = torch.log_softmax(dist.distribution.logits, dim=1)
             actor = -(target[idx] * torch.where(mask[idx], logp, torch.zeros_like(logp))).sum(1).mean()
             critic = torch.nn.functional.mse_loss(policy.predict_values(x[idx]).squeeze(1), g[idx])
@@ -102,7 +102,7 @@ def pretrain(model, demos: Demonstrations, epochs: int, batch_size: int, smoothi
         stats = {"warm_start_actor_loss": actor.item(), "warm_start_critic_loss": critic.item()}
     policy.set_training_mode(False)
     with torch.no_grad():
-        dist = policy.get_distribution(x, action_masks=demos.masks)
+        dist = policy.get_distribution(x, action_masks=mask)
         stats["warm_start_accuracy"] = float((dist.distribution.probs.argmax(1) == y).float().mean())
     stats["warm_start_samples"] = float(n)
     return stats
