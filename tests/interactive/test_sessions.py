@@ -186,7 +186,9 @@ def test_viewers_share_each_write_and_a_lagging_reader_is_refed_from_disk_exactl
     for chunks in got:
         assert _events(b"".join(chunks)) == expected
     assert _events(b"".join(slow_got)) == expected
-    assert shared > 10 and session.resynced_viewers == 1 and session.dropped_viewers == 0
+    # the slow reader was re-fed at least once; on a busy machine a fast one may lag out of the
+    # window too (the producer does not wait for readers) and is then re-fed the same exact way
+    assert shared > 10 and session.resynced_viewers >= 1 and session.dropped_viewers == 0
 
 
 def test_a_viewer_dropped_while_its_write_hangs_goes_on_exactly_when_it_reads_again(tmp_path):
