@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tune-episodes", type=_non_negative_int, default=10,
                     help="episodes per grid point when tuning the rules (training seeds; default 10, 0 = no tuning)")
     ev.add_argument("--tune-seed", type=_seed, default=0, help="first tuning seed (default 0)")
+    ev.add_argument("--deviations", action="store_true",
+                    help="also test each trained policy and the best rule for unilateral deviations: one bank at a time "
+                    "switches to another policy (each one evaluated, every grid point of the tuned rules) on the same "
+                    "episodes; reports its gain and what it does to the others (is the profile an equilibrium?)")
 
     rp = sub.add_parser(
         "replay", help="run a policy live in the terminal: pause, add capital, delete banks, resume",
@@ -487,6 +491,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from interbank.config import ConfigError
     from interbank.evaluate.compare import CompareError
+    from interbank.evaluate.deviation import deviations_table
     from interbank.evaluate.run import BASELINE_NAMES, evaluate, metrics_table, seed_runs, seeds_table
     from interbank.evaluate.tuning import grid_points
     from interbank.policies import RULE_GRIDS
@@ -496,6 +501,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     total = args.episodes * (trained + len(BASELINE_NAMES) + 1 + len(args.compare) + (6 if args.priority_variants else 0))
     if args.tune_episodes:
         total += sum(len(grid_points(f)) for f in BASELINE_NAMES if f in RULE_GRIDS)
+    if args.deviations:  # each base profile (the trained runs, the best rule) against every other policy
+        others = trained + len(BASELINE_NAMES) - 1 + len(args.compare) + sum(len(grid_points(f)) for f in RULE_GRIDS)
+        total += (trained + 1) * args.episodes * others
     bar = tqdm(total=total, desc="evaluate", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(name: str, done: int) -> None:
@@ -506,7 +514,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         metrics, out = evaluate(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
                                 progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants,
                                 backend=args.backend, workers=args.workers, address=args.address,
-                                compare=tuple(args.compare), tune_episodes=args.tune_episodes, tune_seed=args.tune_seed)
+                                compare=tuple(args.compare), tune_episodes=args.tune_episodes, tune_seed=args.tune_seed,
+                                deviations=args.deviations)
     except (ConfigError, CheckpointError, CompareError) as err:
         bar.close()
         fail(str(err))
@@ -522,6 +531,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"price of anarchy (welfare selfish / welfare social): {metrics['price_of_anarchy']:.3f}")
     elif "price_of_anarchy" in metrics:
         print("price of anarchy: undefined (welfare under one of the objectives is not positive)")
+    if metrics.get("deviations"):
+        print("\nunilateral deviations (one bank switches, the others keep the policy; gains in summed reward):")
+        print(table(*deviations_table(metrics["deviations"])))
     print(f"\nwrote {out / 'metrics.json'}, {out / 'metrics.csv'}" + ("" if args.no_plots else f" and plots in {out}/"))
     return 0
 

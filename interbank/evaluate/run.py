@@ -21,7 +21,9 @@ from interbank.config import EnvConfig, load_env_config, resolve_env_config
 from interbank.envs import parallel_env
 from interbank.evaluate.compare import CompareError, load_compare
 from interbank.evaluate.metrics import UNITS, aggregate
-from interbank.evaluate.tuning import tune_rules, tuning_report
+from interbank.evaluate.parallel import map_tasks
+from interbank.evaluate.deviation import deviation_tasks, play_profile, summarise
+from interbank.evaluate.tuning import grid_points, tune_rules, tuning_report
 from interbank.policies import RULE_GRIDS, make_policy
 from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
@@ -102,7 +104,7 @@ def evaluate(
     banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
     progress: Callable[[str, int], None] | None = None, plots: bool = True, priority_variants: bool = False,
     backend: str = "local", workers: int = 1, address: str | None = None, compare: tuple[str, ...] = (),
-    tune_episodes: int = 10, tune_seed: int = 0,
+    tune_episodes: int = 10, tune_seed: int = 0, deviations: bool = False,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate and write the report; returns (metrics, output folder).
 
@@ -114,6 +116,11 @@ def evaluate(
     seeds from ``tune_seed`` (training seeds; 0 skips tuning) and scored at their best grid
     point. ``compare`` adds users' policies (``NAME=package.module:factory``). Every policy is
     scored with the selfish (shareholder) reward, whatever the runs trained on.
+
+    ``deviations`` also tests every trained policy and the best rule for unilateral deviations
+    (``interbank.evaluate.deviation``): one bank at a time switches to another policy (every
+    other one evaluated, every grid point of the tuned rules) while the rest keep theirs;
+    ``metrics["deviations"]`` holds each base profile's gains.
 
     With a learned priority model in the checkpoint (or ``priority_variants``), the trained
     policy also runs under the rule-based priorities, the learned ones and each fixed priority,
@@ -184,6 +191,10 @@ def evaluate(
         "best_rule": best,
         "policies": results,
     }
+    if deviations:
+        trained_names = [n for names in groups.values() for n in names] or [e[0] for e in entries[:1] if e[0] == "trained"]
+        metrics["deviations"] = run_deviations(env_cfg, entries, trained_names, best, tuning, seed, episodes,
+                                               backend, workers, address, progress)
     if groups:
         metrics["across_seeds"] = across_seeds(results, groups)
         if "trained" in groups and "trained_social" in groups:
@@ -211,42 +222,41 @@ def _episode(args: tuple) -> Any:
     return evaluate_episode(parallel_env(env_cfg, priority_model=priority_model), policy, seed)
 
 
+def run_deviations(env_cfg: EnvConfig, entries: list, trained: list[str], best: str | None, tuning: dict[str, Any] | None,
+                   seed: int, episodes: int, backend: str, workers: int, address: str | None,
+                   progress: Callable[[str, int], None] | None) -> dict[str, Any]:
+    """Unilateral deviations from each trained policy and from the best rule (see ``evaluate``)."""
+    policies = {name: policy for name, policy, prio in entries if prio is None and name != "random"}
+    for family, report in ((tuning or {}).get("rules") or {}).items():
+        for params in grid_points(family):
+            policy = make_policy(family, seed, **params)
+            policies.setdefault(policy.name, policy)
+    bases = {name: policies[name] for name in [*trained, best] if name in policies}
+    keyed = deviation_tasks(env_cfg, bases, policies, seed, episodes)
+
+    def record(j: int, _: Any) -> None:
+        if progress:
+            progress("deviations", j + 1)
+
+    results = map_tasks(play_profile, [t for _, t in keyed], backend, workers, address, record)
+    return summarise(dict(zip((k for k, _ in keyed), results)), env_cfg.n_banks, episodes)
+
+
 def run_episodes(env_cfg: EnvConfig, entries: list, tasks: list[tuple[int, int]], seed: int, backend: str, workers: int,
                  address: str | None, progress: Callable[[str, int], None] | None) -> dict[tuple[int, int], Any]:
     """Every (policy, episode) task, locally, over local processes (``workers``), or over a Ray
     cluster (``backend="rllib"``). Each episode is seeded by its index alone, so the results do not
     depend on where it ran."""
     args = [(env_cfg, entries[k][1], entries[k][2], seed + i) for k, i in tasks]
-    out: dict[tuple[int, int], Any] = {}
     done: dict[int, int] = {}
 
-    def record(task: tuple[int, int], result: Any) -> None:
-        out[task] = result
-        done[task[0]] = done.get(task[0], 0) + 1
+    def record(j: int, _: Any) -> None:
+        k = tasks[j][0]
+        done[k] = done.get(k, 0) + 1
         if progress:
-            progress(entries[task[0]][0], done[task[0]])
+            progress(entries[k][0], done[k])
 
-    if backend == "rllib":
-        from interbank.ray_cluster import connect
-
-        ray = connect(address)
-        remote = ray.remote(num_cpus=1)(_episode)
-        refs = [remote.remote(a) for a in args]
-        try:
-            for task, ref in zip(tasks, refs):
-                record(task, ray.get(ref))
-        finally:
-            ray.shutdown()
-    elif workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for task, result in zip(tasks, pool.map(_episode, args, chunksize=max(1, len(args) // (8 * workers)))):
-                record(task, result)
-    else:
-        for task, a in zip(tasks, args):
-            record(task, _episode(a))
-    return out
+    return dict(zip(tasks, map_tasks(_episode, args, backend, workers, address, record)))
 
 
 def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:

@@ -1,0 +1,116 @@
+"""Unilateral deviations: is a policy played by every bank a best response to itself?
+
+A shared policy trained on each bank's own (selfish) reward aims at an equilibrium of
+the banks' game, not at the best symmetric profile: a rule that every bank follows may
+give a higher mean return (the tuned ``lend_surplus`` in a quiet market, where banks
+that lend less spare their borrowers costs) and still not be self-enforcing, because
+one bank does better by deviating from it. Empirical game-theoretic analysis (Wellman
+2006, "Methods for empirical game-theoretic analysis"; the exploitability of MARL
+policies, Lanctot et al. 2017) checks this by simulation; so does this module.
+
+For base profile B (every bank plays B) and deviation D, episode i (seed ``seed + i``)
+is played twice with the same network and shocks: once with every bank on B, once with
+bank ``i mod n_banks`` alone on D. ``gain`` is that bank's summed (selfish) reward in the
+second run minus in the first; ``others`` is the change in the other banks' summed
+rewards (what the deviation does to the rest, the externality). A profile is an
+equilibrium against the deviations tried when no ``gain`` is significantly positive;
+``best_deviation`` reports the largest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from interbank.config import EnvConfig
+from interbank.envs import parallel_env
+from interbank.policies.base import Policy, batch_actions
+
+
+@dataclass
+class DeviationTask:
+    """One episode of one (base, deviation) pair: ``deviator`` None plays the base profile."""
+
+    env_cfg: EnvConfig
+    base: Policy
+    deviation: Policy | None
+    seed: int
+    deviator: int | None
+
+
+def play_profile(task: DeviationTask) -> np.ndarray:
+    """float64[n_banks]: each bank's summed reward over the episode (gone banks keep theirs)."""
+    env = parallel_env(task.env_cfg)
+    task.base.reset(task.seed)
+    if task.deviation is not None:
+        task.deviation.reset(task.seed)
+    env.reset(seed=task.seed)
+    system = env.system
+    total = np.zeros(system.n)
+    d = task.deviator
+    while env.agents:
+        actions = batch_actions(task.base, env)
+        if task.deviation is not None and d is not None and system.active[d]:
+            actions[d] = task.deviation.act(env.observation_array()[d:d + 1], env.action_mask_array()[d:d + 1])[0]
+        step = env.step_batch(actions)
+        total += np.where(step.acted, step.rewards, 0.0)
+    return total
+
+
+def deviation_tasks(env_cfg: EnvConfig, bases: dict[str, Policy], deviations: dict[str, Policy], seed: int,
+                    episodes: int) -> list[tuple[tuple[str, str | None, int], DeviationTask]]:
+    """Keyed tasks: (base, None, i) plays episode i on the base profile, (base, dev, i) with
+    bank ``i mod n_banks`` deviating. A deviation equal to its base is skipped."""
+    n = env_cfg.n_banks
+    tasks = []
+    for b, base in bases.items():
+        for i in range(episodes):
+            tasks.append(((b, None, i), DeviationTask(env_cfg, base, None, seed + i, None)))
+            for d, dev in deviations.items():
+                if d != b:
+                    tasks.append(((b, d, i), DeviationTask(env_cfg, base, dev, seed + i, i % n)))
+    return tasks
+
+
+def summarise(results: dict[tuple[str, str | None, int], np.ndarray], n_banks: int, episodes: int) -> dict[str, Any]:
+    """``{base: {"deviations": {dev: {gain, stderr, others, better_share}}, "best_deviation": ...}}``."""
+    bases = sorted({k[0] for k in results}, key=list(dict.fromkeys(k[0] for k in results)).index)
+    out: dict[str, Any] = {}
+    for b in bases:
+        devs = list(dict.fromkeys(k[1] for k in results if k[0] == b and k[1] is not None))
+        table: dict[str, Any] = {}
+        for d in devs:
+            gains, others = [], []
+            for i in range(episodes):
+                j = i % n_banks
+                delta = results[(b, d, i)] - results[(b, None, i)]
+                gains.append(delta[j])
+                others.append(float(np.delete(delta, j).sum()))
+            g = np.array(gains)
+            table[d] = {
+                "gain": float(g.mean()),
+                "stderr": float(g.std(ddof=1) / np.sqrt(len(g))) if len(g) > 1 else 0.0,
+                "others": float(np.mean(others)),
+                "better_share": float(np.mean(g > 0)),
+            }
+        best = max(table, key=lambda d: table[d]["gain"]) if table else None
+        out[b] = {"deviations": table, "best_deviation": best,
+                  "best_gain": table[best]["gain"] if best else None,
+                  "significant": bool(best and table[best]["gain"] > 2 * table[best]["stderr"] and table[best]["gain"] > 0)}
+    return out
+
+
+def deviations_table(deviations: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:
+    """One row per base profile: its most profitable unilateral deviation."""
+    headers = ("every bank plays", "best deviation for one bank", "its gain ± s.e.", "the others' change", "equilibrium?")
+    rows = []
+    for b, r in deviations.items():
+        d = r["best_deviation"]
+        if d is None:
+            continue
+        x = r["deviations"][d]
+        verdict = "no: deviating pays" if r["significant"] else "yes (against these)"
+        rows.append((b, d, f"{x['gain']:+.4f} ± {x['stderr']:.4f}", f"{x['others']:+.4f}", verdict))
+    return headers, rows
