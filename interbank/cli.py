@@ -129,8 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--timesteps", type=_positive_int, help="total bank-decisions to train for (overrides train.total_timesteps)")
     tr.add_argument("--seed", type=_seed, help="overrides train.seed")
     tr.add_argument("--seeds", type=_seed_list, metavar="S1,S2,...",
-                    help="train one run per seed, one after another, each in --out/s<seed> (default --out: runs/<config name>); "
+                    help="train one run per seed, one after another, each in --out/s<seed> (social objective: --out/social-s<seed>; "
+                    "default --out: runs/<config name>); "
                     "then `interbank evaluate` on --out reports mean ± spread over the seeds")
+    tr.add_argument("--objective", choices=["selfish", "social"],
+                    help="overrides env.reward.objective: selfish (each bank's own equity) or social (every bank the change "
+                    "in system welfare); with --seeds a social run goes to OUT/social-s<seed>, beside the selfish OUT/s<seed>, "
+                    "so that evaluate OUT reports the price of anarchy")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint (its backend and settings are the run's own)")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -436,10 +441,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             from interbank.train.rllib_backend import train_rllib
 
             result = train_rllib(args.config, args.out, args.timesteps, args.seed, args.device, args.resume, progress,
-                                 args.command_line, args.address, args.num_env_runners, args.num_gpus)
+                                 args.command_line, args.address, args.num_env_runners, args.num_gpus, args.objective)
         else:
             result = train(args.config, args.out, args.timesteps, args.seed, args.device, args.resume,
-                           progress=progress, command=args.command_line)
+                           progress=progress, command=args.command_line, objective=args.objective)
     except (ConfigError, RunFolderError, WriteError) as err:
         fail(str(err))
     stats = result.last_stats
@@ -460,8 +465,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
-    """``train --seeds``: one run per seed, one after another, in OUT/s<seed>."""
+    """``train --seeds``: one run per seed, one after another, in OUT/s<seed> (OUT/social-s<seed>
+    for the social objective)."""
     from interbank.config import ConfigError
+    from interbank.train.config import load_train_config
     from interbank.policies.checkpoint import CheckpointError
 
     if args.seed is not None:
@@ -471,11 +478,16 @@ def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
     parent = args.out or Path("runs") / (args.config.stem if args.config else "default")
     if parent.exists() and not parent.is_dir():
         fail(f"--out {parent} exists and is not a folder")
+    try:
+        objective = args.objective or (load_train_config(args.config).env.reward.objective if args.config else "selfish")
+    except ConfigError as err:
+        fail(str(err))
+    prefix = "" if objective == "selfish" else f"{objective}-"
     rows = []
     for seed in args.seeds:
         try:
-            result = train(args.config, parent / f"s{seed}", args.timesteps, seed, args.device, args.resume,
-                           progress=progress, command=args.command_line)
+            result = train(args.config, parent / f"{prefix}s{seed}", args.timesteps, seed, args.device, args.resume,
+                           progress=progress, command=args.command_line, objective=args.objective)
         except (ConfigError, CheckpointError) as err:
             fail(f"seed {seed}: {err}")
         stats = result.last_stats

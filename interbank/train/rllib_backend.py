@@ -150,11 +150,12 @@ def restore(algo, folder: Path) -> tuple[int, int]:
 
 def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | None, seed: int | None, device: str | None,
                 resume: bool, progress: bool, command: str, address: str | None, num_env_runners: int | None,
-                num_gpus: float | None) -> TrainResult:
+                num_gpus: float | None, objective: str | None = None) -> TrainResult:
     require_ray()
     run_dir, cfg = prepare_run(config_path, out, resume, {"total_timesteps": timesteps, "seed": seed, "device": device},
                                command, backend="rllib",
-                               rllib_overrides={"num_env_runners": num_env_runners, "num_gpus": num_gpus, "address": address})
+                               rllib_overrides={"num_env_runners": num_env_runners, "num_gpus": num_gpus, "address": address},
+                               objective=objective)
     r = cfg.rllib
     folder = None
     if resume:

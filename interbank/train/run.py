@@ -91,12 +91,16 @@ def resolve_backend(requested: str | None, resume: bool, out: Path | None) -> st
 
 
 def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str,
-                backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None) -> tuple[Path, TrainConfig]:
+                backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None,
+                objective: str | None = None) -> tuple[Path, TrainConfig]:
     """Create (or reopen on resume) the run folder and return it with the resolved config.
-    ``overrides`` (``train:`` keys) and ``rllib_overrides`` are the command line's, None = keep."""
+    ``overrides`` (``train:`` keys) and ``rllib_overrides`` are the command line's, None = keep;
+    ``objective`` overrides ``env.reward.objective`` (a new run only)."""
     if resume:
         if out is None:
             raise ConfigError("--resume needs --out RUN_FOLDER (the run to continue)")
+        if objective is not None:
+            raise ConfigError("--objective applies to a new run; --resume continues under the run's own objective")
         resolve_backend(backend, True, out)
         data = read_run_config(out)
         if data is None:
@@ -113,6 +117,8 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
         if (out / "config.yaml").exists():
             raise ConfigError(f"{out} already holds a run: add --resume to continue it, or choose another --out")
     base.setdefault("train", {})
+    if objective is not None:
+        base.setdefault("env", {}).setdefault("reward", {})["objective"] = objective
     for key, value in overrides.items():
         if value is not None:
             base["train"][key] = value
@@ -241,11 +247,12 @@ def build_model(cfg: TrainConfig, vec, run_dir: Path):
 def train(
     config_path: Path | None, out: Path | None = None, timesteps: int | None = None, seed: int | None = None,
     device: str | None = None, resume: bool = False, progress: bool = True, command: str | None = None,
+    objective: str | None = None,
 ) -> TrainResult:
     """Train (or resume) and return where the run and its newest checkpoint are."""
     command = command or " ".join(["interbank", *sys.argv[1:]])
     overrides = {"total_timesteps": timesteps, "seed": seed, "device": device}
-    run_dir, cfg = prepare_run(config_path, out, resume, overrides, command)
+    run_dir, cfg = prepare_run(config_path, out, resume, overrides, command, objective=objective)
 
     from interbank.train.callbacks import (
         CheckpointCallback,

@@ -38,17 +38,15 @@ MY_POLICY = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def seed_runs(tmp_path_factory):
-    """Two selfish seeds and one social seed under one parent folder."""
+    """Two selfish seeds and one social seed under one parent folder (the social run from a config
+    that says so: --seeds names it social-s<seed>, beside the selfish ones)."""
     root = tmp_path_factory.mktemp("seeds")
     selfish, social = root / "selfish.yaml", root / "social.yaml"
     selfish.write_text(yaml.safe_dump(TINY))
     social.write_text(yaml.safe_dump({**TINY, "env": {**TINY["env"], "reward": {"objective": "social"}}}))
     parent = root / "runs"
     assert main(["train", "--config", str(selfish), "--seeds", "0,1", "--out", str(parent), "--no-progress"]) == 0
-    assert main(["train", "--config", str(social), "--seeds", "7", "--out", str(parent / "social"), "--no-progress"]) == 0
-    # the social run sits beside the selfish ones
-    (parent / "social" / "s7").rename(parent / "social-s7")
-    (parent / "social").rmdir()
+    assert main(["train", "--config", str(social), "--seeds", "7", "--out", str(parent), "--no-progress"]) == 0
     return root, parent
 
 
@@ -78,6 +76,23 @@ def test_evaluate_the_parent_aggregates_seeds_and_reports_the_price_of_anarchy(s
     assert m["best_rule"] in m["policies"] and m["tuning"]["rules"]["lend_surplus"]["best"]["c"] in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0)
     text = capsys.readouterr().out
     assert "across training seeds" in text and "price of anarchy" in text
+
+
+def test_objective_flag_overrides_the_config_and_names_the_seed_folders(seed_runs, tmp_path, capsys):
+    root, _ = seed_runs
+    parent = tmp_path / "poa"
+    assert main(["train", "--config", str(root / "selfish.yaml"), "--seeds", "3", "--objective", "social",
+                 "--out", str(parent), "--no-progress"]) == 0
+    assert main(["train", "--config", str(root / "social.yaml"), "--seed", "4", "--objective", "selfish",
+                 "--out", str(parent / "s4"), "--no-progress"]) == 0
+    objective = {p.name: yaml.safe_load((p / "config.yaml").read_text())["env"]["reward"]["objective"] for p in parent.iterdir()}
+    assert objective == {"social-s3": "social", "s4": "selfish"}
+    assert "--objective social" in (parent / "social-s3" / "command.txt").read_text()
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--out", str(parent / "s4"), "--resume", "--objective", "social", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and "--objective applies to a new run" in err and "\n" not in err
+    assert yaml.safe_load((parent / "s4" / "config.yaml").read_text())["env"]["reward"]["objective"] == "selfish"
 
 
 def test_seeds_refuse_a_repeated_seed_and_seed_with_seeds(capsys):
@@ -124,3 +139,22 @@ def test_compare_refuses_a_bad_spec_with_one_line(seed_runs, my_module, tmp_path
     err = capsys.readouterr().err.strip()
     assert exc.value.code == 2 and message in err and "\n" not in err
     assert not (tmp_path / "e" / "metrics.json").exists()
+
+
+def test_evaluate_deviations_tests_every_trained_run_and_the_best_rule(seed_runs, tmp_path, capsys):
+    _, parent = seed_runs
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(parent), "--episodes", "2", "--tune-episodes", "1", "--out", str(out), "--no-plots",
+                 "--no-progress", "--deviations"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    dev = m["deviations"]
+    assert list(dev) == ["trained/s0", "trained/s1", "trained_social/social-s7", m["best_rule"]]
+    tried = set(dev["trained/s0"]["deviations"])
+    # every other policy evaluated (not random), and every grid point of the tuned rules
+    assert {"trained/s1", "hold", "hoard", "lend_surplus(1.5)", "lend_surplus(12)", "invest_momentum(0.05)"} <= tried
+    assert "random" not in tried and "trained/s0" not in tried
+    for base in dev.values():
+        best = base["best_deviation"]
+        assert base["best_gain"] == max(d["gain"] for d in base["deviations"].values()) == base["deviations"][best]["gain"]
+    text = capsys.readouterr().out
+    assert "unilateral deviations" in text and "equilibrium?" in text
