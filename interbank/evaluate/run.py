@@ -227,7 +227,7 @@ def run_deviations(env_cfg: EnvConfig, entries: list, trained: list[str], best: 
                    progress: Callable[[str, int], None] | None) -> dict[str, Any]:
     """Unilateral deviations from each trained policy and from the best rule (see ``evaluate``)."""
     policies = {name: policy for name, policy, prio in entries if prio is None and name != "random"}
-    for family, report in ((tuning or {}).get("rules") or {}).items():
+    for family in (tuning or {}).get("rules") or {}:
         for params in grid_points(family):
             policy = make_policy(family, seed, **params)
             policies.setdefault(policy.name, policy)

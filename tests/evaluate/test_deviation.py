@@ -1,13 +1,17 @@
 """Unilateral deviations (``interbank.evaluate.deviation``): same shocks for every profile, the
 figures solved by hand from given totals, and the quiet market's social dilemma."""
 
-import json
 
 import numpy as np
 import pytest
 
 from interbank.config import EnvConfig, resolve_env_config
-from interbank.evaluate.deviation import DeviationTask, deviation_tasks, play_profile, summarise
+from interbank.evaluate.deviation import (
+    DeviationTask,
+    deviation_tasks,
+    play_profile,
+    summarise,
+)
 from interbank.evaluate.parallel import map_tasks
 from interbank.policies import make_policy
 from interbank.sim.actions import HOLD, LEND
