@@ -1,7 +1,6 @@
 """Unilateral deviations (``interbank.evaluate.deviation``): same shocks for every profile, the
 figures solved by hand from given totals, and the quiet market's social dilemma."""
 
-
 import numpy as np
 import pytest
 
@@ -11,6 +10,7 @@ from interbank.evaluate.deviation import (
     deviation_tasks,
     play_profile,
     summarise,
+    verdict,
 )
 from interbank.evaluate.parallel import map_tasks
 from interbank.policies import make_policy
@@ -75,7 +75,15 @@ def test_summary_by_hand():
     e = s["deviations"]["E"]
     assert e["gain"] == pytest.approx(-0.75) and e["others"] == 0.0 and e["better_share"] == 0.0
     assert s["best_deviation"] == "D" and s["best_gain"] == pytest.approx(0.375)
-    assert s["significant"] is True  # 0.375 > 2 x 0.125
+    # z = 0.375 / 0.125 = 3 > the one-sided 5% quantile after Bonferroni for 2 deviations (1.96)
+    assert d["z"] == pytest.approx(3.0) and s["z_threshold"] == pytest.approx(1.95996, abs=1e-4)
+    assert s["paying"] == ["D"] and s["significant"] is True
+
+
+def test_the_best_of_many_noisy_gains_needs_a_larger_z():
+    table = {f"d{k}": {"gain": 0.02, "stderr": 0.01} for k in range(28)}  # z = 2 each: the best of 28 by chance
+    assert verdict(table)["significant"] is False and verdict(table)["z_threshold"] > 2.9
+    assert verdict({"d0": {"gain": 0.02, "stderr": 0.01}})["paying"] == ["d0"]  # alone, z = 2 > 1.645
 
 
 def test_tasks_pair_every_deviation_with_the_base_run_and_rotate_the_deviator():
@@ -98,4 +106,4 @@ def test_in_the_quiet_market_lending_little_is_not_an_equilibrium():
                             {"ls1.5": make_policy("lend_surplus", c=1.5)}, 0, 30)
     totals = dict(zip((k for k, _ in tasks), map_tasks(play_profile, [t for _, t in tasks], workers=2)))
     r = summarise(totals, cfg.n_banks, 30)["ls12"]
-    assert r["significant"] and r["best_deviation"] == "ls1.5" and r["deviations"]["ls1.5"]["better_share"] > 0.5
+    assert r["paying"] == ["ls1.5"] and r["deviations"]["ls1.5"]["better_share"] > 0.5
