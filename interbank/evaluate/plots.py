@@ -159,3 +159,31 @@ def plot_behaviour(policies: dict[str, dict[str, Any]], out: Path, title: str) -
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
     return paths
+
+
+def plot_deviations(deviations: dict[str, Any], out: Path, title: str) -> Path:
+    """deviations.png: for each base profile (row) and deviation (column), the z-score of one
+    bank's gain from switching (blue: it loses, red: it gains); cells that pass the corrected
+    test are outlined. An equilibrium is a row with no outlined cell."""
+    bases = list(deviations)
+    cols = list(dict.fromkeys(d for r in deviations.values() for d in r["deviations"]))
+    z = np.full((len(bases), len(cols)), np.nan)
+    for i, b in enumerate(bases):
+        for j, d in enumerate(cols):
+            if d in deviations[b]["deviations"]:
+                z[i, j] = deviations[b]["deviations"][d]["z"]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(cols) + 3), 0.45 * len(bases) + 2.6))
+    image = ax.imshow(np.clip(z, -6, 6), cmap="RdBu_r", vmin=-6, vmax=6, aspect="auto")
+    for i, b in enumerate(bases):
+        for d in deviations[b]["paying"]:
+            j = cols.index(d)
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))
+    ax.set_xticks(range(len(cols)), cols, rotation=70, ha="right", fontsize=7)
+    ax.set_yticks(range(len(bases)), [f"all play {b}" for b in bases], fontsize=8)
+    fig.colorbar(image, ax=ax, label="z of one bank's gain (clipped at ±6)")
+    ax.set_title(f"Unilateral deviations (outlined: it pays, corrected 5% test) - {title}", fontsize=9)
+    fig.tight_layout()
+    path = out / "deviations.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -120,7 +120,7 @@ def evaluate(
     ``deviations`` also tests every trained policy and the best rule for unilateral deviations
     (``interbank.evaluate.deviation``): one bank at a time switches to another policy (every
     other one evaluated, every grid point of the tuned rules) while the rest keep theirs;
-    ``metrics["deviations"]`` holds each base profile's gains.
+    ``metrics["deviations"]`` holds each base profile's gains (plot: deviations.png).
 
     With a learned priority model in the checkpoint (or ``priority_variants``), the trained
     policy also runs under the rule-based priorities, the learned ones and each fixed priority,
@@ -214,6 +214,10 @@ def evaluate(
         from interbank.evaluate.plots import plot_all
 
         plot_all(results, out, f"{env_cfg.n_banks} banks, {episodes} episodes")
+        if metrics.get("deviations"):
+            from interbank.evaluate.plots import plot_deviations
+
+            plot_deviations(metrics["deviations"], out, f"{env_cfg.n_banks} banks, {episodes} episodes")
     return metrics, out
 
 

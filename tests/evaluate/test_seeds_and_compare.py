@@ -144,8 +144,9 @@ def test_compare_refuses_a_bad_spec_with_one_line(seed_runs, my_module, tmp_path
 def test_evaluate_deviations_tests_every_trained_run_and_the_best_rule(seed_runs, tmp_path, capsys):
     _, parent = seed_runs
     out = tmp_path / "eval"
-    assert main(["evaluate", str(parent), "--episodes", "2", "--tune-episodes", "1", "--out", str(out), "--no-plots",
+    assert main(["evaluate", str(parent), "--episodes", "2", "--tune-episodes", "1", "--out", str(out),
                  "--no-progress", "--deviations"]) == 0
+    assert (out / "deviations.png").stat().st_size > 10_000
     m = json.loads((out / "metrics.json").read_text())
     dev = m["deviations"]
     assert list(dev) == ["trained/s0", "trained/s1", "trained_social/social-s7", m["best_rule"]]
