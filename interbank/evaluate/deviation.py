@@ -28,7 +28,8 @@ import numpy as np
 
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
-from interbank.policies.base import Policy, batch_actions
+from interbank.policies.base import Policy
+from interbank.policies.rollout import rollout
 
 
 @dataclass
@@ -42,22 +43,42 @@ class DeviationTask:
     deviator: int | None
 
 
+class OneDeviates:
+    """The base policy for every bank but ``deviator``, which plays ``deviation``. ``act`` gets
+    the live banks' rows in bank order (``batch_actions``), so the deviator's row is found
+    from the env's live set."""
+
+    def __init__(self, base: Policy, deviation: Policy, deviator: int, env) -> None:
+        self.base, self.deviation, self.deviator, self.env = base, deviation, deviator, env
+        self.name = f"{base.name} but bank {deviator}: {deviation.name}"
+
+    def reset(self, seed: int | None = None) -> None:
+        self.base.reset(seed)
+        self.deviation.reset(seed)
+
+    def act(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        actions = np.asarray(self.base.act(observations, masks)).copy()
+        live = np.flatnonzero(self.env.system.active)
+        k = int(np.searchsorted(live, self.deviator))
+        if k < live.size and live[k] == self.deviator:
+            actions[k] = self.deviation.act(observations[k:k + 1], masks[k:k + 1])[0]
+        return actions
+
+
 def play_profile(task: DeviationTask) -> np.ndarray:
     """float64[n_banks]: each bank's summed reward over the episode (gone banks keep theirs)."""
     env = parallel_env(task.env_cfg)
-    task.base.reset(task.seed)
-    if task.deviation is not None:
-        task.deviation.reset(task.seed)
-    env.reset(seed=task.seed)
-    system = env.system
-    total = np.zeros(system.n)
-    d = task.deviator
-    while env.agents:
-        actions = batch_actions(task.base, env)
-        if task.deviation is not None and d is not None and system.active[d]:
-            actions[d] = task.deviation.act(env.observation_array()[d:d + 1], env.action_mask_array()[d:d + 1])[0]
-        step = env.step_batch(actions)
-        total += np.where(step.acted, step.rewards, 0.0)
+    policy = task.base if task.deviation is None else OneDeviates(task.base, task.deviation, task.deviator, env)
+    total = np.zeros(0)
+
+    def start(system) -> None:
+        nonlocal total
+        total = np.zeros(system.n)
+
+    def add(system, step) -> None:
+        total[step.acted] += step.rewards[step.acted]
+
+    rollout(env, policy, task.seed, on_reset=start, on_batch=add)
     return total
 
 
@@ -78,7 +99,7 @@ def deviation_tasks(env_cfg: EnvConfig, bases: dict[str, Policy], deviations: di
 
 def summarise(results: dict[tuple[str, str | None, int], np.ndarray], n_banks: int, episodes: int) -> dict[str, Any]:
     """``{base: {"deviations": {dev: {gain, stderr, others, better_share}}, "best_deviation": ...}}``."""
-    bases = sorted({k[0] for k in results}, key=list(dict.fromkeys(k[0] for k in results)).index)
+    bases = list(dict.fromkeys(k[0] for k in results))
     out: dict[str, Any] = {}
     for b in bases:
         devs = list(dict.fromkeys(k[1] for k in results if k[0] == b and k[1] is not None))
