@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from interbank.policies import make_policy
+from interbank.sim.actions import N_ACTIONS
 
 
 @dataclass
 class Demonstrations:
-    """Samples of a rule in the training env: observations float32[N, F], masks bool[N, 5],
+    """Samples of a rule in the training env: observations float32[N, F], masks bool[N, N_ACTIONS],
     actions int64[N], discounted returns float32[N] (per unit of initial capital)."""
 
     observations: np.ndarray
@@ -47,7 +48,7 @@ def collect(vec, policy_name: str, params: dict[str, float], steps: int, gamma: 
     obs = vec.reset()
     n = vec.num_envs
     o = np.zeros((steps, n, obs.shape[1]), np.float32)
-    m = np.zeros((steps, n, 5), bool)
+    m = np.zeros((steps, n, N_ACTIONS), bool)
     a = np.zeros((steps, n), np.int64)
     r = np.zeros((steps, n), np.float32)
     d = np.zeros((steps, n), bool)
@@ -66,7 +67,7 @@ def collect(vec, policy_name: str, params: dict[str, float], steps: int, gamma: 
         running = r[t] + gamma * running * ~d[t]
         g[t] = running
     keep = real.reshape(-1)
-    return Demonstrations(o.reshape(-1, o.shape[2])[keep], m.reshape(-1, 5)[keep], a.reshape(-1)[keep], g.reshape(-1)[keep])
+    return Demonstrations(o.reshape(-1, o.shape[2])[keep], m.reshape(-1, N_ACTIONS)[keep], a.reshape(-1)[keep], g.reshape(-1)[keep])
 
 
 def pretrain(model, demos: Demonstrations, epochs: int, batch_size: int, smoothing: float, seed: int) -> dict[str, float]:
@@ -81,7 +82,7 @@ def pretrain(model, demos: Demonstrations, epochs: int, batch_size: int, smoothi
     y = torch.as_tensor(demos.actions, device=device)
     g = torch.as_tensor(demos.returns, device=device)
     allowed = mask.float()
-    target = (1.0 - smoothing) * torch.nn.functional.one_hot(y, 5).float() + smoothing * allowed / allowed.sum(1, keepdim=True)
+    target = (1.0 - smoothing) * torch.nn.functional.one_hot(y, N_ACTIONS).float() + smoothing * allowed / allowed.sum(1, keepdim=True)
     rng = np.random.default_rng(seed)
     n = x.shape[0]
     stats: dict[str, float] = {}
