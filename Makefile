@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test compat compat-install compat-test bench serve browser clean
+FLAKY_RUNS ?= 5
+
+.PHONY: install demo test flaky compat compat-install compat-test bench serve browser clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,11 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
+
+# The whole suite FLAKY_RUNS times quiet, then as often beside two spinning processes; lists every test
+# that failed at least once (test-artifacts/flaky.json). About 10 x 5 minutes here.
+flaky: $(STAMP) browser
+	$(BIN)/python tests/flaky.py --runs $(FLAKY_RUNS)
 
 # The client libraries that cannot share an environment with the test extra, nor with each other, each in its
 # own (docs/compat.md): AgileRL 2.58 (pettingzoo<1.27, tensordict 0.13); BenchMARL 1.5 (torchrl<0.12,

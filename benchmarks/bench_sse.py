@@ -6,6 +6,12 @@ For each viewer count: starts a real server process, starts a paused 100-bank se
 20 steps/s, connects the viewers, resumes, and measures events per second per viewer,
 whether the session kept its pace (wall time vs steps / speed), and the time from a
 `pause` POST to the `paused` event reaching a viewer. Writes benchmarks/results/sse.json.
+
+`--sharing` measures instead, in-process, how often viewers at the same position share one
+write (one bytes object joined once for all of them): three fast viewers follow a 30-bank,
+80-step session at full speed, and the share of their writes that were the very same object is
+reported (benchmarks/results/sse_sharing.json). It depends on how the producer thread and the
+event loop interleave, so it is a performance figure here, not a test.
 """
 
 from __future__ import annotations
@@ -76,12 +82,51 @@ async def run(base: str, clients: int, steps: int, speed: float) -> dict:
     }
 
 
+def sharing(repeat: int = 5) -> dict:
+    """How often three fast viewers of one session received the very same bytes object."""
+    from interbank.config import resolve_env_config
+    from interbank.interactive.runner import Runner
+    from interbank.interactive.sessions import Session
+    from interbank.policies import make_policy
+
+    async def once() -> tuple[int, int]:
+        runner = Runner(resolve_env_config(n_banks=30, max_steps=80), make_policy("heuristic", 1), 1)
+        session = Session("bench", runner, 0, 10**9, window_bytes=60_000)
+        fast = [session.follow(-1) for _ in range(3)]
+        for stream in fast:
+            await anext(stream)
+        session.task = asyncio.get_running_loop().create_task(session.drive())
+        shared = writes = 0
+        while True:
+            chunks = [await anext(stream, None) for stream in fast]
+            if None in chunks:
+                break
+            writes += 1
+            shared += chunks[0] is chunks[1] is chunks[2]
+        for stream in fast:
+            async for _ in stream:
+                pass
+        await session.task
+        return shared, writes
+
+    runs = [asyncio.run(once()) for _ in range(repeat)]
+    return {"viewers": 3, "banks": 30, "steps": 80, "runs": [{"shared_writes": s, "writes": w} for s, w in runs],
+            "median_shared_fraction": sorted(s / max(w, 1) for s, w in runs)[len(runs) // 2]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", default="1,50")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--speed", type=float, default=20.0)
+    parser.add_argument("--sharing", action="store_true", help="measure write sharing in-process instead")
     args = parser.parse_args()
+    if args.sharing:
+        sys.path.insert(0, str(ROOT))
+        result = sharing()
+        print(json.dumps(result))
+        (ROOT / "benchmarks" / "results" / "sse_sharing.json").write_text(json.dumps(result, indent=2) + "\n")
+        return
     rows = []
     for clients in (int(c) for c in args.clients.split(",")):
         port = free_port()

@@ -103,8 +103,7 @@ def test_item7_yaml_nested_20000_deep_is_one_line(tmp_path, opening, closing):
     assert "nested more than 64 levels deep" in _one_line_error(path)
 
 
-def test_item7_yaml_alias_bomb_is_refused_quickly_and_small(tmp_path):
-    import time
+def test_a_yaml_alias_bomb_is_refused_without_expanding_it(tmp_path):
     import tracemalloc
 
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -113,14 +112,13 @@ def test_item7_yaml_alias_bomb_is_refused_quickly_and_small(tmp_path):
     path = _raw(tmp_path, ("\n".join(lines) + "\nenv:\n  n_banks: *i\n").encode())
     assert path.stat().st_size < 500  # a few hundred bytes, like the 334-byte bomb
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         text = _one_line_error(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert "expands to more than 1,000,000 values (YAML aliases)" in text
-    assert peak < 20_000_000 and time.perf_counter() - started < 10
+    assert peak < 20_000_000  # expanded, 9^9 values would take gigabytes: it was refused before
 
 
 def test_item7_a_self_referring_alias_is_one_line(tmp_path):

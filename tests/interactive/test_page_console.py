@@ -171,7 +171,7 @@ def _shown_once(page):
 def test_reload_resumes_where_it_was_without_replaying_and_stop_works(console, page):
     _open(page, console)
     sid = _start(page, banks=None, steps=None, speed="5", scenario="cascade")
-    expect(page.locator("#log li.cascade")).to_have_count(1, timeout=20000)
+    expect(page.locator("#log li.cascade")).to_have_count(1)
     page.wait_for_function("+document.getElementById('step').textContent >= 6")
     step = int(page.inner_text("#step"))
     streams = []  # what the reloaded page asks the server for (its stream reader may be a worker)

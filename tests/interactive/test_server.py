@@ -363,7 +363,7 @@ def test_branch_forks_a_paused_session_and_the_plain_branch_is_the_original_byte
 
 def test_init_endpoint_answers_the_streams_first_event_byte_for_byte(server):
     s = start(server, n_banks=8, steps=6, seed=3)
-    with httpx.stream("GET", server + s["stream_url"], timeout=30) as r:
+    with httpx.stream("GET", server + s["stream_url"], timeout=HANG_S) as r:
         first = next(line for line in r.iter_lines() if line.startswith("data: "))
     r = httpx.get(server + f"/api/interactive/init/{s['session_id']}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
@@ -441,7 +441,7 @@ def test_item2_a_chunked_body_is_refused_while_it_arrives(server, paused_session
     assert status(server, paused_session)["state"] == "paused"
 
 
-def test_item3_a_stopped_slow_session_ends_its_viewers_and_frees_its_slot(tmp_path):
+def test_a_stopped_slow_session_ends_its_viewers_and_frees_its_slot(tmp_path):
     from tests.interactive.conftest import serve, stop
 
     proc, base = serve("--max-sessions", "2")
@@ -452,12 +452,12 @@ def test_item3_a_stopped_slow_session_ends_its_viewers_and_frees_its_slot(tmp_pa
         viewer = threading.Thread(target=lambda: got.extend(read_events(base + slow[0]["stream_url"], timeout=HANG_S)))
         viewer.start()
         wait_for(lambda: status(base, slow[0]["session_id"])["viewers"] == 1)
-        started = time.time()
         for s in slow:
             assert control(base, session_id=s["session_id"], command="stop").json()["state"] == "stopped"
         viewer.join(timeout=HANG_S)
-        assert not viewer.is_alive() and got[-1]["type"] == "complete"  # the stream ended ...
-        assert time.time() - started < 30  # ... in about a tick, not after 100 s of pacing
+        # the stream ended (that it ends within a tick, not after the 100 s period, is
+        # test_sessions' stop test, with periods longer than the hang deadline)
+        assert not viewer.is_alive() and got[-1]["type"] == "complete"
         # ... and the slots are free: new sessions start
         for _ in range(2):
             assert httpx.post(base + "/api/interactive/start", json={"n_banks": 5, "steps": 3}, timeout=HANG_S).status_code == 201

@@ -155,40 +155,57 @@ def test_the_window_is_addressed_by_absolute_position():
     assert window.base == window.end == 3000 and len(window) == 0
 
 
-def test_viewers_share_each_write_and_a_lagging_reader_is_refed_from_disk_exactly(tmp_path):
+def test_every_viewer_gets_the_exact_stream_and_a_lagging_reader_is_refed_from_disk(tmp_path):
     expected = _reference(n_banks=30, steps=80)
 
     async def main():
         session = Session("s7", _runner(n_banks=30, steps=80), 0, 10**9, window_bytes=60_000,
                           spill=Spill(tmp_path / "s7", 10**9))
         fast = [session.follow(-1) for _ in range(3)]
-        got: list[list[bytes]] = [[], [], []]
-        for k, stream in enumerate(fast):
-            got[k].append(await anext(stream))  # the backlog; then each waits for the next publish
         slow = session.follow(-1)
-        slow_got = [await anext(slow)]
+        slow_got = [await anext(slow)]  # it reads its backlog, then nothing until the session ends
         session.task = asyncio.get_running_loop().create_task(session.drive())
-        shared = 0
-        while True:
-            writes = [await anext(stream, None) for stream in fast]
-            if None in writes:  # one stream ended: the others have at most their last write left
-                break
-            shared += writes[0] is writes[1] is writes[2]  # one bytes object for every viewer
-            for k, chunk in enumerate(writes):
-                got[k].append(chunk)
-        for k, stream in enumerate(fast):
-            got[k] += [chunk for chunk in writes[k:k + 1] if chunk is not None]
-            got[k] += [chunk async for chunk in stream]
-        slow_got += [chunk async for chunk in slow]  # far out of the window by now: re-fed from disk
-        return got, slow_got, shared, session
 
-    got, slow_got, shared, session = asyncio.run(asyncio.wait_for(main(), HANG_S))
+        async def read(stream):
+            return [chunk async for chunk in stream]
+
+        got = await asyncio.gather(*(read(stream) for stream in fast))
+        await session.task
+        slow_got += [chunk async for chunk in slow]  # far out of the window by now: re-fed from disk
+        return got, slow_got, session
+
+    got, slow_got, session = asyncio.run(asyncio.wait_for(main(), HANG_S))
     for chunks in got:
         assert _events(b"".join(chunks)) == expected
     assert _events(b"".join(slow_got)) == expected
-    # the slow reader was re-fed at least once; on a busy machine a fast one may lag out of the
-    # window too (the producer does not wait for readers) and is then re-fed the same exact way
-    assert shared > 10 and session.resynced_viewers >= 1 and session.dropped_viewers == 0
+    # the slow reader was re-fed from disk (a fast one may be too, on a busy machine: the producer
+    # does not wait for readers, so how often is scheduling, not a property); nobody was dropped
+    assert session.resynced_viewers >= 1 and session.dropped_viewers == 0
+
+
+def test_viewers_at_the_same_position_share_one_write():
+    """Driven step by step on the loop (no producer thread), so the interleaving is fixed: every
+    publish finds the three viewers waiting at the same position, and each gets the same bytes."""
+    async def main():
+        runner = _runner(n_banks=10, steps=5)
+        session = Session("s10", runner, 0, 10**9)
+        fast = [session.follow(-1) for _ in range(3)]
+        for stream in fast:
+            await anext(stream)  # the backlog (the init event)
+        writes = []
+        while not runner.finished:
+            waiting = [asyncio.ensure_future(anext(stream)) for stream in fast]
+            await asyncio.sleep(0)  # each viewer now waits for the next publish
+            runner.step()
+            session.publish(runner.take_events())
+            writes.append(await asyncio.gather(*waiting))
+        session.done.set()
+        return writes
+
+    writes = asyncio.run(asyncio.wait_for(main(), HANG_S))
+    assert len(writes) == 5
+    for chunks in writes:
+        assert chunks[0] is chunks[1] is chunks[2] and chunks[0].count(b"event: step_end") == 1
 
 
 def test_a_viewer_dropped_while_its_write_hangs_goes_on_exactly_when_it_reads_again(tmp_path):
@@ -209,8 +226,12 @@ def test_a_viewer_dropped_while_its_write_hangs_goes_on_exactly_when_it_reads_ag
     assert _events(b"".join(got)) == expected
 
 
-@pytest.mark.parametrize("speed", [1e-9, 2.17e-184, 0.01])
-def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
+@pytest.mark.parametrize("speed", [1e-9, 2.17e-184, 1e-4])
+def test_stop_ends_a_slow_session_and_its_viewers_without_sleeping_out_its_period(speed):
+    # every period here (1 / speed: 10,000 s and more) is longer than the hang deadline, so a session
+    # that ends at all was interrupted, not slept out: no wall-clock bound on a busy machine's pace
+    assert 1.0 / speed > HANG_S
+
     async def main():
         session = Session("s5", _runner(steps=1000), speed, 100)
         session.task = asyncio.get_running_loop().create_task(session.drive())
@@ -218,15 +239,14 @@ def test_item3_stop_ends_a_slow_session_and_its_viewers_within_a_tick(speed):
             await asyncio.sleep(0.01)
         stream = session.follow(session.last_seq)
         viewer = asyncio.get_running_loop().create_task(_collect(stream))
-        started = time.perf_counter()
         await session.command("stop")
         await asyncio.wait_for(session.task, HANG_S)  # the pacing wait is interrupted, not slept out
         tail = _events(await asyncio.wait_for(viewer, HANG_S))  # and the viewer's stream ends
         assert [e["type"] for e in tail][-2:] == ["stopped", "complete"]
         assert session.done.is_set() and session.runner.state == "stopped"
-        return time.perf_counter() - started
+        assert session.runner.status().step == 1
 
-    assert asyncio.run(main()) < 50  # one tick is 0.25 s (the slowest period here is 100 s): no sleeping it out
+    asyncio.run(main())
 
 
 def test_commands_land_between_the_steps_of_a_session_at_full_speed():

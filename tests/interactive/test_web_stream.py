@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.deadlines import HANG_MS
 from tests.interactive.test_page import CHROMIUM, FLAGS
 
 pytest.importorskip("playwright")
@@ -89,7 +90,7 @@ def _read(site, after=-1):
         page.goto(site + "/")
         page.evaluate("""(after) => { window.got = []; const w = new Worker('/stream.js');
             w.onmessage = (m) => window.got.push(m.data); w.postMessage({ open: '/sse', after, token: 7 }); }""", after)
-        page.wait_for_function("window.got.some(m => m.end)", timeout=60_000)
+        page.wait_for_function("window.got.some(m => m.end)", timeout=HANG_MS)
         got = page.evaluate("window.got")
         browser.close()
     return got
