@@ -152,40 +152,52 @@ class BalanceSheetConfig(_Strict):
     """
 
     interbank_share: float = Field(default=0.15, ge=0, le=0.6, allow_inf_nan=False)
-    market_share: float = Field(default=0.08, ge=0, le=0.6, allow_inf_nan=False)
-    book_share: float = Field(default=0.65, ge=0, le=0.95, allow_inf_nan=False)
+    market_share: float = Field(default=0.02, ge=0, le=0.6, allow_inf_nan=False)
+    book_share: float = Field(default=0.70, ge=0, le=0.95, allow_inf_nan=False)
 
 
 class RatesConfig(_Strict):
     """Annual rates, converted to per-step rates by ``steps_per_year``.
 
-    ``deposit``: what deposits pay; ``book``: yield of the real-economy loan
-    book, net of expected credit losses; ``book_volatility``: annual standard
-    deviation of the book's idiosyncratic return (credit surprises, per bank);
-    ``operating_cost``: non-interest expenses as a share of total assets.
+    The income statement of a bank (``interbank.sim.phases.interest_and_maturities``):
+    ``deposit``: what deposits pay (below the policy rate: deposit betas are well
+    under 1); ``book``: yield of the real-economy loan book, net of expected
+    credit losses; ``book_volatility``: annual standard deviation of the book's
+    idiosyncratic return (credit surprises, per bank); ``fees``: fee and
+    commission income, as a share of the loan book (customer business);
+    ``operating_cost``: variable non-interest expenses, as a share of the loan
+    book (nothing is charged on cash, reserves, interbank claims or market
+    positions); ``fixed_cost``: the rest of the cost base, a share of the
+    bank's *initial* assets (dollars a year that do not shrink with the book).
+    Reserves (cash) earn the central bank's deposit facility rate.
     """
 
     deposit: Share = 0.005
-    book: float = Field(default=0.036, ge=-1, le=1, allow_inf_nan=False)
-    book_volatility: Share = 0.01
-    operating_cost: Share = 0.024
+    book: float = Field(default=0.028, ge=-1, le=1, allow_inf_nan=False)
+    book_volatility: Share = 0.005
+    fees: Share = 0.006
+    operating_cost: Share = 0.014
+    fixed_cost: Share = 0.004
 
 
 class FundingConfig(_Strict):
     """The interbank funding market (see ``interbank.sim.funding``).
 
-    Loans run ``maturity`` steps and then roll over, repriced at the borrower's
-    current rate; a lender that calls (BORROW) gets its share back now. A bank
-    repays the central bank facility out of cash above ``repay_buffer`` times its
-    reserve requirement. The annual rate is the
-    central bank's policy rate plus ``spread_per_leverage`` times the borrower's
-    leverage (assets / equity), capped at ``max_spread``.
+    Loans run ``maturity`` steps; at maturity a borrower repays what its cash
+    above ``repay_buffer`` times its reserve requirement covers (the central bank
+    facility first, the dearest source), and the rest rolls over, repriced at
+    the borrower's current rate. A lender that calls (BORROW) gets its share
+    back now. The annual rate is the market rate, set by scarcity inside the
+    central bank's corridor (``interbank.sim.funding.market_rate``), plus
+    ``spread_per_leverage`` times the borrower's leverage (assets / equity),
+    the spread capped at ``max_spread``, the rate capped at the lending
+    facility (a borrower with collateral would go there instead).
     """
 
     maturity: int = Field(default=4, ge=1, le=10_000)
-    spread_per_leverage: Share = 0.0005
+    spread_per_leverage: Share = 0.0002
     max_spread: float = Field(default=0.2, ge=0, le=5, allow_inf_nan=False)
-    repay_buffer: float = Field(default=3.0, ge=1, le=1000, allow_inf_nan=False)
+    repay_buffer: float = Field(default=1.5, ge=1, le=1000, allow_inf_nan=False)
 
 
 class DepositFlowConfig(_Strict):
@@ -215,8 +227,9 @@ class RegulationConfig(_Strict):
     """Reserve requirement, capital and liquidity minimums (see ``interbank.sim.regulation``).
 
     ``reserve_requirement``: cash >= this fraction of deposits after the flows;
-    ``min_capital_ratio``: equity / risk-weighted assets below which LEND and
-    INVEST are masked; ``min_lcr``: liquidity coverage minimum, with
+    ``min_capital_ratio`` and ``min_lcr``: LEND and INVEST are masked when the
+    trade would leave the bank below either minimum (the ratios as they would be
+    right after the trade, at the amount the action would move); ``min_lcr``: liquidity coverage minimum, with
     ``lcr_deposit_runoff`` of deposits, all interbank and central bank
     borrowing as outflows, ``lcr_market_haircut`` on market positions in the
     liquid assets and inflows capped at ``lcr_inflow_cap`` of outflows.
@@ -238,9 +251,9 @@ class CentralBankConfig(_Strict):
     and ``market_haircut``; ``policy_rate`` is the base of interbank rates."""
 
     enabled: bool = True
-    deposit_rate: Share = 0.0
-    policy_rate: Share = 0.01
-    lending_rate: Share = 0.02
+    deposit_rate: Share = 0.01
+    policy_rate: Share = 0.02
+    lending_rate: Share = 0.03
     book_haircut: Share = 0.3
     market_haircut: Share = 0.5
 
@@ -253,19 +266,28 @@ class CentralBankConfig(_Strict):
 class MarketConfig(_Strict):
     """Flow-priced markets, one per entry of ``names`` (BANK_INDEX and FIN_SERVICES by default).
 
-    Each step: log price += ``impact`` * net_flow / depth
-    - ``reversion`` * log(price / fundamental) + volatility * noise, where the
-    fundamental grows at ``drift`` per step from ``initial_price`` and depth = ``depth_fraction`` * total initial bank assets (so the impact is
-    scale-aware: the seed's 0.001 per dollar corresponds to a depth of 1,000
+    The price is a random walk with drift (``interbank.sim.market``): log price =
+    log value + transient impact. Each step the value moves by ``drift`` (the
+    expected return per step, crashes included: the diffusion is compensated
+    for them) plus ``volatility`` * noise, plus ``permanent_impact`` of the flow's
+    impact; the rest of the impact is transient and decays with a half-life of
+    ``impact_half_life`` steps (Bouchaud et al. 2004), so a crowd pays for its
+    own impact and cannot farm it. A flow's impact is ``impact`` * net_flow /
+    depth, depth = ``depth_fraction`` * total initial bank assets (so the impact
+    is scale-aware: the seed's 0.001 per dollar corresponds to a depth of 1,000
     dollars at impact 1). The markets' noises have pairwise ``correlation``.
-    Prices never fall below ``price_floor`` * initial.
+    ``reversion`` > 0 restores env v2's pull toward a drifting fundamental path,
+    which makes prices predictable from the observation (0, a martingale after
+    the drift, by default). Prices never fall below ``price_floor`` * initial.
     """
 
     names: list[str] = Field(default_factory=lambda: ["BANK_INDEX", "FIN_SERVICES"], min_length=1, max_length=32)
     initial_price: float = Field(default=100.0, gt=0, le=1e9, allow_inf_nan=False)
     impact: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False)
     depth_fraction: float = Field(default=3.0, ge=0.1, le=1e6, allow_inf_nan=False)
-    reversion: Share = 0.1
+    reversion: Share = 0.0
+    permanent_impact: Share = 0.5
+    impact_half_life: float = Field(default=2.0, gt=0, le=1e6, allow_inf_nan=False)
     drift: float = Field(default=0.001, ge=-0.1, le=0.1, allow_inf_nan=False)
     volatility: Share = 0.02
     correlation: Share = 0.5

@@ -3,10 +3,10 @@
 ``parallel_env(config=None, **overrides)`` -> ``InterbankEnv`` (ParallelEnv);
 ``env(...)`` -> the AEC version (``parallel_to_aec``). Where the installed
 PettingZoo has an env registry (1.27 and later), both are registered in it as
-``interbank/Interbank-v2``::
+``interbank/Interbank-v3``::
 
     import pettingzoo
-    env = pettingzoo.make("parallel", "interbank/Interbank-v2", n_banks=50)
+    env = pettingzoo.make("parallel", "interbank/Interbank-v3", n_banks=50)
 
 Older PettingZoo releases (1.24.3 to 1.26) have no registry; the functions here
 work the same with them.
@@ -21,7 +21,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 from interbank.envs.interbank_env import InterbankEnv, env_card
 from interbank.envs.observation import FEATURE_NAMES, FEATURES, N_FEATURES
 
-ENV_ID = "interbank/Interbank-v2"
+ENV_ID = "interbank/Interbank-v3"
 
 
 def parallel_env(config: Any = None, **overrides: Any) -> InterbankEnv:

@@ -141,7 +141,7 @@ def env_card() -> str:
 class InterbankEnv(ParallelEnv):
     __doc__ = env_card()
 
-    metadata = {"name": "interbank_v2", "render_modes": ["ansi", "human"], "is_parallelizable": True, "render_fps": 4}
+    metadata = {"name": "interbank_v3", "render_modes": ["ansi", "human"], "is_parallelizable": True, "render_fps": 4}
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ _BASE: tuple[tuple[str, str, float, float], ...] = (
     ("reserve_buffer", "(cash - required reserves) / assets, clipped to [-1, 1]", -1, 1),
     ("capital_growth", "log(equity / initial capital), clipped to [-5, 5]", -5, 5),
     ("risk", "risk factor, [0, 1]", 0, 1),
-    ("funding_spread", "the bank's own interbank spread over the policy rate (annual) x 10, [0, 5]", 0, 5),
+    ("funding_spread", "the bank's own interbank rate over the deposit facility rate (annual) x 10, [0, 5]", 0, 5),
     ("unmet_funding", "funding requested last step and not met by the market / assets, clipped to [0, 1]", 0, 1),
     ("shortfall_ratio", "obligations beyond cash and funding last step (fire sales, facility) / assets, [0, 1]", 0, 1),
     ("counterparty_losses", "interbank losses from defaulted borrowers so far / initial capital, clipped to [0, 5]", 0, 5),
@@ -81,7 +81,7 @@ def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) 
     out[:, 10] = (bs["cash"] - s.required_reserves()) / safe
     out[:, 11] = np.log(np.maximum(eq, 1e-12) / s.capital0)
     out[:, 12] = s.risk
-    out[:, 13] = 10.0 * (s.quote() - s.policy_rate)
+    out[:, 13] = 10.0 * (s.quote() - s.deposit_facility_rate)
     out[:, 14] = f["unmet"] / safe
     out[:, 15] = 0.0 if shortfall is None else shortfall / safe
     out[:, 16] = s.counterparty_losses / s.capital0

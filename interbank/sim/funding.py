@@ -17,9 +17,19 @@ Matching rule (vectorised: bincount, sort, cumsum, searchsorted; no loop over ba
    loan, so lending creates connections.
 
 Nobody receives more than it requested, and no lender gives more than it offered.
-The annual rate is ``policy_rate + min(spread_per_leverage * leverage, max_spread)``
-(the borrower's leverage is what a lender sees of its risk; Castillo's model
-sets the pairwise rate from the borrower's leverage the same way).
+Pricing (annual rates). The market rate is set by scarcity inside the central
+bank's corridor (Poole 1968; Bindseil 2014, ch. 3-4; Whitesell 2006): with
+``D`` the requests and ``S`` the LEND supply of the step,
+
+    market_rate = floor + (ceiling - floor) * D / (D + S)
+
+from the deposit facility (``floor``: nobody short, a lender's alternative is
+the facility) through the policy rate (D = S in a symmetric corridor) to the
+lending facility (``ceiling``: nobody supplies). A borrower pays the market
+rate plus ``min(spread_per_leverage * leverage, max_spread)`` (its leverage is
+what a lender sees of its risk; Castillo's model prices pairwise loans from the
+borrower's leverage the same way), and never more than the ceiling: a borrower
+with collateral would go to the lending facility instead.
 """
 
 from __future__ import annotations
@@ -29,11 +39,20 @@ import numpy as np
 _EPS = 1e-12
 
 
-def quote(leverage: np.ndarray, policy_rate: float, spread_per_leverage: float, max_spread: float) -> np.ndarray:
-    """Annual interbank rate for borrowers of the given leverage (inf or <= 0 leverage: the cap)."""
+def market_rate(requested: float, supplied: float, floor: float, ceiling: float) -> float:
+    """The annual market rate for the scarcity of the step: ``floor + (ceiling - floor) * D / (D + S)``
+    (the floor when nobody asks)."""
+    total = requested + supplied
+    return floor + (ceiling - floor) * (requested / total if total > 0 else 0.0)
+
+
+def quote(leverage: np.ndarray, market: float, spread_per_leverage: float, max_spread: float,
+          ceiling: float) -> np.ndarray:
+    """Annual interbank rate for borrowers of the given leverage (inf or <= 0 leverage: the spread cap),
+    ``market`` + the borrower's spread, never above ``ceiling``."""
     ok = np.isfinite(leverage) & (leverage > 0)
     spread = np.where(ok, spread_per_leverage * np.where(ok, leverage, 0.0), max_spread)
-    return policy_rate + np.minimum(spread, max_spread)
+    return np.minimum(market + np.minimum(spread, max_spread), max(ceiling, market))
 
 
 def match(

@@ -9,22 +9,30 @@ Order within a step and why:
 
 1. ``actions``: INVEST and DIVEST trade at the midpoint of the price move their
    net flow causes; LEND offers and BORROW calls are recorded (settled in 3 and 5).
-2. ``markets``: prices move with the net flow, noise and crashes.
-3. ``interest_and_maturities``: interest accrues (deposits, book, cash at the
-   deposit facility, operating costs, interbank and central bank loans); the
-   part of its loans a BORROW-ing lender calls is due now; matured loans roll
-   over, repriced at the borrower's current rate; the central bank facility is
-   repaid out of spare cash.
-4. ``deposit_flows``: zero-sum deposit flows between banks, rare runs,
-   scheduled shocks.
+2. ``markets``: the transient impact decays, values take a random-walk step
+   with drift (``interbank.sim.market``), the net flow moves prices, crashes.
+3. ``interest_and_maturities``: the income statement (interest on the book,
+   fees, reserves at the deposit facility, deposits, operating costs; interest
+   capitalised on interbank and central bank loans; credit surprises on the
+   book); the part of its loans a BORROW-ing lender calls is due now; at
+   maturity a borrower repays out of its spare cash (the facility first, the
+   dearest source) and the rest rolls over, repriced.
+4. ``deposit_flows``: zero-sum deposit flows between banks, reversion toward
+   the initial deposits and rare runs (households' money), scheduled shocks.
 5. ``funding_market``: banks short of their reserve requirement request
-   funding; LEND supply is matched to the requests (``interbank.sim.funding``).
-6. ``liquidity_fallback``: obligations still unpaid go to fire sales of market
-   positions, then the central bank's lending facility, then early sale of
-   the loan book; a bank still short is illiquid.
-7. ``booking``: profit booking every ``profit_booking_every`` steps.
-8. ``defaults``: illiquid and insolvent banks default; clearing and fire
+   funding; LEND supply is matched to the requests (``interbank.sim.funding``)
+   at the scarcity-priced market rate.
+6. ``transactions``: one event per bank that traded.
+7. ``liquidity_fallback``: what is still missing is covered by cost (the
+   pecking order): the central bank's lending facility against collateral,
+   then fire sales of market positions, then early sale of the loan book; a
+   bank still short is illiquid.
+8. ``booking``: profit booking every ``profit_booking_every`` steps.
+9. ``defaults``: illiquid and insolvent banks default; clearing and fire
    sales cascade until no new default.
+
+Every dollar a phase moves between a bank and the outside is recorded in the
+sector accounts (``interbank.sim.accounts``).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from interbank.sim import funding
+from interbank.sim import funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 
 if TYPE_CHECKING:
@@ -87,14 +95,17 @@ def actions(s: "BankingSystem", ctx: StepContext) -> None:
     ctx.flow += flow
     executed = s.price * np.exp(0.5 * s.config.markets.impact * flow / s.depth)
     if investors.size:
-        s.holdings[investors, buy_mkt] += buy / executed[buy_mkt]
+        bought = buy / executed[buy_mkt]
+        s.holdings[investors, buy_mkt] += bought
         s.basis[investors, buy_mkt] += buy
         s.cash[investors] -= buy
+        s.accounts.trade(-np.bincount(buy_mkt, weights=bought, minlength=s.m), -buy)
     if sellers.size:
         proceeds = units * executed[sell_mkt]
         s.holdings[sellers, sell_mkt] -= units
         s.basis[sellers, sell_mkt] *= 1.0 - a.divest_fraction
         s.cash[sellers] += proceeds
+        s.accounts.trade(np.bincount(sell_mkt, weights=units, minlength=s.m), proceeds)
     if record:
         for i, mm, x in zip(investors.tolist(), buy_mkt.tolist(), buy.tolist()):
             ctx.tx[i] = (None, s.markets[mm], x)
@@ -110,16 +121,17 @@ def actions(s: "BankingSystem", ctx: StepContext) -> None:
 def markets(s: "BankingSystem", ctx: StepContext) -> None:
     mk, sh = s.config.markets, s.config.shocks
     s.price_before = s.price.copy()
-    fundamental = s.price0 * np.exp(mk.drift * ctx.t)
-    s.price *= np.exp(
-        mk.impact * ctx.flow / s.depth - mk.reversion * np.log(s.price / fundamental)
-        + mk.drift - 0.5 * mk.volatility ** 2 + mk.volatility * ctx.draws["z_mkt"]
-    )
-    s.price[ctx.draws["u_crash"] < sh.crash_prob] *= 1.0 - sh.crash_size
+    s.transient *= market.decay(mk.impact_half_life)
+    mu = market.compensated_drift(mk.drift, sh.crash_prob, sh.crash_size)
+    s.log_value += mu - 0.5 * mk.volatility ** 2 + mk.volatility * ctx.draws["z_mkt"]
+    if mk.reversion > 0:  # env v2's pull toward a drifting fundamental (predictable; off by default)
+        s.log_value -= mk.reversion * (s.log_value - np.log(s.price0) - mk.drift * ctx.t)
+    s.log_value[ctx.draws["u_crash"] < sh.crash_prob] += np.log1p(-sh.crash_size)
     for shock in s.scheduled.get(ctx.t, ()):
         if shock.type == "market_crash":
-            s.price[s.markets.index(shock.market)] *= 1.0 - shock.size
-    np.maximum(s.price, mk.price_floor * s.price0, out=s.price)
+            s.log_value[s.markets.index(shock.market)] += np.log1p(-min(shock.size, 1.0 - 1e-12))
+    s.impact(ctx.flow)  # reprices (the move recorded as market moves)
+    np.maximum(s.log_value, np.log(mk.price_floor * s.price0) - s.transient, out=s.log_value)
 
 
 # ---------------------------------------------------- 3. interest and maturities
@@ -129,16 +141,36 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     n, t = s.n, ctx.t
     led = s.ledger
     live = s.active
-    # interest: cash flows for deposits, book, reserves, costs; capitalised on interbank and central bank loans
-    assets = s.total_assets()
-    s.cash += np.where(live, (
-        per(cfg.rates.book) * s.book + per(s.deposit_facility_rate) * np.maximum(s.cash, 0.0)
-        - per(cfg.rates.deposit) * s.deposits - per(cfg.rates.operating_cost) * assets
-    ), 0.0)
-    vol = cfg.rates.book_volatility / np.sqrt(cfg.steps_per_year)
+    r, inc, acc = cfg.rates, s.income, s.accounts
+    # the income statement: money flows with the real economy (book interest, fees, costs), the
+    # central bank (reserves at the deposit facility) and households (deposit interest)
+    book_interest = np.where(live, per(r.book) * s.book, 0.0)
+    fees = np.where(live, per(r.fees) * s.book, 0.0)
+    reserves = np.where(live, per(s.deposit_facility_rate) * np.maximum(s.cash, 0.0), 0.0)
+    deposit_interest = np.where(live, per(r.deposit) * s.deposits, 0.0)
+    costs = np.where(live, per(r.operating_cost) * s.book + per(r.fixed_cost) * s.capital0 * s.target_leverage, 0.0)
+    s.cash += book_interest + fees + reserves - deposit_interest - costs
+    acc.add("book_interest", book_interest.sum())
+    acc.add("fees", fees.sum())
+    acc.add("operating_costs", -costs.sum())
+    acc.central_bank -= float(reserves.sum())
+    acc.households += float(deposit_interest.sum())
+    # interest capitalised on interbank loans (bank to bank) and on the central bank's loans
+    accrued = led.amount * led.rate / cfg.steps_per_year
+    cb_interest = s.cb_loans * per(s.lending_rate)
+    led.amount += accrued
+    s.cb_loans += cb_interest
+    inc["interest_income"] += book_interest + reserves + np.bincount(led.lender, weights=accrued, minlength=n)
+    inc["interest_expense"] += deposit_interest + cb_interest + np.bincount(led.borrower, weights=accrued, minlength=n)
+    inc["fee_income"] += fees
+    inc["operating_cost"] += costs
+    # credit surprises on the book (its value moves; a real-economy flow)
+    vol = r.book_volatility / np.sqrt(cfg.steps_per_year)
+    before = s.book.copy()
     s.book *= np.exp(vol * ctx.draws["z_book"] - 0.5 * vol ** 2)
-    led.amount *= 1.0 + led.rate / cfg.steps_per_year
-    s.cb_loans *= 1.0 + per(s.lending_rate)
+    surprise = s.book - before
+    inc["credit_result"] += surprise
+    acc.add("credit_surprises", surprise.sum())
     s.invalidate()
 
     # calls (BORROW: the lender refuses to roll over call_fraction of every loan, due now);
@@ -150,17 +182,26 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     led.amount -= called
     s.cash += np.bincount(led.lender, weights=called, minlength=n) - np.bincount(led.borrower, weights=called, minlength=n)
     s.invalidate()
-    roll = (led.due <= t) & (led.amount > 0)
-    if roll.any():
-        led.rate[roll] = s.quote()[led.borrower[roll]]
-        led.due[roll] = t + cfg.funding.maturity
-    # the facility is repaid out of spare cash once the interbank loans are settled
-    spare = np.maximum(s.cash - cfg.funding.repay_buffer * s.required_reserves(), 0.0)
+    # at maturity a borrower repays out of its cash above its working balance: the facility first
+    # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
+    spare = np.where(live, np.maximum(s.cash - cfg.funding.repay_buffer * s.required_reserves(), 0.0), 0.0)
     back = np.minimum(spare, s.cb_loans)
     if back.any():
         s.cb_loans -= back
         s.cash -= back
+        spare -= back
         s.cb_events("repayment", back)
+    due = (led.due <= t) & (led.amount > 0)
+    if due.any():
+        owed = np.bincount(led.borrower[due], weights=led.amount[due], minlength=n)
+        share = np.divide(spare, owed, out=np.zeros(n), where=owed > 0)
+        repaid = np.where(due, led.amount * np.minimum(share, 1.0)[led.borrower], 0.0)
+        led.amount -= repaid
+        s.cash += np.bincount(led.lender, weights=repaid, minlength=n) - np.bincount(led.borrower, weights=repaid, minlength=n)
+        s.invalidate()
+        roll = due & (led.amount > 0)
+        led.rate[roll] = s.quote()[led.borrower[roll]]
+        led.due[roll] = t + cfg.funding.maturity
     if s.log.enabled:
         _record_calls(s, ctx, called)
     led.compact()
@@ -203,10 +244,16 @@ def deposit_flows(s: "BankingSystem", ctx: StepContext) -> None:
         if shock.type == "deposit_withdrawal":
             flow[shock.bank] -= shock.size * s.deposits[shock.bank]
         elif shock.type == "capital_loss":
-            s.cash[shock.bank] -= shock.size * s.capital0[shock.bank]
+            lost = shock.size * s.capital0[shock.bank]
+            s.cash[shock.bank] -= lost
+            s.income["other"][shock.bank] -= lost
+            s.accounts.add("capital_shocks", -lost)
     flow = np.maximum(flow, -dep)
     s.deposits += flow
     s.cash += flow
+    # the zero-sum part moves deposits between banks; the rest (reversion, runs, clipping) is
+    # households' money entering or leaving the banks
+    s.accounts.households -= float(flow.sum())
 
 
 # ----------------------------------------------------------------- 5. funding market
@@ -217,11 +264,13 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     request = np.where(s.active, np.maximum(required - s.cash, 0.0), 0.0)
     supply = np.where(s.active & (request == 0), np.minimum(ctx.offers, np.maximum(s.cash - required, 0.0)), 0.0)
     led = s.ledger
+    s.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), s.deposit_facility_rate, s.lending_rate)
     lender, borrower, amount = funding.match(request, supply, led.lender, led.borrower, s.lender_order, s.leverage())
     rate = s.quote()[borrower]
     s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
     received = np.bincount(borrower, weights=amount, minlength=n)
+    s.liquidity_sources["interbank"] += float(received.sum())
     s.funding = {
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
         "rate": float(np.average(rate, weights=amount)) if amount.size else float("nan"),
@@ -237,16 +286,13 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
 
 # ----------------------------------------------------------------- 6. liquidity fallback
 def liquidity_fallback(s: "BankingSystem", ctx: StepContext) -> None:
+    """The pecking order by cost (Shleifer & Vishny 2011): what the market did not cover goes to
+    the central bank's facility (the penalty rate for a week costs far less than a fire sale),
+    then to fire sales of market positions, then to early sale of the loan book."""
     cfg = s.config
-    # a) obligations beyond cash: fire sale of market positions
-    owe = np.where(s.active, np.maximum(-s.cash, 0.0), 0.0)
-    ctx.shortfall = owe
-    if owe.any():
-        proceeds, sold = s.fire_sell(owe / (1.0 - cfg.clearing.fire_sale_discount))
-        s.cash += proceeds
-        s.impact(-sold)
-        s.fire_sales += float(sold.sum())
-    # b) the central bank's lending facility, up to the reserve requirement, against collateral
+    src = s.liquidity_sources
+    ctx.shortfall = np.where(s.active, np.maximum(-s.cash, 0.0), 0.0)
+    # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
         need = np.where(s.active, np.maximum(s.required_reserves() - s.cash, 0.0), 0.0)
         need[need < 1e-9 * s.capital0] = 0.0  # rounding dust is not a facility draw
@@ -255,7 +301,16 @@ def liquidity_fallback(s: "BankingSystem", ctx: StepContext) -> None:
             s.cb_loans += draw
             s.cash += draw
             s.cb_events("lending_facility", draw)
-    # c) early sale of the loan book at a discount
+            src["facility"] += float(draw.sum())
+    # b) obligations still beyond cash: fire sale of market positions
+    owe = np.where(s.active, np.maximum(-s.cash, 0.0), 0.0)
+    if owe.any():
+        proceeds, sold = s.fire_sell(owe / (1.0 - cfg.clearing.fire_sale_discount))
+        s.cash += proceeds
+        s.impact(-sold)
+        s.fire_sales += float(sold.sum())
+        src["fire_sale"] += float(proceeds.sum())
+    # c) early sale of the loan book at a discount (to the markets' outside investors)
     owe = np.where(s.active, np.maximum(-s.cash, 0.0), 0.0)
     if owe.any():
         disc = 1.0 - cfg.clearing.book_discount
@@ -263,6 +318,12 @@ def liquidity_fallback(s: "BankingSystem", ctx: StepContext) -> None:
         s.book -= sold
         s.cash += sold * disc
         s.book_sales += float(sold.sum())
+        s.income["other"] -= sold * (1.0 - disc)
+        s.accounts.investors_cash -= float((sold * disc).sum())
+        s.accounts.investors_book += float(sold.sum())
+        src["book_sale"] += float((sold * disc).sum())
+    # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
+    src["unmet"] += float(np.where(s.active, np.maximum(s.required_reserves() - s.cash, 0.0), 0.0).sum())
 
 
 # ----------------------------------------------------------------- 7. booking

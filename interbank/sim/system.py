@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from interbank.sim import funding, regulation
+from interbank.sim import funding, market, regulation
+from interbank.sim.accounts import INCOME, SectorAccounts, units_outstanding
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.clearing import CLEARING_MODELS
 from interbank.sim.events import EventLog
@@ -27,6 +28,10 @@ if TYPE_CHECKING:  # the core never imports pydantic at run time
     from interbank.config import EnvConfig
 
 MOMENTUM_WINDOW = 5
+LIQUIDITY_SOURCES: tuple[str, ...] = ("interbank", "facility", "fire_sale", "book_sale", "unmet")
+"""How shortfalls were covered, cheapest first (``BankingSystem.liquidity_sources``, dollars since reset):
+requests met by the interbank market, central bank facility draws, fire-sale proceeds, early
+book-sale proceeds, and what was still missing."""
 FROZEN = ("cash", "book", "loans_out", "borrowings", "deposits", "central_bank")
 
 
@@ -126,6 +131,8 @@ class BankingSystem:
         mk = cfg.markets
         self.price0 = np.full(m, mk.initial_price)
         self.price = self.price0.copy()
+        self.log_value = np.log(self.price0)  # the efficient log price (interbank.sim.market)
+        self.transient = np.zeros(m)  # the decaying part of past flows' impact (log)
         self.price_before = self.price.copy()
         self._price_hist = np.tile(self.price, (MOMENTUM_WINDOW + 1, 1))
         self.last_return = np.zeros(m)
@@ -166,14 +173,19 @@ class BankingSystem:
         self.fire_sales = 0.0
         self.book_sales = 0.0
         self.cb_lent = 0.0
+        self.accounts = SectorAccounts(m)
+        self.income: dict[str, np.ndarray] = {line: np.zeros(n) for line in INCOME}
+        self.liquidity_sources: dict[str, float] = dict.fromkeys(LIQUIDITY_SOURCES, 0.0)
+        # the scarcity-priced market rate (interbank.sim.funding): the policy rate until a first round
+        self.market_rate = self.policy_rate
         self.funding: dict[str, Any] = {
             "requested": np.zeros(n), "received": np.zeros(n), "unmet": np.zeros(n),
             "rate": float("nan"), "offered": 0.0, "lent": 0.0,
         }
         self.priorities = np.zeros(n, dtype=np.int64)
         self.ledger.rate[:] = self.quote()[self.ledger.borrower]
-        # initial loans mature evenly over the first maturity window
-        self.ledger.due[:] = 1 + np.arange(len(self.ledger)) % cfg.funding.maturity
+        # initial loans mature evenly over the first maturity window (the first record last)
+        self.ledger.due[:] = cfg.funding.maturity - np.arange(len(self.ledger)) % cfg.funding.maturity
         self.invalidate()
         self.last_outcome: StepOutcome | None = None
         self._emit_init()
@@ -245,9 +257,10 @@ class BankingSystem:
         return np.maximum(self.cash - self.required_reserves(), 0.0)
 
     def quote(self) -> np.ndarray:
-        """The annual interbank rate each bank would pay on a new loan now."""
+        """The annual interbank rate each bank would pay on a new loan now: the market rate of the
+        last funding round plus its spread, never above the lending facility."""
         f = self.config.funding
-        return funding.quote(self.leverage(), self.policy_rate, f.spread_per_leverage, f.max_spread)
+        return funding.quote(self.leverage(), self.market_rate, f.spread_per_leverage, f.max_spread, self.lending_rate)
 
     def collateral_capacity(self) -> np.ndarray:
         """What the central bank would still lend each bank: collateral after haircuts minus loans drawn."""
@@ -285,16 +298,29 @@ class BankingSystem:
             floor = a.min_trade * self.capital0
             excess = self.excess_cash()
             scale = 0.5 + self.risk
-            capital_ok = self.capital_ratio() >= self.min_capital_ratio
+            lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
+            invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
             mask = np.zeros((self.n, N_ACTIONS), dtype=bool)
-            mask[:, LEND] = capital_ok & (np.minimum(a.lend_fraction * scale, 1.0) * excess >= floor)
+            mask[:, LEND] = (lend >= floor) & self._within_minimums(lend, 0.0)
             mask[:, BORROW] = self.loans_out() >= floor
-            mask[:, INVEST] = capital_ok & (np.minimum(a.invest_fraction * scale, 1.0) * excess >= floor)
+            mask[:, INVEST] = (invest >= floor) & self._within_minimums(0.0, invest)
             mask[:, DIVEST] = self.investment_values().max(axis=1, initial=0.0) >= floor
             mask[:, HOLD] = True
             mask[~self.active, :HOLD] = False
             return mask
         return self._cached("mask", compute)
+
+    def _within_minimums(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
+        """Whether each bank would still meet the capital and liquidity minimums right after moving
+        ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets."""
+        reg = self.config.regulation
+        bs = self.balance_sheet()
+        cash = self.cash - lend - invest
+        loans = bs["loans_out"] + lend
+        inv = bs["investments"].sum(axis=1) + invest
+        cr = regulation.capital_ratio(bs["equity"], cash, loans, self.book, inv, reg.risk_weights)
+        lcr = regulation.liquidity_coverage(cash, inv, self.deposits, bs["borrowings"], self.cb_loans, loans, reg)
+        return (cr >= self.min_capital_ratio) & (lcr >= reg.min_lcr)
 
     # ------------------------------------------------------------- liquidity
     def fire_sell(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -310,17 +336,30 @@ class BankingSystem:
         self.basis *= (1.0 - frac)[:, None]
         sold = sold_units.sum(axis=0) * self.price
         proceeds = frac * total * (1.0 - self.config.clearing.fire_sale_discount)
+        self.accounts.trade(sold_units.sum(axis=0), proceeds)  # the markets' outside investors buy
         return proceeds, sold
 
     def impact(self, flow: np.ndarray) -> None:
+        """Move prices by a net flow (dollars per market): part permanent, part transient."""
         mk = self.config.markets
-        self.price *= np.exp(mk.impact * flow / self.depth)
-        np.maximum(self.price, mk.price_floor * self.price0, out=self.price)
+        move = market.impact_move(flow, mk.impact, self.depth)
+        self.log_value += mk.permanent_impact * move
+        self.transient += (1.0 - mk.permanent_impact) * move
+        self.reprice()
+
+    def reprice(self) -> None:
+        """Set prices from the market state; every holder's revaluation is a market move."""
+        before = self.price.copy()
+        self.price = market.prices(self.log_value, self.transient, self.config.markets.price_floor * self.price0)
+        self.accounts.add("market_moves", float(units_outstanding(self) @ (self.price - before)))
 
     def cb_events(self, operation: str, amounts: np.ndarray) -> None:
         """Record central bank facility use (one event per bank with a positive amount)."""
         if operation == "lending_facility":
             self.cb_lent += float(amounts.sum())
+            self.accounts.central_bank -= float(amounts.sum())
+        elif operation == "repayment":
+            self.accounts.central_bank += float(amounts.sum())
         if not self.log.enabled:
             return
         for i in np.flatnonzero(amounts > 0).tolist():
@@ -342,9 +381,13 @@ class BankingSystem:
         self.log.emit(self.t, "step_start", {"active_banks": int(self.active.sum())})
         acts, invalid = validate_actions(self, actions)
         ctx = StepContext(self.t, acts, invalid, self._draws(), np.zeros(self.m), np.zeros(n), np.zeros(n, bool), np.zeros(n))
+        equity_before, booked_before = self.equity(), self._booked()
         for phase in PHASES:
             phase(self, ctx)
             self.invalidate()
+        # the market result is what the other lines leave of each open bank's equity change
+        self.income["market_result"] += np.where(
+            self.active, self.equity() - equity_before - (self._booked() - booked_before), 0.0)
         self._price_hist = np.roll(self._price_hist, -1, axis=0)
         self._price_hist[-1] = self.price
         self.last_return = self.price / self.price_before - 1.0
@@ -363,6 +406,12 @@ class BankingSystem:
         self.last_outcome = outcome
         return outcome
 
+    def _booked(self) -> np.ndarray:
+        """Net income per bank so far from every line but the market result (dollars)."""
+        inc = self.income
+        return (inc["interest_income"] - inc["interest_expense"] + inc["fee_income"] - inc["operating_cost"]
+                + inc["credit_result"] + inc["other"])
+
     def _draws(self) -> dict[str, np.ndarray]:
         """The step's random numbers, drawn whatever the actions, so two policies on
         the same seed face the same shocks."""
@@ -380,8 +429,10 @@ class BankingSystem:
         pos = (self.holdings > 0) & self.active[:, None]
         profit = np.where(pos, value - self.basis, 0.0)
         gain = profit > 0
-        self.holdings -= np.where(gain, profit / self.price, 0.0)
+        sold = np.where(gain, profit / self.price, 0.0)
+        self.holdings -= sold
         self.cash += np.where(gain, profit, 0.0).sum(axis=1)
+        self.accounts.trade(sold.sum(axis=0), np.where(gain, profit, 0.0))
         if self.log.enabled:
             rows, cols = np.nonzero(pos)
             for i, mm, b, p in zip(rows.tolist(), cols.tolist(), self.basis[rows, cols].tolist(), profit[rows, cols].tolist()):
@@ -416,6 +467,7 @@ class BankingSystem:
         self.impact(-sold)
         self.fire_sales += float(sold.sum())
         rho = self._recovery()
+        p_bar = self.borrowings() + self.deposits + self.cb_loans
         closing = np.zeros(n, dtype=bool)
         closing[banks] = True
         led = self.ledger
@@ -424,14 +476,28 @@ class BankingSystem:
         lost = led.amount[owed] - recovered
         losses = float(lost.sum())
         self.counterparty_losses += np.bincount(led.lender[owed], weights=lost, minlength=n)
+        self.income["other"] -= np.bincount(led.lender[owed], weights=lost, minlength=n)
         self.cash += np.bincount(led.lender[owed], weights=recovered, minlength=n)
         self.external_losses += float(((self.deposits[banks] + self.cb_loans[banks]) * (1.0 - rho[banks])).sum())
         led.amount[owed] = 0.0
-        # claims of a closed bank pass to its external creditors: same debt, now a deposit-like liability
+        # claims of a closed bank on open banks pass to its depositors as part of what they recover
+        # (same debt, now a deposit at the borrower); the rest of their recovery is paid in money
         claims = closing[led.lender] & (led.amount > 0)
+        passed = np.bincount(led.lender[claims], weights=led.amount[claims], minlength=n)[banks]
         self.deposits += np.bincount(led.borrower[claims], weights=led.amount[claims], minlength=n)
         led.amount[claims] = 0.0
         led.compact()
+        # the estate: what the closed banks held (after their fire sale and the recoveries they got),
+        # paid out to creditors (rho x claims) and, for a bank that pays in full, its shareholders;
+        # what is left is lost in liquidation (bankruptcy costs, Rogers & Veraart's alpha and beta)
+        estate = self.cash[banks] + self.book[banks] + passed
+        paid = rho[banks] * p_bar[banks]
+        residual = np.where(rho[banks] >= 1.0, np.maximum(estate - p_bar[banks], 0.0), 0.0)
+        acc = self.accounts
+        acc.households += float((rho[banks] * self.deposits[banks] - passed).sum())
+        acc.central_bank += float((rho[banks] * self.cb_loans[banks]).sum())
+        acc.shareholders += float(residual.sum())
+        acc.add("bankruptcy_costs", -float((estate - paid - residual).sum()))
         self.active[banks] = False
         if cause == "deleted":
             self.deleted[banks] = True
@@ -461,6 +527,8 @@ class BankingSystem:
         """Exogenous shock: ``banks`` lose ``fraction`` of their cash, book and market positions
         (no fire sale: the assets are simply gone). Used by the validation experiments."""
         banks = np.asarray(banks, dtype=np.int64)
+        gone = self.cash[banks].sum() + self.book[banks].sum() + (self.holdings[banks] @ self.price).sum()
+        self.accounts.add("wiped", -fraction * float(gone))
         self.cash[banks] *= 1.0 - fraction
         self.book[banks] *= 1.0 - fraction
         self.holdings[banks] *= 1.0 - fraction
@@ -508,8 +576,10 @@ class BankingSystem:
 
     # --------------------------------------------------- interactive hooks
     def add_capital(self, bank: int, amount: float) -> None:
-        """Inject ``amount`` dollars of new equity as cash."""
+        """Inject ``amount`` dollars of new equity as cash (paid in by shareholders)."""
         self.cash[bank] += amount
+        self.accounts.shareholders -= amount
+        self.income["other"][bank] += amount
         self.invalidate()
 
     def delete_bank(self, bank: int) -> dict[str, float]:
@@ -526,6 +596,7 @@ class BankingSystem:
         self.cb_loans[bank] += amount
         self.cash[bank] += amount
         self.cb_lent += amount
+        self.accounts.central_bank -= amount
         self.invalidate()
 
     def set_policy_rate(self, rate: float) -> tuple[float, float, float]:
@@ -535,6 +606,8 @@ class BankingSystem:
         self.deposit_facility_rate = max(self.deposit_facility_rate + shift, 0.0)
         self.policy_rate = rate
         self.lending_rate = self.lending_rate + shift
+        # the market keeps its place in the corridor
+        self.market_rate = min(max(self.market_rate + shift, self.deposit_facility_rate), self.lending_rate)
         self.invalidate()
         return self.deposit_facility_rate, self.policy_rate, self.lending_rate
 

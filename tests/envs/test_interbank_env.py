@@ -1,4 +1,4 @@
-"""The env's client-facing contract (v2): numeric infos, the mask in infos, truncation at the
+"""The env's client-facing contract (v3): numeric infos, the mask in infos, truncation at the
 time limit, the empty step after the end, the flat observation and the registry guard."""
 
 import importlib.util
@@ -13,6 +13,11 @@ from interbank.envs import N_FEATURES, parallel_env
 from interbank.sim.actions import HOLD, N_ACTIONS
 
 STRESS = "configs/stress.yaml"
+# the stress scenario's shocks plus two banks that lose twice their capital (steps 7 and 30): defaults
+# happen for sure, whatever the seed's credit and market luck
+SHOCKED = {"shocks": {"crash_prob": 0.02, "crash_size": 0.15, "withdrawal_prob": 0.02, "withdrawal_size": 0.15,
+                      "scheduled": [{"step": 7, "type": "capital_loss", "bank": 3, "size": 2.0},
+                                    {"step": 30, "type": "capital_loss", "bank": 11, "size": 2.0}]}}
 
 
 def _hold(env):
@@ -20,7 +25,7 @@ def _hold(env):
 
 
 def _first_default_step(seed: int, max_cycles: int = 100) -> int:
-    env = parallel_env(STRESS, n_banks=20, max_cycles=max_cycles)
+    env = parallel_env(STRESS, n_banks=20, **SHOCKED, max_cycles=max_cycles)
     env.reset(seed=seed)
     while env.agents:
         _, _, terms, _, _ = env.step(_hold(env))
@@ -30,7 +35,7 @@ def _first_default_step(seed: int, max_cycles: int = 100) -> int:
 
 
 def test_every_info_value_is_numeric_and_goes_through_torch():
-    env = parallel_env(STRESS, n_banks=20, max_cycles=60)
+    env = parallel_env(STRESS, n_banks=20, **SHOCKED, max_cycles=60)
     _, infos = env.reset(seed=0)
     seen = [infos]
     rng = np.random.default_rng(0)
@@ -68,7 +73,7 @@ def test_step_infos_carry_indices_and_flags():
 
 
 def test_action_mask_in_infos_is_the_observation_mask():
-    env = parallel_env(STRESS, n_banks=20)
+    env = parallel_env(STRESS, n_banks=20, **SHOCKED)
     obs, infos = env.reset(seed=1)
     for _ in range(30):
         for a in env.agents:
@@ -79,7 +84,7 @@ def test_action_mask_in_infos_is_the_observation_mask():
 
 def test_a_bank_defaulting_on_the_last_step_is_truncated_too():
     t_default = _first_default_step(seed=0)
-    env = parallel_env(STRESS, n_banks=20, max_cycles=t_default)
+    env = parallel_env(STRESS, n_banks=20, **SHOCKED, max_cycles=t_default)
     env.reset(seed=0)
     for _ in range(t_default):
         live = list(env.agents)
@@ -91,7 +96,7 @@ def test_a_bank_defaulting_on_the_last_step_is_truncated_too():
 
 def test_a_default_before_the_last_step_is_not_a_truncation():
     t_default = _first_default_step(seed=0)
-    env = parallel_env(STRESS, n_banks=20, max_cycles=t_default + 5)
+    env = parallel_env(STRESS, n_banks=20, **SHOCKED, max_cycles=t_default + 5)
     env.reset(seed=0)
     for _ in range(t_default):
         _, _, terms, truncs, _ = env.step(_hold(env))
@@ -113,10 +118,10 @@ def test_step_after_the_end_returns_five_empty_dicts_until_reset():
 
 
 def test_flat_observation_is_a_box_of_features_then_mask():
-    env = parallel_env(STRESS, n_banks=20, flat_observation=True)
+    env = parallel_env(STRESS, n_banks=20, **SHOCKED, flat_observation=True)
     space = env.observation_space("bank_0")
     assert space.shape == (N_FEATURES + N_ACTIONS,) and space.dtype == np.float32
-    dict_env = parallel_env(STRESS, n_banks=20)
+    dict_env = parallel_env(STRESS, n_banks=20, **SHOCKED)
     obs, infos = env.reset(seed=2)
     ref, _ = dict_env.reset(seed=2)
     for _ in range(20):
@@ -140,4 +145,4 @@ def test_flat_observation_must_be_a_bool():
 def test_registry_is_used_only_where_pettingzoo_has_one():
     has_registry = importlib.util.find_spec("pettingzoo.env_registry") is not None
     assert envs.REGISTERED == has_registry
-    assert envs.InterbankEnv.metadata["name"] == "interbank_v2" and envs.ENV_ID == "interbank/Interbank-v2"
+    assert envs.InterbankEnv.metadata["name"] == "interbank_v3" and envs.ENV_ID == "interbank/Interbank-v3"

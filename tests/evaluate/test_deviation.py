@@ -43,7 +43,8 @@ def test_a_deviation_that_plays_the_same_changes_nothing_for_anyone():
 
 
 def test_one_bank_lending_alone_changes_its_figures_and_reaches_its_borrowers():
-    cfg = resolve_env_config(n_banks=20, max_steps=40)
+    # the stress scenario: banks run short of reserves, so a lender finds borrowers
+    cfg = resolve_env_config("configs/stress.yaml", n_banks=20, max_steps=40)
 
     class Lender:
         name = "lender"
@@ -55,9 +56,9 @@ def test_one_bank_lending_alone_changes_its_figures_and_reaches_its_borrowers():
             return np.where(masks[:, LEND] == 1, LEND, HOLD)
 
     base = play_profile(DeviationTask(cfg, make_policy("hold"), None, 2, None))
-    dev = play_profile(DeviationTask(cfg, make_policy("hold"), Lender(), 2, 2))
-    assert dev[2] != base[2]  # its lending earns (or costs) it something
-    assert not np.array_equal(np.delete(dev, 2), np.delete(base, 2))  # and reaches its borrowers
+    dev = play_profile(DeviationTask(cfg, make_policy("hold"), Lender(), 2, 8))  # bank 8 is liquid enough to lend
+    assert dev[8] != base[8]  # its lending earns (or costs) it something
+    assert not np.array_equal(np.delete(dev, 8), np.delete(base, 8))  # and reaches its borrowers
 
 
 def test_summary_by_hand():

@@ -8,8 +8,10 @@ the cash above the requirement.
 Step 1: B (bank_1) loses 20% of its deposits: deposits 72, cash 20 - 18 = 2, required 7.2,
 so B requests 5.2. A (bank_0) LENDs: cash 20, required 9, spare 11, offer 5.5. C (bank_2)
 holds. Matching: A and B have no loan yet, so a new connection A -> B of 5.2 (B gets exactly
-what it asked for; A keeps the other 0.3). B's leverage when priced: assets 2 + 80 = 82 over
-equity 10 = 8.2, so the annual rate is 1% + 0.1% x 8.2 = 1.82%.
+what it asked for; A keeps the other 0.3). Price: the corridor runs from 0 (deposit facility)
+to 2% (lending facility); demand 5.2 against supply 5.5 puts the market rate at
+2% x 5.2 / 10.7 = 0.972%; B's leverage when priced: assets 2 + 80 = 82 over equity 10 = 8.2,
+so B pays 0.972% + 0.1% x 8.2 = 1.792%.
 """
 
 import numpy as np
@@ -46,7 +48,8 @@ def test_surplus_bank_lends_to_deficit_bank_by_hand():
     led = s.ledger
     assert led.lender.tolist() == [0] and led.borrower.tolist() == [1]
     assert led.amount[0] == pytest.approx(5.2)
-    assert led.rate[0] == pytest.approx(0.01 + 0.001 * 8.2)
+    assert s.market_rate == pytest.approx(0.02 * 5.2 / 10.7)
+    assert led.rate[0] == pytest.approx(0.02 * 5.2 / 10.7 + 0.001 * 8.2)
     assert s.cash.tolist() == pytest.approx([14.8, 7.2, 20.0])
     assert s.equity().tolist() == pytest.approx([10, 10, 10])
     assert s.funding["unmet"].tolist() == pytest.approx([0, 0, 0])
@@ -103,25 +106,28 @@ FALLBACK = {
     "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0,
                "scheduled": [{"step": 1, "type": "deposit_withdrawal", "bank": 1, "size": 0.5}]},
 }
-# B: deposits 90 -> 45, cash 20 - 45 = -25; nobody lends. Fire sale of all 10 of markets at 5% off:
-# cash -15.5. Required reserves 4.5, so B needs 20 more.
+# B: deposits 90 -> 45, cash 20 - 45 = -25; nobody lends. Required reserves 4.5, so B is short 29.5.
 
 
-def test_unmet_request_goes_to_fire_sale_then_the_facility():
+def test_a_short_bank_uses_the_facility_before_a_fire_sale():
     env, events = _step(FALLBACK, [HOLD] * 3)
     s = env.system
-    assert s.investment_total()[1] == pytest.approx(0.0)
-    # facility: capacity 0.7 x 70 (book after a 30% haircut) = 49 >= 20
-    assert s.cb_loans[1] == pytest.approx(20.0) and s.cash[1] == pytest.approx(4.5)
+    # facility first (a week at the penalty rate costs far less than a fire sale): capacity
+    # 0.7 x 70 (book after a 30% haircut) + 0.5 x 10 (markets after 50%) = 54 >= 29.5
+    assert s.cb_loans[1] == pytest.approx(29.5) and s.cash[1] == pytest.approx(4.5)
+    assert s.investment_total()[1] == pytest.approx(10.0) and s.fire_sales == 0  # nothing fire-sold
     assert s.book[1] == pytest.approx(70.0)
     (cb,) = [e["data"] for e in events if e["type"] == "central_bank"]
-    assert (cb["operation"], cb["bank"], cb["amount"]) == ("lending_facility", "bank_1", pytest.approx(20.0))
-    assert s.equity()[1] == pytest.approx(10 - 0.5)  # the fire-sale discount
+    assert (cb["operation"], cb["bank"], cb["amount"]) == ("lending_facility", "bank_1", pytest.approx(29.5))
+    assert s.equity()[1] == pytest.approx(10)  # no discount paid
+    assert s.liquidity_sources["facility"] == pytest.approx(29.5) and s.liquidity_sources["fire_sale"] == 0
     assert s.active.all()
 
 
-def test_without_a_central_bank_the_book_is_sold_at_a_discount():
-    env, _ = _step({**FALLBACK, "central_bank": {"enabled": False, "policy_rate": 0.01, "lending_rate": 0.02}}, [HOLD] * 3)
+def test_without_a_central_bank_a_fire_sale_comes_before_the_book():
+    # fire sale of all 10 of markets at 5% off: cash -15.5, then 15.5 / 0.7 of the book at 30% off
+    env, _ = _step({**FALLBACK, "central_bank": {"enabled": False, "deposit_rate": 0.0, "policy_rate": 0.01,
+                                                 "lending_rate": 0.02}}, [HOLD] * 3)
     s = env.system
     # cash -15.5 covered by selling 15.5 / 0.7 of the book
     assert s.book[1] == pytest.approx(70 - 15.5 / 0.7)
@@ -132,10 +138,54 @@ def test_without_a_central_bank_the_book_is_sold_at_a_discount():
 
 
 def test_a_bank_that_still_cannot_pay_defaults_by_illiquidity():
-    config = {**FALLBACK, "central_bank": {"enabled": False, "policy_rate": 0.01, "lending_rate": 0.02},
+    config = {**FALLBACK, "central_bank": {"enabled": False, "deposit_rate": 0.0, "policy_rate": 0.01, "lending_rate": 0.02},
               "clearing": {"fire_sale_discount": 0.05, "book_discount": 0.9}}
     env, events = _step(config, [HOLD] * 3)
     # the whole book of 70 fetches 7 < 15.5
     (d,) = [e["data"] for e in events if e["type"] == "default"]
     assert (d["bank"], d["cause"]) == ("bank_1", "illiquidity")
     assert not env.system.active[1]
+
+
+@pytest.mark.parametrize("requested, supplied, rate", [
+    (0.0, 10.0, 0.01),  # plenty of liquidity, nobody short: the deposit facility (floor)
+    (5.0, 5.0, 0.02),   # demand = supply: the middle of the symmetric corridor, the policy rate
+    (10.0, 0.0, 0.03),  # nobody supplies: the lending facility (ceiling)
+    (3.0, 1.0, 0.025),  # three quarters of the way up
+])
+def test_the_market_rate_is_set_by_scarcity_inside_the_corridor(requested, supplied, rate):
+    assert funding.market_rate(requested, supplied, 0.01, 0.03) == pytest.approx(rate)
+
+
+def test_no_loan_is_priced_above_the_lending_facility():
+    # leverage 10 at 0.05% a unit is 0.5% over a market at 2.8%: capped at the 3% ceiling
+    quotes = funding.quote(np.array([2.0, 10.0, np.inf]), 0.028, 0.0005, 0.2, 0.03)
+    assert quotes.tolist() == pytest.approx([0.029, 0.03, 0.03])
+
+
+def test_a_maturing_loan_is_repaid_out_of_spare_cash_and_the_rest_rolls_over():
+    # A lent 30 to B and 10 to C, both due at step 1 (maturity 1); reserve requirement 10% of deposits,
+    # B's working balance 1.5 x its requirement. B: cash 20 + 30 borrowed... see the figures below
+    banks = [{"capital": 10, "target_leverage": 10, "risk": 0.5}] * 3
+    config = everything_off(
+        max_steps=3, banks=banks, network={"edges": [[0, 1, 30], [0, 2, 10]]},
+        balance_sheet={"book_share": 0.6}, regulation={"reserve_requirement": 0.1},
+        funding={"maturity": 1, "repay_buffer": 1.5},
+    )
+    env = parallel_env(config)
+    env.reset(seed=0)
+    s = env.system
+    # B: assets 100 = book 60 + cash 40; borrowings 30, deposits 60 -> spare 40 - 1.5 x 6 = 31 >= 30
+    # C: assets 100 = book 60 + cash 40; borrowings 10, deposits 80 -> spare 40 - 1.5 x 8 = 28 >= 10
+    # A: assets 100 = loans 40 + book 60; deposits 90, cash 0 (its requirement 9 unmet until repaid)
+    assert s.cash.tolist() == pytest.approx([0.0, 40.0, 40.0])
+    env.step({a: HOLD for a in env.agents})
+    assert len(s.ledger) == 0  # both repaid in full: borrowers keep no borrowed cash they do not need
+    assert s.cash.tolist() == pytest.approx([40.0, 10.0, 30.0])
+    # with less spare cash, B repays what it can and rolls the rest over
+    env = parallel_env({**config, "regulation": {"reserve_requirement": 0.5}})
+    env.reset(seed=0)
+    s = env.system
+    env.step({a: HOLD for a in env.agents})
+    # B: spare 40 - 1.5 x 30 < 0: nothing repaid, the 30 rolls over; C: spare 40 - 1.5 x 40 < 0 too
+    assert s.ledger.amount.tolist() == pytest.approx([30.0, 10.0]) and (s.ledger.due == 2).all()
