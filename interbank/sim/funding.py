@@ -11,11 +11,29 @@ Matching rule (vectorised: bincount, sort, cumsum, searchsorted; no loop over ba
    supply over its requesting borrowers in proportion to their requests;
    borrower i accepts at most its request, scaling its offers down pro rata.
 2. **Then new counterparties.** The remaining supply and requests are lined up
-   -- lenders in ``lender_order``, borrowers safest first (``borrower_order``) --
    and matched by intersecting their cumulative sums: the first lender fills
    the first borrowers until its supply is gone, and so on. Each piece is a new
    loan, so lending creates connections.
 
+   *Tiered* (``reach > 0``, the default scenarios): banks are ranked as
+   counterparties by ``lender_order`` (rank 1 first; the system orders banks by
+   initial capital, so larger, better-capitalised banks are preferred), and a
+   new link i -> j may form only if rank_i x rank_j <= ``reach`` x n (a threshold
+   fitness model, Caldarelli et al. 2002; De Masi, Iori & Caldarelli 2006 for the
+   Italian interbank market): the largest banks deal with everybody and with each
+   other, two small banks never start a relationship (Craig & von Peter 2014's
+   tiering). Borrowers are lined up by rank, lenders most constrained first (the
+   smallest lends to the largest borrowers), and a lender stops where its reach
+   ends: the greedy that fills these nested constraints is the largest volume
+   they allow. What the tiering leaves unmet goes to the central bank facility.
+
+   *Untiered* (``reach = 0``): lenders in ``lender_order``, borrowers safest
+   first (lowest ``borrower_risk``), every pair allowed, so the market clears
+   min(supply, requests).
+
+Relationships come first (Afonso, Kovner & Schoar 2011: banks borrow repeatedly
+from the same lenders), and new links go to the large banks, so the network stays
+sparse and core-periphery over an episode instead of decaying to random.
 Nobody receives more than it requested, and no lender gives more than it offered.
 The annual rate is ``policy_rate + min(spread_per_leverage * leverage, max_spread)``
 (the borrower's leverage is what a lender sees of its risk; Castillo's model
@@ -38,14 +56,15 @@ def quote(leverage: np.ndarray, policy_rate: float, spread_per_leverage: float, 
 
 def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
-    lender_order: np.ndarray, borrower_risk: np.ndarray,
+    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
     ``loan_lender``/``loan_borrower``: outstanding loan records (pairs may repeat);
-    ``lender_order``: the order in which step 2 lines up lenders (a permutation of
-    the banks); ``borrower_risk``: per bank, lower is served first in step 2 (ties
-    by index).
+    ``lender_order``: a permutation of the banks, the most attractive counterparty
+    first (untiered: the order in which step 2 lines up lenders); ``borrower_risk``:
+    per bank, lower is served first in step 2 when untiered (ties by index);
+    ``reach``: the tiering of new links (0: none), see the module card.
     """
     n = request.shape[0]
     req = np.where(request > _EPS, request, 0.0)
@@ -68,11 +87,24 @@ def match(
         req[req < _EPS * np.maximum(1.0, request)] = 0.0
 
     # 2. new counterparties: intersect cumulative supply and demand
-    lenders = lender_order[sup[lender_order] > 0]
     asking = np.flatnonzero(req > 0)
-    borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
+    if reach > 0:
+        rank = np.empty(n, np.int64)
+        rank[lender_order] = np.arange(1, n + 1)
+        offering = np.flatnonzero(sup > 0)
+        lenders = offering[np.argsort(-rank[offering], kind="stable")]
+        borrowers = asking[np.argsort(rank[asking], kind="stable")]
+    else:
+        lenders = lender_order[sup[lender_order] > 0]
+        borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:
         cs, cr = np.cumsum(sup[lenders]), np.cumsum(req[borrowers])
+        if reach > 0:
+            # lender l may fill the borrowers up to rank reach * n / rank_l: the requests ahead of
+            # that bound cap where its cumulative position may reach, p_l = min(p_{l-1} + s_l, bound_l)
+            bound = np.concatenate([[0.0], cr])[
+                np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")]
+            cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
         total = min(cs[-1], cr[-1])
         cuts = np.unique(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
         size = np.diff(cuts)
