@@ -15,20 +15,21 @@ Matching rule (vectorised: bincount, sort, cumsum, searchsorted; no loop over ba
    the first borrowers until its supply is gone, and so on. Each piece is a new
    loan, so lending creates connections.
 
-   *Tiered* (``reach > 0``, the default scenarios): banks are ranked as
+   *Tiered first* (``reach > 0``, the default scenarios): banks are ranked as
    counterparties by ``lender_order`` (rank 1 first; the system orders banks by
-   initial capital, so larger, better-capitalised banks are preferred), and a
-   new link i -> j may form only if rank_i x rank_j <= ``reach`` x n (a threshold
-   fitness model, Caldarelli et al. 2002; De Masi, Iori & Caldarelli 2006 for the
-   Italian interbank market): the largest banks deal with everybody and with each
-   other, two small banks never start a relationship (Craig & von Peter 2014's
-   tiering). Borrowers are lined up by rank, lenders most constrained first (the
-   smallest lends to the largest borrowers), and a lender stops where its reach
-   ends: the greedy that fills these nested constraints is the largest volume
-   they allow. What the tiering leaves unmet goes to the central bank facility.
+   initial capital, so larger, better-capitalised banks are preferred), and the
+   new links i -> j with rank_i x rank_j <= ``reach`` x n are made first (a
+   threshold fitness model, Caldarelli et al. 2002; De Masi, Iori & Caldarelli
+   2006 for the Italian interbank market): the largest banks deal with everybody
+   and with each other, two small banks only when the large ones cannot absorb
+   the flow (Craig & von Peter 2014's tiering). Borrowers are lined up by rank,
+   lenders most constrained first (the smallest lends to the largest borrowers),
+   and a lender stops where its reach ends: the greedy that fills these nested
+   constraints is the largest volume they allow.
 
-   *Untiered* (``reach = 0``): lenders in ``lender_order``, borrowers safest
-   first (lowest ``borrower_risk``), every pair allowed, so the market clears
+   *Then anyone*: what is left -- everything when ``reach = 0`` -- is lined up
+   with lenders in ``lender_order`` and borrowers safest first (lowest
+   ``borrower_risk``), every pair allowed, so the market clears
    min(supply, requests).
 
 Relationships come first (Afonso, Kovner & Schoar 2011: banks borrow repeatedly
@@ -52,6 +53,31 @@ def quote(leverage: np.ndarray, policy_rate: float, spread_per_leverage: float, 
     ok = np.isfinite(leverage) & (leverage > 0)
     spread = np.where(ok, spread_per_leverage * np.where(ok, leverage, 0.0), max_spread)
     return policy_rate + np.minimum(spread, max_spread)
+
+
+def _intersect(
+    lenders: np.ndarray, borrowers: np.ndarray, sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lenders and borrowers in line, matched by intersecting cumulative supply and requests.
+
+    ``limit[l]``: lender l may serve only the first ``limit[l]`` borrowers (non-decreasing
+    along the lenders, so the constraints are nested); it stops where they end. Its
+    cumulative position is then p_l = min(p_{l-1} + s_l, requests of those borrowers), which
+    unrolls to p = S + min(0, cummin(bound - S)) with S the cumulative supply: the greedy
+    that serves the most constrained lenders first, the largest volume the limits allow.
+    """
+    cs, cr = np.cumsum(sup), np.cumsum(req)
+    if limit is not None:
+        bound = np.concatenate([[0.0], cr])[limit]
+        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
+    total = min(cs[-1], cr[-1])
+    cuts = np.unique(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
+    size = np.diff(cuts)
+    mid = cuts[:-1] + 0.5 * size
+    keep = size > _EPS * max(1.0, total)
+    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
+    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
+    return lenders[li], borrowers[bi], size[keep]
 
 
 def match(
@@ -86,33 +112,27 @@ def match(
         sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
         req[req < _EPS * np.maximum(1.0, request)] = 0.0
 
-    # 2. new counterparties: intersect cumulative supply and demand
-    asking = np.flatnonzero(req > 0)
+    # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
         rank = np.empty(n, np.int64)
         rank[lender_order] = np.arange(1, n + 1)
-        offering = np.flatnonzero(sup > 0)
+        offering, asking = np.flatnonzero(sup > 0), np.flatnonzero(req > 0)
         lenders = offering[np.argsort(-rank[offering], kind="stable")]
         borrowers = asking[np.argsort(rank[asking], kind="stable")]
-    else:
-        lenders = lender_order[sup[lender_order] > 0]
-        borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
+        if lenders.size and borrowers.size:
+            # lender l may fill the borrowers up to rank reach * n / rank_l
+            limit = np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")
+            lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[borrowers], limit)
+            parts.append((lo, bo, amount))
+            sup = sup - np.bincount(lo, weights=amount, minlength=n)
+            req = req - np.bincount(bo, weights=amount, minlength=n)
+            sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
+            req[req < _EPS * np.maximum(1.0, request)] = 0.0
+    lenders = lender_order[sup[lender_order] > 0]
+    asking = np.flatnonzero(req > 0)
+    borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:
-        cs, cr = np.cumsum(sup[lenders]), np.cumsum(req[borrowers])
-        if reach > 0:
-            # lender l may fill the borrowers up to rank reach * n / rank_l: the requests ahead of
-            # that bound cap where its cumulative position may reach, p_l = min(p_{l-1} + s_l, bound_l)
-            bound = np.concatenate([[0.0], cr])[
-                np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")]
-            cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
-        total = min(cs[-1], cr[-1])
-        cuts = np.unique(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
-        size = np.diff(cuts)
-        mid = cuts[:-1] + 0.5 * size
-        keep = size > _EPS * max(1.0, total)
-        li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
-        bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
-        parts.append((lenders[li], borrowers[bi], size[keep]))
+        parts.append(_intersect(lenders, borrowers, sup[lenders], req[borrowers]))
 
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)

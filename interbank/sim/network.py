@@ -112,7 +112,9 @@ def fitness(
     of Caldarelli et al. (2002) with Zipf fitness 1 / rank, which makes the network tiered
     (about the sqrt(reach * n) largest banks all deal with each other, a small bank only with
     large ones), so the core is the largest banks (Craig & von Peter 2014) and the degrees
-    are fat-tailed (Boss et al. 2004).
+    are fat-tailed (Boss et al. 2004). Then a bank without a borrower (or a lender) gets one
+    within its reach, drawn by fitness: every bank takes part in the market, as in
+    ``core_periphery``.
     """
     if n < 2 or avg_degree <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -139,7 +141,21 @@ def fitness(
         new = np.unique(src[ok] * n + dst[ok])
         new = new[~np.isin(new, key)]
         key = np.sort(np.concatenate([key, rng.permutation(new)[:need]]))
-    return key // n, key % n
+    # every bank lends to and borrows from at least one bank: a partner within reach, by fitness
+    by_rank = np.argsort(rank)
+    cum = np.cumsum(fit[by_rank])
+    reachable = np.clip(np.floor(limit / rank), 2, n).astype(np.int64)
+    src, dst = key // n, key % n
+    extra = []
+    for lonely, outgoing in ((np.flatnonzero(np.bincount(src, minlength=n) == 0), True),
+                             (np.flatnonzero(np.bincount(dst, minlength=n) == 0), False)):
+        pick = np.searchsorted(cum, rng.random(lonely.size) * cum[reachable[lonely] - 1], side="right")
+        partner = by_rank[np.minimum(pick, n - 1)]
+        partner = np.where(partner == lonely, by_rank[np.where(rank[lonely] == 1, 1, 0)], partner)
+        extra.append((lonely, partner) if outgoing else (partner, lonely))
+    src = np.concatenate([src, *(e[0] for e in extra)])
+    dst = np.concatenate([dst, *(e[1] for e in extra)])
+    return _finish(src, dst, n)
 
 
 def explicit(edges: list[tuple[int, int, float]], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
