@@ -129,7 +129,7 @@ class NetworkConfig(_Strict):
     """
 
     type: str = "fitness"
-    avg_degree: float = Field(default=3.0, ge=0, le=1_000_000, allow_inf_nan=False)
+    avg_degree: float = Field(default=4.0, ge=0, le=1_000_000, allow_inf_nan=False)
     exponent: float = Field(default=2.5, gt=2, le=5, allow_inf_nan=False)
     core_fraction: float = Field(default=0.2, gt=0, lt=1, allow_inf_nan=False)
     reach: float = Field(default=4.0, ge=0, le=1_000_000, allow_inf_nan=False)
