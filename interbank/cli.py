@@ -9,6 +9,7 @@
     interbank replay     watch and steer a run in the terminal; --verify re-simulates a recording
     interbank serve      HTTP/SSE API and web page for interactive sessions
     interbank experiment reproduce Gai-Kapadia, Nier et al. and DebtRank with the core
+    interbank facts      stylised facts of banking measured against their bands
 
 Every user mistake is one line on stderr (``interbank: ...``) and exit code 2.
 """
@@ -268,6 +269,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated parts to time: core (events off), events (core with events), api "
                      "(the PettingZoo dict API); default all three. --parts core times a large size for the core alone")
     ben.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
+    fa = sub.add_parser(
+        "facts", help="measure the stylised facts of banking on a scenario against their bands",
+        description="Play seeded episodes of a scenario with a rule and print each stylised fact (profitability, "
+        "network shape, funding market, price predictability): the model's value, the target band, pass/fail and "
+        "the reference. A fact outside its band is a measurement, not an error (exit status 0).",
+        epilog="Example: interbank facts --config configs/stress.yaml --banks 100 --episodes 2 --json",
+    )
+    fa.add_argument("--config", help="scenario YAML, or the name of one in configs/ (default: configs/default.yaml)")
+    fa.add_argument("--policy", default="lend_surplus(3)",
+                    help="a rule by name, optionally with its parameter: lend_surplus(3), heuristic(low_cash=0.1) "
+                    "(default lend_surplus(3))")
+    fa.add_argument("--episodes", type=_positive_int, default=2, help="seeded episodes (default 2)")
+    fa.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
+    fa.add_argument("--seed", type=_seed, default=0, help="episode i uses seed + i (default 0)")
+    fa.add_argument("--json", action="store_true", help="print a JSON list of objects (fact, value, low, high, ok, reference, unit)")
+    fa.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
@@ -663,7 +680,57 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_facts(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interbank.config import ConfigError, resolve_env_config
+    from interbank.evaluate.facts import FACTS, check, parse_policy
+
+    config = args.config or "configs/default.yaml"
+    path = Path(config)
+    if not path.is_file() and Path("configs", f"{config}.yaml").is_file():
+        path = Path("configs", f"{config}.yaml")
+    if not path.is_file():
+        if args.config is None:
+            path = None  # outside the repository: the built-in default
+        else:
+            fail(f"facts: config {config!r} is neither a file nor a scenario in configs/")
+    overrides = {"n_banks": args.banks} if args.banks is not None else {}
+    try:
+        resolved = resolve_env_config(path, **overrides)
+        parse_policy(args.policy)
+    except (ConfigError, ValueError) as err:
+        fail(f"facts: {err}")
+    bar = tqdm(total=args.episodes, desc="facts", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
+    try:
+        results = check(resolved, args.policy, args.episodes, None, args.seed, progress=lambda done: bar.update(1))
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], indent=2, allow_nan=False))
+        return 0
+    how = {f.name: f.how for f in FACTS}
+
+    def band(r) -> str:
+        if r.low is None and r.high is None:
+            return "(reported)"
+        if r.low is None:
+            return f"<= {r.high:g}"
+        if r.high is None:
+            return f">= {r.low:g}"
+        return f"{r.low:g} - {r.high:g}"
+
+    rows = [(r.fact, "n/a" if r.value is None else f"{r.value:.4g}", band(r), r.unit,
+             "-" if r.ok is None else ("pass" if r.ok else "FAIL"), r.reference) for r in results]
+    print(f"{resolved.n_banks} banks, {args.episodes} episode(s) from seed {args.seed}, policy {args.policy}, "
+          f"env: {path or 'built-in default'}")
+    print(table(("fact", "value", "band", "unit", "", "reference"), rows))
+    print("\n" + "\n".join(f"  {name}: {text}" for name, text in how.items()))
+    return 0
+
+
 COMMANDS = {
+    "facts": cmd_facts,
     "experiment": cmd_experiment,
     "serve": cmd_serve, "replay": cmd_replay,
     "simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,

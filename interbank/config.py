@@ -110,18 +110,29 @@ class BankGeneration(_Strict):
 class NetworkConfig(_Strict):
     """Directed lending network drawn at reset (an edge i -> j: i may lend to j).
 
-    ``type``: ``erdos_renyi`` (each ordered pair independently),
+    ``type``: ``fitness`` (the default: heavy-tailed fitness by bank size,
+    density ~ x^-``exponent``, links between small banks excluded by the tiering
+    rule below: sparse, core-periphery, fat-tailed degrees like real interbank
+    networks), ``erdos_renyi`` (each ordered pair independently),
     ``scale_free`` (Chung-Lu with power-law expected degrees, exponent
     ``exponent``), ``core_periphery`` (a dense core of ``core_fraction`` of the
     banks, periphery banks linked only to the core) or ``explicit`` (the
     ``edges`` list). ``avg_degree`` is the mean out-degree.
     ``edges`` entries are ``[lender, borrower, amount]`` with bank indices.
+
+    ``reach``: the tiering of new links, for ``fitness`` and for the funding market
+    whatever the type: with banks ranked by initial capital (1 = largest), a pair
+    i, j may form a new link only if rank_i x rank_j <= ``reach`` x n_banks
+    (a threshold fitness model, Caldarelli et al. 2002): about the
+    sqrt(reach x n) largest banks deal with each other, a small bank only with large
+    ones. ``0`` lifts the rule (any pair, lenders met in a random order).
     """
 
-    type: str = "erdos_renyi"
-    avg_degree: float = Field(default=3.0, ge=0, le=1_000_000, allow_inf_nan=False)
+    type: str = "fitness"
+    avg_degree: float = Field(default=4.0, ge=0, le=1_000_000, allow_inf_nan=False)
     exponent: float = Field(default=2.5, gt=2, le=5, allow_inf_nan=False)
     core_fraction: float = Field(default=0.2, gt=0, lt=1, allow_inf_nan=False)
+    reach: float = Field(default=4.0, ge=0, le=1_000_000, allow_inf_nan=False)
     edges: list[tuple[int, int, float]] = Field(default_factory=list)
 
     @field_validator("edges", mode="before")

@@ -11,11 +11,30 @@ Matching rule (vectorised: bincount, sort, cumsum, searchsorted; no loop over ba
    supply over its requesting borrowers in proportion to their requests;
    borrower i accepts at most its request, scaling its offers down pro rata.
 2. **Then new counterparties.** The remaining supply and requests are lined up
-   -- lenders in ``lender_order``, borrowers safest first (``borrower_order``) --
    and matched by intersecting their cumulative sums: the first lender fills
    the first borrowers until its supply is gone, and so on. Each piece is a new
    loan, so lending creates connections.
 
+   *Tiered first* (``reach > 0``, the default scenarios): banks are ranked as
+   counterparties by ``lender_order`` (rank 1 first; the system orders banks by
+   initial capital, so larger, better-capitalised banks are preferred), and the
+   new links i -> j with rank_i x rank_j <= ``reach`` x n are made first (a
+   threshold fitness model, Caldarelli et al. 2002; De Masi, Iori & Caldarelli
+   2006 for the Italian interbank market): the largest banks deal with everybody
+   and with each other, two small banks only when the large ones cannot absorb
+   the flow (Craig & von Peter 2014's tiering). Borrowers are lined up by rank,
+   lenders most constrained first (the smallest lends to the largest borrowers),
+   and a lender stops where its reach ends: the greedy that fills these nested
+   constraints is the largest volume they allow.
+
+   *Then anyone*: what is left -- everything when ``reach = 0`` -- is lined up
+   with lenders in ``lender_order`` and borrowers safest first (lowest
+   ``borrower_risk``), every pair allowed, so the market clears
+   min(supply, requests).
+
+Relationships come first (Afonso, Kovner & Schoar 2011: banks borrow repeatedly
+from the same lenders), and new links go to the large banks, so the network stays
+sparse and core-periphery over an episode instead of decaying to random.
 Nobody receives more than it requested, and no lender gives more than it offered.
 Pricing (annual rates). The market rate is set by scarcity inside the central
 bank's corridor (Poole 1968; Bindseil 2014, ch. 3-4; Whitesell 2006): with
@@ -55,16 +74,42 @@ def quote(leverage: np.ndarray, market: float, spread_per_leverage: float, max_s
     return np.minimum(market + np.minimum(spread, max_spread), max(ceiling, market))
 
 
+def _intersect(
+    lenders: np.ndarray, borrowers: np.ndarray, sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lenders and borrowers in line, matched by intersecting cumulative supply and requests.
+
+    ``limit[l]``: lender l may serve only the first ``limit[l]`` borrowers (non-decreasing
+    along the lenders, so the constraints are nested); it stops where they end. Its
+    cumulative position is then p_l = min(p_{l-1} + s_l, requests of those borrowers), which
+    unrolls to p = S + min(0, cummin(bound - S)) with S the cumulative supply: the greedy
+    that serves the most constrained lenders first, the largest volume the limits allow.
+    """
+    cs, cr = np.cumsum(sup), np.cumsum(req)
+    if limit is not None:
+        bound = np.concatenate([[0.0], cr])[limit]
+        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
+    total = min(cs[-1], cr[-1])
+    cuts = np.unique(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
+    size = np.diff(cuts)
+    mid = cuts[:-1] + 0.5 * size
+    keep = size > _EPS * max(1.0, total)
+    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
+    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
+    return lenders[li], borrowers[bi], size[keep]
+
+
 def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
-    lender_order: np.ndarray, borrower_risk: np.ndarray,
+    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
     ``loan_lender``/``loan_borrower``: outstanding loan records (pairs may repeat);
-    ``lender_order``: the order in which step 2 lines up lenders (a permutation of
-    the banks); ``borrower_risk``: per bank, lower is served first in step 2 (ties
-    by index).
+    ``lender_order``: a permutation of the banks, the most attractive counterparty
+    first (untiered: the order in which step 2 lines up lenders); ``borrower_risk``:
+    per bank, lower is served first in step 2 when untiered (ties by index);
+    ``reach``: the tiering of new links (0: none), see the module card.
     """
     n = request.shape[0]
     req = np.where(request > _EPS, request, 0.0)
@@ -86,20 +131,27 @@ def match(
         sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
         req[req < _EPS * np.maximum(1.0, request)] = 0.0
 
-    # 2. new counterparties: intersect cumulative supply and demand
+    # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
+    if reach > 0:
+        rank = np.empty(n, np.int64)
+        rank[lender_order] = np.arange(1, n + 1)
+        offering, asking = np.flatnonzero(sup > 0), np.flatnonzero(req > 0)
+        lenders = offering[np.argsort(-rank[offering], kind="stable")]
+        borrowers = asking[np.argsort(rank[asking], kind="stable")]
+        if lenders.size and borrowers.size:
+            # lender l may fill the borrowers up to rank reach * n / rank_l
+            limit = np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")
+            lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[borrowers], limit)
+            parts.append((lo, bo, amount))
+            sup = sup - np.bincount(lo, weights=amount, minlength=n)
+            req = req - np.bincount(bo, weights=amount, minlength=n)
+            sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
+            req[req < _EPS * np.maximum(1.0, request)] = 0.0
     lenders = lender_order[sup[lender_order] > 0]
     asking = np.flatnonzero(req > 0)
     borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:
-        cs, cr = np.cumsum(sup[lenders]), np.cumsum(req[borrowers])
-        total = min(cs[-1], cr[-1])
-        cuts = np.unique(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
-        size = np.diff(cuts)
-        mid = cuts[:-1] + 0.5 * size
-        keep = size > _EPS * max(1.0, total)
-        li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
-        bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
-        parts.append((lenders[li], borrowers[bi], size[keep]))
+        parts.append(_intersect(lenders, borrowers, sup[lenders], req[borrowers]))
 
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)

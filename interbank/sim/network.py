@@ -85,6 +85,79 @@ def core_periphery(
     return _finish(src, dst, n)
 
 
+def fitness_ranks(sizes: np.ndarray | None, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Every bank's rank as a counterparty, 1 = the most attractive: by ``sizes``, largest
+    first (ties by index), or a random order without sizes."""
+    if sizes is None:
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+    else:
+        order = np.lexsort((np.arange(n), -np.asarray(sizes, dtype=np.float64)))
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(1, n + 1)
+    return rank
+
+
+def fitness(
+    n: int, avg_degree: float, exponent: float, reach: float, rng: np.random.Generator,
+    sizes: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A tiered fitness network: heavy-tailed fitness by size, no link between two small banks.
+
+    Each bank draws a fitness from a Pareto law with density ~ x^-``exponent`` (x >= 1);
+    the largest fitness goes to the largest bank (``sizes``; a random order without them).
+    Links i -> j are drawn with probability proportional to fitness_i x fitness_j (Chung-Lu;
+    De Masi, Iori & Caldarelli 2006 fit the Italian interbank market with bank size as the
+    fitness) until ``n * avg_degree`` distinct links exist, keeping only pairs whose size
+    ranks (1 = largest) satisfy rank_i x rank_j <= ``reach`` * n: the threshold fitness model
+    of Caldarelli et al. (2002) with Zipf fitness 1 / rank, which makes the network tiered
+    (about the sqrt(reach * n) largest banks all deal with each other, a small bank only with
+    large ones), so the core is the largest banks (Craig & von Peter 2014) and the degrees
+    are fat-tailed (Boss et al. 2004). Then a bank without a borrower (or a lender) gets one
+    within its reach, drawn by fitness: every bank takes part in the market, as in
+    ``core_periphery``.
+    """
+    if n < 2 or avg_degree <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rank = fitness_ranks(sizes, n, rng)
+    fit = np.sort((1.0 - rng.random(n)) ** (-1.0 / (exponent - 1.0)))[::-1][rank - 1]
+    p = fit / fit.sum()
+    cdf = np.cumsum(p)
+    limit = reach * n
+    r = np.arange(1, n + 1)
+    if reach > 0:  # ordered pairs within reach, no self-loops
+        admissible = int(np.minimum(np.floor(limit / r), n).sum()) - int((r * r <= limit).sum())
+    else:
+        admissible, limit = n * (n - 1), np.inf
+    m = min(int(round(n * avg_degree)), admissible)
+    key = np.zeros(0, np.int64)
+    for _ in range(50):  # rejection of repeats and of pairs between small banks
+        need = m - key.size
+        if need <= 0:
+            break
+        size = 2 * need + 16
+        src = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), n - 1)
+        dst = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), n - 1)
+        ok = (src != dst) & (rank[src] * rank[dst] <= limit)
+        new = np.unique(src[ok] * n + dst[ok])
+        new = new[~np.isin(new, key)]
+        key = np.sort(np.concatenate([key, rng.permutation(new)[:need]]))
+    # every bank lends to and borrows from at least one bank: a partner within reach, by fitness
+    by_rank = np.argsort(rank)
+    cum = np.cumsum(fit[by_rank])
+    reachable = np.clip(np.floor(limit / rank), 2, n).astype(np.int64)
+    src, dst = key // n, key % n
+    extra = []
+    for lonely, outgoing in ((np.flatnonzero(np.bincount(src, minlength=n) == 0), True),
+                             (np.flatnonzero(np.bincount(dst, minlength=n) == 0), False)):
+        pick = np.searchsorted(cum, rng.random(lonely.size) * cum[reachable[lonely] - 1], side="right")
+        partner = by_rank[np.minimum(pick, n - 1)]
+        partner = np.where(partner == lonely, by_rank[np.where(rank[lonely] == 1, 1, 0)], partner)
+        extra.append((lonely, partner) if outgoing else (partner, lonely))
+    src = np.concatenate([src, *(e[0] for e in extra)])
+    dst = np.concatenate([dst, *(e[1] for e in extra)])
+    return _finish(src, dst, n)
+
+
 def explicit(edges: list[tuple[int, int, float]], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edges given as ``[lender, borrower, amount]``; duplicate pairs are summed."""
     if not edges:
@@ -99,18 +172,21 @@ def explicit(edges: list[tuple[int, int, float]], n: int) -> tuple[np.ndarray, n
 def _generated(draw):
     """Wrap a random generator as a registry entry: amounts are set by the balance sheet."""
 
-    def build(n: int, cfg, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        lender, borrower = draw(n, cfg, rng)
+    def build(n: int, cfg, rng: np.random.Generator, sizes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        lender, borrower = draw(n, cfg, rng, sizes)
         return lender, borrower, None
 
     return build
 
 
 NETWORKS = {
-    "erdos_renyi": _generated(lambda n, c, rng: erdos_renyi(n, c.avg_degree, rng)),
-    "scale_free": _generated(lambda n, c, rng: scale_free(n, c.avg_degree, c.exponent, rng)),
-    "core_periphery": _generated(lambda n, c, rng: core_periphery(n, c.avg_degree, c.core_fraction, rng)),
-    "explicit": lambda n, c, rng: explicit(c.edges, n),
+    "erdos_renyi": _generated(lambda n, c, rng, sizes: erdos_renyi(n, c.avg_degree, rng)),
+    "scale_free": _generated(lambda n, c, rng, sizes: scale_free(n, c.avg_degree, c.exponent, rng)),
+    "core_periphery": _generated(lambda n, c, rng, sizes: core_periphery(n, c.avg_degree, c.core_fraction, rng)),
+    "fitness": _generated(lambda n, c, rng, sizes: fitness(n, c.avg_degree, c.exponent, c.reach, rng, sizes)),
+    "explicit": lambda n, c, rng, sizes=None: explicit(c.edges, n),
 }
-"""Network generators by the name used in ``network.type``: ``build(n, network_config, rng)``
-returns (lender, borrower, amount or None when the balance sheet sets the amounts)."""
+"""Network generators by the name used in ``network.type``: ``build(n, network_config, rng,
+sizes=None)`` returns (lender, borrower, amount or None when the balance sheet sets the
+amounts); ``sizes`` (per bank, e.g. initial capital) is what ``fitness`` ranks banks by,
+the others ignore it."""

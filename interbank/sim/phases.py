@@ -265,7 +265,8 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     supply = np.where(s.active & (request == 0), np.minimum(ctx.offers, np.maximum(s.cash - required, 0.0)), 0.0)
     led = s.ledger
     s.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), s.deposit_facility_rate, s.lending_rate)
-    lender, borrower, amount = funding.match(request, supply, led.lender, led.borrower, s.lender_order, s.leverage())
+    lender, borrower, amount = funding.match(request, supply, led.lender, led.borrower, s.lender_order, s.leverage(),
+                                             reach=cfg.network.reach)
     rate = s.quote()[borrower]
     s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)

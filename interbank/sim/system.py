@@ -21,7 +21,7 @@ from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N
 from interbank.sim.clearing import CLEARING_MODELS
 from interbank.sim.events import EventLog
 from interbank.sim.ledger import Ledger
-from interbank.sim.network import NETWORKS
+from interbank.sim.network import NETWORKS, fitness_ranks
 from interbank.sim.phases import PHASES, StepContext, validate_actions
 
 if TYPE_CHECKING:  # the core never imports pydantic at run time
@@ -112,8 +112,10 @@ class BankingSystem:
             self.capital0 = g.capital_median * np.exp(g.capital_sigma * gen_rng.standard_normal(n))
             self.target_leverage = gen_rng.uniform(g.leverage_low, g.leverage_high, n)
             self.risk = gen_rng.uniform(g.risk_low, g.risk_high, n)
-        # the order in which lenders meet new borrowers: seeded, fixed for the episode
-        self.lender_order = order_rng.permutation(n)
+        # banks by their fitness as new counterparties (largest capital first) when the funding
+        # market is tiered (network.reach > 0), else a seeded random order; fixed for the episode
+        self.lender_order = (np.argsort(fitness_ranks(self.capital0, n)) if cfg.network.reach > 0
+                             else order_rng.permutation(n))
 
         # central bank parameters the interactive runner may change
         cb = cfg.central_bank
@@ -121,7 +123,7 @@ class BankingSystem:
         self.min_capital_ratio = cfg.regulation.min_capital_ratio
 
         assets0 = self.capital0 * self.target_leverage
-        lender, borrower, amount = NETWORKS[cfg.network.type](n, cfg.network, gen_rng)
+        lender, borrower, amount = NETWORKS[cfg.network.type](n, cfg.network, gen_rng, sizes=self.capital0)
         bs = cfg.balance_sheet
         if amount is None:
             outdeg = np.bincount(lender, minlength=n)

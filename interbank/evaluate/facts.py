@@ -1,0 +1,383 @@
+"""Stylised facts of banking, measured on the model against their bands (``interbank facts``).
+
+``FACTS`` declares every fact once: its name, unit, band, reference and the function that
+computes it from the ``Measurements`` of a few seeded episodes. The CLI table, the JSON, the
+docs and the tests all read it. ``check(config, policy, episodes, banks, seed)`` plays the
+episodes and returns one ``FactResult`` per fact.
+
+Profitability is per bank over the episode, annualised with ``steps_per_year`` and pooled
+as the median over the banks alive at the end. Network facts are measured on the live
+banks' outstanding loans after reset and after every step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from interbank.sim import network_stats as ns
+
+HORIZON = 10  # steps ahead for the predictability of market returns
+TAIL_MIN_BANKS = 500  # below this the in-degree tail has too few banks to fit
+
+
+@dataclass
+class Measurements:
+    """What the episodes leave for the facts (pooled over episodes).
+
+    Per bank-episode (banks alive at the end; dollars): ``net_income``, ``nii`` (interest
+    income - expense), ``fees``, ``operating_cost``, ``market_result``, ``mean_equity``,
+    ``mean_assets``, ``years`` (episode length in years); ``losing`` (per bank-episode, all
+    banks: net income < 0 or defaulted). Per step: ``density``, ``cp_error``,
+    ``interbank_share`` (interbank loans / total assets of live banks), ``rate`` (volume-weighted
+    rate of the step's new loans, NaN without any), ``scarcity`` (requests / (requests + supply)),
+    ``priced`` and ``above_ceiling`` (dollars priced this step, and those above the lending
+    facility). ``tail_alpha``: in-degree tail exponent at the end of each episode (n >= 500).
+    ``sources``: dollars of shortfalls covered by each source. ``obs``/``ahead``: observation
+    rows and the mean 10-step-ahead log return over markets, ``groups`` the (episode, step)
+    of each row. Entries are None where the core does not provide them yet.
+    """
+
+    n_banks: int = 0
+    net_income: list[float] = field(default_factory=list)
+    nii: list[float] | None = field(default_factory=list)
+    fees: list[float] | None = field(default_factory=list)
+    operating_cost: list[float] | None = field(default_factory=list)
+    market_result: list[float] | None = field(default_factory=list)
+    mean_equity: list[float] = field(default_factory=list)
+    mean_assets: list[float] = field(default_factory=list)
+    years: list[float] = field(default_factory=list)
+    losing: list[bool] = field(default_factory=list)
+    density: list[float] = field(default_factory=list)
+    cp_error: list[float] = field(default_factory=list)
+    interbank_share: list[float] = field(default_factory=list)
+    rate: list[float] = field(default_factory=list)
+    scarcity: list[float] = field(default_factory=list)
+    priced: float = 0.0
+    above_ceiling: float = 0.0
+    tail_alpha: list[float] = field(default_factory=list)
+    sources: dict[str, float] | None = field(default_factory=dict)
+    obs: list[np.ndarray] = field(default_factory=list)
+    ahead: list[np.ndarray] = field(default_factory=list)
+    groups: list[np.ndarray] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ statistics
+def predictability_r2(x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> float:
+    """R^2 of the least-squares regression of ``y`` on ``x`` (with an intercept), adjusted for
+    the number of regressors over the number of distinct observations of ``y``.
+
+    ``groups`` labels rows that share one observation of ``y`` (every bank's row at one step):
+    the adjustment counts groups, not rows, so that repeating a step's return over the banks
+    does not pass noise for predictability: R2_adj = 1 - (1 - R2)(G - 1)/(G - k - 1), with k
+    the rank of the regressors. Constant columns add nothing. NaN with too few groups.
+    Weekly index returns are close to unpredictable (Fama 1970): target < 0.02."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    g = y.size if groups is None else np.unique(groups).size
+    design = np.column_stack([np.ones(y.size), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    k = int(np.linalg.matrix_rank(design)) - 1
+    if g - k - 1 <= 0:
+        return float("nan")
+    resid = y - design @ coef
+    tss = float(((y - y.mean()) ** 2).sum())
+    if tss <= 0:
+        return float("nan")
+    r2 = 1.0 - float((resid ** 2).sum()) / tss
+    return 1.0 - (1.0 - r2) * (g - 1) / (g - k - 1)
+
+
+def _median(values: list[float] | None) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def _annual(m: Measurements, num: list[float] | None, den: list[float]) -> float | None:
+    """Median over bank-episodes of num / den per year."""
+    if not num or not den:
+        return None
+    r = np.asarray(num) / np.maximum(np.asarray(den), 1e-12) / np.asarray(m.years)
+    return float(np.median(r))
+
+
+def _cost_income(m: Measurements) -> float | None:
+    if m.nii is None or m.fees is None or m.operating_cost is None or m.market_result is None or not m.nii:
+        return None
+    income = np.asarray(m.nii) + np.asarray(m.fees) + np.asarray(m.market_result)
+    cost = np.asarray(m.operating_cost)
+    ok = income > 0
+    return float(np.median(cost[ok] / income[ok])) if ok.any() else None
+
+
+def _share(m: Measurements, key: str) -> float | None:
+    if not m.sources:
+        return None
+    value = m.sources.get(key, 0.0)
+    total = sum(v for v in m.sources.values() if np.isfinite(v))
+    return value / total if total > 0 and np.isfinite(value) else None
+
+
+def _correlation(a: list[float], b: list[float]) -> float | None:
+    x, y = np.asarray(a), np.asarray(b)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or x[ok].std() == 0 or y[ok].std() == 0:
+        return None
+    return float(np.corrcoef(x[ok], y[ok])[0, 1])
+
+
+def _finite(values: list[float], reduce: Callable[[np.ndarray], float]) -> float | None:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(reduce(v)) if v.size else None
+
+
+def _r2(m: Measurements) -> float | None:
+    if not m.obs:
+        return None
+    value = predictability_r2(np.concatenate(m.obs), np.concatenate(m.ahead), np.concatenate(m.groups))
+    return value if np.isfinite(value) else None
+
+
+# ------------------------------------------------------------------ the table
+@dataclass(frozen=True)
+class Fact:
+    """One stylised fact: ``compute(measurements)`` gives the model's value in ``unit``
+    (None: not measurable here); the band is [``low``, ``high``] (None: open side, both
+    None: reported only); ``reference`` a short citation; ``how`` what is measured."""
+
+    name: str
+    unit: str
+    low: float | None
+    high: float | None
+    reference: str
+    how: str
+    compute: Callable[[Measurements], float | None]
+
+
+FACTS: tuple[Fact, ...] = (
+    Fact("roe", "per year", 0.04, 0.10, "ECB Supervisory Banking Statistics; FDIC QBP",
+         "net income / mean equity, annualised, median over banks alive at the end",
+         lambda m: _annual(m, m.net_income, m.mean_equity)),
+    Fact("roa", "per year", 0.003, 0.012, "ECB Supervisory Banking Statistics; FDIC QBP",
+         "net income / mean assets, annualised, median over banks alive at the end",
+         lambda m: _annual(m, m.net_income, m.mean_assets)),
+    Fact("net_interest_margin", "per year", 0.01, 0.03, "ECB Supervisory Banking Statistics; FDIC QBP",
+         "(interest income - interest expense) / mean assets, annualised, median",
+         lambda m: _annual(m, m.nii, m.mean_assets)),
+    Fact("cost_income", "ratio", 0.50, 0.70, "ECB Supervisory Banking Statistics; FDIC QBP",
+         "operating costs / operating income (net interest income + fees + market result), median",
+         _cost_income),
+    Fact("share_losing_money", "share of banks", None, 0.10, "ECB Supervisory Banking Statistics",
+         "banks with negative net income over the episode or defaulted, over all banks",
+         lambda m: float(np.mean(m.losing)) if m.losing else None),
+    Fact("interbank_assets_share", "share of assets", 0.02, 0.15,
+         "ECB consolidated banking data (judgement band); Upper & Worms 2004",
+         "interbank loans / total assets of the live banks, mean over steps",
+         lambda m: _finite(m.interbank_share, np.mean)),
+    Fact("density_lowest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
+         "links / possible directed links among live banks, lowest step (at 100+ banks)",
+         lambda m: _finite(m.density, np.min)),
+    Fact("density_highest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
+         "links / possible directed links among live banks, highest step",
+         lambda m: _finite(m.density, np.max)),
+    Fact("core_periphery_error", "errors per link", None, 0.30, "Craig & von Peter 2014",
+         "Craig-von Peter error of the best core found, worst step",
+         lambda m: _finite(m.cp_error, np.max)),
+    Fact("in_degree_tail_exponent", "exponent", 2.0, 3.0, "Boss et al. 2004",
+         f"discrete power-law MLE (Clauset et al. 2009) at the end, mean over episodes; n/a below {TAIL_MIN_BANKS} banks",
+         lambda m: _finite(m.tail_alpha, np.mean)),
+    Fact("rate_scarcity_correlation", "correlation", 0.5, None, "Poole 1968; Bindseil 2014",
+         "correlation over steps of the interbank rate with requests / (requests + supply)",
+         lambda m: _correlation(m.rate, m.scarcity)),
+    Fact("shortfalls_by_interbank", "share of shortfalls", None, None, "Afonso, Kovner & Schoar 2011",
+         "dollars of shortfalls covered by the interbank market", lambda m: _share(m, "interbank")),
+    Fact("shortfalls_by_facility", "share of shortfalls", None, None, "Bindseil 2014",
+         "dollars of shortfalls covered by the central bank facility", lambda m: _share(m, "facility")),
+    Fact("shortfalls_by_fire_sales", "share of shortfalls", None, 0.10, "Shleifer & Vishny 2011",
+         "dollars of shortfalls covered by fire sales of market positions (the costly last resort)",
+         lambda m: _share(m, "fire_sale")),
+    Fact("volume_above_ceiling", "share of volume", None, 0.0, "Poole 1968; Bindseil 2014",
+         "interbank volume priced this step (new loans and rollovers) above the lending facility",
+         lambda m: m.above_ceiling / m.priced if m.priced > 0 else None),
+    Fact("return_predictability_r2", "R^2", None, 0.02, "Fama 1970",
+         f"adjusted R^2 of the mean {HORIZON}-step log return over markets on the observation, pooled",
+         _r2),
+)
+"""Every stylised fact ``interbank facts`` measures, in the order it prints them."""
+
+
+@dataclass(frozen=True)
+class FactResult:
+    """A measured fact: ``value`` (None: n/a), the band, ``ok`` (None when there is no value
+    or no band), the reference and the unit."""
+
+    fact: str
+    value: float | None
+    low: float | None
+    high: float | None
+    ok: bool | None
+    reference: str
+    unit: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def judge(fact: Fact, value: float | None) -> FactResult:
+    """The fact's value against its band (ok None without a value or without a band)."""
+    if value is not None and not np.isfinite(value):
+        value = None
+    if value is None or (fact.low is None and fact.high is None):
+        ok = None
+    else:
+        ok = (fact.low is None or value >= fact.low - 1e-12) and (fact.high is None or value <= fact.high + 1e-12)
+    return FactResult(fact.name, value, fact.low, fact.high, ok, fact.reference, fact.unit)
+
+
+# ------------------------------------------------------------------ policies
+_POLICY = re.compile(r"^([a-z_]+)(?:\((.*)\))?$")
+
+
+def parse_policy(text: str, seed: int | None = None):
+    """A registry policy from ``name``, ``name(value)`` (the rule's first tunable parameter)
+    or ``name(key=value, ...)``, e.g. ``lend_surplus(3)``; ValueError names the mistake."""
+    from interbank.policies import BASELINES, RULE_GRIDS, make_policy
+
+    match = _POLICY.match(text.strip())
+    if not match or match.group(1) not in BASELINES:
+        raise ValueError(f"unknown policy {text!r}; choose one of {', '.join(BASELINES)} (e.g. lend_surplus(3))")
+    name, args = match.group(1), match.group(2)
+    params: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in (args or "").split(","))):
+        key, _, value = part.rpartition("=")
+        key = key.strip() or next(iter(RULE_GRIDS.get(name, {})), "")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            raise ValueError(f"policy {text!r}: {value!r} is not a number") from None
+        if not key:
+            raise ValueError(f"policy {text!r}: {name} takes no parameters")
+    try:
+        return make_policy(name, seed, **params)
+    except TypeError:
+        raise ValueError(f"policy {text!r}: {name} does not take {', '.join(params)}") from None
+
+
+# ------------------------------------------------------------------ collection
+def _live_network(s) -> tuple[np.ndarray, np.ndarray, int]:
+    alive = s.active
+    remap = np.cumsum(alive) - 1
+    keep = alive[s.lender] & alive[s.borrower] & (s.amount > 0)
+    return remap[s.lender[keep]], remap[s.borrower[keep]], int(alive.sum())
+
+
+def _measure_network(s, m: Measurements) -> None:
+    lender, borrower, n = _live_network(s)
+    m.density.append(ns.density(lender, borrower, n))
+    m.cp_error.append(ns.core_periphery_error(lender, borrower, n, refine=20).error)
+    assets = s.total_assets()[s.active].sum()
+    m.interbank_share.append(float(s.loans_out()[s.active].sum() / assets) if assets > 0 else float("nan"))
+
+
+def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
+    from interbank.policies.rollout import rollout
+
+    acc: dict[str, Any] = {}
+
+    def on_reset(s) -> None:
+        acc.update(equity=s.equity().copy(), eq_sum=np.zeros(s.n), as_sum=np.zeros(s.n), steps=0,
+                   log_price=[np.log(s.price).mean()], obs=[env.observation_array().copy()], live=[s.active.copy()],
+                   received=0.0, cb=s.cb_lent)
+        _measure_network(s, m)
+
+    def on_batch(s, batch) -> None:
+        acc["eq_sum"] += np.where(s.active, s.equity(), 0.0)
+        acc["as_sum"] += np.where(s.active, s.total_assets(), 0.0)
+        acc["steps"] += 1
+        acc["log_price"].append(np.log(s.price).mean())
+        acc["obs"].append(env.observation_array().copy())
+        acc["live"].append(s.active.copy())
+        _measure_network(s, m)
+        f = s.funding
+        asked, offered = float(np.sum(f["requested"])), float(f["offered"])
+        m.scarcity.append(asked / (asked + offered) if asked + offered > 0 else float("nan"))
+        m.rate.append(float(f["rate"]))
+        acc["received"] += float(np.sum(f["received"]))
+        led = s.ledger
+        now = (led.due == s.t + s.config.funding.maturity) & (led.amount > 0)
+        m.priced += float(led.amount[now].sum())
+        m.above_ceiling += float(led.amount[now & (led.rate > s.lending_rate + 1e-12)].sum())
+
+    rollout(env, policy, seed, on_reset=on_reset, on_batch=on_batch)
+    s = env.system
+    steps = max(acc["steps"], 1)
+    alive = s.active
+    years = steps / s.config.steps_per_year
+    income = getattr(s, "income", None)  # TODO(econ): the core's income statement (BankingSystem.income)
+    if income is not None:
+        parts = {k: np.asarray(v, dtype=np.float64) for k, v in income.items()}
+        net = (parts["interest_income"] - parts["interest_expense"] + parts["fee_income"] - parts["operating_cost"]
+               + parts["credit_result"] + parts["market_result"] + parts["other"])
+        for key, values in (("nii", parts["interest_income"] - parts["interest_expense"]), ("fees", parts["fee_income"]),
+                            ("operating_cost", parts["operating_cost"]), ("market_result", parts["market_result"])):
+            getattr(m, key).extend(values[alive].tolist())
+    else:
+        # fallback until the core books income: net income = change in equity; its parts unknown
+        net = s.equity() - acc["equity"]
+        m.nii = m.fees = m.operating_cost = m.market_result = None
+    m.net_income.extend(net[alive].tolist())
+    m.mean_equity.extend((acc["eq_sum"][alive] / steps).tolist())
+    m.mean_assets.extend((acc["as_sum"][alive] / steps).tolist())
+    m.years.extend([years] * int(alive.sum()))
+    m.losing.extend((~alive | (net < 0)).tolist())
+    if s.n >= TAIL_MIN_BANKS:
+        lender, borrower, n = _live_network(s)
+        m.tail_alpha.append(ns.in_degree_tail_exponent(lender, borrower, n).alpha)
+    sources = getattr(s, "liquidity_sources", None)  # TODO(econ): BankingSystem.liquidity_sources
+    if sources is not None and m.sources is not None:
+        for k, v in sources.items():
+            m.sources[k] = m.sources.get(k, 0.0) + float(v)
+    elif m.sources is not None:
+        # fallback: interbank funding received and facility lending; fire sales are not in dollars yet
+        m.sources["interbank"] = m.sources.get("interbank", 0.0) + acc["received"]
+        m.sources["facility"] = m.sources.get("facility", 0.0) + (s.cb_lent - acc["cb"])
+        m.sources["fire_sale"] = float("nan")
+    # predictability: each step's observation rows against the mean log return HORIZON steps ahead
+    lp = np.asarray(acc["log_price"])
+    for t in range(len(lp) - HORIZON):
+        rows = acc["obs"][t][acc["live"][t]]
+        if rows.size:
+            m.obs.append(rows)
+            m.ahead.append(np.full(rows.shape[0], lp[t + HORIZON] - lp[t]))
+            m.groups.append(np.full(rows.shape[0], episode * 1_000_000 + t))
+
+
+def collect(config: Any, policy: str = "lend_surplus(3)", episodes: int = 2, banks: int | None = None, seed: int = 0,
+            progress: Callable[[int], None] | None = None) -> Measurements:
+    """Play ``episodes`` seeded episodes (seeds seed, seed + 1, ...) of ``config`` (a path, dict
+    or EnvConfig) with ``policy`` (see ``parse_policy``) and collect the ``Measurements``.
+    ``progress(done)`` is called after each episode."""
+    from interbank.envs import parallel_env
+
+    if episodes < 1:
+        raise ValueError(f"episodes = {episodes} must be at least 1")
+    overrides = {"n_banks": banks} if banks is not None else {}
+    env = parallel_env(config, **overrides)
+    rule = parse_policy(policy, seed)
+    m = Measurements(n_banks=env.system.n)
+    for i in range(episodes):
+        _play(env, rule, seed + i, i, m)
+        if progress:
+            progress(i + 1)
+    return m
+
+
+def check(config: Any, policy: str = "lend_surplus(3)", episodes: int = 2, banks: int | None = None, seed: int = 0,
+          progress: Callable[[int], None] | None = None) -> list[FactResult]:
+    """Every fact of ``FACTS`` measured on seeded episodes, against its band."""
+    m = collect(config, policy, episodes, banks, seed, progress)
+    return [judge(f, f.compute(m)) for f in FACTS]

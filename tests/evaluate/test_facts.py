@@ -1,0 +1,104 @@
+"""``interbank facts``: one table of stylised facts, read by the CLI, the JSON and the tests."""
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from interbank.evaluate import facts
+from interbank.evaluate.facts import FACTS, Measurements, judge, predictability_r2
+
+SMALL = ["--banks", "8", "--episodes", "1", "--no-progress"]
+
+
+def _cli(*args):
+    """Run ``interbank facts ARGS`` in process: (returncode, stdout, stderr)."""
+    from interbank.cli import main
+
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["facts", *args])
+        except SystemExit as exc:
+            code = exc.code
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def test_facts_have_unique_names_and_valid_bands():
+    names = [f.name for f in FACTS]
+    assert len(names) == len(set(names))
+    for f in FACTS:
+        assert f.reference and f.unit and f.how
+        assert f.low is None or f.high is None or f.low <= f.high
+        for bound in (f.low, f.high):
+            assert bound is None or math.isfinite(bound)
+
+
+def test_json_output_parses_and_has_every_fact():
+    run = _cli(*SMALL, "--config", "configs/default.yaml", "--json", "--policy", "lend_surplus(3)")
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)
+    assert [r["fact"] for r in rows] == [f.name for f in FACTS]
+    assert all(set(r) == {"fact", "value", "low", "high", "ok", "reference", "unit"} for r in rows)
+    tail = next(r for r in rows if r["fact"] == "in_degree_tail_exponent")
+    assert tail["value"] is None and tail["ok"] is None  # 8 banks: too few for a tail
+
+
+def test_the_table_names_every_fact():
+    run = _cli(*SMALL, "--config", "stress", "--seed", "3")
+    assert run.returncode == 0, run.stderr
+    assert all(f.name in run.stdout for f in FACTS)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--config", "no_such_scenario"], "config"),
+    (["--policy", "bogus"], "policy"),
+    (["--policy", "lend_surplus(x)"], "number"),
+    (["--episodes", "0"], "episodes"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, words):
+    run = _cli(*SMALL[:2], *args)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interbank: ") and words in lines[0]
+
+
+def test_r2_recovers_a_known_predictable_component():
+    rng = np.random.default_rng(0)
+    steps, banks = 400, 5
+    signal = rng.standard_normal(steps)
+    y = 0.5 * signal + rng.standard_normal(steps) * np.sqrt(0.75)  # true R^2 = 0.25 / (0.25 + 0.75)
+    x = np.column_stack([np.repeat(signal, banks), rng.standard_normal(steps * banks), np.ones(steps * banks)])
+    r2 = predictability_r2(x, np.repeat(y, banks), np.repeat(np.arange(steps), banks))
+    assert r2 == pytest.approx(0.25, abs=0.07)
+    # pure noise: the adjustment counts steps, not rows, so repeated rows do not look predictable
+    noise = predictability_r2(rng.standard_normal((steps * banks, 20)), np.repeat(rng.standard_normal(steps), banks),
+                              np.repeat(np.arange(steps), banks))
+    assert abs(noise) < 0.05
+
+
+def test_network_facts_on_a_hand_built_network():
+    # a complete core {0, 1, 2}, each periphery bank linked both ways to one core bank: 6 + 2 x 9 links of 12 x 11
+    m = Measurements(n_banks=12)
+    src = [i for i in range(3) for j in range(3) if i != j] + list(range(3, 12)) + [p % 3 for p in range(3, 12)]
+    dst = [j for i in range(3) for j in range(3) if i != j] + [p % 3 for p in range(3, 12)] + list(range(3, 12))
+    from interbank.sim import network_stats as ns
+
+    m.density.append(ns.density(np.array(src), np.array(dst), 12))
+    m.cp_error.append(ns.core_periphery_error(np.array(src), np.array(dst), 12).error)
+    by_name = {f.name: judge(f, f.compute(m)) for f in FACTS}
+    assert by_name["density_lowest"].value == pytest.approx(24 / 132)
+    assert by_name["density_lowest"].ok is False  # 18% is far denser than real interbank networks
+    assert by_name["core_periphery_error"].value == 0.0 and by_name["core_periphery_error"].ok is True
+    assert by_name["in_degree_tail_exponent"].value is None and by_name["in_degree_tail_exponent"].ok is None
+
+
+def test_check_returns_one_result_per_fact():
+    results = facts.check("configs/default.yaml", "hold", episodes=1, banks=6, seed=0)
+    assert [r.fact for r in results] == [f.name for f in FACTS]
+    assert all(r.ok is None or isinstance(r.ok, bool) for r in results)
