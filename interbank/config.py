@@ -188,7 +188,7 @@ class RatesConfig(_Strict):
     book_volatility: Share = 0.005
     fees: Share = 0.006
     operating_cost: Share = 0.014
-    fixed_cost: Share = 0.004
+    fixed_cost: Share = 0.005
 
 
 class FundingConfig(_Strict):

@@ -18,8 +18,8 @@ from every_bank import EveryBankEveryStep  # docs/compat/every_bank.py
 
 from interbank.envs import parallel_env
 
-# the stress scenario with more leverage: defaults within a few hundred bank-steps
-STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}
+# the stress scenario with more leverage and worse credit: defaults within a few hundred bank-steps
+STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20, "rates.book_volatility": 0.12}
 
 torch.manual_seed(0)
 # flat_observation=True: AgileRL refuses an action mask inside the observation and reads it from

@@ -76,10 +76,10 @@ class CountUpdates(Callback):
         CountUpdates.updates += 1
 
 
-# the stress scenario with more leverage: defaults within a few hundred bank-steps
+# the stress scenario with more leverage and worse credit: defaults within a few hundred bank-steps
 task = InterbankTask.STRESS.get_task(config={
     "scenario": "configs/stress.yaml", "n_banks": 20, "max_cycles": 50,
-    "generation.leverage_low": 14, "generation.leverage_high": 20,
+    "generation.leverage_low": 14, "generation.leverage_high": 20, "rates.book_volatility": 0.12,
 })
 config = ExperimentConfig.get_from_yaml()
 config.sampling_device = config.train_device = config.buffer_device = "cpu"

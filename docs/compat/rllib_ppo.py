@@ -17,8 +17,8 @@ from ray.tune.registry import register_env
 from interbank.envs import parallel_env
 from interbank.train.rllib_env import RllibAdaptor
 
-# the stress scenario with more leverage: defaults within a few hundred bank-steps
-STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}
+# the stress scenario with more leverage and worse credit: defaults within a few hundred bank-steps
+STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20, "rates.book_volatility": 0.12}
 
 # RllibAdaptor renames the observation to {"observations", "action_mask" (float32)}, the keys
 # RLlib's ActionMaskingTorchRLModule reads; without masking, parallel_env(..., flat_observation=True)

@@ -10,8 +10,8 @@ from stable_baselines3.common.utils import set_random_seed
 
 from interbank.envs import parallel_env
 
-# the stress scenario with more leverage: defaults within a few hundred bank-steps
-STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}
+# the stress scenario with more leverage and worse credit: defaults within a few hundred bank-steps
+STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20, "rates.book_volatility": 0.12}
 
 # flat_observation=True: black_death_v3 needs a Box observation (the mask is its last 5 entries)
 env = parallel_env("configs/stress.yaml", n_banks=20, max_cycles=50, flat_observation=True, seed=1, **STRESS)

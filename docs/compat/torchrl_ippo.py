@@ -13,8 +13,8 @@ from torchrl.objectives import ClipPPOLoss, ValueEstimators
 
 from interbank.envs import parallel_env
 
-# the stress scenario with more leverage: defaults within a few hundred bank-steps
-STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20}
+# the stress scenario with more leverage and worse credit: defaults within a few hundred bank-steps
+STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20, "rates.book_volatility": 0.12}
 
 torch.manual_seed(0)
 N_BANKS, STEPS_PER_BATCH, BATCHES = 20, 25, 4  # raise BATCHES to really train

@@ -24,14 +24,14 @@ from interbank.evaluate.metrics import UNITS, aggregate
 from interbank.evaluate.parallel import map_tasks
 from interbank.evaluate.deviation import deviation_tasks, play_profile, summarise
 from interbank.evaluate.tuning import grid_points, tune_rules, tuning_report
-from interbank.policies import RULE_GRIDS, make_policy
+from interbank.policies import BASELINES, RULE_GRIDS, make_policy
 from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
 from interbank.run_folder import training_env_config
 from interbank.sim.actions import PRIORITIES
 from interbank.evaluate.episode import evaluate_episode
 
-BASELINE_NAMES = ("random", "hold", "heuristic", "hoard", "lend_surplus", "invest_momentum")
+BASELINE_NAMES = tuple(BASELINES)  # every registered baseline, in the registry's order
 CSV_COLUMNS = (
     "policy", "episodes", "mean_return", "std_return", "mean_objective", "default_rate", "mean_cascade_size", "max_cascade_size",
     "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean",

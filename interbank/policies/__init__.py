@@ -1,7 +1,7 @@
 """Policies: the batch interface and the baselines.
 
 ``make_policy(name, seed, **params)`` builds a baseline by name: ``random``, ``hold``,
-``heuristic``, ``hoard``, ``lend_surplus``, ``invest_momentum``; ``params`` are the rule's
+``heuristic``, ``hoard``, ``lend_surplus``, ``invest_momentum``, ``buy_below_path``, ``carry``; ``params`` are the rule's
 parameters (``RULE_GRIDS`` lists the tunable ones).
 """
 
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from interbank.policies.base import Policy, act_on_env
 from interbank.policies.baselines import (
-    RULE_GRIDS, HeuristicPolicy, HoardPolicy, HoldPolicy, InvestMomentumPolicy, LendSurplusPolicy, RandomPolicy,
+    RULE_GRIDS, BuyBelowPathPolicy, CarryPolicy, HeuristicPolicy, HoardPolicy, HoldPolicy, InvestMomentumPolicy,
+    LendSurplusPolicy, RandomPolicy,
 )
 
 BASELINES: dict[str, type] = {
     "random": RandomPolicy, "hold": HoldPolicy, "heuristic": HeuristicPolicy, "hoard": HoardPolicy,
     "lend_surplus": LendSurplusPolicy, "invest_momentum": InvestMomentumPolicy,
+    "buy_below_path": BuyBelowPathPolicy, "carry": CarryPolicy,
 }
 
 
@@ -27,6 +29,6 @@ def make_policy(name: str, seed: int | None = None, **params: float) -> Policy:
 
 
 __all__ = [
-    "BASELINES", "RULE_GRIDS", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
+    "BASELINES", "RULE_GRIDS", "BuyBelowPathPolicy", "CarryPolicy", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
     "LendSurplusPolicy", "Policy", "RandomPolicy", "act_on_env", "make_policy",
 ]

@@ -1,5 +1,6 @@
 """Baseline policies: ``random``, ``hold``, the rule-based ``heuristic`` (the seed's old static
-logic) and transparent reference rules (``hoard``, ``lend_surplus``, ``invest_momentum``).
+logic) and transparent reference rules (``hoard``, ``lend_surplus``, ``invest_momentum``, and the
+two rules that exploited env v2: ``buy_below_path`` and ``carry``).
 
 ``RULE_GRIDS`` lists, for each rule with parameters, the small grid ``interbank evaluate``
 tunes it over on training seeds before scoring it on the evaluation seeds."""
@@ -151,10 +152,70 @@ class InvestMomentumPolicy:
         return np.select(rules, [DIVEST, INVEST, LEND, BORROW], default=HOLD).astype(np.int64)
 
 
+class BuyBelowPathPolicy:
+    """Time the markets (the env v2 exploit): INVEST when prices stand more than ``gap`` below the
+    path ``exp(drift x step) - 1`` a bank can compute from ``time_left`` and the scenario's drift,
+    DIVEST when they stand more than ``gap`` above it, otherwise lend the surplus above 3x the
+    reserve requirement (as ``lend_surplus(3)``). ``drift`` is per step, ``steps`` the episode's
+    length. Under env v3 prices are a random walk: the path predicts nothing (a test checks that
+    a lone bank playing it gains nothing significant)."""
+
+    def __init__(self, gap: float = 0.02, drift: float = 0.001, steps: float = 100.0) -> None:
+        self.gap, self.drift, self.steps = float(gap), float(drift), float(steps)
+        self.name = f"buy_below_path({self.gap:g})"
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
+        obs = observations
+        mask = np.asarray(action_masks, dtype=bool)
+        step = (1.0 - obs[:, _F["time_left"]]) * self.steps
+        gap = obs[:, _F["market_return"]] - np.expm1(self.drift * step)
+        cover = reserve_cover(obs)
+        rules = [
+            (gap < -self.gap) & mask[:, INVEST],
+            (gap > self.gap) & mask[:, DIVEST],
+            (cover > 3.0) & mask[:, LEND],
+            (cover < 3.0) & mask[:, BORROW],
+        ]
+        return np.select(rules, [INVEST, DIVEST, LEND, BORROW], default=HOLD).astype(np.int64)
+
+
+class CarryPolicy:
+    """Carry trade: INVEST while funding is cheap (the bank's own ``funding_spread``, its interbank
+    rate over the deposit facility x 10, below ``spread``) and the markets have not fallen over the
+    last 5 steps; DIVEST when funding turns dear; otherwise lend the surplus above 3x the reserve
+    requirement. The markets' expected return (about 5% a year) against the funding cost is the
+    bet."""
+
+    def __init__(self, spread: float = 0.1) -> None:
+        self.spread = float(spread)
+        self.name = f"carry({self.spread:g})"
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
+        obs = observations
+        mask = np.asarray(action_masks, dtype=bool)
+        cheap = obs[:, _F["funding_spread"]] < self.spread
+        cover = reserve_cover(obs)
+        rules = [
+            cheap & (obs[:, _F["market_momentum"]] >= 0) & mask[:, INVEST],
+            ~cheap & mask[:, DIVEST],
+            (cover > 3.0) & mask[:, LEND],
+            (cover < 3.0) & mask[:, BORROW],
+        ]
+        return np.select(rules, [INVEST, DIVEST, LEND, BORROW], default=HOLD).astype(np.int64)
+
+
 # The grids ``interbank evaluate`` tunes each rule over (on training seeds): a few values
 # around the default, spanning cautious to aggressive.
 RULE_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
     "lend_surplus": {"c": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0)},
     "invest_momentum": {"threshold": (0.0, 0.01, 0.02, 0.05)},
     "heuristic": {"low_cash": (0.05, 0.1, 0.15), "lend_cash": (0.1, 0.2, 0.3)},
+    "buy_below_path": {"gap": (0.0, 0.02, 0.05)},
+    "carry": {"spread": (0.05, 0.1, 0.2)},
 }

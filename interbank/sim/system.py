@@ -492,10 +492,15 @@ class BankingSystem:
         # the estate: what the closed banks held (after their fire sale and the recoveries they got),
         # paid out to creditors (rho x claims) and, for a bank that pays in full, its shareholders;
         # what is left is lost in liquidation (bankruptcy costs, Rogers & Veraart's alpha and beta)
-        estate = self.cash[banks] + self.book[banks] + passed
+        # an illiquid bank's negative cash is payments the payment system settled for it and the
+        # central bank now loses (an overdraft it cannot recover)
+        overdraft = np.maximum(-self.cash[banks], 0.0)
+        estate = np.maximum(self.cash[banks], 0.0) + self.book[banks] + passed
         paid = rho[banks] * p_bar[banks]
         residual = np.where(rho[banks] >= 1.0, np.maximum(estate - p_bar[banks], 0.0), 0.0)
         acc = self.accounts
+        acc.central_bank -= float(overdraft.sum())
+        self.external_losses += float(overdraft.sum())
         acc.households += float((rho[banks] * self.deposits[banks] - passed).sum())
         acc.central_bank += float((rho[banks] * self.cb_loans[banks]).sum())
         acc.shareholders += float(residual.sum())

@@ -68,18 +68,18 @@ def test_bad_input_is_one_line_and_exit_2(args, words):
     assert len(lines) == 1 and lines[0].startswith("interbank: ") and words in lines[0]
 
 
-def test_r2_recovers_a_known_predictable_component():
+def test_r2_recovers_a_known_predictable_component_out_of_sample():
     rng = np.random.default_rng(0)
     steps, banks = 400, 5
     signal = rng.standard_normal(steps)
     y = 0.5 * signal + rng.standard_normal(steps) * np.sqrt(0.75)  # true R^2 = 0.25 / (0.25 + 0.75)
     x = np.column_stack([np.repeat(signal, banks), rng.standard_normal(steps * banks), np.ones(steps * banks)])
-    r2 = predictability_r2(x, np.repeat(y, banks), np.repeat(np.arange(steps), banks))
-    assert r2 == pytest.approx(0.25, abs=0.07)
-    # pure noise: the adjustment counts steps, not rows, so repeated rows do not look predictable
-    noise = predictability_r2(rng.standard_normal((steps * banks, 20)), np.repeat(rng.standard_normal(steps), banks),
-                              np.repeat(np.arange(steps), banks))
-    assert abs(noise) < 0.05
+    train = np.repeat(np.arange(steps) < steps // 2, banks)
+    r2 = predictability_r2(x, np.repeat(y, banks), train)
+    assert r2 == pytest.approx(0.25, abs=0.1)
+    # pure noise on twenty regressors: fitted in one half, it predicts nothing in the other
+    noise = predictability_r2(rng.standard_normal((steps * banks, 20)), np.repeat(rng.standard_normal(steps), banks), train)
+    assert noise < 0.02
 
 
 def test_network_facts_on_a_hand_built_network():
@@ -102,3 +102,40 @@ def test_check_returns_one_result_per_fact():
     results = facts.check("configs/default.yaml", "hold", episodes=1, banks=6, seed=0)
     assert [r.fact for r in results] == [f.name for f in FACTS]
     assert all(r.ok is None or isinstance(r.ok, bool) for r in results)
+
+
+# The default scenario must pass every band it can be held to at its size (20 banks); the stress
+# scenario is a credit crisis, so its profitability is not held to normal years' bands, but its
+# funding market, pecking order and prices are. The network's shape is a known gap at 20-30 banks
+# (density bands are for 100+ banks; core-periphery error above 0.3): strict xfails, so that the
+# day they pass the test says so.
+SCENARIO_FACTS = {
+    "configs/default.yaml": ("roe", "roa", "net_interest_margin", "cost_income", "share_losing_money",
+                             "interbank_assets_share", "rate_scarcity_correlation", "shortfalls_by_fire_sales",
+                             "volume_above_ceiling", "return_predictability_r2"),
+    "configs/stress.yaml": ("net_interest_margin", "cost_income", "interbank_assets_share",
+                            "rate_scarcity_correlation", "shortfalls_by_fire_sales", "volume_above_ceiling",
+                            "return_predictability_r2"),
+}
+NETWORK_GAPS = ("density_lowest", "core_periphery_error")
+
+
+@pytest.fixture(scope="module")
+def scenario_facts():
+    from interbank.evaluate.facts import check
+
+    return {c: {r.fact: r for r in check(c, "lend_surplus(3)", episodes=6, seed=1000)} for c in SCENARIO_FACTS}
+
+
+@pytest.mark.parametrize("config", list(SCENARIO_FACTS))
+def test_the_scenarios_pass_their_bands(scenario_facts, config):
+    results = scenario_facts[config]
+    failed = {f: results[f].value for f in SCENARIO_FACTS[config] if not results[f].ok}
+    assert not failed, failed
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: the network is not yet sparse and core-periphery at 20-30 banks")
+@pytest.mark.parametrize("config", list(SCENARIO_FACTS))
+def test_the_network_facts_pass_their_bands(scenario_facts, config):
+    results = scenario_facts[config]
+    assert all(results[f].ok for f in NETWORK_GAPS), {f: results[f].value for f in NETWORK_GAPS}

@@ -98,3 +98,23 @@ def test_borrow_calls_loans_back_now():
     assert s.ledger.amount.sum() == pytest.approx(owed / 2)
     # the lender's cash also moves by a week of book income, deposit interest and costs (< 0.1)
     assert s.cash[0] - cash0[0] == pytest.approx(owed / 2, abs=0.1)
+
+
+def test_invest_is_masked_when_the_trade_would_breach_the_liquidity_coverage_ratio():
+    # one bank, capital 10 at leverage 10: book 90 (RWA 90, capital ratio 11%), cash 10, deposits 90.
+    # LCR = 10 / (10% x 90) = 1.11. INVEST moves invest_fraction x (0.5 + 0.5) of the spare cash:
+    # at 0.5 that is 5, leaving HQLA 5 + 50% x 5 = 7.5 over outflows 9: LCR 0.83 < 1, masked (the
+    # capital ratio would still be 10 / (90 + 2.5 x 5) = 9.8% >= 8%); at 0.2 it is 2: LCR 9 / 9 = 1, allowed
+    bank = {"capital": 10, "target_leverage": 10, "risk": 0.5}
+    base = {**ONE, "banks": [bank], "balance_sheet": {"market_share": 0.0, "book_share": 0.9},
+            "regulation": {"reserve_requirement": 0.0}}
+    s = parallel_env({**base, "actions": {"invest_fraction": 0.5}}).system
+    s.reset(seed=0)
+    assert s.liquidity_coverage()[0] == pytest.approx(10 / 9) and s.capital_ratio()[0] == pytest.approx(10 / 90)
+    assert not s.action_mask()[0, INVEST]
+    s = parallel_env({**base, "actions": {"invest_fraction": 0.2}}).system
+    s.reset(seed=0)
+    assert s.action_mask()[0, INVEST]
+    s.step(np.array([INVEST]))
+    assert s.liquidity_coverage()[0] >= 1.0 - 1e-9  # and the trade left it at the minimum, not below
+
