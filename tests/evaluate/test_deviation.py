@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from interbank.config import EnvConfig, resolve_env_config
+from interbank.envs import parallel_env
 from interbank.evaluate.deviation import (
     DeviationTask,
     deviation_tasks,
@@ -55,10 +56,13 @@ def test_one_bank_lending_alone_changes_its_figures_and_reaches_its_borrowers():
         def act(self, observations, masks):
             return np.where(masks[:, LEND] == 1, LEND, HOLD)
 
+    env = parallel_env(cfg)
+    env.reset(seed=2)
+    bank = int(np.argmax(env.system.liquidity_coverage()))  # the most liquid bank: its LEND is not masked
     base = play_profile(DeviationTask(cfg, make_policy("hold"), None, 2, None))
-    dev = play_profile(DeviationTask(cfg, make_policy("hold"), Lender(), 2, 8))  # bank 8 is liquid enough to lend
-    assert dev[8] != base[8]  # its lending earns (or costs) it something
-    assert not np.array_equal(np.delete(dev, 8), np.delete(base, 8))  # and reaches its borrowers
+    dev = play_profile(DeviationTask(cfg, make_policy("hold"), Lender(), 2, bank))
+    assert dev[bank] != base[bank]  # its lending earns (or costs) it something
+    assert not np.array_equal(np.delete(dev, bank), np.delete(base, bank))  # and reaches its borrowers
 
 
 def test_summary_by_hand():

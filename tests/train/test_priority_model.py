@@ -40,7 +40,8 @@ def test_a_bank_short_of_cash_is_told_to_favour_liquidity():
     # little cash, regular deposit withdrawals, costly fire sales: liquidity is what keeps a bank whole
     cfg = resolve_env_config(None, **{
         "n_banks": 20, "max_steps": 40,
-        "balance_sheet": {"interbank_share": 0.4, "market_share": 0.5},
+        "balance_sheet": {"interbank_share": 0.4, "market_share": 0.5, "book_share": 0.3},
+        "central_bank": {"enabled": False},  # no lender of last resort: a short bank fire-sells
         "generation": {"leverage_low": 6, "leverage_high": 8},
         "shocks": {"withdrawal_prob": 0.1, "withdrawal_size": 0.1, "crash_prob": 0.0},
         "markets": {"depth_fraction": 2.0, "volatility": 0.01},

@@ -13,6 +13,7 @@ from interbank.train.rllib_env import BankSlotsVectorEnv
 HARSH = {
     "n_banks": 10, "max_steps": 15,
     "generation": {"leverage_low": 20, "leverage_high": 30},
+    "balance_sheet": {"market_share": 0.3},  # a third of the assets in markets that crash half the time
     "shocks": {"crash_prob": 0.3, "crash_size": 0.5},
 }
 

@@ -7,6 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
+
+from interbank.policies import BASELINES
 import yaml
 
 from interbank.cli import main
@@ -261,7 +263,7 @@ def test_checkpoint_loads_and_evaluates_reproducibly(run, tmp_path):
     b = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert a == b
     families = {name.split("(")[0] for name in a["policies"]}
-    assert families == {"trained", "random", "hold", "heuristic", "hoard", "lend_surplus", "invest_momentum"}
+    assert families == {"trained", *BASELINES}
     assert a["best_rule"] in a["policies"] and a["best_rule"] != "random"
     for m in a["policies"].values():
         assert {"mean_return", "default_rate", "mean_cascade_size", "systemic_loss"} <= set(m)
