@@ -479,7 +479,9 @@ class BankingSystem:
         losses = float(lost.sum())
         self.counterparty_losses += np.bincount(led.lender[owed], weights=lost, minlength=n)
         self.income["other"] -= np.bincount(led.lender[owed], weights=lost, minlength=n)
-        self.cash += np.bincount(led.lender[owed], weights=recovered, minlength=n)
+        cash_before = self.cash[banks].copy()  # an overdraft (negative cash) is settled below
+        got = np.bincount(led.lender[owed], weights=recovered, minlength=n)
+        self.cash += got
         self.external_losses += float(((self.deposits[banks] + self.cb_loans[banks]) * (1.0 - rho[banks])).sum())
         led.amount[owed] = 0.0
         # claims of a closed bank on open banks pass to its depositors as part of what they recover
@@ -492,19 +494,21 @@ class BankingSystem:
         # the estate: what the closed banks held (after their fire sale and the recoveries they got),
         # paid out to creditors (rho x claims) and, for a bank that pays in full, its shareholders;
         # what is left is lost in liquidation (bankruptcy costs, Rogers & Veraart's alpha and beta)
-        # an illiquid bank's negative cash is payments the payment system settled for it and the
-        # central bank now loses (an overdraft it cannot recover)
-        overdraft = np.maximum(-self.cash[banks], 0.0)
-        estate = np.maximum(self.cash[banks], 0.0) + self.book[banks] + passed
+        # an illiquid bank's negative cash is payments the payment system (the central bank) settled
+        # for it: a claim on the estate after the creditors the clearing paid, before shareholders
+        overdraft = np.maximum(-cash_before, 0.0)
+        estate = np.maximum(cash_before, 0.0) + got[banks] + self.book[banks] + passed
         paid = rho[banks] * p_bar[banks]
-        residual = np.where(rho[banks] >= 1.0, np.maximum(estate - p_bar[banks], 0.0), 0.0)
+        leftover = np.where(rho[banks] >= 1.0, np.maximum(estate - paid, 0.0), 0.0)
+        settled = np.minimum(overdraft, leftover)
+        residual = leftover - settled
         acc = self.accounts
-        acc.central_bank -= float(overdraft.sum())
-        self.external_losses += float(overdraft.sum())
+        acc.central_bank -= float((overdraft - settled).sum())
+        self.external_losses += float((overdraft - settled).sum())
         acc.households += float((rho[banks] * self.deposits[banks] - passed).sum())
         acc.central_bank += float((rho[banks] * self.cb_loans[banks]).sum())
         acc.shareholders += float(residual.sum())
-        acc.add("bankruptcy_costs", -float((estate - paid - residual).sum()))
+        acc.add("bankruptcy_costs", -float((estate - paid - settled - residual).sum()))
         self.active[banks] = False
         if cause == "deleted":
             self.deleted[banks] = True
