@@ -729,6 +729,9 @@ class BankingSystem:
                 "interbank_rate": None if rate != rate else rate,
                 "connections": self.connections(),
                 "policy_rate": self.policy_rate,
+                "market_rate": self.market_rate,
+                "deposit_facility_rate": self.deposit_facility_rate,
+                "lending_facility_rate": self.lending_rate,
                 "min_capital_ratio": self.min_capital_ratio,
             },
         })

@@ -1,0 +1,62 @@
+"""The core step against the bare numpy sketch (``../shared/bench/ref_kernel.py``), in one process.
+
+    .venv/bin/python benchmarks/bench_vs_ref.py [--banks 10000] [--repeat 3] [--seconds 3]
+
+For each repeat, times the sketch for about ``--seconds`` and then ``interbank bench``'s core step
+(events off, random valid actions) for as long, alternating, so that both meet the same machine
+load; reports bank-steps per second of each and their ratio (median over the repeats) and writes
+benchmarks/results/vs_ref.json. The target (issue 19): at 10,000 banks at least 0.4 of the sketch.
+Skips with a message when the sketch is not beside the checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from interbank.bench import run_bench
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = ROOT.parent / "shared" / "bench" / "ref_kernel.py"
+
+
+def load_ref():
+    spec = importlib.util.spec_from_file_location("ref_kernel", REF)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--banks", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    if not REF.exists():
+        print(f"bench_vs_ref: {REF} not found; nothing to compare with")
+        return 0
+    ref = load_ref()
+    n = args.banks
+    ref.run("np", n, 0.3)  # warm up
+    rows = []
+    for k in range(args.repeat):
+        _, stats, dt = ref.run("np", n, args.seconds, seed=k)
+        sketch = n * stats["steps"] / dt
+        steps = max(5, int(args.seconds * sketch / n / 4))  # the core is slower: about as long in time
+        core = run_bench([n], steps, repeat=1, parts=("core",))[0]["core_bank_steps_per_s"]
+        rows.append({"sketch_bank_steps_per_s": sketch, "core_bank_steps_per_s": core, "ratio": core / sketch})
+        print(json.dumps(rows[-1]), flush=True)
+    result = {"banks": n, "runs": rows, "median_ratio": statistics.median(r["ratio"] for r in rows)}
+    out = ROOT / "benchmarks" / "results" / "vs_ref.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{n} banks: the core runs at {result['median_ratio']:.2f} of the sketch (median of {args.repeat})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
