@@ -93,6 +93,18 @@ def reserve_cover(observations: np.ndarray) -> np.ndarray:
     return np.divide(cash, required, out=np.full(cash.shape, np.inf), where=required > 1e-12)
 
 
+def lend_surplus_rules(observations: np.ndarray, mask: np.ndarray, c: float = 3.0) -> list[tuple[np.ndarray, int]]:
+    """``lend_surplus(c)``'s two rules as (condition, action) pairs, the fallback of the market rules:
+    LEND above ``c`` times the reserve requirement, call loans back (BORROW) below it."""
+    cover = reserve_cover(observations)
+    return [((cover > c) & mask[:, LEND], LEND), ((cover < c) & mask[:, BORROW], BORROW)]
+
+
+def first_rule(rules: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """The action of the first rule that applies to each bank, HOLD where none does."""
+    return np.select([cond for cond, _ in rules], [action for _, action in rules], default=HOLD).astype(np.int64)
+
+
 class HoardPolicy:
     """Hoard liquidity: DIVEST while there is a position, then call loans back (BORROW), then HOLD."""
 
@@ -142,14 +154,11 @@ class InvestMomentumPolicy:
         mask = np.asarray(action_masks, dtype=bool)
         mom, spread = obs[:, _F["market_momentum"]], obs[:, _F["market_momentum_spread"]]
         best, worst = mom + 0.5 * spread, mom - 0.5 * spread
-        cover = reserve_cover(obs)
-        rules = [
-            (worst < -self.threshold) & mask[:, DIVEST],
-            (best > self.threshold) & mask[:, INVEST],
-            (cover > 3.0) & mask[:, LEND],
-            (cover < 3.0) & mask[:, BORROW],
-        ]
-        return np.select(rules, [DIVEST, INVEST, LEND, BORROW], default=HOLD).astype(np.int64)
+        return first_rule([
+            ((worst < -self.threshold) & mask[:, DIVEST], DIVEST),
+            ((best > self.threshold) & mask[:, INVEST], INVEST),
+            *lend_surplus_rules(obs, mask),
+        ])
 
 
 class BuyBelowPathPolicy:
@@ -172,14 +181,11 @@ class BuyBelowPathPolicy:
         mask = np.asarray(action_masks, dtype=bool)
         step = (1.0 - obs[:, _F["time_left"]]) * self.steps
         gap = obs[:, _F["market_return"]] - np.expm1(self.drift * step)
-        cover = reserve_cover(obs)
-        rules = [
-            (gap < -self.gap) & mask[:, INVEST],
-            (gap > self.gap) & mask[:, DIVEST],
-            (cover > 3.0) & mask[:, LEND],
-            (cover < 3.0) & mask[:, BORROW],
-        ]
-        return np.select(rules, [INVEST, DIVEST, LEND, BORROW], default=HOLD).astype(np.int64)
+        return first_rule([
+            ((gap < -self.gap) & mask[:, INVEST], INVEST),
+            ((gap > self.gap) & mask[:, DIVEST], DIVEST),
+            *lend_surplus_rules(obs, mask),
+        ])
 
 
 class CarryPolicy:
@@ -200,14 +206,11 @@ class CarryPolicy:
         obs = observations
         mask = np.asarray(action_masks, dtype=bool)
         cheap = obs[:, _F["funding_spread"]] < self.spread
-        cover = reserve_cover(obs)
-        rules = [
-            cheap & (obs[:, _F["market_momentum"]] >= 0) & mask[:, INVEST],
-            ~cheap & mask[:, DIVEST],
-            (cover > 3.0) & mask[:, LEND],
-            (cover < 3.0) & mask[:, BORROW],
-        ]
-        return np.select(rules, [INVEST, DIVEST, LEND, BORROW], default=HOLD).astype(np.int64)
+        return first_rule([
+            (cheap & (obs[:, _F["market_momentum"]] >= 0) & mask[:, INVEST], INVEST),
+            (~cheap & mask[:, DIVEST], DIVEST),
+            *lend_surplus_rules(obs, mask),
+        ])
 
 
 # The grids ``interbank evaluate`` tunes each rule over (on training seeds): a few values
