@@ -82,6 +82,13 @@ def quote(leverage: np.ndarray, market: float, spread_per_leverage: float, max_s
     return np.minimum(market + np.minimum(spread, max_spread), max(ceiling, market))
 
 
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of ``keys``, sorted (a sort and a comparison: several times faster
+    than ``np.unique``'s hash path on int64 keys in numpy 2.x)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+
+
 class Relationships:
     """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
     over within the last ``memory`` steps, with the step of their last dealing.
@@ -106,14 +113,16 @@ class Relationships:
         last dealt more than ``memory`` steps before ``t`` are forgotten."""
         if self.memory <= 0:
             return
-        new = np.unique(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
+        new = _distinct(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
         fresh = self.last >= t - self.memory
-        old_key, old_last = self.key[fresh], self.last[fresh]
-        known = np.isin(old_key, new, assume_unique=True)
-        key = np.concatenate([old_key[~known], new])
-        last = np.concatenate([old_last[~known], np.full(new.size, t, np.int64)])
-        order = np.argsort(key, kind="stable")
-        self.key, self.last = key[order], last[order]
+        key, last = self.key[fresh], self.last[fresh]
+        # a sorted merge: known pairs get the new step, the others are inserted in order
+        at = np.searchsorted(key, new)
+        known = at < key.size
+        known[known] = key[at[known]] == new[known]
+        last[at[known]] = t
+        self.key = np.insert(key, at[~known], new[~known])
+        self.last = np.insert(last, at[~known], t)
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``."""
@@ -167,7 +176,7 @@ def match(
     # 1. existing counterparties
     hit = (sup[loan_lender] > 0) & (req[loan_borrower] > 0)
     if hit.any():
-        key = np.unique(loan_lender[hit] * n + loan_borrower[hit])
+        key = _distinct(loan_lender[hit] * n + loan_borrower[hit])
         lo, bo = key // n, key % n
         asked = np.bincount(lo, weights=req[bo], minlength=n)
         offer = sup[lo] * req[bo] / asked[lo]
