@@ -132,7 +132,7 @@ class NetworkConfig(_Strict):
     avg_degree: float = Field(default=4.0, ge=0, le=1_000_000, allow_inf_nan=False)
     exponent: float = Field(default=2.5, gt=2, le=5, allow_inf_nan=False)
     core_fraction: float = Field(default=0.2, gt=0, lt=1, allow_inf_nan=False)
-    reach: float = Field(default=4.0, ge=0, le=1_000_000, allow_inf_nan=False)
+    reach: float = Field(default=1.0, ge=0, le=1_000_000, allow_inf_nan=False)
     edges: list[tuple[int, int, float]] = Field(default_factory=list)
 
     @field_validator("edges", mode="before")
@@ -203,9 +203,16 @@ class FundingConfig(_Strict):
     ``spread_per_leverage`` times the borrower's leverage (assets / equity),
     the spread capped at ``max_spread``, the rate capped at the lending
     facility (a borrower with collateral would go there instead).
+
+    ``relationship_memory``: steps a lending relationship outlives its last loan
+    (made or rolled over): a lender and a borrower that dealt within it are
+    each other's existing counterparties in the funding market, served first
+    (relationship lending: Afonso, Kovner & Schoar 2011; Cocco, Gomes & Martins
+    2009). ``0``: only pairs with a loan outstanding.
     """
 
     maturity: int = Field(default=4, ge=1, le=10_000)
+    relationship_memory: int = Field(default=26, ge=0, le=10_000)
     spread_per_leverage: Share = 0.0002
     max_spread: float = Field(default=0.2, ge=0, le=5, allow_inf_nan=False)
     repay_buffer: float = Field(default=1.5, ge=1, le=1000, allow_inf_nan=False)

@@ -6,8 +6,9 @@ docs and the tests all read it. ``check(config, policy, episodes, banks, seed)``
 episodes and returns one ``FactResult`` per fact.
 
 Profitability is per bank over the episode, annualised with ``steps_per_year`` and pooled
-as the median over the banks alive at the end. Network facts are measured on the live
-banks' outstanding loans after reset and after every step.
+as the median over the banks alive at the end. Network facts are measured after reset and
+after every step on the live banks' links of the last quarter (``NETWORK_WINDOW``: a pair that
+had a loan outstanding at any of the last 13 steps); the degree tail on that of the last step.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ FACTS: tuple[Fact, ...] = (
          "Craig-von Peter error of the best core found, worst step",
          lambda m: _finite(m.cp_error, np.max)),
     Fact("in_degree_tail_exponent", "exponent", 2.0, 3.0, "Boss et al. 2004",
-         f"discrete power-law MLE (Clauset et al. 2009) at the end, mean over episodes; n/a below {TAIL_MIN_BANKS} banks",
+         f"discrete power-law MLE (Clauset et al. 2009) on the last quarter's links at the end, mean over episodes; n/a below {TAIL_MIN_BANKS} banks",
          lambda m: _finite(m.tail_alpha, np.mean)),
     Fact("rate_scarcity_correlation", "correlation", 0.5, None, "Poole 1968; Bindseil 2014",
          "correlation over steps of the interbank rate with requests / (requests + supply)",
@@ -269,24 +270,19 @@ def parse_policy(text: str, seed: int | None = None):
 
 
 # ------------------------------------------------------------------ collection
-def _live_network(s) -> tuple[np.ndarray, np.ndarray, int]:
-    alive = s.active
-    remap = np.cumsum(alive) - 1
-    keep = alive[s.lender] & alive[s.borrower] & (s.amount > 0)
-    return remap[s.lender[keep]], remap[s.borrower[keep]], int(alive.sum())
-
-
 NETWORK_WINDOW = 13
 """Steps (a quarter of weeks) over which a pair that had a loan outstanding counts as a link: the
 empirical networks are measured from quarterly or annual exposure data (Craig & von Peter 2014;
 Boss et al. 2004), not from one day's book."""
 
 
-def _quarter_network(s, recent: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
-    """The live banks' links over the last NETWORK_WINDOW steps (``recent`` holds each step's pairs)."""
+def _quarter_network(s, recent: list[np.ndarray], record: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """The live banks' links over the last NETWORK_WINDOW steps (``recent`` holds each step's pairs;
+    ``record``: first add the current step's, once per step)."""
     n_all = s.n
-    recent.append(np.unique(s.lender[s.amount > 0] * n_all + s.borrower[s.amount > 0]))
-    del recent[:-NETWORK_WINDOW]
+    if record:
+        recent.append(np.unique(s.lender[s.amount > 0] * n_all + s.borrower[s.amount > 0]))
+        del recent[:-NETWORK_WINDOW]
     keys = np.unique(np.concatenate(recent))
     lender, borrower = keys // n_all, keys % n_all
     alive = s.active
@@ -355,7 +351,9 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
     m.years.extend([years] * int(alive.sum()))
     m.losing.extend((~alive | (net < 0)).tolist())
     if s.n >= TAIL_MIN_BANKS:
-        lender, borrower, n = _live_network(s)
+        # on the same quarterly network as density and core-periphery (Boss et al. 2004 fit the tail
+        # on quarterly exposure data), not on the last step's book alone
+        lender, borrower, n = _quarter_network(s, acc["recent"], record=False)
         m.tail_alpha.append(ns.in_degree_tail_exponent(lender, borrower, n).alpha)
     sources = getattr(s, "liquidity_sources", None)  # TODO(econ): BankingSystem.liquidity_sources
     if sources is not None and m.sources is not None:

@@ -34,7 +34,15 @@ Matching rule (vectorised: bincount, sort, cumsum, searchsorted; no loop over ba
 
 Relationships come first (Afonso, Kovner & Schoar 2011: banks borrow repeatedly
 from the same lenders), and new links go to the large banks, so the network stays
-sparse and core-periphery over an episode instead of decaying to random.
+sparse and core-periphery over an episode instead of decaying to random. A
+relationship outlives the loan: the "existing counterparties" of step 1 are the
+pairs that dealt within the last ``memory`` steps (:class:`Relationships`), not
+only those with a loan outstanding now. Cocco, Gomes & Martins (2009) find
+Portuguese banks borrowing from lenders they dealt with in the recent past on
+better terms and more readily, and Afonso, Kovner & Schoar (2011) that fed funds
+borrowers concentrate on a few recent lenders: a repaid loan does not end the
+relationship, so a bank that repays at maturity goes back to the same lenders
+the next time it is short, and the network keeps its shape when loans are repaid.
 Nobody receives more than it requested, and no lender gives more than it offered.
 Pricing (annual rates). The market rate is set by scarcity inside the central
 bank's corridor (Poole 1968; Bindseil 2014, ch. 3-4; Whitesell 2006): with
@@ -74,6 +82,54 @@ def quote(leverage: np.ndarray, market: float, spread_per_leverage: float, max_s
     return np.minimum(market + np.minimum(spread, max_spread), max(ceiling, market))
 
 
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of ``keys``, sorted (a sort and a comparison: several times faster
+    than ``np.unique``'s hash path on int64 keys in numpy 2.x)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+
+
+class Relationships:
+    """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
+    over within the last ``memory`` steps, with the step of their last dealing.
+
+    Kept as two parallel arrays sorted by pair key (``lender * n + borrower``) and ``last``
+    (the step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
+    a merge over them (no loop over banks). ``memory = 0`` keeps nothing: the counterparties
+    are then only the pairs with a loan outstanding (the ledger), as before relationships
+    outlived their loans.
+    """
+
+    def __init__(self, n: int, memory: int) -> None:
+        self.n, self.memory = int(n), int(memory)
+        self.key = np.zeros(0, np.int64)
+        self.last = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return int(self.key.size)
+
+    def remember(self, lender: np.ndarray, borrower: np.ndarray, t: int) -> None:
+        """The pairs dealt at step ``t`` (new loans and rollovers; pairs may repeat); pairs
+        last dealt more than ``memory`` steps before ``t`` are forgotten."""
+        if self.memory <= 0:
+            return
+        new = _distinct(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
+        fresh = self.last >= t - self.memory
+        key, last = self.key[fresh], self.last[fresh]
+        # a sorted merge: known pairs get the new step, the others are inserted in order
+        at = np.searchsorted(key, new)
+        known = at < key.size
+        known[known] = key[at[known]] == new[known]
+        last[at[known]] = t
+        self.key = np.insert(key, at[~known], new[~known])
+        self.last = np.insert(last, at[~known], t)
+
+    def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lender, borrower) of the relationships still alive at step ``t``."""
+        key = self.key[self.last >= t - self.memory] if self.memory > 0 else self.key
+        return key // self.n, key % self.n
+
+
 def _intersect(
     lenders: np.ndarray, borrowers: np.ndarray, sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,7 +161,8 @@ def match(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
-    ``loan_lender``/``loan_borrower``: outstanding loan records (pairs may repeat);
+    ``loan_lender``/``loan_borrower``: the existing counterparties (pairs may repeat): the
+    outstanding loan records and/or the recent relationships (:class:`Relationships`);
     ``lender_order``: a permutation of the banks, the most attractive counterparty
     first (untiered: the order in which step 2 lines up lenders); ``borrower_risk``:
     per bank, lower is served first in step 2 when untiered (ties by index);
@@ -119,7 +176,7 @@ def match(
     # 1. existing counterparties
     hit = (sup[loan_lender] > 0) & (req[loan_borrower] > 0)
     if hit.any():
-        key = np.unique(loan_lender[hit] * n + loan_borrower[hit])
+        key = _distinct(loan_lender[hit] * n + loan_borrower[hit])
         lo, bo = key // n, key % n
         asked = np.bincount(lo, weights=req[bo], minlength=n)
         offer = sup[lo] * req[bo] / asked[lo]

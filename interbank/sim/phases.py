@@ -265,11 +265,16 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     supply = np.where(s.active & (request == 0), np.minimum(ctx.offers, np.maximum(s.cash - required, 0.0)), 0.0)
     led = s.ledger
     s.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), s.deposit_facility_rate, s.lending_rate)
-    lender, borrower, amount = funding.match(request, supply, led.lender, led.borrower, s.lender_order, s.leverage(),
+    # existing counterparties: the loans outstanding and the recent relationships
+    rel_lender, rel_borrower = s.relationships.pairs(ctx.t)
+    lender, borrower, amount = funding.match(request, supply, np.concatenate([led.lender, rel_lender]),
+                                             np.concatenate([led.borrower, rel_borrower]), s.lender_order, s.leverage(),
                                              reach=cfg.network.reach)
     rate = s.quote()[borrower]
     s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
+    dealt = led.due == ctx.t + cfg.funding.maturity  # made or rolled over this step
+    s.relationships.remember(led.lender[dealt], led.borrower[dealt], ctx.t)
     received = np.bincount(borrower, weights=amount, minlength=n)
     s.liquidity_sources["interbank"] += float(received.sum())
     s.funding = {

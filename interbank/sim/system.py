@@ -146,6 +146,9 @@ class BankingSystem:
         self.basis = np.repeat((invest / m)[:, None], m, axis=1)
         self.holdings = self.basis / self.price
         self.ledger = Ledger(lender, borrower, amount, np.zeros(lender.size), np.zeros(lender.size, np.int64))
+        # who dealt with whom recently (the funding market's existing counterparties): the initial links
+        self.relationships = funding.Relationships(n, cfg.funding.relationship_memory)
+        self.relationships.remember(lender, borrower, 0)
         loans_out, borrowings = self.ledger.loans_out(n), self.ledger.borrowings(n)
         self.book = bs.book_share * assets0
         self.deposits = np.maximum(assets0 - self.capital0 - borrowings, 0.0)

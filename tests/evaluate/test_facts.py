@@ -106,9 +106,8 @@ def test_check_returns_one_result_per_fact():
 
 # The default scenario must pass every band it can be held to at its size (20 banks); the stress
 # scenario is a credit crisis, so its profitability is not held to normal years' bands, but its
-# funding market, pecking order and prices are. The network's shape is a known gap at 20-30 banks
-# (density bands are for 100+ banks; core-periphery error above 0.3): strict xfails, so that the
-# day they pass the test says so.
+# funding market, pecking order and prices are. The network's shape is held at 100 banks below
+# (the density band is for 100+ banks).
 SCENARIO_FACTS = {
     "configs/default.yaml": ("roe", "roa", "net_interest_margin", "cost_income", "share_losing_money",
                              "interbank_assets_share", "rate_scarcity_correlation", "shortfalls_by_fire_sales",
@@ -117,7 +116,8 @@ SCENARIO_FACTS = {
                             "rate_scarcity_correlation", "shortfalls_by_fire_sales", "volume_above_ceiling",
                             "return_predictability_r2"),
 }
-NETWORK_GAPS = ("density_lowest", "core_periphery_error")
+NETWORK_FACTS = ("density_lowest", "density_highest", "core_periphery_error")
+NETWORK_BANKS = 100
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +127,14 @@ def scenario_facts():
     return {c: {r.fact: r for r in check(c, "lend_surplus(3)", episodes=6, seed=1000)} for c in SCENARIO_FACTS}
 
 
+@pytest.fixture(scope="module")
+def network_facts():
+    from interbank.evaluate.facts import check
+
+    return {c: {r.fact: r for r in check(c, "lend_surplus(3)", episodes=4, banks=NETWORK_BANKS, seed=1000)}
+            for c in SCENARIO_FACTS}
+
+
 @pytest.mark.parametrize("config", list(SCENARIO_FACTS))
 def test_the_scenarios_pass_their_bands(scenario_facts, config):
     results = scenario_facts[config]
@@ -134,8 +142,19 @@ def test_the_scenarios_pass_their_bands(scenario_facts, config):
     assert not failed, failed
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the network is not yet sparse and core-periphery at 20-30 banks")
-@pytest.mark.parametrize("config", list(SCENARIO_FACTS))
-def test_the_network_facts_pass_their_bands(scenario_facts, config):
-    results = scenario_facts[config]
-    assert all(results[f].ok for f in NETWORK_GAPS), {f: results[f].value for f in NETWORK_GAPS}
+# Measured (4 episodes from seed 1000, 100 banks, lend_surplus(3)): the stress scenario's worst
+# quarterly core-periphery error is 0.56 (4 episodes from seeds 0, 2000, 3000: 0.51-0.56). Its largest banks are net
+# borrowers that never lend, so small banks short of reserves are funded by other small banks
+# (periphery-periphery links); only intermediation through the core would change that.
+STRESS_CORE_PERIPHERY = pytest.param(
+    "configs/stress.yaml", "core_periphery_error",
+    marks=pytest.mark.xfail(strict=True, reason="known gap: stress core-periphery error 0.56 at 100 banks (band <= 0.3)"))
+
+
+@pytest.mark.parametrize("config, fact", [
+    *((c, f) for c in SCENARIO_FACTS for f in NETWORK_FACTS if (c, f) != ("configs/stress.yaml", "core_periphery_error")),
+    STRESS_CORE_PERIPHERY,
+])
+def test_the_network_is_sparse_and_core_periphery_at_100_banks(network_facts, config, fact):
+    result = network_facts[config][fact]
+    assert result.ok, (fact, result.value)

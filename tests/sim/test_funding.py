@@ -189,3 +189,37 @@ def test_a_maturing_loan_is_repaid_out_of_spare_cash_and_the_rest_rolls_over():
     env.step({a: HOLD for a in env.agents})
     # B: spare 40 - 1.5 x 30 < 0: nothing repaid, the 30 rolls over; C: spare 40 - 1.5 x 40 < 0 too
     assert s.ledger.amount.tolist() == pytest.approx([30.0, 10.0]) and (s.ledger.due == 2).all()
+
+
+def test_a_relationship_outlives_its_loan_for_the_memory_and_no_longer():
+    rel = funding.Relationships(n=5, memory=3)
+    rel.remember(np.array([0, 0, 1]), np.array([2, 2, 3]), t=0)  # pairs may repeat
+    rel.remember(np.array([4]), np.array([2]), t=2)
+    assert sorted(zip(*map(np.ndarray.tolist, rel.pairs(3)))) == [(0, 2), (1, 3), (4, 2)]
+    rel.remember(np.array([1]), np.array([3]), t=4)  # dealt again: remembered from step 4
+    assert sorted(zip(*map(np.ndarray.tolist, rel.pairs(4)))) == [(1, 3), (4, 2)]  # 0 -> 2 forgotten
+    assert sorted(zip(*map(np.ndarray.tolist, rel.pairs(6)))) == [(1, 3)]
+    assert len(rel) == 2  # forgotten pairs are dropped at the next remember, memory stays bounded
+    off = funding.Relationships(n=5, memory=0)
+    off.remember(np.array([0]), np.array([1]), t=0)
+    assert len(off) == 0 and off.pairs(0)[0].size == 0
+
+
+def test_a_repaid_borrower_goes_back_to_its_recent_lender():
+    # bank 0 lent to 1, repaid at step 1; at step 2 bank 1 is short again, and 0 and 3 both lend
+    config = everything_off(
+        max_steps=2, banks=[{"capital": 10, "target_leverage": 10, "risk": 0.5}] * 4,
+        network={"edges": [[0, 1, 5]], "reach": 0.0}, balance_sheet={"book_share": 0.6},
+        funding={"maturity": 1, "relationship_memory": 26},
+    )
+    env = parallel_env(config)
+    env.reset(seed=0)
+    s = env.system
+    env.step({a: HOLD for a in env.agents})
+    assert len(s.ledger) == 0  # repaid: no loan outstanding, but the relationship is remembered
+    assert (0, 1) in set(zip(*map(np.ndarray.tolist, s.relationships.pairs(s.t))))
+    request = np.array([0.0, 4.0, 0.0, 0.0])
+    supply = np.array([5.0, 0.0, 0.0, 5.0])
+    rl, rb = s.relationships.pairs(s.t)
+    lender, borrower, amount = funding.match(request, supply, rl, rb, np.array([3, 0, 1, 2]), np.zeros(4))
+    assert lender.tolist() == [0] and borrower.tolist() == [1] and amount.tolist() == pytest.approx([4.0])
