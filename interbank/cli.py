@@ -87,7 +87,7 @@ def _sizes(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from interbank.policies import BASELINES
+    from interbank.policies import BASELINES, RULE_GRIDS
 
     parser = _Parser(
         prog="interbank",
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser(
         "evaluate", help="compare a checkpoint (or seed runs) with tuned reference rules and baselines",
         description="Run the checkpoint and the baselines on the same seeded episodes (same networks and "
-        "shocks). Rules with parameters (lend_surplus, invest_momentum, heuristic) are first tuned on training "
+        f"shocks). Rules with parameters ({', '.join(RULE_GRIDS)}) are first tuned on training "
         "seeds over a small grid, then scored at their best point. Reports return, default rate, social welfare, "
         "interbank volume, unmet funding, fire-sale losses, central bank usage, DebtRank, action frequencies, "
         "cascades and return by priority: metrics.json and metrics.csv for machines, a table and PNG plots "
