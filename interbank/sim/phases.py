@@ -273,6 +273,8 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     rate = s.quote()[borrower]
     s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
+    led.merge_due(ctx.t + cfg.funding.maturity)  # with the loans rolled over this step
+    led.compact()
     dealt = led.due == ctx.t + cfg.funding.maturity  # made or rolled over this step
     s.relationships.remember(led.lender[dealt], led.borrower[dealt], ctx.t)
     received = np.bincount(borrower, weights=amount, minlength=n)

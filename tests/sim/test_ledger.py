@@ -1,0 +1,39 @@
+"""The loan ledger: double entry, compaction, and merging same-step vintages exactly."""
+
+import numpy as np
+import pytest
+
+from interbank.sim.ledger import Ledger
+
+
+def _ledger():
+    # 0 -> 1 twice due at step 5 (2% on 10, 3% on 30), 0 -> 1 due at step 6, 2 -> 1 due at step 5
+    return Ledger(np.array([0, 0, 0, 2]), np.array([1, 1, 1, 1]), np.array([10.0, 30.0, 5.0, 7.0]),
+                  np.array([0.02, 0.03, 0.04, 0.05]), np.array([5, 5, 6, 5]))
+
+
+def test_loans_out_equal_borrowings():
+    led = _ledger()
+    assert led.loans_out(3).tolist() == [45.0, 0.0, 7.0] and led.borrowings(3).tolist() == [0.0, 52.0, 0.0]
+
+
+def test_same_step_vintages_of_a_pair_merge_into_one_at_the_volume_weighted_rate():
+    led = _ledger()
+    interest = float((led.amount * led.rate).sum())
+    led.merge_due(5)
+    led.compact()
+    got = sorted(zip(led.lender.tolist(), led.borrower.tolist(), led.due.tolist(), led.amount.tolist(), led.rate.tolist()))
+    assert [g[:3] for g in got] == [(0, 1, 5), (0, 1, 6), (2, 1, 5)]
+    assert [g[3] for g in got] == pytest.approx([40.0, 5.0, 7.0])
+    assert [g[4] for g in got] == pytest.approx([(10 * 0.02 + 30 * 0.03) / 40, 0.04, 0.05])
+    assert float((led.amount * led.rate).sum()) == pytest.approx(interest)  # the same interest accrues
+    assert led.loans_out(3).tolist() == [45.0, 0.0, 7.0]  # and the same totals
+
+
+def test_pairs_sum_their_records_and_compact_drops_repaid_ones():
+    led = _ledger()
+    led.amount[2] = 0.0
+    led.compact()
+    assert len(led) == 3
+    lender, borrower, amount = led.pairs()
+    assert list(zip(lender.tolist(), borrower.tolist(), amount.tolist())) == [(0, 1, 40.0), (2, 1, 7.0)]
