@@ -10,6 +10,7 @@
     interbank serve      HTTP/SSE API and web page for interactive sessions
     interbank experiment reproduce Gai-Kapadia, Nier et al. and DebtRank with the core
     interbank facts      stylised facts of banking measured against their bands
+    interbank search-rules  search a linear rule (CMA-ES) on tuning seeds, score it on evaluation seeds
 
 Every user mistake is one line on stderr (``interbank: ...``) and exit code 2.
 """
@@ -74,6 +75,10 @@ def _positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
     return value
+
+
+def _popsize(text: str) -> int:
+    return _whole_number(text, 2, "population {value} must be at least 2")
 
 
 def _sizes(text: str) -> list[int]:
@@ -181,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also test each trained policy and the best rule for unilateral deviations: one bank at a time "
                     "switches to another policy (each one evaluated, every grid point of the tuned rules) on the same "
                     "episodes; reports its gain and what it does to the others (is the profile an equilibrium?)")
+    ev.add_argument("--search-rules", action="store_true",
+                    help="also search a linear rule (one score per action over the observation features, CMA-ES) on the "
+                    "tuning seeds and report it as `searched` beside the tuned rules, its weights printed readably "
+                    "(cost: generations x population x tune-episodes episodes); writes OUT/searched_rule.json")
+    ev.add_argument("--search-generations", type=_positive_int, default=15, metavar="G",
+                    help="with --search-rules: CMA-ES generations (default 15)")
+    ev.add_argument("--search-popsize", type=_popsize, default=12, metavar="P",
+                    help="with --search-rules: candidates per generation (default 12)")
 
     rp = sub.add_parser(
         "replay", help="run a policy live in the terminal: pause, add capital, delete banks, resume",
@@ -269,6 +282,31 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated parts to time: core (events off), events (core with events), api "
                      "(the PettingZoo dict API); default all three. --parts core times a large size for the core alone")
     ben.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
+    sr = sub.add_parser(
+        "search-rules", help="search a linear rule with CMA-ES and score it beside hold and the tuned lend_surplus",
+        description="Search the rule class 'one linear score per action over the observation features, the action mask "
+        "applied, the highest score wins' with CMA-ES: every candidate plays the same --episodes tuning episodes (seeds "
+        "--tune-seed ...) and is scored by its mean return per bank, the score evaluate ranks rules by. The best "
+        "candidate is then scored on --eval-episodes evaluation episodes (seeds --eval-seed ..., disjoint from the "
+        "tuning seeds) beside hold and lend_surplus tuned on the same tuning seeds. Writes OUT/searched_rule.json "
+        "(weights per action and feature, the search's history, the scores) and prints the rule: per action, the "
+        "features that matter most. Cost: generations x population x episodes episodes.",
+        epilog="Example: interbank search-rules --config configs/stress.yaml --out runs/searched-stress --generations 15 --popsize 12 --episodes 5",
+    )
+    sr.add_argument("--config", type=Path, help="scenario YAML (default: the built-in default scenario)")
+    sr.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for searched_rule.json")
+    sr.add_argument("--generations", type=_positive_int, default=15, help="CMA-ES generations (default 15)")
+    sr.add_argument("--popsize", type=_popsize, default=12, help="candidates per generation (default 12)")
+    sr.add_argument("--episodes", type=_positive_int, default=5, help="tuning episodes per candidate (default 5)")
+    sr.add_argument("--seed", type=_seed, default=0, help="the search's random seed (default 0)")
+    sr.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
+    sr.add_argument("--tune-seed", type=_seed, default=0, help="first tuning seed (default 0)")
+    sr.add_argument("--eval-episodes", type=_positive_int, default=20, help="evaluation episodes (default 20)")
+    sr.add_argument("--eval-seed", type=_seed, default=1000, help="first evaluation seed (default 1000, apart from the tuning seeds)")
+    sr.add_argument("--top", type=_positive_int, default=3, help="features printed per action (default 3)")
+    sr.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
+    sr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
     fa = sub.add_parser(
         "facts", help="measure the stylised facts of banking on a scenario against their bands",
         description="Play seeded episodes of a scenario with a rule and print each stylised fact (profitability, "
@@ -522,6 +560,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from interbank.evaluate.compare import CompareError
     from interbank.evaluate.deviation import deviations_table
     from interbank.evaluate.run import BASELINE_NAMES, evaluate, metrics_table, seed_runs, seeds_table
+    from interbank.evaluate.search import SearchBudget
     from interbank.evaluate.tuning import grid_points
     from interbank.policies import RULE_GRIDS
     from interbank.policies.checkpoint import CheckpointError
@@ -530,8 +569,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     total = args.episodes * (trained + len(BASELINE_NAMES) + 1 + len(args.compare) + (6 if args.priority_variants else 0))
     if args.tune_episodes:
         total += sum(len(grid_points(f)) for f in BASELINE_NAMES if f in RULE_GRIDS)
+    search = None
+    if args.search_rules:
+        if not args.tune_episodes:
+            fail("evaluate: --search-rules searches on the tuning seeds: give --tune-episodes 1 or more")
+        search = SearchBudget(generations=args.search_generations, popsize=args.search_popsize,
+                              episodes=args.tune_episodes, seed=args.tune_seed)
+        total += search.evaluations() + args.episodes
     if args.deviations:  # each base profile (the trained runs, the best rule) against every other policy
-        others = trained + len(BASELINE_NAMES) - 1 + len(args.compare) + sum(len(grid_points(f)) for f in RULE_GRIDS)
+        others = (trained + len(BASELINE_NAMES) - 1 + len(args.compare) + sum(len(grid_points(f)) for f in RULE_GRIDS)
+                  + (search is not None))
         total += (trained + 1) * args.episodes * others
     bar = tqdm(total=total, desc="evaluate", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
 
@@ -544,7 +591,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                 progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants,
                                 backend=args.backend, workers=args.workers, address=args.address,
                                 compare=tuple(args.compare), tune_episodes=args.tune_episodes, tune_seed=args.tune_seed,
-                                deviations=args.deviations)
+                                deviations=args.deviations, search=search)
     except (ConfigError, CheckpointError, CompareError) as err:
         bar.close()
         fail(str(err))
@@ -560,10 +607,72 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"price of anarchy (welfare selfish / welfare social): {metrics['price_of_anarchy']:.3f}")
     elif "price_of_anarchy" in metrics:
         print("price of anarchy: undefined (welfare under one of the objectives is not positive)")
+    if metrics.get("searched_rule"):
+        _print_searched(metrics["searched_rule"])
     if metrics.get("deviations"):
         print("\nunilateral deviations (one bank switches, the others keep the policy; gains in summed reward):")
         print(table(*deviations_table(metrics["deviations"])))
     print(f"\nwrote {out / 'metrics.json'}, {out / 'metrics.csv'}" + ("" if args.no_plots else f" and plots in {out}/"))
+    return 0
+
+
+def _print_searched(report: dict[str, Any]) -> None:
+    search = report["search"]
+    budget, seeds = search["budget"], search["tuning_seeds"]
+    print(f"\nsearched rule ({search['method']}, {budget['generations']} generations x {budget['popsize']} candidates x "
+          f"{budget['episodes']} tuning episodes, seeds {seeds[0]}..{seeds[-1]}, search seed {budget['seed']}; "
+          f"tuning score {search['tuning_score']:+.3f}):")
+    print("\n".join(report["description"]))
+
+
+def cmd_search_rules(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
+    from interbank.evaluate.search import SearchBudget
+    from interbank.evaluate.search_rules import RULE_FILE, SearchRulesError, check_seeds, search_rules
+    from interbank.evaluate.tuning import grid_points
+    from interbank.files import WriteError
+    from interbank.policies.searched import describe_rule
+
+    if args.out.exists() and not args.out.is_dir():
+        fail(f"search-rules: --out {args.out} is a file, not a folder")
+    budget = SearchBudget(generations=args.generations, popsize=args.popsize, episodes=args.episodes, seed=args.seed)
+    try:
+        env_cfg = load_env_config(args.config) if args.config is not None else EnvConfig()
+        if args.banks is not None:
+            env_cfg = resolve_env_config(env_cfg, n_banks=args.banks)
+        check_seeds(range(args.tune_seed, args.tune_seed + args.episodes),
+                    range(args.eval_seed, args.eval_seed + args.eval_episodes))
+    except (ConfigError, SearchRulesError) as err:
+        fail(f"search-rules: {err}")
+    # scored as evaluate scores rules: the shareholder's reward, whatever the scenario says
+    env_cfg = env_cfg.model_copy(update={"reward": env_cfg.reward.model_copy(update={"objective": "selfish"})})
+    total = budget.evaluations() + len(grid_points("lend_surplus")) * args.episodes + 3 * args.eval_episodes
+    bar = tqdm(total=total, desc="search-rules", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
+
+    def progress(name: str, done: int) -> None:
+        bar.set_postfix(stage=name)
+        bar.update(1)
+
+    try:
+        policy, data = search_rules(env_cfg, str(args.config or "built-in default"), args.out, budget, args.tune_seed,
+                            args.eval_episodes, args.eval_seed, workers=args.workers, progress=progress)
+    except WriteError as err:
+        bar.close()
+        fail(f"search-rules: {err}")
+    bar.close()
+    search, evaluation = data["search"], data["evaluation"]
+    seeds = evaluation["seeds"]
+    _print_searched({"search": search, "description": describe_rule(policy, args.top)})
+    print(f"\n{env_cfg.n_banks} banks, {len(seeds)} evaluation episodes (seeds {seeds[0]}..{seeds[-1]}), env: {data['env']['source']}")
+    rows = []
+    for name, score in evaluation["scores"].items():
+        vs = evaluation["vs"].get(name)
+        rows.append((name, score["mean_return"], f"± {score['stderr']:.3f}",
+                     "-" if vs is None else f"{vs['gain']:+.3f} ± {vs['stderr']:.3f}"))
+    print(table(("policy", "mean return", "± s.e.", "searched minus it (paired)"), rows))
+    print(f"\nwrote {args.out / RULE_FILE}")
     return 0
 
 
@@ -734,7 +843,7 @@ COMMANDS = {
     "experiment": cmd_experiment,
     "serve": cmd_serve, "replay": cmd_replay,
     "simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
-    "export": cmd_export,
+    "export": cmd_export, "search-rules": cmd_search_rules,
 }
 
 

@@ -23,10 +23,12 @@ from interbank.evaluate.compare import CompareError, load_compare
 from interbank.evaluate.metrics import UNITS, aggregate
 from interbank.evaluate.parallel import map_tasks
 from interbank.evaluate.deviation import deviation_tasks, play_profile, summarise
+from interbank.evaluate.search import SearchBudget, search_rule
 from interbank.evaluate.tuning import grid_points, tune_rules, tuning_report
 from interbank.policies import BASELINES, RULE_GRIDS, make_policy
 from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
+from interbank.policies.searched import describe_rule, rule_to_json, save_searched_rule
 from interbank.run_folder import training_env_config
 from interbank.sim.actions import PRIORITIES
 from interbank.evaluate.episode import evaluate_episode
@@ -99,12 +101,23 @@ def _rule_entries(env_cfg: EnvConfig, baselines: tuple[str, ...], seed: int, tun
     return entries, (tuning_report(tuned, tuning_seeds) if tuned else None)
 
 
+def _searched_entry(env_cfg: EnvConfig, budget: SearchBudget, tune_seed: int, backend: str, workers: int,
+                   address: str | None, progress: Callable[[str, int], None] | None
+                   ) -> tuple[tuple[str, Any, Any], dict[str, Any]]:
+    """The ``searched`` entry: a linear rule searched by CMA-ES on the tuning seeds, and its report
+    (weights, search history, a readable description)."""
+    seeds = list(range(tune_seed, tune_seed + budget.episodes))
+    result = search_rule(env_cfg, seeds, budget, backend, workers, address, progress)
+    report = {**rule_to_json(result.policy), "search": result.report(seeds), "description": describe_rule(result.policy)}
+    return ("searched", result.policy, None), report
+
+
 def evaluate(
     checkpoint: str | Path | None, episodes: int = 20, seed: int = 0, config: str | Path | None = None,
     banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
     progress: Callable[[str, int], None] | None = None, plots: bool = True, priority_variants: bool = False,
     backend: str = "local", workers: int = 1, address: str | None = None, compare: tuple[str, ...] = (),
-    tune_episodes: int = 10, tune_seed: int = 0, deviations: bool = False,
+    tune_episodes: int = 10, tune_seed: int = 0, deviations: bool = False, search: SearchBudget | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate and write the report; returns (metrics, output folder).
 
@@ -125,7 +138,12 @@ def evaluate(
     With a learned priority model in the checkpoint (or ``priority_variants``), the trained
     policy also runs under the rule-based priorities, the learned ones and each fixed priority,
     as ``trained/rule_based``, ``trained/learned``, ``trained/profit`` ... (``trained`` itself
-    uses the learned model when there is one)."""
+    uses the learned model when there is one).
+
+    ``search`` (a budget; its ``episodes`` are the tuning seeds from ``tune_seed``) also searches a
+    linear rule with CMA-ES (``interbank.evaluate.search``) and scores it as ``searched``;
+    ``metrics["searched_rule"]`` holds its weights, the search's history and a readable
+    description, and ``out/searched_rule.json`` the rule (``load_searched_rule`` reads it)."""
     entries: list[tuple[str, Any, Any]] = []
     external = [load_compare(spec) for spec in compare]  # fail fast, before any episode
     folder = None
@@ -162,11 +180,17 @@ def evaluate(
         variants += [(f"trained/{p.lower()}", trained, FixedPriority(p)) for p in PRIORITIES]
         entries[1:1] = variants
     entries += [(p.name, p, None) for p in external]
+    if search is not None and "searched" in {e[0] for e in entries}:
+        raise CompareError("--compare name 'searched' is the searched rule's name; pick another")
     rules, tuning = _rule_entries(env_cfg, baselines, seed, tune_episodes, tune_seed, progress)
     taken = {e[0] for e in entries}
     clash = [r[0] for r in rules if r[0] in taken]
     if clash:
         raise CompareError(f"--compare name {clash[0]!r} is already a baseline's name; pick another")
+    searched = None
+    if search is not None:
+        entry, searched = _searched_entry(env_cfg, search, tune_seed, backend, workers, address, progress)
+        rules.append(entry)
     entries += rules
 
     tasks = [(k, i) for k in range(len(entries)) for i in range(episodes)]
@@ -175,7 +199,8 @@ def evaluate(
     for k, (name, _, _) in enumerate(entries):
         results[name] = aggregate([episodes_out[(k, i)] for i in range(episodes)])
 
-    rule_names = [r[0] for r in rules if r[0] != "random"]
+    # the best *tuned* rule: the searched one is reported beside it, not ranked with it
+    rule_names = [r[0] for r in rules if r[0] not in ("random", "searched")]
     best = max(rule_names, key=lambda n: results[n]["mean_return"]) if rule_names else None
     trained_meta = entries[0][1].meta if entries and isinstance(entries[0][1], MLPPolicy) else None
     metrics: dict[str, Any] = {
@@ -191,6 +216,8 @@ def evaluate(
         "best_rule": best,
         "policies": results,
     }
+    if searched is not None:
+        metrics["searched_rule"] = searched
     if deviations:
         trained_names = [n for names in groups.values() for n in names] or [e[0] for e in entries[:1] if e[0] == "trained"]
         metrics["deviations"] = run_deviations(env_cfg, entries, trained_names, best, tuning, seed, episodes,
@@ -202,6 +229,11 @@ def evaluate(
             # a ratio of welfares means something only when both are positive
             metrics["price_of_anarchy"] = selfish / social if selfish > 0 and social > 0 else None
     out.mkdir(parents=True, exist_ok=True)
+    if searched is not None:
+        scores = {n: {k: results[n][k] for k in ("mean_return", "std_return")} for n in ("searched", "hold", best) if n in results}
+        save_searched_rule(out / "searched_rule.json", rules[-1][1], {
+            "search": searched["search"], "evaluation": {"seeds": metrics["seeds"], "scores": scores},
+            "description": searched["description"]})
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     with (out / "metrics.csv").open("w", newline="") as f:
         writer = csv.writer(f)
