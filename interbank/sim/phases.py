@@ -194,8 +194,8 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     due = (led.due <= t) & (led.amount > 0)
     if due.any():
         owed = np.bincount(led.borrower[due], weights=led.amount[due], minlength=n)
-        share = np.divide(spare, owed, out=np.zeros(n), where=owed > 0)
-        repaid = np.where(due, led.amount * np.minimum(share, 1.0)[led.borrower], 0.0)
+        share = np.divide(np.minimum(spare, owed), owed, out=np.zeros(n), where=owed > 0)  # in [0, 1]
+        repaid = np.where(due, led.amount * share[led.borrower], 0.0)
         led.amount -= repaid
         s.cash += np.bincount(led.lender, weights=repaid, minlength=n) - np.bincount(led.borrower, weights=repaid, minlength=n)
         s.invalidate()
