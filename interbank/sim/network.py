@@ -97,6 +97,12 @@ def fitness_ranks(sizes: np.ndarray | None, n: int, rng: np.random.Generator | N
     return rank
 
 
+def _sorted_distinct(keys: np.ndarray) -> np.ndarray:
+    """np.unique for int64 keys by sorting (numpy's hash-based unique is several times slower here)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+
+
 def fitness(
     n: int, avg_degree: float, exponent: float, reach: float, rng: np.random.Generator,
     sizes: np.ndarray | None = None,
@@ -138,9 +144,13 @@ def fitness(
         src = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), n - 1)
         dst = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), n - 1)
         ok = (src != dst) & (rank[src] * rank[dst] <= limit)
-        new = np.unique(src[ok] * n + dst[ok])
-        new = new[~np.isin(new, key)]
+        new = _sorted_distinct(src[ok] * n + dst[ok])
+        if key.size:  # drop the pairs already drawn (key is sorted): a binary search, not a hash set
+            at = np.minimum(np.searchsorted(key, new), key.size - 1)
+            new = new[key[at] != new]
         key = np.sort(np.concatenate([key, rng.permutation(new)[:need]]))
+        if new.size < need // 100:  # saturated: the pairs within reach are nearly all drawn
+            break
     # every bank lends to and borrows from at least one bank: a partner within reach, by fitness
     by_rank = np.argsort(rank)
     cum = np.cumsum(fit[by_rank])
