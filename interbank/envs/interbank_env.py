@@ -22,24 +22,32 @@ from interbank.sim.system import BankingSystem
 _CARD = """Interbank network: banks lend, call back loans, invest, divest or hold.
 
 ## What it models
-N banks with real balance sheets on a seeded interbank network. Assets: cash
-(earns the central bank's deposit rate), an illiquid loan book to the real
-economy (yields more, sells early only at a discount), interbank loans out and
-positions in flow-priced markets (BANK_INDEX and FIN_SERVICES by default).
-Liabilities: deposits (pay a rate), interbank borrowings, central bank loans.
-Each step deposits flow between banks (zero-sum, Iori et al. 2006; Allen & Gale
+N banks with real balance sheets on a seeded, size-tiered interbank network
+(env v3). Assets: cash (reserves: earn the central bank's deposit facility
+rate), an illiquid loan book to the real economy (yields more, earns fees,
+carries the operating costs, sells early only at a discount), interbank loans
+out and positions in markets whose prices are a random walk with drift and a
+partly transient flow impact (BANK_INDEX and FIN_SERVICES by default).
+Liabilities: deposits (pay a rate below the policy rate), interbank borrowings,
+central bank loans. A bank that only holds earns what real banks earn. Each
+step deposits flow between banks (zero-sum, Iori et al. 2006; Allen & Gale
 2000); a bank short of its reserve requirement requests funding, and the LEND
-offers of other banks are matched to the requests (existing counterparties
-first, then new ones) at the policy rate plus a spread that rises with the
-borrower's leverage. Loans mature in a few steps and roll over unless the
-lender calls them (BORROW). Unmet obligations go to fire sales, then the
-central bank's lending facility (against collateral with haircuts), then early
-sale of the book; a bank still short defaults by illiquidity. Regulation: risk-
-weighted capital and a liquidity coverage ratio; below the capital minimum
-LEND and INVEST are masked. Defaults (insolvency or illiquidity) are cleared
-with bankruptcy costs (Rogers-Veraart by default) and cascade through the
-ledger and fire sales. Rates are annual in the config; one step is
-1 / ``steps_per_year`` of a year (a week by default).
+offers of other banks are matched to the requests (recent counterparties
+first, then new ones tiered by size) at a market rate set by scarcity inside
+the central bank's corridor plus a spread that rises with the borrower's
+leverage, never above the lending facility (Poole 1968). At maturity a loan is
+repaid out of the borrower's spare cash and the rest rolls over, unless the
+lender calls it (BORROW). What is still missing goes, cheapest first, to the
+central bank's lending facility (against collateral with haircuts), then fire
+sales, then early sale of the book; a bank still short defaults by
+illiquidity. Regulation: risk-weighted capital and a liquidity coverage ratio
+both bind: LEND and INVEST are masked when the trade would leave the bank
+below either minimum. Defaults (insolvency or illiquidity) are cleared with
+bankruptcy costs (Rogers-Veraart by default) and cascade through the ledger
+and fire sales; depositors, the central bank, outside investors and
+shareholders have accounts, so every dollar is in the books. Rates are annual
+in the config; one step is 1 / ``steps_per_year`` of a year (a week by
+default).
 
 ## Agents
 ``bank_0 ... bank_{{N-1}}``; names are never reused. A bank that defaults (or is
@@ -115,10 +123,10 @@ above), and any dotted config key
 
 _ACTION_ROWS = (
     ("LEND", "offer part of the cash above the reserve requirement to the funding market",
-     "capital ratio below the minimum, or too little spare cash"),
+     "the trade would leave the capital ratio or the LCR below its minimum, or too little spare cash"),
     ("BORROW", "refuse to roll over part of every loan out (called back now)", "nothing lent out"),
     ("INVEST", "buy one market (momentum-tilted choice) with spare cash",
-     "capital ratio below the minimum, or too little spare cash"),
+     "the trade would leave the capital ratio or the LCR below its minimum, or too little spare cash"),
     ("DIVEST", "sell part of the largest position", "no position"),
     ("HOLD", "nothing", "never"),
 )
