@@ -63,6 +63,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from interbank.sim.ledger import distinct_keys
+
 _EPS = 1e-12
 
 
@@ -80,13 +82,6 @@ def quote(leverage: np.ndarray, market: float, spread_per_leverage: float, max_s
     ok = np.isfinite(leverage) & (leverage > 0)
     spread = np.where(ok, spread_per_leverage * np.where(ok, leverage, 0.0), max_spread)
     return np.minimum(market + np.minimum(spread, max_spread), max(ceiling, market))
-
-
-def _distinct(keys: np.ndarray) -> np.ndarray:
-    """The distinct values of ``keys``, sorted (a sort and a comparison: several times faster
-    than ``np.unique``'s hash path on int64 keys in numpy 2.x)."""
-    keys = np.sort(keys)
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
 
 
 class Relationships:
@@ -113,7 +108,7 @@ class Relationships:
         last dealt more than ``memory`` steps before ``t`` are forgotten."""
         if self.memory <= 0:
             return
-        new = _distinct(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
+        new = distinct_keys(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
         fresh = self.last >= t - self.memory
         key, last = self.key[fresh], self.last[fresh]
         # a sorted merge: known pairs get the new step, the others are inserted in order
@@ -176,7 +171,7 @@ def match(
     # 1. existing counterparties
     hit = (sup[loan_lender] > 0) & (req[loan_borrower] > 0)
     if hit.any():
-        key = _distinct(loan_lender[hit] * n + loan_borrower[hit])
+        key = distinct_keys(loan_lender[hit] * n + loan_borrower[hit])
         lo, bo = key // n, key % n
         asked = np.bincount(lo, weights=req[bo], minlength=n)
         offer = sup[lo] * req[bo] / asked[lo]

@@ -13,6 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def distinct_keys(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of int64 pair keys (``lender * n + borrower``), sorted: a sort and a
+    comparison, several times faster than ``np.unique``'s hash path on int64 keys in numpy 2.x."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+
+
 class Ledger:
     """Parallel arrays over loan records: ``lender``, ``borrower`` (int64 bank
     indices), ``amount`` (dollars), ``rate`` (annual), ``due`` (int64 step)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from interbank.sim.ledger import distinct_keys
+
 
 def _finish(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     keep = src != dst
@@ -97,12 +99,6 @@ def fitness_ranks(sizes: np.ndarray | None, n: int, rng: np.random.Generator | N
     return rank
 
 
-def _sorted_distinct(keys: np.ndarray) -> np.ndarray:
-    """np.unique for int64 keys by sorting (numpy's hash-based unique is several times slower here)."""
-    keys = np.sort(keys)
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
-
-
 def fitness(
     n: int, avg_degree: float, exponent: float, reach: float, rng: np.random.Generator,
     sizes: np.ndarray | None = None,
@@ -144,7 +140,7 @@ def fitness(
         src = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), n - 1)
         dst = np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), n - 1)
         ok = (src != dst) & (rank[src] * rank[dst] <= limit)
-        new = _sorted_distinct(src[ok] * n + dst[ok])
+        new = distinct_keys(src[ok] * n + dst[ok])
         if key.size:  # drop the pairs already drawn (key is sorted): a binary search, not a hash set
             at = np.minimum(np.searchsorted(key, new), key.size - 1)
             new = new[key[at] != new]
