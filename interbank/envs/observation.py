@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from interbank.sim import funding
 from interbank.sim.actions import PRIORITIES
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) 
     out[:, 18] = mom.mean()
     out[:, 19] = mom.max() - mom.min()
     asked = float(f["requested"].sum())
-    out[:, 20] = asked / (asked + f["offered"]) if asked > 0 else 0.0
+    out[:, 20] = funding.scarcity(asked, f["offered"])
     out[:, 21] = 10.0 * s.policy_rate
     out[:, 22] = 1.0 - s.active.mean() if n else 0.0
     out[:, 23] = max(0.0, 1.0 - s.t / max(s.max_steps, 1))

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from interbank.sim import funding
 from interbank.sim import network_stats as ns
 
 HORIZON = 10  # steps ahead for the predictability of market returns
@@ -320,7 +321,7 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
         _measure_network(s, m, acc["recent"])
         f = s.funding
         asked, offered = float(np.sum(f["requested"])), float(f["offered"])
-        m.scarcity.append(asked / (asked + offered) if asked + offered > 0 else float("nan"))
+        m.scarcity.append(funding.scarcity(asked, offered))  # steps without loans have no rate: left out
         m.rate.append(float(f["rate"]))
         acc["received"] += float(np.sum(f["received"]))
         led = s.ledger

@@ -68,11 +68,16 @@ from interbank.sim.ledger import distinct_keys
 _EPS = 1e-12
 
 
+def scarcity(requested: float, supplied: float) -> float:
+    """The funding market's scarcity D / (D + S): the share of requests in requests plus LEND
+    supply, in [0, 1] (0 when nobody asks)."""
+    return requested / (requested + supplied) if requested > 0 else 0.0
+
+
 def market_rate(requested: float, supplied: float, floor: float, ceiling: float) -> float:
     """The annual market rate for the scarcity of the step: ``floor + (ceiling - floor) * D / (D + S)``
     (the floor when nobody asks)."""
-    total = requested + supplied
-    return floor + (ceiling - floor) * (requested / total if total > 0 else 0.0)
+    return floor + (ceiling - floor) * scarcity(requested, supplied)
 
 
 def quote(leverage: np.ndarray, market: float, spread_per_leverage: float, max_spread: float,
