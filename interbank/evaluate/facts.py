@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from interbank.sim import funding
+from interbank.sim.accounts import net_income
 from interbank.sim import network_stats as ns
 
 HORIZON = 10  # steps ahead for the predictability of market returns
@@ -41,15 +42,15 @@ class Measurements:
     facility). ``tail_alpha``: in-degree tail exponent at the end of each episode (n >= 500).
     ``sources``: dollars of shortfalls covered by each source. ``obs``/``ahead``: observation
     rows and the mean 10-step-ahead log return over markets, ``groups`` the (episode, step)
-    of each row. Entries are None where the core does not provide them yet.
+    of each row.
     """
 
     n_banks: int = 0
     net_income: list[float] = field(default_factory=list)
-    nii: list[float] | None = field(default_factory=list)
-    fees: list[float] | None = field(default_factory=list)
-    operating_cost: list[float] | None = field(default_factory=list)
-    market_result: list[float] | None = field(default_factory=list)
+    nii: list[float] = field(default_factory=list)
+    fees: list[float] = field(default_factory=list)
+    operating_cost: list[float] = field(default_factory=list)
+    market_result: list[float] = field(default_factory=list)
     mean_equity: list[float] = field(default_factory=list)
     mean_assets: list[float] = field(default_factory=list)
     years: list[float] = field(default_factory=list)
@@ -62,7 +63,7 @@ class Measurements:
     priced: float = 0.0
     above_ceiling: float = 0.0
     tail_alpha: list[float] = field(default_factory=list)
-    sources: dict[str, float] | None = field(default_factory=dict)
+    sources: dict[str, float] = field(default_factory=dict)
     obs: list[np.ndarray] = field(default_factory=list)
     ahead: list[np.ndarray] = field(default_factory=list)
     groups: list[np.ndarray] = field(default_factory=list)
@@ -91,11 +92,7 @@ def predictability_r2(x: np.ndarray, y: np.ndarray, train: np.ndarray) -> float:
     return 1.0 - float(((y[test] - design[test] @ coef) ** 2).sum()) / sst
 
 
-def _median(values: list[float] | None) -> float | None:
-    return float(np.median(values)) if values else None
-
-
-def _annual(m: Measurements, num: list[float] | None, den: list[float]) -> float | None:
+def _annual(m: Measurements, num: list[float], den: list[float]) -> float | None:
     """Median over bank-episodes of num / den per year."""
     if not num or not den:
         return None
@@ -104,7 +101,7 @@ def _annual(m: Measurements, num: list[float] | None, den: list[float]) -> float
 
 
 def _cost_income(m: Measurements) -> float | None:
-    if m.nii is None or m.fees is None or m.operating_cost is None or m.market_result is None or not m.nii:
+    if not m.nii:
         return None
     income = np.asarray(m.nii) + np.asarray(m.fees) + np.asarray(m.market_result)
     cost = np.asarray(m.operating_cost)
@@ -306,9 +303,8 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
     acc: dict[str, Any] = {}
 
     def on_reset(s) -> None:
-        acc.update(equity=s.equity().copy(), eq_sum=np.zeros(s.n), as_sum=np.zeros(s.n), steps=0,
-                   log_price=[np.log(s.price).mean()], obs=[env.observation_array().copy()], live=[s.active.copy()],
-                   received=0.0, cb=s.cb_lent, recent=[])
+        acc.update(eq_sum=np.zeros(s.n), as_sum=np.zeros(s.n), steps=0, log_price=[np.log(s.price).mean()],
+                   obs=[env.observation_array().copy()], live=[s.active.copy()], recent=[])
         _measure_network(s, m, acc["recent"])
 
     def on_batch(s, batch) -> None:
@@ -323,7 +319,6 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
         asked, offered = float(np.sum(f["requested"])), float(f["offered"])
         m.scarcity.append(funding.scarcity(asked, offered))  # steps without loans have no rate: left out
         m.rate.append(float(f["rate"]))
-        acc["received"] += float(np.sum(f["received"]))
         led = s.ledger
         now = (led.due == s.t + s.config.funding.maturity) & (led.amount > 0)
         m.priced += float(led.amount[now].sum())
@@ -334,18 +329,11 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
     steps = max(acc["steps"], 1)
     alive = s.active
     years = steps / s.config.steps_per_year
-    income = getattr(s, "income", None)  # TODO(econ): the core's income statement (BankingSystem.income)
-    if income is not None:
-        parts = {k: np.asarray(v, dtype=np.float64) for k, v in income.items()}
-        net = (parts["interest_income"] - parts["interest_expense"] + parts["fee_income"] - parts["operating_cost"]
-               + parts["credit_result"] + parts["market_result"] + parts["other"])
-        for key, values in (("nii", parts["interest_income"] - parts["interest_expense"]), ("fees", parts["fee_income"]),
-                            ("operating_cost", parts["operating_cost"]), ("market_result", parts["market_result"])):
-            getattr(m, key).extend(values[alive].tolist())
-    else:
-        # fallback until the core books income: net income = change in equity; its parts unknown
-        net = s.equity() - acc["equity"]
-        m.nii = m.fees = m.operating_cost = m.market_result = None
+    inc = s.income
+    net = net_income(inc)
+    for key, values in (("nii", net_income(inc, ("interest_income", "interest_expense"))), ("fees", inc["fee_income"]),
+                        ("operating_cost", inc["operating_cost"]), ("market_result", inc["market_result"])):
+        getattr(m, key).extend(values[alive].tolist())
     m.net_income.extend(net[alive].tolist())
     m.mean_equity.extend((acc["eq_sum"][alive] / steps).tolist())
     m.mean_assets.extend((acc["as_sum"][alive] / steps).tolist())
@@ -356,15 +344,8 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
         # on quarterly exposure data), not on the last step's book alone
         lender, borrower, n = _quarter_network(s, acc["recent"], record=False)
         m.tail_alpha.append(ns.in_degree_tail_exponent(lender, borrower, n).alpha)
-    sources = getattr(s, "liquidity_sources", None)  # TODO(econ): BankingSystem.liquidity_sources
-    if sources is not None and m.sources is not None:
-        for k, v in sources.items():
-            m.sources[k] = m.sources.get(k, 0.0) + float(v)
-    elif m.sources is not None:
-        # fallback: interbank funding received and facility lending; fire sales are not in dollars yet
-        m.sources["interbank"] = m.sources.get("interbank", 0.0) + acc["received"]
-        m.sources["facility"] = m.sources.get("facility", 0.0) + (s.cb_lent - acc["cb"])
-        m.sources["fire_sale"] = float("nan")
+    for k, v in s.liquidity_sources.items():
+        m.sources[k] = m.sources.get(k, 0.0) + float(v)
     # predictability: each step's observation rows against the mean log return HORIZON steps ahead
     lp = np.asarray(acc["log_price"])
     for t in range(len(lp) - HORIZON):

@@ -52,6 +52,12 @@ interest_expense + fee_income - operating_cost + credit_result + market_result +
 ``market_result`` is what the rest leaves of the equity change (revaluation, trading costs,
 fire-sale discounts); ``other``: counterparty losses, early book-sale discounts, capital shocks
 and capital injected."""
+EXPENSES: frozenset[str] = frozenset({"interest_expense", "operating_cost"})
+
+
+def net_income(income: dict[str, np.ndarray], lines: tuple[str, ...] = INCOME) -> np.ndarray:
+    """Per bank, the sum of ``lines`` of the income statement, expenses subtracted (dollars)."""
+    return sum((-income[line] if line in EXPENSES else income[line] for line in lines), np.zeros_like(income[INCOME[0]]))
 
 
 @dataclass

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from interbank.sim import funding, market, regulation
-from interbank.sim.accounts import INCOME, SectorAccounts, units_outstanding
+from interbank.sim.accounts import INCOME, SectorAccounts, net_income, units_outstanding
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.clearing import CLEARING_MODELS
 from interbank.sim.events import EventLog
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the core never imports pydantic at run time
     from interbank.config import EnvConfig
 
 MOMENTUM_WINDOW = 5
+BOOKED: tuple[str, ...] = tuple(line for line in INCOME if line != "market_result")
 LIQUIDITY_SOURCES: tuple[str, ...] = ("interbank", "facility", "fire_sale", "book_sale", "unmet")
 """How shortfalls were covered, cheapest first (``BankingSystem.liquidity_sources``, dollars since reset):
 requests met by the interbank market, central bank facility draws, fire-sale proceeds, early
@@ -413,9 +414,7 @@ class BankingSystem:
 
     def _booked(self) -> np.ndarray:
         """Net income per bank so far from every line but the market result (dollars)."""
-        inc = self.income
-        return (inc["interest_income"] - inc["interest_expense"] + inc["fee_income"] - inc["operating_cost"]
-                + inc["credit_result"] + inc["other"])
+        return net_income(self.income, BOOKED)
 
     def _draws(self) -> dict[str, np.ndarray]:
         """The step's random numbers, drawn whatever the actions, so two policies on
