@@ -306,21 +306,23 @@ class BankingSystem:
             scale = 0.5 + self.risk
             lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
             invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
+            bs = self.balance_sheet()
             mask = np.zeros((self.n, N_ACTIONS), dtype=bool)
-            mask[:, LEND] = (lend >= floor) & self._within_minimums(lend, 0.0)
-            mask[:, BORROW] = self.loans_out() >= floor
-            mask[:, INVEST] = (invest >= floor) & self._within_minimums(0.0, invest)
-            mask[:, DIVEST] = self.investment_values().max(axis=1, initial=0.0) >= floor
+            mask[:, LEND] = (lend >= floor) & self._within_minimums(bs, lend, 0.0)
+            mask[:, BORROW] = bs["loans_out"] >= floor
+            mask[:, INVEST] = (invest >= floor) & self._within_minimums(bs, 0.0, invest)
+            mask[:, DIVEST] = bs["investments"].max(axis=1, initial=0.0) >= floor
             mask[:, HOLD] = True
             mask[~self.active, :HOLD] = False
             return mask
         return self._cached("mask", compute)
 
-    def _within_minimums(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
+    def _within_minimums(self, bs: dict[str, np.ndarray], lend: np.ndarray | float,
+                         invest: np.ndarray | float) -> np.ndarray:
         """Whether each bank would still meet the capital and liquidity minimums right after moving
-        ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets."""
+        ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets, from its
+        balance sheet ``bs`` (``balance_sheet()``)."""
         reg = self.config.regulation
-        bs = self.balance_sheet()
         cash = self.cash - lend - invest
         loans = bs["loans_out"] + lend
         inv = bs["investments"].sum(axis=1) + invest
