@@ -204,6 +204,13 @@ class FundingConfig(_Strict):
     the spread capped at ``max_spread``, the rate capped at the lending
     facility (a borrower with collateral would go there instead).
 
+    ``dealers``: in a tiered market (``network.reach`` > 0), what the tiers leave
+    unmatched is intermediated by the large banks (lender -> dealer -> borrower,
+    a dealer within reach of both, within its capital and liquidity headroom)
+    instead of lent directly between two small banks: the core intermediates and
+    periphery banks do not trade with each other (Craig & von Peter 2014; in 't Veld
+    & van Lelyveld 2014). Off: those leftovers are lent directly, any pair allowed.
+
     ``relationship_memory``: steps a lending relationship outlives its last loan
     (made or rolled over): a lender and a borrower that dealt within it are
     each other's existing counterparties in the funding market, served first
@@ -216,6 +223,7 @@ class FundingConfig(_Strict):
     spread_per_leverage: Share = 0.0002
     max_spread: float = Field(default=0.2, ge=0, le=5, allow_inf_nan=False)
     repay_buffer: float = Field(default=1.5, ge=1, le=1000, allow_inf_nan=False)
+    dealers: bool = True
 
 
 class DepositFlowConfig(_Strict):

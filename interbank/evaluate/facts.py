@@ -35,7 +35,8 @@ class Measurements:
     Per bank-episode (banks alive at the end; dollars): ``net_income``, ``nii`` (interest
     income - expense), ``fees``, ``operating_cost``, ``market_result``, ``mean_equity``,
     ``mean_assets``, ``years`` (episode length in years); ``losing`` (per bank-episode, all
-    banks: net income < 0 or defaulted). Per step: ``density``, ``cp_error``,
+    banks: net income < 0 or defaulted). Per step: ``density``, ``cp_error`` (and per episode
+    its worst step, ``cp_error_episode``),
     ``interbank_share`` (interbank loans / total assets of live banks), ``rate`` (volume-weighted
     rate of the step's new loans, NaN without any), ``scarcity`` (requests / (requests + supply)),
     ``priced`` and ``above_ceiling`` (dollars priced this step, and those above the lending
@@ -57,6 +58,7 @@ class Measurements:
     losing: list[bool] = field(default_factory=list)
     density: list[float] = field(default_factory=list)
     cp_error: list[float] = field(default_factory=list)
+    cp_error_episode: list[float] = field(default_factory=list)
     interbank_share: list[float] = field(default_factory=list)
     rate: list[float] = field(default_factory=list)
     scarcity: list[float] = field(default_factory=list)
@@ -70,6 +72,14 @@ class Measurements:
 
 
 # ------------------------------------------------------------------ statistics
+RIDGE = 0.1
+"""Ridge penalty of the predictability regression, per training row on standardised features:
+small enough to leave a real signal (a planted R^2 of 0.33 reads 0.325 instead of 0.331), large
+enough that nearly collinear features cannot blow the out-of-sample R^2 up (it read -2e7 at 100
+banks without it). What is left below zero is honest: fitted on some episodes, the observation
+predicts the others' returns worse than their mean."""
+
+
 def predictability_r2(x: np.ndarray, y: np.ndarray, train: np.ndarray) -> float:
     """Out-of-sample R^2 of the least-squares regression of ``y`` on ``x`` (with an intercept):
     fitted on the rows where ``train`` is true, scored on the others (Campbell & Thompson 2008):
@@ -83,13 +93,20 @@ def predictability_r2(x: np.ndarray, y: np.ndarray, train: np.ndarray) -> float:
     train = np.asarray(train, dtype=bool)
     if not train.any() or train.all():
         return float("nan")
-    design = np.column_stack([np.ones(y.size), x])
-    coef, *_ = np.linalg.lstsq(design[train], y[train], rcond=None)
+    x = x.reshape(y.size, -1)
+    # standardised on the training rows, constant columns dropped, with a light ridge: features
+    # that are (nearly) collinear in the training half must not explode out of sample
+    mu, sd = x[train].mean(axis=0), x[train].std(axis=0)
+    keep = sd > 1e-12
+    z = (x[:, keep] - mu[keep]) / sd[keep]
+    ybar = y[train].mean()
+    gram = z[train].T @ z[train] + RIDGE * train.sum() * np.eye(z.shape[1])
+    coef = np.linalg.solve(gram, z[train].T @ (y[train] - ybar))
     test = ~train
-    sst = float(((y[test] - y[train].mean()) ** 2).sum())
+    sst = float(((y[test] - ybar) ** 2).sum())
     if sst <= 0:
         return float("nan")
-    return 1.0 - float(((y[test] - design[test] @ coef) ** 2).sum()) / sst
+    return 1.0 - float(((y[test] - ybar - z[test] @ coef) ** 2).sum()) / sst
 
 
 def _annual(m: Measurements, num: list[float], den: list[float]) -> float | None:
@@ -185,7 +202,10 @@ FACTS: tuple[Fact, ...] = (
          "links / possible directed links among live banks, highest step",
          lambda m: _finite(m.density, np.max)),
     Fact("core_periphery_error", "errors per link", None, 0.30, "Craig & von Peter 2014",
-         "Craig-von Peter error of the best core found, worst step",
+         "Craig-von Peter error of the best core found at the episode's worst step, median over episodes",
+         lambda m: _finite(m.cp_error_episode, np.median)),
+    Fact("core_periphery_error_worst", "errors per link", None, None, "Craig & von Peter 2014",
+         "Craig-von Peter error at the worst step of all episodes (a market shrunk by a default cascade)",
          lambda m: _finite(m.cp_error, np.max)),
     Fact("in_degree_tail_exponent", "exponent", 2.0, 3.0, "Boss et al. 2004",
          f"discrete power-law MLE (Clauset et al. 2009) on the last quarter's links at the end, mean over episodes; n/a below {TAIL_MIN_BANKS} banks",
@@ -324,7 +344,10 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
         m.priced += float(led.amount[now].sum())
         m.above_ceiling += float(led.amount[now & (led.rate > s.lending_rate + 1e-12)].sum())
 
+    first = len(m.cp_error)
     rollout(env, policy, seed, on_reset=on_reset, on_batch=on_batch)
+    worst = _finite(m.cp_error[first:], np.max)
+    m.cp_error_episode.append(float("nan") if worst is None else worst)
     s = env.system
     steps = max(acc["steps"], 1)
     alive = s.active

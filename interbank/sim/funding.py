@@ -155,9 +155,38 @@ def _intersect(
     return lenders[li], borrowers[bi], size[keep]
 
 
+def _intermediate(
+    lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, rank: np.ndarray, capacity: np.ndarray,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Route the pieces (lender, borrower, amount) that the tiers could not match through dealers.
+
+    A dealer d may carry a piece when it is within reach of both ends (rank_d x max(rank_l,
+    rank_b) <= ``limit``) and has ``capacity`` left. Dealers are lined up by rank (the largest
+    first) and the pieces most constrained first (the smallest end first), and matched by the
+    same nested-limit intersection as the tiered pairs: the largest volume the reach and the
+    capacities allow. Each carried dollar becomes two loans, lender -> dealer and dealer ->
+    borrower; what no dealer can carry is not lent (the borrower goes to the central bank).
+    A piece whose end is itself the chosen dealer is lent directly.
+    """
+    dealer = np.flatnonzero(capacity > _EPS)
+    if dealer.size == 0 or amount.size == 0:
+        return (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    dealer = dealer[np.argsort(rank[dealer], kind="stable")]
+    far = np.maximum(rank[lender], rank[borrower])
+    line = np.argsort(-far, kind="stable")
+    reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
+    piece, via, carried = _intersect(line, dealer, amount[line], capacity[dealer], reachable)
+    lo, bo = lender[piece], borrower[piece]
+    direct = (via == lo) | (via == bo)
+    hop = ~direct
+    return (np.concatenate([lo[direct], lo[hop], via[hop]]), np.concatenate([bo[direct], via[hop], bo[hop]]),
+            np.concatenate([carried[direct], carried[hop], carried[hop]]))
+
+
 def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
-    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
+    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0, dealers: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
@@ -166,7 +195,11 @@ def match(
     ``lender_order``: a permutation of the banks, the most attractive counterparty
     first (untiered: the order in which step 2 lines up lenders); ``borrower_risk``:
     per bank, lower is served first in step 2 when untiered (ties by index);
-    ``reach``: the tiering of new links (0: none), see the module card.
+    ``reach``: the tiering of new links (0: none), see the module card;
+    ``dealers``: per bank, the dollars it can intermediate this step (tiered markets): what
+    the tiers leave unmatched goes lender -> dealer -> borrower through a dealer within reach
+    of both, instead of directly between two small banks (module card, step 3). A dealer's
+    two legs show as two pieces, so its cash does not change.
     """
     n = request.shape[0]
     req = np.where(request > _EPS, request, 0.0)
@@ -208,7 +241,10 @@ def match(
     asking = np.flatnonzero(req > 0)
     borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:
-        parts.append(_intersect(lenders, borrowers, sup[lenders], req[borrowers]))
+        pieces = _intersect(lenders, borrowers, sup[lenders], req[borrowers])
+        if reach > 0 and dealers is not None:
+            pieces = _intermediate(*pieces, rank, dealers, reach * n)
+        parts.append(pieces)
 
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)

@@ -269,20 +269,23 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     rel_lender, rel_borrower = s.relationships.pairs(ctx.t)
     lender, borrower, amount = funding.match(request, supply, np.concatenate([led.lender, rel_lender]),
                                              np.concatenate([led.borrower, rel_borrower]), s.lender_order, s.leverage(),
-                                             reach=cfg.network.reach)
+                                             reach=cfg.network.reach,
+                                             dealers=s.intermediation_capacity() if cfg.funding.dealers else None)
     rate = s.quote()[borrower]
-    s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
+    # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
+    net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
+    s.cash += net
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
     led.merge_due(ctx.t + cfg.funding.maturity)  # with the loans rolled over this step
     led.compact()
     dealt = led.due == ctx.t + cfg.funding.maturity  # made or rolled over this step
     s.relationships.remember(led.lender[dealt], led.borrower[dealt], ctx.t)
-    received = np.bincount(borrower, weights=amount, minlength=n)
+    received = np.maximum(net, 0.0)
     s.liquidity_sources["interbank"] += float(received.sum())
     s.funding = {
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
         "rate": float(np.average(rate, weights=amount)) if amount.size else float("nan"),
-        "offered": float(supply.sum()), "lent": float(amount.sum()),
+        "offered": float(supply.sum()), "lent": float(np.maximum(-net, 0.0).sum()),
     }
     if s.log.enabled:
         lent = np.bincount(lender, weights=amount, minlength=n)

@@ -17,15 +17,48 @@ import numpy as np
 CAP = 1e6  # a ratio with a zero denominator (no risk, no outflows) reads as this
 
 
+def risk_weighted_assets(cash: np.ndarray, loans_out: np.ndarray, book: np.ndarray, investments: np.ndarray,
+                         weights) -> np.ndarray:
+    return weights.cash * np.maximum(cash, 0.0) + weights.interbank * loans_out + weights.book * book + weights.markets * investments
+
+
 def capital_ratio(equity: np.ndarray, cash: np.ndarray, loans_out: np.ndarray, book: np.ndarray,
                   investments: np.ndarray, weights) -> np.ndarray:
-    rwa = weights.cash * np.maximum(cash, 0.0) + weights.interbank * loans_out + weights.book * book + weights.markets * investments
+    rwa = risk_weighted_assets(cash, loans_out, book, investments, weights)
     return np.divide(equity, rwa, out=np.full(equity.shape, CAP), where=rwa > 0)
+
+
+def liquid_assets(cash: np.ndarray, investments: np.ndarray, cfg) -> np.ndarray:
+    """HQLA: cash plus market positions after the Level 2B haircut."""
+    return np.maximum(cash, 0.0) + (1.0 - cfg.lcr_market_haircut) * investments
+
+
+def outflows(deposits: np.ndarray, borrowings: np.ndarray, central_bank: np.ndarray, cfg) -> np.ndarray:
+    """Stressed outflows before inflows: deposit run-off and all wholesale borrowing."""
+    return cfg.lcr_deposit_runoff * deposits + borrowings + central_bank
 
 
 def liquidity_coverage(cash: np.ndarray, investments: np.ndarray, deposits: np.ndarray, borrowings: np.ndarray,
                        central_bank: np.ndarray, loans_out: np.ndarray, cfg) -> np.ndarray:
-    hqla = np.maximum(cash, 0.0) + (1.0 - cfg.lcr_market_haircut) * investments
-    outflow = cfg.lcr_deposit_runoff * deposits + borrowings + central_bank
+    hqla = liquid_assets(cash, investments, cfg)
+    outflow = outflows(deposits, borrowings, central_bank, cfg)
     net = outflow - np.minimum(loans_out, cfg.lcr_inflow_cap * outflow)
     return np.divide(hqla, net, out=np.full(cash.shape, CAP), where=net > 0)
+
+
+def intermediation_capacity(equity: np.ndarray, rwa: np.ndarray, hqla: np.ndarray, outflow: np.ndarray,
+                            min_capital_ratio: float, cfg) -> np.ndarray:
+    """Dollars a bank can both borrow and lend on (a dealer's two legs) and stay above both minimums.
+
+    Capital: the loan out adds ``weights.interbank`` x a to the RWA, so a <= (equity /
+    min_capital_ratio - RWA) / weights.interbank. Liquidity: the borrowing adds a to the
+    outflows and the loan at most ``lcr_inflow_cap`` x a to the capped inflows, so, counting the
+    inflows at their cap (the worst case), a <= HQLA / (min_lcr x (1 - cap)) - outflows.
+    """
+    w = cfg.risk_weights.interbank
+    by_capital = (np.maximum(equity / min_capital_ratio - rwa, 0.0) / w if w > 0 and min_capital_ratio > 0
+                  else np.full(equity.shape, np.inf))
+    short = 1.0 - cfg.lcr_inflow_cap
+    by_liquidity = (np.maximum(hqla / (cfg.min_lcr * short) - outflow, 0.0) if cfg.min_lcr > 0 and short > 0
+                    else np.full(equity.shape, np.inf))
+    return np.where(equity > 0, np.minimum(by_capital, by_liquidity), 0.0)

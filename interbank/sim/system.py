@@ -330,6 +330,18 @@ class BankingSystem:
         lcr = regulation.liquidity_coverage(cash, inv, self.deposits, bs["borrowings"], self.cb_loans, loans, reg)
         return (cr >= self.min_capital_ratio) & (lcr >= reg.min_lcr)
 
+    def intermediation_capacity(self) -> np.ndarray:
+        """Dollars each live bank could carry as a dealer between two banks outside each other's
+        reach (borrow and lend the same amount) and still meet both minimums."""
+        reg = self.config.regulation
+        bs = self.balance_sheet()
+        inv = bs["investments"].sum(axis=1)
+        rwa = regulation.risk_weighted_assets(self.cash, bs["loans_out"], self.book, inv, reg.risk_weights)
+        hqla = regulation.liquid_assets(self.cash, inv, reg)
+        out = regulation.outflows(self.deposits, bs["borrowings"], self.cb_loans, reg)
+        capacity = regulation.intermediation_capacity(bs["equity"], rwa, hqla, out, self.min_capital_ratio, reg)
+        return np.where(self.active, capacity, 0.0)
+
     # ------------------------------------------------------------- liquidity
     def fire_sell(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sell up to ``target`` dollars (at market value) of each bank's positions,

@@ -22,9 +22,11 @@ from interbank.sim.actions import HOLD, LEND
 
 SEEDS = range(3)
 QUIET = {"shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.0}}
-# 20 identical banks, no central bank, large zero-sum deposit swings and some runs
+# 20 identical banks on a random network (no tiers: identical banks have no core), no central
+# bank, large zero-sum deposit swings and some runs
 HOMOGENEOUS = {
     "banks": [{"capital": 100, "target_leverage": 10, "risk": 0.5}] * 20,
+    "network": {"type": "erdos_renyi", "reach": 0},
     "central_bank": {"enabled": False},
     "deposit_flows": {"volatility": 0.1},
     "shocks": {"crash_prob": 0.0, "withdrawal_prob": 0.02, "withdrawal_size": 0.2},

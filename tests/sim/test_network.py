@@ -78,3 +78,54 @@ def test_tiered_pairs_get_the_largest_volume_their_reach_allows(seed):
         best = 0.0
     assert amount[tiered].sum() == pytest.approx(best, abs=1e-9)
     assert amount.sum() == pytest.approx(min(request.sum(), supply.sum()))
+
+
+def _pieces(lender, borrower, amount):
+    got: dict[tuple[int, int], float] = {}
+    for a, b, x in zip(lender.tolist(), borrower.tolist(), amount.tolist()):
+        got[(a, b)] = got.get((a, b), 0.0) + x
+    return got
+
+
+@pytest.mark.parametrize("capacity, carried", [(10.0, 3.0), (2.0, 2.0)])
+def test_a_dealer_within_reach_of_both_carries_what_the_tiers_cannot(capacity, carried):
+    # ranks = index + 1, reach 1, n = 6: bank 3 (rank 4) offers 4, bank 5 (rank 6) asks 3;
+    # 4 x 6 > 6, so they may not deal directly; only bank 0 (rank 1) is within reach of both
+    request = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 3.0])
+    supply = np.array([0.0, 0.0, 0.0, 4.0, 0.0, 0.0])
+    dealers = np.array([capacity, 50.0, 0.0, 0.0, 0.0, 0.0])  # bank 1 (rank 2): 2 x 6 > 6, out of reach
+    none = np.zeros(0, np.int64)
+    lender, borrower, amount = funding.match(request, supply, none, none, np.arange(6), np.zeros(6), reach=1.0,
+                                             dealers=dealers)
+    assert _pieces(lender, borrower, amount) == pytest.approx({(3, 0): carried, (0, 5): carried})
+    net = np.bincount(borrower, weights=amount, minlength=6) - np.bincount(lender, weights=amount, minlength=6)
+    assert net[0] == pytest.approx(0.0)  # the dealer's cash does not move
+
+
+def test_without_a_dealer_in_reach_small_banks_do_not_deal():
+    request = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 3.0])
+    supply = np.array([0.0, 0.0, 0.0, 4.0, 0.0, 0.0])
+    none = np.zeros(0, np.int64)
+    dealers = np.array([0.0, 50.0, 50.0, 0.0, 0.0, 0.0])
+    lender, _, _ = funding.match(request, supply, none, none, np.arange(6), np.zeros(6), reach=1.0, dealers=dealers)
+    assert lender.size == 0  # the borrower goes to the central bank
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_with_dealers_every_new_link_is_within_reach_and_nobody_gets_more_than_asked(seed):
+    rng = np.random.default_rng(seed)
+    n = 40
+    request = np.where(rng.random(n) < 0.4, rng.exponential(5, n), 0.0)
+    supply = np.where((request == 0) & (rng.random(n) < 0.5), rng.exponential(5, n), 0.0)
+    dealers = np.where(rng.random(n) < 0.7, rng.exponential(3, n), 0.0)
+    order = rng.permutation(n)
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(1, n + 1)
+    none = np.zeros(0, np.int64)
+    lender, borrower, amount = funding.match(request, supply, none, none, order, rng.random(n), reach=1.0,
+                                             dealers=dealers)
+    assert (rank[lender] * rank[borrower] <= n).all()
+    net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
+    assert (net <= request + 1e-9).all() and (-net <= supply + 1e-9).all()
+    carried = np.bincount(lender, weights=amount, minlength=n) - np.maximum(-net, 0.0)  # a dealer's outgoing leg
+    assert (carried <= dealers + 1e-9).all()

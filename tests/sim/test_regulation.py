@@ -6,6 +6,9 @@ One bank, capital 10, leverage 10 -> assets 100: book 70 (book_share 0.7), marke
 RWA = 0 x 20 + 1.0 x 70 + 2.5 x 10 = 95, capital ratio 10 / 95.
 LCR: HQLA = 20 + 0.5 x 10 = 25; outflows 0.1 x 90 = 9 -> 25 / 9.
 Facility capacity: 0.7 x 70 + 0.5 x 10 = 54.
+As a dealer (borrow and lend the same a): capital allows (10 / 0.08 - 95) / 0.4 = 75, liquidity
+25 / (1 x (1 - 0.75)) - 9 = 91, so 75; then RWA 125 (capital ratio exactly 8%), outflows 84,
+inflows min(75, 0.75 x 84 = 63), LCR 25 / 21.
 """
 
 import numpy as np
@@ -118,3 +121,18 @@ def test_invest_is_masked_when_the_trade_would_breach_the_liquidity_coverage_rat
     s.step(np.array([INVEST]))
     assert s.liquidity_coverage()[0] >= 1.0 - 1e-9  # and the trade left it at the minimum, not below
 
+
+
+def test_intermediation_capacity_by_hand_keeps_both_minimums():
+    from interbank.sim import regulation
+
+    env = _env()
+    s = env.system
+    assert s.intermediation_capacity()[0] == pytest.approx(75.0)
+    reg = s.config.regulation
+    a = 75.0
+    cr = regulation.capital_ratio(np.array([10.0]), np.array([20.0]), np.array([a]), np.array([70.0]),
+                                  np.array([10.0]), reg.risk_weights)
+    lcr = regulation.liquidity_coverage(np.array([20.0]), np.array([10.0]), np.array([90.0]), np.array([a]),
+                                        np.array([0.0]), np.array([a]), reg)
+    assert cr[0] == pytest.approx(0.08) and lcr[0] == pytest.approx(25 / 21)

@@ -64,7 +64,7 @@ def _fresh_model(tmp_path: Path):
 
 def test_cloned_policy_acts_like_the_rule_on_states_it_has_not_seen(tmp_path: Path):
     cfg, vec, model = _fresh_model(tmp_path)
-    train = collect(vec, "lend_surplus", {"c": 1.5}, 120, 0.99)
+    train = collect(vec, "lend_surplus", {"c": 1.5}, 240, 0.99)
     stats = pretrain(model, train, epochs=100, batch_size=256, smoothing=0.1, seed=0)
     assert stats["warm_start_accuracy"] > 0.9
     fresh = collect(BankVecEnv(cfg.env, 2, seed=99), "lend_surplus", {"c": 1.5}, 60, 0.99)
