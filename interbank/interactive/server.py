@@ -266,7 +266,9 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                 policy = make_policy(name, req.seed, **params)
             except (TypeError, ValueError) as err:
                 raise CommandError(422, f"params: policy {name}: {err}") from None
-            return policy, ({"params": params} if params else {}), None
+            # the baseline and its parameters, so that replay --verify re-creates it (a rule's name says its parameters)
+            info = {"baseline": name, "params": params} if params or policy.name != name else {}
+            return policy, info, None
         if req.params:
             raise CommandError(422, "params are for a baseline policy, not a checkpoint")
         if checkpoints is None:
