@@ -762,6 +762,8 @@ class SessionStore:
         parent's up to the fork (its init naming the parent and the fork step) and then its own.
         Refused (410) when the parent's early events are no longer kept: a branch needs them to
         be replayable on its own."""
+        if parent.runner.state != "paused":  # a finished one has given its simulation back
+            raise CommandError(409, f"branch needs a paused session; the session is {parent.runner.state}")
         system = parent.runner.env.system
         self.check_room(system.n, system.max_steps)
         async with parent.lock:
