@@ -46,6 +46,7 @@ from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
 
 STATES = ("ready", "running", "paused", "stopped", "complete")
+FINISHED_STATES = ("stopped", "complete")  # a session in these takes no command and never steps again
 COMMANDS = ("pause", "resume", "stop", "delete_bank", "add_capital", "central_bank")
 CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted",
                  "add_capital": "capital_added", "central_bank": "central_bank"}
@@ -135,7 +136,7 @@ class Runner:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("stopped", "complete")
+        return self.state in FINISHED_STATES
 
     def status(self) -> Status:
         """The status as of the last step or command. Safe to call from any thread while a step

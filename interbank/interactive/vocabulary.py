@@ -23,6 +23,7 @@ from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
     COMMANDS,
     CONTROL_EVENT,
+    FINISHED_STATES,
     SESSION_COMMANDS,
     STATES,
 )
@@ -82,7 +83,7 @@ def vocabulary() -> dict[str, Any]:
         "central_bank_operations": [{"name": op, **INTERVENTION_UNITS[op]} for op in CENTRAL_BANK_OPERATIONS],
         "facility_operations": list(FACILITY_OPERATIONS),
         "session_states": list(STATES),
-        "live_states": [s for s in STATES if s not in ("stopped", "complete")],
+        "live_states": [s for s in STATES if s not in FINISHED_STATES],
         "actions": list(ACTIONS),
         "priorities": list(PRIORITIES),
         "units": UNITS,
