@@ -16,7 +16,7 @@ from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, 
 from interbank.envs.priority import PriorityModel, priority_model_from_config
 from interbank.envs.rewards import reward_components, social_components, weighted_reward
 from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
-from interbank.sim.events import Event
+from interbank.sim.events import INTERVENTIONS, Event
 from interbank.sim.system import BankingSystem
 
 _CARD = """Interbank network: banks lend, call back loans, invest, divest or hold.
@@ -362,7 +362,7 @@ class InterbankEnv(ParallelEnv):
         self.emit("bank_deleted", data)
         return data
 
-    CENTRAL_BANK_OPERATIONS = ("inject", "set_policy_rate", "set_capital_requirement")
+    CENTRAL_BANK_OPERATIONS = INTERVENTIONS
 
     def central_bank(self, operation: str, bank: str | None = None, amount: float | None = None) -> dict[str, Any]:
         """A central bank intervention; emits a ``central_bank`` event and returns its data.

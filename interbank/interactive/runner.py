@@ -46,6 +46,7 @@ from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
 
 STATES = ("ready", "running", "paused", "stopped", "complete")
+FINISHED_STATES = ("stopped", "complete")  # a session in these takes no command and never steps again
 COMMANDS = ("pause", "resume", "stop", "delete_bank", "add_capital", "central_bank")
 CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted",
                  "add_capital": "capital_added", "central_bank": "central_bank"}
@@ -128,13 +129,14 @@ class Runner:
         """Events produced since the last call (each event is handed out once)."""
         with self.lock:
             out = self._pending
-            out.extend(self.env.drain_events())
+            if self.env is not None:
+                out.extend(self.env.drain_events())
             self._pending = []
             return out
 
     @property
     def finished(self) -> bool:
-        return self.state in ("stopped", "complete")
+        return self.state in FINISHED_STATES
 
     def status(self) -> Status:
         """The status as of the last step or command. Safe to call from any thread while a step
@@ -188,6 +190,19 @@ class Runner:
                 self._record_exposures()
                 self._status = self._read_status()
             return True
+
+    def release(self) -> None:
+        """Give a finished runner's simulation back (its arrays, policy and exposure history): what
+        is left answers ``status``, ``exposures`` (the last step) and ``init_event``. Commands are
+        refused as for any finished runner."""
+        with self.lock:
+            if not self.finished or self.env is None:
+                return
+            self._pending.extend(self.env.drain_events())
+            self.env = None  # type: ignore[assignment]
+            self.policy = None  # type: ignore[assignment]
+            if len(self._exposures) > 1:
+                self._exposures = deque([self._exposures[-1]], maxlen=EXPOSURE_STEPS)
 
     def branch(self, parent: str) -> Runner:
         """A copy of this paused runner (``parent``: the session id its init will name): same

@@ -9,6 +9,9 @@
     GET  /api/interactive/exposures/{id} ?step=&limit=: interbank exposures (lender -> borrower) as of a step
     GET  /api/interactive/init/{id}      the session's init event (a page resuming after a reload needs only it)
     GET  /api/checkpoints                checkpoint names usable in start
+    GET  /api/vocabulary                 every list the page and the server share (policies and their
+                                         parameters, event types, commands, central bank operations,
+                                         session states, units): :mod:`interbank.interactive.vocabulary`
     GET  /                               the web page; OpenAPI docs at /docs
 
 Errors are JSON ``{"error": "..."}`` (:data:`ERRORS`): 400 bad Host or request line,
@@ -43,9 +46,17 @@ from interbank.config import (
     resolve_env_config,
 )
 from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
-from interbank.interactive.runner import COMMANDS, MIN_SPEED, CommandError, Runner
-from interbank.interactive.sessions import Session, SessionStore
-from interbank.policies import BASELINES, make_policy
+from interbank.interactive.runner import (
+    CENTRAL_BANK_OPERATIONS,
+    COMMANDS,
+    MIN_SPEED,
+    SESSION_COMMANDS,
+    CommandError,
+    Runner,
+)
+from interbank.interactive.sessions import Session, SessionStore, resident_bytes
+from interbank.interactive.vocabulary import vocabulary
+from interbank.policies import BASELINES, check_policy_params, make_policy
 from interbank.policies.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -117,13 +128,19 @@ class StartRequest(BaseModel):
     banks: list[BankSpec] | None = Field(default=None, description="banks as {capital, target_leverage, risk}")
     scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
     n_banks: int | None = Field(default=None, ge=2, description="generated banks (when banks is not given)")
-    policy: Literal["random", "hold", "heuristic"] | None = Field(default=None, description="a baseline policy")
+    policy: Literal[tuple(BASELINES)] | None = Field(  # type: ignore[valid-type]
+        default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters)")
+    params: dict[str, float] | None = Field(
+        default=None, max_length=16, description="the baseline's parameters, e.g. {\"c\": 3} for lend_surplus")
     checkpoint: str | None = Field(default=None, description="a checkpoint name from the server's checkpoints folder")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
     speed: float = Field(default=5.0, ge=0, allow_inf_nan=False,
                          description="steps per second (at least the server's min_speed, 0.01 by default); 0 = as fast as possible")
     paused: bool = Field(default=False, description="start paused (step 0)")
+    replace: str | None = Field(
+        default=None, max_length=64,
+        description="a session to stop once this one is created: when the start is refused, it keeps running")
 
 
 class ControlRequest(BaseModel):
@@ -131,14 +148,14 @@ class ControlRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     session_id: str | None = Field(default=None, max_length=64)
-    command: Literal["pause", "resume", "stop", "delete_bank", "add_capital", "central_bank", "branch"]
+    command: Literal[COMMANDS + SESSION_COMMANDS]  # type: ignore[valid-type]
     bank: str | None = Field(default=None, max_length=64, description="delete_bank, add_capital, central_bank inject")
     amount: float | None = Field(
         default=None, allow_inf_nan=False, strict=True,  # a JSON number: no true, no "5"
         description="add_capital and inject: dollars (> 0); set_policy_rate: annual rate in [0, 1]; "
                     "set_capital_requirement: minimum capital ratio in [0, 1]",
     )
-    operation: Literal["inject", "set_policy_rate", "set_capital_requirement"] | None = Field(
+    operation: Literal[CENTRAL_BANK_OPERATIONS] | None = Field(  # type: ignore[valid-type]
         default=None, description="central_bank only: inject (bank, amount), set_policy_rate (amount), set_capital_requirement (amount)",
     )
 
@@ -240,7 +257,20 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         if req.checkpoint is not None and req.policy is not None:
             raise CommandError(422, "give policy or checkpoint, not both")
         if req.checkpoint is None:
-            return make_policy(req.policy or "heuristic", req.seed), {}, None
+            name = req.policy or "heuristic"
+            try:
+                params = check_policy_params(name, req.params or {})
+            except ValueError as err:
+                raise CommandError(422, f"params: {err}") from None
+            try:
+                policy = make_policy(name, req.seed, **params)
+            except (TypeError, ValueError) as err:
+                raise CommandError(422, f"params: policy {name}: {err}") from None
+            # the baseline and its parameters, so that replay --verify re-creates it (a rule's name says its parameters)
+            info = {"baseline": name, "params": params} if params or policy.name != name else {}
+            return policy, info, None
+        if req.params:
+            raise CommandError(422, "params are for a baseline policy, not a checkpoint")
         if checkpoints is None:
             raise CommandError(404, "this server has no checkpoints folder (start it with --checkpoints DIR)")
         if not NAME.match(req.checkpoint) or req.checkpoint in (".", ".."):
@@ -272,14 +302,30 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         ok={201: {"description": "the session (JSON), or its event stream with Accept: text/event-stream",
                   "content": SSE_CONTENT}}))
     async def start(req: StartRequest, request: Request):
+        # everything is checked, and the session built, before the session it replaces is stopped:
+        # a refused start changes nothing
+        old = store.get(req.replace) if req.replace is not None else None
         cfg = env_config(req)
         check_speed(req.speed)
-        store.check_room(cfg.n_banks, cfg.max_steps)  # 429 / 503 before any work
         policy, info, priority = policy_for(req)
-        runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info, priority)
-        if req.paused:
-            runner.command("pause")
-        session = store.add(runner, req.speed, limits.client_buffer)
+        # 429 / 503 before any work, from the estimate (the replaced session's share counts as free)
+        reservation = store.reserve(cfg.n_banks, cfg.max_steps, replacing=old)
+        try:
+            runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info, priority)
+            if req.paused:
+                runner.command("pause")
+            if old is not None and not old.done.is_set():
+                try:
+                    await old.command("stop")
+                except CommandError:  # it ended meanwhile
+                    pass
+            settings = {"scenario": req.scenario, "policy": None if req.checkpoint else (req.policy or "heuristic"),
+                        "checkpoint": req.checkpoint, "params": info.get("params", {}), "seed": req.seed,
+                        "n_banks": cfg.n_banks, "steps": cfg.max_steps, "speed": req.speed,
+                        "playground": req.banks is not None}
+            session = store.add(runner, req.speed, limits.client_buffer, reservation=reservation, settings=settings)
+        finally:
+            store.unreserve(reservation)
         if "text/event-stream" in request.headers.get("accept", ""):
             return sse(session, -1)
         return JSONResponse(
@@ -334,7 +380,17 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.get("/api/interactive/sessions", summary="Every session", responses=_responses())
     async def sessions():
-        return {"sessions": [s.status() for s in store.sessions.values()]}
+        rss, mb = resident_bytes(), 1_000_000
+        return {"sessions": [s.status() for s in store.sessions.values()],
+                "memory": {"budget_mb": None if store.memory_budget is None else store.memory_budget // mb,
+                           "reserved_mb": store.reserved() // mb, "resident_mb": None if rss is None else rss // mb}}
+
+    @app.get("/api/vocabulary", summary="Every list the page and the server share", responses=_responses())
+    async def get_vocabulary():
+        """Policies (with their parameters), event types, commands (with the states they need),
+        central bank operations (with their units and ranges), session states and units: the
+        page builds its menus from this, and the server validates requests against the same lists."""
+        return vocabulary()
 
     @app.get("/api/interactive/stream/{session_id}", summary="SSE stream of a session, resumable with Last-Event-ID",
              response_class=EventSourceResponse, responses=_responses(404, 410, 422, ok={

@@ -18,10 +18,14 @@ Memory stays bounded whatever a session's size and length:
   write completes, when it goes on from where it was (``resynced_viewers``); one
   that never reads again ends at the send timeout and may reconnect with
   ``Last-Event-ID``;
-- finished sessions are evicted ``finished_ttl`` seconds after they end (their
-  spill removed), and a server-wide ``memory_budget`` refuses a new session with
-  503 when the sessions' estimated footprint (:func:`session_footprint`) or the
-  process's resident memory would exceed it.
+- a finished session gives its simulation back at once (:meth:`Runner.release`: only
+  its stream window, init event and last exposures stay), and is evicted
+  ``finished_ttl`` seconds after it ends (its spill removed);
+- a server-wide ``memory_budget`` admits a new session before anything is built,
+  from its estimated footprint (:func:`session_footprint`, measured at 1,000 and
+  10,000 banks) beside the sessions kept, or refuses it with 503. Resident memory
+  is not consulted: memory the allocator keeps after a session ended would
+  otherwise refuse every later start.
 
 Each session steps in a thread of its own (:meth:`Session.drive`), on a fixed
 schedule, and encodes its events there: however busy the event loop is with
@@ -52,8 +56,11 @@ from interbank.interactive.runner import CommandError, Runner
 from interbank.sim.events import Event, dumps
 
 MAX_WAIT = 0.25  # seconds: the longest the pacing sleeps without looking at the session's state
-STREAM_BYTES_PER_BANK_STEP = 800  # encoded stream per bank and step (measured ~600 at 500 banks)
-RUNNER_BYTES_PER_BANK = 8_000  # a runner's arrays plus one step's transient events (measured ~5,000)
+STREAM_BYTES_PER_BANK_STEP = 900  # encoded stream per bank and step (measured 860 at 10,000 banks, stress, heuristic)
+# a runner's arrays, its exposure snapshots (64 steps) and one step's transient events, at its peak:
+# measured on configs/stress.yaml over 70 steps, +20 MB at 1,000 banks (hold) and +134 MB at 10,000
+# (heuristic; +126 MB with hold)
+RUNNER_BYTES_PER_BANK = 15_000
 RUNNER_BASE_BYTES = 1_000_000
 ITEM_OVERHEAD = 200  # bytes of Python objects around each event's frame in the history window
 MAX_WRITE_BYTES = 1_000_000  # the most one write to a viewer carries (a lagging viewer catches up in several)
@@ -316,6 +323,8 @@ class Session:
     finished_at: float | None = None
     task: asyncio.Task | None = None
     parent: str | None = None  # the session this one was branched from
+    settings: dict[str, Any] | None = None  # what it was started with (the page's Setup form shows it)
+    n_banks: int = 0
     fork_step: int | None = None
     resynced_viewers: int = 0  # re-feeds of lagging viewers (dropped ones that read again, or from the spill)
 
@@ -332,6 +341,7 @@ class Session:
         self._stopping = False  # set when the drive is cancelled: the producer thread ends
         self._sending: set[Viewer] = set()  # viewers whose write has not completed yet
         self._joined: dict[int, tuple[int, int, bytes]] = {}  # start -> (stop, last seq, frames), shared
+        self.n_banks = self.n_banks or self.runner.env.system.n
         self.publish(self.runner.take_events())
 
     # ------------------------------------------------------------- events
@@ -513,15 +523,26 @@ class Session:
             except RuntimeError:  # the loop is gone (cancelled and closed): nobody is waiting
                 pass
 
+        stepped_out = False
         try:
             threading.Thread(target=run, name=f"session-{self.id}", daemon=True).start()
             await ended
+            stepped_out = True
         finally:
             self._stopping = True  # cancelled (evicted): the thread ends after its current step
             self.wake.set()
             if not self.done.is_set():  # not evicted (an evicted session's runner may still be stepping)
                 self.publish(self.runner.take_events())
             self.finish()
+            if stepped_out:  # the producer thread is done with the runner: give its simulation back
+                self.release()
+
+    def release(self) -> None:
+        """The session ended: drop its simulation (arrays, policy, exposure history) and keep what
+        its viewers still read (the stream window, the init event, the last exposures)."""
+        self.runner.release()
+        self.footprint = min(self.footprint, 2 * max(self.history_bytes, 1))
+        _trim_heap()
 
     def _produce(self) -> None:
         runner = self.runner
@@ -579,9 +600,9 @@ class Session:
     def status(self) -> dict[str, Any]:
         st = self._published.as_dict()
         return {"session_id": self.id, **st, "viewers": len(self.viewers), "dropped_viewers": self.dropped_viewers,
-                "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.runner.env.system.n,
+                "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.n_banks,
                 "parent": self.parent, "fork_step": self.fork_step, "resynced_viewers": self.resynced_viewers,
-                "created": self.created}
+                "created": self.created, "settings": self.settings}
 
 
 SPILL_PREFIX = "interbank-sessions-"
@@ -641,47 +662,60 @@ class SessionStore:
         self.spill_dir = spill_dir
         self.sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task | None = None
-        self.baseline_rss = resident_bytes()  # the server before any session
+        self.pending = 0  # bytes admitted for sessions being built (see reserve)
 
     # ------------------------------------------------------------ budget
     def footprint(self, n_banks: int, max_steps: int | None = None) -> int:
         return session_footprint(n_banks, self.window_bytes, max_steps)
 
-    def reserved(self) -> int:
-        return sum(s.footprint for s in self.sessions.values())
+    def reserved(self, replacing: Session | None = None) -> int:
+        """Bytes held by the sessions kept (but ``replacing``) and admitted ones being built."""
+        return sum(s.footprint for s in self.sessions.values() if s is not replacing) + self.pending
 
-    def check_room(self, n_banks: int, max_steps: int | None = None) -> None:
+    def check_room(self, n_banks: int, max_steps: int | None = None, replacing: Session | None = None) -> None:
         """Raise 429 / 503 unless a session of ``n_banks`` banks and ``max_steps`` steps may start
-        now (evicting finished sessions to make room if needed). Call before building the runner."""
+        now (evicting finished sessions to make room if needed); ``replacing``: a session that will
+        be stopped once the new one is built (its share counts as free). Call before building the runner."""
         self.evict_expired()
         need = self.footprint(n_banks, max_steps)
-        finished = sorted((s for s in self.sessions.values() if s.done.is_set()), key=lambda s: s.created)
-        if len(self.sessions) >= self.max_sessions:
+        finished = sorted((s for s in self.sessions.values() if s.done.is_set() and s is not replacing),
+                          key=lambda s: s.created)
+        if len(self.sessions) - (replacing is not None and replacing.id in self.sessions) >= self.max_sessions:
             if not finished:
                 raise CommandError(429, f"too many sessions: {self.max_sessions} are running; stop one first")
             self.evict(finished.pop(0))
         if self.memory_budget is None:
             return
-        while finished and self.reserved() + need > self.memory_budget:
+        while finished and self.reserved(replacing) + need > self.memory_budget:
             self.evict(finished.pop(0))
-        if self.reserved() + need > self.memory_budget:
+        if self.reserved(replacing) + need > self.memory_budget:
             mb = 1_000_000
+            left = max(0, self.memory_budget - self.reserved(replacing))
             raise CommandError(503, f"not enough memory for a session of {n_banks} banks (needs ~{need // mb} MB, "
-                                    f"{(self.memory_budget - self.reserved()) // mb} MB of the {self.memory_budget // mb} MB "
-                                    "budget left); stop a session or start a smaller one")
-        rss = resident_bytes()
-        if rss is not None and self.baseline_rss is not None and rss - self.baseline_rss + need > self.memory_budget:
-            # the estimate fell short of what sessions really hold: refuse rather than grow
-            raise CommandError(503, f"the server holds {(rss - self.baseline_rss) // 1_000_000} MB beside its baseline; "
-                                    f"a session of {n_banks} banks would exceed its {self.memory_budget // 1_000_000} MB "
-                                    "memory budget; try again when sessions have ended")
+                                    f"{left // mb} MB of the {self.memory_budget // mb} MB budget left); "
+                                    "stop a session or start a smaller one")
 
-    def add(self, runner: Runner, speed: float, buffer: int) -> Session:
+    def reserve(self, n_banks: int, max_steps: int | None = None, replacing: Session | None = None) -> int:
+        """Admit a session before it is built (:meth:`check_room`) and hold its share until
+        :meth:`unreserve`, so that two starts being built at once cannot both take the last room."""
+        self.check_room(n_banks, max_steps, replacing)
+        need = self.footprint(n_banks, max_steps)
+        self.pending += need
+        return need
+
+    def unreserve(self, reservation: int) -> None:
+        self.pending = max(0, self.pending - reservation)
+        _trim_heap()  # a refused or failed build gives back what it took
+
+    def add(self, runner: Runner, speed: float, buffer: int, reservation: int | None = None,
+            settings: dict[str, Any] | None = None) -> Session:
+        """Keep and drive a built session. Without ``reservation`` (from :meth:`reserve`) it is admitted here."""
         n_banks, max_steps = runner.env.system.n, runner.env.system.max_steps
-        self.check_room(n_banks, max_steps)
+        if reservation is None:
+            self.check_room(n_banks, max_steps)
         sid = uuid.uuid4().hex[:8]
         session = Session(sid, runner, speed, buffer, window_bytes=self.window_bytes, spill=self._spill(sid),
-                          footprint=self.footprint(n_banks, max_steps))
+                          footprint=self.footprint(n_banks, max_steps), settings=settings)
         self.sessions[session.id] = session
         loop = asyncio.get_running_loop()
         session.task = loop.create_task(session.drive())
@@ -728,6 +762,8 @@ class SessionStore:
         parent's up to the fork (its init naming the parent and the fork step) and then its own.
         Refused (410) when the parent's early events are no longer kept: a branch needs them to
         be replayable on its own."""
+        if parent.runner.state != "paused":  # a finished one has given its simulation back
+            raise CommandError(409, f"branch needs a paused session; the session is {parent.runner.state}")
         system = parent.runner.env.system
         self.check_room(system.n, system.max_steps)
         async with parent.lock:
@@ -738,7 +774,8 @@ class SessionStore:
             parent.unsubscribe(viewer)
         sid = uuid.uuid4().hex[:8]
         session = Session(sid, runner, parent.speed, parent.buffer, window_bytes=self.window_bytes, spill=self._spill(sid),
-                          footprint=self.footprint(system.n, system.max_steps), parent=parent.id, fork_step=fork["step"])
+                          footprint=self.footprint(system.n, system.max_steps), parent=parent.id, fork_step=fork["step"],
+                          settings=parent.settings)
         session.publish([runner.init_event])
         async for chunk in backlog:  # the parent's frames re-published as events, up to the fork
             events = [json.loads(line[6:]) for line in chunk.split(b"\r\n") if line.startswith(b"data: ")]

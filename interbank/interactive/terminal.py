@@ -51,9 +51,15 @@ _CENTRAL_BANK: dict[str, Format] = {
 }
 
 
+# event types the feed shows no line for: the live table above it shows their figures
+FEED_IGNORED: tuple[str, ...] = ("init", "step_start", "profit_booking", "step_end")
+
+
 def describe(event: Event) -> str | None:
-    """The feed's line for an event (None: the event is not shown in the feed)."""
+    """The feed's line for an event (None: the event is not shown in the feed, as a trade of nothing)."""
     d, t = event["data"], event["type"]
+    if t == "transaction" and not d.get("amount"):
+        return None
     line = _CENTRAL_BANK.get(d["operation"]) if t == "central_bank" else _LINES.get(t)
     return line(d) if line is not None else None
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from interbank.config import ConfigError, parse_env_config
 from interbank.interactive.runner import CONTROL_EVENT, Runner, is_command_event
-from interbank.policies import BASELINES, make_policy
+from interbank.policies import BASELINES, check_policy_params, make_policy
 from interbank.policies.checkpoint import load_checkpoint
 from interbank.sim.events import dumps
 
@@ -39,9 +39,14 @@ def runner_from_init(init: dict[str, Any]) -> Runner:
             raise ConfigError("the init event's run.checkpoint_path must be a path")
         policy, priority, _ = load_checkpoint(run["checkpoint_path"])
     else:
-        if run.get("policy") not in BASELINES:
-            raise ConfigError(f"the init event's run.policy must be one of {', '.join(BASELINES)}, got {run.get('policy')!r}")
-        policy = make_policy(run["policy"], seed)
+        name = run.get("baseline", run.get("policy"))  # "baseline": a rule with parameters (run.policy names both)
+        if name not in BASELINES:
+            raise ConfigError(f"the init event's run.policy must be one of {', '.join(BASELINES)}, got {name!r}")
+        params = run.get("params") or {}
+        try:
+            policy = make_policy(name, seed, **check_policy_params(name, params if isinstance(params, dict) else {"?": params}))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"the init event's run.params: {err}") from None
     info = {k: v for k, v in run.items() if k not in ("policy", "seed", "priority_model")}
     # a branch's init names its parent and fork step (config.branch); the replay's init must too
     return Runner(env_cfg, policy, seed, info, priority_model=priority, branch=cfg.get("branch"))

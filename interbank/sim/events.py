@@ -31,6 +31,9 @@ SIMULATION_EVENTS: tuple[str, ...] = (
 )
 CONTROL_EVENTS: tuple[str, ...] = ("paused", "resumed", "stopped", "bank_deleted", "capital_added")
 EVENT_TYPES: tuple[str, ...] = SIMULATION_EVENTS + CONTROL_EVENTS
+# the ``central_bank`` event's operations: the simulation's own, and the interventions a user asks for
+FACILITY_OPERATIONS: tuple[str, ...] = ("lending_facility", "repayment")
+INTERVENTIONS: tuple[str, ...] = ("inject", "set_policy_rate", "set_capital_requirement")
 
 Priority = Literal["PROFIT", "LIQUIDITY", "STABILITY"]
 MarketName = str  # one of the scenario's ``markets.names`` (BANK_INDEX and FIN_SERVICES by default)
@@ -102,7 +105,7 @@ class CentralBankData(TypedDict):
     ``inject`` (emergency liquidity to ``bank``), ``set_policy_rate`` and
     ``set_capital_requirement`` (``value`` is the new rate or minimum ratio)."""
 
-    operation: Literal["lending_facility", "repayment", "inject", "set_policy_rate", "set_capital_requirement"]
+    operation: Literal[FACILITY_OPERATIONS + INTERVENTIONS]  # type: ignore[valid-type]
     bank: str | None
     amount: float
     rate: float

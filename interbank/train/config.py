@@ -36,11 +36,10 @@ class WarmStartSettings(_Strict):
     def _known_rule(self) -> "WarmStartSettings":
         if self.policy is None:
             return self
-        from interbank.policies import BASELINES, make_policy
+        from interbank.policies import RULES, make_policy
 
-        if self.policy not in BASELINES or self.policy in ("random", "hold"):
-            rules = ", ".join(b for b in BASELINES if b not in ("random", "hold"))
-            raise ValueError(f"unknown rule {self.policy!r}; choose one of {rules}")
+        if self.policy not in RULES:
+            raise ValueError(f"unknown rule {self.policy!r}; choose one of {', '.join(RULES)}")
         try:
             make_policy(self.policy, **self.params)
         except TypeError:

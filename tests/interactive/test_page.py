@@ -51,23 +51,23 @@ def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
         step = _text(page, "#step")
         # add capital to bank_4 and see its equity change
         page.select_option("#bank-select", "bank_4")
-        before = float(_text(page, "#bank-equity").replace(",", ""))
+        before = float(_text(page, "#bank-equity").replace(",", "").replace("$", ""))
         page.fill("#amount", "1000")
         page.click("#add-capital")
-        page.wait_for_function(f"parseFloat(document.getElementById('bank-equity').textContent.replace(/,/g, '')) > {before + 999}")
+        page.wait_for_function(f"parseFloat(document.getElementById('bank-equity').textContent.replace(/[$,]/g, '')) > {before + 999}")
         assert _text(page, "#step") == step  # paused: nothing moved while the command went round trip
         # central bank: lend it 500 of emergency liquidity, move the policy rate, try a bad capital requirement
-        cb_before = float(_text(page, "#bank-cb").replace(",", ""))
+        cb_before = float(_text(page, "#bank-cb").replace(",", "").replace("$", ""))
         page.fill("#cb-amount", "500")
         page.click("#cb-inject")
-        page.wait_for_function("document.getElementById('feed').textContent.includes('central bank: bank_4 +500.00 liquidity')")
-        page.wait_for_function(f"parseFloat(document.getElementById('bank-cb').textContent.replace(/,/g, '')) > {cb_before + 499}")
+        page.wait_for_function("document.getElementById('feed').textContent.includes('central bank: bank_4 +$500.00 liquidity')")
+        page.wait_for_function(f"parseFloat(document.getElementById('bank-cb').textContent.replace(/[$,]/g, '')) > {cb_before + 499}")
         page.fill("#cb-rate", "3.5")
         page.click("#cb-set-rate")
         page.wait_for_function("document.getElementById('cb-rate-now').textContent === '3.50%'")
         page.fill("#cb-capital", "150")
         page.click("#cb-set-capital")
-        page.wait_for_function("document.getElementById('message').textContent.includes('in [0, 1]')")
+        page.wait_for_function("document.getElementById('message').textContent.includes('between 0% and 100%; got 150%')")
         assert "min capital ratio" not in _text(page, "#feed")
         # delete it (the page asks, naming it) and see it gone
         page.click("#delete-bank")
@@ -75,7 +75,7 @@ def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
         page.click("#confirm-yes")
         page.wait_for_function("document.getElementById('bank-state').textContent === 'deleted'")
         feed = _text(page, "#feed")
-        assert "bank_4 deleted" in feed and "bank_4 +1,000 capital" in feed and "paused" in feed, feed
+        assert "bank_4 deleted" in feed and "bank_4 +$1,000 capital" in feed and "paused" in feed, feed
         assert "central bank: policy rate 3.50%" in feed, feed
         # the deleted bank stays shown (and listed, marked); nothing can act on it any more
         assert page.input_value("#bank-select") == "bank_4"

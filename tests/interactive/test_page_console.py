@@ -88,7 +88,7 @@ def _pause(page):
 
 
 def _num(page, selector):
-    return float(page.inner_text(selector).replace(",", ""))
+    return float(page.inner_text(selector).replace(",", "").replace("$", ""))
 
 
 def _click_bank(page, bank):
@@ -112,7 +112,7 @@ def test_delete_removes_the_bank_shown_and_every_figure_follows_at_once(console,
     page.fill("#amount", "1000")
     page.click("#add-capital")
     # the header total moves with the control event, not at the next step (paused: there is none)
-    page.wait_for_function(f"parseFloat(document.getElementById('capital').textContent.replace(/,/g, '')) > {capital + 999}")
+    page.wait_for_function(f"parseFloat(document.getElementById('capital').textContent.replace(/[$,]/g, '')) > {capital + 999}")
     equity = _num(page, "#bank-equity")
     page.click("#delete-bank")
     expect(page.locator("#confirm-text")).to_contain_text("bank_0")
@@ -151,7 +151,7 @@ def test_a_defaulted_bank_clicked_is_shown_selected_and_can_be_deleted_as_failed
     expect(page.locator("#add-capital")).to_be_disabled()
     expect(page.locator("#delete-bank")).to_have_text("Delete failed bank_0")
     page.click("#delete-bank")
-    expect(page.locator("#confirm-text")).to_contain_text("failed bank bank_0")
+    expect(page.locator("#confirm-text")).to_contain_text("Delete failed bank_0 from the network")
     page.click("#confirm-yes")
     expect(page.locator("#bank-state")).to_have_text("deleted")
     assert "needs bank" not in page.inner_text("#message")
@@ -193,7 +193,7 @@ def test_reload_resumes_where_it_was_without_replaying_and_stop_works(console, p
     capital = _num(page, "#capital")
     page.fill("#amount", "1000")
     page.click("#add-capital")
-    page.wait_for_function(f"parseFloat(document.getElementById('capital').textContent.replace(/,/g, '')) > {capital + 999}")
+    page.wait_for_function(f"parseFloat(document.getElementById('capital').textContent.replace(/[$,]/g, '')) > {capital + 999}")
     equity, shown_step = _num(page, "#bank-equity"), page.inner_text("#step")
     page.reload()
     expect(page.locator("#state")).to_have_text("paused")
@@ -202,7 +202,7 @@ def test_reload_resumes_where_it_was_without_replaying_and_stop_works(console, p
     assert _num(page, "#capital") == pytest.approx(capital + 1000, abs=1)
     expect(page.locator("#bank-name")).to_have_text(bank)
     assert _num(page, "#bank-equity") == pytest.approx(equity, abs=0.01)
-    assert page.inner_text("#feed").count(f"{bank} +1,000 capital") == 1
+    assert page.inner_text("#feed").count(f"{bank} +$1,000 capital") == 1
     _shown_once(page)
     page.click("#resume")
     page.wait_for_function(f"+document.getElementById('step').textContent > {shown_step}")
@@ -310,7 +310,7 @@ def test_branches_side_by_side_until_both_complete(console, page):
     page.select_option("#bank-select", "bank_5")
     page.fill("#amount", "5000")
     page.click("#add-capital")
-    page.wait_for_function("document.getElementById('feed').textContent.includes('bank_5 +5,000 capital')")
+    page.wait_for_function("document.getElementById('feed').textContent.includes('bank_5 +$5,000 capital')")
     expect(page.locator("#resume")).to_have_text("Resume both")
     page.click("#resume")
     rows = page.locator("#compare-table tbody tr")

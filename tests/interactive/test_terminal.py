@@ -101,3 +101,12 @@ def test_keys_pause_add_capital_inject_liquidity_resume_and_stop(tmp_path):
     verify = subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--events", str(events), "--verify"],
                             capture_output=True, text=True, timeout=HANG_S)
     assert verify.returncode == 0 and verify.stdout.startswith("verified:"), verify.stdout + verify.stderr
+
+
+def test_the_terminal_feed_shows_no_trade_of_nothing():
+    from interbank.interactive.terminal import describe
+
+    trade = {"bank": "bank_1", "action": "LEND", "counterparty": "bank_2", "market": None, "priority": "PROFIT"}
+    assert describe({"seq": 5, "step": 1, "type": "transaction", "data": {**trade, "amount": 0.0}}) is None
+    assert describe({"seq": 5, "step": 1, "type": "transaction", "data": {**trade, "amount": 12.5}}) == \
+        "bank_1 LEND bank_2 12.50 (PROFIT)"

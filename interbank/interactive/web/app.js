@@ -4,12 +4,17 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const noNegZero = (text) => /^-0(\.0+)?$/.test(text) ? text.slice(1) : text;
 const fmt = (x) => (x === null || x === undefined || Number.isNaN(x)) ? "–" :
-  Math.abs(x) >= 1000 ? x.toLocaleString(undefined, { maximumFractionDigits: 0 }) : x.toFixed(2);
-const pct = (x) => (x === null || x === undefined) ? "–" : (100 * x).toFixed(2) + "%";
+  noNegZero(Math.abs(x) >= 1000 ? x.toLocaleString(undefined, { maximumFractionDigits: 0 }) : x.toFixed(2));
+// dollars: "$1,234", "−$5.00"
+const money = (x) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : (fmt(x).startsWith("-") ? "−$" + fmt(-x) : "$" + fmt(x));
+const pct = (x) => (x === null || x === undefined) ? "–" : noNegZero((100 * x).toFixed(2)) + "%";
+const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;
 const COLORS = { PROFIT: "#3fb27f", LIQUIDITY: "#e0a33a", STABILITY: "#9b7be0", defaulted: "#e05252", deleted: "#5b6673" };
 const MARKET_COLORS = ["#e8d44d", "#5ad1e0", "#f08fc0", "#8fd18f"];
-const LIVE = new Set(["ready", "running", "paused"]);
+let LIVE = new Set(["ready", "running", "paused"]);  // replaced by the vocabulary's live_states
+let VOCAB = null;  // GET /api/vocabulary: every list the page shares with the server
 const FRAME_BUDGET_MS = 10;   // stream work per animation frame; the rest waits for the next frame
 const SAMPLE_PER_STEP = 6;    // transactions shown per step in the feed (a fair random sample)
 
@@ -33,17 +38,44 @@ window.__ib = S;   // for tests and the benchmark: the page's own record of what
 let SIZES = {}, DEFAULT_SIZE = null;
 async function loadChoices() {
   try {
-    const [sc, cp] = await Promise.all([fetch("/api/scenarios").then(r => r.json()), fetch("/api/checkpoints").then(r => r.json())]);
+    const [sc, cp, vocab] = await Promise.all(["/api/scenarios", "/api/checkpoints", "/api/vocabulary"].map(u => fetch(u).then(r => r.json())));
+    VOCAB = vocab; LIVE = new Set(vocab.live_states);
+    checkVocabulary();
     SIZES = sc.sizes || {}; DEFAULT_SIZE = sc.default || null;
     const scen = $("scenario"); scen.replaceChildren(new Option("built-in default", ""));
     for (const n of sc.scenarios) scen.appendChild(new Option(n, n));
     const pol = $("policy"); pol.replaceChildren();
     for (const n of cp.checkpoints) pol.appendChild(new Option("checkpoint: " + n, "checkpoint:" + n));
-    for (const n of cp.policies) pol.appendChild(new Option(n, "policy:" + n));
+    for (const p of VOCAB.policies) { const o = new Option(p.name, "policy:" + p.name); o.title = p.description; pol.appendChild(o); }
     pol.value = "policy:heuristic";
     if (!pol.value && pol.options.length) pol.selectedIndex = 0;
+    showPolicyParams();
     showScenarioSize();
-  } catch (e) { message("could not load scenarios: " + e); }
+  } catch (e) { error("could not load the server's choices: " + reason(e)); }
+}
+
+// the page handles every event type and central bank operation the server declares, or ignores it on purpose
+function checkVocabulary() {
+  const missing = VOCAB.event_types.filter(t => !(t in EVENT_HANDLERS) && !IGNORED_EVENTS.includes(t))
+    .concat([...VOCAB.central_bank_operations.map(o => o.name), ...VOCAB.facility_operations].filter(o => !(o in CENTRAL_BANK_HANDLERS)));
+  if (missing.length) console.warn("interbank page: no handler for " + missing.join(", "));
+  S.unhandled = missing;
+}
+
+// the chosen baseline's parameters, as inputs showing their defaults (empty = the default)
+function showPolicyParams(values = {}) {
+  const box = $("policy-params"); box.replaceChildren();
+  const [kind, name] = ($("policy").value || "").split(":");
+  const p = kind === "policy" && VOCAB ? VOCAB.policies.find(x => x.name === name) : null;
+  $("policy-about").textContent = p ? p.description : kind === "checkpoint" ? "a trained policy from the server's checkpoints folder" : "";
+  if (!p) return;
+  for (const [key, def] of Object.entries(p.params)) {
+    const label = document.createElement("label"), inp = document.createElement("input");
+    label.textContent = key + " "; inp.type = "number"; inp.step = "any"; inp.placeholder = String(def);
+    inp.dataset.param = key; inp.title = `${name}'s ${key} (default ${def})`;
+    if (values[key] !== undefined && values[key] !== def) inp.value = values[key];
+    label.appendChild(inp); box.appendChild(label);
+  }
 }
 
 // a scenario runs at its own size and length unless the user types other ones
@@ -76,6 +108,11 @@ function startBody() {
   if (steps !== "") body.steps = +steps;
   const [kind, name] = ($("policy").value || "policy:heuristic").split(":");
   body[kind === "checkpoint" ? "checkpoint" : "policy"] = name;
+  const params = {};
+  for (const inp of $("policy-params").querySelectorAll("input")) {
+    const v = inp.value.trim(); if (v !== "") params[inp.dataset.param] = Number.isNaN(+v) ? v : +v;
+  }
+  if (Object.keys(params).length) body.params = params;
   if ($("scenario").value) body.scenario = $("scenario").value;
   const rows = [...$("pg-table").querySelectorAll("tbody tr")];
   if (rows.length) {
@@ -86,41 +123,51 @@ function startBody() {
   return body;
 }
 
+const UNREACHABLE = "server unreachable: is `interbank serve` still running?";
 async function api(path, body) {
-  const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  let r;
+  try { r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }); }
+  catch (e) { throw new Error(UNREACHABLE); }
   const data = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(data.error || `HTTP ${r.status}`);
   return data;
 }
+function reason(e) { return e instanceof TypeError ? UNREACHABLE : (e && e.message) || String(e); }
 
+let closeDialog = null;  // the open dialog's "cancel" (Escape)
 // an in-page question (a native confirm() would block the stream); resolves "yes", "alt" or "no"
 function ask(text, yes, alt = null) {
   return new Promise((resolve) => {
     $("confirm-text").textContent = text; $("confirm-yes").textContent = yes;
     $("confirm-alt").textContent = alt || ""; $("confirm-alt").hidden = !alt;
     $("confirm").hidden = false;
-    const done = (answer) => { $("confirm").hidden = true; resolve(answer); };
+    const done = (answer) => { $("confirm").hidden = true; closeDialog = null; resolve(answer); };
+    closeDialog = () => done("no");
+    $("confirm-yes").focus();
     $("confirm-yes").onclick = () => done("yes"); $("confirm-alt").onclick = () => done("alt"); $("confirm-no").onclick = () => done("no");
   });
 }
 
+// the server builds the new session before it stops the old one (start's "replace"): a refused
+// Start changes nothing, and says why next to the button and in a toast
 async function start() {
-  message("");
+  message(""); $("start-error").textContent = "";
+  const body = startBody();
   if (S.session && LIVE.has(S.state)) {
-    const answer = await ask(`Session ${S.session} is still ${S.state}. Stop it before starting a new one?`,
+    const answer = await ask(`Session ${S.session} is still ${S.state}. Stop it once the new one has started?`,
       `Stop ${S.session} and start`, "Keep it running and start");
     if (answer === "no") return;
-    if (answer === "yes") {
-      try { await api("/api/interactive/control", { session_id: S.session, command: "stop" }); }
-      catch (e) { if (!/refused|unknown/.test(e.message)) { message(e.message); return; } }
-    }
+    if (answer === "yes") body.replace = S.session;
   }
   try {
-    const res = await api("/api/interactive/start", startBody());
+    const res = await api("/api/interactive/start", body);
     closeCompare();
     attach(res.session_id, res.state);
     refreshSessions();
-  } catch (e) { message(e.message); }
+  } catch (e) {
+    const why = "Start refused: " + reason(e) + (body.replace ? ` (session ${body.replace} is still ${S.state})` : "");
+    $("start-error").textContent = why; toast(why);
+  }
 }
 
 // ------------------------------------------------------------------ sessions
@@ -137,6 +184,7 @@ function reset() {
     markets: [], exposures: null, exposureStep: -1, exposureWanted: -1, selected: null, hover: null, market: null,
     flashes: [], cascadeAnim: null, pulses: [], step: null, recent: [], policyRate: null, minCapital: null,
     view: { zoom: 1, x: 0, y: 0 }, dirty: true, overlay: true, proj: null, finished: false, maxSteps: 0,
+    gone: false, formShown: null,
   });
   pendingFeed.length = 0; pendingLog.length = 0;
   $("feed").replaceChildren(); $("log").replaceChildren(); $("markets").replaceChildren(); $("market-dash").hidden = true;
@@ -198,6 +246,16 @@ function setConn(conn) {
   const pill = $("conn"); pill.textContent = labels[conn] || conn; pill.className = "pill conn " + conn;
 }
 
+// the Setup form shows what the session shown was started with (after a reload or an Attach too)
+function showSettings(st) {
+  if (st.scenario !== undefined) { $("scenario").value = st.scenario || ""; showScenarioSize(); }
+  if (st.checkpoint) $("policy").value = "checkpoint:" + st.checkpoint;
+  else if (st.policy) $("policy").value = "policy:" + st.policy;
+  showPolicyParams(st.params || {});
+  $("seed").value = st.seed ?? 0; $("speed").value = st.speed ?? 5;
+  $("n-banks").value = st.playground ? "" : (st.n_banks ?? ""); $("steps").value = st.steps ?? "";
+}
+
 // the server's view of the session: the page never trusts a stale pill
 let statusTimer = null, statusBusy = false;
 async function statusCheck() {
@@ -207,8 +265,9 @@ async function statusCheck() {
   try {
     const r = await fetch(`/api/interactive/status?session_id=${encodeURIComponent(id)}`, { cache: "no-store" });
     if (id !== S.session) return;
-    if (r.status === 404) { setConn("lost"); setState("unknown"); return; }
+    if (r.status === 404) { S.gone = true; setConn("lost"); setState("unknown"); closeStream(); return; }
     const st = await r.json();
+    if (st.settings && S.formShown !== id) { S.formShown = id; showSettings(st.settings); }
     if (S.conn === "gone" || S.conn === "closed" || S.conn === "lost") {  // back: read on from where the page is
       if (!S.finished) { closeStream(); connect(id, S.lastSeq); }
       else setConn("ended");
@@ -229,12 +288,12 @@ async function refreshSessions() {
   for (const s of [...list].sort((a, b) => b.created - a.created)) {
     const tr = document.createElement("tr"); tr.dataset.session = s.session_id;
     if (s.session_id === S.session) tr.className = "current";
-    const cells = [s.session_id + (s.parent ? ` ⑂${s.parent}@${s.fork_step}` : ""), s.state, `${s.step}/${s.max_steps}`, `${s.n_banks} banks`];
+    const cells = [s.session_id + (s.parent ? ` ⑂${s.parent}@${s.fork_step}` : ""), s.state, `${s.step}/${s.max_steps}`, plural(s.n_banks, "bank")];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     const td = document.createElement("td");
     if (s.session_id !== S.session) td.appendChild(button("Attach", "attach", () => { closeCompare(); attach(s.session_id, s.state); if (s.parent) openCompare(s.parent, s.fork_step); refreshSessions(); }));
     if (LIVE.has(s.state)) td.appendChild(button("Stop", "stop-session", async () => {
-      try { await api("/api/interactive/control", { session_id: s.session_id, command: "stop" }); } catch (e) { message(e.message); }
+      try { await api("/api/interactive/control", { session_id: s.session_id, command: "stop" }); } catch (e) { error(e.message); }
       refreshSessions();
     }));
     tr.appendChild(td); body.appendChild(tr);
@@ -251,7 +310,7 @@ async function control(command, extra = {}, session = S.session) {
     const res = await api("/api/interactive/control", { session_id: session, command, ...extra });
     if (session === S.session && res.state) setState(res.state);
     return res;
-  } catch (e) { message(e.message); return null; }
+  } catch (e) { error(e.message); return null; }
 }
 
 // ------------------------------------------------------------------ reload: resume, not replay
@@ -336,46 +395,54 @@ function drain(now) {
   if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
 }
 
+// one handler per event type (GET /api/vocabulary lists the types; checkVocabulary and
+// tests/interactive/test_vocabulary.py check that each is here or in IGNORED_EVENTS)
+const IGNORED_EVENTS = [];
+const EVENT_HANDLERS = {
+  init: (e) => onInit(e.data),
+  step_start: (e) => {
+    S.step = { step: e.step, n: 0, by: {}, sample: [], profits: 0, profit: 0, cb: 0, cbAmount: 0 };
+    if (S.state === "ready") setState("running");  // the first step: the stream says it runs before the status does
+  },
+  transaction: (e) => onTransaction(e),
+  profit_booking: (e) => {
+    const d = e.data, st = S.step; if (st) { st.profits++; st.profit += d.profit; }
+    remember_(e.step, "profit", [d.bank], `${d.bank} booked ${money(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
+  },
+  default: (e, now) => { onDefault(e, now); S.dirty = true; },
+  cascade: (e, now) => onCascade(e, now),
+  step_end: (e) => { if (S.state === "ready") setState("running"); onStepEnd(e); S.dirty = true; },
+  complete: (e) => {
+    feed(`${e.step} · complete (${e.data.reason})`, "control");
+    S.finished = true; if (S.state !== "stopped") setState("complete"); else setState("stopped");
+    closeStream(); setConn("ended"); refreshSessions();
+  },
+  paused: (e) => { setState("paused"); feed(`${e.step} · paused`, "control"); },
+  resumed: (e) => { setState("running"); feed(`${e.step} · resumed`, "control"); },
+  stopped: (e) => { setState("stopped"); feed(`${e.step} · stopped`, "control"); },
+  capital_added: (e) => {
+    const d = e.data, b = S.banks.get(d.bank);
+    if (b) { b.cash = d.cash; b.equity = d.equity; b.leverage = leverageOf(b); }
+    header({ capital: (S.totals ? S.totals.capital : 0) + d.amount });
+    feed(`${e.step} · ${d.bank} +${money(d.amount)} capital`, "control", [d.bank]);
+    afterControl();
+  },
+  central_bank: (e) => onCentralBank(e),
+  bank_deleted: (e) => {
+    const d = e.data, b = S.banks.get(d.bank);
+    if (b) {
+      const wasActive = !b.defaulted && !b.deleted;
+      b.deleted = true;
+      if (wasActive) header({ active: S.totals.active - 1, capital: S.totals.capital - d.equity });
+    }
+    feed(`${e.step} · ${d.bank} deleted`, "control", [d.bank]);
+    afterControl(); fetchExposures(e.step, true);
+  },
+};
+
 function onEvent(e, now) {
-  const d = e.data;
-  switch (e.type) {
-    case "init": onInit(d); break;
-    case "step_start": S.step = { step: e.step, n: 0, by: {}, sample: [], profits: 0, profit: 0, cb: 0, cbAmount: 0 }; break;
-    case "transaction": onTransaction(e); break;
-    case "profit_booking": {
-      const st = S.step; if (st) { st.profits++; st.profit += d.profit; }
-      remember_(e.step, "profit", [d.bank], `${d.bank} booked ${fmt(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
-      break;
-    }
-    case "default": onDefault(e, now); S.dirty = true; break;
-    case "cascade": onCascade(e, now); break;
-    case "step_end": onStepEnd(e); S.dirty = true; break;
-    case "complete":
-      feed(`${e.step} · complete (${d.reason})`, "control");
-      S.finished = true; if (S.state !== "stopped") setState("complete"); else setState("stopped");
-      closeStream(); setConn("ended"); refreshSessions(); break;
-    case "paused": setState("paused"); feed(`${e.step} · paused`, "control"); break;
-    case "resumed": setState("running"); feed(`${e.step} · resumed`, "control"); break;
-    case "stopped": setState("stopped"); feed(`${e.step} · stopped`, "control"); break;
-    case "capital_added": {
-      const b = S.banks.get(d.bank);
-      if (b) { b.cash = d.cash; b.equity = d.equity; b.leverage = leverageOf(b); }
-      header({ capital: (S.totals ? S.totals.capital : 0) + d.amount });
-      feed(`${e.step} · ${d.bank} +${fmt(d.amount)} capital`, "control", [d.bank]);
-      afterControl(); break;
-    }
-    case "central_bank": onCentralBank(e); break;
-    case "bank_deleted": {
-      const b = S.banks.get(d.bank);
-      if (b) {
-        const wasActive = !b.defaulted && !b.deleted;
-        b.deleted = true;
-        if (wasActive) header({ active: S.totals.active - 1, capital: S.totals.capital - d.equity });
-      }
-      feed(`${e.step} · ${d.bank} deleted`, "control", [d.bank]);
-      afterControl(); fetchExposures(e.step, true); break;
-    }
-  }
+  const handle = EVENT_HANDLERS[e.type];
+  if (handle) handle(e, now);
 }
 
 function afterControl() { refreshBankSelect(); refreshBankPanel(); S.dirty = true; }
@@ -388,9 +455,10 @@ function leverageOf(b) {
 
 function onTransaction(e) {
   const d = e.data, st = S.step;
-  const other = d.counterparty || d.market || "";
-  const text = `${d.bank} ${d.action} ${other} ${fmt(d.amount)} (${d.priority})`;
   const b = S.banks.get(d.bank); if (b) b.priority = d.priority;
+  if (!d.amount) return;  // nothing changed hands: not a trade to show or count
+  const other = d.counterparty || d.market || "";
+  const text = `${d.bank} ${d.action} ${other} ${money(d.amount)} (${d.priority})`;
   remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], text);
   if (d.market && !S.quiet) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
   if (!st) return;
@@ -403,6 +471,7 @@ function onTransaction(e) {
 
 function countTransaction(raw) {  // far behind: count it without reading it
   const st = S.step; if (!st) return;
+  if (/"amount":0(\.0)?[,}]/.test(raw)) return;
   const a = /"action":"(\w+)"/.exec(raw); st.n++; if (a) st.by[a[1]] = (st.by[a[1]] || 0) + 1;
 }
 
@@ -415,18 +484,18 @@ function rand(st) {  // a small deterministic PRNG per step (mulberry32) so a re
 function onDefault(e, now) {
   const d = e.data, b = S.banks.get(d.bank);
   if (b) { b.defaulted = d.cause !== "deleted"; b.equity = d.equity; }
-  log(`${e.step} · ${d.bank} defaulted (${d.cause}, equity ${fmt(d.equity)})`, "default", [d.bank]);
-  remember_(e.step, "default", [d.bank], `${d.bank} DEFAULTED (${d.cause}, equity ${fmt(d.equity)})`);
-  feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${fmt(d.equity)})`, "default", [d.bank], false);
+  log(`${e.step} · ${d.bank} defaulted (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank]);
+  remember_(e.step, "default", [d.bank], `${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`);
+  feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank], false);
   if (S.index.has(d.bank) && S.catchUp !== Infinity) S.flashes.push({ i: S.index.get(d.bank), t: now });
 }
 
 function onCascade(e, now) {
   const d = e.data;
   const cascade = { step: e.step, trigger: d.trigger, defaulted: d.defaulted, depth: d.depth };
-  log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks, depth ${d.depth}, losses ${fmt(d.losses)}`,
+  log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${plural(d.defaulted.length, "bank")}, depth ${d.depth}, losses ${money(d.losses)}`,
     "cascade", [...d.trigger, ...d.defaulted], cascade);
-  feed(`${e.step} · cascade from ${d.trigger.join(", ")}: ${d.defaulted.length} banks`, "cascade", [...d.trigger], false);
+  feed(`${e.step} · cascade from ${d.trigger.join(", ")}: ${plural(d.defaulted.length, "bank")}`, "cascade", [...d.trigger], false);
   if (S.catchUp !== Infinity) playCascade(cascade, now);
 }
 
@@ -442,26 +511,31 @@ function playCascade(c, now) {
   S.overlay = true;
 }
 
-function onCentralBank(e) {
-  const d = e.data;
-  if (d.operation === "inject") {
+const CENTRAL_BANK_HANDLERS = {
+  inject: (e, d) => {
     const b = S.banks.get(d.bank);
     if (b) { b.cash = (b.cash || 0) + d.amount; b.central_bank_loans = (b.central_bank_loans || 0) + d.amount; b.leverage = leverageOf(b); }
-    feed(`${e.step} · central bank: ${d.bank} +${fmt(d.amount)} liquidity at ${pct(d.rate)}`, "control", [d.bank]);
+    feed(`${e.step} · central bank: ${d.bank} +${money(d.amount)} liquidity at ${pct(d.rate)}`, "control", [d.bank]);
     afterControl();
-  } else if (d.operation === "set_policy_rate") {
-    feed(`${e.step} · central bank: policy rate ${pct(d.value)}`, "control");
+  },
+  set_policy_rate: (e, d) => {
+    feed(`${e.step} · central bank: policy rate ${pct(d.value)} a year`, "control");
     centralBankRates(d.value, S.minCapital, true);
-  } else if (d.operation === "set_capital_requirement") {
+  },
+  set_capital_requirement: (e, d) => {
     feed(`${e.step} · central bank: min capital ratio ${pct(d.value)}`, "control");
     centralBankRates(S.policyRate, d.value, true);
-  } else {  // the simulation's own: lending_facility, repayment
-    const st = S.step;
-    if (st && d.operation === "lending_facility") { st.cb++; st.cbAmount += d.amount; }
-    const what = d.operation === "repayment" ? `repaid ${fmt(d.amount)} to the central bank`
-      : `drew ${fmt(d.amount)} from the central bank at ${pct(d.rate)}`;
-    remember_(e.step, "cb", [d.bank], `${d.bank} ${what}`);
-  }
+  },
+  // the simulation's own
+  lending_facility: (e, d) => {
+    const st = S.step; if (st) { st.cb++; st.cbAmount += d.amount; }
+    remember_(e.step, "cb", [d.bank], `${d.bank} drew ${money(d.amount)} from the central bank at ${pct(d.rate)}`);
+  },
+  repayment: (e, d) => remember_(e.step, "cb", [d.bank], `${d.bank} repaid ${money(d.amount)} to the central bank`),
+};
+function onCentralBank(e) {
+  const handle = CENTRAL_BANK_HANDLERS[e.data.operation];
+  if (handle) handle(e, e.data);
 }
 
 function centralBankRates(rate, capital, fill = false) {
@@ -559,10 +633,10 @@ function finishStep() {
   const st = S.step; if (!st) return;
   S.step = null;
   const by = Object.entries(st.by).map(([a, c]) => `${a} ${c}`).join(" · ");
-  const parts = [`${st.step} · ${st.n} transactions${by ? ": " + by : ""}`];
-  if (st.profits) parts.push(`${st.profits} profit bookings, net ${fmt(st.profit)}`);
-  if (st.cb) parts.push(`${st.cb} facility draws ${fmt(st.cbAmount)}`);
-  S.cbDraws = st.cb ? `${st.cb} · ${fmt(st.cbAmount)}` : "none";
+  const parts = [`${st.step} · ${plural(st.n, "transaction")}${by ? ": " + by : ""}`];
+  if (st.profits) parts.push(`${plural(st.profits, "profit booking")}, net ${money(st.profit)}`);
+  if (st.cb) parts.push(`${plural(st.cb, "facility draw")} ${money(st.cbAmount)}`);
+  S.cbDraws = st.cb ? `${st.cb} · ${money(st.cbAmount)}` : "none";
   feed(parts.join("; "), "summary", null, false);
   for (const text of st.sample) feed(`${st.step} · ${text}`, "tx", null, false);
 }
@@ -577,8 +651,8 @@ function fetchExposures(step, force = false) {
   const id = S.session, n = S.nodes.length;
   const limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
   fetch(`/api/interactive/exposures/${id}?step=${step}${limit}`, { cache: "no-store" })
-    .then(r => r.ok ? r.json() : null)
-    .then(x => { if (x && id === S.session) { S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${fmt(x.total)}`; } })
+    .then(r => { if (!r.ok && id === S.session) S.exposureStep = step; return r.ok ? r.json() : null; })  // not kept: do not ask again
+    .then(x => { if (x && id === S.session) { S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
     .catch(() => {})
     .finally(() => { S.exposureBusy = false; if (S.exposureWanted !== S.exposureStep && id === S.session) fetchExposures(S.exposureWanted); });
 }
@@ -589,7 +663,7 @@ function header(h) {
   if (h.step !== undefined) $("step").textContent = h.step;
   if (h.active !== undefined) $("active").textContent = h.active;
   if (h.defaults !== undefined) $("defaults").textContent = h.defaults;
-  if (h.capital !== undefined) $("capital").textContent = fmt(h.capital);
+  if (h.capital !== undefined) $("capital").textContent = money(h.capital);
 }
 
 function setState(state) {
@@ -646,9 +720,9 @@ function refreshBankPanel() {
   const set = (id, v) => { $(id).textContent = v; };
   if (!b) { for (const id of ["bank-cash", "bank-book", "bank-loans", "bank-investments", "bank-borrowings", "bank-deposits", "bank-cb", "bank-equity", "bank-leverage", "bank-cr", "bank-lcr", "bank-state", "bank-priority"]) set(id, "–"); $("bank-note").textContent = ""; return; }
   const inv = b.investments ? Object.values(b.investments).reduce((a, x) => a + x, 0) : null;
-  set("bank-cash", fmt(b.cash)); set("bank-loans", fmt(b.loans_out)); set("bank-book", fmt(b.book));
-  set("bank-cb", fmt(b.central_bank_loans)); set("bank-investments", fmt(inv)); set("bank-borrowings", fmt(b.borrowings));
-  set("bank-deposits", fmt(b.deposits)); set("bank-equity", fmt(b.equity));
+  set("bank-cash", money(b.cash)); set("bank-loans", money(b.loans_out)); set("bank-book", money(b.book));
+  set("bank-cb", money(b.central_bank_loans)); set("bank-investments", money(inv)); set("bank-borrowings", money(b.borrowings));
+  set("bank-deposits", money(b.deposits)); set("bank-equity", money(b.equity));
   set("bank-leverage", b.leverage && !b.deleted && !b.defaulted ? b.leverage.toFixed(2) + "×" : "–");
   set("bank-cr", b.deleted || b.defaulted ? "–" : pct(b.capital_ratio)); set("bank-lcr", b.deleted || b.defaulted ? "–" : pct(b.lcr));
   set("bank-state", b.deleted ? "deleted" : b.defaulted ? "defaulted" : "active");
@@ -664,12 +738,12 @@ function median(xs) { if (!xs.length) return null; const s = [...xs].sort((a, b)
 function systemPanel() {
   const t = S.lastTotals;
   if (t) {
-    $("sys-requested").textContent = fmt(t.funding_requested);
-    $("sys-funding").textContent = `${fmt(t.funding_matched)} / ${fmt(t.funding_unmet)}`;
-    $("sys-rate").textContent = t.interbank_rate === null ? "no trades" : pct(t.interbank_rate);
-    $("sys-cb").textContent = fmt(t.central_bank_loans);
+    $("sys-requested").textContent = money(t.funding_requested);
+    $("sys-funding").textContent = `${money(t.funding_matched)} / ${money(t.funding_unmet)}`;
+    $("sys-rate").textContent = t.interbank_rate === null ? "no trades" : pct(t.interbank_rate) + " a year";
+    $("sys-cb").textContent = money(t.central_bank_loans);
   }
-  $("sys-unmet-total").textContent = fmt(S.unmetTotal);
+  $("sys-unmet-total").textContent = money(S.unmetTotal);
   $("sys-cb-draws").textContent = S.cbDraws || "none";
   const live = [...S.banks.values()].filter(b => !b.defaulted && !b.deleted);
   const cr = live.map(b => b.capital_ratio).filter(x => x !== null && x !== undefined);
@@ -712,7 +786,7 @@ function marketDashboard() {
   chart($("market-price"), [{ label: name + " price", color: MARKET_COLORS[k % MARKET_COLORS.length], points: hist },
     { label: "initial", color: "#8a99a8", points: hist.length ? [[hist[0][0], m.initial_price], [hist[hist.length - 1][0], m.initial_price]] : [], dash: true }], "step", "price");
   const flows = (S.marketFlows.get(name) || { steps: [] }).steps.slice(-120);
-  bars($("market-flows"), flows, "net flow (invest − divest) per step");
+  bars($("market-flows"), flows, "net flow (invest − divest), $ per step");
   const holders = [...S.banks.values()].filter(b => b.investments && !b.deleted && !b.defaulted)
     .map(b => [b.id, b.investments[name] || 0]).filter(x => x[1] > 0).sort((a, b) => b[1] - a[1]);
   const total = holders.reduce((a, x) => a + x[1], 0);
@@ -720,7 +794,7 @@ function marketDashboard() {
   for (const [id, v] of holders.slice(0, 8)) {
     const tr = document.createElement("tr"), a = document.createElement("td"), b = document.createElement("td");
     a.textContent = id; a.className = "link"; a.onclick = () => select(id);
-    b.textContent = `${fmt(v)} (${(100 * v / total).toFixed(1)}%)`; tr.append(a, b); body.appendChild(tr);
+    b.textContent = `${money(v)} (${(100 * v / total).toFixed(1)}%)`; tr.append(a, b); body.appendChild(tr);
   }
 }
 
@@ -769,7 +843,8 @@ function bars(canvas, points, label) {
 
 function fmtShort(x) {
   const a = Math.abs(x);
-  return a >= 1e6 ? (x / 1e6).toFixed(1) + "M" : a >= 1e3 ? (x / 1e3).toFixed(1) + "k" : a >= 10 ? x.toFixed(0) : x.toFixed(2);
+  if (a < 0.005) return "0";  // nothing to show: never "-0.00" or "0.00" on an axis
+  return noNegZero(a >= 1e6 ? (x / 1e6).toFixed(1) + "M" : a >= 1e3 ? (x / 1e3).toFixed(1) + "k" : a >= 10 ? x.toFixed(0) : x.toFixed(2));
 }
 
 function spark(canvas, series, colors) {
@@ -850,7 +925,14 @@ function logRow(item) {
   return li;
 }
 
-function message(text) { $("message").textContent = text; }
+function message(text) { $("message").textContent = text; if (text) toast(text, "info"); }
+// an error: next to the controls and in a toast
+function error(text) { $("message").textContent = text; toast(text); }
+let toastTimer = null;
+function toast(text, kind = "error") {
+  const t = $("toast"); t.textContent = text; t.className = "toast " + kind; t.hidden = false;
+  clearTimeout(toastTimer); toastTimer = setTimeout(() => { t.hidden = true; }, 6000);
+}
 
 // ------------------------------------------------------------------ what-if branches side by side
 function openCompare(other, forkStep) {
@@ -892,7 +974,7 @@ function drawCompare() {
   const body = $("compare-table").querySelector("tbody"); body.replaceChildren();
   for (const [label, id, state, tot] of rows) {
     const l = last(tot), tr = document.createElement("tr"); tr.dataset.session = id;
-    for (const v of [label, id, state, l.step ?? "–", fmt(l.capital), l.defaults ?? "–", l.active ?? "–"]) {
+    for (const v of [label, id, state, l.step ?? "–", money(l.capital), l.defaults ?? "–", l.active ?? "–"]) {
       const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
     }
     body.appendChild(tr);
@@ -1023,7 +1105,7 @@ function edgeLayers(P) {
   if (stressed.length) layers.push({ kind: "lines", style: "rgba(224,163,58,0.35)", width: 0.8, data: lines(stressed) });
   layers.push({ kind: "triangles", style: "rgba(190,205,220,0.7)", data: arrowHeads(P, x, [...widths[3], ...widths[2]].slice(0, 400)) });
   const hidden = x.count - drawn;
-  $("lod").textContent = hidden > 0 ? ` · exposures at step ${x.step}: ${drawn} drawn (${(100 * drawnAmount / (x.total || 1)).toFixed(0)}% of ${fmt(x.total)}), ${hidden} smaller ones hidden`
+  $("lod").textContent = hidden > 0 ? ` · exposures at step ${x.step}: ${drawn} drawn (${(100 * drawnAmount / (x.total || 1)).toFixed(0)}% of ${money(x.total)}), ${hidden} smaller ones hidden`
     : ` · exposures at step ${x.step}: ${drawn}`;
   return layers;
 }
@@ -1123,7 +1205,7 @@ function hover() {
   if (id !== S.hover) { S.hover = id; S.overlay = true; }
   if (!id) { tip.hidden = true; pointer = null; return; }
   const b = S.banks.get(id), rect = $("network").parentElement.getBoundingClientRect();
-  tip.textContent = b ? `${id} · equity ${fmt(b.equity)} · ${b.deleted ? "deleted" : b.defaulted ? "defaulted" : b.priority || "PROFIT"}` : id;
+  tip.textContent = b ? `${id} · equity ${money(b.equity)} · ${b.deleted ? "deleted" : b.defaulted ? "defaulted" : b.priority || "PROFIT"}` : id;
   tip.style.left = (pointer.x - rect.left + 12) + "px"; tip.style.top = (pointer.y - rect.top + 12) + "px"; tip.hidden = false;
   pointer = null;
 }
@@ -1140,6 +1222,41 @@ function frame(now) {
   requestAnimationFrame(frame);
 }
 
+// a central bank intervention from its field, in the units the field shows (the vocabulary's:
+// dollars, or percent for rates and ratios, sent as fractions); out of range: refused here, in those units
+function intervene(operation, field, extra = {}) {
+  const op = VOCAB && VOCAB.central_bank_operations.find(o => o.name === operation);
+  const unit = op ? VOCAB.units[op.unit] : { symbol: "", scale: 1 };
+  const raw = $(field).value.trim(), label = op ? op.label : operation;
+  const shown = (x) => unit.position === "prefix" ? unit.symbol + x : x + unit.symbol;
+  if (raw === "" || !Number.isFinite(+raw)) { error(`${label}: type a number (${unit.label})`); return; }
+  const value = +raw / unit.scale;
+  if (op && (value < op.min || value > op.max || (op.min_exclusive && value === op.min))) {
+    const lo = shown(op.min * unit.scale), hi = shown(op.max * unit.scale);
+    const range = op.min_exclusive ? `more than ${lo}` : `between ${lo} and ${hi}`;
+    error(`${label} must be ${range}${op.unit === "rate" ? " a year" : ""}; got ${shown(raw)}: nothing changed`); return;
+  }
+  control("central_bank", { operation, amount: value, ...extra });
+}
+
+// ------------------------------------------------------------------ keyboard
+function typing(el) {
+  return !!el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
+    (el.tagName === "INPUT" && !["button", "checkbox", "radio", "submit"].includes(el.type)));
+}
+function openHelp() { $("help").hidden = false; closeDialog = closeHelp; $("help-close").focus(); }
+function closeHelp() { $("help").hidden = true; if (closeDialog === closeHelp) closeDialog = null; }
+function onKey(ev) {
+  if (ev.key === "Escape") { if (closeDialog) { ev.preventDefault(); closeDialog(); } return; }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+  if (ev.key === "?") { ev.preventDefault(); openHelp(); return; }
+  if (ev.key === " " && !closeDialog) {
+    ev.preventDefault();  // not a click on the focused button
+    if (S.state === "paused") resume();
+    else if (S.state === "running" || S.state === "ready") control("pause");
+  }
+}
+
 // ------------------------------------------------------------------ wiring
 function wire() {
   $("start").onclick = start;
@@ -1153,17 +1270,23 @@ function wire() {
   };
   $("delete-bank").onclick = async () => {
     const id = S.selected, b = S.banks.get(id); if (!id || !b) return;
-    const what = b.defaulted ? `Delete failed bank ${id} from the network?` :
+    const what = b.defaulted ? `Delete failed ${id} from the network?` :
       `Delete ${id}? Its positions are sold and its creditors paid by the clearing model. This cannot be undone.`;
     if (await ask(what, `Delete ${id}`) !== "yes") return;
     if (S.selected !== id) { message(`the bank shown changed to ${S.selected}: nothing deleted`); return; }
     control("delete_bank", { bank: id });
   };
-  // empty or non-numeric fields are sent as null so that the server answers with the reason
-  const num = (id, scale = 1) => { const v = $(id).value.trim(); return v === "" || Number.isNaN(+v) ? null : +v / scale; };
-  $("cb-inject").onclick = () => { if (S.selected) control("central_bank", { operation: "inject", bank: S.selected, amount: num("cb-amount") }); };
-  $("cb-set-rate").onclick = () => control("central_bank", { operation: "set_policy_rate", amount: num("cb-rate", 100) });
-  $("cb-set-capital").onclick = () => control("central_bank", { operation: "set_capital_requirement", amount: num("cb-capital", 100) });
+  $("cb-inject").onclick = () => { if (S.selected) intervene("inject", "cb-amount", { bank: S.selected }); };
+  $("cb-set-rate").onclick = () => intervene("set_policy_rate", "cb-rate");
+  $("cb-set-capital").onclick = () => intervene("set_capital_requirement", "cb-capital");
+  $("policy").onchange = () => showPolicyParams();
+  // Enter in an amount field submits it
+  for (const [field, buttonId] of [["amount", "add-capital"], ["cb-amount", "cb-inject"], ["cb-rate", "cb-set-rate"], ["cb-capital", "cb-set-capital"]]) {
+    $(field).addEventListener("keydown", (ev) => { if (ev.key === "Enter" && !$(buttonId).disabled) { ev.preventDefault(); $(buttonId).click(); } });
+  }
+  $("help-open").onclick = openHelp;
+  $("help-close").onclick = closeHelp;
+  document.addEventListener("keydown", onKey);
   $("bank-select").onchange = () => select($("bank-select").value);
   $("scenario").onchange = () => { $("n-banks").value = ""; $("steps").value = ""; showScenarioSize(); };
   $("pg-add").onclick = () => playgroundRow();
@@ -1188,7 +1311,7 @@ function wire() {
     S.view.x = px - (px - S.view.x) * r; S.view.y = py - (py - S.view.y) * r; S.view.zoom = z; S.dirty = true;
   }, { passive: false });
   c.addEventListener("dblclick", () => { S.view = { zoom: 1, x: 0, y: 0 }; S.dirty = true; });
-  setInterval(() => { if (S.session && !S.finished) statusCheck(); refreshSessions(); }, 2000);
+  setInterval(() => { if (S.session && !S.finished && !S.gone) statusCheck(); refreshSessions(); }, 2000);
   setInterval(() => { if (S.market) S.marketDirty = true; if (S.compare) S.compare.dirty = true; }, 500);
   setInterval(save, 3000);
   addEventListener("pagehide", save);

@@ -1,0 +1,91 @@
+"""The one vocabulary every front end shares, served at ``GET /api/vocabulary``.
+
+Each list is declared once where it belongs and only collected here:
+
+- policies and their parameters: ``interbank.policies.BASELINES`` (parameters read from each
+  rule's constructor);
+- event types and central bank operations: ``interbank.sim.events``;
+- commands, the events they produce and session states: ``interbank.interactive.runner``;
+- actions and priorities: ``interbank.sim.actions``.
+
+What is declared here is what exists only for people: the unit of each figure and of each
+command's amount (:data:`UNITS`, :data:`FIELD_UNITS`, :data:`INTERVENTION_UNITS`). The server's
+request models are built from these lists (``interbank.interactive.server``), the web page builds
+its menus from the served object, and ``tests/interactive/test_vocabulary.py`` fails when an
+event type or operation is neither handled by the page and the terminal nor on their ignore lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interbank.interactive.runner import (
+    CENTRAL_BANK_OPERATIONS,
+    COMMANDS,
+    CONTROL_EVENT,
+    FINISHED_STATES,
+    SESSION_COMMANDS,
+    STATES,
+)
+from interbank.policies import policy_catalogue
+from interbank.sim.actions import ACTIONS, PRIORITIES
+from interbank.sim.events import CONTROL_EVENTS, EVENT_TYPES, FACILITY_OPERATIONS, SIMULATION_EVENTS
+
+# how a figure is shown: money in dollars; rates and ratios as percent (the wire carries fractions)
+UNITS: dict[str, dict[str, Any]] = {
+    "money": {"symbol": "$", "position": "prefix", "scale": 1, "label": "dollars"},
+    "rate": {"symbol": "%", "position": "suffix", "scale": 100, "label": "percent a year"},
+    "ratio": {"symbol": "%", "position": "suffix", "scale": 100, "label": "percent"},
+    "count": {"symbol": "", "position": "suffix", "scale": 1, "label": "count"},
+    "speed": {"symbol": "steps/s", "position": "suffix", "scale": 1, "label": "steps per second"},
+    "price": {"symbol": "", "position": "suffix", "scale": 1, "label": "index points"},
+}
+# the unit of each figure the status, the header and the panels show
+FIELD_UNITS: dict[str, str] = {
+    "total_capital": "money", "amount": "money", "equity": "money", "cash": "money", "book": "money",
+    "loans_out": "money", "borrowings": "money", "deposits": "money", "central_bank_loans": "money",
+    "profit": "money", "losses": "money", "policy_rate": "rate", "interbank_rate": "rate",
+    "min_capital_ratio": "ratio", "capital_ratio": "ratio", "lcr": "ratio", "return": "ratio",
+    "active_banks": "count", "defaults": "count", "deleted": "count", "step": "count", "speed": "speed",
+    "price": "price",
+}
+# each intervention's amount: its unit and the range the env accepts (in wire units: fractions)
+INTERVENTION_UNITS: dict[str, dict[str, Any]] = {
+    "inject": {"unit": "money", "min": 0, "min_exclusive": True, "max": 1e15, "bank": True,
+               "label": "emergency liquidity to the bank shown"},
+    "set_policy_rate": {"unit": "rate", "min": 0, "max": 1, "bank": False, "label": "policy rate"},
+    "set_capital_requirement": {"unit": "ratio", "min": 0, "max": 1, "bank": False, "label": "minimum capital ratio"},
+}
+assert set(INTERVENTION_UNITS) == set(CENTRAL_BANK_OPERATIONS), "every intervention needs its unit"
+
+# what each command needs: the state it is allowed in and the fields it takes
+COMMAND_RULES: dict[str, dict[str, Any]] = {
+    "pause": {"when": ["ready", "running"], "takes": []},
+    "resume": {"when": ["paused"], "takes": []},
+    "stop": {"when": ["ready", "running", "paused"], "takes": []},
+    "delete_bank": {"when": ["paused"], "takes": ["bank"]},
+    "add_capital": {"when": ["paused"], "takes": ["bank", "amount"]},
+    "central_bank": {"when": ["paused"], "takes": ["operation", "bank", "amount"]},
+    "branch": {"when": ["paused"], "takes": []},
+}
+assert set(COMMAND_RULES) == set(COMMANDS) | set(SESSION_COMMANDS), "every command needs its rule"
+
+
+def vocabulary() -> dict[str, Any]:
+    """The served vocabulary (JSON-ready)."""
+    return {
+        "policies": policy_catalogue(),
+        "event_types": list(EVENT_TYPES),
+        "simulation_events": list(SIMULATION_EVENTS),
+        "control_events": list(CONTROL_EVENTS),
+        "commands": [{"name": name, "event": CONTROL_EVENT.get(name), **COMMAND_RULES[name]}
+                     for name in (*COMMANDS, *SESSION_COMMANDS)],
+        "central_bank_operations": [{"name": op, **INTERVENTION_UNITS[op]} for op in CENTRAL_BANK_OPERATIONS],
+        "facility_operations": list(FACILITY_OPERATIONS),
+        "session_states": list(STATES),
+        "live_states": [s for s in STATES if s not in FINISHED_STATES],
+        "actions": list(ACTIONS),
+        "priorities": list(PRIORITIES),
+        "units": UNITS,
+        "field_units": FIELD_UNITS,
+    }
