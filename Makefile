@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 FLAKY_RUNS ?= 5
 
-.PHONY: install demo test flaky compat compat-install compat-test bench serve browser clean
+.PHONY: install demo test flaky compat compat-install compat-test wheel-check bench serve browser clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ compat-test:
 	INTERBANK_REQUIRE_COMPAT=1 $(COMPAT)/bin/python -m pytest -q -m compat -k agilerl tests/compat
 	INTERBANK_REQUIRE_COMPAT=1 $(COMPAT_BENCHMARL)/bin/python -m pytest -q -m compat -k benchmarl tests/compat
 	$(COMPAT_BENCHMARL)/bin/python -m pytest -q tests/envs/test_pettingzoo_api.py tests/envs/test_interbank_env.py
+
+# The package a user installs: sdist and wheel built and twine-checked, the wheel installed into a fresh
+# virtualenv (torch 2.13.0 first) and its `interbank simulate` and `serve` run from outside the repository.
+wheel-check:
+	PYTHON=$(PYTHON) bash .ci/check_wheel.sh
 
 # Chromium from Debian's packages for the browser test (Playwright drives it; it cannot download its own).
 browser:

@@ -25,6 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from interbank.scenarios import (
+    default_scenario, experiment_preset, resolve, scenario_arg, scenario_names, scenarios_folder, train_config_arg,
+)
 from interbank.ui import fail, table
 
 
@@ -108,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "summary table (defaults, cascades, total capital start/end) and, with --events, writes the event "
         "stream as JSON lines (byte-identical for the same seed).",
     )
-    sim.add_argument("--config", type=Path, help="scenario YAML (default: the built-in default scenario, configs/default.yaml)")
+    sim.add_argument("--config", type=scenario_arg, help=f"scenario YAML, or the name of one in configs/ ({scenario_names()}; default: default)")
     sim.add_argument("--policy", default="heuristic", choices=list(BASELINES), help="baseline policy (default: heuristic)")
     sim.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
     sim.add_argument("--steps", type=_positive_int, help="episode length (overrides max_steps)")
@@ -130,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: interbank train --config configs/train/smoke.yaml --out runs/smoke  "
         "(then: tensorboard --logdir runs/smoke/tb)",
     )
-    tr.add_argument("--config", type=Path, help="training YAML with env: and train: sections (configs/train/...)")
+    tr.add_argument("--config", type=train_config_arg, help="training YAML with env: and train: sections, or the name of one in configs/train/")
     tr.add_argument("--out", type=Path, help="run folder (default runs/<config name>-s<seed>)")
     tr.add_argument("--timesteps", type=_positive_int, help="total bank-decisions to train for (overrides train.total_timesteps)")
     tr.add_argument("--seed", type=_seed, help="overrides train.seed")
@@ -166,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "or a folder of seed runs written by train --seeds")
     ev.add_argument("--episodes", type=_positive_int, default=20, help="seeded episodes per policy (default 20)")
     ev.add_argument("--seed", type=_seed, default=1000, help="episode i uses seed + i (default 1000, apart from training seeds)")
-    ev.add_argument("--config", type=Path, help="scenario YAML (default: the training run's env)")
+    ev.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env)")
     ev.add_argument("--banks", type=_positive_int, help="evaluate on a network of this size (the observation does not depend on it)")
     ev.add_argument("--out", type=Path, help="output folder (default: RUN/eval, or ./eval)")
     ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -204,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("checkpoint", type=Path, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
     rp.add_argument("--policy", choices=list(BASELINES), help="a baseline instead of a checkpoint")
-    rp.add_argument("--config", type=Path, help="scenario YAML (default: the training run's env, else the built-in default)")
+    rp.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env, else the built-in default)")
     rp.add_argument("--banks", type=_positive_int, help="number of generated banks")
     rp.add_argument("--steps", type=_positive_int, help="episode length")
     rp.add_argument("--seed", type=_seed, default=0)
@@ -229,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--checkpoints", type=Path, help="folder whose sub-folders (run or checkpoint folders) can be started by name")
-    sv.add_argument("--configs", type=Path, default=Path("configs"), help="folder of scenario YAMLs usable by name (default configs)")
+    sv.add_argument("--configs", type=Path, help="folder of scenario YAMLs usable by name (default: configs, else the scenarios shipped with the package)")
     sv.add_argument("--max-sessions", type=_positive_int, default=8)
     sv.add_argument("--max-banks", type=_positive_int, default=10_000)
     sv.add_argument("--max-steps", type=_positive_int, default=5000)
@@ -255,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: interbank experiment gai-kapadia --banks 1000 --runs 1000 --degrees 0.5:10:0.5 --seed 0",
     )
     ex.add_argument("name", choices=["gai-kapadia", "nier", "debtrank"])
-    ex.add_argument("--config", type=Path, help="preset (configs/experiments/...) or, for debtrank, a scenario YAML")
+    ex.add_argument("--config", type=Path, help="preset (configs/experiments/...) or, for debtrank, a scenario YAML or name in configs/")
     ex.add_argument("--banks", type=_positive_int)
     ex.add_argument("--runs", type=_positive_int, help="runs per point")
     ex.add_argument("--degrees", help="gai-kapadia: START:STOP:STEP or a list, e.g. 0.5:10:0.5")
@@ -293,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         "features that matter most. Cost: generations x population x episodes episodes.",
         epilog="Example: interbank search-rules --config configs/stress.yaml --out runs/searched-stress --generations 15 --popsize 12 --episodes 5",
     )
-    sr.add_argument("--config", type=Path, help="scenario YAML (default: the built-in default scenario)")
+    sr.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the built-in default scenario)")
     sr.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for searched_rule.json")
     sr.add_argument("--generations", type=_positive_int, default=15, help="CMA-ES generations (default 15)")
     sr.add_argument("--popsize", type=_popsize, default=12, help="candidates per generation (default 12)")
@@ -347,9 +350,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         overrides["n_banks"] = args.banks
     if args.steps is not None:
         overrides["max_steps"] = args.steps
-    config_path = args.config
-    if config_path is None and Path("configs/default.yaml").is_file():
-        config_path = Path("configs/default.yaml")
+    config_path = args.config if args.config is not None else default_scenario()  # None: the built-in default
     try:
         config = resolve_env_config(config_path, **overrides)
     except ConfigError as err:
@@ -717,7 +718,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           finished_ttl_seconds=args.finished_ttl, spill_dir=args.spill_dir,
                           history_window_bytes=int(args.history_mb * 1_000_000), spill_bytes=int(args.spill_mb * 1_000_000),
                           allowed_hosts=None if "*" in hosts else tuple(hosts))
-    app = create_app(args.checkpoints, args.configs, limits)
+    app = create_app(args.checkpoints, args.configs if args.configs is not None else scenarios_folder(), limits)
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
     try:
         # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
@@ -743,7 +744,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     out = args.out or Path("runs/experiments") / args.name
     try:
         if args.name == "debtrank":
-            cfg = load_env_config(args.config) if args.config else EnvConfig()
+            scenario = resolve(args.config) if args.config else None
+            cfg = load_env_config(scenario) if scenario else EnvConfig()
             if args.banks:
                 cfg = resolve_env_config(cfg, n_banks=args.banks)
             seed = args.seed if args.seed is not None else (cfg.seed or 0)
@@ -755,10 +757,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             return 0
         from interbank.experiments.config import load_experiment
 
-        preset = args.config
-        default_preset = Path("configs/experiments") / f"{args.name.replace('-', '_')}.yaml"
-        if preset is None and default_preset.is_file():
-            preset = default_preset
+        preset = args.config if args.config is not None else experiment_preset(args.name)
         overrides = {"banks": args.banks, "runs": args.runs, "seed": args.seed}
         if args.name == "gai-kapadia":
             overrides["degrees"] = args.degrees
@@ -795,15 +794,10 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError, resolve_env_config
     from interbank.evaluate.facts import FACTS, check, parse_policy
 
-    config = args.config or "configs/default.yaml"
-    path = Path(config)
-    if not path.is_file() and Path("configs", f"{config}.yaml").is_file():
-        path = Path("configs", f"{config}.yaml")
-    if not path.is_file():
-        if args.config is None:
-            path = None  # outside the repository: the built-in default
-        else:
-            fail(f"facts: config {config!r} is neither a file nor a scenario in configs/")
+    config = args.config
+    path = resolve(config) if config is not None else default_scenario()  # None: the built-in default
+    if path is not None and not path.is_file():
+        fail(f"facts: config {config!r} is neither a file nor a scenario in configs/")
     overrides = {"n_banks": args.banks} if args.banks is not None else {}
     try:
         resolved = resolve_env_config(path, **overrides)

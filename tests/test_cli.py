@@ -76,14 +76,14 @@ def _bomb() -> bytes:
 
 
 @pytest.mark.parametrize("text, fragment", [
-    (b"env:\n  n_banks: \xff\n", "not UTF-8 text"),  # item 7
-    (b"env:\n  n_banks: " + b"[" * 20_000 + b"]" * 20_000 + b"\n", "nested more than 64 levels deep"),  # item 7
-    (_bomb(), "expands to more than 1,000,000 values"),  # item 7
-    (b"env:\n  n_banks: true\n", "env.n_banks = true: input should be a valid integer"),  # item 8
-    (b"env:\n  banks:\n    - {capital: 1e306, target_leverage: 100, risk: 0.5}\n", "must be <= 1e+12"),  # item 4
+    (b"env:\n  n_banks: \xff\n", "not UTF-8 text"),  # unreadable text
+    (b"env:\n  n_banks: " + b"[" * 20_000 + b"]" * 20_000 + b"\n", "nested more than 64 levels deep"),  # too deep
+    (_bomb(), "expands to more than 1,000,000 values"),  # an alias bomb
+    (b"env:\n  n_banks: true\n", "env.n_banks = true: input should be a valid integer"),  # a type not coerced
+    (b"env:\n  banks:\n    - {capital: 1e306, target_leverage: 100, risk: 0.5}\n", "must be <= 1e+12"),  # money out of bounds
 ])
 @pytest.mark.parametrize("events", [False, True])
-def test_item4_7_8_bad_configs_are_one_line_errors_with_or_without_events(tmp_path, capsys, text, fragment, events):
+def test_a_bad_config_is_a_one_line_error_and_nothing_runs_with_or_without_events(tmp_path, capsys, text, fragment, events):
     out = tmp_path / "out.jsonl"
     argv = ["simulate", "--config", _config(tmp_path, text), "--no-progress", "--json"]
     with pytest.raises(SystemExit) as exit_:
@@ -94,7 +94,7 @@ def test_item4_7_8_bad_configs_are_one_line_errors_with_or_without_events(tmp_pa
     assert not out.exists()  # nothing ran
 
 
-def test_item4_the_json_summary_is_strict_json_at_the_largest_allowed_values(tmp_path, capsys):
+def test_the_json_summary_is_strict_json_at_the_largest_allowed_values(tmp_path, capsys):
     banks = "".join(f"    - {{capital: 1e12, target_leverage: 10, risk: {r / 4}}}\n" for r in range(5))
     path = _config(tmp_path, f"env:\n  max_steps: 20\n  banks:\n{banks}".encode())
     out = tmp_path / "out.jsonl"
@@ -103,7 +103,7 @@ def test_item4_the_json_summary_is_strict_json_at_the_largest_allowed_values(tmp
     assert summary["total_capital_start"] > 1e12 and summary["events_written"] == len(out.read_text().splitlines())
 
 
-def test_item7_events_on_a_full_disk_is_one_line(capsys):
+def test_events_on_a_full_disk_is_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["simulate", "--banks", "5", "--steps", "3", "--no-progress", "--events", "/dev/full"])
     assert exit_.value.code == 2
@@ -118,7 +118,7 @@ def test_events_naming_a_folder_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("speed", ["1e-9", "2.17e-184", "nan", "inf", "-1"])
-def test_item3_replay_refuses_a_speed_that_would_never_step(speed, capsys):
+def test_replay_refuses_a_speed_that_would_never_step(speed, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["replay", "--policy", "hold", "--banks", "3", "--steps", "2", "--no-interactive", "--speed", speed])
     assert exit_.value.code == 2

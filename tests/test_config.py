@@ -92,13 +92,13 @@ def _one_line_error(path) -> str:
     return text
 
 
-def test_item7_yaml_that_is_not_utf8_is_one_line(tmp_path):
+def test_yaml_that_is_not_utf8_is_a_one_line_error_with_the_byte(tmp_path):
     path = _raw(tmp_path, b"env:\n  n_banks: 5\n  note: \"caf\xe9\"\n")
     assert "not UTF-8 text (invalid byte 0xe9 at byte 30)" in _one_line_error(path)
 
 
 @pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a: ", "}")])
-def test_item7_yaml_nested_20000_deep_is_one_line(tmp_path, opening, closing):
+def test_yaml_nested_20000_deep_is_a_one_line_error(tmp_path, opening, closing):
     path = _raw(tmp_path, f"env:\n  n_banks: {opening * 20_000}1{closing * 20_000}\n".encode())
     assert "nested more than 64 levels deep" in _one_line_error(path)
 
@@ -121,7 +121,7 @@ def test_a_yaml_alias_bomb_is_refused_without_expanding_it(tmp_path):
     assert peak < 20_000_000  # expanded, 9^9 values would take gigabytes: it was refused before
 
 
-def test_item7_a_self_referring_alias_is_one_line(tmp_path):
+def test_a_self_referring_yaml_alias_is_a_one_line_error(tmp_path):
     assert "an alias refers to itself" in _one_line_error(_raw(tmp_path, b"x: &x [*x]\nenv: {}\n"))
 
 
@@ -141,7 +141,7 @@ def test_aliases_within_bounds_still_work(tmp_path):
     ({"markets": {"names": [1, 2]}}, "env.markets.names[0] = 1: input should be a valid string"),
     ({"network": {"type": "explicit", "edges": [[True, 1, 5.0]]}, "n_banks": 3}, "env.network.edges[0][0] = true"),
 ])
-def test_item8_types_are_strict(tmp_path, env, message):
+def test_config_types_are_strict_no_coercion_of_bools_strings_or_floats(tmp_path, env, message):
     assert message in _one_line_error(_write(tmp_path, env))
 
 
@@ -151,16 +151,16 @@ def test_item8_types_are_strict(tmp_path, env, message):
     ({"capital": 1e12, "target_leverage": 20, "risk": 0.5}, "capital x target_leverage = 2e+13 is more than 1e+13"),
     ({"capital": 1e-320, "target_leverage": 2, "risk": 0.5}, "must be >= 1e-06"),
 ])
-def test_item4_money_out_of_bounds_is_refused_before_a_run(tmp_path, bank, message):
+def test_money_out_of_bounds_is_refused_before_a_run(tmp_path, bank, message):
     assert message in _one_line_error(_write(tmp_path, {"banks": [bank, {"capital": 10, "target_leverage": 5, "risk": 0.5}]}))
 
 
-def test_item4_drift_that_would_overflow_prices_is_refused():
+def test_market_drift_that_would_overflow_prices_is_refused():
     with pytest.raises(ConfigError, match=r"markets.drift x max_steps = 1000 is more than 100"):
         resolve_env_config(None, max_steps=10_000, **{"markets.drift": 0.1})
 
 
-def test_item4_the_largest_allowed_numbers_simulate_finitely():
+def test_the_largest_allowed_numbers_simulate_finitely_to_the_end():
     import math
 
     from interbank.interactive.runner import Runner
@@ -179,7 +179,7 @@ def test_item4_the_largest_allowed_numbers_simulate_finitely():
         assert st.state == "complete" and st.step == 60 and math.isfinite(st.total_capital) and st.total_capital > 0
 
 
-def test_item7_an_unreadable_config_is_one_line(tmp_path):
+def test_a_folder_given_as_the_config_is_refused_as_no_such_config_file(tmp_path):
     folder = tmp_path / "dir.yaml"
     folder.mkdir()
     with pytest.raises(ConfigError, match="no such config file"):

@@ -1,6 +1,6 @@
-"""Imports flow one way (DESIGN.md section 1): train, evaluate and interactive are siblings over
-policies; evaluation never imports training, training never imports evaluation, and the
-interactive runner and evaluation never import each other."""
+"""Imports flow one way (the layering in ``interbank/__init__.py``'s docstring): train, evaluate
+and interactive are siblings over policies; evaluation never imports training, training never
+imports evaluation, and the interactive runner and evaluation never import each other."""
 
 import ast
 from pathlib import Path

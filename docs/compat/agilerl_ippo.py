@@ -23,7 +23,7 @@ STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20, "rates.
 
 torch.manual_seed(0)
 # flat_observation=True: AgileRL refuses an action mask inside the observation and reads it from
-# infos[agent]["action_mask"], where the env always puts it
+# infos[agent]["action_mask"], where the env puts it with a flat observation
 env = parallel_env("configs/stress.yaml", n_banks=20, max_cycles=50, flat_observation=True, seed=1, **STRESS)
 env = EveryBankEveryStep(env)  # a defaulted bank stays in every step: AgileRL 2.58.0 needs it (above)
 agents = env.possible_agents

@@ -18,8 +18,9 @@ STRESS = {"generation.leverage_low": 14, "generation.leverage_high": 20, "rates.
 
 torch.manual_seed(0)
 N_BANKS, STEPS_PER_BATCH, BATCHES = 20, 25, 4  # raise BATCHES to really train
-# flat_observation=True: TorchRL 0.14.1 then reads the action mask from infos (a mask in both the
-# observation and infos makes its reset fail); done_on_any=False: a default must not reset the episode
+# flat_observation=True: one observation vector (the env's dict observation works too, as
+# tests/compat/test_torchrl_wrapper.py checks, under the key (G, "observation", "observation"));
+# done_on_any=False: a default must not reset the episode
 env = PettingZooWrapper(
     parallel_env("configs/stress.yaml", n_banks=N_BANKS, max_cycles=50, flat_observation=True, seed=1, **STRESS),
     use_mask=True, done_on_any=False, categorical_actions=True, seed=0,

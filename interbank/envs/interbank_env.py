@@ -67,8 +67,11 @@ the vector does not depend on the number of banks:
 
 With ``flat_observation=True`` the observation is one
 ``Box(float32, ({n_flat},))`` instead (for Box-only wrappers such as SuperSuit's):
-the {n_features} features above, then the 5 action-mask entries as 0.0/1.0. The
-mask is in ``infos`` either way.
+the {n_features} features above, then the 5 action-mask entries as 0.0/1.0, and
+the mask is in ``infos`` too (below). With the dict observation the mask is in
+the observation only, which is where TorchRL's ``PettingZooWrapper`` (a copy
+in both places makes its ``reset`` fail), PettingZoo's examples and RLlib's
+masking module look for it.
 
 ## Infos
 Numbers only, so that every value converts with ``torch.as_tensor``, and the
@@ -76,9 +79,9 @@ same keys after ``reset`` and after ``step``, for every bank that acted:
 ``action`` (index of the action executed, HOLD for a masked one; -1 for none,
 as after ``reset``), ``invalid_action`` (0/1: the action sent was masked),
 ``priority`` (index into PROFIT, LIQUIDITY, STABILITY: the one in force during
-the step, after ``reset`` the one for the first step), ``defaulted`` (0/1) and
-``action_mask`` (int8[5], the same array as in the observation, for the next
-step).
+the step, after ``reset`` the one for the first step), ``defaulted`` (0/1);
+with ``flat_observation=True`` also ``action_mask`` (int8[5], the mask of the
+observation's last 5 entries, for the next step).
 
 ## Reward
 What a shareholder would recognise, per step: the equity change over initial
@@ -106,6 +109,12 @@ above), and any dotted config key
 (``**{{"clearing.model": "fixed_recovery"}}``).
 
 ## Version history
+- v3: the economics of the card's ``interbank.sim`` (income statement, random-walk
+  markets with transient impact, corridor pricing, the facility before fire
+  sales, binding LCR and capital minimums). Since then ``infos`` carry
+  ``action_mask`` only with ``flat_observation=True`` (with the dict
+  observation it is in the observation only), so that TorchRL's default path
+  works.
 - v2: numeric ``infos`` (the priority and the executed action as indices, -1
   for no action, flags as 0/1) with the action mask in
   ``infos[agent]["action_mask"]`` too; at the time limit a bank that defaults
@@ -228,12 +237,10 @@ class InterbankEnv(ParallelEnv):
         self._shortfall = np.zeros(self.system.n)
         self._refresh_observations()
         self.events = self.system.log.drain()
-        prio, mask, index = self._priority.tolist(), self._mask, self.agent_index
+        prio, index = self._priority.tolist(), self.agent_index
         # the same keys as after a step (clients that size tensors from the first infos need them)
-        infos = {
-            a: {"action": -1, "invalid_action": 0, "priority": prio[index[a]], "defaulted": 0, "action_mask": mask[index[a]]}
-            for a in self.agents
-        }
+        infos = {a: {"action": -1, "invalid_action": 0, "priority": prio[index[a]], "defaulted": 0} for a in self.agents}
+        self._mask_into_infos(infos)
         return self._observation_dict(self.agents), infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
@@ -250,7 +257,7 @@ class InterbankEnv(ParallelEnv):
         idx = [self.agent_index[a] for a in live]
         rew_l, gone_l = batch.rewards.tolist(), batch.terminated.tolist()
         exec_l, inv_l, prio_l = batch.executed.tolist(), batch.invalid.tolist(), batch.priority.tolist()
-        truncate, defaulted_l, mask = batch.truncated, self.system.defaulted.tolist(), self._mask
+        truncate, defaulted_l = batch.truncated, self.system.defaulted.tolist()
         rewards = {a: rew_l[i] for a, i in zip(live, idx)}
         terminations = {a: gone_l[i] for a, i in zip(live, idx)}
         truncations = {a: truncate for a in live}
@@ -260,10 +267,10 @@ class InterbankEnv(ParallelEnv):
                 "invalid_action": int(inv_l[i]),
                 "priority": prio_l[i],
                 "defaulted": int(defaulted_l[i]),
-                "action_mask": mask[i],
             }
             for a, i in zip(live, idx)
         }
+        self._mask_into_infos(infos)
         observations = self._observation_dict(live)
         self.agents = [a for a in live if not (terminations[a] or truncations[a])]
         if self.render_mode == "human":
@@ -305,6 +312,15 @@ class InterbankEnv(ParallelEnv):
         self._obs = with_priority(base, self._priority)
         self._mask = self.system.action_mask().astype(np.int8)
         return base
+
+    def _mask_into_infos(self, infos: dict[str, dict[str, Any]]) -> None:
+        """With a flat observation the action mask also goes to ``infos`` (int8[5]), where clients
+        of a Box observation look for it. With the dict observation it is in the observation only:
+        TorchRL's ``PettingZooWrapper`` takes the mask from one place and fails on a second copy."""
+        if self.flat_observation:
+            mask, index = self._mask, self.agent_index
+            for a, info in infos.items():
+                info["action_mask"] = mask[index[a]]
 
     def _observation_dict(self, agents: list[str]) -> dict[str, Any]:
         obs, mask, index = self._obs, self._mask, self.agent_index

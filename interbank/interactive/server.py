@@ -62,9 +62,10 @@ from interbank.policies.checkpoint import (
     load_checkpoint,
     resolve_checkpoint,
 )
+from interbank.scenarios import scenarios_folder
 from interbank.sim.events import dumps
 
-WEB = Path(__file__).parent / "web"
+WEB = Path(__file__).parent / "web"  # package data (pyproject: interactive/web/*), in the wheel too
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 EVENT_ID = re.compile(r"^-?[0-9]{1,18}$")
 
@@ -181,7 +182,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     limits = limits or ServerLimits()
     store = SessionStore(limits.max_sessions, limits.memory_budget_bytes, limits.finished_ttl_seconds,
                          limits.history_window_bytes, limits.spill_bytes, limits.spill_dir)
-    configs = configs or Path("configs")
+    configs = configs or scenarios_folder()  # ./configs, else the scenarios shipped with the package
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -98,7 +98,7 @@ def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
 XSS = '<img src=x onerror="window.__pwned = 1">'
 
 
-def test_item9_server_text_is_escaped_in_the_page(tmp_path):
+def test_server_text_is_escaped_in_the_page(tmp_path):
     """A scenario whose market is named like HTML shows the name as text and runs nothing."""
     import yaml
     from playwright.sync_api import sync_playwright

@@ -407,7 +407,7 @@ def _raw(server, request: bytes, read_timeout=HANG_S) -> tuple[int, dict, bytes]
     return int(lines[0].split()[1]), headers, body
 
 
-def test_item2_a_chunked_body_is_refused_while_it_arrives(server, paused_session):
+def test_a_chunked_body_is_refused_with_413_while_it_arrives(server, paused_session):
     import json
     import select
 
@@ -466,7 +466,7 @@ def test_a_stopped_slow_session_ends_its_viewers_and_frees_its_slot(tmp_path):
 
 
 @pytest.mark.parametrize("header", ["--5", "abc", "1.5", "-2", "9" * 40, "caf\xe9"])
-def test_item5_a_bad_last_event_id_is_a_json_422(server, header):
+def test_a_bad_last_event_id_is_a_json_422(server, header):
     s = start(server, n_banks=4, steps=3)
     code, headers, body = _raw(server, f"GET {s['stream_url']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                        f"Last-Event-ID: {header}\r\nConnection: close\r\n\r\n".encode("latin-1"))
@@ -474,7 +474,7 @@ def test_item5_a_bad_last_event_id_is_a_json_422(server, header):
     assert "Last-Event-ID must be an event seq" in httpx.Response(422, content=body).json()["error"]
 
 
-def test_item9_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paused_session):
+def test_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paused_session):
     deep = '{"command": "pause", "bank": ' + "[" * 50_000 + "]" * 50_000 + "}"
     r = httpx.post(server + "/api/interactive/control", content=deep, headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json() == {"error": "the body is nested too deeply (at most 32 levels)"}
@@ -490,7 +490,7 @@ def test_item9_deep_json_bad_content_length_and_unknown_paths_answer_json(server
 
 
 @pytest.mark.parametrize("host", ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example:8000", ""])
-def test_item9_a_foreign_host_header_is_refused(server, host):
+def test_a_foreign_host_header_is_refused_and_local_ones_are_served(server, host):
     code, headers, body = _raw(server, f"GET /api/interactive/sessions HTTP/1.1\r\nHost: {host}\r\n"
                                        "Connection: close\r\n\r\n".encode())
     assert code == 400 and headers["content-type"] == "application/json"
@@ -499,7 +499,7 @@ def test_item9_a_foreign_host_header_is_refused(server, host):
         assert _raw(server, f"GET /api/checkpoints HTTP/1.1\r\nHost: {ok}\r\nConnection: close\r\n\r\n".encode())[0] == 200
 
 
-def test_item9_openapi_lists_every_code_and_the_event_stream(server):
+def test_openapi_lists_every_code_and_the_event_stream(server):
     spec = httpx.get(server + "/openapi.json").json()
     paths = spec["paths"]
     codes = {(path, method): set(op["responses"]) for path, item in paths.items() for method, op in item.items()}
@@ -513,7 +513,7 @@ def test_item9_openapi_lists_every_code_and_the_event_stream(server):
         assert "400" in found, (path, method)  # every route can meet the Host check
 
 
-def test_item1_history_resumes_from_disk_and_answers_410_past_the_spill(tmp_path):
+def test_the_server_resumes_history_from_disk_and_answers_410_past_the_spill(tmp_path):
     from tests.interactive.conftest import serve, stop
 
     proc, base = serve("--history-mb", "0.05", "--spill-mb", "0.3", "--spill-dir", str(tmp_path / "spill"))
@@ -536,7 +536,7 @@ def test_item1_history_resumes_from_disk_and_answers_410_past_the_spill(tmp_path
         stop(proc)
 
 
-def test_item1_finished_sessions_are_evicted_with_their_spill(tmp_path):
+def test_finished_sessions_are_evicted_with_their_spill_after_the_ttl(tmp_path):
     from tests.interactive.conftest import serve, stop
 
     spill = tmp_path / "spill"
@@ -553,7 +553,7 @@ def test_item1_finished_sessions_are_evicted_with_their_spill(tmp_path):
         stop(proc)
 
 
-def test_item1_the_memory_budget_answers_503_with_a_reason():
+def test_the_memory_budget_answers_503_with_a_reason_and_a_stopped_session_makes_room():
     from tests.interactive.conftest import serve, stop
 
     proc, base = serve("--memory-budget-mb", "40")  # one 500-bank session (~21 MB), not two

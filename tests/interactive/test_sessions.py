@@ -38,7 +38,7 @@ def _events(raw: bytes):
     return [{k: v for k, v in e.items() if not k.startswith("_")} for e in parse(raw.decode().split("\r\n"))]
 
 
-def test_item1_history_is_a_bounded_window_and_last_event_id_resumes_exactly_from_disk(tmp_path):
+def test_history_is_a_bounded_window_and_last_event_id_resumes_exactly_from_disk(tmp_path):
     expected = _reference()
 
     async def main():
@@ -66,7 +66,7 @@ def test_item1_history_is_a_bounded_window_and_last_event_id_resumes_exactly_fro
     assert [line.decode() for line in lines] == [dumps(e) for e in expected]  # the spill is the stream
 
 
-def test_item1_session_memory_stays_bounded_however_long_it_runs(tmp_path):
+def test_session_memory_stays_bounded_however_long_it_runs_and_a_stalled_viewer_is_dropped(tmp_path):
     held = []
 
     async def main():
@@ -93,7 +93,7 @@ def test_item1_session_memory_stays_bounded_however_long_it_runs(tmp_path):
     assert spilled <= 2_000_000 + 300_000  # the spill keeps the newest 2 MB (and one segment)
 
 
-def test_item1_events_no_longer_on_disk_are_410(tmp_path):
+def test_events_no_longer_on_disk_are_410_and_the_oldest_kept_resumes_exactly(tmp_path):
     async def main():
         session = Session("s3", _runner(steps=80), 0, 100, window_bytes=50_000, spill=Spill(tmp_path / "s3", 200_000))
         await session.drive()
