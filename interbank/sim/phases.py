@@ -267,10 +267,11 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     s.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), s.deposit_facility_rate, s.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
     rel_lender, rel_borrower = s.relationships.pairs(ctx.t)
+    leverage = s.leverage()  # nothing moves between the match and the pricing: one leverage for both
     lender, borrower, amount = funding.match(request, supply, np.concatenate([led.lender, rel_lender]),
-                                             np.concatenate([led.borrower, rel_borrower]), s.lender_order, s.leverage(),
+                                             np.concatenate([led.borrower, rel_borrower]), s.lender_order, leverage,
                                              reach=cfg.network.reach)
-    rate = s.quote()[borrower]
+    rate = s.quote(leverage)[borrower]
     s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
     led.merge_due(ctx.t + cfg.funding.maturity)  # with the loans rolled over this step

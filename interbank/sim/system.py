@@ -19,6 +19,7 @@ from interbank.sim import funding, market, regulation
 from interbank.sim.accounts import INCOME, SectorAccounts, net_income, units_outstanding
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.clearing import CLEARING_MODELS
+from interbank.sim.columns import column_sums, row_max, row_sums, scale_columns
 from interbank.sim.events import EventLog
 from interbank.sim.ledger import Ledger
 from interbank.sim.network import NETWORKS, fitness_ranks
@@ -227,7 +228,7 @@ class BankingSystem:
         return self._cached("borrowings", lambda: self.ledger.borrowings(self.n))
 
     def investment_values(self) -> np.ndarray:
-        return self.holdings * self.price
+        return scale_columns(self.holdings, self.price)
 
     def investment_total(self) -> np.ndarray:
         return self.holdings @ self.price
@@ -239,7 +240,7 @@ class BankingSystem:
         """Every bank's balance sheet as arrays (dollars)."""
         lo, bo = self.loans_out(), self.borrowings()
         inv = self.investment_values()
-        assets = self.cash + self.book + lo + inv.sum(axis=1)
+        assets = self.cash + self.book + lo + row_sums(inv)
         liabilities = bo + self.deposits + self.cb_loans
         return {
             "cash": self.cash, "book": self.book, "loans_out": lo, "borrowings": bo, "investments": inv,
@@ -262,11 +263,13 @@ class BankingSystem:
     def excess_cash(self) -> np.ndarray:
         return np.maximum(self.cash - self.required_reserves(), 0.0)
 
-    def quote(self) -> np.ndarray:
+    def quote(self, leverage: np.ndarray | None = None) -> np.ndarray:
         """The annual interbank rate each bank would pay on a new loan now: the market rate of the
-        last funding round plus its spread, never above the lending facility."""
+        last funding round plus its spread, never above the lending facility. ``leverage``: the
+        banks' ``leverage()`` when the caller has it already (same state)."""
         f = self.config.funding
-        return funding.quote(self.leverage(), self.market_rate, f.spread_per_leverage, f.max_spread, self.lending_rate)
+        leverage = self.leverage() if leverage is None else leverage
+        return funding.quote(leverage, self.market_rate, f.spread_per_leverage, f.max_spread, self.lending_rate)
 
     def collateral_capacity(self) -> np.ndarray:
         """What the central bank would still lend each bank: collateral after haircuts minus loans drawn."""
@@ -279,7 +282,7 @@ class BankingSystem:
         def compute() -> np.ndarray:
             bs = self.balance_sheet()
             return regulation.capital_ratio(bs["equity"], self.cash, bs["loans_out"], self.book,
-                                            bs["investments"].sum(axis=1), self.config.regulation.risk_weights)
+                                            row_sums(bs["investments"]), self.config.regulation.risk_weights)
         return self._cached("capital_ratio", compute)
 
     def liquidity_coverage(self) -> np.ndarray:
@@ -311,7 +314,7 @@ class BankingSystem:
             mask[:, LEND] = (lend >= floor) & self._within_minimums(bs, lend, 0.0)
             mask[:, BORROW] = bs["loans_out"] >= floor
             mask[:, INVEST] = (invest >= floor) & self._within_minimums(bs, 0.0, invest)
-            mask[:, DIVEST] = bs["investments"].max(axis=1, initial=0.0) >= floor
+            mask[:, DIVEST] = row_max(bs["investments"], 0.0) >= floor
             mask[:, HOLD] = True
             mask[~self.active, :HOLD] = False
             return mask
@@ -325,7 +328,7 @@ class BankingSystem:
         reg = self.config.regulation
         cash = self.cash - lend - invest
         loans = bs["loans_out"] + lend
-        inv = bs["investments"].sum(axis=1) + invest
+        inv = row_sums(bs["investments"]) + invest
         cr = regulation.capital_ratio(bs["equity"], cash, loans, self.book, inv, reg.risk_weights)
         lcr = regulation.liquidity_coverage(cash, inv, self.deposits, bs["borrowings"], self.cb_loans, loans, reg)
         return (cr >= self.min_capital_ratio) & (lcr >= reg.min_lcr)
@@ -339,12 +342,16 @@ class BankingSystem:
         frac = np.clip(np.divide(target, total, out=np.zeros(self.n), where=total > 0), 0.0, 1.0)
         if not frac.any():
             return np.zeros(self.n), np.zeros(self.m)
-        sold_units = self.holdings * frac[:, None]
+        sold_units = np.empty_like(self.holdings)
+        keep = 1.0 - frac
+        for j in range(self.m):  # per market: holdings * frac[:, None] and basis *= keep[:, None], a column at a time
+            np.multiply(self.holdings[:, j], frac, out=sold_units[:, j])
+            self.basis[:, j] *= keep
         self.holdings -= sold_units
-        self.basis *= (1.0 - frac)[:, None]
-        sold = sold_units.sum(axis=0) * self.price
+        units = column_sums(sold_units)
+        sold = units * self.price
         proceeds = frac * total * (1.0 - self.config.clearing.fire_sale_discount)
-        self.accounts.trade(sold_units.sum(axis=0), proceeds)  # the markets' outside investors buy
+        self.accounts.trade(units, proceeds)  # the markets' outside investors buy
         return proceeds, sold
 
     def impact(self, flow: np.ndarray) -> None:
@@ -437,8 +444,8 @@ class BankingSystem:
         gain = profit > 0
         sold = np.where(gain, profit / self.price, 0.0)
         self.holdings -= sold
-        self.cash += np.where(gain, profit, 0.0).sum(axis=1)
-        self.accounts.trade(sold.sum(axis=0), np.where(gain, profit, 0.0))
+        self.cash += row_sums(np.where(gain, profit, 0.0))
+        self.accounts.trade(column_sums(sold), np.where(gain, profit, 0.0))
         if self.log.enabled:
             rows, cols = np.nonzero(pos)
             for i, mm, b, p in zip(rows.tolist(), cols.tolist(), self.basis[rows, cols].tolist(), profit[rows, cols].tolist()):
