@@ -121,8 +121,18 @@ class Relationships:
         known = at < key.size
         known[known] = key[at[known]] == new[known]
         last[at[known]] = t
-        self.key = np.insert(key, at[~known], new[~known])
-        self.last = np.insert(last, at[~known], t)
+        # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
+        # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
+        added = new[~known]
+        pos = at[~known] + np.arange(added.size)
+        old = np.ones(key.size + added.size, dtype=bool)
+        old[pos] = False
+        self.key = np.empty(old.size, np.int64)
+        self.key[pos] = added
+        self.key[old] = key
+        self.last = np.empty(old.size, np.int64)
+        self.last[pos] = t
+        self.last[old] = last
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``."""

@@ -356,7 +356,8 @@ def validate_actions(s: "BankingSystem", actions_in: np.ndarray) -> tuple[np.nda
     mask = s.action_mask()
     in_range = (acts >= 0) & (acts < N_ACTIONS)
     valid = np.zeros(s.n, dtype=bool)
-    valid[in_range] = mask[np.flatnonzero(in_range), acts[in_range]]
+    rows = np.flatnonzero(in_range)
+    valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = s.active & ~valid
     acts[invalid] = HOLD
     acts[~s.active] = -1
