@@ -115,7 +115,7 @@ class Relationships:
             return
         new = distinct_keys(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
         fresh = self.last >= t - self.memory
-        key, last = self.key[fresh], self.last[fresh]
+        key, last = (self.key, self.last.copy()) if fresh.all() else (self.key[fresh], self.last[fresh])
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         known = at < key.size
@@ -136,8 +136,13 @@ class Relationships:
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``."""
-        key = self.key[self.last >= t - self.memory] if self.memory > 0 else self.key
-        return key // self.n, key % self.n
+        key = self.key
+        if self.memory > 0:
+            alive = self.last >= t - self.memory
+            if not alive.all():
+                key = key[alive]
+        lender = key // self.n
+        return lender, key - lender * self.n  # key % n
 
 
 def _intersect(

@@ -175,9 +175,12 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
 
     # calls (BORROW: the lender refuses to roll over call_fraction of every loan, due now);
     # the rest rolls over at maturity, repriced at the borrower's current rate
-    called = cfg.actions.call_fraction * led.amount * ctx.calling[led.lender]
-    # a remainder below the minimum trade is called in full, so calls end links
-    dust = ctx.calling[led.lender] & (led.amount - called < cfg.actions.min_trade * s.capital0[led.lender])
+    calls = ctx.calling[led.lender]
+    called = cfg.actions.call_fraction * led.amount * calls
+    # a remainder below the minimum trade is called in full, so calls end links (tested on the
+    # called records only: the same elementwise test as over the whole ledger)
+    at = np.flatnonzero(calls)
+    dust = at[led.amount[at] - called[at] < cfg.actions.min_trade * s.capital0[led.lender[at]]]
     called[dust] = led.amount[dust]
     led.amount -= called
     s.cash += np.bincount(led.lender, weights=called, minlength=n) - np.bincount(led.borrower, weights=called, minlength=n)
