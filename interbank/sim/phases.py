@@ -384,3 +384,15 @@ PHASES: tuple[Callable[["BankingSystem", StepContext], None], ...] = (
     actions, markets, interest_and_maturities, deposit_flows, funding_market, transactions,
     liquidity_fallback, booking, defaults,
 )
+
+LEDGER_SUMS: tuple[str, ...] = ("loans_out", "borrowings")
+"""The system's cache keys of the per-bank ledger sums (``BankingSystem.loans_out``/``borrowings``)."""
+KEEPS_LEDGER_SUMS: frozenset[Callable[["BankingSystem", StepContext], None]] = frozenset({
+    actions, markets, deposit_flows, transactions, liquidity_fallback, booking,
+    # these change loan amounts, but invalidate the cache after every change (and read the sums
+    # only after that); what they do to the ledger after their last read (new rates and due
+    # steps, dropping records of amount 0) leaves the sums as they are, bit for bit
+    interest_and_maturities, defaults,
+})
+"""Phases after which the cached ledger sums are still those of the ledger, so the step keeps
+them (the other cached figures depend on cash, prices or holdings and are dropped)."""

@@ -23,7 +23,7 @@ from interbank.sim.columns import column_sums, row_max, row_sums, scale_columns
 from interbank.sim.events import EventLog
 from interbank.sim.ledger import Ledger
 from interbank.sim.network import NETWORKS, fitness_ranks
-from interbank.sim.phases import PHASES, StepContext, validate_actions
+from interbank.sim.phases import KEEPS_LEDGER_SUMS, LEDGER_SUMS, PHASES, StepContext, validate_actions
 
 if TYPE_CHECKING:  # the core never imports pydantic at run time
     from interbank.config import EnvConfig
@@ -210,10 +210,13 @@ class BankingSystem:
     def amount(self) -> np.ndarray:
         return self.ledger.amount
 
-    def invalidate(self) -> None:
+    def invalidate(self, keep: tuple[str, ...] = ()) -> None:
         """Forget cached per-bank figures (loan sums, ratios, the mask) after the state changed.
-        Every phase ends with it; code that changes the ledger and reads again calls it between."""
-        self._cache: dict[str, np.ndarray] = {}
+        Every phase ends with it; code that changes the ledger and reads again calls it between.
+        ``keep``: cache keys still valid (the step keeps the ledger sums after a phase that leaves
+        them as they were, see ``phases.KEEPS_LEDGER_SUMS``)."""
+        old = getattr(self, "_cache", {})
+        self._cache: dict[str, np.ndarray] = {k: old[k] for k in keep if k in old}
 
     def _cached(self, key: str, compute) -> np.ndarray:
         value = self._cache.get(key)
@@ -399,7 +402,7 @@ class BankingSystem:
         equity_before, booked_before = self.equity(), self._booked()
         for phase in PHASES:
             phase(self, ctx)
-            self.invalidate()
+            self.invalidate(LEDGER_SUMS if phase in KEEPS_LEDGER_SUMS else ())
         # the market result is what the other lines leave of each open bank's equity change
         self.income["market_result"] += np.where(
             self.active, self.equity() - equity_before - (self._booked() - booked_before), 0.0)
