@@ -60,7 +60,9 @@ class Ledger:
         idx = np.flatnonzero(self.due == due)
         if idx.size < 2:
             return
-        key = self.lender[idx] * (int(max(self.lender.max(), self.borrower.max())) + 1) + self.borrower[idx]
+        lender, borrower = self.lender[idx], self.borrower[idx]
+        # any base above these records' borrowers orders them by (lender, borrower) alike
+        key = lender * (int(max(lender.max(), borrower.max())) + 1) + borrower
         order = np.argsort(key, kind="stable")
         key, idx = key[order], idx[order]
         first = np.r_[True, key[1:] != key[:-1]]

@@ -44,6 +44,7 @@ import numpy as np
 
 from interbank.sim import funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
+from interbank.sim.columns import scale_columns
 
 if TYPE_CHECKING:
     from interbank.sim.system import BankingSystem
@@ -68,6 +69,17 @@ class StepContext:
     cascade_depth: int = 0
 
 
+def _first_largest(values: np.ndarray) -> np.ndarray:
+    """``np.argmax(values, axis=1)`` for a 2-D float array without NaN, a column at a time."""
+    best = values[:, 0].copy()
+    pick = np.zeros(values.shape[0], np.int64)
+    for j in range(1, values.shape[1]):
+        higher = values[:, j] > best
+        pick[higher] = j
+        np.maximum(best, values[:, j], out=best)
+    return pick
+
+
 def _scale(s: "BankingSystem") -> np.ndarray:
     return 0.5 + s.risk
 
@@ -89,7 +101,7 @@ def actions(s: "BankingSystem", ctx: StepContext) -> None:
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), s.m - 1)
     buy = np.minimum(a.invest_fraction * _scale(s)[investors], 1.0) * excess[investors]
     sellers = np.flatnonzero(acts == DIVEST)
-    sell_mkt = np.argmax(s.holdings[sellers] * s.price, axis=1)
+    sell_mkt = _first_largest(scale_columns(s.holdings[sellers], s.price))
     units = a.divest_fraction * s.holdings[sellers, sell_mkt]
     flow = np.bincount(buy_mkt, weights=buy, minlength=s.m) - np.bincount(sell_mkt, weights=units * s.price[sell_mkt], minlength=s.m)
     ctx.flow += flow

@@ -241,15 +241,21 @@ class BankingSystem:
 
     def balance_sheet(self) -> dict[str, np.ndarray]:
         """Every bank's balance sheet as arrays (dollars)."""
+        return self._sheet()[0]
+
+    def _sheet(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """``balance_sheet()`` and the row sums of its investments (the market positions' total
+        in the sheet's own arithmetic, which the mask and the capital ratio reuse)."""
         lo, bo = self.loans_out(), self.borrowings()
         inv = self.investment_values()
-        assets = self.cash + self.book + lo + row_sums(inv)
+        inv_sum = row_sums(inv)
+        assets = self.cash + self.book + lo + inv_sum
         liabilities = bo + self.deposits + self.cb_loans
         return {
             "cash": self.cash, "book": self.book, "loans_out": lo, "borrowings": bo, "investments": inv,
             "deposits": self.deposits, "central_bank": self.cb_loans, "assets": assets,
             "liabilities": liabilities, "equity": assets - liabilities,
-        }
+        }, inv_sum
 
     def equity(self) -> np.ndarray:
         return self.total_assets() - self.borrowings() - self.deposits - self.cb_loans
@@ -283,9 +289,9 @@ class BankingSystem:
     def capital_ratio(self) -> np.ndarray:
         """equity / risk-weighted assets."""
         def compute() -> np.ndarray:
-            bs = self.balance_sheet()
+            bs, inv_sum = self._sheet()
             return regulation.capital_ratio(bs["equity"], self.cash, bs["loans_out"], self.book,
-                                            row_sums(bs["investments"]), self.config.regulation.risk_weights)
+                                            inv_sum, self.config.regulation.risk_weights)
         return self._cached("capital_ratio", compute)
 
     def liquidity_coverage(self) -> np.ndarray:
@@ -312,26 +318,26 @@ class BankingSystem:
             scale = 0.5 + self.risk
             lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
             invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
-            bs = self.balance_sheet()
-            mask = np.zeros((self.n, N_ACTIONS), dtype=bool)
-            mask[:, LEND] = (lend >= floor) & self._within_minimums(bs, lend, 0.0)
-            mask[:, BORROW] = bs["loans_out"] >= floor
-            mask[:, INVEST] = (invest >= floor) & self._within_minimums(bs, 0.0, invest)
-            mask[:, DIVEST] = row_max(bs["investments"], 0.0) >= floor
+            bs, inv_sum = self._sheet()
+            live = self.active  # gone banks: HOLD only
+            mask = np.empty((self.n, N_ACTIONS), dtype=bool)
+            mask[:, LEND] = (lend >= floor) & self._within_minimums(bs, inv_sum, lend, 0.0) & live
+            mask[:, BORROW] = (bs["loans_out"] >= floor) & live
+            mask[:, INVEST] = (invest >= floor) & self._within_minimums(bs, inv_sum, 0.0, invest) & live
+            mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
             mask[:, HOLD] = True
-            mask[~self.active, :HOLD] = False
             return mask
         return self._cached("mask", compute)
 
-    def _within_minimums(self, bs: dict[str, np.ndarray], lend: np.ndarray | float,
+    def _within_minimums(self, bs: dict[str, np.ndarray], inv_sum: np.ndarray, lend: np.ndarray | float,
                          invest: np.ndarray | float) -> np.ndarray:
         """Whether each bank would still meet the capital and liquidity minimums right after moving
         ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets, from its
-        balance sheet ``bs`` (``balance_sheet()``)."""
+        balance sheet ``bs`` and investments' row sums ``inv_sum`` (``_sheet()``)."""
         reg = self.config.regulation
         cash = self.cash - lend - invest
         loans = bs["loans_out"] + lend
-        inv = row_sums(bs["investments"]) + invest
+        inv = inv_sum + invest
         cr = regulation.capital_ratio(bs["equity"], cash, loans, self.book, inv, reg.risk_weights)
         lcr = regulation.liquidity_coverage(cash, inv, self.deposits, bs["borrowings"], self.cb_loans, loans, reg)
         return (cr >= self.min_capital_ratio) & (lcr >= reg.min_lcr)
