@@ -287,13 +287,13 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
                                              np.concatenate([led.borrower, rel_borrower]), s.lender_order, leverage,
                                              reach=cfg.network.reach)
     rate = s.quote(leverage)[borrower]
-    s.cash += np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
+    received = np.bincount(borrower, weights=amount, minlength=n)
+    s.cash += received - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
     led.merge_due(ctx.t + cfg.funding.maturity)  # with the loans rolled over this step
     led.compact()
     dealt = led.due == ctx.t + cfg.funding.maturity  # made or rolled over this step
     s.relationships.remember(led.lender[dealt], led.borrower[dealt], ctx.t)
-    received = np.bincount(borrower, weights=amount, minlength=n)
     s.liquidity_sources["interbank"] += float(received.sum())
     s.funding = {
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
