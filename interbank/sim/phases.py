@@ -210,7 +210,9 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     if due.any():
         owed = np.bincount(led.borrower[due], weights=led.amount[due], minlength=n)
         share = np.divide(np.minimum(spare, owed), owed, out=np.zeros(n), where=owed > 0)  # in [0, 1]
-        repaid = np.where(due, led.amount * share[led.borrower], 0.0)
+        repaid = np.zeros(len(led))  # np.where(due, led.amount * share[led.borrower], 0.0), on the due records only
+        at = np.flatnonzero(due)
+        repaid[at] = led.amount[at] * share[led.borrower[at]]
         led.amount -= repaid
         s.cash += np.bincount(led.lender, weights=repaid, minlength=n) - np.bincount(led.borrower, weights=repaid, minlength=n)
         s.invalidate()
