@@ -477,10 +477,11 @@ class BankingSystem:
     def _close(self, banks: np.ndarray, cause: str) -> tuple[float, float]:
         """Settle and remove ``banks``. Returns (creditor losses, value fire-sold)."""
         n = self.n
-        bs = self.balance_sheet()
-        for k, name in enumerate(FROZEN):
-            self.frozen[banks, k] = bs[name][banks]
-        self.frozen[banks, len(FROZEN):] = bs["investments"][banks]
+        # their balance sheets as they leave (the FROZEN columns of balance_sheet(), for these rows only)
+        sheet = (self.cash, self.book, self.loans_out(), self.borrowings(), self.deposits, self.cb_loans)
+        for k, column in enumerate(sheet):
+            self.frozen[banks, k] = column[banks]
+        self.frozen[banks, len(FROZEN):] = self.holdings[banks] * self.price
         # fire sale of the closing banks' positions: the second contagion channel
         target = np.zeros(n)
         target[banks] = np.inf
