@@ -283,10 +283,12 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     led = s.ledger
     s.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), s.deposit_facility_rate, s.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
-    rel_lender, rel_borrower = s.relationships.pairs(ctx.t)
+    known_lender, known_borrower = s.relationships.pairs(ctx.t)
+    if not _ledger_within_relationships(s, ctx.t):
+        known_lender = np.concatenate([led.lender, known_lender])
+        known_borrower = np.concatenate([led.borrower, known_borrower])
     leverage = s.leverage()  # nothing moves between the match and the pricing: one leverage for both
-    lender, borrower, amount = funding.match(request, supply, np.concatenate([led.lender, rel_lender]),
-                                             np.concatenate([led.borrower, rel_borrower]), s.lender_order, leverage,
+    lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, s.lender_order, leverage,
                                              reach=cfg.network.reach)
     rate = s.quote(leverage)[borrower]
     received = np.bincount(borrower, weights=amount, minlength=n)
@@ -308,6 +310,20 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
         for i in np.flatnonzero(ctx.acts == LEND).tolist():
             cp = top.get(i)
             ctx.tx[i] = (s.names[cp] if cp is not None else None, None, float(lent[i]))
+
+
+def _ledger_within_relationships(s: "BankingSystem", t: int) -> bool:
+    """Whether every loan outstanding is between a pair among the relationships alive at step ``t``,
+    so that the relationships alone are the set of existing counterparties (the same set ``match``
+    would get with the ledger's pairs added; it treats the pairs as a set: repeats change nothing).
+
+    A record is made, or rolled over, at its due step minus the maturity (rolled when it falls due,
+    and never left past due), and that pair is remembered at that step; the initial links are
+    remembered at step 0 and due within the first maturity. So when no record is past due and the
+    relationships last at least a maturity, every record's pair was dealt within the memory."""
+    led = s.ledger
+    memory, maturity = s.relationships.memory, s.config.funding.maturity
+    return memory > 0 and memory >= maturity and (len(led) == 0 or int(led.due.min()) >= t)
 
 
 # ----------------------------------------------------------------- 6. liquidity fallback
