@@ -121,7 +121,12 @@ class Relationships:
         last dealt more than ``memory`` steps before ``t`` are forgotten."""
         if self.memory <= 0:
             return
-        new = distinct_keys(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
+        self.remember_keys(distinct_keys(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64)), t)
+
+    def remember_keys(self, new: np.ndarray, t: int) -> None:
+        """``remember`` with the pairs given as their keys ``lender * n + borrower``, sorted and distinct."""
+        if self.memory <= 0:
+            return
         fresh = self.last >= t - self.memory
         if fresh.all():
             key, last, lender_, borrower_ = self.key, self.last.copy(), self.lender, self.borrower

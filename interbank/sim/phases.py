@@ -294,10 +294,10 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     received = np.bincount(borrower, weights=amount, minlength=n)
     s.cash += received - np.bincount(lender, weights=amount, minlength=n)
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
-    led.merge_due(ctx.t + cfg.funding.maturity)  # with the loans rolled over this step
+    # with the loans rolled over this step; the pairs of the loans made or rolled over this step
+    dealt = led.merge_due(ctx.t + cfg.funding.maturity, n)
     led.compact()
-    dealt = led.due == ctx.t + cfg.funding.maturity  # made or rolled over this step
-    s.relationships.remember(led.lender[dealt], led.borrower[dealt], ctx.t)
+    s.relationships.remember_keys(dealt, ctx.t)
     s.liquidity_sources["interbank"] += float(received.sum())
     s.funding = {
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
