@@ -426,3 +426,9 @@ KEEPS_LEDGER_SUMS: frozenset[Callable[["BankingSystem", StepContext], None]] = f
 })
 """Phases after which the cached ledger sums are still those of the ledger, so the step keeps
 them (the other cached figures depend on cash, prices or holdings and are dropped)."""
+KEEPS: dict[Callable[["BankingSystem", StepContext], None], tuple[str, ...]] = {
+    **dict.fromkeys(KEEPS_LEDGER_SUMS, LEDGER_SUMS),
+    # resolve_defaults leaves the equity it last computed, that of the state it ends in
+    defaults: LEDGER_SUMS + ("equity",),
+}
+"""What the step keeps of the system's cache after each phase (nothing when a phase is not listed)."""

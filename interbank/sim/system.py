@@ -23,7 +23,7 @@ from interbank.sim.columns import column_sums, row_max, row_sums, scale_columns
 from interbank.sim.events import EventLog
 from interbank.sim.ledger import Ledger
 from interbank.sim.network import NETWORKS, fitness_ranks
-from interbank.sim.phases import KEEPS_LEDGER_SUMS, LEDGER_SUMS, PHASES, StepContext, validate_actions
+from interbank.sim.phases import KEEPS, PHASES, StepContext, validate_actions
 
 if TYPE_CHECKING:  # the core never imports pydantic at run time
     from interbank.config import EnvConfig
@@ -408,10 +408,13 @@ class BankingSystem:
         equity_before, booked_before = self.equity(), self._booked()
         for phase in PHASES:
             phase(self, ctx)
-            self.invalidate(LEDGER_SUMS if phase in KEEPS_LEDGER_SUMS else ())
+            self.invalidate(KEEPS.get(phase, ()))
         # the market result is what the other lines leave of each open bank's equity change
+        equity_after = self._cache.get("equity")  # left by the defaults phase when it ran last
+        if equity_after is None:
+            equity_after = self.equity()
         self.income["market_result"] += np.where(
-            self.active, self.equity() - equity_before - (self._booked() - booked_before), 0.0)
+            self.active, equity_after - equity_before - (self._booked() - booked_before), 0.0)
         self._price_hist = np.roll(self._price_hist, -1, axis=0)
         self._price_hist[-1] = self.price
         self.last_return = self.price / self.price_before - 1.0
@@ -575,6 +578,7 @@ class BankingSystem:
         insolvent, illiquid = self._failing(eq)
         new = np.flatnonzero(insolvent | illiquid)
         if new.size == 0:
+            self._cache["equity"] = eq  # the state's equity (the step ends with it)
             return new, 0
         trigger = [self.names[i] for i in new.tolist()]
         all_new: list[np.ndarray] = []
@@ -592,6 +596,7 @@ class BankingSystem:
             eq = self.equity()
             insolvent, illiquid = self._failing(eq)
             new = np.flatnonzero(insolvent | illiquid)
+        self._cache["equity"] = eq  # the equity after the last closing (the step ends with it)
         out = np.concatenate(all_new)
         self.total_defaults += int(out.size)
         self.cascades.append(int(out.size))
