@@ -405,7 +405,11 @@ class BankingSystem:
         self.log.emit(self.t, "step_start", {"active_banks": int(self.active.sum())})
         acts, invalid = validate_actions(self, actions)
         ctx = StepContext(self.t, acts, invalid, self._draws(), np.zeros(self.m), np.zeros(n), np.zeros(n, bool), np.zeros(n))
-        equity_before, booked_before = self.equity(), self._booked()
+        # the equity the last step ended with, unless something changed since (and invalidated it)
+        equity_before = self._cache.get("equity")
+        if equity_before is None:
+            equity_before = self.equity()
+        booked_before = self._booked()
         for phase in PHASES:
             phase(self, ctx)
             self.invalidate(KEEPS.get(phase, ()))
