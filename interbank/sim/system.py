@@ -409,7 +409,9 @@ class BankingSystem:
         equity_before = self._cache.get("equity")
         if equity_before is None:
             equity_before = self.equity()
-        booked_before = self._booked()
+        booked_before = self._cache.get("booked")  # likewise the income booked so far
+        if booked_before is None:
+            booked_before = self._booked()
         for phase in PHASES:
             phase(self, ctx)
             self.invalidate(KEEPS.get(phase, ()))
@@ -417,8 +419,10 @@ class BankingSystem:
         equity_after = self._cache.get("equity")  # left by the defaults phase when it ran last
         if equity_after is None:
             equity_after = self.equity()
+        booked_after = self._booked()
         self.income["market_result"] += np.where(
-            self.active, equity_after - equity_before - (self._booked() - booked_before), 0.0)
+            self.active, equity_after - equity_before - (booked_after - booked_before), 0.0)
+        self._cache["booked"] = booked_after  # market_result is not a booked line
         self._price_hist = np.roll(self._price_hist, -1, axis=0)
         self._price_hist[-1] = self.price
         self.last_return = self.price / self.price_before - 1.0
