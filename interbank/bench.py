@@ -23,6 +23,20 @@ def _config(n: int, steps: int, seed: int, avg_degree: float):
     return resolve_env_config(n_banks=n, max_steps=steps + 1, seed=seed, **{"network.avg_degree": avg_degree})
 
 
+def random_valid_actions(draw: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``np.argmax(draw * mask, axis=1)`` (the first largest allowed draw per bank, 0 when none is
+    allowed), computed a column at a time: the same actions, without numpy's slow reductions over
+    a 5-wide axis."""
+    best = draw[:, 0] * mask[:, 0]
+    pick = np.zeros(draw.shape[0], np.int64)
+    for j in range(1, draw.shape[1]):
+        value = draw[:, j] * mask[:, j]
+        higher = value > best
+        pick[higher] = j
+        np.maximum(best, value, out=best)
+    return pick
+
+
 def bench_core(n: int, steps: int, events: bool, seed: int = 0, avg_degree: float = 5.0) -> float:
     """Bank-steps per second of ``BankingSystem.step`` (mask included)."""
     system = BankingSystem(_config(n, steps, seed, avg_degree), record_events=events)
@@ -32,7 +46,7 @@ def bench_core(n: int, steps: int, events: bool, seed: int = 0, avg_degree: floa
     for _ in range(steps):
         draw = rng.random((n, 5))
         t0 = time.perf_counter()
-        actions = np.argmax(draw * system.action_mask(), axis=1)
+        actions = random_valid_actions(draw, system.action_mask())
         system.step(actions)
         if events:
             system.log.drain()

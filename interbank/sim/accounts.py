@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from interbank.sim.columns import column_sums
+
 if TYPE_CHECKING:
     from interbank.sim.system import BankingSystem
 
@@ -56,8 +58,15 @@ EXPENSES: frozenset[str] = frozenset({"interest_expense", "operating_cost"})
 
 
 def net_income(income: dict[str, np.ndarray], lines: tuple[str, ...] = INCOME) -> np.ndarray:
-    """Per bank, the sum of ``lines`` of the income statement, expenses subtracted (dollars)."""
-    return sum((-income[line] if line in EXPENSES else income[line] for line in lines), np.zeros_like(income[INCOME[0]]))
+    """Per bank, the sum of ``lines`` of the income statement, expenses subtracted (dollars).
+    Accumulated in place from zero, line by line (``x - y`` is ``x + (-y)`` exactly)."""
+    out = np.zeros_like(income[INCOME[0]])
+    for line in lines:
+        if line in EXPENSES:
+            out -= income[line]
+        else:
+            out += income[line]
+    return out
 
 
 @dataclass
@@ -106,4 +115,4 @@ def net_worth(system: "BankingSystem") -> dict[str, float]:
 
 def units_outstanding(system: "BankingSystem") -> np.ndarray:
     """Market units held by anyone in the economy (banks and investors), per market."""
-    return system.holdings.sum(axis=0) + system.accounts.investors_units
+    return column_sums(system.holdings) + system.accounts.investors_units

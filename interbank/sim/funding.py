@@ -93,8 +93,9 @@ class Relationships:
     """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
     over within the last ``memory`` steps, with the step of their last dealing.
 
-    Kept as two parallel arrays sorted by pair key (``lender * n + borrower``) and ``last``
-    (the step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
+    Kept as parallel arrays sorted by pair key (``lender * n + borrower``): ``key``, ``last``
+    (the step), and the key's ``lender`` and ``borrower`` (read-only, handed out by ``pairs``
+    without dividing the keys every step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
     a merge over them (no loop over banks). ``memory = 0`` keeps nothing: the counterparties
     are then only the pairs with a loan outstanding (the ledger), as before relationships
     outlived their loans.
@@ -104,6 +105,13 @@ class Relationships:
         self.n, self.memory = int(n), int(memory)
         self.key = np.zeros(0, np.int64)
         self.last = np.zeros(0, np.int64)
+        self.lender = self._frozen(np.zeros(0, np.int64))
+        self.borrower = self._frozen(np.zeros(0, np.int64))
+
+    @staticmethod
+    def _frozen(a: np.ndarray) -> np.ndarray:
+        a.flags.writeable = False
+        return a
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -113,21 +121,48 @@ class Relationships:
         last dealt more than ``memory`` steps before ``t`` are forgotten."""
         if self.memory <= 0:
             return
-        new = distinct_keys(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64))
+        self.remember_keys(distinct_keys(np.asarray(lender, np.int64) * self.n + np.asarray(borrower, np.int64)), t)
+
+    def remember_keys(self, new: np.ndarray, t: int) -> None:
+        """``remember`` with the pairs given as their keys ``lender * n + borrower``, sorted and distinct."""
+        if self.memory <= 0:
+            return
         fresh = self.last >= t - self.memory
-        key, last = self.key[fresh], self.last[fresh]
+        if fresh.all():
+            key, last, lender_, borrower_ = self.key, self.last.copy(), self.lender, self.borrower
+        else:
+            key, last, lender_, borrower_ = self.key[fresh], self.last[fresh], self.lender[fresh], self.borrower[fresh]
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         known = at < key.size
         known[known] = key[at[known]] == new[known]
         last[at[known]] = t
-        self.key = np.insert(key, at[~known], new[~known])
-        self.last = np.insert(last, at[~known], t)
+        # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
+        # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
+        added = new[~known]
+        pos = at[~known] + np.arange(added.size)
+        old = np.ones(key.size + added.size, dtype=bool)
+        old[pos] = False
+        self.key = np.empty(old.size, np.int64)
+        self.key[pos] = added
+        self.key[old] = key
+        self.last = np.empty(old.size, np.int64)
+        self.last[pos] = t
+        self.last[old] = last
+        added_lender = added // self.n
+        for name, column, value in (("lender", lender_, added_lender), ("borrower", borrower_, added - added_lender * self.n)):
+            out = np.empty(old.size, np.int64)
+            out[pos] = value
+            out[old] = column
+            setattr(self, name, self._frozen(out))
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``."""
-        key = self.key[self.last >= t - self.memory] if self.memory > 0 else self.key
-        return key // self.n, key % self.n
+        if self.memory > 0:
+            alive = self.last >= t - self.memory
+            if not alive.all():
+                return self.lender[alive], self.borrower[alive]
+        return self.lender, self.borrower  # read-only
 
 
 def _intersect(

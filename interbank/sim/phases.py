@@ -44,6 +44,7 @@ import numpy as np
 
 from interbank.sim import funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
+from interbank.sim.columns import scale_columns
 
 if TYPE_CHECKING:
     from interbank.sim.system import BankingSystem
@@ -68,6 +69,17 @@ class StepContext:
     cascade_depth: int = 0
 
 
+def _first_largest(values: np.ndarray) -> np.ndarray:
+    """``np.argmax(values, axis=1)`` for a 2-D float array without NaN, a column at a time."""
+    best = values[:, 0].copy()
+    pick = np.zeros(values.shape[0], np.int64)
+    for j in range(1, values.shape[1]):
+        higher = values[:, j] > best
+        pick[higher] = j
+        np.maximum(best, values[:, j], out=best)
+    return pick
+
+
 def _scale(s: "BankingSystem") -> np.ndarray:
     return 0.5 + s.risk
 
@@ -89,7 +101,7 @@ def actions(s: "BankingSystem", ctx: StepContext) -> None:
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), s.m - 1)
     buy = np.minimum(a.invest_fraction * _scale(s)[investors], 1.0) * excess[investors]
     sellers = np.flatnonzero(acts == DIVEST)
-    sell_mkt = np.argmax(s.holdings[sellers] * s.price, axis=1)
+    sell_mkt = _first_largest(scale_columns(s.holdings[sellers], s.price))
     units = a.divest_fraction * s.holdings[sellers, sell_mkt]
     flow = np.bincount(buy_mkt, weights=buy, minlength=s.m) - np.bincount(sell_mkt, weights=units * s.price[sell_mkt], minlength=s.m)
     ctx.flow += flow
@@ -175,9 +187,12 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
 
     # calls (BORROW: the lender refuses to roll over call_fraction of every loan, due now);
     # the rest rolls over at maturity, repriced at the borrower's current rate
-    called = cfg.actions.call_fraction * led.amount * ctx.calling[led.lender]
-    # a remainder below the minimum trade is called in full, so calls end links
-    dust = ctx.calling[led.lender] & (led.amount - called < cfg.actions.min_trade * s.capital0[led.lender])
+    calls = ctx.calling[led.lender]
+    called = cfg.actions.call_fraction * led.amount * calls
+    # a remainder below the minimum trade is called in full, so calls end links (tested on the
+    # called records only: the same elementwise test as over the whole ledger)
+    at = np.flatnonzero(calls)
+    dust = at[led.amount[at] - called[at] < cfg.actions.min_trade * s.capital0[led.lender[at]]]
     called[dust] = led.amount[dust]
     led.amount -= called
     s.cash += np.bincount(led.lender, weights=called, minlength=n) - np.bincount(led.borrower, weights=called, minlength=n)
@@ -195,7 +210,9 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     if due.any():
         owed = np.bincount(led.borrower[due], weights=led.amount[due], minlength=n)
         share = np.divide(np.minimum(spare, owed), owed, out=np.zeros(n), where=owed > 0)  # in [0, 1]
-        repaid = np.where(due, led.amount * share[led.borrower], 0.0)
+        repaid = np.zeros(len(led))  # np.where(due, led.amount * share[led.borrower], 0.0), on the due records only
+        at = np.flatnonzero(due)
+        repaid[at] = led.amount[at] * share[led.borrower[at]]
         led.amount -= repaid
         s.cash += np.bincount(led.lender, weights=repaid, minlength=n) - np.bincount(led.borrower, weights=repaid, minlength=n)
         s.invalidate()
@@ -266,20 +283,23 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
     led = s.ledger
     s.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), s.deposit_facility_rate, s.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
-    rel_lender, rel_borrower = s.relationships.pairs(ctx.t)
-    lender, borrower, amount = funding.match(request, supply, np.concatenate([led.lender, rel_lender]),
-                                             np.concatenate([led.borrower, rel_borrower]), s.lender_order, s.leverage(),
+    known_lender, known_borrower = s.relationships.pairs(ctx.t)
+    if not _ledger_within_relationships(s, ctx.t):
+        known_lender = np.concatenate([led.lender, known_lender])
+        known_borrower = np.concatenate([led.borrower, known_borrower])
+    leverage = s.leverage()  # nothing moves between the match and the pricing: one leverage for both
+    lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, s.lender_order, leverage,
                                              reach=cfg.network.reach,
                                              dealers=s.intermediation_capacity() if cfg.funding.dealers else None)
-    rate = s.quote()[borrower]
+    rate = s.quote(leverage)[borrower]
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     s.cash += net
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
-    led.merge_due(ctx.t + cfg.funding.maturity)  # with the loans rolled over this step
+    # with the loans rolled over this step; the pairs of the loans made or rolled over this step
+    dealt = led.merge_due(ctx.t + cfg.funding.maturity, n)
     led.compact()
-    dealt = led.due == ctx.t + cfg.funding.maturity  # made or rolled over this step
-    s.relationships.remember(led.lender[dealt], led.borrower[dealt], ctx.t)
+    s.relationships.remember_keys(dealt, ctx.t)
     received = np.maximum(net, 0.0)
     s.liquidity_sources["interbank"] += float(received.sum())
     s.funding = {
@@ -293,6 +313,20 @@ def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
         for i in np.flatnonzero(ctx.acts == LEND).tolist():
             cp = top.get(i)
             ctx.tx[i] = (s.names[cp] if cp is not None else None, None, float(lent[i]))
+
+
+def _ledger_within_relationships(s: "BankingSystem", t: int) -> bool:
+    """Whether every loan outstanding is between a pair among the relationships alive at step ``t``,
+    so that the relationships alone are the set of existing counterparties (the same set ``match``
+    would get with the ledger's pairs added; it treats the pairs as a set: repeats change nothing).
+
+    A record is made, or rolled over, at its due step minus the maturity (rolled when it falls due,
+    and never left past due), and that pair is remembered at that step; the initial links are
+    remembered at step 0 and due within the first maturity. So when no record is past due and the
+    relationships last at least a maturity, every record's pair was dealt within the memory."""
+    led = s.ledger
+    memory, maturity = s.relationships.memory, s.config.funding.maturity
+    return memory > 0 and memory >= maturity and (len(led) == 0 or int(led.due.min()) >= t)
 
 
 # ----------------------------------------------------------------- 6. liquidity fallback
@@ -358,7 +392,8 @@ def validate_actions(s: "BankingSystem", actions_in: np.ndarray) -> tuple[np.nda
     mask = s.action_mask()
     in_range = (acts >= 0) & (acts < N_ACTIONS)
     valid = np.zeros(s.n, dtype=bool)
-    valid[in_range] = mask[np.flatnonzero(in_range), acts[in_range]]
+    rows = np.flatnonzero(in_range)
+    valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = s.active & ~valid
     acts[invalid] = HOLD
     acts[~s.active] = -1
@@ -382,3 +417,21 @@ PHASES: tuple[Callable[["BankingSystem", StepContext], None], ...] = (
     actions, markets, interest_and_maturities, deposit_flows, funding_market, transactions,
     liquidity_fallback, booking, defaults,
 )
+
+LEDGER_SUMS: tuple[str, ...] = ("loans_out", "borrowings")
+"""The system's cache keys of the per-bank ledger sums (``BankingSystem.loans_out``/``borrowings``)."""
+KEEPS_LEDGER_SUMS: frozenset[Callable[["BankingSystem", StepContext], None]] = frozenset({
+    actions, markets, deposit_flows, transactions, liquidity_fallback, booking,
+    # these change loan amounts, but invalidate the cache after every change (and read the sums
+    # only after that); what they do to the ledger after their last read (new rates and due
+    # steps, dropping records of amount 0) leaves the sums as they are, bit for bit
+    interest_and_maturities, defaults,
+})
+"""Phases after which the cached ledger sums are still those of the ledger, so the step keeps
+them (the other cached figures depend on cash, prices or holdings and are dropped)."""
+KEEPS: dict[Callable[["BankingSystem", StepContext], None], tuple[str, ...]] = {
+    **dict.fromkeys(KEEPS_LEDGER_SUMS, LEDGER_SUMS),
+    # resolve_defaults leaves the equity it last computed, that of the state it ends in
+    defaults: LEDGER_SUMS + ("equity",),
+}
+"""What the step keeps of the system's cache after each phase (nothing when a phase is not listed)."""

@@ -19,10 +19,11 @@ from interbank.sim import funding, market, regulation
 from interbank.sim.accounts import INCOME, SectorAccounts, net_income, units_outstanding
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.clearing import CLEARING_MODELS
+from interbank.sim.columns import column_sums, row_max, row_sums, scale_columns
 from interbank.sim.events import EventLog
 from interbank.sim.ledger import Ledger
 from interbank.sim.network import NETWORKS, fitness_ranks
-from interbank.sim.phases import PHASES, StepContext, validate_actions
+from interbank.sim.phases import KEEPS, PHASES, StepContext, validate_actions
 
 if TYPE_CHECKING:  # the core never imports pydantic at run time
     from interbank.config import EnvConfig
@@ -209,10 +210,13 @@ class BankingSystem:
     def amount(self) -> np.ndarray:
         return self.ledger.amount
 
-    def invalidate(self) -> None:
+    def invalidate(self, keep: tuple[str, ...] = ()) -> None:
         """Forget cached per-bank figures (loan sums, ratios, the mask) after the state changed.
-        Every phase ends with it; code that changes the ledger and reads again calls it between."""
-        self._cache: dict[str, np.ndarray] = {}
+        Every phase ends with it; code that changes the ledger and reads again calls it between.
+        ``keep``: cache keys still valid (the step keeps the ledger sums after a phase that leaves
+        them as they were, see ``phases.KEEPS_LEDGER_SUMS``)."""
+        old = getattr(self, "_cache", {})
+        self._cache: dict[str, np.ndarray] = {k: old[k] for k in keep if k in old}
 
     def _cached(self, key: str, compute) -> np.ndarray:
         value = self._cache.get(key)
@@ -227,7 +231,7 @@ class BankingSystem:
         return self._cached("borrowings", lambda: self.ledger.borrowings(self.n))
 
     def investment_values(self) -> np.ndarray:
-        return self.holdings * self.price
+        return scale_columns(self.holdings, self.price)
 
     def investment_total(self) -> np.ndarray:
         return self.holdings @ self.price
@@ -237,15 +241,21 @@ class BankingSystem:
 
     def balance_sheet(self) -> dict[str, np.ndarray]:
         """Every bank's balance sheet as arrays (dollars)."""
+        return self._sheet()[0]
+
+    def _sheet(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """``balance_sheet()`` and the row sums of its investments (the market positions' total
+        in the sheet's own arithmetic, which the mask and the capital ratio reuse)."""
         lo, bo = self.loans_out(), self.borrowings()
         inv = self.investment_values()
-        assets = self.cash + self.book + lo + inv.sum(axis=1)
+        inv_sum = row_sums(inv)
+        assets = self.cash + self.book + lo + inv_sum
         liabilities = bo + self.deposits + self.cb_loans
         return {
             "cash": self.cash, "book": self.book, "loans_out": lo, "borrowings": bo, "investments": inv,
             "deposits": self.deposits, "central_bank": self.cb_loans, "assets": assets,
             "liabilities": liabilities, "equity": assets - liabilities,
-        }
+        }, inv_sum
 
     def equity(self) -> np.ndarray:
         return self.total_assets() - self.borrowings() - self.deposits - self.cb_loans
@@ -262,11 +272,13 @@ class BankingSystem:
     def excess_cash(self) -> np.ndarray:
         return np.maximum(self.cash - self.required_reserves(), 0.0)
 
-    def quote(self) -> np.ndarray:
+    def quote(self, leverage: np.ndarray | None = None) -> np.ndarray:
         """The annual interbank rate each bank would pay on a new loan now: the market rate of the
-        last funding round plus its spread, never above the lending facility."""
+        last funding round plus its spread, never above the lending facility. ``leverage``: the
+        banks' ``leverage()`` when the caller has it already (same state)."""
         f = self.config.funding
-        return funding.quote(self.leverage(), self.market_rate, f.spread_per_leverage, f.max_spread, self.lending_rate)
+        leverage = self.leverage() if leverage is None else leverage
+        return funding.quote(leverage, self.market_rate, f.spread_per_leverage, f.max_spread, self.lending_rate)
 
     def collateral_capacity(self) -> np.ndarray:
         """What the central bank would still lend each bank: collateral after haircuts minus loans drawn."""
@@ -277,9 +289,9 @@ class BankingSystem:
     def capital_ratio(self) -> np.ndarray:
         """equity / risk-weighted assets."""
         def compute() -> np.ndarray:
-            bs = self.balance_sheet()
+            bs, inv_sum = self._sheet()
             return regulation.capital_ratio(bs["equity"], self.cash, bs["loans_out"], self.book,
-                                            bs["investments"].sum(axis=1), self.config.regulation.risk_weights)
+                                            inv_sum, self.config.regulation.risk_weights)
         return self._cached("capital_ratio", compute)
 
     def liquidity_coverage(self) -> np.ndarray:
@@ -306,26 +318,26 @@ class BankingSystem:
             scale = 0.5 + self.risk
             lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
             invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
-            bs = self.balance_sheet()
-            mask = np.zeros((self.n, N_ACTIONS), dtype=bool)
-            mask[:, LEND] = (lend >= floor) & self._within_minimums(bs, lend, 0.0)
-            mask[:, BORROW] = bs["loans_out"] >= floor
-            mask[:, INVEST] = (invest >= floor) & self._within_minimums(bs, 0.0, invest)
-            mask[:, DIVEST] = bs["investments"].max(axis=1, initial=0.0) >= floor
+            bs, inv_sum = self._sheet()
+            live = self.active  # gone banks: HOLD only
+            mask = np.empty((self.n, N_ACTIONS), dtype=bool)
+            mask[:, LEND] = (lend >= floor) & self._within_minimums(bs, inv_sum, lend, 0.0) & live
+            mask[:, BORROW] = (bs["loans_out"] >= floor) & live
+            mask[:, INVEST] = (invest >= floor) & self._within_minimums(bs, inv_sum, 0.0, invest) & live
+            mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
             mask[:, HOLD] = True
-            mask[~self.active, :HOLD] = False
             return mask
         return self._cached("mask", compute)
 
-    def _within_minimums(self, bs: dict[str, np.ndarray], lend: np.ndarray | float,
+    def _within_minimums(self, bs: dict[str, np.ndarray], inv_sum: np.ndarray, lend: np.ndarray | float,
                          invest: np.ndarray | float) -> np.ndarray:
         """Whether each bank would still meet the capital and liquidity minimums right after moving
         ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets, from its
-        balance sheet ``bs`` (``balance_sheet()``)."""
+        balance sheet ``bs`` and investments' row sums ``inv_sum`` (``_sheet()``)."""
         reg = self.config.regulation
         cash = self.cash - lend - invest
         loans = bs["loans_out"] + lend
-        inv = bs["investments"].sum(axis=1) + invest
+        inv = inv_sum + invest
         cr = regulation.capital_ratio(bs["equity"], cash, loans, self.book, inv, reg.risk_weights)
         lcr = regulation.liquidity_coverage(cash, inv, self.deposits, bs["borrowings"], self.cb_loans, loans, reg)
         return (cr >= self.min_capital_ratio) & (lcr >= reg.min_lcr)
@@ -351,12 +363,16 @@ class BankingSystem:
         frac = np.clip(np.divide(target, total, out=np.zeros(self.n), where=total > 0), 0.0, 1.0)
         if not frac.any():
             return np.zeros(self.n), np.zeros(self.m)
-        sold_units = self.holdings * frac[:, None]
+        sold_units = np.empty_like(self.holdings)
+        keep = 1.0 - frac
+        for j in range(self.m):  # per market: holdings * frac[:, None] and basis *= keep[:, None], a column at a time
+            np.multiply(self.holdings[:, j], frac, out=sold_units[:, j])
+            self.basis[:, j] *= keep
         self.holdings -= sold_units
-        self.basis *= (1.0 - frac)[:, None]
-        sold = sold_units.sum(axis=0) * self.price
+        units = column_sums(sold_units)
+        sold = units * self.price
         proceeds = frac * total * (1.0 - self.config.clearing.fire_sale_discount)
-        self.accounts.trade(sold_units.sum(axis=0), proceeds)  # the markets' outside investors buy
+        self.accounts.trade(units, proceeds)  # the markets' outside investors buy
         return proceeds, sold
 
     def impact(self, flow: np.ndarray) -> None:
@@ -401,13 +417,24 @@ class BankingSystem:
         self.log.emit(self.t, "step_start", {"active_banks": int(self.active.sum())})
         acts, invalid = validate_actions(self, actions)
         ctx = StepContext(self.t, acts, invalid, self._draws(), np.zeros(self.m), np.zeros(n), np.zeros(n, bool), np.zeros(n))
-        equity_before, booked_before = self.equity(), self._booked()
+        # the equity the last step ended with, unless something changed since (and invalidated it)
+        equity_before = self._cache.get("equity")
+        if equity_before is None:
+            equity_before = self.equity()
+        booked_before = self._cache.get("booked")  # likewise the income booked so far
+        if booked_before is None:
+            booked_before = self._booked()
         for phase in PHASES:
             phase(self, ctx)
-            self.invalidate()
+            self.invalidate(KEEPS.get(phase, ()))
         # the market result is what the other lines leave of each open bank's equity change
+        equity_after = self._cache.get("equity")  # left by the defaults phase when it ran last
+        if equity_after is None:
+            equity_after = self.equity()
+        booked_after = self._booked()
         self.income["market_result"] += np.where(
-            self.active, self.equity() - equity_before - (self._booked() - booked_before), 0.0)
+            self.active, equity_after - equity_before - (booked_after - booked_before), 0.0)
+        self._cache["booked"] = booked_after  # market_result is not a booked line
         self._price_hist = np.roll(self._price_hist, -1, axis=0)
         self._price_hist[-1] = self.price
         self.last_return = self.price / self.price_before - 1.0
@@ -449,8 +476,8 @@ class BankingSystem:
         gain = profit > 0
         sold = np.where(gain, profit / self.price, 0.0)
         self.holdings -= sold
-        self.cash += np.where(gain, profit, 0.0).sum(axis=1)
-        self.accounts.trade(sold.sum(axis=0), np.where(gain, profit, 0.0))
+        self.cash += row_sums(np.where(gain, profit, 0.0))
+        self.accounts.trade(column_sums(sold), np.where(gain, profit, 0.0))
         if self.log.enabled:
             rows, cols = np.nonzero(pos)
             for i, mm, b, p in zip(rows.tolist(), cols.tolist(), self.basis[rows, cols].tolist(), profit[rows, cols].tolist()):
@@ -473,10 +500,11 @@ class BankingSystem:
     def _close(self, banks: np.ndarray, cause: str) -> tuple[float, float]:
         """Settle and remove ``banks``. Returns (creditor losses, value fire-sold)."""
         n = self.n
-        bs = self.balance_sheet()
-        for k, name in enumerate(FROZEN):
-            self.frozen[banks, k] = bs[name][banks]
-        self.frozen[banks, len(FROZEN):] = bs["investments"][banks]
+        # their balance sheets as they leave (the FROZEN columns of balance_sheet(), for these rows only)
+        sheet = (self.cash, self.book, self.loans_out(), self.borrowings(), self.deposits, self.cb_loans)
+        for k, column in enumerate(sheet):
+            self.frozen[banks, k] = column[banks]
+        self.frozen[banks, len(FROZEN):] = self.holdings[banks] * self.price
         # fire sale of the closing banks' positions: the second contagion channel
         target = np.zeros(n)
         target[banks] = np.inf
@@ -570,6 +598,7 @@ class BankingSystem:
         insolvent, illiquid = self._failing(eq)
         new = np.flatnonzero(insolvent | illiquid)
         if new.size == 0:
+            self._cache["equity"] = eq  # the state's equity (the step ends with it)
             return new, 0
         trigger = [self.names[i] for i in new.tolist()]
         all_new: list[np.ndarray] = []
@@ -587,6 +616,7 @@ class BankingSystem:
             eq = self.equity()
             insolvent, illiquid = self._failing(eq)
             new = np.flatnonzero(insolvent | illiquid)
+        self._cache["equity"] = eq  # the equity after the last closing (the step ends with it)
         out = np.concatenate(all_new)
         self.total_defaults += int(out.size)
         self.cascades.append(int(out.size))

@@ -1,0 +1,55 @@
+"""Column-wise forms of the per-bank x per-market array operations of the step.
+
+The balance sheet keeps market positions as C-ordered ``float[n_banks, n_markets]`` with few
+markets (2 by default). numpy's reductions and broadcasts over such a short inner axis pay a
+per-row cost (a ``sum(axis=1)`` of 10,000 x 2 takes as long as a few dozen 10,000-element
+ufuncs), so these helpers run one 1-D ufunc per market instead. Each returns exactly the
+bits of the numpy expression it replaces (same operations in the same order):
+
+- ``a.sum(axis=1)`` over fewer than 8 columns adds them left to right (numpy's pairwise
+  summation only splits blocks of 8 or more); with more columns the helper calls numpy;
+- ``a.sum(axis=0)`` of a C-ordered array accumulates the rows in order: the last row of a
+  cumulative sum, per column;
+- ``a * v`` (``v`` one value per column) and ``max(axis=1, initial=x)`` are exact elementwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_SEQUENTIAL = 8  # numpy's pairwise summation leaves blocks shorter than this to a plain loop
+
+
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` for a 2-D float array, bit for bit."""
+    m = a.shape[1]
+    if m == 0 or m >= _SEQUENTIAL:
+        return a.sum(axis=1)
+    out = a[:, 0].copy()
+    for j in range(1, m):
+        out += a[:, j]
+    return out
+
+
+def column_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` for a C-ordered 2-D float array (rows accumulated in order), bit for bit."""
+    n, m = a.shape
+    if n == 0 or m < 2 or not a.flags.c_contiguous:  # one column is contiguous: numpy sums it pairwise
+        return a.sum(axis=0)
+    return np.array([np.add.accumulate(a[:, j])[-1] for j in range(m)], dtype=a.dtype)
+
+
+def scale_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``a * v`` with ``v`` one factor per column, as a new C-ordered array."""
+    out = np.empty(a.shape, dtype=np.result_type(a, v))
+    for j in range(a.shape[1]):
+        np.multiply(a[:, j], v[j], out=out[:, j])
+    return out
+
+
+def row_max(a: np.ndarray, initial: float) -> np.ndarray:
+    """``a.max(axis=1, initial=initial)``: the largest of ``initial`` and each row."""
+    out = np.full(a.shape[0], initial, dtype=a.dtype)
+    for j in range(a.shape[1]):
+        np.maximum(out, a[:, j], out=out)
+    return out
