@@ -653,7 +653,7 @@ def _exploit_trainer(args: argparse.Namespace):
     quiet = args.no_progress or not sys.stderr.isatty()
 
     def trainer(name, profile, env_cfg, checkpoint, settings_from):
-        settings, _ = run_train_settings(settings_from)
+        settings, _ = run_train_settings(checkpoint or settings_from)  # a trained profile: its own run's PPO settings
         bar = tqdm(total=timesteps, desc=f"deviator vs {name}", unit="decision", disable=quiet, file=sys.stderr, leave=False)
 
         def progress(done: int) -> None:
@@ -664,8 +664,7 @@ def _exploit_trainer(args: argparse.Namespace):
                                           seed=args.tune_seed, name=f"learned vs {name}", progress=progress)
         finally:
             bar.close()
-        if not args.no_progress:
-            print(f"deviator vs {name}: {learned.snapshots[-1][0]:,} decisions in {learned.seconds:.0f} s", file=sys.stderr)
+        print(f"deviator vs {name}: {learned.snapshots[-1][0]:,} decisions in {learned.seconds:.0f} s", file=sys.stderr)
         return learned
 
     return trainer

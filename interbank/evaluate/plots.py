@@ -198,7 +198,7 @@ def plot_exploitability(exploit: dict[str, Any], out: Path, title: str) -> Path:
         x = np.array([c["timesteps"] for c in r["curve"]], dtype=float)
         y = np.array([c["gain"] for c in r["curve"]])
         e = np.array([c["stderr"] for c in r["curve"]])
-        color = _color(name, k)
+        color = plt.get_cmap("tab10")(k % 10)
         ax.errorbar(x, y, yerr=e, marker="o", capsize=3, color=color,
                     label=f"{name}: ε = {r['epsilon']:+.4f} ± {r['stderr']:.4f}")
     ax.axhline(0.0, color="grey", linewidth=0.8)
