@@ -95,6 +95,8 @@ def _sizes(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from interbank.train.best_response import DEFAULT_TIMESTEPS as EXPLOIT_TIMESTEPS, DEFAULT_WALL as EXPLOIT_MINUTES
+
     from interbank.policies import BASELINES, RULE_GRIDS
 
     parser = _Parser(
@@ -197,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --search-rules: CMA-ES generations (default 15)")
     ev.add_argument("--search-popsize", type=_popsize, default=12, metavar="P",
                     help="with --search-rules: candidates per generation (default 12)")
+    ev.add_argument("--exploit", action="store_true",
+                    help="also measure each trained policy's and the best rule's exploitability ε: with every other bank "
+                    "on the profile, train one bank with MaskablePPO as a best response (starting from the profile "
+                    "itself: the checkpoint's weights, or a clone of the rule; the run's PPO settings), then score it "
+                    "as a lone deviator on the evaluation episodes at 0, 1/4, 1/2 and all of its budget; ε = its gain "
+                    "± s.e. (metrics.json: exploitability; plot: exploitability.png). The default budget took "
+                    f"{EXPLOIT_MINUTES} at 20 banks on a busy 2-core machine (both deviators, training and scoring)")
+    ev.add_argument("--exploit-timesteps", type=_positive_int, metavar="N",
+                    help=f"with --exploit: the deviator's training budget in its own decisions, per profile "
+                    f"(default {EXPLOIT_TIMESTEPS:,})")
 
     rp = sub.add_parser(
         "replay", help="run a policy live in the terminal: pause, add capital, delete banks, resume",
@@ -577,6 +589,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         search = SearchBudget(generations=args.search_generations, popsize=args.search_popsize,
                               episodes=args.tune_episodes, seed=args.tune_seed)
         total += search.evaluations() + args.episodes
+    exploit = None
+    if args.exploit_timesteps is not None and not args.exploit:
+        fail("evaluate: --exploit-timesteps needs --exploit")
+    if args.exploit:
+        exploit = _exploit_trainer(args)
+        total += (trained + 1) * args.episodes * (1 + 4)  # the profile's episodes and the learner's 4 snapshots
     if args.deviations:  # each base profile (the trained runs, the best rule) against every other policy
         others = (trained + len(BASELINE_NAMES) - 1 + len(args.compare) + sum(len(grid_points(f)) for f in RULE_GRIDS)
                   + (search is not None))
@@ -592,7 +610,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                 progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants,
                                 backend=args.backend, workers=args.workers, address=args.address,
                                 compare=tuple(args.compare), tune_episodes=args.tune_episodes, tune_seed=args.tune_seed,
-                                deviations=args.deviations, search=search)
+                                deviations=args.deviations, search=search, exploit=exploit)
     except (ConfigError, CheckpointError, CompareError) as err:
         bar.close()
         fail(str(err))
@@ -613,8 +631,44 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if metrics.get("deviations"):
         print("\nunilateral deviations (one bank switches, the others keep the policy; gains in summed reward):")
         print(table(*deviations_table(metrics["deviations"])))
+    if metrics.get("exploitability"):
+        from interbank.evaluate.exploit import exploit_table
+
+        print("\nlearned deviators (one bank trained by PPO against the others on the profile; ε = its gain as a lone "
+              "deviator, in summed reward):")
+        print(table(*exploit_table(metrics["exploitability"])))
     print(f"\nwrote {out / 'metrics.json'}, {out / 'metrics.csv'}" + ("" if args.no_plots else f" and plots in {out}/"))
     return 0
+
+
+def _exploit_trainer(args: argparse.Namespace):
+    """The best-response trainer ``evaluate`` calls for --exploit (``interbank.train.best_response``),
+    with a progress bar per learner and its wall time on stderr."""
+    from tqdm import tqdm
+
+    from interbank.train.best_response import run_train_settings, train_best_response
+
+    from interbank.train.best_response import DEFAULT_TIMESTEPS
+
+    timesteps = args.exploit_timesteps or DEFAULT_TIMESTEPS
+    quiet = args.no_progress or not sys.stderr.isatty()
+
+    def trainer(name, profile, env_cfg, checkpoint, settings_from):
+        settings, _ = run_train_settings(checkpoint or settings_from)  # a trained profile: its own run's PPO settings
+        bar = tqdm(total=timesteps, desc=f"deviator vs {name}", unit="decision", disable=quiet, file=sys.stderr, leave=False)
+
+        def progress(done: int) -> None:
+            bar.update(min(done, timesteps) - bar.n)
+
+        try:
+            learned = train_best_response(env_cfg, profile, timesteps, checkpoint=checkpoint, settings=settings,
+                                          seed=args.tune_seed, name=f"learned vs {name}", progress=progress)
+        finally:
+            bar.close()
+        print(f"deviator vs {name}: {learned.snapshots[-1][0]:,} decisions in {learned.seconds:.0f} s", file=sys.stderr)
+        return learned
+
+    return trainer
 
 
 def _print_searched(report: dict[str, Any]) -> None:

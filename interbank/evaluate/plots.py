@@ -187,3 +187,27 @@ def plot_deviations(deviations: dict[str, Any], out: Path, title: str) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_exploitability(exploit: dict[str, Any], out: Path, title: str) -> Path:
+    """exploitability.png: for each profile, the learned deviator's gain (± 1 s.e.) against its
+    training budget (0: the warm start alone, the profile itself). The last point is the
+    profile's measured epsilon; a curve still rising says a longer budget would find more."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for k, (name, r) in enumerate(exploit.items()):
+        x = np.array([c["timesteps"] for c in r["curve"]], dtype=float)
+        y = np.array([c["gain"] for c in r["curve"]])
+        e = np.array([c["stderr"] for c in r["curve"]])
+        color = plt.get_cmap("tab10")(k % 10)
+        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, color=color,
+                    label=f"{name}: ε = {r['epsilon']:+.4f} ± {r['stderr']:.4f}")
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set(xlabel="the deviator's training budget (its decisions)", ylabel="lone deviator's gain (summed reward)",
+           title=f"Learned deviators: exploitability ε - {title}")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "exploitability.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -23,6 +23,7 @@ from interbank.evaluate.compare import CompareError, load_compare
 from interbank.evaluate.metrics import UNITS, aggregate
 from interbank.evaluate.parallel import map_tasks
 from interbank.evaluate.deviation import deviation_tasks, play_profile, summarise
+from interbank.evaluate.exploit import BestResponseTrainer, run_exploit
 from interbank.evaluate.search import SearchBudget, search_rule
 from interbank.evaluate.tuning import grid_points, tune_rules, tuning_report
 from interbank.policies import BASELINES, RULE_GRIDS, make_policy
@@ -118,6 +119,7 @@ def evaluate(
     progress: Callable[[str, int], None] | None = None, plots: bool = True, priority_variants: bool = False,
     backend: str = "local", workers: int = 1, address: str | None = None, compare: tuple[str, ...] = (),
     tune_episodes: int = 10, tune_seed: int = 0, deviations: bool = False, search: SearchBudget | None = None,
+    exploit: BestResponseTrainer | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate and write the report; returns (metrics, output folder).
 
@@ -143,10 +145,16 @@ def evaluate(
     ``search`` (a budget; its ``episodes`` are the tuning seeds from ``tune_seed``) also searches a
     linear rule with CMA-ES (``interbank.evaluate.search``) and scores it as ``searched``;
     ``metrics["searched_rule"]`` holds its weights, the search's history and a readable
-    description, and ``out/searched_rule.json`` the rule (``load_searched_rule`` reads it)."""
+    description, and ``out/searched_rule.json`` the rule (``load_searched_rule`` reads it).
+
+    ``exploit`` (a best-response trainer, ``interbank.evaluate.exploit``; the CLI's ``--exploit``
+    passes ``interbank.train.best_response``) trains a lone deviator against each trained policy
+    and the best rule, and scores it along its budget on these episodes;
+    ``metrics["exploitability"]`` holds each profile's epsilon (plot: exploitability.png)."""
     entries: list[tuple[str, Any, Any]] = []
     external = [load_compare(spec) for spec in compare]  # fail fast, before any episode
     folder = None
+    folders: dict[str, Path] = {}  # trained entry -> its checkpoint folder
     learned = None
     groups: dict[str, list[str]] = {}
     runs = seed_runs(Path(checkpoint)) if checkpoint is not None else []
@@ -157,10 +165,12 @@ def evaluate(
             name = f"{group}/{run.name}"
             groups.setdefault(group, []).append(name)
             entries.append((name, policy, run_learned))
+            folders[name] = run_folder
             folder = folder or run_folder
     elif checkpoint is not None:
         trained, learned, folder = load_checkpoint(checkpoint)
         entries.append(("trained", trained, learned))
+        folders["trained"] = folder
     if config is not None:
         env_cfg = load_env_config(config)
         source = str(config)
@@ -218,10 +228,15 @@ def evaluate(
     }
     if searched is not None:
         metrics["searched_rule"] = searched
+    trained_names = [n for names in groups.values() for n in names] or [e[0] for e in entries[:1] if e[0] == "trained"]
     if deviations:
-        trained_names = [n for names in groups.values() for n in names] or [e[0] for e in entries[:1] if e[0] == "trained"]
         metrics["deviations"] = run_deviations(env_cfg, entries, trained_names, best, tuning, seed, episodes,
                                                backend, workers, address, progress)
+    if exploit is not None:
+        policies = {name: policy for name, policy, _ in entries}
+        profiles = [(n, policies[n], folders.get(n)) for n in [*trained_names, best] if n is not None and n in policies]
+        metrics["exploitability"] = run_exploit(env_cfg, profiles, exploit, folder, seed, episodes, backend, workers,
+                                                address, progress)
     if groups:
         metrics["across_seeds"] = across_seeds(results, groups)
         if "trained" in groups and "trained_social" in groups:
@@ -250,6 +265,10 @@ def evaluate(
             from interbank.evaluate.plots import plot_deviations
 
             plot_deviations(metrics["deviations"], out, f"{env_cfg.n_banks} banks, {episodes} episodes")
+        if metrics.get("exploitability"):
+            from interbank.evaluate.plots import plot_exploitability
+
+            plot_exploitability(metrics["exploitability"], out, f"{env_cfg.n_banks} banks, {episodes} episodes")
     return metrics, out
 
 
@@ -300,13 +319,20 @@ def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]
                "fire-sale loss", "CB usage", "DebtRank max", "L/B/I/D/H %")
     rows = []
     best = metrics.get("best_rule")
+    exploit = metrics.get("exploitability")
+    if exploit:  # the learned deviator's gain against each profile it was trained against
+        headers += ("ε ± s.e.",)
     for name, m in metrics["policies"].items():
         freq = "/".join(f"{100 * v:.0f}" for v in m["action_frequency"].values())
-        rows.append((
+        row = (
             name + (" (best rule)" if name == best else ""), m["mean_return"], m["std_return"], f"{m['default_rate']:.1%}",
             m["welfare"], m["interbank_volume"], f"{m['funding_unmet']:.1%}", m["fire_sale_losses"],
             m["central_bank_usage"], m["debtrank_max"], freq,
-        ))
+        )
+        if exploit:
+            e = exploit.get(name)
+            row += (f"{e['epsilon']:+.4f} ± {e['stderr']:.4f}" if e else "",)
+        rows.append(row)
     return headers, rows
 
 

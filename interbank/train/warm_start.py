@@ -43,7 +43,11 @@ class Demonstrations:
 
 def collect(vec, policy_name: str, params: dict[str, float], steps: int, gamma: float) -> Demonstrations:
     """Play the rule for ``steps`` steps of every slot of ``vec`` (a ``BankVecEnv``)."""
-    rule = make_policy(policy_name, **params)
+    return collect_policy(vec, make_policy(policy_name, **params), steps, gamma)
+
+
+def collect_policy(vec, rule, steps: int, gamma: float) -> Demonstrations:
+    """Play ``rule`` (any ``Policy``) for ``steps`` steps of every slot of ``vec`` (a ``BankVecEnv``)."""
     rule.reset(0)
     obs = vec.reset()
     n = vec.num_envs
@@ -70,9 +74,11 @@ def collect(vec, policy_name: str, params: dict[str, float], steps: int, gamma: 
     return Demonstrations(o.reshape(-1, o.shape[2])[keep], m.reshape(-1, N_ACTIONS)[keep], a.reshape(-1)[keep], g.reshape(-1)[keep])
 
 
-def pretrain(model, demos: Demonstrations, epochs: int, batch_size: int, smoothing: float, seed: int) -> dict[str, float]:
+def pretrain(model, demos: Demonstrations, epochs: int, batch_size: int, smoothing: float, seed: int,
+             fit_actor: bool = True) -> dict[str, float]:
     """Fit ``model.policy`` (a MaskablePPO policy) to the demonstrations; returns the final
-    accuracy (the policy's most likely action equals the rule's) and losses."""
+    accuracy (the policy's most likely action equals the rule's) and losses. ``fit_actor`` False
+    fits the critic alone (the actor's loss is reported, not followed)."""
     import torch
 
     policy = model.policy
@@ -95,7 +101,7 @@ def pretrain(model, demos: Demonstrations, epochs: int, batch_size: int, smoothi
             logp = torch.log_softmax(dist.distribution.logits, dim=1)
             actor = -(target[idx] * torch.where(mask[idx], logp, torch.zeros_like(logp))).sum(1).mean()
             critic = torch.nn.functional.mse_loss(policy.predict_values(x[idx]).squeeze(1), g[idx])
-            loss = actor + model.vf_coef * critic
+            loss = (actor if fit_actor else 0.0) + model.vf_coef * critic
             policy.optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), model.max_grad_norm)
