@@ -191,11 +191,12 @@ def _intersect(
 
 
 def _intermediate(
-    lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, rank: np.ndarray, capacity: np.ndarray,
-    limit: float,
+    lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, order: np.ndarray, rank: np.ndarray,
+    capacity: np.ndarray, limit: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Route the pieces (lender, borrower, amount) that the tiers could not match through dealers.
 
+    ``order``: the banks by rank (rank 1 first), ``rank`` its inverse.
     A dealer d may carry a piece when it is within reach of both ends (rank_d x max(rank_l,
     rank_b) <= ``limit``) and has ``capacity`` left. Dealers are lined up by rank (the largest
     first) and the pieces most constrained first (the smallest end first), and matched by the
@@ -204,10 +205,9 @@ def _intermediate(
     borrower; what no dealer can carry is not lent (the borrower goes to the central bank).
     A piece whose end is itself the chosen dealer is lent directly.
     """
-    dealer = np.flatnonzero(capacity > _EPS)
+    dealer = order[capacity[order] > _EPS]  # by rank (``order``: the banks, rank 1 first)
     if dealer.size == 0 or amount.size == 0:
         return (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
-    dealer = dealer[np.argsort(rank[dealer], kind="stable")]
     far = np.maximum(rank[lender], rank[borrower])
     line = np.argsort(-far, kind="stable")
     reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
@@ -260,9 +260,10 @@ def match(
     if reach > 0:
         rank = np.empty(n, np.int64)
         rank[lender_order] = np.arange(1, n + 1)
-        offering, asking = np.flatnonzero(sup > 0), np.flatnonzero(req > 0)
-        lenders = offering[np.argsort(-rank[offering], kind="stable")]
-        borrowers = asking[np.argsort(rank[asking], kind="stable")]
+        # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
+        # filtering the ranked order is the sort)
+        lenders = lender_order[sup[lender_order] > 0][::-1]
+        borrowers = lender_order[req[lender_order] > 0]
         if lenders.size and borrowers.size:
             # lender l may fill the borrowers up to rank reach * n / rank_l
             limit = np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")
@@ -278,7 +279,7 @@ def match(
     if lenders.size and borrowers.size:
         pieces = _intersect(lenders, borrowers, sup[lenders], req[borrowers])
         if reach > 0 and dealers is not None:
-            pieces = _intermediate(*pieces, rank, dealers, reach * n)
+            pieces = _intermediate(*pieces, lender_order, rank, dealers, reach * n)
         parts.append(pieces)
 
     if not parts:
