@@ -5,7 +5,8 @@
                                          command "branch" (paused) forks the session: {session_id, stream_url, ...}
     GET  /api/interactive/status         ?session_id=... (default: the newest session)
     GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
-    GET  /api/interactive/sessions       every session's status
+    GET  /api/interactive/stream/{id}.jsonl  the same events as JSONL (the file replay --verify takes)
+    GET  /api/interactive/sessions       every session's status (those only the data folder keeps too)
     GET  /api/interactive/exposures/{id} ?step=&limit=: interbank exposures (lender -> borrower) as of a step
     GET  /api/interactive/init/{id}      the session's init event (a page resuming after a reload needs only it)
     GET  /api/checkpoints                checkpoint names usable in start
@@ -32,7 +33,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
@@ -55,6 +56,7 @@ from interbank.interactive.runner import (
     Runner,
 )
 from interbank.interactive.sessions import Session, SessionStore, resident_bytes
+from interbank.interactive.store import Store
 from interbank.interactive.vocabulary import vocabulary
 from interbank.policies import BASELINES, check_policy_params, make_policy
 from interbank.policies.checkpoint import (
@@ -83,7 +85,13 @@ class ServerLimits(BaseModel):
     ping_seconds: float = 15.0
     history_window_bytes: int = 8_000_000  # newest stream events kept in memory per session
     spill_bytes: int = 256_000_000  # newest stream events kept on disk per session (for Last-Event-ID)
-    spill_dir: Path | None = None  # where sessions spill (default: a temporary folder, removed at exit)
+    spill_dir: Path | None = None  # where sessions spill without a data_dir (default: a temporary folder, removed at exit)
+    # the sessions database (sessions, streams, branches, interventions outlive the server); None: no
+    # database, each session's stream spills to a temporary folder (``interbank serve`` uses
+    # interbank.interactive.store.default_data_dir() unless told --no-store)
+    data_dir: Path | None = None
+    keep_sessions: int = 200  # sessions the database keeps (the oldest finished go first)
+    keep_mb: float = 2000.0  # MB of stored (compressed) streams the database keeps
     finished_ttl_seconds: float = 600.0  # a finished session is evicted this long after it ends
     memory_budget_bytes: int | None = 640_000_000  # sessions' estimated memory; None = no budget
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS  # Host header names answered; None = any
@@ -179,8 +187,10 @@ def _validation_message(err: RequestValidationError) -> str:
 
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
     limits = limits or ServerLimits()
+    db = Store(limits.data_dir, limits.keep_sessions, int(limits.keep_mb * 1_000_000)) if limits.data_dir else None
     store = SessionStore(limits.max_sessions, limits.memory_budget_bytes, limits.finished_ttl_seconds,
-                         limits.history_window_bytes, limits.spill_bytes, limits.spill_dir)
+                         limits.history_window_bytes, limits.spill_bytes, limits.spill_dir, db=db,
+                         buffer=limits.client_buffer)
     configs = configs or Path("configs")
 
     @asynccontextmanager
@@ -340,6 +350,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         session = store.get(req.session_id)
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
+        if session.interrupted:  # read back after a restart: re-created (paused at its last step) first
+            paused = await store.restore(session)
+            if req.command == "pause":
+                return {"ok": True, "event": paused, **session.status()}
         if req.command == "branch":
             return await branch(session, req)
         event = await session.command(req.command, req.bank, req.amount, req.operation)
@@ -381,7 +395,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     @app.get("/api/interactive/sessions", summary="Every session", responses=_responses())
     async def sessions():
         rss, mb = resident_bytes(), 1_000_000
-        return {"sessions": [s.status() for s in store.sessions.values()],
+        return {"sessions": await asyncio.to_thread(store.statuses),
                 "memory": {"budget_mb": None if store.memory_budget is None else store.memory_budget // mb,
                            "reserved_mb": store.reserved() // mb, "resident_mb": None if rss is None else rss // mb}}
 
@@ -391,6 +405,22 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         central bank operations (with their units and ranges), session states and units: the
         page builds its menus from this, and the server validates requests against the same lists."""
         return vocabulary()
+
+    @app.get("/api/interactive/stream/{session_id}.jsonl", summary="The stream of a session as JSONL (a file replay --verify takes)",
+             response_class=StreamingResponse, responses=_responses(404, 410, ok={
+                 200: {"description": "every event so far, one canonical JSON line each", "content": {"application/x-ndjson": {}}}}))
+    async def export(session_id: str):
+        """The session's events so far (all of them for a finished one), one JSON line each: the same
+        objects as its SSE stream, and the file ``interbank replay --events FILE --verify`` takes."""
+        session = store.get(session_id)
+        backlog, _ = session.subscribe(-1)  # a 410 here when its first events are no longer kept
+
+        async def lines():
+            async for chunk in backlog:  # SSE frames: their data lines are the events' JSON lines
+                yield b"".join([line[6:] + b"\n" for line in chunk.split(b"\r\n") if line.startswith(b"data: ")])
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson",
+                                 headers={"Content-Disposition": f'attachment; filename="interbank-{session.id}.jsonl"'})
 
     @app.get("/api/interactive/stream/{session_id}", summary="SSE stream of a session, resumable with Last-Event-ID",
              response_class=EventSourceResponse, responses=_responses(404, 410, 422, ok={
