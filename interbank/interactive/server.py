@@ -92,6 +92,7 @@ class ServerLimits(BaseModel):
     data_dir: Path | None = None
     keep_sessions: int = 200  # sessions the database keeps (the oldest finished go first)
     keep_mb: float = 2000.0  # MB of stored (compressed) streams the database keeps
+    store_compress: int = 1  # zlib level of the stored streams (0: uncompressed, ~4x the disk, less CPU)
     finished_ttl_seconds: float = 600.0  # a finished session is evicted this long after it ends
     memory_budget_bytes: int | None = 640_000_000  # sessions' estimated memory; None = no budget
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS  # Host header names answered; None = any
@@ -187,7 +188,8 @@ def _validation_message(err: RequestValidationError) -> str:
 
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
     limits = limits or ServerLimits()
-    db = Store(limits.data_dir, limits.keep_sessions, int(limits.keep_mb * 1_000_000)) if limits.data_dir else None
+    db = Store(limits.data_dir, limits.keep_sessions, int(limits.keep_mb * 1_000_000),
+               level=limits.store_compress) if limits.data_dir else None
     store = SessionStore(limits.max_sessions, limits.memory_budget_bytes, limits.finished_ttl_seconds,
                          limits.history_window_bytes, limits.spill_bytes, limits.spill_dir, db=db,
                          buffer=limits.client_buffer)
@@ -395,7 +397,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     @app.get("/api/interactive/sessions", summary="Every session", responses=_responses())
     async def sessions():
         rss, mb = resident_bytes(), 1_000_000
-        return {"sessions": await asyncio.to_thread(store.statuses),
+        stored = await asyncio.to_thread(store.db.sessions) if store.db is not None else []
+        return {"sessions": store.statuses(stored), "store": store.db.summary() if store.db is not None else None,
                 "memory": {"budget_mb": None if store.memory_budget is None else store.memory_budget // mb,
                            "reserved_mb": store.reserved() // mb, "resident_mb": None if rss is None else rss // mb}}
 

@@ -716,6 +716,7 @@ class Session:
                       spill=DbSpill(store, record.id), created=record.created, parent=record.parent,
                       settings=record.settings, n_banks=record.n_banks, fork_step=record.fork_step)
         session._last_seq = record.last_seq
+        store.note_committed(record.id, record.last_seq)
         if record.gap_to >= 0:
             store.gaps.setdefault(record.id, record.gap_to)
         if record.finished:
@@ -954,13 +955,13 @@ class SessionStore:
             raise CommandError(404, f"unknown session {session_id!r}")
         return session
 
-    def statuses(self) -> list[dict[str, Any]]:
-        """Every session's status: those in memory, and those only the store keeps."""
+    def statuses(self, stored: list[StoredSession] | None = None) -> list[dict[str, Any]]:
+        """Every session's status: those in memory, and those of ``stored`` (the store's sessions,
+        read beforehand in a thread) that only the store keeps."""
         out = [s.status() for s in self.sessions.values()]
-        if self.db is not None:
-            for record in self.db.sessions():
-                if record.id not in self.sessions and record.id not in self.db.dropped:
-                    out.append(Session.stored(record, self.db, self.buffer, self.window_bytes).status())
+        for record in stored or []:
+            if record.id not in self.sessions and self.db is not None and record.id not in self.db.dropped:
+                out.append(Session.stored(record, self.db, self.buffer, self.window_bytes).status())
         return out
 
     def _reap_soon(self) -> None:

@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     first_seq INTEGER NOT NULL,
     last_seq INTEGER NOT NULL,
     raw_bytes INTEGER NOT NULL,
-    data BLOB NOT NULL,             -- zlib of the events' canonical JSON lines, each ending in a newline
+    zlib INTEGER NOT NULL,          -- 1: data is zlib-compressed; 0: data is the lines as they are
+    data BLOB NOT NULL,             -- the events' canonical JSON lines, each ending in a newline
     PRIMARY KEY (session, first_seq)
 );
 """
@@ -130,7 +131,7 @@ class Store:
         self.keep_sessions = keep_sessions
         self.keep_bytes = keep_bytes
         self.queue_bytes = queue_bytes
-        self.level = level
+        self.level = level  # zlib level of new chunks (0: stored as they are)
         self.error: str | None = None  # set when a write failed: nothing more is written
         self._lock_file = self._open_folder()
         try:
@@ -254,7 +255,8 @@ class Store:
                 ops, self._ops = self._ops, []
             size = sum(len(op[4]) for op in ops if op[0] == "chunk")
             # compressed here, outside the lock and off the stepping thread (zlib lets other threads run)
-            ready = [(op, zlib.compress(op[4], self.level)) if op[0] == "chunk" else (op, None) for op in ops]
+            ready = [(op, zlib.compress(op[4], self.level) if self.level else op[4]) if op[0] == "chunk" else (op, None)
+                     for op in ops]
             done: dict[str, int] = {}
             try:
                 self._commit(ready, done)
@@ -287,7 +289,8 @@ class Store:
                     self._count += 1
                 else:
                     _, sid, first, last, lines, status = op
-                    conn.execute("INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?)", (sid, first, last, len(lines), data))
+                    conn.execute("INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?)",
+                                 (sid, first, last, len(lines), int(self.level > 0), data))
                     state = status.get("state", "running")
                     conn.execute(
                         "UPDATE sessions SET last_seq = ?, state = ?, status = ?, bytes = bytes + ?, raw_bytes = raw_bytes + ?, "
@@ -397,20 +400,30 @@ class Store:
         if row is None:
             return None
         record = StoredSession.of(row)
-        with self._cond:
-            self._committed.setdefault(sid, record.last_seq)
+        self.note_committed(sid, record.last_seq)
         return record
+
+    def note_committed(self, sid: str, seq: int) -> None:
+        """A stored session read back: its stream is on disk up to ``seq``."""
+        with self._cond:
+            self._committed.setdefault(sid, seq)
+
+    def summary(self) -> dict[str, Any]:
+        """What the store holds (for the sessions list)."""
+        with self._cond:
+            return {"data_dir": str(self.folder), "sessions": self._count, "stored_mb": round(self._bytes / 1e6, 1),
+                    "keep_sessions": self.keep_sessions, "keep_mb": round(self.keep_bytes / 1e6, 1), "error": self.error}
 
     def lines(self, sid: str, after: int = -1, upto: int | None = None) -> Iterator[bytes]:
         """The session's stored events with ``after < seq <= upto`` as JSONL, a chunk at a time
         (whole lines). Reads the database: iterate it in a thread."""
         conn = self._reader()
         try:
-            rows = conn.execute("SELECT first_seq, last_seq, data FROM chunks WHERE session = ? AND last_seq > ? "
+            rows = conn.execute("SELECT first_seq, last_seq, zlib, data FROM chunks WHERE session = ? AND last_seq > ? "
                                 "AND first_seq <= ? ORDER BY first_seq",
                                 (sid, after, upto if upto is not None else 2**62))
-            for first, last, data in rows:
-                raw = zlib.decompress(data)
+            for first, last, compressed, data in rows:
+                raw = zlib.decompress(data) if compressed else bytes(data)
                 if first > after and (upto is None or last <= upto):
                     yield raw
                     continue
