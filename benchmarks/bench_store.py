@@ -4,8 +4,8 @@
 
 Runs server sessions in-process (``SessionStore``, the class ``interbank serve`` uses: a producer
 thread steps the runner as fast as it can, speed 0, and publishes each step's events) of --banks
-banks on the default scenario, in three modes, interleaved (A B C A B C ...) so that a machine
-busy with other work slows each mode alike:
+banks on the default scenario, in four modes, interleaved (A B C D, B C D A, ...) so that a
+machine busy with other work slows each mode alike:
 
 - ``none``: no store and no spill (the events only go to the in-memory window);
 - ``spill``: no store, the temporary JSONL spill (``interbank serve --no-store``);
@@ -67,7 +67,7 @@ async def one_run(mode: str, banks: int, steps: int, policy: str, folder: Path) 
     if db is not None:
         record = db.session(session.id)
         out.update(stored_mb=round(record.bytes / 1e6, 2), jsonl_mb=round(record.raw_bytes / 1e6, 2),
-                   transactions=db.transactions)
+                   transactions=db.transactions, writer_cpu_ms_per_step=round(1000 * db.cpu_seconds / steps, 1))
     await store.close()
     return out
 
@@ -82,7 +82,7 @@ def main() -> None:
     modes = ("none", "spill", "store", "store-raw")
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for rep in range(args.repeat):
-        for mode in modes:
+        for mode in modes[rep % len(modes):] + modes[:rep % len(modes)]:  # each mode first in turn
             folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
             try:
                 r = asyncio.run(one_run(mode, args.banks, args.steps, args.policy, folder))
@@ -101,6 +101,13 @@ def main() -> None:
         "median_cpu_ms_per_step": (cpu := {m: statistics.median(r["cpu_ms_per_step"] for r in runs[m]) for m in modes}),
         "store_cpu_cost_vs_none": round(cpu["store"] / cpu["none"] - 1, 3),
         "store_raw_cost_vs_none": round(1 - med["store-raw"] / med["none"], 3),
+        # each repetition runs the modes back to back: the cost against the run just before is less
+        # disturbed by the machine's load changing over the benchmark
+        "paired_store_cost_vs_none_median": round(statistics.median(
+            1 - s["steps_per_s_committed"] / n["steps_per_s"] for n, s in zip(runs["none"], runs["store"])), 3),
+        "paired_store_raw_cost_vs_none_median": round(statistics.median(
+            1 - s["steps_per_s_committed"] / n["steps_per_s"] for n, s in zip(runs["none"], runs["store-raw"])), 3),
+        "writer_cpu_ms_per_step": {m: statistics.median(r["writer_cpu_ms_per_step"] for r in runs[m]) for m in ("store", "store-raw")},
         "store_raw_cpu_cost_vs_none": round(cpu["store-raw"] / cpu["none"] - 1, 3),
         "stored_mb_per_step": round(statistics.median(r["stored_mb"] for r in runs["store"]) / args.steps, 3),
         "jsonl_mb_per_step": round(statistics.median(r["jsonl_mb"] for r in runs["store"]) / args.steps, 3),

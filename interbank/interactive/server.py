@@ -15,6 +15,11 @@
                                          session states, units): :mod:`interbank.interactive.vocabulary`
     GET  /                               the web page; OpenAPI docs at /docs
 
+With ``ServerLimits.data_dir`` (``interbank serve``'s default) every session, its stream, its
+branches and interventions are kept in ``DATA_DIR/sessions.db`` (:mod:`interbank.interactive.store`)
+and outlive the server: after a restart they are listed, read back, and an interrupted one is
+re-created by its first command (state ``interrupted`` until then).
+
 Errors are JSON ``{"error": "..."}`` (:data:`ERRORS`): 400 bad Host or request line,
 404 unknown session/bank/checkpoint, 409 command in the wrong state, 410 stream events
 no longer kept, 413 body too large (counted while reading, chunked or not), 415 not
@@ -108,7 +113,8 @@ ERRORS: dict[int, str] = {
     400: "bad Host header, Content-Length or request line",
     404: "unknown session, bank, checkpoint, scenario or path",
     405: "method not allowed on this path",
-    409: "command in the wrong state (e.g. add_capital while running) or a gone bank",
+    409: "command in the wrong state (e.g. add_capital while running), a gone bank, or an interrupted session "
+         "that cannot be re-created",
     410: "the stream events asked for (Last-Event-ID) are no longer kept",
     413: "body too large",
     415: "body not sent as application/json",

@@ -3,9 +3,14 @@
 Memory stays bounded whatever a session's size and length:
 
 - the stream history in memory is a window of the newest events (``window_bytes``
-  of encoded frames); every event is also appended to the session's JSONL spill
-  on disk (:class:`Spill`, the newest ``spill_bytes`` kept), so ``Last-Event-ID``
+  of encoded frames); every event is also on disk: in the server's session
+  database (:class:`DbSpill` over :class:`~interbank.interactive.store.Store`, the
+  whole stream, kept across restarts) or, without one, in the session's JSONL spill
+  (:class:`Spill`, the newest ``spill_bytes`` kept), so ``Last-Event-ID``
   resumes exactly from older events too, or gets a 410 once they are gone;
+- with a database, the sessions of earlier runs are read back on demand
+  (:meth:`Session.stored`: a :class:`StoredRunner` in place of the runner); an
+  interrupted one is re-created by replaying its stream (:meth:`SessionStore.restore`);
 - viewers share that window: each event is encoded once, and a viewer is only a
   position in the stream (:class:`Viewer`). Each publish appends to the window
   and wakes the viewers with one event; each viewer's generator then sends what
@@ -810,7 +815,8 @@ class SessionStore:
         be stopped once the new one is built (its share counts as free). Call before building the runner."""
         self.evict_expired()
         need = self.footprint(n_banks, max_steps)
-        finished = sorted((s for s in self.sessions.values() if (s.done.is_set() or s.interrupted) and s is not replacing),
+        finished = sorted((s for s in self.sessions.values()
+                           if (s.done.is_set() or s.interrupted and not s.restoring) and s is not replacing),
                           key=lambda s: s.created)
         if len(self.sessions) - (replacing is not None and replacing.id in self.sessions) >= self.max_sessions:
             if not finished:
@@ -893,6 +899,8 @@ class SessionStore:
         now = time.monotonic()
         dropped = self.db.dropped if self.db is not None else set()
         for session in list(self.sessions.values()):
+            if session.restoring:  # being re-created: it steps again in a moment
+                continue
             if session.finished_at is not None and now - session.finished_at >= self.finished_ttl or session.id in dropped:
                 self.evict(session)
 

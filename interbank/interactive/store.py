@@ -45,6 +45,7 @@ LOCK_NAME = "serve.lock"
 APPLICATION_ID = 0x49424B31  # "IBK1": marks the file as ours
 SCHEMA_VERSION = 1
 FINISHED = ("stopped", "complete")
+WRITER_NICE = 10  # the writer thread's niceness above the server's
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -152,6 +153,7 @@ class Store:
         self.dropped: set[str] = set()  # sessions retention removed (the server forgets them too)
         self.gaps: dict[str, int] = {}  # live sessions whose oldest chunks retention removed: the last seq gone
         self.transactions = 0
+        self.cpu_seconds = 0.0  # the writer's CPU time (compressing and committing)
         self._writer = threading.Thread(target=self._write_loop, name="session-store", daemon=True)
         self._writer.start()
 
@@ -246,6 +248,10 @@ class Store:
             self.live.discard(sid)
 
     def _write_loop(self) -> None:
+        # the writer yields the processor to the sessions' stepping threads (and to other work) on
+        # a busy machine: it catches up when they wait, and the bounded queue holds meanwhile
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(os.PRIO_PROCESS, 0) + WRITER_NICE))
         while True:
             with self._cond:
                 while not self._ops and not self._closing:
@@ -253,6 +259,7 @@ class Store:
                 if not self._ops and self._closing:
                     return
                 ops, self._ops = self._ops, []
+            cpu = time.thread_time()
             size = sum(len(op[4]) for op in ops if op[0] == "chunk")
             # compressed here, outside the lock and off the stepping thread (zlib lets other threads run)
             ready = [(op, zlib.compress(op[4], self.level) if self.level else op[4]) if op[0] == "chunk" else (op, None)
@@ -268,6 +275,7 @@ class Store:
                 for sid, seq in done.items():
                     self._committed[sid] = seq
                 self._cond.notify_all()
+            self.cpu_seconds += time.thread_time() - cpu
             if self.error is None and (self._count > self.keep_sessions or self._bytes > self.keep_bytes):
                 try:
                     self._retain()

@@ -57,7 +57,7 @@ def test_every_chart_and_table_downloads_with_the_figures_shown(browser, page, t
         page.goto(base + "/")
         page.wait_for_function("document.getElementById('policy').options.length > 0")
         page.fill("#n-banks", "25")
-        page.fill("#steps", "300")
+        page.fill("#steps", "3000")
         page.fill("#speed", "20")
         page.click("#start")
         page.wait_for_function("window.__ib.session && window.__ib.init")
@@ -117,7 +117,7 @@ def test_every_chart_and_table_downloads_with_the_figures_shown(browser, page, t
 def test_after_a_killed_server_restarts_the_page_shows_the_session_interrupted_and_resumes_it(browser, page, tmp_path):
     proc, base = serve("--data-dir", str(tmp_path))
     try:
-        r = httpx.post(base + "/api/interactive/start", json={"n_banks": 15, "steps": 500, "speed": 20}, timeout=HANG_S)
+        r = httpx.post(base + "/api/interactive/start", json={"n_banks": 15, "steps": 3000, "speed": 20}, timeout=HANG_S)
         sid = r.json()["session_id"]
         wait_for(lambda: (st := status(base, sid))["step"] >= 5 and st["stored_seq"] >= st["last_seq"] - 200)
         proc.send_signal(signal.SIGKILL)

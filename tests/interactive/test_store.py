@@ -52,7 +52,7 @@ def test_a_killed_server_loses_no_committed_step_and_the_session_resumes_from_it
     seen: list[str] = []
     done = threading.Event()
     try:
-        s = start(base, n_banks=12, steps=400, seed=3, speed=40)
+        s = start(base, n_banks=12, steps=3000, seed=3, speed=40)
         sid = s["session_id"]
         viewer = threading.Thread(target=_read_lines, args=(base + s["stream_url"], seen, done), daemon=True)
         viewer.start()
