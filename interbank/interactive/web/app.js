@@ -1267,10 +1267,13 @@ function fileName(what, ext) {
   const last = S.stepTotals[S.stepTotals.length - 1];
   return `interbank-${S.session || "page"}-${what}${last ? "-step" + last.step : ""}.${ext}`;
 }
+// started inside the click that asked for it: a browser lets a page start a second download only
+// from a user's gesture, so nothing here waits (no toBlob callback)
 function download(blob, name) {
-  const a = document.createElement("a"); a.href = URL.createObjectURL(blob); a.download = name;
+  const url = typeof blob === "string" ? blob : URL.createObjectURL(blob);
+  const a = document.createElement("a"); a.href = url; a.download = name;
   document.body.appendChild(a); a.click(); a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  if (url !== blob) setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 function downloadCsv(what, header, rows) { download(new Blob([csvText(header, rows)], { type: "text/csv" }), fileName(what, "csv")); }
 function chartCsv(id) {
@@ -1285,7 +1288,7 @@ function chartPng(id) {
     const g = out.getContext("2d"); g.fillStyle = "#0b1015"; g.fillRect(0, 0, out.width, out.height);
     g.drawImage($("network-base"), 0, 0); g.drawImage(c, 0, 0); c = out;
   }
-  c.toBlob(blob => download(blob, fileName(id, "png")), "image/png");
+  download(c.toDataURL("image/png"), fileName(id, "png"));
 }
 function tableRows(table) { return [...table.querySelectorAll("tr")].map(tr => [...tr.children].map(td => td.textContent)); }
 function tableCsv(tableId, what) {
