@@ -89,7 +89,7 @@ def test_the_tables_download_as_csv_with_the_rows_shown_and_the_stream_as_jsonl(
             assert rows[0] == ["figure", "value"] and rows[1:] == shown and len(shown) >= 10
             assert all(v != "–" for _, v in shown[:8]), shown  # figures, not placeholders
             if what.startswith("bank"):
-                assert ["cash", page.inner_text("#bank-cash")] in rows and page.inner_text("#bank-name") == "bank_4"
+                assert ["cash", page.inner_text("#bank-cash")] in rows and page.text_content("#bank-name") == "bank_4"
 
         # every bank at the step shown, raw numbers
         _, data = _download(page, "#banks-csv")
