@@ -253,7 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="memory the sessions may take together (estimated; beyond it a start answers 503; default 640)")
     sv.add_argument("--finished-ttl", type=_positive_float, default=600.0, metavar="SECONDS",
                     help="evict a finished session this long after it ends (default 600)")
-    sv.add_argument("--spill-dir", type=Path, help="folder for the sessions' event spills (default: a temporary folder)")
+    sv.add_argument("--data-dir", type=Path, metavar="DIR",
+                    help="folder of the sessions database (sessions.db: every session, its stream, branches and "
+                         "interventions, kept across restarts; default $XDG_DATA_HOME/interbank, i.e. ~/.local/share/interbank)")
+    sv.add_argument("--no-store", action="store_true",
+                    help="keep no database: sessions live only as long as the server (streams spill to a temporary folder)")
+    sv.add_argument("--keep-sessions", type=_positive_int, default=200, metavar="N",
+                    help="sessions the database keeps; beyond, the oldest finished go first (default 200)")
+    sv.add_argument("--keep-mb", type=_positive_float, default=2000.0, metavar="M",
+                    help="MB of stored (compressed) streams the database keeps; beyond, the oldest finished sessions go first (default 2000)")
+    sv.add_argument("--store-compress", type=int, choices=range(10), default=1, metavar="LEVEL",
+                    help="zlib level of the stored streams, 0-9 (0: uncompressed, about 4x the disk and less CPU; default 1)")
+    sv.add_argument("--spill-dir", type=Path, help="with --no-store: folder for the sessions' event spills (default: a temporary folder)")
     sv.add_argument("--history-mb", type=_positive_float, default=8.0,
                     help="newest stream events kept in memory per session (default 8)")
     sv.add_argument("--spill-mb", type=_positive_float, default=256.0,
@@ -755,6 +766,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from interbank.interactive.guard import LOOPBACK_HOSTS
         from interbank.interactive.protocol import JsonErrorH11Protocol
         from interbank.interactive.server import ServerLimits, create_app
+        from interbank.interactive.store import StoreError, default_data_dir
     except ImportError as err:
         fail(f"serve needs fastapi, uvicorn and sse-starlette ({err.name} is missing): pip install -e .")
     if args.checkpoints is not None and not args.checkpoints.is_dir():
@@ -770,9 +782,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = ServerLimits(max_sessions=args.max_sessions, max_banks=args.max_banks, max_steps=args.max_steps,
                           client_buffer=args.client_buffer, memory_budget_bytes=args.memory_budget_mb * 1_000_000,
                           finished_ttl_seconds=args.finished_ttl, spill_dir=args.spill_dir,
+                          data_dir=None if args.no_store else (args.data_dir or default_data_dir()),
+                          keep_sessions=args.keep_sessions, keep_mb=args.keep_mb, store_compress=args.store_compress,
                           history_window_bytes=int(args.history_mb * 1_000_000), spill_bytes=int(args.spill_mb * 1_000_000),
                           allowed_hosts=None if "*" in hosts else tuple(hosts))
-    app = create_app(args.checkpoints, args.configs if args.configs is not None else scenarios_folder(), limits)
+    if args.no_store and args.data_dir is not None:
+        fail("serve: give --data-dir or --no-store, not both")
+    try:
+        app = create_app(args.checkpoints, args.configs if args.configs is not None else scenarios_folder(), limits)
+    except StoreError as err:
+        fail(str(err))
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
     try:
         # a bounded graceful shutdown: open streams end, and the sessions' spills are removed

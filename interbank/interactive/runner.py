@@ -45,7 +45,10 @@ from interbank.envs.interbank_env import InterbankEnv
 from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
 
-STATES = ("ready", "running", "paused", "stopped", "complete")
+# interrupted: a session the server read back from its store after a restart, not re-created yet (a
+# command re-creates it by replaying its stream, paused at its last step); a Runner is never in it
+INTERRUPTED = "interrupted"
+STATES = ("ready", "running", "paused", "stopped", "complete", INTERRUPTED)
 FINISHED_STATES = ("stopped", "complete")  # a session in these takes no command and never steps again
 COMMANDS = ("pause", "resume", "stop", "delete_bank", "add_capital", "central_bank")
 CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted",

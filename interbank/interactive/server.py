@@ -5,7 +5,8 @@
                                          command "branch" (paused) forks the session: {session_id, stream_url, ...}
     GET  /api/interactive/status         ?session_id=... (default: the newest session)
     GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
-    GET  /api/interactive/sessions       every session's status
+    GET  /api/interactive/stream/{id}.jsonl  the same events as JSONL (the file replay --verify takes)
+    GET  /api/interactive/sessions       every session's status (those only the data folder keeps too)
     GET  /api/interactive/exposures/{id} ?step=&limit=: interbank exposures (lender -> borrower) as of a step
     GET  /api/interactive/init/{id}      the session's init event (a page resuming after a reload needs only it)
     GET  /api/checkpoints                checkpoint names usable in start
@@ -13,6 +14,11 @@
                                          parameters, event types, commands, central bank operations,
                                          session states, units): :mod:`interbank.interactive.vocabulary`
     GET  /                               the web page; OpenAPI docs at /docs
+
+With ``ServerLimits.data_dir`` (``interbank serve``'s default) every session, its stream, its
+branches and interventions are kept in ``DATA_DIR/sessions.db`` (:mod:`interbank.interactive.store`)
+and outlive the server: after a restart they are listed, read back, and an interrupted one is
+re-created by its first command (state ``interrupted`` until then).
 
 Errors are JSON ``{"error": "..."}`` (:data:`ERRORS`): 400 bad Host or request line,
 404 unknown session/bank/checkpoint, 409 command in the wrong state, 410 stream events
@@ -32,7 +38,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
@@ -55,6 +61,7 @@ from interbank.interactive.runner import (
     Runner,
 )
 from interbank.interactive.sessions import Session, SessionStore, resident_bytes
+from interbank.interactive.store import Store
 from interbank.interactive.vocabulary import vocabulary
 from interbank.policies import BASELINES, check_policy_params, make_policy
 from interbank.policies.checkpoint import (
@@ -84,7 +91,14 @@ class ServerLimits(BaseModel):
     ping_seconds: float = 15.0
     history_window_bytes: int = 8_000_000  # newest stream events kept in memory per session
     spill_bytes: int = 256_000_000  # newest stream events kept on disk per session (for Last-Event-ID)
-    spill_dir: Path | None = None  # where sessions spill (default: a temporary folder, removed at exit)
+    spill_dir: Path | None = None  # where sessions spill without a data_dir (default: a temporary folder, removed at exit)
+    # the sessions database (sessions, streams, branches, interventions outlive the server); None: no
+    # database, each session's stream spills to a temporary folder (``interbank serve`` uses
+    # interbank.interactive.store.default_data_dir() unless told --no-store)
+    data_dir: Path | None = None
+    keep_sessions: int = 200  # sessions the database keeps (the oldest finished go first)
+    keep_mb: float = 2000.0  # MB of stored (compressed) streams the database keeps
+    store_compress: int = 1  # zlib level of the stored streams (0: uncompressed, ~4x the disk, less CPU)
     finished_ttl_seconds: float = 600.0  # a finished session is evicted this long after it ends
     memory_budget_bytes: int | None = 640_000_000  # sessions' estimated memory; None = no budget
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS  # Host header names answered; None = any
@@ -100,7 +114,8 @@ ERRORS: dict[int, str] = {
     400: "bad Host header, Content-Length or request line",
     404: "unknown session, bank, checkpoint, scenario or path",
     405: "method not allowed on this path",
-    409: "command in the wrong state (e.g. add_capital while running) or a gone bank",
+    409: "command in the wrong state (e.g. add_capital while running), a gone bank, or an interrupted session "
+         "that cannot be re-created",
     410: "the stream events asked for (Last-Event-ID) are no longer kept",
     413: "body too large",
     415: "body not sent as application/json",
@@ -180,8 +195,11 @@ def _validation_message(err: RequestValidationError) -> str:
 
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
     limits = limits or ServerLimits()
+    db = Store(limits.data_dir, limits.keep_sessions, int(limits.keep_mb * 1_000_000),
+               level=limits.store_compress) if limits.data_dir else None
     store = SessionStore(limits.max_sessions, limits.memory_budget_bytes, limits.finished_ttl_seconds,
-                         limits.history_window_bytes, limits.spill_bytes, limits.spill_dir)
+                         limits.history_window_bytes, limits.spill_bytes, limits.spill_dir, db=db,
+                         buffer=limits.client_buffer)
     configs = configs or scenarios_folder()  # ./configs, else the scenarios shipped with the package
 
     @asynccontextmanager
@@ -341,6 +359,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         session = store.get(req.session_id)
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
+        if session.interrupted:  # read back after a restart: re-created (paused at its last step) first
+            paused = await store.restore(session)
+            if req.command == "pause":
+                return {"ok": True, "event": paused, **session.status()}
         if req.command == "branch":
             return await branch(session, req)
         event = await session.command(req.command, req.bank, req.amount, req.operation)
@@ -382,7 +404,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     @app.get("/api/interactive/sessions", summary="Every session", responses=_responses())
     async def sessions():
         rss, mb = resident_bytes(), 1_000_000
-        return {"sessions": [s.status() for s in store.sessions.values()],
+        stored = await asyncio.to_thread(store.db.sessions) if store.db is not None else []
+        return {"sessions": store.statuses(stored), "store": store.db.summary() if store.db is not None else None,
                 "memory": {"budget_mb": None if store.memory_budget is None else store.memory_budget // mb,
                            "reserved_mb": store.reserved() // mb, "resident_mb": None if rss is None else rss // mb}}
 
@@ -392,6 +415,22 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         central bank operations (with their units and ranges), session states and units: the
         page builds its menus from this, and the server validates requests against the same lists."""
         return vocabulary()
+
+    @app.get("/api/interactive/stream/{session_id}.jsonl", summary="The stream of a session as JSONL (a file replay --verify takes)",
+             response_class=StreamingResponse, responses=_responses(404, 410, ok={
+                 200: {"description": "every event so far, one canonical JSON line each", "content": {"application/x-ndjson": {}}}}))
+    async def export(session_id: str):
+        """The session's events so far (all of them for a finished one), one JSON line each: the same
+        objects as its SSE stream, and the file ``interbank replay --events FILE --verify`` takes."""
+        session = store.get(session_id)
+        backlog, _ = session.subscribe(-1)  # a 410 here when its first events are no longer kept
+
+        async def lines():
+            async for chunk in backlog:  # SSE frames: their data lines are the events' JSON lines
+                yield b"".join([line[6:] + b"\n" for line in chunk.split(b"\r\n") if line.startswith(b"data: ")])
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson",
+                                 headers={"Content-Disposition": f'attachment; filename="interbank-{session.id}.jsonl"'})
 
     @app.get("/api/interactive/stream/{session_id}", summary="SSE stream of a session, resumable with Last-Event-ID",
              response_class=EventSourceResponse, responses=_responses(404, 410, 422, ok={

@@ -3,9 +3,14 @@
 Memory stays bounded whatever a session's size and length:
 
 - the stream history in memory is a window of the newest events (``window_bytes``
-  of encoded frames); every event is also appended to the session's JSONL spill
-  on disk (:class:`Spill`, the newest ``spill_bytes`` kept), so ``Last-Event-ID``
+  of encoded frames); every event is also on disk: in the server's session
+  database (:class:`DbSpill` over :class:`~interbank.interactive.store.Store`, the
+  whole stream, kept across restarts) or, without one, in the session's JSONL spill
+  (:class:`Spill`, the newest ``spill_bytes`` kept), so ``Last-Event-ID``
   resumes exactly from older events too, or gets a 410 once they are gone;
+- with a database, the sessions of earlier runs are read back on demand
+  (:meth:`Session.stored`: a :class:`StoredRunner` in place of the runner); an
+  interrupted one is re-created by replaying its stream (:meth:`SessionStore.restore`);
 - viewers share that window: each event is encoded once, and a viewer is only a
   position in the stream (:class:`Viewer`). Each publish appends to the window
   and wakes the viewers with one event; each viewer's generator then sends what
@@ -47,12 +52,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from interbank.interactive.runner import CommandError, Runner
+from interbank.interactive.runner import FINISHED_STATES, INTERRUPTED, CommandError, Runner, Status
+from interbank.interactive.store import Store, StoredSession
 from interbank.sim.events import Event, dumps
 
 MAX_WAIT = 0.25  # seconds: the longest the pacing sleeps without looking at the session's state
@@ -169,6 +175,11 @@ class Spill:
         """The first seq still on disk (None: nothing is)."""
         return self.segments[0][0] if self.segments and self.error is None else None
 
+    def write_batch(self, encoded: list[tuple[int, str, str]], status: Status) -> None:
+        """Append one publish's events ((seq, line, type) each); ``status`` is for the store's spill."""
+        for seq, line, _ in encoded:
+            self.write(seq, line)
+
     def write(self, seq: int, line: str) -> None:
         if self.error is not None:
             return
@@ -223,36 +234,21 @@ class Spill:
 
     @staticmethod
     def _frames(segments: list[tuple[int, Path]], after: int, upto: int, chunk_bytes: int) -> Iterator[bytes]:
-        out: list[bytes] = []
-        size = 0
-        for first, path in segments:
-            if first > upto:
-                break
-            try:
-                handle = path.open("rb")
-            except OSError:
-                return
-            with handle:
-                for line in handle:
-                    if not line.endswith(b"\n"):
-                        return  # a line the producer is still writing: past ``upto`` anyway
-                    match = _LINE.match(line)
-                    if match is None:  # not our canonical form: parse it (never expected)
-                        event = json.loads(line)
-                        seq, type_ = int(event["seq"]), str(event["type"])
-                    else:
-                        seq, type_ = int(match[1]), match[2].decode()
-                    if seq <= after:
-                        continue
-                    if seq > upto:
-                        break
-                    out.append(frame_of(seq, type_, line.rstrip(b"\n").decode()))
-                    size += len(out[-1])
-                    if size >= chunk_bytes:
-                        yield b"".join(out)
-                        out, size = [], 0
-        if out:
-            yield b"".join(out)
+        def lines() -> Iterator[bytes]:
+            for first, path in segments:
+                if first > upto:
+                    return
+                try:
+                    handle = path.open("rb")
+                except OSError:
+                    return
+                with handle:
+                    for line in handle:
+                        if not line.endswith(b"\n"):
+                            return  # a line the producer is still writing: past ``upto`` anyway
+                        yield line
+
+        return frames_of(lines(), after, upto, chunk_bytes)
 
     def remove(self) -> None:
         if self.file is not None:
@@ -264,6 +260,111 @@ class Spill:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.segments.clear()
         self.sizes.clear()
+
+
+def frames_of(lines: Iterable[bytes], after: int, upto: int, chunk_bytes: int = 1_000_000) -> Iterator[bytes]:
+    """SSE frames of the JSONL ``lines`` (events in seq order) with ``after < seq <= upto``, joined
+    in chunks of about ``chunk_bytes``."""
+    out: list[bytes] = []
+    size = 0
+    for line in lines:
+        match = _LINE.match(line)
+        if match is None:  # not our canonical form: parse it (never expected)
+            event = json.loads(line)
+            seq, type_ = int(event["seq"]), str(event["type"])
+        else:
+            seq, type_ = int(match[1]), match[2].decode()
+        if seq <= after:
+            continue
+        if seq > upto:
+            break
+        out.append(frame_of(seq, type_, line.rstrip(b"\n").decode()))
+        size += len(out[-1])
+        if size >= chunk_bytes:
+            yield b"".join(out)
+            out, size = [], 0
+    if out:
+        yield b"".join(out)
+
+
+class DbSpill:
+    """A session's stream in the server's :class:`~interbank.interactive.store.Store` (the interface
+    of :class:`Spill`): every publish is one chunk, queued here and committed by the store's writer."""
+
+    def __init__(self, store: Store, sid: str) -> None:
+        self.store, self.sid = store, sid
+
+    @property
+    def error(self) -> str | None:
+        return self.store.error
+
+    @property
+    def oldest(self) -> int | None:
+        """The first seq that can be read back in full (0 unless retention cut the stream)."""
+        return None if self.store.error is not None else self.store.gaps.get(self.sid, -1) + 1
+
+    def write_batch(self, encoded: list[tuple[int, str, str]], status: Status) -> None:
+        lines = "".join([line + "\n" for _, line, _ in encoded]).encode()
+        self.store.append(self.sid, encoded[0][0], encoded[-1][0], lines, status.as_dict())
+
+    def flush(self) -> None:
+        """Nothing: :meth:`read` waits for the writer instead (in the reading thread)."""
+
+    def read(self, after: int, upto: int, chunk_bytes: int = 1_000_000) -> Iterator[bytes]:
+        """SSE frames of the events with ``after < seq <= upto`` (iterate in a thread: it waits for
+        the store's writer to commit them, then reads the database)."""
+        def lines() -> Iterator[bytes]:
+            self.store.wait(self.sid, upto)
+            for chunk in self.store.lines(self.sid, after, upto):
+                yield from chunk.splitlines(keepends=True)
+
+        return frames_of(lines(), after, upto, chunk_bytes)
+
+    def remove(self) -> None:
+        """Nothing: a stored session stays until the store's retention drops it."""
+
+
+class StoredRunner:
+    """What a session read back from the store answers in place of its runner until it is
+    re-created (:meth:`SessionStore.restore`): its last stored status, in state ``interrupted``
+    when it did not finish; its init event (read from the store). It takes no command."""
+
+    env = None
+    policy = None
+
+    def __init__(self, record: StoredSession, store: Store) -> None:
+        self.state = record.state if record.finished else INTERRUPTED
+        known = {k: v for k, v in record.status.items() if k in Status.__dataclass_fields__}
+        blank = {"step": 0, "max_steps": 0, "active_banks": 0, "defaults": 0, "deleted": 0, "total_capital": 0.0,
+                 "policy_rate": 0.0, "min_capital_ratio": 0.0}
+        self._status = Status(**{**blank, **known, "state": self.state})
+        self._store, self._sid = store, record.id
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    def status(self) -> Status:
+        return self._status
+
+    @property
+    def init_event(self) -> Event:
+        line = self._store.init_line(self._sid)
+        if line is None:
+            raise CommandError(404, f"session {self._sid} has no stored init event (the server stopped before it was written)")
+        return json.loads(line)
+
+    def exposures(self, step: int | None = None, limit: int | None = None) -> None:
+        return None  # a stored session keeps its stream, not its exposure snapshots
+
+    def take_events(self) -> list[Event]:
+        return []
+
+    def release(self) -> None:
+        pass
+
+    def command(self, name: str, *args: Any) -> Event:
+        raise CommandError(409, f"{name} refused: the session is {self.state}")
 
 
 class StepLock:
@@ -309,11 +410,11 @@ class Session:
     and its ``viewers``, each reading the shared history at its own pace."""
 
     id: str
-    runner: Runner
+    runner: Runner | StoredRunner
     speed: float  # steps per second; 0 = as fast as possible
     buffer: int  # events a viewer whose write does not complete may fall behind before it is dropped
     window_bytes: int = 8_000_000
-    spill: Spill | None = None
+    spill: Spill | DbSpill | None = None
     footprint: int = 0
     created: float = field(default_factory=time.time)
     history: Window = field(default_factory=Window)
@@ -327,6 +428,7 @@ class Session:
     n_banks: int = 0
     fork_step: int | None = None
     resynced_viewers: int = 0  # re-feeds of lagging viewers (dropped ones that read again, or from the spill)
+    restoring: bool = False  # being re-created from the store
 
     def __post_init__(self) -> None:
         self.lock = StepLock()
@@ -354,14 +456,14 @@ class Session:
         encoded = [(event["seq"], dumps(event), event["type"]) for event in events]  # outside the lock
         items = [Item(seq, frame_of(seq, type_, line)) for seq, line, type_ in encoded]
         with self._history_lock:
-            for item, (seq, line, _) in zip(items, encoded, strict=True):
+            for item in items:
                 self.history.append(item)
                 self.history_bytes += len(item.frame) + ITEM_OVERHEAD
-                if self.spill is not None:
-                    self.spill.write(seq, line)
             self._last_seq = items[-1].seq
             # the status answers what the stream says: never "complete" before the last step's events
             self._published = self.runner.status()
+            if self.spill is not None:
+                self.spill.write_batch(encoded, self._published)
             while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
                 self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
         if self._loop is None or threading.get_ident() == self._loop_thread:
@@ -599,10 +701,42 @@ class Session:
 
     def status(self) -> dict[str, Any]:
         st = self._published.as_dict()
+        stored = self.spill.store.committed(self.id) if isinstance(self.spill, DbSpill) else None
         return {"session_id": self.id, **st, "viewers": len(self.viewers), "dropped_viewers": self.dropped_viewers,
                 "last_seq": self.last_seq, "speed": self.speed, "n_banks": self.n_banks,
                 "parent": self.parent, "fork_step": self.fork_step, "resynced_viewers": self.resynced_viewers,
-                "created": self.created, "settings": self.settings}
+                "created": self.created, "settings": self.settings, "stored_seq": stored}
+
+    # ------------------------------------------------------ stored sessions
+    @property
+    def interrupted(self) -> bool:
+        """Read back from the store after a restart and not re-created yet."""
+        return isinstance(self.runner, StoredRunner) and not self.runner.finished
+
+    @classmethod
+    def stored(cls, record: StoredSession, store: Store, buffer: int, window_bytes: int) -> Session:
+        """A session as the store keeps it: its stream is read from the database; it steps again only
+        once re-created (:meth:`SessionStore.restore`)."""
+        session = cls(record.id, StoredRunner(record, store), record.speed, buffer, window_bytes=window_bytes,
+                      spill=DbSpill(store, record.id), created=record.created, parent=record.parent,
+                      settings=record.settings, n_banks=record.n_banks, fork_step=record.fork_step)
+        session._last_seq = record.last_seq
+        store.note_committed(record.id, record.last_seq)
+        if record.gap_to >= 0:
+            store.gaps.setdefault(record.id, record.gap_to)
+        if record.finished:
+            session.finish()
+        else:
+            session.finished_at = time.monotonic()  # kept in memory for the TTL, as a finished one
+        return session
+
+    def revive(self, runner: Runner) -> None:
+        """Go on with a re-created ``runner`` (its events so far are those stored): drive it again."""
+        self.runner = runner
+        self.finished_at = None
+        self._stopping = False
+        self.publish(runner.take_events())
+        self.task = asyncio.get_running_loop().create_task(self.drive())
 
 
 SPILL_PREFIX = "interbank-sessions-"
@@ -652,8 +786,11 @@ class SessionStore:
     sessions kept, or beyond the process's resident memory) is refused with 503."""
 
     def __init__(self, max_sessions: int, memory_budget: int | None = None, finished_ttl: float = 600.0,
-                 window_bytes: int = 8_000_000, spill_bytes: int = 256_000_000, spill_dir: Path | None = None) -> None:
+                 window_bytes: int = 8_000_000, spill_bytes: int = 256_000_000, spill_dir: Path | None = None,
+                 db: Store | None = None, buffer: int = 2000) -> None:
         self.max_sessions = max_sessions
+        self.db = db  # the sessions database (sessions outlive the server); None: a temporary spill per session
+        self.buffer = buffer
         self.memory_budget = memory_budget
         self.finished_ttl = finished_ttl
         self.window_bytes = window_bytes
@@ -678,7 +815,8 @@ class SessionStore:
         be stopped once the new one is built (its share counts as free). Call before building the runner."""
         self.evict_expired()
         need = self.footprint(n_banks, max_steps)
-        finished = sorted((s for s in self.sessions.values() if s.done.is_set() and s is not replacing),
+        finished = sorted((s for s in self.sessions.values()
+                           if (s.done.is_set() or s.interrupted and not s.restoring) and s is not replacing),
                           key=lambda s: s.created)
         if len(self.sessions) - (replacing is not None and replacing.id in self.sessions) >= self.max_sessions:
             if not finished:
@@ -713,8 +851,9 @@ class SessionStore:
         n_banks, max_steps = runner.env.system.n, runner.env.system.max_steps
         if reservation is None:
             self.check_room(n_banks, max_steps)
-        sid = uuid.uuid4().hex[:8]
-        session = Session(sid, runner, speed, buffer, window_bytes=self.window_bytes, spill=self._spill(sid),
+        sid, created = self._new_id(), time.time()
+        session = Session(sid, runner, speed, buffer, window_bytes=self.window_bytes, created=created,
+                          spill=self._spill(sid, created, n_banks, speed, settings),
                           footprint=self.footprint(n_banks, max_steps), settings=settings)
         self.sessions[session.id] = session
         loop = asyncio.get_running_loop()
@@ -723,7 +862,17 @@ class SessionStore:
             self._reaper = loop.create_task(self._reap())
         return session
 
-    def _spill(self, sid: str) -> Spill | None:
+    def _new_id(self) -> str:
+        while True:
+            sid = uuid.uuid4().hex[:8]
+            if sid not in self.sessions and (self.db is None or self.db.session(sid) is None):
+                return sid
+
+    def _spill(self, sid: str, created: float, n_banks: int, speed: float, settings: dict[str, Any] | None,
+               parent: str | None = None, fork_step: int | None = None) -> Spill | DbSpill | None:
+        if self.db is not None:
+            self.db.create(sid, created, n_banks, speed, settings, parent, fork_step)
+            return DbSpill(self.db, sid)
         if self.spill_bytes <= 0:
             return None
         if self.spill_dir is None:
@@ -748,8 +897,11 @@ class SessionStore:
 
     def evict_expired(self) -> None:
         now = time.monotonic()
+        dropped = self.db.dropped if self.db is not None else set()
         for session in list(self.sessions.values()):
-            if session.finished_at is not None and now - session.finished_at >= self.finished_ttl:
+            if session.restoring:  # being re-created: it steps again in a moment
+                continue
+            if session.finished_at is not None and now - session.finished_at >= self.finished_ttl or session.id in dropped:
                 self.evict(session)
 
     async def _reap(self) -> None:
@@ -772,8 +924,9 @@ class SessionStore:
             fork = runner.init_event["data"]["config"]["branch"]
             backlog, viewer = parent.subscribe(0)  # everything after the parent's init
             parent.unsubscribe(viewer)
-        sid = uuid.uuid4().hex[:8]
-        session = Session(sid, runner, parent.speed, parent.buffer, window_bytes=self.window_bytes, spill=self._spill(sid),
+        sid, created = self._new_id(), time.time()
+        session = Session(sid, runner, parent.speed, parent.buffer, window_bytes=self.window_bytes, created=created,
+                          spill=self._spill(sid, created, system.n, parent.speed, parent.settings, parent.id, fork["step"]),
                           footprint=self.footprint(system.n, system.max_steps), parent=parent.id, fork_step=fork["step"],
                           settings=parent.settings)
         session.publish([runner.init_event])
@@ -788,21 +941,102 @@ class SessionStore:
         return session
 
     def get(self, session_id: str | None) -> Session:
+        """A session by id (default the newest), from memory or else read back from the store."""
         self.evict_expired()
         if session_id is None:
-            if not self.sessions:
+            newest = max(self.sessions.values(), key=lambda s: s.created, default=None)
+            stored = self.db.sessions()[-1:] if self.db is not None else []
+            if stored and (newest is None or stored[0].created > newest.created):
+                session_id = stored[0].id
+            elif newest is not None:
+                return newest
+            else:
                 raise CommandError(404, "no session yet: POST /api/interactive/start first")
-            return max(self.sessions.values(), key=lambda s: s.created)
         session = self.sessions.get(session_id)
+        if session is None and self.db is not None and session_id not in self.db.dropped:
+            record = self.db.session(session_id)
+            if record is not None:
+                session = Session.stored(record, self.db, self.buffer, self.window_bytes)
+                self.sessions[session_id] = session
+                self._reap_soon()
         if session is None:
             raise CommandError(404, f"unknown session {session_id!r}")
         return session
+
+    def statuses(self, stored: list[StoredSession] | None = None) -> list[dict[str, Any]]:
+        """Every session's status: those in memory, and those of ``stored`` (the store's sessions,
+        read beforehand in a thread) that only the store keeps."""
+        out = [s.status() for s in self.sessions.values()]
+        for record in stored or []:
+            if record.id not in self.sessions and self.db is not None and record.id not in self.db.dropped:
+                out.append(Session.stored(record, self.db, self.buffer, self.window_bytes).status())
+        return out
+
+    def _reap_soon(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def restore(self, session: Session) -> Event | None:
+        """Re-create an interrupted session by replaying its stored stream (as ``replay --verify``
+        does), paused at its last step (the ``paused`` event it gets marks the interruption, unless it
+        was paused already), and drive it again. Returns that ``paused`` event. 409 when the stream
+        cannot be replayed (cut by retention, or it does not re-create itself)."""
+        if not session.interrupted:
+            return None
+        if session.restoring:
+            raise CommandError(409, f"session {session.id} is being re-created; try again in a moment")
+        record = self.db.session(session.id) if self.db is not None else None
+        if record is None:
+            raise CommandError(404, f"unknown session {session.id!r}")
+        why = f"session {session.id} cannot be re-created"
+        if record.last_seq < 0:
+            raise CommandError(409, f"{why}: nothing of its stream was stored")
+        if record.gap_to >= 0 or session.id in self.db.gaps:
+            raise CommandError(409, f"{why}: its events up to seq {max(record.gap_to, self.db.gaps.get(session.id, -1))} "
+                                    "were dropped to keep the store within --keep-mb")
+        max_steps = record.status.get("max_steps")
+        reservation = self.reserve(record.n_banks, max_steps, replacing=session)
+        session.restoring = True
+        try:
+            runner = await asyncio.to_thread(self._replay, session.id, record.last_seq, why)
+            event = runner.command("pause") if runner.state in ("ready", "running") else None
+            self.db.revive(session.id)
+            session.footprint = self.footprint(record.n_banks, max_steps)
+            session.revive(runner)
+        finally:
+            session.restoring = False
+            self.unreserve(reservation)
+        return event
+
+    def _replay(self, sid: str, last_seq: int, why: str) -> Runner:
+        from interbank.config import ConfigError
+        from interbank.interactive.verify import replay
+        from interbank.policies.checkpoint import CheckpointError
+
+        def events() -> Iterator[Event]:
+            for chunk in self.db.lines(sid, -1, last_seq):
+                for line in chunk.splitlines():
+                    yield json.loads(line)
+
+        try:
+            result = replay(events())
+        except (ConfigError, CheckpointError, KeyError, ValueError) as err:
+            raise CommandError(409, f"{why}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+        except CommandError as err:
+            raise CommandError(409, f"{why}: {err.message}") from None
+        if result.difference is not None:
+            raise CommandError(409, f"{why}: its replay differs from its stream ({result.difference})")
+        if result.compared != last_seq + 1:
+            raise CommandError(409, f"{why}: {result.compared} of its {last_seq + 1} events are stored")
+        return result.runner
 
     async def close(self) -> None:
         if self._reaper is not None:
             self._reaper.cancel()
         for session in list(self.sessions.values()):
             self.evict(session)
+        if self.db is not None:
+            await asyncio.to_thread(self.db.close)  # what is queued is committed first
         if self._own_spill_dir and self.spill_dir is not None:
             shutil.rmtree(self.spill_dir, ignore_errors=True)
 

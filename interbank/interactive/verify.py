@@ -10,6 +10,10 @@ simulation's own (lending_facility, repayment) are re-created by stepping.
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,22 +71,48 @@ def command_of(event: dict[str, Any]) -> tuple[str, str | None, Any, str | None]
     return name, None, None, None
 
 
-def resimulate(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    runner = runner_from_init(recorded[0])
-    controls = [e for e in recorded if is_command_event(e)]
-    out = runner.take_events()
-    k = 0
-    while True:
-        t = runner.env.system.t
-        while k < len(controls) and controls[k]["step"] == t:
-            name, bank, amount, operation = command_of(controls[k])
-            runner.command(name, bank, amount, operation)
-            k += 1
-        out += runner.take_events()
-        if runner.finished or runner.state == "paused" or len(out) >= len(recorded):
-            break
-        runner.step()
-    return out
+@dataclass
+class Replay:
+    """What :func:`replay` found: the ``runner`` where the recording ends (ready to go on from
+    there), the events ``compared`` and the first ``difference`` (None: the replay re-created the
+    recording byte for byte)."""
+
+    runner: Runner
+    compared: int
+    difference: str | None = None
+
+
+def replay(recorded: Iterable[dict[str, Any]]) -> Replay:
+    """Re-simulate a recorded stream in lockstep with it, one event at a time (nothing is kept but
+    the runner, so a recording of any length replays in bounded memory). Each recorded command
+    event is re-applied when the replay reaches it (at the step it records); the replay stops at the
+    first difference or at the end of the recording. ``interbank replay --verify`` and a server
+    re-creating an interrupted session both use it."""
+    events = iter(recorded)
+    first = next(events, None)
+    runner = runner_from_init(first)  # a ConfigError for an empty stream or one without an init
+    produced: deque[dict[str, Any]] = deque(runner.take_events())
+    n = 0
+    for rec in itertools.chain([first], events):
+        while not produced:  # the replay needs the next step, or the command the recording shows here
+            if is_command_event(rec) and rec["step"] == runner.env.system.t:
+                name, bank, amount, operation = command_of(rec)
+                runner.command(name, bank, amount, operation)
+            elif runner.finished or runner.state == "paused":
+                rest = sum(1 for _ in events)
+                return Replay(runner, n, f"the recording has {n + 1 + rest} events, the replay {n}")
+            else:
+                runner.step()
+            produced.extend(runner.take_events())
+        rep = produced.popleft()
+        if dumps(rec) != dumps(rep):
+            where = first_difference(rec, rep)
+            return Replay(runner, n, f"first difference at seq {rec.get('seq')} ({rec.get('type')}, "
+                                     f"step {rec.get('step')}): {where}")
+        n += 1
+    if produced:  # the recording ends inside a step (or a command's events)
+        return Replay(runner, n, f"the recording has {n} events, the replay {n + len(produced)}")
+    return Replay(runner, n)
 
 
 def first_difference(a: dict[str, Any], b: dict[str, Any], path: str = "") -> str:
@@ -100,18 +130,14 @@ def first_difference(a: dict[str, Any], b: dict[str, Any], path: str = "") -> st
     return f"{path.lstrip('.')}: recorded {a!r}, replayed {b!r}"
 
 
-def verify_events(recorded: list[dict[str, Any]]) -> tuple[bool, str]:
+def verify_events(recorded: Iterable[dict[str, Any]]) -> tuple[bool, str]:
     """(True, summary) when the replay re-creates the stream byte for byte, else (False, first difference)."""
-    if not recorded:
+    if isinstance(recorded, list) and not recorded:
         return False, "the stream is empty"
-    replay = resimulate(recorded)
-    for rec, rep in zip(recorded, replay):
-        if dumps(rec) != dumps(rep):
-            where = first_difference(rec, rep)
-            return False, f"first difference at seq {rec.get('seq')} ({rec.get('type')}, step {rec.get('step')}): {where}"
-    if len(replay) != len(recorded):
-        return False, f"the recording has {len(recorded)} events, the replay {len(replay)}"
-    return True, f"{len(recorded)} events re-simulated identically"
+    result = replay(recorded)
+    if result.difference is not None:
+        return False, result.difference
+    return True, f"{result.compared} events re-simulated identically"
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:

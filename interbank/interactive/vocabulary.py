@@ -60,9 +60,11 @@ assert set(INTERVENTION_UNITS) == set(CENTRAL_BANK_OPERATIONS), "every intervent
 
 # what each command needs: the state it is allowed in and the fields it takes
 COMMAND_RULES: dict[str, dict[str, Any]] = {
-    "pause": {"when": ["ready", "running"], "takes": []},
-    "resume": {"when": ["paused"], "takes": []},
-    "stop": {"when": ["ready", "running", "paused"], "takes": []},
+    # an interrupted session (read back from the store after a restart) is re-created, paused, by
+    # any command: pause leaves it there, resume and stop go on from there
+    "pause": {"when": ["ready", "running", "interrupted"], "takes": []},
+    "resume": {"when": ["paused", "interrupted"], "takes": []},
+    "stop": {"when": ["ready", "running", "paused", "interrupted"], "takes": []},
     "delete_bank": {"when": ["paused"], "takes": ["bank"]},
     "add_capital": {"when": ["paused"], "takes": ["bank", "amount"]},
     "central_bank": {"when": ["paused"], "takes": ["operation", "bank", "amount"]},

@@ -1,6 +1,9 @@
+import atexit
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 
@@ -20,6 +23,13 @@ def serve(*args: str, ready_timeout: float = HANG_S):
     """Start `interbank serve` on a free port with ``args``; returns (process, base URL) once it answers.
     The wait is for a condition (the server answering), generous so a busy machine does not fail it."""
     port = free_port()
+    if "--data-dir" not in args and "--no-store" not in args:
+        if "--spill-dir" in args or "--spill-mb" in args:
+            args = (*args, "--no-store")  # a test of the temporary spill: no database
+        else:  # a database of its own, never the user's (nor another test server's: it locks its folder)
+            folder = tempfile.mkdtemp(prefix="interbank-test-store-")
+            atexit.register(shutil.rmtree, folder, True)
+            args = (*args, "--data-dir", folder)
     proc = subprocess.Popen(
         [sys.executable, "-m", "interbank.cli", "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -174,6 +174,7 @@ async function start() {
 function remember(id) {
   try { localStorage.setItem("interbank.session", id); } catch (e) { /* storage off: the URL still has it */ }
   const url = new URL(location.href); url.searchParams.set("session", id); history.replaceState(null, "", url);
+  streamLink();
 }
 
 function reset() {
@@ -666,12 +667,21 @@ function header(h) {
   if (h.capital !== undefined) $("capital").textContent = money(h.capital);
 }
 
+// whether the server takes a command in a state (the vocabulary's command rules; before it is
+// loaded, the runner's own states); an interrupted session (read back after a server restart) is
+// re-created, paused at its last step, by pause or resume
+const WHEN = { pause: ["ready", "running"], resume: ["paused"] };
+function allowed(command, state) {
+  const rule = VOCAB && VOCAB.commands.find(c => c.name === command);
+  return (rule ? rule.when : WHEN[command] || []).includes(state);
+}
+
 function setState(state) {
   if (!state) return;
   S.state = state;
   const pill = $("state"); pill.textContent = state; pill.className = "pill " + state;
-  $("pause").disabled = !(state === "running" || state === "ready");
-  $("resume").disabled = state !== "paused";
+  $("pause").disabled = !allowed("pause", state);
+  $("resume").disabled = !allowed("resume", state);
   $("resume").textContent = S.compare && S.compare.state === "paused" ? "Resume both" : "Resume";
   $("stop").disabled = !LIVE.has(state);
   $("branch").disabled = state !== "paused";
@@ -730,7 +740,7 @@ function refreshBankPanel() {
   $("bank-note").textContent = b.deleted ? "Deleted: the figures are its balance sheet when it left, for the record." :
     b.defaulted ? "Defaulted: the figures are its balance sheet at default. It can be deleted while paused." : "";
   $("bank-panel").classList.toggle("gone", !!(b.deleted || b.defaulted));
-  spark($("bank-spark"), [S.equityHistory.get(b.id) || []], ["#4a90e2"]);
+  spark($("bank-spark"), [S.equityHistory.get(b.id) || []], ["#4a90e2"], ["step", `${b.id} equity ($)`]);
 }
 
 function median(xs) { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
@@ -751,7 +761,7 @@ function systemPanel() {
   $("sys-cr").textContent = pct(median(cr)); $("sys-lcr").textContent = pct(median(lcr));
   const minCr = S.minCapital === null ? 0 : S.minCapital;
   $("sys-below").textContent = `${cr.filter(x => x < minCr).length} / ${lcr.filter(x => x < 1).length}`;
-  spark($("system-spark"), [S.stepTotals.slice(-300).map(s => s.capital)], ["#3fb27f"]);
+  spark($("system-spark"), [S.stepTotals.slice(-300).map(s => s.capital)], ["#3fb27f"], ["step", "total capital ($)"]);
 }
 
 function marketsPanel() {
@@ -801,6 +811,7 @@ function marketDashboard() {
 // a line chart with axes and a legend; series: [{label, color, points: [[x, y]], dash}]
 function chart(canvas, series, xLabel, yLabel, marks = []) {
   const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height, L = 46, R = 8, T = 18, B = 22;
+  keep(canvas, ["series", xLabel, yLabel], series.flatMap(s => s.points.map(p => [s.label, p[0], p[1]])));
   g.clearRect(0, 0, w, h);
   const pts = series.flatMap(s => s.points);
   if (!pts.length) return;
@@ -829,6 +840,7 @@ function chart(canvas, series, xLabel, yLabel, marks = []) {
 
 function bars(canvas, points, label) {
   const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height, L = 46, T = 14, B = 6;
+  keep(canvas, ["step", label], points.map(p => [p[0], p[1]]));
   g.clearRect(0, 0, w, h);
   g.fillStyle = "#8a99a8"; g.font = "10px system-ui"; g.textAlign = "left"; g.fillText(label, L, T - 3);
   if (!points.length) return;
@@ -847,8 +859,12 @@ function fmtShort(x) {
   return noNegZero(a >= 1e6 ? (x / 1e6).toFixed(1) + "M" : a >= 1e3 ? (x / 1e3).toFixed(1) + "k" : a >= 10 ? x.toFixed(0) : x.toFixed(2));
 }
 
-function spark(canvas, series, colors) {
+// series: arrays of values, one per step, the newest last; header: the CSV's columns (step first)
+function spark(canvas, series, colors, header) {
   const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
+  const n = Math.max(0, ...series.map(s => s.length)), steps = S.stepTotals.slice(-n).map(t => t.step);
+  keep(canvas, header, Array.from({ length: n }, (_, k) =>
+    [steps.length === n ? steps[k] : k - n + 1, ...series.map(s => s[k - n + s.length] ?? "")]));
   g.clearRect(0, 0, w, h);
   const all = series.flat(); if (all.length < 2) return;
   let lo = Infinity, hi = -Infinity; for (const v of all) { if (v < lo) lo = v; if (v > hi) hi = v; }
@@ -1239,6 +1255,74 @@ function intervene(operation, field, extra = {}) {
   control("central_bank", { operation, amount: value, ...extra });
 }
 
+// ------------------------------------------------------------------ export: data to take away
+// Every chart keeps the figures it drew last (keep), downloadable as CSV beside its PNG; the bank
+// and system tables download as CSV with the rows shown; "all banks" is every bank's balance sheet
+// at the step shown (raw numbers, dollars and fractions); the stream is the server's JSONL export.
+const CHARTS = ["bank-spark", "system-spark", "market-price", "market-flows", "compare-capital", "compare-defaults"];
+function keep(canvas, header, rows) { canvas.csv = { header, rows }; }
+const csvCell = (v) => { const t = v === null || v === undefined ? "" : String(v); return /[",\r\n]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t; };
+const csvText = (header, rows) => [header, ...rows].map(r => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
+function fileName(what, ext) {
+  const last = S.stepTotals[S.stepTotals.length - 1];
+  return `interbank-${S.session || "page"}-${what}${last ? "-step" + last.step : ""}.${ext}`;
+}
+// started inside the click that asked for it: a browser lets a page start a second download only
+// from a user's gesture, so nothing here waits (no toBlob callback)
+function download(blob, name) {
+  const url = typeof blob === "string" ? blob : URL.createObjectURL(blob);
+  const a = document.createElement("a"); a.href = url; a.download = name;
+  document.body.appendChild(a); a.click(); a.remove();
+  if (url !== blob) setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+function downloadCsv(what, header, rows) { download(new Blob([csvText(header, rows)], { type: "text/csv" }), fileName(what, "csv")); }
+function chartCsv(id) {
+  const d = $(id).csv;
+  if (!d || !d.rows.length) { message(`${id}: nothing drawn yet`); return; }
+  downloadCsv(id, d.header, d.rows);
+}
+function chartPng(id) {
+  let c = $(id);
+  if (id === "network") {  // the two stacked canvases as one picture
+    const out = document.createElement("canvas"); out.width = c.width; out.height = c.height;
+    const g = out.getContext("2d"); g.fillStyle = "#0b1015"; g.fillRect(0, 0, out.width, out.height);
+    g.drawImage($("network-base"), 0, 0); g.drawImage(c, 0, 0); c = out;
+  }
+  download(c.toDataURL("image/png"), fileName(id, "png"));
+}
+function tableRows(table) { return [...table.querySelectorAll("tr")].map(tr => [...tr.children].map(td => td.textContent)); }
+function tableCsv(tableId, what) {
+  const rows = tableRows($(tableId));
+  if (!rows.length) { message(`${what}: nothing shown yet`); return; }
+  downloadCsv(what, ["figure", "value"], rows);
+}
+function allBanksCsv() {
+  const banks = [...S.banks.values()];
+  if (!banks.length) { message("no banks yet"); return; }
+  const markets = S.markets.map(m => m.name), skip = new Set(["id", "investments"]);
+  const keys = [...new Set(banks.flatMap(b => Object.keys(b)))].filter(k => !skip.has(k) && typeof banks[0][k] !== "object");
+  downloadCsv("banks", ["bank", ...keys, ...markets.map(m => `investments ${m}`)],
+    banks.map(b => [b.id, ...keys.map(k => b[k]), ...markets.map(m => (b.investments || {})[m] ?? "")]));
+}
+function exportButtons() {
+  const pair = (id) => {
+    const div = document.createElement("div"); div.className = "export"; div.dataset.chart = id;
+    div.append(button("PNG", "export-png", () => chartPng(id)));
+    if (id !== "network") div.append(button("CSV", "export-csv", () => chartCsv(id)));
+    return div;
+  };
+  for (const id of CHARTS) $(id).insertAdjacentElement("afterend", pair(id));
+  document.querySelector(".canvas-wrap").insertAdjacentElement("afterend", pair("network"));
+  $("bank-csv").onclick = () => tableCsv("bank-sheet", "bank-" + (S.selected || "none"));
+  $("banks-csv").onclick = allBanksCsv;
+  $("system-csv").onclick = () => tableCsv("system-sheet", "system");
+}
+function streamLink() {
+  const a = $("stream-jsonl");
+  a.hidden = !S.session;
+  if (S.session) { a.href = `/api/interactive/stream/${encodeURIComponent(S.session)}.jsonl`; a.download = `interbank-${S.session}.jsonl`; }
+}
+
 // ------------------------------------------------------------------ keyboard
 function typing(el) {
   return !!el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
@@ -1252,13 +1336,14 @@ function onKey(ev) {
   if (ev.key === "?") { ev.preventDefault(); openHelp(); return; }
   if (ev.key === " " && !closeDialog) {
     ev.preventDefault();  // not a click on the focused button
-    if (S.state === "paused") resume();
-    else if (S.state === "running" || S.state === "ready") control("pause");
+    if (allowed("resume", S.state)) resume();
+    else if (allowed("pause", S.state)) control("pause");
   }
 }
 
 // ------------------------------------------------------------------ wiring
 function wire() {
+  exportButtons();
   $("start").onclick = start;
   $("pause").onclick = () => control("pause");
   $("resume").onclick = resume;
