@@ -128,9 +128,13 @@ def verdict(table: dict[str, dict[str, float]], level: float = 0.05) -> dict[str
     from scipy.stats import norm
 
     threshold = float(norm.ppf(1.0 - level / max(len(table), 1)))
-    for x in table.values():
-        x["z"] = x["gain"] / x["stderr"] if x["stderr"] > 0 else (float("inf") if x["gain"] > 0 else 0.0)
-    paying = sorted((d for d, x in table.items() if x["z"] > threshold), key=lambda d: -table[d]["gain"])
+    z = {d: x["gain"] / x["stderr"] if x["stderr"] > 0 else (float("inf") if x["gain"] > 0 else 0.0)
+         for d, x in table.items()}
+    for d, x in table.items():
+        # a gain without spread (every episode the same) pays for certain: z is unbounded, stored as
+        # None so that metrics.json stays valid JSON
+        x["z"] = z[d] if np.isfinite(z[d]) else None
+    paying = sorted((d for d in table if z[d] > threshold), key=lambda d: -table[d]["gain"])
     best = max(table, key=lambda d: table[d]["gain"]) if table else None
     return {"deviations": table, "best_deviation": best, "best_gain": table[best]["gain"] if best else None,
             "z_threshold": threshold, "paying": paying, "significant": bool(paying)}

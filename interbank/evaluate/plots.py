@@ -171,7 +171,8 @@ def plot_deviations(deviations: dict[str, Any], out: Path, title: str) -> Path:
     for i, b in enumerate(bases):
         for j, d in enumerate(cols):
             if d in deviations[b]["deviations"]:
-                z[i, j] = deviations[b]["deviations"][d]["z"]
+                value = deviations[b]["deviations"][d]["z"]
+                z[i, j] = np.inf if value is None else value  # None: a gain without spread
     fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(cols) + 3), 0.45 * len(bases) + 2.6))
     image = ax.imshow(np.clip(z, -6, 6), cmap="RdBu_r", vmin=-6, vmax=6, aspect="auto")
     for i, b in enumerate(bases):

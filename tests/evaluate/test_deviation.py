@@ -112,3 +112,16 @@ def test_in_the_quiet_market_lending_little_is_not_an_equilibrium():
     totals = dict(zip((k for k, _ in tasks), map_tasks(play_profile, [t for _, t in tasks], workers=2)))
     r = summarise(totals, cfg.n_banks, 30)["ls12"]
     assert r["paying"] == ["ls1.5"] and r["deviations"]["ls1.5"]["better_share"] > 0.5
+
+
+def test_a_certain_gain_is_paying_and_still_valid_json():
+    import json
+
+    from interbank.evaluate.deviation import verdict
+
+    table = {"always": {"gain": 0.5, "stderr": 0.0, "others": 0.0, "better_share": 1.0},
+             "never": {"gain": 0.0, "stderr": 0.0, "others": 0.0, "better_share": 0.0}}
+    result = verdict(table)
+    assert result["paying"] == ["always"]
+    assert table["always"]["z"] is None and table["never"]["z"] == 0.0
+    json.dumps(result, allow_nan=False)  # metrics.json is written this way
