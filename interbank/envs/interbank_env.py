@@ -33,7 +33,8 @@ central bank loans. A bank that only holds earns what real banks earn. Each
 step deposits flow between banks (zero-sum, Iori et al. 2006; Allen & Gale
 2000); a bank short of its reserve requirement requests funding, and the LEND
 offers of other banks are matched to the requests (recent counterparties
-first, then new ones tiered by size) at a market rate set by scarcity inside
+first, then new ones tiered by size, what the tiers leave unmatched carried by a
+large bank within reach of both ends, a dealer) at a market rate set by scarcity inside
 the central bank's corridor plus a spread that rises with the borrower's
 leverage, never above the lending facility (Poole 1968). At maturity a loan is
 repaid out of the borrower's spare cash and the rest rolls over, unless the
@@ -111,7 +112,8 @@ above), and any dotted config key
 ## Version history
 - v3: the economics of the card's ``interbank.sim`` (income statement, random-walk
   markets with transient impact, corridor pricing, the facility before fire
-  sales, binding LCR and capital minimums). Since then ``infos`` carry
+  sales, binding LCR and capital minimums), then the core's dealers and stress
+  balance sheets with cash beside the interbank book. Since then ``infos`` carry
   ``action_mask`` only with ``flat_observation=True`` (with the dict
   observation it is in the observation only), so that TorchRL's default path
   works.
