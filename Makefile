@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 FLAKY_RUNS ?= 5
 
-.PHONY: install demo test flaky compat compat-install compat-test wheel-check bench serve browser clean
+.PHONY: install demo test docs flaky compat compat-install compat-test wheel-check bench serve browser clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: a newer or unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[test,ray]"
+	$(BIN)/pip install -q -e ".[test,ray,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,13 +28,19 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
 
+# The documentation site (mkdocs.yml, docs/) into site/, strictly: a broken link or anchor, a page missing
+# from the nav or an API reference that no longer resolves fails it. A few seconds; CI runs it (.ci/run).
+# The commands the README and the docs show are checked by tests/test_docs_commands.py (in make test).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 # The whole suite FLAKY_RUNS times quiet, then as often beside two spinning processes; lists every test
 # that failed at least once (test-artifacts/flaky.json). About 10 x 5 minutes here.
 flaky: $(STAMP) browser
 	$(BIN)/python tests/flaky.py --runs $(FLAKY_RUNS)
 
 # The client libraries that cannot share an environment with the test extra, nor with each other, each in its
-# own (docs/compat.md): AgileRL 2.58 (pettingzoo<1.27, tensordict 0.13); BenchMARL 1.5 (torchrl<0.12,
+# own (docs/trainers.md): AgileRL 2.58 (pettingzoo<1.27, tensordict 0.13); BenchMARL 1.5 (torchrl<0.12,
 # tensordict 0.11), under the oldest PettingZoo interbank supports, with the env's API tests. A library
 # missing there fails its test instead of skipping it (INTERBANK_REQUIRE_COMPAT).
 COMPAT := .venv-compat
@@ -76,4 +82,4 @@ bench: $(STAMP)
 	$(BIN)/interbank bench --banks 10,100,1000,10000 --steps 200
 
 clean:
-	rm -rf $(VENV) $(COMPAT) $(COMPAT_BENCHMARL) build *.egg-info
+	rm -rf $(VENV) $(COMPAT) $(COMPAT_BENCHMARL) build site *.egg-info

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_rules.py [--seeds 1000-1009] [--out benchmarks/results/rules_v3.json]
 
-Prints a markdown table (the README's "Which simple rules do well") and writes the JSON:
+Prints a markdown table (docs/economics.md, "Which simple rules do well") and writes the JSON:
 per scenario and rule, the mean return (summed reward per bank, mean over episodes) with its
 standard error over the episodes, the default rate and the total equity at the end over the start.
 """

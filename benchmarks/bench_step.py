@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_step.py [--repeat 3]
 
-Same figures as ``interbank bench --json``; the README quotes the medians.
+Same figures as ``interbank bench --json``; docs/benchmarks.md quotes the medians.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """IPPO from AgileRL on interbank, trained by AgileRL's own on-policy loop
 (tested with agilerl 2.58.0, which needs pettingzoo<1.27: interbank supports 1.24.3 and later).
 
-AgileRL 2.58.0's IPPO assumes every agent stays for the whole episode (docs/compat.md): it stacks
+AgileRL 2.58.0's IPPO assumes every agent stays for the whole episode (docs/trainers.md): it stacks
 one action mask per bank of the group (a bank that has defaulted has none: shape error), tests
 ``None in masks`` (raises on numpy masks), and learns from the NaN rewards its vector env gives a
 gone bank (NaN weights). ``EveryBankEveryStep`` (every_bank.py, next to this script) keeps every

@@ -8,7 +8,7 @@ build the env and what it supports.
 TorchRL 0.11 (the newest BenchMARL 1.5.2 allows) reads ``observation_dict[agent]`` for every bank of
 the group on every step, so a bank that has defaulted raises ``KeyError: 'bank_4'`` in
 ``_update_action_mask``. ``EveryBankEveryStep`` (every_bank.py, next to this script) keeps a gone
-bank in the step, zeroed and terminated, with only HOLD allowed (docs/compat.md).
+bank in the step, zeroed and terminated, with only HOLD allowed (docs/trainers.md).
 
 Run from the repository root: python docs/compat/benchmarl_ippo.py
 """

@@ -1,5 +1,5 @@
 """``EveryBankEveryStep``: a PettingZoo parallel wrapper for trainers that assume every agent stays for
-the whole episode (AgileRL 2.58.0, BenchMARL 1.5.2 through TorchRL 0.11; docs/compat.md).
+the whole episode (AgileRL 2.58.0, BenchMARL 1.5.2 through TorchRL 0.11; docs/trainers.md).
 
 A bank that has defaulted leaves ``env.agents``, and the env's five dicts leave it out from then on,
 as PettingZoo specifies. This wrapper keeps it in them instead, as SuperSuit's ``black_death`` does:

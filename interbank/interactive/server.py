@@ -78,7 +78,7 @@ EVENT_ID = re.compile(r"^-?[0-9]{1,18}$")
 
 
 class ServerLimits(BaseModel):
-    """What one server allows and holds (README, "API": limits, codes, memory budget)."""
+    """What one server allows and holds (docs/interactive.md, "Limits, answer codes and memory")."""
 
     max_sessions: int = 8  # sessions kept at once (running or finished but not yet evicted)
     max_banks: int = 10_000  # what the page draws (level of detail above a few thousand)

@@ -1,7 +1,7 @@
 """Warm start: clone a reference rule into the policy before PPO (kickstarting).
 
 Why: PPO from a random policy on this env settles, seed by seed, on one of a few
-strategies (README, "Learning result"): a lender that intermediates, a carry trader
+strategies (docs/learning.md): a lender that intermediates, a carry trader
 that calls its loans and lives on the central bank's facility, or a bank that lends
 almost everything. Which one depends on the first few hundred thousand decisions. Starting
 every seed from the same transparent rule (the tuned ``lend_surplus``) makes the

@@ -72,7 +72,7 @@ def test_snippet_trains_on_the_stress_scenario(snippet, modules, tmp_path):
     if missing:
         if os.environ.get("INTERBANK_REQUIRE_COMPAT"):  # make compat: there a missing library is a failed install
             pytest.fail(f"{', '.join(missing)} not installed in this environment (make compat-install)")
-        pytest.skip(f"{', '.join(missing)} not installed (see docs/compat.md)")
+        pytest.skip(f"{', '.join(missing)} not installed (see docs/trainers.md)")
     # Ray's socket paths must stay under 107 bytes: a short folder, not pytest's deep tmp_path
     ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),

@@ -1,7 +1,7 @@
 """TorchRL's ``PettingZooWrapper`` as its own docs use it: ``use_mask=True`` and nothing else, over the
 env's default (dict) observation; and the flat observation of docs/compat/torchrl_ippo.py. TorchRL
 reads the action mask from the observation or from ``infos`` and fails in ``reset`` on a copy in both
-(docs/compat.md), so the env puts it in ``infos`` only with ``flat_observation=True``."""
+(docs/trainers.md), so the env puts it in ``infos`` only with ``flat_observation=True``."""
 
 from __future__ import annotations
 

@@ -105,7 +105,7 @@ def test_tasks_pair_every_deviation_with_the_base_run_and_rotate_the_deviator():
 def test_in_the_quiet_market_lending_little_is_not_an_equilibrium():
     """Every bank on lend_surplus(12) (lend only far above the reserve requirement, call loans
     back below it) gives a higher mean return than lending freely, but one bank alone gains by
-    lending freely (lend_surplus(1.5)): its borrowers pay it interest (README, "Learning result")."""
+    lending freely (lend_surplus(1.5)): its borrowers pay it interest (docs/learning.md)."""
     cfg = EnvConfig()
     tasks = deviation_tasks(cfg, {"ls12": make_policy("lend_surplus", c=12.0)},
                             {"ls1.5": make_policy("lend_surplus", c=1.5)}, 0, 30)
