@@ -9,6 +9,7 @@ import { CENTRAL_BANK_HANDLERS, EVENT_HANDLERS, IGNORED_EVENTS, closeStream, con
 import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, toast } from "./panels.js";
 import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
+import { timelineTick, wireTimeline } from "./timeline.js";
 
 // ------------------------------------------------------------------ setup
 export let SIZES = {}, DEFAULT_SIZE = null;
@@ -302,6 +303,7 @@ export function frame(now) {
   hover();
   if (S.feedDirty) renderFilteredFeed();
   if (S.market && S.marketDirty) { S.marketDirty = false; marketDashboard(); }
+  timelineTick();
   draw(now);
   drawCompare();
   requestAnimationFrame(frame);
@@ -446,6 +448,7 @@ export function wire() {
   $("market-close").onclick = () => { S.market = null; $("market-dash").hidden = true; marketsPanel(); };
   $("compare-close").onclick = closeCompare;
   wireNetwork();
+  wireTimeline();
   setInterval(() => { if (S.session && !S.finished && !S.gone) statusCheck(); refreshSessions(); }, 2000);
   setInterval(() => { if (S.market) S.marketDirty = true; if (S.compare) S.compare.dirty = true; }, 500);
   setInterval(save, 3000);

@@ -52,7 +52,7 @@ export function setConn(conn) {
 
 // ------------------------------------------------------------------ events, once per frame
 export function drain(now) {
-  if (!S.queue.length) return;
+  if (!S.queue.length || S.timeline) return;  // a past step shown: the stream waits (timeline.js)
   const t0 = performance.now();
   // the newest step_end already queued: older snapshots are read for their totals only
   let lastEnd = -1;

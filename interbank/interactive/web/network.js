@@ -53,7 +53,7 @@ export function fetchExposures(step, force = false) {
   const limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
   fetch(`/api/interactive/exposures/${id}?step=${step}${limit}`, { cache: "no-store" })
     .then(r => { if (!r.ok && id === S.session) S.exposureStep = step; return r.ok ? r.json() : null; })  // not kept: do not ask again
-    .then(x => { if (x && id === S.session) { S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
+    .then(x => { if (x && id === S.session && S.timeline) { S.timeline.live.exposures = x; S.exposureStep = step; } else if (x && id === S.session) { S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
     .catch(() => {})
     .finally(() => { S.exposureBusy = false; if (S.exposureWanted !== S.exposureStep && id === S.session) fetchExposures(S.exposureWanted); });
 }
@@ -137,7 +137,7 @@ export function goneAt(i) { const b = S.banks.get(S.names[i]); return !b || b.de
 // level of detail: every exposure to a bank in distress, then the largest ones up to a budget
 // (exposures come largest first); the rest is summarised in the legend. Width = amount.
 export function edgeLayers(P) {
-  const x = S.exposures; if (!x) { $("lod").textContent = ""; return []; }
+  const x = S.exposures; if (!x) { $("lod").textContent = S.timeline ? ` · exposures of step ${S.timeline.step} are no longer kept` : ""; return []; }
   const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2000 : 3000;
   let amax = 0; for (let k = 0; k < x.amount.length; k++) if (x.amount[k] > amax) amax = x.amount[k];
   const widths = [[], [], [], []], stressed = [];

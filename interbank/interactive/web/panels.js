@@ -42,7 +42,7 @@ export function setState(state) {
 
 // actions are enabled only for a bank they can act on: the one shown
 export function actionButtons() {
-  const b = S.banks.get(S.selected), paused = S.state === "paused";
+  const b = S.banks.get(S.selected), paused = S.state === "paused" && !S.timeline;  // a past step shown: nothing to act on
   const alive = !!b && !b.defaulted && !b.deleted;
   for (const id of ["amount", "add-capital", "cb-amount", "cb-inject"]) $(id).disabled = !(paused && alive);
   $("delete-bank").disabled = !(paused && b && !b.deleted);
