@@ -164,6 +164,7 @@ export function rand(st) {  // a small deterministic PRNG per step (mulberry32) 
 export function onDefault(e, now) {
   const d = e.data, b = S.banks.get(d.bank);
   if (b) { b.defaulted = d.cause !== "deleted"; b.equity = d.equity; }
+  S.defaultedAt.set(d.bank, e.step);
   log(`${e.step} · ${d.bank} defaulted (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank]);
   remember_(e.step, "default", [d.bank], `${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`);
   feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank], false);

@@ -12,6 +12,7 @@ export function playCascade(c, now) {
   const idx = (ids) => ids.filter(id => S.index.has(id)).map(id => S.index.get(id));
   const triggers = idx(c.trigger), victims = idx(c.defaulted.filter(id => !c.trigger.includes(id)));
   S.cascadeAnim = { triggers, victims, t: now, step: c.step };
+  focusOn("cascade", [...c.trigger, ...c.defaulted], c.step);
   for (const i of triggers) S.flashes.push({ i, t: now });
   S.overlay = true;
 }
@@ -53,7 +54,7 @@ export function fetchExposures(step, force = false) {
   const limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
   fetch(`/api/interactive/exposures/${id}?step=${step}${limit}`, { cache: "no-store" })
     .then(r => { if (!r.ok && id === S.session) S.exposureStep = step; return r.ok ? r.json() : null; })  // not kept: do not ask again
-    .then(x => { if (x && id === S.session && S.timeline) { S.timeline.live.exposures = x; S.exposureStep = step; } else if (x && id === S.session) { S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
+    .then(x => { if (x && id === S.session && S.timeline) { S.timeline.live.exposures = x; S.exposureStep = step; } else if (x && id === S.session) { keepExposures(x); S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
     .catch(() => {})
     .finally(() => { S.exposureBusy = false; if (S.exposureWanted !== S.exposureStep && id === S.session) fetchExposures(S.exposureWanted); });
 }
@@ -93,22 +94,33 @@ export function drawBase() {
   let maxEq = 1;
   for (const b of S.banks.values()) if (!b.defaulted && !b.deleted && b.equity > maxEq) maxEq = b.equity;
   const small = n > 3000, cap = Math.max(1.2, (small ? 0.3 : n > 300 ? 0.34 : 0.45) * S.spacing * s);
-  const groups = new Map();
+  const groups = new Map(), marks = [];
   for (let i = 0; i < n; i++) {
     const p = S.nodes[i], b = S.banks.get(p.id); if (!b) continue;
     const key = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (b.priority || "PROFIT");
-    p.r = b.deleted || b.defaulted ? Math.min(cap, 3) : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
+    // a defaulted bank keeps a visible size (at least DEFAULTED_R px, whatever the crowd) and a mark
+    p.r = b.defaulted && !b.deleted ? Math.max(DEFAULTED_R, Math.min(cap, 6)) : b.deleted ? Math.min(cap, 3)
+      : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
     const x = P[2 * i], y = P[2 * i + 1];
     if (x < -p.r || y < -p.r || x > c.width + p.r || y > c.height + p.r) continue;
+    if (key === "defaulted") { marks.push(x - p.r * 0.6, y - p.r * 0.6, x + p.r * 0.6, y + p.r * 0.6, x - p.r * 0.6, y + p.r * 0.6, x + p.r * 0.6, y - p.r * 0.6); }
     const kind = small && p.r < 2.5 ? "squares" : "circles", gk = key + kind;
     let L = groups.get(gk); if (!L) groups.set(gk, L = { kind, style: COLORS[key], data: [], key });
     L.data.push(x, y, p.r);
   }
   // distressed and failed banks last, so that they are drawn on top of the rest
   const rank = { PROFIT: 0, deleted: 1, STABILITY: 2, LIQUIDITY: 3, defaulted: 4 };
-  for (const L of [...groups.values()].sort((a, b) => rank[a.key] - rank[b.key])) layers.push({ kind: L.kind, style: L.style, data: new Float32Array(L.data) });
+  const sorted = [...groups.values()].sort((a, b) => rank[a.key] - rank[b.key]);
+  for (const L of sorted) if (L.key !== "defaulted") layers.push({ kind: L.kind, style: L.style, data: new Float32Array(L.data) });
   // at thousands of banks the nodes fill the disc: the exposures drawn go on top of them
-  paintBase(c, small ? [...layers, ...edges] : [...edges, ...layers]);
+  const out = small ? [...layers, ...edges] : [...edges, ...layers];
+  // focus: everything so far fades behind a veil; the contagion's exposures and banks go on top
+  if (S.focus) out.push({ kind: "squares", style: "rgba(11,16,21,0.78)", data: new Float32Array([c.width / 2, c.height / 2, Math.max(c.width, c.height)]) }, ...focusLayers(P));
+  // failed banks last: never hidden under the crowd, each with its mark
+  for (const L of sorted) if (L.key === "defaulted") out.push({ kind: "circles", style: L.style, data: new Float32Array(L.data) });
+  if (marks.length) out.push({ kind: "lines", style: "#0b1015", width: 1.6, data: new Float32Array(marks) });
+  S.baseFocus = S.focus ? (S.focus.edges ? "edges" : "banks") : null;
+  paintBase(c, out);
 }
 
 // the base is painted by the layer worker (off the main thread) where the browser allows it;
@@ -119,16 +131,73 @@ export function paintBase(c, layers) {
     layerWorker = typeof OffscreenCanvas !== "undefined" && typeof Worker !== "undefined" && c.getContext("bitmaprenderer") ? new Worker("/static/layer.js") : null;
     if (layerWorker) layerWorker.onmessage = (msg) => {
       c.getContext("bitmaprenderer").transferFromImageBitmap(msg.data.bitmap);
-      S.baseFrames++;
+      S.baseFrames++; S.basePainted = msg.data.id;
       layerBusy = false;
       if (layerNext) { const next = layerNext; layerNext = null; paintBase(c, next); }
     };
   }
-  if (!layerWorker) { paintLayers(c.getContext("2d"), c.width, c.height, layers); S.baseFrames++; return; }
+  const id = ++S.baseWanted;
+  if (!layerWorker) { paintLayers(c.getContext("2d"), c.width, c.height, layers); S.baseFrames++; S.basePainted = id; return; }
   if (layerBusy) { layerNext = layers; return; }
   layerBusy = true;
   const buffers = layers.map(L => L.data.buffer);
-  layerWorker.postMessage({ w: c.width, h: c.height, layers, id: S.baseFrames }, buffers);
+  layerWorker.postMessage({ w: c.width, h: c.height, layers, id }, buffers);
+}
+
+export const DEFAULTED_R = 4;  // px: the smallest a defaulted bank is drawn, at any size of network
+
+// Focus and context: while a cascade plays (or a defaulted bank is selected) the banks it hit and
+// their exposures just before (the step before the default, from the server) are drawn at full
+// strength on top, everything else faded. S.focus = {kind, banks: Set of node indices, step, edges}.
+function keepExposures(x) {  // a few recent snapshots, for the focus on a default (the step before it)
+  const h = S.exposureHistory;
+  if (h.length && h[h.length - 1].step >= x.step) h.pop();
+  h.push(x); if (h.length > 8) h.shift();
+}
+
+export function focusOn(kind, ids, step) {
+  const idx = ids.filter(id => S.index.has(id)).map(id => S.index.get(id));
+  if (!idx.length || !S.session) { S.focus = null; return; }
+  const focus = S.focus = { kind, banks: new Set(idx), step, edges: null };
+  S.dirty = true;
+  const id = S.session, before = S.exposureHistory.filter(x => x.step < step).at(-1);
+  // the exposures just before the default: the server's (it keeps the last steps of a live session),
+  // else the newest the page fetched before that step
+  fetch(`/api/interactive/exposures/${encodeURIComponent(id)}?step=${Math.max(0, step - 1)}`, { cache: "no-store" })
+    .then(r => r.ok ? r.json() : null).catch(() => null)
+    .then(got => {
+      const x = got && got.step < step ? got : before;
+      if (S.focus !== focus || S.session !== id || !x) return;
+      const ks = [];
+      for (let k = 0; k < x.amount.length; k++) if (focus.banks.has(x.lender[k]) || focus.banks.has(x.borrower[k])) ks.push(k);
+      focus.edges = { lender: ks.map(k => x.lender[k]), borrower: ks.map(k => x.borrower[k]), amount: ks.map(k => x.amount[k]) };
+      S.dirty = true;
+    });
+}
+export function unfocus(kind = null) {
+  if (S.focus && (kind === null || S.focus.kind === kind)) { S.focus = null; S.dirty = true; }
+}
+
+function focusLayers(P) {
+  const f = S.focus, layers = [], e = f.edges;
+  if (e && e.amount.length) {
+    const d = new Float32Array(4 * e.amount.length);
+    e.amount.forEach((_, j) => { const A = 2 * e.lender[j], B = 2 * e.borrower[j]; d[4 * j] = P[A]; d[4 * j + 1] = P[A + 1]; d[4 * j + 2] = P[B]; d[4 * j + 3] = P[B + 1]; });
+    layers.push({ kind: "lines", style: "rgba(240,110,110,0.95)", width: 1.6, data: d });
+    layers.push({ kind: "triangles", style: "rgba(255,190,190,0.95)", data: arrowHeads(P, e, e.amount.map((_, j) => j).slice(0, 600)) });
+  }
+  // the counterparties of those exposures, at full strength
+  const around = new Set(e ? [...e.lender, ...e.borrower] : []);
+  const groups = new Map();
+  for (const i of around) {
+    if (f.banks.has(i)) continue;
+    const b = S.banks.get(S.names[i]); if (!b || b.defaulted) continue;
+    const key = b.deleted ? "deleted" : b.priority || "PROFIT";
+    let L = groups.get(key); if (!L) groups.set(key, L = []);
+    L.push(P[2 * i], P[2 * i + 1], Math.max(3, S.nodes[i].r));
+  }
+  for (const [key, data] of groups) layers.push({ kind: "circles", style: COLORS[key], data: new Float32Array(data) });
+  return layers;
 }
 
 export function distressed(i) { const b = S.banks.get(S.names[i]); return !!b && !b.defaulted && !b.deleted && !!b.priority && b.priority !== "PROFIT"; }
@@ -218,7 +287,7 @@ export function drawOverlay(now) {
 // trigger -> victims, revealed one after another, then fading
 export function drawCascade(g, at, now) {
   const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * c.victims.length;
-  if (age > total + 1500) { S.cascadeAnim = null; S.overlay = true; return; }
+  if (age > total + 1500) { S.cascadeAnim = null; S.overlay = true; unfocus("cascade"); return; }
   const shown = Math.min(c.victims.length, Math.floor(age / 150) + 1), alpha = age > total ? 1 - (age - total) / 1500 : 1;
   g.strokeStyle = `rgba(224,82,82,${0.8 * alpha})`; g.fillStyle = `rgba(224,82,82,${0.9 * alpha})`; g.lineWidth = 1.5;
   for (let v = 0; v < shown; v++) {

@@ -2,7 +2,7 @@
 // market panels, charts, the activity feed and the defaults log, messages and toasts.
 
 import { $, noNegZero, fmt, money, pct, MARKET_COLORS, S } from "./state.js";
-import { replayButton } from "./network.js";
+import { focusOn, replayButton, unfocus } from "./network.js";
 
 export function button(text, cls, onclick) {
   const b = document.createElement("button"); b.textContent = text; b.className = "small " + cls; b.onclick = onclick; return b;
@@ -72,6 +72,10 @@ export function refreshBankSelect() {
 export function select(id) {
   if (!S.index.has(id)) return;
   S.selected = id; $("bank-select").value = id; refreshBankPanel(); actionButtons(); S.overlay = true;
+  // a defaulted bank selected: its contagion in focus (until another bank is selected)
+  const b = S.banks.get(id);
+  if (b && b.defaulted && !b.deleted && S.defaultedAt.has(id)) focusOn("bank", [id], S.defaultedAt.get(id));
+  else unfocus("bank");
 }
 
 export function refreshBankPanel() {

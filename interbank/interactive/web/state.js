@@ -32,10 +32,11 @@ export function viewFields() {
     equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(),
     totals: null, lastTotals: null, unmetTotal: 0, cbDraws: undefined, markets: [], logItems: [], recent: [],
     step: null, feedDirty: false, marketDirty: false, policyRate: null, minCapital: null,
-    exposures: null, exposureStep: -1, exposureWanted: -1, exposureBusy: false,
+    exposures: null, exposureHistory: [], exposureStep: -1, exposureWanted: -1, exposureBusy: false,
     // what the user looks at
     selected: null, hover: null, market: null, view: { zoom: 1, x: 0, y: 0 },
-    flashes: [], cascadeAnim: null, pulses: [], focus: null,
+    flashes: [], cascadeAnim: null, pulses: [], defaultedAt: new Map(),
+    focus: null,     // a contagion in focus (network.js focusOn): {kind, banks, step, edges}
     dirty: true, overlay: true, proj: null,
     timeline: null,  // a past step shown: {step, banks, totals, ...} (timeline.js); null = live
   };
@@ -44,7 +45,9 @@ export function viewFields() {
 function createState() {
   return {
     ...viewFields(),
-    conn: "idle", frames: 0, baseFrames: 0, unhandled: [],
+    conn: "idle", frames: 0, unhandled: [],
+    // base layer paints: asked (drawBase) and on screen; what the last one asked shows of a focus
+    baseFrames: 0, baseWanted: 0, basePainted: 0, baseFocus: null,
     // the branch shown beside the session ({other: session id, source, totals: [], state, step, fork}):
     // opened and closed by compare.js (it holds a stream), not by a reset
     compare: null,
