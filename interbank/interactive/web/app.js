@@ -218,7 +218,7 @@ export async function refreshSessions() {
   for (const s of [...list].sort((a, b) => b.created - a.created)) {
     const tr = document.createElement("tr"); tr.dataset.session = s.session_id;
     if (s.session_id === S.session) tr.className = "current";
-    const cells = [s.session_id + (s.parent ? ` ⑂${s.parent}@${s.fork_step}` : ""), s.state, `${s.step}/${s.max_steps}`, plural(s.n_banks, "bank")];
+    const cells = [s.session_id + (s.parent ? ` (branch of ${s.parent} at step ${s.fork_step})` : ""), s.state, `${s.step}/${s.max_steps}`, plural(s.n_banks, "bank")];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     const td = document.createElement("td");
     if (s.session_id !== S.session) td.appendChild(button("Attach", "attach", () => { closeCompare(); attach(s.session_id, s.state); if (s.parent) openCompare(s.parent, s.fork_step); refreshSessions(); }));

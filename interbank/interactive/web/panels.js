@@ -163,7 +163,8 @@ export function marketDashboard() {
 }
 
 // a line chart with axes and a legend; series: [{label, color, points: [[x, y]], dash}]
-export function chart(canvas, series, xLabel, yLabel, marks = []) {
+// counts: true for a count (an axis from 0, whole numbers)
+export function chart(canvas, series, xLabel, yLabel, marks = [], counts = false) {
   const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height, L = 46, R = 8, T = 18, B = 22;
   keep(canvas, ["series", xLabel, yLabel], series.flatMap(s => s.points.map(p => [s.label, p[0], p[1]])));
   g.clearRect(0, 0, w, h);
@@ -171,8 +172,13 @@ export function chart(canvas, series, xLabel, yLabel, marks = []) {
   if (!pts.length) return;
   let x0 = Math.min(...pts.map(p => p[0])), x1 = Math.max(...pts.map(p => p[0]));
   let y0 = Math.min(...pts.map(p => p[1])), y1 = Math.max(...pts.map(p => p[1]));
-  if (x1 === x0) x1 = x0 + 1; if (y1 === y0) { y1 += 1; y0 -= 1; }
-  const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+  if (x1 === x0) x1 = x0 + 1;
+  if (counts) { y0 = 0; y1 = Math.max(3, Math.ceil(y1 / 3) * 3); }
+  else {
+    if (y1 === y0) { y1 += 1; y0 -= 1; }
+    const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+  }
+  canvas.axis = { x0, x1, y0, y1 };  // what the axes show (tests read it)
   const X = (x) => L + (x - x0) / (x1 - x0) * (w - L - R), Y = (y) => h - B - (y - y0) / (y1 - y0) * (h - T - B);
   g.strokeStyle = "#3a4754"; g.fillStyle = "#8a99a8"; g.font = "10px system-ui"; g.lineWidth = 1;
   g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
