@@ -2,12 +2,14 @@
 
     POST /api/interactive/start          bank parameters in; SSE out (or JSON {session_id, stream_url})
     POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?};
-                                         command "branch" (paused) forks the session: {session_id, stream_url, ...}
+                                         command "branch" forks the session: {session_id, stream_url, ...}
+                                         (paused, at its step; or "step": k, any session, at step k)
     GET  /api/interactive/status         ?session_id=... (default: the newest session)
     GET  /api/interactive/stream/{id}    SSE, id = seq, event = type, resumable with Last-Event-ID
     GET  /api/interactive/stream/{id}.jsonl  the same events as JSONL (the file replay --verify takes)
     GET  /api/interactive/sessions       every session's status (those only the data folder keeps too)
     GET  /api/interactive/exposures/{id} ?step=&limit=: interbank exposures (lender -> borrower) as of a step
+    GET  /api/interactive/step_end/{id}  ?step=: the step_end event of a past step (the page's timeline)
     GET  /api/interactive/init/{id}      the session's init event (a page resuming after a reload needs only it)
     GET  /api/checkpoints                checkpoint names usable in start
     GET  /api/vocabulary                 every list the page and the server share (policies and their
@@ -173,6 +175,11 @@ class ControlRequest(BaseModel):
     )
     operation: Literal[CENTRAL_BANK_OPERATIONS] | None = Field(  # type: ignore[valid-type]
         default=None, description="central_bank only: inject (bank, amount), set_policy_rate (amount), set_capital_requirement (amount)",
+    )
+    step: int | None = Field(
+        default=None, ge=0, le=10**9,
+        description="branch only: fork at the state of this step (default: a paused session's current step); "
+                    "an earlier step is re-created from the stream, for any session, finished ones too",
     )
 
 
@@ -359,7 +366,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         session = store.get(req.session_id)
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
-        if session.interrupted:  # read back after a restart: re-created (paused at its last step) first
+        if req.step is not None and req.command != "branch":
+            raise CommandError(422, f"step is for branch only; {req.command} takes none")
+        past = req.command == "branch" and req.step is not None
+        if session.interrupted and not past:  # read back after a restart: re-created (paused at its last step) first
             paused = await store.restore(session)
             if req.command == "pause":
                 return {"ok": True, "event": paused, **session.status()}
@@ -371,7 +381,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     async def branch(session: Session, req: ControlRequest) -> JSONResponse:
         if req.bank is not None or req.amount is not None or req.operation is not None:
             raise CommandError(422, "branch takes no bank, amount or operation")
-        child = await store.branch(session)
+        child = await store.branch(session, req.step)
         return JSONResponse(
             {"ok": True, "session_id": child.id, "stream_url": f"/api/interactive/stream/{child.id}",
              "status_url": f"/api/interactive/status?session_id={child.id}", **child.status()},
@@ -389,6 +399,18 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         if snap is None:
             raise CommandError(404, f"no exposures kept for step {step} (only the last steps are kept)")
         return snap
+
+    @app.get("/api/interactive/step_end/{session_id}", summary="The step_end event of a past step of a session",
+             responses=_responses(404, 410, 422))
+    async def step_end(session_id: str, step: int = Query(ge=1, le=10**9)):
+        """The session's ``step_end`` event of ``step`` (every bank's balance sheet and the totals then),
+        the same object its stream carried: the page's timeline shows a past step from it (step 0 is
+        the ``init`` event: GET /api/interactive/init/{id})."""
+        session = store.get(session_id)
+        event = await store.step_end(session, step)
+        if event is None:
+            raise CommandError(404, f"session {session.id} has no step_end for step {step} (it is at step {session.status()['step']})")
+        return Response(dumps(event), media_type="application/json")
 
     @app.get("/api/interactive/init/{session_id}", summary="The init event of a session", responses=_responses(404))
     async def init_event(session_id: str):

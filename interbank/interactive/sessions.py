@@ -779,6 +779,11 @@ def resident_bytes() -> int | None:
         return None
 
 
+def _events_of(chunk: bytes) -> list[Event]:
+    """The events in a chunk of SSE frames (their data lines)."""
+    return [json.loads(line[6:]) for line in chunk.split(b"\r\n") if line.startswith(b"data: ")]
+
+
 class SessionStore:
     """All sessions of a server. At most ``max_sessions`` at once (the oldest finished ones make
     room for new ones, else 429); finished ones are evicted ``finished_ttl`` seconds after they end;
@@ -909,11 +914,27 @@ class SessionStore:
             await asyncio.sleep(max(0.05, min(self.finished_ttl / 4, 5.0)))
             self.evict_expired()
 
-    async def branch(self, parent: Session) -> Session:
-        """Fork a paused session: a new session, paused at the same state, whose stream is the
-        parent's up to the fork (its init naming the parent and the fork step) and then its own.
+    async def branch(self, parent: Session, step: int | None = None) -> Session:
+        """Fork a session: a new session, paused at the state of ``step`` (default: a paused
+        parent's current step), whose stream is the parent's up to the fork (its init naming the
+        parent and the fork step) and then its own. At the parent's current step the parent must be
+        paused and is copied; at an earlier step (any session, finished ones too) the parent's stream
+        up to that step is replayed (as ``replay --verify`` does) and the replay is forked, paused.
         Refused (410) when the parent's early events are no longer kept: a branch needs them to
         be replayable on its own."""
+        current = parent.status()["step"]
+        if step is None or (step == current and parent.runner.state == "paused"):
+            return await self._branch_paused(parent)
+        if step < 0 or step > current:
+            raise CommandError(422, f"branch step must be between 0 and {current} (the session's step); got {step}")
+        self.check_room(parent.n_banks, parent.status().get("max_steps"))
+        events = await self.events_upto(parent, step)
+        runner = await asyncio.to_thread(self._fork_replay, parent.id, events, step)
+        extra = runner.take_events()  # the paused event that marks the fork, when the replay was running
+        child = await asyncio.to_thread(runner.branch, parent.id)
+        return self._start_branch(parent, child, events[1:] + extra)
+
+    async def _branch_paused(self, parent: Session) -> Session:
         if parent.runner.state != "paused":  # a finished one has given its simulation back
             raise CommandError(409, f"branch needs a paused session; the session is {parent.runner.state}")
         system = parent.runner.env.system
@@ -924,21 +945,79 @@ class SessionStore:
             fork = runner.init_event["data"]["config"]["branch"]
             backlog, viewer = parent.subscribe(0)  # everything after the parent's init
             parent.unsubscribe(viewer)
+        events: list[Event] = []
+        async for chunk in backlog:  # the parent's frames re-published as events, up to the fork
+            events.extend(e for e in _events_of(chunk) if e["seq"] <= fork["seq"])
+        return self._start_branch(parent, runner, events)
+
+    def _start_branch(self, parent: Session, runner: Runner, events: list[Event]) -> Session:
+        system, fork = runner.env.system, runner.init_event["data"]["config"]["branch"]
         sid, created = self._new_id(), time.time()
         session = Session(sid, runner, parent.speed, parent.buffer, window_bytes=self.window_bytes, created=created,
                           spill=self._spill(sid, created, system.n, parent.speed, parent.settings, parent.id, fork["step"]),
                           footprint=self.footprint(system.n, system.max_steps), parent=parent.id, fork_step=fork["step"],
                           settings=parent.settings)
         session.publish([runner.init_event])
-        async for chunk in backlog:  # the parent's frames re-published as events, up to the fork
-            events = [json.loads(line[6:]) for line in chunk.split(b"\r\n") if line.startswith(b"data: ")]
-            session.publish([e for e in events if e["seq"] <= fork["seq"]])
+        for start in range(0, len(events), 500):
+            session.publish(events[start:start + 500])
         self.sessions[sid] = session
         loop = asyncio.get_running_loop()
         session.task = loop.create_task(session.drive())
         if self._reaper is None or self._reaper.done():
             self._reaper = loop.create_task(self._reap())
         return session
+
+    async def events_upto(self, session: Session, step: int) -> list[Event]:
+        """The session's events up to the state of ``step``: its init, then every event until the
+        next step starts (the commands applied while paused at ``step`` included), never its end
+        (``stopped`` / ``complete``). 410 when its first events are no longer kept."""
+        backlog, viewer = session.subscribe(-1)
+        session.unsubscribe(viewer)
+        out: list[Event] = []
+        async for chunk in backlog:
+            for event in _events_of(chunk):
+                if event["step"] > step or event["type"] in ("stopped", "complete"):
+                    return out
+                out.append(event)
+        return out
+
+    async def step_end(self, session: Session, step: int) -> Event | None:
+        """The ``step_end`` event of ``step`` (``init`` for step 0) read back from the session's
+        stream, or None when the session has not reached it. 410 when it is no longer kept."""
+        backlog, viewer = session.subscribe(-1)
+        session.unsubscribe(viewer)
+        wanted = "init" if step == 0 else "step_end"
+        async for chunk in backlog:
+            for frame in chunk.split(b"\r\n\r\n"):
+                if f"event: {wanted}".encode() not in frame:
+                    continue
+                for event in _events_of(frame):
+                    if event["type"] == wanted and event["step"] == step:
+                        return event
+                    if event["step"] > step:
+                        return None
+        return None
+
+    def _fork_replay(self, sid: str, events: list[Event], step: int) -> Runner:
+        from interbank.config import ConfigError
+        from interbank.interactive.verify import replay
+        from interbank.policies.checkpoint import CheckpointError
+
+        why = f"session {sid} cannot be branched at step {step}"
+        try:
+            result = replay(events)
+        except (ConfigError, CheckpointError, KeyError, ValueError) as err:
+            raise CommandError(409, f"{why}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+        except CommandError as err:
+            raise CommandError(409, f"{why}: {err.message}") from None
+        if result.difference is not None:
+            raise CommandError(409, f"{why}: its replay differs from its stream ({result.difference})")
+        runner = result.runner
+        if runner.finished:
+            raise CommandError(409, f"{why}: the session has no step after it")
+        if runner.state in ("ready", "running"):
+            runner.command("pause")
+        return runner
 
     def get(self, session_id: str | None) -> Session:
         """A session by id (default the newest), from memory or else read back from the store."""

@@ -50,6 +50,7 @@ CONTROL_FIELDS = {
     "bank": _near(st.sampled_from(["bank_0", "bank_3", "bank_99"])),
     "amount": _near(st.floats(-10, 1e16)),
     "operation": _near(st.sampled_from(["inject", "set_policy_rate", "set_capital_requirement", "repayment"])),
+    "step": _near(st.integers(-3, 40)),
 }
 
 

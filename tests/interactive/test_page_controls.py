@@ -83,6 +83,7 @@ def test_figures_say_their_units_and_the_policy_rate_is_typed_in_percent(console
     assert "policy rate 2.50% a year" in page.inner_text("#feed")
     # words and axes: plurals, no negative zero; a trade of nothing is not in the feed
     shown = page.evaluate("""() => {
+        const { onEvent, plural, fmtShort, money } = window.__page;
         onEvent({seq: 1e9, step: 99, type: 'transaction', data: {bank: 'bank_1', action: 'LEND', counterparty: 'bank_2',
                  market: null, amount: 0, priority: 'PROFIT'}}, performance.now());
         return [plural(1, 'bank'), plural(3, 'bank'), fmtShort(-1e-9), fmtShort(1e-9), money(-0.001), money(-5), money(1234.5),

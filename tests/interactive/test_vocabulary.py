@@ -11,11 +11,12 @@ import pytest
 from tests.deadlines import HANG_S
 from tests.interactive.sse_client import read_events
 
-APP_JS = Path(__file__).resolve().parents[2] / "interbank" / "interactive" / "web" / "app.js"
+# the page's event handlers live in its events module (web/events.js)
+EVENTS_JS = Path(__file__).resolve().parents[2] / "interbank" / "interactive" / "web" / "events.js"
 
 
 def _js_object_keys(source: str, name: str) -> set[str]:
-    """The top-level keys of ``const NAME = { key: ..., ... };`` in the page's script."""
+    """The top-level keys of ``const NAME = { key: ..., ... };`` in the page's events module."""
     start = source.index(f"const {name} = {{")
     depth, keys, k = 0, set(), source.index("{", start)
     token = re.compile(r"(?:\s|//[^\n]*\n)*([A-Za-z_][A-Za-z0-9_]*)\s*:")  # a key, after blanks and comments
@@ -40,7 +41,7 @@ def _js_object_keys(source: str, name: str) -> set[str]:
 
 def _js_list(source: str, name: str) -> list[str]:
     m = re.search(rf"const {name} = \[([^\]]*)\];", source)
-    assert m, f"{name} not found in app.js"
+    assert m, f"{name} not found in events.js"
     return re.findall(r'"([^"]+)"', m.group(1))
 
 
@@ -69,7 +70,7 @@ def test_every_event_type_and_operation_is_handled_by_the_page_and_the_terminal_
     from interbank.interactive.vocabulary import vocabulary
 
     v = vocabulary()
-    source = APP_JS.read_text()
+    source = EVENTS_JS.read_text()
     page = _js_object_keys(source, "EVENT_HANDLERS") | set(_js_list(source, "IGNORED_EVENTS"))
     page_ops = _js_object_keys(source, "CENTRAL_BANK_HANDLERS")
     term = set(terminal._LINES) | set(terminal.FEED_IGNORED) | {"central_bank"}

@@ -1,0 +1,285 @@
+// interbank page: the event stream applied to the state store. The stream is read by a worker
+// (stream.js) and queued here in batches; drain() applies them once per frame, one handler per
+// event type (the server's vocabulary lists the types: checkVocabulary and
+// tests/interactive/test_vocabulary.py check each is handled here or ignored on purpose).
+
+import { $, money, pct, plural, FRAME_BUDGET_MS, SAMPLE_PER_STEP, S } from "./state.js";
+import { feed, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel } from "./panels.js";
+import { fetchExposures, layout, playCascade, pulse } from "./network.js";
+import { openCompare } from "./compare.js";
+import { attach, refreshSessions, statusCheck } from "./app.js";
+
+// the stream is read by a worker (stream.js) and arrives here in batches of [seq, type, data]
+export let worker = null, streamToken = 0;
+export function connect(id, after) {
+  if (!worker) { worker = new Worker("/static/stream.js"); worker.onmessage = onStream; }
+  S.source = { token: ++streamToken, id };
+  setConn("connecting");
+  worker.postMessage({ open: `/api/interactive/stream/${encodeURIComponent(id)}`, after, token: S.source.token });
+}
+
+export function closeStream() {
+  if (S.source && worker) worker.postMessage({ close: true });
+  S.source = null;
+}
+
+export function onStream(msg) {
+  const m = msg.data;
+  if (!S.source || m.token !== S.source.token) return;  // an earlier stream's last words
+  if (m.events) { for (const e of m.events) S.queue.push(e); return; }
+  if (m.conn === "live") { setConn("live"); return; }
+  if (m.conn === "reconnecting") {
+    S.streamErrors++;
+    if (S.finished) { closeStream(); setConn("ended"); return; }
+    if (S.conn !== "gone") setConn("reconnecting");
+    statusCheck(); return;
+  }
+  S.source = null;  // the worker stopped reading: m.end is why
+  if (m.end === 204) { setConn("ended"); return; }
+  if (S.resuming && m.end === 410) {  // the step shown before the reload is no longer kept
+    message(`session ${S.session}: the step shown before the reload is no longer kept; rebuilt from what the server keeps`);
+    attach(S.session); return;
+  }
+  message(m.error || ""); setConn(m.end === 404 ? "lost" : "closed"); statusCheck();
+}
+
+export function setConn(conn) {
+  S.conn = conn;
+  const labels = { idle: "not connected", connecting: "connecting…", live: "live", reconnecting: "reconnecting…",
+    closed: "disconnected", gone: "server gone", lost: "session gone", ended: "stream ended" };
+  const pill = $("conn"); pill.textContent = labels[conn] || conn; pill.className = "pill conn " + conn;
+}
+
+// ------------------------------------------------------------------ events, once per frame
+export function drain(now) {
+  if (!S.queue.length || S.timeline) return;  // a past step shown: the stream waits (timeline.js)
+  const t0 = performance.now();
+  // the newest step_end already queued: older snapshots are read for their totals only
+  let lastEnd = -1;
+  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k][1] === "step_end") { lastEnd = k; break; }
+  let k = 0;
+  for (; k < S.queue.length; k++) {
+    const [seq, type, data] = S.queue[k];
+    if (seq <= S.lastSeq) continue;
+    S.lastSeq = seq;
+    if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
+    S.quiet = seq <= S.resumeAt;  // already shown before a reload: state only, no feed, log or history
+    if (type === "step_end") S.endSeq = seq;
+    if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
+    else if (type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(data);
+    else onEvent(JSON.parse(data), now);
+    if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
+  }
+  S.quiet = false;
+  S.queue = k >= S.queue.length ? [] : S.queue.slice(k);
+  if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
+}
+
+// one handler per event type (GET /api/vocabulary lists the types; checkVocabulary and
+// tests/interactive/test_vocabulary.py check that each is here or in IGNORED_EVENTS)
+export const IGNORED_EVENTS = [];
+export const EVENT_HANDLERS = {
+  init: (e) => onInit(e.data),
+  step_start: (e) => {
+    S.step = { step: e.step, n: 0, by: {}, sample: [], profits: 0, profit: 0, cb: 0, cbAmount: 0 };
+    if (S.state === "ready") setState("running");  // the first step: the stream says it runs before the status does
+  },
+  transaction: (e) => onTransaction(e),
+  profit_booking: (e) => {
+    const d = e.data, st = S.step; if (st) { st.profits++; st.profit += d.profit; }
+    remember_(e.step, "profit", [d.bank], `${d.bank} booked ${money(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
+  },
+  default: (e, now) => { onDefault(e, now); S.dirty = true; },
+  cascade: (e, now) => onCascade(e, now),
+  step_end: (e) => { if (S.state === "ready") setState("running"); onStepEnd(e); S.dirty = true; },
+  complete: (e) => {
+    feed(`${e.step} · complete (${e.data.reason})`, "control");
+    S.finished = true; if (S.state !== "stopped") setState("complete"); else setState("stopped");
+    closeStream(); setConn("ended"); refreshSessions();
+  },
+  paused: (e) => { setState("paused"); feed(`${e.step} · paused`, "control"); },
+  resumed: (e) => { setState("running"); feed(`${e.step} · resumed`, "control"); },
+  stopped: (e) => { setState("stopped"); feed(`${e.step} · stopped`, "control"); },
+  capital_added: (e) => {
+    const d = e.data, b = S.banks.get(d.bank);
+    if (b) { b.cash = d.cash; b.equity = d.equity; b.leverage = leverageOf(b); }
+    header({ capital: (S.totals ? S.totals.capital : 0) + d.amount });
+    feed(`${e.step} · ${d.bank} +${money(d.amount)} capital`, "control", [d.bank]);
+    afterControl();
+  },
+  central_bank: (e) => onCentralBank(e),
+  bank_deleted: (e) => {
+    const d = e.data, b = S.banks.get(d.bank);
+    if (b) {
+      const wasActive = !b.defaulted && !b.deleted;
+      b.deleted = true;
+      if (wasActive) header({ active: S.totals.active - 1, capital: S.totals.capital - d.equity });
+    }
+    feed(`${e.step} · ${d.bank} deleted`, "control", [d.bank]);
+    afterControl(); fetchExposures(e.step, true);
+  },
+};
+
+export function onEvent(e, now) {
+  const handle = EVENT_HANDLERS[e.type];
+  if (handle) handle(e, now);
+}
+
+export function afterControl() { refreshBankSelect(); refreshBankPanel(); S.dirty = true; }
+
+export function leverageOf(b) {
+  const inv = b.investments ? Object.values(b.investments).reduce((a, x) => a + x, 0) : 0;
+  const assets = (b.cash || 0) + (b.book || 0) + (b.loans_out || 0) + inv;
+  return b.equity > 0 ? assets / b.equity : null;
+}
+
+export function onTransaction(e) {
+  const d = e.data, st = S.step;
+  const b = S.banks.get(d.bank); if (b) b.priority = d.priority;
+  if (!d.amount) return;  // nothing changed hands: not a trade to show or count
+  const other = d.counterparty || d.market || "";
+  const text = `${d.bank} ${d.action} ${other} ${money(d.amount)} (${d.priority})`;
+  remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], text);
+  if (d.market && !S.quiet) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
+  if (!st) return;
+  st.n++; st.by[d.action] = (st.by[d.action] || 0) + 1;
+  // reservoir sample: every transaction of the step is equally likely to be shown
+  if (st.sample.length < SAMPLE_PER_STEP) st.sample.push(text);
+  else { const j = Math.floor(rand(st) * st.n); if (j < SAMPLE_PER_STEP) st.sample[j] = text; }
+  if (d.counterparty && S.nodes.length <= 300 && S.catchUp !== Infinity) pulse(d.bank, d.counterparty);
+}
+
+export function countTransaction(raw) {  // far behind: count it without reading it
+  const st = S.step; if (!st) return;
+  if (/"amount":0(\.0)?[,}]/.test(raw)) return;
+  const a = /"action":"(\w+)"/.exec(raw); st.n++; if (a) st.by[a[1]] = (st.by[a[1]] || 0) + 1;
+}
+
+export function rand(st) {  // a small deterministic PRNG per step (mulberry32) so a replay samples the same
+  st.rng = (st.rng === undefined ? st.step * 2654435761 : st.rng) + 0x6D2B79F5 | 0;
+  let t = st.rng; t = Math.imul(t ^ t >>> 15, t | 1); t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+  return ((t ^ t >>> 14) >>> 0) / 4294967296;
+}
+
+export function onDefault(e, now) {
+  const d = e.data, b = S.banks.get(d.bank);
+  if (b) { b.defaulted = d.cause !== "deleted"; b.equity = d.equity; }
+  S.defaultedAt.set(d.bank, e.step);
+  log(`${e.step} · ${d.bank} defaulted (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank]);
+  remember_(e.step, "default", [d.bank], `${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`);
+  feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank], false);
+  if (S.index.has(d.bank) && S.catchUp !== Infinity) S.flashes.push({ i: S.index.get(d.bank), t: now });
+}
+
+export function onCascade(e, now) {
+  const d = e.data;
+  const cascade = { step: e.step, trigger: d.trigger, defaulted: d.defaulted, depth: d.depth };
+  log(`${e.step} · cascade from ${d.trigger.join(", ")}: ${plural(d.defaulted.length, "bank")}, depth ${d.depth}, losses ${money(d.losses)}`,
+    "cascade", [...d.trigger, ...d.defaulted], cascade);
+  feed(`${e.step} · cascade from ${d.trigger.join(", ")}: ${plural(d.defaulted.length, "bank")}`, "cascade", [...d.trigger], false);
+  if (S.catchUp !== Infinity) playCascade(cascade, now);
+}
+
+export const CENTRAL_BANK_HANDLERS = {
+  inject: (e, d) => {
+    const b = S.banks.get(d.bank);
+    if (b) { b.cash = (b.cash || 0) + d.amount; b.central_bank_loans = (b.central_bank_loans || 0) + d.amount; b.leverage = leverageOf(b); }
+    feed(`${e.step} · central bank: ${d.bank} +${money(d.amount)} liquidity at ${pct(d.rate)}`, "control", [d.bank]);
+    afterControl();
+  },
+  set_policy_rate: (e, d) => {
+    feed(`${e.step} · central bank: policy rate ${pct(d.value)} a year`, "control");
+    centralBankRates(d.value, S.minCapital, true);
+  },
+  set_capital_requirement: (e, d) => {
+    feed(`${e.step} · central bank: min capital ratio ${pct(d.value)}`, "control");
+    centralBankRates(S.policyRate, d.value, true);
+  },
+  // the simulation's own
+  lending_facility: (e, d) => {
+    const st = S.step; if (st) { st.cb++; st.cbAmount += d.amount; }
+    remember_(e.step, "cb", [d.bank], `${d.bank} drew ${money(d.amount)} from the central bank at ${pct(d.rate)}`);
+  },
+  repayment: (e, d) => remember_(e.step, "cb", [d.bank], `${d.bank} repaid ${money(d.amount)} to the central bank`),
+};
+export function onCentralBank(e) {
+  const handle = CENTRAL_BANK_HANDLERS[e.data.operation];
+  if (handle) handle(e, e.data);
+}
+
+export function centralBankRates(rate, capital, fill = false) {
+  if (rate !== null && rate !== undefined) S.policyRate = rate;
+  if (capital !== null && capital !== undefined) S.minCapital = capital;
+  $("cb-rate-now").textContent = pct(S.policyRate);
+  $("cb-capital-now").textContent = pct(S.minCapital);
+  const put = (id, x) => { if (x !== null && (fill || $(id).value === "")) $(id).value = +(100 * x).toFixed(4); };
+  put("cb-rate", S.policyRate); put("cb-capital", S.minCapital);
+}
+
+export function onInit(d) {
+  S.init = d; S.maxSteps = d.config.max_steps;
+  const reg = d.config.resolved && d.config.resolved.regulation;
+  centralBankRates(d.config.policy_rate, reg ? reg.min_capital_ratio : null);
+  $("max-steps").textContent = "/" + S.maxSteps;
+  if (d.config.branch && !S.compare) openCompare(d.config.branch.parent, d.config.branch.step);
+  layout(d); S.dirty = true;
+  for (const b of d.banks) S.banks.set(b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false, priority: "PROFIT" });
+  S.markets = d.markets;
+  for (const m of d.markets) { S.marketHistory.set(m.name, [[0, m.price]]); S.marketFlows.set(m.name, { now: 0, steps: [] }); }
+  marketsPanel();
+  header({ step: 0, active: d.banks.length, defaults: 0, capital: d.banks.reduce((a, b) => a + b.capital, 0) });
+  S.selected = d.banks.length ? d.banks[0].id : null;
+  $("bank-select").disabled = false;
+  refreshBankSelect(); refreshBankPanel(); fetchExposures(0);
+}
+
+// step_end read without parsing the balance sheets: its header and its tail (markets, totals)
+export const HEAD = /"step":(\d+),"active_banks":(\d+),"defaults":(\d+),"total_capital":([-0-9.eE+]+)/;
+export function stepEndTotals(raw) {
+  const h = HEAD.exec(raw.slice(0, 400));
+  const at = raw.lastIndexOf('"markets":[');
+  const tail = at > 0 ? JSON.parse("{" + raw.slice(at, -1)) : { markets: [], totals: null };
+  stepTotalsOf(+h[1], +h[2], +h[3], +h[4], tail.markets, tail.totals);
+}
+
+export function stepTotalsOf(step, active, defaults, capital, markets, totals) {
+  const last = S.stepTotals[S.stepTotals.length - 1];
+  if (!last || last.step < step) {  // a step restored after a reload is not counted twice
+    S.stepTotals.push({ step, active, defaults, capital });
+    if (S.stepTotals.length > 10000) S.stepTotals.shift();
+    for (const m of markets) {
+      const h = S.marketHistory.get(m.name); if (h) { h.push([step, m.price]); if (h.length > 5000) h.shift(); }
+      const f = S.marketFlows.get(m.name); if (f) { f.steps.push([step, f.now]); f.now = 0; if (f.steps.length > 5000) f.steps.shift(); }
+    }
+    if (totals) S.unmetTotal += totals.funding_unmet || 0;
+  }
+  if (totals) S.lastTotals = totals;
+  S.markets = markets.length ? markets : S.markets;
+  header({ step, active, defaults, capital });
+  finishStep();
+}
+
+export function onStepEnd(e) {
+  const d = e.data;
+  for (const b of d.banks) {
+    S.banks.set(b.id, b);
+    let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
+    if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
+  }
+  if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
+  stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
+  systemPanel(); marketsPanel(); refreshBankSelect(); refreshBankPanel();
+  fetchExposures(d.step);
+}
+
+export function finishStep() {
+  const st = S.step; if (!st) return;
+  S.step = null;
+  const by = Object.entries(st.by).map(([a, c]) => `${a} ${c}`).join(" · ");
+  const parts = [`${st.step} · ${plural(st.n, "transaction")}${by ? ": " + by : ""}`];
+  if (st.profits) parts.push(`${plural(st.profits, "profit booking")}, net ${money(st.profit)}`);
+  if (st.cb) parts.push(`${plural(st.cb, "facility draw")} ${money(st.cbAmount)}`);
+  S.cbDraws = st.cb ? `${st.cb} · ${money(st.cbAmount)}` : "none";
+  feed(parts.join("; "), "summary", null, false);
+  for (const text of st.sample) feed(`${st.step} · ${text}`, "tx", null, false);
+}

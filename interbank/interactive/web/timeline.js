@@ -1,0 +1,118 @@
+// interbank page: the timeline. A scrubber over the steps the session shown has reached (or all
+// of a finished one's): dragging it to a past step shows the network, the header totals and the
+// bank and system panels as they were then, read back from the server (the step's step_end event,
+// GET /api/interactive/step_end/{id}, and its exposures when still kept); the stream's events wait
+// meanwhile and are applied on "Back to live". "Branch from here" forks a new session at the step
+// shown (command branch with its step): it starts paused there and is shown beside this view.
+
+import { $, money, S } from "./state.js";
+import { error, feed, header, message, refreshBankPanel, refreshBankSelect, systemPanel } from "./panels.js";
+import { openCompare } from "./compare.js";
+import { api, refreshSessions } from "./app.js";
+
+// the last step applied from the stream (while a past step is shown, the stream waits: it stays put)
+export function liveStep() { const t = S.stepTotals; return t.length ? t[t.length - 1].step : 0; }
+
+function totalsAt(step) {
+  if (step === 0 && S.init) return { step: 0, active: S.init.banks.length, defaults: 0, capital: S.init.banks.reduce((a, b) => a + b.capital, 0) };
+  return S.stepTotals.find(t => t.step === step) || null;
+}
+
+// once per frame: the scrubber follows the live step, its buttons the state
+export function timelineTick() {
+  const box = $("timeline"), range = $("timeline-step"), tl = S.timeline;
+  box.hidden = !S.init;
+  if (!S.init) return;
+  const last = liveStep();
+  if (+range.max !== last) range.max = last;
+  if (!tl && +range.value !== last) range.value = last;
+  const label = tl ? `step ${tl.step} of ${last}${tl.loaded === tl.step ? "" : " (loading…)"} · the stream waits` : `step ${last} · live`;
+  if ($("timeline-label").textContent !== label) $("timeline-label").textContent = label;
+  $("timeline-live").disabled = !tl;
+  const finished = S.state === "complete" || S.state === "stopped";
+  $("timeline-branch").disabled = !S.session || !(tl || S.state === "paused" || finished);
+}
+
+// show a past step (the live step: back to live)
+export function showStep(step) {
+  if (!S.init) return;
+  step = Math.max(0, Math.min(step, liveStep()));
+  if (step === liveStep() && !S.timeline) return;
+  if (step === liveStep()) { backToLive(); return; }
+  if (!S.timeline) {
+    S.timeline = { step, loaded: -1, busy: false,
+      live: { banks: S.banks, exposures: S.exposures, totals: { ...S.totals }, lastTotals: S.lastTotals } };
+  }
+  S.timeline.step = step;
+  const t = totalsAt(step);
+  if (t) header(t);
+  $("timeline-step").value = step;
+  load();
+}
+
+// the step shown read back from the server: one request at a time, the latest step wins
+async function load() {
+  const tl = S.timeline, id = S.session;
+  if (!tl || tl.busy || tl.loaded === tl.step) return;
+  const step = tl.step;
+  tl.busy = true;
+  try {
+    let banks, totals = totalsAt(step), system = null;
+    if (step === 0) {
+      banks = new Map(S.init.banks.map(b => [b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false, priority: "PROFIT" }]));
+    } else {
+      const r = await fetch(`/api/interactive/step_end/${encodeURIComponent(id)}?step=${step}`, { cache: "no-store" });
+      const e = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error(e.error || `HTTP ${r.status}`);
+      banks = new Map(e.data.banks.map(b => [b.id, b]));
+      totals = { step, active: e.data.active_banks, defaults: e.data.defaults, capital: e.data.total_capital };
+      system = e.data.totals || null;
+    }
+    const n = S.nodes.length, limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
+    const x = await fetch(`/api/interactive/exposures/${encodeURIComponent(id)}?step=${step}${limit}`, { cache: "no-store" })
+      .then(r => r.ok ? r.json() : null).catch(() => null);
+    if (S.timeline !== tl || S.session !== id) return;
+    tl.loaded = step;
+    if (tl.step !== step) return;  // dragged on meanwhile: the next load shows that one
+    S.banks = banks; S.exposures = x && x.step === step ? x : null; S.lastTotals = system;
+    header(totals);
+    $("sys-exposures").textContent = S.exposures ? `${S.exposures.count} · ${money(S.exposures.total)}` : "not kept for this step";
+    refreshBankSelect(); refreshBankPanel(); systemPanel();
+    S.dirty = true;
+  } catch (e) {
+    if (S.timeline === tl) { tl.loaded = step; error(`step ${step}: ${e.message || e}`); }
+  } finally {
+    tl.busy = false;
+    if (S.timeline === tl && tl.loaded !== tl.step) load();
+  }
+}
+
+export function backToLive() {
+  const tl = S.timeline; if (!tl) return;
+  S.timeline = null;
+  S.banks = tl.live.banks; S.exposures = tl.live.exposures; S.lastTotals = tl.live.lastTotals;
+  header(tl.live.totals);
+  if (S.exposures) $("sys-exposures").textContent = `${S.exposures.count} · ${money(S.exposures.total)}`;
+  refreshBankSelect(); refreshBankPanel(); systemPanel();
+  S.dirty = true;  // the queued events are applied from the next frame
+}
+
+// a new session forked at the step shown (or the paused / finished session's last step)
+export async function branchHere() {
+  const step = S.timeline ? S.timeline.step : liveStep(), parent = S.session;
+  $("timeline-branch").disabled = true;
+  let res;
+  try { res = await api("/api/interactive/control", { session_id: parent, command: "branch", step }); }
+  catch (e) { error(`Branch from step ${step} refused: ${e.message}`); return; }
+  if (S.session !== parent) return;
+  openCompare(res.session_id, res.step);
+  feed(`${step} · branched: ${res.session_id} starts paused at step ${res.step} (shown beside this view)`, "control");
+  message(`${res.session_id} starts paused at step ${res.step}: attach it from the sessions list, or resume it there`);
+  refreshSessions();
+}
+
+export function wireTimeline() {
+  $("timeline-step").addEventListener("input", (ev) => showStep(+ev.target.value));
+  $("timeline-live").onclick = backToLive;
+  $("timeline-branch").onclick = branchHere;
+}
