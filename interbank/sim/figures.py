@@ -191,8 +191,8 @@ class Figures:
 
     Valid while the state is as it was when the ``Figures`` was made: whoever writes the state
     makes a new one. ``loans_out``, ``borrowings``, ``equity`` and ``booked`` may be given when
-    the maker has them already (of the same state), and ``carry`` keeps the loan sums across code
-    that did not write their inputs. Arrays returned are shared by every reader: do not write them.
+    the maker has them already (of the same state), and ``carry`` keeps those whose inputs the
+    code since did not write. Arrays returned are shared by every reader: do not write them.
     """
 
     __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_equity", "_leverage", "_cr", "_lcr", "_mask",
