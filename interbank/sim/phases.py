@@ -37,6 +37,10 @@ Order within a step and why:
 9. ``defaults``: illiquid and insolvent banks default; clearing and fire
    sales cascade until no new default.
 
+After the phases, ``BankingSystem.step`` books each open bank's market result
+(what the other income lines leave of its equity change), rolls the price
+history, and emits ``step_end`` (``interbank.sim.event_data``).
+
 Every dollar a phase moves between a bank and the outside is recorded in the
 sector accounts (``interbank.sim.accounts``).
 """
