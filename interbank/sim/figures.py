@@ -185,6 +185,7 @@ INPUTS: dict[str, frozenset[str]] = {
 }
 """What each figure a ``Figures`` keeps is computed from (state fields; the parameters and the
 fields fixed at reset are left out): ``carry`` drops a figure when one of them was written."""
+_KEPT: dict[frozenset[str], tuple[str, ...]] = {}  # writes -> the figures they leave valid (INPUTS, worked out once)
 
 class Figures:
     """The figures of one state at one moment, each computed on first use and then shared.
@@ -212,9 +213,11 @@ class Figures:
         them, plus the ``known`` ones (``booked=...``: computed by the caller, of the new state)."""
         new = Figures(self.state, self.params)
         written = frozenset(writes)
-        for slot, inputs in INPUTS.items():
-            if not (inputs & written):
-                setattr(new, slot, getattr(self, slot))
+        kept = _KEPT.get(written)
+        if kept is None:
+            kept = _KEPT[written] = tuple(slot for slot, inputs in INPUTS.items() if not (inputs & written))
+        for slot in kept:
+            setattr(new, slot, getattr(self, slot))
         for name, value in known.items():
             setattr(new, "_" + name, value)
         return new
