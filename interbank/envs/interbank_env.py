@@ -12,6 +12,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from interbank.config import EnvConfig, resolve_env_config
+from interbank.envs.interventions import Interventions
 from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
 from interbank.envs.priority import PriorityModel, priority_model_from_config
 from interbank.envs.rewards import reward_components, social_components, weighted_reward
@@ -332,87 +333,29 @@ class InterbankEnv(ParallelEnv):
         return {a: {"observation": obs[index[a]], "action_mask": mask[index[a]]} for a in agents}
 
     # ------------------------------------------------- interactive hooks
-    def _live_index(self, agent: str) -> int:
-        idx = self.agent_index.get(agent)
-        if idx is None:
-            raise KeyError(f"unknown bank {agent!r}")
-        if not self.system.active[idx]:
-            state = "deleted" if self.system.deleted[idx] else "defaulted"
-            raise KeyError(f"bank {agent} has {state} and cannot be changed")
-        return idx
-
-    def add_capital(self, agent: str, amount: float) -> dict[str, Any]:
-        """Inject ``amount`` dollars of new equity (as cash) into a live bank; emits ``capital_added``."""
-        amount = float(amount)
-        if not (amount > 0 and np.isfinite(amount)):
-            raise ValueError(f"amount must be a positive finite number, got {amount}")
-        idx = self._live_index(agent)
-        self.system.add_capital(idx, amount)
-        self._refresh_observations()
-        data = {"bank": agent, "amount": amount, "cash": float(self.system.cash[idx]), "equity": float(self._equity[idx])}
-        self.emit("capital_added", data)
-        return data
-
-    def delete_bank(self, agent: str) -> dict[str, Any]:
-        """Remove a live bank: its market positions are fire-sold, its creditors paid by the
-        clearing model, its claims passed to external creditors (``BankingSystem.delete_bank``).
-        Emits ``bank_deleted``; the bank leaves ``agents``."""
-        idx = self._live_index(agent)
-        settlement = self.system.delete_bank(idx)
-        self._refresh_observations()
-        self.agents = [a for a in self.agents if a != agent]
-        data = {"bank": agent, "equity": settlement.pop("equity"), "settlement": settlement}
-        self.emit("bank_deleted", data)
-        return data
-
-    def delete_failed_bank(self, agent: str) -> dict[str, Any]:
-        """Remove a defaulted bank from the network (the seed's "delete failed banks"). It was
-        settled when it defaulted, so nothing moves: it is marked deleted as well as defaulted.
-        Emits ``bank_deleted`` with its equity at default and a zero settlement."""
-        idx = self.agent_index.get(agent)
-        if idx is None:
-            raise KeyError(f"unknown bank {agent!r}")
-        if not self.system.defaulted[idx] or self.system.deleted[idx]:
-            raise KeyError(f"bank {agent} is not a defaulted bank that is still listed")
-        equity = self.system.snapshots(np.array([idx]))[0]["equity"]
-        self.system.deleted[idx] = True
-        data = {"bank": agent, "equity": equity, "settlement": {"creditor_losses": 0.0, "fire_sale_volume": 0.0}}
-        self.emit("bank_deleted", data)
-        return data
-
+    # they live in ``interbank.envs.interventions`` (``env.interventions``); these names stay for callers
     CENTRAL_BANK_OPERATIONS = INTERVENTIONS
 
-    def central_bank(self, operation: str, bank: str | None = None, amount: float | None = None) -> dict[str, Any]:
-        """A central bank intervention; emits a ``central_bank`` event and returns its data.
+    @functools.cached_property
+    def interventions(self) -> "Interventions":
+        """The interactive hooks on this env (``interbank.envs.interventions.Interventions``)."""
+        return Interventions(self)
 
-        ``inject``: lend ``amount`` dollars of emergency liquidity to live ``bank`` (cash and
-        central bank loans rise, equity unchanged); ``set_policy_rate``: move the rate corridor so
-        the policy rate is ``amount`` (annual, in [0, 1]); ``set_capital_requirement``: set the
-        minimum capital ratio to ``amount`` (in [0, 1]). Bad input raises ValueError/KeyError and
-        changes nothing."""
-        s = self.system
-        if operation not in self.CENTRAL_BANK_OPERATIONS:
-            raise ValueError(f"unknown central bank operation {operation!r}; expected one of {', '.join(self.CENTRAL_BANK_OPERATIONS)}")
-        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, np.floating, np.integer))):
-            raise ValueError(f"amount must be a number, got {amount!r}")
-        value = float("nan") if amount is None else float(amount)
-        if operation == "inject":
-            if not (value > 0 and np.isfinite(value)):
-                raise ValueError(f"amount must be a positive finite number, got {amount}")
-            idx = self._live_index(str(bank))
-            s.inject_liquidity(idx, value)
-            data = {"operation": operation, "bank": bank, "amount": value, "rate": s.lending_rate, "value": None}
-        else:
-            if not (0.0 <= value <= 1.0):
-                raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")
-            if operation == "set_policy_rate":
-                s.set_policy_rate(value)
-            else:
-                s.set_capital_requirement(value)
-            data = {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate, "value": value}
-        self._refresh_observations()
-        self.emit("central_bank", data)
-        return data
+    def add_capital(self, agent: str, amount: float) -> dict[str, Any]:
+        """``Interventions.add_capital``: new equity (cash) for a live bank; emits ``capital_added``."""
+        return self.interventions.add_capital(agent, amount)
+
+    def delete_bank(self, agent: str) -> dict[str, Any]:
+        """``Interventions.delete_bank``: a live bank settled and removed; emits ``bank_deleted``."""
+        return self.interventions.delete_bank(agent)
+
+    def delete_failed_bank(self, agent: str) -> dict[str, Any]:
+        """``Interventions.delete_failed_bank``: a defaulted bank leaves the network; emits ``bank_deleted``."""
+        return self.interventions.delete_failed_bank(agent)
+
+    def central_bank(self, operation: str, bank: str | None = None, amount: float | None = None) -> dict[str, Any]:
+        """``Interventions.central_bank``: inject, set_policy_rate or set_capital_requirement; emits ``central_bank``."""
+        return self.interventions.central_bank(operation, bank, amount)
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
         """Append a (control) event to the stream at the current step, with the next seq."""

@@ -54,13 +54,16 @@ FEATURES: tuple[tuple[str, str], ...] = BASE_FEATURES + PRIORITY_FEATURES
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 N_BASE = len(BASE_FEATURES)
+BASE_INDEX: dict[str, int] = {name: i for i, (name, _) in enumerate(BASE_FEATURES)}
+"""Column of each base feature in ``base_features``' output (the same as in ``FEATURE_INDEX``)."""
 N_FEATURES = len(FEATURES)
 LOW = np.array([lo for _, _, lo, _ in _BASE] + [0] * len(PRIORITIES), dtype=np.float32)
 HIGH = np.array([hi for _, _, _, hi in _BASE] + [1] * len(PRIORITIES), dtype=np.float32)
 
 
 def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) -> np.ndarray:
-    """float64[n_banks, N_BASE] of every bank's features (rows of gone banks are zero)."""
+    """float64[n_banks, N_BASE] of every bank's features (rows of gone banks are zero), each
+    written by its name in the feature table (``_BASE``), clipped to its bounds."""
     s = system
     n = s.n
     reg = s.config.regulation
@@ -69,33 +72,40 @@ def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) 
     safe = np.where(assets > 0, assets, 1.0)
     eq = bs["equity"]
     f = s.funding
-    out = np.empty((n, N_BASE))
-    cols = [
-        bs["cash"], bs["book"], bs["loans_out"], bs["investments"].sum(axis=1), bs["borrowings"],
-        bs["deposits"], bs["central_bank"], eq,
-    ]
-    for k, col in enumerate(cols):
-        out[:, k] = col / safe
-    min_cr = max(s.min_capital_ratio, 1e-9)
-    out[:, 8] = s.capital_ratio() / min_cr - 1.0
-    out[:, 9] = s.liquidity_coverage() / max(reg.min_lcr, 1e-9) - 1.0
-    out[:, 10] = (bs["cash"] - s.required_reserves()) / safe
-    out[:, 11] = np.log(np.maximum(eq, 1e-12) / s.capital0)
-    out[:, 12] = s.risk
-    out[:, 13] = 10.0 * (s.quote() - s.deposit_facility_rate)
-    out[:, 14] = f["unmet"] / safe
-    out[:, 15] = 0.0 if shortfall is None else shortfall / safe
-    out[:, 16] = s.counterparty_losses / s.capital0
     ret = s.price / s.price0 - 1.0
     mom = s.momentum()
-    out[:, 17] = ret.mean()
-    out[:, 18] = mom.mean()
-    out[:, 19] = mom.max() - mom.min()
-    asked = float(f["requested"].sum())
-    out[:, 20] = funding.scarcity(asked, f["offered"])
-    out[:, 21] = 10.0 * s.policy_rate
-    out[:, 22] = 1.0 - s.active.mean() if n else 0.0
-    out[:, 23] = max(0.0, 1.0 - s.t / max(s.max_steps, 1))
+    columns: dict[str, np.ndarray | float] = {
+        "cash_ratio": bs["cash"] / safe,
+        "book_ratio": bs["book"] / safe,
+        "loans_out_ratio": bs["loans_out"] / safe,
+        "investment_ratio": bs["investments"].sum(axis=1) / safe,
+        "borrowings_ratio": bs["borrowings"] / safe,
+        "deposits_ratio": bs["deposits"] / safe,
+        "central_bank_ratio": bs["central_bank"] / safe,
+        "equity_ratio": eq / safe,
+        "capital_buffer": s.capital_ratio() / max(s.min_capital_ratio, 1e-9) - 1.0,
+        "liquidity_buffer": s.liquidity_coverage() / max(reg.min_lcr, 1e-9) - 1.0,
+        "reserve_buffer": (bs["cash"] - s.required_reserves()) / safe,
+        "capital_growth": np.log(np.maximum(eq, 1e-12) / s.capital0),
+        "risk": s.risk,
+        "funding_spread": 10.0 * (s.quote() - s.deposit_facility_rate),
+        "unmet_funding": f["unmet"] / safe,
+        "shortfall_ratio": 0.0 if shortfall is None else shortfall / safe,
+        "counterparty_losses": s.counterparty_losses / s.capital0,
+        "market_return": ret.mean(),
+        "market_momentum": mom.mean(),
+        "market_momentum_spread": mom.max() - mom.min(),
+        "funding_demand": funding.scarcity(float(f["requested"].sum()), f["offered"]),
+        "policy_rate": 10.0 * s.policy_rate,
+        "system_default_fraction": 1.0 - s.active.mean() if n else 0.0,
+        "time_left": max(0.0, 1.0 - s.t / max(s.max_steps, 1)),
+    }
+    if columns.keys() != BASE_INDEX.keys():  # every feature of the table, and only those
+        raise RuntimeError(f"base_features: columns {sorted(columns.keys() ^ BASE_INDEX.keys())} "
+                           "are in one of the feature table and base_features only")
+    out = np.empty((n, N_BASE))
+    for name, value in columns.items():
+        out[:, BASE_INDEX[name]] = value
     np.clip(out, LOW[:N_BASE], HIGH[:N_BASE], out=out)
     out[~s.active] = 0.0
     return out

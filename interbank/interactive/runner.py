@@ -97,6 +97,21 @@ class Status:
         return self.__dict__.copy()
 
 
+@dataclass
+class Fork:
+    """Where a runner starts: a new episode (built by ``Runner``) or a copy of another runner's
+    paused simulation (``Runner.branch``). ``env`` and ``policy`` as they are now; ``init_event``:
+    the stream's init; ``exposures``: the exposure snapshots so far (this step's is added);
+    ``state``: the runner's state; ``pending``: events not handed out yet."""
+
+    env: InterbankEnv
+    policy: Policy
+    init_event: Event
+    exposures: deque
+    state: str
+    pending: list[Event]
+
+
 class Runner:
     """Drives an ``InterbankEnv`` with a batch ``Policy``; thread-safe commands between steps.
 
@@ -106,24 +121,32 @@ class Runner:
     """
 
     def __init__(self, config: EnvConfig, policy: Policy, seed: int, policy_info: dict[str, Any] | None = None,
-                 priority_model: Any = None, branch: dict[str, Any] | None = None) -> None:
-        self.policy = policy
+                 priority_model: Any = None, branch: dict[str, Any] | None = None, *, fork: Fork | None = None) -> None:
+        """A runner of a new episode of ``config`` with ``policy`` from ``seed`` (state ``ready``),
+        or, with ``fork``, one that goes on from a copy of another runner's paused simulation (state
+        ``paused``; ``config`` is then the forked env's, the other arguments are unused). ``branch``:
+        the fork a re-created branch's recording names in its init."""
         self.seed = seed
-        info = {"policy": policy.name, "seed": seed, **(policy_info or {}),
-                "priority_model": "learned" if priority_model is not None else config.priority.model}
-        run_info: dict[str, Any] = {"run": info}
-        if branch is not None:  # re-creating a branch's recording: its init names the fork
-            run_info["branch"] = branch
-        self.env = parallel_env(config, record_events=True, run_info=run_info, priority_model=priority_model)
-        self.policy.reset(seed)
-        self.env.reset(seed=seed)
-        self.state = "ready"
+        if fork is None:
+            info = {"policy": policy.name, "seed": seed, **(policy_info or {}),
+                    "priority_model": "learned" if priority_model is not None else config.priority.model}
+            run_info: dict[str, Any] = {"run": info}
+            if branch is not None:  # re-creating a branch's recording: its init names the fork
+                run_info["branch"] = branch
+            env = parallel_env(config, record_events=True, run_info=run_info, priority_model=priority_model)
+            policy.reset(seed)
+            env.reset(seed=seed)
+            pending: list[Event] = list(env.drain_events())
+            fork = Fork(env, policy, pending[0], deque(maxlen=EXPOSURE_STEPS), "ready", pending)
+        self.policy = fork.policy
+        self.env = fork.env
+        self.state = fork.state
         self.lock = threading.RLock()
         # only the events not handed out yet: the runner keeps no history (a session's
         # stream history is the front end's business, bounded there)
-        self._pending: list[Event] = list(self.env.drain_events())
-        self.init_event: Event = self._pending[0]  # kept for branches: their init is this one, naming the fork
-        self._exposures: deque[dict[str, Any]] = deque(maxlen=EXPOSURE_STEPS)
+        self._pending: list[Event] = fork.pending
+        self.init_event: Event = fork.init_event  # kept for branches: their init is this one, naming the fork
+        self._exposures: deque[dict[str, Any]] = fork.exposures
         self._record_exposures()
         self._status = self._read_status()
 
@@ -214,17 +237,12 @@ class Runner:
             if self.state != "paused":
                 raise CommandError(409, f"branch needs a paused session; the session is {self.state}")
             self._pending.extend(self.env.drain_events())
-            child = object.__new__(Runner)
-            child.policy, child.env = copy.deepcopy((self.policy, self.env))
-            child.seed, child.state, child.lock = self.seed, "paused", threading.RLock()
-            child._pending = []
+            policy, env = copy.deepcopy((self.policy, self.env))
             init = copy.deepcopy(self.init_event)
             init["data"]["config"]["branch"] = {"parent": parent, "step": int(self.env.system.t),
                                                 "seq": int(self.env.system.log.seq) - 1}
-            child.init_event = init
-            child._exposures = deque(self._exposures, maxlen=EXPOSURE_STEPS)
-            child._status = child._read_status()
-            return child
+            fork = Fork(env, policy, init, deque(self._exposures, maxlen=EXPOSURE_STEPS), "paused", [])
+            return Runner(env.config, policy, self.seed, fork=fork)
 
     # ------------------------------------------------------------- commands
     def command(self, name: str, bank: str | None = None, amount: Any = None, operation: str | None = None) -> Event:

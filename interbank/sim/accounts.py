@@ -39,6 +39,7 @@ import numpy as np
 from interbank.sim.columns import column_sums
 
 if TYPE_CHECKING:
+    from interbank.sim.state import BankState
     from interbank.sim.system import BankingSystem
 
 SECTORS: tuple[str, ...] = ("banks", "households", "central_bank", "investors", "shareholders")
@@ -113,6 +114,6 @@ def net_worth(system: "BankingSystem") -> dict[str, float]:
     }
 
 
-def units_outstanding(system: "BankingSystem") -> np.ndarray:
+def units_outstanding(system: "BankingSystem | BankState") -> np.ndarray:
     """Market units held by anyone in the economy (banks and investors), per market."""
     return column_sums(system.holdings) + system.accounts.investors_units

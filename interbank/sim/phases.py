@@ -1,12 +1,18 @@
-"""The step as a pipeline of small named phases over a ``BankingSystem``.
+"""The step as a pipeline of small named phases over an explicit state.
 
-Each phase is a function ``phase(system, ctx)``; ``PHASES`` lists them in
-order and ``BankingSystem.step`` runs them. ``StepContext`` carries what one
+Each phase is a function ``phase(state, params, ctx)`` over a ``BankState``
+(``interbank.sim.state``) and the episode's ``Params``; it declares the state's
+fields it reads and writes (``phase.reads``, ``phase.writes``; a test checks
+the writes on every phase). ``PHASES`` lists them in order and ``run_phases``
+runs them (``BankingSystem.step`` around it). ``StepContext`` carries what one
 phase hands to the next (validated actions, the step's random draws, market
-flows, LEND offers, transaction records).
+flows, LEND offers, transaction records, the event log) and the figures of the
+state a phase starts from (``ctx.figures``: those the previous phases' writes
+left valid; ``interbank.sim.figures``).
 
 Order within a step and why:
 
+0. ``validate_actions`` (before the phases): masked actions become HOLD.
 1. ``actions``: INVEST and DIVEST trade at the midpoint of the price move their
    net flow causes; LEND offers and BORROW calls are recorded (settled in 3 and 5).
 2. ``markets``: the transient impact decays, values take a random-walk step
@@ -31,6 +37,10 @@ Order within a step and why:
 9. ``defaults``: illiquid and insolvent banks default; clearing and fire
    sales cascade until no new default.
 
+After the phases, ``BankingSystem.step`` books each open bank's market result
+(what the other income lines leave of its equity change), rolls the price
+history, and emits ``step_end`` (``interbank.sim.event_data``).
+
 Every dollar a phase moves between a bank and the outside is recorded in the
 sector accounts (``interbank.sim.accounts``).
 """
@@ -38,23 +48,36 @@ sector accounts (``interbank.sim.accounts``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
-from interbank.sim import funding, market
+from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.columns import scale_columns
-
-if TYPE_CHECKING:
-    from interbank.sim.system import BankingSystem
+from interbank.sim.events import EventLog
+from interbank.sim.figures import Figures, collateral_capacity, excess_cash, momentum, required_reserves
+from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
+from interbank.sim.state import BankState, Params
 
 
 @dataclass
 class StepContext:
-    """What the phases of one step share. ``tx``: bank -> (counterparty, market, amount)
-    for the ``transaction`` events; ``shortfall``: dollars of obligations a bank had to
-    cover beyond its cash (fire sales, facility, book sale, or default)."""
+    """What the phases of one step share (arrays per bank unless stated).
+
+    ``t``: the step; ``acts`` int[n]: the validated actions (-1 for gone banks); ``invalid``
+    bool[n]: a masked action was sent; ``draws``: the step's random numbers (``draw_step``);
+    ``log``: the event log (off in training). Written by the phases: ``flow`` float[m], dollars:
+    the net market flow of INVEST and DIVEST (``actions``, read by ``markets``); ``offers``
+    dollars: LEND supply (``actions`` -> ``funding_market``); ``calling`` bool[n]: BORROW
+    (``actions`` -> ``interest_and_maturities``); ``shortfall`` dollars: obligations a bank had
+    to cover beyond its cash (fire sales, facility, book sale, or default; ``liquidity_fallback``);
+    ``tx``: bank -> (counterparty, market, amount) for the ``transaction`` events;
+    ``new_defaults`` int[k] and ``cascade_depth`` (``defaults``).
+
+    ``figures``: the figures of the state the running phase starts from (valid until it writes);
+    ``left``: set by a phase that computed the figures of the state it leaves (after its last
+    write that changes them), so the next phases reuse them."""
 
     t: int
     acts: np.ndarray
@@ -64,9 +87,32 @@ class StepContext:
     offers: np.ndarray
     calling: np.ndarray
     shortfall: np.ndarray
+    log: EventLog = field(default_factory=lambda: EventLog(False))
+    figures: Figures | None = None
+    left: Figures | None = None
     tx: dict[int, tuple[str | None, str | None, float]] = field(default_factory=dict)
     new_defaults: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     cascade_depth: int = 0
+
+
+class Phase(Protocol):
+    """A phase of the step: ``phase(state, params, ctx)``, with the state's fields it reads and writes."""
+
+    reads: frozenset[str]
+    writes: frozenset[str]
+    __name__: str
+
+    def __call__(self, state: BankState, params: Params, ctx: StepContext) -> None: ...
+
+
+def phase(reads: tuple[str, ...], writes: tuple[str, ...]) -> Callable[[Callable[[BankState, Params, StepContext], None]], Phase]:
+    """Declare a phase's reads and writes (``BankState`` field names; the fields fixed at reset,
+    the parameters and the context are left out)."""
+    def mark(fn: Callable[[BankState, Params, StepContext], None]) -> Phase:
+        fn.reads = frozenset(reads)  # type: ignore[attr-defined]
+        fn.writes = frozenset(writes)  # type: ignore[attr-defined]
+        return fn  # type: ignore[return-value]
+    return mark
 
 
 def _first_largest(values: np.ndarray) -> np.ndarray:
@@ -80,88 +126,132 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     return pick
 
 
-def _scale(s: "BankingSystem") -> np.ndarray:
-    return 0.5 + s.risk
+def _scale(state: BankState) -> np.ndarray:
+    return 0.5 + state.risk
+
+
+def draw_step(state: BankState, params: Params) -> dict[str, np.ndarray]:
+    """The step's random numbers, drawn whatever the actions, so two policies on the same seed
+    face the same shocks: ``u_mkt`` (INVEST's market choice), ``u_run`` (deposit runs),
+    ``z_flow`` (deposit flows), ``z_book`` (credit surprises), float[n]; ``z_mkt`` (correlated
+    market shocks), ``u_crash`` (crashes), float[m]. Advances ``state.rng``."""
+    rng, n = state.rng, params.n
+    return {
+        "u_mkt": rng.random(n), "u_run": rng.random(n), "z_flow": rng.standard_normal(n),
+        "z_book": rng.standard_normal(n), "z_mkt": state.chol @ rng.standard_normal(params.m),
+        "u_crash": rng.random(params.m),
+    }
+
+
+def validate_actions(state: BankState, params: Params, mask: np.ndarray,
+                     actions_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(executed actions, invalid flags): masked (``mask``: the action mask of the state now) or
+    out-of-range actions become HOLD; gone banks -1."""
+    n = params.n
+    acts = np.asarray(actions_in, dtype=np.int64).copy()
+    if acts.shape != (n,):
+        raise ValueError(f"actions must have shape ({n},), got {acts.shape}")
+    in_range = (acts >= 0) & (acts < N_ACTIONS)
+    valid = np.zeros(n, dtype=bool)
+    rows = np.flatnonzero(in_range)
+    valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
+    invalid = state.active & ~valid
+    acts[invalid] = HOLD
+    acts[~state.active] = -1
+    return acts, invalid
 
 
 # ----------------------------------------------------------------- 1. actions
-def actions(s: "BankingSystem", ctx: StepContext) -> None:
-    a = s.config.actions
+@phase(reads=("cash", "deposits", "price", "price_hist", "holdings", "basis"),
+       writes=("holdings", "basis", "cash", "accounts"))
+def actions(state: BankState, params: Params, ctx: StepContext) -> None:
+    """INVEST and DIVEST trade; LEND offers and BORROW calls are recorded in ``ctx``."""
+    a = params.config.actions
     acts = ctx.acts
-    excess = s.excess_cash()
-    record = s.log.enabled
+    excess = excess_cash(state, params)
+    record = ctx.log.enabled
+    m = params.m
 
     # INVEST and DIVEST trade together: the net flow moves each market's price, and every trade
     # executes at the midpoint of the move (the average cost of a linear impact), so a crowd that
     # buys together pays up and one that sells together gets less: no free round trip
     investors = np.flatnonzero(acts == INVEST)
-    logits = s.momentum() / a.momentum_temperature
+    logits = momentum(state) / a.momentum_temperature
     p = np.exp(logits - logits.max())
     cdf = np.cumsum(p / p.sum())
-    buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), s.m - 1)
-    buy = np.minimum(a.invest_fraction * _scale(s)[investors], 1.0) * excess[investors]
+    buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
+    buy = np.minimum(a.invest_fraction * _scale(state)[investors], 1.0) * excess[investors]
     sellers = np.flatnonzero(acts == DIVEST)
-    sell_mkt = _first_largest(scale_columns(s.holdings[sellers], s.price))
-    units = a.divest_fraction * s.holdings[sellers, sell_mkt]
-    flow = np.bincount(buy_mkt, weights=buy, minlength=s.m) - np.bincount(sell_mkt, weights=units * s.price[sell_mkt], minlength=s.m)
+    sell_mkt = _first_largest(scale_columns(state.holdings[sellers], state.price))
+    units = a.divest_fraction * state.holdings[sellers, sell_mkt]
+    flow = (np.bincount(buy_mkt, weights=buy, minlength=m)
+            - np.bincount(sell_mkt, weights=units * state.price[sell_mkt], minlength=m))
     ctx.flow += flow
-    executed = s.price * np.exp(0.5 * s.config.markets.impact * flow / s.depth)
+    executed = state.price * np.exp(0.5 * params.config.markets.impact * flow / state.depth)
     if investors.size:
         bought = buy / executed[buy_mkt]
-        s.holdings[investors, buy_mkt] += bought
-        s.basis[investors, buy_mkt] += buy
-        s.cash[investors] -= buy
-        s.accounts.trade(-np.bincount(buy_mkt, weights=bought, minlength=s.m), -buy)
+        state.holdings[investors, buy_mkt] += bought
+        state.basis[investors, buy_mkt] += buy
+        state.cash[investors] -= buy
+        state.accounts.trade(-np.bincount(buy_mkt, weights=bought, minlength=m), -buy)
     if sellers.size:
         proceeds = units * executed[sell_mkt]
-        s.holdings[sellers, sell_mkt] -= units
-        s.basis[sellers, sell_mkt] *= 1.0 - a.divest_fraction
-        s.cash[sellers] += proceeds
-        s.accounts.trade(np.bincount(sell_mkt, weights=units, minlength=s.m), proceeds)
+        state.holdings[sellers, sell_mkt] -= units
+        state.basis[sellers, sell_mkt] *= 1.0 - a.divest_fraction
+        state.cash[sellers] += proceeds
+        state.accounts.trade(np.bincount(sell_mkt, weights=units, minlength=m), proceeds)
     if record:
         for i, mm, x in zip(investors.tolist(), buy_mkt.tolist(), buy.tolist()):
-            ctx.tx[i] = (None, s.markets[mm], x)
+            ctx.tx[i] = (None, params.markets[mm], x)
         for i, mm, x in zip(sellers.tolist(), sell_mkt.tolist(), (units * executed[sell_mkt]).tolist()):
-            ctx.tx[i] = (None, s.markets[mm], x)
+            ctx.tx[i] = (None, params.markets[mm], x)
 
     lenders = acts == LEND
-    ctx.offers = np.where(lenders, np.minimum(a.lend_fraction * _scale(s), 1.0) * excess, 0.0)
+    ctx.offers = np.where(lenders, np.minimum(a.lend_fraction * _scale(state), 1.0) * excess, 0.0)
     ctx.calling = acts == BORROW
 
 
 # ----------------------------------------------------------------- 2. markets
-def markets(s: "BankingSystem", ctx: StepContext) -> None:
-    mk, sh = s.config.markets, s.config.shocks
-    s.price_before = s.price.copy()
-    s.transient *= market.decay(mk.impact_half_life)
+@phase(reads=("price", "log_value", "transient", "holdings", "accounts"),
+       writes=("price_before", "transient", "log_value", "price", "accounts"))
+def markets(state: BankState, params: Params, ctx: StepContext) -> None:
+    """Impact decays, values take their random step, the step's net flow moves prices, crashes."""
+    mk, sh = params.config.markets, params.config.shocks
+    state.price_before = state.price.copy()
+    state.transient *= market.decay(mk.impact_half_life)
     mu = market.compensated_drift(mk.drift, sh.crash_prob, sh.crash_size)
-    s.log_value += mu - 0.5 * mk.volatility ** 2 + mk.volatility * ctx.draws["z_mkt"]
+    state.log_value += mu - 0.5 * mk.volatility ** 2 + mk.volatility * ctx.draws["z_mkt"]
     if mk.reversion > 0:  # env v2's pull toward a drifting fundamental (predictable; off by default)
-        s.log_value -= mk.reversion * (s.log_value - np.log(s.price0) - mk.drift * ctx.t)
-    s.log_value[ctx.draws["u_crash"] < sh.crash_prob] += np.log1p(-sh.crash_size)
-    for shock in s.scheduled.get(ctx.t, ()):
+        state.log_value -= mk.reversion * (state.log_value - np.log(state.price0) - mk.drift * ctx.t)
+    state.log_value[ctx.draws["u_crash"] < sh.crash_prob] += np.log1p(-sh.crash_size)
+    for shock in params.scheduled.get(ctx.t, ()):
         if shock.type == "market_crash":
-            s.log_value[s.markets.index(shock.market)] += np.log1p(-min(shock.size, 1.0 - 1e-12))
-    s.impact(ctx.flow)  # reprices (the move recorded as market moves)
-    np.maximum(s.log_value, np.log(mk.price_floor * s.price0) - s.transient, out=s.log_value)
+            state.log_value[params.markets.index(shock.market)] += np.log1p(-min(shock.size, 1.0 - 1e-12))
+    impact(state, params, ctx.flow)  # reprices (the move recorded as market moves)
+    np.maximum(state.log_value, np.log(mk.price_floor * state.price0) - state.transient, out=state.log_value)
 
 
 # ---------------------------------------------------- 3. interest and maturities
-def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
-    cfg = s.config
+@phase(reads=("cash", "book", "deposits", "cb_loans", "ledger", "active", "deposit_facility_rate", "lending_rate",
+              "market_rate", "holdings", "price", "income", "accounts"),
+       writes=("cash", "book", "cb_loans", "ledger", "income", "accounts"))
+def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) -> None:
+    """The income statement, interest capitalised, credit surprises, calls, repayments, rollovers."""
+    cfg = params.config
     per = cfg.per_step
-    n, t = s.n, ctx.t
-    led = s.ledger
-    live = s.active
-    r, inc, acc = cfg.rates, s.income, s.accounts
+    n, t = params.n, ctx.t
+    led = state.ledger
+    live = state.active
+    r, inc, acc = cfg.rates, state.income, state.accounts
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
-    book_interest = np.where(live, per(r.book) * s.book, 0.0)
-    fees = np.where(live, per(r.fees) * s.book, 0.0)
-    reserves = np.where(live, per(s.deposit_facility_rate) * np.maximum(s.cash, 0.0), 0.0)
-    deposit_interest = np.where(live, per(r.deposit) * s.deposits, 0.0)
-    costs = np.where(live, per(r.operating_cost) * s.book + per(r.fixed_cost) * s.capital0 * s.target_leverage, 0.0)
-    s.cash += book_interest + fees + reserves - deposit_interest - costs
+    book_interest = np.where(live, per(r.book) * state.book, 0.0)
+    fees = np.where(live, per(r.fees) * state.book, 0.0)
+    reserves = np.where(live, per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), 0.0)
+    deposit_interest = np.where(live, per(r.deposit) * state.deposits, 0.0)
+    costs = np.where(live, per(r.operating_cost) * state.book
+                     + per(r.fixed_cost) * state.capital0 * state.target_leverage, 0.0)
+    state.cash += book_interest + fees + reserves - deposit_interest - costs
     acc.add("book_interest", book_interest.sum())
     acc.add("fees", fees.sum())
     acc.add("operating_costs", -costs.sum())
@@ -169,21 +259,20 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     acc.households += float(deposit_interest.sum())
     # interest capitalised on interbank loans (bank to bank) and on the central bank's loans
     accrued = led.amount * led.rate / cfg.steps_per_year
-    cb_interest = s.cb_loans * per(s.lending_rate)
+    cb_interest = state.cb_loans * per(state.lending_rate)
     led.amount += accrued
-    s.cb_loans += cb_interest
+    state.cb_loans += cb_interest
     inc["interest_income"] += book_interest + reserves + np.bincount(led.lender, weights=accrued, minlength=n)
     inc["interest_expense"] += deposit_interest + cb_interest + np.bincount(led.borrower, weights=accrued, minlength=n)
     inc["fee_income"] += fees
     inc["operating_cost"] += costs
     # credit surprises on the book (its value moves; a real-economy flow)
     vol = r.book_volatility / np.sqrt(cfg.steps_per_year)
-    before = s.book.copy()
-    s.book *= np.exp(vol * ctx.draws["z_book"] - 0.5 * vol ** 2)
-    surprise = s.book - before
+    before = state.book.copy()
+    state.book *= np.exp(vol * ctx.draws["z_book"] - 0.5 * vol ** 2)
+    surprise = state.book - before
     inc["credit_result"] += surprise
     acc.add("credit_surprises", surprise.sum())
-    s.invalidate()
 
     # calls (BORROW: the lender refuses to roll over call_fraction of every loan, due now);
     # the rest rolls over at maturity, repriced at the borrower's current rate
@@ -192,20 +281,20 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
     # a remainder below the minimum trade is called in full, so calls end links (tested on the
     # called records only: the same elementwise test as over the whole ledger)
     at = np.flatnonzero(calls)
-    dust = at[led.amount[at] - called[at] < cfg.actions.min_trade * s.capital0[led.lender[at]]]
+    dust = at[led.amount[at] - called[at] < cfg.actions.min_trade * state.capital0[led.lender[at]]]
     called[dust] = led.amount[dust]
     led.amount -= called
-    s.cash += np.bincount(led.lender, weights=called, minlength=n) - np.bincount(led.borrower, weights=called, minlength=n)
-    s.invalidate()
+    state.cash += (np.bincount(led.lender, weights=called, minlength=n)
+                   - np.bincount(led.borrower, weights=called, minlength=n))
     # at maturity a borrower repays out of its cash above its working balance: the facility first
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
-    spare = np.where(live, np.maximum(s.cash - cfg.funding.repay_buffer * s.required_reserves(), 0.0), 0.0)
-    back = np.minimum(spare, s.cb_loans)
+    spare = np.where(live, np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), 0.0)
+    back = np.minimum(spare, state.cb_loans)
     if back.any():
-        s.cb_loans -= back
-        s.cash -= back
+        state.cb_loans -= back
+        state.cash -= back
         spare -= back
-        s.cb_events("repayment", back)
+        cb_events(state, params, ctx.log, "repayment", back)
     due = (led.due <= t) & (led.amount > 0)
     if due.any():
         owed = np.bincount(led.borrower[due], weights=led.amount[due], minlength=n)
@@ -214,23 +303,26 @@ def interest_and_maturities(s: "BankingSystem", ctx: StepContext) -> None:
         at = np.flatnonzero(due)
         repaid[at] = led.amount[at] * share[led.borrower[at]]
         led.amount -= repaid
-        s.cash += np.bincount(led.lender, weights=repaid, minlength=n) - np.bincount(led.borrower, weights=repaid, minlength=n)
-        s.invalidate()
+        state.cash += (np.bincount(led.lender, weights=repaid, minlength=n)
+                       - np.bincount(led.borrower, weights=repaid, minlength=n))
+        # the figures of the state this phase leaves: what follows (new rates and due steps,
+        # dropping records of amount 0) changes none of them, bit for bit
+        ctx.left = Figures(state, params)
         roll = due & (led.amount > 0)
-        led.rate[roll] = s.quote()[led.borrower[roll]]
+        led.rate[roll] = ctx.left.quote()[led.borrower[roll]]
         led.due[roll] = t + cfg.funding.maturity
-    if s.log.enabled:
-        _record_calls(s, ctx, called)
+    if ctx.log.enabled:
+        _record_calls(state, params, ctx, called)
     led.compact()
 
 
-def _record_calls(s: "BankingSystem", ctx: StepContext, called: np.ndarray) -> None:
-    led = s.ledger
-    got = np.bincount(led.lender, weights=called, minlength=s.n)
+def _record_calls(state: BankState, params: Params, ctx: StepContext, called: np.ndarray) -> None:
+    led = state.ledger
+    got = np.bincount(led.lender, weights=called, minlength=params.n)
     top = _largest_counterparty(led.lender, led.borrower, called)
     for i in np.flatnonzero(ctx.calling).tolist():
         cp = top.get(i)
-        ctx.tx[i] = (s.names[cp] if cp is not None else None, None, float(got[i]))
+        ctx.tx[i] = (params.names[cp] if cp is not None else None, None, float(got[i]))
 
 
 def _largest_counterparty(src: np.ndarray, dst: np.ndarray, amount: np.ndarray) -> dict[int, int]:
@@ -244,78 +336,87 @@ def _largest_counterparty(src: np.ndarray, dst: np.ndarray, amount: np.ndarray) 
 
 
 # ----------------------------------------------------------------- 4. deposit flows
-def deposit_flows(s: "BankingSystem", ctx: StepContext) -> None:
-    df, sh = s.config.deposit_flows, s.config.shocks
-    live = s.active
-    dep = np.where(live, s.deposits, 0.0)
+@phase(reads=("deposits", "deposits0", "active", "cash"), writes=("deposits", "cash", "income", "accounts"))
+def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
+    """Zero-sum flows between banks, reversion to the initial deposits, runs, scheduled shocks."""
+    df, sh = params.config.deposit_flows, params.config.shocks
+    live = state.active
+    dep = np.where(live, state.deposits, 0.0)
     raw = df.volatility * dep * ctx.draws["z_flow"]
     total = dep.sum()
-    flow = raw - dep * (raw.sum() / total) if total > 0 else np.zeros(s.n)
+    flow = raw - dep * (raw.sum() / total) if total > 0 else np.zeros(params.n)
     # deposits drift back toward their initial level (new depositors replace those lost to runs)
-    flow += df.reversion * np.where(live, s.deposits0 - s.deposits, 0.0)
+    flow += df.reversion * np.where(live, state.deposits0 - state.deposits, 0.0)
     # rare runs: money that leaves the system
     flow -= np.where(live & (ctx.draws["u_run"] < sh.withdrawal_prob), sh.withdrawal_size * dep, 0.0)
-    for shock in s.scheduled.get(ctx.t, ()):
+    for shock in params.scheduled.get(ctx.t, ()):
         if not live[shock.bank]:
             continue
         if shock.type == "deposit_withdrawal":
-            flow[shock.bank] -= shock.size * s.deposits[shock.bank]
+            flow[shock.bank] -= shock.size * state.deposits[shock.bank]
         elif shock.type == "capital_loss":
-            lost = shock.size * s.capital0[shock.bank]
-            s.cash[shock.bank] -= lost
-            s.income["other"][shock.bank] -= lost
-            s.accounts.add("capital_shocks", -lost)
+            lost = shock.size * state.capital0[shock.bank]
+            state.cash[shock.bank] -= lost
+            state.income["other"][shock.bank] -= lost
+            state.accounts.add("capital_shocks", -lost)
     flow = np.maximum(flow, -dep)
-    s.deposits += flow
-    s.cash += flow
+    state.deposits += flow
+    state.cash += flow
     # the zero-sum part moves deposits between banks; the rest (reversion, runs, clipping) is
     # households' money entering or leaving the banks
-    s.accounts.households -= float(flow.sum())
+    state.accounts.households -= float(flow.sum())
 
 
 # ----------------------------------------------------------------- 5. funding market
-def funding_market(s: "BankingSystem", ctx: StepContext) -> None:
-    cfg = s.config
-    n = s.n
-    required = s.required_reserves()
-    request = np.where(s.active, np.maximum(required - s.cash, 0.0), 0.0)
-    supply = np.where(s.active & (request == 0), np.minimum(ctx.offers, np.maximum(s.cash - required, 0.0)), 0.0)
-    led = s.ledger
-    s.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), s.deposit_facility_rate, s.lending_rate)
+@phase(reads=("cash", "deposits", "active", "ledger", "relationships", "deposit_facility_rate", "lending_rate",
+              "book", "holdings", "price", "cb_loans", "min_capital_ratio"),
+       writes=("market_rate", "cash", "ledger", "relationships", "liquidity_sources", "funding"))
+def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
+    """Requests for the reserve shortfall matched to LEND supply at the scarcity-priced rate."""
+    cfg = params.config
+    n = params.n
+    fig = ctx.figures  # of the state as the phase starts: nothing moves until the loans are made
+    assert fig is not None
+    required = required_reserves(state, params)
+    request = np.where(state.active, np.maximum(required - state.cash, 0.0), 0.0)
+    supply = np.where(state.active & (request == 0), np.minimum(ctx.offers, np.maximum(state.cash - required, 0.0)), 0.0)
+    led = state.ledger
+    state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
+                                            state.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
-    known_lender, known_borrower = s.relationships.pairs(ctx.t)
-    if not _ledger_within_relationships(s, ctx.t):
+    known_lender, known_borrower = state.relationships.pairs(ctx.t)
+    if not _ledger_within_relationships(state, params, ctx.t):
         known_lender = np.concatenate([led.lender, known_lender])
         known_borrower = np.concatenate([led.borrower, known_borrower])
-    leverage = s.leverage()  # nothing moves between the match and the pricing: one leverage for both
-    lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, s.lender_order, leverage,
+    leverage = fig.leverage  # one leverage for the match and the pricing
+    lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
-                                             dealers=s.intermediation_capacity() if cfg.funding.dealers else None)
-    rate = s.quote(leverage)[borrower]
+                                             dealers=fig.intermediation_capacity() if cfg.funding.dealers else None)
+    rate = fig.quote()[borrower]  # at the market rate just set
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
-    s.cash += net
+    state.cash += net
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
     # with the loans rolled over this step; the pairs of the loans made or rolled over this step
     dealt = led.merge_due(ctx.t + cfg.funding.maturity, n)
     led.compact()
-    s.relationships.remember_keys(dealt, ctx.t)
+    state.relationships.remember_keys(dealt, ctx.t)
     received = np.maximum(net, 0.0)
-    s.liquidity_sources["interbank"] += float(received.sum())
-    s.funding = {
+    state.liquidity_sources["interbank"] += float(received.sum())
+    state.funding = {
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
         "rate": float(np.average(rate, weights=amount)) if amount.size else float("nan"),
         "offered": float(supply.sum()), "lent": float(np.maximum(-net, 0.0).sum()),
     }
-    if s.log.enabled:
+    if ctx.log.enabled:
         lent = np.bincount(lender, weights=amount, minlength=n)
         top = _largest_counterparty(lender, borrower, amount)
         for i in np.flatnonzero(ctx.acts == LEND).tolist():
             cp = top.get(i)
-            ctx.tx[i] = (s.names[cp] if cp is not None else None, None, float(lent[i]))
+            ctx.tx[i] = (params.names[cp] if cp is not None else None, None, float(lent[i]))
 
 
-def _ledger_within_relationships(s: "BankingSystem", t: int) -> bool:
+def _ledger_within_relationships(state: BankState, params: Params, t: int) -> bool:
     """Whether every loan outstanding is between a pair among the relationships alive at step ``t``,
     so that the relationships alone are the set of existing counterparties (the same set ``match``
     would get with the ledger's pairs added; it treats the pairs as a set: repeats change nothing).
@@ -324,114 +425,103 @@ def _ledger_within_relationships(s: "BankingSystem", t: int) -> bool:
     and never left past due), and that pair is remembered at that step; the initial links are
     remembered at step 0 and due within the first maturity. So when no record is past due and the
     relationships last at least a maturity, every record's pair was dealt within the memory."""
-    led = s.ledger
-    memory, maturity = s.relationships.memory, s.config.funding.maturity
+    led = state.ledger
+    memory, maturity = state.relationships.memory, params.config.funding.maturity
     return memory > 0 and memory >= maturity and (len(led) == 0 or int(led.due.min()) >= t)
 
 
-# ----------------------------------------------------------------- 6. liquidity fallback
-def liquidity_fallback(s: "BankingSystem", ctx: StepContext) -> None:
-    """The pecking order by cost (Shleifer & Vishny 2011): what the market did not cover goes to
-    the central bank's facility (the penalty rate for a week costs far less than a fire sale),
-    then to fire sales of market positions, then to early sale of the loan book."""
-    cfg = s.config
-    src = s.liquidity_sources
-    ctx.shortfall = np.where(s.active, np.maximum(-s.cash, 0.0), 0.0)
-    # a) the central bank's lending facility, up to the reserve requirement, against collateral
-    if cfg.central_bank.enabled:
-        need = np.where(s.active, np.maximum(s.required_reserves() - s.cash, 0.0), 0.0)
-        need[need < 1e-9 * s.capital0] = 0.0  # rounding dust is not a facility draw
-        draw = np.minimum(need, s.collateral_capacity())
-        if draw.any():
-            s.cb_loans += draw
-            s.cash += draw
-            s.cb_events("lending_facility", draw)
-            src["facility"] += float(draw.sum())
-    # b) obligations still beyond cash: fire sale of market positions
-    owe = np.where(s.active, np.maximum(-s.cash, 0.0), 0.0)
-    if owe.any():
-        proceeds, sold = s.fire_sell(owe / (1.0 - cfg.clearing.fire_sale_discount))
-        s.cash += proceeds
-        s.impact(-sold)
-        s.fire_sales += float(sold.sum())
-        src["fire_sale"] += float(proceeds.sum())
-    # c) early sale of the loan book at a discount (to the markets' outside investors)
-    owe = np.where(s.active, np.maximum(-s.cash, 0.0), 0.0)
-    if owe.any():
-        disc = 1.0 - cfg.clearing.book_discount
-        sold = np.minimum(owe / disc, s.book)
-        s.book -= sold
-        s.cash += sold * disc
-        s.book_sales += float(sold.sum())
-        s.income["other"] -= sold * (1.0 - disc)
-        s.accounts.investors_cash -= float((sold * disc).sum())
-        s.accounts.investors_book += float(sold.sum())
-        src["book_sale"] += float((sold * disc).sum())
-    # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
-    src["unmet"] += float(np.where(s.active, np.maximum(s.required_reserves() - s.cash, 0.0), 0.0).sum())
-
-
-# ----------------------------------------------------------------- 7. booking
-def booking(s: "BankingSystem", ctx: StepContext) -> None:
-    if ctx.t % s.config.profit_booking_every == 0:
-        s.book_profits(ctx.t)
-
-
-# ----------------------------------------------------------------- 8. defaults
-def defaults(s: "BankingSystem", ctx: StepContext) -> None:
-    ctx.new_defaults, ctx.cascade_depth = s.resolve_defaults()
-
-
-
-
-def validate_actions(s: "BankingSystem", actions_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(executed actions, invalid flags): masked or out-of-range actions become HOLD; gone banks -1."""
-    acts = np.asarray(actions_in, dtype=np.int64).copy()
-    if acts.shape != (s.n,):
-        raise ValueError(f"actions must have shape ({s.n},), got {acts.shape}")
-    mask = s.action_mask()
-    in_range = (acts >= 0) & (acts < N_ACTIONS)
-    valid = np.zeros(s.n, dtype=bool)
-    rows = np.flatnonzero(in_range)
-    valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
-    invalid = s.active & ~valid
-    acts[invalid] = HOLD
-    acts[~s.active] = -1
-    return acts, invalid
-
-
-def transactions(s: "BankingSystem", ctx: StepContext) -> None:
+# ----------------------------------------------------------------- 6. transactions
+@phase(reads=("priorities",), writes=())
+def transactions(state: BankState, params: Params, ctx: StepContext) -> None:
     """Emit one ``transaction`` event per bank that traded (after the funding market settled LEND)."""
-    if not s.log.enabled:
+    if not ctx.log.enabled:
         return
-    prio = s.priorities
+    prio = state.priorities
     for i in sorted(ctx.tx):
-        cp, market, x = ctx.tx[i]
-        s.log.emit(ctx.t, "transaction", {
-            "bank": s.names[i], "action": ACTIONS[ctx.acts[i]], "counterparty": cp,
-            "market": market, "amount": float(x), "priority": PRIORITIES[int(prio[i])],
+        cp, mkt, x = ctx.tx[i]
+        ctx.log.emit(ctx.t, "transaction", {
+            "bank": params.names[i], "action": ACTIONS[ctx.acts[i]], "counterparty": cp,
+            "market": mkt, "amount": float(x), "priority": PRIORITIES[int(prio[i])],
         })
 
 
-PHASES: tuple[Callable[["BankingSystem", StepContext], None], ...] = (
+# ----------------------------------------------------------------- 7. liquidity fallback
+@phase(reads=("cash", "deposits", "active", "book", "holdings", "price", "cb_loans", "liquidity_sources"),
+       writes=("cb_loans", "cash", "cb_lent", "accounts", "holdings", "basis", "log_value", "transient", "price",
+               "fire_sales", "book", "book_sales", "income", "liquidity_sources"))
+def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> None:
+    """The pecking order by cost (Shleifer & Vishny 2011): what the market did not cover goes to
+    the central bank's facility (the penalty rate for a week costs far less than a fire sale),
+    then to fire sales of market positions, then to early sale of the loan book."""
+    cfg = params.config
+    src = state.liquidity_sources
+    ctx.shortfall = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    # a) the central bank's lending facility, up to the reserve requirement, against collateral
+    if cfg.central_bank.enabled:
+        need = np.where(state.active, np.maximum(required_reserves(state, params) - state.cash, 0.0), 0.0)
+        need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
+        draw = np.minimum(need, collateral_capacity(state, params))
+        if draw.any():
+            state.cb_loans += draw
+            state.cash += draw
+            cb_events(state, params, ctx.log, "lending_facility", draw)
+            src["facility"] += float(draw.sum())
+    # b) obligations still beyond cash: fire sale of market positions
+    owe = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    if owe.any():
+        proceeds, sold = fire_sell(state, params, owe / (1.0 - cfg.clearing.fire_sale_discount))
+        state.cash += proceeds
+        impact(state, params, -sold)
+        state.fire_sales += float(sold.sum())
+        src["fire_sale"] += float(proceeds.sum())
+    # c) early sale of the loan book at a discount (to the markets' outside investors)
+    owe = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    if owe.any():
+        disc = 1.0 - cfg.clearing.book_discount
+        sold = np.minimum(owe / disc, state.book)
+        state.book -= sold
+        state.cash += sold * disc
+        state.book_sales += float(sold.sum())
+        state.income["other"] -= sold * (1.0 - disc)
+        state.accounts.investors_cash -= float((sold * disc).sum())
+        state.accounts.investors_book += float(sold.sum())
+        src["book_sale"] += float((sold * disc).sum())
+    # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
+    src["unmet"] += float(np.where(state.active, np.maximum(required_reserves(state, params) - state.cash, 0.0), 0.0).sum())
+
+
+# ----------------------------------------------------------------- 8. booking
+@phase(reads=("holdings", "price", "basis", "active"), writes=("holdings", "cash", "basis", "accounts"))
+def booking(state: BankState, params: Params, ctx: StepContext) -> None:
+    """Profit booking every ``profit_booking_every`` steps."""
+    if ctx.t % params.config.profit_booking_every == 0:
+        book_profits(state, params, ctx.log, ctx.t)
+
+
+# ----------------------------------------------------------------- 9. defaults
+@phase(reads=("cash", "book", "deposits", "cb_loans", "ledger", "holdings", "price", "active"),
+       writes=tuple(sorted(defaults_.WRITES)))
+def defaults(state: BankState, params: Params, ctx: StepContext) -> None:
+    """Illiquid and insolvent banks default; clearing and fire sales cascade until no new default."""
+    assert ctx.figures is not None
+    ctx.new_defaults, ctx.cascade_depth, ctx.left = defaults_.resolve_defaults(state, params, ctx.log, ctx.figures)
+
+
+PHASES: tuple[Phase, ...] = (
     actions, markets, interest_and_maturities, deposit_flows, funding_market, transactions,
     liquidity_fallback, booking, defaults,
 )
+"""The step's phases, in order."""
 
-LEDGER_SUMS: tuple[str, ...] = ("loans_out", "borrowings")
-"""The system's cache keys of the per-bank ledger sums (``BankingSystem.loans_out``/``borrowings``)."""
-KEEPS_LEDGER_SUMS: frozenset[Callable[["BankingSystem", StepContext], None]] = frozenset({
-    actions, markets, deposit_flows, transactions, liquidity_fallback, booking,
-    # these change loan amounts, but invalidate the cache after every change (and read the sums
-    # only after that); what they do to the ledger after their last read (new rates and due
-    # steps, dropping records of amount 0) leaves the sums as they are, bit for bit
-    interest_and_maturities, defaults,
-})
-"""Phases after which the cached ledger sums are still those of the ledger, so the step keeps
-them (the other cached figures depend on cash, prices or holdings and are dropped)."""
-KEEPS: dict[Callable[["BankingSystem", StepContext], None], tuple[str, ...]] = {
-    **dict.fromkeys(KEEPS_LEDGER_SUMS, LEDGER_SUMS),
-    # resolve_defaults leaves the equity it last computed, that of the state it ends in
-    defaults: LEDGER_SUMS + ("equity",),
-}
-"""What the step keeps of the system's cache after each phase (nothing when a phase is not listed)."""
+
+def run_phases(state: BankState, params: Params, ctx: StepContext, fig: Figures,
+               phases: tuple[Phase, ...] = PHASES) -> Figures:
+    """Run ``phases`` over the state, in order. ``fig``: the figures of the state before them.
+    Each phase starts with the figures its predecessors' declared writes left valid (or those the
+    previous phase left in ``ctx.left``). Returns the figures of the state after the last phase."""
+    for ph in phases:
+        ctx.figures, ctx.left = fig, None
+        ph(state, params, ctx)
+        fig = ctx.left if ctx.left is not None else fig.carry(ph.writes)
+    ctx.figures = ctx.left = None
+    return fig

@@ -37,3 +37,18 @@ def test_pairs_sum_their_records_and_compact_drops_repaid_ones():
     assert len(led) == 3
     lender, borrower, amount = led.pairs()
     assert list(zip(lender.tolist(), borrower.tolist(), amount.tolist())) == [(0, 1, 40.0), (2, 1, 7.0)]
+
+
+def test_add_appends_new_loans_and_merge_due_returns_the_pairs_dealt_that_step():
+    """A new loan 2 -> 1 of 3 at 6% due at step 5 joins the 2 -> 1 loan of 7 at 5% due then: one
+    record of 10 at (7 x 5% + 3 x 6%) / 10; the pairs dealt at step 5 are 0 -> 1 and 2 -> 1, as
+    keys lender x n + borrower (n = 3): 1 and 7."""
+    led = _ledger()
+    led.add(np.array([2]), np.array([1]), np.array([3.0]), np.array([0.06]), 5)
+    assert len(led) == 5 and led.due.tolist()[-1] == 5
+    dealt = led.merge_due(5, 3)
+    led.compact()
+    assert dealt.tolist() == [1, 7]
+    (i,) = np.flatnonzero((led.lender == 2) & (led.due == 5))
+    assert led.amount[i] == pytest.approx(10.0) and led.rate[i] == pytest.approx((7 * 0.05 + 3 * 0.06) / 10)
+    assert led.borrowings(3).tolist() == pytest.approx([0.0, 55.0, 0.0])

@@ -129,3 +129,16 @@ def test_with_dealers_every_new_link_is_within_reach_and_nobody_gets_more_than_a
     assert (net <= request + 1e-9).all() and (-net <= supply + 1e-9).all()
     carried = np.bincount(lender, weights=amount, minlength=n) - np.maximum(-net, 0.0)  # a dealer's outgoing leg
     assert (carried <= dealers + 1e-9).all()
+
+
+def test_explicit_edges_are_sorted_and_duplicate_pairs_summed():
+    cfg = NetworkConfig(type="explicit", edges=[[2, 0, 5.0], [0, 1, 3.0], [2, 0, 1.5]])
+    lender, borrower, amount = NETWORKS["explicit"](3, cfg, np.random.default_rng(0))
+    assert list(zip(lender.tolist(), borrower.tolist(), amount.tolist())) == [(0, 1, 3.0), (2, 0, 6.5)]
+
+
+@pytest.mark.parametrize("name", sorted(set(NETWORKS) - {"explicit"}))
+def test_same_seed_same_network(name):
+    draw = lambda: NETWORKS[name](100, NetworkConfig(type=name), np.random.default_rng(7), sizes=np.arange(1.0, 101.0))
+    (l1, b1, _), (l2, b2, _) = draw(), draw()
+    assert np.array_equal(l1, l2) and np.array_equal(b1, b2)

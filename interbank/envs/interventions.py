@@ -1,0 +1,115 @@
+"""The env's interactive hooks: changes a user makes between steps (the runner's commands).
+
+``Interventions(env)`` (``env.interventions``) checks a request against the env (a live bank, a
+positive finite amount, a value in range), applies it to the core (``BankingSystem``'s hooks),
+refreshes what the agents observe, and emits the control event; bad input raises ValueError or
+KeyError and changes nothing. ``InterbankEnv`` keeps its methods of the same names as one-line
+delegations, so the runner and scripts call ``env.add_capital(...)`` as before.
+
+Dollars for amounts; rates and ratios annual, in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from interbank.sim.events import INTERVENTIONS
+
+if TYPE_CHECKING:
+    from interbank.envs.interbank_env import InterbankEnv
+
+
+class Interventions:
+    """The interactive hooks of one ``InterbankEnv``: ``add_capital``, ``delete_bank``,
+    ``delete_failed_bank`` and ``central_bank`` (``CENTRAL_BANK_OPERATIONS``)."""
+
+    CENTRAL_BANK_OPERATIONS: tuple[str, ...] = INTERVENTIONS
+
+    def __init__(self, env: "InterbankEnv") -> None:
+        self.env = env
+
+    def _done(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+        """After a change: the agents' observations are recomputed, then the event is emitted."""
+        self.env._refresh_observations()
+        self.env.emit(type_, data)
+        return data
+
+    def _live_index(self, agent: str) -> int:
+        env = self.env
+        idx = env.agent_index.get(agent)
+        if idx is None:
+            raise KeyError(f"unknown bank {agent!r}")
+        if not env.system.active[idx]:
+            state = "deleted" if env.system.deleted[idx] else "defaulted"
+            raise KeyError(f"bank {agent} has {state} and cannot be changed")
+        return idx
+
+    def add_capital(self, agent: str, amount: float) -> dict[str, Any]:
+        """Inject ``amount`` dollars of new equity (as cash) into a live bank; emits ``capital_added``."""
+        amount = float(amount)
+        if not (amount > 0 and np.isfinite(amount)):
+            raise ValueError(f"amount must be a positive finite number, got {amount}")
+        idx = self._live_index(agent)
+        s = self.env.system
+        s.add_capital(idx, amount)
+        self.env._refresh_observations()
+        data = {"bank": agent, "amount": amount, "cash": float(s.cash[idx]), "equity": float(self.env._equity[idx])}
+        self.env.emit("capital_added", data)
+        return data
+
+    def delete_bank(self, agent: str) -> dict[str, Any]:
+        """Remove a live bank: its market positions are fire-sold, its creditors paid by the
+        clearing model, its claims passed to external creditors (``BankingSystem.delete_bank``).
+        Emits ``bank_deleted``; the bank leaves ``agents``."""
+        idx = self._live_index(agent)
+        settlement = self.env.system.delete_bank(idx)
+        self.env.agents = [a for a in self.env.agents if a != agent]
+        return self._done("bank_deleted", {"bank": agent, "equity": settlement.pop("equity"), "settlement": settlement})
+
+    def delete_failed_bank(self, agent: str) -> dict[str, Any]:
+        """Remove a defaulted bank from the network (the seed's "delete failed banks"). It was
+        settled when it defaulted, so nothing moves: it is marked deleted as well as defaulted.
+        Emits ``bank_deleted`` with its equity at default and a zero settlement."""
+        env = self.env
+        idx = env.agent_index.get(agent)
+        if idx is None:
+            raise KeyError(f"unknown bank {agent!r}")
+        if not env.system.defaulted[idx] or env.system.deleted[idx]:
+            raise KeyError(f"bank {agent} is not a defaulted bank that is still listed")
+        equity = env.system.snapshots(np.array([idx]))[0]["equity"]
+        env.system.deleted[idx] = True
+        data = {"bank": agent, "equity": equity, "settlement": {"creditor_losses": 0.0, "fire_sale_volume": 0.0}}
+        env.emit("bank_deleted", data)
+        return data
+
+    def central_bank(self, operation: str, bank: str | None = None, amount: float | None = None) -> dict[str, Any]:
+        """A central bank intervention; emits a ``central_bank`` event and returns its data.
+
+        ``inject``: lend ``amount`` dollars of emergency liquidity to live ``bank`` (cash and
+        central bank loans rise, equity unchanged); ``set_policy_rate``: move the rate corridor so
+        the policy rate is ``amount`` (annual, in [0, 1]); ``set_capital_requirement``: set the
+        minimum capital ratio to ``amount`` (in [0, 1]). Bad input raises ValueError/KeyError and
+        changes nothing."""
+        s = self.env.system
+        if operation not in self.CENTRAL_BANK_OPERATIONS:
+            raise ValueError(f"unknown central bank operation {operation!r}; expected one of {', '.join(self.CENTRAL_BANK_OPERATIONS)}")
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, np.floating, np.integer))):
+            raise ValueError(f"amount must be a number, got {amount!r}")
+        value = float("nan") if amount is None else float(amount)
+        if operation == "inject":
+            if not (value > 0 and np.isfinite(value)):
+                raise ValueError(f"amount must be a positive finite number, got {amount}")
+            idx = self._live_index(str(bank))
+            s.inject_liquidity(idx, value)
+            data = {"operation": operation, "bank": bank, "amount": value, "rate": s.lending_rate, "value": None}
+        else:
+            if not (0.0 <= value <= 1.0):
+                raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")
+            if operation == "set_policy_rate":
+                s.set_policy_rate(value)
+            else:
+                s.set_capital_requirement(value)
+            data = {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate, "value": value}
+        return self._done("central_bank", data)

@@ -1,0 +1,294 @@
+"""Figures derived from a ``BankState``: loan sums, balance sheets, equity, ratios, quotes, the action mask.
+
+Every figure is a function of the state (and the parameters) as it is when called; none is
+stored in the state. Where several figures of one moment are needed, a :class:`Figures` computes
+each on first use and shares it (the loan sums under equity, the balance sheet under the ratios
+and the mask). A ``Figures`` belongs to the state as it was when it was made: code that writes
+the state makes a new one. The step hands them along explicitly (``phases.run_phases``): a phase
+gets the figures of the state it starts from, keeping those whose inputs the phases before it
+did not write (their declared ``writes``).
+
+Each function keeps the arithmetic of the figure it names, operation for operation: equity
+computed from ``total_assets`` and equity from the balance sheet (``sheet``) differ in the last
+bits, so each caller uses the one it always used. Dollars unless stated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from interbank.sim import funding, regulation
+from interbank.sim.accounts import INCOME, net_income
+from interbank.sim.actions import BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS
+from interbank.sim.columns import row_max, row_sums, scale_columns
+from interbank.sim.state import BankState, Params
+
+BOOKED: tuple[str, ...] = tuple(line for line in INCOME if line != "market_result")
+"""The income lines booked by the phases (every line but ``market_result``, which the step
+derives from the equity change)."""
+
+Sheet = dict[str, np.ndarray]
+"""A balance sheet of every bank (float[n] dollars per column; ``investments`` float[n, m]):
+``cash``, ``book``, ``loans_out``, ``borrowings``, ``investments``, ``deposits``,
+``central_bank``, ``assets``, ``liabilities``, ``equity``. The state's own columns are the
+state's arrays, not copies."""
+
+
+# ------------------------------------------------------------------ plain figures
+def loans_out(state: BankState, params: Params) -> np.ndarray:
+    """float[n]: interbank loans out per bank (the ledger's amounts summed by lender)."""
+    return state.ledger.loans_out(params.n)
+
+
+def borrowings(state: BankState, params: Params) -> np.ndarray:
+    """float[n]: interbank borrowings per bank (the ledger's amounts summed by borrower)."""
+    return state.ledger.borrowings(params.n)
+
+
+def investment_values(state: BankState) -> np.ndarray:
+    """float[n, m]: each position marked to market (units x price)."""
+    return scale_columns(state.holdings, state.price)
+
+
+def investment_total(state: BankState) -> np.ndarray:
+    """float[n]: each bank's market positions in total (holdings @ price)."""
+    return state.holdings @ state.price
+
+
+def total_assets(state: BankState, lo: np.ndarray) -> np.ndarray:
+    """float[n]: cash + book + loans out ``lo`` + market positions."""
+    return state.cash + state.book + lo + investment_total(state)
+
+
+def equity(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
+    """float[n]: total assets - borrowings ``bo`` - deposits - central bank loans."""
+    return total_assets(state, lo) - bo - state.deposits - state.cb_loans
+
+
+def leverage(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
+    """float[n]: assets / equity (inf for a bank with no equity)."""
+    assets = total_assets(state, lo)
+    eq = assets - bo - state.deposits - state.cb_loans
+    return np.divide(assets, eq, out=np.full(eq.size, np.inf), where=eq > 0)
+
+
+def sheet(state: BankState, lo: np.ndarray, bo: np.ndarray) -> tuple[Sheet, np.ndarray]:
+    """Every bank's balance sheet and the row sums of its investments (the market positions'
+    total in the sheet's own arithmetic, which the mask and the capital ratio reuse)."""
+    inv = investment_values(state)
+    inv_sum = row_sums(inv)
+    assets = state.cash + state.book + lo + inv_sum
+    liabilities = bo + state.deposits + state.cb_loans
+    return {
+        "cash": state.cash, "book": state.book, "loans_out": lo, "borrowings": bo, "investments": inv,
+        "deposits": state.deposits, "central_bank": state.cb_loans, "assets": assets,
+        "liabilities": liabilities, "equity": assets - liabilities,
+    }, inv_sum
+
+
+def required_reserves(state: BankState, params: Params) -> np.ndarray:
+    """float[n]: the reserve requirement (a fraction of deposits) in dollars."""
+    return params.config.regulation.reserve_requirement * state.deposits
+
+
+def excess_cash(state: BankState, params: Params) -> np.ndarray:
+    """float[n]: cash above the reserve requirement (0 below it)."""
+    return np.maximum(state.cash - required_reserves(state, params), 0.0)
+
+
+def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np.ndarray:
+    """float[n], annual: the interbank rate each bank would pay on a new loan now: the market rate
+    of the last funding round plus its spread, never above the lending facility. ``lev``: the
+    banks' leverage when the caller has it already (same state)."""
+    f = params.config.funding
+    if lev is None:
+        lev = leverage(state, loans_out(state, params), borrowings(state, params))
+    return funding.quote(lev, state.market_rate, f.spread_per_leverage, f.max_spread, state.lending_rate)
+
+
+def collateral_capacity(state: BankState, params: Params) -> np.ndarray:
+    """float[n]: what the central bank would still lend each bank: collateral after haircuts
+    minus loans drawn (0 for gone banks)."""
+    cb = params.config.central_bank
+    value = (1.0 - cb.book_haircut) * state.book + (1.0 - cb.market_haircut) * investment_total(state)
+    return np.where(state.active, np.maximum(value - state.cb_loans, 0.0), 0.0)
+
+
+def momentum(state: BankState) -> np.ndarray:
+    """float[m], ratio: each market's return over the last ``MOMENTUM_WINDOW`` steps."""
+    return state.price / state.price_hist[0] - 1.0
+
+
+def connections(state: BankState) -> int:
+    """Distinct lender -> borrower pairs with a loan outstanding."""
+    return int(state.ledger.pairs()[0].size)
+
+
+def booked(state: BankState) -> np.ndarray:
+    """float[n]: net income so far from every line but the market result."""
+    return net_income(state.income, BOOKED)
+
+
+def within_minimums(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray,
+                    lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
+    """bool[n]: whether each bank would still meet the capital and liquidity minimums right after
+    moving ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets, from
+    its balance sheet ``bs`` and investments' row sums ``inv_sum`` (``sheet``)."""
+    reg = params.config.regulation
+    cash = state.cash - lend - invest
+    loans = bs["loans_out"] + lend
+    inv = inv_sum + invest
+    cr = regulation.capital_ratio(bs["equity"], cash, loans, state.book, inv, reg.risk_weights)
+    lcr = regulation.liquidity_coverage(cash, inv, state.deposits, bs["borrowings"], state.cb_loans, loans, reg)
+    return (cr >= state.min_capital_ratio) & (lcr >= reg.min_lcr)
+
+
+def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> np.ndarray:
+    """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet."""
+    a = params.config.actions
+    floor = a.min_trade * state.capital0
+    excess = excess_cash(state, params)
+    scale = 0.5 + state.risk
+    lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
+    invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
+    live = state.active  # gone banks: HOLD only
+    mask = np.empty((params.n, N_ACTIONS), dtype=bool)
+    mask[:, LEND] = (lend >= floor) & within_minimums(state, params, bs, inv_sum, lend, 0.0) & live
+    mask[:, BORROW] = (bs["loans_out"] >= floor) & live
+    mask[:, INVEST] = (invest >= floor) & within_minimums(state, params, bs, inv_sum, 0.0, invest) & live
+    mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
+    mask[:, HOLD] = True
+    return mask
+
+
+def intermediation_capacity(state: BankState, params: Params, bs: Sheet) -> np.ndarray:
+    """float[n]: dollars each live bank could carry as a dealer between two banks outside each
+    other's reach (borrow and lend the same amount) and still meet both minimums."""
+    reg = params.config.regulation
+    inv = bs["investments"].sum(axis=1)
+    rwa = regulation.risk_weighted_assets(state.cash, bs["loans_out"], state.book, inv, reg.risk_weights)
+    hqla = regulation.liquid_assets(state.cash, inv, reg)
+    out = regulation.outflows(state.deposits, bs["borrowings"], state.cb_loans, reg)
+    capacity = regulation.intermediation_capacity(bs["equity"], rwa, hqla, out, state.min_capital_ratio, reg)
+    return np.where(state.active, capacity, 0.0)
+
+
+# ------------------------------------------------------------------ one moment's figures
+BALANCE_SHEET: frozenset[str] = frozenset({"cash", "book", "ledger", "holdings", "price", "deposits", "cb_loans"})
+"""The state's fields every balance-sheet figure depends on."""
+INPUTS: dict[str, frozenset[str]] = {
+    "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}),
+    "_sheet": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
+    "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
+    "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"},
+    "_booked": frozenset({"income"}),
+}
+"""What each figure a ``Figures`` keeps is computed from (state fields; the parameters and the
+fields fixed at reset are left out): ``carry`` drops a figure when one of them was written."""
+_KEPT: dict[frozenset[str], tuple[str, ...]] = {}  # writes -> the figures they leave valid (INPUTS, worked out once)
+
+class Figures:
+    """The figures of one state at one moment, each computed on first use and then shared.
+
+    Valid while the state is as it was when the ``Figures`` was made: whoever writes the state
+    makes a new one. ``loans_out``, ``borrowings``, ``equity`` and ``booked`` may be given when
+    the maker has them already (of the same state), and ``carry`` keeps those whose inputs the
+    code since did not write. Arrays returned are shared by every reader: do not write them.
+    """
+
+    __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_equity", "_leverage", "_cr", "_lcr", "_mask",
+                 "_booked")
+
+    def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
+                 borrowings: np.ndarray | None = None, equity: np.ndarray | None = None,
+                 booked: np.ndarray | None = None) -> None:
+        self.state, self.params = state, params
+        self._lo, self._bo, self._equity, self._booked = loans_out, borrowings, equity, booked
+        self._sheet: tuple[Sheet, np.ndarray] | None = None
+        self._leverage = self._cr = self._lcr = self._mask = None
+
+    def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
+        """The figures of the state after code that wrote only the state's fields ``writes``: a new
+        ``Figures`` keeping every figure computed here whose inputs (``INPUTS``) are not among
+        them, plus the ``known`` ones (``booked=...``: computed by the caller, of the new state)."""
+        new = Figures(self.state, self.params)
+        written = frozenset(writes)
+        kept = _KEPT.get(written)
+        if kept is None:
+            kept = _KEPT[written] = tuple(slot for slot, inputs in INPUTS.items() if not (inputs & written))
+        for slot in kept:
+            setattr(new, slot, getattr(self, slot))
+        for name, value in known.items():
+            setattr(new, "_" + name, value)
+        return new
+
+    @property
+    def loans_out(self) -> np.ndarray:
+        if self._lo is None:
+            self._lo = loans_out(self.state, self.params)
+        return self._lo
+
+    @property
+    def borrowings(self) -> np.ndarray:
+        if self._bo is None:
+            self._bo = borrowings(self.state, self.params)
+        return self._bo
+
+    @property
+    def sheet(self) -> tuple[Sheet, np.ndarray]:
+        """(``sheet``, the row sums of its investments)."""
+        if self._sheet is None:
+            self._sheet = sheet(self.state, self.loans_out, self.borrowings)
+        return self._sheet
+
+    @property
+    def equity(self) -> np.ndarray:
+        """float[n]: total assets - liabilities (``figures.equity``'s arithmetic, not the sheet's)."""
+        if self._equity is None:
+            self._equity = equity(self.state, self.loans_out, self.borrowings)
+        return self._equity
+
+    @property
+    def leverage(self) -> np.ndarray:
+        if self._leverage is None:
+            self._leverage = leverage(self.state, self.loans_out, self.borrowings)
+        return self._leverage
+
+    @property
+    def capital_ratio(self) -> np.ndarray:
+        """float[n]: equity / risk-weighted assets."""
+        if self._cr is None:
+            bs, inv_sum = self.sheet
+            self._cr = regulation.capital_ratio(bs["equity"], self.state.cash, bs["loans_out"], self.state.book,
+                                                inv_sum, self.params.config.regulation.risk_weights)
+        return self._cr
+
+    @property
+    def liquidity_coverage(self) -> np.ndarray:
+        """float[n]: the liquidity coverage ratio (LCR)."""
+        if self._lcr is None:
+            s = self.state
+            self._lcr = regulation.liquidity_coverage(s.cash, investment_total(s), s.deposits, self.borrowings,
+                                                      s.cb_loans, self.loans_out, self.params.config.regulation)
+        return self._lcr
+
+    @property
+    def action_mask(self) -> np.ndarray:
+        """bool[n, 5]: ``figures.action_mask``."""
+        if self._mask is None:
+            self._mask = action_mask(self.state, self.params, *self.sheet)
+        return self._mask
+
+    @property
+    def booked(self) -> np.ndarray:
+        """float[n]: ``figures.booked``."""
+        if self._booked is None:
+            self._booked = booked(self.state)
+        return self._booked
+
+    def quote(self) -> np.ndarray:
+        return quote(self.state, self.params, self.leverage)
+
+    def intermediation_capacity(self) -> np.ndarray:
+        return intermediation_capacity(self.state, self.params, self.sheet[0])
+

@@ -1,0 +1,100 @@
+"""Operations on a ``BankState`` shared by the phases, the defaults and the interventions.
+
+Each says what it reads and writes (state fields). Dollars unless stated; ``m`` markets.
+
+- ``fire_sell``: sell a target of market positions (the caller moves prices);
+- ``impact`` and ``reprice``: move prices by a net flow, and set prices from the market state;
+- ``cb_events``: record central bank facility use;
+- ``book_profits``: realise market P&L every ``profit_booking_every`` steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from interbank.sim import market
+from interbank.sim.accounts import units_outstanding
+from interbank.sim.columns import column_sums, row_sums
+from interbank.sim.events import EventLog
+from interbank.sim.figures import investment_total, investment_values
+from interbank.sim.state import BankState, Params
+
+
+def fire_sell(state: BankState, params: Params, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sell up to ``target`` dollars (at market value) of each bank's positions, pro rata over
+    markets, to the markets' outside investors. Returns (cash proceeds after the fire-sale
+    discount float[n], value sold per market float[m]); the caller pays the proceeds and moves
+    prices. Reads holdings, price; writes holdings, basis, accounts."""
+    n, m = params.n, params.m
+    total = investment_total(state)
+    frac = np.clip(np.divide(target, total, out=np.zeros(n), where=total > 0), 0.0, 1.0)
+    if not frac.any():
+        return np.zeros(n), np.zeros(m)
+    sold_units = np.empty_like(state.holdings)
+    keep = 1.0 - frac
+    for j in range(m):  # per market: holdings * frac[:, None] and basis *= keep[:, None], a column at a time
+        np.multiply(state.holdings[:, j], frac, out=sold_units[:, j])
+        state.basis[:, j] *= keep
+    state.holdings -= sold_units
+    units = column_sums(sold_units)
+    sold = units * state.price
+    proceeds = frac * total * (1.0 - params.config.clearing.fire_sale_discount)
+    state.accounts.trade(units, proceeds)  # the markets' outside investors buy
+    return proceeds, sold
+
+
+def impact(state: BankState, params: Params, flow: np.ndarray) -> None:
+    """Move prices by a net flow (dollars per market): part permanent, part transient.
+    Writes log_value, transient, then ``reprice``."""
+    mk = params.config.markets
+    move = market.impact_move(flow, mk.impact, state.depth)
+    state.log_value += mk.permanent_impact * move
+    state.transient += (1.0 - mk.permanent_impact) * move
+    reprice(state, params)
+
+
+def reprice(state: BankState, params: Params) -> None:
+    """Set prices from the market state; every holder's revaluation is a market move.
+    Reads log_value, transient, holdings; writes price, accounts."""
+    before = state.price.copy()
+    state.price = market.prices(state.log_value, state.transient, params.config.markets.price_floor * state.price0)
+    state.accounts.add("market_moves", float(units_outstanding(state) @ (state.price - before)))
+
+
+def cb_events(state: BankState, params: Params, log: EventLog, operation: str, amounts: np.ndarray) -> None:
+    """Record central bank facility use (``lending_facility`` or ``repayment``, dollars per bank;
+    one ``central_bank`` event per bank with a positive amount). Writes cb_lent, accounts."""
+    if operation == "lending_facility":
+        state.cb_lent += float(amounts.sum())
+        state.accounts.central_bank -= float(amounts.sum())
+    elif operation == "repayment":
+        state.accounts.central_bank += float(amounts.sum())
+    if not log.enabled:
+        return
+    for i in np.flatnonzero(amounts > 0).tolist():
+        log.emit(state.t, "central_bank", {
+            "operation": operation, "bank": params.names[i], "amount": float(amounts[i]),
+            "rate": state.lending_rate, "value": None,
+        })
+
+
+def book_profits(state: BankState, params: Params, log: EventLog, t: int) -> None:
+    """Realise market P&L: gains are sold to cash at the price, losses written into the basis.
+    Equity does not change (positions are already marked to market); one ``profit_booking`` event
+    per open position. Reads price, active; writes holdings, cash, basis, accounts."""
+    value = investment_values(state)
+    pos = (state.holdings > 0) & state.active[:, None]
+    profit = np.where(pos, value - state.basis, 0.0)
+    gain = profit > 0
+    sold = np.where(gain, profit / state.price, 0.0)
+    state.holdings -= sold
+    state.cash += row_sums(np.where(gain, profit, 0.0))
+    state.accounts.trade(column_sums(sold), np.where(gain, profit, 0.0))
+    if log.enabled:
+        rows, cols = np.nonzero(pos)
+        for i, mm, b, p in zip(rows.tolist(), cols.tolist(), state.basis[rows, cols].tolist(), profit[rows, cols].tolist()):
+            log.emit(t, "profit_booking", {
+                "bank": params.names[i], "market": params.markets[mm], "invested": b,
+                "return": p / b if b > 0 else 0.0, "profit": p,
+            })
+    state.basis = np.where(pos, state.holdings * state.price, state.basis)
