@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
@@ -38,9 +36,10 @@ from interbank.envs.interbank_env import InterbankEnv
 from interbank.envs.observation import N_FEATURES
 from interbank.policies.base import Policy, batch_actions
 from interbank.sim.actions import N_ACTIONS
+from interbank.train.vec_env import SlotVecEnv
 
 
-class DeviatorVecEnv(VecEnv):
+class DeviatorVecEnv(SlotVecEnv):
     """``n_envs`` copies of the interbank env; in each, bank ``seat[k]`` is the learner and the
     rest play ``profile``. ``episode_stats`` keeps the learner's finished episodes (return,
     length, defaulted, seat)."""
@@ -146,16 +145,3 @@ class DeviatorVecEnv(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
         for i in self._get_indices(indices):
             setattr(self.envs[i], attr_name, value)
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
-
-    def _get_indices(self, indices) -> Sequence[int]:
-        if indices is None:
-            return range(self.num_envs)
-        if isinstance(indices, int):
-            return [indices]
-        return indices
-
-    def get_images(self):  # pragma: no cover - no rgb rendering
-        return [None] * self.num_envs

@@ -31,7 +31,24 @@ from interbank.envs.observation import N_FEATURES
 from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
 
 
-class BankVecEnv(VecEnv):
+class SlotVecEnv(VecEnv):
+    """What every VecEnv of interbank slots shares: no wrappers, no images, indices as SB3 gives them."""
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * len(list(self._get_indices(indices)))
+
+    def _get_indices(self, indices) -> Sequence[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return indices
+
+    def get_images(self):  # pragma: no cover - no rgb rendering
+        return [None] * self.num_envs
+
+
+class BankVecEnv(SlotVecEnv):
     """``n_envs`` copies of the interbank env; ``num_envs = n_envs * n_banks`` bank slots.
 
     Copy k is seeded ``seed + k`` at the first reset and continues its own seed
@@ -172,16 +189,3 @@ class BankVecEnv(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
         for env in self.envs:
             setattr(env, attr_name, value)
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
-
-    def _get_indices(self, indices) -> Sequence[int]:
-        if indices is None:
-            return range(self.num_envs)
-        if isinstance(indices, int):
-            return [indices]
-        return indices
-
-    def get_images(self):  # pragma: no cover - no rgb rendering
-        return [None] * self.num_envs
