@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 MIN_CAPITAL = 1e-6  # dollars per bank: below it ratios lose precision
 MAX_CAPITAL = 1e12  # dollars per bank
@@ -119,6 +119,8 @@ class NetworkConfig(_Strict):
     banks, periphery banks linked only to the core) or ``explicit`` (the
     ``edges`` list). ``avg_degree`` is the mean out-degree.
     ``edges`` entries are ``[lender, borrower, amount]`` with bank indices.
+    ``params``: the own parameters of a generator registered from
+    ``interbank/sim/networks/`` (e.g. ``ring``: ``{k: 2}``), checked by its class.
 
     ``reach``: the tiering of new links, for ``fitness`` and for the funding market
     whatever the type: with banks ranked by initial capital (1 = largest), a pair
@@ -134,6 +136,7 @@ class NetworkConfig(_Strict):
     core_fraction: float = Field(default=0.2, gt=0, lt=1, allow_inf_nan=False)
     reach: float = Field(default=1.0, ge=0, le=1_000_000, allow_inf_nan=False)
     edges: list[tuple[int, int, float]] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("edges", mode="before")
     @classmethod
@@ -149,6 +152,32 @@ class NetworkConfig(_Strict):
         from interbank.sim.network import NETWORKS
 
         return _registered(value, NETWORKS)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_params(self, handler):
+        # no own parameters: dumped as before they existed (digests, init events, saved configs)
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("params"):
+            data.pop("params", None)
+        return data
+
+    @model_validator(mode="after")
+    def _own_params(self) -> "NetworkConfig":
+        # a registered generator's own parameters (``interbank/sim/networks/``), checked by its class
+        from interbank.sim.network import NETWORK_PARAMS
+
+        cls = NETWORK_PARAMS.get(self.type)
+        if cls is None:
+            if self.params:
+                raise ValueError(f"params: network type {self.type!r} takes none, got {sorted(self.params)}")
+            return self
+        try:
+            cls(**self.params)
+        except TypeError as err:
+            raise ValueError(f"params for network type {self.type!r}: {err}") from None
+        except ValueError as err:
+            raise ValueError(f"params for network type {self.type!r}: {err}") from None
+        return self
 
 
 class BalanceSheetConfig(_Strict):

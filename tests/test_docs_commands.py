@@ -178,9 +178,18 @@ def test_readme_python_snippet_runs(monkeypatch):
 
 
 def test_extending_example_runs(monkeypatch):
-    """docs/extending.md's policy plays an episode through the env, every action allowed by the mask."""
+    """docs/extending.md's policy plays an episode through the env, every action allowed by the mask;
+    its network example includes files that exist (the build's snippets check them too)."""
     monkeypatch.chdir(ROOT)
-    (code,) = _blocks((ROOT / "docs" / "extending.md").read_text(encoding="utf-8"), "python")
+    # the policy example (the other python blocks include the network example's files, run by their own test)
+    code, *included = _blocks((ROOT / "docs" / "extending.md").read_text(encoding="utf-8"), "python")
+    assert all(block.startswith("--8<--") for block in included)
     namespace: dict = {}
     exec(compile(code, "docs/extending.md", "exec"), namespace)  # noqa: S102
     assert not namespace["env"].agents
+
+
+def test_the_included_examples_exist():
+    text = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
+    included = [line.split('"')[1] for line in text.splitlines() if line.startswith("--8<--")]
+    assert included and all((ROOT / path).is_file() for path in included)

@@ -7,6 +7,8 @@ and memory (no N x N matrix is ever built).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from interbank.sim.ledger import distinct_keys
@@ -203,7 +205,7 @@ def _generated(draw):
     return build
 
 
-NETWORKS = {
+NETWORKS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {
     "erdos_renyi": _generated(lambda n, c, rng, sizes: erdos_renyi(n, c.avg_degree, rng)),
     "scale_free": _generated(lambda n, c, rng, sizes: scale_free(n, c.avg_degree, c.exponent, rng)),
     "core_periphery": _generated(lambda n, c, rng, sizes: core_periphery(n, c.avg_degree, c.core_fraction, rng)),
@@ -213,4 +215,42 @@ NETWORKS = {
 """Network generators by the name used in ``network.type``: ``build(n, network_config, rng,
 sizes=None)`` returns (lender, borrower, amount or None when the balance sheet sets the
 amounts); ``sizes`` (per bank, e.g. initial capital) is what ``fitness`` ranks banks by,
-the others ignore it."""
+the others ignore it. More register themselves from ``interbank/sim/networks/`` (one file each)."""
+
+NETWORK_PARAMS: dict[str, type] = {}
+"""The parameter class of each registered generator that takes its own parameters: a
+dataclass built from ``network.params`` (keyword arguments; its ``__post_init__`` checks the
+values and raises ValueError), so the config validates them when it is read."""
+
+
+def register_network(name: str, draw: Callable[..., tuple[np.ndarray, np.ndarray]], params: type | None = None) -> None:
+    """Register a generator under ``name`` (its ``network.type``): ``draw(n, params, rng, sizes)``
+    returns (lender, borrower) as int64 arrays, amounts set by the balance sheet (self-loops and
+    repeated pairs are dropped); ``params`` is its parameter class, built as ``params(**network.params)``
+    (None: no parameters). A name already taken is an error, so a plug-in cannot silently
+    replace a generator."""
+    if name in NETWORKS:
+        raise ValueError(f"network generator {name!r} is already registered")
+
+    def build(n: int, cfg, rng: np.random.Generator, sizes: np.ndarray | None = None):
+        own = params(**dict(getattr(cfg, "params", None) or {})) if params is not None else None
+        lender, borrower = draw(n, own, rng, sizes)
+        return _finish(np.asarray(lender, np.int64), np.asarray(borrower, np.int64), n) + (None,)
+
+    NETWORKS[name] = build
+    if params is not None:
+        NETWORK_PARAMS[name] = params
+
+
+def _load_plugins() -> None:
+    """Import every module of ``interbank/sim/networks/``: each registers its generator."""
+    import importlib
+    import pkgutil
+
+    from interbank.sim import networks
+
+    for module in pkgutil.iter_modules(networks.__path__):
+        importlib.import_module(f"{networks.__name__}.{module.name}")
+
+
+_load_plugins()
