@@ -581,35 +581,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interbank.config import ConfigError
+    from interbank.evaluate import run as evaluation
     from interbank.evaluate.compare import CompareError
     from interbank.evaluate.deviation import deviations_table
-    from interbank.evaluate.run import BASELINE_NAMES, evaluate, metrics_table, seed_runs, seeds_table
+    from interbank.evaluate.run import BASELINE_NAMES, metrics_table, seeds_table
     from interbank.evaluate.search import SearchBudget
     from interbank.evaluate.tuning import grid_points
     from interbank.policies import RULE_GRIDS
     from interbank.policies.checkpoint import CheckpointError
 
-    trained = max(1, len(seed_runs(args.checkpoint)))
-    total = args.episodes * (trained + len(BASELINE_NAMES) + 1 + len(args.compare) + (6 if args.priority_variants else 0))
-    if args.tune_episodes:
-        total += sum(len(grid_points(f)) for f in BASELINE_NAMES if f in RULE_GRIDS)
     search = None
     if args.search_rules:
         if not args.tune_episodes:
             fail("evaluate: --search-rules searches on the tuning seeds: give --tune-episodes 1 or more")
         search = SearchBudget(generations=args.search_generations, popsize=args.search_popsize,
                               episodes=args.tune_episodes, seed=args.tune_seed)
-        total += search.evaluations() + args.episodes
     exploit = None
     if args.exploit_timesteps is not None and not args.exploit:
         fail("evaluate: --exploit-timesteps needs --exploit")
     if args.exploit:
         exploit = _exploit_trainer(args)
-        total += (trained + 1) * args.episodes * (1 + 4)  # the profile's episodes and the learner's 4 snapshots
-    if args.deviations:  # each base profile (the trained runs, the best rule) against every other policy
-        others = (trained + len(BASELINE_NAMES) - 1 + len(args.compare) + sum(len(grid_points(f)) for f in RULE_GRIDS)
-                  + (search is not None))
-        total += (trained + 1) * args.episodes * others
+    # planning tunes the rules (a tick per grid point) and searches the linear one; the rest is
+    # counted from the plan once it is made
+    total = sum(len(grid_points(f)) for f in BASELINE_NAMES if f in RULE_GRIDS) if args.tune_episodes else 0
+    total += search.evaluations() if search is not None else 0
     bar = tqdm(total=total, desc="evaluate", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(name: str, done: int) -> None:
@@ -617,11 +612,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bar.update(1)
 
     try:
-        metrics, out = evaluate(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
-                                progress=progress, plots=not args.no_plots, priority_variants=args.priority_variants,
-                                backend=args.backend, workers=args.workers, address=args.address,
-                                compare=tuple(args.compare), tune_episodes=args.tune_episodes, tune_seed=args.tune_seed,
-                                deviations=args.deviations, search=search, exploit=exploit)
+        plan = evaluation.plan(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
+                               progress=progress, priority_variants=args.priority_variants, backend=args.backend,
+                               workers=args.workers, address=args.address, compare=tuple(args.compare),
+                               tune_episodes=args.tune_episodes, tune_seed=args.tune_seed, search=search)
+        bar.total = bar.n + len(plan) + (plan.deviation_ticks() if args.deviations else 0)
+        if exploit is not None:  # each profile's episodes and the learner's 4 snapshots
+            bar.total += len(plan.profiles()) * args.episodes * (1 + 4)
+        bar.refresh()
+        outcome = evaluation.run(plan, progress, args.backend, args.workers, args.address, args.deviations, exploit)
+        metrics, out = evaluation.report(plan, outcome, plots=not args.no_plots)
     except (ConfigError, CheckpointError, CompareError) as err:
         bar.close()
         fail(str(err))

@@ -3,7 +3,9 @@
 Episode i uses seed ``seed + i`` for every policy, so each policy meets the same
 networks, banks and shocks (the env draws its step noise whatever the actions).
 Writes ``metrics.json`` (``policies`` -> name -> figures), ``metrics.csv`` (one row
-per policy), and PNG plots; returns the metrics.
+per policy), and PNG plots; returns the metrics. Three stages: ``plan`` (what is scored: the
+``Entry`` list, the env, the tuned and searched rules), ``run`` (the episodes and the optional
+analyses) and ``report`` (the files); ``evaluate`` chains them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,8 @@ CSV_COLUMNS = (
     "return_profit", "return_liquidity", "return_stability",
     "welfare", "interbank_volume", "funding_unmet", "fire_sale_losses", "central_bank_usage",
 )
+# the CSV columns read from a policy's ``return_by_priority`` (column -> priority)
+PRIORITY_COLUMNS = {"return_profit": "profit", "return_liquidity": "liquidity", "return_stability": "stability"}
 
 
 def default_out(checkpoint_folder: Path | None) -> Path:
@@ -83,34 +88,292 @@ def across_seeds(results: dict[str, dict[str, Any]], groups: dict[str, list[str]
     return out
 
 
+@dataclass
+class Entry:
+    """One policy the evaluation scores: its ``name`` (a row of the report), the ``policy`` (loaded
+    from a checkpoint, built from a baseline or a ``--compare`` factory, or searched), the priority
+    model it runs under (``None``: the env's configured one) and its ``kind``: ``trained`` (a
+    checkpoint; ``folder`` is its checkpoint folder, ``group`` its seed group), ``variant`` (the
+    trained policy under other priorities), ``compare`` (a user's policy), ``rule`` (a baseline, a
+    tunable one at its best grid point) or ``searched`` (the CMA-ES rule)."""
+
+    name: str
+    policy: Any
+    kind: str
+    priority_model: Any = None
+    folder: Path | None = None
+    group: str | None = None
+
+
+@dataclass
+class Plan:
+    """What ``evaluate`` scores, on which env and episodes: the entries in report order, the env
+    (and where it came from), the checkpoint's folder and learned priority model, the seed groups,
+    the tuning and search reports, and the output folder. ``len(plan)``: its (entry, episode) tasks,
+    the progress ticks ``run`` reports."""
+
+    entries: list[Entry]
+    env_cfg: EnvConfig
+    source: str
+    episodes: int
+    seed: int
+    checkpoint: str | None  # what metrics.json names: the parent of seed runs, or the checkpoint folder
+    folder: Path | None
+    learned: Any
+    groups: dict[str, list[str]]
+    tuning: dict[str, Any] | None
+    searched: dict[str, Any] | None
+    out: Path
+
+    def __len__(self) -> int:
+        return len(self.entries) * self.episodes
+
+    def tasks(self) -> list[tuple[int, int]]:
+        return [(k, i) for k in range(len(self.entries)) for i in range(self.episodes)]
+
+    @property
+    def rules(self) -> list[Entry]:
+        return [e for e in self.entries if e.kind in ("rule", "searched")]
+
+    def rule_names(self) -> list[str]:
+        """The tuned rules ``best_rule`` is chosen among: the searched one is reported beside them, not ranked."""
+        return [e.name for e in self.rules if e.name not in ("random", "searched")]
+
+    def trained_names(self) -> list[str]:
+        return [n for names in self.groups.values() for n in names] or [e.name for e in self.entries[:1] if e.name == "trained"]
+
+    def deviation_policies(self) -> dict[str, Any]:
+        """Every policy a bank may deviate to: the entries under the env's priorities (random aside)
+        and every grid point of the tuned rules."""
+        policies = {e.name: e.policy for e in self.entries if e.priority_model is None and e.name != "random"}
+        for family in (self.tuning or {}).get("rules") or {}:
+            for params in grid_points(family):
+                policy = make_policy(family, self.seed, **params)
+                policies.setdefault(policy.name, policy)
+        return policies
+
+    def profiles(self) -> list[str]:
+        """The profiles deviations and exploitability start from: the trained policies and the best
+        rule (its name is known once the entries are scored: ``best`` stands for it)."""
+        return [*self.trained_names(), *(["best"] if self.rule_names() else [])]
+
+    def deviation_ticks(self) -> int:
+        """Progress ticks of ``run``'s deviations (each base profile against every other policy)."""
+        policies = self.deviation_policies()
+        bases = [n for n in self.trained_names() if n in policies] + (["best"] if self.rule_names() else [])
+        return len(bases) * self.episodes * len(policies)
+
+
+@dataclass
+class Outcome:
+    """What ``run`` measured: figures per entry, the best tuned rule, and the optional analyses."""
+
+    results: dict[str, dict[str, Any]]
+    best: str | None
+    deviations: dict[str, Any] | None = None
+    exploitability: dict[str, Any] | None = None
+
+
 def _rule_entries(env_cfg: EnvConfig, baselines: tuple[str, ...], seed: int, tune_episodes: int, tune_seed: int,
-                  progress: Callable[[str, int], None] | None) -> tuple[list[tuple[str, Any, Any]], dict[str, Any] | None]:
+                  progress: Callable[[str, int], None] | None) -> tuple[list[Entry], dict[str, Any] | None]:
     """Baselines, with each tunable rule at its best grid point on the tuning seeds."""
     families = tuple(b for b in baselines if b in RULE_GRIDS) if tune_episodes > 0 else ()
     tuning_seeds = list(range(tune_seed, tune_seed + tune_episodes))
     tuned = tune_rules(env_cfg, families, tuning_seeds, progress) if families else {}
-    entries: list[tuple[str, Any, Any]] = []
+    entries: list[Entry] = []
     for name in baselines:
         if name == "heuristic":
-            entries.append((name, make_policy(name, seed), None))
+            entries.append(Entry(name, make_policy(name, seed), "rule"))
         if name in tuned:
             policy = tuned[name].policy(seed)
-            if all(policy.name != e[0] for e in entries):
-                entries.append((policy.name, policy, None))
+            if all(policy.name != e.name for e in entries):
+                entries.append(Entry(policy.name, policy, "rule"))
         elif name != "heuristic":
-            entries.append((name, make_policy(name, seed), None))
+            entries.append(Entry(name, make_policy(name, seed), "rule"))
     return entries, (tuning_report(tuned, tuning_seeds) if tuned else None)
 
 
 def _searched_entry(env_cfg: EnvConfig, budget: SearchBudget, tune_seed: int, backend: str, workers: int,
-                   address: str | None, progress: Callable[[str, int], None] | None
-                   ) -> tuple[tuple[str, Any, Any], dict[str, Any]]:
+                    address: str | None, progress: Callable[[str, int], None] | None) -> tuple[Entry, dict[str, Any]]:
     """The ``searched`` entry: a linear rule searched by CMA-ES on the tuning seeds, and its report
     (weights, search history, a readable description)."""
     seeds = list(range(tune_seed, tune_seed + budget.episodes))
     result = search_rule(env_cfg, seeds, budget, backend, workers, address, progress)
     report = {**rule_to_json(result.policy), "search": result.report(seeds), "description": describe_rule(result.policy)}
-    return ("searched", result.policy, None), report
+    return Entry("searched", result.policy, "searched"), report
+
+
+def _trained_entries(checkpoint: str | Path | None) -> tuple[list[Entry], list[Path], Any]:
+    """The trained entries (one per seed run under a parent folder, or the one checkpoint), the seed
+    runs (empty for one checkpoint) and the checkpoint's learned priority model."""
+    if checkpoint is None:
+        return [], [], None
+    runs = seed_runs(Path(checkpoint))
+    if not runs:
+        trained, learned, folder = load_checkpoint(checkpoint)
+        return [Entry("trained", trained, "trained", learned, folder)], runs, learned
+    entries = []
+    for run in runs:
+        group, _ = run_label(run)
+        policy, run_learned, run_folder = load_checkpoint(run)
+        entries.append(Entry(f"{group}/{run.name}", policy, "trained", run_learned, run_folder, group))
+    return entries, runs, None
+
+
+def _env_config(config: str | Path | None, folder: Path | None, banks: int | None) -> tuple[EnvConfig, str]:
+    """The env every policy is scored on (``config``, else the training run's, else the default;
+    resized to ``banks``) with the selfish (shareholder) reward, and where it came from."""
+    if config is not None:
+        env_cfg, source = load_env_config(config), str(config)
+    else:
+        trained_env = training_env_config(folder) if folder else None
+        env_cfg = trained_env or EnvConfig()
+        source = "training run config" if trained_env else "built-in default"
+    if banks is not None:
+        env_cfg = resolve_env_config(env_cfg, n_banks=banks)
+    return env_cfg.model_copy(update={"reward": env_cfg.reward.model_copy(update={"objective": "selfish"})}), source
+
+
+def plan(
+    checkpoint: str | Path | None, episodes: int = 20, seed: int = 0, config: str | Path | None = None,
+    banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
+    progress: Callable[[str, int], None] | None = None, priority_variants: bool = False, backend: str = "local",
+    workers: int = 1, address: str | None = None, compare: tuple[str, ...] = (), tune_episodes: int = 10,
+    tune_seed: int = 0, search: SearchBudget | None = None,
+) -> Plan:
+    """Load the checkpoints and ``compare`` policies, settle the env, tune the rules and search the
+    linear one (both on the tuning seeds: their progress is reported here): every entry, in report order."""
+    external = [load_compare(spec) for spec in compare]  # fail fast, before any episode
+    entries, runs, learned = _trained_entries(checkpoint)
+    folder = entries[0].folder if entries else None
+    env_cfg, source = _env_config(config, folder, banks)
+    groups: dict[str, list[str]] = {}
+    for e in entries:
+        if e.group is not None:
+            groups.setdefault(e.group, []).append(e.name)
+    if checkpoint is not None and not runs and (learned is not None or priority_variants):
+        trained = entries[0].policy
+        variants = [Entry("trained/rule_based", trained, "variant", priority_model_from_config(env_cfg.priority))]
+        if learned is not None:
+            variants.append(Entry("trained/learned", trained, "variant", learned))
+        variants += [Entry(f"trained/{p.lower()}", trained, "variant", FixedPriority(p)) for p in PRIORITIES]
+        entries[1:1] = variants
+    entries += [Entry(p.name, p, "compare") for p in external]
+    if search is not None and "searched" in {e.name for e in entries}:
+        raise CompareError("--compare name 'searched' is the searched rule's name; pick another")
+    rules, tuning = _rule_entries(env_cfg, baselines, seed, tune_episodes, tune_seed, progress)
+    taken = {e.name for e in entries}
+    clash = [r.name for r in rules if r.name in taken]
+    if clash:
+        raise CompareError(f"--compare name {clash[0]!r} is already a baseline's name; pick another")
+    searched = None
+    if search is not None:
+        entry, searched = _searched_entry(env_cfg, search, tune_seed, backend, workers, address, progress)
+        rules.append(entry)
+    return Plan(
+        entries=entries + rules, env_cfg=env_cfg, source=source, episodes=episodes, seed=seed,
+        checkpoint=str(checkpoint if runs else folder) if checkpoint is not None else None, folder=folder,
+        learned=learned, groups=groups, tuning=tuning, searched=searched,
+        out=out or (Path(checkpoint) / "eval" if runs else default_out(folder)),
+    )
+
+
+def run(plan: Plan, progress: Callable[[str, int], None] | None = None, backend: str = "local", workers: int = 1,
+        address: str | None = None, deviations: bool = False, exploit: BestResponseTrainer | None = None) -> Outcome:
+    """Score every entry on the plan's episodes (``len(plan)`` progress ticks), pick the best tuned
+    rule, then (optionally) test the profiles for unilateral deviations and learned deviators."""
+    episodes_out = run_episodes(plan.env_cfg, plan.entries, plan.tasks(), plan.seed, backend, workers, address, progress)
+    results = {e.name: aggregate([episodes_out[(k, i)] for i in range(plan.episodes)]) for k, e in enumerate(plan.entries)}
+    rule_names = plan.rule_names()
+    best = max(rule_names, key=lambda n: results[n]["mean_return"]) if rule_names else None
+    outcome = Outcome(results, best)
+    trained_names = plan.trained_names()
+    if deviations:
+        outcome.deviations = run_deviations(plan, trained_names, best, backend, workers, address, progress)
+    if exploit is not None:
+        policies = {e.name: e.policy for e in plan.entries}
+        folders = {e.name: e.folder for e in plan.entries if e.kind == "trained"}
+        profiles = [(n, policies[n], folders.get(n)) for n in [*trained_names, best] if n is not None and n in policies]
+        outcome.exploitability = run_exploit(plan.env_cfg, profiles, exploit, plan.folder, plan.seed, plan.episodes,
+                                             backend, workers, address, progress)
+    return outcome
+
+
+def report(plan: Plan, outcome: Outcome, plots: bool = True) -> tuple[dict[str, Any], Path]:
+    """``metrics.json``, ``metrics.csv``, the searched rule's file and the plots in ``plan.out``;
+    returns (metrics, output folder)."""
+    results, best = outcome.results, outcome.best
+    first = plan.entries[0].policy if plan.entries else None
+    trained_meta = first.meta if isinstance(first, MLPPolicy) else None
+    env_cfg = plan.env_cfg
+    metrics: dict[str, Any] = {
+        "checkpoint": plan.checkpoint,
+        "trained_step": (trained_meta or {}).get("train", {}).get("step"),
+        "trained_on": (trained_meta or {}).get("env"),
+        "priority_model": "learned" if plan.learned is not None else "rule_based",
+        "env": {"source": plan.source, "n_banks": env_cfg.n_banks, "max_steps": env_cfg.max_steps,
+                "config_digest": env_cfg.digest()},
+        "episodes": plan.episodes,
+        "seeds": [plan.seed + i for i in range(plan.episodes)],
+        "units": UNITS,
+        "tuning": plan.tuning,
+        "best_rule": best,
+        "policies": results,
+    }
+    if plan.searched is not None:
+        metrics["searched_rule"] = plan.searched
+    if outcome.deviations is not None:
+        metrics["deviations"] = outcome.deviations
+    if outcome.exploitability is not None:
+        metrics["exploitability"] = outcome.exploitability
+    if plan.groups:
+        metrics["across_seeds"] = across_seeds(results, plan.groups)
+        if "trained" in plan.groups and "trained_social" in plan.groups:
+            selfish, social = (metrics["across_seeds"][g]["welfare"]["mean"] for g in ("trained", "trained_social"))
+            # a ratio of welfares means something only when both are positive
+            metrics["price_of_anarchy"] = selfish / social if selfish > 0 and social > 0 else None
+    out = plan.out
+    out.mkdir(parents=True, exist_ok=True)
+    if plan.searched is not None:
+        scores = {n: {k: results[n][k] for k in ("mean_return", "std_return")} for n in ("searched", "hold", best) if n in results}
+        save_searched_rule(out / "searched_rule.json", plan.rules[-1].policy, {
+            "search": plan.searched["search"], "evaluation": {"seeds": metrics["seeds"], "scores": scores},
+            "description": plan.searched["description"]})
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    with (out / "metrics.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for name, m in results.items():
+            writer.writerow(csv_row(name, m))
+    if plots:
+        _plots(metrics, out, f"{env_cfg.n_banks} banks, {plan.episodes} episodes")
+    return metrics, out
+
+
+def csv_row(name: str, m: dict[str, Any]) -> list[Any]:
+    """One policy's row of ``metrics.csv``, column by column of ``CSV_COLUMNS``."""
+    def value(column: str) -> Any:
+        if column == "policy":
+            return name
+        if column in PRIORITY_COLUMNS:
+            return m["return_by_priority"][PRIORITY_COLUMNS[column]]
+        return m[column]
+
+    return [value(c) for c in CSV_COLUMNS]
+
+
+def _plots(metrics: dict[str, Any], out: Path, title: str) -> None:
+    from interbank.evaluate.plots import plot_all
+
+    plot_all(metrics["policies"], out, title)
+    if metrics.get("deviations"):
+        from interbank.evaluate.plots import plot_deviations
+
+        plot_deviations(metrics["deviations"], out, title)
+    if metrics.get("exploitability"):
+        from interbank.evaluate.plots import plot_exploitability
+
+        plot_exploitability(metrics["exploitability"], out, title)
 
 
 def evaluate(
@@ -121,7 +384,7 @@ def evaluate(
     tune_episodes: int = 10, tune_seed: int = 0, deviations: bool = False, search: SearchBudget | None = None,
     exploit: BestResponseTrainer | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Evaluate and write the report; returns (metrics, output folder).
+    """Evaluate and write the report (``plan`` -> ``run`` -> ``report``); returns (metrics, output folder).
 
     ``checkpoint`` is a run folder, a checkpoint, or a parent folder of seed runs (``train
     --seeds``): then every run is evaluated (``trained/s0``, ``trained/s1`` ...; social-objective
@@ -151,125 +414,9 @@ def evaluate(
     passes ``interbank.train.best_response``) trains a lone deviator against each trained policy
     and the best rule, and scores it along its budget on these episodes;
     ``metrics["exploitability"]`` holds each profile's epsilon (plot: exploitability.png)."""
-    entries: list[tuple[str, Any, Any]] = []
-    external = [load_compare(spec) for spec in compare]  # fail fast, before any episode
-    folder = None
-    folders: dict[str, Path] = {}  # trained entry -> its checkpoint folder
-    learned = None
-    groups: dict[str, list[str]] = {}
-    runs = seed_runs(Path(checkpoint)) if checkpoint is not None else []
-    if runs:
-        for run in runs:
-            group, _ = run_label(run)
-            policy, run_learned, run_folder = load_checkpoint(run)
-            name = f"{group}/{run.name}"
-            groups.setdefault(group, []).append(name)
-            entries.append((name, policy, run_learned))
-            folders[name] = run_folder
-            folder = folder or run_folder
-    elif checkpoint is not None:
-        trained, learned, folder = load_checkpoint(checkpoint)
-        entries.append(("trained", trained, learned))
-        folders["trained"] = folder
-    if config is not None:
-        env_cfg = load_env_config(config)
-        source = str(config)
-    else:
-        trained_env = training_env_config(folder) if folder else None
-        env_cfg = trained_env or EnvConfig()
-        source = "training run config" if trained_env else "built-in default"
-    if banks is not None:
-        env_cfg = resolve_env_config(env_cfg, n_banks=banks)
-    env_cfg = env_cfg.model_copy(update={"reward": env_cfg.reward.model_copy(update={"objective": "selfish"})})
-    out = out or (Path(checkpoint) / "eval" if runs else default_out(folder))
-    if checkpoint is not None and not runs and (learned is not None or priority_variants):
-        trained = entries[0][1]
-        variants = [("trained/rule_based", trained, priority_model_from_config(env_cfg.priority))]
-        if learned is not None:
-            variants.append(("trained/learned", trained, learned))
-        variants += [(f"trained/{p.lower()}", trained, FixedPriority(p)) for p in PRIORITIES]
-        entries[1:1] = variants
-    entries += [(p.name, p, None) for p in external]
-    if search is not None and "searched" in {e[0] for e in entries}:
-        raise CompareError("--compare name 'searched' is the searched rule's name; pick another")
-    rules, tuning = _rule_entries(env_cfg, baselines, seed, tune_episodes, tune_seed, progress)
-    taken = {e[0] for e in entries}
-    clash = [r[0] for r in rules if r[0] in taken]
-    if clash:
-        raise CompareError(f"--compare name {clash[0]!r} is already a baseline's name; pick another")
-    searched = None
-    if search is not None:
-        entry, searched = _searched_entry(env_cfg, search, tune_seed, backend, workers, address, progress)
-        rules.append(entry)
-    entries += rules
-
-    tasks = [(k, i) for k in range(len(entries)) for i in range(episodes)]
-    episodes_out = run_episodes(env_cfg, entries, tasks, seed, backend, workers, address, progress)
-    results: dict[str, dict[str, Any]] = {}
-    for k, (name, _, _) in enumerate(entries):
-        results[name] = aggregate([episodes_out[(k, i)] for i in range(episodes)])
-
-    # the best *tuned* rule: the searched one is reported beside it, not ranked with it
-    rule_names = [r[0] for r in rules if r[0] not in ("random", "searched")]
-    best = max(rule_names, key=lambda n: results[n]["mean_return"]) if rule_names else None
-    trained_meta = entries[0][1].meta if entries and isinstance(entries[0][1], MLPPolicy) else None
-    metrics: dict[str, Any] = {
-        "checkpoint": str(checkpoint if runs else folder) if checkpoint is not None else None,
-        "trained_step": (trained_meta or {}).get("train", {}).get("step"),
-        "trained_on": (trained_meta or {}).get("env"),
-        "priority_model": "learned" if learned is not None else "rule_based",
-        "env": {"source": source, "n_banks": env_cfg.n_banks, "max_steps": env_cfg.max_steps, "config_digest": env_cfg.digest()},
-        "episodes": episodes,
-        "seeds": [seed + i for i in range(episodes)],
-        "units": UNITS,
-        "tuning": tuning,
-        "best_rule": best,
-        "policies": results,
-    }
-    if searched is not None:
-        metrics["searched_rule"] = searched
-    trained_names = [n for names in groups.values() for n in names] or [e[0] for e in entries[:1] if e[0] == "trained"]
-    if deviations:
-        metrics["deviations"] = run_deviations(env_cfg, entries, trained_names, best, tuning, seed, episodes,
-                                               backend, workers, address, progress)
-    if exploit is not None:
-        policies = {name: policy for name, policy, _ in entries}
-        profiles = [(n, policies[n], folders.get(n)) for n in [*trained_names, best] if n is not None and n in policies]
-        metrics["exploitability"] = run_exploit(env_cfg, profiles, exploit, folder, seed, episodes, backend, workers,
-                                                address, progress)
-    if groups:
-        metrics["across_seeds"] = across_seeds(results, groups)
-        if "trained" in groups and "trained_social" in groups:
-            selfish, social = (metrics["across_seeds"][g]["welfare"]["mean"] for g in ("trained", "trained_social"))
-            # a ratio of welfares means something only when both are positive
-            metrics["price_of_anarchy"] = selfish / social if selfish > 0 and social > 0 else None
-    out.mkdir(parents=True, exist_ok=True)
-    if searched is not None:
-        scores = {n: {k: results[n][k] for k in ("mean_return", "std_return")} for n in ("searched", "hold", best) if n in results}
-        save_searched_rule(out / "searched_rule.json", rules[-1][1], {
-            "search": searched["search"], "evaluation": {"seeds": metrics["seeds"], "scores": scores},
-            "description": searched["description"]})
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-    with (out / "metrics.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for name, m in results.items():
-            prio = m["return_by_priority"]
-            writer.writerow([name, *(m[c] for c in CSV_COLUMNS[1:12]), prio["profit"], prio["liquidity"], prio["stability"],
-                             *(m[c] for c in CSV_COLUMNS[15:])])
-    if plots:
-        from interbank.evaluate.plots import plot_all
-
-        plot_all(results, out, f"{env_cfg.n_banks} banks, {episodes} episodes")
-        if metrics.get("deviations"):
-            from interbank.evaluate.plots import plot_deviations
-
-            plot_deviations(metrics["deviations"], out, f"{env_cfg.n_banks} banks, {episodes} episodes")
-        if metrics.get("exploitability"):
-            from interbank.evaluate.plots import plot_exploitability
-
-            plot_exploitability(metrics["exploitability"], out, f"{env_cfg.n_banks} banks, {episodes} episodes")
-    return metrics, out
+    p = plan(checkpoint, episodes, seed, config, banks, out, baselines, progress, priority_variants, backend, workers,
+             address, compare, tune_episodes, tune_seed, search)
+    return report(p, run(p, progress, backend, workers, address, deviations, exploit), plots)
 
 
 def _episode(args: tuple) -> Any:
@@ -277,39 +424,34 @@ def _episode(args: tuple) -> Any:
     return evaluate_episode(parallel_env(env_cfg, priority_model=priority_model), policy, seed)
 
 
-def run_deviations(env_cfg: EnvConfig, entries: list, trained: list[str], best: str | None, tuning: dict[str, Any] | None,
-                   seed: int, episodes: int, backend: str, workers: int, address: str | None,
+def run_deviations(plan: Plan, trained: list[str], best: str | None, backend: str, workers: int, address: str | None,
                    progress: Callable[[str, int], None] | None) -> dict[str, Any]:
     """Unilateral deviations from each trained policy and from the best rule (see ``evaluate``)."""
-    policies = {name: policy for name, policy, prio in entries if prio is None and name != "random"}
-    for family in (tuning or {}).get("rules") or {}:
-        for params in grid_points(family):
-            policy = make_policy(family, seed, **params)
-            policies.setdefault(policy.name, policy)
+    policies = plan.deviation_policies()
     bases = {name: policies[name] for name in [*trained, best] if name in policies}
-    keyed = deviation_tasks(env_cfg, bases, policies, seed, episodes)
+    keyed = deviation_tasks(plan.env_cfg, bases, policies, plan.seed, plan.episodes)
 
     def record(j: int, _: Any) -> None:
         if progress:
             progress("deviations", j + 1)
 
     results = map_tasks(play_profile, [t for _, t in keyed], backend, workers, address, record)
-    return summarise(dict(zip((k for k, _ in keyed), results)), env_cfg.n_banks, episodes)
+    return summarise(dict(zip((k for k, _ in keyed), results)), plan.env_cfg.n_banks, plan.episodes)
 
 
-def run_episodes(env_cfg: EnvConfig, entries: list, tasks: list[tuple[int, int]], seed: int, backend: str, workers: int,
-                 address: str | None, progress: Callable[[str, int], None] | None) -> dict[tuple[int, int], Any]:
-    """Every (policy, episode) task, locally, over local processes (``workers``), or over a Ray
+def run_episodes(env_cfg: EnvConfig, entries: list[Entry], tasks: list[tuple[int, int]], seed: int, backend: str,
+                 workers: int, address: str | None, progress: Callable[[str, int], None] | None) -> dict[tuple[int, int], Any]:
+    """Every (entry, episode) task, locally, over local processes (``workers``), or over a Ray
     cluster (``backend="rllib"``). Each episode is seeded by its index alone, so the results do not
     depend on where it ran."""
-    args = [(env_cfg, entries[k][1], entries[k][2], seed + i) for k, i in tasks]
+    args = [(env_cfg, entries[k].policy, entries[k].priority_model, seed + i) for k, i in tasks]
     done: dict[int, int] = {}
 
     def record(j: int, _: Any) -> None:
         k = tasks[j][0]
         done[k] = done.get(k, 0) + 1
         if progress:
-            progress(entries[k][0], done[k])
+            progress(entries[k].name, done[k])
 
     return dict(zip(tasks, map_tasks(_episode, args, backend, workers, address, record)))
 

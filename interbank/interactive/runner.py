@@ -34,6 +34,7 @@ import copy
 import math
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,14 +51,10 @@ from interbank.sim.events import Event
 INTERRUPTED = "interrupted"
 STATES = ("ready", "running", "paused", "stopped", "complete", INTERRUPTED)
 FINISHED_STATES = ("stopped", "complete")  # a session in these takes no command and never steps again
-COMMANDS = ("pause", "resume", "stop", "delete_bank", "add_capital", "central_bank")
-CONTROL_EVENT = {"pause": "paused", "resume": "resumed", "stop": "stopped", "delete_bank": "bank_deleted",
-                 "add_capital": "capital_added", "central_bank": "central_bank"}
-# central bank operations a command can ask for; the simulation's own central_bank events
-# (lending_facility, repayment) are not commands
+# the commands, their table and the names derived from it: declared once, after ``Runner``
+# (see ``COMMAND_TABLE``); the central bank operations a command can ask for (the simulation's
+# own central_bank events, lending_facility and repayment, are not commands)
 CENTRAL_BANK_OPERATIONS: tuple[str, ...] = InterbankEnv.CENTRAL_BANK_OPERATIONS
-# commands on a session rather than on the simulation: they produce no event in its stream
-SESSION_COMMANDS = ("branch",)
 EXPOSURE_STEPS = 64  # steps of exposure snapshots kept for viewers that lag behind the runner
 # steps per second: the slowest pace a front end offers (0 = as fast as possible); slower
 # would only mean a session that looks stuck
@@ -110,6 +107,30 @@ class Fork:
     exposures: deque
     state: str
     pending: list[Event]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One row of :data:`COMMAND_TABLE`: what a command is called, the runner states it is allowed
+    in, the arguments it takes, the control event it produces (``None``: a command on the session,
+    which produces no event in its stream) and the ``Runner`` method that carries it out.
+    ``revives``: an interrupted session (read back from the store after a restart) takes it; the
+    store re-creates it, paused, first."""
+
+    name: str
+    when: tuple[str, ...]
+    takes: tuple[str, ...]
+    event: str | None
+    handler: Callable[..., Any]
+    revives: bool = False
+
+    def refusal(self, state: str) -> str | None:
+        """Why a runner in ``state`` refuses this command (``None``: it takes it)."""
+        if state in self.when:
+            return None
+        if len(self.when) == 1:
+            return f"{self.name} needs a {self.when[0]} session; the session is {state}"
+        return f"{self.name} refused: the session is already {state}"
 
 
 class Runner:
@@ -234,8 +255,9 @@ class Runner:
         """A copy of this paused runner (``parent``: the session id its init will name): same
         state, same random streams, paused at the same step, nothing shared."""
         with self.lock:
-            if self.state != "paused":
-                raise CommandError(409, f"branch needs a paused session; the session is {self.state}")
+            refused = COMMAND_BY_NAME["branch"].refusal(self.state)
+            if refused:
+                raise CommandError(409, refused)
             self._pending.extend(self.env.drain_events())
             policy, env = copy.deepcopy((self.policy, self.env))
             init = copy.deepcopy(self.init_event)
@@ -255,70 +277,79 @@ class Runner:
             return event
 
     def _command(self, name: str, bank: str | None, amount: Any, operation: str | None) -> Event:
-        if name not in COMMANDS:
+        """Check ``name`` against its row of the table (known, operation, state), run its handler and
+        return the control event it produced."""
+        spec = COMMAND_BY_NAME.get(name)
+        if spec is None or spec.event is None:
             raise CommandError(422, f"unknown command {name!r}; expected one of {', '.join(COMMANDS)}")
-        if name == "central_bank":
+        if "operation" in spec.takes:
             if operation not in CENTRAL_BANK_OPERATIONS:
                 got = "none" if operation is None else repr(operation)
-                raise CommandError(422, f"central_bank needs operation, one of {', '.join(CENTRAL_BANK_OPERATIONS)}; got {got}")
+                raise CommandError(422, f"{name} needs operation, one of {', '.join(CENTRAL_BANK_OPERATIONS)}; got {got}")
         elif operation is not None:
             raise CommandError(422, f"{name} takes no operation (operation is for central_bank)")
         if self.finished:
             raise CommandError(409, f"{name} refused: the session is {self.state}")
-        if name == "pause":
-            if self.state == "paused":
-                raise CommandError(409, "pause refused: the session is already paused")
-            self.state = "paused"
-            self.env.emit("paused", {"step": self.env.system.t})
-        elif name == "resume":
-            if self.state != "paused":
-                raise CommandError(409, f"resume needs a paused session; the session is {self.state}")
-            self.state = "running"
-            self.env.emit("resumed", {"step": self.env.system.t})
-        elif name == "stop":
-            self.state = "stopped"
-            self.env.emit("stopped", {"step": self.env.system.t, "reason": "user"})
-            self.env.system.stop("stopped")
-            self.env.events.extend(self.env.system.log.drain())
-        elif name == "central_bank" and operation != "inject":
-            if self.state != "paused":
-                raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
-            if bank is not None:
-                raise CommandError(422, f"central_bank {operation} takes no bank")
-            value = _number(amount, f"central_bank {operation} needs amount (a number in [0, 1])")
-            self._central_bank(operation, None, value)
-        else:
-            if self.state != "paused":
-                raise CommandError(409, f"{name} needs a paused session; the session is {self.state}")
-            if not isinstance(bank, str) or not bank:
-                what = f"{name} {operation}" if operation else name
-                raise CommandError(422, f"{what} needs bank (an agent name such as bank_3)")
-            if bank not in self.env.agent_index:
-                raise CommandError(404, f"unknown bank {bank!r}")
-            idx = self.env.agent_index[bank]
-            if name == "delete_bank" and self.env.system.defaulted[idx] and not self.env.system.deleted[idx]:
-                if amount is not None:  # the seed's "delete failed banks": a defaulted bank leaves the network
-                    raise CommandError(422, "delete_bank takes no amount")
-                self.env.delete_failed_bank(bank)
-                new = self.env.drain_events()
-                self._pending.extend(new)
-                return next(e for e in reversed(new) if e["type"] == "bank_deleted")
-            if not self.env.system.active[idx]:
-                state = "deleted" if self.env.system.deleted[idx] else "defaulted"
-                raise CommandError(409, f"bank {bank} is gone ({state}) and cannot be changed")
-            if name == "add_capital":
-                value = _amount(amount)
-                self.env.add_capital(bank, value)
-            elif name == "central_bank":
-                self._central_bank(operation, bank, _amount(amount))
-            else:
-                if amount is not None:
-                    raise CommandError(422, "delete_bank takes no amount")
-                self.env.delete_bank(bank)
+        refused = spec.refusal(self.state)
+        if refused:
+            raise CommandError(409, refused)
+        spec.handler(self, bank, amount, operation)
         new = self.env.drain_events()
         self._pending.extend(new)
-        produced = CONTROL_EVENT[name]
-        return next(e for e in reversed(new) if e["type"] == produced)
+        return next(e for e in reversed(new) if e["type"] == spec.event)
+
+    # each handler: (bank, amount, operation), run once the table's checks have passed
+    def _pause(self, bank: str | None, amount: Any, operation: str | None) -> None:
+        self.state = "paused"
+        self.env.emit("paused", {"step": self.env.system.t})
+
+    def _resume(self, bank: str | None, amount: Any, operation: str | None) -> None:
+        self.state = "running"
+        self.env.emit("resumed", {"step": self.env.system.t})
+
+    def _stop(self, bank: str | None, amount: Any, operation: str | None) -> None:
+        self.state = "stopped"
+        self.env.emit("stopped", {"step": self.env.system.t, "reason": "user"})
+        self.env.system.stop("stopped")
+        self.env.events.extend(self.env.system.log.drain())
+
+    def _delete_bank(self, bank: str | None, amount: Any, operation: str | None) -> None:
+        idx = self._bank_index("delete_bank", bank)
+        if self.env.system.defaulted[idx] and not self.env.system.deleted[idx]:
+            if amount is not None:  # the seed's "delete failed banks": a defaulted bank leaves the network
+                raise CommandError(422, "delete_bank takes no amount")
+            self.env.delete_failed_bank(bank)
+            return
+        self._check_active(bank, idx)
+        if amount is not None:
+            raise CommandError(422, "delete_bank takes no amount")
+        self.env.delete_bank(bank)
+
+    def _add_capital(self, bank: str | None, amount: Any, operation: str | None) -> None:
+        self._check_active(bank, self._bank_index("add_capital", bank))
+        self.env.add_capital(bank, _amount(amount))
+
+    def _central_bank_command(self, bank: str | None, amount: Any, operation: str | None) -> None:
+        if operation != "inject":
+            if bank is not None:
+                raise CommandError(422, f"central_bank {operation} takes no bank")
+            self._central_bank(operation, None, _number(amount, f"central_bank {operation} needs amount (a number in [0, 1])"))
+            return
+        self._check_active(bank, self._bank_index(f"central_bank {operation}", bank))
+        self._central_bank(operation, bank, _amount(amount))
+
+    def _bank_index(self, what: str, bank: str | None) -> int:
+        """The index of ``bank``, a known agent name (422 when missing, 404 when unknown)."""
+        if not isinstance(bank, str) or not bank:
+            raise CommandError(422, f"{what} needs bank (an agent name such as bank_3)")
+        if bank not in self.env.agent_index:
+            raise CommandError(404, f"unknown bank {bank!r}")
+        return self.env.agent_index[bank]
+
+    def _check_active(self, bank: str, idx: int) -> None:
+        if not self.env.system.active[idx]:
+            state = "deleted" if self.env.system.deleted[idx] else "defaulted"
+            raise CommandError(409, f"bank {bank} is gone ({state}) and cannot be changed")
 
     def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
         """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors."""
@@ -329,6 +360,25 @@ class Runner:
         except KeyError as err:
             message = err.args[0] if err.args else f"bank {bank!r}"
             raise CommandError(404 if bank not in self.env.agent_index else 409, str(message)) from None
+
+
+# the commands: one row each (name, states, arguments, event, handler), in the order the vocabulary
+# serves them. An interrupted session is re-created paused by any command (``revives``: the ones
+# the vocabulary lists for it)
+COMMAND_TABLE: tuple[Command, ...] = (
+    Command("pause", ("ready", "running"), (), "paused", Runner._pause, revives=True),
+    Command("resume", ("paused",), (), "resumed", Runner._resume, revives=True),
+    Command("stop", ("ready", "running", "paused"), (), "stopped", Runner._stop, revives=True),
+    Command("delete_bank", ("paused",), ("bank",), "bank_deleted", Runner._delete_bank),
+    Command("add_capital", ("paused",), ("bank", "amount"), "capital_added", Runner._add_capital),
+    Command("central_bank", ("paused",), ("operation", "bank", "amount"), "central_bank", Runner._central_bank_command),
+    Command("branch", ("paused",), (), None, Runner.branch),
+)
+COMMAND_BY_NAME: dict[str, Command] = {c.name: c for c in COMMAND_TABLE}
+# commands on the simulation (each produces its control event) and commands on a session (none)
+COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is not None)
+SESSION_COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is None)
+CONTROL_EVENT: dict[str, str] = {c.name: c.event for c in COMMAND_TABLE if c.event is not None}
 
 
 def _number(value: Any, message: str) -> float:

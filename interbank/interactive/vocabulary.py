@@ -21,9 +21,11 @@ from typing import Any
 
 from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
+    COMMAND_TABLE,
     COMMANDS,
     CONTROL_EVENT,
     FINISHED_STATES,
+    INTERRUPTED,
     SESSION_COMMANDS,
     STATES,
 )
@@ -58,19 +60,11 @@ INTERVENTION_UNITS: dict[str, dict[str, Any]] = {
 }
 assert set(INTERVENTION_UNITS) == set(CENTRAL_BANK_OPERATIONS), "every intervention needs its unit"
 
-# what each command needs: the state it is allowed in and the fields it takes
+# what each command needs, from the runner's table: the states it is allowed in (with
+# ``interrupted`` where the store re-creates such a session for it) and the fields it takes
 COMMAND_RULES: dict[str, dict[str, Any]] = {
-    # an interrupted session (read back from the store after a restart) is re-created, paused, by
-    # any command: pause leaves it there, resume and stop go on from there
-    "pause": {"when": ["ready", "running", "interrupted"], "takes": []},
-    "resume": {"when": ["paused", "interrupted"], "takes": []},
-    "stop": {"when": ["ready", "running", "paused", "interrupted"], "takes": []},
-    "delete_bank": {"when": ["paused"], "takes": ["bank"]},
-    "add_capital": {"when": ["paused"], "takes": ["bank", "amount"]},
-    "central_bank": {"when": ["paused"], "takes": ["operation", "bank", "amount"]},
-    "branch": {"when": ["paused"], "takes": []},
+    c.name: {"when": [*c.when, *([INTERRUPTED] if c.revives else [])], "takes": list(c.takes)} for c in COMMAND_TABLE
 }
-assert set(COMMAND_RULES) == set(COMMANDS) | set(SESSION_COMMANDS), "every command needs its rule"
 
 
 def vocabulary() -> dict[str, Any]:
