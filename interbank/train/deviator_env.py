@@ -82,16 +82,10 @@ class DeviatorVecEnv(SlotVecEnv):
     # ---------------------------------------------------------------- VecEnv
     def reset(self) -> np.ndarray:
         for k in range(self.num_envs):
-            seed = self._seeds[k] if self._seeds and self._seeds[k] is not None else (
-                self.seed_base + k if not self._started else None
-            )
-            self._reset_copy(k, seed, first=not self._started)
+            self._reset_copy(k, self._copy_seed(k), first=not self._started)
         self._started = True
         self._reset_seeds()
         return self._obs.copy()
-
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions, dtype=np.int64).reshape(-1)
 
     def step_wait(self):
         n = self.num_envs
@@ -123,21 +117,11 @@ class DeviatorVecEnv(SlotVecEnv):
                 self._observe(k)
         return self._obs.copy(), rewards, dones, infos
 
-    def action_masks(self) -> np.ndarray:
-        return self._masks.copy()
-
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
         if method_name == "action_masks":
             masks = self.action_masks()
             return [masks[i] for i in self._get_indices(indices)]
         return [getattr(self.envs[i], method_name)(*method_args, **method_kwargs) for i in self._get_indices(indices)]
-
-    def close(self) -> None:
-        for env in self.envs:
-            env.close()
-
-    def has_attr(self, attr_name: str) -> bool:
-        return attr_name == "action_masks" or hasattr(self.envs[0], attr_name)
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
         return [getattr(self.envs[i], attr_name) for i in self._get_indices(indices)]

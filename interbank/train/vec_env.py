@@ -32,7 +32,34 @@ from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
 
 
 class SlotVecEnv(VecEnv):
-    """What every VecEnv of interbank slots shares: no wrappers, no images, indices as SB3 gives them."""
+    """What every VecEnv of interbank slots shares: env copies in ``envs`` seeded ``seed_base + k``
+    at the first reset (or as ``seed()`` asked), actions and masks per slot (``_actions``,
+    ``_masks``), no wrappers, no images, indices as SB3 gives them."""
+
+    envs: list[InterbankEnv]
+    seed_base: int
+    _started: bool
+    _masks: np.ndarray
+
+    def _copy_seed(self, k: int) -> int | None:
+        """The seed of copy k's next reset: the one ``seed()`` set, else ``seed_base + k`` the first
+        time, else None (the copy continues its own seed sequence)."""
+        if self._seeds and self._seeds[k] is not None:
+            return self._seeds[k]
+        return self.seed_base + k if not self._started else None
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions, dtype=np.int64).reshape(-1)
+
+    def action_masks(self) -> np.ndarray:
+        return self._masks.copy()
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+    def has_attr(self, attr_name: str) -> bool:
+        return attr_name == "action_masks" or hasattr(self.envs[0], attr_name)
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
         return [False] * len(list(self._get_indices(indices)))
@@ -112,17 +139,11 @@ class BankVecEnv(SlotVecEnv):
     # ---------------------------------------------------------------- VecEnv
     def reset(self) -> np.ndarray:
         for k in range(len(self.envs)):
-            seed = self._seeds[k] if self._seeds and self._seeds[k] is not None else (
-                self.seed_base + k if not self._started else None
-            )
-            self._reset_copy(k, seed)
+            self._reset_copy(k, self._copy_seed(k))
         self._started = True
         self._reset_seeds()
         self.acted_padding[:] = False
         return self._obs.copy()
-
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions, dtype=np.int64).reshape(-1)
 
     def step_wait(self):
         n = self.num_envs
@@ -165,22 +186,12 @@ class BankVecEnv(SlotVecEnv):
                 self._masks[s][pad, HOLD] = True
         return self._obs.copy(), rewards, dones, infos
 
-    def action_masks(self) -> np.ndarray:
-        return self._masks.copy()
-
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
         if method_name == "action_masks":
             masks = self.action_masks()
             idx = self._get_indices(indices)
             return [masks[i] for i in idx]
         return [getattr(env, method_name)(*method_args, **method_kwargs) for env in self.envs]
-
-    def close(self) -> None:
-        for env in self.envs:
-            env.close()
-
-    def has_attr(self, attr_name: str) -> bool:
-        return attr_name == "action_masks" or hasattr(self.envs[0], attr_name)
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
         idx = self._get_indices(indices)
