@@ -779,6 +779,24 @@ def resident_bytes() -> int | None:
         return None
 
 
+def _replayed(events: Iterable[Event], why: str):
+    """``verify.replay`` of a stored or streamed session's events, every way it can fail a 409
+    that starts with ``why``; the replay's result (its runner where the recording ends)."""
+    from interbank.config import ConfigError
+    from interbank.interactive.verify import replay
+    from interbank.policies.checkpoint import CheckpointError
+
+    try:
+        result = replay(events)
+    except (ConfigError, CheckpointError, KeyError, ValueError) as err:
+        raise CommandError(409, f"{why}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+    except CommandError as err:
+        raise CommandError(409, f"{why}: {err.message}") from None
+    if result.difference is not None:
+        raise CommandError(409, f"{why}: its replay differs from its stream ({result.difference})")
+    return result
+
+
 def _events_of(chunk: bytes) -> list[Event]:
     """The events in a chunk of SSE frames (their data lines)."""
     return [json.loads(line[6:]) for line in chunk.split(b"\r\n") if line.startswith(b"data: ")]
@@ -999,20 +1017,8 @@ class SessionStore:
         return None
 
     def _fork_replay(self, sid: str, events: list[Event], step: int) -> Runner:
-        from interbank.config import ConfigError
-        from interbank.interactive.verify import replay
-        from interbank.policies.checkpoint import CheckpointError
-
         why = f"session {sid} cannot be branched at step {step}"
-        try:
-            result = replay(events)
-        except (ConfigError, CheckpointError, KeyError, ValueError) as err:
-            raise CommandError(409, f"{why}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
-        except CommandError as err:
-            raise CommandError(409, f"{why}: {err.message}") from None
-        if result.difference is not None:
-            raise CommandError(409, f"{why}: its replay differs from its stream ({result.difference})")
-        runner = result.runner
+        runner = _replayed(events, why).runner
         if runner.finished:
             raise CommandError(409, f"{why}: the session has no step after it")
         if runner.state in ("ready", "running"):
@@ -1088,23 +1094,12 @@ class SessionStore:
         return event
 
     def _replay(self, sid: str, last_seq: int, why: str) -> Runner:
-        from interbank.config import ConfigError
-        from interbank.interactive.verify import replay
-        from interbank.policies.checkpoint import CheckpointError
-
         def events() -> Iterator[Event]:
             for chunk in self.db.lines(sid, -1, last_seq):
                 for line in chunk.splitlines():
                     yield json.loads(line)
 
-        try:
-            result = replay(events())
-        except (ConfigError, CheckpointError, KeyError, ValueError) as err:
-            raise CommandError(409, f"{why}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
-        except CommandError as err:
-            raise CommandError(409, f"{why}: {err.message}") from None
-        if result.difference is not None:
-            raise CommandError(409, f"{why}: its replay differs from its stream ({result.difference})")
+        result = _replayed(events(), why)
         if result.compared != last_seq + 1:
             raise CommandError(409, f"{why}: {result.compared} of its {last_seq + 1} events are stored")
         return result.runner
