@@ -318,6 +318,32 @@ class CentralBankConfig(_Strict):
         return self
 
 
+class MarketDynamicConfig(_Strict):
+    """Which dynamic moves the markets' values each step (``interbank.sim.market.MARKET_DYNAMICS``).
+
+    ``type``: ``random_walk`` (the default: the random walk with drift of ``MarketConfig``) or a
+    dynamic registered from ``interbank/sim/market_dynamics/`` (e.g. ``regime_switching``);
+    ``params``: that dynamic's own parameters, checked by its parameter class.
+    """
+
+    type: str = "random_walk"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from interbank.sim.market import MARKET_DYNAMICS
+
+        return _registered(value, MARKET_DYNAMICS.entries)
+
+    @model_validator(mode="after")
+    def _own_params(self) -> "MarketDynamicConfig":
+        from interbank.sim.market import MARKET_DYNAMICS
+
+        MARKET_DYNAMICS.own_params(self.type, self.params)
+        return self
+
+
 class MarketConfig(_Strict):
     """Flow-priced markets, one per entry of ``names`` (BANK_INDEX and FIN_SERVICES by default).
 
@@ -334,6 +360,8 @@ class MarketConfig(_Strict):
     ``reversion`` > 0 restores env v2's pull toward a drifting fundamental path,
     which makes prices predictable from the observation (0, a martingale after
     the drift, by default). Prices never fall below ``price_floor`` * initial.
+    ``dynamic``: the value's random step, a registered dynamic with its own
+    parameters (``{type: random_walk}``, the walk above, by default).
     """
 
     names: list[str] = Field(default_factory=lambda: ["BANK_INDEX", "FIN_SERVICES"], min_length=1, max_length=32)
@@ -347,6 +375,17 @@ class MarketConfig(_Strict):
     volatility: Share = 0.02
     correlation: Share = 0.5
     price_floor: float = Field(default=0.01, gt=0, lt=1, allow_inf_nan=False)
+    dynamic: MarketDynamicConfig = Field(default_factory=MarketDynamicConfig)
+
+    @model_serializer(mode="wrap")
+    def _without_default_dynamic(self, handler):
+        # the default dynamic is dumped as before dynamics existed (digests, init events, saved configs)
+        data = handler(self)
+        if isinstance(data, dict) and data.get("dynamic") in ({"type": "random_walk", "params": {}}, {"type": "random_walk"}):
+            data.pop("dynamic")
+        elif isinstance(data, dict) and isinstance(data.get("dynamic"), dict) and not data["dynamic"].get("params"):
+            data["dynamic"].pop("params", None)
+        return data
 
     @model_validator(mode="after")
     def _unique(self) -> "MarketConfig":
@@ -405,7 +444,9 @@ class ClearingConfig(_Strict):
     the price like any other outflow; a bank short of cash sells its loan book
     early at ``book_discount``. A bank defaults when its equity is below 0
     (with ``default_at_zero_equity`` also when it is exactly 0) or when it
-    cannot pay an obligation.
+    cannot pay an obligation. ``params``: the own parameters of a model registered
+    from ``interbank/sim/clearing_models/`` (e.g. ``bankruptcy_cost``: ``{cost: 0.1}``),
+    checked by its class.
     """
 
     model: str = "rogers_veraart"
@@ -415,6 +456,7 @@ class ClearingConfig(_Strict):
     fire_sale_discount: float = Field(default=0.05, ge=0, lt=1, allow_inf_nan=False)
     book_discount: float = Field(default=0.3, ge=0, lt=1, allow_inf_nan=False)
     default_at_zero_equity: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("model")
     @classmethod
@@ -422,6 +464,21 @@ class ClearingConfig(_Strict):
         from interbank.sim.clearing import CLEARING_MODELS
 
         return _registered(value, CLEARING_MODELS)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_params(self, handler):
+        # no own parameters: dumped as before they existed (digests, init events, saved configs)
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("params"):
+            data.pop("params", None)
+        return data
+
+    @model_validator(mode="after")
+    def _own_params(self) -> "ClearingConfig":
+        from interbank.sim.clearing import CLEARING
+
+        CLEARING.own_params(self.model, self.params)
+        return self
 
 
 class ActionConfig(_Strict):

@@ -1,8 +1,10 @@
 """Policies: the batch interface and the baselines.
 
 ``make_policy(name, seed, **params)`` builds a baseline by name: ``random``, ``hold``,
-``heuristic``, ``hoard``, ``lend_surplus``, ``invest_momentum``, ``buy_below_path``, ``carry``; ``params`` are the rule's
-parameters (``RULE_GRIDS`` lists the tunable ones).
+``heuristic``, ``hoard``, ``lend_surplus``, ``invest_momentum``, ``buy_below_path``, ``carry``
+and the rules registered from ``interbank/policies/rules/``; ``params`` are the rule's parameters
+(``RULE_GRIDS`` lists the tunable ones). Every list here derives from the registry
+(``interbank.policies.registry``), where ``@register_policy`` declares a rule and its grid.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from typing import Any
 
 from interbank.policies.base import Policy, act_on_env
 from interbank.policies.baselines import (
-    RULE_GRIDS, BuyBelowPathPolicy, CarryPolicy, HeuristicPolicy, HoardPolicy, HoldPolicy, InvestMomentumPolicy,
+    BuyBelowPathPolicy, CarryPolicy, HeuristicPolicy, HoardPolicy, HoldPolicy, InvestMomentumPolicy,
     LendSurplusPolicy, RandomPolicy,
 )
+from interbank.policies.registry import POLICIES, load_rules, register_policy
 
-BASELINES: dict[str, type] = {
-    "random": RandomPolicy, "hold": HoldPolicy, "heuristic": HeuristicPolicy, "hoard": HoardPolicy,
-    "lend_surplus": LendSurplusPolicy, "invest_momentum": InvestMomentumPolicy,
-    "buy_below_path": BuyBelowPathPolicy, "carry": CarryPolicy,
-}
+load_rules()
 
+BASELINES: dict[str, type] = {name: entry.cls for name, entry in POLICIES.items()}
+# the tuning grid of each rule with parameters worth tuning (what ``evaluate`` tunes on training seeds)
+RULE_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {name: e.grid for name, e in POLICIES.items() if e.grid}
 # baselines that are benchmarks rather than rules: nothing to tune, nothing to clone
-TRIVIAL: tuple[str, ...] = ("random", "hold")
+TRIVIAL: tuple[str, ...] = tuple(name for name, entry in POLICIES.items() if not entry.rule)
 # the transparent reference rules (tuned by ``evaluate``, cloned by ``train.warm_start``)
 RULES: tuple[str, ...] = tuple(name for name in BASELINES if name not in TRIVIAL)
 
@@ -32,9 +34,7 @@ RULES: tuple[str, ...] = tuple(name for name in BASELINES if name not in TRIVIAL
 def policy_parameters(name: str) -> dict[str, float]:
     """A baseline's parameters with their defaults, read from its constructor (``random``'s seed
     is the run's seed, not a parameter)."""
-    cls = BASELINES[name]
-    return {p.name: float(p.default) for p in inspect.signature(cls.__init__).parameters.values()
-            if p.name not in ("self", "seed") and p.default is not inspect.Parameter.empty}
+    return POLICIES[name].parameters()
 
 
 def policy_catalogue() -> list[dict[str, Any]]:
@@ -63,11 +63,11 @@ def make_policy(name: str, seed: int | None = None, **params: float) -> Policy:
     """A baseline policy by name; unknown names raise ValueError listing the choices."""
     if name not in BASELINES:
         raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(BASELINES)}")
-    cls = BASELINES[name]
-    return cls(seed) if cls is RandomPolicy else cls(**params)
+    entry = POLICIES[name]
+    return entry.cls(seed, **params) if entry.takes_seed() else entry.cls(**params)
 
 
 __all__ = [
-    "BASELINES", "RULES", "RULE_GRIDS", "TRIVIAL", "check_policy_params", "policy_catalogue", "policy_parameters", "BuyBelowPathPolicy", "CarryPolicy", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
+    "BASELINES", "POLICIES", "RULES", "RULE_GRIDS", "TRIVIAL", "register_policy", "check_policy_params", "policy_catalogue", "policy_parameters", "BuyBelowPathPolicy", "CarryPolicy", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
     "LendSurplusPolicy", "Policy", "RandomPolicy", "act_on_env", "make_policy",
 ]

@@ -2,19 +2,23 @@
 logic) and transparent reference rules (``hoard``, ``lend_surplus``, ``invest_momentum``, and the
 two rules that exploited env v2: ``buy_below_path`` and ``carry``).
 
-``RULE_GRIDS`` lists, for each rule with parameters, the small grid ``interbank evaluate``
-tunes it over on training seeds before scoring it on the evaluation seeds."""
+Each registers itself with ``register_policy`` (``interbank.policies.registry``), which declares
+its name and, for a rule with parameters, the small grid ``interbank evaluate`` tunes it over on
+training seeds before scoring it on the evaluation seeds (a few values around the default,
+spanning cautious to aggressive)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from interbank.envs.observation import FEATURE_INDEX
+from interbank.policies.registry import register_policy
 from interbank.sim.actions import BORROW, DIVEST, HOLD, INVEST, LEND
 
 _F = FEATURE_INDEX
 
 
+@register_policy("random", rule=False)
 class RandomPolicy:
     """Uniform over the actions the mask allows (seeded)."""
 
@@ -32,6 +36,7 @@ class RandomPolicy:
         return np.argmax(scores, axis=1).astype(np.int64)
 
 
+@register_policy("hold", rule=False)
 class HoldPolicy:
     """Always HOLD: the do-nothing benchmark."""
 
@@ -44,6 +49,7 @@ class HoldPolicy:
         return np.full(observations.shape[0], HOLD, dtype=np.int64)
 
 
+@register_policy("heuristic", grid={"low_cash": (0.05, 0.1, 0.15), "lend_cash": (0.1, 0.2, 0.3)})
 class HeuristicPolicy:
     """The seed's old static logic, as an explicit rule set (first rule that applies wins):
 
@@ -105,6 +111,7 @@ def first_rule(rules: list[tuple[np.ndarray, int]]) -> np.ndarray:
     return np.select([cond for cond, _ in rules], [action for _, action in rules], default=HOLD).astype(np.int64)
 
 
+@register_policy("hoard")
 class HoardPolicy:
     """Hoard liquidity: DIVEST while there is a position, then call loans back (BORROW), then HOLD."""
 
@@ -118,6 +125,7 @@ class HoardPolicy:
         return np.select([mask[:, DIVEST], mask[:, BORROW]], [DIVEST, BORROW], default=HOLD).astype(np.int64)
 
 
+@register_policy("lend_surplus", grid={"c": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0)})
 class LendSurplusPolicy:
     """Lend the surplus: LEND when cash exceeds ``c`` times the reserve requirement, call loans
     back (BORROW) when it is below, else HOLD."""
@@ -137,6 +145,7 @@ class LendSurplusPolicy:
         ).astype(np.int64)
 
 
+@register_policy("invest_momentum", grid={"threshold": (0.0, 0.01, 0.02, 0.05)})
 class InvestMomentumPolicy:
     """Follow the markets: INVEST when the bank's best market rose more than ``threshold``
     (5-step momentum), DIVEST when its worst market fell more than ``threshold``, otherwise
@@ -161,6 +170,7 @@ class InvestMomentumPolicy:
         ])
 
 
+@register_policy("buy_below_path", grid={"gap": (0.0, 0.02, 0.05)})
 class BuyBelowPathPolicy:
     """Time the markets (the env v2 exploit): INVEST when prices stand more than ``gap`` below the
     path ``exp(drift x step) - 1`` a bank can compute from ``time_left`` and the scenario's drift,
@@ -188,6 +198,7 @@ class BuyBelowPathPolicy:
         ])
 
 
+@register_policy("carry", grid={"spread": (0.05, 0.1, 0.2)})
 class CarryPolicy:
     """Carry trade: INVEST while funding is cheap (the bank's own ``funding_spread``, its interbank
     rate over the deposit facility x 10, below ``spread``) and the markets have not fallen over the
@@ -211,14 +222,3 @@ class CarryPolicy:
             (~cheap & mask[:, DIVEST], DIVEST),
             *lend_surplus_rules(obs, mask),
         ])
-
-
-# The grids ``interbank evaluate`` tunes each rule over (on training seeds): a few values
-# around the default, spanning cautious to aggressive.
-RULE_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
-    "lend_surplus": {"c": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0)},
-    "invest_momentum": {"threshold": (0.0, 0.01, 0.02, 0.05)},
-    "heuristic": {"low_cash": (0.05, 0.1, 0.15), "lend_cash": (0.1, 0.2, 0.3)},
-    "buy_below_path": {"gap": (0.0, 0.02, 0.05)},
-    "carry": {"spread": (0.05, 0.1, 0.2)},
-}

@@ -14,13 +14,21 @@ With alpha = beta = 1 this is Eisenberg-Noe. Both functions return the
 algorithm (each round solves a linear system on the current default set, and
 the default set only grows). :func:`clearing_vector_picard` is an
 independent fixed-point iteration used to cross-check it.
+
+The env picks a model by name from ``CLEARING_MODELS`` (``clearing.model``); a new one is one
+module in ``interbank/sim/clearing_models/`` that calls ``register_clearing``
+(``bankruptcy_cost`` is the example).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+from interbank.sim.registry import Registry
 
 _TOL = 1e-12
 
@@ -154,10 +162,34 @@ def _recovery_from_vector(alpha_beta):
     return recovery
 
 
-CLEARING_MODELS = {
-    "eisenberg_noe": _recovery_from_vector(lambda cfg: (1.0, 1.0)),
-    "rogers_veraart": _recovery_from_vector(lambda cfg: (cfg.alpha, cfg.beta)),
-    "fixed_recovery": lambda pi_t, p_bar, e, cfg: np.full(p_bar.shape[0], cfg.recovery),
-}
+CLEARING: Registry = Registry("clearing model")
+CLEARING_MODELS = CLEARING.entries
 """Clearing models by the name used in ``clearing.model``: ``recovery(pi_t, p_bar, external_assets,
-clearing_config)`` returns the fraction of its debts each bank pays (1 for a solvent bank)."""
+clearing_config)`` returns the fraction of its debts each bank pays (1 for a solvent bank). More
+register themselves from ``interbank/sim/clearing_models/`` (one file each)."""
+
+
+def register_clearing(name: str, recovery: Callable[..., np.ndarray], params: type | None = None) -> None:
+    """Register a clearing model under ``name`` (its ``clearing.model``): ``recovery(pi_t, p_bar,
+    external_assets, own)`` returns the fraction of its debts each bank pays, float[n] in [0, 1]
+    (``pi_t[j, i]``: the share of i's payments owed to j, sparse; ``p_bar``: what each bank owes;
+    ``external_assets``: what it holds outside the interbank market, >= 0); ``own`` is its
+    parameter object built from ``clearing.params`` (None when ``params`` is None)."""
+
+    def run(pi_t: sp.csr_matrix, p_bar: np.ndarray, e: np.ndarray, cfg) -> np.ndarray:
+        own = CLEARING.own_params(name, getattr(cfg, "params", None))
+        return np.clip(np.asarray(recovery(pi_t, p_bar, e, own), dtype=np.float64), 0.0, 1.0)
+
+    CLEARING.register(name, run, params)
+
+
+def recovery_of(p: np.ndarray, p_bar: np.ndarray) -> np.ndarray:
+    """The fraction paid, p / p_bar (1 where nothing is owed), clipped to [0, 1]."""
+    return np.clip(np.divide(p, p_bar, out=np.ones_like(p_bar), where=p_bar > 0), 0.0, 1.0)
+
+
+# the built-in models read their settings from the ``clearing:`` section itself (kept as it was)
+CLEARING.register("eisenberg_noe", _recovery_from_vector(lambda cfg: (1.0, 1.0)))
+CLEARING.register("rogers_veraart", _recovery_from_vector(lambda cfg: (cfg.alpha, cfg.beta)))
+CLEARING.register("fixed_recovery", lambda pi_t, p_bar, e, cfg: np.full(p_bar.shape[0], cfg.recovery))
+CLEARING.load("interbank.sim.clearing_models")

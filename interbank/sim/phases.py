@@ -15,8 +15,9 @@ Order within a step and why:
 0. ``validate_actions`` (before the phases): masked actions become HOLD.
 1. ``actions``: INVEST and DIVEST trade at the midpoint of the price move their
    net flow causes; LEND offers and BORROW calls are recorded (settled in 3 and 5).
-2. ``markets``: the transient impact decays, values take a random-walk step
-   with drift (``interbank.sim.market``), the net flow moves prices, crashes.
+2. ``markets``: the transient impact decays, values take the step of the
+   configured dynamic (``interbank.sim.market``; a random walk with drift by
+   default), the net flow moves prices, crashes.
 3. ``interest_and_maturities``: the income statement (interest on the book,
    fees, reserves at the deposit facility, deposits, operating costs; interest
    capitalised on interbank and central bank loans; credit surprises on the
@@ -212,17 +213,15 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
 
 
 # ----------------------------------------------------------------- 2. markets
-@phase(reads=("price", "log_value", "transient", "holdings", "accounts"),
-       writes=("price_before", "transient", "log_value", "price", "accounts"))
+@phase(reads=("price", "log_value", "transient", "holdings", "accounts", "market_memory"),
+       writes=("price_before", "transient", "log_value", "price", "accounts", "market_memory"))
 def markets(state: BankState, params: Params, ctx: StepContext) -> None:
-    """Impact decays, values take their random step, the step's net flow moves prices, crashes."""
+    """Impact decays, values take the dynamic's random step (``markets.dynamic``: a random walk with
+    drift by default), the step's net flow moves prices, crashes."""
     mk, sh = params.config.markets, params.config.shocks
     state.price_before = state.price.copy()
     state.transient *= market.decay(mk.impact_half_life)
-    mu = market.compensated_drift(mk.drift, sh.crash_prob, sh.crash_size)
-    state.log_value += mu - 0.5 * mk.volatility ** 2 + mk.volatility * ctx.draws["z_mkt"]
-    if mk.reversion > 0:  # env v2's pull toward a drifting fundamental (predictable; off by default)
-        state.log_value -= mk.reversion * (state.log_value - np.log(state.price0) - mk.drift * ctx.t)
+    market.MARKET_DYNAMICS.entries[mk.dynamic.type](state, params, ctx)
     state.log_value[ctx.draws["u_crash"] < sh.crash_prob] += np.log1p(-sh.crash_size)
     for shock in params.scheduled.get(ctx.t, ()):
         if shock.type == "market_crash":

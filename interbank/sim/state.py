@@ -96,7 +96,9 @@ class BankState:
     Markets (float[m]): ``price`` (index points), ``log_value`` (the efficient log price),
     ``transient`` (log: the decaying part of past flows' impact), ``price_before`` (the price at
     the start of the step's market move), ``price_hist`` float[MOMENTUM_WINDOW + 1, m] (prices at
-    the end of the last steps, oldest first), ``last_return`` (the step's return, ratio).
+    the end of the last steps, oldest first), ``last_return`` (the step's return, ratio);
+    ``market_memory`` (name -> array: what the market dynamic keeps between steps, e.g. a regime
+    per market; empty at reset and for the random walk).
 
     Central bank and regulation (annual rates; the interactive runner may change them):
     ``deposit_facility_rate``, ``policy_rate``, ``lending_rate`` (the corridor), ``market_rate``
@@ -165,6 +167,7 @@ class BankState:
     book_sales: float = 0.0
     cb_lent: float = 0.0
     liquidity_sources: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LIQUIDITY_SOURCES, 0.0))
+    market_memory: dict[str, np.ndarray] = field(default_factory=dict)
     t: int = 0
     done: bool = False
 

@@ -153,6 +153,7 @@ class BankingSystem:
     price_before: _InState[np.ndarray] = _InState()
     price_hist: _InState[np.ndarray] = _InState()
     last_return: _InState[np.ndarray] = _InState()
+    market_memory: _InState[dict[str, np.ndarray]] = _InState()
     deposit_facility_rate: _InState[float] = _InState()
     policy_rate: _InState[float] = _InState()
     lending_rate: _InState[float] = _InState()
