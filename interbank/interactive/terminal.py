@@ -24,7 +24,7 @@ from interbank.interactive.verify import load_jsonl, verify_events
 from interbank.jsonl import JsonlError, JsonlWriter
 from interbank.policies import make_policy
 from interbank.policies.checkpoint import CheckpointError, load_checkpoint
-from interbank.sim.events import Event
+from interbank.sim.events import Event, feed_line
 from interbank.ui import fail, table
 
 Format = Callable[[dict[str, Any]], str]
@@ -61,7 +61,7 @@ def describe(event: Event) -> str | None:
     if t == "transaction" and not d.get("amount"):
         return None
     line = _CENTRAL_BANK.get(d["operation"]) if t == "central_bank" else _LINES.get(t)
-    return line(d) if line is not None else None
+    return line(d) if line is not None else feed_line(event)  # a registered type's own feed line, if any
 
 
 class _Keys:

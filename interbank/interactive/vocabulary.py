@@ -4,7 +4,8 @@ Each list is declared once where it belongs and only collected here:
 
 - policies and their parameters: ``interbank.policies.BASELINES`` (parameters read from each
   rule's constructor);
-- event types and central bank operations: ``interbank.sim.events``;
+- event types (with how the front ends show each) and central bank operations:
+  ``interbank.sim.events`` (``EVENTS``; extensions register from ``interbank/sim/event_types/``);
 - commands, the events they produce and session states: ``interbank.interactive.runner``;
 - actions and priorities: ``interbank.sim.actions``.
 
@@ -31,7 +32,7 @@ from interbank.interactive.runner import (
 )
 from interbank.policies import policy_catalogue
 from interbank.sim.actions import ACTIONS, PRIORITIES
-from interbank.sim.events import CONTROL_EVENTS, EVENT_TYPES, FACILITY_OPERATIONS, SIMULATION_EVENTS
+from interbank.sim.events import CONTROL_EVENTS, EVENT_TYPES, EVENTS, FACILITY_OPERATIONS, SIMULATION_EVENTS
 
 # how a figure is shown: money in dollars; rates and ratios as percent (the wire carries fractions)
 UNITS: dict[str, dict[str, Any]] = {
@@ -74,6 +75,8 @@ def vocabulary() -> dict[str, Any]:
         "event_types": list(EVENT_TYPES),
         "simulation_events": list(SIMULATION_EVENTS),
         "control_events": list(CONTROL_EVENTS),
+        # how the page shows each type: its own handler, a feed line from the template, or not at all
+        "event_display": {name: {"display": EVENTS[name].display, "feed": EVENTS[name].feed} for name in EVENT_TYPES},
         "commands": [{"name": name, "event": CONTROL_EVENT.get(name), **COMMAND_RULES[name]}
                      for name in (*COMMANDS, *SESSION_COMMANDS)],
         "central_bank_operations": [{"name": op, **INTERVENTION_UNITS[op]} for op in CENTRAL_BANK_OPERATIONS],

@@ -7,30 +7,24 @@ and fractions are plain ratios. Nothing wall-clock goes inside ``data``, so a
 run's stream is reproducible byte for byte.
 
 The simulation core emits the simulation events; the interactive runner adds
-the control events. ``interbank schema`` exports these types as JSON Schema
+the control events. Each type is an ``EventType`` in ``EVENTS`` (``register_event``): the
+shipped ones below, more from ``interbank/sim/event_types/`` (one module each,
+``regime_switch`` the example); ``EVENT_TYPES``, ``DATA_TYPES`` and the served vocabulary
+derive from it. ``interbank schema`` exports these types as JSON Schema
 (``interbank.schema``), and the tests validate every stream against it.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
+import string
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12 to export the schema
 
-SIMULATION_EVENTS: tuple[str, ...] = (
-    "init",
-    "step_start",
-    "transaction",
-    "profit_booking",
-    "default",
-    "cascade",
-    "central_bank",
-    "step_end",
-    "complete",
-)
-CONTROL_EVENTS: tuple[str, ...] = ("paused", "resumed", "stopped", "bank_deleted", "capital_added")
-EVENT_TYPES: tuple[str, ...] = SIMULATION_EVENTS + CONTROL_EVENTS
 # the ``central_bank`` event's operations: the simulation's own, and the interventions a user asks for
 FACILITY_OPERATIONS: tuple[str, ...] = ("lending_facility", "repayment")
 INTERVENTIONS: tuple[str, ...] = ("inject", "set_policy_rate", "set_capital_requirement")
@@ -171,22 +165,83 @@ class CapitalAddedData(TypedDict):
     equity: float
 
 
-DATA_TYPES: dict[str, type] = {
-    "init": InitData,
-    "step_start": StepStartData,
-    "transaction": TransactionData,
-    "profit_booking": ProfitBookingData,
-    "default": DefaultData,
-    "cascade": CascadeData,
-    "central_bank": CentralBankData,
-    "step_end": StepEndData,
-    "complete": CompleteData,
-    "paused": PausedData,
-    "resumed": ResumedData,
-    "stopped": StoppedData,
-    "bank_deleted": BankDeletedData,
-    "capital_added": CapitalAddedData,
-}
+@dataclass(frozen=True)
+class EventType:
+    """One event type of the stream, declared once: the schema, the served vocabulary, the
+    terminal's feed and the page derive from it.
+
+    ``name``: the event's ``type``; ``data``: the TypedDict of its ``data`` (fields and their
+    JSON types; the exported JSON Schema forbids other keys); ``kind``: ``simulation`` (the core
+    emits it) or ``control`` (the interactive runner does); ``display``: how the front ends show
+    it: ``own`` (the terminal and the page have a handler of their own: the shipped types),
+    ``feed`` (both show ``feed`` in their activity feed) or ``ignore`` (neither shows it: for
+    machines, the JSONL log and the SSE stream still carry it); ``feed``: the feed's line, a
+    template of ``{field}`` placeholders filled with the data's values."""
+
+    name: str
+    data: type
+    kind: Literal["simulation", "control"] = "simulation"
+    display: Literal["own", "feed", "ignore"] = "own"
+    feed: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("simulation", "control"):
+            raise ValueError(f"event {self.name}: kind must be simulation or control, got {self.kind!r}")
+        if self.display not in ("own", "feed", "ignore"):
+            raise ValueError(f"event {self.name}: display must be own, feed or ignore, got {self.display!r}")
+        if (self.display == "feed") != (self.feed is not None):
+            raise ValueError(f"event {self.name}: a feed line goes with display='feed' and only with it")
+        fields = set(getattr(self.data, "__annotations__", {}))
+        for _, key, spec, conversion in string.Formatter().parse(self.feed or ""):
+            if key is not None and (key not in fields or spec or conversion):
+                raise ValueError(f"event {self.name}: feed placeholder {{{key}}} must be a plain field of {sorted(fields)}")
+
+
+EVENTS: dict[str, EventType] = {}
+"""Every event type by name, in registration order (the shipped ones first)."""
+
+
+def register_event(event: EventType) -> EventType:
+    """Add an event type (a name already taken is an error: an existing event never changes).
+    Call it when the declaring module is imported; ``interbank/sim/event_types/`` holds the
+    extensions, one module each."""
+    if event.name in EVENTS:
+        raise ValueError(f"event type {event.name!r} is already registered")
+    EVENTS[event.name] = event
+    return event
+
+
+for _name, _data in (("init", InitData), ("step_start", StepStartData), ("transaction", TransactionData),
+                     ("profit_booking", ProfitBookingData), ("default", DefaultData), ("cascade", CascadeData),
+                     ("central_bank", CentralBankData), ("step_end", StepEndData), ("complete", CompleteData)):
+    register_event(EventType(_name, _data, "simulation"))
+for _name, _data in (("paused", PausedData), ("resumed", ResumedData), ("stopped", StoppedData),
+                     ("bank_deleted", BankDeletedData), ("capital_added", CapitalAddedData)):
+    register_event(EventType(_name, _data, "control"))
+
+
+def _load_extensions() -> None:
+    """Import every module of ``interbank/sim/event_types/``: each registers its event type."""
+    from interbank.sim import event_types
+
+    for module in pkgutil.iter_modules(event_types.__path__):
+        importlib.import_module(f"{event_types.__name__}.{module.name}")
+
+
+_load_extensions()
+SIMULATION_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS.values() if e.kind == "simulation")
+CONTROL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS.values() if e.kind == "control")
+EVENT_TYPES: tuple[str, ...] = SIMULATION_EVENTS + CONTROL_EVENTS
+DATA_TYPES: dict[str, type] = {name: EVENTS[name].data for name in EVENT_TYPES}
+
+
+def feed_line(event: "Event") -> str | None:
+    """The feed's line of an event whose type declares one (``display='feed'``), else None."""
+    declared = EVENTS.get(event["type"])
+    if declared is None or declared.feed is None:
+        return None
+    return declared.feed.format_map({k: v for k, v in event["data"].items()})
+
 
 class Event(TypedDict):
     seq: int

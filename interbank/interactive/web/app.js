@@ -33,7 +33,8 @@ export async function loadChoices() {
 
 // the page handles every event type and central bank operation the server declares, or ignores it on purpose
 export function checkVocabulary() {
-  const missing = S.vocab.event_types.filter(t => !(t in EVENT_HANDLERS) && !IGNORED_EVENTS.includes(t))
+  const own = t => !S.vocab.event_display || !S.vocab.event_display[t] || S.vocab.event_display[t].display === "own";
+  const missing = S.vocab.event_types.filter(t => own(t) && !(t in EVENT_HANDLERS) && !IGNORED_EVENTS.includes(t))
     .concat([...S.vocab.central_bank_operations.map(o => o.name), ...S.vocab.facility_operations].filter(o => !(o in CENTRAL_BANK_HANDLERS)));
   if (missing.length) console.warn("interbank page: no handler for " + missing.join(", "));
   S.unhandled = missing;

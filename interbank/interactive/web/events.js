@@ -123,6 +123,19 @@ export const EVENT_HANDLERS = {
 export function onEvent(e, now) {
   const handle = EVENT_HANDLERS[e.type];
   if (handle) handle(e, now);
+  else onDeclared(e);
+}
+
+// a type registered with display "feed" (GET /api/vocabulary's event_display): its template's
+// {field} placeholders filled with the event's data, one line in the activity feed
+export function onDeclared(e) {
+  const shown = S.vocab && S.vocab.event_display && S.vocab.event_display[e.type];
+  if (!shown || shown.display !== "feed" || !shown.feed) return;
+  feed(`${e.step} · ${fillTemplate(shown.feed, e.data)}`, "event", typeof e.data.bank === "string" ? [e.data.bank] : []);
+}
+
+export function fillTemplate(template, data) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => (key in data ? String(data[key]) : ""));
 }
 
 export function afterControl() { refreshBankSelect(); refreshBankPanel(); S.dirty = true; }
