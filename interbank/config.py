@@ -164,19 +164,9 @@ class NetworkConfig(_Strict):
     @model_validator(mode="after")
     def _own_params(self) -> "NetworkConfig":
         # a registered generator's own parameters (``interbank/sim/networks/``), checked by its class
-        from interbank.sim.network import NETWORK_PARAMS
+        from interbank.sim.network import NETWORK_REGISTRY
 
-        cls = NETWORK_PARAMS.get(self.type)
-        if cls is None:
-            if self.params:
-                raise ValueError(f"params: network type {self.type!r} takes none, got {sorted(self.params)}")
-            return self
-        try:
-            cls(**self.params)
-        except TypeError as err:
-            raise ValueError(f"params for network type {self.type!r}: {err}") from None
-        except ValueError as err:
-            raise ValueError(f"params for network type {self.type!r}: {err}") from None
+        NETWORK_REGISTRY.own_params(self.type, self.params)
         return self
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from interbank.sim.ledger import distinct_keys
+from interbank.sim.registry import Registry
 
 
 def _finish(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +223,9 @@ NETWORK_PARAMS: dict[str, type] = {}
 dataclass built from ``network.params`` (keyword arguments; its ``__post_init__`` checks the
 values and raises ValueError), so the config validates them when it is read."""
 
+NETWORK_REGISTRY: Registry = Registry("network type", NETWORKS, NETWORK_PARAMS)
+"""``NETWORKS`` and ``NETWORK_PARAMS`` as one registry (the helper every core extension shares)."""
+
 
 def register_network(name: str, draw: Callable[..., tuple[np.ndarray, np.ndarray]], params: type | None = None) -> None:
     """Register a generator under ``name`` (its ``network.type``): ``draw(n, params, rng, sizes)``
@@ -229,28 +233,13 @@ def register_network(name: str, draw: Callable[..., tuple[np.ndarray, np.ndarray
     repeated pairs are dropped); ``params`` is its parameter class, built as ``params(**network.params)``
     (None: no parameters). A name already taken is an error, so a plug-in cannot silently
     replace a generator."""
-    if name in NETWORKS:
-        raise ValueError(f"network generator {name!r} is already registered")
 
     def build(n: int, cfg, rng: np.random.Generator, sizes: np.ndarray | None = None):
-        own = params(**dict(getattr(cfg, "params", None) or {})) if params is not None else None
+        own = NETWORK_REGISTRY.own_params(name, getattr(cfg, "params", None))
         lender, borrower = draw(n, own, rng, sizes)
         return _finish(np.asarray(lender, np.int64), np.asarray(borrower, np.int64), n) + (None,)
 
-    NETWORKS[name] = build
-    if params is not None:
-        NETWORK_PARAMS[name] = params
+    NETWORK_REGISTRY.register(name, build, params)
 
 
-def _load_plugins() -> None:
-    """Import every module of ``interbank/sim/networks/``: each registers its generator."""
-    import importlib
-    import pkgutil
-
-    from interbank.sim import networks
-
-    for module in pkgutil.iter_modules(networks.__path__):
-        importlib.import_module(f"{networks.__name__}.{module.name}")
-
-
-_load_plugins()
+NETWORK_REGISTRY.load("interbank.sim.networks")  # each module of interbank/sim/networks/ registers its generator
