@@ -94,6 +94,33 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _central_bank_spec(text: str) -> tuple[str, dict[str, float]]:
+    """``NAME`` or ``NAME:key=value,key=value``: a rule central bank and its parameters."""
+    from interbank.envs.central_bank_rules import check_rule_params
+
+    name, _, rest = text.partition(":")
+    params: dict[str, float] = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        try:
+            if not eq:
+                raise ValueError
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not key=number (e.g. taylor:funding=0.08)") from None
+        if not math.isfinite(params[key.strip()]):
+            raise argparse.ArgumentTypeError(f"{item!r}: the value must be a finite number")
+    try:
+        check_rule_params(name, params)
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return name, params
+
+
+_CENTRAL_BANK_HELP = ("a rule central bank acting as the central_bank agent: never, taylor, ccyb or bagehot, "
+                      "optionally with parameters, e.g. taylor:funding=0.08,credit=0.3 (see docs/central_bank.md)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from interbank.train.best_response import DEFAULT_TIMESTEPS as EXPLOIT_TIMESTEPS, DEFAULT_WALL as EXPLOIT_MINUTES
 
@@ -121,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write the event stream to this file")
     sim.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sim.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    sim.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]", help=_CENTRAL_BANK_HELP)
 
     sch = sub.add_parser("schema", help="print the event stream's JSON Schema",
                          description="Print the JSON Schema (draft 2020-12) every event satisfies.")
@@ -178,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--priority-variants", action="store_true",
                     help="also run the trained policy under rule-based and each fixed priority (automatic with a learned priority model)")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ev.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
+                    help="score every policy under " + _CENTRAL_BANK_HELP)
     ev.add_argument("--backend", choices=["local", "rllib"], default="local", help="rllib: spread the episodes over a Ray cluster's workers")
     ev.add_argument("--address", help="with --backend rllib: the Ray cluster HOST:PORT (default: a local Ray instance)")
     ev.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
@@ -373,6 +403,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         overrides["n_banks"] = args.banks
     if args.steps is not None:
         overrides["max_steps"] = args.steps
+    if args.central_bank is not None:
+        rule, params = args.central_bank
+        overrides.update({"central_bank.agent": True, "central_bank.rule": rule, "central_bank.rule_params": params})
     config_path = args.config if args.config is not None else default_scenario()  # None: the built-in default
     try:
         config = resolve_env_config(config_path, **overrides)
@@ -428,6 +461,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "bank_index": prices.get("BANK_INDEX"), "fin_services": prices.get("FIN_SERVICES"), "prices": prices,
         "events": str(args.events) if out is not None else None, "events_written": events_written,
     }
+    if config.central_bank.agent:
+        cb = config.central_bank
+        summary["central_bank"] = {
+            "rule": cb.rule, "params": dict(cb.rule_params), "policy_rate": system.policy_rate, "ccyb": system.ccyb,
+            "haircuts": system.haircuts, "losses": system.central_bank_losses / float(system.capital0.sum()),
+            "welfare": system.welfare(),
+        }
     bad = [k for k, v in [*summary.items(), *prices.items()] if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         fail(f"the simulation produced a number that is not finite ({', '.join(bad)}); "
@@ -446,6 +486,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         ("mean return per bank", f"{result.mean_return:,.3f}"),
         (" / ".join(prices), " / ".join(f"{p:,.2f}" for p in prices.values())),
     ]
+    if "central_bank" in summary:
+        c = summary["central_bank"]
+        rows.append(("central bank", f"{c['rule']}: policy rate {c['policy_rate']:.2%}, buffer {c['ccyb']:.2%}, "
+                                     f"haircuts {c['haircuts']}, losses {c['losses']:.2%} of equity, welfare {c['welfare']:.3f}"))
     if out is not None:
         rows.append(("events", f"{events_written:,} written to {args.events}"))
     print(table(("", "value"), rows))
@@ -615,7 +659,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         plan = evaluation.plan(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
                                progress=progress, priority_variants=args.priority_variants, backend=args.backend,
                                workers=args.workers, address=args.address, compare=tuple(args.compare),
-                               tune_episodes=args.tune_episodes, tune_seed=args.tune_seed, search=search)
+                               tune_episodes=args.tune_episodes, tune_seed=args.tune_seed, search=search,
+                               central_bank=args.central_bank)
         bar.total = bar.n + len(plan) + (plan.deviation_ticks() if args.deviations else 0)
         if exploit is not None:  # each profile's episodes and the learner's 4 snapshots
             bar.total += len(plan.profiles()) * args.episodes * (1 + 4)

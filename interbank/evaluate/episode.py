@@ -41,6 +41,7 @@ class EpisodeResult:
     (unmet / requested funding over the episode, 0 when nothing was requested);
     ``fire_sale_losses`` (discounts paid on forced sales of positions and of the loan book,
     over initial equity); ``central_bank_usage`` (facility lending over initial equity);
+    ``central_bank_losses`` (the central bank's credit losses on failed banks over initial equity);
     ``action_counts`` (executed actions of live banks, per action over the episode);
     ``action_path`` (per step, the fraction of live banks executing each action);
     ``volume_path`` (interbank loans over their initial amount, after reset and each step);
@@ -68,6 +69,7 @@ class EpisodeResult:
     funding_unmet: float = 0.0
     fire_sale_losses: float = 0.0
     central_bank_usage: float = 0.0
+    central_bank_losses: float = 0.0
     action_counts: list[int] = field(default_factory=list)
     action_path: list[list[float]] = field(default_factory=list)
     volume_path: list[float] = field(default_factory=list)
@@ -136,6 +138,7 @@ def evaluate_episode(
         welfare=system.welfare(), interbank_volume=float(np.mean(acc["volume"][1:] or acc["volume"])),
         funding_unmet=acc["unmet"] / acc["requested"] if acc["requested"] > 0 else 0.0,
         fire_sale_losses=(clearing.fire_sale_discount * system.fire_sales + clearing.book_discount * system.book_sales) / e0,
-        central_bank_usage=system.cb_lent / e0, action_counts=acc["counts"].tolist(), action_path=acc["action_path"],
+        central_bank_usage=system.cb_lent / e0, central_bank_losses=system.central_bank_losses / e0,
+        action_counts=acc["counts"].tolist(), action_path=acc["action_path"],
         volume_path=acc["volume"], cash_path=acc["cash"],
     )
