@@ -178,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint (its backend and settings are the run's own)")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tr.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
+                    help="learn two policies by alternating best responses: the banks under this rule central bank, "
+                         "then the central bank against those banks (a run folder with banks/ and central_bank/)")
+    tr.add_argument("--central-bank-timesteps", type=_positive_int, default=4096, metavar="N",
+                    help="with --central-bank: the central bank's PPO steps (default 4096)")
     tr.add_argument("--backend", choices=["sb3", "rllib"], help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
     tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
     tr.add_argument("--num-env-runners", type=int, help="rllib: env runner processes (overrides rllib.num_env_runners)")
@@ -537,6 +542,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
+    """``train --central-bank RULE``: the banks under the rule, then the central bank against them."""
+    from interbank.config import ConfigError
+    from interbank.files import WriteError
+    from interbank.run_folder import CheckpointError, RunFolderError
+    from interbank.train.central_bank import CentralBankSettings, train_both
+
+    if args.config is None:
+        fail("--config is required (e.g. configs/train/smoke.yaml)")
+    rule, params = args.central_bank
+    out = args.out or Path("runs") / f"{args.config.stem}-cb-{rule}"
+    settings = CentralBankSettings(timesteps=args.central_bank_timesteps, seed=args.seed or 0)
+    try:
+        banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params)
+    except (ConfigError, RunFolderError, WriteError, CheckpointError) as err:
+        fail(str(err))
+    print(table(("", "value"), [("run folder", str(out)), ("banks' policy", str(banks)),
+                                ("central bank's policy", str(central_bank))]))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError
     from interbank.files import WriteError
@@ -547,6 +573,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError as err:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     progress = not args.no_progress and sys.stderr.isatty()
+    if args.central_bank is not None and (args.resume or args.backend == "rllib" or args.objective or args.seeds):
+        fail("--central-bank trains one new run with the sb3 backend (no --resume, --backend rllib, --objective or --seeds)")
     try:
         backend = resolve_backend(args.backend, args.resume, args.out)
     except (ConfigError, RunFolderError, WriteError) as err:
@@ -559,6 +587,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         fail(f"--num-gpus {args.num_gpus} must be >= 0")
     if args.seeds is not None:
         return _train_seeds(args, train, progress)
+    if args.central_bank is not None:
+        return _train_both(args, backend, progress)
     try:
         if backend == "rllib":
             from interbank.train.rllib_backend import train_rllib

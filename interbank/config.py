@@ -307,8 +307,8 @@ class CentralBankConfig(_Strict):
 
     The central bank as an agent (``interbank.envs.central_bank``, off by default): with
     ``agent`` true the env has one more agent, ``central_bank``, deciding every ``every`` steps;
-    its reward is the change in welfare minus ``loss_weight`` x its own credit losses (over
-    initial equity). When no action is sent for it, the rule ``rule`` (``never``, ``taylor``,
+    its reward is the change in welfare minus ``loss_weight`` x the change in its own losses
+    (minus its net worth, over initial equity). When no action is sent for it, the rule ``rule`` (``never``, ``taylor``,
     ``ccyb``, ``bagehot``; parameters ``rule_params``) decides. Instruments: the policy rate in
     steps of ``rate_step`` within [0, ``max_policy_rate``] (the corridor moves with it); a
     countercyclical capital buffer in steps of ``ccyb_step`` within [0, ``max_ccyb``] on top of

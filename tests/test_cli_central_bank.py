@@ -43,3 +43,28 @@ def test_evaluate_scores_every_policy_under_the_rule_central_bank(trained_run, t
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["env"]["central_bank"] == {"rule": "taylor", "params": {}}
     assert all("central_bank_losses" in m for m in metrics["policies"].values())
+
+
+def test_train_with_a_central_bank_learns_both_policies(tmp_path, capsys):
+    import yaml
+
+    from interbank.policies.central_bank import load_central_bank_policy
+    from interbank.policies.checkpoint import load_policy
+    from tests.train.test_central_bank_training import TINY
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(out), "--central-bank", "bagehot:stress=0.6",
+                 "--central-bank-timesteps", "64", "--no-progress"]) == 0
+    assert "central bank's policy" in capsys.readouterr().out
+    load_policy(out / "banks")
+    load_central_bank_policy(out / "central_bank")
+    assert yaml.safe_load((out / "banks" / "config.yaml").read_text())["env"]["central_bank"]["rule_params"] == {"stress": 0.6}
+
+
+def test_train_with_a_central_bank_refuses_resume_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--config", "configs/train/smoke.yaml", "--out", str(tmp_path), "--resume", "--central-bank", "never"])
+    err = capsys.readouterr().err.strip()
+    assert "--central-bank" in err and "\n" not in err

@@ -13,8 +13,11 @@ One more agent beside ``bank_0 ... bank_{N-1}``, with its own spaces:
   in their next observation and mask, and a buffer raise never voids an action their mask
   allowed;
 - reward per step: the change in social welfare (``BankingSystem.welfare``, the measure
-  ``interbank evaluate`` reports) minus ``loss_weight`` x the change in its own credit losses
-  over initial total equity (the cost of public funds; welfare already counts the loss once);
+  ``interbank evaluate`` reports) minus ``loss_weight`` x the change in its own losses
+  (``central_bank_cost``: minus its net worth, over initial total equity: interest paid on
+  reserves, minus interest earned, plus credit losses). Welfare counts the banks' equity, so
+  interest the central bank pays them shows there: with weight 1 such a transfer is neutral,
+  and a credit loss counts once in welfare and once more as the cost of public funds;
 - when the step is given no action for it, ``policy`` decides (the configured rule,
   ``interbank.envs.central_bank_rules``; ``never`` holds).
 
@@ -30,7 +33,7 @@ import numpy as np
 from gymnasium import spaces
 
 from interbank.envs.central_bank_observation import (
-    CB_FEATURE_INDEX, CB_HIGH, CB_LOW, N_CB_FEATURES, central_bank_features, credit, new_memory, sales,
+    CB_FEATURE_INDEX, CB_HIGH, CB_LOW, N_CB_FEATURES, central_bank_cost, central_bank_features, credit, new_memory, sales,
 )
 from interbank.sim import central_bank as instruments
 from interbank.sim.central_bank import CB_ACTIONS, CB_HOLD, N_CB_ACTIONS
@@ -122,7 +125,7 @@ class CentralBankAgent:
 
     def before_step(self) -> tuple[float, float]:
         s = self.env.system
-        return s.welfare(), s.central_bank_losses
+        return s.welfare(), central_bank_cost(s)
 
     def after_step(self, action: int, invalid: bool, due: bool, before: tuple[float, float]) -> CentralBankStep:
         """After the banks' step: carry out a due decision (events with ``source: "agent"``),
@@ -140,5 +143,5 @@ class CentralBankAgent:
                     s.log.emit(s.t, "central_bank", {**data, "source": "agent", "decision": CB_ACTIONS[action]})
         welfare_before, losses_before = before
         weight = self.env.config.central_bank.loss_weight
-        reward = (s.welfare() - welfare_before) - weight * (s.central_bank_losses - losses_before) / float(s.capital0.sum())
+        reward = (s.welfare() - welfare_before) - weight * (central_bank_cost(s) - losses_before)
         return CentralBankStep(float(reward), action, invalid, due)

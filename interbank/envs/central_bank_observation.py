@@ -38,7 +38,7 @@ _TABLE: tuple[tuple[str, str, float, float], ...] = (
     ("credit_gap", "credit / credit at reset - 1, clipped to [-1, 1]", -1, 1),
     ("market_return", "mean over markets of price / initial price - 1, clipped to [-1, 5]", -1, 5),
     ("market_last_return", "mean over markets of last step's return, clipped to [-1, 1]", -1, 1),
-    ("own_losses", "the central bank's credit losses so far / initial total equity, clipped to [0, 5]", 0, 5),
+    ("own_losses", "the central bank's losses so far (minus its net worth: interest paid on reserves - interest earned + credit losses) / initial total equity, clipped to [-5, 5]", -5, 5),
     ("welfare", "social welfare (``BankingSystem.welfare``; 1 at reset), clipped to [-5, 5]", -5, 5),
     ("time_left", "1 - step / max_steps, [0, 1]", 0, 1),
     ("due", "1 if the central bank decides this step (``every``), else 0", 0, 1),
@@ -77,6 +77,15 @@ def sales(system: "BankingSystem") -> float:
     return float(system.fire_sales + system.book_sales)
 
 
+def central_bank_cost(system: "BankingSystem") -> float:
+    """The central bank's losses since reset over initial total equity: minus its net worth
+    (``interbank.sim.accounts``: its loans to open banks plus its money position), i.e. the
+    interest it paid on reserves, minus the interest its loans earned, plus its credit losses."""
+    s = system
+    net_worth = float(s.cb_loans[s.active].sum()) + s.accounts.central_bank
+    return -net_worth / float(s.capital0.sum())
+
+
 def new_memory(system: "BankingSystem") -> CentralBankMemory:
     c = credit(system)
     return CentralBankMemory(credit0=c, credit_decided=c, sold_before=sales(system))
@@ -112,7 +121,7 @@ def central_bank_features(system: "BankingSystem", memory: CentralBankMemory, du
         "credit_gap": c / memory.credit0 - 1.0 if memory.credit0 > 0 else 0.0,
         "market_return": float((s.price / s.price0 - 1.0).mean()),
         "market_last_return": float(s.last_return.mean()),
-        "own_losses": s.central_bank_losses / equity0,
+        "own_losses": central_bank_cost(s),
         "welfare": s.welfare(),
         "time_left": max(0.0, 1.0 - s.t / max(s.max_steps, 1)),
         "due": 1.0 if due else 0.0,

@@ -117,7 +117,8 @@ Its observation (``Dict`` like the banks', or flat) is {n_cb_features} system ag
 
 Its reward per step: the change in social welfare (as ``interbank evaluate``
 reports it) minus ``central_bank.loss_weight`` times the change in its own
-credit losses over initial total equity. A step with no action for it is
+losses over initial total equity (minus its net worth: interest paid on
+reserves, minus interest earned, plus credit losses). A step with no action for it is
 decided by ``central_bank.rule`` (``never``, ``taylor``, ``ccyb``, ``bagehot``).
 Its decisions are ``central_bank`` events with ``source: "agent"``.
 

@@ -1,7 +1,7 @@
 """Score and tune rule central banks (``interbank.envs.central_bank_rules``) on seeded episodes.
 
 A central bank's score over an episode is its summed reward: the welfare change over the
-episode minus ``central_bank.loss_weight`` x its credit losses over initial equity. The banks
+episode minus ``central_bank.loss_weight`` x its losses (``central_bank_cost``) over initial equity. The banks
 play a given bank policy (a rule, or a trained shared policy) that stays fixed while the
 central bank's rule is tuned over its grid (``CENTRAL_BANK_RULE_GRIDS``).
 """
@@ -28,7 +28,7 @@ def with_rule(env_cfg: EnvConfig, rule: str, params: dict[str, float] | None = N
 
 def central_bank_score(result: EpisodeResult, loss_weight: float) -> float:
     """The central bank's summed reward over an episode (welfare is 1 at reset)."""
-    return result.welfare - 1.0 - loss_weight * result.central_bank_losses
+    return result.welfare - 1.0 - loss_weight * result.central_bank_cost
 
 
 @dataclass

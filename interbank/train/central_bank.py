@@ -122,8 +122,10 @@ def train_central_bank(env_cfg: EnvConfig, bank_policy: Policy, out: Path, setti
 
 
 def train_both(config_path: Path, out: Path, rule: str = "never", bank_timesteps: int | None = None,
-               central_bank: CentralBankSettings | None = None, progress: bool = False) -> tuple[Path, Path]:
-    """Phase 1 then phase 2 into the run folder ``out``; returns (banks' checkpoint, central bank's)."""
+               central_bank: CentralBankSettings | None = None, progress: bool = False,
+               rule_params: dict[str, float] | None = None) -> tuple[Path, Path]:
+    """Phase 1 (the banks under ``rule`` with ``rule_params``) then phase 2 into the run folder
+    ``out``; returns (banks' checkpoint, central bank's)."""
     from interbank.policies.checkpoint import load_policy
     from interbank.train.config import load_train_config
     from interbank.train.run import train
@@ -133,7 +135,7 @@ def train_both(config_path: Path, out: Path, rule: str = "never", bank_timesteps
         raise ConfigError(f"{out} already holds a two-policy run; choose another --out")
     base = load_train_config(config_path).model_dump(mode="json")
     cb = base.setdefault("env", {}).setdefault("central_bank", {})
-    cb.update({"agent": True, "rule": rule})
+    cb.update({"agent": True, "rule": rule, "rule_params": dict(rule_params or {})})
     out.mkdir(parents=True, exist_ok=True)
     phase1 = out / "banks-config.yaml"
     write_atomic(phase1, yaml.safe_dump(base, sort_keys=False))

@@ -10,7 +10,10 @@ from pettingzoo.test import parallel_api_test
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
 from interbank.envs.central_bank import CENTRAL_BANK
-from interbank.envs.central_bank_observation import CB_FEATURE_INDEX, CB_FEATURE_NAMES, N_CB_FEATURES
+from interbank.envs.central_bank_observation import (
+    CB_FEATURE_INDEX, CB_FEATURE_NAMES, N_CB_FEATURES, central_bank_cost,
+)
+from interbank.sim.accounts import net_worth
 from interbank.envs.interbank_env import InterbankEnv
 from interbank.envs.observation import FEATURE_INDEX
 from interbank.sim.central_bank import CB_ACTIONS, CB_HOLD, CB_INDEX, N_CB_ACTIONS
@@ -211,10 +214,12 @@ def test_reward_is_the_welfare_change_minus_weighted_own_losses():
     for step in range(40):
         if not e.agents:
             break
-        welfare, losses = s.welfare(), s.central_bank_losses
+        welfare, losses = s.welfare(), central_bank_cost(s)
         _, rewards, *_ = e.step({CENTRAL_BANK: CB_INDEX["lend_systemic"] if step % 2 == 0 else CB_HOLD})
-        expected = (s.welfare() - welfare) - 3.0 * (s.central_bank_losses - losses) / equity0
+        expected = (s.welfare() - welfare) - 3.0 * (central_bank_cost(s) - losses)
         assert rewards[CENTRAL_BANK] == pytest.approx(expected, abs=1e-12)
+        # its losses are minus its net worth in the sector accounts
+        assert central_bank_cost(s) == pytest.approx(-net_worth(s)["central_bank"] / equity0, abs=1e-12)
 
 
 def test_decisions_are_central_bank_events_from_the_agent_that_validate(event_validator):

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from interbank.envs import parallel_env
+from interbank.envs.central_bank_observation import central_bank_cost
 from interbank.policies.central_bank import CentralBankMLP, load_central_bank_policy
 from interbank.policies.checkpoint import CheckpointError, load_policy
 from interbank.sim.central_bank import N_CB_ACTIONS
@@ -85,4 +86,4 @@ def test_the_central_bank_env_pays_its_reward_and_respects_its_mask():
         done = terminated or truncated
         assert not info["invalid_action"]
     s = env.env.system
-    assert truncated and total == pytest.approx(s.welfare() - welfare0 - s.central_bank_losses / s.capital0.sum())
+    assert truncated and total == pytest.approx(s.welfare() - welfare0 - central_bank_cost(s))
