@@ -35,6 +35,7 @@ from gymnasium import spaces
 from interbank.envs.central_bank_observation import (
     CB_FEATURE_INDEX, CB_HIGH, CB_LOW, N_CB_FEATURES, central_bank_cost, central_bank_features, credit, new_memory, sales,
 )
+from interbank.envs.central_bank_rules import make_central_bank_rule
 from interbank.sim import central_bank as instruments
 from interbank.sim.central_bank import CB_ACTIONS, CB_HOLD, N_CB_ACTIONS
 
@@ -68,8 +69,6 @@ class CentralBankAgent:
     int8[9] as of the last refresh."""
 
     def __init__(self, env: "InterbankEnv", policy: CentralBankPolicy | None = None) -> None:
-        from interbank.envs.central_bank_rules import make_central_bank_rule
-
         self.env = env
         cb = env.config.central_bank
         self.policy: CentralBankPolicy = policy or make_central_bank_rule(cb.rule, **cb.rule_params)

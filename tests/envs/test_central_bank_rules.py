@@ -88,6 +88,14 @@ def test_every_grid_point_is_a_valid_rule():
     assert rule_grid("never") == [{}] and len(rule_grid("taylor")) == 12
 
 
+def test_the_config_offers_exactly_the_registered_rules():
+    from typing import get_args
+
+    from interbank.config import CentralBankConfig
+
+    assert set(get_args(CentralBankConfig.model_fields["rule"].annotation)) == set(CENTRAL_BANK_RULES)
+
+
 def test_bad_rule_parameters_are_refused_in_one_line():
     for name, params, words in [("taylor", {"speed": 1.0}, "speed"), ("ccyb", {"full": 0.01}, "full"),
                                 ("volcker", {}, "unknown")]:
