@@ -64,6 +64,18 @@ def test_parallel_api_test_passes_with_the_agent_on_the_stress_scenario_where_ba
     parallel_api_test(_env(12, "configs/stress.yaml", **{"central_bank.every": 3}), num_cycles=300)
 
 
+def test_aec_api_test_passes_with_the_central_bank_agent():
+    import warnings
+
+    from pettingzoo.test import api_test
+
+    from interbank.envs import env
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        api_test(env(n_banks=6, seed=1, **ON), num_cycles=200)
+
+
 def test_the_central_bank_has_its_own_spaces():
     e = _env(5)
     assert e.possible_agents[-1] == CENTRAL_BANK and e.possible_agents[:-1] == [f"bank_{i}" for i in range(5)]
