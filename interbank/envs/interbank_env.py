@@ -260,7 +260,6 @@ class InterbankEnv(ParallelEnv):
         if self.config.central_bank.agent:
             self.central_bank_agent = CentralBankAgent(self)
             self.possible_agents.append(CENTRAL_BANK)
-        self.last_central_bank: CentralBankStep | None = None
 
     @property
     def central_bank_policy(self) -> CentralBankPolicy | None:
@@ -307,7 +306,6 @@ class InterbankEnv(ParallelEnv):
         self.system.reset(episode_seed)
         self.agents = list(self.possible_agents)
         self._shortfall = np.zeros(self.system.n)
-        self.last_central_bank = None
         if self.central_bank_agent is not None:
             self.central_bank_agent.reset()
         self._refresh_observations()
@@ -386,7 +384,6 @@ class InterbankEnv(ParallelEnv):
         outcome = system.step(actions, priority)
         self._shortfall = outcome.shortfall
         cb_step = None if cb is None else cb.after_step(*cb_choice, cb_before)
-        self.last_central_bank = cb_step
         base = self._refresh_observations()
         rcfg = self.config.reward
         defaulted = np.zeros(system.n, dtype=bool)

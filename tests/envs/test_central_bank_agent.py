@@ -250,6 +250,19 @@ def test_decisions_are_central_bank_events_from_the_agent_that_validate(event_va
     assert e.drain_events()[-1]["data"]["source"] == "user"
 
 
+def test_a_bank_policy_drives_the_banks_and_the_rule_the_central_bank():
+    from interbank.policies import act_on_env, make_policy
+
+    e = _env(8, "configs/stress.yaml", max_cycles=20, **{"central_bank.rule": "bagehot"})
+    e.reset(seed=0)
+    policy = make_policy("heuristic")
+    while e.agents:
+        actions = act_on_env(policy, e)
+        assert CENTRAL_BANK not in actions and set(actions) == set(e.agents) - {CENTRAL_BANK}
+        e.step(actions)
+    assert e.system.t == 20
+
+
 def test_without_an_action_the_configured_rule_decides():
     e = _env(8, **{"central_bank.rule": "taylor", "central_bank.rule_params": {"neutral": 0.06}})
     e.reset(seed=0)
