@@ -24,7 +24,7 @@ move one step per decision toward the rule's target (a rule with a target band h
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import numpy as np
@@ -171,7 +171,3 @@ def rule_grid(rule: str) -> list[dict[str, float]]:
     keys = list(grid)
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
-
-def rule_params(rule: Any) -> dict[str, float]:
-    """The parameters of a rule instance."""
-    return asdict(rule)
