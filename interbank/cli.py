@@ -94,6 +94,33 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _central_bank_spec(text: str) -> tuple[str, dict[str, float]]:
+    """``NAME`` or ``NAME:key=value,key=value``: a rule central bank and its parameters."""
+    from interbank.envs.central_bank_rules import check_rule_params
+
+    name, _, rest = text.partition(":")
+    params: dict[str, float] = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        try:
+            if not eq:
+                raise ValueError
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not key=number (e.g. taylor:funding=0.08)") from None
+        if not math.isfinite(params[key.strip()]):
+            raise argparse.ArgumentTypeError(f"{item!r}: the value must be a finite number")
+    try:
+        check_rule_params(name, params)
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return name, params
+
+
+_CENTRAL_BANK_HELP = ("a rule central bank acting as the central_bank agent: never, taylor, ccyb or bagehot, "
+                      "optionally with parameters, e.g. taylor:funding=0.08,credit=0.3 (see docs/central_bank.md)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from interbank.train.best_response import DEFAULT_TIMESTEPS as EXPLOIT_TIMESTEPS, DEFAULT_WALL as EXPLOIT_MINUTES
 
@@ -121,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write the event stream to this file")
     sim.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sim.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    sim.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]", help=_CENTRAL_BANK_HELP)
 
     sch = sub.add_parser("schema", help="print the event stream's JSON Schema",
                          description="Print the JSON Schema (draft 2020-12) every event satisfies.")
@@ -150,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint (its backend and settings are the run's own)")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tr.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
+                    help="learn two policies by alternating best responses: the banks under this rule central bank, "
+                         "then the central bank against those banks (a run folder with banks/ and central_bank/)")
+    tr.add_argument("--central-bank-timesteps", type=_positive_int, default=4096, metavar="N",
+                    help="with --central-bank: the central bank's PPO steps (default 4096)")
     tr.add_argument("--backend", choices=["sb3", "rllib"], help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
     tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
     tr.add_argument("--num-env-runners", type=int, help="rllib: env runner processes (overrides rllib.num_env_runners)")
@@ -178,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--priority-variants", action="store_true",
                     help="also run the trained policy under rule-based and each fixed priority (automatic with a learned priority model)")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ev.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
+                    help="score every policy under " + _CENTRAL_BANK_HELP)
     ev.add_argument("--backend", choices=["local", "rllib"], default="local", help="rllib: spread the episodes over a Ray cluster's workers")
     ev.add_argument("--address", help="with --backend rllib: the Ray cluster HOST:PORT (default: a local Ray instance)")
     ev.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
@@ -373,6 +408,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         overrides["n_banks"] = args.banks
     if args.steps is not None:
         overrides["max_steps"] = args.steps
+    if args.central_bank is not None:
+        rule, params = args.central_bank
+        overrides.update({"central_bank.agent": True, "central_bank.rule": rule, "central_bank.rule_params": params})
     config_path = args.config if args.config is not None else default_scenario()  # None: the built-in default
     try:
         config = resolve_env_config(config_path, **overrides)
@@ -428,6 +466,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "bank_index": prices.get("BANK_INDEX"), "fin_services": prices.get("FIN_SERVICES"), "prices": prices,
         "events": str(args.events) if out is not None else None, "events_written": events_written,
     }
+    if config.central_bank.agent:
+        cb = config.central_bank
+        summary["central_bank"] = {
+            "rule": cb.rule, "params": dict(cb.rule_params), "policy_rate": system.policy_rate, "ccyb": system.ccyb,
+            "haircuts": system.haircuts, "losses": system.central_bank_losses / float(system.capital0.sum()),
+            "welfare": system.welfare(),
+        }
     bad = [k for k, v in [*summary.items(), *prices.items()] if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         fail(f"the simulation produced a number that is not finite ({', '.join(bad)}); "
@@ -446,6 +491,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         ("mean return per bank", f"{result.mean_return:,.3f}"),
         (" / ".join(prices), " / ".join(f"{p:,.2f}" for p in prices.values())),
     ]
+    if "central_bank" in summary:
+        c = summary["central_bank"]
+        rows.append(("central bank", f"{c['rule']}: policy rate {c['policy_rate']:.2%}, buffer {c['ccyb']:.2%}, "
+                                     f"haircuts {c['haircuts']}, losses {c['losses']:.2%} of equity, welfare {c['welfare']:.3f}"))
     if out is not None:
         rows.append(("events", f"{events_written:,} written to {args.events}"))
     print(table(("", "value"), rows))
@@ -493,6 +542,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
+    """``train --central-bank RULE``: the banks under the rule, then the central bank against them."""
+    from interbank.config import ConfigError
+    from interbank.files import WriteError
+    from interbank.run_folder import CheckpointError, RunFolderError
+    from interbank.train.central_bank import CentralBankSettings, train_both
+
+    if args.config is None:
+        fail("--config is required (e.g. configs/train/smoke.yaml)")
+    rule, params = args.central_bank
+    out = args.out or Path("runs") / f"{args.config.stem}-cb-{rule}"
+    settings = CentralBankSettings(timesteps=args.central_bank_timesteps, seed=args.seed or 0)
+    try:
+        banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params)
+    except (ConfigError, RunFolderError, WriteError, CheckpointError) as err:
+        fail(str(err))
+    print(table(("", "value"), [("run folder", str(out)), ("banks' policy", str(banks)),
+                                ("central bank's policy", str(central_bank))]))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError
     from interbank.files import WriteError
@@ -503,6 +573,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError as err:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     progress = not args.no_progress and sys.stderr.isatty()
+    if args.central_bank is not None and (args.resume or args.backend == "rllib" or args.objective or args.seeds):
+        fail("--central-bank trains one new run with the sb3 backend (no --resume, --backend rllib, --objective or --seeds)")
     try:
         backend = resolve_backend(args.backend, args.resume, args.out)
     except (ConfigError, RunFolderError, WriteError) as err:
@@ -515,6 +587,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         fail(f"--num-gpus {args.num_gpus} must be >= 0")
     if args.seeds is not None:
         return _train_seeds(args, train, progress)
+    if args.central_bank is not None:
+        return _train_both(args, backend, progress)
     try:
         if backend == "rllib":
             from interbank.train.rllib_backend import train_rllib
@@ -615,7 +689,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         plan = evaluation.plan(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
                                progress=progress, priority_variants=args.priority_variants, backend=args.backend,
                                workers=args.workers, address=args.address, compare=tuple(args.compare),
-                               tune_episodes=args.tune_episodes, tune_seed=args.tune_seed, search=search)
+                               tune_episodes=args.tune_episodes, tune_seed=args.tune_seed, search=search,
+                               central_bank=args.central_bank)
         bar.total = bar.n + len(plan) + (plan.deviation_ticks() if args.deviations else 0)
         if exploit is not None:  # each profile's episodes and the learner's 4 snapshots
             bar.total += len(plan.profiles()) * args.episodes * (1 + 4)

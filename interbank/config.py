@@ -293,7 +293,18 @@ class CentralBankConfig(_Strict):
     """Standing facilities (annual rates). With ``enabled`` false there is no lending
     facility (cash still earns ``deposit_rate``). The lending facility lends at
     ``lending_rate`` against the book and market positions after ``book_haircut``
-    and ``market_haircut``; ``policy_rate`` is the base of interbank rates."""
+    and ``market_haircut``; ``policy_rate`` is the base of interbank rates.
+
+    The central bank as an agent (``interbank.envs.central_bank``, off by default): with
+    ``agent`` true the env has one more agent, ``central_bank``, deciding every ``every`` steps;
+    its reward is the change in welfare minus ``loss_weight`` x the change in its own losses
+    (minus its net worth, over initial equity). When no action is sent for it, the rule ``rule`` (``never``, ``taylor``,
+    ``ccyb``, ``bagehot``; parameters ``rule_params``) decides. Instruments: the policy rate in
+    steps of ``rate_step`` within [0, ``max_policy_rate``] (the corridor moves with it); a
+    countercyclical capital buffer in steps of ``ccyb_step`` within [0, ``max_ccyb``] on top of
+    ``regulation.min_capital_ratio``; the facility's haircuts tight / normal / wide; and loans of
+    ``lend_share`` x initial capital to each of the ``lend_banks`` banks with the highest
+    DebtRank, at the lending rate."""
 
     enabled: bool = True
     deposit_rate: Share = 0.01
@@ -301,11 +312,49 @@ class CentralBankConfig(_Strict):
     lending_rate: Share = 0.03
     book_haircut: Share = 0.3
     market_haircut: Share = 0.5
+    # the central bank as an agent (``interbank.envs.central_bank``); off: the env has banks only
+    agent: bool = False
+    every: int = Field(default=1, ge=1, le=1_000_000)
+    loss_weight: float = Field(default=1.0, ge=0, le=1000, allow_inf_nan=False)
+    rule: Literal["never", "taylor", "ccyb", "bagehot"] = "never"
+    rule_params: dict[str, float] = Field(default_factory=dict)
+    rate_step: float = Field(default=0.0025, gt=0, le=0.1, allow_inf_nan=False)
+    max_policy_rate: Share = 0.1
+    ccyb_step: float = Field(default=0.00625, gt=0, le=0.1, allow_inf_nan=False)
+    max_ccyb: float = Field(default=0.025, ge=0, le=0.5, allow_inf_nan=False)
+    lend_banks: int = Field(default=3, ge=1, le=1_000_000)
+    lend_share: float = Field(default=0.5, gt=0, le=10, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _corridor(self) -> "CentralBankConfig":
         _check_order(self, "deposit_rate", "policy_rate", "lending_rate", subject="rates", why=" (a corridor)")
+        if self.agent and self.policy_rate > self.max_policy_rate:
+            raise ValueError(f"policy_rate = {self.policy_rate} is above max_policy_rate = {self.max_policy_rate}")
+        if self.rule_params:
+            from interbank.envs.central_bank_rules import check_rule_params  # envs: only when a rule has parameters
+
+            check_rule_params(self.rule, self.rule_params)
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unused_agent(self, handler):
+        # the agent's settings at their defaults are dumped as before they existed (digests, init events)
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in _AGENT_FIELDS:
+                if name in data and data[name] == _AGENT_DEFAULTS[name]:
+                    data.pop(name)
+        return data
+
+
+_AGENT_FIELDS: tuple[str, ...] = (
+    "agent", "every", "loss_weight", "rule", "rule_params", "rate_step", "max_policy_rate", "ccyb_step", "max_ccyb",
+    "lend_banks", "lend_share",
+)
+_AGENT_DEFAULTS: dict[str, Any] = {
+    name: (f.default_factory() if f.default_factory is not None else f.default)
+    for name, f in CentralBankConfig.model_fields.items() if name in _AGENT_FIELDS
+}
 
 
 class MarketDynamicConfig(_Strict):

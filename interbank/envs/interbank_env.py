@@ -12,11 +12,14 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from interbank.config import EnvConfig, resolve_env_config
+from interbank.envs.central_bank import CENTRAL_BANK, CentralBankAgent, CentralBankPolicy, CentralBankStep
+from interbank.envs.central_bank_observation import CB_FEATURES
 from interbank.envs.interventions import Interventions
 from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
 from interbank.envs.priority import PriorityModel, priority_model_from_config
 from interbank.envs.rewards import reward_components, social_components, weighted_reward
 from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
+from interbank.sim.central_bank import CB_ACTIONS
 from interbank.sim.events import INTERVENTIONS, Event
 from interbank.sim.system import BankingSystem
 
@@ -53,7 +56,12 @@ default).
 
 ## Agents
 ``bank_0 ... bank_{{N-1}}``; names are never reused. A bank that defaults (or is
-deleted by the interactive runner) terminates and leaves ``agents``.
+deleted by the interactive runner) terminates and leaves ``agents``. With
+``central_bank.agent: true`` one more agent, ``central_bank``, has its own
+spaces (a ``Discrete(9)`` of rate, countercyclical buffer, haircut and lending
+moves; an observation of system aggregates) and a welfare reward: see
+``interbank.envs.central_bank`` and the "Central bank" page of the docs. Off by
+default, and then everything is as without it.
 
 ## Actions
 ``Discrete(5)``; masked actions sent anyway are executed as HOLD and reported
@@ -93,6 +101,26 @@ clip(capital ratio / minimum - 1, 0, 1)). On default the bank loses what
 equity it had left (limited liability) plus ``default_penalty``; the buffer
 terms are never negative, so defaulting never pays. See
 ``interbank.envs.rewards``.
+
+## Central bank agent
+With ``central_bank.agent: true`` (off by default), ``central_bank`` acts
+beside the banks every ``central_bank.every`` steps (only ``hold`` in between)
+with ``Discrete({n_cb_actions})``, masked at each instrument's bounds; its decision takes
+effect at the end of the step, so the banks see it in their next observation
+and mask:
+
+{cb_action_table}
+
+Its observation (``Dict`` like the banks', or flat) is {n_cb_features} system aggregates:
+
+{cb_obs_table}
+
+Its reward per step: the change in social welfare (as ``interbank evaluate``
+reports it) minus ``central_bank.loss_weight`` times the change in its own
+losses over initial total equity (minus its net worth: interest paid on
+reserves, minus interest earned, plus credit losses). A step with no action for it is
+decided by ``central_bank.rule`` (``never``, ``taylor``, ``ccyb``, ``bagehot``).
+Its decisions are ``central_bank`` events with ``source: "agent"``.
 
 ## Episode end
 A bank terminates when it defaults. After ``max_steps`` (``max_cycles``) steps
@@ -151,11 +179,30 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join([line, fmt(header), line, *[fmt(r) for r in rows], line])
 
 
+_CB_ACTION_ROWS: dict[str, tuple[str, str]] = {
+    "hold": ("nothing", "never"),
+    "rate_up": ("policy rate + rate_step, the corridor with it", "above max_policy_rate"),
+    "rate_down": ("policy rate - rate_step, the corridor with it", "below 0"),
+    "ccyb_up": ("countercyclical buffer + ccyb_step on the capital minimum", "above max_ccyb"),
+    "ccyb_down": ("buffer - ccyb_step (a release)", "buffer at 0"),
+    "haircuts_tight": ("facility haircuts x 1.5", "already tight"),
+    "haircuts_normal": ("the configured haircuts", "already normal"),
+    "haircuts_wide": ("facility haircuts x 0.5", "already wide"),
+    "lend_systemic": ("lend lend_share x initial capital to each of the lend_banks top-DebtRank banks "
+                      "at the lending rate, until the next decision", "no bank left"),
+}
+
+
 def env_card() -> str:
     """The env card, with tables generated from the code's own action and feature lists."""
     actions = _table(("index", "name", "effect", "masked when"), [(str(i), *row) for i, row in enumerate(_ACTION_ROWS)])
     obs = _table(("index", "feature", "unit / scale"), [(str(i), n, u) for i, (n, u) in enumerate(FEATURES)])
-    return _CARD.format(action_table=actions, obs_table=obs, n_features=N_FEATURES, n_flat=N_FEATURES + N_ACTIONS)
+    cb_actions = _table(("index", "name", "effect", "masked when (and between decisions)"),
+                        [(str(i), n, *_CB_ACTION_ROWS[n]) for i, n in enumerate(CB_ACTIONS)])
+    cb_obs = _table(("index", "feature", "unit / scale"), [(str(i), n, u) for i, (n, u) in enumerate(CB_FEATURES)])
+    return _CARD.format(action_table=actions, obs_table=obs, n_features=N_FEATURES, n_flat=N_FEATURES + N_ACTIONS,
+                        cb_action_table=cb_actions, cb_obs_table=cb_obs, n_cb_actions=len(CB_ACTIONS),
+                        n_cb_features=len(CB_FEATURES))
 
 
 class InterbankEnv(ParallelEnv):
@@ -182,7 +229,7 @@ class InterbankEnv(ParallelEnv):
         self.system.run_info = {"resolved": self.config.model_dump(mode="json"), **(run_info or {})}
         self.priority_model: PriorityModel = priority_model or priority_model_from_config(self.config.priority)
         self.possible_agents = list(self.system.names)
-        self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}
+        self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}  # the banks only
         self.agents: list[str] = []
         self.max_cycles = self.config.max_steps
         self._seed_rng: np.random.Generator | None = None
@@ -208,14 +255,35 @@ class InterbankEnv(ParallelEnv):
             dtype=np.float32,
         )
         self.events: list[Event] = []
+        # the central bank as an agent (off by default: then nothing below refers to it)
+        self.central_bank_agent: CentralBankAgent | None = None
+        if self.config.central_bank.agent:
+            self.central_bank_agent = CentralBankAgent(self)
+            self.possible_agents.append(CENTRAL_BANK)
+
+    @property
+    def central_bank_policy(self) -> CentralBankPolicy | None:
+        """What decides for the ``central_bank`` agent when a step brings no action for it (the
+        configured rule by default); None without the agent."""
+        return None if self.central_bank_agent is None else self.central_bank_agent.policy
+
+    @central_bank_policy.setter
+    def central_bank_policy(self, policy: CentralBankPolicy) -> None:
+        if self.central_bank_agent is None:
+            raise ValueError("this env has no central bank agent (set central_bank.agent: true)")
+        self.central_bank_agent.policy = policy
 
     # PettingZoo asks for the same space object every time
     @functools.lru_cache(maxsize=None)
     def observation_space(self, agent: str) -> spaces.Space:
+        if agent == CENTRAL_BANK and self.central_bank_agent is not None:
+            return self.central_bank_agent.observation_space
         return self._obs_space
 
     @functools.lru_cache(maxsize=None)
     def action_space(self, agent: str) -> spaces.Space:
+        if agent == CENTRAL_BANK and self.central_bank_agent is not None:
+            return self.central_bank_agent.action_space
         return self._act_space
 
     @property
@@ -238,25 +306,37 @@ class InterbankEnv(ParallelEnv):
         self.system.reset(episode_seed)
         self.agents = list(self.possible_agents)
         self._shortfall = np.zeros(self.system.n)
+        if self.central_bank_agent is not None:
+            self.central_bank_agent.reset()
         self._refresh_observations()
         self.events = self.system.log.drain()
         prio, index = self._priority.tolist(), self.agent_index
+        banks = self._banks(self.agents)
         # the same keys as after a step (clients that size tensors from the first infos need them)
-        infos = {a: {"action": -1, "invalid_action": 0, "priority": prio[index[a]], "defaulted": 0} for a in self.agents}
+        infos = {a: {"action": -1, "invalid_action": 0, "priority": prio[index[a]], "defaulted": 0} for a in banks}
         self._mask_into_infos(infos)
-        return self._observation_dict(self.agents), infos
+        observations = self._observation_dict(banks)
+        if self.central_bank_agent is not None:
+            infos[CENTRAL_BANK] = self._central_bank_info(None)
+            observations[CENTRAL_BANK] = self.central_bank_agent.observation()
+        return observations, infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         if not self.agents:  # after the end, as PettingZoo's own envs do; reset() starts the next episode
             return {}, {}, {}, {}, {}
         arr = np.full(self.system.n, HOLD, dtype=np.int64)
+        cb_action = None
         for agent, action in actions.items():
+            if agent == CENTRAL_BANK and self.central_bank_agent is not None:
+                cb_action = -1 if action is None else action
+                continue
             idx = self.agent_index.get(agent)
             if idx is None:
                 raise KeyError(f"unknown agent {agent!r}")
             arr[idx] = _as_action(action)
-        live = self.agents
-        batch = self.step_batch(arr)
+        live_all = self.agents
+        live = self._banks(live_all)
+        batch = self.step_batch(arr, cb_action)
         idx = [self.agent_index[a] for a in live]
         rew_l, gone_l = batch.rewards.tolist(), batch.terminated.tolist()
         exec_l, inv_l, prio_l = batch.executed.tolist(), batch.invalid.tolist(), batch.priority.tolist()
@@ -275,22 +355,35 @@ class InterbankEnv(ParallelEnv):
         }
         self._mask_into_infos(infos)
         observations = self._observation_dict(live)
+        if CENTRAL_BANK in live_all and self.central_bank_agent is not None:
+            cb_step = batch.central_bank
+            observations[CENTRAL_BANK] = self.central_bank_agent.observation()
+            rewards[CENTRAL_BANK] = cb_step.reward
+            truncations[CENTRAL_BANK] = truncate
+            terminations[CENTRAL_BANK] = bool(self.system.done and not truncate)
+            infos[CENTRAL_BANK] = self._central_bank_info(cb_step)
+            live = live_all
         self.agents = [a for a in live if not (terminations[a] or truncations[a])]
         if self.render_mode == "human":
             self.render()
         return observations, rewards, terminations, truncations, infos
 
-    def step_batch(self, actions: np.ndarray) -> "BatchStep":
+    def step_batch(self, actions: np.ndarray, central_bank_action: Any | None = None) -> "BatchStep":
         """Array form of ``step`` for vectorised training: ``actions`` is int[n_banks]
         (entries of gone banks are ignored, -1 or out-of-range counts as a masked action).
-        Updates ``agents`` like ``step``; returns arrays over all n_banks."""
+        Updates ``agents`` like ``step``; returns arrays over all n_banks. With the central bank
+        agent, ``central_bank_action`` is its move (None: ``central_bank_policy`` decides)."""
         system = self.system
+        cb = self.central_bank_agent
+        if cb is not None:
+            cb_choice, cb_before = cb.choose(central_bank_action), cb.before_step()
         equity_before = self._equity  # as of the last refresh: nothing changes the system in between
         priority = self._priority
         live = system.active.copy()
         welfare_before = system.welfare()
         outcome = system.step(actions, priority)
         self._shortfall = outcome.shortfall
+        cb_step = None if cb is None else cb.after_step(*cb_choice, cb_before)
         base = self._refresh_observations()
         rcfg = self.config.reward
         defaulted = np.zeros(system.n, dtype=bool)
@@ -301,9 +394,10 @@ class InterbankEnv(ParallelEnv):
         reward[~live] = 0.0
         terminated = live & ~system.active
         truncated = bool(system.done and system.t >= system.max_steps)
-        self.agents = [] if system.done else [a for a in self.agents if system.active[self.agent_index[a]]]
+        index = self.agent_index
+        self.agents = [] if system.done else [a for a in self.agents if a not in index or system.active[index[a]]]
         self.events.extend(system.log.drain())
-        return BatchStep(reward, terminated, truncated, live, outcome.executed, outcome.invalid, priority, comps)
+        return BatchStep(reward, terminated, truncated, live, outcome.executed, outcome.invalid, priority, comps, cb_step)
 
     def _refresh_observations(self) -> np.ndarray:
         """Recompute everything the agents see (after reset, a step, or an interactive change)."""
@@ -314,7 +408,23 @@ class InterbankEnv(ParallelEnv):
         self.system.set_priorities(self._priority)
         self._obs = with_priority(base, self._priority)
         self._mask = self.system.action_mask().astype(np.int8)
+        if self.central_bank_agent is not None:
+            self.central_bank_agent.refresh()
         return base
+
+    def _banks(self, agents: list[str]) -> list[str]:
+        """The banks among ``agents`` (all of them unless the central bank agent is on)."""
+        return agents if self.central_bank_agent is None else [a for a in agents if a != CENTRAL_BANK]
+
+    def _central_bank_info(self, step: CentralBankStep | None) -> dict[str, Any]:
+        """The central bank's infos: ``action`` (executed, -1 after reset), ``invalid_action``
+        (0/1), ``due`` (0/1: it decides in the coming step); with ``flat_observation`` also its mask."""
+        cb = self.central_bank_agent
+        info: dict[str, Any] = {"action": -1 if step is None else step.action,
+                                "invalid_action": int(step is not None and step.invalid), "due": int(cb.due())}
+        if self.flat_observation:
+            info["action_mask"] = cb.mask
+        return info
 
     def _mask_into_infos(self, infos: dict[str, dict[str, Any]]) -> None:
         """With a flat observation the action mask also goes to ``infos`` (int8[5]), where clients
@@ -418,7 +528,8 @@ class BatchStep:
     """One step over all banks: ``rewards`` float[n]; ``terminated`` bool[n] (defaulted or
     deleted this step); ``truncated`` (time ran out: every bank that acted is truncated); ``acted`` bool[n]
     (was live before the step); ``executed``/``invalid``/``priority`` per bank;
-    ``components`` float[n, 3] (profit, liquidity, stability)."""
+    ``components`` float[n, 3] (profit, liquidity, stability); ``central_bank``: what the central
+    bank agent did (None without it)."""
 
     rewards: np.ndarray
     terminated: np.ndarray
@@ -428,6 +539,7 @@ class BatchStep:
     invalid: np.ndarray
     priority: np.ndarray
     components: np.ndarray
+    central_bank: CentralBankStep | None = None
 
 
 def _as_action(action: Any) -> int:

@@ -103,7 +103,8 @@ class Interventions:
                 raise ValueError(f"amount must be a positive finite number, got {amount}")
             idx = self._live_index(str(bank))
             s.inject_liquidity(idx, value)
-            data = {"operation": operation, "bank": bank, "amount": value, "rate": s.lending_rate, "value": None}
+            data = {"operation": operation, "bank": bank, "amount": value, "rate": s.lending_rate, "value": None,
+                    "source": "user"}
         else:
             if not (0.0 <= value <= 1.0):
                 raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")
@@ -111,5 +112,6 @@ class Interventions:
                 s.set_policy_rate(value)
             else:
                 s.set_capital_requirement(value)
-            data = {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate, "value": value}
+            data = {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate, "value": value,
+                    "source": "user"}
         return self._done("central_bank", data)

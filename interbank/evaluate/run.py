@@ -239,14 +239,20 @@ def plan(
     banks: int | None = None, out: Path | None = None, baselines: tuple[str, ...] = BASELINE_NAMES,
     progress: Callable[[str, int], None] | None = None, priority_variants: bool = False, backend: str = "local",
     workers: int = 1, address: str | None = None, compare: tuple[str, ...] = (), tune_episodes: int = 10,
-    tune_seed: int = 0, search: SearchBudget | None = None,
+    tune_seed: int = 0, search: SearchBudget | None = None, central_bank: tuple[str, dict[str, float]] | None = None,
 ) -> Plan:
     """Load the checkpoints and ``compare`` policies, settle the env, tune the rules and search the
-    linear one (both on the tuning seeds: their progress is reported here): every entry, in report order."""
+    linear one (both on the tuning seeds: their progress is reported here): every entry, in report order.
+    ``central_bank``: (rule, parameters) of a rule central bank every policy is scored under (the
+    ``central_bank`` agent on, driven by the rule); None: the scenario's own."""
     external = [load_compare(spec) for spec in compare]  # fail fast, before any episode
     entries, runs, learned = _trained_entries(checkpoint)
     folder = entries[0].folder if entries else None
     env_cfg, source = _env_config(config, folder, banks)
+    if central_bank is not None:
+        rule, params = central_bank
+        env_cfg = resolve_env_config(env_cfg, **{"central_bank.agent": True, "central_bank.rule": rule,
+                                                 "central_bank.rule_params": dict(params)})
     groups: dict[str, list[str]] = {}
     for e in entries:
         if e.group is not None:
@@ -312,7 +318,9 @@ def report(plan: Plan, outcome: Outcome, plots: bool = True) -> tuple[dict[str, 
         "trained_on": (trained_meta or {}).get("env"),
         "priority_model": "learned" if plan.learned is not None else "rule_based",
         "env": {"source": plan.source, "n_banks": env_cfg.n_banks, "max_steps": env_cfg.max_steps,
-                "config_digest": env_cfg.digest()},
+                "config_digest": env_cfg.digest(),
+                **({"central_bank": {"rule": env_cfg.central_bank.rule, "params": env_cfg.central_bank.rule_params}}
+                   if env_cfg.central_bank.agent else {})},
         "episodes": plan.episodes,
         "seeds": [plan.seed + i for i in range(plan.episodes)],
         "units": UNITS,

@@ -65,7 +65,8 @@ def is_command_event(event: Event) -> bool:
     """Whether a recorded event was produced by a command (and must be re-applied to replay it)."""
     if event.get("type") == "central_bank":
         data = event.get("data")
-        return isinstance(data, dict) and data.get("operation") in CENTRAL_BANK_OPERATIONS
+        # the central bank agent's decisions (source "agent") are re-created by stepping, not commands
+        return isinstance(data, dict) and data.get("operation") in CENTRAL_BANK_OPERATIONS and data.get("source") != "agent"
     return event.get("type") in CONTROL_EVENT.values()
 
 

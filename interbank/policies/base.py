@@ -36,7 +36,9 @@ def batch_actions(policy: Policy, env) -> np.ndarray:
 
 
 def act_on_env(policy: Policy, env) -> dict[str, int]:
-    """Ask ``policy`` for the live agents of a ``InterbankEnv`` (one batched call)."""
-    idx = np.fromiter((env.agent_index[a] for a in env.agents), dtype=np.int64, count=len(env.agents))
+    """Ask ``policy`` for the live banks of a ``InterbankEnv`` (one batched call); a
+    ``central_bank`` agent is left to the env's ``central_bank_policy``."""
+    banks = [a for a in env.agents if a in env.agent_index]
+    idx = np.fromiter((env.agent_index[a] for a in banks), dtype=np.int64, count=len(banks))
     actions = policy.act(env.observation_array()[idx], env.action_mask_array()[idx])
-    return dict(zip(env.agents, actions.tolist()))
+    return dict(zip(banks, actions.tolist()))

@@ -27,7 +27,7 @@ from interbank.sim.state import FROZEN, BankState, Params
 WRITES: frozenset[str] = frozenset({
     "cash", "book", "deposits", "deposits0", "cb_loans", "holdings", "basis", "ledger", "price", "log_value",
     "transient", "active", "defaulted", "deleted", "frozen", "income", "accounts", "counterparty_losses",
-    "external_losses", "fire_sales", "default_causes", "total_defaults", "cascades",
+    "external_losses", "fire_sales", "default_causes", "total_defaults", "cascades", "central_bank_losses",
 })
 """The state's fields ``close`` and ``resolve_defaults`` may write."""
 
@@ -97,6 +97,8 @@ def close(state: BankState, params: Params, banks: np.ndarray, cause: str, fig: 
     residual = leftover - settled
     acc = state.accounts
     acc.central_bank -= float((overdraft - settled).sum())
+    # the central bank's own credit loss: its loans not recovered, and overdrafts it settled unpaid
+    state.central_bank_losses += float((state.cb_loans[banks] * (1.0 - rho[banks])).sum() + (overdraft - settled).sum())
     state.external_losses += float((overdraft - settled).sum())
     acc.households += float((rho[banks] * state.deposits[banks] - passed).sum())
     acc.central_bank += float((rho[banks] * state.cb_loans[banks]).sum())

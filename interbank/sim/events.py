@@ -23,11 +23,18 @@ import string
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12 to export the schema
+from typing_extensions import NotRequired, TypedDict  # pydantic needs it on Python < 3.12 to export the schema
 
 # the ``central_bank`` event's operations: the simulation's own, and the interventions a user asks for
 FACILITY_OPERATIONS: tuple[str, ...] = ("lending_facility", "repayment")
 INTERVENTIONS: tuple[str, ...] = ("inject", "set_policy_rate", "set_capital_requirement")
+# what only the central bank agent decides (``interbank.sim.central_bank``; it also uses inject and set_policy_rate)
+AGENT_OPERATIONS: tuple[str, ...] = ("hold", "set_ccyb", "set_haircuts")
+DECISION_SOURCES: tuple[str, ...] = ("agent", "user")
+CENTRAL_BANK_DECISIONS: tuple[str, ...] = (
+    "hold", "rate_up", "rate_down", "ccyb_up", "ccyb_down", "haircuts_tight", "haircuts_normal", "haircuts_wide",
+    "lend_systemic",
+)
 
 Priority = Literal["PROFIT", "LIQUIDITY", "STABILITY"]
 MarketName = str  # one of the scenario's ``markets.names`` (BANK_INDEX and FIN_SERVICES by default)
@@ -97,13 +104,19 @@ class CentralBankData(TypedDict):
     """Central bank operations: ``lending_facility`` (a bank drew ``amount`` at ``rate``),
     ``repayment`` (a bank repaid ``amount``), and the interventions of the interactive runner:
     ``inject`` (emergency liquidity to ``bank``), ``set_policy_rate`` and
-    ``set_capital_requirement`` (``value`` is the new rate or minimum ratio)."""
+    ``set_capital_requirement`` (``value`` is the new rate or minimum ratio). A decision, not a
+    facility's use, names its ``source``: ``user`` for a command typed in the interactive runner,
+    ``agent`` for the ``central_bank`` agent, which also emits ``hold``, ``set_ccyb`` (``value``:
+    the countercyclical buffer, a ratio) and ``set_haircuts`` (``value``: the haircuts' scale,
+    1.5 tight, 1 normal, 0.5 wide), with its move as ``decision``."""
 
-    operation: Literal[FACILITY_OPERATIONS + INTERVENTIONS]  # type: ignore[valid-type]
+    operation: Literal[FACILITY_OPERATIONS + INTERVENTIONS + AGENT_OPERATIONS]  # type: ignore[valid-type]
     bank: str | None
     amount: float
     rate: float
     value: float | None
+    source: NotRequired[Literal[DECISION_SOURCES]]  # type: ignore[valid-type]
+    decision: NotRequired[Literal[CENTRAL_BANK_DECISIONS]]  # type: ignore[valid-type]
 
 
 class BankSnapshot(TypedDict):

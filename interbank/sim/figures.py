@@ -21,7 +21,7 @@ from interbank.sim import funding, regulation
 from interbank.sim.accounts import INCOME, net_income
 from interbank.sim.actions import BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS
 from interbank.sim.columns import row_max, row_sums, scale_columns
-from interbank.sim.state import BankState, Params
+from interbank.sim.state import HAIRCUT_SCALES, BankState, Params
 
 BOOKED: tuple[str, ...] = tuple(line for line in INCOME if line != "market_result")
 """The income lines booked by the phases (every line but ``market_result``, which the step
@@ -110,7 +110,9 @@ def collateral_capacity(state: BankState, params: Params) -> np.ndarray:
     """float[n]: what the central bank would still lend each bank: collateral after haircuts
     minus loans drawn (0 for gone banks)."""
     cb = params.config.central_bank
-    value = (1.0 - cb.book_haircut) * state.book + (1.0 - cb.market_haircut) * investment_total(state)
+    scale = HAIRCUT_SCALES[state.haircuts]  # 1.0 unless the central bank agent moved them (x * 1.0 is x)
+    book_cut, market_cut = min(cb.book_haircut * scale, 1.0), min(cb.market_haircut * scale, 1.0)
+    value = (1.0 - book_cut) * state.book + (1.0 - market_cut) * investment_total(state)
     return np.where(state.active, np.maximum(value - state.cb_loans, 0.0), 0.0)
 
 

@@ -53,8 +53,9 @@ def set_policy_rate(state: BankState, params: Params, rate: float) -> tuple[floa
 
 
 def set_capital_requirement(state: BankState, params: Params, ratio: float) -> None:
-    """Change the minimum capital ratio (equity / RWA) below which LEND and INVEST are masked."""
-    state.min_capital_ratio = ratio
+    """Change the minimum capital ratio (equity / RWA) below which LEND and INVEST are masked; a
+    countercyclical buffer the central bank agent set (``ccyb``) stays on top of it."""
+    state.min_capital_ratio = ratio + state.ccyb
 
 
 def set_priorities(state: BankState, params: Params, priorities: np.ndarray) -> None:

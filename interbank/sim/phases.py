@@ -231,7 +231,7 @@ def markets(state: BankState, params: Params, ctx: StepContext) -> None:
 
 
 # ---------------------------------------------------- 3. interest and maturities
-@phase(reads=("cash", "book", "deposits", "cb_loans", "ledger", "active", "deposit_facility_rate", "lending_rate",
+@phase(reads=("cash", "book", "deposits", "cb_loans", "cb_term", "ledger", "active", "deposit_facility_rate", "lending_rate",
               "market_rate", "holdings", "price", "income", "accounts"),
        writes=("cash", "book", "cb_loans", "ledger", "income", "accounts"))
 def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) -> None:
@@ -288,7 +288,8 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # at maturity a borrower repays out of its cash above its working balance: the facility first
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
     spare = np.where(live, np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), 0.0)
-    back = np.minimum(spare, state.cb_loans)
+    # (what the central bank agent lent for a term, ``cb_term``, stays until its next decision)
+    back = np.minimum(spare, np.maximum(state.cb_loans - state.cb_term, 0.0))
     if back.any():
         state.cb_loans -= back
         state.cash -= back

@@ -34,6 +34,10 @@ requests met by the interbank market, central bank facility draws, fire-sale pro
 book-sale proceeds, and what was still missing."""
 FROZEN: tuple[str, ...] = ("cash", "book", "loans_out", "borrowings", "deposits", "central_bank")
 """The balance-sheet columns kept for a bank at the moment it leaves (``BankState.frozen``)."""
+HAIRCUT_SCALES: dict[str, float] = {"tight": 1.5, "normal": 1.0, "wide": 0.5}
+"""The lending facility's collateral settings (``BankState.haircuts``): each multiplies the
+configured ``book_haircut`` and ``market_haircut`` (capped at 1). Tight lends less against the
+same collateral, wide more."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,9 @@ class BankState:
     market positions; liabilities = deposits + borrowings + central bank loans):
 
     - ``cash``; ``book`` (loans to the real economy, illiquid); ``deposits``; ``deposits0`` (the
-      level deposits revert to; 0 for gone banks); ``cb_loans`` (central bank loans).
+      level deposits revert to; 0 for gone banks); ``cb_loans`` (central bank loans);
+      ``cb_term`` (the part of ``cb_loans`` lent by the central bank agent's ``lend_systemic``
+      that cannot be repaid before its next decision; zeros unless the agent lends).
     - ``holdings`` float[n, m], units of each market; ``basis`` float[n, m], dollars: the cost
       of the positions since their last profit booking.
     - ``ledger``: the interbank loans (one record per loan: lender, borrower, amount in dollars,
@@ -103,7 +109,11 @@ class BankState:
     Central bank and regulation (annual rates; the interactive runner may change them):
     ``deposit_facility_rate``, ``policy_rate``, ``lending_rate`` (the corridor), ``market_rate``
     (the scarcity-priced interbank rate of the last funding round), ``min_capital_ratio``
-    (equity / risk-weighted assets below which LEND and INVEST are masked).
+    (equity / risk-weighted assets below which LEND and INVEST are masked: the minimum plus
+    ``ccyb``), ``ccyb`` (the countercyclical capital buffer the central bank agent sets, a ratio;
+    0 unless it does), ``haircuts`` (the facility's collateral setting, a key of
+    ``HAIRCUT_SCALES``), ``central_bank_losses`` (dollars the central bank lost on loans to banks
+    that failed, since reset).
 
     Books since reset: ``income`` (line -> float[n] dollars, ``accounts.INCOME``); ``accounts``
     (the sectors around the banks); ``counterparty_losses`` float[n] (dollars lost on loans to
@@ -135,6 +145,7 @@ class BankState:
     deposits: np.ndarray
     deposits0: np.ndarray
     cb_loans: np.ndarray
+    cb_term: np.ndarray
     holdings: np.ndarray
     basis: np.ndarray
     ledger: Ledger
@@ -168,6 +179,9 @@ class BankState:
     cb_lent: float = 0.0
     liquidity_sources: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LIQUIDITY_SOURCES, 0.0))
     market_memory: dict[str, np.ndarray] = field(default_factory=dict)
+    ccyb: float = 0.0
+    haircuts: str = "normal"
+    central_bank_losses: float = 0.0
     t: int = 0
     done: bool = False
 
@@ -234,7 +248,7 @@ def initial_state(params: Params, seed: int) -> BankState:
         lender_order=lender_order, initial_connections=initial_connections, price0=price0,
         depth=mk.depth_fraction * float(assets0.sum()) if n else 1.0,
         chol=np.linalg.cholesky(corr + 1e-12 * np.eye(m)),
-        cash=cash, book=book, deposits=deposits, deposits0=deposits.copy(), cb_loans=np.zeros(n),
+        cash=cash, book=book, deposits=deposits, deposits0=deposits.copy(), cb_loans=np.zeros(n), cb_term=np.zeros(n),
         holdings=basis / price, basis=basis, ledger=ledger, relationships=relationships,
         active=np.ones(n, dtype=bool), defaulted=np.zeros(n, dtype=bool), deleted=np.zeros(n, dtype=bool),
         frozen=np.zeros((n, len(FROZEN) + m)), priorities=np.zeros(n, dtype=np.int64),

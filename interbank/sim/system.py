@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 import numpy as np
 
-from interbank.sim import event_data, figures, interventions, operations
+from interbank.sim import central_bank, event_data, figures, interventions, operations
 from interbank.sim import defaults as defaults_
 from interbank.sim.events import EventLog
 from interbank.sim.figures import BOOKED, Figures
@@ -138,6 +138,7 @@ class BankingSystem:
     deposits: _InState[np.ndarray] = _InState()
     deposits0: _InState[np.ndarray] = _InState()
     cb_loans: _InState[np.ndarray] = _InState()
+    cb_term: _InState[np.ndarray] = _InState()
     holdings: _InState[np.ndarray] = _InState()
     basis: _InState[np.ndarray] = _InState()
     ledger: _InState[Any] = _InState()
@@ -159,6 +160,9 @@ class BankingSystem:
     lending_rate: _InState[float] = _InState()
     market_rate: _InState[float] = _InState()
     min_capital_ratio: _InState[float] = _InState()
+    ccyb: _InState[float] = _InState()
+    haircuts: _InState[str] = _InState()
+    central_bank_losses: _InState[float] = _InState()
     income: _InState[dict[str, np.ndarray]] = _InState()
     accounts: _InState[Any] = _InState()
     counterparty_losses: _InState[np.ndarray] = _InState()
@@ -368,6 +372,12 @@ class BankingSystem:
     def set_capital_requirement(self, ratio: float) -> None:
         """Change the minimum capital ratio (equity / RWA) below which LEND and INVEST are masked."""
         interventions.set_capital_requirement(self.state, self.params, ratio)
+
+    @_writes(*central_bank.WRITES)
+    def central_bank_decision(self, action: int) -> list[dict[str, Any]]:
+        """``central_bank.decide``: one move of the central bank agent (an index into ``CB_ACTIONS``
+        its mask allows); returns the data of its ``central_bank`` events (without the source)."""
+        return central_bank.decide(self.state, self.params, self.figures(), action)
 
     # ------------------------------------------------------------------ step
     def step(self, actions: np.ndarray, priorities: np.ndarray | None = None) -> StepOutcome:
