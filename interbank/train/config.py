@@ -55,7 +55,7 @@ class OpponentSettings(_Strict):
     banks' samples train."""
 
     fraction: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
-    snapshot_every: int = Field(default=96_000, ge=1)
+    snapshot_every: int = Field(default=64_000, ge=1)
     max_size: int = Field(default=5, ge=1, le=1000)
 
 
