@@ -12,7 +12,9 @@ at each size into a temporary folder, in four variants:
 - ``ppo``: the warm start removed (``train.warm_start.policy: null``): PPO alone, the headline;
 - ``pool``: as ``ppo`` with ``train.opponents`` of configs/train/pool.yaml (a quarter of the banks
   play frozen snapshots; snapshots every ``--snapshot-every`` decisions, so a short run takes some);
-- ``central``: as ``ppo`` with ``train.critic: central``.
+- ``central``: as ``ppo`` with ``train.critic: central``;
+- ``difference`` (only when asked for, ``--variants ppo,difference --banks 20``): as ``ppo`` with
+  ``reward.objective: difference`` (a counterfactual re-run of the step per acting bank).
 
 Each variant's rate is PPO's decisions / PPO's wall time (``model.learn``: rollouts and
 updates; building the model and writing the last checkpoint left out). Then SB3's PPO
@@ -44,6 +46,7 @@ DEFAULT_THREADS = torch.get_num_threads()  # torch default, read before interban
 
 
 VARIANTS = ("default", "ppo", "pool", "central")
+EXTRA_VARIANTS = ("difference",)  # PPO alone under reward.objective: difference (slow at 100 banks: one re-run per acting bank)
 
 
 def interbank(banks: int, timesteps: int, seed: int, variant: str, snapshot_every: int) -> dict[str, float]:
@@ -58,6 +61,8 @@ def interbank(banks: int, timesteps: int, seed: int, variant: str, snapshot_ever
         base["train"]["opponents"] = {**pool, "snapshot_every": snapshot_every}
     if variant == "central":
         base["train"]["critic"] = "central"
+    if variant == "difference":
+        base["env"].setdefault("reward", {})["objective"] = "difference"
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "c.yaml"
         cfg.write_text(yaml.safe_dump(base))
@@ -99,8 +104,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(b) for b in args.banks.split(",")]
     variants = [v for v in args.variants.split(",") if v]
-    if unknown := set(variants) - set(VARIANTS):
-        parser.error(f"--variants: unknown {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
+    if unknown := set(variants) - set(VARIANTS) - set(EXTRA_VARIANTS):
+        parser.error(f"--variants: unknown {sorted(unknown)}; choose from {', '.join(VARIANTS + EXTRA_VARIANTS)}")
     runs: dict[tuple[int, str], list[dict[str, float]]] = {(b, v): [] for b in sizes for v in variants}
     cart: list[float] = []
     for seed in range(args.repeat):
@@ -124,7 +129,7 @@ def main() -> None:
             alone = np.array([r["decisions_per_s"] for r in runs[banks, "ppo"]])
             row["ratio_to_cartpole"] = float(np.median(alone) / cart_median)
             row["ratio_per_repeat_median"] = float(np.median(alone / np.array(cart)))
-            for extra in ("pool", "central"):
+            for extra in ("pool", "central", "difference"):
                 if extra in variants:
                     row[f"cost_{extra}"] = 1.0 - row[extra]["decisions_per_s_median"] / float(np.median(alone))
         rows.append(row)
