@@ -11,7 +11,12 @@ Here:
   which samples to drop, so nothing is learnt from a dead bank;
 - when time runs out, surviving slots are ``done`` with ``TimeLimit.truncated``
   (so PPO bootstraps from the terminal value), and the copy resets;
-- when every bank of a copy is gone, the copy resets at once.
+- when every bank of a copy is gone, the copy resets at once;
+- with an opponent pool attached (``attach_pool``, ``interbank.train.pool``) some banks of each
+  copy play a frozen snapshot, drawn per episode; their samples are flagged in ``acted_padding``
+  too, so only learner banks train;
+- with ``global_state`` every observation carries the system summary a central critic reads
+  (``interbank.train.critic``) after the bank's own features.
 """
 
 from __future__ import annotations
