@@ -124,7 +124,7 @@ class BankVecEnv(SlotVecEnv):
         self.pool = None
         self.pool_slot = np.zeros(n, bool)
         self.opponent: list[tuple[int, Any] | None] = [None] * n_envs
-        self.opponent_log: deque[tuple[int, int, int]] = deque(maxlen=10_000)
+        self.opponent_log: deque[tuple[int, int, int]] = deque(maxlen=10_000)  # (copy, episodes finished, snapshot step)
         self._pool_banks = 0
         self._pool_rng: np.random.Generator | None = None
 
@@ -134,11 +134,6 @@ class BankVecEnv(SlotVecEnv):
         self.pool = pool
         self._pool_banks = banks
         self._pool_rng = np.random.default_rng([seed, 0x9001])
-
-    @property
-    def learner(self) -> np.ndarray:
-        """bool[num_envs]: the slots whose samples train (live, and not playing the pool)."""
-        return ~(self.padding | self.pool_slot)
 
     # --------------------------------------------------------------- helpers
     def _slots(self, k: int) -> slice:

@@ -88,7 +88,7 @@ def test_pool_banks_act_by_their_frozen_snapshot_and_never_train(pooled_run):
         vec.step_async(learner_actions)
         obs, _, dones, _ = vec.step_wait()
         assert not dones.any()
-        assert np.array_equal(vec.acted_padding, vec.pool_slot | vec.acted_padding) and vec.acted_padding[vec.pool_slot].all()
+        assert vec.acted_padding[vec.pool_slot].all()  # the rollout buffer drops these samples
         for k, env in enumerate(vec.envs):
             slots, expected = snapshot_actions[k]
             executed = env.system.last_outcome.executed
@@ -131,3 +131,33 @@ def test_snapshot_checkpoint_plays_like_a_trained_checkpoint(pooled_run):
     newest = max((out / POOL / "checkpoints").iterdir(), key=lambda p: int(p.name))
     policy = load_policy(newest)
     assert policy.logits(np.zeros((1, 27), np.float32)).shape == (1, 5)
+
+
+def test_pool_banks_samples_are_left_out_of_the_ppo_update(pooled_run, tmp_path):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from interbank.train.run import build_model
+
+    _, out = pooled_run
+    cfg = parse_train_config(POOLED, "test")
+    pool = OpponentPool(out / POOL, max_size=5)
+    pool.load()
+    vec = BankVecEnv(cfg.env, 2, seed=3)
+    vec.attach_pool(pool, pool_size(0.34, cfg.env.n_banks), seed=3)
+    model = build_model(cfg, vec, tmp_path)
+    model.rollout_buffer.padding_source = vec
+    flagged: list[np.ndarray] = []
+
+    class Watch(BaseCallback):
+        def _on_step(self) -> bool:
+            flagged.append(vec.acted_padding.copy())
+            return True
+
+        def _on_rollout_end(self) -> None:
+            buf = self.model.rollout_buffer
+            assert np.array_equal(buf.padding, np.array(flagged))
+            assert (buf.padding.sum(axis=1) >= 4).all()  # 2 pool banks in each of 2 copies, every step
+            assert buf.real_samples == (~buf.padding).sum() < buf.padding.size
+
+    model.learn(total_timesteps=288, callback=Watch())
+    vec.close()
