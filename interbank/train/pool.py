@@ -13,7 +13,9 @@ richer versions of the same idea).
   ``interbank.run_folder.write_checkpoint``) under ``RUN/pool/checkpoints/<step>/`` and read
   back through ``load_policy`` (verified digests, safetensors, no pickle), the same path
   ``evaluate`` uses, so the opponents are exactly what a checkpoint of that step would play.
-  ``--resume`` reloads the pool from that folder; evicted snapshots are deleted.
+  ``--resume`` reloads the pool from that folder; evicted snapshots are deleted. The draws
+  (which snapshot, which banks) come from a generator of their own seeded from ``train.seed``;
+  a resumed run starts it afresh, so it does not repeat an uninterrupted run's draws.
 - At each episode start, each copy draws one snapshot uniformly and ``fraction`` of its banks
   (at least one, never all) to play it (``interbank.train.vec_env.BankVecEnv``); their
   transitions are left out of the PPO update like padding: only learner banks' samples train.

@@ -116,3 +116,19 @@ def test_central_critic_is_refused_for_rllib(tmp_path):
     with pytest.raises(ConfigError, match="train.critic"):
         prepare_run(tmp_path / "c.yaml", tmp_path / "run", False, {}, "test", backend="rllib")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_learned_deviator_starts_from_a_central_critic_checkpoint(central_run):
+    from interbank.train.best_response import train_best_response
+    from interbank.train.config import TrainSettings
+
+    result, _ = central_run
+    saved = load_policy(result.checkpoint)
+    env_cfg = parse_train_config(CENTRAL, "test").env
+    settings = TrainSettings(n_envs=2, n_steps=16, batch_size=16, n_epochs=1, net_arch=[16, 16], device="cpu",
+                             warm_start={"steps": 10, "epochs": 1})
+    br = train_best_response(env_cfg, saved, 32, checkpoint=result.checkpoint, settings=settings, seed=50)
+    assert br.warm_start["critic"] == "fitted"  # the central critic's input is wider: only the actor carries over
+    obs = np.random.default_rng(0).uniform(0, 1, (8, N_FEATURES)).astype(np.float32)
+    start = br.snapshots[0][1]
+    assert np.allclose(start.logits(obs), saved.logits(obs))
