@@ -538,6 +538,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         rows += [("episode return (sum over banks)", stats["episode_return_mean"])]
     if "warm_start_accuracy" in stats:
         rows.append(("warm start (agreement with the rule)", f"{stats['warm_start_accuracy']:.1%}"))
+    if "pool_return" in stats:
+        rows.append(("last pool-bank return", stats["pool_return"]))
     rows.append(("TensorBoard", f"tensorboard --logdir {result.run_dir / 'tb'}"))
     rows.append(("next", f"interbank evaluate {result.run_dir}"))
     print(table(("", "value"), rows))
