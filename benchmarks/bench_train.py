@@ -1,16 +1,30 @@
-"""Training throughput (bank-decisions per second, end to end) at 20 and 100 banks, and
-stable-baselines3's own PPO on CartPole-v1 with 8 envs in the same run, for the ratio.
+"""Training throughput (bank-decisions per second) at 20 and 100 banks, the warm start and PPO
+timed apart, the cost of the opponent pool and of the central critic, and stable-baselines3's
+own PPO on CartPole-v1 with 8 envs in the same run, for the ratio.
 
     .venv/bin/python benchmarks/bench_train.py [--timesteps 100000] [--cartpole-timesteps 50000] [--repeat 3]
 
 Trains MaskablePPO with configs/train/default.yaml (stress scenario env, its learner settings)
-at each size into a temporary folder and times ``interbank.train.run.train``; then SB3's PPO
+at each size into a temporary folder, in four variants:
+
+- ``default``: the config as it is; its warm start (``warm_start_s``: collecting the rule's
+  decisions and cloning it) and PPO (``ppo_s``) are timed apart inside ``train``;
+- ``ppo``: the warm start removed (``train.warm_start.policy: null``): PPO alone, the headline;
+- ``pool``: as ``ppo`` with ``train.opponents`` of configs/train/pool.yaml (a quarter of the banks
+  play frozen snapshots; snapshots every ``--snapshot-every`` decisions, so a short run takes some);
+- ``central``: as ``ppo`` with ``train.critic: central``;
+- ``difference`` (only when asked for, ``--variants ppo,difference --banks 20``): as ``ppo`` with
+  ``reward.objective: difference`` (a counterfactual re-run of the step per acting bank).
+
+Each variant's rate is PPO's decisions / PPO's wall time (``model.learn``: rollouts and
+updates; building the model and writing the last checkpoint left out). Then SB3's PPO
 with its default settings on ``make_vec_env("CartPole-v1", n_envs=8)`` for the same wall-clock
-conditions (repeats are interleaved, so a busy spell hits both), with one torch thread as
+conditions (repeats are interleaved, so a busy spell hits all), with one torch thread as
 interbank trains on CPU (``--cartpole-threads 0`` for torch's default: on this busy 2-core
-machine that ran at 62 steps/s against 1,453 with one thread, so one thread is SB3's better case). Medians over repeats; the ratio
-is interbank at 100 banks / CartPole, each median, and the median of the per-repeat ratios.
-Writes benchmarks/results/train.json.
+machine that ran at 62 steps/s against 1,453 with one thread, so one thread is SB3's better case).
+Medians over repeats; ``ratio_to_cartpole`` is each size's PPO-alone median / CartPole's median
+(and the median of the per-repeat ratios); ``cost`` of the pool and the critic is
+1 - their median rate / PPO alone's. Writes benchmarks/results/train.json.
 """
 
 from __future__ import annotations
@@ -31,16 +45,33 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_THREADS = torch.get_num_threads()  # torch default, read before interbank training sets one thread
 
 
-def interbank(banks: int, timesteps: int, seed: int) -> float:
+VARIANTS = ("default", "ppo", "pool", "central")
+EXTRA_VARIANTS = ("difference",)  # PPO alone under reward.objective: difference (slow at 100 banks: one re-run per acting bank)
+
+
+def interbank(banks: int, timesteps: int, seed: int, variant: str, snapshot_every: int) -> dict[str, float]:
+    """One training run of ``variant``: its decisions/s (PPO alone) and the seconds of each part."""
     base = yaml.safe_load((ROOT / "configs/train/default.yaml").read_text())
     base["env"]["n_banks"] = banks
     base["train"].update({"total_timesteps": timesteps, "checkpoint_every": 10**9, "seed": seed, "device": "cpu"})
+    if variant != "default":
+        base["train"]["warm_start"] = {"policy": None}
+    if variant == "pool":
+        pool = yaml.safe_load((ROOT / "configs/train/pool.yaml").read_text())["train"]["opponents"]
+        base["train"]["opponents"] = {**pool, "snapshot_every": snapshot_every}
+    if variant == "central":
+        base["train"]["critic"] = "central"
+    if variant == "difference":
+        base["env"].setdefault("reward", {})["objective"] = "difference"
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "c.yaml"
         cfg.write_text(yaml.safe_dump(base))
         t0 = time.perf_counter()
         result = train(cfg, Path(tmp) / "run", progress=False, command="bench")
-        return result.timesteps / (time.perf_counter() - t0)
+        total = time.perf_counter() - t0
+    sec = result.seconds
+    return {"decisions_per_s": sec["ppo_decisions"] / sec["ppo"], "warm_start_s": sec["warm_start"], "ppo_s": sec["ppo"],
+            "total_s": total, "end_to_end_decisions_per_s": result.timesteps / total}
 
 
 def cartpole(timesteps: int, seed: int, threads: int | None) -> float:
@@ -66,30 +97,50 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cartpole-threads", type=int, default=1,
                         help="torch threads for SB3's CartPole run (default 1, as interbank trains; 0: torch's default)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"which of {', '.join(VARIANTS)} to run")
+    parser.add_argument("--snapshot-every", type=int, default=20_000, help="the pool variant's train.opponents.snapshot_every")
     parser.add_argument("--note", default="", help="recorded with the results (e.g. whether the machine was shared)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train.json")
     args = parser.parse_args()
     sizes = [int(b) for b in args.banks.split(",")]
-    runs: dict[int, list[float]] = {b: [] for b in sizes}
+    variants = [v for v in args.variants.split(",") if v]
+    if unknown := set(variants) - set(VARIANTS) - set(EXTRA_VARIANTS):
+        parser.error(f"--variants: unknown {sorted(unknown)}; choose from {', '.join(VARIANTS + EXTRA_VARIANTS)}")
+    runs: dict[tuple[int, str], list[dict[str, float]]] = {(b, v): [] for b in sizes for v in variants}
     cart: list[float] = []
     for seed in range(args.repeat):
         for banks in sizes:
-            runs[banks].append(interbank(banks, args.timesteps, seed))
+            for variant in variants:
+                runs[banks, variant].append(interbank(banks, args.timesteps, seed, variant, args.snapshot_every))
         cart.append(cartpole(args.cartpole_timesteps, seed, args.cartpole_threads or None))
-        print(json.dumps({"repeat": seed, **{f"interbank_{b}": runs[b][-1] for b in sizes}, "cartpole": cart[-1]}), flush=True)
-    rows = [{"banks": b, "timesteps": args.timesteps, "decisions_per_s_median": float(np.median(runs[b])), "runs": runs[b]}
-            for b in sizes]
+        print(json.dumps({"repeat": seed, **{f"{b}_{v}": round(runs[b, v][-1]["decisions_per_s"]) for b, v in runs},
+                          "cartpole": round(cart[-1])}), flush=True)
+    cart_median = float(np.median(cart))
+    rows = []
+    for banks in sizes:
+        row: dict = {"banks": banks, "timesteps": args.timesteps}
+        for variant in variants:
+            rates = [r["decisions_per_s"] for r in runs[banks, variant]]
+            row[variant] = {"decisions_per_s_median": float(np.median(rates)), "runs": runs[banks, variant]}
+            if variant == "default":
+                row[variant]["warm_start_s_median"] = float(np.median([r["warm_start_s"] for r in runs[banks, variant]]))
+                row[variant]["ppo_s_median"] = float(np.median([r["ppo_s"] for r in runs[banks, variant]]))
+        if "ppo" in variants:
+            alone = np.array([r["decisions_per_s"] for r in runs[banks, "ppo"]])
+            row["ratio_to_cartpole"] = float(np.median(alone) / cart_median)
+            row["ratio_per_repeat_median"] = float(np.median(alone / np.array(cart)))
+            for extra in ("pool", "central", "difference"):
+                if extra in variants:
+                    row[f"cost_{extra}"] = 1.0 - row[extra]["decisions_per_s_median"] / float(np.median(alone))
+        rows.append(row)
     result = {
         "note": args.note,
         "interbank": rows,
         "sb3_ppo_cartpole_8_envs": {"timesteps": args.cartpole_timesteps, "torch_threads": args.cartpole_threads or DEFAULT_THREADS,
-                                    "steps_per_s_median": float(np.median(cart)), "runs": cart},
+                                    "steps_per_s_median": cart_median, "runs": cart},
     }
-    if 100 in runs:
-        result["ratio_100_banks_to_cartpole"] = float(np.median(runs[100]) / np.median(cart))
-        result["ratio_per_repeat_median"] = float(np.median(np.array(runs[100]) / np.array(cart)))
-    print(json.dumps({k: v for k, v in result.items() if k.startswith("ratio")}))
-    out = ROOT / "benchmarks" / "results" / "train.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({r["banks"]: {k: round(v, 3) for k, v in r.items() if k.startswith(("ratio", "cost"))} for r in rows}))
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

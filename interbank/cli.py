@@ -171,9 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train one run per seed, one after another, each in --out/s<seed> (social objective: --out/social-s<seed>; "
                     "default --out: runs/<config name>); "
                     "then `interbank evaluate` on --out reports mean ± spread over the seeds")
-    tr.add_argument("--objective", choices=["selfish", "social"],
-                    help="overrides env.reward.objective: selfish (each bank's own equity) or social (every bank the change "
-                    "in system welfare); with --seeds a social run goes to OUT/social-s<seed>, beside the selfish OUT/s<seed>, "
+    tr.add_argument("--objective", choices=["selfish", "social", "difference"],
+                    help="overrides env.reward.objective: selfish (each bank's own equity), social (every bank the change "
+                    "in system welfare) or difference (each bank the welfare change its own action caused, against HOLD); "
+                    "with --seeds such a run goes to OUT/social-s<seed> (OUT/difference-s<seed>), beside the selfish OUT/s<seed>, "
                     "so that evaluate OUT reports the price of anarchy")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint (its backend and settings are the run's own)")
@@ -611,6 +612,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         rows += [("episode return (sum over banks)", stats["episode_return_mean"])]
     if "warm_start_accuracy" in stats:
         rows.append(("warm start (agreement with the rule)", f"{stats['warm_start_accuracy']:.1%}"))
+    if "pool_return" in stats:
+        rows.append(("last pool-bank return", stats["pool_return"]))
     rows.append(("TensorBoard", f"tensorboard --logdir {result.run_dir / 'tb'}"))
     rows.append(("next", f"interbank evaluate {result.run_dir}"))
     print(table(("", "value"), rows))
@@ -712,6 +715,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"price of anarchy (welfare selfish / welfare social): {metrics['price_of_anarchy']:.3f}")
     elif "price_of_anarchy" in metrics:
         print("price of anarchy: undefined (welfare under one of the objectives is not positive)")
+    if metrics.get("price_of_anarchy_difference") is not None:
+        print(f"price of anarchy (welfare selfish / welfare with difference rewards): {metrics['price_of_anarchy_difference']:.3f}")
     if metrics.get("searched_rule"):
         _print_searched(metrics["searched_rule"])
     if metrics.get("deviations"):

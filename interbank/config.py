@@ -555,9 +555,24 @@ class RewardConfig(_Strict):
     equity of open banks minus losses pushed onto depositors, outside creditors and
     the central bank, over initial total equity), the same for every bank, so one
     shared policy learns what a planner would want. The buffer term is kept.
+    ``difference`` is the social objective with credit assignment: the equity term is
+    the welfare change the bank's own action caused, against the same step with the
+    bank on HOLD (``interbank.envs.difference``), per unit of its initial capital;
+    ``difference_samples`` caps the counterfactual re-runs per step (none: one per
+    bank that did not HOLD; K: K of them drawn at random, paid with weight
+    candidates / K, the others 0 that step).
     """
 
-    objective: Literal["selfish", "social"] = "selfish"
+    objective: Literal["selfish", "social", "difference"] = "selfish"
+    difference_samples: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_samples(self, handler):
+        # unset: dumped as before the key existed (digests, init events, saved configs)
+        data = handler(self)
+        if isinstance(data, dict) and data.get("difference_samples") is None:
+            data.pop("difference_samples", None)
+        return data
     buffer_weight: Share = 0.002
     default_penalty: float = Field(default=0.5, ge=0, le=1000, allow_inf_nan=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,11 @@ from pettingzoo import ParallelEnv
 from interbank.config import EnvConfig, resolve_env_config
 from interbank.envs.central_bank import CENTRAL_BANK, CentralBankAgent, CentralBankPolicy, CentralBankStep
 from interbank.envs.central_bank_observation import CB_FEATURES
+from interbank.envs.difference import difference_rewards
 from interbank.envs.interventions import Interventions
 from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
 from interbank.envs.priority import PriorityModel, priority_model_from_config
-from interbank.envs.rewards import reward_components, social_components, weighted_reward
+from interbank.envs.rewards import difference_components, reward_components, social_components, weighted_reward
 from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
 from interbank.sim.central_bank import CB_ACTIONS
 from interbank.sim.events import INTERVENTIONS, Event
@@ -273,6 +275,11 @@ class InterbankEnv(ParallelEnv):
             raise ValueError("this env has no central bank agent (set central_bank.agent: true)")
         self.central_bank_agent.policy = policy
 
+    @functools.cached_property
+    def _shadow(self) -> BankingSystem:
+        """A second system, recording no events, that re-runs steps for difference rewards."""
+        return BankingSystem(self.config, record_events=False)
+
     # PettingZoo asks for the same space object every time
     @functools.lru_cache(maxsize=None)
     def observation_space(self, agent: str) -> spaces.Space:
@@ -381,15 +388,23 @@ class InterbankEnv(ParallelEnv):
         priority = self._priority
         live = system.active.copy()
         welfare_before = system.welfare()
+        rcfg = self.config.reward
+        start = copy.deepcopy(system.state) if rcfg.objective == "difference" else None
         outcome = system.step(actions, priority)
         self._shortfall = outcome.shortfall
         cb_step = None if cb is None else cb.after_step(*cb_choice, cb_before)
         base = self._refresh_observations()
-        rcfg = self.config.reward
         defaulted = np.zeros(system.n, dtype=bool)
         defaulted[outcome.new_defaults] = True
         comps = reward_components(equity_before, self._equity, system.capital0, base, defaulted, rcfg.default_penalty)
-        paid = comps if rcfg.objective == "selfish" else social_components(comps, system.welfare() - welfare_before, live)
+        if rcfg.objective == "selfish":
+            paid = comps
+        elif rcfg.objective == "social":
+            paid = social_components(comps, system.welfare() - welfare_before, live)
+        else:
+            credit = difference_rewards(self._shadow, start, outcome.executed, priority, live, system.welfare(),
+                                        system.max_steps, rcfg.difference_samples)
+            paid = difference_components(comps, credit, live)
         reward = weighted_reward(paid, priority, rcfg.buffer_weight)
         reward[~live] = 0.0
         terminated = live & ~system.active

@@ -58,6 +58,14 @@ def social_components(components: np.ndarray, welfare_change: float, live: np.nd
     return out
 
 
+def difference_components(components: np.ndarray, credit: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """The difference objective's components: the profit column replaced by each bank's
+    difference reward (``interbank.envs.difference``), buffers kept."""
+    out = components.copy()
+    out[:, 0] = np.where(live, credit, 0.0)
+    return out
+
+
 def objective(components: np.ndarray) -> np.ndarray:
     """The priority-free score of a step: the shareholder's profit component (with the default
     cost). Compares runs under different priorities on one scale."""

@@ -34,6 +34,7 @@ UNITS = {
     "action_path": "per step, the share of live banks executing each action, mean over episodes",
     "volume_path": "interbank loans over their initial amount, after reset and each step, mean over episodes",
     "price_of_anarchy": "welfare under the selfish policies / welfare under the social ones (means over seeds); null unless both are positive",
+    "price_of_anarchy_difference": "welfare under the selfish policies / welfare under the difference-reward ones (means over seeds); null unless both are positive",
     "cash_path": "mean cash / assets of live banks, after reset and each step, mean over episodes",
 }
 

@@ -340,6 +340,9 @@ def report(plan: Plan, outcome: Outcome, plots: bool = True) -> tuple[dict[str, 
             selfish, social = (metrics["across_seeds"][g]["welfare"]["mean"] for g in ("trained", "trained_social"))
             # a ratio of welfares means something only when both are positive
             metrics["price_of_anarchy"] = selfish / social if selfish > 0 and social > 0 else None
+        if "trained" in plan.groups and "trained_difference" in plan.groups:
+            selfish, credited = (metrics["across_seeds"][g]["welfare"]["mean"] for g in ("trained", "trained_difference"))
+            metrics["price_of_anarchy_difference"] = selfish / credited if selfish > 0 and credited > 0 else None
     out = plan.out
     out.mkdir(parents=True, exist_ok=True)
     if plan.searched is not None:

@@ -90,3 +90,45 @@ class CheckpointCallback(BaseCallback):
             self.save(self.model.num_timesteps)
             self.next = (self.model.num_timesteps // self.every + 1) * self.every
         return True
+
+
+class OpponentPoolCallback(BaseCallback):
+    """Keeps the opponent pool (``interbank.train.pool``): ``snapshot(step)`` at the first rollout
+    start past every ``every`` bank-decisions (the policy as the last update left it), and logs
+    the pool to TensorBoard at each rollout end: ``pool/size``, ``pool/oldest_step``,
+    ``pool/newest_step``, ``pool/opponent_age`` (mean decisions between the policy now and the
+    snapshots the copies play) and ``pool/opponent_step/env<k>`` (the snapshot copy k's pool banks
+    play now)."""
+
+    def __init__(self, every: int, pool, vec: BankVecEnv, snapshot: Callable[[int], Path]) -> None:
+        super().__init__()
+        self.every = every
+        self.pool = pool
+        self.vec = vec
+        self.snapshot = snapshot
+        self.next = 0
+
+    def _on_training_start(self) -> None:
+        self.next = -(-self.model.num_timesteps // self.every) * self.every  # a mark the run stopped on counts
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        now = self.model.num_timesteps
+        if now >= self.next:
+            if now not in self.pool.steps:
+                self.snapshot(now)
+            self.next = (now // self.every + 1) * self.every
+
+    def _on_rollout_end(self) -> None:
+        steps = self.pool.steps
+        self.logger.record("pool/size", len(steps))
+        if steps:
+            self.logger.record("pool/oldest_step", steps[0])
+            self.logger.record("pool/newest_step", steps[-1])
+        playing = [(k, opp[0]) for k, opp in enumerate(self.vec.opponent) if opp is not None]
+        for k, step in playing:
+            self.logger.record(f"pool/opponent_step/env{k}", step)
+        if playing:
+            self.logger.record("pool/opponent_age", float(self.model.num_timesteps - np.mean([s for _, s in playing])))

@@ -47,6 +47,18 @@ class WarmStartSettings(_Strict):
         return self
 
 
+class OpponentSettings(_Strict):
+    """The opponent pool (section ``train.opponents``; see ``interbank.train.pool``): ``fraction``
+    of each env copy's banks (at least one, never all; 0: off, plain self-play) play a frozen
+    past snapshot of the shared policy, drawn per episode from the newest ``max_size`` snapshots,
+    one taken every ``snapshot_every`` bank-decisions (and one when PPO starts). Only the other
+    banks' samples train."""
+
+    fraction: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
+    snapshot_every: int = Field(default=64_000, ge=1)
+    max_size: int = Field(default=5, ge=1, le=1000)
+
+
 class TrainSettings(_Strict):
     """Masked PPO with one policy shared by all banks.
 
@@ -61,6 +73,10 @@ class TrainSettings(_Strict):
     ``lr_schedule``: ``constant``, or ``linear`` from ``learning_rate`` at the start to 0 at
     ``total_timesteps`` (as in CleanRL's PPO; late updates small, so a policy that has found a
     strategy does not drift off it at the end of the budget).
+
+    ``critic``: ``local`` (the value function sees the bank's observation) or ``central`` (it
+    also sees a summary of the whole system, ``interbank.train.critic``; the actor still sees
+    only the bank's own observation). ``opponents``: the opponent pool (``OpponentSettings``).
     """
 
     backend: Literal["sb3", "rllib"] = "sb3"
@@ -84,6 +100,8 @@ class TrainSettings(_Strict):
     seed: int = Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     warm_start: WarmStartSettings = Field(default_factory=WarmStartSettings)
+    critic: Literal["local", "central"] = "local"
+    opponents: OpponentSettings = Field(default_factory=OpponentSettings)
 
 
 class PriorityModelSettings(_Strict):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import platform
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ class TrainResult:
     timesteps: int
     episodes: int
     last_stats: dict[str, float]
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of the warm start and of PPO (``ppo_decisions`` says how many PPO made)."""
 
 
 def versions() -> dict[str, str]:
@@ -130,6 +133,10 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
     if backend != "sb3" and cfg.train.warm_start.policy:
         raise ConfigError("train.warm_start: only the sb3 backend has a warm start (remove the section for --backend rllib)")
+    if backend != "sb3" and cfg.train.critic != "local":
+        raise ConfigError("train.critic: only the sb3 backend has a central critic (use local for --backend rllib)")
+    if backend != "sb3" and cfg.train.opponents.fraction > 0:
+        raise ConfigError("train.opponents: only the sb3 backend has an opponent pool (set fraction: 0 for --backend rllib)")
     if backend != "sb3" and cfg.train.lr_schedule != "constant":
         raise ConfigError("train.lr_schedule: only the sb3 backend has a learning-rate schedule (use constant for --backend rllib)")
     open_run_folder(out)
@@ -163,14 +170,20 @@ def trainer_state(model) -> tuple[dict[str, Any], dict[str, Any]]:
     return meta, tensors
 
 
+def snapshot_metadata(cfg: TrainConfig, step: int) -> dict[str, Any]:
+    """``policy.json`` for the shared policy at ``step`` (a checkpoint or a pool snapshot)."""
+    t = cfg.train
+    return policy_metadata(t.net_arch, t.activation, cfg.env.digest(), cfg.env.n_banks, {
+        "train": {"step": step, "backend": "sb3", "algorithm": ALGORITHM["sb3"], "seed": t.seed, "critic": t.critic},
+        "versions": versions(),
+    })
+
+
 def save_checkpoint(model, run_dir: Path, cfg: TrainConfig, step: int) -> Path:
     """Hand the run folder the policy's tensors, its metadata and the trainer state for ``step``."""
     weights = {k: v.detach().cpu().numpy() for k, v in model.policy.state_dict().items()}
     t = cfg.train
-    meta = policy_metadata(t.net_arch, t.activation, cfg.env.digest(), cfg.env.n_banks, {
-        "train": {"step": step, "backend": "sb3", "algorithm": ALGORITHM["sb3"], "seed": t.seed},
-        "versions": versions(),
-    })
+    meta = snapshot_metadata(cfg, step)
     trainer_meta, tensors = trainer_state(model)
     return write_checkpoint(run_dir, step, weights, meta, tensors, trainer_meta)
 
@@ -229,8 +242,13 @@ def build_model(cfg: TrainConfig, vec, run_dir: Path):
     from interbank.train.buffer import PaddingAwareRolloutBuffer
 
     t = cfg.train
+    policy: Any = "MlpPolicy"
+    if t.critic == "central":
+        from interbank.train.critic import central_critic_policy
+
+        policy = central_critic_policy()
     model = MaskablePPO(
-        "MlpPolicy", vec,
+        policy, vec,
         learning_rate=LinearDecay(t.learning_rate) if t.lr_schedule == "linear" else t.learning_rate, n_steps=t.n_steps, batch_size=t.batch_size, n_epochs=t.n_epochs,
         gamma=t.gamma, gae_lambda=t.gae_lambda, clip_range=t.clip_range, ent_coef=t.ent_coef,
         vf_coef=t.vf_coef, max_grad_norm=t.max_grad_norm,
@@ -278,7 +296,7 @@ def train(
 
         def factory(k: int):
             return ExploringPriority(priority_model_from_config(cfg.env.priority), pm.exploration, pm.hold, seed=t.seed * 1000 + k)
-    vec = BankVecEnv(cfg.env, t.n_envs, t.seed, factory)
+    vec = BankVecEnv(cfg.env, t.n_envs, t.seed, factory, global_state=t.critic == "central")
     start = 0
     model = build_model(cfg, vec, run_dir)
     if resume:
@@ -286,7 +304,9 @@ def train(
         if folder is None:
             raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
         start = restore(model, folder)
+    started = time.perf_counter()
     warm_stats = warm_start(model, vec, cfg, progress) if not resume and t.warm_start.policy else {}
+    warm_seconds = time.perf_counter() - started
     model.rollout_buffer.padding_source = vec
     remaining = max(0, t.total_timesteps - start)
 
@@ -298,17 +318,44 @@ def train(
         MetricsCallback(vec),
         CheckpointCallback(t.checkpoint_every, save),
     ]
+    if t.opponents.fraction > 0:
+        callbacks.append(opponent_pool(model, vec, cfg, run_dir, resume))
+    started = time.perf_counter()
     if remaining > 0:
         model.learn(total_timesteps=remaining, callback=callbacks, reset_num_timesteps=not resume, tb_log_name="ppo")
     else:
         callbacks[0].bar.close()
+    ppo_seconds = time.perf_counter() - started
     last = save(model.num_timesteps)
     vec.close()
     stats = dict(vec.episode_stats[-1]) if vec.episode_stats else {}
     stats.update(warm_stats)
     if pm.model == "learned":
         stats.update(fit_priority_model(cfg, last, progress))
-    return TrainResult(run_dir, last, model.num_timesteps, vec.episodes_finished, stats)
+    return TrainResult(run_dir, last, model.num_timesteps, vec.episodes_finished, stats,
+                       {"warm_start": warm_seconds, "ppo": ppo_seconds, "ppo_decisions": model.num_timesteps - start})
+
+
+def opponent_pool(model, vec, cfg: TrainConfig, run_dir: Path, resume: bool):
+    """The opponent pool of ``train.opponents`` (``interbank.train.pool``), attached to ``vec``
+    (a resumed run reloads its snapshots), and the callback that keeps it and logs it."""
+    from interbank.train.callbacks import OpponentPoolCallback
+    from interbank.train.pool import POOL, OpponentPool, pool_size
+
+    o, t = cfg.train.opponents, cfg.train
+    pool = OpponentPool(run_dir / POOL, o.max_size)
+    if resume:
+        pool.load()
+    vec.attach_pool(pool, pool_size(o.fraction, cfg.env.n_banks), t.seed)
+
+    def snapshot(step: int) -> Path:
+        weights = {k: v.detach().cpu().numpy() for k, v in model.policy.state_dict().items()}
+        return pool.add(step, weights, snapshot_metadata(cfg, step))
+
+    if not pool.snapshots:  # the policy PPO starts from (after the warm start) is the first opponent
+        snapshot(int(model.num_timesteps))
+
+    return OpponentPoolCallback(o.snapshot_every, pool, vec, snapshot)
 
 
 def warm_start(model, vec, cfg: TrainConfig, progress: bool) -> dict[str, float]:

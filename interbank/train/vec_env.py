@@ -11,7 +11,12 @@ Here:
   which samples to drop, so nothing is learnt from a dead bank;
 - when time runs out, surviving slots are ``done`` with ``TimeLimit.truncated``
   (so PPO bootstraps from the terminal value), and the copy resets;
-- when every bank of a copy is gone, the copy resets at once.
+- when every bank of a copy is gone, the copy resets at once;
+- with an opponent pool attached (``attach_pool``, ``interbank.train.pool``) some banks of each
+  copy play a frozen snapshot, drawn per episode; their samples are flagged in ``acted_padding``
+  too, so only learner banks train;
+- with ``global_state`` every observation carries the system summary a central critic reads
+  (``interbank.train.critic``) after the bank's own features.
 """
 
 from __future__ import annotations
@@ -82,17 +87,28 @@ class BankVecEnv(SlotVecEnv):
     sequence afterwards, so a training run is reproducible.
     """
 
-    def __init__(self, config: EnvConfig, n_envs: int, seed: int = 0, priority_factory=None) -> None:
-        """``priority_factory(k)`` gives copy k its priority model (default: the config's)."""
+    def __init__(self, config: EnvConfig, n_envs: int, seed: int = 0, priority_factory=None,
+                 global_state: bool = False) -> None:
+        """``priority_factory(k)`` gives copy k its priority model (default: the config's);
+        ``global_state`` appends the system summary (``interbank.train.critic``) to every
+        observation, for a central critic."""
         self.envs: list[InterbankEnv] = [
             parallel_env(config, priority_model=priority_factory(k) if priority_factory else None) for k in range(n_envs)
         ]
         self.n_banks = config.n_banks
         self.seed_base = seed
+        self.global_state = global_state
         obs_space = self.envs[0].observation_space("bank_0")["observation"]
+        width = N_FEATURES
+        if global_state:
+            from interbank.train.critic import N_GLOBAL
+
+            width += N_GLOBAL
+            obs_space = spaces.Box(np.concatenate([obs_space.low, np.full(N_GLOBAL, -5.0, np.float32)]),
+                                   np.concatenate([obs_space.high, np.full(N_GLOBAL, 5.0, np.float32)]), dtype=np.float32)
         super().__init__(n_envs * self.n_banks, obs_space, spaces.Discrete(N_ACTIONS))
         n = self.num_envs
-        self._obs = np.zeros((n, N_FEATURES), np.float32)
+        self._obs = np.zeros((n, width), np.float32)
         self._masks = np.zeros((n, N_ACTIONS), bool)
         self.padding = np.zeros(n, bool)
         self.acted_padding = np.zeros(n, bool)
@@ -104,17 +120,54 @@ class BankVecEnv(SlotVecEnv):
         self._started = False
         self.episode_stats: deque[dict[str, float]] = deque(maxlen=1000)
         self.episodes_finished = 0
+        # the opponent pool (``attach_pool``): per copy, the snapshot its pool banks play this episode
+        self.pool = None
+        self.pool_slot = np.zeros(n, bool)
+        self.opponent: list[tuple[int, Any] | None] = [None] * n_envs
+        self.opponent_log: deque[tuple[int, int, int]] = deque(maxlen=10_000)  # (copy, episodes finished, snapshot step)
+        self._pool_banks = 0
+        self._pool_rng: np.random.Generator | None = None
+
+    def attach_pool(self, pool, banks: int, seed: int) -> None:
+        """From the next reset of each copy on, ``banks`` of its banks (drawn per episode) play a
+        snapshot drawn from ``pool`` (an ``OpponentPool``) and are left out of training."""
+        self.pool = pool
+        self._pool_banks = banks
+        self._pool_rng = np.random.default_rng([seed, 0x9001])
 
     # --------------------------------------------------------------- helpers
     def _slots(self, k: int) -> slice:
         return slice(k * self.n_banks, (k + 1) * self.n_banks)
 
+    def _observe(self, env: InterbankEnv) -> np.ndarray:
+        """float32[n_banks, width]: the banks' observations, with the system summary when ``global_state``."""
+        obs = env.observation_array()
+        if not self.global_state:
+            return obs
+        from interbank.train.critic import global_summary
+
+        summary = global_summary(env)
+        return np.concatenate([obs, np.broadcast_to(summary, (obs.shape[0], summary.size))], axis=1)
+
+    def _draw_opponents(self, k: int) -> None:
+        s = self._slots(k)
+        self.pool_slot[s] = False
+        self.opponent[k] = None
+        if self.pool is None or not self.pool.snapshots or self._pool_banks == 0:
+            return
+        step, policy = self.pool.sample(self._pool_rng)
+        banks = self._pool_rng.choice(self.n_banks, size=self._pool_banks, replace=False)
+        self.pool_slot[s.start + banks] = True
+        self.opponent[k] = (step, policy)
+        self.opponent_log.append((k, self.episodes_finished, step))
+
     def _reset_copy(self, k: int, seed: int | None) -> None:
         env = self.envs[k]
         env.reset(seed=seed)
         s = self._slots(k)
-        self._obs[s] = env.observation_array()
+        self._obs[s] = self._observe(env)
         self._masks[s] = env.action_mask_array().astype(bool)
+        self._draw_opponents(k)
         self.padding[s] = False
         self._returns[s] = 0.0
         self._lengths[s] = 0
@@ -124,8 +177,9 @@ class BankVecEnv(SlotVecEnv):
     def _episode_stats(self, k: int) -> dict[str, float]:
         system = self.envs[k].system
         s = self._slots(k)
+        learners = ~self.pool_slot[s]
         stats = {
-            "episode_return": float(self._returns[s].mean()),
+            "episode_return": float(self._returns[s][learners].mean()),
             "default_rate": float(system.defaulted.mean()),
             "cascade_size": float(np.mean(system.cascades)) if system.cascades else 0.0,
             "total_capital_ratio": system.total_capital() / float(system.capital0.sum()),
@@ -134,6 +188,9 @@ class BankVecEnv(SlotVecEnv):
         per = np.divide(self._prio_return[k], self._prio_count[k], out=np.full(3, np.nan), where=self._prio_count[k] > 0)
         for name, value in zip(PRIORITIES, per.tolist()):
             stats[f"return_{name.lower()}"] = value
+        if self.pool is not None:
+            opp = self.pool_slot[s]
+            stats["pool_return"] = float(self._returns[s][opp].mean()) if opp.any() else float("nan")
         return stats
 
     # ---------------------------------------------------------------- VecEnv
@@ -150,18 +207,25 @@ class BankVecEnv(SlotVecEnv):
         rewards = np.zeros(n, np.float32)
         dones = np.zeros(n, bool)
         infos: list[dict[str, Any]] = [{} for _ in range(n)]
-        self.acted_padding = self.padding.copy()
+        self.acted_padding = self.padding | self.pool_slot  # neither trains
         for k, env in enumerate(self.envs):
             s = self._slots(k)
             base = s.start
-            batch = env.step_batch(self._actions[s])
+            actions = self._actions[s]
+            if self.opponent[k] is not None:
+                actions = actions.copy()
+                banks = np.flatnonzero(self.pool_slot[s] & ~self.padding[s])
+                if banks.size:
+                    own = env.observation_array()[banks]
+                    actions[banks] = self.opponent[k][1].act(own, env.action_mask_array()[banks])
+            batch = env.step_batch(actions)
             acted = batch.acted
             rewards[s] = np.where(acted, batch.rewards, 0.0)
             self._returns[s] += np.where(acted, batch.rewards, 0.0)
             self._lengths[s] += acted
             np.add.at(self._prio_return[k], batch.priority[acted], batch.rewards[acted])
             np.add.at(self._prio_count[k], batch.priority[acted], 1.0)
-            obs, masks = env.observation_array(), env.action_mask_array().astype(bool)
+            obs, masks = self._observe(env), env.action_mask_array().astype(bool)
             episode_over = env.system.done
             ended = batch.terminated | (acted & episode_over)
             for i in np.flatnonzero(ended).tolist():

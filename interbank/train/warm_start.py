@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from interbank.envs.observation import N_FEATURES
 from interbank.policies import make_policy
 from interbank.sim.actions import N_ACTIONS
 
@@ -59,7 +60,7 @@ def collect_policy(vec, rule, steps: int, gamma: float) -> Demonstrations:
     real = np.zeros((steps, n), bool)
     for t in range(steps):
         masks = vec.action_masks()
-        acts = rule.act(obs, masks)
+        acts = rule.act(obs[:, :N_FEATURES], masks)  # a central critic's VecEnv appends the system summary
         o[t], m[t], a[t], real[t] = obs, masks, acts, ~vec.padding
         obs, rewards, dones, _ = vec.step(acts)
         r[t], d[t] = rewards, dones
