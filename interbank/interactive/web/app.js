@@ -10,6 +10,7 @@ import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort
 import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
 import { timelineTick, wireTimeline } from "./timeline.js";
+import { groupsTick, wireGroups } from "./groups.js";
 
 // ------------------------------------------------------------------ setup
 export let SIZES = {}, DEFAULT_SIZE = null;
@@ -305,6 +306,7 @@ export function frame(now) {
   if (S.market && S.marketDirty) { S.marketDirty = false; marketDashboard(); }
   timelineTick();
   draw(now);
+  groupsTick(now);
   drawCompare();
   requestAnimationFrame(frame);
 }
@@ -449,6 +451,7 @@ export function wire() {
   $("compare-close").onclick = closeCompare;
   wireNetwork();
   wireTimeline();
+  wireGroups();
   setInterval(() => { if (S.session && !S.finished && !S.gone) statusCheck(); refreshSessions(); }, 2000);
   setInterval(() => { if (S.market) S.marketDirty = true; if (S.compare) S.compare.dirty = true; }, 500);
   setInterval(save, 3000);

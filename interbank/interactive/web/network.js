@@ -3,6 +3,7 @@
 
 import { $, money, COLORS, S } from "./state.js";
 import { button, select } from "./panels.js";
+import { GROUPED_MIN, groupsDirty } from "./groups.js";
 
 export function replayButton(cascade) {
   return button("replay", "replay", (ev) => { ev.stopPropagation(); playCascade(cascade, performance.now()); });
@@ -51,13 +52,17 @@ export function fetchExposures(step, force = false) {
   if (S.exposureBusy || step === S.exposureStep) return;
   S.exposureBusy = true;
   const id = S.session, n = S.nodes.length;
-  const limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
+  const limit = exposureLimit(n);
   fetch(`/api/interactive/exposures/${id}?step=${step}${limit}`, { cache: "no-store" })
     .then(r => { if (!r.ok && id === S.session) S.exposureStep = step; return r.ok ? r.json() : null; })  // not kept: do not ask again
     .then(x => { if (x && id === S.session && S.timeline) { S.timeline.live.exposures = x; S.exposureStep = step; } else if (x && id === S.session) { keepExposures(x); S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
     .catch(() => {})
     .finally(() => { S.exposureBusy = false; if (S.exposureWanted !== S.exposureStep && id === S.session) fetchExposures(S.exposureWanted); });
 }
+
+// the exposures asked for: all of them up to 400 banks and from GROUPED_MIN on (the aggregated view
+// sums every one), the largest 3 per bank in between
+export function exposureLimit(n) { return n <= 400 || n >= GROUPED_MIN ? "" : `&limit=${Math.min(6000, 3 * n)}`; }
 
 // ------------------------------------------------------------------ drawing
 export function pulse(from, to) {
@@ -76,7 +81,7 @@ export function transform() {
 // exposures) is cheap and redrawn while something moves. A software canvas rasterises every
 // drawn path at commit: redrawing thousands of edges each frame is what made frames slow.
 export function draw(now) {
-  if (S.dirty) { S.dirty = false; S.overlay = true; drawBase(); }
+  if (S.dirty) { S.dirty = false; S.overlay = true; drawBase(); groupsDirty(); }
   const animating = S.pulses.length || S.flashes.length || S.cascadeAnim;
   if (!S.overlay && !animating) return;
   S.overlay = false;
