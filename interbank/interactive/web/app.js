@@ -477,5 +477,5 @@ export async function boot() {
   requestAnimationFrame(frame);
 }
 // for tests and the benchmark: the modules' functions a test drives directly (the state is window.__ib)
-window.__page = { onEvent, plural, fmtShort, money };
+window.__page = { onEvent, plural, fmtShort, money, redrawPanels: () => { systemPanel(); refreshBankPanel(); if (S.market) marketDashboard(); } };
 boot();

@@ -228,10 +228,14 @@ export function spark(canvas, series, colors, header) {
   g.clearRect(0, 0, w, h);
   const all = series.flat(); if (all.length < 2) return;
   let lo = Infinity, hi = -Infinity; for (const v of all) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  const span = hi - lo || 1;
+  const span = hi - lo || 1, L = 38;  // the axis: the highest and lowest value shown, at the left
+  g.fillStyle = "#8a99a8"; g.font = "10px system-ui"; g.textAlign = "right";
+  g.fillText(fmtShort(hi), L - 4, 10); g.fillText(fmtShort(lo), L - 4, h - 2);
+  g.strokeStyle = "#3a4754"; g.lineWidth = 1; g.beginPath(); g.moveTo(L, 2); g.lineTo(L, h - 2); g.stroke();
+  canvas.title = `${header[1]}: from ${fmtShort(lo)} to ${fmtShort(hi)} over the last ${n} steps`;
   series.forEach((s, k) => {
     g.strokeStyle = colors[k]; g.lineWidth = 1.5; g.beginPath();
-    s.forEach((v, i) => { const x = (i / Math.max(1, s.length - 1)) * w, y = h - 4 - ((v - lo) / span) * (h - 8); i ? g.lineTo(x, y) : g.moveTo(x, y); });
+    s.forEach((v, i) => { const x = L + 2 + (i / Math.max(1, s.length - 1)) * (w - L - 2), y = h - 4 - ((v - lo) / span) * (h - 8); i ? g.lineTo(x, y) : g.moveTo(x, y); });
     g.stroke();
   });
 }
