@@ -59,45 +59,74 @@ def _as_dumps(event: Event, line: bytes) -> bytes:
         return _encode(event)  # strings that differ (or a backslash that hides which quotes are real)
     if b"0.0000" not in line and _EXPONENT.search(line) is None:
         return line
-    patched = _patched(line)
+    patched = _patched(line, sorted({m.start() for m in _EXPONENT.finditer(line)} | set(_finds(line, b"0.0000"))))
     return patched if patched is not None else _encode(event)
 
 
 def lines_of(events: Sequence[Event]) -> list[bytes]:
-    """:func:`line_of` of each event, in order; the checks run once over all the lines (per line only
-    when something is to be mended)."""
+    """:func:`line_of` of each event, in order. The events are encoded by one orjson call (a call per
+    event cost 4x more at 10,000 banks) and cut apart where one event ends and the next begins
+    (``},{"seq":``: every event starts with its seq); the checks run once over all of them, and
+    only the lines something falls in are mended. Should a string hold that boundary, there are
+    more parts than events and each event is encoded on its own instead."""
     if orjson is None:
         return [dumps(event).encode() for event in events]
+    if not events:
+        return []
     try:
-        lines = [orjson.dumps(event, option=_STRICT) for event in events]
+        whole = orjson.dumps(list(events), option=_STRICT)
     except TypeError:
         return [line_of(event) for event in events]
-    joined = b"".join(lines)
+    parts = whole[1:-1].split(b'},{"seq":')
+    if len(parts) != len(events):
+        return _each(events)
+    last = len(parts) - 1
+    lines = [(b'{"seq":' if k else b"") + part + (b"}" if k < last else b"") for k, part in enumerate(parts)]
+    return _mended(events, lines, whole, 1)
+
+
+def _each(events: Sequence[Event]) -> list[bytes]:
+    lines = [orjson.dumps(event, option=_STRICT) for event in events]
+    return _mended(events, lines, b"".join(lines), 0)
+
+
+def _mended(events: Sequence[Event], lines: list[bytes], joined: bytes, gap: int) -> list[bytes]:
+    """``lines`` (orjson's, of ``events``) as ``dumps`` writes them. ``joined``: the lines with
+    ``gap`` bytes before each (a bracket or comma), in which the differences are looked for."""
     if not joined.isascii() or b"\x7f" in joined:
         return [_as_dumps(event, line) for event, line in zip(events, lines)]
     hits = [m.start() for m in _EXPONENT.finditer(joined)] + _finds(joined, b"0.0000")
-    if hits:  # mend only the lines they fall in
-        ends = list(accumulate(len(line) for line in lines))
-        for k in {bisect_right(ends, hit) for hit in hits}:
-            lines[k] = _as_dumps(events[k], lines[k])
+    if not hits:
+        return lines
+    # mend only the lines they fall in, from the hits found (positions in the line)
+    ends = list(accumulate(len(line) + gap for line in lines))
+    where: dict[int, list[int]] = {}
+    for hit in hits:
+        k = bisect_right(ends, hit)
+        where.setdefault(k, []).append(hit - (ends[k - 1] if k else 0) - gap)
+    for k, local in where.items():
+        line = lines[k]
+        patched = None if b"\\\\" in line else _patched(line, sorted(set(local)))
+        lines[k] = patched if patched is not None else _encode(events[k])
     return lines
 
 
 _NUMBER = frozenset(b"0123456789.-+eE")
 
 
-def _patched(line: bytes) -> bytes | None:
+def _patched(line: bytes, hits: list[int]) -> bytes | None:
     """orjson's ``line`` with each number written as Python writes it (``repr`` of the same float: orjson
     writes the shortest form that reads back as the same float). Hits inside strings are left as they
-    are (an ASCII string is written alike by both); ``None`` where a hit is not plainly a number."""
-    hits = sorted({m.start() for m in _EXPONENT.finditer(line)} | set(_finds(line, b"0.0000")))
+    are (an ASCII string is written alike by both); ``None`` where a hit is not plainly a number.
+    ``hits``: where to look (ascending); no backslash may be escaped in ``line``."""
+    escapes = b"\\" in line  # else no quote is escaped: count them all
     out: list[bytes] = []
     last = counted = quotes = 0
     for hit in hits:
         if hit < last:
             continue  # inside a number already rewritten
         # quotes before the hit, less escaped ones (no backslash is escaped here: every \" is one)
-        quotes += line.count(b'"', counted, hit) - line.count(b'\\"', max(counted - 1, 0), hit)
+        quotes += line.count(b'"', counted, hit) - (line.count(b'\\"', max(counted - 1, 0), hit) if escapes else 0)
         counted = hit
         if quotes % 2:
             continue  # inside a string
