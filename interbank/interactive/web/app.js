@@ -6,7 +6,7 @@
 
 import { $, money, plural, S, resetView } from "./state.js";
 import { CENTRAL_BANK_HANDLERS, EVENT_HANDLERS, IGNORED_EVENTS, closeStream, connect, drain, onEvent, onInit, setConn } from "./events.js";
-import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, toast } from "./panels.js";
+import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, textOf, toast } from "./panels.js";
 import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
 import { timelineTick, wireTimeline } from "./timeline.js";
@@ -253,7 +253,7 @@ export function save() {
     session: S.session, lastSeq: Math.max(S.lastSeq, S.resumeAt), endSeq: S.endSeq, totals: S.totals, state: S.state,
     stepTotals: S.stepTotals.slice(-3000), unmetTotal: S.unmetTotal, cbDraws: S.cbDraws || null,
     markets: [...S.marketHistory].map(([name, h]) => [name, h.slice(-1000), flows(name)]),
-    logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000),
+    logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000).map(r => ({ ...r, text: textOf(r) })),
     feed: feedFilter() ? [] : [...$("feed").children].map(li => [li.textContent, li.className]),
     selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
     compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,

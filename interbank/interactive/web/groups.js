@@ -11,7 +11,7 @@ export const GROUPED_MIN = 1000;   // banks: from this size on the aggregated vi
 const CORE_SHARE = 0.1;            // core = this share of banks, the largest gross exposures
 const REFRESH_MS = 250;            // the table is rebuilt at most this often
 
-let shownAt = -Infinity, pending = false;
+let shownAt = -Infinity, pending = false, sized = null;  // sized: the size grouping, made once per session's init
 
 export function groupsShown() { return S.nodes.length >= GROUPED_MIN; }
 
@@ -25,10 +25,12 @@ export function grouping(by) {
     order.forEach((i, k) => { of[i] = k < core ? 0 : 1; });
     return { of, names: [`core (${plural(core, "bank")}, largest exposures)`, "periphery"] };
   }
+  if (sized && sized.init === S.init && sized.of.length === n) return sized;
   const capital = S.init ? S.init.banks.map(b => b.capital) : new Array(n).fill(0);
   const order = [...capital.keys()].sort((a, b) => capital[b] - capital[a] || a - b);
   order.forEach((i, k) => { of[i] = Math.min(4, Math.floor(5 * k / n)); });
-  return { of, names: ["size 1 (largest fifth)", "size 2", "size 3", "size 4", "size 5 (smallest fifth)"] };
+  sized = { init: S.init, of, names: ["size 1 (largest fifth)", "size 2", "size 3", "size 4", "size 5 (smallest fifth)"] };
+  return sized;
 }
 
 // the figures the table shows: per group banks, active, defaulted, deleted, equity (active banks),

@@ -46,6 +46,7 @@ function createState() {
   return {
     ...viewFields(),
     conn: "idle", frames: 0, unhandled: [],
+    stepEndCost: [],  // [parse ms, apply ms] of the last step snapshots shown (the benchmark reads it)
     // base layer paints: asked (drawBase) and on screen; what the last one asked shows of a focus
     baseFrames: 0, baseWanted: 0, basePainted: 0, baseFocus: null,
     // the branch shown beside the session ({other: session id, source, totals: [], state, step, fork}):
