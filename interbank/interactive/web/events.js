@@ -3,7 +3,7 @@
 // event type (the server's vocabulary lists the types: checkVocabulary and
 // tests/interactive/test_vocabulary.py check each is handled here or ignored on purpose).
 
-import { $, money, pct, plural, FRAME_BUDGET_MS, SAMPLE_PER_STEP, S } from "./state.js";
+import { $, money, pct, plural, FRAME_BUDGET_MS, MAX_FLASHES, SAMPLE_PER_STEP, S } from "./state.js";
 import { feed, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel, textOf } from "./panels.js";
 import { fetchExposures, layout, playCascade, pulse } from "./network.js";
 import { openCompare } from "./compare.js";
@@ -173,7 +173,8 @@ export function onDefault(e, now) {
   log(`${e.step} · ${d.bank} defaulted (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank]);
   remember_(e.step, "default", [d.bank], `${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`);
   feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank], false);
-  if (S.index.has(d.bank) && S.catchUp !== Infinity) S.flashes.push({ i: S.index.get(d.bank), t: now });
+  // a flash per default, the newest MAX_FLASHES at once (a cascade of hundreds is drawn by its animation)
+  if (S.index.has(d.bank) && S.catchUp !== Infinity) { S.flashes.push({ i: S.index.get(d.bank), t: now }); if (S.flashes.length > MAX_FLASHES) S.flashes.shift(); }
 }
 
 export function onCascade(e, now) {

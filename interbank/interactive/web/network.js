@@ -290,17 +290,24 @@ export function drawOverlay(now) {
 }
 
 // trigger -> victims, revealed one after another, then fading
+// (one path for the lines and one for the discs: hundreds of victims at 10,000 banks, every frame)
 export function drawCascade(g, at, now) {
-  const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * c.victims.length;
+  const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * Math.min(c.victims.length, 40);
   if (age > total + 1500) { S.cascadeAnim = null; S.overlay = true; unfocus("cascade"); return; }
-  const shown = Math.min(c.victims.length, Math.floor(age / 150) + 1), alpha = age > total ? 1 - (age - total) / 1500 : 1;
+  // victims revealed one after another (150 ms each; a cascade of more than 40 in batches, within 6 s)
+  const per = Math.max(1, Math.ceil(c.victims.length / 40));
+  const shown = Math.min(c.victims.length, (Math.floor(age / 150) + 1) * per), alpha = age > total ? 1 - (age - total) / 1500 : 1;
   g.strokeStyle = `rgba(224,82,82,${0.8 * alpha})`; g.fillStyle = `rgba(224,82,82,${0.9 * alpha})`; g.lineWidth = 1.5;
+  g.beginPath();
   for (let v = 0; v < shown; v++) {
     const [bx, by] = at(c.victims[v]);
-    for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.moveTo(ax, ay); g.lineTo(bx, by); g.stroke(); }
-    g.beginPath(); g.arc(bx, by, 5, 0, 7); g.fill();
+    for (const t of c.triggers) { const [ax, ay] = at(t); g.moveTo(ax, ay); g.lineTo(bx, by); }
   }
-  for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.arc(ax, ay, 7, 0, 7); g.fill(); }
+  g.stroke();
+  g.beginPath();
+  for (let v = 0; v < shown; v++) { const [bx, by] = at(c.victims[v]); g.moveTo(bx + 5, by); g.arc(bx, by, 5, 0, 7); }
+  for (const t of c.triggers) { const [ax, ay] = at(t); g.moveTo(ax + 7, ay); g.arc(ax, ay, 7, 0, 7); }
+  g.fill();
 }
 
 // picking: the nearest node within its radius (at least 6 px), found through the grid
