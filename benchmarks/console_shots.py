@@ -6,7 +6,8 @@ The scenario is configs/stress.yaml (crashes, runs, a dense core-periphery netwo
 largest banks losing 6x their capital at step 3, so that every size shows a cascade at the same
 moment. For each size the page starts the session at 2 steps/s, pauses once a default is shown,
 replays the largest cascade from the defaults log and takes the screenshot while it plays
-(headless Debian Chromium, 1400x900): docs/results/console-cascade-<banks>.png.
+(headless Debian Chromium, 1400x900): docs/results/console-cascade-<banks>.png, and from 1,000 banks
+the aggregated view below the network: docs/results/console-groups-<banks>.png.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def shoot(base: str, banks: int, out: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"console-cascade-{banks}.png"
         page.screenshot(path=str(path))
+        if banks >= 1000:  # the aggregated view, below the network
+            page.wait_for_function("!document.getElementById('groups').hidden && document.querySelectorAll('#groups-table tbody tr').length > 1")
+            page.locator("#groups").screenshot(path=str(out / f"console-groups-{banks}.png"))
         sid = page.evaluate("window.__ib.session")
         page.request.post(base + "/api/interactive/control", data={"session_id": sid, "command": "stop"})
         browser.close()
