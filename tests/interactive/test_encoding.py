@@ -60,3 +60,10 @@ def test_a_session_stream_encodes_byte_for_byte_as_dumps():
 def test_lines_of_a_batch_are_the_bytes_dumps_writes_for_each(datas):
     events = [{"seq": k, "step": 1, "type": "x", "data": d} for k, d in enumerate(datas)]
     assert lines_of(events) == [dumps(e).encode() for e in events]
+
+
+def test_a_string_that_holds_an_event_boundary_does_not_cut_its_event():
+    events = [{"seq": 0, "step": 0, "type": "x", "data": {"note": '},{"seq":1,"step":0'}},
+              {"step": 0, "seq": 1, "type": "x", "data": {"note": '},{"seq":1,'}},
+              {"seq": 2, "step": 0, "type": "x", "data": 1e-7}]
+    assert lines_of(events) == [dumps(e).encode() for e in events]
