@@ -1,7 +1,7 @@
 """A session's pace at scale: steps per second a server session makes with one viewer reading its stream.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_pace.py [--banks 10000] [--speed 5] [--seconds 30]
-        [--scenario stress] [--policy heuristic] [--no-viewer] [--out benchmarks/results/pace.json]
+        [--scenario stress] [--policy heuristic] [--no-viewer] [--serve "--store-compress 0"] [--out FILE]
 
 A real ``interbank serve`` (its SQLite store on) is started; a session of --banks banks of --scenario is
 started at --speed steps/s, and one viewer reads its SSE stream to the end as fast as it can (the
@@ -87,10 +87,11 @@ def main() -> None:
     ap.add_argument("--policy", default="heuristic")
     ap.add_argument("--no-viewer", action="store_true")
     ap.add_argument("--label", default="")
+    ap.add_argument("--serve", default="", help="more arguments for interbank serve, e.g. '--store-compress 0'")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    with serving("--max-banks", str(max(args.banks, 20))) as (base, proc):
-        result = {"label": args.label, **measure(base, proc.pid, args)}
+    with serving("--max-banks", str(max(args.banks, 20)), *args.serve.split()) as (base, proc):
+        result = {"label": args.label, "serve": args.serve, **measure(base, proc.pid, args)}
     print(json.dumps(result), flush=True)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
