@@ -2,8 +2,12 @@
 drops, in headless Chromium (Debian's), while a session runs at 5 steps/s.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_page.py [--banks 100,1000,10000] [--seconds 10]
+        [--modes quiet,cascade]
 
-For each size: a server is started, the page starts a session of that many banks, and after a
+For each size and mode: the page starts a session of that many banks (mode ``quiet``: the default
+scenario; mode ``cascade``: configs/stress.yaml with two of its largest banks losing 6x their
+capital at step 6, so that the window measured holds a cascade: the defaults, the cascade played
+on the network with its contagion in focus, the grouped view from 1,000 banks), and after a
 warm-up of 3 steps the page's own animation-frame callbacks are timed for ``--seconds``. Then
 five clicks on banks, each timed from the click to the bank panel showing it (median and
 longest), while the session runs on. Drops: the page's stream reconnects (its reader's
@@ -21,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +44,19 @@ PROBE = """() => {
 }"""
 
 
-def measure(base: str, banks: int, seconds: float, shots: Path) -> dict:
+def cascade_configs(folder: Path) -> None:
+    """The server's scenarios, and ``stress_cascade``: stress.yaml with a cascade at step 6."""
+    import yaml
+
+    for p in (ROOT / "configs").glob("*.yaml"):
+        shutil.copy(p, folder / p.name)
+    cfg = yaml.safe_load((ROOT / "configs" / "stress.yaml").read_text())
+    cfg["env"]["shocks"]["scheduled"] = [{"step": 6, "type": "capital_loss", "bank": 0, "size": 6.0},
+                                         {"step": 6, "type": "capital_loss", "bank": 1, "size": 6.0}]
+    (folder / "stress_cascade.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def measure(base: str, banks: int, seconds: float, shots: Path, mode: str = "quiet") -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -49,6 +66,8 @@ def measure(base: str, banks: int, seconds: float, shots: Path) -> dict:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(base + "/")
         page.wait_for_function("document.getElementById('policy').options.length > 0")
+        if mode == "cascade":
+            page.select_option("#scenario", "stress_cascade")
         page.fill("#n-banks", str(banks))
         page.fill("#steps", "1000")
         page.fill("#speed", "5")
@@ -63,6 +82,7 @@ def measure(base: str, banks: int, seconds: float, shots: Path) -> dict:
         wall = time.perf_counter() - t0
         bench = page.evaluate("(() => { const S = window.__ib, b = S.bench; b.stop = true; b.errors = S.streamErrors - b.errors0; return b; })()")
         step1 = int(page.inner_text("#step"))
+        defaults = int(page.inner_text("#defaults"))
         # click latency: banks that are not selected, from the click to the panel showing each
         clicks = []
         for part in (3, 5, 7, 11, 13):
@@ -80,14 +100,14 @@ def measure(base: str, banks: int, seconds: float, shots: Path) -> dict:
             clicks.append(page.evaluate("window.__ib.clickMs"))
         clicks.sort()
         shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / f"page-{banks}.png"))
+        page.screenshot(path=str(shots / (f"page-{banks}.png" if mode == "quiet" else f"page-{mode}-{banks}.png")))
         status = httpx.get(base + "/api/interactive/status", params={"session_id": sid}).json()
         load_after = os.getloadavg()
         httpx.post(base + "/api/interactive/control", json={"session_id": sid, "command": "stop"})
         browser.close()
     gaps = sorted(bench["gaps"][1:])
     return {
-        "banks": banks, "seconds": round(wall, 2), "fps": round(bench["frames"] / wall, 1),
+        "banks": banks, "mode": mode, "defaults_shown": defaults, "seconds": round(wall, 2), "fps": round(bench["frames"] / wall, 1),
         "longest_frame_gap_ms": round(gaps[-1], 1) if gaps else None,
         "p99_frame_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))], 1) if gaps else None,
         "steps_shown": step1 - step0, "steps_per_second": round((step1 - step0) / wall, 2),
@@ -102,15 +122,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--banks", default="100,1000,10000")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--modes", default="quiet,cascade")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "page.json")
     ap.add_argument("--shots", type=Path, default=ROOT / "docs" / "results")
     args = ap.parse_args()
     results = []
-    with serving("--max-banks", "10000") as (base, _):
-        for n in [int(x) for x in args.banks.split(",")]:
-            r = measure(base, n, args.seconds, args.shots)
-            print(json.dumps(r), flush=True)
-            results.append(r)
+    with tempfile.TemporaryDirectory() as configs:
+        cascade_configs(Path(configs))
+        with serving("--max-banks", "10000", "--configs", configs) as (base, _):
+            for n in [int(x) for x in args.banks.split(",")]:
+                for mode in args.modes.split(","):
+                    r = measure(base, n, args.seconds, args.shots, mode)
+                    print(json.dumps(r), flush=True)
+                    results.append(r)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": f"{os.cpu_count()} cores", "results": results}, indent=2) + "\n")
 

@@ -52,14 +52,17 @@ import tempfile
 import threading
 import time
 import uuid
+from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from interbank.interactive.runner import FINISHED_STATES, INTERRUPTED, CommandError, Runner, Status
 from interbank.interactive.store import Store, StoredSession
-from interbank.sim.events import Event, dumps
+from interbank.interactive.encoding import line_of, lines_of
+from interbank.sim.events import Event
 
 MAX_WAIT = 0.25  # seconds: the longest the pacing sleeps without looking at the session's state
 STREAM_BYTES_PER_BANK_STEP = 900  # encoded stream per bank and step (measured 860 at 10,000 banks, stress, heuristic)
@@ -68,26 +71,52 @@ STREAM_BYTES_PER_BANK_STEP = 900  # encoded stream per bank and step (measured 8
 # (heuristic; +126 MB with hold)
 RUNNER_BYTES_PER_BANK = 15_000
 RUNNER_BASE_BYTES = 1_000_000
-ITEM_OVERHEAD = 200  # bytes of Python objects around each event's frame in the history window
+ITEM_OVERHEAD = 200  # bytes of Python objects per event in the history window (generous: its seq and offset in its item)
 MAX_WRITE_BYTES = 1_000_000  # the most one write to a viewer carries (a lagging viewer catches up in several)
 JOINED_KEPT = 8  # joined writes kept for viewers at the same position (usually all are at one)
 
 
-def frame_of(seq: int, type_: str, data: str) -> bytes:
+def frame_of(seq: int, type_: str, data: bytes) -> bytes:
     """One SSE frame: ``id`` = seq, ``event`` = type, ``data`` = the event's canonical JSON line."""
-    return f"id: {seq}\r\nevent: {type_}\r\ndata: {data}\r\n\r\n".encode()
+    return b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n" % (seq, type_.encode(), data)
 
 
 @dataclass
 class Item:
-    """One event of the stream, encoded once for every viewer: ``seq`` and its SSE ``frame``."""
+    """One publish of the stream (a step's events, or a command's), encoded once for every viewer:
+    ``seq`` and ``last``, its first and last event's seq; ``frame``, their SSE frames joined;
+    ``seqs`` and ``starts``, each event's seq and where its frame starts in ``frame`` (``None``:
+    the item is one event). One item per publish, not per event: at 10,000 banks a step has
+    ~10,000 events, and an object per event cost the stepping thread more than encoding them."""
 
     seq: int
     frame: bytes
+    last: int = -1
+    seqs: list[int] | None = None
+    starts: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.last < 0:
+            self.last = self.seq
 
     @classmethod
     def of(cls, event: Event) -> Item:
-        return cls(event["seq"], frame_of(event["seq"], event["type"], dumps(event)))
+        return cls(event["seq"], frame_of(event["seq"], event["type"], line_of(event)))
+
+    @classmethod
+    def batch(cls, seqs: list[int], frames: list[bytes]) -> Item:
+        """The item of consecutive events' ``frames`` (their ``seqs``, ascending)."""
+        if len(frames) == 1:
+            return cls(seqs[0], frames[0])
+        return cls(seqs[0], b"".join(frames), seqs[-1], seqs, [0, *accumulate(len(f) for f in frames[:-1])])
+
+    def after(self, seq: int) -> bytes:
+        """The frames of this item's events with a seq above ``seq``."""
+        if seq < self.seq:
+            return self.frame
+        if seq >= self.last or self.seqs is None or self.starts is None:
+            return b""
+        return self.frame[self.starts[bisect_right(self.seqs, seq)]:]
 
 
 class Window:
@@ -175,15 +204,15 @@ class Spill:
         """The first seq still on disk (None: nothing is)."""
         return self.segments[0][0] if self.segments and self.error is None else None
 
-    def write_batch(self, encoded: list[tuple[int, str, str]], status: Status) -> None:
+    def write_batch(self, encoded: list[tuple[int, bytes, str]], status: Status) -> None:
         """Append one publish's events ((seq, line, type) each); ``status`` is for the store's spill."""
         for seq, line, _ in encoded:
             self.write(seq, line)
 
-    def write(self, seq: int, line: str) -> None:
+    def write(self, seq: int, line: bytes) -> None:
         if self.error is not None:
             return
-        data = line.encode() + b"\n"
+        data = line + b"\n"
         try:
             if self.file is None or self.sizes[-1] >= self.segment_bytes:
                 self._rotate(seq)
@@ -278,7 +307,7 @@ def frames_of(lines: Iterable[bytes], after: int, upto: int, chunk_bytes: int = 
             continue
         if seq > upto:
             break
-        out.append(frame_of(seq, type_, line.rstrip(b"\n").decode()))
+        out.append(frame_of(seq, type_, line.rstrip(b"\n")))
         size += len(out[-1])
         if size >= chunk_bytes:
             yield b"".join(out)
@@ -303,8 +332,8 @@ class DbSpill:
         """The first seq that can be read back in full (0 unless retention cut the stream)."""
         return None if self.store.error is not None else self.store.gaps.get(self.sid, -1) + 1
 
-    def write_batch(self, encoded: list[tuple[int, str, str]], status: Status) -> None:
-        lines = "".join([line + "\n" for _, line, _ in encoded]).encode()
+    def write_batch(self, encoded: list[tuple[int, bytes, str]], status: Status) -> None:
+        lines = b"\n".join([line for _, line, _ in encoded]) + b"\n"
         self.store.append(self.sid, encoded[0][0], encoded[-1][0], lines, status.as_dict())
 
     def flush(self) -> None:
@@ -453,19 +482,21 @@ class Session:
         if not events:
             self._published = self.runner.status()
             return
-        encoded = [(event["seq"], dumps(event), event["type"]) for event in events]  # outside the lock
-        items = [Item(seq, frame_of(seq, type_, line)) for seq, line, type_ in encoded]
+        # encoded outside the lock, into one item
+        seqs, types = [e["seq"] for e in events], [e["type"] for e in events]
+        encoded = list(zip(seqs, lines_of(events), types))
+        item = Item.batch(seqs, [frame_of(seq, type_, line) for seq, line, type_ in encoded])
         with self._history_lock:
-            for item in items:
-                self.history.append(item)
-                self.history_bytes += len(item.frame) + ITEM_OVERHEAD
-            self._last_seq = items[-1].seq
+            self.history.append(item)
+            self.history_bytes += len(item.frame) + ITEM_OVERHEAD * len(seqs)
+            self._last_seq = item.last
             # the status answers what the stream says: never "complete" before the last step's events
             self._published = self.runner.status()
             if self.spill is not None:
                 self.spill.write_batch(encoded, self._published)
-            while len(self.history) > len(items) and self.history_bytes > self.window_bytes:
-                self.history_bytes -= len(self.history.popleft().frame) + ITEM_OVERHEAD
+            while len(self.history) > 1 and self.history_bytes > self.window_bytes:
+                gone = self.history.popleft()
+                self.history_bytes -= len(gone.frame) + ITEM_OVERHEAD * (gone.last - gone.seq + 1)
         if self._loop is None or threading.get_ident() == self._loop_thread:
             self._notify()
         else:  # from the producer thread: the viewers are woken on the loop
@@ -475,7 +506,7 @@ class Session:
                 pass
 
     def _notify(self) -> None:
-        for viewer in [v for v in self._sending if self.history.end - v.pos > self.buffer]:
+        for viewer in [v for v in self._sending if self._last_seq - v.sent > self.buffer]:
             self._drop(viewer)  # it does not read: what it missed is on disk (Last-Event-ID)
         tick, self.tick = self.tick, asyncio.Event()
         tick.set()
@@ -513,17 +544,24 @@ class Session:
                 raise CommandError(410, f"events before seq {kept} of session {self.id} are no longer kept{why}; "
                                         f"resume from Last-Event-ID {kept - 1} or later")
             self.spill.flush()
-        memory = [item for item in self.history if item.seq > after] if not from_disk else list(self.history)
+        memory = [item.after(after) for item in self.history if item.last > after] if not from_disk \
+            else [item.frame for item in self.history]
         viewer = Viewer(self.history.end, max(after, upto))
         return self._backlog(after, first_in_memory - 1 if from_disk else None, memory), viewer
 
-    async def _backlog(self, after: int, disk_upto: int | None, memory: list[Item]) -> AsyncIterator[bytes]:
+    async def _backlog(self, after: int, disk_upto: int | None, memory: list[bytes]) -> AsyncIterator[bytes]:
         if disk_upto is not None and self.spill is not None:
             reader = self.spill.read(after, disk_upto)
             while (chunk := await asyncio.to_thread(next, reader, None)) is not None:
                 yield chunk
-        for start in range(0, len(memory), 200):
-            yield b"".join(item.frame for item in memory[start:start + 200])
+        part: list[bytes] = []
+        for frames in memory:
+            part.append(frames)
+            if len(part) >= 200 or len(frames) >= MAX_WRITE_BYTES:
+                yield b"".join(part)
+                part = []
+        if part:
+            yield b"".join(part)
 
     def follow(self, after: int) -> AsyncIterator[bytes]:
         """A viewer's stream after seq ``after``: the backlog, then every event as it is published,
@@ -586,7 +624,7 @@ class Session:
                 if size >= MAX_WRITE_BYTES:
                     items = items[:k + 1]
                     break
-            joined = (start + len(items), items[-1].seq, b"".join(item.frame for item in items))
+            joined = (start + len(items), items[-1].last, items[0].frame if len(items) == 1 else b"".join(item.frame for item in items))
             if len(self._joined) >= JOINED_KEPT:
                 del self._joined[next(iter(self._joined))]  # the oldest join
             self._joined[start] = joined

@@ -334,3 +334,11 @@ def test_spills_left_by_servers_that_are_gone_are_removed(tmp_path):
         (folder / "s1").mkdir(parents=True)
     assert remove_stale_spills(tmp_path) == [stale]
     assert not stale.exists() and live.exists() and mine.exists()
+
+
+def test_an_item_of_several_events_resumes_after_any_of_its_seqs():
+    frames = [b"<%d>" % seq for seq in range(10, 15)]
+    item = Item.batch(list(range(10, 15)), frames)
+    assert (item.seq, item.last, item.frame) == (10, 14, b"".join(frames))
+    for after in range(8, 16):
+        assert item.after(after) == b"".join(f for seq, f in zip(range(10, 15), frames) if seq > after)

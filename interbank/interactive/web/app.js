@@ -6,10 +6,11 @@
 
 import { $, money, plural, S, resetView } from "./state.js";
 import { CENTRAL_BANK_HANDLERS, EVENT_HANDLERS, IGNORED_EVENTS, closeStream, connect, drain, onEvent, onInit, setConn } from "./events.js";
-import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, toast } from "./panels.js";
+import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, textOf, toast } from "./panels.js";
 import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
 import { timelineTick, wireTimeline } from "./timeline.js";
+import { groupsTick, wireGroups } from "./groups.js";
 
 // ------------------------------------------------------------------ setup
 export let SIZES = {}, DEFAULT_SIZE = null;
@@ -253,7 +254,7 @@ export function save() {
     session: S.session, lastSeq: Math.max(S.lastSeq, S.resumeAt), endSeq: S.endSeq, totals: S.totals, state: S.state,
     stepTotals: S.stepTotals.slice(-3000), unmetTotal: S.unmetTotal, cbDraws: S.cbDraws || null,
     markets: [...S.marketHistory].map(([name, h]) => [name, h.slice(-1000), flows(name)]),
-    logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000),
+    logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000).map(r => ({ ...r, text: textOf(r) })),
     feed: feedFilter() ? [] : [...$("feed").children].map(li => [li.textContent, li.className]),
     selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
     compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,
@@ -306,6 +307,7 @@ export function frame(now) {
   if (S.market && S.marketDirty) { S.marketDirty = false; marketDashboard(); }
   timelineTick();
   draw(now);
+  groupsTick(now);
   drawCompare();
   requestAnimationFrame(frame);
 }
@@ -450,6 +452,7 @@ export function wire() {
   $("compare-close").onclick = closeCompare;
   wireNetwork();
   wireTimeline();
+  wireGroups();
   setInterval(() => { if (S.session && !S.finished && !S.gone) statusCheck(); refreshSessions(); }, 2000);
   setInterval(() => { if (S.market) S.marketDirty = true; if (S.compare) S.compare.dirty = true; }, 500);
   setInterval(save, 3000);
@@ -475,5 +478,5 @@ export async function boot() {
   requestAnimationFrame(frame);
 }
 // for tests and the benchmark: the modules' functions a test drives directly (the state is window.__ib)
-window.__page = { onEvent, plural, fmtShort, money };
+window.__page = { onEvent, plural, fmtShort, money, redrawPanels: () => { systemPanel(); refreshBankPanel(); if (S.market) marketDashboard(); } };
 boot();

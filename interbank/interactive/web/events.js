@@ -3,8 +3,8 @@
 // event type (the server's vocabulary lists the types: checkVocabulary and
 // tests/interactive/test_vocabulary.py check each is handled here or ignored on purpose).
 
-import { $, money, pct, plural, FRAME_BUDGET_MS, SAMPLE_PER_STEP, S } from "./state.js";
-import { feed, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel } from "./panels.js";
+import { $, money, pct, plural, FRAME_BUDGET_MS, MAX_FLASHES, SAMPLE_PER_STEP, S } from "./state.js";
+import { feed, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel, textOf } from "./panels.js";
 import { fetchExposures, layout, playCascade, pulse } from "./network.js";
 import { openCompare } from "./compare.js";
 import { attach, refreshSessions, statusCheck } from "./app.js";
@@ -67,6 +67,11 @@ export function drain(now) {
     if (type === "step_end") S.endSeq = seq;
     if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
     else if (type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(data);
+    else if (type === "step_end") {  // the snapshot shown: its cost is kept for the benchmark (parse, then apply)
+      const t1 = performance.now(), e = JSON.parse(data), t2 = performance.now();
+      onEvent(e, now);
+      S.stepEndCost.push([t2 - t1, performance.now() - t2]); if (S.stepEndCost.length > 100) S.stepEndCost.shift();
+    }
     else onEvent(JSON.parse(data), now);
     if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
   }
@@ -87,7 +92,7 @@ export const EVENT_HANDLERS = {
   transaction: (e) => onTransaction(e),
   profit_booking: (e) => {
     const d = e.data, st = S.step; if (st) { st.profits++; st.profit += d.profit; }
-    remember_(e.step, "profit", [d.bank], `${d.bank} booked ${money(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
+    remember_(e.step, "profit", [d.bank], () => `${d.bank} booked ${money(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
   },
   default: (e, now) => { onDefault(e, now); S.dirty = true; },
   cascade: (e, now) => onCascade(e, now),
@@ -151,14 +156,14 @@ export function onTransaction(e) {
   const b = S.banks.get(d.bank); if (b) b.priority = d.priority;
   if (!d.amount) return;  // nothing changed hands: not a trade to show or count
   const other = d.counterparty || d.market || "";
-  const text = `${d.bank} ${d.action} ${other} ${money(d.amount)} (${d.priority})`;
-  remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], text);
+  // written only if shown (a filter, the sample): at 10,000 banks a step has thousands of them
+  const item = remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], () => `${d.bank} ${d.action} ${other} ${money(d.amount)} (${d.priority})`);
   if (d.market && !S.quiet) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
   if (!st) return;
   st.n++; st.by[d.action] = (st.by[d.action] || 0) + 1;
   // reservoir sample: every transaction of the step is equally likely to be shown
-  if (st.sample.length < SAMPLE_PER_STEP) st.sample.push(text);
-  else { const j = Math.floor(rand(st) * st.n); if (j < SAMPLE_PER_STEP) st.sample[j] = text; }
+  if (st.sample.length < SAMPLE_PER_STEP) st.sample.push(textOf(item));
+  else { const j = Math.floor(rand(st) * st.n); if (j < SAMPLE_PER_STEP) st.sample[j] = textOf(item); }
   if (d.counterparty && S.nodes.length <= 300 && S.catchUp !== Infinity) pulse(d.bank, d.counterparty);
 }
 
@@ -181,7 +186,8 @@ export function onDefault(e, now) {
   log(`${e.step} · ${d.bank} defaulted (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank]);
   remember_(e.step, "default", [d.bank], `${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`);
   feed(`${e.step} · ${d.bank} DEFAULTED (${d.cause}, equity ${money(d.equity)})`, "default", [d.bank], false);
-  if (S.index.has(d.bank) && S.catchUp !== Infinity) S.flashes.push({ i: S.index.get(d.bank), t: now });
+  // a flash per default, the newest MAX_FLASHES at once (a cascade of hundreds is drawn by its animation)
+  if (S.index.has(d.bank) && S.catchUp !== Infinity) { S.flashes.push({ i: S.index.get(d.bank), t: now }); if (S.flashes.length > MAX_FLASHES) S.flashes.shift(); }
 }
 
 export function onCascade(e, now) {

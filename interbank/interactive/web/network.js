@@ -3,6 +3,7 @@
 
 import { $, money, COLORS, S } from "./state.js";
 import { button, select } from "./panels.js";
+import { GROUPED_MIN, groupsDirty } from "./groups.js";
 
 export function replayButton(cascade) {
   return button("replay", "replay", (ev) => { ev.stopPropagation(); playCascade(cascade, performance.now()); });
@@ -51,13 +52,17 @@ export function fetchExposures(step, force = false) {
   if (S.exposureBusy || step === S.exposureStep) return;
   S.exposureBusy = true;
   const id = S.session, n = S.nodes.length;
-  const limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
+  const limit = exposureLimit(n);
   fetch(`/api/interactive/exposures/${id}?step=${step}${limit}`, { cache: "no-store" })
     .then(r => { if (!r.ok && id === S.session) S.exposureStep = step; return r.ok ? r.json() : null; })  // not kept: do not ask again
     .then(x => { if (x && id === S.session && S.timeline) { S.timeline.live.exposures = x; S.exposureStep = step; } else if (x && id === S.session) { keepExposures(x); S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
     .catch(() => {})
     .finally(() => { S.exposureBusy = false; if (S.exposureWanted !== S.exposureStep && id === S.session) fetchExposures(S.exposureWanted); });
 }
+
+// the exposures asked for: all of them up to 400 banks and from GROUPED_MIN on (the aggregated view
+// sums every one), the largest 3 per bank in between
+export function exposureLimit(n) { return n <= 400 || n >= GROUPED_MIN ? "" : `&limit=${Math.min(6000, 3 * n)}`; }
 
 // ------------------------------------------------------------------ drawing
 export function pulse(from, to) {
@@ -76,7 +81,7 @@ export function transform() {
 // exposures) is cheap and redrawn while something moves. A software canvas rasterises every
 // drawn path at commit: redrawing thousands of edges each frame is what made frames slow.
 export function draw(now) {
-  if (S.dirty) { S.dirty = false; S.overlay = true; drawBase(); }
+  if (S.dirty) { S.dirty = false; S.overlay = true; drawBase(); groupsDirty(); }
   const animating = S.pulses.length || S.flashes.length || S.cascadeAnim;
   if (!S.overlay && !animating) return;
   S.overlay = false;
@@ -285,17 +290,24 @@ export function drawOverlay(now) {
 }
 
 // trigger -> victims, revealed one after another, then fading
+// (one path for the lines and one for the discs: hundreds of victims at 10,000 banks, every frame)
 export function drawCascade(g, at, now) {
-  const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * c.victims.length;
+  const c = S.cascadeAnim, age = now - c.t, total = 1200 + 150 * Math.min(c.victims.length, 40);
   if (age > total + 1500) { S.cascadeAnim = null; S.overlay = true; unfocus("cascade"); return; }
-  const shown = Math.min(c.victims.length, Math.floor(age / 150) + 1), alpha = age > total ? 1 - (age - total) / 1500 : 1;
+  // victims revealed one after another (150 ms each; a cascade of more than 40 in batches, within 6 s)
+  const per = Math.max(1, Math.ceil(c.victims.length / 40));
+  const shown = Math.min(c.victims.length, (Math.floor(age / 150) + 1) * per), alpha = age > total ? 1 - (age - total) / 1500 : 1;
   g.strokeStyle = `rgba(224,82,82,${0.8 * alpha})`; g.fillStyle = `rgba(224,82,82,${0.9 * alpha})`; g.lineWidth = 1.5;
+  g.beginPath();
   for (let v = 0; v < shown; v++) {
     const [bx, by] = at(c.victims[v]);
-    for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.moveTo(ax, ay); g.lineTo(bx, by); g.stroke(); }
-    g.beginPath(); g.arc(bx, by, 5, 0, 7); g.fill();
+    for (const t of c.triggers) { const [ax, ay] = at(t); g.moveTo(ax, ay); g.lineTo(bx, by); }
   }
-  for (const t of c.triggers) { const [ax, ay] = at(t); g.beginPath(); g.arc(ax, ay, 7, 0, 7); g.fill(); }
+  g.stroke();
+  g.beginPath();
+  for (let v = 0; v < shown; v++) { const [bx, by] = at(c.victims[v]); g.moveTo(bx + 5, by); g.arc(bx, by, 5, 0, 7); }
+  for (const t of c.triggers) { const [ax, ay] = at(t); g.moveTo(ax + 7, ay); g.arc(ax, ay, 7, 0, 7); }
+  g.fill();
 }
 
 // picking: the nearest node within its radius (at least 6 px), found through the grid

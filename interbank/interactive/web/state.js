@@ -18,6 +18,7 @@ export const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many
 export const COLORS = { PROFIT: "#3fb27f", LIQUIDITY: "#e0a33a", STABILITY: "#9b7be0", defaulted: "#e05252", deleted: "#5b6673" };
 export const MARKET_COLORS = ["#e8d44d", "#5ad1e0", "#f08fc0", "#8fd18f"];
 export const FRAME_BUDGET_MS = 10;   // stream work per animation frame; the rest waits for the next frame
+export const MAX_FLASHES = 60;      // default flashes drawn at once (the newest)
 export const SAMPLE_PER_STEP = 6;    // transactions shown per step in the feed (a fair random sample)
 
 // the session shown: every field a new session starts from
@@ -46,6 +47,7 @@ function createState() {
   return {
     ...viewFields(),
     conn: "idle", frames: 0, unhandled: [],
+    stepEndCost: [],  // [parse ms, apply ms] of the last step snapshots shown (the benchmark reads it)
     // base layer paints: asked (drawBase) and on screen; what the last one asked shows of a focus
     baseFrames: 0, baseWanted: 0, basePainted: 0, baseFocus: null,
     // the branch shown beside the session ({other: session id, source, totals: [], state, step, fork}):

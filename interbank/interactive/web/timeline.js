@@ -8,6 +8,7 @@
 import { $, money, S } from "./state.js";
 import { error, feed, header, message, refreshBankPanel, refreshBankSelect, systemPanel } from "./panels.js";
 import { openCompare } from "./compare.js";
+import { exposureLimit } from "./network.js";
 import { api, refreshSessions } from "./app.js";
 
 // the last step applied from the stream (while a past step is shown, the stream waits: it stays put)
@@ -68,7 +69,7 @@ async function load() {
       totals = { step, active: e.data.active_banks, defaults: e.data.defaults, capital: e.data.total_capital };
       system = e.data.totals || null;
     }
-    const n = S.nodes.length, limit = n <= 400 ? "" : `&limit=${Math.min(6000, 3 * n)}`;
+    const limit = exposureLimit(S.nodes.length);
     const x = await fetch(`/api/interactive/exposures/${encodeURIComponent(id)}?step=${step}${limit}`, { cache: "no-store" })
       .then(r => r.ok ? r.json() : null).catch(() => null);
     if (S.timeline !== tl || S.session !== id) return;
