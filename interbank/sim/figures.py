@@ -68,7 +68,11 @@ def equity(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
 def leverage(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
     """float[n]: assets / equity (inf for a bank with no equity)."""
     assets = total_assets(state, lo)
-    eq = assets - bo - state.deposits - state.cb_loans
+    return leverage_of(assets, assets - bo - state.deposits - state.cb_loans)
+
+
+def leverage_of(assets: np.ndarray, eq: np.ndarray) -> np.ndarray:
+    """float[n]: ``assets`` / equity ``eq`` (inf where ``eq`` <= 0)."""
     return np.divide(assets, eq, out=np.full(eq.size, np.inf), where=eq > 0)
 
 
@@ -161,11 +165,12 @@ def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray
     return mask
 
 
-def intermediation_capacity(state: BankState, params: Params, bs: Sheet) -> np.ndarray:
+def intermediation_capacity(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray | None = None) -> np.ndarray:
     """float[n]: dollars each live bank could carry as a dealer between two banks outside each
-    other's reach (borrow and lend the same amount) and still meet both minimums."""
+    other's reach (borrow and lend the same amount) and still meet both minimums. ``inv_sum``:
+    the row sums of ``bs["investments"]`` when the caller has them (``sheet``)."""
     reg = params.config.regulation
-    inv = bs["investments"].sum(axis=1)
+    inv = row_sums(bs["investments"]) if inv_sum is None else inv_sum
     rwa = regulation.risk_weighted_assets(state.cash, bs["loans_out"], state.book, inv, reg.risk_weights)
     hqla = regulation.liquid_assets(state.cash, inv, reg)
     out = regulation.outflows(state.deposits, bs["borrowings"], state.cb_loans, reg)
@@ -178,7 +183,7 @@ BALANCE_SHEET: frozenset[str] = frozenset({"cash", "book", "ledger", "holdings",
 """The state's fields every balance-sheet figure depends on."""
 INPUTS: dict[str, frozenset[str]] = {
     "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}),
-    "_sheet": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
+    "_sheet": BALANCE_SHEET, "_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
     "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"},
     "_booked": frozenset({"income"}),
@@ -196,7 +201,7 @@ class Figures:
     code since did not write. Arrays returned are shared by every reader: do not write them.
     """
 
-    __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_equity", "_leverage", "_cr", "_lcr", "_mask",
+    __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
                  "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
@@ -205,6 +210,7 @@ class Figures:
         self.state, self.params = state, params
         self._lo, self._bo, self._equity, self._booked = loans_out, borrowings, equity, booked
         self._sheet: tuple[Sheet, np.ndarray] | None = None
+        self._assets: np.ndarray | None = None
         self._leverage = self._cr = self._lcr = self._mask = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
@@ -242,16 +248,25 @@ class Figures:
         return self._sheet
 
     @property
+    def total_assets(self) -> np.ndarray:
+        """float[n]: ``figures.total_assets`` (under ``equity`` and ``leverage``)."""
+        if self._assets is None:
+            self._assets = total_assets(self.state, self.loans_out)
+        return self._assets
+
+    @property
     def equity(self) -> np.ndarray:
         """float[n]: total assets - liabilities (``figures.equity``'s arithmetic, not the sheet's)."""
         if self._equity is None:
-            self._equity = equity(self.state, self.loans_out, self.borrowings)
+            s = self.state
+            self._equity = self.total_assets - self.borrowings - s.deposits - s.cb_loans
         return self._equity
 
     @property
     def leverage(self) -> np.ndarray:
+        """float[n]: ``figures.leverage`` (its equity is ``equity``'s, operation for operation)."""
         if self._leverage is None:
-            self._leverage = leverage(self.state, self.loans_out, self.borrowings)
+            self._leverage = leverage_of(self.total_assets, self.equity)
         return self._leverage
 
     @property
@@ -290,5 +305,5 @@ class Figures:
         return quote(self.state, self.params, self.leverage)
 
     def intermediation_capacity(self) -> np.ndarray:
-        return intermediation_capacity(self.state, self.params, self.sheet[0])
+        return intermediation_capacity(self.state, self.params, *self.sheet)
 

@@ -165,6 +165,14 @@ class Relationships:
         return self.lender, self.borrower  # read-only
 
 
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for a float array without NaN made of a few sorted runs (the cumulative
+    sums): the stable sort merges the runs in near-linear time, and equal values are equal bits
+    (no -0.0 here: the sums start at 0.0 and add non-negative amounts), so the result is the same."""
+    x = np.sort(x, kind="stable")
+    return x[np.r_[True, x[1:] != x[:-1]]]
+
+
 def _intersect(
     lenders: np.ndarray, borrowers: np.ndarray, sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -181,7 +189,7 @@ def _intersect(
         bound = np.concatenate([[0.0], cr])[limit]
         cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
     total = min(cs[-1], cr[-1])
-    cuts = np.unique(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
+    cuts = _distinct(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
     size = np.diff(cuts)
     mid = cuts[:-1] + 0.5 * size
     keep = size > _EPS * max(1.0, total)
@@ -244,8 +252,11 @@ def match(
     # 1. existing counterparties
     hit = (sup[loan_lender] > 0) & (req[loan_borrower] > 0)
     if hit.any():
-        key = distinct_keys(loan_lender[hit] * n + loan_borrower[hit])
-        lo, bo = key // n, key % n
+        lo, bo = loan_lender[hit], loan_borrower[hit]
+        key = lo * n + bo
+        if key.size > 1 and not (key[1:] > key[:-1]).all():  # the relationships come sorted and distinct
+            key = distinct_keys(key)
+            lo, bo = key // n, key % n
         asked = np.bincount(lo, weights=req[bo], minlength=n)
         offer = sup[lo] * req[bo] / asked[lo]
         offered = np.bincount(bo, weights=offer, minlength=n)
