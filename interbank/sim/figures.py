@@ -178,6 +178,22 @@ def intermediation_capacity(state: BankState, params: Params, bs: Sheet, inv_sum
     return np.where(state.active, capacity, 0.0)
 
 
+def intermediation_capacity_at(state: BankState, params: Params, lo: np.ndarray, bo: np.ndarray,
+                               banks: np.ndarray) -> np.ndarray:
+    """float[k]: ``intermediation_capacity`` of the banks ``banks`` only (loans out ``lo`` and
+    borrowings ``bo`` of every bank), with the sheet's arithmetic element for element."""
+    reg = params.config.regulation
+    cash, book, dep, cb = state.cash[banks], state.book[banks], state.deposits[banks], state.cb_loans[banks]
+    lo, bo = lo[banks], bo[banks]
+    inv = row_sums(scale_columns(state.holdings[banks], state.price))
+    equity = (cash + book + lo + inv) - (bo + dep + cb)
+    rwa = regulation.risk_weighted_assets(cash, lo, book, inv, reg.risk_weights)
+    hqla = regulation.liquid_assets(cash, inv, reg)
+    out = regulation.outflows(dep, bo, cb, reg)
+    capacity = regulation.intermediation_capacity(equity, rwa, hqla, out, state.min_capital_ratio, reg)
+    return np.where(state.active[banks], capacity, 0.0)
+
+
 # ------------------------------------------------------------------ one moment's figures
 BALANCE_SHEET: frozenset[str] = frozenset({"cash", "book", "ledger", "holdings", "price", "deposits", "cb_loans"})
 """The state's fields every balance-sheet figure depends on."""
@@ -306,4 +322,8 @@ class Figures:
 
     def intermediation_capacity(self) -> np.ndarray:
         return intermediation_capacity(self.state, self.params, *self.sheet)
+
+    def intermediation_capacity_at(self, banks: np.ndarray) -> np.ndarray:
+        """``intermediation_capacity()[banks]``, computed for those banks only."""
+        return intermediation_capacity_at(self.state, self.params, self.loans_out, self.borrowings, banks)
 

@@ -61,6 +61,8 @@ with collateral would go to the lending facility instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from interbank.sim.ledger import distinct_keys
@@ -173,6 +175,28 @@ def _distinct(x: np.ndarray) -> np.ndarray:
     return x[np.r_[True, x[1:] != x[:-1]]]
 
 
+def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(cumulative positions of the lenders, cumulative requests): ``_intersect``'s line-up."""
+    cs, cr = np.cumsum(sup), np.cumsum(req)
+    if limit is not None:
+        bound = np.concatenate([[0.0], cr])[limit]
+        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
+    return cs, cr
+
+
+def _cut(lenders: np.ndarray, borrowers: np.ndarray, cs: np.ndarray, cr: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of the line-up ``_positions`` made: where the cumulative sums cross."""
+    total = min(cs[-1], cr[-1])
+    cuts = _distinct(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
+    size = np.diff(cuts)
+    mid = cuts[:-1] + 0.5 * size
+    keep = size > _EPS * max(1.0, total)
+    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
+    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
+    return lenders[li], borrowers[bi], size[keep]
+
+
 def _intersect(
     lenders: np.ndarray, borrowers: np.ndarray, sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,27 +208,18 @@ def _intersect(
     unrolls to p = S + min(0, cummin(bound - S)) with S the cumulative supply: the greedy
     that serves the most constrained lenders first, the largest volume the limits allow.
     """
-    cs, cr = np.cumsum(sup), np.cumsum(req)
-    if limit is not None:
-        bound = np.concatenate([[0.0], cr])[limit]
-        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
-    total = min(cs[-1], cr[-1])
-    cuts = _distinct(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
-    size = np.diff(cuts)
-    mid = cuts[:-1] + 0.5 * size
-    keep = size > _EPS * max(1.0, total)
-    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
-    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
-    return lenders[li], borrowers[bi], size[keep]
+    return _cut(lenders, borrowers, *_positions(sup, req, limit))
 
 
 def _intermediate(
     lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, order: np.ndarray, rank: np.ndarray,
-    capacity: np.ndarray, limit: float,
+    capacity: np.ndarray | Callable[[np.ndarray], np.ndarray], limit: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Route the pieces (lender, borrower, amount) that the tiers could not match through dealers.
 
-    ``order``: the banks by rank (rank 1 first), ``rank`` its inverse.
+    ``order``: the banks by rank (rank 1 first), ``rank`` its inverse; ``capacity``: per bank,
+    or a function giving the capacity of the banks it is given (only those within reach are
+    asked, see below).
     A dealer d may carry a piece when it is within reach of both ends (rank_d x max(rank_l,
     rank_b) <= ``limit``) and has ``capacity`` left. Dealers are lined up by rank (the largest
     first) and the pieces most constrained first (the smallest end first), and matched by the
@@ -213,13 +228,27 @@ def _intermediate(
     borrower; what no dealer can carry is not lent (the borrower goes to the central bank).
     A piece whose end is itself the chosen dealer is lent directly.
     """
-    dealer = order[capacity[order] > _EPS]  # by rank (``order``: the banks, rank 1 first)
-    if dealer.size == 0 or amount.size == 0:
-        return (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    capacity_of = capacity.__getitem__ if isinstance(capacity, np.ndarray) else capacity
+    none = (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    if amount.size == 0:
+        return none
     far = np.maximum(rank[lender], rank[borrower])
     line = np.argsort(-far, kind="stable")
-    reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
-    piece, via, carried = _intersect(line, dealer, amount[line], capacity[dealer], reachable)
+    # only the banks ranked within reach of the nearest piece can carry: the dealers after them
+    # add cumulative capacity beyond every piece's bound, which changes no cut as long as the
+    # line-up ends within the capacity of those asked (checked; else all are asked, as before)
+    near = order[:min(order.size, int(np.floor(limit / far.min())))]
+    for banks in (near, order):
+        cap = capacity_of(banks)
+        has = cap > _EPS
+        dealer, cap = banks[has], cap[has]  # by rank (``order``: the banks, rank 1 first)
+        if dealer.size == 0:  # nobody within reach of any piece: nothing is carried
+            return none
+        reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
+        cs, cr = _positions(amount[line], cap, reachable)
+        if banks is order or cs[-1] <= cr[-1] or near.size == order.size:
+            break
+    piece, via, carried = _cut(line, dealer, cs, cr)
     lo, bo = lender[piece], borrower[piece]
     direct = (via == lo) | (via == bo)
     hop = ~direct
@@ -229,7 +258,8 @@ def _intermediate(
 
 def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
-    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0, dealers: np.ndarray | None = None,
+    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
+    dealers: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
@@ -242,7 +272,9 @@ def match(
     ``dealers``: per bank, the dollars it can intermediate this step (tiered markets): what
     the tiers leave unmatched goes lender -> dealer -> borrower through a dealer within reach
     of both, instead of directly between two small banks (module card, step 3). A dealer's
-    two legs show as two pieces, so its cash does not change.
+    two legs show as two pieces, so its cash does not change. Either an array over the banks
+    or a function giving the capacity of the banks it is given (called only when pieces are
+    left, and mostly for the few banks within reach of them).
     """
     n = request.shape[0]
     req = np.where(request > _EPS, request, 0.0)

@@ -391,7 +391,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     leverage = fig.leverage  # one leverage for the match and the pricing
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
-                                             dealers=fig.intermediation_capacity() if cfg.funding.dealers else None)
+                                             dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None)
     rate = fig.quote()[borrower]  # at the market rate just set
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
