@@ -14,7 +14,7 @@ import numpy as np
 
 from interbank.sim import market
 from interbank.sim.accounts import units_outstanding
-from interbank.sim.columns import column_sums, row_sums
+from interbank.sim.columns import column_sums, row_sums, scale_rows
 from interbank.sim.events import EventLog
 from interbank.sim.figures import investment_total, investment_values
 from interbank.sim.state import BankState, Params
@@ -30,12 +30,16 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray) -> tuple[np.
     frac = np.clip(np.divide(target, total, out=np.zeros(n), where=total > 0), 0.0, 1.0)
     if not frac.any():
         return np.zeros(n), np.zeros(m)
-    sold_units = np.empty_like(state.holdings)
-    keep = 1.0 - frac
-    for j in range(m):  # per market: holdings * frac[:, None] and basis *= keep[:, None], a column at a time
-        np.multiply(state.holdings[:, j], frac, out=sold_units[:, j])
-        state.basis[:, j] *= keep
-    state.holdings -= sold_units
+    # only the sellers' rows change (the others sell 0 units and keep their basis times 1), and the
+    # units sold per market are their rows summed in order, as over every row with the zeros
+    sellers = np.flatnonzero(frac)
+    sold_units = scale_rows(state.holdings[sellers], frac[sellers])
+    state.holdings[sellers] -= sold_units
+    state.basis[sellers] = scale_rows(state.basis[sellers], 1.0 - frac[sellers])
+    if m < 2:  # one column is summed pairwise (``column_sums``): over every row, zeros included
+        every = np.zeros((n, m))
+        every[sellers] = sold_units
+        sold_units = every
     units = column_sums(sold_units)
     sold = units * state.price
     proceeds = frac * total * (1.0 - params.config.clearing.fire_sale_discount)
