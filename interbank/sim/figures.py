@@ -199,7 +199,7 @@ BALANCE_SHEET: frozenset[str] = frozenset({"cash", "book", "ledger", "holdings",
 """The state's fields every balance-sheet figure depends on."""
 INPUTS: dict[str, frozenset[str]] = {
     "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}),
-    "_sheet": BALANCE_SHEET, "_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
+    "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
     "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"},
     "_booked": frozenset({"income"}),
@@ -217,7 +217,7 @@ class Figures:
     code since did not write. Arrays returned are shared by every reader: do not write them.
     """
 
-    __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
+    __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
                  "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
@@ -226,7 +226,7 @@ class Figures:
         self.state, self.params = state, params
         self._lo, self._bo, self._equity, self._booked = loans_out, borrowings, equity, booked
         self._sheet: tuple[Sheet, np.ndarray] | None = None
-        self._assets: np.ndarray | None = None
+        self._total_assets: np.ndarray | None = None
         self._leverage = self._cr = self._lcr = self._mask = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
@@ -266,9 +266,9 @@ class Figures:
     @property
     def total_assets(self) -> np.ndarray:
         """float[n]: ``figures.total_assets`` (under ``equity`` and ``leverage``)."""
-        if self._assets is None:
-            self._assets = total_assets(self.state, self.loans_out)
-        return self._assets
+        if self._total_assets is None:
+            self._total_assets = total_assets(self.state, self.loans_out)
+        return self._total_assets
 
     @property
     def equity(self) -> np.ndarray:
