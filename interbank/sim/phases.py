@@ -276,16 +276,17 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
 
     # calls (BORROW: the lender refuses to roll over call_fraction of every loan, due now);
     # the rest rolls over at maturity, repriced at the borrower's current rate
-    calls = ctx.calling[led.lender]
-    called = cfg.actions.call_fraction * led.amount * calls
-    # a remainder below the minimum trade is called in full, so calls end links (tested on the
-    # called records only: the same elementwise test as over the whole ledger)
-    at = np.flatnonzero(calls)
-    dust = at[led.amount[at] - called[at] < cfg.actions.min_trade * state.capital0[led.lender[at]]]
-    called[dust] = led.amount[dust]
-    led.amount -= called
-    state.cash += (np.bincount(led.lender, weights=called, minlength=n)
-                   - np.bincount(led.borrower, weights=called, minlength=n))
+    # (on the called records only: the others give 0, and a per-bank sum in ledger order is the
+    # same without its zero terms)
+    calls = np.flatnonzero(ctx.calling[led.lender])
+    amount = led.amount[calls]
+    called = cfg.actions.call_fraction * amount
+    # a remainder below the minimum trade is called in full, so calls end links
+    dust = amount - called < cfg.actions.min_trade * state.capital0[led.lender[calls]]
+    called[dust] = amount[dust]
+    led.amount[calls] = amount - called
+    state.cash += (np.bincount(led.lender[calls], weights=called, minlength=n)
+                   - np.bincount(led.borrower[calls], weights=called, minlength=n))
     # at maturity a borrower repays out of its cash above its working balance: the facility first
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
     spare = np.where(live, np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), 0.0)
@@ -295,31 +296,32 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         state.cash -= back
         spare -= back
         cb_events(state, params, ctx.log, "repayment", back)
-    due = (led.due <= t) & (led.amount > 0)
-    if due.any():
-        owed = np.bincount(led.borrower[due], weights=led.amount[due], minlength=n)
+    at = np.flatnonzero((led.due <= t) & (led.amount > 0))  # the due records (the others repay nothing)
+    if at.size:
+        lender, borrower, amount = led.lender[at], led.borrower[at], led.amount[at]
+        owed = np.bincount(borrower, weights=amount, minlength=n)
         share = np.divide(np.minimum(spare, owed), owed, out=np.zeros(n), where=owed > 0)  # in [0, 1]
-        repaid = np.zeros(len(led))  # np.where(due, led.amount * share[led.borrower], 0.0), on the due records only
-        at = np.flatnonzero(due)
-        repaid[at] = led.amount[at] * share[led.borrower[at]]
-        led.amount -= repaid
-        state.cash += (np.bincount(led.lender, weights=repaid, minlength=n)
-                       - np.bincount(led.borrower, weights=repaid, minlength=n))
+        repaid = amount * share[borrower]
+        left = amount - repaid
+        led.amount[at] = left
+        state.cash += (np.bincount(lender, weights=repaid, minlength=n)
+                       - np.bincount(borrower, weights=repaid, minlength=n))
         # the figures of the state this phase leaves: what follows (new rates and due steps,
         # dropping records of amount 0) changes none of them, bit for bit
         ctx.left = Figures(state, params)
-        roll = due & (led.amount > 0)
-        led.rate[roll] = ctx.left.quote()[led.borrower[roll]]
+        roll = at[left > 0]
+        led.rate[roll] = ctx.left.quote()[borrower[left > 0]]
         led.due[roll] = t + cfg.funding.maturity
     if ctx.log.enabled:
-        _record_calls(state, params, ctx, called)
+        _record_calls(state, params, ctx, calls, called)
     led.compact()
 
 
-def _record_calls(state: BankState, params: Params, ctx: StepContext, called: np.ndarray) -> None:
+def _record_calls(state: BankState, params: Params, ctx: StepContext, calls: np.ndarray, called: np.ndarray) -> None:
+    """``called`` dollars on the ledger's records ``calls``."""
     led = state.ledger
-    got = np.bincount(led.lender, weights=called, minlength=params.n)
-    top = _largest_counterparty(led.lender, led.borrower, called)
+    got = np.bincount(led.lender[calls], weights=called, minlength=params.n)
+    top = _largest_counterparty(led.lender[calls], led.borrower[calls], called)
     for i in np.flatnonzero(ctx.calling).tolist():
         cp = top.get(i)
         ctx.tx[i] = (params.names[cp] if cp is not None else None, None, float(got[i]))
