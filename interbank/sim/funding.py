@@ -95,25 +95,17 @@ class Relationships:
     """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
     over within the last ``memory`` steps, with the step of their last dealing.
 
-    Kept as parallel arrays sorted by pair key (``lender * n + borrower``): ``key``, ``last``
-    (the step), and the key's ``lender`` and ``borrower`` (read-only, handed out by ``pairs``
-    without dividing the keys every step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
-    a merge over them (no loop over banks). ``memory = 0`` keeps nothing: the counterparties
-    are then only the pairs with a loan outstanding (the ledger), as before relationships
-    outlived their loans.
+    Kept as parallel arrays sorted by pair key (``lender * n + borrower``): ``key`` and ``last``
+    (the step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
+    a merge over them (no loop over banks); ``pairs`` splits the keys of the pairs alive.
+    ``memory = 0`` keeps nothing: the counterparties are then only the pairs with a loan
+    outstanding (the ledger), as before relationships outlived their loans.
     """
 
     def __init__(self, n: int, memory: int) -> None:
         self.n, self.memory = int(n), int(memory)
         self.key = np.zeros(0, np.int64)
         self.last = np.zeros(0, np.int64)
-        self.lender = self._frozen(np.zeros(0, np.int64))
-        self.borrower = self._frozen(np.zeros(0, np.int64))
-
-    @staticmethod
-    def _frozen(a: np.ndarray) -> np.ndarray:
-        a.flags.writeable = False
-        return a
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -131,9 +123,9 @@ class Relationships:
             return
         fresh = self.last >= t - self.memory
         if fresh.all():
-            key, last, lender_, borrower_ = self.key, self.last.copy(), self.lender, self.borrower
+            key, last = self.key, self.last.copy()
         else:
-            key, last, lender_, borrower_ = self.key[fresh], self.last[fresh], self.lender[fresh], self.borrower[fresh]
+            key, last = self.key[fresh], self.last[fresh]
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         known = at < key.size
@@ -151,20 +143,16 @@ class Relationships:
         self.last = np.empty(old.size, np.int64)
         self.last[pos] = t
         self.last[old] = last
-        added_lender = added // self.n
-        for name, column, value in (("lender", lender_, added_lender), ("borrower", borrower_, added - added_lender * self.n)):
-            out = np.empty(old.size, np.int64)
-            out[pos] = value
-            out[old] = column
-            setattr(self, name, self._frozen(out))
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(lender, borrower) of the relationships still alive at step ``t``."""
+        """(lender, borrower) of the relationships still alive at step ``t``, in key order."""
+        key = self.key
         if self.memory > 0:
             alive = self.last >= t - self.memory
             if not alive.all():
-                return self.lender[alive], self.borrower[alive]
-        return self.lender, self.borrower  # read-only
+                key = key[alive]
+        lender = key // self.n
+        return lender, key - lender * self.n
 
 
 def _distinct(x: np.ndarray) -> np.ndarray:
