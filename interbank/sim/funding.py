@@ -244,6 +244,13 @@ def _intermediate(
             np.concatenate([carried[direct], carried[hop], carried[hop]]))
 
 
+def _drop_dust(left: np.ndarray, banks: np.ndarray, start: np.ndarray) -> None:
+    """``left[left < _EPS * max(1, start)] = 0`` (rounding dust of a round of matching), tested on
+    ``banks`` only, those the round moved: every other entry is still 0 or its start, which is
+    above the threshold (``match`` keeps only starts above ``_EPS``), or was tested before."""
+    left[banks[left[banks] < _EPS * np.maximum(1.0, start[banks])]] = 0.0
+
+
 def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
     lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
@@ -270,8 +277,8 @@ def match(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # 1. existing counterparties
-    hit = (sup[loan_lender] > 0) & (req[loan_borrower] > 0)
-    if hit.any():
+    hit = np.flatnonzero((sup[loan_lender] > 0) & (req[loan_borrower] > 0))
+    if hit.size:
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
         if key.size > 1 and not (key[1:] > key[:-1]).all():  # the relationships come sorted and distinct
@@ -284,8 +291,8 @@ def match(
         parts.append((lo, bo, take))
         sup = sup - np.bincount(lo, weights=take, minlength=n)
         req = req - np.bincount(bo, weights=take, minlength=n)
-        sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
-        req[req < _EPS * np.maximum(1.0, request)] = 0.0
+        _drop_dust(sup, lo, supply)
+        _drop_dust(req, bo, request)
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
@@ -302,8 +309,8 @@ def match(
             parts.append((lo, bo, amount))
             sup = sup - np.bincount(lo, weights=amount, minlength=n)
             req = req - np.bincount(bo, weights=amount, minlength=n)
-            sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
-            req[req < _EPS * np.maximum(1.0, request)] = 0.0
+            _drop_dust(sup, lo, supply)
+            _drop_dust(req, bo, request)
     lenders = lender_order[sup[lender_order] > 0]
     asking = np.flatnonzero(req > 0)
     borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
