@@ -27,22 +27,26 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray) -> tuple[np.
     prices. Reads holdings, price; writes holdings, basis, accounts."""
     n, m = params.n, params.m
     total = investment_total(state)
-    frac = np.clip(np.divide(target, total, out=np.zeros(n), where=total > 0), 0.0, 1.0)
+    # only the banks with a target can sell (the others sell a fraction 0 for proceeds of 0), and
+    # only the sellers' rows change (the others sell 0 units and keep their basis times 1); the
+    # units sold per market are their rows summed in order, as over every row with the zeros
+    asked = np.flatnonzero(target)
+    has = total[asked]
+    frac = np.clip(np.divide(target[asked], has, out=np.zeros(asked.size), where=has > 0), 0.0, 1.0)
     if not frac.any():
         return np.zeros(n), np.zeros(m)
-    # only the sellers' rows change (the others sell 0 units and keep their basis times 1), and the
-    # units sold per market are their rows summed in order, as over every row with the zeros
-    sellers = np.flatnonzero(frac)
-    sold_units = scale_rows(state.holdings[sellers], frac[sellers])
+    proceeds = np.zeros(n)
+    proceeds[asked] = frac * has * (1.0 - params.config.clearing.fire_sale_discount)
+    sellers, frac = asked[frac != 0], frac[frac != 0]
+    sold_units = scale_rows(state.holdings[sellers], frac)
     state.holdings[sellers] -= sold_units
-    state.basis[sellers] = scale_rows(state.basis[sellers], 1.0 - frac[sellers])
+    state.basis[sellers] = scale_rows(state.basis[sellers], 1.0 - frac)
     if m < 2:  # one column is summed pairwise (``column_sums``): over every row, zeros included
         every = np.zeros((n, m))
         every[sellers] = sold_units
         sold_units = every
     units = column_sums(sold_units)
     sold = units * state.price
-    proceeds = frac * total * (1.0 - params.config.clearing.fire_sale_discount)
     state.accounts.trade(units, proceeds)  # the markets' outside investors buy
     return proceeds, sold
 
