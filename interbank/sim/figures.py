@@ -55,9 +55,10 @@ def investment_total(state: BankState) -> np.ndarray:
     return state.holdings @ state.price
 
 
-def total_assets(state: BankState, lo: np.ndarray) -> np.ndarray:
-    """float[n]: cash + book + loans out ``lo`` + market positions."""
-    return state.cash + state.book + lo + investment_total(state)
+def total_assets(state: BankState, lo: np.ndarray, inv: np.ndarray | None = None) -> np.ndarray:
+    """float[n]: cash + book + loans out ``lo`` + market positions (``inv``: their total when the
+    caller has it, ``investment_total``)."""
+    return state.cash + state.book + lo + (investment_total(state) if inv is None else inv)
 
 
 def equity(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
@@ -110,11 +111,12 @@ def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np
     return funding.quote(lev, state.market_rate, f.spread_per_leverage, f.max_spread, state.lending_rate)
 
 
-def collateral_capacity(state: BankState, params: Params) -> np.ndarray:
+def collateral_capacity(state: BankState, params: Params, inv: np.ndarray | None = None) -> np.ndarray:
     """float[n]: what the central bank would still lend each bank: collateral after haircuts
-    minus loans drawn (0 for gone banks)."""
+    minus loans drawn (0 for gone banks). ``inv``: ``investment_total`` when the caller has it."""
     cb = params.config.central_bank
-    value = (1.0 - cb.book_haircut) * state.book + (1.0 - cb.market_haircut) * investment_total(state)
+    inv = investment_total(state) if inv is None else inv
+    value = (1.0 - cb.book_haircut) * state.book + (1.0 - cb.market_haircut) * inv
     return np.where(state.active, np.maximum(value - state.cb_loans, 0.0), 0.0)
 
 
@@ -198,7 +200,7 @@ def intermediation_capacity_at(state: BankState, params: Params, lo: np.ndarray,
 BALANCE_SHEET: frozenset[str] = frozenset({"cash", "book", "ledger", "holdings", "price", "deposits", "cb_loans"})
 """The state's fields every balance-sheet figure depends on."""
 INPUTS: dict[str, frozenset[str]] = {
-    "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}),
+    "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}), "_investment_total": frozenset({"holdings", "price"}),
     "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
     "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"},
@@ -217,7 +219,7 @@ class Figures:
     code since did not write. Arrays returned are shared by every reader: do not write them.
     """
 
-    __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
+    __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
                  "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
@@ -227,6 +229,7 @@ class Figures:
         self._lo, self._bo, self._equity, self._booked = loans_out, borrowings, equity, booked
         self._sheet: tuple[Sheet, np.ndarray] | None = None
         self._total_assets: np.ndarray | None = None
+        self._investment_total: np.ndarray | None = None
         self._leverage = self._cr = self._lcr = self._mask = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
@@ -264,10 +267,17 @@ class Figures:
         return self._sheet
 
     @property
+    def investment_total(self) -> np.ndarray:
+        """float[n]: ``figures.investment_total`` (kept while holdings and prices stand)."""
+        if self._investment_total is None:
+            self._investment_total = investment_total(self.state)
+        return self._investment_total
+
+    @property
     def total_assets(self) -> np.ndarray:
         """float[n]: ``figures.total_assets`` (under ``equity`` and ``leverage``)."""
         if self._total_assets is None:
-            self._total_assets = total_assets(self.state, self.loans_out)
+            self._total_assets = total_assets(self.state, self.loans_out, self.investment_total)
         return self._total_assets
 
     @property
@@ -299,7 +309,7 @@ class Figures:
         """float[n]: the liquidity coverage ratio (LCR)."""
         if self._lcr is None:
             s = self.state
-            self._lcr = regulation.liquidity_coverage(s.cash, investment_total(s), s.deposits, self.borrowings,
+            self._lcr = regulation.liquidity_coverage(s.cash, self.investment_total, s.deposits, self.borrowings,
                                                       s.cb_loans, self.loans_out, self.params.config.regulation)
         return self._lcr
 

@@ -20,13 +20,15 @@ from interbank.sim.figures import investment_total, investment_values
 from interbank.sim.state import BankState, Params
 
 
-def fire_sell(state: BankState, params: Params, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fire_sell(state: BankState, params: Params, target: np.ndarray,
+              total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sell up to ``target`` dollars (at market value) of each bank's positions, pro rata over
     markets, to the markets' outside investors. Returns (cash proceeds after the fire-sale
     discount float[n], value sold per market float[m]); the caller pays the proceeds and moves
-    prices. Reads holdings, price; writes holdings, basis, accounts."""
+    prices. ``total``: ``investment_total`` when the caller has it. Reads holdings, price; writes
+    holdings, basis, accounts."""
     n, m = params.n, params.m
-    total = investment_total(state)
+    total = investment_total(state) if total is None else total
     # only the banks with a target can sell (the others sell a fraction 0 for proceeds of 0), and
     # only the sellers' rows change (the others sell 0 units and keep their basis times 1); the
     # units sold per market are their rows summed in order, as over every row with the zeros

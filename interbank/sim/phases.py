@@ -458,11 +458,13 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     cfg = params.config
     src = state.liquidity_sources
     ctx.shortfall = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
+    inv = fig.investment_total if fig is not None else None
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
         need = np.where(state.active, np.maximum(required_reserves(state, params) - state.cash, 0.0), 0.0)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
-        draw = np.minimum(need, collateral_capacity(state, params))
+        draw = np.minimum(need, collateral_capacity(state, params, inv))
         if draw.any():
             state.cb_loans += draw
             state.cash += draw
@@ -471,7 +473,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     # b) obligations still beyond cash: fire sale of market positions
     owe = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
     if owe.any():
-        proceeds, sold = fire_sell(state, params, owe / (1.0 - cfg.clearing.fire_sale_discount))
+        proceeds, sold = fire_sell(state, params, owe / (1.0 - cfg.clearing.fire_sale_discount), inv)
         state.cash += proceeds
         impact(state, params, -sold)
         state.fire_sales += float(sold.sum())
