@@ -300,7 +300,8 @@ def match(
         rank[lender_order] = np.arange(1, n + 1)
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort)
-        lenders = lender_order[sup[lender_order] > 0][::-1]
+        tiered = lender_order[sup[lender_order] > 0]
+        lenders = tiered[::-1]
         borrowers = lender_order[req[lender_order] > 0]
         if lenders.size and borrowers.size:
             # lender l may fill the borrowers up to rank reach * n / rank_l
@@ -311,7 +312,8 @@ def match(
             req = req - np.bincount(bo, weights=amount, minlength=n)
             _drop_dust(sup, lo, supply)
             _drop_dust(req, bo, request)
-    lenders = lender_order[sup[lender_order] > 0]
+    # in ``lender_order``; after the tiers, among the tiers' lenders (supply only goes down)
+    lenders = tiered[sup[tiered] > 0] if reach > 0 else lender_order[sup[lender_order] > 0]
     asking = np.flatnonzero(req > 0)
     borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:

@@ -308,7 +308,8 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
                        - np.bincount(borrower, weights=repaid, minlength=n))
         # the figures of the state this phase leaves: what follows (new rates and due steps,
         # dropping records of amount 0) changes none of them, bit for bit
-        ctx.left = Figures(state, params)
+        # (those of the state the phase started from that it did not write: the positions' total)
+        ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
         roll = at[left > 0]
         led.rate[roll] = ctx.left.quote()[borrower[left > 0]]
         led.due[roll] = t + cfg.funding.maturity
