@@ -126,6 +126,17 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     return pick
 
 
+def _gone(state: BankState) -> np.ndarray:
+    """int[k]: the banks not active (defaulted or deleted)."""
+    return np.flatnonzero(~state.active)
+
+
+def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
+    """``np.where(active, x, 0.0)`` for a fresh array ``x`` (zeroed in place at ``gone``, ``_gone``)."""
+    x[gone] = 0.0
+    return x
+
+
 def _scale(state: BankState) -> np.ndarray:
     return 0.5 + state.risk
 
@@ -241,16 +252,15 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     per = cfg.per_step
     n, t = params.n, ctx.t
     led = state.ledger
-    live = state.active
     r, inc, acc = cfg.rates, state.income, state.accounts
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
-    book_interest = np.where(live, per(r.book) * state.book, 0.0)
-    fees = np.where(live, per(r.fees) * state.book, 0.0)
-    reserves = np.where(live, per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), 0.0)
-    deposit_interest = np.where(live, per(r.deposit) * state.deposits, 0.0)
-    costs = np.where(live, per(r.operating_cost) * state.book
-                     + per(r.fixed_cost) * state.capital0 * state.target_leverage, 0.0)
+    gone = _gone(state)
+    book_interest = _live(per(r.book) * state.book, gone)
+    fees = _live(per(r.fees) * state.book, gone)
+    reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
+    deposit_interest = _live(per(r.deposit) * state.deposits, gone)
+    costs = _live(per(r.operating_cost) * state.book + per(r.fixed_cost) * state.capital0 * state.target_leverage, gone)
     state.cash += book_interest + fees + reserves - deposit_interest - costs
     acc.add("book_interest", book_interest.sum())
     acc.add("fees", fees.sum())
@@ -289,7 +299,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
                    - np.bincount(led.borrower[calls], weights=called, minlength=n))
     # at maturity a borrower repays out of its cash above its working balance: the facility first
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
-    spare = np.where(live, np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), 0.0)
+    spare = _live(np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), gone)
     back = np.minimum(spare, state.cb_loans)
     if back.any():
         state.cb_loans -= back
@@ -344,12 +354,13 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     """Zero-sum flows between banks, reversion to the initial deposits, runs, scheduled shocks."""
     df, sh = params.config.deposit_flows, params.config.shocks
     live = state.active
-    dep = np.where(live, state.deposits, 0.0)
+    gone = _gone(state)
+    dep = _live(state.deposits.copy(), gone)
     raw = df.volatility * dep * ctx.draws["z_flow"]
     total = dep.sum()
     flow = raw - dep * (raw.sum() / total) if total > 0 else np.zeros(params.n)
     # deposits drift back toward their initial level (new depositors replace those lost to runs)
-    flow += df.reversion * np.where(live, state.deposits0 - state.deposits, 0.0)
+    flow += df.reversion * _live(state.deposits0 - state.deposits, gone)
     # rare runs: money that leaves the system
     flow -= np.where(live & (ctx.draws["u_run"] < sh.withdrawal_prob), sh.withdrawal_size * dep, 0.0)
     for shock in params.scheduled.get(ctx.t, ()):
@@ -381,7 +392,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     fig = ctx.figures  # of the state as the phase starts: nothing moves until the loans are made
     assert fig is not None
     required = required_reserves(state, params)
-    request = np.where(state.active, np.maximum(required - state.cash, 0.0), 0.0)
+    request = _live(np.maximum(required - state.cash, 0.0), _gone(state))
     supply = np.where(state.active & (request == 0), np.minimum(ctx.offers, np.maximum(state.cash - required, 0.0)), 0.0)
     led = state.ledger
     state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
@@ -458,12 +469,13 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     then to fire sales of market positions, then to early sale of the loan book."""
     cfg = params.config
     src = state.liquidity_sources
-    ctx.shortfall = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    gone = _gone(state)
+    ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
     fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
     inv = fig.investment_total if fig is not None else None
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
-        need = np.where(state.active, np.maximum(required_reserves(state, params) - state.cash, 0.0), 0.0)
+        need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
         draw = np.minimum(need, collateral_capacity(state, params, inv))
         if draw.any():
@@ -472,7 +484,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
             cb_events(state, params, ctx.log, "lending_facility", draw)
             src["facility"] += float(draw.sum())
     # b) obligations still beyond cash: fire sale of market positions
-    owe = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    owe = _live(np.maximum(-state.cash, 0.0), gone)
     if owe.any():
         proceeds, sold = fire_sell(state, params, owe / (1.0 - cfg.clearing.fire_sale_discount), inv)
         state.cash += proceeds
@@ -480,7 +492,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         state.fire_sales += float(sold.sum())
         src["fire_sale"] += float(proceeds.sum())
     # c) early sale of the loan book at a discount (to the markets' outside investors)
-    owe = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    owe = _live(np.maximum(-state.cash, 0.0), gone)
     if owe.any():
         disc = 1.0 - cfg.clearing.book_discount
         sold = np.minimum(owe / disc, state.book)
@@ -492,7 +504,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         state.accounts.investors_book += float(sold.sum())
         src["book_sale"] += float((sold * disc).sum())
     # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
-    src["unmet"] += float(np.where(state.active, np.maximum(required_reserves(state, params) - state.cash, 0.0), 0.0).sum())
+    src["unmet"] += float(_live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone).sum())
 
 
 # ----------------------------------------------------------------- 8. booking
