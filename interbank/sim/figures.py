@@ -77,6 +77,13 @@ def leverage_of(assets: np.ndarray, eq: np.ndarray) -> np.ndarray:
     return np.divide(assets, eq, out=np.full(eq.size, np.inf), where=eq > 0)
 
 
+def leverage_at(state: BankState, lo: np.ndarray, bo: np.ndarray, inv: np.ndarray, banks: np.ndarray) -> np.ndarray:
+    """``leverage(state, lo, bo)[banks]`` (``inv``: ``investment_total``), computed for those banks
+    only, with the same arithmetic element for element."""
+    assets = state.cash[banks] + state.book[banks] + lo[banks] + inv[banks]
+    return leverage_of(assets, assets - bo[banks] - state.deposits[banks] - state.cb_loans[banks])
+
+
 def sheet(state: BankState, lo: np.ndarray, bo: np.ndarray) -> tuple[Sheet, np.ndarray]:
     """Every bank's balance sheet and the row sums of its investments (the market positions'
     total in the sheet's own arithmetic, which the mask and the capital ratio reuse)."""
@@ -329,6 +336,16 @@ class Figures:
 
     def quote(self) -> np.ndarray:
         return quote(self.state, self.params, self.leverage)
+
+    def leverage_at(self, banks: np.ndarray) -> np.ndarray:
+        """``leverage[banks]``, computed for those banks only (or taken from ``leverage`` if known)."""
+        if self._leverage is not None:
+            return self._leverage[banks]
+        return leverage_at(self.state, self.loans_out, self.borrowings, self.investment_total, banks)
+
+    def quote_at(self, banks: np.ndarray) -> np.ndarray:
+        """``quote()[banks]``, computed for those banks only."""
+        return quote(self.state, self.params, self.leverage_at(banks))
 
     def intermediation_capacity(self) -> np.ndarray:
         return intermediation_capacity(self.state, self.params, *self.sheet)

@@ -402,11 +402,15 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     if not _ledger_within_relationships(state, params, ctx.t):
         known_lender = np.concatenate([led.lender, known_lender])
         known_borrower = np.concatenate([led.borrower, known_borrower])
-    leverage = fig.leverage  # one leverage for the match and the pricing
+    # one leverage for the match and the pricing, of the banks that need one: the match ranks
+    # the requesting banks by it, and the loans are priced at their borrower's
+    asking = np.flatnonzero(request)
+    leverage = np.full(n, np.nan)
+    leverage[asking] = fig.leverage_at(asking)
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
                                              dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None)
-    rate = fig.quote()[borrower]  # at the market rate just set
+    rate = fig.quote_at(borrower)  # at the market rate just set
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     state.cash += net
