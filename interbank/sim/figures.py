@@ -147,13 +147,33 @@ def within_minimums(state: BankState, params: Params, bs: Sheet, inv_sum: np.nda
     """bool[n]: whether each bank would still meet the capital and liquidity minimums right after
     moving ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets, from
     its balance sheet ``bs`` and investments' row sums ``inv_sum`` (``sheet``)."""
-    reg = params.config.regulation
-    cash = state.cash - lend - invest
-    loans = bs["loans_out"] + lend
-    inv = inv_sum + invest
-    cr = regulation.capital_ratio(bs["equity"], cash, loans, state.book, inv, reg.risk_weights)
-    lcr = regulation.liquidity_coverage(cash, inv, state.deposits, bs["borrowings"], state.cb_loans, loans, reg)
-    return (cr >= state.min_capital_ratio) & (lcr >= reg.min_lcr)
+    return _Minimums(state, params, bs, inv_sum).after(lend, invest)
+
+
+class _Minimums:
+    """``within_minimums`` for several moves from one balance sheet: the terms no move changes
+    (the book's risk weight, the LCR's outflows and their inflow cap) computed once, each ratio
+    with ``regulation``'s arithmetic operation for operation."""
+
+    def __init__(self, state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> None:
+        self.state, self.bs, self.inv_sum = state, bs, inv_sum
+        self.reg = reg = params.config.regulation
+        self.book_weighted = reg.risk_weights.book * state.book
+        self.outflow = regulation.outflows(state.deposits, bs["borrowings"], state.cb_loans, reg)
+        self.inflow_cap = reg.lcr_inflow_cap * self.outflow
+
+    def after(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
+        reg, w = self.reg, self.reg.risk_weights
+        cash = self.state.cash - lend - invest
+        loans = self.bs["loans_out"] + lend
+        inv = self.inv_sum + invest
+        positive_cash = np.maximum(cash, 0.0)
+        rwa = w.cash * positive_cash + w.interbank * loans + self.book_weighted + w.markets * inv
+        cr = np.divide(self.bs["equity"], rwa, out=np.full(rwa.shape, regulation.CAP), where=rwa > 0)
+        hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
+        net = self.outflow - np.minimum(loans, self.inflow_cap)
+        lcr = np.divide(hqla, net, out=np.full(net.shape, regulation.CAP), where=net > 0)
+        return (cr >= self.state.min_capital_ratio) & (lcr >= reg.min_lcr)
 
 
 def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> np.ndarray:
@@ -165,10 +185,11 @@ def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray
     lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
     invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
     live = state.active  # gone banks: HOLD only
+    minimums = _Minimums(state, params, bs, inv_sum)
     mask = np.empty((params.n, N_ACTIONS), dtype=bool)
-    mask[:, LEND] = (lend >= floor) & within_minimums(state, params, bs, inv_sum, lend, 0.0) & live
+    mask[:, LEND] = (lend >= floor) & minimums.after(lend, 0.0) & live
     mask[:, BORROW] = (bs["loans_out"] >= floor) & live
-    mask[:, INVEST] = (invest >= floor) & within_minimums(state, params, bs, inv_sum, 0.0, invest) & live
+    mask[:, INVEST] = (invest >= floor) & minimums.after(0.0, invest) & live
     mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
     mask[:, HOLD] = True
     return mask
