@@ -277,7 +277,8 @@ def match(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # 1. existing counterparties
-    hit = np.flatnonzero((sup[loan_lender] > 0) & (req[loan_borrower] > 0))
+    hit = np.flatnonzero((req > 0)[loan_borrower])  # the few requesting banks' pairs first
+    hit = hit[(sup > 0)[loan_lender[hit]]]
     if hit.size:
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
