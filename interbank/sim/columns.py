@@ -10,7 +10,7 @@ bits of the numpy expression it replaces (same operations in the same order):
   summation only splits blocks of 8 or more); with more columns the helper calls numpy;
 - ``a.sum(axis=0)`` of a C-ordered array accumulates the rows in order: the last row of a
   cumulative sum, per column;
-- ``a * v`` (``v`` one value per column) and ``max(axis=1, initial=x)`` are exact elementwise.
+- ``a * v`` (``v`` one value per column or per row) and ``max(axis=1, initial=x)`` are exact elementwise.
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ def scale_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     out = np.empty(a.shape, dtype=np.result_type(a, v))
     for j in range(a.shape[1]):
         np.multiply(a[:, j], v[j], out=out[:, j])
+    return out
+
+
+def scale_rows(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``a * v[:, None]`` (``v`` one factor per row), as a new C-ordered array, a column at a time."""
+    out = np.empty(a.shape, dtype=np.result_type(a, v))
+    for j in range(a.shape[1]):
+        np.multiply(a[:, j], v, out=out[:, j])
     return out
 
 

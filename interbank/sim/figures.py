@@ -55,9 +55,10 @@ def investment_total(state: BankState) -> np.ndarray:
     return state.holdings @ state.price
 
 
-def total_assets(state: BankState, lo: np.ndarray) -> np.ndarray:
-    """float[n]: cash + book + loans out ``lo`` + market positions."""
-    return state.cash + state.book + lo + investment_total(state)
+def total_assets(state: BankState, lo: np.ndarray, inv: np.ndarray | None = None) -> np.ndarray:
+    """float[n]: cash + book + loans out ``lo`` + market positions (``inv``: their total when the
+    caller has it, ``investment_total``)."""
+    return state.cash + state.book + lo + (investment_total(state) if inv is None else inv)
 
 
 def equity(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
@@ -68,8 +69,19 @@ def equity(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
 def leverage(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
     """float[n]: assets / equity (inf for a bank with no equity)."""
     assets = total_assets(state, lo)
-    eq = assets - bo - state.deposits - state.cb_loans
+    return leverage_of(assets, assets - bo - state.deposits - state.cb_loans)
+
+
+def leverage_of(assets: np.ndarray, eq: np.ndarray) -> np.ndarray:
+    """float[n]: ``assets`` / equity ``eq`` (inf where ``eq`` <= 0)."""
     return np.divide(assets, eq, out=np.full(eq.size, np.inf), where=eq > 0)
+
+
+def leverage_at(state: BankState, lo: np.ndarray, bo: np.ndarray, inv: np.ndarray, banks: np.ndarray) -> np.ndarray:
+    """``leverage(state, lo, bo)[banks]`` (``inv``: ``investment_total``), computed for those banks
+    only, with the same arithmetic element for element."""
+    assets = state.cash[banks] + state.book[banks] + lo[banks] + inv[banks]
+    return leverage_of(assets, assets - bo[banks] - state.deposits[banks] - state.cb_loans[banks])
 
 
 def sheet(state: BankState, lo: np.ndarray, bo: np.ndarray) -> tuple[Sheet, np.ndarray]:
@@ -106,13 +118,14 @@ def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np
     return funding.quote(lev, state.market_rate, f.spread_per_leverage, f.max_spread, state.lending_rate)
 
 
-def collateral_capacity(state: BankState, params: Params) -> np.ndarray:
+def collateral_capacity(state: BankState, params: Params, inv: np.ndarray | None = None) -> np.ndarray:
     """float[n]: what the central bank would still lend each bank: collateral after haircuts
-    minus loans drawn (0 for gone banks)."""
+    minus loans drawn (0 for gone banks). ``inv``: ``investment_total`` when the caller has it."""
     cb = params.config.central_bank
+    inv = investment_total(state) if inv is None else inv
     scale = HAIRCUT_SCALES[state.haircuts]  # 1.0 unless the central bank agent moved them (x * 1.0 is x)
     book_cut, market_cut = min(cb.book_haircut * scale, 1.0), min(cb.market_haircut * scale, 1.0)
-    value = (1.0 - book_cut) * state.book + (1.0 - market_cut) * investment_total(state)
+    value = (1.0 - book_cut) * state.book + (1.0 - market_cut) * inv
     return np.where(state.active, np.maximum(value - state.cb_loans, 0.0), 0.0)
 
 
@@ -136,13 +149,33 @@ def within_minimums(state: BankState, params: Params, bs: Sheet, inv_sum: np.nda
     """bool[n]: whether each bank would still meet the capital and liquidity minimums right after
     moving ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets, from
     its balance sheet ``bs`` and investments' row sums ``inv_sum`` (``sheet``)."""
-    reg = params.config.regulation
-    cash = state.cash - lend - invest
-    loans = bs["loans_out"] + lend
-    inv = inv_sum + invest
-    cr = regulation.capital_ratio(bs["equity"], cash, loans, state.book, inv, reg.risk_weights)
-    lcr = regulation.liquidity_coverage(cash, inv, state.deposits, bs["borrowings"], state.cb_loans, loans, reg)
-    return (cr >= state.min_capital_ratio) & (lcr >= reg.min_lcr)
+    return _Minimums(state, params, bs, inv_sum).after(lend, invest)
+
+
+class _Minimums:
+    """``within_minimums`` for several moves from one balance sheet: the terms no move changes
+    (the book's risk weight, the LCR's outflows and their inflow cap) computed once, each ratio
+    with ``regulation``'s arithmetic operation for operation."""
+
+    def __init__(self, state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> None:
+        self.state, self.bs, self.inv_sum = state, bs, inv_sum
+        self.reg = reg = params.config.regulation
+        self.book_weighted = reg.risk_weights.book * state.book
+        self.outflow = regulation.outflows(state.deposits, bs["borrowings"], state.cb_loans, reg)
+        self.inflow_cap = reg.lcr_inflow_cap * self.outflow
+
+    def after(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
+        reg, w = self.reg, self.reg.risk_weights
+        cash = self.state.cash - lend - invest
+        loans = self.bs["loans_out"] + lend
+        inv = self.inv_sum + invest
+        positive_cash = np.maximum(cash, 0.0)
+        rwa = w.cash * positive_cash + w.interbank * loans + self.book_weighted + w.markets * inv
+        cr = np.divide(self.bs["equity"], rwa, out=np.full(rwa.shape, regulation.CAP), where=rwa > 0)
+        hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
+        net = self.outflow - np.minimum(loans, self.inflow_cap)
+        lcr = np.divide(hqla, net, out=np.full(net.shape, regulation.CAP), where=net > 0)
+        return (cr >= self.state.min_capital_ratio) & (lcr >= reg.min_lcr)
 
 
 def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> np.ndarray:
@@ -154,20 +187,22 @@ def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray
     lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
     invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
     live = state.active  # gone banks: HOLD only
+    minimums = _Minimums(state, params, bs, inv_sum)
     mask = np.empty((params.n, N_ACTIONS), dtype=bool)
-    mask[:, LEND] = (lend >= floor) & within_minimums(state, params, bs, inv_sum, lend, 0.0) & live
+    mask[:, LEND] = (lend >= floor) & minimums.after(lend, 0.0) & live
     mask[:, BORROW] = (bs["loans_out"] >= floor) & live
-    mask[:, INVEST] = (invest >= floor) & within_minimums(state, params, bs, inv_sum, 0.0, invest) & live
+    mask[:, INVEST] = (invest >= floor) & minimums.after(0.0, invest) & live
     mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
     mask[:, HOLD] = True
     return mask
 
 
-def intermediation_capacity(state: BankState, params: Params, bs: Sheet) -> np.ndarray:
+def intermediation_capacity(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray | None = None) -> np.ndarray:
     """float[n]: dollars each live bank could carry as a dealer between two banks outside each
-    other's reach (borrow and lend the same amount) and still meet both minimums."""
+    other's reach (borrow and lend the same amount) and still meet both minimums. ``inv_sum``:
+    the row sums of ``bs["investments"]`` when the caller has them (``sheet``)."""
     reg = params.config.regulation
-    inv = bs["investments"].sum(axis=1)
+    inv = row_sums(bs["investments"]) if inv_sum is None else inv_sum
     rwa = regulation.risk_weighted_assets(state.cash, bs["loans_out"], state.book, inv, reg.risk_weights)
     hqla = regulation.liquid_assets(state.cash, inv, reg)
     out = regulation.outflows(state.deposits, bs["borrowings"], state.cb_loans, reg)
@@ -175,12 +210,28 @@ def intermediation_capacity(state: BankState, params: Params, bs: Sheet) -> np.n
     return np.where(state.active, capacity, 0.0)
 
 
+def intermediation_capacity_at(state: BankState, params: Params, lo: np.ndarray, bo: np.ndarray,
+                               banks: np.ndarray) -> np.ndarray:
+    """float[k]: ``intermediation_capacity`` of the banks ``banks`` only (loans out ``lo`` and
+    borrowings ``bo`` of every bank), with the sheet's arithmetic element for element."""
+    reg = params.config.regulation
+    cash, book, dep, cb = state.cash[banks], state.book[banks], state.deposits[banks], state.cb_loans[banks]
+    lo, bo = lo[banks], bo[banks]
+    inv = row_sums(scale_columns(state.holdings[banks], state.price))
+    equity = (cash + book + lo + inv) - (bo + dep + cb)
+    rwa = regulation.risk_weighted_assets(cash, lo, book, inv, reg.risk_weights)
+    hqla = regulation.liquid_assets(cash, inv, reg)
+    out = regulation.outflows(dep, bo, cb, reg)
+    capacity = regulation.intermediation_capacity(equity, rwa, hqla, out, state.min_capital_ratio, reg)
+    return np.where(state.active[banks], capacity, 0.0)
+
+
 # ------------------------------------------------------------------ one moment's figures
 BALANCE_SHEET: frozenset[str] = frozenset({"cash", "book", "ledger", "holdings", "price", "deposits", "cb_loans"})
 """The state's fields every balance-sheet figure depends on."""
 INPUTS: dict[str, frozenset[str]] = {
-    "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}),
-    "_sheet": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
+    "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}), "_investment_total": frozenset({"holdings", "price"}),
+    "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
     "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"},
     "_booked": frozenset({"income"}),
@@ -198,7 +249,7 @@ class Figures:
     code since did not write. Arrays returned are shared by every reader: do not write them.
     """
 
-    __slots__ = ("state", "params", "_lo", "_bo", "_sheet", "_equity", "_leverage", "_cr", "_lcr", "_mask",
+    __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
                  "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
@@ -207,6 +258,8 @@ class Figures:
         self.state, self.params = state, params
         self._lo, self._bo, self._equity, self._booked = loans_out, borrowings, equity, booked
         self._sheet: tuple[Sheet, np.ndarray] | None = None
+        self._total_assets: np.ndarray | None = None
+        self._investment_total: np.ndarray | None = None
         self._leverage = self._cr = self._lcr = self._mask = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
@@ -244,16 +297,32 @@ class Figures:
         return self._sheet
 
     @property
+    def investment_total(self) -> np.ndarray:
+        """float[n]: ``figures.investment_total`` (kept while holdings and prices stand)."""
+        if self._investment_total is None:
+            self._investment_total = investment_total(self.state)
+        return self._investment_total
+
+    @property
+    def total_assets(self) -> np.ndarray:
+        """float[n]: ``figures.total_assets`` (under ``equity`` and ``leverage``)."""
+        if self._total_assets is None:
+            self._total_assets = total_assets(self.state, self.loans_out, self.investment_total)
+        return self._total_assets
+
+    @property
     def equity(self) -> np.ndarray:
         """float[n]: total assets - liabilities (``figures.equity``'s arithmetic, not the sheet's)."""
         if self._equity is None:
-            self._equity = equity(self.state, self.loans_out, self.borrowings)
+            s = self.state
+            self._equity = self.total_assets - self.borrowings - s.deposits - s.cb_loans
         return self._equity
 
     @property
     def leverage(self) -> np.ndarray:
+        """float[n]: ``figures.leverage`` (its equity is ``equity``'s, operation for operation)."""
         if self._leverage is None:
-            self._leverage = leverage(self.state, self.loans_out, self.borrowings)
+            self._leverage = leverage_of(self.total_assets, self.equity)
         return self._leverage
 
     @property
@@ -270,7 +339,7 @@ class Figures:
         """float[n]: the liquidity coverage ratio (LCR)."""
         if self._lcr is None:
             s = self.state
-            self._lcr = regulation.liquidity_coverage(s.cash, investment_total(s), s.deposits, self.borrowings,
+            self._lcr = regulation.liquidity_coverage(s.cash, self.investment_total, s.deposits, self.borrowings,
                                                       s.cb_loans, self.loans_out, self.params.config.regulation)
         return self._lcr
 
@@ -291,6 +360,20 @@ class Figures:
     def quote(self) -> np.ndarray:
         return quote(self.state, self.params, self.leverage)
 
+    def leverage_at(self, banks: np.ndarray) -> np.ndarray:
+        """``leverage[banks]``, computed for those banks only (or taken from ``leverage`` if known)."""
+        if self._leverage is not None:
+            return self._leverage[banks]
+        return leverage_at(self.state, self.loans_out, self.borrowings, self.investment_total, banks)
+
+    def quote_at(self, banks: np.ndarray) -> np.ndarray:
+        """``quote()[banks]``, computed for those banks only."""
+        return quote(self.state, self.params, self.leverage_at(banks))
+
     def intermediation_capacity(self) -> np.ndarray:
-        return intermediation_capacity(self.state, self.params, self.sheet[0])
+        return intermediation_capacity(self.state, self.params, *self.sheet)
+
+    def intermediation_capacity_at(self, banks: np.ndarray) -> np.ndarray:
+        """``intermediation_capacity()[banks]``, computed for those banks only."""
+        return intermediation_capacity_at(self.state, self.params, self.loans_out, self.borrowings, banks)
 

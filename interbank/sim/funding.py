@@ -61,6 +61,8 @@ with collateral would go to the lending facility instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from interbank.sim.ledger import distinct_keys
@@ -93,25 +95,17 @@ class Relationships:
     """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
     over within the last ``memory`` steps, with the step of their last dealing.
 
-    Kept as parallel arrays sorted by pair key (``lender * n + borrower``): ``key``, ``last``
-    (the step), and the key's ``lender`` and ``borrower`` (read-only, handed out by ``pairs``
-    without dividing the keys every step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
-    a merge over them (no loop over banks). ``memory = 0`` keeps nothing: the counterparties
-    are then only the pairs with a loan outstanding (the ledger), as before relationships
-    outlived their loans.
+    Kept as parallel arrays sorted by pair key (``lender * n + borrower``): ``key`` and ``last``
+    (the step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
+    a merge over them (no loop over banks); ``pairs`` splits the keys of the pairs alive.
+    ``memory = 0`` keeps nothing: the counterparties are then only the pairs with a loan
+    outstanding (the ledger), as before relationships outlived their loans.
     """
 
     def __init__(self, n: int, memory: int) -> None:
         self.n, self.memory = int(n), int(memory)
         self.key = np.zeros(0, np.int64)
         self.last = np.zeros(0, np.int64)
-        self.lender = self._frozen(np.zeros(0, np.int64))
-        self.borrower = self._frozen(np.zeros(0, np.int64))
-
-    @staticmethod
-    def _frozen(a: np.ndarray) -> np.ndarray:
-        a.flags.writeable = False
-        return a
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -129,9 +123,9 @@ class Relationships:
             return
         fresh = self.last >= t - self.memory
         if fresh.all():
-            key, last, lender_, borrower_ = self.key, self.last.copy(), self.lender, self.borrower
+            key, last = self.key, self.last.copy()
         else:
-            key, last, lender_, borrower_ = self.key[fresh], self.last[fresh], self.lender[fresh], self.borrower[fresh]
+            key, last = self.key[fresh], self.last[fresh]
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         known = at < key.size
@@ -149,20 +143,46 @@ class Relationships:
         self.last = np.empty(old.size, np.int64)
         self.last[pos] = t
         self.last[old] = last
-        added_lender = added // self.n
-        for name, column, value in (("lender", lender_, added_lender), ("borrower", borrower_, added - added_lender * self.n)):
-            out = np.empty(old.size, np.int64)
-            out[pos] = value
-            out[old] = column
-            setattr(self, name, self._frozen(out))
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(lender, borrower) of the relationships still alive at step ``t``."""
+        """(lender, borrower) of the relationships still alive at step ``t``, in key order."""
+        key = self.key
         if self.memory > 0:
             alive = self.last >= t - self.memory
             if not alive.all():
-                return self.lender[alive], self.borrower[alive]
-        return self.lender, self.borrower  # read-only
+                key = key[alive]
+        lender = key // self.n
+        return lender, key - lender * self.n
+
+
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for a float array without NaN made of a few sorted runs (the cumulative
+    sums): the stable sort merges the runs in near-linear time, and equal values are equal bits
+    (no -0.0 here: the sums start at 0.0 and add non-negative amounts), so the result is the same."""
+    x = np.sort(x, kind="stable")
+    return x[np.r_[True, x[1:] != x[:-1]]]
+
+
+def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(cumulative positions of the lenders, cumulative requests): ``_intersect``'s line-up."""
+    cs, cr = np.cumsum(sup), np.cumsum(req)
+    if limit is not None:
+        bound = np.concatenate([[0.0], cr])[limit]
+        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
+    return cs, cr
+
+
+def _cut(lenders: np.ndarray, borrowers: np.ndarray, cs: np.ndarray, cr: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of the line-up ``_positions`` made: where the cumulative sums cross."""
+    total = min(cs[-1], cr[-1])
+    cuts = _distinct(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
+    size = np.diff(cuts)
+    mid = cuts[:-1] + 0.5 * size
+    keep = size > _EPS * max(1.0, total)
+    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
+    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
+    return lenders[li], borrowers[bi], size[keep]
 
 
 def _intersect(
@@ -176,27 +196,18 @@ def _intersect(
     unrolls to p = S + min(0, cummin(bound - S)) with S the cumulative supply: the greedy
     that serves the most constrained lenders first, the largest volume the limits allow.
     """
-    cs, cr = np.cumsum(sup), np.cumsum(req)
-    if limit is not None:
-        bound = np.concatenate([[0.0], cr])[limit]
-        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
-    total = min(cs[-1], cr[-1])
-    cuts = np.unique(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
-    size = np.diff(cuts)
-    mid = cuts[:-1] + 0.5 * size
-    keep = size > _EPS * max(1.0, total)
-    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
-    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
-    return lenders[li], borrowers[bi], size[keep]
+    return _cut(lenders, borrowers, *_positions(sup, req, limit))
 
 
 def _intermediate(
     lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, order: np.ndarray, rank: np.ndarray,
-    capacity: np.ndarray, limit: float,
+    capacity: np.ndarray | Callable[[np.ndarray], np.ndarray], limit: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Route the pieces (lender, borrower, amount) that the tiers could not match through dealers.
 
-    ``order``: the banks by rank (rank 1 first), ``rank`` its inverse.
+    ``order``: the banks by rank (rank 1 first), ``rank`` its inverse; ``capacity``: per bank,
+    or a function giving the capacity of the banks it is given (only those within reach are
+    asked, see below).
     A dealer d may carry a piece when it is within reach of both ends (rank_d x max(rank_l,
     rank_b) <= ``limit``) and has ``capacity`` left. Dealers are lined up by rank (the largest
     first) and the pieces most constrained first (the smallest end first), and matched by the
@@ -205,13 +216,27 @@ def _intermediate(
     borrower; what no dealer can carry is not lent (the borrower goes to the central bank).
     A piece whose end is itself the chosen dealer is lent directly.
     """
-    dealer = order[capacity[order] > _EPS]  # by rank (``order``: the banks, rank 1 first)
-    if dealer.size == 0 or amount.size == 0:
-        return (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    capacity_of = capacity.__getitem__ if isinstance(capacity, np.ndarray) else capacity
+    none = (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    if amount.size == 0:
+        return none
     far = np.maximum(rank[lender], rank[borrower])
     line = np.argsort(-far, kind="stable")
-    reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
-    piece, via, carried = _intersect(line, dealer, amount[line], capacity[dealer], reachable)
+    # only the banks ranked within reach of the nearest piece can carry: the dealers after them
+    # add cumulative capacity beyond every piece's bound, which changes no cut as long as the
+    # line-up ends within the capacity of those asked (checked; else all are asked, as before)
+    near = order[:min(order.size, int(np.floor(limit / far.min())))]
+    for banks in (near, order):
+        cap = capacity_of(banks)
+        has = cap > _EPS
+        dealer, cap = banks[has], cap[has]  # by rank (``order``: the banks, rank 1 first)
+        if dealer.size == 0:  # nobody within reach of any piece: nothing is carried
+            return none
+        reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
+        cs, cr = _positions(amount[line], cap, reachable)
+        if banks is order or cs[-1] <= cr[-1] or near.size == order.size:
+            break
+    piece, via, carried = _cut(line, dealer, cs, cr)
     lo, bo = lender[piece], borrower[piece]
     direct = (via == lo) | (via == bo)
     hop = ~direct
@@ -219,9 +244,17 @@ def _intermediate(
             np.concatenate([carried[direct], carried[hop], carried[hop]]))
 
 
+def _drop_dust(left: np.ndarray, banks: np.ndarray, start: np.ndarray) -> None:
+    """``left[left < _EPS * max(1, start)] = 0`` (rounding dust of a round of matching), tested on
+    ``banks`` only, those the round moved: every other entry is still 0 or its start, which is
+    above the threshold (``match`` keeps only starts above ``_EPS``), or was tested before."""
+    left[banks[left[banks] < _EPS * np.maximum(1.0, start[banks])]] = 0.0
+
+
 def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
-    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0, dealers: np.ndarray | None = None,
+    lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
+    dealers: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
@@ -234,7 +267,9 @@ def match(
     ``dealers``: per bank, the dollars it can intermediate this step (tiered markets): what
     the tiers leave unmatched goes lender -> dealer -> borrower through a dealer within reach
     of both, instead of directly between two small banks (module card, step 3). A dealer's
-    two legs show as two pieces, so its cash does not change.
+    two legs show as two pieces, so its cash does not change. Either an array over the banks
+    or a function giving the capacity of the banks it is given (called only when pieces are
+    left, and mostly for the few banks within reach of them).
     """
     n = request.shape[0]
     req = np.where(request > _EPS, request, 0.0)
@@ -242,10 +277,14 @@ def match(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # 1. existing counterparties
-    hit = (sup[loan_lender] > 0) & (req[loan_borrower] > 0)
-    if hit.any():
-        key = distinct_keys(loan_lender[hit] * n + loan_borrower[hit])
-        lo, bo = key // n, key % n
+    hit = np.flatnonzero((req > 0)[loan_borrower])  # the few requesting banks' pairs first
+    hit = hit[(sup > 0)[loan_lender[hit]]]
+    if hit.size:
+        lo, bo = loan_lender[hit], loan_borrower[hit]
+        key = lo * n + bo
+        if key.size > 1 and not (key[1:] > key[:-1]).all():  # the relationships come sorted and distinct
+            key = distinct_keys(key)
+            lo, bo = key // n, key % n
         asked = np.bincount(lo, weights=req[bo], minlength=n)
         offer = sup[lo] * req[bo] / asked[lo]
         offered = np.bincount(bo, weights=offer, minlength=n)
@@ -253,8 +292,8 @@ def match(
         parts.append((lo, bo, take))
         sup = sup - np.bincount(lo, weights=take, minlength=n)
         req = req - np.bincount(bo, weights=take, minlength=n)
-        sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
-        req[req < _EPS * np.maximum(1.0, request)] = 0.0
+        _drop_dust(sup, lo, supply)
+        _drop_dust(req, bo, request)
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
@@ -262,7 +301,8 @@ def match(
         rank[lender_order] = np.arange(1, n + 1)
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort)
-        lenders = lender_order[sup[lender_order] > 0][::-1]
+        tiered = lender_order[sup[lender_order] > 0]
+        lenders = tiered[::-1]
         borrowers = lender_order[req[lender_order] > 0]
         if lenders.size and borrowers.size:
             # lender l may fill the borrowers up to rank reach * n / rank_l
@@ -271,9 +311,10 @@ def match(
             parts.append((lo, bo, amount))
             sup = sup - np.bincount(lo, weights=amount, minlength=n)
             req = req - np.bincount(bo, weights=amount, minlength=n)
-            sup[sup < _EPS * np.maximum(1.0, supply)] = 0.0
-            req[req < _EPS * np.maximum(1.0, request)] = 0.0
-    lenders = lender_order[sup[lender_order] > 0]
+            _drop_dust(sup, lo, supply)
+            _drop_dust(req, bo, request)
+    # in ``lender_order``; after the tiers, among the tiers' lenders (supply only goes down)
+    lenders = tiered[sup[tiered] > 0] if reach > 0 else lender_order[sup[lender_order] > 0]
     asking = np.flatnonzero(req > 0)
     borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:

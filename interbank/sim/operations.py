@@ -14,31 +14,41 @@ import numpy as np
 
 from interbank.sim import market
 from interbank.sim.accounts import units_outstanding
-from interbank.sim.columns import column_sums, row_sums
+from interbank.sim.columns import column_sums, row_sums, scale_rows
 from interbank.sim.events import EventLog
 from interbank.sim.figures import investment_total, investment_values
 from interbank.sim.state import BankState, Params
 
 
-def fire_sell(state: BankState, params: Params, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fire_sell(state: BankState, params: Params, target: np.ndarray,
+              total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sell up to ``target`` dollars (at market value) of each bank's positions, pro rata over
     markets, to the markets' outside investors. Returns (cash proceeds after the fire-sale
     discount float[n], value sold per market float[m]); the caller pays the proceeds and moves
-    prices. Reads holdings, price; writes holdings, basis, accounts."""
+    prices. ``total``: ``investment_total`` when the caller has it. Reads holdings, price; writes
+    holdings, basis, accounts."""
     n, m = params.n, params.m
-    total = investment_total(state)
-    frac = np.clip(np.divide(target, total, out=np.zeros(n), where=total > 0), 0.0, 1.0)
+    total = investment_total(state) if total is None else total
+    # only the banks with a target can sell (the others sell a fraction 0 for proceeds of 0), and
+    # only the sellers' rows change (the others sell 0 units and keep their basis times 1); the
+    # units sold per market are their rows summed in order, as over every row with the zeros
+    asked = np.flatnonzero(target)
+    has = total[asked]
+    frac = np.clip(np.divide(target[asked], has, out=np.zeros(asked.size), where=has > 0), 0.0, 1.0)
     if not frac.any():
         return np.zeros(n), np.zeros(m)
-    sold_units = np.empty_like(state.holdings)
-    keep = 1.0 - frac
-    for j in range(m):  # per market: holdings * frac[:, None] and basis *= keep[:, None], a column at a time
-        np.multiply(state.holdings[:, j], frac, out=sold_units[:, j])
-        state.basis[:, j] *= keep
-    state.holdings -= sold_units
+    proceeds = np.zeros(n)
+    proceeds[asked] = frac * has * (1.0 - params.config.clearing.fire_sale_discount)
+    sellers, frac = asked[frac != 0], frac[frac != 0]
+    sold_units = scale_rows(state.holdings[sellers], frac)
+    state.holdings[sellers] -= sold_units
+    state.basis[sellers] = scale_rows(state.basis[sellers], 1.0 - frac)
+    if m < 2:  # one column is summed pairwise (``column_sums``): over every row, zeros included
+        every = np.zeros((n, m))
+        every[sellers] = sold_units
+        sold_units = every
     units = column_sums(sold_units)
     sold = units * state.price
-    proceeds = frac * total * (1.0 - params.config.clearing.fire_sale_discount)
     state.accounts.trade(units, proceeds)  # the markets' outside investors buy
     return proceeds, sold
 

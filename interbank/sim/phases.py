@@ -127,6 +127,17 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     return pick
 
 
+def _gone(state: BankState) -> np.ndarray:
+    """int[k]: the banks not active (defaulted or deleted)."""
+    return np.flatnonzero(~state.active)
+
+
+def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
+    """``np.where(active, x, 0.0)`` for a fresh array ``x`` (zeroed in place at ``gone``, ``_gone``)."""
+    x[gone] = 0.0
+    return x
+
+
 def _scale(state: BankState) -> np.ndarray:
     return 0.5 + state.risk
 
@@ -240,16 +251,15 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     per = cfg.per_step
     n, t = params.n, ctx.t
     led = state.ledger
-    live = state.active
     r, inc, acc = cfg.rates, state.income, state.accounts
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
-    book_interest = np.where(live, per(r.book) * state.book, 0.0)
-    fees = np.where(live, per(r.fees) * state.book, 0.0)
-    reserves = np.where(live, per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), 0.0)
-    deposit_interest = np.where(live, per(r.deposit) * state.deposits, 0.0)
-    costs = np.where(live, per(r.operating_cost) * state.book
-                     + per(r.fixed_cost) * state.capital0 * state.target_leverage, 0.0)
+    gone = _gone(state)
+    book_interest = _live(per(r.book) * state.book, gone)
+    fees = _live(per(r.fees) * state.book, gone)
+    reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
+    deposit_interest = _live(per(r.deposit) * state.deposits, gone)
+    costs = _live(per(r.operating_cost) * state.book + per(r.fixed_cost) * state.capital0 * state.target_leverage, gone)
     state.cash += book_interest + fees + reserves - deposit_interest - costs
     acc.add("book_interest", book_interest.sum())
     acc.add("fees", fees.sum())
@@ -275,19 +285,20 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
 
     # calls (BORROW: the lender refuses to roll over call_fraction of every loan, due now);
     # the rest rolls over at maturity, repriced at the borrower's current rate
-    calls = ctx.calling[led.lender]
-    called = cfg.actions.call_fraction * led.amount * calls
-    # a remainder below the minimum trade is called in full, so calls end links (tested on the
-    # called records only: the same elementwise test as over the whole ledger)
-    at = np.flatnonzero(calls)
-    dust = at[led.amount[at] - called[at] < cfg.actions.min_trade * state.capital0[led.lender[at]]]
-    called[dust] = led.amount[dust]
-    led.amount -= called
-    state.cash += (np.bincount(led.lender, weights=called, minlength=n)
-                   - np.bincount(led.borrower, weights=called, minlength=n))
+    # (on the called records only: the others give 0, and a per-bank sum in ledger order is the
+    # same without its zero terms)
+    calls = np.flatnonzero(ctx.calling[led.lender])
+    amount = led.amount[calls]
+    called = cfg.actions.call_fraction * amount
+    # a remainder below the minimum trade is called in full, so calls end links
+    dust = amount - called < cfg.actions.min_trade * state.capital0[led.lender[calls]]
+    called[dust] = amount[dust]
+    led.amount[calls] = amount - called
+    state.cash += (np.bincount(led.lender[calls], weights=called, minlength=n)
+                   - np.bincount(led.borrower[calls], weights=called, minlength=n))
     # at maturity a borrower repays out of its cash above its working balance: the facility first
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
-    spare = np.where(live, np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), 0.0)
+    spare = _live(np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), gone)
     # (what the central bank agent lent for a term, ``cb_term``, stays until its next decision)
     back = np.minimum(spare, np.maximum(state.cb_loans - state.cb_term, 0.0))
     if back.any():
@@ -295,31 +306,33 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         state.cash -= back
         spare -= back
         cb_events(state, params, ctx.log, "repayment", back)
-    due = (led.due <= t) & (led.amount > 0)
-    if due.any():
-        owed = np.bincount(led.borrower[due], weights=led.amount[due], minlength=n)
+    at = np.flatnonzero((led.due <= t) & (led.amount > 0))  # the due records (the others repay nothing)
+    if at.size:
+        lender, borrower, amount = led.lender[at], led.borrower[at], led.amount[at]
+        owed = np.bincount(borrower, weights=amount, minlength=n)
         share = np.divide(np.minimum(spare, owed), owed, out=np.zeros(n), where=owed > 0)  # in [0, 1]
-        repaid = np.zeros(len(led))  # np.where(due, led.amount * share[led.borrower], 0.0), on the due records only
-        at = np.flatnonzero(due)
-        repaid[at] = led.amount[at] * share[led.borrower[at]]
-        led.amount -= repaid
-        state.cash += (np.bincount(led.lender, weights=repaid, minlength=n)
-                       - np.bincount(led.borrower, weights=repaid, minlength=n))
+        repaid = amount * share[borrower]
+        left = amount - repaid
+        led.amount[at] = left
+        state.cash += (np.bincount(lender, weights=repaid, minlength=n)
+                       - np.bincount(borrower, weights=repaid, minlength=n))
         # the figures of the state this phase leaves: what follows (new rates and due steps,
         # dropping records of amount 0) changes none of them, bit for bit
-        ctx.left = Figures(state, params)
-        roll = due & (led.amount > 0)
-        led.rate[roll] = ctx.left.quote()[led.borrower[roll]]
+        # (those of the state the phase started from that it did not write: the positions' total)
+        ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
+        roll = at[left > 0]
+        led.rate[roll] = ctx.left.quote()[borrower[left > 0]]
         led.due[roll] = t + cfg.funding.maturity
     if ctx.log.enabled:
-        _record_calls(state, params, ctx, called)
+        _record_calls(state, params, ctx, calls, called)
     led.compact()
 
 
-def _record_calls(state: BankState, params: Params, ctx: StepContext, called: np.ndarray) -> None:
+def _record_calls(state: BankState, params: Params, ctx: StepContext, calls: np.ndarray, called: np.ndarray) -> None:
+    """``called`` dollars on the ledger's records ``calls``."""
     led = state.ledger
-    got = np.bincount(led.lender, weights=called, minlength=params.n)
-    top = _largest_counterparty(led.lender, led.borrower, called)
+    got = np.bincount(led.lender[calls], weights=called, minlength=params.n)
+    top = _largest_counterparty(led.lender[calls], led.borrower[calls], called)
     for i in np.flatnonzero(ctx.calling).tolist():
         cp = top.get(i)
         ctx.tx[i] = (params.names[cp] if cp is not None else None, None, float(got[i]))
@@ -341,12 +354,13 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     """Zero-sum flows between banks, reversion to the initial deposits, runs, scheduled shocks."""
     df, sh = params.config.deposit_flows, params.config.shocks
     live = state.active
-    dep = np.where(live, state.deposits, 0.0)
+    gone = _gone(state)
+    dep = _live(state.deposits.copy(), gone)
     raw = df.volatility * dep * ctx.draws["z_flow"]
     total = dep.sum()
     flow = raw - dep * (raw.sum() / total) if total > 0 else np.zeros(params.n)
     # deposits drift back toward their initial level (new depositors replace those lost to runs)
-    flow += df.reversion * np.where(live, state.deposits0 - state.deposits, 0.0)
+    flow += df.reversion * _live(state.deposits0 - state.deposits, gone)
     # rare runs: money that leaves the system
     flow -= np.where(live & (ctx.draws["u_run"] < sh.withdrawal_prob), sh.withdrawal_size * dep, 0.0)
     for shock in params.scheduled.get(ctx.t, ()):
@@ -378,7 +392,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     fig = ctx.figures  # of the state as the phase starts: nothing moves until the loans are made
     assert fig is not None
     required = required_reserves(state, params)
-    request = np.where(state.active, np.maximum(required - state.cash, 0.0), 0.0)
+    request = _live(np.maximum(required - state.cash, 0.0), _gone(state))
     supply = np.where(state.active & (request == 0), np.minimum(ctx.offers, np.maximum(state.cash - required, 0.0)), 0.0)
     led = state.ledger
     state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
@@ -388,11 +402,15 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     if not _ledger_within_relationships(state, params, ctx.t):
         known_lender = np.concatenate([led.lender, known_lender])
         known_borrower = np.concatenate([led.borrower, known_borrower])
-    leverage = fig.leverage  # one leverage for the match and the pricing
+    # one leverage for the match and the pricing, of the banks that need one: the match ranks
+    # the requesting banks by it, and the loans are priced at their borrower's
+    asking = np.flatnonzero(request)
+    leverage = np.full(n, np.nan)
+    leverage[asking] = fig.leverage_at(asking)
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
-                                             dealers=fig.intermediation_capacity() if cfg.funding.dealers else None)
-    rate = fig.quote()[borrower]  # at the market rate just set
+                                             dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None)
+    rate = fig.quote_at(borrower)  # at the market rate just set
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
     state.cash += net
@@ -455,27 +473,30 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     then to fire sales of market positions, then to early sale of the loan book."""
     cfg = params.config
     src = state.liquidity_sources
-    ctx.shortfall = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    gone = _gone(state)
+    ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
+    fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
+    inv = fig.investment_total if fig is not None else None
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
-        need = np.where(state.active, np.maximum(required_reserves(state, params) - state.cash, 0.0), 0.0)
+        need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
-        draw = np.minimum(need, collateral_capacity(state, params))
+        draw = np.minimum(need, collateral_capacity(state, params, inv))
         if draw.any():
             state.cb_loans += draw
             state.cash += draw
             cb_events(state, params, ctx.log, "lending_facility", draw)
             src["facility"] += float(draw.sum())
     # b) obligations still beyond cash: fire sale of market positions
-    owe = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    owe = _live(np.maximum(-state.cash, 0.0), gone)
     if owe.any():
-        proceeds, sold = fire_sell(state, params, owe / (1.0 - cfg.clearing.fire_sale_discount))
+        proceeds, sold = fire_sell(state, params, owe / (1.0 - cfg.clearing.fire_sale_discount), inv)
         state.cash += proceeds
         impact(state, params, -sold)
         state.fire_sales += float(sold.sum())
         src["fire_sale"] += float(proceeds.sum())
     # c) early sale of the loan book at a discount (to the markets' outside investors)
-    owe = np.where(state.active, np.maximum(-state.cash, 0.0), 0.0)
+    owe = _live(np.maximum(-state.cash, 0.0), gone)
     if owe.any():
         disc = 1.0 - cfg.clearing.book_discount
         sold = np.minimum(owe / disc, state.book)
@@ -487,7 +508,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         state.accounts.investors_book += float(sold.sum())
         src["book_sale"] += float((sold * disc).sum())
     # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
-    src["unmet"] += float(np.where(state.active, np.maximum(required_reserves(state, params) - state.cash, 0.0), 0.0).sum())
+    src["unmet"] += float(_live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone).sum())
 
 
 # ----------------------------------------------------------------- 8. booking

@@ -131,6 +131,48 @@ def test_with_dealers_every_new_link_is_within_reach_and_nobody_gets_more_than_a
     assert (carried <= dealers + 1e-9).all()
 
 
+def _dealt_through_every_dealer(lender, borrower, amount, order, rank, capacity, limit):
+    """The dealers' routing with every bank's capacity lined up (the formulation before the
+    capacity was asked only of the banks within reach)."""
+    dealer = order[capacity[order] > funding._EPS]
+    if dealer.size == 0 or amount.size == 0:
+        return (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    far = np.maximum(rank[lender], rank[borrower])
+    line = np.argsort(-far, kind="stable")
+    reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
+    piece, via, carried = funding._intersect(line, dealer, amount[line], capacity[dealer], reachable)
+    lo, bo = lender[piece], borrower[piece]
+    direct = (via == lo) | (via == bo)
+    return (np.concatenate([lo[direct], lo[~direct], via[~direct]]),
+            np.concatenate([bo[direct], via[~direct], bo[~direct]]),
+            np.concatenate([carried[direct], carried[~direct], carried[~direct]]))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dealers_asked_only_within_reach_route_exactly_as_with_every_capacity(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 60))
+    order = rng.permutation(n)
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(1, n + 1)
+    k = int(rng.integers(0, 12))
+    lender, borrower = rng.integers(0, n, k), rng.integers(0, n, k)
+    amount = rng.exponential(5, k)
+    # scarce capacity near the top half the time, so that the banks within reach cannot carry it all
+    capacity = np.where(rng.random(n) < 0.6, rng.exponential(rng.choice([0.5, 50.0]), n), 0.0)
+    limit = float(rng.choice([1.0, 2.0, 4.0])) * n
+    asked = []
+    def capacity_of(banks):
+        asked.append(banks.size)
+        return capacity[banks]
+    got = funding._intermediate(lender, borrower, amount, order, rank, capacity_of, limit)
+    want = _dealt_through_every_dealer(lender, borrower, amount, order, rank, capacity, limit)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.tobytes() == w.tobytes()
+    if k:
+        assert asked[0] <= n
+
+
 def test_explicit_edges_are_sorted_and_duplicate_pairs_summed():
     cfg = NetworkConfig(type="explicit", edges=[[2, 0, 5.0], [0, 1, 3.0], [2, 0, 1.5]])
     lender, borrower, amount = NETWORKS["explicit"](3, cfg, np.random.default_rng(0))
