@@ -56,6 +56,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True, strict=True)
 
 
+class _WithOwnParams(_Strict):
+    """A section with a registered plug-in's own ``params``: dumped without them when empty, as
+    before plug-ins had parameters (digests, init events and saved configs unchanged)."""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_params(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("params"):
+            data.pop("params", None)
+        return data
+
+
 class BankSpec(_Strict):
     """One bank as in the seed's playground.
 
@@ -107,7 +119,7 @@ class BankGeneration(_Strict):
         return self
 
 
-class NetworkConfig(_Strict):
+class NetworkConfig(_WithOwnParams):
     """Directed lending network drawn at reset (an edge i -> j: i may lend to j).
 
     ``type``: ``fitness`` (the default: heavy-tailed fitness by bank size,
@@ -152,14 +164,6 @@ class NetworkConfig(_Strict):
         from interbank.sim.network import NETWORKS
 
         return _registered(value, NETWORKS)
-
-    @model_serializer(mode="wrap")
-    def _without_empty_params(self, handler):
-        # no own parameters: dumped as before they existed (digests, init events, saved configs)
-        data = handler(self)
-        if isinstance(data, dict) and not data.get("params"):
-            data.pop("params", None)
-        return data
 
     @model_validator(mode="after")
     def _own_params(self) -> "NetworkConfig":
@@ -471,7 +475,7 @@ class ShockConfig(_Strict):
     scheduled: list[ScheduledShock] = Field(default_factory=list)
 
 
-class ClearingConfig(_Strict):
+class ClearingConfig(_WithOwnParams):
     """How a default is settled.
 
     ``model``: a name from ``interbank.sim.clearing.CLEARING_MODELS``:
@@ -503,14 +507,6 @@ class ClearingConfig(_Strict):
         from interbank.sim.clearing import CLEARING_MODELS
 
         return _registered(value, CLEARING_MODELS)
-
-    @model_serializer(mode="wrap")
-    def _without_empty_params(self, handler):
-        # no own parameters: dumped as before they existed (digests, init events, saved configs)
-        data = handler(self)
-        if isinstance(data, dict) and not data.get("params"):
-            data.pop("params", None)
-        return data
 
     @model_validator(mode="after")
     def _own_params(self) -> "ClearingConfig":

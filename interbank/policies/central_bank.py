@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from interbank.envs.central_bank_observation import CB_FEATURE_NAMES, N_CB_FEATURES
+from interbank.policies.checkpoint import ActorMLP
 from interbank.run_folder import FORMAT, CheckpointError, load_tensors, resolve_checkpoint, verify_checkpoint
 from interbank.sim.central_bank import CB_ACTIONS, N_CB_ACTIONS
 
@@ -33,44 +34,17 @@ def central_bank_metadata(hidden: list[int], activation: str, env_digest: str, n
     }
 
 
-class CentralBankMLP:
+class CentralBankMLP(ActorMLP):
     """A trained central bank: the actor MLP of a MaskablePPO policy, in numpy. Called as a
     ``central_bank_policy``: ``policy(observation float32[N_CB_FEATURES], mask) -> move`` (the most
     likely allowed move). Fields: ``name``, ``meta`` (its policy.json), ``layers``, ``head``."""
 
     def __init__(self, weights: dict[str, np.ndarray], meta: dict[str, Any], name: str = "learned") -> None:
-        self.name = name
-        self.meta = meta
-        arch = meta["architecture"]
-        self.activation = np.tanh if arch["activation"] == "tanh" else (lambda x: np.maximum(x, 0.0))
-        self.layers: list[tuple[np.ndarray, np.ndarray]] = []
-        size = N_CB_FEATURES
-        for k, width in enumerate(arch["hidden"]):
-            w, b = _get(weights, f"mlp_extractor.policy_net.{2 * k}.weight"), _get(weights, f"mlp_extractor.policy_net.{2 * k}.bias")
-            if w.shape != (width, size) or b.shape != (width,):
-                raise CheckpointError(f"layer {k} has shape {w.shape}, the architecture says ({width}, {size})")
-            self.layers.append((w.astype(np.float64), b.astype(np.float64)))
-            size = width
-        w, b = _get(weights, "action_net.weight"), _get(weights, "action_net.bias")
-        if w.shape != (N_CB_ACTIONS, size):
-            raise CheckpointError(f"action_net has shape {w.shape}, expected ({N_CB_ACTIONS}, {size})")
-        self.head = (w.astype(np.float64), b.astype(np.float64))
-
-    def logits(self, observation: np.ndarray) -> np.ndarray:
-        x = np.asarray(observation, dtype=np.float64)
-        for w, b in self.layers:
-            x = self.activation(x @ w.T + b)
-        return x @ self.head[0].T + self.head[1]
+        super().__init__(weights, meta, name, N_CB_FEATURES, N_CB_ACTIONS)
 
     def __call__(self, observation: np.ndarray, mask: np.ndarray) -> int:
         z = np.where(np.asarray(mask, bool), self.logits(observation), -np.inf)
         return int(np.argmax(z))
-
-
-def _get(weights: dict[str, np.ndarray], key: str) -> np.ndarray:
-    if key not in weights:
-        raise CheckpointError(f"the weights have no tensor {key!r}")
-    return weights[key]
 
 
 def load_central_bank_policy(path: str | Path, name: str = "learned") -> CentralBankMLP:

@@ -64,20 +64,19 @@ def load_weights(folder: Path) -> dict[str, np.ndarray]:
     return load_tensors(folder / WEIGHTS)
 
 
-class MLPPolicy:
-    """A trained shared bank policy: the actor MLP of a MaskablePPO policy, in numpy.
+class ActorMLP:
+    """The actor MLP of a MaskablePPO policy, in numpy: ``layers`` (weight, bias) pairs with the
+    architecture's activation, then ``head`` (weight, bias) to one logit per action. Fields:
+    ``name``, ``meta`` (its policy.json), ``layers``, ``head``. Checked against ``n_in`` features
+    and ``n_out`` actions; a mismatch is a one-line ``CheckpointError``."""
 
-    ``act`` returns the most likely allowed action (deterministic); ``probabilities``
-    the masked action distribution. No torch needed to run it.
-    """
-
-    def __init__(self, weights: dict[str, np.ndarray], meta: dict[str, Any], name: str = "trained") -> None:
+    def __init__(self, weights: dict[str, np.ndarray], meta: dict[str, Any], name: str, n_in: int, n_out: int) -> None:
         self.name = name
         self.meta = meta
         arch = meta["architecture"]
         self.activation = np.tanh if arch["activation"] == "tanh" else (lambda x: np.maximum(x, 0.0))
         self.layers: list[tuple[np.ndarray, np.ndarray]] = []
-        size = N_FEATURES
+        size = n_in
         for k, width in enumerate(arch["hidden"]):
             w, b = _get(weights, f"mlp_extractor.policy_net.{2 * k}.weight"), _get(weights, f"mlp_extractor.policy_net.{2 * k}.bias")
             if w.shape != (width, size) or b.shape != (width,):
@@ -85,18 +84,29 @@ class MLPPolicy:
             self.layers.append((w.astype(np.float64), b.astype(np.float64)))
             size = width
         w, b = _get(weights, "action_net.weight"), _get(weights, "action_net.bias")
-        if w.shape != (len(ACTIONS), size):
-            raise CheckpointError(f"action_net has shape {w.shape}, expected ({len(ACTIONS)}, {size})")
+        if w.shape != (n_out, size):
+            raise CheckpointError(f"action_net has shape {w.shape}, expected ({n_out}, {size})")
         self.head = (w.astype(np.float64), b.astype(np.float64))
-
-    def reset(self, seed: int | None = None) -> None:
-        pass
 
     def logits(self, observations: np.ndarray) -> np.ndarray:
         x = np.asarray(observations, dtype=np.float64)
         for w, b in self.layers:
             x = self.activation(x @ w.T + b)
         return x @ self.head[0].T + self.head[1]
+
+
+class MLPPolicy(ActorMLP):
+    """A trained shared bank policy: the actor MLP of a MaskablePPO policy, in numpy.
+
+    ``act`` returns the most likely allowed action (deterministic); ``probabilities``
+    the masked action distribution. No torch needed to run it.
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], meta: dict[str, Any], name: str = "trained") -> None:
+        super().__init__(weights, meta, name, N_FEATURES, len(ACTIONS))
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
 
     def probabilities(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
         z = np.where(np.asarray(action_masks, bool), self.logits(observations), -np.inf)
