@@ -350,7 +350,7 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     # rare runs: money that leaves the system
     flow -= np.where(live & (ctx.draws["u_run"] < sh.withdrawal_prob), sh.withdrawal_size * dep, 0.0)
     for shock in params.scheduled.get(ctx.t, ()):
-        if not live[shock.bank]:
+        if shock.bank is None or not live[shock.bank]:  # a market crash (no bank) is the markets phase's
             continue
         if shock.type == "deposit_withdrawal":
             flow[shock.bank] -= shock.size * state.deposits[shock.bank]
