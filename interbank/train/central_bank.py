@@ -42,11 +42,10 @@ from interbank.config import ConfigError, EnvConfig, resolve_env_config
 from interbank.envs.central_bank_observation import CB_HIGH, CB_LOW, N_CB_FEATURES
 from interbank.envs.interbank_env import InterbankEnv
 from interbank.policies.base import Policy, batch_actions
-from interbank.policies.central_bank import central_bank_metadata
+from interbank.policies.central_bank import CURRICULUM, central_bank_metadata, read_curriculum
 from interbank.run_folder import load_tensors, resolve_checkpoint, write_atomic, write_checkpoint
 from interbank.sim.central_bank import N_CB_ACTIONS
 
-CURRICULUM = "curriculum.json"
 
 
 class CentralBankGymEnv(gym.Env):
@@ -202,22 +201,6 @@ def _plan(config_path: Path, rule: str, rule_params: dict[str, float], rounds: i
     }
 
 
-def read_curriculum(out: Path) -> dict[str, Any]:
-    """The plan and progress of a two-policy run folder (``curriculum.json``)."""
-    path = Path(out) / CURRICULUM
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{out} is not a two-policy run (no {CURRICULUM})") from None
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"{path}: unreadable ({err})") from None
-    if not isinstance(data, dict) or "phases" not in data:
-        raise ConfigError(f"{path}: not a curriculum (no phases)")
-    data.setdefault("rounds", 1)
-    data.setdefault("done", [])
-    return data
-
-
 def train_both(config_path: Path | None, out: Path, rule: str = "never", bank_timesteps: int | None = None,
                central_bank: CentralBankSettings | None = None, progress: bool = False,
                rule_params: dict[str, float] | None = None, rounds: int = 1, resume: bool = False) -> tuple[Path, Path]:
@@ -287,14 +270,40 @@ def train_both(config_path: Path | None, out: Path, rule: str = "never", bank_ti
     return banks_ckpt, cb_ckpt
 
 
-def load_two_policy_run(out: Path) -> tuple[Policy, Any]:
-    """(the banks' policy, the central bank's) of a finished two-policy run: its last round's."""
-    from interbank.policies.central_bank import load_central_bank_policy
-    from interbank.policies.checkpoint import load_policy
+class CritiqueTraining:
+    """The training the Lucas-critique judgement needs (``interbank.evaluate.central_bank_critique``
+    is handed this object: evaluate never imports train). ``central_bank``: a learned central bank's
+    ``CentralBankSettings`` (its seed is replaced by the training seed)."""
 
-    plan = read_curriculum(out)
-    if len(plan["done"]) < len(plan["phases"]):
-        raise ConfigError(f"{out}: the two-policy run is unfinished ({len(plan['done'])} of {len(plan['phases'])} "
-                          "phases): continue it with interbank train --resume --out " + str(out))
-    last = {d["learns"]: d["checkpoint"] for d in plan["done"]}
-    return load_policy(out / last["banks"]), load_central_bank_policy(out / last["central_bank"])
+    def __init__(self, central_bank: CentralBankSettings | None = None) -> None:
+        self.central_bank = central_bank or CentralBankSettings()
+
+    def settings(self) -> dict[str, Any]:
+        return self.central_bank.as_json()
+
+    def banks(self, base: dict[str, Any], out: Path, rule: str, params: dict[str, float], timesteps: int, seed: int,
+              central_bank_policy: Any = None) -> Path:
+        """The banks' shared policy trained from scratch for ``timesteps`` under the rule ``rule``
+        (or ``central_bank_policy``, frozen) into the run folder ``out``; a finished run is reused,
+        an unfinished one resumed. Returns the last checkpoint."""
+        from interbank.run_folder import newest_checkpoint
+        from interbank.train.run import train
+
+        newest = newest_checkpoint(out)
+        if newest is not None and int(newest.name) >= timesteps:
+            return newest
+        data = yaml.safe_load(yaml.safe_dump(base))
+        data["env"].setdefault("central_bank", {}).update({"agent": True, "rule": rule, "rule_params": dict(params)})
+        data["train"].update({"seed": seed, "total_timesteps": timesteps})
+        cfg = out.parent / f"{out.name}.yaml"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(cfg, yaml.safe_dump(data, sort_keys=False))
+        started = newest is not None
+        return train(None if started else cfg, out, timesteps=timesteps, resume=started, progress=False,
+                     central_bank_policy=central_bank_policy,
+                     command=f"evaluate-central-bank: banks under {rule}").checkpoint
+
+    def both(self, config_path: Path, out: Path, first_rule: str, timesteps: int, seed: int, rounds: int) -> None:
+        """A two-policy run (``train_both``) for the training seed ``seed``; an unfinished one is resumed."""
+        settings = CentralBankSettings.from_json({**self.central_bank.as_json(), "seed": seed})
+        train_both(config_path, out, first_rule, timesteps, settings, rounds=rounds, resume=(out / CURRICULUM).exists())
