@@ -216,6 +216,8 @@ def train_both(config_path: Path | None, out: Path, rule: str = "never", bank_ti
 
     if resume:
         plan = read_curriculum(out)
+        if "central_bank" not in plan or not (out / "banks-config.yaml").is_file():
+            raise ConfigError(f"{out}: a two-policy run from before resumable runs; train a new one")
         settings = CentralBankSettings.from_json(plan["central_bank"])
         base = yaml.safe_load((out / "banks-config.yaml").read_text())
     else:
