@@ -48,6 +48,8 @@ def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
     cb.add_argument("--retrain-rules", action="store_true",
                     help="also re-train the banks under each rule with another training seed (by default a rule's "
                     "re-trained banks are its trained banks: the rule never changed)")
+    cb.add_argument("--no-warm-start", action="store_true",
+                    help="every banks' training starts from a random policy (ignore the config's train.warm_start)")
     cb.add_argument("--no-plots", action="store_true", help="skip the PNG plot")
     cb.add_argument("--no-progress", action="store_true", help="print no progress lines")
 
@@ -72,7 +74,7 @@ def cmd_evaluate_central_bank(args: argparse.Namespace) -> int:
         fail(str(err))
     budget = CritiqueBudget(bank_timesteps=args.bank_timesteps, rounds=args.rounds, first_rule=args.first_rule,
                             episodes=args.episodes, eval_seed=args.seed, tune_episodes=args.tune_episodes,
-                            retrain_rules=args.retrain_rules)
+                            retrain_rules=args.retrain_rules, warm_start=not args.no_warm_start)
     training = CritiqueTraining(CentralBankSettings(timesteps=args.central_bank_timesteps))
     say = None if args.no_progress else (lambda message: print(f"... {message}", file=sys.stderr, flush=True))
     try:

@@ -72,7 +72,8 @@ class CritiqueBudget:
     bank's training), ``first_rule`` (the rule the learned one's
     banks start under), ``episodes`` (evaluation episodes per pair, seeds ``eval_seed`` + i),
     ``tune_episodes`` (per grid point when tuning the rules against the ``heuristic`` banks, seeds
-    ``tune_seed`` + i; 0: the rules' default parameters), ``retrain_rules``."""
+    ``tune_seed`` + i; 0: the rules' default parameters), ``retrain_rules``, ``warm_start`` (False:
+    every banks' training starts from a random policy, without the config's ``train.warm_start``)."""
 
     bank_timesteps: int | None = None
     rounds: int = 2
@@ -82,6 +83,7 @@ class CritiqueBudget:
     tune_episodes: int = 3
     tune_seed: int = 0
     retrain_rules: bool = False
+    warm_start: bool = True
 
 
 def parse_central_banks(text: str) -> list[CentralBankSpec]:
@@ -181,9 +183,15 @@ class Critique:
                 "rows": self.rows, "traces": self.traces}
 
 
-def verdicts(rows: list[dict[str, Any]], rule_names: list[str]) -> dict[str, dict[str, Any]]:
+MIN_MARGIN = 1e-3
+"""A score margin counts as a win only above this (0.1% of the banks' initial equity): two central
+banks that act alike differ by rounding, not by policy."""
+
+
+def verdicts(rows: list[dict[str, Any]], rule_names: list[str], min_margin: float = MIN_MARGIN) -> dict[str, dict[str, Any]]:
     """For each central bank: against the best other rule (the highest mean score after re-training),
-    its score margin per seed with the banks trained under it and after re-training, and the verdict."""
+    its score margin per seed with the banks trained under it and after re-training, and the verdict
+    (a margin wins above ``min_margin``)."""
     def scores(name: str, banks: str) -> dict[int, float]:
         return {r["seed"]: r["score"] for r in rows if r["central_bank"] == name and r["banks"] == banks}
 
@@ -197,8 +205,8 @@ def verdicts(rows: list[dict[str, Any]], rule_names: list[str]) -> dict[str, dic
         for banks in BANKS:
             mine, theirs = scores(name, banks), scores(best, banks)
             margins[banks] = [mine[s] - theirs[s] for s in sorted(mine) if s in theirs]
-        after = bool(margins["retrained"]) and all(m > 0 for m in margins["retrained"])
-        before = bool(margins["trained"]) and all(m > 0 for m in margins["trained"])
+        after = bool(margins["retrained"]) and all(m > min_margin for m in margins["retrained"])
+        before = bool(margins["trained"]) and all(m > min_margin for m in margins["trained"])
         if after:
             verdict = f"better than {best} on every seed after the banks re-train"
         elif before:
@@ -224,6 +232,12 @@ def judge(config_path: Path, base: dict[str, Any], specs: list[CentralBankSpec],
 
     say = progress or (lambda message: None)
     started = time.perf_counter()
+    if not budget.warm_start:
+        base = {**base, "train": {**base["train"], "warm_start": {"policy": None}}}
+        # the learned central banks' runs read a config file: this one, without the warm start
+        config_path = out / "config-without-warm-start.yaml"
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(config_path, yaml.safe_dump(base, sort_keys=False))
     timesteps = int(budget.bank_timesteps or base["train"]["total_timesteps"])
     env_cfg = resolve_env_config(EnvConfig.model_validate(base["env"]), **{"central_bank.agent": True})
     eval_seeds = [budget.eval_seed + i for i in range(budget.episodes)]
@@ -283,7 +297,8 @@ def judge(config_path: Path, base: dict[str, Any], specs: list[CentralBankSpec],
         "budget": {"bank_timesteps": timesteps, "rounds": budget.rounds, "first_rule": budget.first_rule,
                    "central_bank": training.settings(),
                    "episodes": budget.episodes, "tune_episodes": budget.tune_episodes,
-                   "retrain_rules": budget.retrain_rules},
+                   "retrain_rules": budget.retrain_rules, "warm_start": budget.warm_start,
+                   "min_margin": MIN_MARGIN},
         "wall_s": round(time.perf_counter() - started, 1),
     }
     return critique
