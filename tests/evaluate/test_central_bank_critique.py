@@ -58,3 +58,11 @@ def test_measure_follows_the_central_bank_instruments_and_the_risk_the_banks_tak
     assert set(traces) == set(TRACES) and len(traces["policy_rate"]) == 9  # after reset and each step
     assert np.diff(traces["policy_rate"]) == pytest.approx([0.0025] * 7 + [0.0])  # the last step decides nothing
     assert 0 < metrics["capital_ratio"] < 1 and 0 <= metrics["market_share"] < 1 and BANKS == ("trained", "retrained")
+
+
+def test_a_margin_of_rounding_size_is_not_a_win():
+    out = verdicts(rows({
+        "never": {"trained": [0.0, 0.0], "retrained": [0.0, 0.0]},
+        "bagehot": {"trained": [0.0004, 0.0002], "retrained": [0.0004, 0.0002]},
+    }), ["never", "bagehot"])
+    assert not out["bagehot"]["better"] and out["bagehot"]["verdict"].startswith("not better")
