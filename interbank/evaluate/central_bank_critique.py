@@ -267,7 +267,7 @@ def judge(config_path: Path, base: dict[str, Any], specs: list[CentralBankSpec],
                 if budget.retrain_rules:
                     say(f"seed {seed}: banks re-trained under {spec.name}")
                     ckpt = training.banks(base, out / "banks" / f"{spec.name}-retrained-s{seed}", spec.rule, p,
-                                             timesteps, seed + 100)
+                                          timesteps, seed + 100)
                 policies["retrained"] = (load_policy(ckpt), None, str(ckpt))
                 cfg = resolve_env_config(env_cfg, **{"central_bank.rule": spec.rule, "central_bank.rule_params": p})
             else:
@@ -280,7 +280,7 @@ def judge(config_path: Path, base: dict[str, Any], specs: list[CentralBankSpec],
                 policies["trained"] = (banks, cb, str(run))
                 say(f"seed {seed}: banks re-trained from scratch under {spec.name}")
                 ckpt = training.banks(base, out / "banks" / f"{spec.name}-retrained-s{seed}", "never", {}, timesteps,
-                                         seed, central_bank_policy=cb)
+                                      seed, central_bank_policy=cb)
                 policies["retrained"] = (load_policy(ckpt), cb, str(ckpt))
                 cfg = env_cfg
             for banks_kind, (bank_policy, cb_policy, source) in policies.items():
