@@ -4,7 +4,6 @@ judgement, ``interbank.evaluate.central_bank_critique``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
