@@ -181,9 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
                     help="learn two policies by alternating best responses: the banks under this rule central bank, "
-                         "then the central bank against those banks (a run folder with banks/ and central_bank/)")
+                         "then the central bank against those banks, then --rounds-1 more rounds of each (the banks "
+                         "under the learned central bank); a run folder with banks/ and central_bank/")
     tr.add_argument("--central-bank-timesteps", type=_positive_int, default=4096, metavar="N",
-                    help="with --central-bank: the central bank's PPO steps (default 4096)")
+                    help="with --central-bank: the central bank's PPO steps per round (default 4096)")
+    tr.add_argument("--rounds", type=_positive_int, default=2, metavar="R",
+                    help="with --central-bank: rounds of the alternation (default 2); the banks' budget is split over them")
     tr.add_argument("--backend", choices=["sb3", "rllib"], help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
     tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
     tr.add_argument("--num-env-runners", type=int, help="rllib: env runner processes (overrides rllib.num_env_runners)")
@@ -385,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     fa.add_argument("--seed", type=_seed, default=0, help="episode i uses seed + i (default 0)")
     fa.add_argument("--json", action="store_true", help="print a JSON list of objects (fact, value, low, high, ok, reference, unit)")
     fa.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    from interbank.cli_central_bank import add_parser as add_central_bank_parser
+
+    add_central_bank_parser(sub, _positive_int, _non_negative_int, _seed_list, _seed)
     return parser
 
 
@@ -550,13 +557,17 @@ def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
     from interbank.run_folder import CheckpointError, RunFolderError
     from interbank.train.central_bank import CentralBankSettings, train_both
 
-    if args.config is None:
+    if args.config is None and not args.resume:
         fail("--config is required (e.g. configs/train/smoke.yaml)")
-    rule, params = args.central_bank
-    out = args.out or Path("runs") / f"{args.config.stem}-cb-{rule}"
+    if args.resume:
+        rule, params, out = "never", {}, args.out
+    else:
+        rule, params = args.central_bank
+        out = args.out or Path("runs") / f"{args.config.stem}-cb-{rule}"
     settings = CentralBankSettings(timesteps=args.central_bank_timesteps, seed=args.seed or 0)
     try:
-        banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params)
+        banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params,
+                                         rounds=args.rounds, resume=args.resume)
     except (ConfigError, RunFolderError, WriteError, CheckpointError) as err:
         fail(str(err))
     print(table(("", "value"), [("run folder", str(out)), ("banks' policy", str(banks)),
@@ -574,8 +585,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError as err:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     progress = not args.no_progress and sys.stderr.isatty()
-    if args.central_bank is not None and (args.resume or args.backend == "rllib" or args.objective or args.seeds):
-        fail("--central-bank trains one new run with the sb3 backend (no --resume, --backend rllib, --objective or --seeds)")
+    if args.central_bank is not None and (args.backend == "rllib" or args.objective or args.seeds):
+        fail("--central-bank trains one run with the sb3 backend (no --backend rllib, --objective or --seeds)")
+    if args.central_bank is not None and args.resume:
+        fail("--resume continues the two-policy run in --out by its own plan: leave --central-bank out")
+    if args.resume and args.out is not None and (args.out / "curriculum.json").exists():
+        return _train_both(args, "sb3", progress)
     try:
         backend = resolve_backend(args.backend, args.resume, args.out)
     except (ConfigError, RunFolderError, WriteError) as err:
@@ -985,13 +1000,21 @@ def cmd_facts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _central_bank_command(args: argparse.Namespace) -> int:
+    from interbank.cli_central_bank import cmd_evaluate_central_bank
+
+    return cmd_evaluate_central_bank(args)
+
+
 COMMANDS = {
     "facts": cmd_facts,
     "experiment": cmd_experiment,
     "serve": cmd_serve, "replay": cmd_replay,
     "simulate": cmd_simulate, "schema": cmd_schema, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
     "export": cmd_export, "search-rules": cmd_search_rules,
+    "evaluate-central-bank": _central_bank_command,
 }
+
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -308,7 +308,12 @@ class CentralBankConfig(_Strict):
     countercyclical capital buffer in steps of ``ccyb_step`` within [0, ``max_ccyb``] on top of
     ``regulation.min_capital_ratio``; the facility's haircuts tight / normal / wide; and loans of
     ``lend_share`` x initial capital to each of the ``lend_banks`` banks with the highest
-    DebtRank, at the lending rate."""
+    DebtRank, at the lending rate.
+
+    Pass-through: when the policy rate is moved away from ``policy_rate`` (by the agent or a typed
+    ``set_policy_rate``), what deposits pay moves by ``deposit_pass_through`` x the move (a deposit
+    beta, floored at 0) and what the loan book yields by ``book_pass_through`` x the move (the book
+    reprices as a floating-rate book); both 0 by default: the customers' rates are fixed."""
 
     enabled: bool = True
     deposit_rate: Share = 0.01
@@ -328,6 +333,9 @@ class CentralBankConfig(_Strict):
     max_ccyb: float = Field(default=0.025, ge=0, le=0.5, allow_inf_nan=False)
     lend_banks: int = Field(default=3, ge=1, le=1_000_000)
     lend_share: float = Field(default=0.5, gt=0, le=10, allow_inf_nan=False)
+    # pass-through of the policy rate to the rates of the banks' customers (0: fixed, as in env v3)
+    deposit_pass_through: Share = 0.0
+    book_pass_through: float = Field(default=0.0, ge=0, le=1.5, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _corridor(self) -> "CentralBankConfig":
@@ -353,7 +361,7 @@ class CentralBankConfig(_Strict):
 
 _AGENT_FIELDS: tuple[str, ...] = (
     "agent", "every", "loss_weight", "rule", "rule_params", "rate_step", "max_policy_rate", "ccyb_step", "max_ccyb",
-    "lend_banks", "lend_share",
+    "lend_banks", "lend_share", "deposit_pass_through", "book_pass_through",
 )
 _AGENT_DEFAULTS: dict[str, Any] = {
     name: (f.default_factory() if f.default_factory is not None else f.default)

@@ -8,17 +8,21 @@ features differ) and this one refuses a bank policy. Nothing is unpickled.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from interbank.config import ConfigError
 from interbank.envs.central_bank_observation import CB_FEATURE_NAMES, N_CB_FEATURES
 from interbank.policies.checkpoint import ActorMLP
 from interbank.run_folder import FORMAT, CheckpointError, load_tensors, resolve_checkpoint, verify_checkpoint
 from interbank.sim.central_bank import CB_ACTIONS, N_CB_ACTIONS
 
 AGENT = "central_bank"
+CURRICULUM = "curriculum.json"
+"""A two-policy run folder's plan and progress (``interbank.train.central_bank``)."""
 
 
 def central_bank_metadata(hidden: list[int], activation: str, env_digest: str, n_banks: int,
@@ -62,3 +66,31 @@ def load_central_bank_policy(path: str | Path, name: str = "learned") -> Central
         return CentralBankMLP(load_tensors(folder / "policy.safetensors"), meta, name)
     except CheckpointError as err:
         raise CheckpointError(f"{folder}: {err}") from None
+
+
+def read_curriculum(out: Path) -> dict[str, Any]:
+    """The plan and progress of a two-policy run folder (``curriculum.json``)."""
+    path = Path(out) / CURRICULUM
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{out} is not a two-policy run (no {CURRICULUM})") from None
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path}: unreadable ({err})") from None
+    if not isinstance(data, dict) or "phases" not in data:
+        raise ConfigError(f"{path}: not a curriculum (no phases)")
+    data.setdefault("rounds", 1)
+    data.setdefault("done", [])
+    return data
+
+
+def load_two_policy_run(out: Path) -> tuple[Any, CentralBankMLP]:
+    """(the banks' policy, the central bank's) of a finished two-policy run: its last round's."""
+    from interbank.policies.checkpoint import load_policy
+
+    plan = read_curriculum(out)
+    if len(plan["done"]) < len(plan["phases"]):
+        raise ConfigError(f"{out}: the two-policy run is unfinished ({len(plan['done'])} of {len(plan['phases'])} "
+                          "phases): continue it with interbank train --resume --out " + str(out))
+    last = {d["learns"]: d["checkpoint"] for d in plan["done"]}
+    return load_policy(out / last["banks"]), load_central_bank_policy(out / last["central_bank"])

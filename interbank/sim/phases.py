@@ -242,8 +242,19 @@ def markets(state: BankState, params: Params, ctx: StepContext) -> None:
 
 
 # ---------------------------------------------------- 3. interest and maturities
+def customer_rates(state: BankState, params: Params) -> tuple[float, float]:
+    """(deposit rate, book yield), annual: the configured rates plus the central bank's pass-through
+    of the policy rate's move from its configured level (``central_bank.deposit_pass_through`` and
+    ``book_pass_through``; at 0, the default, exactly the configured rates)."""
+    r, cb = params.config.rates, params.config.central_bank
+    move = state.policy_rate - cb.policy_rate
+    deposit = r.deposit if cb.deposit_pass_through == 0 else max(r.deposit + cb.deposit_pass_through * move, 0.0)
+    book = r.book if cb.book_pass_through == 0 else r.book + cb.book_pass_through * move
+    return deposit, book
+
+
 @phase(reads=("cash", "book", "deposits", "cb_loans", "cb_term", "ledger", "active", "deposit_facility_rate", "lending_rate",
-              "market_rate", "holdings", "price", "income", "accounts"),
+              "market_rate", "holdings", "price", "income", "accounts", "policy_rate"),
        writes=("cash", "book", "cb_loans", "ledger", "income", "accounts"))
 def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) -> None:
     """The income statement, interest capitalised, credit surprises, calls, repayments, rollovers."""
@@ -255,10 +266,11 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
     gone = _gone(state)
-    book_interest = _live(per(r.book) * state.book, gone)
+    deposit_rate, book_rate = customer_rates(state, params)
+    book_interest = _live(per(book_rate) * state.book, gone)
     fees = _live(per(r.fees) * state.book, gone)
     reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
-    deposit_interest = _live(per(r.deposit) * state.deposits, gone)
+    deposit_interest = _live(per(deposit_rate) * state.deposits, gone)
     costs = _live(per(r.operating_cost) * state.book + per(r.fixed_cost) * state.capital0 * state.target_leverage, gone)
     state.cash += book_interest + fees + reserves - deposit_interest - costs
     acc.add("book_interest", book_interest.sum())
@@ -364,7 +376,7 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     # rare runs: money that leaves the system
     flow -= np.where(live & (ctx.draws["u_run"] < sh.withdrawal_prob), sh.withdrawal_size * dep, 0.0)
     for shock in params.scheduled.get(ctx.t, ()):
-        if not live[shock.bank]:
+        if shock.bank is None or not live[shock.bank]:  # a market crash (no bank) is the markets phase's
             continue
         if shock.type == "deposit_withdrawal":
             flow[shock.bank] -= shock.size * state.deposits[shock.bank]

@@ -265,9 +265,11 @@ def build_model(cfg: TrainConfig, vec, run_dir: Path):
 def train(
     config_path: Path | None, out: Path | None = None, timesteps: int | None = None, seed: int | None = None,
     device: str | None = None, resume: bool = False, progress: bool = True, command: str | None = None,
-    objective: str | None = None,
+    objective: str | None = None, central_bank_policy=None,
 ) -> TrainResult:
-    """Train (or resume) and return where the run and its newest checkpoint are."""
+    """Train (or resume) and return where the run and its newest checkpoint are. ``central_bank_policy``
+    (a config with the central bank agent on): it plays the central bank in every env copy instead of
+    the configured rule (``interbank.train.central_bank``: the banks learn under a learned one)."""
     command = command or " ".join(["interbank", *sys.argv[1:]])
     overrides = {"total_timesteps": timesteps, "seed": seed, "device": device}
     run_dir, cfg = prepare_run(config_path, out, resume, overrides, command, objective=objective)
@@ -297,6 +299,9 @@ def train(
         def factory(k: int):
             return ExploringPriority(priority_model_from_config(cfg.env.priority), pm.exploration, pm.hold, seed=t.seed * 1000 + k)
     vec = BankVecEnv(cfg.env, t.n_envs, t.seed, factory, global_state=t.critic == "central")
+    if central_bank_policy is not None:
+        for env in vec.envs:
+            env.central_bank_policy = central_bank_policy
     start = 0
     model = build_model(cfg, vec, run_dir)
     if resume:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
+from interbank.config import ConfigError
 from interbank.envs import parallel_env
 from interbank.envs.central_bank_observation import central_bank_cost
 from interbank.policies.central_bank import CentralBankMLP, load_central_bank_policy
@@ -87,3 +88,100 @@ def test_the_central_bank_env_pays_its_reward_and_respects_its_mask():
         assert not info["invalid_action"]
     s = env.env.system
     assert truncated and total == pytest.approx(s.welfare() - welfare0 - central_bank_cost(s))
+
+
+# ------------------------------------------------------------------ more rounds, annealing, resume
+SMALL_CB = CentralBankSettings(timesteps=64, n_steps=32, batch_size=32, n_epochs=1, net_arch=(8,), ent_coef=0.04,
+                               ent_coef_final=0.0)
+
+
+@pytest.fixture(scope="module")
+def two_round_run(tmp_path_factory):
+    import interbank.train.run as run_module
+
+    root = tmp_path_factory.mktemp("rounds")
+    cfg = root / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    seen = []
+    original = run_module.train
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("central_bank_policy"))
+        return original(*args, **kwargs)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(run_module, "train", spy)
+    try:
+        train_both(cfg, root / "run", rule="taylor", central_bank=SMALL_CB, rounds=2)
+    finally:
+        mp.undo()
+    return root / "run", seen
+
+
+def test_each_round_trains_the_banks_then_the_central_bank_and_keeps_both_checkpoints(two_round_run):
+    out, _ = two_round_run
+    plan = json.loads((out / "curriculum.json").read_text())
+    assert [(d["round"], d["learns"]) for d in plan["done"]] == [
+        (1, "banks"), (1, "central_bank"), (2, "banks"), (2, "central_bank")]
+    # the banks' budget (480) is split over the rounds; the central bank has its budget per round
+    assert sorted(int(p.name) for p in (out / "banks" / "checkpoints").iterdir()) == [240, 480]
+    assert sorted(int(p.name) for p in (out / "central_bank" / "checkpoints").iterdir()) == [64, 128]
+
+
+def test_later_rounds_train_the_banks_under_the_learned_central_bank(two_round_run):
+    _, seen = two_round_run
+    assert seen[0] is None  # round 1: the rule of the config
+    assert isinstance(seen[1], CentralBankMLP)
+
+
+def test_the_central_bank_entropy_bonus_is_annealed_over_its_rounds(two_round_run):
+    out, _ = two_round_run
+    first, second = (json.loads((out / "central_bank" / "checkpoints" / str(s) / "policy.json").read_text())["train"]
+                     for s in (64, 128))
+    assert first["ent_coef"] == pytest.approx([0.04, 0.02])
+    assert second["ent_coef"] == pytest.approx([0.02, 0.0])
+    assert (first["round"], second["round"]) == (1, 2)
+
+
+def test_entropy_schedule_runs_linearly_from_start_to_end():
+    from interbank.train.central_bank import EntropySchedule
+
+    s = EntropySchedule(start=0.1, end=0.0, done=50, total=100)
+    assert s.at(0) == pytest.approx(0.05) and s.at(25) == pytest.approx(0.025) and s.at(500) == pytest.approx(0.0)
+
+
+def test_an_interrupted_two_policy_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    import interbank.train.central_bank as both
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "run"
+    original = both.train_central_bank
+
+    def crash_in_round_2(*args, round_=1, **kwargs):
+        if round_ == 2:
+            raise KeyboardInterrupt
+        return original(*args, round_=round_, **kwargs)
+
+    monkeypatch.setattr(both, "train_central_bank", crash_in_round_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_both(cfg, out, rule="never", central_bank=SMALL_CB, rounds=2)
+    assert len(json.loads((out / "curriculum.json").read_text())["done"]) == 3
+    calls = []
+
+    def count(*args, **kwargs):
+        calls.append(kwargs.get("round_"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(both, "train_central_bank", count)
+    banks, central_bank = train_both(None, out, resume=True)
+    assert calls == [2]  # only the phase left is run again
+    assert (banks.name, central_bank.name) == ("480", "128")
+    assert len(json.loads((out / "curriculum.json").read_text())["done"]) == 4
+    with pytest.raises(ConfigError, match="--resume"):
+        train_both(cfg, out, rounds=2)
+
+
+def test_resume_needs_a_two_policy_run(tmp_path):
+    with pytest.raises(ConfigError, match="not a two-policy run"):
+        train_both(None, tmp_path, resume=True)
