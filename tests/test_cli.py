@@ -124,3 +124,13 @@ def test_replay_refuses_a_speed_that_would_never_step(speed, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--speed" in err and ">= 0.01" in err
+
+
+def test_python_dash_m_interbank_runs_the_same_command_line():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "interbank", "simulate", "--config", "configs/smoke.yaml", "--policy", "hold",
+                           "--json", "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["policy"] == "hold"
