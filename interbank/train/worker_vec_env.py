@@ -46,31 +46,51 @@ def _serve(conn, config: EnvConfig, copies: range, seed: int, priority_factory: 
     first = copies.start
     factory = (lambda j: priority_factory(first + j)) if priority_factory else None
     vec = BankVecEnv(config, len(copies), seed + first, factory, global_state=global_state)
-    try:
-        while True:
+    while True:
+        try:
             cmd, arg = conn.recv()
-            if cmd == "step":
-                vec.step_async(arg)
-                seen = vec.episodes_finished
-                obs, rewards, dones, infos = vec.step_wait()
-                new = vec.episodes_finished - seen
-                stats = list(vec.episode_stats)[-new:] if new else []
-                conn.send((obs, rewards, dones, {i: info for i, info in enumerate(infos) if info}, vec._masks,
-                           vec.padding, vec.acted_padding, stats))
-            elif cmd == "reset":
-                vec._seeds = arg  # per copy: the seed of its next reset (None: go on)
-                conn.send((vec.reset(), vec._masks, vec.padding, vec.acted_padding))
-            elif cmd == "call":
-                name, args, kwargs = arg
-                conn.send(vec.env_method(name, *args, **kwargs))
-            elif cmd == "get_attr":
-                conn.send([getattr(env, arg) for env in vec.envs])
-            elif cmd == "close":
+        except (EOFError, KeyboardInterrupt):
+            return
+        try:
+            if cmd == "close":
                 vec.close()
-                conn.send(None)
+                conn.send(("ok", None))
                 return
-    except (EOFError, KeyboardInterrupt):
-        return
+            conn.send(("ok", _answer(vec, cmd, arg)))
+        except KeyboardInterrupt:
+            return
+        except Exception as err:  # noqa: BLE001 - the main process raises it, the worker goes on
+            conn.send(("error", (type(err).__name__, f"env worker for copies {first}-{copies.stop - 1}: {type(err).__name__}: {err}")))
+
+
+def _answer(vec, cmd: str, arg: Any) -> Any:
+    """What a worker sends back for one command of the main process."""
+    if cmd == "step":
+        vec.step_async(arg)
+        seen = vec.episodes_finished
+        obs, rewards, dones, infos = vec.step_wait()
+        new = vec.episodes_finished - seen
+        stats = list(vec.episode_stats)[-new:] if new else []
+        return (obs, rewards, dones, {i: info for i, info in enumerate(infos) if info}, vec._masks,
+                vec.padding, vec.acted_padding, stats)
+    if cmd == "reset":
+        vec._seeds = arg  # per copy: the seed of its next reset (None: go on)
+        return vec.reset(), vec._masks, vec.padding, vec.acted_padding
+    if cmd == "call":
+        name, args, kwargs = arg
+        return vec.env_method(name, *args, **kwargs)
+    if cmd == "get_attr":
+        return [getattr(env, arg) for env in vec.envs]
+    raise ValueError(f"unknown command {cmd!r}")
+
+
+class WorkerError(RuntimeError):
+    """An env copy raised in its worker process: ``kind`` is the error's class name, the message
+    names the copies and the error."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class WorkerBankVecEnv(VecEnv):
@@ -114,6 +134,21 @@ class WorkerBankVecEnv(VecEnv):
         self.pool = None
         self.opponent: list = [None] * n_envs
 
+    def _recv(self, conn) -> Any:
+        status, value = conn.recv()
+        if status == "error":
+            raise WorkerError(*value)
+        return value
+
+    def _answers(self) -> list[Any]:
+        """Every worker's answer to the command just sent, in order; a worker's error is raised
+        after all are read, so the pipes stay in step for the next command."""
+        answers = [conn.recv() for conn in self._conns]
+        for status, value in answers:
+            if status == "error":
+                raise WorkerError(*value)
+        return [value for _, value in answers]
+
     def _slots(self, copies: range) -> slice:
         return slice(copies.start * self.n_banks, copies.stop * self.n_banks)
 
@@ -131,9 +166,9 @@ class WorkerBankVecEnv(VecEnv):
         for conn, copies in zip(self._conns, self.groups):
             conn.send(("reset", [self._copy_seed(k) for k in copies]))
         obs = np.empty((self.num_envs, self.observation_space.shape[0]), np.float32)
-        for conn, copies in zip(self._conns, self.groups):
+        for copies, answer in zip(self.groups, self._answers()):
             s = self._slots(copies)
-            obs[s], self._masks[s], self.padding[s], self.acted_padding[s] = conn.recv()
+            obs[s], self._masks[s], self.padding[s], self.acted_padding[s] = answer
         self._started = True
         self._reset_seeds()
         return obs
@@ -149,9 +184,9 @@ class WorkerBankVecEnv(VecEnv):
         rewards = np.empty(n, np.float32)
         dones = np.empty(n, bool)
         infos: list[dict[str, Any]] = [{} for _ in range(n)]
-        for conn, copies in zip(self._conns, self.groups):
+        for copies, answer in zip(self.groups, self._answers()):
             s = self._slots(copies)
-            o, r, d, info, masks, padding, acted, stats = conn.recv()
+            o, r, d, info, masks, padding, acted, stats = answer
             obs[s], rewards[s], dones[s] = o, r, d
             self._masks[s], self.padding[s], self.acted_padding[s] = masks, padding, acted
             for i, item in info.items():
@@ -170,8 +205,8 @@ class WorkerBankVecEnv(VecEnv):
         for conn in self._conns:
             try:
                 conn.send(("close", None))
-                conn.recv()
-            except (BrokenPipeError, EOFError):
+                self._recv(conn)
+            except (BrokenPipeError, EOFError, WorkerError):
                 pass
         for proc in self._procs:
             proc.join(timeout=10)
@@ -185,16 +220,22 @@ class WorkerBankVecEnv(VecEnv):
         out: list[Any] = []
         for conn in self._conns:
             conn.send(("call", (method_name, method_args, method_kwargs)))
-        for conn in self._conns:
-            out.extend(conn.recv())
+        for answer in self._answers():
+            out.extend(answer)
         return out
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
         per_copy: list[Any] = []
         for conn in self._conns:
             conn.send(("get_attr", attr_name))
-        for conn in self._conns:
-            per_copy.extend(conn.recv())
+        try:
+            answers = self._answers()
+        except WorkerError as err:
+            if err.kind == "AttributeError":  # as SB3 expects from get_attr (render_mode)
+                raise AttributeError(str(err)) from None
+            raise
+        for answer in answers:
+            per_copy.extend(answer)
         return [per_copy[i // self.n_banks] for i in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:

@@ -77,3 +77,20 @@ def test_env_workers_that_cannot_run_are_one_line_and_write_nothing(tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert err.startswith("interbank: ") and message in err and "\n" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_an_error_in_a_worker_is_raised_in_the_main_process_and_the_workers_go_on():
+    from interbank.train.worker_vec_env import WorkerError
+
+    cfg = parse_train_config(TINY_TRAIN, "test")
+    vec = WorkerBankVecEnv(cfg.env, 2, 0, workers=2)
+    try:
+        vec.reset()
+        with pytest.raises(WorkerError, match=r"env worker for copies 0-0: AttributeError: .*no_such_method"):
+            vec.env_method("no_such_method")
+        with pytest.raises(AttributeError, match="no_such_field"):
+            vec.get_attr("no_such_field")
+        obs, rewards, dones, _ = vec.step(np.full(vec.num_envs, 4))  # HOLD everywhere: still in step
+        assert obs.shape == (vec.num_envs, vec.observation_space.shape[0]) and not dones.any()
+    finally:
+        vec.close()
