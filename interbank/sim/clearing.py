@@ -94,10 +94,13 @@ def greatest_clearing_vector(
         d = np.flatnonzero(defaulted)
         if d.size == 0:
             break
-        s = np.flatnonzero(~defaulted)
-        # (I - beta * Pi_DD^T) p_D = alpha e_D + beta * Pi_SD^T p_bar_S
-        a_dd = sp.identity(d.size, format="csc") - beta * pi_t[d][:, d].tocsc()
-        rhs = alpha * e[d] + beta * (pi_t[d][:, s] @ p_bar[s])
+        # (I - beta * Pi_DD^T) p_D = alpha e_D + beta * Pi_SD^T p_bar_S; the solvent columns S picked
+        # by zeroing p_bar on D instead of slicing the matrix: each row's sum runs over the same
+        # entries in the same order, with exact zero terms in between (bit for bit, and no copy of
+        # the matrix's columns)
+        rows = pi_t[d]
+        a_dd = sp.identity(d.size, format="csc") - beta * rows[:, d].tocsc()
+        rhs = alpha * e[d] + beta * (rows @ np.where(defaulted, 0.0, p_bar))
         sol = spla.spsolve(a_dd, rhs) if d.size > 1 else np.array([rhs[0] / a_dd.toarray()[0, 0]])
         p = p_bar.copy()
         p[d] = np.clip(np.asarray(sol).reshape(-1), 0.0, p_bar[d])

@@ -77,12 +77,17 @@ class TrainSettings(_Strict):
     ``critic``: ``local`` (the value function sees the bank's observation) or ``central`` (it
     also sees a summary of the whole system, ``interbank.train.critic``; the actor still sees
     only the bank's own observation). ``opponents``: the opponent pool (``OpponentSettings``).
+
+    ``env_workers``: processes that step the ``n_envs`` env copies (1: all in this process; 2 on a
+    2-core machine; at most ``n_envs``). Any number gives the same run, weights included
+    (``interbank.train.worker_vec_env``); PPO itself stays in the main process.
     """
 
     backend: Literal["sb3", "rllib"] = "sb3"
     algorithm: Literal["maskable_ppo", "rllib_ppo"] = "maskable_ppo"
     total_timesteps: int = Field(default=200_000, ge=1)
     n_envs: int = Field(default=4, ge=1, le=256)
+    env_workers: int = Field(default=1, ge=1, le=256)
     n_steps: int = Field(default=64, ge=2)
     batch_size: int = Field(default=2048, ge=2)
     n_epochs: int = Field(default=4, ge=1)

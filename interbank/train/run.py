@@ -137,6 +137,14 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
         raise ConfigError("train.critic: only the sb3 backend has a central critic (use local for --backend rllib)")
     if backend != "sb3" and cfg.train.opponents.fraction > 0:
         raise ConfigError("train.opponents: only the sb3 backend has an opponent pool (set fraction: 0 for --backend rllib)")
+    if backend != "sb3" and cfg.train.env_workers > 1:
+        raise ConfigError("train.env_workers: only the sb3 backend steps env copies in workers (use rllib.num_env_runners)")
+    if cfg.train.env_workers > cfg.train.n_envs:
+        raise ConfigError(f"train.env_workers = {cfg.train.env_workers} is more than train.n_envs ({cfg.train.n_envs}): "
+                          "each worker steps at least one env copy")
+    if cfg.train.env_workers > 1 and cfg.train.opponents.fraction > 0:
+        raise ConfigError("train.env_workers: the opponent pool (train.opponents) needs the env copies in one process; "
+                          "set env_workers: 1")
     if backend != "sb3" and cfg.train.lr_schedule != "constant":
         raise ConfigError("train.lr_schedule: only the sb3 backend has a learning-rate schedule (use constant for --backend rllib)")
     open_run_folder(out)
@@ -298,10 +306,17 @@ def train(
 
         def factory(k: int):
             return ExploringPriority(priority_model_from_config(cfg.env.priority), pm.exploration, pm.hold, seed=t.seed * 1000 + k)
-    vec = BankVecEnv(cfg.env, t.n_envs, t.seed, factory, global_state=t.critic == "central")
-    if central_bank_policy is not None:
-        for env in vec.envs:
-            env.central_bank_policy = central_bank_policy
+    if t.env_workers > 1:
+        if central_bank_policy is not None:
+            raise ConfigError("train.env_workers: a central bank policy needs the env copies in one process; set env_workers: 1")
+        from interbank.train.worker_vec_env import WorkerBankVecEnv
+
+        vec = WorkerBankVecEnv(cfg.env, t.n_envs, t.seed, factory, global_state=t.critic == "central", workers=t.env_workers)
+    else:
+        vec = BankVecEnv(cfg.env, t.n_envs, t.seed, factory, global_state=t.critic == "central")
+        if central_bank_policy is not None:
+            for env in vec.envs:
+                env.central_bank_policy = central_bank_policy
     start = 0
     model = build_model(cfg, vec, run_dir)
     if resume:
