@@ -60,12 +60,19 @@ export function drain(now) {
   let k = 0;
   for (; k < S.queue.length; k++) {
     const [seq, type, data] = S.queue[k];
-    if (seq <= S.lastSeq) continue;
-    S.lastSeq = seq;
-    if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
+    const going = S.applying !== null && S.applying.seq === seq;  // a snapshot half applied: on with it
+    if (!going) {
+      if (seq <= S.lastSeq) continue;
+      S.lastSeq = seq;
+      if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
+    }
     S.quiet = seq <= S.resumeAt;  // already shown before a reload: state only, no feed, log or history
     if (type === "step_end") S.endSeq = seq;
-    if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
+    if (type === "step_end" && data.compact) {
+      if (k !== lastEnd) { const h = data.head; stepTotalsOf(h.step, h.active_banks, h.defaults, h.total_capital, h.markets || [], h.totals || null); }
+      else if (!applyCompact(seq, data, t0)) break;  // the frame's budget is spent: the rest next frame (it stays queued)
+    }
+    else if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
     else if (type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(data);
     else if (type === "step_end") {  // the snapshot shown: its cost is kept for the benchmark (parse, then apply)
       const t1 = performance.now(), e = JSON.parse(data), t2 = performance.now();
@@ -280,11 +287,48 @@ export function stepTotalsOf(step, active, defaults, capital, markets, totals) {
 
 export function onStepEnd(e) {
   const d = e.data;
-  for (const b of d.banks) {
-    S.banks.set(b.id, b);
-    let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
-    if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
+  for (const b of d.banks) keepBank(b);
+  stepEndShown(d);
+}
+
+function keepBank(b) {
+  S.banks.set(b.id, b);
+  let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
+  if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
+}
+
+// a snapshot in columns (stream.js compactStepEnd): its banks made back into objects a slice at a
+// time, within the frame's budget (started at t0); true once it is applied whole, as onStepEnd would
+export const SLICE = 500;  // banks per slice (~1 ms)
+export function applyCompact(seq, c, t0) {
+  if (S.applying === null || S.applying.seq !== seq) S.applying = { seq, next: 0, ms: 0 };
+  const job = S.applying, keys = c.keys, cols = c.cols;
+  while (job.next < c.n) {
+    const t1 = performance.now(), end = Math.min(c.n, job.next + SLICE);
+    for (let i = job.next; i < end; i++) {
+      const b = {};
+      for (let k = 0; k < keys.length; k++) {
+        const [name, kind, extra] = keys[k], col = cols[k];
+        if (kind === "num") { const v = col[i]; b[name] = v !== v ? null : v; }
+        else if (kind === "bool") b[name] = col[i] === 1;
+        else if (kind === "str") b[name] = extra[col[i]];
+        else { const o = {}, m = extra.length; for (let j = 0; j < m; j++) o[extra[j]] = col[i * m + j]; b[name] = o; }
+      }
+      keepBank(b);
+    }
+    job.next = end; job.ms += performance.now() - t1;
+    if (job.next < c.n && performance.now() - t0 > FRAME_BUDGET_MS) return false;
   }
+  S.applying = null;
+  const t2 = performance.now();
+  if (S.state === "ready") setState("running");
+  stepEndShown(c.head);
+  S.dirty = true;
+  S.stepEndCost.push([c.parseMs, job.ms + performance.now() - t2]); if (S.stepEndCost.length > 100) S.stepEndCost.shift();
+  return true;
+}
+
+function stepEndShown(d) {
   if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
   stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
   systemPanel(); marketsPanel(); refreshBankSelect(); refreshBankPanel();
