@@ -300,25 +300,37 @@ function keepBank(b) {
 // a snapshot in columns (stream.js compactStepEnd): its banks made back into objects a slice at a
 // time, within the frame's budget (started at t0); true once it is applied whole, as onStepEnd would
 export const SLICE = 500;  // banks per slice (~1 ms)
+const built = new WeakMap();  // bank object -> the shape applyCompact built it with
 export function applyCompact(seq, c, t0) {
   if (S.applying === null || S.applying.seq !== seq) S.applying = { seq, next: 0, ms: 0 };
   const job = S.applying, keys = c.keys, cols = c.cols;
+  // objects built here, by the shape (keys, kinds, sub-keys) they were built with: only one of the same
+  // shape is written over (a bank of the init, or of a past step shown, is replaced)
+  const shape = JSON.stringify(keys.map(([name, kind, extra]) => [name, kind, kind === "obj" ? extra : null]));
+  const ids = keys.length && keys[0][0] === "id" && keys[0][1] === "str" ? keys[0][2] : null;
   while (job.next < c.n) {
     const t1 = performance.now(), end = Math.min(c.n, job.next + SLICE);
     for (let i = job.next; i < end; i++) {
-      const b = {};
+      // the bank's object of the last snapshot is written over when it has this one's shape: 10,000
+      // new objects a step, each living a step, filled the old generation and cost 50-100 ms GC pauses
+      const id = ids ? ids[cols[0][i]] : null, old = id !== null ? S.banks.get(id) : undefined;
+      const reuse = old !== undefined && built.get(old) === shape;
+      const b = reuse ? old : {};
       for (let k = 0; k < keys.length; k++) {
         const [name, kind, extra] = keys[k], col = cols[k];
         if (kind === "num") { const v = col[i]; b[name] = v !== v ? null : v; }
         else if (kind === "bool") b[name] = col[i] === 1;
         else if (kind === "str") b[name] = extra[col[i]];
-        else { const o = {}, m = extra.length; for (let j = 0; j < m; j++) o[extra[j]] = col[i * m + j]; b[name] = o; }
+        else { const o = reuse ? b[name] : {}, m = extra.length; for (let j = 0; j < m; j++) o[extra[j]] = col[i * m + j]; b[name] = o; }
       }
+      if (!reuse) built.set(b, shape);
       keepBank(b);
     }
     job.next = end; job.ms += performance.now() - t1;
     if (job.next < c.n && performance.now() - t0 > FRAME_BUDGET_MS) return false;
   }
+  // the panels, totals and medians of the step: in a frame of their own when this one's budget is spent
+  if (!job.tail && performance.now() - t0 > FRAME_BUDGET_MS) { job.tail = true; return false; }
   S.applying = null;
   const t2 = performance.now();
   if (S.state === "ready") setState("running");
