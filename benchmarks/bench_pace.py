@@ -9,7 +9,9 @@ bytes are counted, not parsed: the page's parsing happens in the browser, see be
 session's step is sampled every second from ``/api/interactive/status`` for --seconds after a
 warm-up of 3 steps; the pace is the median of the per-second step counts over sliding 5-second
 windows, and the mean over the whole window beside it. Also: the server process's CPU seconds per
-step (all its threads), the bytes the viewer read per step, the machine's load averages.
+step (all its threads, and its four busiest threads: ``loop`` is the event loop; the stepping
+thread is the busiest, the store's writer next), the bytes the viewer read per step, the
+machine's load averages.
 """
 
 from __future__ import annotations
