@@ -222,18 +222,6 @@ class Spill:
         except OSError as err:
             self._fail(err)
 
-    def write(self, seq: int, line: bytes) -> None:
-        if self.error is not None:
-            return
-        data = line + b"\n"
-        try:
-            if self.file is None or self.sizes[-1] >= self.segment_bytes:
-                self._rotate(seq)
-            self.file.write(data)
-            self.sizes[-1] += len(data)
-        except OSError as err:
-            self._fail(err)
-
     def _rotate(self, seq: int) -> None:
         if self.file is not None:
             self.file.close()

@@ -26,7 +26,7 @@ export function closeStream() {
 export function onStream(msg) {
   const m = msg.data;
   if (!S.source || m.token !== S.source.token) return;  // an earlier stream's last words
-  if (m.events) { for (const e of m.events) S.queue.push(e); return; }
+  if (m.events) { for (const e of m.events) { if (e[1] === "step_end") S.queueEnd = S.queue.length; S.queue.push(e); } return; }
   if (m.conn === "live") { setConn("live"); return; }
   if (m.conn === "reconnecting") {
     S.streamErrors++;
@@ -54,10 +54,11 @@ export function setConn(conn) {
 export function drain(now) {
   if (!S.queue.length || S.timeline) return;  // a past step shown: the stream waits (timeline.js)
   const t0 = performance.now();
-  // the newest step_end already queued: older snapshots are read for their totals only
-  let lastEnd = -1;
-  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k][1] === "step_end") { lastEnd = k; break; }
-  let k = 0;
+  // the newest step_end already queued (kept as events arrive): older snapshots are read for their
+  // totals only. The queue is read from S.queueAt on and cut only now and then: cutting (or scanning)
+  // 30,000 queued events every frame cost more than applying them
+  const lastEnd = S.queueEnd, queued = S.queue.length - S.queueAt;
+  let k = S.queueAt;
   for (; k < S.queue.length; k++) {
     const [seq, type, data] = S.queue[k];
     const going = S.applying !== null && S.applying.seq === seq;  // a snapshot half applied: on with it
@@ -73,7 +74,7 @@ export function drain(now) {
       else if (!applyCompact(seq, data, t0)) break;  // the frame's budget is spent: the rest next frame (it stays queued)
     }
     else if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
-    else if (type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(data);
+    else if (type === "transaction" && k < lastEnd - 1 && queued > 20000) countTransaction(data);
     else if (type === "step_end") {  // the snapshot shown: its cost is kept for the benchmark (parse, then apply)
       const t1 = performance.now(), e = JSON.parse(data), t2 = performance.now();
       onEvent(e, now);
@@ -83,7 +84,9 @@ export function drain(now) {
     if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
   }
   S.quiet = false;
-  S.queue = k >= S.queue.length ? [] : S.queue.slice(k);
+  if (k >= S.queue.length) { S.queue = []; S.queueAt = 0; S.queueEnd = -1; }
+  else if (k > 8192 && 2 * k > S.queue.length) { S.queue = S.queue.slice(k); S.queueEnd = Math.max(-1, S.queueEnd - k); S.queueAt = 0; }
+  else S.queueAt = k;
   if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
 }
 

@@ -28,9 +28,10 @@ export const SAMPLE_PER_STEP = 6;    // transactions shown per step in the feed 
 export function viewFields() {
   return {
     session: null, source: null, state: "idle", maxSteps: 0, finished: false, gone: false, formShown: null,
-    // the stream: queued batches, the snapshot being applied ({seq, next, ms}: a slice per frame),
-    // the last event applied, resuming after a reload
-    queue: [], applying: null, lastSeq: -1, catchUp: -1, streamErrors: 0, resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false,
+    // the stream: queued events (read from queueAt on; queueEnd: the newest step_end's index), the
+    // snapshot being applied ({seq, next, ms}: a slice per frame), the last event applied, resuming
+    // after a reload
+    queue: [], queueAt: 0, queueEnd: -1, applying: null, lastSeq: -1, catchUp: -1, streamErrors: 0, resumeAt: -1, quiet: false, endSeq: -1, firstSeq: null, resuming: false,
     // the network and its banks
     init: null, names: [], index: new Map(), nodes: [], spacing: 1, grid: null, banks: new Map(),
     // histories and totals
