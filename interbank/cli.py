@@ -858,6 +858,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from interbank.interactive.gctune import tune_gc
         from interbank.interactive.guard import LOOPBACK_HOSTS
         from interbank.interactive.protocol import JsonErrorH11Protocol
         from interbank.interactive.server import ServerLimits, create_app
@@ -887,6 +888,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(args.checkpoints, args.configs if args.configs is not None else scenarios_folder(), limits)
     except StoreError as err:
         fail(str(err))
+    tune_gc()  # a session's steps build tens of thousands of short-lived event dicts
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
     try:
         # a bounded graceful shutdown: open streams end, and the sessions' spills are removed

@@ -56,12 +56,13 @@ from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from interbank.interactive.runner import FINISHED_STATES, INTERRUPTED, CommandError, Runner, Status
 from interbank.interactive.store import Store, StoredSession
-from interbank.interactive.encoding import line_of, lines_of
+from interbank.interactive.encoding import cut_of, line_of
 from interbank.sim.events import Event
 
 MAX_WAIT = 0.25  # seconds: the longest the pacing sleeps without looking at the session's state
@@ -76,9 +77,13 @@ MAX_WRITE_BYTES = 1_000_000  # the most one write to a viewer carries (a lagging
 JOINED_KEPT = 8  # joined writes kept for viewers at the same position (usually all are at one)
 
 
+_FRAME = b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n"
+_SEQ_OF, _TYPE_OF = itemgetter("seq"), itemgetter("type")
+
+
 def frame_of(seq: int, type_: str, data: bytes) -> bytes:
     """One SSE frame: ``id`` = seq, ``event`` = type, ``data`` = the event's canonical JSON line."""
-    return b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n" % (seq, type_.encode(), data)
+    return _FRAME % (seq, type_.encode(), data)
 
 
 @dataclass
@@ -108,7 +113,7 @@ class Item:
         """The item of consecutive events' ``frames`` (their ``seqs``, ascending)."""
         if len(frames) == 1:
             return cls(seqs[0], frames[0])
-        return cls(seqs[0], b"".join(frames), seqs[-1], seqs, [0, *accumulate(len(f) for f in frames[:-1])])
+        return cls(seqs[0], b"".join(frames), seqs[-1], seqs, list(accumulate(map(len, frames[:-1]), initial=0)))
 
     def after(self, seq: int) -> bytes:
         """The frames of this item's events with a seq above ``seq``."""
@@ -204,20 +209,16 @@ class Spill:
         """The first seq still on disk (None: nothing is)."""
         return self.segments[0][0] if self.segments and self.error is None else None
 
-    def write_batch(self, encoded: list[tuple[int, bytes, str]], status: Status) -> None:
-        """Append one publish's events ((seq, line, type) each); ``status`` is for the store's spill."""
-        for seq, line, _ in encoded:
-            self.write(seq, line)
-
-    def write(self, seq: int, line: bytes) -> None:
+    def write_batch(self, first: int, last: int, lines: bytes, status: Status) -> None:
+        """Append one publish's events (seqs ``first`` to ``last``, their JSONL ``lines``) to the
+        newest segment (a new one when it is full); ``status`` is for the store's spill."""
         if self.error is not None:
             return
-        data = line + b"\n"
         try:
             if self.file is None or self.sizes[-1] >= self.segment_bytes:
-                self._rotate(seq)
-            self.file.write(data)
-            self.sizes[-1] += len(data)
+                self._rotate(first)
+            self.file.write(lines)
+            self.sizes[-1] += len(lines)
         except OSError as err:
             self._fail(err)
 
@@ -332,9 +333,8 @@ class DbSpill:
         """The first seq that can be read back in full (0 unless retention cut the stream)."""
         return None if self.store.error is not None else self.store.gaps.get(self.sid, -1) + 1
 
-    def write_batch(self, encoded: list[tuple[int, bytes, str]], status: Status) -> None:
-        lines = b"\n".join([line for _, line, _ in encoded]) + b"\n"
-        self.store.append(self.sid, encoded[0][0], encoded[-1][0], lines, status.as_dict())
+    def write_batch(self, first: int, last: int, lines: bytes, status: Status) -> None:
+        self.store.append(self.sid, first, last, lines, status.as_dict())
 
     def flush(self) -> None:
         """Nothing: :meth:`read` waits for the writer instead (in the reading thread)."""
@@ -482,10 +482,13 @@ class Session:
         if not events:
             self._published = self.runner.status()
             return
-        # encoded outside the lock, into one item
-        seqs, types = [e["seq"] for e in events], [e["type"] for e in events]
-        encoded = list(zip(seqs, lines_of(events), types))
-        item = Item.batch(seqs, [frame_of(seq, type_, line) for seq, line, type_ in encoded])
+        # encoded outside the lock, into one item: the JSONL blob (the spill's) and the SSE frames
+        # cut from it, made by C-level maps (no bytecode per event: ~10,000 a step at 10,000 banks)
+        seqs = list(map(_SEQ_OF, events))
+        cut = cut_of(events)
+        frame = b"id: %d\r\nevent: %s\r\ndata: " + cut.head + b"%s" + cut.tail + b"\r\n\r\n"
+        item = Item.batch(seqs, list(map(frame.__mod__, zip(seqs, map(str.encode, map(_TYPE_OF, events)), cut.parts))))
+        blob = cut.stream() if self.spill is not None else b""
         with self._history_lock:
             self.history.append(item)
             self.history_bytes += len(item.frame) + ITEM_OVERHEAD * len(seqs)
@@ -493,7 +496,7 @@ class Session:
             # the status answers what the stream says: never "complete" before the last step's events
             self._published = self.runner.status()
             if self.spill is not None:
-                self.spill.write_batch(encoded, self._published)
+                self.spill.write_batch(seqs[0], seqs[-1], blob, self._published)
             while len(self.history) > 1 and self.history_bytes > self.window_bytes:
                 gone = self.history.popleft()
                 self.history_bytes -= len(gone.frame) + ITEM_OVERHEAD * (gone.last - gone.seq + 1)

@@ -2,7 +2,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interbank.config import resolve_env_config
-from interbank.interactive.encoding import line_of, lines_of
+from interbank.interactive.encoding import cut_of, line_of, lines_of, stream_of
 from interbank.interactive.runner import Runner
 from interbank.policies import make_policy
 from interbank.sim.events import dumps
@@ -67,3 +67,35 @@ def test_a_string_that_holds_an_event_boundary_does_not_cut_its_event():
               {"step": 0, "seq": 1, "type": "x", "data": {"note": '},{"seq":1,'}},
               {"seq": 2, "step": 0, "type": "x", "data": 1e-7}]
     assert lines_of(events) == [dumps(e).encode() for e in events]
+
+
+def _jsonl(events):
+    return b"".join(dumps(e).encode() + b"\n" for e in events)
+
+
+def test_a_session_stream_as_one_blob_is_the_jsonl_dumps_writes():
+    runner = Runner(resolve_env_config("configs/stress.yaml", n_banks=300, max_steps=12), make_policy("heuristic", 0), 0)
+    batches = [runner.take_events()]
+    while runner.step():
+        batches.append(runner.take_events())
+    for events in batches:
+        cut = cut_of(events)
+        assert [cut.head + part + cut.tail for part in cut.parts] == [dumps(e).encode() for e in events]
+        assert stream_of(events) == _jsonl(events)
+    assert cut_of(batches[-1]).head == b'{"seq":', "a step's events are cut out of one encoding"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(values, max_size=8))
+def test_a_batch_as_one_blob_is_the_jsonl_dumps_writes(datas):
+    events = [{"seq": k, "step": 1, "type": "x", "data": d} for k, d in enumerate(datas)]
+    assert stream_of(events) == _jsonl(events)
+
+
+def test_a_blob_is_exact_when_an_event_is_not_seq_first_or_holds_a_nested_boundary():
+    nested = {"seq": 1, "step": 0, "type": "x", "data": [{"seq": 5, "step": 0}, {"seq": 6, "step": 1e-7}]}
+    for events in ([{"step": 0, "seq": 0, "type": "x", "data": 1e-7}, {"seq": 1, "step": 0, "type": "x", "data": 2}],
+                   [{"seq": 0, "step": 0, "type": "x", "data": {"note": '},{"seq":1,'}}, nested]):
+        assert stream_of(events) == _jsonl(events)
+        cut = cut_of(events)
+        assert [cut.head + part + cut.tail for part in cut.parts] == [dumps(e).encode() for e in events]

@@ -3,6 +3,7 @@ SSE server: line endings of every kind split across network reads, comments, mul
 a large event in many pieces, reconnection from the last event read, and the end answers."""
 
 import json
+import math
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,7 @@ EXPECTED = [[0, "init", '{"a":1}'], [1, "step_start", "one\ntwo"], [2, "transact
 
 class Handler(BaseHTTPRequestHandler):
     asked: ClassVar[list[str]] = []
+    pieces: ClassVar[list[bytes]] = PIECES
     finished_answer = 204
 
     def log_message(self, *args):  # quiet
@@ -59,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        for piece in PIECES:
+        for piece in Handler.pieces:
             self.wfile.write(piece)
             self.wfile.flush()
             time.sleep(0.02)  # pacing of the writer, so that the pieces arrive as separate reads
@@ -114,3 +116,39 @@ def test_the_stream_reader_reports_events_no_longer_kept(site):
     finally:
         Handler.finished_answer = 204
     assert got[-1] == {"token": 7, "end": 410, "error": "events before seq 9 are gone"}
+
+
+SNAPSHOT = {"step": 2, "active_banks": 2, "defaults": 1, "banks": [
+    {"id": "bank_0", "cash": 1.5, "leverage": None, "defaulted": True, "investments": {"A": 1.0, "B": -0.0}, "priority": "PROFIT"},
+    {"id": "bank_1", "cash": -2.0, "leverage": 3.25, "defaulted": False, "investments": {"A": 0.5, "B": 2.0}, "priority": "LIQUIDITY"}],
+    "markets": [{"name": "A", "price": 1.0}], "totals": {"cash": -0.5}}
+
+
+def _snapshot_events(site, data):
+    event = {"seq": 0, "step": 2, "type": "step_end", "data": data}
+    Handler.pieces = [b"id: 0\r\nevent: step_end\r\ndata: " + json.dumps(event).encode() + b"\r\n\r\n"]
+    try:
+        return [e for m in _read(site) if "events" in m for e in m["events"]]
+    finally:
+        Handler.pieces = PIECES
+
+
+def test_the_stream_reader_sends_a_snapshot_as_columns_in_its_key_order(site):
+    [(seq, kind, got)] = _snapshot_events(site, SNAPSHOT)
+    assert (seq, kind, got["compact"], got["n"]) == (0, "step_end", True, 2)
+    assert got["head"] == {k: v for k, v in SNAPSHOT.items() if k != "banks"}
+    assert [k[:2] for k in got["keys"]] == [["id", "str"], ["cash", "num"], ["leverage", "num"], ["defaulted", "bool"],
+                                            ["investments", "obj"], ["priority", "str"]]
+    cols = dict(zip([k[0] for k in got["keys"]], got["cols"]))
+    assert list(cols["cash"]) == [1.5, -2.0]
+    assert cols["leverage"][1] == 3.25 and math.isnan(cols["leverage"][0])  # NaN: null in the stream
+    assert list(cols["investments"]) == [1.0, 0.0, 0.5, 2.0]  # bank by bank, market by market
+    assert list(cols["defaulted"]) == [1, 0]
+    assert [got["keys"][0][2][int(c)] for c in cols["id"]] == ["bank_0", "bank_1"]
+    assert [got["keys"][-1][2][int(c)] for c in cols["priority"]] == ["PROFIT", "LIQUIDITY"]
+
+
+def test_a_snapshot_whose_banks_differ_in_shape_is_sent_as_its_text(site):
+    odd = {**SNAPSHOT, "banks": [SNAPSHOT["banks"][0], {**SNAPSHOT["banks"][1], "extra": 1}]}
+    [(_, _, got)] = _snapshot_events(site, odd)
+    assert isinstance(got, str) and json.loads(got)["data"] == odd

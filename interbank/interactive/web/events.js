@@ -26,7 +26,7 @@ export function closeStream() {
 export function onStream(msg) {
   const m = msg.data;
   if (!S.source || m.token !== S.source.token) return;  // an earlier stream's last words
-  if (m.events) { for (const e of m.events) S.queue.push(e); return; }
+  if (m.events) { for (const e of m.events) { if (e[1] === "step_end") S.queueEnd = S.queue.length; S.queue.push(e); } return; }
   if (m.conn === "live") { setConn("live"); return; }
   if (m.conn === "reconnecting") {
     S.streamErrors++;
@@ -54,19 +54,27 @@ export function setConn(conn) {
 export function drain(now) {
   if (!S.queue.length || S.timeline) return;  // a past step shown: the stream waits (timeline.js)
   const t0 = performance.now();
-  // the newest step_end already queued: older snapshots are read for their totals only
-  let lastEnd = -1;
-  for (let k = S.queue.length - 1; k >= 0; k--) if (S.queue[k][1] === "step_end") { lastEnd = k; break; }
-  let k = 0;
+  // the newest step_end already queued (kept as events arrive): older snapshots are read for their
+  // totals only. The queue is read from S.queueAt on and cut only now and then: cutting (or scanning)
+  // 30,000 queued events every frame cost more than applying them
+  const lastEnd = S.queueEnd, queued = S.queue.length - S.queueAt;
+  let k = S.queueAt;
   for (; k < S.queue.length; k++) {
     const [seq, type, data] = S.queue[k];
-    if (seq <= S.lastSeq) continue;
-    S.lastSeq = seq;
-    if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
+    const going = S.applying !== null && S.applying.seq === seq;  // a snapshot half applied: on with it
+    if (!going) {
+      if (seq <= S.lastSeq) continue;
+      S.lastSeq = seq;
+      if (S.firstSeq === null) { S.firstSeq = seq; S.resuming = false; }
+    }
     S.quiet = seq <= S.resumeAt;  // already shown before a reload: state only, no feed, log or history
     if (type === "step_end") S.endSeq = seq;
-    if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
-    else if (type === "transaction" && k < lastEnd - 1 && S.queue.length > 20000) countTransaction(data);
+    if (type === "step_end" && data.compact) {
+      if (k !== lastEnd) { const h = data.head; stepTotalsOf(h.step, h.active_banks, h.defaults, h.total_capital, h.markets || [], h.totals || null); }
+      else if (!applyCompact(seq, data, t0)) break;  // the frame's budget is spent: the rest next frame (it stays queued)
+    }
+    else if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
+    else if (type === "transaction" && k < lastEnd - 1 && queued > 20000) countTransaction(data);
     else if (type === "step_end") {  // the snapshot shown: its cost is kept for the benchmark (parse, then apply)
       const t1 = performance.now(), e = JSON.parse(data), t2 = performance.now();
       onEvent(e, now);
@@ -76,7 +84,9 @@ export function drain(now) {
     if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length && S.queue.length - k < 50000) { k++; break; }
   }
   S.quiet = false;
-  S.queue = k >= S.queue.length ? [] : S.queue.slice(k);
+  if (k >= S.queue.length) { S.queue = []; S.queueAt = 0; S.queueEnd = -1; }
+  else if (k > 8192 && 2 * k > S.queue.length) { S.queue = S.queue.slice(k); S.queueEnd = Math.max(-1, S.queueEnd - k); S.queueAt = 0; }
+  else S.queueAt = k;
   if (!S.queue.length && S.catchUp === Infinity) S.catchUp = S.lastSeq;
 }
 
@@ -280,11 +290,60 @@ export function stepTotalsOf(step, active, defaults, capital, markets, totals) {
 
 export function onStepEnd(e) {
   const d = e.data;
-  for (const b of d.banks) {
-    S.banks.set(b.id, b);
-    let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
-    if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
+  for (const b of d.banks) keepBank(b);
+  stepEndShown(d);
+}
+
+function keepBank(b) {
+  S.banks.set(b.id, b);
+  let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
+  if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
+}
+
+// a snapshot in columns (stream.js compactStepEnd): its banks made back into objects a slice at a
+// time, within the frame's budget (started at t0); true once it is applied whole, as onStepEnd would
+export const SLICE = 500;  // banks per slice (~1 ms)
+const built = new WeakMap();  // bank object -> the shape applyCompact built it with
+export function applyCompact(seq, c, t0) {
+  if (S.applying === null || S.applying.seq !== seq) S.applying = { seq, next: 0, ms: 0 };
+  const job = S.applying, keys = c.keys, cols = c.cols;
+  // objects built here, by the shape (keys, kinds, sub-keys) they were built with: only one of the same
+  // shape is written over (a bank of the init, or of a past step shown, is replaced)
+  const shape = JSON.stringify(keys.map(([name, kind, extra]) => [name, kind, kind === "obj" ? extra : null]));
+  const ids = keys.length && keys[0][0] === "id" && keys[0][1] === "str" ? keys[0][2] : null;
+  while (job.next < c.n) {
+    const t1 = performance.now(), end = Math.min(c.n, job.next + SLICE);
+    for (let i = job.next; i < end; i++) {
+      // the bank's object of the last snapshot is written over when it has this one's shape: 10,000
+      // new objects a step, each living a step, filled the old generation and cost 50-100 ms GC pauses
+      const id = ids ? ids[cols[0][i]] : null, old = id !== null ? S.banks.get(id) : undefined;
+      const reuse = old !== undefined && built.get(old) === shape;
+      const b = reuse ? old : {};
+      for (let k = 0; k < keys.length; k++) {
+        const [name, kind, extra] = keys[k], col = cols[k];
+        if (kind === "num") { const v = col[i]; b[name] = v !== v ? null : v; }
+        else if (kind === "bool") b[name] = col[i] === 1;
+        else if (kind === "str") b[name] = extra[col[i]];
+        else { const o = reuse ? b[name] : {}, m = extra.length; for (let j = 0; j < m; j++) o[extra[j]] = col[i * m + j]; b[name] = o; }
+      }
+      if (!reuse) built.set(b, shape);
+      keepBank(b);
+    }
+    job.next = end; job.ms += performance.now() - t1;
+    if (job.next < c.n && performance.now() - t0 > FRAME_BUDGET_MS) return false;
   }
+  // the panels, totals and medians of the step: in a frame of their own when this one's budget is spent
+  if (!job.tail && performance.now() - t0 > FRAME_BUDGET_MS) { job.tail = true; return false; }
+  S.applying = null;
+  const t2 = performance.now();
+  if (S.state === "ready") setState("running");
+  stepEndShown(c.head);
+  S.dirty = true;
+  S.stepEndCost.push([c.parseMs, job.ms + performance.now() - t2]); if (S.stepEndCost.length > 100) S.stepEndCost.shift();
+  return true;
+}
+
+function stepEndShown(d) {
   if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
   stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
   systemPanel(); marketsPanel(); refreshBankSelect(); refreshBankPanel();

@@ -61,7 +61,8 @@ export function groupsTick(now) {
   const box = $("groups");
   if (!groupsShown()) { if (!box.hidden) box.hidden = true; return; }
   if (box.hidden) { box.hidden = false; pending = true; }
-  if (!pending || now - shownAt < REFRESH_MS) return;
+  // never in the frame the network's base was drawn in (at 10,000 banks each takes tens of ms)
+  if (!pending || now - shownAt < REFRESH_MS || S.baseFrame === S.frames) return;
   pending = false; shownAt = now;
   renderGroups();
 }
