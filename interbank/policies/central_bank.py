@@ -88,3 +88,15 @@ def load_central_bank_policy(path: str | Path, name: str = "learned") -> Central
         return CentralBankMLP(load_tensors(folder / "policy.safetensors"), meta, name)
     except CheckpointError as err:
         raise CheckpointError(f"{folder}: {err}") from None
+
+
+CURRICULUM = "curriculum.json"  # what marks a two-policy run folder (``interbank.train.central_bank``)
+
+
+def two_policy_run(path: str | Path) -> tuple[Path, Path] | None:
+    """(the banks' run folder, the central bank's folder) when ``path`` is a two-policy run folder
+    (``curriculum.json``, ``banks/``, ``central_bank/``), else ``None``."""
+    p = Path(path)
+    if p.is_dir() and (p / CURRICULUM).is_file() and (p / "banks").is_dir() and (p / AGENT).is_dir():
+        return p / "banks", p / AGENT
+    return None
