@@ -262,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
     rp.add_argument("--verify", action="store_true", help="re-simulate --events FILE and report the first difference")
+    rp.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
+                    help=_CENTRAL_BANK_HELP + "; a two-policy run folder (train --central-bank) plays its learned one by default")
 
     xp = sub.add_parser(
         "export", help="write stable-baselines3's model.zip for a checkpoint (for SB3 users)",

@@ -157,7 +157,7 @@ class Runner:
         ``paused``; ``config`` is then the forked env's, the other arguments are unused). ``branch``:
         the fork a re-created branch's recording names in its init. ``central_bank_policy``: plays
         the ``central_bank`` agent (``config`` must turn it on) instead of the config's rule
-        (``interbank.interactive.central_bank``; ``policy_info`` then names it for the init)."""
+        (``interbank.policies.central_bank_setup``; ``policy_info`` then names it for the init)."""
         self.seed = seed
         if fork is None:
             info = {"policy": policy.name, "seed": seed, **(policy_info or {}),

@@ -66,7 +66,7 @@ def test_a_person_s_command_while_paused_stands_for_that_step_and_the_agent_deci
 
 
 def test_a_learned_central_bank_plays_in_the_runner_and_replays_from_its_checkpoint(tmp_path):
-    from interbank.interactive.central_bank import with_central_bank
+    from interbank.policies.central_bank_setup import with_central_bank
     from interbank.policies.checkpoint import load_checkpoint
     from tests.interactive.two_policy import write_two_policy_run
 

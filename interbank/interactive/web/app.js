@@ -10,6 +10,7 @@ import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort
 import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
 import { timelineTick, wireTimeline } from "./timeline.js";
+import { centralBankChoices, centralBankStartBody } from "./central_bank.js";
 
 // ------------------------------------------------------------------ setup
 export let SIZES = {}, DEFAULT_SIZE = null;
@@ -25,6 +26,7 @@ export async function loadChoices() {
     for (const n of cp.checkpoints) pol.appendChild(new Option("checkpoint: " + n, "checkpoint:" + n));
     for (const p of S.vocab.policies) { const o = new Option(p.name, "policy:" + p.name); o.title = p.description; pol.appendChild(o); }
     pol.value = "policy:heuristic";
+    centralBankChoices(vocab, cp);
     if (!pol.value && pol.options.length) pol.selectedIndex = 0;
     showPolicyParams();
     showScenarioSize();
@@ -92,6 +94,7 @@ export function startBody() {
   }
   if (Object.keys(params).length) body.params = params;
   if ($("scenario").value) body.scenario = $("scenario").value;
+  Object.assign(body, centralBankStartBody());
   const rows = [...$("pg-table").querySelectorAll("tbody tr")];
   if (rows.length) {
     body.banks = rows.map(tr => { const v = [...tr.querySelectorAll("input")].map(i => +i.value); return { capital: v[0], target_leverage: v[1], risk: v[2] }; });

@@ -1,5 +1,5 @@
-"""Who plays the ``central_bank`` agent in an interactive session: a rule by name, or the learned
-central bank of a two-policy run folder (``interbank.train.central_bank``).
+"""Who plays the ``central_bank`` agent in a session (interactive, replay, evaluate): a rule by
+name, or the learned central bank of a two-policy run folder (``interbank.train.central_bank``).
 
 :data:`CENTRAL_BANK_CHOICES` is the served list (``GET /api/vocabulary``'s ``central_banks``): the
 rules of ``interbank.envs.central_bank_rules`` and ``learned``. :func:`with_central_bank` turns a
@@ -49,9 +49,10 @@ class CentralBankSetup:
 
 def with_central_bank(cfg: EnvConfig, choice: str | None, checkpoint: str | Path | None = None,
                       params: dict[str, float] | None = None) -> CentralBankSetup:
-    """The session's central bank for ``choice`` (a rule name, ``learned`` or ``None``). ``None``
-    with a two-policy ``checkpoint`` means its learned central bank; ``None`` otherwise leaves
-    ``cfg`` as it is. A bad choice is a one-line ``ConfigError``."""
+    """The session's central bank for ``choice`` (a rule name, ``learned`` or ``None``) and a rule's
+    ``params`` (``None``: the scenario's, if it names the same rule). ``None`` with a two-policy
+    ``checkpoint`` means its learned central bank; ``None`` otherwise leaves ``cfg`` as it is. A
+    bad choice is a one-line ``ConfigError``."""
     both = two_policy_run(checkpoint) if checkpoint is not None else None
     if choice is None:
         if both is None:
@@ -66,12 +67,14 @@ def with_central_bank(cfg: EnvConfig, choice: str | None, checkpoint: str | Path
             raise ConfigError("central_bank learned needs a two-policy run folder as the checkpoint "
                               "(trained with interbank train --central-bank)")
         return learned_setup(cfg, both[1])
+    if params is None:  # the scenario's own parameters when it names the same rule, else the rule's defaults
+        params = dict(cfg.central_bank.rule_params) if cfg.central_bank.rule == choice else {}
     try:
-        check_rule_params(choice, dict(params or {}))
+        check_rule_params(choice, dict(params))
     except ValueError as err:
         raise ConfigError(f"central_bank_params: {err}") from None
     on = resolve_env_config(cfg, **{"central_bank.agent": True, "central_bank.rule": choice,
-                                   "central_bank.rule_params": dict(params or {})})
+                                   "central_bank.rule_params": dict(params)})
     return CentralBankSetup(on, None, {})
 
 
