@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
                     help="learn two policies by alternating best responses: the banks under this rule central bank, "
-                         "then the central bank against those banks (a run folder with banks/ and central_bank/)")
+                         "then the central bank against those banks (a run folder with banks/ and central_bank/); "
+                         "with --backend rllib both learn together as two RLlib policies")
     tr.add_argument("--central-bank-timesteps", type=_positive_int, default=4096, metavar="N",
                     help="with --central-bank: the central bank's PPO steps (default 4096)")
     tr.add_argument("--backend", choices=["sb3", "rllib"], help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
@@ -545,7 +546,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
-    """``train --central-bank RULE``: the banks under the rule, then the central bank against them."""
+    """``train --central-bank RULE``: sb3, the banks under the rule, then the central bank against them;
+    rllib, both together as two RLlib policies (the rule recorded, never deciding)."""
     from interbank.config import ConfigError
     from interbank.files import WriteError
     from interbank.run_folder import CheckpointError, RunFolderError
@@ -557,7 +559,13 @@ def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
     out = args.out or Path("runs") / f"{args.config.stem}-cb-{rule}"
     settings = CentralBankSettings(timesteps=args.central_bank_timesteps, seed=args.seed or 0)
     try:
-        banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params)
+        if backend == "rllib":  # both learn together, as two RLlib policies
+            from interbank.train.rllib_backend import train_both_rllib
+
+            banks, central_bank, _ = train_both_rllib(args.config, out, rule, params, args.timesteps, args.seed, progress,
+                                                      args.command_line, args.address, args.num_env_runners, args.num_gpus)
+        else:
+            banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params)
     except (ConfigError, RunFolderError, WriteError, CheckpointError) as err:
         fail(str(err))
     print(table(("", "value"), [("run folder", str(out)), ("banks' policy", str(banks)),
@@ -575,8 +583,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError as err:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     progress = not args.no_progress and sys.stderr.isatty()
-    if args.central_bank is not None and (args.resume or args.backend == "rllib" or args.objective or args.seeds):
-        fail("--central-bank trains one new run with the sb3 backend (no --resume, --backend rllib, --objective or --seeds)")
+    if args.central_bank is not None and (args.resume or args.objective or args.seeds):
+        fail("--central-bank trains one new run (no --resume, --objective or --seeds)")
     try:
         backend = resolve_backend(args.backend, args.resume, args.out)
     except (ConfigError, RunFolderError, WriteError) as err:

@@ -214,7 +214,7 @@ def _trained_entries(checkpoint: str | Path | None) -> tuple[list[Entry], list[P
     runs (empty for one checkpoint) and the checkpoint's learned priority model."""
     if checkpoint is None:
         return [], [], None
-    runs = seed_runs(Path(checkpoint))
+    runs = [] if two_policy_run(checkpoint) else seed_runs(Path(checkpoint))  # a two-policy run: its banks' one
     if not runs:
         trained, learned, folder = load_checkpoint(checkpoint)
         return [Entry("trained", trained, "trained", learned, folder)], runs, learned
