@@ -1,6 +1,7 @@
 """``interbank serve``: the seed's HTTP API over the interactive runner, with SSE streams and a web page.
 
-    POST /api/interactive/start          bank parameters in; SSE out (or JSON {session_id, stream_url})
+    POST /api/interactive/start          bank parameters (and who plays the central bank) in; SSE out
+                                         (or JSON {session_id, stream_url})
     POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?};
                                          command "branch" forks the session: {session_id, stream_url, ...}
                                          (paused, at its step; or "step": k, any session, at step k)
@@ -54,7 +55,6 @@ from interbank.config import (
     load_env_config,
     resolve_env_config,
 )
-from interbank.policies.central_bank_setup import CENTRAL_BANK_CHOICES, LEARNED, with_central_bank
 from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
 from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
@@ -69,6 +69,7 @@ from interbank.interactive.store import Store
 from interbank.interactive.vocabulary import vocabulary
 from interbank.policies import BASELINES, check_policy_params, make_policy
 from interbank.policies.central_bank import two_policy_run
+from interbank.policies.central_bank_setup import CENTRAL_BANK_CHOICES, LEARNED, with_central_bank
 from interbank.policies.checkpoint import (
     CheckpointError,
     load_checkpoint,

@@ -35,7 +35,8 @@ export function centralBankInit(d) {
   S.cb = { on, who: learned || (cfg ? cfg.rule : null), ccyb: 0, haircuts: 1, series: [], decisions: [], last: null };
   const panel = $("cb-panel"); if (!panel) return;
   panel.hidden = !on;
-  if (on) { $("cb-who").textContent = `played by ${S.cb.who}, deciding every ${cfg.every} step${cfg.every === 1 ? "" : "s"}`; render(); }
+  // the resolved config leaves out settings at their default (every: 1, a decision each step)
+  if (on) { $("cb-who").textContent = `played by ${S.cb.who}` + (cfg.every > 1 ? `, deciding every ${cfg.every} steps` : ""); render(); }
 }
 
 // one step_end: the figures in force over that step
