@@ -74,6 +74,11 @@ def test_the_panel_shows_the_agent_s_decisions_and_what_it_saw_as_the_stream_has
     assert axis is not None and axis["x1"] > axis["x0"]
     series = page.evaluate("window.__ib.cb.series")
     assert [p["step"] for p in series] == list(range(1, len(series) + 1))
+    # after a reload the Setup form says who played the central bank, and the panel is rebuilt
+    page.reload()
+    expect(page.locator("#session-id")).to_have_text(sid)
+    expect(page.locator("#central-bank")).to_have_value("taylor")
+    expect(page.locator("#cb-last")).to_contain_text(f"step {last['step']}: {last['data']['decision']}")
     page.click("#stop")
     assert page.errors == []
 

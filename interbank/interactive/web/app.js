@@ -10,7 +10,7 @@ import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort
 import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
 import { timelineTick, wireTimeline } from "./timeline.js";
-import { centralBankChoices, centralBankStartBody } from "./central_bank.js";
+import { centralBankChoices, centralBankRestore, centralBankSaved, centralBankStartBody, showCentralBankSetting } from "./central_bank.js";
 
 // ------------------------------------------------------------------ setup
 export let SIZES = {}, DEFAULT_SIZE = null;
@@ -188,6 +188,7 @@ export function showSettings(st) {
   showPolicyParams(st.params || {});
   $("seed").value = st.seed ?? 0; $("speed").value = st.speed ?? 5;
   $("n-banks").value = st.playground ? "" : (st.n_banks ?? ""); $("steps").value = st.steps ?? "";
+  showCentralBankSetting(st);
 }
 
 // the server's view of the session: the page never trusts a stale pill
@@ -260,6 +261,7 @@ export function save() {
     feed: feedFilter() ? [] : [...$("feed").children].map(li => [li.textContent, li.className]),
     selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
     compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,
+    cb: centralBankSaved(),
   };
   try { sessionStorage.setItem(SAVE_KEY, JSON.stringify(view)); } catch (e) { /* storage off or full: a reload replays */ }
 }
@@ -294,6 +296,7 @@ export function restore(v) {
   S.recent = v.recent || [];
   if (v.selected && S.index.has(v.selected)) { S.selected = v.selected; if (v.equity) S.equityHistory.set(v.selected, v.equity); }
   if (v.view) S.view = v.view;
+  centralBankRestore(v.cb);
   if (v.totals) header(v.totals);
   if (v.compare && !S.compare) openCompare(v.compare.other, v.compare.fork);
   if (v.market && S.marketHistory.has(v.market)) openMarket(v.market);

@@ -28,11 +28,16 @@ export function centralBankStartBody() {
   return sel && sel.value ? { central_bank: sel.value } : {};
 }
 
+// the Setup form after a reload or an Attach: who played the central bank in the session shown
+export function showCentralBankSetting(settings) {
+  const sel = $("central-bank"); if (sel) sel.value = settings.central_bank || "";
+}
+
 export function centralBankInit(d) {
   const cfg = d.config.resolved && d.config.resolved.central_bank;
   const on = !!(cfg && cfg.agent);
   const learned = d.config.run && d.config.run.central_bank ? d.config.run.central_bank.policy : null;
-  S.cb = { on, who: learned || (cfg ? cfg.rule : null), ccyb: 0, haircuts: 1, series: [], decisions: [], last: null };
+  S.cb = { on, who: learned || (cfg ? cfg.rule : null), ccyb: 0, haircuts: 1, series: [], decisions: [], last: null, seq: -1 };
   const panel = $("cb-panel"); if (!panel) return;
   panel.hidden = !on;
   // the resolved config leaves out settings at their default (every: 1, a decision each step)
@@ -51,7 +56,8 @@ export function centralBankStep(step, totals) {
 
 // an event of the agent: its decision (a lend_systemic decision is one inject event per bank)
 export function centralBankDecision(e) {
-  const cb = S.cb, d = e.data; if (!cb) return;
+  const cb = S.cb, d = e.data; if (!cb || e.seq <= cb.seq) return;  // shown before a reload (centralBankRestore)
+  cb.seq = e.seq;
   if (d.operation === "set_ccyb") cb.ccyb = d.value;
   if (d.operation === "set_haircuts") cb.haircuts = d.value;
   const same = cb.last && cb.last.step === e.step && cb.last.seq !== e.seq && cb.last.decision === d.decision;
@@ -60,6 +66,16 @@ export function centralBankDecision(e) {
   cb.decisions.push({ step: e.step, decision: d.decision, overridden: !!d.overridden });
   if (cb.decisions.length > KEEP) cb.decisions.shift();
   if (!S.quiet) render();
+}
+
+// what a reload keeps (app.js save / restore): the panel's history, not re-sent by the stream
+export function centralBankSaved() {
+  const cb = S.cb; if (!cb || !cb.on) return null;
+  return { ccyb: cb.ccyb, haircuts: cb.haircuts, series: cb.series.slice(-3000), decisions: cb.decisions.slice(-3000), last: cb.last, seq: cb.seq };
+}
+export function centralBankRestore(saved) {
+  if (!saved || !S.cb || !S.cb.on) return;
+  Object.assign(S.cb, saved); render();
 }
 
 // the agent's own operations (the feed; the panel is centralBankDecision's)
