@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
                     help="learn two policies by alternating best responses: the banks under this rule central bank, "
                          "then the central bank against those banks, then --rounds-1 more rounds of each (the banks "
-                         "under the learned central bank); a run folder with banks/ and central_bank/")
+                         "under the learned central bank); a run folder with banks/ and central_bank/; with --backend "
+                         "rllib both learn together as two RLlib policies")
     tr.add_argument("--central-bank-timesteps", type=_positive_int, default=4096, metavar="N",
                     help="with --central-bank: the central bank's PPO steps per round (default 4096)")
     tr.add_argument("--rounds", type=_positive_int, default=2, metavar="R",
@@ -266,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
     rp.add_argument("--verify", action="store_true", help="re-simulate --events FILE and report the first difference")
+    rp.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
+                    help=_CENTRAL_BANK_HELP + "; a two-policy run folder (train --central-bank) plays its learned one by default")
 
     xp = sub.add_parser(
         "export", help="write stable-baselines3's model.zip for a checkpoint (for SB3 users)",
@@ -551,7 +554,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
-    """``train --central-bank RULE``: the banks under the rule, then the central bank against them."""
+    """``train --central-bank RULE``: sb3, the banks under the rule, then the central bank against them;
+    rllib, both together as two RLlib policies (the rule recorded, never deciding)."""
     from interbank.config import ConfigError
     from interbank.files import WriteError
     from interbank.run_folder import CheckpointError, RunFolderError
@@ -566,8 +570,14 @@ def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
         out = args.out or Path("runs") / f"{args.config.stem}-cb-{rule}"
     settings = CentralBankSettings(timesteps=args.central_bank_timesteps, seed=args.seed or 0)
     try:
-        banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params,
-                                         rounds=args.rounds, resume=args.resume)
+        if backend == "rllib":  # both learn together, as two RLlib policies
+            from interbank.train.rllib_backend import train_both_rllib
+
+            banks, central_bank, _ = train_both_rllib(args.config, out, rule, params, args.timesteps, args.seed, progress,
+                                                      args.command_line, args.address, args.num_env_runners, args.num_gpus)
+        else:
+            banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params,
+                                             rounds=args.rounds, resume=args.resume)
     except (ConfigError, RunFolderError, WriteError, CheckpointError) as err:
         fail(str(err))
     print(table(("", "value"), [("run folder", str(out)), ("banks' policy", str(banks)),
@@ -585,11 +595,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError as err:
         fail(f"train needs stable-baselines3, sb3-contrib and torch ({err.name} is missing): pip install -e .")
     progress = not args.no_progress and sys.stderr.isatty()
-    if args.central_bank is not None and (args.backend == "rllib" or args.objective or args.seeds):
-        fail("--central-bank trains one run with the sb3 backend (no --backend rllib, --objective or --seeds)")
+    if args.central_bank is not None and (args.objective or args.seeds):
+        fail("--central-bank trains one run (no --objective or --seeds)")
     if args.central_bank is not None and args.resume:
         fail("--resume continues the two-policy run in --out by its own plan: leave --central-bank out")
     if args.resume and args.out is not None and (args.out / "curriculum.json").exists():
+        if args.backend == "rllib" or "RLlib" in (args.out / "curriculum.json").read_text():
+            fail("--resume: a two-policy RLlib run cannot be resumed yet (train it again into a new --out)")
         return _train_both(args, "sb3", progress)
     try:
         backend = resolve_backend(args.backend, args.resume, args.out)

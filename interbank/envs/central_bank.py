@@ -21,7 +21,10 @@ One more agent beside ``bank_0 ... bank_{N-1}``, with its own spaces:
 - when the step is given no action for it, ``policy`` decides (the configured rule,
   ``interbank.envs.central_bank_rules``; ``never`` holds).
 
-Its decisions are ``central_bank`` events with ``source: "agent"`` and the move as ``decision``.
+Its decisions are ``central_bank`` events with ``source: "agent"``, the move as ``decision`` and
+what it saw as ``observation`` (its features by name). ``override()`` (the interactive runner, after
+a person's central bank command while paused) makes the next step's decision ``hold``, marked
+``"overridden": true``: the person's command stands for that step.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 from gymnasium import spaces
 
 from interbank.envs.central_bank_observation import (
-    CB_FEATURE_INDEX, CB_HIGH, CB_LOW, N_CB_FEATURES, central_bank_cost, central_bank_features, credit, new_memory, sales,
+    CB_FEATURE_INDEX, CB_FEATURE_NAMES, CB_HIGH, CB_LOW, N_CB_FEATURES, central_bank_cost, central_bank_features, credit, new_memory, sales,
 )
 from interbank.envs.central_bank_rules import make_central_bank_rule
 from interbank.sim import central_bank as instruments
@@ -84,11 +87,18 @@ class CentralBankAgent:
         self.action_space = spaces.Discrete(N_CB_ACTIONS)
         self.obs = np.zeros(N_CB_FEATURES, np.float32)
         self.mask = np.zeros(N_CB_ACTIONS, np.int8)
+        self.overridden = False
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
         self.memory = new_memory(self.env.system)
+        self.overridden = False
         self.refresh()
+
+    def override(self) -> None:
+        """A person's command stands for the coming step: the agent's decision in it (if it is due)
+        is ``hold``, its event marked ``"overridden": true``; it decides again after that step."""
+        self.overridden = True
 
     def due(self) -> bool:
         """Whether it decides in the coming step (every ``every`` steps, from step 0)."""
@@ -107,11 +117,17 @@ class CentralBankAgent:
             return np.concatenate([self.obs, self.mask.astype(np.float32)])
         return {"observation": self.obs, "action_mask": self.mask}
 
+    def seen(self) -> dict[str, float | None]:
+        """What it sees now, by feature name (JSON-ready: a non-finite value is ``None``)."""
+        return {name: (float(x) if np.isfinite(x) else None) for name, x in zip(CB_FEATURE_NAMES, self.obs.tolist())}
+
     # ------------------------------------------------------------------ step
     def choose(self, action: Any | None) -> tuple[int, bool, bool]:
         """(action to execute, invalid, due) for this step, from the observation it had: the
         action sent, else the policy's; a masked one becomes ``hold``."""
         due = bool(self.obs[CB_FEATURE_INDEX["due"]] > 0.5)
+        if self.overridden:
+            return CB_HOLD, False, due
         if action is None:
             action = self.policy(self.obs, self.mask)
         try:
@@ -130,6 +146,7 @@ class CentralBankAgent:
         """After the banks' step: carry out a due decision (events with ``source: "agent"``),
         update its memory and return its reward (the caller refreshes the observations)."""
         s = self.env.system
+        overridden, self.overridden = self.overridden, False
         self.memory.sold_last = sales(s) - self.memory.sold_before
         self.memory.sold_before = sales(s)
         if s.done:
@@ -138,8 +155,11 @@ class CentralBankAgent:
             events = s.central_bank_decision(action)
             self.memory.credit_decided = credit(s)
             if s.log.enabled:
+                extra: dict[str, Any] = {"source": "agent", "decision": CB_ACTIONS[action], "observation": self.seen()}
+                if overridden:
+                    extra["overridden"] = True
                 for data in events:
-                    s.log.emit(s.t, "central_bank", {**data, "source": "agent", "decision": CB_ACTIONS[action]})
+                    s.log.emit(s.t, "central_bank", {**data, **extra})
         welfare_before, losses_before = before
         weight = self.env.config.central_bank.loss_weight
         reward = (s.welfare() - welfare_before) - weight * (central_bank_cost(s) - losses_before)

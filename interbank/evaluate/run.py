@@ -36,6 +36,8 @@ from interbank.policies.searched import describe_rule, rule_to_json, save_search
 from interbank.run_folder import training_env_config
 from interbank.sim.actions import PRIORITIES
 from interbank.evaluate.episode import evaluate_episode
+from interbank.policies.central_bank_setup import learned_setup
+from interbank.policies.central_bank import two_policy_run
 
 BASELINE_NAMES = tuple(BASELINES)  # every registered baseline, in the registry's order
 CSV_COLUMNS = (
@@ -124,6 +126,10 @@ class Plan:
     tuning: dict[str, Any] | None
     searched: dict[str, Any] | None
     out: Path
+    # a two-policy run's learned central bank: it plays the central_bank agent in every scored
+    # episode (None: the config's rule, if the agent is on)
+    central_bank: Any = None
+    central_bank_path: str | None = None
 
     def __len__(self) -> int:
         return len(self.entries) * self.episodes
@@ -208,7 +214,7 @@ def _trained_entries(checkpoint: str | Path | None) -> tuple[list[Entry], list[P
     runs (empty for one checkpoint) and the checkpoint's learned priority model."""
     if checkpoint is None:
         return [], [], None
-    runs = seed_runs(Path(checkpoint))
+    runs = [] if two_policy_run(checkpoint) else seed_runs(Path(checkpoint))  # a two-policy run: its banks' one
     if not runs:
         trained, learned, folder = load_checkpoint(checkpoint)
         return [Entry("trained", trained, "trained", learned, folder)], runs, learned
@@ -249,6 +255,11 @@ def plan(
     entries, runs, learned = _trained_entries(checkpoint)
     folder = entries[0].folder if entries else None
     env_cfg, source = _env_config(config, folder, banks)
+    learned_cb, learned_cb_path = None, None
+    pair = two_policy_run(checkpoint) if checkpoint is not None and not runs else None
+    if central_bank is None and pair is not None:  # both policies of a two-policy run
+        setup = learned_setup(env_cfg, pair[1])
+        env_cfg, learned_cb, learned_cb_path = setup.config, setup.policy, setup.info["central_bank"]["checkpoint_path"]
     if central_bank is not None:
         rule, params = central_bank
         env_cfg = resolve_env_config(env_cfg, **{"central_bank.agent": True, "central_bank.rule": rule,
@@ -280,7 +291,8 @@ def plan(
         entries=entries + rules, env_cfg=env_cfg, source=source, episodes=episodes, seed=seed,
         checkpoint=str(checkpoint if runs else folder) if checkpoint is not None else None, folder=folder,
         learned=learned, groups=groups, tuning=tuning, searched=searched,
-        out=out or (Path(checkpoint) / "eval" if runs else default_out(folder)),
+        out=out or (Path(checkpoint) / "eval" if runs else default_out(folder)), central_bank=learned_cb,
+        central_bank_path=learned_cb_path,
     )
 
 
@@ -288,7 +300,8 @@ def run(plan: Plan, progress: Callable[[str, int], None] | None = None, backend:
         address: str | None = None, deviations: bool = False, exploit: BestResponseTrainer | None = None) -> Outcome:
     """Score every entry on the plan's episodes (``len(plan)`` progress ticks), pick the best tuned
     rule, then (optionally) test the profiles for unilateral deviations and learned deviators."""
-    episodes_out = run_episodes(plan.env_cfg, plan.entries, plan.tasks(), plan.seed, backend, workers, address, progress)
+    episodes_out = run_episodes(plan.env_cfg, plan.entries, plan.tasks(), plan.seed, backend, workers, address, progress,
+                                plan.central_bank)
     results = {e.name: aggregate([episodes_out[(k, i)] for i in range(plan.episodes)]) for k, e in enumerate(plan.entries)}
     rule_names = plan.rule_names()
     best = max(rule_names, key=lambda n: results[n]["mean_return"]) if rule_names else None
@@ -319,8 +332,7 @@ def report(plan: Plan, outcome: Outcome, plots: bool = True) -> tuple[dict[str, 
         "priority_model": "learned" if plan.learned is not None else "rule_based",
         "env": {"source": plan.source, "n_banks": env_cfg.n_banks, "max_steps": env_cfg.max_steps,
                 "config_digest": env_cfg.digest(),
-                **({"central_bank": {"rule": env_cfg.central_bank.rule, "params": env_cfg.central_bank.rule_params}}
-                   if env_cfg.central_bank.agent else {})},
+                **({"central_bank": _central_bank_facts(plan)} if env_cfg.central_bank.agent else {})},
         "episodes": plan.episodes,
         "seeds": [plan.seed + i for i in range(plan.episodes)],
         "units": UNITS,
@@ -430,9 +442,22 @@ def evaluate(
     return report(p, run(p, progress, backend, workers, address, deviations, exploit), plots)
 
 
+def _central_bank_facts(plan: Plan) -> dict[str, Any]:
+    """What metrics.json says of the central bank agent: its rule, or the learned one (the rule then
+    only decides in the rules' tuning, search and deviation episodes)."""
+    cb = plan.env_cfg.central_bank
+    facts: dict[str, Any] = {"rule": cb.rule, "params": cb.rule_params}
+    if plan.central_bank is not None:
+        facts = {"policy": "learned", "checkpoint": plan.central_bank_path, "tuning_rule": facts}
+    return facts
+
+
 def _episode(args: tuple) -> Any:
-    env_cfg, policy, priority_model, seed = args
-    return evaluate_episode(parallel_env(env_cfg, priority_model=priority_model), policy, seed)
+    env_cfg, policy, priority_model, seed, central_bank = args
+    env = parallel_env(env_cfg, priority_model=priority_model)
+    if central_bank is not None:
+        env.central_bank_policy = central_bank
+    return evaluate_episode(env, policy, seed)
 
 
 def run_deviations(plan: Plan, trained: list[str], best: str | None, backend: str, workers: int, address: str | None,
@@ -451,11 +476,12 @@ def run_deviations(plan: Plan, trained: list[str], best: str | None, backend: st
 
 
 def run_episodes(env_cfg: EnvConfig, entries: list[Entry], tasks: list[tuple[int, int]], seed: int, backend: str,
-                 workers: int, address: str | None, progress: Callable[[str, int], None] | None) -> dict[tuple[int, int], Any]:
+                 workers: int, address: str | None, progress: Callable[[str, int], None] | None,
+                 central_bank: Any = None) -> dict[tuple[int, int], Any]:
     """Every (entry, episode) task, locally, over local processes (``workers``), or over a Ray
     cluster (``backend="rllib"``). Each episode is seeded by its index alone, so the results do not
-    depend on where it ran."""
-    args = [(env_cfg, entries[k].policy, entries[k].priority_model, seed + i) for k, i in tasks]
+    depend on where it ran. ``central_bank``: a learned central bank playing in every episode."""
+    args = [(env_cfg, entries[k].policy, entries[k].priority_model, seed + i, central_bank) for k, i in tasks]
     done: dict[int, int] = {}
 
     def record(j: int, _: Any) -> None:

@@ -13,6 +13,12 @@ and all of them see the same event stream: the env's simulation events plus
 ``central_bank`` events of its own, operations ``lending_facility`` and
 ``repayment``; only the three operations above come from commands.)
 
+With the ``central_bank`` agent on (a rule, or a learned policy given as
+``central_bank_policy``), its decisions are ``central_bank`` events with
+``source: "agent"``, re-created by stepping. A person's central bank command
+while paused overrides it: the command stands for the coming step (the agent
+holds in it, its event marked ``overridden``) and the agent decides again after.
+
 A command in the wrong state, an unknown or gone bank, or an amount that is not
 valid for it raises :class:`CommandError` (with an HTTP-like status: 404
 unknown bank, 409 wrong state or gone bank, 422 bad value) and changes nothing.
@@ -42,6 +48,7 @@ import numpy as np
 
 from interbank.config import EnvConfig
 from interbank.envs import parallel_env
+from interbank.envs.central_bank import CentralBankPolicy
 from interbank.envs.interbank_env import InterbankEnv
 from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
@@ -143,11 +150,14 @@ class Runner:
     """
 
     def __init__(self, config: EnvConfig, policy: Policy, seed: int, policy_info: dict[str, Any] | None = None,
-                 priority_model: Any = None, branch: dict[str, Any] | None = None, *, fork: Fork | None = None) -> None:
+                 priority_model: Any = None, branch: dict[str, Any] | None = None, *, fork: Fork | None = None,
+                 central_bank_policy: CentralBankPolicy | None = None) -> None:
         """A runner of a new episode of ``config`` with ``policy`` from ``seed`` (state ``ready``),
         or, with ``fork``, one that goes on from a copy of another runner's paused simulation (state
         ``paused``; ``config`` is then the forked env's, the other arguments are unused). ``branch``:
-        the fork a re-created branch's recording names in its init."""
+        the fork a re-created branch's recording names in its init. ``central_bank_policy``: plays
+        the ``central_bank`` agent (``config`` must turn it on) instead of the config's rule
+        (``interbank.policies.central_bank_setup``; ``policy_info`` then names it for the init)."""
         self.seed = seed
         if fork is None:
             info = {"policy": policy.name, "seed": seed, **(policy_info or {}),
@@ -156,6 +166,8 @@ class Runner:
             if branch is not None:  # re-creating a branch's recording: its init names the fork
                 run_info["branch"] = branch
             env = parallel_env(config, record_events=True, run_info=run_info, priority_model=priority_model)
+            if central_bank_policy is not None:
+                env.central_bank_policy = central_bank_policy  # a ValueError when the config has no agent
             policy.reset(seed)
             env.reset(seed=seed)
             pending: list[Event] = list(env.drain_events())
@@ -339,6 +351,14 @@ class Runner:
         self._check_active(bank, self._bank_index(f"central_bank {operation}", bank))
         self._central_bank(operation, bank, _amount(amount))
 
+    def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
+        """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors.
+        With the central bank agent on, the person's command stands for the coming step (the agent
+        holds in it, then decides again)."""
+        self._intervene(operation, bank, amount)
+        if self.env.central_bank_agent is not None:
+            self.env.central_bank_agent.override()
+
     def _bank_index(self, what: str, bank: str | None) -> int:
         """The index of ``bank``, a known agent name (422 when missing, 404 when unknown)."""
         if not isinstance(bank, str) or not bank:
@@ -352,7 +372,7 @@ class Runner:
             state = "deleted" if self.env.system.deleted[idx] else "defaulted"
             raise CommandError(409, f"bank {bank} is gone ({state}) and cannot be changed")
 
-    def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
+    def _intervene(self, operation: str, bank: str | None, amount: float) -> None:
         """The env's intervention; its ValueError / KeyError (it changed nothing) become CommandErrors."""
         try:
             self.env.central_bank(operation, bank, amount)

@@ -1,6 +1,7 @@
 """``interbank serve``: the seed's HTTP API over the interactive runner, with SSE streams and a web page.
 
-    POST /api/interactive/start          bank parameters in; SSE out (or JSON {session_id, stream_url})
+    POST /api/interactive/start          bank parameters (and who plays the central bank) in; SSE out
+                                         (or JSON {session_id, stream_url})
     POST /api/interactive/control        {"session_id"?, "command", "bank"?, "amount"?, "operation"?};
                                          command "branch" forks the session: {session_id, stream_url, ...}
                                          (paused, at its step; or "step": k, any session, at step k)
@@ -35,6 +36,7 @@ import asyncio
 import math
 import re
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +68,8 @@ from interbank.interactive.sessions import Session, SessionStore, resident_bytes
 from interbank.interactive.store import Store
 from interbank.interactive.vocabulary import vocabulary
 from interbank.policies import BASELINES, check_policy_params, make_policy
+from interbank.policies.central_bank import two_policy_run
+from interbank.policies.central_bank_setup import CENTRAL_BANK_CHOICES, LEARNED, with_central_bank
 from interbank.policies.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -151,6 +155,11 @@ class StartRequest(BaseModel):
     params: dict[str, float] | None = Field(
         default=None, max_length=16, description="the baseline's parameters, e.g. {\"c\": 3} for lend_surplus")
     checkpoint: str | None = Field(default=None, description="a checkpoint name from the server's checkpoints folder")
+    central_bank: Literal[CENTRAL_BANK_CHOICES] | None = Field(  # type: ignore[valid-type]
+        default=None, description="who plays the central_bank agent: a rule, or learned (the checkpoint's, a two-policy "
+                                  "run); default: the scenario's own, or a two-policy checkpoint's learned one")
+    central_bank_params: dict[str, float] | None = Field(
+        default=None, max_length=16, description="the central bank rule's parameters, e.g. {\"funding\": 0.08} for taylor")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
     speed: float = Field(default=5.0, ge=0, allow_inf_nan=False,
@@ -294,7 +303,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                 raise CommandError(422, f"params: policy {name}: {err}") from None
             # the baseline and its parameters, so that replay --verify re-creates it (a rule's name says its parameters)
             info = {"baseline": name, "params": params} if params or policy.name != name else {}
-            return policy, info, None
+            return policy, info, None, None
         if req.params:
             raise CommandError(422, "params are for a baseline policy, not a checkpoint")
         if checkpoints is None:
@@ -306,7 +315,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(404, f"unknown checkpoint {req.checkpoint!r}")
         try:
             policy, priority, folder = load_checkpoint(path)
-            return policy, {"checkpoint": req.checkpoint, "checkpoint_path": str(folder.resolve())}, priority
+            return policy, {"checkpoint": req.checkpoint, "checkpoint_path": str(folder.resolve())}, priority, path
         except CheckpointError as err:
             raise CommandError(422, f"checkpoint {req.checkpoint!r}: {err}") from None
 
@@ -333,11 +342,17 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         old = store.get(req.replace) if req.replace is not None else None
         cfg = env_config(req)
         check_speed(req.speed)
-        policy, info, priority = policy_for(req)
+        policy, info, priority, run_folder = policy_for(req)
+        try:
+            cb = with_central_bank(cfg, req.central_bank, run_folder, req.central_bank_params)
+        except ConfigError as err:
+            raise CommandError(422, str(err)) from None
+        cfg, info = cb.config, {**info, **cb.info}
         # 429 / 503 before any work, from the estimate (the replaced session's share counts as free)
         reservation = store.reserve(cfg.n_banks, cfg.max_steps, replacing=old)
         try:
-            runner = await asyncio.to_thread(Runner, cfg, policy, req.seed, info, priority)
+            runner = await asyncio.to_thread(partial(Runner, cfg, policy, req.seed, info, priority,
+                                                     central_bank_policy=cb.policy))
             if req.paused:
                 runner.command("pause")
             if old is not None and not old.done.is_set():
@@ -348,7 +363,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             settings = {"scenario": req.scenario, "policy": None if req.checkpoint else (req.policy or "heuristic"),
                         "checkpoint": req.checkpoint, "params": info.get("params", {}), "seed": req.seed,
                         "n_banks": cfg.n_banks, "steps": cfg.max_steps, "speed": req.speed,
-                        "playground": req.banks is not None}
+                        "playground": req.banks is not None,
+                        "central_bank": (cfg.central_bank.rule if cb.policy is None else LEARNED) if cfg.central_bank.agent else None}
             session = store.add(runner, req.speed, limits.client_buffer, reservation=reservation, settings=settings)
         finally:
             store.unreserve(reservation)
@@ -474,16 +490,20 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.get("/api/checkpoints", summary="Checkpoint names usable in start", responses=_responses())
     async def list_checkpoints():
-        names = []
+        names, both = [], []
         if checkpoints is not None and checkpoints.is_dir():
             for p in sorted(checkpoints.iterdir()):
                 try:
                     if NAME.match(p.name):
-                        resolve_checkpoint(p)
+                        pair = two_policy_run(p)
+                        resolve_checkpoint(pair[0] if pair else p)
                         names.append(p.name)
+                        if pair:
+                            both.append(p.name)
                 except CheckpointError:
                     continue
-        return {"checkpoints": names, "policies": list(BASELINES)}
+        # central_bank: the two-policy runs among them (banks + a learned central bank)
+        return {"checkpoints": names, "central_bank": both, "policies": list(BASELINES)}
 
     @app.get("/api/scenarios", summary="Scenario names usable in start", responses=_responses())
     async def list_scenarios():

@@ -4,7 +4,10 @@ Keys (single key presses, no Enter): ``p`` pause, ``r`` resume, ``s`` stop, and
 while paused ``c`` add capital / ``i`` inject central bank liquidity (each asks
 for the bank and the amount) / ``d`` delete a bank (asks for the bank). The
 live view shows the step, active banks, defaults, total capital, the policy
-rate and capital requirement, and the latest events.
+rate and capital requirement, and the latest events. A two-policy run folder
+(banks + central bank) replays both: its learned central bank decides unless
+``--central-bank RULE`` names a rule; a person's central bank command while
+paused stands for that step.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
+from interbank.policies.central_bank_setup import with_central_bank
 from interbank.interactive.runner import MIN_SPEED, CommandError, Runner
 from interbank.interactive.verify import load_jsonl, verify_events
 from interbank.jsonl import JsonlError, JsonlWriter
@@ -48,6 +52,10 @@ _CENTRAL_BANK: dict[str, Format] = {
     "set_capital_requirement": lambda d: f"central bank: minimum capital ratio set to {d['value']:.2%}",
     "lending_facility": lambda d: f"{d['bank']} drew {d['amount']:,.2f} from the central bank at {d['rate']:.2%}",
     "repayment": lambda d: f"{d['bank']} repaid {d['amount']:,.2f} to the central bank",
+    # the central bank agent's own decisions
+    "hold": lambda d: "central bank: holds" + (" (a person's command stands this step)" if d.get("overridden") else ""),
+    "set_ccyb": lambda d: f"central bank: countercyclical buffer set to {d['value']:.2%}",
+    "set_haircuts": lambda d: f"central bank: facility haircuts x {d['value']:g}",
 }
 
 
@@ -61,7 +69,12 @@ def describe(event: Event) -> str | None:
     if t == "transaction" and not d.get("amount"):
         return None
     line = _CENTRAL_BANK.get(d["operation"]) if t == "central_bank" else _LINES.get(t)
-    return line(d) if line is not None else feed_line(event)  # a registered type's own feed line, if any
+    if line is None:
+        return feed_line(event)  # a registered type's own feed line, if any
+    text = line(d)
+    if t == "central_bank" and d.get("source") == "agent" and d["operation"] != "hold":
+        text += f" (agent: {d['decision']})"
+    return text
 
 
 class _Keys:
@@ -171,7 +184,9 @@ def replay(args: argparse.Namespace) -> int:
             info = {"checkpoint_path": str(folder.resolve())}
         else:
             policy, info = make_policy(args.policy, args.seed), {}
-        cfg = _config(args, folder)
+        rule, params = getattr(args, "central_bank", None) or (None, None)
+        cb = with_central_bank(_config(args, folder), rule, args.checkpoint, params)
+        cfg, info = cb.config, {**info, **cb.info}
     except (ConfigError, CheckpointError) as err:
         fail(str(err))
     if args.events is not None and args.events.parent and not args.events.parent.exists():
@@ -179,7 +194,7 @@ def replay(args: argparse.Namespace) -> int:
     if args.events is not None and args.events.is_dir():
         fail(f"--events: {args.events} is a folder; give a file name")
 
-    runner = Runner(cfg, policy, args.seed, info, priority_model=priority)
+    runner = Runner(cfg, policy, args.seed, info, priority_model=priority, central_bank_policy=cb.policy)
     interactive = not args.no_interactive and sys.stdin.isatty() and sys.stdout.isatty()
     feed: list[str] = []
     try:

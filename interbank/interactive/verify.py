@@ -5,7 +5,9 @@ its control events (each applied at the step it records). Interventions are
 replayed at the same points, so a faithful recording re-creates itself byte
 for byte. ``central_bank`` events are commands only for the operations a
 command can ask for (inject, set_policy_rate, set_capital_requirement); the
-simulation's own (lending_facility, repayment) are re-created by stepping.
+simulation's own (lending_facility, repayment) and the central bank agent's
+decisions (``source: "agent"``) are re-created by stepping; a learned central bank
+is loaded from the checkpoint its init names (``run.central_bank.checkpoint_path``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from interbank.config import ConfigError, parse_env_config
 from interbank.interactive.runner import CONTROL_EVENT, Runner, is_command_event
 from interbank.policies import BASELINES, check_policy_params, make_policy
+from interbank.policies.central_bank import load_central_bank_policy
 from interbank.policies.checkpoint import load_checkpoint
 from interbank.sim.events import dumps
 
@@ -52,8 +55,15 @@ def runner_from_init(init: dict[str, Any]) -> Runner:
         except (TypeError, ValueError) as err:
             raise ConfigError(f"the init event's run.params: {err}") from None
     info = {k: v for k, v in run.items() if k not in ("policy", "seed", "priority_model")}
+    central_bank = None
+    if isinstance(run.get("central_bank"), dict):  # a learned central bank: its checkpoint
+        path = run["central_bank"].get("checkpoint_path")
+        if not isinstance(path, str):
+            raise ConfigError("the init event's run.central_bank.checkpoint_path must be a path")
+        central_bank = load_central_bank_policy(path)
     # a branch's init names its parent and fork step (config.branch); the replay's init must too
-    return Runner(env_cfg, policy, seed, info, priority_model=priority, branch=cfg.get("branch"))
+    return Runner(env_cfg, policy, seed, info, priority_model=priority, branch=cfg.get("branch"),
+                  central_bank_policy=central_bank)
 
 
 def command_of(event: dict[str, Any]) -> tuple[str, str | None, Any, str | None]:

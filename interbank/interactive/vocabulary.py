@@ -7,7 +7,10 @@ Each list is declared once where it belongs and only collected here:
 - event types (with how the front ends show each) and central bank operations:
   ``interbank.sim.events`` (``EVENTS``; extensions register from ``interbank/sim/event_types/``);
 - commands, the events they produce and session states: ``interbank.interactive.runner``;
-- actions and priorities: ``interbank.sim.actions``.
+- actions and priorities: ``interbank.sim.actions``;
+- the central bank agent's choices at start (``interbank.policies.central_bank_setup``), its moves
+  (``interbank.sim.central_bank``), its own operations (``interbank.sim.events``) and its
+  observation features (``interbank.envs.central_bank_observation``).
 
 What is declared here is what exists only for people: the unit of each figure and of each
 command's amount (:data:`UNITS`, :data:`FIELD_UNITS`, :data:`INTERVENTION_UNITS`). The server's
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from interbank.envs.central_bank_observation import CB_FEATURES
+from interbank.policies.central_bank_setup import central_bank_catalogue
 from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
     COMMAND_TABLE,
@@ -32,7 +37,8 @@ from interbank.interactive.runner import (
 )
 from interbank.policies import policy_catalogue
 from interbank.sim.actions import ACTIONS, PRIORITIES
-from interbank.sim.events import CONTROL_EVENTS, EVENT_TYPES, EVENTS, FACILITY_OPERATIONS, SIMULATION_EVENTS
+from interbank.sim.central_bank import CB_ACTIONS
+from interbank.sim.events import AGENT_OPERATIONS, CONTROL_EVENTS, EVENT_TYPES, EVENTS, FACILITY_OPERATIONS, SIMULATION_EVENTS
 
 # how a figure is shown: money in dollars; rates and ratios as percent (the wire carries fractions)
 UNITS: dict[str, dict[str, Any]] = {
@@ -81,6 +87,11 @@ def vocabulary() -> dict[str, Any]:
                      for name in (*COMMANDS, *SESSION_COMMANDS)],
         "central_bank_operations": [{"name": op, **INTERVENTION_UNITS[op]} for op in CENTRAL_BANK_OPERATIONS],
         "facility_operations": list(FACILITY_OPERATIONS),
+        # the central bank agent: who may play it at start, its own operations, moves and observation
+        "central_banks": central_bank_catalogue(),
+        "agent_operations": list(AGENT_OPERATIONS),
+        "central_bank_moves": list(CB_ACTIONS),
+        "central_bank_features": [{"name": name, "unit": unit} for name, unit in CB_FEATURES],
         "session_states": list(STATES),
         "live_states": [s for s in STATES if s not in FINISHED_STATES],
         "actions": list(ACTIONS),

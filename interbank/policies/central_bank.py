@@ -94,3 +94,12 @@ def load_two_policy_run(out: Path) -> tuple[Any, CentralBankMLP]:
                           "phases): continue it with interbank train --resume --out " + str(out))
     last = {d["learns"]: d["checkpoint"] for d in plan["done"]}
     return load_policy(out / last["banks"]), load_central_bank_policy(out / last["central_bank"])
+
+
+def two_policy_run(path: str | Path) -> tuple[Path, Path] | None:
+    """(the banks' run folder, the central bank's folder) when ``path`` is a two-policy run folder
+    (``curriculum.json``, ``banks/``, ``central_bank/``), else ``None``."""
+    p = Path(path)
+    if p.is_dir() and (p / CURRICULUM).is_file() and (p / "banks").is_dir() and (p / AGENT).is_dir():
+        return p / "banks", p / AGENT
+    return None

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from interbank.envs.observation import FEATURE_NAMES, N_FEATURES
+from interbank.policies.central_bank import two_policy_run
 from interbank.run_folder import (
     ACTIVATIONS,
     FORMAT,
@@ -193,6 +194,8 @@ def load_priority_model(path: str | Path):
 
 
 def load_checkpoint(path: str | Path):
-    """(policy, learned priority model or None, checkpoint folder)."""
-    folder = resolve_checkpoint(path)
+    """(policy, learned priority model or None, checkpoint folder). A two-policy run folder
+    (banks + central bank, ``interbank.train.central_bank``) gives its banks' policy."""
+    both = two_policy_run(path)
+    folder = resolve_checkpoint(both[0] if both else path)
     return load_policy(folder), load_priority_model(folder), folder

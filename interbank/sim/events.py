@@ -108,7 +108,9 @@ class CentralBankData(TypedDict):
     facility's use, names its ``source``: ``user`` for a command typed in the interactive runner,
     ``agent`` for the ``central_bank`` agent, which also emits ``hold``, ``set_ccyb`` (``value``:
     the countercyclical buffer, a ratio) and ``set_haircuts`` (``value``: the haircuts' scale,
-    1.5 tight, 1 normal, 0.5 wide), with its move as ``decision``."""
+    1.5 tight, 1 normal, 0.5 wide), with its move as ``decision`` and what it saw as
+    ``observation`` (its features by name); ``overridden``: a person's command stood for this
+    step, so the agent held."""
 
     operation: Literal[FACILITY_OPERATIONS + INTERVENTIONS + AGENT_OPERATIONS]  # type: ignore[valid-type]
     bank: str | None
@@ -117,6 +119,8 @@ class CentralBankData(TypedDict):
     value: float | None
     source: NotRequired[Literal[DECISION_SOURCES]]  # type: ignore[valid-type]
     decision: NotRequired[Literal[CENTRAL_BANK_DECISIONS]]  # type: ignore[valid-type]
+    observation: NotRequired[dict[str, float | None]]
+    overridden: NotRequired[bool]
 
 
 class BankSnapshot(TypedDict):

@@ -222,3 +222,134 @@ def _log(writer, result: dict[str, Any], step: int) -> dict[str, float]:
             writer.add_scalar(f"train/{key}", value, step)
             out[key] = float(value)
     return out
+
+
+# ---------------------------------------------------------------- two policies (issue 21)
+def _two_policy_algo_config(cfg: TrainConfig, num_env_runners: int, num_gpus: float):
+    """PPO over RLlib's multi-agent API: ``bank_*`` -> the ``banks`` module (one policy shared by
+    every bank), ``central_bank`` -> the ``central_bank`` module, each RLlib's action-masking module
+    over its own spaces (``interbank.train.rllib_env.two_policy_env_class``)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+    from ray.rllib.examples.rl_modules.classes.action_masking_rlm import (
+        ActionMaskingTorchRLModule,
+    )
+
+    from interbank.train.rllib_env import BANKS_POLICY, CENTRAL_BANK_POLICY, policy_of, two_policy_env_class
+
+    t, r = cfg.train, cfg.rllib
+    model = {"fcnet_hiddens": list(t.net_arch), "fcnet_activation": t.activation, "vf_share_layers": False}
+    modules = {m: RLModuleSpec(module_class=ActionMaskingTorchRLModule, model_config=dict(model))
+               for m in (BANKS_POLICY, CENTRAL_BANK_POLICY)}
+    return (
+        PPOConfig()
+        .environment(two_policy_env_class(), env_config=cfg.env.model_dump(mode="json"))
+        .multi_agent(policies={BANKS_POLICY, CENTRAL_BANK_POLICY}, policy_mapping_fn=policy_of)
+        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=modules))
+        # RLlib's multi-agent env runners step one env each
+        .env_runners(num_env_runners=num_env_runners, num_envs_per_env_runner=1, sample_timeout_s=r.sample_timeout_s)
+        .learners(num_gpus_per_learner=num_gpus)
+        .training(
+            lr=t.learning_rate, gamma=t.gamma, lambda_=t.gae_lambda, clip_param=t.clip_range,
+            entropy_coeff=t.ent_coef, vf_loss_coeff=t.vf_coef, grad_clip=t.max_grad_norm,
+            train_batch_size_per_learner=r.train_batch_size, minibatch_size=min(r.minibatch_size, r.train_batch_size),
+            num_epochs=r.num_epochs,
+        )
+        .debugging(seed=t.seed)
+    )
+
+
+def module_steps(result: dict[str, Any], module: str) -> int:
+    """Decisions of one module's agents sampled so far (lifetime), from an ``algo.train()`` result."""
+    from ray.rllib.utils.metrics import NUM_MODULE_STEPS_SAMPLED_LIFETIME
+
+    steps = result.get("env_runners", {}).get(NUM_MODULE_STEPS_SAMPLED_LIFETIME, {})
+    return int(steps.get(module, 0) or 0) if isinstance(steps, dict) else 0
+
+
+def save_two_policies(algo, out: Path, cfg: TrainConfig, step: int, iteration: int) -> tuple[Path, Path]:
+    """Both trained modules as safe checkpoints: ``out/banks/checkpoints/<step>/`` (a bank policy)
+    and ``out/central_bank/checkpoints/<step>/`` (a central bank policy), actor and critic under
+    ``rllib/``, the actor under the names the numpy loaders read."""
+    from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
+
+    from interbank.policies.central_bank import central_bank_metadata
+    from interbank.train.rllib_env import BANKS_POLICY, CENTRAL_BANK_POLICY
+
+    t = cfg.train
+    state = algo.learner_group.get_state(components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}")
+    modules = state[COMPONENT_LEARNER][COMPONENT_RL_MODULE]
+    train = {"step": step, "backend": "rllib", "algorithm": ALGORITHM["rllib"], "seed": t.seed, "iteration": iteration,
+             "two_policies": True}
+    banks_meta = policy_metadata(t.net_arch, t.activation, cfg.env.digest(), cfg.env.n_banks,
+                                 {"train": train, "versions": versions()})
+    cb_meta = central_bank_metadata(list(t.net_arch), t.activation, cfg.env.digest(), cfg.env.n_banks,
+                                    {"train": train, "versions": versions()})
+    return (write_checkpoint(out / "banks", step, export_weights(modules[BANKS_POLICY]), banks_meta),
+            write_checkpoint(out / CENTRAL_BANK_POLICY, step, export_weights(modules[CENTRAL_BANK_POLICY]), cb_meta))
+
+
+def train_both_rllib(config_path: Path | None, out: Path, rule: str, rule_params: dict[str, float] | None,
+                     timesteps: int | None, seed: int | None, progress: bool, command: str, address: str | None,
+                     num_env_runners: int | None, num_gpus: float | None) -> tuple[Path, Path, int]:
+    """Train the banks' shared policy and the central bank's policy together with RLlib (both learn
+    from the first step; ``rule`` is recorded as the env's central bank rule, which never decides
+    here: RLlib acts for the agent at every step). ``timesteps``: bank-decisions. Writes the
+    two-policy run folder of ``interbank.train.central_bank`` (``curriculum.json``, ``banks/``,
+    ``central_bank/``) and returns (banks' checkpoint, central bank's, bank-decisions)."""
+    import json
+
+    import yaml
+
+    from interbank.config import ConfigError
+    from interbank.policies.central_bank import CURRICULUM
+    from interbank.train.config import load_train_config
+    from interbank.train.rllib_env import BANKS_POLICY, CENTRAL_BANK_POLICY
+
+    require_ray()
+    if config_path is None:
+        raise ConfigError("--config is required (e.g. configs/train/smoke.yaml)")
+    if (out / CURRICULUM).exists():
+        raise ConfigError(f"{out} already holds a two-policy run; choose another --out")
+    base = load_train_config(config_path).model_dump(mode="json")
+    base.setdefault("env", {}).setdefault("central_bank", {}).update(
+        {"agent": True, "rule": rule, "rule_params": dict(rule_params or {})})
+    out.mkdir(parents=True, exist_ok=True)
+    both_config = out / "banks-config.yaml"
+    both_config.write_text(yaml.safe_dump(base, sort_keys=False))
+    run_dir, cfg = prepare_run(both_config, out / "banks", False, {"total_timesteps": timesteps, "seed": seed}, command,
+                               backend="rllib", rllib_overrides={"num_env_runners": num_env_runners, "num_gpus": num_gpus,
+                                                                 "address": address})
+    (out / CURRICULUM).write_text(json.dumps({
+        "scheme": "RLlib multi-agent PPO: the banks and the central bank learn together from the first step",
+        "policies": {BANKS_POLICY: "bank_*", CENTRAL_BANK_POLICY: "central_bank"},
+        "phases": [{"phase": 1, "learns": "banks and central_bank", "backend": "rllib", "folders": ["banks", "central_bank"],
+                    "timesteps": cfg.train.total_timesteps, "central_bank_rule": rule}],
+        "config": str(config_path),
+    }, indent=2) + "\n")
+    r = cfg.rllib
+    ray = connect(r.address, num_cpus=max(2, r.num_env_runners + 1) if not r.address else None)
+    one_torch_thread_on_cpu("cuda" if r.num_gpus else "cpu")
+    from tqdm import tqdm
+
+    algo = None
+    try:
+        algo = _two_policy_algo_config(cfg, r.num_env_runners, r.num_gpus).build_algo()
+        total, step, iteration = cfg.train.total_timesteps, 0, 0
+        bar = tqdm(total=total, unit="dec", unit_scale=True, desc="train both (rllib)", disable=not progress)
+        while step < total:
+            result = algo.train()
+            iteration += 1
+            new_step = module_steps(result, BANKS_POLICY)
+            if new_step <= step:
+                raise ConfigError("RLlib sampled no bank decisions in an iteration (check rllib.train_batch_size)")
+            bar.update(new_step - step)
+            step = new_step
+        bar.close()
+        banks, central_bank = save_two_policies(algo, out, cfg, step, iteration)
+    finally:
+        if algo is not None:
+            algo.stop()
+        ray.shutdown()
+    return banks, central_bank, step

@@ -188,3 +188,67 @@ class RllibAdaptor(BaseParallelWrapper):
     def step(self, actions: dict[str, Any]):
         obs, rewards, terms, truncs, infos = self.env.step(actions)
         return self._map(obs), rewards, terms, truncs, infos
+
+
+BANKS_POLICY, CENTRAL_BANK_POLICY = "banks", "central_bank"  # the two RLlib policies (module ids)
+
+
+def policy_of(agent_id: str, *args: Any, **kwargs: Any) -> str:
+    """RLlib's policy mapping: every ``bank_*`` -> ``banks`` (one shared policy), ``central_bank``
+    -> ``central_bank``."""
+    return CENTRAL_BANK_POLICY if agent_id == CENTRAL_BANK_POLICY else BANKS_POLICY
+
+
+def two_policy_env_class():
+    """The class RLlib builds per env runner for two policies (``PPOConfig().environment(...)``):
+    an ``InterbankMultiAgentEnv`` over the env_config (a resolved interbank EnvConfig as a dict; the
+    central bank agent is turned on). A class, so no name registry has to reach a cluster's workers;
+    built here because ``MultiAgentEnv`` needs Ray."""
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    from interbank.config import resolve_env_config
+
+    class InterbankMultiAgentEnv(MultiAgentEnv):
+        """The PettingZoo parallel env with the ``central_bank`` agent, as RLlib's ``MultiAgentEnv``:
+        agents ``bank_0 ... bank_{N-1}`` and ``central_bank`` with their own spaces; observations
+        ``{"observations": float32[F], "action_mask": float32[A]}`` (the keys of RLlib's
+        action-masking module; F, A: 27, 5 for a bank, 21, 9 for the central bank). A bank that
+        defaults is terminated and gets no further action; ``__all__`` ends with the episode."""
+
+        def __init__(self, config: dict[str, Any] | None = None) -> None:
+            super().__init__()
+            cfg = resolve_env_config(parse_env_config(dict(config or {}), source="rllib env_config"),
+                                     **{"central_bank.agent": True})
+            self.env = parallel_env(cfg)
+            self.possible_agents = list(self.env.possible_agents)
+            self.agents = list(self.possible_agents)
+            self.observation_spaces = {a: self._space(a) for a in self.possible_agents}
+            self.action_spaces = {a: self.env.action_space(a) for a in self.possible_agents}
+            self._episode = 0
+
+        def _space(self, agent: str) -> spaces.Dict:
+            inner = self.env.observation_space(agent)
+            n = self.env.action_space(agent).n
+            return spaces.Dict({"observations": inner["observation"], "action_mask": spaces.Box(0.0, 1.0, (n,), np.float32)})
+
+        @staticmethod
+        def _map(obs: dict[str, Any]) -> dict[str, Any]:
+            return {a: {"observations": o["observation"], "action_mask": o["action_mask"].astype(np.float32)} for a, o in obs.items()}
+
+        def reset(self, *, seed: int | None = None, options: dict | None = None):
+            obs, infos = self.env.reset(seed=seed, options=options)
+            self.agents = list(self.env.agents)
+            return self._map(obs), infos
+
+        def step(self, action_dict: dict[str, Any]):
+            live = set(self.env.agents)
+            obs, rewards, terms, truncs, infos = self.env.step({a: act for a, act in action_dict.items() if a in live})
+            self.agents = list(self.env.agents)  # who acts next (nobody once the episode is over)
+            over = not self.agents
+            truncated = bool(over and any(truncs.values()))
+            terms = dict(terms, __all__=over and not truncated)
+            truncs = dict(truncs, __all__=truncated)
+            # every agent of the step gets its observation, a bank that just defaulted its last one
+            return self._map(obs), rewards, terms, truncs, infos
+
+    return InterbankMultiAgentEnv

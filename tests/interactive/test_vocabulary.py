@@ -74,7 +74,7 @@ def test_every_event_type_and_operation_is_handled_by_the_page_and_the_terminal_
     page = _js_object_keys(source, "EVENT_HANDLERS") | set(_js_list(source, "IGNORED_EVENTS"))
     page_ops = _js_object_keys(source, "CENTRAL_BANK_HANDLERS")
     term = set(terminal._LINES) | set(terminal.FEED_IGNORED) | {"central_bank"}
-    operations = {o["name"] for o in v["central_bank_operations"]} | set(v["facility_operations"])
+    operations = {o["name"] for o in v["central_bank_operations"]} | set(v["facility_operations"]) | set(v["agent_operations"])
     # a registered type that declares its display ("feed" or "ignore") is shown by the generic path
     declared = {t for t in v["event_types"] if v.get("event_display", {}).get(t, {}).get("display", "own") != "own"}
     own = set(v["event_types"]) - declared

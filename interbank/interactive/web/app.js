@@ -11,6 +11,7 @@ import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
 import { timelineTick, wireTimeline } from "./timeline.js";
 import { groupsTick, wireGroups } from "./groups.js";
+import { centralBankChoices, centralBankRestore, centralBankSaved, centralBankStartBody, showCentralBankSetting } from "./central_bank.js";
 
 // ------------------------------------------------------------------ setup
 export let SIZES = {}, DEFAULT_SIZE = null;
@@ -26,6 +27,7 @@ export async function loadChoices() {
     for (const n of cp.checkpoints) pol.appendChild(new Option("checkpoint: " + n, "checkpoint:" + n));
     for (const p of S.vocab.policies) { const o = new Option(p.name, "policy:" + p.name); o.title = p.description; pol.appendChild(o); }
     pol.value = "policy:heuristic";
+    centralBankChoices(vocab, cp);
     if (!pol.value && pol.options.length) pol.selectedIndex = 0;
     showPolicyParams();
     showScenarioSize();
@@ -93,6 +95,7 @@ export function startBody() {
   }
   if (Object.keys(params).length) body.params = params;
   if ($("scenario").value) body.scenario = $("scenario").value;
+  Object.assign(body, centralBankStartBody());
   const rows = [...$("pg-table").querySelectorAll("tbody tr")];
   if (rows.length) {
     body.banks = rows.map(tr => { const v = [...tr.querySelectorAll("input")].map(i => +i.value); return { capital: v[0], target_leverage: v[1], risk: v[2] }; });
@@ -186,6 +189,7 @@ export function showSettings(st) {
   showPolicyParams(st.params || {});
   $("seed").value = st.seed ?? 0; $("speed").value = st.speed ?? 5;
   $("n-banks").value = st.playground ? "" : (st.n_banks ?? ""); $("steps").value = st.steps ?? "";
+  showCentralBankSetting(st);
 }
 
 // the server's view of the session: the page never trusts a stale pill
@@ -258,6 +262,7 @@ export function save() {
     feed: feedFilter() ? [] : [...$("feed").children].map(li => [li.textContent, li.className]),
     selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
     compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,
+    cb: centralBankSaved(),
   };
   try { sessionStorage.setItem(SAVE_KEY, JSON.stringify(view)); } catch (e) { /* storage off or full: a reload replays */ }
 }
@@ -292,6 +297,7 @@ export function restore(v) {
   S.recent = v.recent || [];
   if (v.selected && S.index.has(v.selected)) { S.selected = v.selected; if (v.equity) S.equityHistory.set(v.selected, v.equity); }
   if (v.view) S.view = v.view;
+  centralBankRestore(v.cb);
   if (v.totals) header(v.totals);
   if (v.compare && !S.compare) openCompare(v.compare.other, v.compare.fork);
   if (v.market && S.marketHistory.has(v.market)) openMarket(v.market);

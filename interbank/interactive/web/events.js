@@ -7,6 +7,7 @@ import { $, money, pct, plural, FRAME_BUDGET_MS, MAX_FLASHES, SAMPLE_PER_STEP, S
 import { feed, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel, textOf } from "./panels.js";
 import { fetchExposures, layout, playCascade, pulse } from "./network.js";
 import { openCompare } from "./compare.js";
+import { agentOperation, centralBankDecision, centralBankInit, centralBankStep } from "./central_bank.js";
 import { attach, refreshSessions, statusCheck } from "./app.js";
 
 // the stream is read by a worker (stream.js) and arrives here in batches of [seq, type, data]
@@ -230,8 +231,13 @@ export const CENTRAL_BANK_HANDLERS = {
     remember_(e.step, "cb", [d.bank], `${d.bank} drew ${money(d.amount)} from the central bank at ${pct(d.rate)}`);
   },
   repayment: (e, d) => remember_(e.step, "cb", [d.bank], `${d.bank} repaid ${money(d.amount)} to the central bank`),
+  // the central bank agent's own (central_bank.js; its inject and set_policy_rate go through the ones above)
+  hold: agentOperation,
+  set_ccyb: agentOperation,
+  set_haircuts: agentOperation,
 };
 export function onCentralBank(e) {
+  if (e.data.source === "agent") centralBankDecision(e);
   const handle = CENTRAL_BANK_HANDLERS[e.data.operation];
   if (handle) handle(e, e.data);
 }
@@ -247,6 +253,7 @@ export function centralBankRates(rate, capital, fill = false) {
 
 export function onInit(d) {
   S.init = d; S.maxSteps = d.config.max_steps;
+  centralBankInit(d);
   const reg = d.config.resolved && d.config.resolved.regulation;
   centralBankRates(d.config.policy_rate, reg ? reg.min_capital_ratio : null);
   $("max-steps").textContent = "/" + S.maxSteps;
@@ -283,6 +290,7 @@ export function stepTotalsOf(step, active, defaults, capital, markets, totals) {
     if (totals) S.unmetTotal += totals.funding_unmet || 0;
   }
   if (totals) S.lastTotals = totals;
+  centralBankStep(step, totals);
   S.markets = markets.length ? markets : S.markets;
   header({ step, active, defaults, capital });
   finishStep();
