@@ -16,7 +16,7 @@ import numpy as np
 
 from interbank.config import ConfigError
 from interbank.envs.central_bank_observation import CB_FEATURE_NAMES, N_CB_FEATURES
-from interbank.policies.checkpoint import ActorMLP
+from interbank.policies.actor import ActorMLP
 from interbank.run_folder import FORMAT, CheckpointError, load_tensors, resolve_checkpoint, verify_checkpoint
 from interbank.sim.central_bank import CB_ACTIONS, N_CB_ACTIONS
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from interbank.envs.observation import FEATURE_NAMES, N_FEATURES
+from interbank.policies.actor import ActorMLP
 from interbank.policies.central_bank import two_policy_run
 from interbank.run_folder import (
     ACTIVATIONS,
@@ -65,37 +66,6 @@ def load_weights(folder: Path) -> dict[str, np.ndarray]:
     return load_tensors(folder / WEIGHTS)
 
 
-class ActorMLP:
-    """The actor MLP of a MaskablePPO policy, in numpy: ``layers`` (weight, bias) pairs with the
-    architecture's activation, then ``head`` (weight, bias) to one logit per action. Fields:
-    ``name``, ``meta`` (its policy.json), ``layers``, ``head``. Checked against ``n_in`` features
-    and ``n_out`` actions; a mismatch is a one-line ``CheckpointError``."""
-
-    def __init__(self, weights: dict[str, np.ndarray], meta: dict[str, Any], name: str, n_in: int, n_out: int) -> None:
-        self.name = name
-        self.meta = meta
-        arch = meta["architecture"]
-        self.activation = np.tanh if arch["activation"] == "tanh" else (lambda x: np.maximum(x, 0.0))
-        self.layers: list[tuple[np.ndarray, np.ndarray]] = []
-        size = n_in
-        for k, width in enumerate(arch["hidden"]):
-            w, b = _get(weights, f"mlp_extractor.policy_net.{2 * k}.weight"), _get(weights, f"mlp_extractor.policy_net.{2 * k}.bias")
-            if w.shape != (width, size) or b.shape != (width,):
-                raise CheckpointError(f"layer {k} has shape {w.shape}, the architecture says ({width}, {size})")
-            self.layers.append((w.astype(np.float64), b.astype(np.float64)))
-            size = width
-        w, b = _get(weights, "action_net.weight"), _get(weights, "action_net.bias")
-        if w.shape != (n_out, size):
-            raise CheckpointError(f"action_net has shape {w.shape}, expected ({n_out}, {size})")
-        self.head = (w.astype(np.float64), b.astype(np.float64))
-
-    def logits(self, observations: np.ndarray) -> np.ndarray:
-        x = np.asarray(observations, dtype=np.float64)
-        for w, b in self.layers:
-            x = self.activation(x @ w.T + b)
-        return x @ self.head[0].T + self.head[1]
-
-
 class MLPPolicy(ActorMLP):
     """A trained shared bank policy: the actor MLP of a MaskablePPO policy, in numpy.
 
@@ -118,12 +88,6 @@ class MLPPolicy(ActorMLP):
     def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
         z = np.where(np.asarray(action_masks, bool), self.logits(observations), -np.inf)
         return np.argmax(z, axis=1).astype(np.int64)
-
-
-def _get(weights: dict[str, np.ndarray], key: str) -> np.ndarray:
-    if key not in weights:
-        raise CheckpointError(f"the weights have no tensor {key!r}")
-    return weights[key]
 
 
 def load_policy(path: str | Path, name: str = "trained") -> MLPPolicy:
