@@ -44,6 +44,9 @@ START_FIELDS = {
     "steps": _near(st.integers(-1, 60)),
     "speed": _near(st.one_of(st.just(0), st.floats(0, 2000))),
     "paused": _near(st.booleans()),
+    "central_bank": _near(st.sampled_from(["never", "taylor", "ccyb", "bagehot", "learned", "oracle"])),
+    "central_bank_params": _near(st.dictionaries(st.sampled_from(["a", "rate_step", "threshold", "k"]),
+                                                 _near(st.floats(-5, 5)), max_size=3)),
 }
 CONTROL_FIELDS = {
     "command": _near(st.sampled_from(["pause", "resume", "stop", "delete_bank", "add_capital", "central_bank", "launch"])),
