@@ -83,3 +83,17 @@ def test_a_judgement_of_a_learned_central_bank_with_env_workers_is_refused_befor
     assert err.value.code != 0
     message = capsys.readouterr().err.strip()
     assert "env_workers" in message and "\n" not in message and not out.exists()
+
+
+def test_evaluate_refuses_a_two_policy_run_instead_of_scoring_its_banks_under_the_first_rule(tmp_path, capsys):
+    run = tmp_path / "both"
+    (run / "banks" / "checkpoints").mkdir(parents=True)
+    (run / "banks" / "config.yaml").write_text(yaml.safe_dump(TINY))
+    (run / "curriculum.json").write_text("{}")
+    out = tmp_path / "eval"
+    with pytest.raises(SystemExit) as err:
+        main(["evaluate", str(run), "--episodes", "1", "--out", str(out), "--no-progress", "--no-plots"])
+    assert err.value.code != 0
+    message = capsys.readouterr().err.strip()
+    assert "two-policy run" in message and "evaluate-central-bank" in message and "\n" not in message
+    assert not out.exists()

@@ -30,6 +30,8 @@ from interbank.evaluate.exploit import BestResponseTrainer, run_exploit
 from interbank.evaluate.search import SearchBudget, search_rule
 from interbank.evaluate.tuning import grid_points, tune_rules, tuning_report
 from interbank.policies import BASELINES, RULE_GRIDS, make_policy
+from interbank.policies.central_bank import CURRICULUM
+from interbank.run_folder import CheckpointError
 from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
 from interbank.policies.searched import describe_rule, rule_to_json, save_searched_rule
@@ -208,6 +210,12 @@ def _trained_entries(checkpoint: str | Path | None) -> tuple[list[Entry], list[P
     runs (empty for one checkpoint) and the checkpoint's learned priority model."""
     if checkpoint is None:
         return [], [], None
+    if (Path(checkpoint) / CURRICULUM).is_file():
+        # its banks/ would pass for a seed run, scored under the round-1 rule, not the learned central bank
+        raise CheckpointError(f"{checkpoint} is a two-policy run (banks and central bank): evaluate does not play its "
+                              f"learned central bank; judge it with `interbank evaluate-central-bank --central-banks "
+                              f"{checkpoint}`, or score its banks under a rule with `interbank evaluate "
+                              f"{Path(checkpoint) / 'banks'} --central-bank RULE`")
     runs = seed_runs(Path(checkpoint))
     if not runs:
         trained, learned, folder = load_checkpoint(checkpoint)
