@@ -231,6 +231,8 @@ def train_both(config_path: Path | None, out: Path, rule: str = "never", bank_ti
             raise ConfigError(f"rounds = {rounds}: at least 1")
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {out}: is a file, not a run folder (choose another --out)")
+        if (out / "config.yaml").exists():
+            raise ConfigError(f"{out} already holds a one-policy run: choose another --out for a two-policy run")
         settings = central_bank or CentralBankSettings()
         base = load_train_config(config_path).model_dump(mode="json")
         cb = base.setdefault("env", {}).setdefault("central_bank", {})

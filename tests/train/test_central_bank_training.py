@@ -217,3 +217,12 @@ def test_the_banks_of_a_two_policy_run_train_with_the_seed_given(tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         train_both(_tiny(tmp_path), out, rule="never", central_bank=SMALL_CB, seed=7)
     assert yaml.safe_load((out / "banks-config.yaml").read_text())["train"]["seed"] == 7
+
+
+def test_a_two_policy_run_is_not_written_into_a_one_policy_run(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("train: {}\n")
+    with pytest.raises(ConfigError, match="already holds a one-policy run"):
+        train_both(_tiny(tmp_path), out, rule="taylor", central_bank=SMALL_CB)
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml"]
