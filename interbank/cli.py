@@ -184,9 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "then the central bank against those banks, then --rounds-1 more rounds of each (the banks "
                          "under the learned central bank); a run folder with banks/ and central_bank/; with --backend "
                          "rllib both learn together as two RLlib policies")
-    tr.add_argument("--central-bank-timesteps", type=_positive_int, default=4096, metavar="N",
+    tr.add_argument("--central-bank-timesteps", type=_positive_int, metavar="N",
                     help="with --central-bank: the central bank's PPO steps per round (default 4096)")
-    tr.add_argument("--rounds", type=_positive_int, default=2, metavar="R",
+    tr.add_argument("--rounds", type=_positive_int, metavar="R",
                     help="with --central-bank: rounds of the alternation (default 2); the banks' budget is split over them")
     tr.add_argument("--backend", choices=["sb3", "rllib"], help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
     tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
@@ -568,7 +568,7 @@ def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
     else:
         rule, params = args.central_bank
         out = args.out or Path("runs") / f"{args.config.stem}-cb-{rule}"
-    settings = CentralBankSettings(timesteps=args.central_bank_timesteps, seed=args.seed or 0)
+    settings = CentralBankSettings(timesteps=args.central_bank_timesteps or 4096, seed=args.seed or 0)
     try:
         if backend == "rllib":  # both learn together, as two RLlib policies
             from interbank.train.rllib_backend import train_both_rllib
@@ -577,7 +577,7 @@ def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
                                                       args.command_line, args.address, args.num_env_runners, args.num_gpus)
         else:
             banks, central_bank = train_both(args.config, out, rule, args.timesteps, settings, progress, params,
-                                             rounds=args.rounds, resume=args.resume)
+                                             rounds=args.rounds or 2, resume=args.resume, seed=args.seed)
     except (ConfigError, RunFolderError, WriteError, CheckpointError) as err:
         fail(str(err))
     print(table(("", "value"), [("run folder", str(out)), ("banks' policy", str(banks)),
@@ -599,6 +599,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         fail("--central-bank trains one run (no --objective or --seeds)")
     if args.central_bank is not None and args.resume:
         fail("--resume continues the two-policy run in --out by its own plan: leave --central-bank out")
+    if args.central_bank is None and (args.rounds is not None or args.central_bank_timesteps is not None):
+        fail("--rounds and --central-bank-timesteps apply to a new two-policy run: add --central-bank RULE "
+             "(--resume continues one by its own plan, without them)")
     if args.resume and args.out is not None and (args.out / "curriculum.json").exists():
         if args.backend == "rllib" or "RLlib" in (args.out / "curriculum.json").read_text():
             fail("--resume: a two-policy RLlib run cannot be resumed yet (train it again into a new --out)")

@@ -61,3 +61,39 @@ def test_train_both_over_rounds_then_resume_from_the_command_line(tiny_config, t
     with pytest.raises(SystemExit):
         main(["train", "--resume", "--central-bank", "taylor", "--out", str(out)])
     assert "leave --central-bank out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["--rounds", "3"], ["--central-bank-timesteps", "64"], ["--resume", "--rounds", "3"]])
+def test_two_policy_flags_without_central_bank_are_refused_not_ignored(tiny_config, tmp_path, capsys, extra):
+    out = tmp_path / "plain"
+    with pytest.raises(SystemExit) as err:
+        main(["train", "--config", str(tiny_config), *extra, "--out", str(out), "--no-progress"])
+    assert err.value.code != 0
+    message = capsys.readouterr().err.strip()
+    assert "--central-bank RULE" in message and "\n" not in message and not out.exists()
+
+
+def test_a_judgement_of_a_learned_central_bank_with_env_workers_is_refused_before_training(tmp_path, capsys):
+    config = tmp_path / "workers.yaml"
+    config.write_text(yaml.safe_dump({**TINY, "train": {**TINY["train"], "n_envs": 2, "env_workers": 2}}))
+    out = tmp_path / "judge"
+    with pytest.raises(SystemExit) as err:
+        main(["evaluate-central-bank", "--config", str(config), "--central-banks", "never,learned", "--seeds", "0",
+              "--tune-episodes", "0", "--out", str(out), "--no-progress"])
+    assert err.value.code != 0
+    message = capsys.readouterr().err.strip()
+    assert "env_workers" in message and "\n" not in message and not out.exists()
+
+
+def test_evaluate_refuses_an_unfinished_two_policy_run_instead_of_scoring_its_banks_without_its_central_bank(tmp_path, capsys):
+    run = tmp_path / "both"
+    (run / "banks" / "checkpoints").mkdir(parents=True)
+    (run / "banks" / "config.yaml").write_text(yaml.safe_dump(TINY))
+    (run / "curriculum.json").write_text("{}")
+    out = tmp_path / "eval"
+    with pytest.raises(SystemExit) as err:
+        main(["evaluate", str(run), "--episodes", "1", "--out", str(out), "--no-progress", "--no-plots"])
+    assert err.value.code != 0
+    message = capsys.readouterr().err.strip()
+    assert "unfinished two-policy run" in message and "--resume" in message and "\n" not in message
+    assert not out.exists()

@@ -66,6 +66,11 @@ class Taylor:
     band: float = 0.00125
     name = "taylor"
 
+    def __post_init__(self) -> None:
+        # a negative band has no rate inside it: the rate would move at every decision, up to a bound
+        if not self.band >= 0:
+            raise ValueError(f"taylor: band = {self.band} must be >= 0")
+
     def target(self, obs: np.ndarray) -> float:
         return self.neutral + self.funding * (_feature(obs, "funding_demand") - 0.5) + self.credit * _feature(obs, "credit_gap")
 
@@ -97,6 +102,8 @@ class Ccyb:
     name = "ccyb"
 
     def __post_init__(self) -> None:
+        if not self.max_buffer >= 0:
+            raise ValueError(f"ccyb: max_buffer = {self.max_buffer} must be >= 0")
         if self.full <= self.threshold:
             raise ValueError(f"ccyb: full = {self.full} must be above threshold = {self.threshold}")
 

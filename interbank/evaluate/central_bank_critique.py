@@ -232,6 +232,11 @@ def judge(config_path: Path, base: dict[str, Any], specs: list[CentralBankSpec],
 
     say = progress or (lambda message: None)
     started = time.perf_counter()
+    workers = int(base.get("train", {}).get("env_workers", 1))
+    if workers > 1 and any(spec.rule is None for spec in specs):
+        # checked before any training: banks that learn under a learned central bank step in one process
+        raise ConfigError(f"train.env_workers = {workers}: banks re-trained under a learned central bank need the "
+                          "env copies in one process; set env_workers: 1 (or judge the rules only)")
     if not budget.warm_start:
         base = {**base, "train": {**base["train"], "warm_start": {"policy": None}}}
         # the learned central banks' runs read a config file: this one, without the warm start

@@ -30,6 +30,7 @@ from interbank.evaluate.exploit import BestResponseTrainer, run_exploit
 from interbank.evaluate.search import SearchBudget, search_rule
 from interbank.evaluate.tuning import grid_points, tune_rules, tuning_report
 from interbank.policies import BASELINES, RULE_GRIDS, make_policy
+from interbank.run_folder import CheckpointError
 from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
 from interbank.policies.searched import describe_rule, rule_to_json, save_searched_rule
@@ -37,7 +38,7 @@ from interbank.run_folder import training_env_config
 from interbank.sim.actions import PRIORITIES
 from interbank.evaluate.episode import evaluate_episode
 from interbank.policies.central_bank_setup import learned_setup
-from interbank.policies.central_bank import two_policy_run
+from interbank.policies.central_bank import CURRICULUM, two_policy_run
 
 BASELINE_NAMES = tuple(BASELINES)  # every registered baseline, in the registry's order
 CSV_COLUMNS = (
@@ -214,7 +215,12 @@ def _trained_entries(checkpoint: str | Path | None) -> tuple[list[Entry], list[P
     runs (empty for one checkpoint) and the checkpoint's learned priority model."""
     if checkpoint is None:
         return [], [], None
-    runs = [] if two_policy_run(checkpoint) else seed_runs(Path(checkpoint))  # a two-policy run: its banks' one
+    both = two_policy_run(checkpoint)
+    if both is None and (Path(checkpoint) / CURRICULUM).is_file():
+        # its banks/ would pass for a seed run and be scored without its learned central bank
+        raise CheckpointError(f"{checkpoint} is an unfinished two-policy run (no banks/ and central_bank/ yet): "
+                              f"continue it with `interbank train --resume --out {checkpoint}`")
+    runs = [] if both else seed_runs(Path(checkpoint))  # a two-policy run: its banks' one
     if not runs:
         trained, learned, folder = load_checkpoint(checkpoint)
         return [Entry("trained", trained, "trained", learned, folder)], runs, learned

@@ -45,7 +45,14 @@ def set_policy_rate(state: BankState, params: Params, rate: float) -> tuple[floa
     """Move the corridor so the policy rate is ``rate``, keeping its widths (the deposit rate stops
     at 0); the market rate keeps its place in the corridor. Returns (deposit, policy, lending)."""
     shift = rate - state.policy_rate
-    state.deposit_facility_rate = max(state.deposit_facility_rate + shift, 0.0)
+    cb = params.config.central_bank
+    width = cb.policy_rate - cb.deposit_rate  # the configured distance from the floor to the policy rate
+    if state.policy_rate - width < 0.0:
+        # the floor sits at 0, narrower than configured: it follows the rate from where it would be
+        # had it not stopped, so a cut to 0 and back leaves the corridor as it was
+        state.deposit_facility_rate = max(rate - width, 0.0)
+    else:
+        state.deposit_facility_rate = max(state.deposit_facility_rate + shift, 0.0)
     state.policy_rate = rate
     state.lending_rate = state.lending_rate + shift
     state.market_rate = min(max(state.market_rate + shift, state.deposit_facility_rate), state.lending_rate)

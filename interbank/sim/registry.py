@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -48,6 +48,12 @@ class Registry(Generic[T]):
             if values:
                 raise ValueError(f"params: {self.kind} {name!r} takes none, got {sorted(values)}")
             return None
+        if is_dataclass(cls):
+            known = [f.name for f in fields(cls)]
+            unknown = sorted(k for k in values if k not in known)
+            if unknown:
+                raise ValueError(f"params for {self.kind} {name!r}: {', '.join(map(str, unknown))} not a parameter "
+                                 f"(it takes {', '.join(known)})")
         try:
             return cls(**values)
         except (TypeError, ValueError) as err:

@@ -203,16 +203,18 @@ def _plan(config_path: Path, rule: str, rule_params: dict[str, float], rounds: i
 
 def train_both(config_path: Path | None, out: Path, rule: str = "never", bank_timesteps: int | None = None,
                central_bank: CentralBankSettings | None = None, progress: bool = False,
-               rule_params: dict[str, float] | None = None, rounds: int = 1, resume: bool = False) -> tuple[Path, Path]:
+               rule_params: dict[str, float] | None = None, rounds: int = 1, resume: bool = False,
+               seed: int | None = None) -> tuple[Path, Path]:
     """Alternate ``rounds`` rounds (the banks under ``rule`` with ``rule_params`` first, then under
     the central bank learned in the round before; the central bank against the banks of its round)
-    into the run folder ``out``; returns (the banks' last checkpoint, the central bank's). With
-    ``resume`` the plan is ``out``'s own (the other arguments are ignored) and the phases done are
-    skipped."""
+    into the run folder ``out``; returns (the banks' last checkpoint, the central bank's).
+    ``seed``: the banks' training seed (``train.seed``; None: the config's). With ``resume`` the
+    plan is ``out``'s own (the other arguments are ignored) and the phases done are skipped. A new
+    run's settings are checked before anything is written, so a refused run leaves no folder."""
     from interbank.policies.central_bank import load_central_bank_policy
     from interbank.policies.checkpoint import load_policy
-    from interbank.train.config import load_train_config
-    from interbank.train.run import train
+    from interbank.train.config import load_train_config, parse_train_config
+    from interbank.train.run import check_train_settings, train
 
     if resume:
         plan = read_curriculum(out)
@@ -227,10 +229,21 @@ def train_both(config_path: Path | None, out: Path, rule: str = "never", bank_ti
             raise ConfigError("--config is required (e.g. configs/train/smoke.yaml)")
         if rounds < 1:
             raise ConfigError(f"rounds = {rounds}: at least 1")
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out}: is a file, not a run folder (choose another --out)")
+        if (out / "config.yaml").exists():
+            raise ConfigError(f"{out} already holds a one-policy run: choose another --out for a two-policy run")
         settings = central_bank or CentralBankSettings()
         base = load_train_config(config_path).model_dump(mode="json")
         cb = base.setdefault("env", {}).setdefault("central_bank", {})
         cb.update({"agent": True, "rule": rule, "rule_params": dict(rule_params or {})})
+        if seed is not None:
+            base["train"]["seed"] = seed
+        cfg = parse_train_config(base, str(config_path))
+        check_train_settings(cfg, "sb3")
+        if rounds > 1 and cfg.train.env_workers > 1:
+            raise ConfigError(f"train.env_workers = {cfg.train.env_workers}: from round 2 the banks learn under the "
+                              "learned central bank, which needs the env copies in one process; set env_workers: 1")
         total = int(bank_timesteps if bank_timesteps is not None else base["train"]["total_timesteps"])
         plan = _plan(config_path, rule, dict(rule_params or {}), rounds, total, settings)
         out.mkdir(parents=True, exist_ok=True)
@@ -308,4 +321,5 @@ class CritiqueTraining:
     def both(self, config_path: Path, out: Path, first_rule: str, timesteps: int, seed: int, rounds: int) -> None:
         """A two-policy run (``train_both``) for the training seed ``seed``; an unfinished one is resumed."""
         settings = CentralBankSettings.from_json({**self.central_bank.as_json(), "seed": seed})
-        train_both(config_path, out, first_rule, timesteps, settings, rounds=rounds, resume=(out / CURRICULUM).exists())
+        train_both(config_path, out, first_rule, timesteps, settings, rounds=rounds, resume=(out / CURRICULUM).exists(),
+                   seed=seed)

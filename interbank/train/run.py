@@ -93,6 +93,26 @@ def resolve_backend(requested: str | None, resume: bool, out: Path | None) -> st
     return saved
 
 
+def check_train_settings(cfg: TrainConfig, backend: str) -> None:
+    """Refuse (ConfigError, one line) train settings the backend cannot run together, before anything is written."""
+    if backend != "sb3" and cfg.train.warm_start.policy:
+        raise ConfigError("train.warm_start: only the sb3 backend has a warm start (remove the section for --backend rllib)")
+    if backend != "sb3" and cfg.train.critic != "local":
+        raise ConfigError("train.critic: only the sb3 backend has a central critic (use local for --backend rllib)")
+    if backend != "sb3" and cfg.train.opponents.fraction > 0:
+        raise ConfigError("train.opponents: only the sb3 backend has an opponent pool (set fraction: 0 for --backend rllib)")
+    if backend != "sb3" and cfg.train.env_workers > 1:
+        raise ConfigError("train.env_workers: only the sb3 backend steps env copies in workers (use rllib.num_env_runners)")
+    if cfg.train.env_workers > cfg.train.n_envs:
+        raise ConfigError(f"train.env_workers = {cfg.train.env_workers} is more than train.n_envs ({cfg.train.n_envs}): "
+                          "each worker steps at least one env copy")
+    if cfg.train.env_workers > 1 and cfg.train.opponents.fraction > 0:
+        raise ConfigError("train.env_workers: the opponent pool (train.opponents) needs the env copies in one process; "
+                          "set env_workers: 1")
+    if backend != "sb3" and cfg.train.lr_schedule != "constant":
+        raise ConfigError("train.lr_schedule: only the sb3 backend has a learning-rate schedule (use constant for --backend rllib)")
+
+
 def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str,
                 backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None,
                 objective: str | None = None) -> tuple[Path, TrainConfig]:
@@ -131,22 +151,7 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
         if value is not None:
             base.setdefault("rllib", {})[key] = value
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
-    if backend != "sb3" and cfg.train.warm_start.policy:
-        raise ConfigError("train.warm_start: only the sb3 backend has a warm start (remove the section for --backend rllib)")
-    if backend != "sb3" and cfg.train.critic != "local":
-        raise ConfigError("train.critic: only the sb3 backend has a central critic (use local for --backend rllib)")
-    if backend != "sb3" and cfg.train.opponents.fraction > 0:
-        raise ConfigError("train.opponents: only the sb3 backend has an opponent pool (set fraction: 0 for --backend rllib)")
-    if backend != "sb3" and cfg.train.env_workers > 1:
-        raise ConfigError("train.env_workers: only the sb3 backend steps env copies in workers (use rllib.num_env_runners)")
-    if cfg.train.env_workers > cfg.train.n_envs:
-        raise ConfigError(f"train.env_workers = {cfg.train.env_workers} is more than train.n_envs ({cfg.train.n_envs}): "
-                          "each worker steps at least one env copy")
-    if cfg.train.env_workers > 1 and cfg.train.opponents.fraction > 0:
-        raise ConfigError("train.env_workers: the opponent pool (train.opponents) needs the env copies in one process; "
-                          "set env_workers: 1")
-    if backend != "sb3" and cfg.train.lr_schedule != "constant":
-        raise ConfigError("train.lr_schedule: only the sb3 backend has a learning-rate schedule (use constant for --backend rllib)")
+    check_train_settings(cfg, backend)
     open_run_folder(out)
     write_run_files(out, _resolved_yaml(cfg), command, versions())
     return out, cfg

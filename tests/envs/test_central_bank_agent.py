@@ -155,6 +155,20 @@ def test_a_rate_move_shifts_the_whole_corridor():
     assert obs[CENTRAL_BANK]["observation"][CB_FEATURE_INDEX["policy_rate"]] == pytest.approx(10 * before[1])
 
 
+def test_a_cut_to_zero_and_back_leaves_the_corridor_as_it_was():
+    e = _env(6)
+    e.reset(seed=0)
+    s = e.system
+    before = (s.deposit_facility_rate, s.policy_rate, s.lending_rate)
+    moves = round(before[1] / 0.0025)
+    for _ in range(moves):  # the floor stops at 0 halfway down
+        e.step({CENTRAL_BANK: CB_INDEX["rate_down"]})
+    assert s.policy_rate == pytest.approx(0.0) and s.deposit_facility_rate == 0.0
+    for _ in range(moves):
+        e.step({CENTRAL_BANK: CB_INDEX["rate_up"]})
+    assert (s.deposit_facility_rate, s.policy_rate, s.lending_rate) == pytest.approx(before)
+
+
 def test_the_countercyclical_buffer_raises_the_requirement_banks_see():
     e = _env(10)
     e.reset(seed=0)

@@ -98,7 +98,8 @@ def test_the_config_offers_exactly_the_registered_rules():
 
 def test_bad_rule_parameters_are_refused_in_one_line():
     for name, params, words in [("taylor", {"speed": 1.0}, "speed"), ("ccyb", {"full": 0.01}, "full"),
-                                ("volcker", {}, "unknown")]:
+                                ("taylor", {"band": -0.01}, "band = -0.01 must be >= 0"),
+                                ("ccyb", {"max_buffer": -0.01}, "max_buffer"), ("volcker", {}, "unknown")]:
         with pytest.raises(ValueError, match=words) as err:
             check_rule_params(name, params)
         assert "\n" not in str(err.value)

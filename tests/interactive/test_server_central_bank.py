@@ -81,7 +81,8 @@ def test_a_two_policy_checkpoint_plays_its_learned_central_bank_and_the_stream_v
     ({"central_bank": "learned", "checkpoint": "both", "central_bank_params": {"funding": 1.0}}, "for a rule central bank"),
 ])
 def test_a_bad_central_bank_choice_is_refused_in_one_line(cb_server, body, says):
-    before = httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()
+    before = httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
     r = _start(cb_server, **body)
     assert r.status_code == 422 and says in r.json()["error"] and "\n" not in r.json()["error"]
-    assert httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json() == before
+    # nothing started (the server's resident memory may move by itself: not compared)
+    assert httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"] == before

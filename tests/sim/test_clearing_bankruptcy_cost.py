@@ -70,7 +70,7 @@ def test_in_the_env_it_settles_defaults_as_rogers_veraart_with_the_same_costs():
 
 @pytest.mark.parametrize("clearing, words", [
     ({"model": "bankruptcy_cost", "params": {"cost": 1.0}}, "cost must be a number in"),
-    ({"model": "bankruptcy_cost", "params": {"haircut": 0.1}}, "unexpected keyword"),
+    ({"model": "bankruptcy_cost", "params": {"haircut": 0.1}}, r"haircut not a parameter \(it takes cost\)"),
     ({"model": "eisenberg_noe", "params": {"cost": 0.1}}, "takes none"),
 ])
 def test_bad_clearing_params_are_a_config_error_naming_them(clearing, words):

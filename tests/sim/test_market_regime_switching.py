@@ -54,7 +54,7 @@ def test_the_same_seed_gives_the_same_regimes_and_prices():
 @pytest.mark.parametrize("params, words", [
     ({"enter": 1.5}, "enter must be a number in"),
     ({"calm_volatility": "high"}, "calm_volatility must be a number"),
-    ({"persistence": 0.9}, "unexpected keyword"),
+    ({"persistence": 0.9}, r"persistence not a parameter \(it takes calm_volatility, stress_volatility, enter, leave\)"),
 ])
 def test_bad_regime_params_are_a_config_error_naming_them(params, words):
     with pytest.raises(ConfigError, match=words):

@@ -18,7 +18,7 @@ def test_each_bank_lends_to_the_next_k_banks_around_the_ring():
 @pytest.mark.parametrize("params, words", [
     ({"k": 0}, "at least 1"),
     ({"k": 1.5}, "whole number"),
-    ({"width": 2}, "unexpected keyword"),
+    ({"width": 2}, r"width not a parameter \(it takes k\)"),
 ])
 def test_bad_ring_params_are_a_config_error_naming_them(params, words):
     with pytest.raises(ConfigError, match=words):

@@ -185,3 +185,44 @@ def test_an_interrupted_two_policy_run_resumes_where_it_stopped(tmp_path, monkey
 def test_resume_needs_a_two_policy_run(tmp_path):
     with pytest.raises(ConfigError, match="not a two-policy run"):
         train_both(None, tmp_path, resume=True)
+
+
+def _tiny(tmp_path, **train):
+    data = yaml.safe_load(yaml.safe_dump(TINY))
+    data["train"].update(train)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    return cfg
+
+
+@pytest.mark.parametrize("train, rounds, words", [
+    ({"env_workers": 3, "n_envs": 2}, 1, "more than train.n_envs"),
+    ({"env_workers": 2, "n_envs": 2}, 2, "from round 2 the banks learn under the learned central bank"),
+])
+def test_a_refused_two_policy_run_writes_nothing(tmp_path, train, rounds, words):
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=words):
+        train_both(_tiny(tmp_path, **train), out, rule="taylor", central_bank=SMALL_CB, rounds=rounds)
+    assert not out.exists()  # so the same command, fixed, is not told the folder holds a run
+
+
+def test_the_banks_of_a_two_policy_run_train_with_the_seed_given(tmp_path, monkeypatch):
+    import interbank.train.run as run_module
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "train", stop)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train_both(_tiny(tmp_path), out, rule="never", central_bank=SMALL_CB, seed=7)
+    assert yaml.safe_load((out / "banks-config.yaml").read_text())["train"]["seed"] == 7
+
+
+def test_a_two_policy_run_is_not_written_into_a_one_policy_run(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("train: {}\n")
+    with pytest.raises(ConfigError, match="already holds a one-policy run"):
+        train_both(_tiny(tmp_path), out, rule="taylor", central_bank=SMALL_CB)
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml"]
