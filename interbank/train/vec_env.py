@@ -36,10 +36,27 @@ from interbank.envs.observation import N_FEATURES
 from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
 
 
-class SlotVecEnv(VecEnv):
+class UnwrappedVecEnv(VecEnv):
+    """A VecEnv of bank slots with no wrappers and no images, indices as SB3 gives them."""
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * len(list(self._get_indices(indices)))
+
+    def _get_indices(self, indices) -> Sequence[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return indices
+
+    def get_images(self):  # pragma: no cover - no rgb rendering
+        return [None] * self.num_envs
+
+
+class SlotVecEnv(UnwrappedVecEnv):
     """What every VecEnv of interbank slots shares: env copies in ``envs`` seeded ``seed_base + k``
     at the first reset (or as ``seed()`` asked), actions and masks per slot (``_actions``,
-    ``_masks``), no wrappers, no images, indices as SB3 gives them."""
+    ``_masks``)."""
 
     envs: list[InterbankEnv]
     seed_base: int
@@ -66,18 +83,6 @@ class SlotVecEnv(VecEnv):
     def has_attr(self, attr_name: str) -> bool:
         return attr_name == "action_masks" or hasattr(self.envs[0], attr_name)
 
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
-
-    def _get_indices(self, indices) -> Sequence[int]:
-        if indices is None:
-            return range(self.num_envs)
-        if isinstance(indices, int):
-            return [indices]
-        return indices
-
-    def get_images(self):  # pragma: no cover - no rgb rendering
-        return [None] * self.num_envs
 
 
 class BankVecEnv(SlotVecEnv):

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from interbank.config import EnvConfig
 from interbank.sim.actions import N_ACTIONS
+from interbank.train.vec_env import UnwrappedVecEnv
 
 
 def _groups(n_envs: int, workers: int) -> list[range]:
@@ -93,7 +93,7 @@ class WorkerError(RuntimeError):
         self.kind = kind
 
 
-class WorkerBankVecEnv(VecEnv):
+class WorkerBankVecEnv(UnwrappedVecEnv):
     """``BankVecEnv`` (same slots, seeds, padding, masks, statistics) with its ``n_envs`` copies
     stepped in ``workers`` processes. Fields read by training: ``padding``, ``acted_padding``
     (bool[num_envs]), ``episode_stats`` (the last 1,000 finished episodes, in copy order),
@@ -244,18 +244,6 @@ class WorkerBankVecEnv(VecEnv):
     def has_attr(self, attr_name: str) -> bool:
         return attr_name == "action_masks"
 
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
-
-    def _get_indices(self, indices) -> Sequence[int]:
-        if indices is None:
-            return range(self.num_envs)
-        if isinstance(indices, int):
-            return [indices]
-        return indices
-
-    def get_images(self):  # pragma: no cover - no rgb rendering
-        return [None] * self.num_envs
 
     def __del__(self) -> None:
         try:
