@@ -553,6 +553,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _two_policy_plan(out: Path) -> dict | None:
+    """The curriculum of the two-policy run in ``out`` (None when it is not one); unreadable: a one-line failure."""
+    from interbank.config import ConfigError
+    from interbank.policies.central_bank import CURRICULUM, read_curriculum
+
+    if not (out / CURRICULUM).exists():
+        return None
+    try:
+        return read_curriculum(out)
+    except ConfigError as err:
+        fail(str(err))
+
+
 def _train_both(args: argparse.Namespace, backend: str, progress: bool) -> int:
     """``train --central-bank RULE``: sb3, the banks under the rule, then the central bank against them;
     rllib, both together as two RLlib policies (the rule recorded, never deciding)."""
@@ -602,8 +615,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.central_bank is None and (args.rounds is not None or args.central_bank_timesteps is not None):
         fail("--rounds and --central-bank-timesteps apply to a new two-policy run: add --central-bank RULE "
              "(--resume continues one by its own plan, without them)")
-    if args.resume and args.out is not None and (args.out / "curriculum.json").exists():
-        if args.backend == "rllib" or "RLlib" in (args.out / "curriculum.json").read_text():
+    plan = _two_policy_plan(args.out) if args.resume and args.out is not None else None
+    if plan is not None:
+        if args.backend == "rllib" or any(p.get("backend") == "rllib" for p in plan["phases"]):
             fail("--resume: a two-policy RLlib run cannot be resumed yet (train it again into a new --out)")
         return _train_both(args, "sb3", progress)
     try:
