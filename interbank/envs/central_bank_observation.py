@@ -19,6 +19,9 @@ from interbank.sim.state import HAIRCUT_SCALES
 if TYPE_CHECKING:
     from interbank.sim.system import BankingSystem
 
+RATE_SCALE = 10.0  # annual rates are observed x 10 (the card's "x 10")
+BUFFER_SCALE = 100.0  # the buffer is observed in percent of RWA
+
 # (name, unit / scale, low, high)
 _TABLE: tuple[tuple[str, str, float, float], ...] = (
     ("funding_demand", "all banks' funding requests last step / (their LEND supply + requests), [0, 1]; 0.5: demand equals supply", 0, 1),
@@ -105,10 +108,10 @@ def central_bank_features(system: "BankingSystem", memory: CentralBankMemory, du
     assets = float(bs["assets"][live].sum())
     columns: dict[str, float] = {
         "funding_demand": funding.scarcity(float(f["requested"].sum()), f["offered"]),
-        "interbank_rate": 10.0 * s.market_rate,
+        "interbank_rate": RATE_SCALE * s.market_rate,
         "corridor_position": (s.market_rate - s.deposit_facility_rate) / width if width > 0 else 0.0,
-        "policy_rate": 10.0 * s.policy_rate,
-        "ccyb": 100.0 * s.ccyb,
+        "policy_rate": RATE_SCALE * s.policy_rate,
+        "ccyb": BUFFER_SCALE * s.ccyb,
         "haircuts": _HAIRCUT_LEVEL[s.haircuts],
         "facility_use": float(s.cb_loans[live].sum()) / assets if assets > 0 else 0.0,
         "fire_sales": memory.sold_last / equity0,

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from interbank.envs.central_bank_observation import CB_FEATURE_INDEX
+from interbank.envs.central_bank_observation import BUFFER_SCALE, CB_FEATURE_INDEX, RATE_SCALE
 from interbank.sim.central_bank import CB_HOLD, CB_INDEX
 
 F = CB_FEATURE_INDEX
@@ -75,7 +75,7 @@ class Taylor:
         return self.neutral + self.funding * (_feature(obs, "funding_demand") - 0.5) + self.credit * _feature(obs, "credit_gap")
 
     def __call__(self, obs: np.ndarray, mask: np.ndarray) -> int:
-        rate = _feature(obs, "policy_rate") / 10.0
+        rate = _feature(obs, "policy_rate") / RATE_SCALE
         gap = self.target(obs) - rate
         if gap > self.band:
             return _allowed(mask, "rate_up")
@@ -114,7 +114,7 @@ class Ccyb:
         return self.max_buffer * float(np.clip(share, 0.0, 1.0))
 
     def __call__(self, obs: np.ndarray, mask: np.ndarray) -> int:
-        buffer = _feature(obs, "ccyb") / 100.0
+        buffer = _feature(obs, "ccyb") / BUFFER_SCALE
         target = self.target(obs)
         if target > buffer + 1e-9 and mask[CB_INDEX["ccyb_up"]]:
             return CB_INDEX["ccyb_up"]
