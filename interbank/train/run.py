@@ -93,8 +93,9 @@ def resolve_backend(requested: str | None, resume: bool, out: Path | None) -> st
     return saved
 
 
-def check_train_settings(cfg: TrainConfig, backend: str) -> None:
-    """Refuse (ConfigError, one line) train settings the backend cannot run together, before anything is written."""
+def check_train_settings(cfg: TrainConfig, backend: str, frozen_central_bank: bool = False) -> None:
+    """Refuse (ConfigError, one line) train settings the backend cannot run together, before anything is written.
+    ``frozen_central_bank``: a learned central bank policy will play in every env copy."""
     if backend != "sb3" and cfg.train.warm_start.policy:
         raise ConfigError("train.warm_start: only the sb3 backend has a warm start (remove the section for --backend rllib)")
     if backend != "sb3" and cfg.train.critic != "local":
@@ -109,13 +110,15 @@ def check_train_settings(cfg: TrainConfig, backend: str) -> None:
     if cfg.train.env_workers > 1 and cfg.train.opponents.fraction > 0:
         raise ConfigError("train.env_workers: the opponent pool (train.opponents) needs the env copies in one process; "
                           "set env_workers: 1")
+    if cfg.train.env_workers > 1 and frozen_central_bank:
+        raise ConfigError("train.env_workers: a central bank policy needs the env copies in one process; set env_workers: 1")
     if backend != "sb3" and cfg.train.lr_schedule != "constant":
         raise ConfigError("train.lr_schedule: only the sb3 backend has a learning-rate schedule (use constant for --backend rllib)")
 
 
 def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str,
                 backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None,
-                objective: str | None = None) -> tuple[Path, TrainConfig]:
+                objective: str | None = None, frozen_central_bank: bool = False) -> tuple[Path, TrainConfig]:
     """Create (or reopen on resume) the run folder and return it with the resolved config.
     ``overrides`` (``train:`` keys) and ``rllib_overrides`` are the command line's, None = keep;
     ``objective`` overrides ``env.reward.objective`` (a new run only)."""
@@ -151,7 +154,7 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
         if value is not None:
             base.setdefault("rllib", {})[key] = value
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
-    check_train_settings(cfg, backend)
+    check_train_settings(cfg, backend, frozen_central_bank)
     open_run_folder(out)
     write_run_files(out, _resolved_yaml(cfg), command, versions())
     return out, cfg
@@ -285,7 +288,8 @@ def train(
     the configured rule (``interbank.train.central_bank``: the banks learn under a learned one)."""
     command = command or " ".join(["interbank", *sys.argv[1:]])
     overrides = {"total_timesteps": timesteps, "seed": seed, "device": device}
-    run_dir, cfg = prepare_run(config_path, out, resume, overrides, command, objective=objective)
+    run_dir, cfg = prepare_run(config_path, out, resume, overrides, command, objective=objective,
+                               frozen_central_bank=central_bank_policy is not None)
 
     from interbank.train.callbacks import (
         CheckpointCallback,
@@ -312,8 +316,6 @@ def train(
         def factory(k: int):
             return ExploringPriority(priority_model_from_config(cfg.env.priority), pm.exploration, pm.hold, seed=t.seed * 1000 + k)
     if t.env_workers > 1:
-        if central_bank_policy is not None:
-            raise ConfigError("train.env_workers: a central bank policy needs the env copies in one process; set env_workers: 1")
         from interbank.train.worker_vec_env import WorkerBankVecEnv
 
         vec = WorkerBankVecEnv(cfg.env, t.n_envs, t.seed, factory, global_state=t.critic == "central", workers=t.env_workers)
