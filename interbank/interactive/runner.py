@@ -141,6 +141,13 @@ class Command:
         return f"{self.name} refused: the session is already {state}"
 
 
+def _before_defaults(snaps: deque[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a finished runner keeps of its exposure snapshots: the last, and each one just before a
+    step in which banks defaulted (a viewer focusing on a default asks for the step before it)."""
+    kept = list(snaps)
+    return [x for x, after in zip(kept, kept[1:]) if after["defaulted"] > x["defaulted"]] + kept[-1:]
+
+
 class Runner:
     """Drives an ``InterbankEnv`` with a batch ``Policy``; thread-safe commands between steps.
 
@@ -222,7 +229,8 @@ class Runner:
         lender, borrower, amount = self.env.system.ledger.pairs()
         order = np.argsort(-amount, kind="stable")
         snap = {"step": int(self.env.system.t), "total": float(amount.sum()), "lender": lender[order].tolist(),
-                "borrower": borrower[order].tolist(), "amount": amount[order].tolist()}
+                "borrower": borrower[order].tolist(), "amount": amount[order].tolist(),
+                "defaulted": int(self.env.system.defaulted.sum())}
         if self._exposures and self._exposures[-1]["step"] == snap["step"]:
             self._exposures.pop()  # a command changed this step's exposures: keep the latest
         self._exposures.append(snap)
@@ -253,7 +261,8 @@ class Runner:
 
     def release(self) -> None:
         """Give a finished runner's simulation back (its arrays, policy and exposure history): what
-        is left answers ``status``, ``exposures`` (the last step) and ``init_event``. Commands are
+        is left answers ``status``, ``exposures`` (the last step, and the steps just before defaults)
+        and ``init_event``. Commands are
         refused as for any finished runner."""
         with self.lock:
             if not self.finished or self.env is None:
@@ -261,8 +270,7 @@ class Runner:
             self._pending.extend(self.env.drain_events())
             self.env = None  # type: ignore[assignment]
             self.policy = None  # type: ignore[assignment]
-            if len(self._exposures) > 1:
-                self._exposures = deque([self._exposures[-1]], maxlen=EXPOSURE_STEPS)
+            self._exposures = deque(_before_defaults(self._exposures), maxlen=EXPOSURE_STEPS)
 
     def branch(self, parent: str) -> Runner:
         """A copy of this paused runner (``parent``: the session id its init will name): same

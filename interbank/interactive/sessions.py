@@ -682,7 +682,8 @@ class Session:
 
     def release(self) -> None:
         """The session ended: drop its simulation (arrays, policy, exposure history) and keep what
-        its viewers still read (the stream window, the init event, the last exposures)."""
+        its viewers still read (the stream window, the init event, the last exposures and those just
+        before defaults)."""
         self.runner.release()
         self.footprint = min(self.footprint, 2 * max(self.history_bytes, 1))
         _trim_heap()

@@ -547,3 +547,27 @@ def test_exposures_are_the_ledger_by_pair_largest_first_and_kept_per_step():
     pair = (led.lender == lender) & (led.borrower == borrower)
     assert x["amount"][0] == pytest.approx(led.amount[pair].sum())  # directed: lender -> borrower
     assert r.exposures(step=1)["step"] == 1 and len(r.exposures(limit=2)["amount"]) == 2
+
+
+def test_a_finished_runner_keeps_the_exposures_just_before_each_default():
+    """The page focusing on a default asks for the step before it, also after the run ended and
+    gave its simulation back: those snapshots outlive release(); the others do not."""
+    shock = [{"step": 3, "type": "capital_loss", "bank": b, "size": 6.0} for b in (0, 1)]
+    cfg = resolve_env_config(None, n_banks=30, max_steps=8, network={"type": "core_periphery", "core_fraction": 0.2,
+                             "avg_degree": 6.0}, balance_sheet={"interbank_share": 0.5}, shocks={"scheduled": shock})
+    r = Runner(cfg, make_policy("heuristic", 1), 2)
+    defaulted, default_steps = 0, []
+    while r.step():
+        now = int(r.env.system.defaulted.sum())
+        if now > defaulted:
+            default_steps.append(int(r.env.system.t))
+        defaulted = now
+    assert default_steps, "the cascade scenario has defaults"
+    last = r.exposures()["step"]
+    r.release()
+    assert r.env is None and r.exposures()["step"] == last
+    for d in default_steps:
+        before = r.exposures(step=d - 1)
+        assert before is not None and before["step"] == d - 1
+    kept = {d - 1 for d in default_steps} | {last}
+    assert len(r._exposures) == len(kept)

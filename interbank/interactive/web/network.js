@@ -172,9 +172,9 @@ export function focusOn(kind, ids, step) {
     .then(r => r.ok ? r.json() : null).catch(() => null)
     .then(got => {
       const x = got && got.step < step ? got : before;
-      if (S.focus !== focus || S.session !== id || !x) return;
-      const ks = [];
-      for (let k = 0; k < x.amount.length; k++) if (focus.banks.has(x.lender[k]) || focus.banks.has(x.borrower[k])) ks.push(k);
+      if (S.focus !== focus || S.session !== id) return;
+      const ks = [];  // none known (older than anything kept): the banks alone, no exposures
+      if (x) for (let k = 0; k < x.amount.length; k++) if (focus.banks.has(x.lender[k]) || focus.banks.has(x.borrower[k])) ks.push(k);
       focus.edges = { lender: ks.map(k => x.lender[k]), borrower: ks.map(k => x.borrower[k]), amount: ks.map(k => x.amount[k]) };
       S.dirty = true;
     });
