@@ -35,7 +35,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad argument as one line instead of usage + error."""
 
     def error(self, message: str) -> "NoReturn":  # noqa: F821
-        fail(f"{self.prog.removeprefix('interbank ').strip() or 'interbank'}: {message} (see --help)")
+        command = self.prog.removeprefix("interbank").strip()  # fail() names interbank itself
+        fail(f"{command + ': ' if command else ''}{message} (see --help)")
 
 
 def _whole_number(text: str, minimum: int, bound: str) -> int:

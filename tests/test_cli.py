@@ -28,6 +28,8 @@ def test_simulate_json_summary(capsys):
         (["simulate", "--events", "/nonexistent/dir/out.jsonl"], "does not exist"),
         (["bench", "--banks", "10,a"], "not a comma-separated list"),
         (["frobnicate"], "invalid choice"),
+        (["simulate", "--bogus"], "interbank: unrecognized arguments: --bogus"),
+        (["simulate", "--steps", "x"], "interbank: simulate: argument --steps"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(argv, fragment, capsys):
