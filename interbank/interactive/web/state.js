@@ -53,6 +53,7 @@ function createState() {
     ...viewFields(),
     conn: "idle", frames: 0, unhandled: [],
     stepEndCost: [],  // [parse ms, apply ms] of the last step snapshots shown (the benchmark reads it)
+    digestsApplied: 0,  // digests of small events applied (events.js applyDigest; tests read it)
     // base layer paints: asked (drawBase) and on screen; what the last one asked shows of a focus
     baseFrames: 0, baseWanted: 0, basePainted: 0, baseFocus: null,
     baseFrame: -1,  // the frame (S.frames) the base was last drawn in: the grouped view waits a frame then
