@@ -377,6 +377,7 @@ function keepBank(b) {
 // a snapshot in columns (stream.js compactStepEnd): its banks made back into objects a slice at a
 // time, within the frame's budget (started at t0); true once it is applied whole, as onStepEnd would
 export const SLICE = 500;  // banks per slice (~1 ms)
+export const TAIL_APART = 3000;  // banks: from this size on a snapshot's panels get frames of their own
 const built = new WeakMap();  // bank object -> the shape applyCompact built it with
 export function applyCompact(seq, c, t0) {
   if (S.applying === null || S.applying.seq !== seq) S.applying = { seq, next: 0, ms: 0 };
@@ -406,21 +407,34 @@ export function applyCompact(seq, c, t0) {
     job.next = end; job.ms += performance.now() - t1;
     if (job.next < c.n && performance.now() - t0 > FRAME_BUDGET_MS) return false;
   }
-  // the panels, totals and medians of the step: in a frame of their own when this one's budget is spent
-  if (!job.tail && performance.now() - t0 > FRAME_BUDGET_MS) { job.tail = true; return false; }
+  // the panels, totals and medians of the step: at 10,000 banks in a frame of their own (two: the
+  // totals and the system panel, then the bank list and panels), never after the banks' last slice
+  const big = c.n >= TAIL_APART;
+  if (!job.tail && (big || performance.now() - t0 > FRAME_BUDGET_MS)) { job.tail = 1; return false; }
+  if (big && job.tail === 1) {
+    const t2 = performance.now();
+    if (S.state === "ready") setState("running");
+    stepEndTotalsShown(c.head);
+    job.tail = 2; job.ms += performance.now() - t2;
+    return false;
+  }
   S.applying = null;
   const t2 = performance.now();
   if (S.state === "ready") setState("running");
-  stepEndShown(c.head);
+  if (big) stepEndPanelsShown(c.head); else stepEndShown(c.head);
   S.dirty = true;
   S.stepEndCost.push([c.parseMs, job.ms + performance.now() - t2]); if (S.stepEndCost.length > 100) S.stepEndCost.shift();
   return true;
 }
 
-function stepEndShown(d) {
+function stepEndShown(d) { stepEndTotalsShown(d); stepEndPanelsShown(d); }
+function stepEndTotalsShown(d) {
   if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
   stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
-  systemPanel(); marketsPanel(); refreshBankSelect(); refreshBankPanel();
+  systemPanel();
+}
+function stepEndPanelsShown(d) {
+  marketsPanel(); refreshBankSelect(); refreshBankPanel();
   fetchExposures(d.step);
 }
 
