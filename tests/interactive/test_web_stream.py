@@ -152,3 +152,36 @@ def test_a_snapshot_whose_banks_differ_in_shape_is_sent_as_its_text(site):
     odd = {**SNAPSHOT, "banks": [SNAPSHOT["banks"][0], {**SNAPSHOT["banks"][1], "extra": 1}]}
     [(_, _, got)] = _snapshot_events(site, odd)
     assert isinstance(got, str) and json.loads(got)["data"] == odd
+
+
+def _tx(seq, step, bank, **data):
+    d = {"bank": bank, "action": "LEND", "counterparty": None, "market": None, "amount": 1.0, "priority": "PROFIT", **data}
+    return {"seq": seq, "step": step, "type": "transaction", "data": d}
+
+
+def test_a_step_s_small_events_go_as_columns_and_an_odd_one_as_its_text_in_stream_order(site):
+    events = [
+        _tx(0, 2, "bank_0", counterparty="bank_13", amount=2.5),
+        _tx(1, 2, "bank_7", action="INVEST", market="A", priority="LIQUIDITY"),
+        {"seq": 2, "step": 2, "type": "profit_booking", "data": {"bank": "bank_1", "market": "A", "invested": 3.0, "return": 0.25, "profit": -0.75}},
+        {"seq": 3, "step": 2, "type": "central_bank", "data": {"operation": "lending_facility", "bank": "bank_2", "amount": 4.0, "rate": 0.03, "value": None}},
+        _tx(4, 2, "alice"),  # not a bank's name: as it came, and the run ends
+        _tx(5, 3, "bank_4", amount=0.0),
+        _tx(6, 4, "bank_4"),  # another step: another run
+    ]
+    Handler.pieces = [b"".join(b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n" % (e["seq"], e["type"].encode(), json.dumps(e).encode()) for e in events)]
+    try:
+        got = [e for m in _read(site) if "events" in m for e in m["events"]]
+    finally:
+        Handler.pieces = PIECES
+    assert [(seq, kind) for seq, kind, _ in got] == [(3, "digest"), (4, "transaction"), (5, "digest"), (6, "digest")]
+    first = got[0][2]
+    assert (first["seq0"], first["n"], first["step"]) == (0, 4, 2)
+    codes = lambda col: [None if c < 0 else first["strings"][int(c)] for c in first[col]]  # noqa: E731
+    assert list(first["kind"]) == [0, 0, 1, 2]
+    assert list(first["bank"]) == [0, 7, 1, 2] and list(first["other"]) == [13, -1, -1, -1]
+    assert codes("action") == ["LEND", "INVEST", None, None] and codes("market") == [None, "A", "A", None]
+    assert codes("priority") == ["PROFIT", "LIQUIDITY", None, None]
+    assert list(first["amount"]) == [2.5, 1.0, -0.75, 4.0] and list(first["rate"]) == [0.0, 0.0, 0.25, 0.03]
+    assert json.loads(got[1][2]) == events[4]
+    assert (got[2][2]["seq0"], got[2][2]["step"], list(got[2][2]["amount"])) == (5, 3, [0.0])

@@ -4,19 +4,21 @@
 // tests/interactive/test_vocabulary.py check each is handled here or ignored on purpose).
 
 import { $, money, pct, plural, FRAME_BUDGET_MS, MAX_FLASHES, SAMPLE_PER_STEP, S } from "./state.js";
-import { feed, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel, textOf } from "./panels.js";
+import { feed, feedFilter, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel, textOf } from "./panels.js";
 import { fetchExposures, layout, playCascade, pulse } from "./network.js";
 import { openCompare } from "./compare.js";
 import { agentOperation, centralBankDecision, centralBankInit, centralBankStep } from "./central_bank.js";
 import { attach, refreshSessions, statusCheck } from "./app.js";
 
-// the stream is read by a worker (stream.js) and arrives here in batches of [seq, type, data]
+// the stream is read by a worker (stream.js) and arrives here in batches of [seq, type, data]; a
+// step's small events as digests (columns) unless the page's address says ?events=raw (each as its text)
+export const DIGESTS = !/[?&]events=raw(&|$)/.test(location.search);
 export let worker = null, streamToken = 0;
 export function connect(id, after) {
   if (!worker) { worker = new Worker("/static/stream.js"); worker.onmessage = onStream; }
   S.source = { token: ++streamToken, id };
   setConn("connecting");
-  worker.postMessage({ open: `/api/interactive/stream/${encodeURIComponent(id)}`, after, token: S.source.token });
+  worker.postMessage({ open: `/api/interactive/stream/${encodeURIComponent(id)}`, after, token: S.source.token, digest: DIGESTS });
 }
 
 export function closeStream() {
@@ -62,6 +64,11 @@ export function drain(now) {
   let k = S.queueAt;
   for (; k < S.queue.length; k++) {
     const [seq, type, data] = S.queue[k];
+    if (type === "digest") {  // a run of a step's small events, as columns (stream.js Digest)
+      applyDigest(data);
+      if (performance.now() - t0 > FRAME_BUDGET_MS && k + 1 < S.queue.length) { k++; break; }
+      continue;
+    }
     const going = S.applying !== null && S.applying.seq === seq;  // a snapshot half applied: on with it
     if (!going) {
       if (seq <= S.lastSeq) continue;
@@ -176,6 +183,65 @@ export function onTransaction(e) {
   if (st.sample.length < SAMPLE_PER_STEP) st.sample.push(textOf(item));
   else { const j = Math.floor(rand(st) * st.n); if (j < SAMPLE_PER_STEP) st.sample[j] = textOf(item); }
   if (d.counterparty && S.nodes.length <= 300 && S.catchUp !== Infinity) pulse(d.bank, d.counterparty);
+}
+
+// a digest (stream.js Digest): its events applied as onTransaction, the profit_booking handler and
+// the central bank's facility handlers apply them one by one, with no object per event: the feed's
+// items are made only for the events the filters' list (S.recent) keeps and the sample shows
+const BANK_NAMES = [];
+const bankName = (k) => BANK_NAMES[k] || (BANK_NAMES[k] = "bank_" + k);
+export function applyDigest(g) {
+  const n = g.n, st = S.step, strs = g.strings, str = (c) => (c < 0 ? null : strs[c]);
+  const first = Math.max(0, S.lastSeq + 1 - g.seq0);  // the events already applied are skipped
+  if (first >= n) return;
+  S.digestsApplied++;
+  // the events remembered (not quiet, not a transaction of nothing): which of them S.recent keeps
+  // (it is cut from 6,000 back to 5,000 items whenever it grows past 6,000)
+  let pushes = 0;
+  for (let i = first; i < n; i++) if (g.seq0 + i > S.resumeAt && (g.kind[i] !== 0 || g.amount[i])) pushes++;
+  const before = S.recent.length, total = before + pushes;
+  const kept = total <= 6000 ? total : 5000 + (total - 6001) % 1001, keepFrom = pushes - Math.min(pushes, kept);
+  if (kept < total) S.recent.splice(0, before - (kept - Math.min(pushes, kept)));
+  const pulses = S.nodes.length <= 300 && S.catchUp !== Infinity;
+  let pushed = 0;
+  for (let i = first; i < n; i++) {
+    const kind = g.kind[i], quiet = g.seq0 + i <= S.resumeAt, amount = g.amount[i];
+    if (kind === 0) { const b = S.banks.get(bankName(g.bank[i])); if (b) b.priority = strs[g.priority[i]]; if (!amount) continue; }
+    const keep = !quiet && pushed++ >= keepFrom;
+    let item = keep ? digestItem(g, i) : null;
+    if (kind === 0) {
+      const market = str(g.market[i]), action = strs[g.action[i]];
+      if (market && !quiet) { const f = S.marketFlows.get(market); if (f) f.now += action === "INVEST" ? amount : action === "DIVEST" ? -amount : 0; }
+      if (st) {
+        st.n++; st.by[action] = (st.by[action] || 0) + 1;
+        // reservoir sample, as onTransaction draws it
+        if (st.sample.length < SAMPLE_PER_STEP) st.sample.push(textOf(item || (item = digestItem(g, i))));
+        else { const j = Math.floor(rand(st) * st.n); if (j < SAMPLE_PER_STEP) st.sample[j] = textOf(item || (item = digestItem(g, i))); }
+      }
+      if (pulses && g.other[i] >= 0) pulse(bankName(g.bank[i]), bankName(g.other[i]));
+    } else if (kind === 1) { if (st) { st.profits++; st.profit += amount; } }
+    else if (kind === 2) { if (st) { st.cb++; st.cbAmount += amount; } }
+    if (keep) S.recent.push(item);
+  }
+  S.lastSeq = Math.max(S.lastSeq, g.seq0 + n - 1);
+  if (S.firstSeq === null) { S.firstSeq = g.seq0 + first; S.resuming = false; }
+  if (pushes && feedFilter()) S.feedDirty = true;
+}
+
+// the feed's item of a digest's row i, as remember_ makes it for the event (its text written when shown)
+function digestItem(g, i) {
+  const kind = g.kind[i], id = bankName(g.bank[i]), amount = g.amount[i], strs = g.strings;
+  if (kind === 0) {
+    const cp = g.other[i] < 0 ? null : bankName(g.other[i]), market = g.market[i] < 0 ? null : strs[g.market[i]];
+    const action = strs[g.action[i]], priority = strs[g.priority[i]], other = cp || market || "";
+    return { step: g.step, kind: "tx", banks: cp ? [id, cp] : [id], text: () => `${id} ${action} ${other} ${money(amount)} (${priority})` };
+  }
+  if (kind === 1) {
+    const market = strs[g.market[i]], ret = g.rate[i];
+    return { step: g.step, kind: "profit", banks: [id], text: () => `${id} booked ${money(amount)} on ${market} (${(100 * ret).toFixed(1)}%)` };
+  }
+  if (kind === 2) return { step: g.step, kind: "cb", banks: [id], text: `${id} drew ${money(amount)} from the central bank at ${pct(g.rate[i])}` };
+  return { step: g.step, kind: "cb", banks: [id], text: `${id} repaid ${money(amount)} to the central bank` };
 }
 
 export function countTransaction(raw) {  // far behind: count it without reading it
@@ -311,6 +377,7 @@ function keepBank(b) {
 // a snapshot in columns (stream.js compactStepEnd): its banks made back into objects a slice at a
 // time, within the frame's budget (started at t0); true once it is applied whole, as onStepEnd would
 export const SLICE = 500;  // banks per slice (~1 ms)
+export const TAIL_APART = 3000;  // banks: from this size on a snapshot's panels get frames of their own
 const built = new WeakMap();  // bank object -> the shape applyCompact built it with
 export function applyCompact(seq, c, t0) {
   if (S.applying === null || S.applying.seq !== seq) S.applying = { seq, next: 0, ms: 0 };
@@ -340,21 +407,34 @@ export function applyCompact(seq, c, t0) {
     job.next = end; job.ms += performance.now() - t1;
     if (job.next < c.n && performance.now() - t0 > FRAME_BUDGET_MS) return false;
   }
-  // the panels, totals and medians of the step: in a frame of their own when this one's budget is spent
-  if (!job.tail && performance.now() - t0 > FRAME_BUDGET_MS) { job.tail = true; return false; }
+  // the panels, totals and medians of the step: at 10,000 banks in a frame of their own (two: the
+  // totals and the system panel, then the bank list and panels), never after the banks' last slice
+  const big = c.n >= TAIL_APART;
+  if (!job.tail && (big || performance.now() - t0 > FRAME_BUDGET_MS)) { job.tail = 1; return false; }
+  if (big && job.tail === 1) {
+    const t2 = performance.now();
+    if (S.state === "ready") setState("running");
+    stepEndTotalsShown(c.head);
+    job.tail = 2; job.ms += performance.now() - t2;
+    return false;
+  }
   S.applying = null;
   const t2 = performance.now();
   if (S.state === "ready") setState("running");
-  stepEndShown(c.head);
+  if (big) stepEndPanelsShown(c.head); else stepEndShown(c.head);
   S.dirty = true;
   S.stepEndCost.push([c.parseMs, job.ms + performance.now() - t2]); if (S.stepEndCost.length > 100) S.stepEndCost.shift();
   return true;
 }
 
-function stepEndShown(d) {
+function stepEndShown(d) { stepEndTotalsShown(d); stepEndPanelsShown(d); }
+function stepEndTotalsShown(d) {
   if (d.totals) centralBankRates(d.totals.policy_rate, d.totals.min_capital_ratio);
   stepTotalsOf(d.step, d.active_banks, d.defaults, d.total_capital, d.markets, d.totals);
-  systemPanel(); marketsPanel(); refreshBankSelect(); refreshBankPanel();
+  systemPanel();
+}
+function stepEndPanelsShown(d) {
+  marketsPanel(); refreshBankSelect(); refreshBankPanel();
   fetchExposures(d.step);
 }
 

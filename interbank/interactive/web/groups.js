@@ -38,18 +38,19 @@ export function grouping(by) {
 export function groupFigures(by) {
   const { of, names } = grouping(by), G = names.length;
   const rows = names.map(name => ({ name, banks: 0, active: 0, defaulted: 0, deleted: 0, equity: 0, lent: new Array(G).fill(0), distressed: new Array(G).fill(0) }));
+  // each bank looked up once: whether it is active and in distress, for the exposures after
+  const distress = new Uint8Array(S.names.length);
   S.names.forEach((id, i) => {
     const b = S.banks.get(id), r = rows[of[i]]; r.banks++;
     if (!b) return;
-    if (b.deleted) r.deleted++; else if (b.defaulted) r.defaulted++; else { r.active++; r.equity += b.equity; }
+    if (b.deleted) r.deleted++; else if (b.defaulted) r.defaulted++; else { r.active++; r.equity += b.equity; if (b.priority && b.priority !== "PROFIT") distress[i] = 1; }
   });
   const x = S.exposures;
   let total = 0, count = 0;
   if (x) for (let k = 0; k < x.amount.length; k++) {
     const a = x.lender[k], b = x.borrower[k]; if (a >= of.length || b >= of.length) continue;
     rows[of[a]].lent[of[b]] += x.amount[k]; total += x.amount[k]; count++;
-    const bb = S.banks.get(S.names[b]);
-    if (bb && !bb.defaulted && !bb.deleted && bb.priority && bb.priority !== "PROFIT") rows[of[a]].distressed[of[b]] += x.amount[k];
+    if (distress[b]) rows[of[a]].distressed[of[b]] += x.amount[k];
   }
   return { rows, total, count, complete: !!x && x.amount.length === x.count, step: x ? x.step : null };
 }
@@ -61,8 +62,8 @@ export function groupsTick(now) {
   const box = $("groups");
   if (!groupsShown()) { if (!box.hidden) box.hidden = true; return; }
   if (box.hidden) { box.hidden = false; pending = true; }
-  // never in the frame the network's base was drawn in (at 10,000 banks each takes tens of ms)
-  if (!pending || now - shownAt < REFRESH_MS || S.baseFrame === S.frames) return;
+  // never in a frame the network's base is made in (at 10,000 banks each takes tens of ms)
+  if (!pending || now - shownAt < REFRESH_MS || S.baseFrame === S.frames || S.baseBusy) return;
   pending = false; shownAt = now;
   renderGroups();
 }

@@ -77,45 +77,69 @@ export function transform() {
 }
 
 // Two stacked canvases: the base (exposures and banks) is redrawn only when the data or the view
-// changes, at most once a frame; the overlay on top (animations, hover, the selected bank and its
-// exposures) is cheap and redrawn while something moves. A software canvas rasterises every
-// drawn path at commit: redrawing thousands of edges each frame is what made frames slow.
+// changes; the overlay on top (animations, hover, the selected bank and its exposures) is cheap and
+// redrawn while something moves. A software canvas rasterises every drawn path at commit: redrawing
+// thousands of edges each frame is what made frames slow. The base's layers are made a slice of banks
+// at a time within BASE_BUDGET_MS a frame (at 10,000 banks one pass over them took 30-110 ms of a
+// loaded machine's frame), and painted by the layer worker once they are all made; a change while
+// they are being made is drawn by the next pass, when this one is done.
+export const BASE_SLICE = 2000, BASE_BUDGET_MS = 6;
+let baseJob = null;  // the base being made: see startBase (S.baseBusy says whether one is)
+
 export function draw(now) {
-  if (S.dirty) { S.dirty = false; S.overlay = true; drawBase(); groupsDirty(); S.baseFrame = S.frames; }
+  if (baseJob !== null && baseJob.nodes !== S.nodes) baseJob = null;  // another session shown since: made anew
+  if (S.dirty && baseJob === null) { S.dirty = false; baseJob = startBase(); }
+  if (baseJob !== null && stepBase(baseJob)) { baseJob = null; S.overlay = true; groupsDirty(); S.baseFrame = S.frames; }
+  S.baseBusy = baseJob !== null;
   const animating = S.pulses.length || S.flashes.length || S.cascadeAnim;
   if (!S.overlay && !animating) return;
   S.overlay = false;
   drawOverlay(now);
 }
 
-export function drawBase() {
-  const c = $("network-base");
-  if (!S.nodes.length) { $("lod").textContent = ""; paintBase(c, []); return; }
-  const { s, ox, oy } = transform(), n = S.nodes.length;
-  const P = S.proj = new Float32Array(2 * n);
+// a new base: each bank's place on the canvas (P), its radius and colour layer made by stepBase
+function startBase() {
+  const c = $("network-base"), n = S.nodes.length, id = ++S.baseWanted;
+  const { s, ox, oy } = transform(), P = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) { P[2 * i] = ox + S.nodes[i].x * s; P[2 * i + 1] = oy + S.nodes[i].y * s; }
-  const edges = edgeLayers(P), layers = [];
-  // nodes: one layer per colour; radius from equity, capped by the spacing so that nodes never merge
+  // radius from equity, capped by the spacing so that nodes never merge
   let maxEq = 1;
   for (const b of S.banks.values()) if (!b.defaulted && !b.deleted && b.equity > maxEq) maxEq = b.equity;
   const small = n > 3000, cap = Math.max(1.2, (small ? 0.3 : n > 300 ? 0.34 : 0.45) * S.spacing * s);
-  const groups = new Map(), marks = [];
-  for (let i = 0; i < n; i++) {
-    const p = S.nodes[i], b = S.banks.get(p.id); if (!b) continue;
-    const key = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (b.priority || "PROFIT");
-    // a defaulted bank keeps a visible size (at least DEFAULTED_R px, whatever the crowd) and a mark
-    p.r = b.defaulted && !b.deleted ? Math.max(DEFAULTED_R, Math.min(cap, 6)) : b.deleted ? Math.min(cap, 3)
-      : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
-    const x = P[2 * i], y = P[2 * i + 1];
-    if (x < -p.r || y < -p.r || x > c.width + p.r || y > c.height + p.r) continue;
-    if (key === "defaulted") { marks.push(x - p.r * 0.6, y - p.r * 0.6, x + p.r * 0.6, y + p.r * 0.6, x - p.r * 0.6, y + p.r * 0.6, x + p.r * 0.6, y - p.r * 0.6); }
-    const kind = small && p.r < 2.5 ? "squares" : "circles", gk = key + kind;
-    let L = groups.get(gk); if (!L) groups.set(gk, L = { kind, style: COLORS[key], data: [], key });
-    L.data.push(x, y, p.r);
+  return { c, id, n, nodes: S.nodes, P, maxEq, small, cap, next: 0,
+    gone: new Uint8Array(n), dist: new Uint8Array(n), groups: new Map(), made: [], marks: [] };
+}
+
+// the next slices of banks, within the frame's budget; true once the base is made and sent to paint
+function stepBase(job) {
+  const { c, n, P, maxEq, small, cap, gone, dist, groups, made, marks } = job, t0 = performance.now();
+  if (!n) { $("lod").textContent = ""; S.proj = P; paintBase(c, [], job.id); return true; }
+  while (job.next < n) {
+    const end = Math.min(n, job.next + BASE_SLICE);
+    for (let i = job.next; i < end; i++) {
+      const p = S.nodes[i], b = S.banks.get(p.id);
+      if (!b) { gone[i] = 1; continue; }
+      gone[i] = b.defaulted || b.deleted ? 1 : 0;
+      dist[i] = !gone[i] && !!b.priority && b.priority !== "PROFIT" ? 1 : 0;
+      const key = b.deleted ? "deleted" : b.defaulted ? "defaulted" : (b.priority || "PROFIT");
+      // a defaulted bank keeps a visible size (at least DEFAULTED_R px, whatever the crowd) and a mark
+      p.r = b.defaulted && !b.deleted ? Math.max(DEFAULTED_R, Math.min(cap, 6)) : b.deleted ? Math.min(cap, 3)
+        : Math.min(cap, 1.5 + 14 * Math.sqrt(Math.max(0, b.equity || 0) / maxEq));
+      const x = P[2 * i], y = P[2 * i + 1];
+      if (x < -p.r || y < -p.r || x > c.width + p.r || y > c.height + p.r) continue;
+      if (key === "defaulted") { marks.push(x - p.r * 0.6, y - p.r * 0.6, x + p.r * 0.6, y + p.r * 0.6, x - p.r * 0.6, y + p.r * 0.6, x + p.r * 0.6, y - p.r * 0.6); }
+      const kind = small && p.r < 2.5 ? "squares" : "circles";
+      let byKind = groups.get(key); if (!byKind) groups.set(key, byKind = {});
+      let L = byKind[kind]; if (!L) { L = byKind[kind] = { kind, style: COLORS[key], data: [], key }; made.push(L); }
+      L.data.push(x, y, p.r);
+    }
+    job.next = end;
+    if (job.next < n && performance.now() - t0 > BASE_BUDGET_MS) return false;
   }
+  const edges = edgeLayers(P, gone, dist), layers = [];
   // distressed and failed banks last, so that they are drawn on top of the rest
   const rank = { PROFIT: 0, deleted: 1, STABILITY: 2, LIQUIDITY: 3, defaulted: 4 };
-  const sorted = [...groups.values()].sort((a, b) => rank[a.key] - rank[b.key]);
+  const sorted = made.sort((a, b) => rank[a.key] - rank[b.key]);
   for (const L of sorted) if (L.key !== "defaulted") layers.push({ kind: L.kind, style: L.style, data: new Float32Array(L.data) });
   // at thousands of banks the nodes fill the disc: the exposures drawn go on top of them
   const out = small ? [...layers, ...edges] : [...edges, ...layers];
@@ -125,25 +149,26 @@ export function drawBase() {
   for (const L of sorted) if (L.key === "defaulted") out.push({ kind: "circles", style: L.style, data: new Float32Array(L.data) });
   if (marks.length) out.push({ kind: "lines", style: "#0b1015", width: 1.6, data: new Float32Array(marks) });
   S.baseFocus = S.focus ? (S.focus.edges ? "edges" : "banks") : null;
-  paintBase(c, out);
+  S.proj = P;
+  paintBase(c, out, job.id);
+  return true;
 }
 
 // the base is painted by the layer worker (off the main thread) where the browser allows it;
 // a request made while it paints replaces any older one still waiting
 export let layerWorker, layerBusy = false, layerNext = null;
-export function paintBase(c, layers) {
+export function paintBase(c, layers, id = ++S.baseWanted) {
   if (layerWorker === undefined) {
     layerWorker = typeof OffscreenCanvas !== "undefined" && typeof Worker !== "undefined" && c.getContext("bitmaprenderer") ? new Worker("/static/layer.js") : null;
     if (layerWorker) layerWorker.onmessage = (msg) => {
       c.getContext("bitmaprenderer").transferFromImageBitmap(msg.data.bitmap);
       S.baseFrames++; S.basePainted = msg.data.id;
       layerBusy = false;
-      if (layerNext) { const next = layerNext; layerNext = null; paintBase(c, next); }
+      if (layerNext) { const next = layerNext; layerNext = null; paintBase(c, next.layers, next.id); }
     };
   }
-  const id = ++S.baseWanted;
   if (!layerWorker) { paintLayers(c.getContext("2d"), c.width, c.height, layers); S.baseFrames++; S.basePainted = id; return; }
-  if (layerBusy) { layerNext = layers; return; }
+  if (layerBusy) { layerNext = { layers, id }; return; }
   layerBusy = true;
   const buffers = layers.map(L => L.data.buffer);
   layerWorker.postMessage({ w: c.width, h: c.height, layers, id }, buffers);
@@ -210,14 +235,16 @@ export function goneAt(i) { const b = S.banks.get(S.names[i]); return !b || b.de
 
 // level of detail: every exposure to a bank in distress, then the largest ones up to a budget
 // (exposures come largest first); the rest is summarised in the legend. Width = amount.
-export function edgeLayers(P) {
+export function edgeLayers(P, gone = null, dist = null) {
   const x = S.exposures; if (!x) { $("lod").textContent = S.timeline ? ` · exposures of step ${S.timeline.step} are no longer kept` : ""; return []; }
   const n = S.nodes.length, budget = n <= 300 ? Infinity : n <= 3000 ? 2000 : 3000;
   let amax = 0; for (let k = 0; k < x.amount.length; k++) if (x.amount[k] > amax) amax = x.amount[k];
   const widths = [[], [], [], []], stressed = [];
   // each bank looked up once (not twice or three times per exposure: tens of thousands at 10,000 banks)
-  const gone = new Uint8Array(n), dist = new Uint8Array(n);
-  for (let i = 0; i < n; i++) { gone[i] = goneAt(i) ? 1 : 0; dist[i] = distressed(i) ? 1 : 0; }
+  if (!gone || !dist) {
+    gone = new Uint8Array(n); dist = new Uint8Array(n);
+    for (let i = 0; i < n; i++) { gone[i] = goneAt(i) ? 1 : 0; dist[i] = distressed(i) ? 1 : 0; }
+  }
   let drawn = 0, drawnAmount = 0;
   for (let k = 0; k < x.amount.length; k++) {
     const a = x.lender[k], b = x.borrower[k];

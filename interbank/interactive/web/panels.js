@@ -50,31 +50,29 @@ export function actionButtons() {
   $("add-capital").textContent = b ? `Add capital to ${b.id}` : "Add capital";
 }
 
-export let selectKey = "";
+export let selectKey = null;  // each listed bank's state (0 active, 1 defaulted, 2 deleted) when the list was last written
 export function refreshBankSelect() {
   const sel = $("bank-select");
-  const ids = S.names;
-  const key = ids.map(id => { const b = S.banks.get(id); return b && b.deleted ? "x" : b && b.defaulted ? "d" : "a"; }).join("") + ids.length;
-  if (key !== selectKey && key.length === selectKey.length && sel.options.length === ids.length) {
+  const ids = S.names, n = ids.length, key = new Uint8Array(n);
+  for (let i = 0; i < n; i++) { const b = S.banks.get(ids[i]); key[i] = b && b.deleted ? 2 : b && b.defaulted ? 1 : 0; }
+  const label = (i) => key[i] === 2 ? `${ids[i]} (deleted)` : key[i] === 1 ? `${ids[i]} (defaulted)` : ids[i];
+  if (selectKey !== null && selectKey.length === n && sel.options.length === n) {
     // the same banks, some of them gone since: only their options change (10,000 options rebuilt took 150 ms)
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (key[i] === selectKey[i]) continue;
-      const b = S.banks.get(ids[i]), o = sel.options[i];
-      o.text = b && b.deleted ? `${ids[i]} (deleted)` : b && b.defaulted ? `${ids[i]} (defaulted)` : ids[i];
-      o.className = b && (b.deleted || b.defaulted) ? "gone" : "";
+      const o = sel.options[i];
+      o.text = label(i); o.className = key[i] ? "gone" : "";
     }
-    selectKey = key;
-  }
-  if (key !== selectKey) {  // rebuilt when the banks change; gone banks stay listed, marked
-    selectKey = key;
+  } else {  // rebuilt when the banks change; gone banks stay listed, marked
     const frag = document.createDocumentFragment();
-    for (const id of ids) {
-      const b = S.banks.get(id), o = new Option(b && b.deleted ? `${id} (deleted)` : b && b.defaulted ? `${id} (defaulted)` : id, id);
-      if (b && (b.deleted || b.defaulted)) o.className = "gone";
+    for (let i = 0; i < n; i++) {
+      const o = new Option(label(i), ids[i]);
+      if (key[i]) o.className = "gone";
       frag.appendChild(o);
     }
     sel.replaceChildren(frag);
   }
+  selectKey = key;
   if (S.selected !== null && sel.value !== S.selected) sel.value = S.selected;
   actionButtons();
 }
@@ -108,7 +106,7 @@ export function refreshBankPanel() {
 }
 
 // a typed array's numeric sort: ~10x faster than a comparator's at 10,000 banks
-export function median(xs) { if (!xs.length) return null; const s = Float64Array.from(xs).sort(); return s[Math.floor(s.length / 2)]; }
+export function median(xs) { if (!xs.length) return null; const s = (xs instanceof Float64Array ? xs : Float64Array.from(xs)).sort(); return s[Math.floor(s.length / 2)]; }
 
 export function systemPanel() {
   const t = S.lastTotals;
@@ -120,12 +118,17 @@ export function systemPanel() {
   }
   $("sys-unmet-total").textContent = money(S.unmetTotal);
   $("sys-cb-draws").textContent = S.cbDraws || "none";
-  const live = [...S.banks.values()].filter(b => !b.defaulted && !b.deleted);
-  const cr = live.map(b => b.capital_ratio).filter(x => x !== null && x !== undefined);
-  const lcr = live.map(b => b.lcr).filter(x => x !== null && x !== undefined);
-  $("sys-cr").textContent = pct(median(cr)); $("sys-lcr").textContent = pct(median(lcr));
-  const minCr = S.minCapital === null ? 0 : S.minCapital;
-  $("sys-below").textContent = `${cr.filter(x => x < minCr).length} / ${lcr.filter(x => x < 1).length}`;
+  // the active banks' ratios in typed arrays, in one pass (no array of banks, nor of ratios, per step)
+  const cr = new Float64Array(S.banks.size), lcr = new Float64Array(S.banks.size), minCr = S.minCapital === null ? 0 : S.minCapital;
+  let ncr = 0, nlcr = 0, crBelow = 0, lcrBelow = 0;
+  for (const b of S.banks.values()) {
+    if (b.defaulted || b.deleted) continue;
+    const x = b.capital_ratio, y = b.lcr;
+    if (x !== null && x !== undefined) { cr[ncr++] = x; if (x < minCr) crBelow++; }
+    if (y !== null && y !== undefined) { lcr[nlcr++] = y; if (y < 1) lcrBelow++; }
+  }
+  $("sys-cr").textContent = pct(median(cr.subarray(0, ncr))); $("sys-lcr").textContent = pct(median(lcr.subarray(0, nlcr)));
+  $("sys-below").textContent = `${crBelow} / ${lcrBelow}`;
   spark($("system-spark"), [S.stepTotals.slice(-300).map(s => s.capital)], ["#3fb27f"], ["step", "total capital ($)"]);
 }
 

@@ -53,8 +53,10 @@ function createState() {
     ...viewFields(),
     conn: "idle", frames: 0, unhandled: [],
     stepEndCost: [],  // [parse ms, apply ms] of the last step snapshots shown (the benchmark reads it)
-    // base layer paints: asked (drawBase) and on screen; what the last one asked shows of a focus
+    digestsApplied: 0,  // digests of small events applied (events.js applyDigest; tests read it)
+    // base layer paints: asked (network.js startBase) and on screen; what the last one asked shows of a focus
     baseFrames: 0, baseWanted: 0, basePainted: 0, baseFocus: null,
+    baseBusy: false,  // a base being made, a slice of banks per frame (network.js stepBase)
     baseFrame: -1,  // the frame (S.frames) the base was last drawn in: the grouped view waits a frame then
     // the branch shown beside the session ({other: session id, source, totals: [], state, step, fork}):
     // opened and closed by compare.js (it holds a stream), not by a reset
