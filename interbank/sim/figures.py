@@ -118,15 +118,20 @@ def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np
     return funding.quote(lev, state.market_rate, f.spread_per_leverage, f.max_spread, state.lending_rate)
 
 
-def collateral_capacity(state: BankState, params: Params, inv: np.ndarray | None = None) -> np.ndarray:
+def collateral_capacity(state: BankState, params: Params, inv: np.ndarray | None = None,
+                        banks: np.ndarray | None = None) -> np.ndarray:
     """float[n]: what the central bank would still lend each bank: collateral after haircuts
-    minus loans drawn (0 for gone banks). ``inv``: ``investment_total`` when the caller has it."""
+    minus loans drawn (0 for gone banks). ``inv``: ``investment_total`` when the caller has it;
+    ``banks``: only those banks' entries (float[k], the same arithmetic element for element)."""
     cb = params.config.central_bank
     inv = investment_total(state) if inv is None else inv
     scale = HAIRCUT_SCALES[state.haircuts]  # 1.0 unless the central bank agent moved them (x * 1.0 is x)
     book_cut, market_cut = min(cb.book_haircut * scale, 1.0), min(cb.market_haircut * scale, 1.0)
-    value = (1.0 - book_cut) * state.book + (1.0 - market_cut) * inv
-    return np.where(state.active, np.maximum(value - state.cb_loans, 0.0), 0.0)
+    book, loans, active = state.book, state.cb_loans, state.active
+    if banks is not None:
+        book, loans, active, inv = book[banks], loans[banks], active[banks], inv[banks]
+    value = (1.0 - book_cut) * book + (1.0 - market_cut) * inv
+    return np.where(active, np.maximum(value - loans, 0.0), 0.0)
 
 
 def momentum(state: BankState) -> np.ndarray:

@@ -65,7 +65,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from interbank.sim.ledger import distinct_keys
+from interbank.sim.ledger import distinct_keys, run_starts
 
 _EPS = 1e-12
 
@@ -160,7 +160,7 @@ def _distinct(x: np.ndarray) -> np.ndarray:
     sums): the stable sort merges the runs in near-linear time, and equal values are equal bits
     (no -0.0 here: the sums start at 0.0 and add non-negative amounts), so the result is the same."""
     x = np.sort(x, kind="stable")
-    return x[np.r_[True, x[1:] != x[:-1]]]
+    return x[run_starts(x)]
 
 
 def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -138,10 +138,6 @@ def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
     return x
 
 
-def _scale(state: BankState) -> np.ndarray:
-    return 0.5 + state.risk
-
-
 def draw_step(state: BankState, params: Params) -> dict[str, np.ndarray]:
     """The step's random numbers, drawn whatever the actions, so two policies on the same seed
     face the same shocks: ``u_mkt`` (INVEST's market choice), ``u_run`` (deposit runs),
@@ -192,7 +188,7 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     p = np.exp(logits - logits.max())
     cdf = np.cumsum(p / p.sum())
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
-    buy = np.minimum(a.invest_fraction * _scale(state)[investors], 1.0) * excess[investors]
+    buy = np.minimum(a.invest_fraction * (0.5 + state.risk[investors]), 1.0) * excess[investors]
     sellers = np.flatnonzero(acts == DIVEST)
     sell_mkt = _first_largest(scale_columns(state.holdings[sellers], state.price))
     units = a.divest_fraction * state.holdings[sellers, sell_mkt]
@@ -218,8 +214,10 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
         for i, mm, x in zip(sellers.tolist(), sell_mkt.tolist(), (units * executed[sell_mkt]).tolist()):
             ctx.tx[i] = (None, params.markets[mm], x)
 
-    lenders = acts == LEND
-    ctx.offers = np.where(lenders, np.minimum(a.lend_fraction * _scale(state), 1.0) * excess, 0.0)
+    # each LEND-ing bank's offer (0 elsewhere), computed for those banks only
+    lenders = np.flatnonzero(acts == LEND)
+    ctx.offers = np.zeros(params.n)
+    ctx.offers[lenders] = np.minimum(a.lend_fraction * (0.5 + state.risk[lenders]), 1.0) * excess[lenders]
     ctx.calling = acts == BORROW
 
 
@@ -333,7 +331,12 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         # (those of the state the phase started from that it did not write: the positions' total)
         ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
         roll = at[left > 0]
-        led.rate[roll] = ctx.left.quote()[borrower[left > 0]]
+        # quoted for the banks that owe (a few dozen: borrowing is concentrated), each with the
+        # arithmetic of the full ``quote()``, element for element
+        owing = np.flatnonzero(owed > 0)
+        quotes = np.empty(n)
+        quotes[owing] = ctx.left.quote_at(owing)
+        led.rate[roll] = quotes[borrower[left > 0]]
         led.due[roll] = t + cfg.funding.maturity
     if ctx.log.enabled:
         _record_calls(state, params, ctx, calls, called)
@@ -422,9 +425,14 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
                                              dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None)
-    rate = fig.quote_at(borrower)  # at the market rate just set
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
-    net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
+    borrowed = np.bincount(borrower, weights=amount, minlength=n)
+    net = borrowed - np.bincount(lender, weights=amount, minlength=n)
+    # at the market rate just set, quoted once per borrowing bank (every amount is positive)
+    borrowing = np.flatnonzero(borrowed > 0)
+    quotes = np.empty(n)
+    quotes[borrowing] = fig.quote_at(borrowing)
+    rate = quotes[borrower]
     state.cash += net
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
     # with the loans rolled over this step; the pairs of the loans made or rolled over this step
@@ -435,7 +443,8 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     state.liquidity_sources["interbank"] += float(received.sum())
     state.funding = {
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
-        "rate": float(np.average(rate, weights=amount)) if amount.size else float("nan"),
+        # ``np.average(rate, weights=amount)``'s arithmetic without its checks (amounts are positive)
+        "rate": float(np.multiply(rate, amount).sum() / amount.sum()) if amount.size else float("nan"),
         "offered": float(supply.sum()), "lent": float(np.maximum(-net, 0.0).sum()),
     }
     if ctx.log.enabled:
@@ -493,7 +502,10 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     if cfg.central_bank.enabled:
         need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
-        draw = np.minimum(need, collateral_capacity(state, params, inv))
+        # drawn by the banks in need only (elsewhere min(0, capacity) is 0)
+        needy = np.flatnonzero(need)
+        draw = np.zeros(params.n)
+        draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
         if draw.any():
             state.cb_loans += draw
             state.cash += draw
