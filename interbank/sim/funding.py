@@ -106,6 +106,7 @@ class Relationships:
         self.n, self.memory = int(n), int(memory)
         self.key = np.zeros(0, np.int64)
         self.last = np.zeros(0, np.int64)
+        self._alive: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None  # see ``alive``
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -121,11 +122,9 @@ class Relationships:
         """``remember`` with the pairs given as their keys ``lender * n + borrower``, sorted and distinct."""
         if self.memory <= 0:
             return
-        fresh = self.last >= t - self.memory
-        if fresh.all():
-            key, last = self.key, self.last.copy()
-        else:
-            key, last = self.key[fresh], self.last[fresh]
+        key, last = self.alive(t)
+        if last is self.last:
+            last = last.copy()
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         known = at < key.size
@@ -144,13 +143,22 @@ class Relationships:
         self.last[pos] = t
         self.last[old] = last
 
+    def alive(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(``key``, ``last``) of the pairs last dealt within ``memory`` steps of step ``t`` (the
+        arrays themselves when all are): worked out once for a step (the funding market asks for
+        the pairs, then remembers the step's, at the same step) and again once the keys change.
+        Readers must not write them."""
+        cached = self._alive
+        if cached is not None and cached[0] == t and cached[1] is self.key:
+            return cached[2], cached[3]
+        fresh = self.last >= t - self.memory
+        key, last = (self.key, self.last) if fresh.all() else (self.key[fresh], self.last[fresh])
+        self._alive = (t, self.key, key, last)
+        return key, last
+
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``, in key order."""
-        key = self.key
-        if self.memory > 0:
-            alive = self.last >= t - self.memory
-            if not alive.all():
-                key = key[alive]
+        key = self.alive(t)[0] if self.memory > 0 else self.key
         lender = key // self.n
         return lender, key - lender * self.n
 

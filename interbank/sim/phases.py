@@ -76,6 +76,9 @@ class StepContext:
     ``tx``: bank -> (counterparty, market, amount) for the ``transaction`` events;
     ``new_defaults`` int[k] and ``cascade_depth`` (``defaults``).
 
+    ``gone``: int[k], the banks not active, worked out by the first phase that asks (``_gone``)
+    and kept until a phase that writes ``active`` has run (``run_phases``).
+
     ``figures``: the figures of the state the running phase starts from (valid until it writes);
     ``left``: set by a phase that computed the figures of the state it leaves (after its last
     write that changes them), so the next phases reuse them."""
@@ -91,6 +94,7 @@ class StepContext:
     log: EventLog = field(default_factory=lambda: EventLog(False))
     figures: Figures | None = None
     left: Figures | None = None
+    gone: np.ndarray | None = None
     tx: dict[int, tuple[str | None, str | None, float]] = field(default_factory=dict)
     new_defaults: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     cascade_depth: int = 0
@@ -127,9 +131,11 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     return pick
 
 
-def _gone(state: BankState) -> np.ndarray:
-    """int[k]: the banks not active (defaulted or deleted)."""
-    return np.flatnonzero(~state.active)
+def _gone(state: BankState, ctx: StepContext) -> np.ndarray:
+    """int[k]: the banks not active (defaulted or deleted), shared by the phases of a step (``ctx.gone``)."""
+    if ctx.gone is None:
+        ctx.gone = np.flatnonzero(~state.active)
+    return ctx.gone
 
 
 def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
@@ -263,7 +269,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     r, inc, acc = cfg.rates, state.income, state.accounts
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
-    gone = _gone(state)
+    gone = _gone(state, ctx)
     deposit_rate, book_rate = customer_rates(state, params)
     book_interest = _live(per(book_rate) * state.book, gone)
     fees = _live(per(r.fees) * state.book, gone)
@@ -369,7 +375,7 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     """Zero-sum flows between banks, reversion to the initial deposits, runs, scheduled shocks."""
     df, sh = params.config.deposit_flows, params.config.shocks
     live = state.active
-    gone = _gone(state)
+    gone = _gone(state, ctx)
     dep = _live(state.deposits.copy(), gone)
     raw = df.volatility * dep * ctx.draws["z_flow"]
     total = dep.sum()
@@ -407,8 +413,13 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     fig = ctx.figures  # of the state as the phase starts: nothing moves until the loans are made
     assert fig is not None
     required = required_reserves(state, params)
-    request = _live(np.maximum(required - state.cash, 0.0), _gone(state))
-    supply = np.where(state.active & (request == 0), np.minimum(ctx.offers, np.maximum(state.cash - required, 0.0)), 0.0)
+    request = _live(np.maximum(required - state.cash, 0.0), _gone(state, ctx))
+    # the offering banks' supply (0 elsewhere: min(0, spare cash) is 0), computed for those banks only
+    offering = np.flatnonzero(ctx.offers)
+    supply = np.zeros(n)
+    supply[offering] = np.where(state.active[offering] & (request[offering] == 0),
+                                np.minimum(ctx.offers[offering], np.maximum(state.cash[offering] - required[offering], 0.0)),
+                                0.0)
     led = state.ledger
     state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
                                             state.lending_rate)
@@ -494,7 +505,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     then to fire sales of market positions, then to early sale of the loan book."""
     cfg = params.config
     src = state.liquidity_sources
-    gone = _gone(state)
+    gone = _gone(state, ctx)
     ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
     fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
     inv = fig.investment_total if fig is not None else None
@@ -568,5 +579,7 @@ def run_phases(state: BankState, params: Params, ctx: StepContext, fig: Figures,
         ctx.figures, ctx.left = fig, None
         ph(state, params, ctx)
         fig = ctx.left if ctx.left is not None else fig.carry(ph.writes)
+        if "active" in ph.writes:
+            ctx.gone = None
     ctx.figures = ctx.left = None
     return fig

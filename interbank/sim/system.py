@@ -390,7 +390,8 @@ class BankingSystem:
         state.t += 1
         if priorities is not None:
             interventions.set_priorities(state, params, priorities)
-        self.log.emit(state.t, "step_start", {"active_banks": int(state.active.sum())})
+        if self.log.enabled:
+            self.log.emit(state.t, "step_start", {"active_banks": int(state.active.sum())})
         before = self.figures()  # of the state the step starts from
         acts, invalid = validate_actions(state, params, before.action_mask, actions)
         ctx = StepContext(state.t, acts, invalid, draw_step(state, params), np.zeros(m), np.zeros(n),
