@@ -252,6 +252,23 @@ def _intermediate(
             np.concatenate([carried[direct], carried[hop], carried[hop]]))
 
 
+_RANKS: tuple[np.ndarray, np.ndarray] | None = None  # (order, its ranks): the last order asked for
+
+
+def _ranks(order: np.ndarray) -> np.ndarray:
+    """int64[n]: the rank of each bank in ``order`` (1 for ``order[0]``), kept for the last order
+    asked for: a system's order is drawn at reset and never written, so the ranks are worked out
+    once an episode instead of once a step. Readers must not write it. (The pair is read and
+    replaced whole, so concurrent systems at worst work their ranks out again.)"""
+    global _RANKS
+    cached = _RANKS
+    if cached is None or cached[0] is not order:
+        rank = np.empty(order.size, np.int64)
+        rank[order] = np.arange(1, order.size + 1)
+        cached = _RANKS = (order, rank)
+    return cached[1]
+
+
 def _drop_dust(left: np.ndarray, banks: np.ndarray, start: np.ndarray) -> None:
     """``left[left < _EPS * max(1, start)] = 0`` (rounding dust of a round of matching), tested on
     ``banks`` only, those the round moved: every other entry is still 0 or its start, which is
@@ -305,13 +322,13 @@ def match(
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
-        rank = np.empty(n, np.int64)
-        rank[lender_order] = np.arange(1, n + 1)
+        rank = _ranks(lender_order)
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
-        # filtering the ranked order is the sort)
+        # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
         tiered = lender_order[sup[lender_order] > 0]
         lenders = tiered[::-1]
-        borrowers = lender_order[req[lender_order] > 0]
+        borrowers = np.flatnonzero(req > 0)
+        borrowers = borrowers[np.argsort(rank[borrowers])]
         if lenders.size and borrowers.size:
             # lender l may fill the borrowers up to rank reach * n / rank_l
             limit = np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")

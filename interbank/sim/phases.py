@@ -166,9 +166,12 @@ def validate_actions(state: BankState, params: Params, mask: np.ndarray,
     if acts.shape != (n,):
         raise ValueError(f"actions must have shape ({n},), got {acts.shape}")
     in_range = (acts >= 0) & (acts < N_ACTIONS)
-    valid = np.zeros(n, dtype=bool)
-    rows = np.flatnonzero(in_range)
-    valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
+    if in_range.all():  # mask[i, acts[i]] for every bank, one flat gather
+        valid = mask.reshape(-1)[np.arange(0, n * N_ACTIONS, N_ACTIONS) + acts]
+    else:
+        valid = np.zeros(n, dtype=bool)
+        rows = np.flatnonzero(in_range)
+        valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = state.active & ~valid
     acts[invalid] = HOLD
     acts[~state.active] = -1
