@@ -171,7 +171,11 @@ class _Minimums:
 
     def after(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
         reg, w = self.reg, self.reg.risk_weights
-        cash = self.state.cash - lend - invest
+        # ``cash - lend - invest``: subtracting the scalar 0.0 leaves every value as it is, bit for bit
+        cash = self.state.cash
+        for move in (lend, invest):
+            if not (np.isscalar(move) and move == 0.0 and not np.signbit(move)):  # +0.0 only
+                cash = cash - move
         loans = self.bs["loans_out"] + lend
         inv = self.inv_sum + invest
         positive_cash = np.maximum(cash, 0.0)

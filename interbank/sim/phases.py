@@ -387,7 +387,8 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     # deposits drift back toward their initial level (new depositors replace those lost to runs)
     flow += df.reversion * _live(state.deposits0 - state.deposits, gone)
     # rare runs: money that leaves the system
-    flow -= np.where(live & (ctx.draws["u_run"] < sh.withdrawal_prob), sh.withdrawal_size * dep, 0.0)
+    run = np.flatnonzero(live & (ctx.draws["u_run"] < sh.withdrawal_prob))  # the few banks a run hits
+    flow[run] -= sh.withdrawal_size * dep[run]
     for shock in params.scheduled.get(ctx.t, ()):
         if shock.bank is None or not live[shock.bank]:  # a market crash (no bank) is the markets phase's
             continue
