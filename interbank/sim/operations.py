@@ -14,7 +14,7 @@ import numpy as np
 
 from interbank.sim import market
 from interbank.sim.accounts import units_outstanding
-from interbank.sim.columns import column_sums, row_sums, scale_rows
+from interbank.sim.columns import column_sums, gather_rows, row_sums, scale_rows, set_rows, subtract_rows
 from interbank.sim.events import EventLog
 from interbank.sim.figures import investment_total, investment_values
 from interbank.sim.state import BankState, Params
@@ -40,9 +40,9 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray,
     proceeds = np.zeros(n)
     proceeds[asked] = frac * has * (1.0 - params.config.clearing.fire_sale_discount)
     sellers, frac = asked[frac != 0], frac[frac != 0]
-    sold_units = scale_rows(state.holdings[sellers], frac)
-    state.holdings[sellers] -= sold_units
-    state.basis[sellers] = scale_rows(state.basis[sellers], 1.0 - frac)
+    sold_units = scale_rows(gather_rows(state.holdings, sellers), frac)
+    subtract_rows(state.holdings, sellers, sold_units)
+    set_rows(state.basis, sellers, scale_rows(gather_rows(state.basis, sellers), 1.0 - frac))
     if m < 2:  # one column is summed pairwise (``column_sums``): over every row, zeros included
         every = np.zeros((n, m))
         every[sellers] = sold_units

@@ -55,7 +55,7 @@ import numpy as np
 
 from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
-from interbank.sim.columns import scale_columns
+from interbank.sim.columns import gather_cells, gather_rows, scale_columns, update_cells
 from interbank.sim.events import EventLog
 from interbank.sim.figures import Figures, collateral_capacity, excess_cash, momentum, required_reserves
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
@@ -199,22 +199,22 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
     buy = np.minimum(a.invest_fraction * (0.5 + state.risk[investors]), 1.0) * excess[investors]
     sellers = np.flatnonzero(acts == DIVEST)
-    sell_mkt = _first_largest(scale_columns(state.holdings[sellers], state.price))
-    units = a.divest_fraction * state.holdings[sellers, sell_mkt]
+    sell_mkt = _first_largest(scale_columns(gather_rows(state.holdings, sellers), state.price))
+    units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt)
     flow = (np.bincount(buy_mkt, weights=buy, minlength=m)
             - np.bincount(sell_mkt, weights=units * state.price[sell_mkt], minlength=m))
     ctx.flow += flow
     executed = state.price * np.exp(0.5 * params.config.markets.impact * flow / state.depth)
     if investors.size:
         bought = buy / executed[buy_mkt]
-        state.holdings[investors, buy_mkt] += bought
-        state.basis[investors, buy_mkt] += buy
+        update_cells(state.holdings, investors, buy_mkt, np.add, bought)
+        update_cells(state.basis, investors, buy_mkt, np.add, buy)
         state.cash[investors] -= buy
         state.accounts.trade(-np.bincount(buy_mkt, weights=bought, minlength=m), -buy)
     if sellers.size:
         proceeds = units * executed[sell_mkt]
-        state.holdings[sellers, sell_mkt] -= units
-        state.basis[sellers, sell_mkt] *= 1.0 - a.divest_fraction
+        update_cells(state.holdings, sellers, sell_mkt, np.subtract, units)
+        update_cells(state.basis, sellers, sell_mkt, np.multiply, 1.0 - a.divest_fraction)
         state.cash[sellers] += proceeds
         state.accounts.trade(np.bincount(sell_mkt, weights=units, minlength=m), proceeds)
     if record:
