@@ -50,6 +50,14 @@ def scale_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
+def divide_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``a / v`` with ``v`` one divisor per column, as a new C-ordered array."""
+    out = np.empty(a.shape, dtype=np.result_type(a, v))
+    for j in range(a.shape[1]):
+        np.divide(a[:, j], v[j], out=out[:, j])
+    return out
+
+
 def scale_rows(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``a * v[:, None]`` (``v`` one factor per row), as a new C-ordered array, a column at a time."""
     out = np.empty(a.shape, dtype=np.result_type(a, v))
