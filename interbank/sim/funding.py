@@ -325,7 +325,7 @@ def match(
         rank = _ranks(lender_order)
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
-        tiered = lender_order[sup[lender_order] > 0]
+        tiered = lender_order[(sup > 0)[lender_order]]
         lenders = tiered[::-1]
         borrowers = np.flatnonzero(req > 0)
         borrowers = borrowers[np.argsort(rank[borrowers])]

@@ -420,7 +420,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     required = required_reserves(state, params)
     request = _live(np.maximum(required - state.cash, 0.0), _gone(state, ctx))
     # the offering banks' supply (0 elsewhere: min(0, spare cash) is 0), computed for those banks only
-    offering = np.flatnonzero(ctx.offers)
+    offering = np.flatnonzero(ctx.offers != 0)  # (a comparison first: numpy's nonzero of floats is slow)
     supply = np.zeros(n)
     supply[offering] = np.where(state.active[offering] & (request[offering] == 0),
                                 np.minimum(ctx.offers[offering], np.maximum(state.cash[offering] - required[offering], 0.0)),
@@ -436,7 +436,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
         known_borrower = np.concatenate([led.borrower, known_borrower])
     # one leverage for the match and the pricing, of the banks that need one: the match ranks
     # the requesting banks by it, and the loans are priced at their borrower's
-    asking = np.flatnonzero(request)
+    asking = np.flatnonzero(request != 0)
     leverage = np.full(n, np.nan)
     leverage[asking] = fig.leverage_at(asking)
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
@@ -523,7 +523,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
         # drawn by the banks in need only (elsewhere min(0, capacity) is 0)
-        needy = np.flatnonzero(need)
+        needy = np.flatnonzero(need != 0)
         draw = np.zeros(params.n)
         draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
         if draw.any():
