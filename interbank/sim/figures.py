@@ -74,7 +74,7 @@ def leverage(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
 
 def leverage_of(assets: np.ndarray, eq: np.ndarray) -> np.ndarray:
     """float[n]: ``assets`` / equity ``eq`` (inf where ``eq`` <= 0)."""
-    return np.divide(assets, eq, out=np.full(eq.size, np.inf), where=eq > 0)
+    return regulation.ratio(assets, eq, np.inf)
 
 
 def leverage_at(state: BankState, lo: np.ndarray, bo: np.ndarray, inv: np.ndarray, banks: np.ndarray) -> np.ndarray:
@@ -180,10 +180,10 @@ class _Minimums:
         inv = self.inv_sum + invest
         positive_cash = np.maximum(cash, 0.0)
         rwa = w.cash * positive_cash + w.interbank * loans + self.book_weighted + w.markets * inv
-        cr = np.divide(self.bs["equity"], rwa, out=np.full(rwa.shape, regulation.CAP), where=rwa > 0)
+        cr = regulation.ratio(self.bs["equity"], rwa, regulation.CAP)
         hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
         net = self.outflow - np.minimum(loans, self.inflow_cap)
-        lcr = np.divide(hqla, net, out=np.full(net.shape, regulation.CAP), where=net > 0)
+        lcr = regulation.ratio(hqla, net, regulation.CAP)
         return (cr >= self.state.min_capital_ratio) & (lcr >= reg.min_lcr)
 
 
