@@ -229,7 +229,7 @@ def _intermediate(
     if amount.size == 0:
         return none
     far = np.maximum(rank[lender], rank[borrower])
-    line = np.argsort(-far, kind="stable")
+    line: np.ndarray | None = None  # the pieces, most constrained first: sorted once a dealer is found
     # only the banks ranked within reach of the nearest piece can carry: the dealers after them
     # add cumulative capacity beyond every piece's bound, which changes no cut as long as the
     # line-up ends within the capacity of those asked (checked; else all are asked, as before)
@@ -240,6 +240,8 @@ def _intermediate(
         dealer, cap = banks[has], cap[has]  # by rank (``order``: the banks, rank 1 first)
         if dealer.size == 0:  # nobody within reach of any piece: nothing is carried
             return none
+        if line is None:
+            line = np.argsort(-far, kind="stable")
         reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
         cs, cr = _positions(amount[line], cap, reachable)
         if banks is order or cs[-1] <= cr[-1] or near.size == order.size:
