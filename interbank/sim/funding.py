@@ -127,8 +127,8 @@ class Relationships:
             last = last.copy()
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
-        known = at < key.size
-        known[known] = key[at[known]] == new[known]
+        # a new key is known where the key at its insertion point is itself (past the end: not)
+        known = key[np.minimum(at, key.size - 1)] == new if key.size else np.zeros(new.size, bool)
         last[at[known]] = t
         # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
         # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
