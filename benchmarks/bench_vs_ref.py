@@ -5,7 +5,9 @@
 For each repeat, times the sketch for about ``--seconds`` and then ``interbank bench``'s core step
 (events off, random valid actions) for as long, alternating, so that both meet the same machine
 load; reports bank-steps per second of each and their ratio (median over the repeats) and writes
-benchmarks/results/vs_ref.json. The target (issue 19): at 10,000 banks at least 0.4 of the sketch.
+benchmarks/results/vs_ref.json (with the commit and the machine's load; the runs recorded there
+before are kept under ``earlier``, newest first). The target (issue 19): at 10,000 banks at least
+0.4 of the sketch.
 Skips with a message when the sketch is not beside the checkout.
 """
 
@@ -14,7 +16,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +33,24 @@ def load_ref():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+def _commit() -> str | None:
+    """The checkout's commit (None outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _earlier(path: Path) -> list[dict]:
+    """The runs recorded in ``path`` so far, newest first (the last record, then its ``earlier``)."""
+    try:
+        last = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [{k: v for k, v in last.items() if k != "earlier"}] + list(last.get("earlier", []))
 
 
 def main() -> int:
@@ -51,8 +73,10 @@ def main() -> int:
         core = run_bench([n], steps, repeat=1, parts=("core",))[0]["core_bank_steps_per_s"]
         rows.append({"sketch_bank_steps_per_s": sketch, "core_bank_steps_per_s": core, "ratio": core / sketch})
         print(json.dumps(rows[-1]), flush=True)
-    result = {"banks": n, "runs": rows, "median_ratio": statistics.median(r["ratio"] for r in rows)}
+    result = {"banks": n, "commit": _commit(), "load_1_5_15": [round(x, 2) for x in os.getloadavg()],
+              "runs": rows, "median_ratio": statistics.median(r["ratio"] for r in rows)}
     out = ROOT / "benchmarks" / "results" / "vs_ref.json"
+    result["earlier"] = _earlier(out)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{n} banks: the core runs at {result['median_ratio']:.2f} of the sketch (median of {args.repeat})")
     return 0

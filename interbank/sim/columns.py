@@ -10,7 +10,10 @@ bits of the numpy expression it replaces (same operations in the same order):
   summation only splits blocks of 8 or more); with more columns the helper calls numpy;
 - ``a.sum(axis=0)`` of a C-ordered array accumulates the rows in order: the last row of a
   cumulative sum, per column;
-- ``a * v`` (``v`` one value per column or per row) and ``max(axis=1, initial=x)`` are exact elementwise.
+- ``a * v`` (``v`` one value per column or per row) and ``max(axis=1, initial=x)`` are exact elementwise;
+- gathers and updates of rows or cells (``a[rows]``, ``a[rows, cols]``, ``a[rows] -= x``) move the
+  same values: numpy copies a fancy-indexed row element block by block, and resolves two index
+  arrays through a slower iterator than one flat index.
 """
 
 from __future__ import annotations
@@ -47,6 +50,14 @@ def scale_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
+def divide_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``a / v`` with ``v`` one divisor per column, as a new C-ordered array."""
+    out = np.empty(a.shape, dtype=np.result_type(a, v))
+    for j in range(a.shape[1]):
+        np.divide(a[:, j], v[j], out=out[:, j])
+    return out
+
+
 def scale_rows(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``a * v[:, None]`` (``v`` one factor per row), as a new C-ordered array, a column at a time."""
     out = np.empty(a.shape, dtype=np.result_type(a, v))
@@ -61,3 +72,42 @@ def row_max(a: np.ndarray, initial: float) -> np.ndarray:
     for j in range(a.shape[1]):
         np.maximum(out, a[:, j], out=out)
     return out
+
+
+def gather_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``a[rows]`` of a 2-D array (a new C-ordered array), gathered a column at a time."""
+    out = np.empty((rows.size, a.shape[1]), dtype=a.dtype)
+    for j in range(a.shape[1]):
+        out[:, j] = a[:, j][rows]
+    return out
+
+
+def subtract_rows(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``a[rows] -= values`` (distinct ``rows``; ``values`` float[len(rows), m]), a column at a time."""
+    for j in range(a.shape[1]):
+        col = a[:, j]  # a view: writing it writes ``a``
+        col[rows] = col[rows] - values[:, j]
+
+
+def set_rows(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``a[rows] = values`` (``values`` float[len(rows), m]), a column at a time."""
+    for j in range(a.shape[1]):
+        a[:, j][rows] = values[:, j]
+
+
+def gather_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``a[rows, cols]`` of a 2-D array, through its flat view when it is C-ordered."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)[rows * a.shape[1] + cols]
+    return a[rows, cols]
+
+
+def update_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, op: np.ufunc, values: np.ndarray | float) -> None:
+    """``a[rows, cols] = op(a[rows, cols], values)`` in place (distinct cells: what ``a[rows, cols]
+    += values`` does), through the flat view when ``a`` is C-ordered."""
+    if a.flags.c_contiguous:
+        flat = a.reshape(-1)  # a view: writing it writes ``a``
+        at = rows * a.shape[1] + cols
+        flat[at] = op(flat[at], values)
+    else:
+        a[rows, cols] = op(a[rows, cols], values)

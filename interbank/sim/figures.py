@@ -74,7 +74,7 @@ def leverage(state: BankState, lo: np.ndarray, bo: np.ndarray) -> np.ndarray:
 
 def leverage_of(assets: np.ndarray, eq: np.ndarray) -> np.ndarray:
     """float[n]: ``assets`` / equity ``eq`` (inf where ``eq`` <= 0)."""
-    return np.divide(assets, eq, out=np.full(eq.size, np.inf), where=eq > 0)
+    return regulation.ratio(assets, eq, np.inf)
 
 
 def leverage_at(state: BankState, lo: np.ndarray, bo: np.ndarray, inv: np.ndarray, banks: np.ndarray) -> np.ndarray:
@@ -118,15 +118,20 @@ def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np
     return funding.quote(lev, state.market_rate, f.spread_per_leverage, f.max_spread, state.lending_rate)
 
 
-def collateral_capacity(state: BankState, params: Params, inv: np.ndarray | None = None) -> np.ndarray:
+def collateral_capacity(state: BankState, params: Params, inv: np.ndarray | None = None,
+                        banks: np.ndarray | None = None) -> np.ndarray:
     """float[n]: what the central bank would still lend each bank: collateral after haircuts
-    minus loans drawn (0 for gone banks). ``inv``: ``investment_total`` when the caller has it."""
+    minus loans drawn (0 for gone banks). ``inv``: ``investment_total`` when the caller has it;
+    ``banks``: only those banks' entries (float[k], the same arithmetic element for element)."""
     cb = params.config.central_bank
     inv = investment_total(state) if inv is None else inv
     scale = HAIRCUT_SCALES[state.haircuts]  # 1.0 unless the central bank agent moved them (x * 1.0 is x)
     book_cut, market_cut = min(cb.book_haircut * scale, 1.0), min(cb.market_haircut * scale, 1.0)
-    value = (1.0 - book_cut) * state.book + (1.0 - market_cut) * inv
-    return np.where(state.active, np.maximum(value - state.cb_loans, 0.0), 0.0)
+    book, loans, active = state.book, state.cb_loans, state.active
+    if banks is not None:
+        book, loans, active, inv = book[banks], loans[banks], active[banks], inv[banks]
+    value = (1.0 - book_cut) * book + (1.0 - market_cut) * inv
+    return np.where(active, np.maximum(value - loans, 0.0), 0.0)
 
 
 def momentum(state: BankState) -> np.ndarray:
@@ -166,15 +171,19 @@ class _Minimums:
 
     def after(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
         reg, w = self.reg, self.reg.risk_weights
-        cash = self.state.cash - lend - invest
+        # ``cash - lend - invest``: subtracting the scalar 0.0 leaves every value as it is, bit for bit
+        cash = self.state.cash
+        for move in (lend, invest):
+            if not (np.isscalar(move) and move == 0.0 and not np.signbit(move)):  # +0.0 only
+                cash = cash - move
         loans = self.bs["loans_out"] + lend
         inv = self.inv_sum + invest
         positive_cash = np.maximum(cash, 0.0)
         rwa = w.cash * positive_cash + w.interbank * loans + self.book_weighted + w.markets * inv
-        cr = np.divide(self.bs["equity"], rwa, out=np.full(rwa.shape, regulation.CAP), where=rwa > 0)
+        cr = regulation.ratio(self.bs["equity"], rwa, regulation.CAP)
         hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
         net = self.outflow - np.minimum(loans, self.inflow_cap)
-        lcr = np.divide(hqla, net, out=np.full(net.shape, regulation.CAP), where=net > 0)
+        lcr = regulation.ratio(hqla, net, regulation.CAP)
         return (cr >= self.state.min_capital_ratio) & (lcr >= reg.min_lcr)
 
 

@@ -65,7 +65,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from interbank.sim.ledger import distinct_keys
+from interbank.sim.ledger import distinct_keys, run_starts
 
 _EPS = 1e-12
 
@@ -106,6 +106,7 @@ class Relationships:
         self.n, self.memory = int(n), int(memory)
         self.key = np.zeros(0, np.int64)
         self.last = np.zeros(0, np.int64)
+        self._alive: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None  # see ``alive``
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -121,15 +122,13 @@ class Relationships:
         """``remember`` with the pairs given as their keys ``lender * n + borrower``, sorted and distinct."""
         if self.memory <= 0:
             return
-        fresh = self.last >= t - self.memory
-        if fresh.all():
-            key, last = self.key, self.last.copy()
-        else:
-            key, last = self.key[fresh], self.last[fresh]
+        key, last = self.alive(t)
+        if last is self.last:
+            last = last.copy()
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
-        known = at < key.size
-        known[known] = key[at[known]] == new[known]
+        # a new key is known where the key at its insertion point is itself (past the end: not)
+        known = key[np.minimum(at, key.size - 1)] == new if key.size else np.zeros(new.size, bool)
         last[at[known]] = t
         # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
         # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
@@ -144,13 +143,22 @@ class Relationships:
         self.last[pos] = t
         self.last[old] = last
 
+    def alive(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(``key``, ``last``) of the pairs last dealt within ``memory`` steps of step ``t`` (the
+        arrays themselves when all are): worked out once for a step (the funding market asks for
+        the pairs, then remembers the step's, at the same step) and again once the keys change.
+        Readers must not write them."""
+        cached = self._alive
+        if cached is not None and cached[0] == t and cached[1] is self.key:
+            return cached[2], cached[3]
+        fresh = self.last >= t - self.memory
+        key, last = (self.key, self.last) if fresh.all() else (self.key[fresh], self.last[fresh])
+        self._alive = (t, self.key, key, last)
+        return key, last
+
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``, in key order."""
-        key = self.key
-        if self.memory > 0:
-            alive = self.last >= t - self.memory
-            if not alive.all():
-                key = key[alive]
+        key = self.alive(t)[0] if self.memory > 0 else self.key
         lender = key // self.n
         return lender, key - lender * self.n
 
@@ -160,7 +168,7 @@ def _distinct(x: np.ndarray) -> np.ndarray:
     sums): the stable sort merges the runs in near-linear time, and equal values are equal bits
     (no -0.0 here: the sums start at 0.0 and add non-negative amounts), so the result is the same."""
     x = np.sort(x, kind="stable")
-    return x[np.r_[True, x[1:] != x[:-1]]]
+    return x[run_starts(x)]
 
 
 def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +229,7 @@ def _intermediate(
     if amount.size == 0:
         return none
     far = np.maximum(rank[lender], rank[borrower])
-    line = np.argsort(-far, kind="stable")
+    line: np.ndarray | None = None  # the pieces, most constrained first: sorted once a dealer is found
     # only the banks ranked within reach of the nearest piece can carry: the dealers after them
     # add cumulative capacity beyond every piece's bound, which changes no cut as long as the
     # line-up ends within the capacity of those asked (checked; else all are asked, as before)
@@ -232,6 +240,8 @@ def _intermediate(
         dealer, cap = banks[has], cap[has]  # by rank (``order``: the banks, rank 1 first)
         if dealer.size == 0:  # nobody within reach of any piece: nothing is carried
             return none
+        if line is None:
+            line = np.argsort(-far, kind="stable")
         reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
         cs, cr = _positions(amount[line], cap, reachable)
         if banks is order or cs[-1] <= cr[-1] or near.size == order.size:
@@ -242,6 +252,23 @@ def _intermediate(
     hop = ~direct
     return (np.concatenate([lo[direct], lo[hop], via[hop]]), np.concatenate([bo[direct], via[hop], bo[hop]]),
             np.concatenate([carried[direct], carried[hop], carried[hop]]))
+
+
+_RANKS: tuple[np.ndarray, np.ndarray] | None = None  # (order, its ranks): the last order asked for
+
+
+def _ranks(order: np.ndarray) -> np.ndarray:
+    """int64[n]: the rank of each bank in ``order`` (1 for ``order[0]``), kept for the last order
+    asked for: a system's order is drawn at reset and never written, so the ranks are worked out
+    once an episode instead of once a step. Readers must not write it. (The pair is read and
+    replaced whole, so concurrent systems at worst work their ranks out again.)"""
+    global _RANKS
+    cached = _RANKS
+    if cached is None or cached[0] is not order:
+        rank = np.empty(order.size, np.int64)
+        rank[order] = np.arange(1, order.size + 1)
+        cached = _RANKS = (order, rank)
+    return cached[1]
 
 
 def _drop_dust(left: np.ndarray, banks: np.ndarray, start: np.ndarray) -> None:
@@ -297,13 +324,13 @@ def match(
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
-        rank = np.empty(n, np.int64)
-        rank[lender_order] = np.arange(1, n + 1)
+        rank = _ranks(lender_order)
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
-        # filtering the ranked order is the sort)
-        tiered = lender_order[sup[lender_order] > 0]
+        # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
+        tiered = lender_order[(sup > 0)[lender_order]]
         lenders = tiered[::-1]
-        borrowers = lender_order[req[lender_order] > 0]
+        borrowers = np.flatnonzero(req > 0)
+        borrowers = borrowers[np.argsort(rank[borrowers])]
         if lenders.size and borrowers.size:
             # lender l may fill the borrowers up to rank reach * n / rank_l
             limit = np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")

@@ -13,6 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def run_starts(x: np.ndarray) -> np.ndarray:
+    """bool[k]: where each run of equal values of the 1-D array ``x`` starts (``np.r_[True, x[1:] !=
+    x[:-1]]`` for k >= 1, without ``np.r_``'s parsing of its index, a few microseconds a call)."""
+    out = np.empty(x.size, dtype=bool)
+    if x.size:
+        out[0] = True
+        np.not_equal(x[1:], x[:-1], out=out[1:])
+    return out
+
+
 def distinct_keys(keys: np.ndarray) -> np.ndarray:
     """The distinct values of int64 pair keys (``lender * n + borrower``), sorted: a sort and a
     comparison, several times faster than ``np.unique``'s hash path on int64 keys in numpy 2.x. The
@@ -20,7 +30,7 @@ def distinct_keys(keys: np.ndarray) -> np.ndarray:
     vintages, the relationships), which it merges in near-linear time where quicksort takes
     O(k log k); the sorted values are the same whichever sort produced them."""
     keys = np.sort(keys, kind="stable")
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+    return keys[run_starts(keys)]
 
 
 class Ledger:
@@ -71,7 +81,7 @@ class Ledger:
             return key[self.amount[idx] > 0]
         order = np.argsort(key, kind="stable")
         key, idx = key[order], idx[order]
-        first = np.r_[True, key[1:] != key[:-1]]
+        first = run_starts(key)
         if first.all():
             return key[self.amount[idx] > 0]
         group = np.cumsum(first) - 1

@@ -14,7 +14,8 @@ import numpy as np
 
 from interbank.sim import market
 from interbank.sim.accounts import units_outstanding
-from interbank.sim.columns import column_sums, row_sums, scale_rows
+from interbank.sim.columns import (column_sums, divide_columns, gather_rows, row_sums, scale_columns, scale_rows, set_rows,
+                                   subtract_rows)
 from interbank.sim.events import EventLog
 from interbank.sim.figures import investment_total, investment_values
 from interbank.sim.state import BankState, Params
@@ -32,7 +33,7 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray,
     # only the banks with a target can sell (the others sell a fraction 0 for proceeds of 0), and
     # only the sellers' rows change (the others sell 0 units and keep their basis times 1); the
     # units sold per market are their rows summed in order, as over every row with the zeros
-    asked = np.flatnonzero(target)
+    asked = np.flatnonzero(target != 0)  # (a comparison first: numpy's nonzero of floats is slow)
     has = total[asked]
     frac = np.clip(np.divide(target[asked], has, out=np.zeros(asked.size), where=has > 0), 0.0, 1.0)
     if not frac.any():
@@ -40,9 +41,9 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray,
     proceeds = np.zeros(n)
     proceeds[asked] = frac * has * (1.0 - params.config.clearing.fire_sale_discount)
     sellers, frac = asked[frac != 0], frac[frac != 0]
-    sold_units = scale_rows(state.holdings[sellers], frac)
-    state.holdings[sellers] -= sold_units
-    state.basis[sellers] = scale_rows(state.basis[sellers], 1.0 - frac)
+    sold_units = scale_rows(gather_rows(state.holdings, sellers), frac)
+    subtract_rows(state.holdings, sellers, sold_units)
+    set_rows(state.basis, sellers, scale_rows(gather_rows(state.basis, sellers), 1.0 - frac))
     if m < 2:  # one column is summed pairwise (``column_sums``): over every row, zeros included
         every = np.zeros((n, m))
         every[sellers] = sold_units
@@ -93,13 +94,18 @@ def book_profits(state: BankState, params: Params, log: EventLog, t: int) -> Non
     Equity does not change (positions are already marked to market); one ``profit_booking`` event
     per open position. Reads price, active; writes holdings, cash, basis, accounts."""
     value = investment_values(state)
-    pos = (state.holdings > 0) & state.active[:, None]
+    # (the per-market forms of ``holdings > 0 & active[:, None]`` and ``profit / price``: numpy's
+    # broadcasts over a 2-wide axis cost about three times as much)
+    pos = np.empty(state.holdings.shape, dtype=bool)
+    for j in range(pos.shape[1]):
+        np.logical_and(state.holdings[:, j] > 0, state.active, out=pos[:, j])
     profit = np.where(pos, value - state.basis, 0.0)
     gain = profit > 0
-    sold = np.where(gain, profit / state.price, 0.0)
+    sold = np.where(gain, divide_columns(profit, state.price), 0.0)
     state.holdings -= sold
-    state.cash += row_sums(np.where(gain, profit, 0.0))
-    state.accounts.trade(column_sums(sold), np.where(gain, profit, 0.0))
+    realised = np.where(gain, profit, 0.0)
+    state.cash += row_sums(realised)
+    state.accounts.trade(column_sums(sold), realised)
     if log.enabled:
         rows, cols = np.nonzero(pos)
         for i, mm, b, p in zip(rows.tolist(), cols.tolist(), state.basis[rows, cols].tolist(), profit[rows, cols].tolist()):
@@ -107,4 +113,4 @@ def book_profits(state: BankState, params: Params, log: EventLog, t: int) -> Non
                 "bank": params.names[i], "market": params.markets[mm], "invested": b,
                 "return": p / b if b > 0 else 0.0, "profit": p,
             })
-    state.basis = np.where(pos, state.holdings * state.price, state.basis)
+    state.basis = np.where(pos, scale_columns(state.holdings, state.price), state.basis)

@@ -55,7 +55,7 @@ import numpy as np
 
 from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
-from interbank.sim.columns import scale_columns
+from interbank.sim.columns import gather_cells, gather_rows, scale_columns, update_cells
 from interbank.sim.events import EventLog
 from interbank.sim.figures import Figures, collateral_capacity, excess_cash, momentum, required_reserves
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
@@ -76,6 +76,9 @@ class StepContext:
     ``tx``: bank -> (counterparty, market, amount) for the ``transaction`` events;
     ``new_defaults`` int[k] and ``cascade_depth`` (``defaults``).
 
+    ``gone``: int[k], the banks not active, worked out by the first phase that asks (``_gone``)
+    and kept until a phase that writes ``active`` has run (``run_phases``).
+
     ``figures``: the figures of the state the running phase starts from (valid until it writes);
     ``left``: set by a phase that computed the figures of the state it leaves (after its last
     write that changes them), so the next phases reuse them."""
@@ -91,6 +94,7 @@ class StepContext:
     log: EventLog = field(default_factory=lambda: EventLog(False))
     figures: Figures | None = None
     left: Figures | None = None
+    gone: np.ndarray | None = None
     tx: dict[int, tuple[str | None, str | None, float]] = field(default_factory=dict)
     new_defaults: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     cascade_depth: int = 0
@@ -127,19 +131,17 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     return pick
 
 
-def _gone(state: BankState) -> np.ndarray:
-    """int[k]: the banks not active (defaulted or deleted)."""
-    return np.flatnonzero(~state.active)
+def _gone(state: BankState, ctx: StepContext) -> np.ndarray:
+    """int[k]: the banks not active (defaulted or deleted), shared by the phases of a step (``ctx.gone``)."""
+    if ctx.gone is None:
+        ctx.gone = np.flatnonzero(~state.active)
+    return ctx.gone
 
 
 def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
     """``np.where(active, x, 0.0)`` for a fresh array ``x`` (zeroed in place at ``gone``, ``_gone``)."""
     x[gone] = 0.0
     return x
-
-
-def _scale(state: BankState) -> np.ndarray:
-    return 0.5 + state.risk
 
 
 def draw_step(state: BankState, params: Params) -> dict[str, np.ndarray]:
@@ -164,9 +166,12 @@ def validate_actions(state: BankState, params: Params, mask: np.ndarray,
     if acts.shape != (n,):
         raise ValueError(f"actions must have shape ({n},), got {acts.shape}")
     in_range = (acts >= 0) & (acts < N_ACTIONS)
-    valid = np.zeros(n, dtype=bool)
-    rows = np.flatnonzero(in_range)
-    valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
+    if in_range.all():  # mask[i, acts[i]] for every bank, one flat gather
+        valid = mask.reshape(-1)[np.arange(0, n * N_ACTIONS, N_ACTIONS) + acts]
+    else:
+        valid = np.zeros(n, dtype=bool)
+        rows = np.flatnonzero(in_range)
+        valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = state.active & ~valid
     acts[invalid] = HOLD
     acts[~state.active] = -1
@@ -192,24 +197,24 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     p = np.exp(logits - logits.max())
     cdf = np.cumsum(p / p.sum())
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
-    buy = np.minimum(a.invest_fraction * _scale(state)[investors], 1.0) * excess[investors]
+    buy = np.minimum(a.invest_fraction * (0.5 + state.risk[investors]), 1.0) * excess[investors]
     sellers = np.flatnonzero(acts == DIVEST)
-    sell_mkt = _first_largest(scale_columns(state.holdings[sellers], state.price))
-    units = a.divest_fraction * state.holdings[sellers, sell_mkt]
+    sell_mkt = _first_largest(scale_columns(gather_rows(state.holdings, sellers), state.price))
+    units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt)
     flow = (np.bincount(buy_mkt, weights=buy, minlength=m)
             - np.bincount(sell_mkt, weights=units * state.price[sell_mkt], minlength=m))
     ctx.flow += flow
     executed = state.price * np.exp(0.5 * params.config.markets.impact * flow / state.depth)
     if investors.size:
         bought = buy / executed[buy_mkt]
-        state.holdings[investors, buy_mkt] += bought
-        state.basis[investors, buy_mkt] += buy
+        update_cells(state.holdings, investors, buy_mkt, np.add, bought)
+        update_cells(state.basis, investors, buy_mkt, np.add, buy)
         state.cash[investors] -= buy
         state.accounts.trade(-np.bincount(buy_mkt, weights=bought, minlength=m), -buy)
     if sellers.size:
         proceeds = units * executed[sell_mkt]
-        state.holdings[sellers, sell_mkt] -= units
-        state.basis[sellers, sell_mkt] *= 1.0 - a.divest_fraction
+        update_cells(state.holdings, sellers, sell_mkt, np.subtract, units)
+        update_cells(state.basis, sellers, sell_mkt, np.multiply, 1.0 - a.divest_fraction)
         state.cash[sellers] += proceeds
         state.accounts.trade(np.bincount(sell_mkt, weights=units, minlength=m), proceeds)
     if record:
@@ -218,8 +223,10 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
         for i, mm, x in zip(sellers.tolist(), sell_mkt.tolist(), (units * executed[sell_mkt]).tolist()):
             ctx.tx[i] = (None, params.markets[mm], x)
 
-    lenders = acts == LEND
-    ctx.offers = np.where(lenders, np.minimum(a.lend_fraction * _scale(state), 1.0) * excess, 0.0)
+    # each LEND-ing bank's offer (0 elsewhere), computed for those banks only
+    lenders = np.flatnonzero(acts == LEND)
+    ctx.offers = np.zeros(params.n)
+    ctx.offers[lenders] = np.minimum(a.lend_fraction * (0.5 + state.risk[lenders]), 1.0) * excess[lenders]
     ctx.calling = acts == BORROW
 
 
@@ -265,7 +272,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     r, inc, acc = cfg.rates, state.income, state.accounts
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
-    gone = _gone(state)
+    gone = _gone(state, ctx)
     deposit_rate, book_rate = customer_rates(state, params)
     book_interest = _live(per(book_rate) * state.book, gone)
     fees = _live(per(r.fees) * state.book, gone)
@@ -333,11 +340,17 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         # (those of the state the phase started from that it did not write: the positions' total)
         ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
         roll = at[left > 0]
-        led.rate[roll] = ctx.left.quote()[borrower[left > 0]]
+        # quoted for the banks that owe (a few dozen: borrowing is concentrated), each with the
+        # arithmetic of the full ``quote()``, element for element
+        owing = np.flatnonzero(owed > 0)
+        quotes = np.empty(n)
+        quotes[owing] = ctx.left.quote_at(owing)
+        led.rate[roll] = quotes[borrower[left > 0]]
         led.due[roll] = t + cfg.funding.maturity
     if ctx.log.enabled:
         _record_calls(state, params, ctx, calls, called)
-    led.compact()
+    # the records left at 0 (repaid, called in full) are dropped by the funding market's
+    # ``compact``, with those its merge leaves at 0: one pass over the ledger a step instead of two
 
 
 def _record_calls(state: BankState, params: Params, ctx: StepContext, calls: np.ndarray, called: np.ndarray) -> None:
@@ -366,7 +379,7 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     """Zero-sum flows between banks, reversion to the initial deposits, runs, scheduled shocks."""
     df, sh = params.config.deposit_flows, params.config.shocks
     live = state.active
-    gone = _gone(state)
+    gone = _gone(state, ctx)
     dep = _live(state.deposits.copy(), gone)
     raw = df.volatility * dep * ctx.draws["z_flow"]
     total = dep.sum()
@@ -374,7 +387,8 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     # deposits drift back toward their initial level (new depositors replace those lost to runs)
     flow += df.reversion * _live(state.deposits0 - state.deposits, gone)
     # rare runs: money that leaves the system
-    flow -= np.where(live & (ctx.draws["u_run"] < sh.withdrawal_prob), sh.withdrawal_size * dep, 0.0)
+    run = np.flatnonzero(live & (ctx.draws["u_run"] < sh.withdrawal_prob))  # the few banks a run hits
+    flow[run] -= sh.withdrawal_size * dep[run]
     for shock in params.scheduled.get(ctx.t, ()):
         if shock.bank is None or not live[shock.bank]:  # a market crash (no bank) is the markets phase's
             continue
@@ -404,27 +418,38 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     fig = ctx.figures  # of the state as the phase starts: nothing moves until the loans are made
     assert fig is not None
     required = required_reserves(state, params)
-    request = _live(np.maximum(required - state.cash, 0.0), _gone(state))
-    supply = np.where(state.active & (request == 0), np.minimum(ctx.offers, np.maximum(state.cash - required, 0.0)), 0.0)
+    request = _live(np.maximum(required - state.cash, 0.0), _gone(state, ctx))
+    # the offering banks' supply (0 elsewhere: min(0, spare cash) is 0), computed for those banks only
+    offering = np.flatnonzero(ctx.offers != 0)  # (a comparison first: numpy's nonzero of floats is slow)
+    supply = np.zeros(n)
+    supply[offering] = np.where(state.active[offering] & (request[offering] == 0),
+                                np.minimum(ctx.offers[offering], np.maximum(state.cash[offering] - required[offering], 0.0)),
+                                0.0)
     led = state.ledger
     state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
                                             state.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
     known_lender, known_borrower = state.relationships.pairs(ctx.t)
     if not _ledger_within_relationships(state, params, ctx.t):
+        led.compact()  # the loans outstanding: not the records left at 0 (repaid, called in full)
         known_lender = np.concatenate([led.lender, known_lender])
         known_borrower = np.concatenate([led.borrower, known_borrower])
     # one leverage for the match and the pricing, of the banks that need one: the match ranks
     # the requesting banks by it, and the loans are priced at their borrower's
-    asking = np.flatnonzero(request)
+    asking = np.flatnonzero(request != 0)
     leverage = np.full(n, np.nan)
     leverage[asking] = fig.leverage_at(asking)
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
                                              dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None)
-    rate = fig.quote_at(borrower)  # at the market rate just set
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
-    net = np.bincount(borrower, weights=amount, minlength=n) - np.bincount(lender, weights=amount, minlength=n)
+    borrowed = np.bincount(borrower, weights=amount, minlength=n)
+    net = borrowed - np.bincount(lender, weights=amount, minlength=n)
+    # at the market rate just set, quoted once per borrowing bank (every amount is positive)
+    borrowing = np.flatnonzero(borrowed > 0)
+    quotes = np.empty(n)
+    quotes[borrowing] = fig.quote_at(borrowing)
+    rate = quotes[borrower]
     state.cash += net
     led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
     # with the loans rolled over this step; the pairs of the loans made or rolled over this step
@@ -435,7 +460,8 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     state.liquidity_sources["interbank"] += float(received.sum())
     state.funding = {
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
-        "rate": float(np.average(rate, weights=amount)) if amount.size else float("nan"),
+        # ``np.average(rate, weights=amount)``'s arithmetic without its checks (amounts are positive)
+        "rate": float(np.multiply(rate, amount).sum() / amount.sum()) if amount.size else float("nan"),
         "offered": float(supply.sum()), "lent": float(np.maximum(-net, 0.0).sum()),
     }
     if ctx.log.enabled:
@@ -457,7 +483,10 @@ def _ledger_within_relationships(state: BankState, params: Params, t: int) -> bo
     relationships last at least a maturity, every record's pair was dealt within the memory."""
     led = state.ledger
     memory, maturity = state.relationships.memory, params.config.funding.maturity
-    return memory > 0 and memory >= maturity and (len(led) == 0 or int(led.due.min()) >= t)
+    if memory <= 0 or memory < maturity:
+        return False
+    past = led.due < t  # past due: none, or only records left at 0 (repaid), which are no loan
+    return not past.any() or not (led.amount[past] > 0).any()
 
 
 # ----------------------------------------------------------------- 6. transactions
@@ -485,7 +514,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     then to fire sales of market positions, then to early sale of the loan book."""
     cfg = params.config
     src = state.liquidity_sources
-    gone = _gone(state)
+    gone = _gone(state, ctx)
     ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
     fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
     inv = fig.investment_total if fig is not None else None
@@ -493,7 +522,10 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     if cfg.central_bank.enabled:
         need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
-        draw = np.minimum(need, collateral_capacity(state, params, inv))
+        # drawn by the banks in need only (elsewhere min(0, capacity) is 0)
+        needy = np.flatnonzero(need != 0)
+        draw = np.zeros(params.n)
+        draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
         if draw.any():
             state.cb_loans += draw
             state.cash += draw
@@ -556,5 +588,7 @@ def run_phases(state: BankState, params: Params, ctx: StepContext, fig: Figures,
         ctx.figures, ctx.left = fig, None
         ph(state, params, ctx)
         fig = ctx.left if ctx.left is not None else fig.carry(ph.writes)
+        if "active" in ph.writes:
+            ctx.gone = None
     ctx.figures = ctx.left = None
     return fig

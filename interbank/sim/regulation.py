@@ -17,6 +17,16 @@ import numpy as np
 CAP = 1e6  # a ratio with a zero denominator (no risk, no outflows) reads as this
 
 
+def ratio(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
+    """``num / den`` where ``den > 0`` and ``fill`` elsewhere (NaN included): the values of
+    ``np.divide(num, den, out=np.full(den.shape, fill), where=den > 0)``, by a plain division when
+    every denominator is positive (the masked division costs about twice as much)."""
+    positive = den > 0
+    if positive.all():
+        return num / den
+    return np.divide(num, den, out=np.full(den.shape, fill), where=positive)
+
+
 def risk_weighted_assets(cash: np.ndarray, loans_out: np.ndarray, book: np.ndarray, investments: np.ndarray,
                          weights) -> np.ndarray:
     return weights.cash * np.maximum(cash, 0.0) + weights.interbank * loans_out + weights.book * book + weights.markets * investments
@@ -25,7 +35,7 @@ def risk_weighted_assets(cash: np.ndarray, loans_out: np.ndarray, book: np.ndarr
 def capital_ratio(equity: np.ndarray, cash: np.ndarray, loans_out: np.ndarray, book: np.ndarray,
                   investments: np.ndarray, weights) -> np.ndarray:
     rwa = risk_weighted_assets(cash, loans_out, book, investments, weights)
-    return np.divide(equity, rwa, out=np.full(equity.shape, CAP), where=rwa > 0)
+    return ratio(equity, rwa, CAP)
 
 
 def liquid_assets(cash: np.ndarray, investments: np.ndarray, cfg) -> np.ndarray:
@@ -43,7 +53,7 @@ def liquidity_coverage(cash: np.ndarray, investments: np.ndarray, deposits: np.n
     hqla = liquid_assets(cash, investments, cfg)
     outflow = outflows(deposits, borrowings, central_bank, cfg)
     net = outflow - np.minimum(loans_out, cfg.lcr_inflow_cap * outflow)
-    return np.divide(hqla, net, out=np.full(cash.shape, CAP), where=net > 0)
+    return ratio(hqla, net, CAP)
 
 
 def intermediation_capacity(equity: np.ndarray, rwa: np.ndarray, hqla: np.ndarray, outflow: np.ndarray,

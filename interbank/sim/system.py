@@ -390,7 +390,8 @@ class BankingSystem:
         state.t += 1
         if priorities is not None:
             interventions.set_priorities(state, params, priorities)
-        self.log.emit(state.t, "step_start", {"active_banks": int(state.active.sum())})
+        if self.log.enabled:
+            self.log.emit(state.t, "step_start", {"active_banks": int(state.active.sum())})
         before = self.figures()  # of the state the step starts from
         acts, invalid = validate_actions(state, params, before.action_mask, actions)
         ctx = StepContext(state.t, acts, invalid, draw_step(state, params), np.zeros(m), np.zeros(n),
@@ -403,8 +404,7 @@ class BankingSystem:
         booked_after = figures.booked(state)
         state.income["market_result"] += np.where(
             state.active, equity_after - equity_before - (booked_after - booked_before), 0.0)
-        state.price_hist = np.roll(state.price_hist, -1, axis=0)
-        state.price_hist[-1] = state.price
+        state.price_hist = np.concatenate([state.price_hist[1:], state.price[None]])  # np.roll's shift, cheaper
         state.last_return = state.price / state.price_before - 1.0
         # the figures of the state the step ends in (market_result is not a booked line)
         self._figures = after.carry(("income", "price_hist", "last_return"), booked=booked_after)

@@ -205,6 +205,36 @@ def test_a_relationship_outlives_its_loan_for_the_memory_and_no_longer():
     assert len(off) == 0 and off.pairs(0)[0].size == 0
 
 
+def test_the_pairs_asked_for_at_a_step_do_not_hide_the_pairs_remembered_then():
+    rel = funding.Relationships(n=5, memory=2)
+    rel.remember(np.array([0, 1]), np.array([2, 3]), t=0)
+    assert sorted(zip(*map(np.ndarray.tolist, rel.pairs(3)))) == []  # both forgotten by step 3
+    rel.remember(np.array([4, 1]), np.array([2, 3]), t=3)  # same step: the pairs worked out again
+    assert sorted(zip(*map(np.ndarray.tolist, rel.pairs(3)))) == [(1, 3), (4, 2)]
+    assert rel.last.tolist() == [3, 3] and len(rel) == 2
+
+
+def test_the_tiers_follow_the_order_they_are_given_each_call(monkeypatch):
+    # the ranks of the last order are kept: matching under one order, then another, then the first
+    # again gives what each gives when it comes first
+    rng = np.random.default_rng(4)
+    n = 40
+    request = np.where(rng.random(n) < 0.3, rng.uniform(1, 5, n), 0.0)
+    supply = np.where(request == 0, rng.uniform(0, 3, n), 0.0)
+    none = np.zeros(0, np.int64)
+    orders = [rng.permutation(n), rng.permutation(n)]
+
+    def run(order):
+        return [x.tolist() for x in funding.match(request, supply, none, none, order, np.zeros(n), reach=0.1)]
+
+    fresh = []
+    for order in orders:
+        monkeypatch.setattr(funding, "_RANKS", None)
+        fresh.append(run(order))
+    assert fresh[0] != fresh[1]
+    assert [run(orders[0]), run(orders[1]), run(orders[0])] == [fresh[0], fresh[1], fresh[0]]
+
+
 def test_a_repaid_borrower_goes_back_to_its_recent_lender():
     # bank 0 lent to 1, repaid at step 1; at step 2 bank 1 is short again, and 0 and 3 both lend
     config = everything_off(

@@ -52,3 +52,12 @@ def test_add_appends_new_loans_and_merge_due_returns_the_pairs_dealt_that_step()
     (i,) = np.flatnonzero((led.lender == 2) & (led.due == 5))
     assert led.amount[i] == pytest.approx(10.0) and led.rate[i] == pytest.approx((7 * 0.05 + 3 * 0.06) / 10)
     assert led.borrowings(3).tolist() == pytest.approx([0.0, 55.0, 0.0])
+
+
+def test_run_starts_marks_where_each_run_of_equal_values_starts():
+    from interbank.sim.ledger import run_starts
+
+    x = np.array([3, 3, 4, 7, 7, 7, 9])
+    assert run_starts(x).tolist() == np.r_[True, x[1:] != x[:-1]].tolist()
+    assert run_starts(np.array([5.0])).tolist() == [True]
+    assert run_starts(np.zeros(0, np.int64)).tolist() == []

@@ -120,7 +120,8 @@ def test_interest_calls_and_repayment_at_maturity():
     Income: A +50 x 0.001 - 90 x 0.0005 = +0.005, B +0.05 - 0.035 = +0.015; the loan grows to
     20.02 (A's interest income 0.05 + 0.02, B's expense 0.035 + 0.02). A calls (BORROW): half,
     10.01, is due now: A's cash 40.015, B's 40.005. The other half matures now (maturity 1) and B
-    has the cash: it repays 10.01 in full (A 50.025, B 29.995) and the repaid record is dropped."""
+    has the cash: it repays 10.01 in full (A 50.025, B 29.995); the repaid record is left at 0 for
+    the funding market's compaction to drop."""
     state, params, _ = _economy(2, balance_sheet={"book_share": 0.5}, network={"edges": [[0, 1, 20]]},
                                 rates={"book": 0.052, "deposit": 0.026}, funding={"maturity": 1})
     assert state.cash.tolist() == pytest.approx([30, 50]) and state.deposits.tolist() == pytest.approx([90, 70])
@@ -131,6 +132,8 @@ def test_interest_calls_and_repayment_at_maturity():
     assert state.income["interest_income"].tolist() == pytest.approx([0.07, 0.05])
     assert state.income["interest_expense"].tolist() == pytest.approx([0.045, 0.055])
     assert state.cash.tolist() == pytest.approx([50.025, 29.995])
+    assert state.ledger.amount.tolist() == [0.0]
+    state.ledger.compact()
     assert len(state.ledger) == 0
     assert state.cash.sum() + state.book.sum() == pytest.approx(80 + 100 + 0.02)  # money moved, and the book's interest in
 

@@ -136,3 +136,12 @@ def test_intermediation_capacity_by_hand_keeps_both_minimums():
     lcr = regulation.liquidity_coverage(np.array([20.0]), np.array([10.0]), np.array([90.0]), np.array([a]),
                                         np.array([0.0]), np.array([a]), reg)
     assert cr[0] == pytest.approx(0.08) and lcr[0] == pytest.approx(25 / 21)
+
+
+def test_ratio_divides_where_the_denominator_is_positive_and_fills_elsewhere():
+    from interbank.sim.regulation import ratio
+
+    num, den = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 0.0, -1.0, np.nan])
+    assert ratio(num, den, 7.0).tolist() == [0.5, 7.0, 7.0, 7.0]
+    positive = np.array([3.0, 0.1, 1e-300])
+    assert ratio(num[:3], positive, 7.0).tobytes() == (num[:3] / positive).tobytes()

@@ -1,0 +1,58 @@
+"""The column-wise gathers and updates move the same bits as numpy's fancy indexing."""
+
+import numpy as np
+import pytest
+
+from interbank.sim.columns import divide_columns, gather_cells, gather_rows, set_rows, subtract_rows, update_cells
+
+
+def _arrays(seed: int, contiguous: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((50, 3)) * 1e3
+    if not contiguous:  # a strided view: the flat form must not be used on it
+        a = np.asfortranarray(a)
+    rows = rng.choice(50, 17, replace=False)
+    cols = rng.integers(0, 3, 17)
+    values = rng.standard_normal((17, 3))
+    return a, rows, cols, values
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_gathers_read_what_fancy_indexing_reads(contiguous):
+    a, rows, cols, _ = _arrays(0, contiguous)
+    assert gather_rows(a, rows).tobytes() == np.ascontiguousarray(a[rows]).tobytes()
+    assert gather_rows(a, rows).flags.c_contiguous
+    assert gather_cells(a, rows, cols).tobytes() == a[rows, cols].tobytes()
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_row_updates_write_what_fancy_indexing_writes(contiguous):
+    a, rows, _, values = _arrays(1, contiguous)
+    expected = a.copy()
+    expected[rows] -= values
+    subtract_rows(a, rows, values)
+    assert np.array_equal(a, expected) and a.tobytes() == np.asarray(expected, order="K").tobytes()
+    expected[rows] = values * 2.0
+    set_rows(a, rows, values * 2.0)
+    assert np.array_equal(a, expected)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+@pytest.mark.parametrize("op", [np.add, np.subtract, np.multiply])
+def test_cell_updates_write_in_place_what_fancy_indexing_writes(contiguous, op):
+    a, rows, cols, values = _arrays(2, contiguous)
+    expected = a.copy()
+    expected[rows, cols] = op(expected[rows, cols], values[:, 0])
+    same = a  # the update writes the array it is given, not a copy
+    update_cells(a, rows, cols, op, values[:, 0])
+    assert same is a and np.array_equal(a, expected)
+    update_cells(a, rows, cols, np.multiply, 0.5)
+    expected[rows, cols] *= 0.5
+    assert np.array_equal(a, expected)
+
+
+def test_divide_columns_gives_the_bits_of_the_broadcast_division():
+    a, _, _, _ = _arrays(3, True)
+    v = np.array([3.0, 0.7, -1.1])
+    assert divide_columns(a, v).tobytes() == (a / v).tobytes()
+    assert divide_columns(np.asfortranarray(a), v).tobytes() == (a / v).tobytes()
