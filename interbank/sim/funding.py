@@ -305,7 +305,7 @@ def match(
 
     # 1. existing counterparties
     hit = np.flatnonzero((req > 0)[loan_borrower])  # the few requesting banks' pairs first
-    hit = hit[(sup > 0)[loan_lender[hit]]]
+    hit = hit.take(np.flatnonzero((sup > 0)[loan_lender[hit]]))  # (a gather: a scattered boolean index is slower)
     if hit.size:
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
@@ -327,7 +327,7 @@ def match(
         rank = _ranks(lender_order)
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
-        tiered = lender_order[(sup > 0)[lender_order]]
+        tiered = lender_order.take(np.flatnonzero((sup > 0)[lender_order]))
         lenders = tiered[::-1]
         borrowers = np.flatnonzero(req > 0)
         borrowers = borrowers[np.argsort(rank[borrowers])]
