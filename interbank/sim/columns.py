@@ -39,6 +39,15 @@ def column_sums(a: np.ndarray) -> np.ndarray:
     n, m = a.shape
     if n == 0 or m < 2 or not a.flags.c_contiguous:  # one column is contiguous: numpy sums it pairwise
         return a.sum(axis=0)
+    if a.dtype == np.float64 and m % 2 == 0:
+        # two adjacent float64 columns read as one complex128 column: its running sum adds the real
+        # and imaginary parts apart, each in row order (the same bits), in one pass instead of two
+        pairs = a.view(np.complex128)
+        out = np.empty(m)
+        for j in range(m // 2):
+            total = np.add.accumulate(pairs[:, j])[-1]
+            out[2 * j], out[2 * j + 1] = total.real, total.imag
+        return out
     return np.array([np.add.accumulate(a[:, j])[-1] for j in range(m)], dtype=a.dtype)
 
 

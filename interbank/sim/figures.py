@@ -171,20 +171,32 @@ class _Minimums:
 
     def after(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
         reg, w = self.reg, self.reg.risk_weights
-        # ``cash - lend - invest``: subtracting the scalar 0.0 leaves every value as it is, bit for bit
+        # a move of the scalar +0.0 is left out: ``x - 0.0`` is ``x`` bit for bit, and ``x + 0.0``
+        # only turns -0.0 into +0.0, which no comparison below tells apart (a zero denominator is
+        # the fill either way); the sums are built in place, in the same order
         cash = self.state.cash
         for move in (lend, invest):
-            if not (np.isscalar(move) and move == 0.0 and not np.signbit(move)):  # +0.0 only
+            if not _plus_zero(move):
                 cash = cash - move
-        loans = self.bs["loans_out"] + lend
-        inv = self.inv_sum + invest
+        loans = self.bs["loans_out"] if _plus_zero(lend) else self.bs["loans_out"] + lend
+        inv = self.inv_sum if _plus_zero(invest) else self.inv_sum + invest
         positive_cash = np.maximum(cash, 0.0)
-        rwa = w.cash * positive_cash + w.interbank * loans + self.book_weighted + w.markets * inv
-        cr = regulation.ratio(self.bs["equity"], rwa, regulation.CAP)
-        hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
-        net = self.outflow - np.minimum(loans, self.inflow_cap)
-        lcr = regulation.ratio(hqla, net, regulation.CAP)
-        return (cr >= self.state.min_capital_ratio) & (lcr >= reg.min_lcr)
+        rwa = w.cash * positive_cash
+        rwa += w.interbank * loans
+        rwa += self.book_weighted
+        rwa += w.markets * inv
+        ok = regulation.ratio(self.bs["equity"], rwa, regulation.CAP) >= self.state.min_capital_ratio
+        hqla = (1.0 - reg.lcr_market_haircut) * inv
+        np.add(positive_cash, hqla, out=hqla)
+        net = np.minimum(loans, self.inflow_cap)
+        np.subtract(self.outflow, net, out=net)
+        ok &= regulation.ratio(hqla, net, regulation.CAP) >= reg.min_lcr
+        return ok
+
+
+def _plus_zero(move: np.ndarray | float) -> bool:
+    """Whether ``move`` is the scalar +0.0 (no move)."""
+    return bool(np.isscalar(move) and move == 0.0 and not np.signbit(move))
 
 
 def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> np.ndarray:

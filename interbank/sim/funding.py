@@ -304,8 +304,10 @@ def match(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # 1. existing counterparties
-    hit = np.flatnonzero((req > 0)[loan_borrower])  # the few requesting banks' pairs first
-    hit = hit[(sup > 0)[loan_lender[hit]]]
+    # the supplying banks' pairs first (fewer pairs than the requesting hubs'), then those of
+    # them whose borrower requests: the same pairs in the same order, whichever filter runs first
+    hit = np.flatnonzero((sup > 0)[loan_lender])
+    hit = hit.take(np.flatnonzero((req > 0)[loan_borrower.take(hit)]))  # (a gather: a scattered boolean index is slower)
     if hit.size:
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
@@ -327,7 +329,7 @@ def match(
         rank = _ranks(lender_order)
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
-        tiered = lender_order[(sup > 0)[lender_order]]
+        tiered = lender_order.take(np.flatnonzero((sup > 0)[lender_order]))
         lenders = tiered[::-1]
         borrowers = np.flatnonzero(req > 0)
         borrowers = borrowers[np.argsort(rank[borrowers])]

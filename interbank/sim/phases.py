@@ -308,12 +308,12 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # same without its zero terms)
     calls = np.flatnonzero(ctx.calling[led.lender])
     amount = led.amount[calls]
+    callers = led.lender[calls]
     called = cfg.actions.call_fraction * amount
     # a remainder below the minimum trade is called in full, so calls end links
-    dust = amount - called < cfg.actions.min_trade * state.capital0[led.lender[calls]]
-    called[dust] = amount[dust]
+    called = np.where(amount - called < cfg.actions.min_trade * state.capital0[callers], amount, called)
     led.amount[calls] = amount - called
-    state.cash += (np.bincount(led.lender[calls], weights=called, minlength=n)
+    state.cash += (np.bincount(callers, weights=called, minlength=n)
                    - np.bincount(led.borrower[calls], weights=called, minlength=n))
     # at maturity a borrower repays out of its cash above its working balance: the facility first
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
@@ -339,13 +339,14 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         # dropping records of amount 0) changes none of them, bit for bit
         # (those of the state the phase started from that it did not write: the positions' total)
         ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
-        roll = at[left > 0]
+        rolling = np.flatnonzero(left > 0)
+        roll = at[rolling]
         # quoted for the banks that owe (a few dozen: borrowing is concentrated), each with the
         # arithmetic of the full ``quote()``, element for element
         owing = np.flatnonzero(owed > 0)
         quotes = np.empty(n)
         quotes[owing] = ctx.left.quote_at(owing)
-        led.rate[roll] = quotes[borrower[left > 0]]
+        led.rate[roll] = quotes[borrower[rolling]]
         led.due[roll] = t + cfg.funding.maturity
     if ctx.log.enabled:
         _record_calls(state, params, ctx, calls, called)
