@@ -346,11 +346,6 @@ class CentralBankConfig(_Strict):
             from interbank.envs.central_bank_rules import check_rule_params  # envs: only when a rule has parameters
 
             check_rule_params(self.rule, self.rule_params)
-        if not self.agent:
-            for name in _RULE_FIELDS:
-                if getattr(self, name) != _AGENT_DEFAULTS[name]:
-                    raise ValueError(f"{name} = {getattr(self, name)!r} only applies to the central bank agent: "
-                                     "set agent: true (or leave it out)")
         return self
 
     @model_serializer(mode="wrap")
@@ -368,8 +363,6 @@ _AGENT_FIELDS: tuple[str, ...] = (
     "agent", "every", "loss_weight", "rule", "rule_params", "rate_step", "max_policy_rate", "ccyb_step", "max_ccyb",
     "lend_banks", "lend_share", "deposit_pass_through", "book_pass_through",
 )
-# read only when the central bank decides (agent true): set with the agent off they would do nothing
-_RULE_FIELDS: tuple[str, ...] = ("every", "loss_weight", "rule", "rule_params")
 _AGENT_DEFAULTS: dict[str, Any] = {
     name: (f.default_factory() if f.default_factory is not None else f.default)
     for name, f in CentralBankConfig.model_fields.items() if name in _AGENT_FIELDS

@@ -35,8 +35,6 @@ def _write(tmp_path, env):
         ({"clearing": {"model": "magic"}}, "env.clearing.model"),
         ({"network": {"type": "explicit", "edges": [[0, 7, 1.0]]}, "n_banks": 3}, "network.edges[0]"),
         ({"shocks": {"scheduled": [{"step": 1, "type": "market_crash", "size": 0.5}]}}, "needs market"),
-        ({"central_bank": {"every": 4}}, "env.central_bank: every = 4 only applies to the central bank agent"),
-        ({"central_bank": {"rule": "taylor"}}, "rule = 'taylor' only applies to the central bank agent"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path, env, message):
