@@ -225,6 +225,10 @@ class Runner:
         return {"step": snap["step"], "count": len(snap["amount"]), "total": snap["total"],
                 "lender": snap["lender"][:k], "borrower": snap["borrower"][:k], "amount": snap["amount"][:k]}
 
+    def kept_exposure_bytes(self) -> int:
+        """About what the exposure snapshots kept take in memory (Python lists: ~100 bytes a pair)."""
+        return sum(100 * len(x["amount"]) + 200 for x in list(self._exposures))
+
     def _record_exposures(self) -> None:
         lender, borrower, amount = self.env.system.ledger.pairs()
         order = np.argsort(-amount, kind="stable")

@@ -24,7 +24,7 @@ Memory stays bounded whatever a session's size and length:
   that never reads again ends at the send timeout and may reconnect with
   ``Last-Event-ID``;
 - a finished session gives its simulation back at once (:meth:`Runner.release`: only
-  its stream window, init event and last exposures stay), and is evicted
+  its stream window, init event, last exposures and those just before defaults stay), and is evicted
   ``finished_ttl`` seconds after it ends (its spill removed);
 - a server-wide ``memory_budget`` admits a new session before anything is built,
   from its estimated footprint (:func:`session_footprint`, measured at 1,000 and
@@ -685,7 +685,7 @@ class Session:
         its viewers still read (the stream window, the init event, the last exposures and those just
         before defaults)."""
         self.runner.release()
-        self.footprint = min(self.footprint, 2 * max(self.history_bytes, 1))
+        self.footprint = min(self.footprint, 2 * max(self.history_bytes, 1)) + self.runner.kept_exposure_bytes()
         _trim_heap()
 
     def _produce(self) -> None:

@@ -24,7 +24,8 @@ _SEQUENTIAL = 8  # numpy's pairwise summation leaves blocks shorter than this to
 
 
 def row_sums(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=1)`` for a 2-D float array, bit for bit."""
+    """``a.sum(axis=1)`` for a 2-D float array, bit for bit for the inputs the core gives it (a row
+    of only -0.0 sums to -0.0 here, +0.0 in numpy)."""
     m = a.shape[1]
     if m == 0 or m >= _SEQUENTIAL:
         return a.sum(axis=1)
@@ -35,7 +36,9 @@ def row_sums(a: np.ndarray) -> np.ndarray:
 
 
 def column_sums(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=0)`` for a C-ordered 2-D float array (rows accumulated in order), bit for bit."""
+    """``a.sum(axis=0)`` for a C-ordered 2-D float array (rows accumulated in order), bit for bit for
+    the inputs the core gives it: a column of only -0.0 sums to -0.0 here (+0.0 in numpy), and which of
+    two NaNs of different payload comes out may differ."""
     n, m = a.shape
     if n == 0 or m < 2 or not a.flags.c_contiguous:  # one column is contiguous: numpy sums it pairwise
         return a.sum(axis=0)
