@@ -69,6 +69,18 @@ def server(tmp_path_factory):
     stop(proc)
 
 
+def scenarios_folder_with(folder, extra: dict[str, str] | None = None):
+    """``folder`` holding the shipped scenarios (``configs/*.yaml``) and ``extra`` (name: YAML text)
+    beside them, for a server started with ``--configs folder``."""
+    from pathlib import Path
+
+    for p in (Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"):
+        shutil.copy(p, folder / p.name)
+    for name, text in (extra or {}).items():
+        (folder / f"{name}.yaml").write_text(text)
+    return folder
+
+
 @contextmanager
 def serving(*args: str):
     """`interbank serve` with ``args`` for the length of a block; yields (base URL, process)."""

@@ -2,20 +2,17 @@
 the stream has them, what it saw, and a person's override while paused. Waits on conditions only."""
 
 import json
-import shutil
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.deadlines import HANG_S
-from tests.interactive.conftest import serving
+from tests.interactive.conftest import scenarios_folder_with, serving
 from tests.interactive.test_page_console import _open, _pause, _start, browser, page  # noqa: F401 (fixtures)
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 # a central bank that decides every step and raises the rate toward 6% (the page chooses taylor)
 SCENARIO = """\
 env:
@@ -27,10 +24,7 @@ env:
 
 @pytest.fixture(scope="module")
 def cb_console(tmp_path_factory):
-    configs = tmp_path_factory.mktemp("configs")
-    for p in (ROOT / "configs").glob("*.yaml"):
-        shutil.copy(p, configs / p.name)
-    (configs / "cbtaylor.yaml").write_text(SCENARIO)
+    configs = scenarios_folder_with(tmp_path_factory.mktemp("configs"), {"cbtaylor": SCENARIO})
     with serving("--configs", str(configs)) as (base, _):
         yield base
 

@@ -2,14 +2,12 @@
 page before it), branches side by side, and 1,000 banks at 5 steps/s. Waits on conditions only."""
 
 import json
-import shutil
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from tests.interactive.conftest import serving
+from tests.interactive.conftest import scenarios_folder_with, serving
 from tests.interactive.sse_client import read_data
 from tests.interactive.test_page import CHROMIUM, FLAGS
 
@@ -20,7 +18,6 @@ from tests.deadlines import HANG_MS, HANG_S
 
 expect.set_options(timeout=HANG_MS)  # expect waits for a condition: its end only guards against a hang
 
-ROOT = Path(__file__).resolve().parents[2]
 CASCADE = """\
 # page tests: two hubs lose 6x their capital at step 3 and take others with them (seed 2)
 env:
@@ -37,10 +34,7 @@ env:
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
-    configs = tmp_path_factory.mktemp("configs")
-    for p in (ROOT / "configs").glob("*.yaml"):
-        shutil.copy(p, configs / p.name)
-    (configs / "cascade.yaml").write_text(CASCADE)
+    configs = scenarios_folder_with(tmp_path_factory.mktemp("configs"), {"cascade": CASCADE})
     with serving("--configs", str(configs), "--max-sessions", "50") as (base, _):
         yield base
 

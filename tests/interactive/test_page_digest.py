@@ -4,19 +4,16 @@ columns made by its stream worker (web/stream.js), and are applied without an ob
 its text (``?events=raw``): two pages watch the same session, one each way, and every figure, list
 and sample they keep is compared."""
 
-import shutil
-from pathlib import Path
 
 import pytest
 
 from tests.deadlines import HANG_MS
-from tests.interactive.conftest import serving
+from tests.interactive.conftest import scenarios_folder_with, serving
 from tests.interactive.test_page import CHROMIUM, FLAGS
 
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
 
 # what the page keeps of the stream: the feed's list for its filters (every item, its text as
 # shown), the feed and the log as drawn, market flows per step, each bank's priority, the totals
@@ -31,9 +28,7 @@ SHOWN = """() => { const S = window.__ib, text = (r) => typeof r.text === 'funct
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
-    configs = tmp_path_factory.mktemp("configs")
-    for p in (ROOT / "configs").glob("*.yaml"):
-        shutil.copy(p, configs / p.name)
+    configs = scenarios_folder_with(tmp_path_factory.mktemp("configs"))
     with serving("--configs", str(configs)) as (base, _):
         yield base
 
