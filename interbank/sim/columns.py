@@ -54,20 +54,22 @@ def column_sums(a: np.ndarray) -> np.ndarray:
     return np.array([np.add.accumulate(a[:, j])[-1] for j in range(m)], dtype=a.dtype)
 
 
-def scale_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``a * v`` with ``v`` one factor per column, as a new C-ordered array."""
+def _per_column(op: np.ufunc, a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``op(a, v)`` with ``v`` one value per column, as a new C-ordered array, a column at a time."""
     out = np.empty(a.shape, dtype=np.result_type(a, v))
     for j in range(a.shape[1]):
-        np.multiply(a[:, j], v[j], out=out[:, j])
+        op(a[:, j], v[j], out=out[:, j])
     return out
+
+
+def scale_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``a * v`` with ``v`` one factor per column, as a new C-ordered array."""
+    return _per_column(np.multiply, a, v)
 
 
 def divide_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``a / v`` with ``v`` one divisor per column, as a new C-ordered array."""
-    out = np.empty(a.shape, dtype=np.result_type(a, v))
-    for j in range(a.shape[1]):
-        np.divide(a[:, j], v[j], out=out[:, j])
-    return out
+    return _per_column(np.divide, a, v)
 
 
 def scale_rows(a: np.ndarray, v: np.ndarray) -> np.ndarray:
