@@ -110,7 +110,7 @@ export const EVENT_HANDLERS = {
   transaction: (e) => onTransaction(e),
   profit_booking: (e) => {
     const d = e.data, st = S.step; if (st) { st.profits++; st.profit += d.profit; }
-    remember_(e.step, "profit", [d.bank], () => `${d.bank} booked ${money(d.profit)} on ${d.market} (${(100 * d.return).toFixed(1)}%)`);
+    remember_(e.step, "profit", [d.bank], () => profitText(d.bank, d.profit, d.market, d.return));
   },
   default: (e, now) => { onDefault(e, now); S.dirty = true; },
   cascade: (e, now) => onCascade(e, now),
@@ -175,7 +175,7 @@ export function onTransaction(e) {
   if (!d.amount) return;  // nothing changed hands: not a trade to show or count
   const other = d.counterparty || d.market || "";
   // written only if shown (a filter, the sample): at 10,000 banks a step has thousands of them
-  const item = remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], () => `${d.bank} ${d.action} ${other} ${money(d.amount)} (${d.priority})`);
+  const item = remember_(e.step, "tx", d.counterparty ? [d.bank, d.counterparty] : [d.bank], () => tradeText(d.bank, d.action, other, d.amount, d.priority));
   if (d.market && !S.quiet) { const f = S.marketFlows.get(d.market); if (f) f.now += d.action === "INVEST" ? d.amount : d.action === "DIVEST" ? -d.amount : 0; }
   if (!st) return;
   st.n++; st.by[d.action] = (st.by[d.action] || 0) + 1;
@@ -228,20 +228,26 @@ export function applyDigest(g) {
   if (pushes && feedFilter()) S.feedDirty = true;
 }
 
+// the feed's lines of the small events, one wording whether the event came as text or in a digest
+function tradeText(bank, action, other, amount, priority) { return `${bank} ${action} ${other} ${money(amount)} (${priority})`; }
+function profitText(bank, amount, market, ret) { return `${bank} booked ${money(amount)} on ${market} (${(100 * ret).toFixed(1)}%)`; }
+function drawText(bank, amount, rate) { return `${bank} drew ${money(amount)} from the central bank at ${pct(rate)}`; }
+function repayText(bank, amount) { return `${bank} repaid ${money(amount)} to the central bank`; }
+
 // the feed's item of a digest's row i, as remember_ makes it for the event (its text written when shown)
 function digestItem(g, i) {
   const kind = g.kind[i], id = bankName(g.bank[i]), amount = g.amount[i], strs = g.strings;
   if (kind === 0) {
     const cp = g.other[i] < 0 ? null : bankName(g.other[i]), market = g.market[i] < 0 ? null : strs[g.market[i]];
     const action = strs[g.action[i]], priority = strs[g.priority[i]], other = cp || market || "";
-    return { step: g.step, kind: "tx", banks: cp ? [id, cp] : [id], text: () => `${id} ${action} ${other} ${money(amount)} (${priority})` };
+    return { step: g.step, kind: "tx", banks: cp ? [id, cp] : [id], text: () => tradeText(id, action, other, amount, priority) };
   }
   if (kind === 1) {
     const market = strs[g.market[i]], ret = g.rate[i];
-    return { step: g.step, kind: "profit", banks: [id], text: () => `${id} booked ${money(amount)} on ${market} (${(100 * ret).toFixed(1)}%)` };
+    return { step: g.step, kind: "profit", banks: [id], text: () => profitText(id, amount, market, ret) };
   }
-  if (kind === 2) return { step: g.step, kind: "cb", banks: [id], text: `${id} drew ${money(amount)} from the central bank at ${pct(g.rate[i])}` };
-  return { step: g.step, kind: "cb", banks: [id], text: `${id} repaid ${money(amount)} to the central bank` };
+  if (kind === 2) return { step: g.step, kind: "cb", banks: [id], text: drawText(id, amount, g.rate[i]) };
+  return { step: g.step, kind: "cb", banks: [id], text: repayText(id, amount) };
 }
 
 export function countTransaction(raw) {  // far behind: count it without reading it
@@ -294,9 +300,9 @@ export const CENTRAL_BANK_HANDLERS = {
   // the simulation's own
   lending_facility: (e, d) => {
     const st = S.step; if (st) { st.cb++; st.cbAmount += d.amount; }
-    remember_(e.step, "cb", [d.bank], `${d.bank} drew ${money(d.amount)} from the central bank at ${pct(d.rate)}`);
+    remember_(e.step, "cb", [d.bank], drawText(d.bank, d.amount, d.rate));
   },
-  repayment: (e, d) => remember_(e.step, "cb", [d.bank], `${d.bank} repaid ${money(d.amount)} to the central bank`),
+  repayment: (e, d) => remember_(e.step, "cb", [d.bank], repayText(d.bank, d.amount)),
   // the central bank agent's own (central_bank.js; its inject and set_policy_rate go through the ones above)
   hold: agentOperation,
   set_ccyb: agentOperation,
