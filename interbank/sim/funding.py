@@ -254,21 +254,11 @@ def _intermediate(
             np.concatenate([carried[direct], carried[hop], carried[hop]]))
 
 
-_RANKS: tuple[np.ndarray, np.ndarray] | None = None  # (order, its ranks): the last order asked for
-
-
-def _ranks(order: np.ndarray) -> np.ndarray:
-    """int64[n]: the rank of each bank in ``order`` (1 for ``order[0]``), kept for the last order
-    asked for: a system's order is drawn at reset and never written, so the ranks are worked out
-    once an episode instead of once a step. Readers must not write it. (The pair is read and
-    replaced whole, so concurrent systems at worst work their ranks out again.)"""
-    global _RANKS
-    cached = _RANKS
-    if cached is None or cached[0] is not order:
-        rank = np.empty(order.size, np.int64)
-        rank[order] = np.arange(1, order.size + 1)
-        cached = _RANKS = (order, rank)
-    return cached[1]
+def ranks_of(order: np.ndarray) -> np.ndarray:
+    """int64[n]: the rank of each bank in ``order`` (1 for ``order[0]``)."""
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.arange(1, order.size + 1)
+    return rank
 
 
 def _drop_dust(left: np.ndarray, banks: np.ndarray, start: np.ndarray) -> None:
@@ -282,6 +272,7 @@ def match(
     request: np.ndarray, supply: np.ndarray, loan_lender: np.ndarray, loan_borrower: np.ndarray,
     lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
     dealers: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
+    lender_rank: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
@@ -296,7 +287,8 @@ def match(
     of both, instead of directly between two small banks (module card, step 3). A dealer's
     two legs show as two pieces, so its cash does not change. Either an array over the banks
     or a function giving the capacity of the banks it is given (called only when pieces are
-    left, and mostly for the few banks within reach of them).
+    left, and mostly for the few banks within reach of them). ``lender_rank``: ``ranks_of(lender_order)``
+    when the caller keeps it (the system works it out once an episode).
     """
     n = request.shape[0]
     req = np.where(request > _EPS, request, 0.0)
@@ -326,7 +318,7 @@ def match(
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
-        rank = _ranks(lender_order)
+        rank = ranks_of(lender_order) if lender_rank is None else lender_rank
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
         tiered = lender_order.take(np.flatnonzero((sup > 0)[lender_order]))

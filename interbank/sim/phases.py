@@ -442,7 +442,8 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     leverage[asking] = fig.leverage_at(asking)
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
-                                             dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None)
+                                             dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None,
+                                             lender_rank=state.lender_rank)
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     borrowed = np.bincount(borrower, weights=amount, minlength=n)
     net = borrowed - np.bincount(lender, weights=amount, minlength=n)

@@ -74,7 +74,8 @@ class BankState:
     - ``seed``: the episode's seed; ``rng``: the step's random stream (advanced once per step).
     - ``capital0`` float[n], dollars: each bank's initial equity; ``target_leverage`` float[n],
       assets / equity at reset; ``risk`` float[n] in [0, 1], the bank's risk appetite.
-    - ``lender_order`` int[n]: banks in the order the funding market tries new counterparties.
+    - ``lender_order`` int[n]: banks in the order the funding market tries new counterparties;
+      ``lender_rank`` int[n]: each bank's place in it (1 first).
     - ``initial_connections``: (lender int[k], borrower int[k], amount float[k] dollars), the
       network drawn at reset (for the ``init`` event).
     - ``price0`` float[m], index points: initial prices; ``depth`` dollars: the markets' depth
@@ -136,6 +137,7 @@ class BankState:
     target_leverage: np.ndarray
     risk: np.ndarray
     lender_order: np.ndarray
+    lender_rank: np.ndarray
     initial_connections: tuple[np.ndarray, np.ndarray, np.ndarray]
     price0: np.ndarray
     depth: float
@@ -245,7 +247,8 @@ def initial_state(params: Params, seed: int) -> BankState:
     cb = cfg.central_bank
     state = BankState(
         seed=seed, rng=step_rng, capital0=capital0, target_leverage=target_leverage, risk=risk,
-        lender_order=lender_order, initial_connections=initial_connections, price0=price0,
+        lender_order=lender_order, lender_rank=funding.ranks_of(lender_order),
+        initial_connections=initial_connections, price0=price0,
         depth=mk.depth_fraction * float(assets0.sum()) if n else 1.0,
         chol=np.linalg.cholesky(corr + 1e-12 * np.eye(m)),
         cash=cash, book=book, deposits=deposits, deposits0=deposits.copy(), cb_loans=np.zeros(n), cb_term=np.zeros(n),

@@ -130,6 +130,7 @@ class BankingSystem:
     target_leverage: _InState[np.ndarray] = _InState()
     risk: _InState[np.ndarray] = _InState()
     lender_order: _InState[np.ndarray] = _InState()
+    lender_rank: _InState[np.ndarray] = _InState()
     initial_connections: _InState[tuple[np.ndarray, np.ndarray, np.ndarray]] = _InState()
     price0: _InState[np.ndarray] = _InState()
     depth: _InState[float] = _InState()

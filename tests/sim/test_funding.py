@@ -214,9 +214,9 @@ def test_the_pairs_asked_for_at_a_step_do_not_hide_the_pairs_remembered_then():
     assert rel.last.tolist() == [3, 3] and len(rel) == 2
 
 
-def test_the_tiers_follow_the_order_they_are_given_each_call(monkeypatch):
-    # the ranks of the last order are kept: matching under one order, then another, then the first
-    # again gives what each gives when it comes first
+def test_the_tiers_follow_the_order_they_are_given_each_call():
+    # matching under one order, then another, then the first again gives what each gives when it
+    # comes first, and the ranks a caller keeps (the system's, drawn at reset) give the same
     rng = np.random.default_rng(4)
     n = 40
     request = np.where(rng.random(n) < 0.3, rng.uniform(1, 5, n), 0.0)
@@ -227,12 +227,12 @@ def test_the_tiers_follow_the_order_they_are_given_each_call(monkeypatch):
     def run(order):
         return [x.tolist() for x in funding.match(request, supply, none, none, order, np.zeros(n), reach=0.1)]
 
-    fresh = []
-    for order in orders:
-        monkeypatch.setattr(funding, "_RANKS", None)
-        fresh.append(run(order))
+    fresh = [run(order) for order in orders]
     assert fresh[0] != fresh[1]
     assert [run(orders[0]), run(orders[1]), run(orders[0])] == [fresh[0], fresh[1], fresh[0]]
+    kept = [x.tolist() for x in funding.match(request, supply, none, none, orders[1], np.zeros(n), reach=0.1,
+                                              lender_rank=funding.ranks_of(orders[1]))]
+    assert kept == fresh[1]
 
 
 def test_a_repaid_borrower_goes_back_to_its_recent_lender():
