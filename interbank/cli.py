@@ -1023,8 +1023,13 @@ def cmd_facts(args: argparse.Namespace) -> int:
             return f">= {r.low:g}"
         return f"{r.low:g} - {r.high:g}"
 
+    def held(r) -> str:
+        if r.min_banks > resolved.n_banks:
+            return f"- ({r.min_banks}+ banks)"
+        return "-" if r.ok is None else ("pass" if r.ok else "FAIL")
+
     rows = [(r.fact, "n/a" if r.value is None else f"{r.value:.4g}", band(r), r.unit,
-             "-" if r.ok is None else ("pass" if r.ok else "FAIL"), r.reference) for r in results]
+             held(r), r.reference) for r in results]
     print(f"{resolved.n_banks} banks, {args.episodes} episode(s) from seed {args.seed}, policy {args.policy}, "
           f"env: {path or 'built-in default'}")
     print(table(("fact", "value", "band", "unit", "", "reference"), rows))

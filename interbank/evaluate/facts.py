@@ -26,6 +26,11 @@ from interbank.sim import network_stats as ns
 
 HORIZON = 10  # steps ahead for the predictability of market returns
 TAIL_MIN_BANKS = 500  # below this the in-degree tail has too few banks to fit
+NETWORK_MIN_BANKS = 100
+"""The size from which the network's density and core-periphery bands apply: the empirical
+networks are of hundreds to thousands of banks (Upper & Worms 2004; Craig & von Peter 2014), and
+a few percent of possible links is less than one link per bank in a market of 20. Below it the
+values are reported, not judged."""
 
 
 @dataclass
@@ -164,7 +169,8 @@ def _r2(m: Measurements) -> float | None:
 class Fact:
     """One stylised fact: ``compute(measurements)`` gives the model's value in ``unit``
     (None: not measurable here); the band is [``low``, ``high``] (None: open side, both
-    None: reported only); ``reference`` a short citation; ``how`` what is measured."""
+    None: reported only), held only in markets of at least ``min_banks`` banks; ``reference``
+    a short citation; ``how`` what is measured."""
 
     name: str
     unit: str
@@ -173,6 +179,7 @@ class Fact:
     reference: str
     how: str
     compute: Callable[[Measurements], float | None]
+    min_banks: int = 0
 
 
 FACTS: tuple[Fact, ...] = (
@@ -196,20 +203,20 @@ FACTS: tuple[Fact, ...] = (
          "interbank loans / total assets of the live banks, mean over steps",
          lambda m: _finite(m.interbank_share, np.mean)),
     Fact("density_lowest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
-         "links / possible directed links among live banks, lowest step (at 100+ banks)",
-         lambda m: _finite(m.density, np.min)),
+         f"links / possible directed links among live banks, lowest step (band at {NETWORK_MIN_BANKS}+ banks)",
+         lambda m: _finite(m.density, np.min), NETWORK_MIN_BANKS),
     Fact("density_highest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
-         "links / possible directed links among live banks, highest step",
-         lambda m: _finite(m.density, np.max)),
+         f"links / possible directed links among live banks, highest step (band at {NETWORK_MIN_BANKS}+ banks)",
+         lambda m: _finite(m.density, np.max), NETWORK_MIN_BANKS),
     Fact("core_periphery_error", "errors per link", None, 0.30, "Craig & von Peter 2014",
-         "Craig-von Peter error of the best core found at the episode's worst step, median over episodes",
-         lambda m: _finite(m.cp_error_episode, np.median)),
+         f"Craig-von Peter error of the best core found at the episode's worst step, median over episodes (band at {NETWORK_MIN_BANKS}+ banks)",
+         lambda m: _finite(m.cp_error_episode, np.median), NETWORK_MIN_BANKS),
     Fact("core_periphery_error_worst", "errors per link", None, None, "Craig & von Peter 2014",
          "Craig-von Peter error at the worst step of all episodes (a market shrunk by a default cascade)",
          lambda m: _finite(m.cp_error, np.max)),
     Fact("in_degree_tail_exponent", "exponent", 2.0, 3.0, "Boss et al. 2004",
          f"discrete power-law MLE (Clauset et al. 2009) on the last quarter's links at the end, mean over episodes; n/a below {TAIL_MIN_BANKS} banks",
-         lambda m: _finite(m.tail_alpha, np.mean)),
+         lambda m: _finite(m.tail_alpha, np.mean), TAIL_MIN_BANKS),
     Fact("rate_scarcity_correlation", "correlation", 0.5, None, "Poole 1968; Bindseil 2014",
          "correlation over steps of the interbank rate with requests / (requests + supply)",
          lambda m: _correlation(m.rate, m.scarcity)),
@@ -232,8 +239,9 @@ FACTS: tuple[Fact, ...] = (
 
 @dataclass(frozen=True)
 class FactResult:
-    """A measured fact: ``value`` (None: n/a), the band, ``ok`` (None when there is no value
-    or no band), the reference and the unit."""
+    """A measured fact: ``value`` (None: n/a), the band, ``ok`` (None when there is no value,
+    no band, or the market is smaller than ``min_banks``, the size the band holds from), the
+    reference and the unit."""
 
     fact: str
     value: float | None
@@ -242,20 +250,26 @@ class FactResult:
     ok: bool | None
     reference: str
     unit: str
+    min_banks: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields ``--json`` prints (fact, value, low, high, ok, reference, unit): ``ok`` is
+        null where the band waits for a larger market."""
+        row = asdict(self)
+        del row["min_banks"]
+        return row
 
 
-def judge(fact: Fact, value: float | None) -> FactResult:
-    """The fact's value against its band (ok None without a value or without a band)."""
+def judge(fact: Fact, value: float | None, n_banks: int | None = None) -> FactResult:
+    """The fact's value against its band (ok None without a value, without a band, or in a
+    market of ``n_banks`` below the fact's ``min_banks``)."""
     if value is not None and not np.isfinite(value):
         value = None
-    if value is None or (fact.low is None and fact.high is None):
+    if value is None or (fact.low is None and fact.high is None) or (n_banks is not None and n_banks < fact.min_banks):
         ok = None
     else:
         ok = (fact.low is None or value >= fact.low - 1e-12) and (fact.high is None or value <= fact.high + 1e-12)
-    return FactResult(fact.name, value, fact.low, fact.high, ok, fact.reference, fact.unit)
+    return FactResult(fact.name, value, fact.low, fact.high, ok, fact.reference, fact.unit, fact.min_banks)
 
 
 # ------------------------------------------------------------------ policies
@@ -403,4 +417,4 @@ def check(config: Any, policy: str = "lend_surplus(3)", episodes: int = 2, banks
           progress: Callable[[int], None] | None = None) -> list[FactResult]:
     """Every fact of ``FACTS`` measured on seeded episodes, against its band."""
     m = collect(config, policy, episodes, banks, seed, progress)
-    return [judge(f, f.compute(m)) for f in FACTS]
+    return [judge(f, f.compute(m), m.n_banks) for f in FACTS]

@@ -100,6 +100,31 @@ def test_network_facts_on_a_hand_built_network():
     assert by_name["in_degree_tail_exponent"].value is None and by_name["in_degree_tail_exponent"].ok is None
 
 
+def test_network_bands_are_held_only_in_markets_of_their_size():
+    # the same dense 12-bank network: its density fails the band when judged as a 100-bank market's,
+    # and is reported unjudged when judged as what it is, a 12-bank market
+    m = Measurements(n_banks=12)
+    m.density.append(0.18)
+    m.cp_error_episode.append(0.1)
+    density = next(f for f in FACTS if f.name == "density_highest")
+    core = next(f for f in FACTS if f.name == "core_periphery_error")
+    assert density.min_banks == core.min_banks == facts.NETWORK_MIN_BANKS == 100
+    assert judge(density, density.compute(m), n_banks=100).ok is False
+    small = judge(density, density.compute(m), n_banks=12)
+    assert small.value == pytest.approx(0.18) and small.ok is None and small.min_banks == 100
+    assert judge(core, core.compute(m), n_banks=12).ok is None
+    assert judge(core, core.compute(m), n_banks=100).ok is True
+
+
+def test_the_table_says_which_bands_wait_for_a_larger_market(capsys):
+    from interbank.cli import main
+
+    assert main(["facts", *SMALL]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert "- (100+ banks)" in lines["density_highest"] and "FAIL" not in lines["density_highest"]
+    assert "- (500+ banks)" in lines["in_degree_tail_exponent"]
+
+
 def test_check_returns_one_result_per_fact():
     results = facts.check("configs/default.yaml", "hold", episodes=1, banks=6, seed=0)
     assert [r.fact for r in results] == [f.name for f in FACTS]
