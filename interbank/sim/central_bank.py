@@ -70,7 +70,7 @@ def systemic_banks(state: BankState, params: Params, fig: Figures, k: int) -> np
     """int[<= k]: the live banks with the highest DebtRank (ties: the larger initial capital).
     DebtRank is computed for the 4k most indebted live banks only (a bank that owes nothing to
     other banks has DebtRank 0), so the cost is O(k x (banks + loans))."""
-    live = np.flatnonzero(state.active)
+    live = state.active.nonzero()[0]
     if live.size == 0:
         return live
     owed = fig.borrowings[live]

@@ -91,7 +91,7 @@ def greatest_clearing_vector(
         if np.array_equal(new_defaulted, defaulted) and _ > 0:
             break
         defaulted = new_defaulted | defaulted
-        d = np.flatnonzero(defaulted)
+        d = defaulted.nonzero()[0]
         if d.size == 0:
             break
         # (I - beta * Pi_DD^T) p_D = alpha e_D + beta * Pi_SD^T p_bar_S; the solvent columns S picked

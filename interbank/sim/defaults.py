@@ -139,7 +139,7 @@ def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figur
     names = params.names
     eq = fig.equity
     insolvent, illiquid = failing(state, params, eq)
-    new = np.flatnonzero(insolvent | illiquid)
+    new = (insolvent | illiquid).nonzero()[0]
     if new.size == 0:
         return new, 0, fig
     trigger = [names[i] for i in new.tolist()]
@@ -158,7 +158,7 @@ def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figur
         fig = Figures(state, params)  # the state after the closing
         eq = fig.equity
         insolvent, illiquid = failing(state, params, eq)
-        new = np.flatnonzero(insolvent | illiquid)
+        new = (insolvent | illiquid).nonzero()[0]
     out = np.concatenate(all_new)
     state.total_defaults += int(out.size)
     state.cascades.append(int(out.size))

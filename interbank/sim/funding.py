@@ -298,8 +298,8 @@ def match(
     # 1. existing counterparties
     # the supplying banks' pairs first (fewer pairs than the requesting hubs'), then those of
     # them whose borrower requests: the same pairs in the same order, whichever filter runs first
-    hit = np.flatnonzero((sup > 0)[loan_lender])
-    hit = hit.take(np.flatnonzero((req > 0)[loan_borrower.take(hit)]))  # (a gather: a scattered boolean index is slower)
+    hit = (sup > 0)[loan_lender].nonzero()[0]
+    hit = hit.take((req > 0)[loan_borrower.take(hit)].nonzero()[0])  # (a gather: a scattered boolean index is slower)
     if hit.size:
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
@@ -321,9 +321,9 @@ def match(
         rank = ranks_of(lender_order) if lender_rank is None else lender_rank
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
-        tiered = lender_order.take(np.flatnonzero((sup > 0)[lender_order]))
+        tiered = lender_order.take((sup > 0)[lender_order].nonzero()[0])
         lenders = tiered[::-1]
-        borrowers = np.flatnonzero(req > 0)
+        borrowers = (req > 0).nonzero()[0]
         borrowers = borrowers[np.argsort(rank[borrowers])]
         if lenders.size and borrowers.size:
             # lender l may fill the borrowers up to rank reach * n / rank_l
@@ -336,7 +336,7 @@ def match(
             _drop_dust(req, bo, request)
     # in ``lender_order``; after the tiers, among the tiers' lenders (supply only goes down)
     lenders = tiered[sup[tiered] > 0] if reach > 0 else lender_order[sup[lender_order] > 0]
-    asking = np.flatnonzero(req > 0)
+    asking = (req > 0).nonzero()[0]
     borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
     if lenders.size and borrowers.size:
         pieces = _intersect(lenders, borrowers, sup[lenders], req[borrowers])

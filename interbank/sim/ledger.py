@@ -71,7 +71,7 @@ class Ledger:
         Returns the pair keys ``lender * n + borrower`` (``n``: above every bank index; by default
         one more than the largest of these records) of the records due then with a positive amount,
         sorted and distinct: the pairs dealt at that step once ``compact`` has run."""
-        idx = np.flatnonzero(self.due == due)
+        idx = (self.due == due).nonzero()[0]
         lender, borrower = self.lender[idx], self.borrower[idx]
         if n is None:
             n = int(max(lender.max(), borrower.max())) + 1 if idx.size else 1
@@ -100,7 +100,7 @@ class Ledger:
             return
         # the kept positions once, then a gather per array: a boolean index re-reads the mask for
         # every array and branches on each element (several times slower on a scattered mask)
-        kept = np.flatnonzero(keep)
+        kept = keep.nonzero()[0]
         self.lender, self.borrower = self.lender.take(kept), self.borrower.take(kept)
         self.amount, self.rate, self.due = self.amount.take(kept), self.rate.take(kept), self.due.take(kept)
 

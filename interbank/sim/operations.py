@@ -33,7 +33,7 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray,
     # only the banks with a target can sell (the others sell a fraction 0 for proceeds of 0), and
     # only the sellers' rows change (the others sell 0 units and keep their basis times 1); the
     # units sold per market are their rows summed in order, as over every row with the zeros
-    asked = np.flatnonzero(target != 0)  # (a comparison first: numpy's nonzero of floats is slow)
+    asked = (target != 0).nonzero()[0]  # (a comparison first: numpy's nonzero of floats is slow)
     has = total[asked]
     frac = np.clip(np.divide(target[asked], has, out=np.zeros(asked.size), where=has > 0), 0.0, 1.0)
     if not frac.any():
@@ -82,7 +82,7 @@ def cb_events(state: BankState, params: Params, log: EventLog, operation: str, a
         state.accounts.central_bank += float(amounts.sum())
     if not log.enabled:
         return
-    for i in np.flatnonzero(amounts > 0).tolist():
+    for i in (amounts > 0).nonzero()[0].tolist():
         log.emit(state.t, "central_bank", {
             "operation": operation, "bank": params.names[i], "amount": float(amounts[i]),
             "rate": state.lending_rate, "value": None,

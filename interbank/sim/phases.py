@@ -134,7 +134,7 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
 def _gone(state: BankState, ctx: StepContext) -> np.ndarray:
     """int[k]: the banks not active (defaulted or deleted), shared by the phases of a step (``ctx.gone``)."""
     if ctx.gone is None:
-        ctx.gone = np.flatnonzero(~state.active)
+        ctx.gone = (~state.active).nonzero()[0]
     return ctx.gone
 
 
@@ -170,7 +170,7 @@ def validate_actions(state: BankState, params: Params, mask: np.ndarray,
         valid = mask.reshape(-1)[np.arange(0, n * N_ACTIONS, N_ACTIONS) + acts]
     else:
         valid = np.zeros(n, dtype=bool)
-        rows = np.flatnonzero(in_range)
+        rows = in_range.nonzero()[0]
         valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = state.active & ~valid
     acts[invalid] = HOLD
@@ -192,13 +192,13 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     # INVEST and DIVEST trade together: the net flow moves each market's price, and every trade
     # executes at the midpoint of the move (the average cost of a linear impact), so a crowd that
     # buys together pays up and one that sells together gets less: no free round trip
-    investors = np.flatnonzero(acts == INVEST)
+    investors = (acts == INVEST).nonzero()[0]
     logits = momentum(state) / a.momentum_temperature
     p = np.exp(logits - logits.max())
     cdf = np.cumsum(p / p.sum())
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
     buy = np.minimum(a.invest_fraction * (0.5 + state.risk[investors]), 1.0) * excess[investors]
-    sellers = np.flatnonzero(acts == DIVEST)
+    sellers = (acts == DIVEST).nonzero()[0]
     sell_mkt = _first_largest(scale_columns(gather_rows(state.holdings, sellers), state.price))
     units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt)
     flow = (np.bincount(buy_mkt, weights=buy, minlength=m)
@@ -224,7 +224,7 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
             ctx.tx[i] = (None, params.markets[mm], x)
 
     # each LEND-ing bank's offer (0 elsewhere), computed for those banks only
-    lenders = np.flatnonzero(acts == LEND)
+    lenders = (acts == LEND).nonzero()[0]
     ctx.offers = np.zeros(params.n)
     ctx.offers[lenders] = np.minimum(a.lend_fraction * (0.5 + state.risk[lenders]), 1.0) * excess[lenders]
     ctx.calling = acts == BORROW
@@ -306,7 +306,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # the rest rolls over at maturity, repriced at the borrower's current rate
     # (on the called records only: the others give 0, and a per-bank sum in ledger order is the
     # same without its zero terms)
-    calls = np.flatnonzero(ctx.calling[led.lender])
+    calls = ctx.calling[led.lender].nonzero()[0]
     amount = led.amount[calls]
     callers = led.lender[calls]
     called = cfg.actions.call_fraction * amount
@@ -325,7 +325,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         state.cash -= back
         spare -= back
         cb_events(state, params, ctx.log, "repayment", back)
-    at = np.flatnonzero((led.due <= t) & (led.amount > 0))  # the due records (the others repay nothing)
+    at = ((led.due <= t) & (led.amount > 0)).nonzero()[0]  # the due records (the others repay nothing)
     if at.size:
         lender, borrower, amount = led.lender[at], led.borrower[at], led.amount[at]
         owed = np.bincount(borrower, weights=amount, minlength=n)
@@ -339,11 +339,11 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         # dropping records of amount 0) changes none of them, bit for bit
         # (those of the state the phase started from that it did not write: the positions' total)
         ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
-        rolling = np.flatnonzero(left > 0)
+        rolling = (left > 0).nonzero()[0]
         roll = at[rolling]
         # quoted for the banks that owe (a few dozen: borrowing is concentrated), each with the
         # arithmetic of the full ``quote()``, element for element
-        owing = np.flatnonzero(owed > 0)
+        owing = (owed > 0).nonzero()[0]
         quotes = np.empty(n)
         quotes[owing] = ctx.left.quote_at(owing)
         led.rate[roll] = quotes[borrower[rolling]]
@@ -359,14 +359,14 @@ def _record_calls(state: BankState, params: Params, ctx: StepContext, calls: np.
     led = state.ledger
     got = np.bincount(led.lender[calls], weights=called, minlength=params.n)
     top = _largest_counterparty(led.lender[calls], led.borrower[calls], called)
-    for i in np.flatnonzero(ctx.calling).tolist():
+    for i in ctx.calling.nonzero()[0].tolist():
         cp = top.get(i)
         ctx.tx[i] = (params.names[cp] if cp is not None else None, None, float(got[i]))
 
 
 def _largest_counterparty(src: np.ndarray, dst: np.ndarray, amount: np.ndarray) -> dict[int, int]:
     """For each source bank, the destination of its largest positive amount."""
-    hit = np.flatnonzero(amount > 0)
+    hit = (amount > 0).nonzero()[0]
     if hit.size == 0:
         return {}
     order = hit[np.lexsort((-amount[hit], src[hit]))]
@@ -388,7 +388,7 @@ def deposit_flows(state: BankState, params: Params, ctx: StepContext) -> None:
     # deposits drift back toward their initial level (new depositors replace those lost to runs)
     flow += df.reversion * _live(state.deposits0 - state.deposits, gone)
     # rare runs: money that leaves the system
-    run = np.flatnonzero(live & (ctx.draws["u_run"] < sh.withdrawal_prob))  # the few banks a run hits
+    run = (live & (ctx.draws["u_run"] < sh.withdrawal_prob)).nonzero()[0]  # the few banks a run hits
     flow[run] -= sh.withdrawal_size * dep[run]
     for shock in params.scheduled.get(ctx.t, ()):
         if shock.bank is None or not live[shock.bank]:  # a market crash (no bank) is the markets phase's
@@ -421,7 +421,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     required = required_reserves(state, params)
     request = _live(np.maximum(required - state.cash, 0.0), _gone(state, ctx))
     # the offering banks' supply (0 elsewhere: min(0, spare cash) is 0), computed for those banks only
-    offering = np.flatnonzero(ctx.offers != 0)  # (a comparison first: numpy's nonzero of floats is slow)
+    offering = (ctx.offers != 0).nonzero()[0]  # (a comparison first: numpy's nonzero of floats is slow)
     supply = np.zeros(n)
     supply[offering] = np.where(state.active[offering] & (request[offering] == 0),
                                 np.minimum(ctx.offers[offering], np.maximum(state.cash[offering] - required[offering], 0.0)),
@@ -437,7 +437,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
         known_borrower = np.concatenate([led.borrower, known_borrower])
     # one leverage for the match and the pricing, of the banks that need one: the match ranks
     # the requesting banks by it, and the loans are priced at their borrower's
-    asking = np.flatnonzero(request != 0)
+    asking = (request != 0).nonzero()[0]
     leverage = np.full(n, np.nan)
     leverage[asking] = fig.leverage_at(asking)
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
@@ -448,7 +448,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     borrowed = np.bincount(borrower, weights=amount, minlength=n)
     net = borrowed - np.bincount(lender, weights=amount, minlength=n)
     # at the market rate just set, quoted once per borrowing bank (every amount is positive)
-    borrowing = np.flatnonzero(borrowed > 0)
+    borrowing = (borrowed > 0).nonzero()[0]
     quotes = np.empty(n)
     quotes[borrowing] = fig.quote_at(borrowing)
     rate = quotes[borrower]
@@ -469,7 +469,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     if ctx.log.enabled:
         lent = np.bincount(lender, weights=amount, minlength=n)
         top = _largest_counterparty(lender, borrower, amount)
-        for i in np.flatnonzero(ctx.acts == LEND).tolist():
+        for i in (ctx.acts == LEND).nonzero()[0].tolist():
             cp = top.get(i)
             ctx.tx[i] = (params.names[cp] if cp is not None else None, None, float(lent[i]))
 
@@ -525,7 +525,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
         # drawn by the banks in need only (elsewhere min(0, capacity) is 0)
-        needy = np.flatnonzero(need != 0)
+        needy = (need != 0).nonzero()[0]
         draw = np.zeros(params.n)
         draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
         if draw.any():
