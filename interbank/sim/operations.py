@@ -35,7 +35,9 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray,
     # units sold per market are their rows summed in order, as over every row with the zeros
     asked = (target != 0).nonzero()[0]  # (a comparison first: numpy's nonzero of floats is slow)
     has = total[asked]
-    frac = np.clip(np.divide(target[asked], has, out=np.zeros(asked.size), where=has > 0), 0.0, 1.0)
+    # what is asked beyond the positions is capped first: the same fractions (x / x is exactly 1),
+    # without a quotient overflowing when a position is a few dollars' dust
+    frac = np.clip(np.divide(np.minimum(target[asked], has), has, out=np.zeros(asked.size), where=has > 0), 0.0, 1.0)
     if not frac.any():
         return np.zeros(n), np.zeros(m)
     proceeds = np.zeros(n)
