@@ -30,6 +30,8 @@ def test_simulate_json_summary(capsys):
         (["frobnicate"], "invalid choice"),
         (["simulate", "--bogus"], "interbank: unrecognized arguments: --bogus"),
         (["simulate", "--steps", "x"], "interbank: simulate: argument --steps"),
+        (["replay", "--no-interactive"], "replay needs a CHECKPOINT or --policy NAME"),
+        (["replay", "runs/x", "--policy", "hold", "--no-interactive"], "a CHECKPOINT or a --policy, not both (got runs/x and --policy hold)"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(argv, fragment, capsys):
