@@ -138,3 +138,23 @@ def test_python_dash_m_interbank_runs_the_same_command_line():
                            "--json", "--no-progress"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["policy"] == "hold"
+
+
+def _subcommand_parsers():
+    from interbank.cli import build_parser
+
+    parser = build_parser()
+    parser.allow_abbrev = False
+    return parser, dict(parser._subparsers._group_actions[0].choices)
+
+
+def test_every_subcommands_help_ends_with_an_example_the_command_line_accepts():
+    import shlex
+
+    parser, subcommands = _subcommand_parsers()
+    for name, sub in subcommands.items():
+        assert sub.epilog and sub.epilog.startswith("Example"), f"{name} --help shows no example"
+        for shown in sub.epilog.split(":", 1)[1].split("|"):
+            words = shlex.split(shown.split("  (")[0])  # "  (then ...)" is a note for the reader
+            assert words[0] == "interbank" and words[1] == name, f"{name}: {shown!r}"
+            assert parser.parse_args(words[1:]).command == name
