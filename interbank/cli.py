@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import shlex
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -925,15 +926,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(args.checkpoints, args.configs if args.configs is not None else scenarios_folder(), limits)
     except StoreError as err:
         fail(str(err))
+    sock = _listening_socket(args.host, args.port)
     tune_gc()  # a session's steps build tens of thousands of short-lived event dicts
     print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
+    # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol,
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
     try:
-        # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol,
-                    timeout_graceful_shutdown=5)
-    except OSError as err:  # e.g. the port is taken
-        fail(f"serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}")
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        fail(f"serve: the server on {args.host}:{args.port} did not start")
     return 0
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here as uvicorn would bind it, so that a port already taken (another
+    serve, mkdocs serve on 8000) is one line before the banner; uvicorn itself logs it and exits 3."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        fail(f"serve: cannot listen on {host}:{port}: {err.strerror or err}")
+    sock.set_inheritable(True)
+    return sock
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -158,3 +158,18 @@ def test_every_subcommands_help_ends_with_an_example_the_command_line_accepts():
             words = shlex.split(shown.split("  (")[0])  # "  (then ...)" is a note for the reader
             assert words[0] == "interbank" and words[1] == name, f"{name}: {shown!r}"
             assert parser.parse_args(words[1:]).command == name
+
+
+def test_serve_on_a_port_already_taken_is_one_line_before_the_banner(capsys):
+    import socket
+
+    with socket.socket() as taken:  # another program (mkdocs serve, a second interbank serve) holds the port
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", "--port", str(port), "--no-store"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"interbank: serve: cannot listen on 127.0.0.1:{port}: "), err
