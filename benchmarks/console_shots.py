@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/console_shots.py [--banks 100,1000,10000] [--out docs/results]
 
-The scenario is configs/stress.yaml (crashes, runs, a dense core-periphery network) with two of its
+The scenario is configs/stress.yaml (crashes, runs, leveraged banks on a tiered network) with two of its
 largest banks losing 6x their capital at step 3, so that every size shows a cascade at the same
 moment. For each size the page starts the session at 2 steps/s, pauses once a default is shown,
 replays the largest cascade from the defaults log and takes the screenshot while it plays

@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import shlex
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one seeded episode of a scenario with a baseline policy. Shows progress, prints a "
         "summary table (defaults, cascades, total capital start/end) and, with --events, writes the event "
         "stream as JSON lines (byte-identical for the same seed).",
+        epilog="Example: interbank simulate --config stress --policy random --seed 3 --events sim.jsonl",
     )
     sim.add_argument("--config", type=scenario_arg, help=f"scenario YAML, or the name of one in configs/ ({scenario_names()}; default: default)")
     sim.add_argument("--policy", default="heuristic", choices=list(BASELINES), help="baseline policy (default: heuristic)")
@@ -152,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]", help=_CENTRAL_BANK_HELP)
 
     sch = sub.add_parser("schema", help="print the event stream's JSON Schema",
-                         description="Print the JSON Schema (draft 2020-12) every event satisfies.")
+                         description="Print the JSON Schema (draft 2020-12) every event satisfies.",
+                         epilog="Example: interbank schema --out event.schema.json")
     sch.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
     tr = sub.add_parser(
@@ -203,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
         "cascades and return by priority: metrics.json and metrics.csv for machines, a table and PNG plots "
         "(actions over time, intermediation, system figures) for people. On a folder of seed runs (train --seeds) "
         "it reports mean ± spread over seeds, and the price of anarchy when selfish and social runs are both there.",
-        epilog="Example: interbank evaluate runs/default --episodes 50 --compare mine=my_pkg.policies:make",
+        epilog="Examples: interbank evaluate runs/smoke --episodes 20   |   "
+        "interbank evaluate runs/smoke --episodes 20 --deviations",
     )
     ev.add_argument("checkpoint", type=Path, metavar="CHECKPOINT",
                     help="a run folder (its newest checkpoint), a checkpoint folder, policy.safetensors/policy.json, "
@@ -254,16 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser(
         "replay", help="run a policy live in the terminal: pause, add capital, delete banks, resume",
         description="Replay a trained checkpoint (or a baseline with --policy) step by step in the terminal. "
-        "Keys: p pause, r resume, s stop; while paused: c add capital, d delete a bank. --events writes the "
-        "stream (same schema as everywhere); --verify re-simulates a recorded stream and reports the first difference.",
-        epilog="Examples: interbank replay runs/demo --events run.jsonl   |   interbank replay --events run.jsonl --verify",
+        "Keys: p pause, r resume, s stop; while paused: c add capital, i inject central bank liquidity, d delete a bank. "
+        "--events writes the stream (same schema as everywhere); --verify re-simulates a recorded stream and reports "
+        "the first difference.",
+        epilog="Examples: interbank replay runs/smoke --events run.jsonl   |   interbank replay --events run.jsonl --verify",
     )
     rp.add_argument("checkpoint", type=Path, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
     rp.add_argument("--policy", choices=list(BASELINES), help="a baseline instead of a checkpoint")
     rp.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env, else the built-in default)")
     rp.add_argument("--banks", type=_positive_int, help="number of generated banks")
     rp.add_argument("--steps", type=_positive_int, help="episode length")
-    rp.add_argument("--seed", type=_seed, default=0)
+    rp.add_argument("--seed", type=_seed, default=0, help="seed of the network, shocks and policy (default 0)")
     rp.add_argument("--speed", type=float, default=5.0, help="steps per second (0 = as fast as possible; default 5)")
     rp.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
@@ -275,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write stable-baselines3's model.zip for a checkpoint (for SB3 users)",
         description="Rebuild a MaskablePPO from a checkpoint's safe files (weights, optimizer state, counters) and "
         "save it as SB3's own zip, for use with sb3_contrib.MaskablePPO.load. interbank never loads such a zip.",
+        epilog="Example: interbank export runs/smoke --out model.zip",
     )
     xp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="a run folder (its newest checkpoint) or a checkpoint folder of the sb3 backend")
     xp.add_argument("--out", type=Path, required=True, metavar="FILE.zip", help="the zip to write")
@@ -283,14 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="HTTP/SSE API and web page for interactive sessions",
         description="Serve the interactive API (POST /api/interactive/start, /control, GET /status, "
         "/stream/{id}) and the web page at /. OpenAPI docs at /docs.",
+        epilog="Example: interbank serve --checkpoints runs --port 8000  (then open http://127.0.0.1:8000/)",
     )
     sv.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1, this machine only)")
-    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     sv.add_argument("--checkpoints", type=Path, help="folder whose sub-folders (run or checkpoint folders) can be started by name")
     sv.add_argument("--configs", type=Path, help="folder of scenario YAMLs usable by name (default: configs, else the scenarios shipped with the package)")
-    sv.add_argument("--max-sessions", type=_positive_int, default=8)
-    sv.add_argument("--max-banks", type=_positive_int, default=10_000)
-    sv.add_argument("--max-steps", type=_positive_int, default=5000)
+    sv.add_argument("--max-sessions", type=_positive_int, default=8, help="sessions kept at once, running or finished and not yet evicted (default 8)")
+    sv.add_argument("--max-banks", type=_positive_int, default=10_000, help="largest network a session may start (default 10000)")
+    sv.add_argument("--max-steps", type=_positive_int, default=5000, help="longest episode a session may start (default 5000)")
     sv.add_argument("--client-buffer", type=_positive_int, default=2000, help="events a viewer that stopped reading may lag before it is dropped")
     sv.add_argument("--memory-budget-mb", type=_positive_int, default=640,
                     help="memory the sessions may take together (estimated; beyond it a start answers 503; default 640)")
@@ -341,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="bank-steps per second of the core step and of the PettingZoo API",
         description="Time the core step (event stream off, as in training, and on) and the PettingZoo dict API "
         "for each network size, with random valid actions on an Erdos-Renyi network. Medians over --repeat runs.",
+        epilog="Example: interbank bench --banks 10,100,1000 --steps 100 --repeat 3",
     )
     ben.add_argument("--banks", type=_sizes, default=[10, 100, 1000, 10000], help="comma-separated sizes (default 10,100,1000,10000)")
     ben.add_argument("--steps", type=_positive_int, default=200, help="steps per run (default 200)")
@@ -918,15 +926,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(args.checkpoints, args.configs if args.configs is not None else scenarios_folder(), limits)
     except StoreError as err:
         fail(str(err))
+    sock = _listening_socket(args.host, args.port)
     tune_gc()  # a session's steps build tens of thousands of short-lived event dicts
-    print(f"interbank: serving the page at http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
+    shown = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address in a URL is bracketed
+    print(f"interbank: serving the page at http://{shown}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
+    # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol,
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
     try:
-        # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol,
-                    timeout_graceful_shutdown=5)
-    except OSError as err:  # e.g. the port is taken
-        fail(f"serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}")
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        fail(f"serve: the server on {args.host}:{args.port} did not start")
     return 0
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here as uvicorn would bind it, so that a port already taken (another
+    serve, mkdocs serve on 8000) is one line before the banner; uvicorn itself logs it and exits 3."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        fail(f"serve: cannot listen on {host}:{port}: {err.strerror or err}")
+    sock.set_inheritable(True)
+    return sock
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

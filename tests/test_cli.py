@@ -30,6 +30,8 @@ def test_simulate_json_summary(capsys):
         (["frobnicate"], "invalid choice"),
         (["simulate", "--bogus"], "interbank: unrecognized arguments: --bogus"),
         (["simulate", "--steps", "x"], "interbank: simulate: argument --steps"),
+        (["replay", "--no-interactive"], "replay needs a CHECKPOINT or --policy NAME"),
+        (["replay", "runs/x", "--policy", "hold", "--no-interactive"], "a CHECKPOINT or a --policy, not both (got runs/x and --policy hold)"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(argv, fragment, capsys):
@@ -136,3 +138,38 @@ def test_python_dash_m_interbank_runs_the_same_command_line():
                            "--json", "--no-progress"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["policy"] == "hold"
+
+
+def _subcommand_parsers():
+    from interbank.cli import build_parser
+
+    parser = build_parser()
+    parser.allow_abbrev = False
+    return parser, dict(parser._subparsers._group_actions[0].choices)
+
+
+def test_every_subcommands_help_ends_with_an_example_the_command_line_accepts():
+    import shlex
+
+    parser, subcommands = _subcommand_parsers()
+    for name, sub in subcommands.items():
+        assert sub.epilog and sub.epilog.startswith("Example"), f"{name} --help shows no example"
+        for shown in sub.epilog.split(":", 1)[1].split("|"):
+            words = shlex.split(shown.split("  (")[0])  # "  (then ...)" is a note for the reader
+            assert words[0] == "interbank" and words[1] == name, f"{name}: {shown!r}"
+            assert parser.parse_args(words[1:]).command == name
+
+
+def test_serve_on_a_port_already_taken_is_one_line_before_the_banner(capsys):
+    import socket
+
+    with socket.socket() as taken:  # another program (mkdocs serve, a second interbank serve) holds the port
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", "--port", str(port), "--no-store"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"interbank: serve: cannot listen on 127.0.0.1:{port}: "), err

@@ -172,7 +172,9 @@ def replay(args: argparse.Namespace) -> int:
         print(("verified: " if ok else "DIFFERENT: ") + message)
         return 0 if ok else 1
 
-    if (args.checkpoint is None) == (args.policy is None):
+    if args.checkpoint is not None and args.policy is not None:
+        fail(f"replay plays a CHECKPOINT or a --policy, not both (got {args.checkpoint} and --policy {args.policy})")
+    if args.checkpoint is None and args.policy is None:
         fail("replay needs a CHECKPOINT or --policy NAME (one of them)")
     if not 0 <= args.speed < float("inf") or 0 < args.speed < MIN_SPEED:
         fail(f"--speed {args.speed} must be 0 (as fast as possible) or a finite number of steps per second >= {MIN_SPEED}")

@@ -114,6 +114,11 @@ def check_train_settings(cfg: TrainConfig, backend: str, frozen_central_bank: bo
         raise ConfigError("train.env_workers: a central bank policy needs the env copies in one process; set env_workers: 1")
     if backend != "sb3" and cfg.train.lr_schedule != "constant":
         raise ConfigError("train.lr_schedule: only the sb3 backend has a learning-rate schedule (use constant for --backend rllib)")
+    if backend == "sb3" and cfg.train.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
 
 
 def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str,
@@ -299,11 +304,6 @@ def train(
     from interbank.train.vec_env import BankVecEnv
 
     t = cfg.train
-    if t.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
     one_torch_thread_on_cpu(t.device)
     pm = cfg.priority_model
     factory = None

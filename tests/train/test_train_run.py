@@ -300,3 +300,16 @@ def test_lr_schedule_is_refused_for_rllib_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match="only the sb3 backend has a learning-rate schedule"):
         prepare_run(cfg, tmp_path / "r", False, {}, "test", backend="rllib")
     assert not (tmp_path / "r").exists()
+
+
+def test_device_cuda_without_a_gpu_is_one_line_and_writes_no_run_folder(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--config", str(cfg), "--out", str(tmp_path / "r"), "--device", "cuda", "--no-progress"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "interbank: --device cuda: no CUDA device is available here (use --device cpu or auto)\n"
+    assert not (tmp_path / "r").exists()  # so the same command with --device cpu is not told the run exists
