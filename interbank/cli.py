@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env, else the built-in default)")
     rp.add_argument("--banks", type=_positive_int, help="number of generated banks")
     rp.add_argument("--steps", type=_positive_int, help="episode length")
-    rp.add_argument("--seed", type=_seed, default=0, help="seed of the network, shocks and policy (default 0)")
+    rp.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
     rp.add_argument("--speed", type=float, default=5.0, help="steps per second (0 = as fast as possible; default 5)")
     rp.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")

@@ -160,7 +160,8 @@ class StartRequest(BaseModel):
                                   "run); default: the scenario's own, or a two-policy checkpoint's learned one")
     central_bank_params: dict[str, float] | None = Field(
         default=None, max_length=16, description="the central bank rule's parameters, e.g. {\"funding\": 0.08} for taylor")
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1,
+                             description="seed of the network, shocks and policy (default: the scenario's, else 0)")
     steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
     speed: float = Field(default=5.0, ge=0, allow_inf_nan=False,
                          description="steps per second (at least the server's min_speed, 0.01 by default); 0 = as fast as possible")
@@ -288,7 +289,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(422, f"speed = {speed} is below this server's minimum ({limits.min_speed} steps/s; "
                                     "0 = as fast as possible)")
 
-    def policy_for(req: StartRequest):
+    def policy_for(req: StartRequest, seed: int):
         if req.checkpoint is not None and req.policy is not None:
             raise CommandError(422, "give policy or checkpoint, not both")
         if req.checkpoint is None:
@@ -298,7 +299,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             except ValueError as err:
                 raise CommandError(422, f"params: {err}") from None
             try:
-                policy = make_policy(name, req.seed, **params)
+                policy = make_policy(name, seed, **params)
             except (TypeError, ValueError) as err:
                 raise CommandError(422, f"params: policy {name}: {err}") from None
             # the baseline and its parameters, so that replay --verify re-creates it (a rule's name says its parameters)
@@ -341,8 +342,9 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         # a refused start changes nothing
         old = store.get(req.replace) if req.replace is not None else None
         cfg = env_config(req)
+        seed = req.seed if req.seed is not None else (cfg.seed if cfg.seed is not None else 0)
         check_speed(req.speed)
-        policy, info, priority, run_folder = policy_for(req)
+        policy, info, priority, run_folder = policy_for(req, seed)
         try:
             cb = with_central_bank(cfg, req.central_bank, run_folder, req.central_bank_params)
         except ConfigError as err:
@@ -351,7 +353,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         # 429 / 503 before any work, from the estimate (the replaced session's share counts as free)
         reservation = store.reserve(cfg.n_banks, cfg.max_steps, replacing=old)
         try:
-            runner = await asyncio.to_thread(partial(Runner, cfg, policy, req.seed, info, priority,
+            runner = await asyncio.to_thread(partial(Runner, cfg, policy, seed, info, priority,
                                                      central_bank_policy=cb.policy))
             if req.paused:
                 runner.command("pause")
@@ -361,7 +363,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                 except CommandError:  # it ended meanwhile
                     pass
             settings = {"scenario": req.scenario, "policy": None if req.checkpoint else (req.policy or "heuristic"),
-                        "checkpoint": req.checkpoint, "params": info.get("params", {}), "seed": req.seed,
+                        "checkpoint": req.checkpoint, "params": info.get("params", {}), "seed": seed,
                         "n_banks": cfg.n_banks, "steps": cfg.max_steps, "speed": req.speed,
                         "playground": req.banks is not None,
                         "central_bank": (cfg.central_bank.rule if cb.policy is None else LEARNED) if cfg.central_bank.agent else None}

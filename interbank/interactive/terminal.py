@@ -185,10 +185,14 @@ def replay(args: argparse.Namespace) -> int:
             policy, priority, folder = load_checkpoint(args.checkpoint)
             info = {"checkpoint_path": str(folder.resolve())}
         else:
-            policy, info = make_policy(args.policy, args.seed), {}
+            policy, info = None, {}
         rule, params = getattr(args, "central_bank", None) or (None, None)
         cb = with_central_bank(_config(args, folder), rule, args.checkpoint, params)
         cfg, info = cb.config, {**info, **cb.info}
+        # the scenario's own seed unless --seed says otherwise, as simulate does
+        seed = args.seed if args.seed is not None else (cfg.seed if cfg.seed is not None else 0)
+        if policy is None:
+            policy = make_policy(args.policy, seed)
     except (ConfigError, CheckpointError) as err:
         fail(str(err))
     if args.events is not None and args.events.parent and not args.events.parent.exists():
@@ -196,7 +200,7 @@ def replay(args: argparse.Namespace) -> int:
     if args.events is not None and args.events.is_dir():
         fail(f"--events: {args.events} is a folder; give a file name")
 
-    runner = Runner(cfg, policy, args.seed, info, priority_model=priority, central_bank_policy=cb.policy)
+    runner = Runner(cfg, policy, seed, info, priority_model=priority, central_bank_policy=cb.policy)
     interactive = not args.no_interactive and sys.stdin.isatty() and sys.stdout.isatty()
     feed: list[str] = []
     try:

@@ -308,6 +308,17 @@ def test_start_from_a_named_checkpoint_and_a_scenario(server):
     assert httpx.get(server + "/api/checkpoints").json()["checkpoints"] == ["tiny"]
 
 
+def test_a_scenario_plays_its_own_seed_unless_the_start_names_one(server):
+    # configs/stress.yaml says seed: 7, as simulate --config stress plays it
+    own = start(server, scenario="stress", steps=2, paused=True)
+    named = start(server, scenario="stress", steps=2, seed=3, paused=True)
+    sessions = {s["session_id"]: s for s in httpx.get(server + "/api/interactive/sessions").json()["sessions"]}
+    assert sessions[own["session_id"]]["settings"]["seed"] == 7
+    assert sessions[named["session_id"]]["settings"]["seed"] == 3
+    for s in (own, named):
+        control(server, session_id=s["session_id"], command="stop")
+
+
 def test_unknown_session_status_and_stream_are_404(server):
     assert httpx.get(server + "/api/interactive/status", params={"session_id": "zzz"}).status_code == 404
     assert httpx.get(server + "/api/interactive/stream/zzz").status_code == 404

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.deadlines import HANG_S
 
 
@@ -110,3 +112,15 @@ def test_the_terminal_feed_shows_no_trade_of_nothing():
     assert describe({"seq": 5, "step": 1, "type": "transaction", "data": {**trade, "amount": 0.0}}) is None
     assert describe({"seq": 5, "step": 1, "type": "transaction", "data": {**trade, "amount": 12.5}}) == \
         "bank_1 LEND bank_2 12.50 (PROFIT)"
+
+
+@pytest.mark.parametrize("extra, seed", [((), 7), (("--seed", "3"), 3)])
+def test_replay_plays_the_scenarios_own_seed_unless_told_otherwise(tmp_path, extra, seed):
+    # configs/stress.yaml says seed: 7, the episode simulate --config stress plays
+    events = tmp_path / "run.jsonl"
+    run = subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--config", "stress", "--policy", "heuristic",
+                          "--steps", "2", "--speed", "0", "--no-interactive", "--events", str(events), *extra],
+                         capture_output=True, text=True, timeout=HANG_S)
+    assert run.returncode == 0, run.stderr
+    first = json.loads(events.read_text().splitlines()[0])
+    assert first["type"] == "init" and first["data"]["config"]["run"]["seed"] == seed
