@@ -660,7 +660,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         ("bank-decisions", result.timesteps), ("episodes", result.episodes),
     ]
     if "episode_return" in stats:
-        rows += [("last episode return", stats["episode_return"]), ("last default rate", f"{stats['default_rate']:.1%}")]
+        # one training episode, exploring: the result is what evaluate measures on seeded episodes
+        rows += [("last training episode: return per bank", stats["episode_return"]),
+                 ("last training episode: default rate", f"{stats['default_rate']:.1%}")]
     elif "episode_return_mean" in stats:
         rows += [("episode return (sum over banks)", stats["episode_return_mean"])]
     if "warm_start_accuracy" in stats:

@@ -136,7 +136,10 @@ def _share(m: Measurements, key: str) -> float | None:
         return None
     value = m.sources.get(key, 0.0)
     total = sum(v for v in m.sources.values() if np.isfinite(v))
-    return value / total if total > 0 and np.isfinite(value) else None
+    if total <= 0 or not np.isfinite(value):
+        return None
+    share = value / total
+    return 0.0 if abs(share) < 1e-12 else share  # rounding dust (a fraction of a cent in millions) is none
 
 
 def _correlation(a: list[float], b: list[float]) -> float | None:
@@ -231,7 +234,7 @@ FACTS: tuple[Fact, ...] = (
          "interbank volume priced this step (new loans and rollovers) above the lending facility",
          lambda m: m.above_ceiling / m.priced if m.priced > 0 else None),
     Fact("return_predictability_r2", "R^2", None, 0.02, "Fama 1970",
-         f"out-of-sample R^2 of the mean {HORIZON}-step log return over markets on the observation, pooled (fit on even episodes, scored on odd)",
+         f"out-of-sample R^2 of the mean {HORIZON}-step log return over markets on the observation, pooled (fit on even episodes, scored on odd; below 0: the fit predicts worse than the mean, i.e. nothing to predict)",
          _r2),
 )
 """Every stylised fact ``interbank facts`` measures, in the order it prints them."""

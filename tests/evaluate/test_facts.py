@@ -179,10 +179,15 @@ def test_the_network_is_sparse_and_core_periphery_at_100_banks(network_facts, co
     assert result.ok, (fact, result.value)
 
 
-@pytest.mark.parametrize("config", list(SCENARIO_FACTS))
-def test_in_degrees_are_fat_tailed_at_1000_banks(config):
+# Six episodes (a few seconds at 1,000 banks): one episode's exponent varies by +-0.1 between seeds.
+# The default scenario is within Boss et al.'s 2-3 (2.14 +- 0.05); under stress the tail is heavier,
+# 1.93 +- 0.05, below the band (docs/economics.md says so): held here
+# only to being fat-tailed, below 3.
+def test_in_degrees_are_fat_tailed_at_1000_banks():
     from interbank.evaluate.facts import check
 
-    result = {r.fact: r for r in check(config, "lend_surplus(3)", episodes=1, banks=1000, seed=1000)}
-    tail = result["in_degree_tail_exponent"]
-    assert tail.ok, tail.value  # Boss et al. 2004: 2-3
+    tails = {c: {r.fact: r for r in check(c, "lend_surplus(3)", episodes=6, banks=1000, seed=1000)}["in_degree_tail_exponent"]
+             for c in SCENARIO_FACTS}
+    default, stress = tails["configs/default.yaml"], tails["configs/stress.yaml"]
+    assert default.ok, default.value  # Boss et al. 2004: 2-3
+    assert stress.value is not None and 1.5 < stress.value < 3.0, stress.value
