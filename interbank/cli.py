@@ -669,10 +669,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         rows.append(("warm start (agreement with the rule)", f"{stats['warm_start_accuracy']:.1%}"))
     if "pool_return" in stats:
         rows.append(("last pool-bank return", stats["pool_return"]))
+    if not args.resume and _without_train_section(args.config):
+        rows.append(("learner settings", f"built-in: {args.config} has no train: section "
+                                         "(the measured recipe is configs/train/default.yaml)"))
     rows.append(("TensorBoard", f"tensorboard --logdir {result.run_dir / 'tb'}"))
     rows.append(("next", f"interbank evaluate {result.run_dir}"))
     print(table(("", "value"), rows))
     return 0
+
+
+def _without_train_section(config: Path | None) -> bool:
+    """Whether ``config`` is a scenario file with no ``train:`` section (its run used the built-in
+    learner settings, not the measured recipe of configs/train/default.yaml)."""
+    from interbank.config import ConfigError, read_yaml
+
+    if config is None:
+        return False
+    try:
+        data = read_yaml(config)
+    except (ConfigError, OSError):
+        return False
+    return isinstance(data, dict) and "train" not in data
 
 
 def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:

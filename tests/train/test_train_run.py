@@ -313,3 +313,16 @@ def test_device_cuda_without_a_gpu_is_one_line_and_writes_no_run_folder(tmp_path
     assert exit_.value.code == 2
     assert capsys.readouterr().err == "interbank: --device cuda: no CUDA device is available here (use --device cpu or auto)\n"
     assert not (tmp_path / "r").exists()  # so the same command with --device cpu is not told the run exists
+
+
+def test_a_scenario_without_a_train_section_says_it_trained_on_the_built_in_settings(tmp_path, capsys):
+    cfg = tmp_path / "scenario.yaml"
+    cfg.write_text(yaml.safe_dump({"env": {"n_banks": 4, "max_steps": 5}}))
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "run"), "--timesteps", "64", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"built-in: {cfg} has no train: section" in out
+    with_section = tmp_path / "with.yaml"
+    with_section.write_text(yaml.safe_dump(TINY))
+    assert main(["train", "--config", str(with_section), "--out", str(tmp_path / "run2"), "--timesteps", "64",
+                 "--no-progress"]) == 0
+    assert "no train: section" not in capsys.readouterr().out
