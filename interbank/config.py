@@ -818,6 +818,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping or raise a one-line ConfigError (missing or unreadable file, not
     UTF-8, not YAML, too deep or too large once aliases are expanded, not a mapping)."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: no such config file (a folder; give a YAML file in it)")
     if not p.is_file():
         raise ConfigError(f"{p}: no such config file")
     try:

@@ -384,6 +384,8 @@ def resolve_checkpoint(path: str | Path) -> Path:
     if (p / WEIGHTS).is_file() or (p / META).is_file():
         return p
     found = newest_checkpoint(p)
+    if found is None and p.name == CHECKPOINTS:  # RUN/checkpoints itself: its run's newest
+        found = newest_checkpoint(p.parent)
     if found is None:
         raise CheckpointError(f"{p}: no checkpoint found (expected {WEIGHTS} and {META}, or {CHECKPOINTS}/<step>/ inside)")
     return found

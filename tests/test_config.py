@@ -179,8 +179,8 @@ def test_the_largest_allowed_numbers_simulate_finitely_to_the_end():
         assert st.state == "complete" and st.step == 60 and math.isfinite(st.total_capital) and st.total_capital > 0
 
 
-def test_a_folder_given_as_the_config_is_refused_as_no_such_config_file(tmp_path):
+def test_a_folder_given_as_the_config_is_refused_and_called_a_folder(tmp_path):
     folder = tmp_path / "dir.yaml"
     folder.mkdir()
-    with pytest.raises(ConfigError, match="no such config file"):
+    with pytest.raises(ConfigError, match=r"no such config file \(a folder; give a YAML file in it\)"):
         load_env_config(folder)

@@ -17,6 +17,7 @@ from interbank.run_folder import (
     open_run_folder,
     read_metadata,
     remove_stale_temporaries,
+    resolve_checkpoint,
     unflatten_state,
     verify_checkpoint,
     write_checkpoint,
@@ -42,6 +43,19 @@ def test_checkpoints_are_found_newest_first_and_verified_by_their_recorded_diges
     with pytest.raises(CheckpointError, match="trainer.json: does not match the SHA-256 recorded"):
         verify_checkpoint(tmp_path / "checkpoints" / "200")
     assert newest_checkpoint(tmp_path, verified=True) == tmp_path / "checkpoints" / "30"
+
+
+def test_a_run_its_checkpoints_folder_and_a_checkpoint_all_resolve_to_a_checkpoint(tmp_path):
+    for step in (10, 200):
+        _write(tmp_path, step)
+    newest = tmp_path / "checkpoints" / "200"
+    assert resolve_checkpoint(tmp_path) == newest
+    assert resolve_checkpoint(tmp_path / "checkpoints") == newest  # RUN/checkpoints, as a shell completes it
+    assert resolve_checkpoint(tmp_path / "checkpoints" / "10") == tmp_path / "checkpoints" / "10"
+    empty = tmp_path / "empty" / "checkpoints"
+    empty.mkdir(parents=True)
+    with pytest.raises(CheckpointError, match="no checkpoint found"):
+        resolve_checkpoint(empty)
 
 
 def test_an_existing_checkpoint_is_never_overwritten(tmp_path):
