@@ -5,12 +5,12 @@ one after the other (what ``interbank train`` does today), against one system of
 
 Both run ``InterbankEnv.step_batch`` on the default training scenario (configs/train/default.yaml's
 env, the stress economics) with random valid actions (drawn outside the timed region). A
-system of K x n banks is not K independent economies (one market, one funding market), so
-this is an upper bound on the saving, not a substitute: a batched core would step K economies
-with per-copy prices, rates and funding markets in one pass of array operations, and would
-cost about what the K x n system costs, since at 20 banks the step is almost all fixed cost
-(numpy calls and Python), not per-bank work. Medians of ``--repeat`` runs; writes
-benchmarks/results/copies.json.
+system of K x n banks is one economy (one market, one funding market), not K, so this is no
+substitute and no measurement of a batched core (none is built): it shows where the training
+env's time goes. At 20 banks the step is almost all fixed cost (numpy calls and Python), paid
+once per copy; a core that stepped K economies with per-copy prices, rates and funding markets
+in one pass of array operations would pay it about once, plus the per-copy bookkeeping the
+K x n system does not need. Medians of ``--repeat`` runs; writes benchmarks/results/copies.json.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def main() -> None:
         "one_copy_step_us": one, "one_system_of_all_banks_step_us": big,
         "copies_one_after_the_other_us": copies_us, "one_system_us": merged_us,
         "saving_factor": copies_us / merged_us,
-        "note": "an upper bound on what a batched core (the copies stepped as one array) would save on the env "
-                "step; a K x n system is one economy, not K",
+        "note": "K copies stepped one after the other against one economy of K x n banks: where the training env's "
+                "time goes (fixed cost per copy), not a measurement of a batched core (none is built)",
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{args.copies} copies of {args.banks} banks one after the other: {copies_us / 1000:.2f} ms a rollout step; "

@@ -1,5 +1,6 @@
 """Do the capital and liquidity minimums bind on the trades that could breach them? For every LEND
-or INVEST that ends its step below a minimum, the step is played again from the same state with
+or INVEST of a bank that survives its step and ends it below a minimum (a bank that defaults in
+the step is not counted: none did in these episodes), the step is played again from the same state with
 that bank on HOLD: if it then ends the step above both minimums, the trade used the headroom the
 step's shocks took (the trade itself never breaches: the mask forbids it, tests/sim/test_regulation.py).
 

@@ -258,14 +258,28 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                        max_depth=limits.max_json_depth)
 
     # ------------------------------------------------------------ helpers
+    def checkpoint_env(name: str | None) -> EnvConfig | None:
+        """The env of the training run a named checkpoint belongs to (None: no such run config, or a
+        name ``policy_for`` will refuse)."""
+        from interbank.run_folder import RunFolderError, training_env_config
+
+        if name is None or checkpoints is None or not NAME.match(name) or name in (".", ".."):
+            return None
+        try:
+            return training_env_config(resolve_checkpoint(checkpoints / name))
+        except CheckpointError:
+            return None  # policy_for says what is wrong with it
+        except RunFolderError as err:
+            raise CommandError(422, f"checkpoint {name!r}: {err}") from None
+
     def env_config(req: StartRequest) -> EnvConfig:
         try:
             if req.scenario is not None:
                 if not NAME.match(req.scenario) or not (configs / f"{req.scenario}.yaml").is_file():
                     raise CommandError(404, f"unknown scenario {req.scenario!r}; see GET /api/scenarios")
                 base: Any = load_env_config(configs / f"{req.scenario}.yaml")
-            else:
-                base = EnvConfig()
+            else:  # a checkpoint plays its training run's env, as replay does; else the built-in default
+                base = checkpoint_env(req.checkpoint) or EnvConfig()
             overrides: dict[str, Any] = {}
             if req.banks is not None:
                 overrides["banks"] = [b.model_dump() for b in req.banks]
@@ -514,11 +528,14 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         for name in names:  # so that a page can show (and keep) each scenario's own size
             try:
                 cfg = load_env_config(configs / f"{name}.yaml")
-                sizes[name] = {"n_banks": cfg.n_banks, "max_steps": cfg.max_steps, "explicit_banks": cfg.banks is not None}
+                sizes[name] = {"n_banks": cfg.n_banks, "max_steps": cfg.max_steps, "explicit_banks": cfg.banks is not None,
+                               "seed": cfg.seed if cfg.seed is not None else 0}
             except ConfigError:
                 continue
         default = EnvConfig()
-        return {"scenarios": names, "sizes": sizes, "default": {"n_banks": default.n_banks, "max_steps": default.max_steps}}
+        return {"scenarios": names, "sizes": sizes,
+                "default": {"n_banks": default.n_banks, "max_steps": default.max_steps,
+                            "seed": default.seed if default.seed is not None else 0}}
 
     @app.get("/", include_in_schema=False)
     async def page():

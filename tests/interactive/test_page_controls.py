@@ -175,3 +175,15 @@ def test_after_a_reload_the_setup_form_shows_the_session_and_polling_ends_when_i
     page.unroute("**/api/interactive/status*")
     httpx.post(console + "/api/interactive/control", json={"session_id": sid, "command": "stop"}, timeout=HANG_S)
     assert page.errors == []
+
+
+def test_an_empty_seed_plays_the_scenarios_own_and_the_form_says_which(console, page):
+    _open(page, console)
+    page.select_option("#scenario", "stress")  # configs/stress.yaml: seed 7
+    expect(page.locator("#seed")).to_have_attribute("placeholder", "7")
+    expect(page.locator("#seed")).to_have_value("")
+    sid = _start(page, banks="30", steps="5", speed="0", scenario="stress")
+    sessions = httpx.get(console + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    assert next(s for s in sessions if s["session_id"] == sid)["settings"]["seed"] == 7
+    expect(page.locator("#seed")).to_have_value("7")  # the form shows what the session was started with
+    assert page.errors == []

@@ -319,6 +319,26 @@ def test_a_scenario_plays_its_own_seed_unless_the_start_names_one(server):
         control(server, session_id=s["session_id"], command="stop")
 
 
+def test_a_checkpoint_without_a_scenario_plays_its_training_runs_env_and_seed(tmp_path):
+    import yaml
+
+    from interbank.envs.observation import N_FEATURES
+    from tests.interactive.conftest import serve, stop
+    from tests.policies.test_checkpoint import _write
+
+    run = tmp_path / "checkpoints" / "run"
+    _write(run, n_features=N_FEATURES)
+    (run / "config.yaml").write_text(yaml.safe_dump({"env": {"n_banks": 6, "max_steps": 9, "seed": 5}}))
+    proc, base = serve("--checkpoints", str(tmp_path / "checkpoints"))
+    try:
+        s = start(base, checkpoint="run", paused=True)
+        settings = {x["session_id"]: x for x in httpx.get(base + "/api/interactive/sessions").json()["sessions"]}
+        got = settings[s["session_id"]]["settings"]
+        assert (got["n_banks"], got["steps"], got["seed"]) == (6, 9, 5)
+    finally:
+        stop(proc)
+
+
 def test_unknown_session_status_and_stream_are_404(server):
     assert httpx.get(server + "/api/interactive/status", params={"session_id": "zzz"}).status_code == 404
     assert httpx.get(server + "/api/interactive/stream/zzz").status_code == 404

@@ -64,8 +64,9 @@ export function showScenarioSize() {
   const name = $("scenario").value, size = name ? SIZES[name] : DEFAULT_SIZE;
   $("n-banks").placeholder = size ? String(size.n_banks) : "scenario's";
   $("steps").placeholder = size ? String(size.max_steps) : "scenario's";
-  $("scenario-size").textContent = size ? `${name || "built-in default"}: ${size.n_banks} banks, ${size.max_steps} steps` +
-    (size.explicit_banks ? " (banks given one by one)" : "") + ". Leave banks and steps empty to keep them." : "";
+  $("seed").placeholder = size ? String(size.seed ?? 0) : "scenario's";
+  $("scenario-size").textContent = size ? `${name || "built-in default"}: ${size.n_banks} banks, ${size.max_steps} steps, seed ${size.seed ?? 0}` +
+    (size.explicit_banks ? " (banks given one by one)" : "") + ". Leave banks, steps and seed empty to keep them." : "";
 }
 
 export function playgroundRow(capital = 100, target = 10, risk = 0.5) {
@@ -84,9 +85,10 @@ export function playgroundRow(capital = 100, target = 10, risk = 0.5) {
 export function countPlayground() { $("pg-count").textContent = $("pg-table").querySelectorAll("tbody tr").length; }
 
 export function startBody() {
-  const body = { seed: +$("seed").value || 0, speed: +$("speed").value };
-  const steps = $("steps").value.trim(), nBanks = $("n-banks").value.trim();
+  const body = { speed: +$("speed").value };
+  const steps = $("steps").value.trim(), nBanks = $("n-banks").value.trim(), seed = $("seed").value.trim();
   if (steps !== "") body.steps = +steps;
+  if (seed !== "") body.seed = +seed;  // empty: the scenario's own seed (the server's default)
   const [kind, name] = ($("policy").value || "policy:heuristic").split(":");
   body[kind === "checkpoint" ? "checkpoint" : "policy"] = name;
   const params = {};
@@ -187,7 +189,7 @@ export function showSettings(st) {
   if (st.checkpoint) $("policy").value = "checkpoint:" + st.checkpoint;
   else if (st.policy) $("policy").value = "policy:" + st.policy;
   showPolicyParams(st.params || {});
-  $("seed").value = st.seed ?? 0; $("speed").value = st.speed ?? 5;
+  $("seed").value = st.seed ?? ""; $("speed").value = st.speed ?? 5;
   $("n-banks").value = st.playground ? "" : (st.n_banks ?? ""); $("steps").value = st.steps ?? "";
   showCentralBankSetting(st);
 }
