@@ -122,11 +122,13 @@ def plot_behaviour(policies: dict[str, dict[str, Any]], out: Path, title: str) -
         ax.set_ylim(0, 1)
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
-    axes[0, 0].legend(loc="lower left", fontsize=6)
+    # one legend below the panels: a stack plot fills its panel, so a legend inside covers the data
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
     for ax in axes[-1]:
         ax.set_xlabel("step")
     fig.suptitle(f"Actions over time (share of live banks) - {title}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     paths.append(out / "actions.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
