@@ -24,6 +24,10 @@ def _exogenous(system) -> float:
     return sum(system.accounts.exogenous.values())
 
 
+# the random scenarios reach balance sheets whose equity is a rounding residue: a ratio over it
+# (leverage, the capital ratio) saturates to inf, which numpy reports as an overflow; that is the
+# intended reading of such a bank, not an error
+@pytest.mark.filterwarnings("ignore:overflow encountered in divide:RuntimeWarning")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.integers(0, 2**31 - 1), st.floats(0.01, 2.0), st.booleans())
 def test_sector_net_worth_changes_only_by_exogenous_flows(config, seed, loss, add_capital):
