@@ -71,6 +71,11 @@ def _show(page, bank="bank_4"):
     page.select_option("#bank-select", bank)
     page.click("#markets div.market >> nth=0")
     expect(page.locator("#market-dash")).to_be_visible()
+    # the panels are drawn in the frames after the selection (later on a busy machine): wait until the
+    # charts hold what they show now, or a download can still be the previous bank's
+    page.wait_for_function(
+        f"((document.getElementById('bank-spark').csv || {{header: []}}).header.join() || '').includes('{bank}')"
+        " && ['system-spark', 'market-price', 'market-flows'].every(id => document.getElementById(id).csv)")
 
 
 # Chromium lets one tab start about ten downloads in a burst, then throttles it for a while: each
