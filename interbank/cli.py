@@ -436,7 +436,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         config = resolve_env_config(config_path, **overrides)
     except ConfigError as err:
         fail(str(err))
-    seed = args.seed if args.seed is not None else (config.seed if config.seed is not None else 0)
+    seed = config.episode_seed(args.seed)
     out = None
     if args.events is not None:
         if args.events.parent and not args.events.parent.exists():
@@ -996,7 +996,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             cfg = load_env_config(scenario) if scenario else EnvConfig()
             if args.banks:
                 cfg = resolve_env_config(cfg, n_banks=args.banks)
-            seed = args.seed if args.seed is not None else (cfg.seed or 0)
+            seed = cfg.episode_seed(args.seed)
             payload = ex.run_debtrank(cfg, str(args.config or "built-in default"), seed, out)
             rows = payload["rows"][:15]
             print(table(("bank", "DebtRank", "equity", "interbank assets", "interbank liabilities"),

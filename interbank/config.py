@@ -647,6 +647,13 @@ class EnvConfig(_Strict):
         """An annual rate as a rate per step."""
         return annual / self.steps_per_year
 
+    def episode_seed(self, given: int | None = None) -> int:
+        """The seed an episode of this scenario plays: ``given`` (a command's --seed, a request's
+        seed), else the scenario's own, else 0."""
+        if given is not None:
+            return given
+        return self.seed if self.seed is not None else 0
+
     def digest(self) -> str:
         """A short stable hash of the resolved config (seed excluded)."""
         payload = self.model_dump(mode="json", exclude={"seed"})

@@ -184,3 +184,12 @@ def test_a_folder_given_as_the_config_is_refused_and_called_a_folder(tmp_path):
     folder.mkdir()
     with pytest.raises(ConfigError, match=r"no such config file \(a folder; give a YAML file in it\)"):
         load_env_config(folder)
+
+
+def test_an_episode_plays_the_given_seed_else_the_scenarios_else_0():
+    from interbank.config import EnvConfig
+
+    assert EnvConfig(seed=7).episode_seed() == 7
+    assert EnvConfig(seed=7).episode_seed(3) == 3
+    assert EnvConfig(seed=7).episode_seed(0) == 0  # 0 is a seed, not "none given"
+    assert EnvConfig().episode_seed() == 0

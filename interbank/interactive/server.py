@@ -356,7 +356,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         # a refused start changes nothing
         old = store.get(req.replace) if req.replace is not None else None
         cfg = env_config(req)
-        seed = req.seed if req.seed is not None else (cfg.seed if cfg.seed is not None else 0)
+        seed = cfg.episode_seed(req.seed)
         check_speed(req.speed)
         policy, info, priority, run_folder = policy_for(req, seed)
         try:
@@ -529,13 +529,13 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             try:
                 cfg = load_env_config(configs / f"{name}.yaml")
                 sizes[name] = {"n_banks": cfg.n_banks, "max_steps": cfg.max_steps, "explicit_banks": cfg.banks is not None,
-                               "seed": cfg.seed if cfg.seed is not None else 0}
+                               "seed": cfg.episode_seed()}
             except ConfigError:
                 continue
         default = EnvConfig()
         return {"scenarios": names, "sizes": sizes,
                 "default": {"n_banks": default.n_banks, "max_steps": default.max_steps,
-                            "seed": default.seed if default.seed is not None else 0}}
+                            "seed": default.episode_seed()}}
 
     @app.get("/", include_in_schema=False)
     async def page():

@@ -190,7 +190,7 @@ def replay(args: argparse.Namespace) -> int:
         cb = with_central_bank(_config(args, folder), rule, args.checkpoint, params)
         cfg, info = cb.config, {**info, **cb.info}
         # the scenario's own seed unless --seed says otherwise, as simulate does
-        seed = args.seed if args.seed is not None else (cfg.seed if cfg.seed is not None else 0)
+        seed = cfg.episode_seed(args.seed)
         if policy is None:
             policy = make_policy(args.policy, seed)
     except (ConfigError, CheckpointError) as err:
