@@ -4,7 +4,7 @@
 // tests/interactive/test_vocabulary.py check each is handled here or ignored on purpose).
 
 import { $, money, pct, plural, FRAME_BUDGET_MS, MAX_FLASHES, SAMPLE_PER_STEP, S } from "./state.js";
-import { feed, feedFilter, header, log, marketsPanel, message, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel, textOf } from "./panels.js";
+import { feed, feedFilter, header, log, marketsPanel, message, RECENT_KEEP, RECENT_MAX, refreshBankPanel, refreshBankSelect, remember_, setState, systemPanel, textOf } from "./panels.js";
 import { fetchExposures, layout, playCascade, pulse } from "./network.js";
 import { openCompare } from "./compare.js";
 import { agentOperation, centralBankDecision, centralBankInit, centralBankStep } from "./central_bank.js";
@@ -196,11 +196,12 @@ export function applyDigest(g) {
   if (first >= n) return;
   S.digestsApplied++;
   // the events remembered (not quiet, not a transaction of nothing): which of them S.recent keeps
-  // (it is cut from 6,000 back to 5,000 items whenever it grows past 6,000)
+  // (remember_'s cut: from RECENT_MAX back to RECENT_KEEP items whenever it grows past RECENT_MAX)
   let pushes = 0;
   for (let i = first; i < n; i++) if (g.seq0 + i > S.resumeAt && (g.kind[i] !== 0 || g.amount[i])) pushes++;
   const before = S.recent.length, total = before + pushes;
-  const kept = total <= 6000 ? total : 5000 + (total - 6001) % 1001, keepFrom = pushes - Math.min(pushes, kept);
+  const kept = total <= RECENT_MAX ? total : RECENT_KEEP + (total - RECENT_MAX - 1) % (RECENT_MAX - RECENT_KEEP + 1);
+  const keepFrom = pushes - Math.min(pushes, kept);
   if (kept < total) S.recent.splice(0, before - (kept - Math.min(pushes, kept)));
   const pulses = S.nodes.length <= 300 && S.catchUp !== Infinity;
   let pushed = 0;

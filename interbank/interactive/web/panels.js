@@ -256,11 +256,13 @@ export function spark(canvas, series, colors, header) {
 
 // the activity feed: per step a summary and a fair sample; everything recent is kept for the filters
 // (text: a string, or a function that writes it when it is first shown: see textOf)
+// S.recent is cut from RECENT_MAX back to RECENT_KEEP items whenever it grows past RECENT_MAX
+export const RECENT_MAX = 6000, RECENT_KEEP = 5000;
 export function remember_(step, kind, banks, text) {
   const item = { step, kind, banks, text };
   if (S.quiet) return item;
   S.recent.push(item);
-  if (S.recent.length > 6000) S.recent.splice(0, S.recent.length - 5000);
+  if (S.recent.length > RECENT_MAX) S.recent.splice(0, S.recent.length - RECENT_KEEP);
   if (feedFilter()) S.feedDirty = true;
   return item;
 }
