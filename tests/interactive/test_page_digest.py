@@ -10,6 +10,7 @@ import pytest
 from tests.deadlines import HANG_MS
 from tests.interactive.conftest import scenarios_folder_with, serving
 from tests.interactive.test_page import CHROMIUM, FLAGS
+from tests.interactive.test_page_console import _open, _start
 
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright
@@ -42,15 +43,9 @@ def test_the_page_shows_the_same_from_digests_as_from_each_event_s_text(console)
             pg.on("pageerror", lambda e: errors.append(str(e)))
             pages.append(pg)
         digests, raw = pages
-        digests.goto(console + "/")
-        digests.wait_for_function("document.getElementById('policy').options.length > 0")
+        _open(digests, console)
         # 600 banks, 12 steps: ~1,000-2,000 events a step, so the filters' list is cut several times
-        digests.fill("#n-banks", "600")
-        digests.fill("#steps", "12")
-        digests.fill("#speed", "4")
-        digests.click("#start")
-        digests.wait_for_function("window.__ib.session && window.__ib.init")
-        sid = digests.evaluate("window.__ib.session")
+        sid = _start(digests, banks="600", steps="12", speed="4")
         raw.goto(console + f"/?session={sid}&events=raw")
         for pg in pages:
             pg.wait_for_function("window.__ib.finished && window.__ib.queue.length === 0", timeout=HANG_MS)

@@ -13,6 +13,7 @@ import pytest
 
 from tests.interactive.conftest import serve, serving, stop
 from tests.interactive.test_page import CHROMIUM, FLAGS
+from tests.interactive.test_page_console import _open, _start
 from tests.interactive.test_server import status, wait_for
 
 pytest.importorskip("playwright")
@@ -53,13 +54,8 @@ def _csv(data: bytes):
 
 
 def _paused_session(page, base):
-    page.goto(base + "/")
-    page.wait_for_function("document.getElementById('policy').options.length > 0")
-    page.fill("#n-banks", "25")
-    page.fill("#steps", "3000")
-    page.fill("#speed", "20")
-    page.click("#start")
-    page.wait_for_function("window.__ib.session && window.__ib.init")
+    _open(page, base)
+    _start(page, banks="25", steps="3000", speed="20")
     page.wait_for_function("+document.getElementById('step').textContent >= 6")
     page.click("#pause")
     expect(page.locator("#state")).to_have_text("paused")
