@@ -1066,10 +1066,10 @@ def cmd_facts(args: argparse.Namespace) -> int:
         if r.low is None and r.high is None:
             return "(reported)"
         if r.low is None:
-            return f"<= {r.high:g}"
+            return f"<= {r.high:.3g}"
         if r.high is None:
-            return f">= {r.low:g}"
-        return f"{r.low:g} - {r.high:g}"
+            return f">= {r.low:.3g}"
+        return f"{r.low:.3g} - {r.high:.3g}"
 
     def held(r) -> str:
         if r.min_banks > resolved.n_banks:

@@ -33,6 +33,15 @@ a few percent of possible links is less than one link per bank in a market of 20
 values are reported, not judged."""
 
 
+def per_bank_from(min_banks: int) -> Callable[[int], float]:
+    """A band set for a market of ``min_banks`` banks, carried to ``n`` banks as ``min_banks / n``:
+    density's. The possible links grow as n^2 while each bank keeps a handful of counterparties, so
+    real density falls as about 1/n: 1-8% of links at 100 banks is about 1-8 counterparties a bank,
+    and the same at ~900 banks is under 1% (Boss et al. 2004, Austria; Soramaki et al. 2007 find
+    0.3% in Fedwire's ~6,600, a payment network, denser still)."""
+    return lambda n: min_banks / n
+
+
 @dataclass
 class Measurements:
     """What the episodes leave for the facts (pooled over episodes).
@@ -172,8 +181,9 @@ def _r2(m: Measurements) -> float | None:
 class Fact:
     """One stylised fact: ``compute(measurements)`` gives the model's value in ``unit``
     (None: not measurable here); the band is [``low``, ``high``] (None: open side, both
-    None: reported only), held only in markets of at least ``min_banks`` banks; ``reference``
-    a short citation; ``how`` what is measured."""
+    None: reported only), held only in markets of at least ``min_banks`` banks; ``scale(n)``
+    multiplies both bounds in a market of n banks (None: the band is the same at every size);
+    ``reference`` a short citation; ``how`` what is measured."""
 
     name: str
     unit: str
@@ -183,6 +193,15 @@ class Fact:
     how: str
     compute: Callable[[Measurements], float | None]
     min_banks: int = 0
+    scale: Callable[[int], float] | None = None
+
+    def band(self, n_banks: int | None = None) -> tuple[float | None, float | None]:
+        """(low, high) in a market of ``n_banks``; unknown or below ``min_banks`` (where the band is
+        not held), the band at ``min_banks``."""
+        if self.scale is None:
+            return self.low, self.high
+        k = self.scale(max(n_banks or 0, self.min_banks))
+        return (None if self.low is None else self.low * k), (None if self.high is None else self.high * k)
 
 
 FACTS: tuple[Fact, ...] = (
@@ -206,11 +225,13 @@ FACTS: tuple[Fact, ...] = (
          "interbank loans / total assets of the live banks, mean over steps",
          lambda m: _finite(m.interbank_share, np.mean)),
     Fact("density_lowest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
-         f"links / possible directed links among live banks, lowest step (band at {NETWORK_MIN_BANKS}+ banks)",
-         lambda m: _finite(m.density, np.min), NETWORK_MIN_BANKS),
+         f"links / possible directed links among live banks, lowest step (band at {NETWORK_MIN_BANKS}+ banks, "
+         f"set at {NETWORK_MIN_BANKS} and falling as 1/n: the same counterparties a bank)",
+         lambda m: _finite(m.density, np.min), NETWORK_MIN_BANKS, per_bank_from(NETWORK_MIN_BANKS)),
     Fact("density_highest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
-         f"links / possible directed links among live banks, highest step (band at {NETWORK_MIN_BANKS}+ banks)",
-         lambda m: _finite(m.density, np.max), NETWORK_MIN_BANKS),
+         f"links / possible directed links among live banks, highest step (band at {NETWORK_MIN_BANKS}+ banks, "
+         f"set at {NETWORK_MIN_BANKS} and falling as 1/n: the same counterparties a bank)",
+         lambda m: _finite(m.density, np.max), NETWORK_MIN_BANKS, per_bank_from(NETWORK_MIN_BANKS)),
     Fact("core_periphery_error", "errors per link", None, 0.30, "Craig & von Peter 2014",
          f"Craig-von Peter error of the best core found at the episode's worst step, median over episodes (band at {NETWORK_MIN_BANKS}+ banks)",
          lambda m: _finite(m.cp_error_episode, np.median), NETWORK_MIN_BANKS),
@@ -264,15 +285,16 @@ class FactResult:
 
 
 def judge(fact: Fact, value: float | None, n_banks: int | None = None) -> FactResult:
-    """The fact's value against its band (ok None without a value, without a band, or in a
-    market of ``n_banks`` below the fact's ``min_banks``)."""
+    """The fact's value against its band in a market of ``n_banks`` (``Fact.band``; ok None without
+    a value, without a band, or in a market below the fact's ``min_banks``)."""
     if value is not None and not np.isfinite(value):
         value = None
-    if value is None or (fact.low is None and fact.high is None) or (n_banks is not None and n_banks < fact.min_banks):
+    low, high = fact.band(n_banks)
+    if value is None or (low is None and high is None) or (n_banks is not None and n_banks < fact.min_banks):
         ok = None
     else:
-        ok = (fact.low is None or value >= fact.low - 1e-12) and (fact.high is None or value <= fact.high + 1e-12)
-    return FactResult(fact.name, value, fact.low, fact.high, ok, fact.reference, fact.unit, fact.min_banks)
+        ok = (low is None or value >= low - 1e-12) and (high is None or value <= high + 1e-12)
+    return FactResult(fact.name, value, low, high, ok, fact.reference, fact.unit, fact.min_banks)
 
 
 # ------------------------------------------------------------------ policies

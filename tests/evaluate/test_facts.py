@@ -116,6 +116,26 @@ def test_network_bands_are_held_only_in_markets_of_their_size():
     assert judge(core, core.compute(m), n_banks=100).ok is True
 
 
+def test_the_density_band_falls_as_one_over_n_from_the_size_it_is_set_for():
+    # 1-8% of links at 100 banks is 1-8 counterparties a bank; at 1,000 banks the same counterparties
+    # are 0.1-0.8% (Boss et al.: under 1% at ~900 banks), so 0.5% passes there and 2% is too dense
+    density = next(f for f in FACTS if f.name == "density_lowest")
+    assert density.band(100) == pytest.approx((0.01, 0.08))
+    assert density.band(1000) == pytest.approx((0.001, 0.008))
+    assert density.band(12) == density.band(None) == pytest.approx((0.01, 0.08))  # unheld below 100: shown as set
+    m = Measurements(n_banks=1000)
+    m.density.append(0.005)
+    at_1000 = judge(density, density.compute(m), n_banks=1000)
+    assert at_1000.ok is True and at_1000.low == pytest.approx(0.001) and at_1000.high == pytest.approx(0.008)
+    assert judge(density, density.compute(m), n_banks=100).ok is False  # 0.5% is too sparse for 100 banks
+    m.density[0] = 0.02
+    assert judge(density, density.compute(m), n_banks=1000).ok is False
+    assert judge(density, density.compute(m), n_banks=100).ok is True
+    # bands without a scale are the same at every size
+    roe = next(f for f in FACTS if f.name == "roe")
+    assert roe.band(20) == roe.band(5000) == (roe.low, roe.high)
+
+
 def test_the_table_says_which_bands_wait_for_a_larger_market(capsys):
     from interbank.cli import main
 
