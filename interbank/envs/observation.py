@@ -60,6 +60,8 @@ BASE_INDEX: dict[str, int] = {name: i for i, (name, _) in enumerate(BASE_FEATURE
 N_FEATURES = len(FEATURES)
 LOW = np.array([lo for _, _, lo, _ in _BASE] + [0] * len(PRIORITIES), dtype=np.float32)
 HIGH = np.array([hi for _, _, _, hi in _BASE] + [1] * len(PRIORITIES), dtype=np.float32)
+_BASE_LOW, _BASE_HIGH = LOW[:N_BASE].astype(np.float64), HIGH[:N_BASE].astype(np.float64)
+"""The base features' bounds as float64 (exact): clipping float64 features to float32 bounds casts them every call."""
 
 
 def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) -> np.ndarray:
@@ -116,7 +118,7 @@ def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) 
     out = np.empty((n, N_BASE))
     out[:, bank_cols] = rows.T
     out[:, system_cols] = list(system_wide.values())
-    np.clip(out, LOW[:N_BASE], HIGH[:N_BASE], out=out)
+    np.clip(out, _BASE_LOW, _BASE_HIGH, out=out)
     if live < n:
         out[~st.active] = 0.0
     return out
