@@ -387,8 +387,8 @@ class InterbankEnv(ParallelEnv):
         equity_before = self._equity  # as of the last refresh: nothing changes the system in between
         priority = self._priority
         live = system.active.copy()
-        welfare_before = system.welfare()
         rcfg = self.config.reward
+        welfare_before = system.welfare() if rcfg.objective == "social" else None  # only the social reward reads it
         start = copy.deepcopy(system.state) if rcfg.objective == "difference" else None
         outcome = system.step(actions, priority)
         self._shortfall = outcome.shortfall
@@ -410,7 +410,11 @@ class InterbankEnv(ParallelEnv):
         terminated = live & ~system.active
         truncated = bool(system.done and system.t >= system.max_steps)
         index = self.agent_index
-        self.agents = [] if system.done else [a for a in self.agents if a not in index or system.active[index[a]]]
+        if system.done:
+            self.agents = []
+        elif terminated.any() or len(self.agents) != self._live_agents():
+            # ``agents`` holds the active banks (and the central bank): only a bank gone this step leaves
+            self.agents = [a for a in self.agents if a not in index or system.active[index[a]]]
         self.events.extend(system.log.drain())
         return BatchStep(reward, terminated, truncated, live, outcome.executed, outcome.invalid, priority, comps, cb_step)
 
@@ -426,6 +430,10 @@ class InterbankEnv(ParallelEnv):
         if self.central_bank_agent is not None:
             self.central_bank_agent.refresh()
         return base
+
+    def _live_agents(self) -> int:
+        """How many agents ``agents`` holds while the episode runs: the active banks, and the central bank."""
+        return int(np.count_nonzero(self.system.active)) + (self.central_bank_agent is not None)
 
     def _banks(self, agents: list[str]) -> list[str]:
         """The banks among ``agents`` (all of them unless the central bank agent is on)."""

@@ -9,6 +9,7 @@ assets unless stated; gone banks observe zeros.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,56 +60,79 @@ BASE_INDEX: dict[str, int] = {name: i for i, (name, _) in enumerate(BASE_FEATURE
 N_FEATURES = len(FEATURES)
 LOW = np.array([lo for _, _, lo, _ in _BASE] + [0] * len(PRIORITIES), dtype=np.float32)
 HIGH = np.array([hi for _, _, _, hi in _BASE] + [1] * len(PRIORITIES), dtype=np.float32)
+_BASE_LOW, _BASE_HIGH = LOW[:N_BASE].astype(np.float64), HIGH[:N_BASE].astype(np.float64)
+"""The base features' bounds as float64 (exact): clipping float64 features to float32 bounds casts them every call."""
 
 
 def base_features(system: "BankingSystem", shortfall: np.ndarray | None = None) -> np.ndarray:
     """float64[n_banks, N_BASE] of every bank's features (rows of gone banks are zero), each
     written by its name in the feature table (``_BASE``), clipped to its bounds."""
     s = system
+    st = s.state
     n = s.n
-    reg = s.config.regulation
     bs = s.balance_sheet()
+    cash, eq = bs["cash"], bs["equity"]
     assets = bs["assets"]
-    safe = np.where(assets > 0, assets, 1.0)
-    eq = bs["equity"]
-    f = s.funding
-    ret = s.price / s.price0 - 1.0
+    f = st.funding
+    ret = st.price / st.price0 - 1.0
     mom = s.momentum()
-    columns: dict[str, np.ndarray | float] = {
-        "cash_ratio": bs["cash"] / safe,
-        "book_ratio": bs["book"] / safe,
-        "loans_out_ratio": bs["loans_out"] / safe,
-        "investment_ratio": bs["investments"].sum(axis=1) / safe,
-        "borrowings_ratio": bs["borrowings"] / safe,
-        "deposits_ratio": bs["deposits"] / safe,
-        "central_bank_ratio": bs["central_bank"] / safe,
-        "equity_ratio": eq / safe,
-        "capital_buffer": s.capital_ratio() / max(s.min_capital_ratio, 1e-9) - 1.0,
-        "liquidity_buffer": s.liquidity_coverage() / max(reg.min_lcr, 1e-9) - 1.0,
-        "reserve_buffer": (bs["cash"] - s.required_reserves()) / safe,
-        "capital_growth": np.log(np.maximum(eq, 1e-12) / s.capital0),
-        "risk": s.risk,
-        "funding_spread": 10.0 * (s.quote() - s.deposit_facility_rate),
-        "unmet_funding": f["unmet"] / safe,
-        "shortfall_ratio": 0.0 if shortfall is None else shortfall / safe,
-        "counterparty_losses": s.counterparty_losses / s.capital0,
-        "market_return": ret.mean(),
-        "market_momentum": mom.mean(),
-        "market_momentum_spread": mom.max() - mom.min(),
-        "funding_demand": funding.scarcity(float(f["requested"].sum()), f["offered"]),
-        "policy_rate": 10.0 * s.policy_rate,
-        "system_default_fraction": 1.0 - s.active.mean() if n else 0.0,
-        "time_left": max(0.0, 1.0 - s.t / max(s.max_steps, 1)),
+    m = ret.shape[0]
+    capital0 = st.capital0
+    live = np.count_nonzero(st.active)
+    over_assets: dict[str, np.ndarray] = {  # divided by the assets below
+        "cash_ratio": cash,
+        "book_ratio": bs["book"],
+        "loans_out_ratio": bs["loans_out"],
+        "investment_ratio": bs["investments"].sum(axis=1),
+        "borrowings_ratio": bs["borrowings"],
+        "deposits_ratio": bs["deposits"],
+        "central_bank_ratio": bs["central_bank"],
+        "equity_ratio": eq,
+        "reserve_buffer": cash - s.required_reserves(),
+        "unmet_funding": f["unmet"],
+        "shortfall_ratio": np.zeros(n) if shortfall is None else shortfall,
     }
-    if columns.keys() != BASE_INDEX.keys():  # every feature of the table, and only those
-        raise RuntimeError(f"base_features: columns {sorted(columns.keys() ^ BASE_INDEX.keys())} "
-                           "are in one of the feature table and base_features only")
+    per_bank: dict[str, np.ndarray] = {
+        "capital_buffer": s.capital_ratio() / max(st.min_capital_ratio, 1e-9) - 1.0,
+        "liquidity_buffer": s.liquidity_coverage() / max(s.config.regulation.min_lcr, 1e-9) - 1.0,
+        "capital_growth": np.log(np.maximum(eq, 1e-12) / capital0),
+        "risk": st.risk,
+        "funding_spread": 10.0 * (s.quote() - st.deposit_facility_rate),
+        "counterparty_losses": st.counterparty_losses / capital0,
+    }
+    # the same for every bank; a mean is np.mean's arithmetic (the sum over the count), the
+    # ufuncs' reduce is what ndarray.sum/max/min call, without their argument handling
+    system_wide: dict[str, float] = {
+        "market_return": np.add.reduce(ret) / m,
+        "market_momentum": np.add.reduce(mom) / m,
+        "market_momentum_spread": np.maximum.reduce(mom) - np.minimum.reduce(mom),
+        "funding_demand": funding.scarcity(float(np.add.reduce(f["requested"])), f["offered"]),
+        "policy_rate": 10.0 * st.policy_rate,
+        "system_default_fraction": 1.0 - live / n if n else 0.0,
+        "time_left": max(0.0, 1.0 - st.t / max(s.max_steps, 1)),
+    }
+    bank_cols, system_cols = _layout((*over_assets, *per_bank), tuple(system_wide))
+    rows = np.array([*over_assets.values(), *per_bank.values()])  # float64[17, n]
+    ratios = rows[:len(over_assets)]
+    np.divide(ratios, np.where(assets > 0, assets, 1.0), out=ratios)
     out = np.empty((n, N_BASE))
-    for name, value in columns.items():
-        out[:, BASE_INDEX[name]] = value
-    np.clip(out, LOW[:N_BASE], HIGH[:N_BASE], out=out)
-    out[~s.active] = 0.0
+    out[:, bank_cols] = rows.T
+    out[:, system_cols] = list(system_wide.values())
+    np.clip(out, _BASE_LOW, _BASE_HIGH, out=out)
+    if live < n:
+        out[~st.active] = 0.0
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _layout(*groups: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """The columns of each group of feature names (``base_features``), checked once: together
+    the groups name every feature of the table, each once."""
+    names = [name for group in groups for name in group]
+    if sorted(names) != sorted(BASE_INDEX):
+        raise RuntimeError(f"base_features: columns {sorted(set(names) ^ BASE_INDEX.keys())} "
+                           "are in one of the feature table and base_features only, or written twice")
+    return tuple(np.array([BASE_INDEX[name] for name in group], dtype=np.intp) for group in groups)
 
 
 def with_priority(base: np.ndarray, priority: np.ndarray) -> np.ndarray:

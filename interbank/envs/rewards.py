@@ -31,6 +31,8 @@ from interbank.envs.observation import FEATURE_INDEX
 from interbank.sim.actions import PROFIT
 
 COMPONENTS: tuple[str, ...] = ("profit", "liquidity", "stability")
+_BUFFER_COLUMNS = np.array([FEATURE_INDEX["liquidity_buffer"], FEATURE_INDEX["capital_buffer"]])
+"""The features clipped to [0, 1] into the liquidity and stability components."""
 
 
 def reward_components(
@@ -39,14 +41,12 @@ def reward_components(
 ) -> np.ndarray:
     """float64[n_banks, 3] of (profit, liquidity, stability); ``defaulted`` flags banks that
     defaulted this step."""
-    f = FEATURE_INDEX
     out = np.empty((equity_before.shape[0], 3))
-    out[:, 0] = np.where(
-        defaulted, -np.maximum(equity_before, 0.0) / capital0 - default_penalty, (equity_after - equity_before) / capital0
-    )
-    out[:, 1] = np.clip(features[:, f["liquidity_buffer"]], 0.0, 1.0)
-    out[:, 2] = np.clip(features[:, f["capital_buffer"]], 0.0, 1.0)
-    out[defaulted, 1:] = 0.0
+    np.divide(equity_after - equity_before, capital0, out=out[:, 0])
+    np.clip(features[:, _BUFFER_COLUMNS], 0.0, 1.0, out=out[:, 1:])
+    if np.count_nonzero(defaulted):
+        out[:, 0] = np.where(defaulted, -np.maximum(equity_before, 0.0) / capital0 - default_penalty, out[:, 0])
+        out[defaulted, 1:] = 0.0
     return out
 
 
@@ -75,5 +75,6 @@ def objective(components: np.ndarray) -> np.ndarray:
 def weighted_reward(components: np.ndarray, priority: np.ndarray, buffer_weight: float) -> np.ndarray:
     """profit + buffer_weight * the priority's buffer (PROFIT: none)."""
     rows = np.arange(components.shape[0])
-    buffer = np.where(priority == PROFIT, 0.0, components[rows, np.clip(priority, 0, 2)])
+    column = np.minimum(np.maximum(priority, 0), 2)  # np.clip's result for integers, without its overhead
+    buffer = np.where(priority == PROFIT, 0.0, components[rows, column])
     return components[:, 0] + buffer_weight * buffer

@@ -119,8 +119,7 @@ class DeviatorVecEnv(SlotVecEnv):
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
         if method_name == "action_masks":
-            masks = self.action_masks()
-            return [masks[i] for i in self._get_indices(indices)]
+            return self._mask_rows(self.action_masks(), indices)
         return [getattr(self.envs[i], method_name)(*method_args, **method_kwargs) for i in self._get_indices(indices)]
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:

@@ -215,8 +215,7 @@ class WorkerBankVecEnv(UnwrappedVecEnv):
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
         if method_name == "action_masks":
-            masks = self.action_masks()
-            return [masks[i] for i in self._get_indices(indices)]
+            return self._mask_rows(self.action_masks(), indices)
         out: list[Any] = []
         for conn in self._conns:
             conn.send(("call", (method_name, method_args, method_kwargs)))

@@ -152,3 +152,17 @@ def test_registry_is_used_only_where_pettingzoo_has_one():
     has_registry = importlib.util.find_spec("pettingzoo.env_registry") is not None
     assert envs.REGISTERED == has_registry
     assert envs.InterbankEnv.metadata["name"] == "interbank_v3" and envs.ENV_ID == "interbank/Interbank-v3"
+
+
+def test_agents_are_the_active_banks_after_every_array_step():
+    env = parallel_env(STRESS, n_banks=20, **SHOCKED, max_cycles=40)
+    env.reset(seed=2)
+    rng = np.random.default_rng(0)
+    left = 0
+    while env.agents:
+        mask = env.action_mask_array()
+        batch = env.step_batch(np.argmax(rng.random(mask.shape) * mask, axis=1))
+        left += int(batch.terminated.sum())
+        active = [env.possible_agents[i] for i in np.flatnonzero(env.system.active)]
+        assert env.agents == ([] if env.system.done else active)
+    assert left >= 2  # the scheduled losses took banks out on the way

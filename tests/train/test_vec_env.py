@@ -4,7 +4,7 @@ import numpy as np
 
 from interbank.config import resolve_env_config
 from interbank.envs.observation import N_FEATURES
-from interbank.sim.actions import HOLD
+from interbank.sim.actions import HOLD, PRIORITIES
 from interbank.train.buffer import PaddingAwareRolloutBuffer
 from interbank.train.vec_env import BankVecEnv
 
@@ -61,6 +61,37 @@ def test_time_out_marks_truncation_and_resets_the_copy():
     assert len(vec.episode_stats) == 2
     # continuing the seed sequence: a new episode, not the first one again
     assert not np.array_equal(obs, first)
+
+
+
+def test_episode_return_per_priority_sums_each_copys_rewards_bank_after_bank():
+    vec = BankVecEnv(resolve_env_config(n_banks=5, max_steps=6, **{"shocks.withdrawal_prob": 0.0, "shocks.crash_prob": 0.0}),
+                     n_envs=3, seed=4)
+    steps: list[list] = [[] for _ in vec.envs]
+    for k, env in enumerate(vec.envs):
+        def spy(actions, *args, _step=env.step_batch, _k=k):
+            batch = _step(actions, *args)
+            steps[_k].append(batch)
+            return batch
+        env.step_batch = spy
+    vec.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        masks = vec.action_masks()
+        vec.step_async(np.argmax(rng.random(masks.shape) * masks, axis=1))
+        vec.step_wait()
+    assert len(vec.episode_stats) == 3  # the copies end together, in order
+    seen = set()
+    for stats, batches in zip(vec.episode_stats, steps):
+        sums, counts = np.zeros(3), np.zeros(3)
+        for batch in batches:  # in the order the banks acted: step after step, bank after bank
+            for i in np.flatnonzero(batch.acted):
+                sums[batch.priority[i]] += batch.rewards[i]
+                counts[batch.priority[i]] += 1
+        seen |= set(np.flatnonzero(counts).tolist())
+        expected = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        np.testing.assert_array_equal([stats[f"return_{p.lower()}"] for p in PRIORITIES], expected)
+    assert len(seen) >= 2  # more than one priority was in force
 
 
 def test_copy_where_every_bank_defaults_resets_at_once():
