@@ -151,15 +151,17 @@ def test_check_returns_one_result_per_fact():
     assert all(r.ok is None or isinstance(r.ok, bool) for r in results)
 
 
-# The default scenario must pass every band it can be held to at its size (20 banks); the stress
-# scenario is a credit crisis, so its profitability is not held to normal years' bands, but its
-# funding market, pecking order and prices are. The network's shape is held at 100 banks below
-# (the density band is for 100+ banks).
+# The default scenario must pass every band it can be held to at its size (20 banks). The stress
+# scenario is leveraged and volatile (credit surprises of 6% a year, mean zero; crashes; runs): its
+# survivors' ROE is above normal years' band and 35-40% of its banks lose money or default, so its
+# profitability is not held; that those losses come from credit, runs and markets and not from the
+# banks' structure is (pre-provision net revenue), as are its funding market, pecking order and
+# prices. The network's shape is held at 100 banks below (the density band is for 100+ banks).
 SCENARIO_FACTS = {
-    "configs/default.yaml": ("roe", "roa", "net_interest_margin", "cost_income", "share_losing_money",
+    "configs/default.yaml": ("roe", "roa", "net_interest_margin", "cost_income", "share_losing_money", "share_negative_ppnr",
                              "interbank_assets_share", "rate_scarcity_correlation", "shortfalls_by_fire_sales",
                              "volume_above_ceiling", "return_predictability_r2"),
-    "configs/stress.yaml": ("net_interest_margin", "cost_income", "interbank_assets_share",
+    "configs/stress.yaml": ("net_interest_margin", "cost_income", "share_negative_ppnr", "interbank_assets_share",
                             "rate_scarcity_correlation", "shortfalls_by_fire_sales", "volume_above_ceiling",
                             "return_predictability_r2"),
 }
