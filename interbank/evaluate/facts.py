@@ -232,11 +232,11 @@ FACTS: tuple[Fact, ...] = (
          "ECB consolidated banking data (judgement band); Upper & Worms 2004",
          "interbank loans / total assets of the live banks, mean over steps",
          lambda m: _finite(m.interbank_share, np.mean)),
-    Fact("density_lowest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
+    Fact("density_lowest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007 (judgement band at 100)",
          f"links / possible directed links among live banks, lowest step (band at {NETWORK_MIN_BANKS}+ banks, "
          f"set at {NETWORK_MIN_BANKS} and falling as 1/n: the same counterparties a bank)",
          lambda m: _finite(m.density, np.min), NETWORK_MIN_BANKS, per_bank_from(NETWORK_MIN_BANKS)),
-    Fact("density_highest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007",
+    Fact("density_highest", "share of links", 0.01, 0.08, "Upper & Worms 2004; Boss et al. 2004; Soramaki et al. 2007 (judgement band at 100)",
          f"links / possible directed links among live banks, highest step (band at {NETWORK_MIN_BANKS}+ banks, "
          f"set at {NETWORK_MIN_BANKS} and falling as 1/n: the same counterparties a bank)",
          lambda m: _finite(m.density, np.max), NETWORK_MIN_BANKS, per_bank_from(NETWORK_MIN_BANKS)),
@@ -249,7 +249,7 @@ FACTS: tuple[Fact, ...] = (
     Fact("in_degree_tail_exponent", "exponent", 2.0, 3.0, "Boss et al. 2004",
          f"discrete power-law MLE (Clauset et al. 2009) on the last quarter's links at the end, mean over episodes; n/a below {TAIL_MIN_BANKS} banks",
          lambda m: _finite(m.tail_alpha, np.mean), TAIL_MIN_BANKS),
-    Fact("rate_scarcity_correlation", "correlation", 0.5, None, "Poole 1968; Bindseil 2014",
+    Fact("rate_scarcity_correlation", "correlation", 0.5, None, "Poole 1968; Bindseil 2014 (judgement band)",
          "correlation over steps of the interbank rate with requests / (requests + supply)",
          lambda m: _correlation(m.rate, m.scarcity)),
     Fact("shortfalls_by_interbank", "share of shortfalls", None, None, "Afonso, Kovner & Schoar 2011",
