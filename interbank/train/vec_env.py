@@ -269,8 +269,9 @@ class BankVecEnv(SlotVecEnv):
         One ``np.add.at`` over every copy: within a copy it adds bank after bank, as one call per
         copy did, so the sums are the same to the last bit."""
         slots = np.flatnonzero(acted)
-        cell = slots // self.n_banks * len(PRIORITIES) + priority[slots]
-        np.add.at(self._prio_return.reshape(-1), cell, rewards[slots])
+        copy, prio = slots // self.n_banks, priority[slots]
+        np.add.at(self._prio_return, (copy, prio), rewards[slots])
+        cell = copy * len(PRIORITIES) + prio
         self._prio_count += np.bincount(cell, minlength=self._prio_count.size).reshape(self._prio_count.shape)
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:

@@ -63,7 +63,6 @@ def test_time_out_marks_truncation_and_resets_the_copy():
     assert not np.array_equal(obs, first)
 
 
-
 def test_episode_return_per_priority_sums_each_copys_rewards_bank_after_bank():
     vec = BankVecEnv(resolve_env_config(n_banks=5, max_steps=6, **{"shocks.withdrawal_prob": 0.0, "shocks.crash_prob": 0.0}),
                      n_envs=3, seed=4)
