@@ -49,9 +49,8 @@ class Measurements:
     Per bank-episode (banks alive at the end; dollars): ``net_income``, ``nii`` (interest
     income - expense), ``fees``, ``operating_cost``, ``market_result``, ``mean_equity``,
     ``mean_assets``, ``years`` (episode length in years); ``losing`` (per bank-episode, all
-    banks: net income < 0 or defaulted); ``negative_ppnr`` (per bank-episode, all banks, gone ones
-    over their time alive: pre-provision net revenue, net interest income + fees - operating
-    costs, below 0). Per step: ``density``, ``cp_error`` (and per episode
+    banks: net income < 0 or defaulted); ``negative_core_earnings`` (per bank-episode, all banks, gone
+    ones over their time alive: net interest income + fees - operating costs below 0). Per step: ``density``, ``cp_error`` (and per episode
     its worst step, ``cp_error_episode``),
     ``interbank_share`` (interbank loans / total assets of live banks), ``rate`` (volume-weighted
     rate of the step's new loans, NaN without any), ``scarcity`` (requests / (requests + supply)),
@@ -72,7 +71,7 @@ class Measurements:
     mean_assets: list[float] = field(default_factory=list)
     years: list[float] = field(default_factory=list)
     losing: list[bool] = field(default_factory=list)
-    negative_ppnr: list[bool] = field(default_factory=list)
+    negative_core_earnings: list[bool] = field(default_factory=list)
     density: list[float] = field(default_factory=list)
     cp_error: list[float] = field(default_factory=list)
     cp_error_episode: list[float] = field(default_factory=list)
@@ -223,11 +222,12 @@ FACTS: tuple[Fact, ...] = (
     Fact("share_losing_money", "share of banks", None, 0.10, "ECB Supervisory Banking Statistics",
          "banks with negative net income over the episode or defaulted, over all banks",
          lambda m: float(np.mean(m.losing)) if m.losing else None),
-    Fact("share_negative_ppnr", "share of banks", None, 0.10,
-         "Federal Reserve DFAST methodology (PPNR); Hirtle et al. 2016 (judgement band)",
-         "banks whose pre-provision net revenue (net interest income + fees - operating costs) over the "
-         "episode is negative, over all banks: losses from structure, not from credit, runs or markets",
-         lambda m: float(np.mean(m.negative_ppnr)) if m.negative_ppnr else None),
+    Fact("share_negative_core_earnings", "share of banks", None, 0.10,
+         "Federal Reserve DFAST methodology (PPNR, here without trading); Hirtle et al. 2016 (judgement band)",
+         "banks whose core earnings over the episode (net interest income, the book's yield net of expected "
+         "losses included, + fees - operating costs; before credit surprises, market results and other) are "
+         "negative, over all banks: losses from the banks' structure, not from credit, runs or markets",
+         lambda m: float(np.mean(m.negative_core_earnings)) if m.negative_core_earnings else None),
     Fact("interbank_assets_share", "share of assets", 0.02, 0.15,
          "ECB consolidated banking data (judgement band); Upper & Worms 2004",
          "interbank loans / total assets of the live banks, mean over steps",
@@ -409,8 +409,8 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
     m.mean_assets.extend((acc["as_sum"][alive] / steps).tolist())
     m.years.extend([years] * int(alive.sum()))
     m.losing.extend((~alive | (net < 0)).tolist())
-    ppnr = net_income(inc, ("interest_income", "interest_expense", "fee_income", "operating_cost"))
-    m.negative_ppnr.extend((ppnr < 0).tolist())
+    core = net_income(inc, ("interest_income", "interest_expense", "fee_income", "operating_cost"))
+    m.negative_core_earnings.extend((core < 0).tolist())
     if s.n >= TAIL_MIN_BANKS:
         # on the same quarterly network as density and core-periphery (Boss et al. 2004 fit the tail
         # on quarterly exposure data), not on the last step's book alone

@@ -145,6 +145,18 @@ def test_the_table_says_which_bands_wait_for_a_larger_market(capsys):
     assert "- (500+ banks)" in lines["in_degree_tail_exponent"]
 
 
+def test_core_earnings_fail_when_operating_costs_eat_the_income_and_pass_when_they_do_not():
+    # operating costs of 20% of the book a year dwarf a ~3% yield: every bank's core earnings are negative
+    def core(**rates):
+        results = facts.check({"rates": rates}, "hold", episodes=1, banks=6, seed=0)
+        return next(r for r in results if r.fact == "share_negative_core_earnings")
+
+    costly = core(operating_cost=0.2)
+    assert costly.value == 1.0 and costly.ok is False
+    normal = core()
+    assert normal.value < 0.5 and normal.ok is True
+
+
 def test_check_returns_one_result_per_fact():
     results = facts.check("configs/default.yaml", "hold", episodes=1, banks=6, seed=0)
     assert [r.fact for r in results] == [f.name for f in FACTS]
@@ -158,10 +170,10 @@ def test_check_returns_one_result_per_fact():
 # banks' structure is (pre-provision net revenue), as are its funding market, pecking order and
 # prices. The network's shape is held at 100 banks below (the density band is for 100+ banks).
 SCENARIO_FACTS = {
-    "configs/default.yaml": ("roe", "roa", "net_interest_margin", "cost_income", "share_losing_money", "share_negative_ppnr",
+    "configs/default.yaml": ("roe", "roa", "net_interest_margin", "cost_income", "share_losing_money", "share_negative_core_earnings",
                              "interbank_assets_share", "rate_scarcity_correlation", "shortfalls_by_fire_sales",
                              "volume_above_ceiling", "return_predictability_r2"),
-    "configs/stress.yaml": ("net_interest_margin", "cost_income", "share_negative_ppnr", "interbank_assets_share",
+    "configs/stress.yaml": ("net_interest_margin", "cost_income", "share_negative_core_earnings", "interbank_assets_share",
                             "rate_scarcity_correlation", "shortfalls_by_fire_sales", "volume_above_ceiling",
                             "return_predictability_r2"),
 }
