@@ -10,7 +10,8 @@ configs/train/default.yaml's env, random valid actions), so the network sees rea
 with zero reward and an episode end every ``max_steps`` steps; stepping it is an index increment.
 The model is ``interbank.train.run.build_model`` of configs/train/default.yaml (MaskablePPO, its
 n_steps, batch size, epochs and 64x64 tanh actor and critic, one torch thread as ``interbank train``
-uses on CPU), learning for ``--timesteps`` decisions. CartPole is ``bench_train.cartpole`` (SB3's
+uses on CPU), learning for ``--timesteps`` decisions, without the run's callbacks (progress bar,
+metrics, checkpoints), which ``bench_train``'s rates include. CartPole is ``bench_train.cartpole`` (SB3's
 PPO, default settings, 8 envs, one torch thread), interleaved with the interbank runs. Medians of
 ``--repeat``; writes benchmarks/results/learner_ceiling.json.
 """
@@ -41,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class FreeVecEnv(VecEnv):
     """A VecEnv of ``frames`` recorded (observation, mask) pairs, replayed in a loop at no cost:
-    reward 0, every slot done every ``episode`` steps (as the training env's time limit)."""
+    reward 0, every slot done every ``episode`` steps with the infos of a time limit
+    (``terminal_observation``, ``TimeLimit.truncated``), as the training env ends an episode."""
 
     def __init__(self, obs: np.ndarray, masks: np.ndarray, observation_space, action_space, episode: int) -> None:
         super().__init__(obs.shape[1], observation_space, action_space)
@@ -61,7 +63,12 @@ class FreeVecEnv(VecEnv):
 
     def step_wait(self):
         frame = self._t % len(self._frames)
-        return self._frames[frame], self._zeros, self._yes if self._t % self._episode == 0 else self._no, self._infos
+        obs = self._frames[frame]
+        if self._t % self._episode:
+            return obs, self._zeros, self._no, self._infos
+        # the time limit, as BankVecEnv reports it: PPO bootstraps every slot from its terminal value
+        ended = [{"terminal_observation": row, "TimeLimit.truncated": True} for row in obs]
+        return obs, self._zeros, self._yes, ended
 
     def action_masks(self) -> np.ndarray:
         return self._masks[self._t % len(self._masks)]

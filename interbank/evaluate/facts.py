@@ -37,8 +37,9 @@ def per_bank_from(min_banks: int) -> Callable[[int], float]:
     """A band set for a market of ``min_banks`` banks, carried to ``n`` banks as ``min_banks / n``:
     density's. The possible links grow as n^2 while each bank keeps a handful of counterparties, so
     real density falls as about 1/n: 1-8% of links at 100 banks is about 1-8 counterparties a bank,
-    and the same at ~900 banks is under 1% (Boss et al. 2004, Austria; Soramaki et al. 2007 find
-    0.3% in Fedwire's ~6,600, a payment network, denser still)."""
+    and the same at ~900 banks is under 1% (Boss et al. 2004, Austria). Supported up to about that
+    size: Fedwire's payment network (Soramaki et al. 2007, 0.3% of ~6,600 banks) is denser than
+    the scaling allows."""
     return lambda n: min_banks / n
 
 
