@@ -263,7 +263,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         name ``policy_for`` will refuse)."""
         from interbank.run_folder import RunFolderError, training_env_config
 
-        if name is None or checkpoints is None or not NAME.match(name) or name in (".", ".."):
+        if name is None or checkpoints is None or not NAME.match(name):
             return None
         try:
             return training_env_config(resolve_checkpoint(checkpoints / name))
@@ -323,7 +323,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(422, "params are for a baseline policy, not a checkpoint")
         if checkpoints is None:
             raise CommandError(404, "this server has no checkpoints folder (start it with --checkpoints DIR)")
-        if not NAME.match(req.checkpoint) or req.checkpoint in (".", ".."):
+        if not NAME.match(req.checkpoint):  # (no "." or "..": a name starts with a letter or digit)
             raise CommandError(422, f"checkpoint must be a name from GET /api/checkpoints, got {req.checkpoint!r}")
         path = checkpoints / req.checkpoint
         if not path.exists():
