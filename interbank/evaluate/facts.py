@@ -50,9 +50,9 @@ class Measurements:
     Per bank-episode (banks alive at the end; dollars): ``net_income``, ``nii`` (interest
     income - expense), ``fees``, ``operating_cost``, ``market_result``, ``mean_equity``,
     ``mean_assets``, ``years`` (episode length in years); ``losing`` (per bank-episode, all
-    banks: net income < 0 or defaulted); ``negative_core_earnings`` (per bank-episode, all banks, gone
-    ones over their time alive: net interest income + fees - operating costs below 0). Per step: ``density``, ``cp_error`` (and per episode
-    its worst step, ``cp_error_episode``),
+    banks: net income < 0 or defaulted); ``negative_core_earnings`` (per bank-episode, all banks,
+    gone ones over their time alive: net interest income + fees - operating costs below 0). Per
+    step: ``density``, ``cp_error`` (and per episode its worst step, ``cp_error_episode``),
     ``interbank_share`` (interbank loans / total assets of live banks), ``rate`` (volume-weighted
     rate of the step's new loans, NaN without any), ``scarcity`` (requests / (requests + supply)),
     ``priced`` and ``above_ceiling`` (dollars priced this step, and those above the lending
@@ -402,7 +402,8 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
     years = steps / s.config.steps_per_year
     inc = s.income
     net = net_income(inc)
-    for key, values in (("nii", net_income(inc, ("interest_income", "interest_expense"))), ("fees", inc["fee_income"]),
+    nii = net_income(inc, ("interest_income", "interest_expense"))
+    for key, values in (("nii", nii), ("fees", inc["fee_income"]),
                         ("operating_cost", inc["operating_cost"]), ("market_result", inc["market_result"])):
         getattr(m, key).extend(values[alive].tolist())
     m.net_income.extend(net[alive].tolist())
@@ -410,8 +411,7 @@ def _play(env, policy, seed: int, episode: int, m: Measurements) -> None:
     m.mean_assets.extend((acc["as_sum"][alive] / steps).tolist())
     m.years.extend([years] * int(alive.sum()))
     m.losing.extend((~alive | (net < 0)).tolist())
-    core = net_income(inc, ("interest_income", "interest_expense", "fee_income", "operating_cost"))
-    m.negative_core_earnings.extend((core < 0).tolist())
+    m.negative_core_earnings.extend((nii + inc["fee_income"] - inc["operating_cost"] < 0).tolist())
     if s.n >= TAIL_MIN_BANKS:
         # on the same quarterly network as density and core-periphery (Boss et al. 2004 fit the tail
         # on quarterly exposure data), not on the last step's book alone
