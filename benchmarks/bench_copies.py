@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from interbank.config import resolve_env_config
 from interbank.envs import parallel_env
@@ -30,18 +29,9 @@ from interbank.envs import parallel_env
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _flat(env: dict) -> dict:
-    """A YAML env section as ``resolve_env_config`` overrides (``section.key``)."""
-    flat = {k: v for k, v in env.items() if not isinstance(v, dict)}
-    flat.update({f"{k}.{kk}": vv for k, v in env.items() if isinstance(v, dict) for kk, vv in v.items()})
-    return flat
-
-
 def step_us(banks: int, episodes: int, seed: int = 0) -> float:
     """Microseconds per ``step_batch`` of one env of ``banks`` banks (median episode)."""
-    overrides = _flat(yaml.safe_load((ROOT / "configs/train/default.yaml").read_text())["env"])
-    overrides["n_banks"] = banks
-    env = parallel_env(resolve_env_config(**overrides))
+    env = parallel_env(resolve_env_config(ROOT / "configs/train/default.yaml", n_banks=banks))
     rng = np.random.default_rng(seed)
     per_episode = []
     for ep in range(episodes):
