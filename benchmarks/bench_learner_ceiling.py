@@ -33,7 +33,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import cartpole  # noqa: E402
 
-from interbank.train.config import load_train_config  # noqa: E402
+from interbank.train.config import parse_train_config  # noqa: E402
 from interbank.train.run import build_model, one_torch_thread_on_cpu  # noqa: E402
 from interbank.train.vec_env import BankVecEnv  # noqa: E402
 
@@ -121,10 +121,8 @@ def ceiling(banks: int, timesteps: int, seed: int) -> float:
     raw["env"]["n_banks"] = banks
     raw["train"].update({"seed": seed, "device": "cpu", "total_timesteps": timesteps})
     raw["train"]["warm_start"] = {"policy": None}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "c.yaml"
-        path.write_text(yaml.safe_dump(raw))
-        cfg = load_train_config(path)
+    cfg = parse_train_config(raw, "configs/train/default.yaml (bench_learner_ceiling)")
+    with tempfile.TemporaryDirectory() as tmp:  # the model's TensorBoard folder
         one_torch_thread_on_cpu("cpu")
         obs, masks, obs_space, act_space = recorded(cfg, 60, seed)
         vec = FreeVecEnv(obs, masks, obs_space, act_space, cfg.env.max_steps)
