@@ -93,6 +93,56 @@ class Ledger:
         self.amount[idx[~first]] = 0.0  # dropped by compact()
         return key[self.amount[idx] > 0]  # at most one record per key is left positive
 
+    def deal(self, lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, rate: np.ndarray, due: int,
+             n: int) -> np.ndarray:
+        """``add`` the new loans, ``merge_due(due, n)``, then ``compact``, with the same result to the
+        last bit (the same records in the same order, merged with the same arithmetic), in one pass:
+        the new loans join the records due then for the merge, and the records kept are gathered
+        straight into the new arrays (the ledger is copied once a step instead of twice).
+
+        Returns ``merge_due``'s pair keys: those of the pairs dealt at step ``due``."""
+        lender, borrower = lender.astype(np.int64, copy=False), borrower.astype(np.int64, copy=False)
+        rate = np.asarray(rate, np.float64)
+        # the records due then, in ledger order: the old ones, then the new ones (appended)
+        old = (self.due == due).nonzero()[0]
+        k = old.size
+        key = np.concatenate([self.lender[old], lender]) * n + np.concatenate([self.borrower[old], borrower])
+        d_amount = np.concatenate([self.amount[old], amount])
+        d_rate = np.concatenate([self.rate[old], rate])
+        if key.size < 2:
+            dealt = key[d_amount > 0]
+        else:
+            at = np.argsort(key, kind="stable")
+            key = key[at]
+            first = run_starts(key)
+            if first.all():
+                dealt = key[d_amount[at] > 0]
+            else:  # ``merge_due``'s arithmetic on the same values
+                group = np.cumsum(first) - 1
+                amount_at = d_amount[at]
+                total = np.bincount(group, weights=amount_at)
+                interest = np.bincount(group, weights=amount_at * d_rate[at])
+                keep = at[first]
+                d_rate[keep] = np.divide(interest, total, out=d_rate[keep].copy(), where=total > 0)
+                d_amount[keep] = total
+                d_amount[at[~first]] = 0.0
+                dealt = key[first][total > 0]  # a pair's first record holds its total, the others 0
+        self.amount[old], self.rate[old] = d_amount[:k], d_rate[:k]
+        # ``compact`` of the old records followed by the new ones
+        kept_old = (self.amount > 0).nonzero()[0]
+        kept_new = (d_amount[k:] > 0).nonzero()[0]
+        size = kept_old.size + kept_new.size
+        columns = ((self.lender, lender), (self.borrower, borrower), (self.amount, d_amount[k:]),
+                   (self.rate, d_rate[k:]), (self.due, np.full(amount.size, due, np.int64)))
+        out = []
+        for previous, added in columns:
+            column = np.empty(size, previous.dtype)
+            np.take(previous, kept_old, out=column[:kept_old.size], mode="clip")  # in range: clip is raise, unbuffered
+            column[kept_old.size:] = added[kept_new]
+            out.append(column)
+        self.lender, self.borrower, self.amount, self.rate, self.due = out
+        return dealt
+
     def compact(self) -> None:
         """Drop records that have been repaid or written off."""
         keep = self.amount > 0

@@ -351,7 +351,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     if ctx.log.enabled:
         _record_calls(state, params, ctx, calls, called)
     # the records left at 0 (repaid, called in full) are dropped by the funding market's
-    # ``compact``, with those its merge leaves at 0: one pass over the ledger a step instead of two
+    # ``Ledger.deal``, with those its merge leaves at 0: one pass over the ledger a step instead of two
 
 
 def _record_calls(state: BankState, params: Params, ctx: StepContext, calls: np.ndarray, called: np.ndarray) -> None:
@@ -453,10 +453,8 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     quotes[borrowing] = fig.quote_at(borrowing)
     rate = quotes[borrower]
     state.cash += net
-    led.add(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity)
-    # with the loans rolled over this step; the pairs of the loans made or rolled over this step
-    dealt = led.merge_due(ctx.t + cfg.funding.maturity, n)
-    led.compact()
+    # merged with the loans rolled over this step; the pairs of the loans made or rolled over this step
+    dealt = led.deal(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity, n)
     state.relationships.remember_keys(dealt, ctx.t)
     received = np.maximum(net, 0.0)
     state.liquidity_sources["interbank"] += float(received.sum())

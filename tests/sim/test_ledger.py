@@ -61,3 +61,33 @@ def test_run_starts_marks_where_each_run_of_equal_values_starts():
     assert run_starts(x).tolist() == np.r_[True, x[1:] != x[:-1]].tolist()
     assert run_starts(np.array([5.0])).tolist() == [True]
     assert run_starts(np.zeros(0, np.int64)).tolist() == []
+
+
+def _random_ledger(rng: np.random.Generator, size: int, n: int, due: int) -> Ledger:
+    """Records between ``n`` banks, some at 0 (repaid), some due at ``due`` (a pair may hold several)."""
+    amount = rng.uniform(0.0, 10.0, size)
+    amount[rng.random(size) < 0.2] = 0.0
+    return Ledger(rng.integers(0, n, size), rng.integers(0, n, size), amount, rng.uniform(0.01, 0.05, size),
+                  rng.integers(due - 2, due + 2, size))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_deal_is_add_merge_due_and_compact_to_the_last_bit(seed):
+    """``deal`` (the funding market's one pass) leaves the ledger ``add`` + ``merge_due`` + ``compact``
+    leave, record for record and bit for bit, and returns the same pairs dealt."""
+    rng = np.random.default_rng(seed)
+    n, due = 6, 10
+    size, new = int(rng.integers(0, 30)), int(rng.integers(0, 8))
+    lender, borrower = rng.integers(0, n, new), rng.integers(0, n, new)
+    amount, rate = rng.uniform(0.1, 5.0, new), rng.uniform(0.01, 0.05, new)
+    expected = _random_ledger(np.random.default_rng(seed), size, n, due)
+    expected.add(lender, borrower, amount, rate, due)
+    dealt_expected = expected.merge_due(due, n)
+    expected.compact()
+    got = _random_ledger(np.random.default_rng(seed), size, n, due)
+    dealt = got.deal(lender, borrower, amount, rate, due, n)
+    assert dealt.tobytes() == dealt_expected.tobytes()
+    for column in ("lender", "borrower", "amount", "rate", "due"):
+        a, b = getattr(got, column), getattr(expected, column)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), column
+    assert (got.amount > 0).all()
