@@ -1,7 +1,9 @@
 """Throughput benchmarks of the core step and of the PettingZoo API (``interbank bench``).
 
 Bank-steps per second = banks x steps / seconds spent inside the step (the
-random valid actions are drawn outside the timed region). The core is timed
+random valid actions are drawn outside the timed region), in the default scenario
+(``configs/default.yaml``'s settings, its network generator included: the size-ranked
+fitness network since env v3, Erdos-Renyi before) at ``avg_degree`` links per bank. The core is timed
 with the event stream off (as in training) and on (events built and drained);
 the API through ``InterbankEnv.step`` with its dicts.
 """

@@ -347,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     ben = sub.add_parser(
         "bench", help="bank-steps per second of the core step and of the PettingZoo API",
         description="Time the core step (event stream off, as in training, and on) and the PettingZoo dict API "
-        "for each network size, with random valid actions on an Erdos-Renyi network. Medians over --repeat runs.",
+        "for each network size, with random valid actions, in the default scenario with its network generator (the "
+        "size-ranked fitness network, tiered) at --degree links per bank. Medians over --repeat runs.",
         epilog="Example: interbank bench --banks 10,100,1000 --steps 100 --repeat 3",
     )
     ben.add_argument("--banks", type=_sizes, default=[10, 100, 1000, 10000], help="comma-separated sizes (default 10,100,1000,10000)")
