@@ -91,6 +91,22 @@ def quote(leverage: np.ndarray, market: float, spread_per_leverage: float, max_s
     return np.minimum(market + np.minimum(spread, max_spread), max(ceiling, market))
 
 
+_FEW = 32  # up to this many insertions, ``Relationships.remember_keys`` copies the runs between them
+
+
+def _insert_at(a: np.ndarray, points: list[int], values: np.ndarray) -> np.ndarray:
+    """``np.insert(a, points, values)`` for a few non-decreasing ``points``: the runs of ``a``
+    between them copied as slices (a boolean scatter of every entry costs several times more)."""
+    if not points:
+        return a
+    pieces, start = [], 0
+    for j, p in enumerate(points):
+        pieces += [a[start:p], values[j:j + 1]]
+        start = p
+    pieces.append(a[start:])
+    return np.concatenate(pieces)
+
+
 class Relationships:
     """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
     over within the last ``memory`` steps, with the step of their last dealing.
@@ -125,15 +141,22 @@ class Relationships:
         key, last = self.alive(t)
         if last is self.last:
             last = last.copy()
+        self._alive = None  # the keys may stay the same array below: ``alive`` must not answer from before
         # a sorted merge: known pairs get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         # a new key is known where the key at its insertion point is itself (past the end: not)
         known = key[np.minimum(at, key.size - 1)] == new if key.size else np.zeros(new.size, bool)
         last[at[known]] = t
+        unknown = ~known
+        added = new[unknown]
+        if added.size <= _FEW:  # most pairs dealt are known (relationships repeat): a few to insert
+            points = at[unknown].tolist()
+            self.key = _insert_at(key, points, added)
+            self.last = _insert_at(last, points, np.full(added.size, t, np.int64))
+            return
         # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
         # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
-        added = new[~known]
-        pos = at[~known] + np.arange(added.size)
+        pos = at[unknown] + np.arange(added.size)
         old = np.ones(key.size + added.size, dtype=bool)
         old[pos] = False
         self.key = np.empty(old.size, np.int64)

@@ -214,6 +214,30 @@ def test_the_pairs_asked_for_at_a_step_do_not_hide_the_pairs_remembered_then():
     assert rel.last.tolist() == [3, 3] and len(rel) == 2
 
 
+@pytest.mark.parametrize("fresh", [0, 3, 40])
+def test_relationships_keep_the_last_step_each_pair_dealt_whether_few_or_many_pairs_are_new(fresh):
+    """Against a dict of pair -> last step: known pairs get the new step, new pairs join in key
+    order (a few are inserted run by run, many at once), pairs past the memory are forgotten; the
+    same step's pairs reflect what was remembered then (no answer from before the remember)."""
+    rng = np.random.default_rng(fresh)
+    n, memory = 40, 5
+    rel, expected = funding.Relationships(n=n, memory=memory), {}
+    for t in range(12):
+        known = list(expected)
+        pick = [known[i] for i in rng.choice(len(known), min(len(known), 10), replace=False)] if known else []
+        pairs = pick + [tuple(rng.integers(0, n, 2).tolist()) for _ in range(fresh)]
+        lender = np.array([p[0] for p in pairs], np.int64)
+        borrower = np.array([p[1] for p in pairs], np.int64)
+        rel.pairs(t)  # the funding market asks first, then remembers the step's pairs
+        rel.remember(lender, borrower, t)
+        expected = {p: s for p, s in expected.items() if s >= t - memory} | {p: t for p in pairs}
+        keys = sorted(expected, key=lambda p: p[0] * n + p[1])
+        assert rel.key.tolist() == [p[0] * n + p[1] for p in keys]
+        assert rel.last.tolist() == [expected[p] for p in keys]
+        got = sorted(zip(*map(np.ndarray.tolist, rel.pairs(t))))
+        assert got == sorted(p for p, s in expected.items() if s >= t - memory)
+
+
 def test_the_tiers_follow_the_order_they_are_given_each_call():
     # matching under one order, then another, then the first again gives what each gives when it
     # comes first, and the ranks a caller keeps (the system's, drawn at reset) give the same
