@@ -185,12 +185,12 @@ class _Minimums:
         rwa += w.interbank * loans
         rwa += self.book_weighted
         rwa += w.markets * inv
-        ok = regulation.ratio(self.bs["equity"], rwa, regulation.CAP) >= self.state.min_capital_ratio
+        ok = regulation.at_least(self.bs["equity"], rwa, regulation.CAP, self.state.min_capital_ratio)
         hqla = (1.0 - reg.lcr_market_haircut) * inv
         np.add(positive_cash, hqla, out=hqla)
         net = np.minimum(loans, self.inflow_cap)
         np.subtract(self.outflow, net, out=net)
-        ok &= regulation.ratio(hqla, net, regulation.CAP) >= reg.min_lcr
+        ok &= regulation.at_least(hqla, net, regulation.CAP, reg.min_lcr)
         return ok
 
 
