@@ -108,6 +108,16 @@ def excess_cash(state: BankState, params: Params) -> np.ndarray:
     return np.maximum(state.cash - required_reserves(state, params), 0.0)
 
 
+def trade_sizes(state: BankState, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """(lend, invest) float[n]: the dollars each bank would offer on LEND and put into a market on
+    INVEST now: a share of its excess cash that grows with its risk appetite (at most all of it).
+    The mask tests them and the actions phase trades them (``Figures.trade_sizes``)."""
+    a = params.config.actions
+    excess = excess_cash(state, params)
+    scale = 0.5 + state.risk
+    return np.minimum(a.lend_fraction * scale, 1.0) * excess, np.minimum(a.invest_fraction * scale, 1.0) * excess
+
+
 def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np.ndarray:
     """float[n], annual: the interbank rate each bank would pay on a new loan now: the market rate
     of the last funding round plus its spread, never above the lending facility. ``lev``: the
@@ -199,14 +209,12 @@ def _plus_zero(move: np.ndarray | float) -> bool:
     return bool(np.isscalar(move) and move == 0.0 and not np.signbit(move))
 
 
-def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> np.ndarray:
-    """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet."""
-    a = params.config.actions
-    floor = a.min_trade * state.capital0
-    excess = excess_cash(state, params)
-    scale = 0.5 + state.risk
-    lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
-    invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
+def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray,
+                sizes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet.
+    ``sizes``: ``trade_sizes`` when the caller has them."""
+    floor = params.config.actions.min_trade * state.capital0
+    lend, invest = trade_sizes(state, params) if sizes is None else sizes
     live = state.active  # gone banks: HOLD only
     minimums = _Minimums(state, params, bs, inv_sum)
     mask = np.empty((params.n, N_ACTIONS), dtype=bool)
@@ -254,7 +262,7 @@ INPUTS: dict[str, frozenset[str]] = {
     "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}), "_investment_total": frozenset({"holdings", "price"}),
     "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
-    "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"},
+    "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"}, "_trade": frozenset({"cash", "deposits"}),
     "_booked": frozenset({"income"}),
 }
 """What each figure a ``Figures`` keeps is computed from (state fields; the parameters and the
@@ -271,7 +279,7 @@ class Figures:
     """
 
     __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
-                 "_booked")
+                 "_trade", "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
                  borrowings: np.ndarray | None = None, equity: np.ndarray | None = None,
@@ -281,7 +289,7 @@ class Figures:
         self._sheet: tuple[Sheet, np.ndarray] | None = None
         self._total_assets: np.ndarray | None = None
         self._investment_total: np.ndarray | None = None
-        self._leverage = self._cr = self._lcr = self._mask = None
+        self._leverage = self._cr = self._lcr = self._mask = self._trade = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
         """The figures of the state after code that wrote only the state's fields ``writes``: a new
@@ -368,8 +376,15 @@ class Figures:
     def action_mask(self) -> np.ndarray:
         """bool[n, 5]: ``figures.action_mask``."""
         if self._mask is None:
-            self._mask = action_mask(self.state, self.params, *self.sheet)
+            self._mask = action_mask(self.state, self.params, *self.sheet, self.trade_sizes)
         return self._mask
+
+    @property
+    def trade_sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lend, invest): ``figures.trade_sizes`` (the mask's, shared with the actions phase)."""
+        if self._trade is None:
+            self._trade = trade_sizes(self.state, self.params)
+        return self._trade
 
     @property
     def booked(self) -> np.ndarray:

@@ -57,7 +57,7 @@ from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.columns import gather_cells, gather_rows, scale_columns, update_cells
 from interbank.sim.events import EventLog
-from interbank.sim.figures import Figures, collateral_capacity, excess_cash, momentum, required_reserves
+from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
 from interbank.sim.state import BankState, Params
 
@@ -185,7 +185,8 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     """INVEST and DIVEST trade; LEND offers and BORROW calls are recorded in ``ctx``."""
     a = params.config.actions
     acts = ctx.acts
-    excess = excess_cash(state, params)
+    # the trade sizes of the state as the phase starts (the mask's: the step validated the actions on them)
+    lend, invest = (ctx.figures or Figures(state, params)).trade_sizes
     record = ctx.log.enabled
     m = params.m
 
@@ -197,7 +198,7 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     p = np.exp(logits - logits.max())
     cdf = np.cumsum(p / p.sum())
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
-    buy = np.minimum(a.invest_fraction * (0.5 + state.risk[investors]), 1.0) * excess[investors]
+    buy = invest[investors]
     sellers = (acts == DIVEST).nonzero()[0]
     sell_mkt = _first_largest(scale_columns(gather_rows(state.holdings, sellers), state.price))
     units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt)
@@ -223,10 +224,10 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
         for i, mm, x in zip(sellers.tolist(), sell_mkt.tolist(), (units * executed[sell_mkt]).tolist()):
             ctx.tx[i] = (None, params.markets[mm], x)
 
-    # each LEND-ing bank's offer (0 elsewhere), computed for those banks only
+    # each LEND-ing bank's offer (0 elsewhere)
     lenders = (acts == LEND).nonzero()[0]
     ctx.offers = np.zeros(params.n)
-    ctx.offers[lenders] = np.minimum(a.lend_fraction * (0.5 + state.risk[lenders]), 1.0) * excess[lenders]
+    ctx.offers[lenders] = lend[lenders]
     ctx.calling = acts == BORROW
 
 
