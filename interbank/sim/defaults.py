@@ -155,7 +155,7 @@ def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figur
         losses += l_
         volume += v_
         all_new.append(new)
-        fig = Figures(state, params)  # the state after the closing
+        fig = fig.carry(WRITES)  # the state after the closing (the figures of fixed fields kept)
         eq = fig.equity
         insolvent, illiquid = failing(state, params, eq)
         new = (insolvent | illiquid).nonzero()[0]

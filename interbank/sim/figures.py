@@ -15,6 +15,8 @@ bits, so each caller uses the one it always used. Dollars unless stated.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from interbank.sim import funding, regulation
@@ -108,14 +110,33 @@ def excess_cash(state: BankState, params: Params) -> np.ndarray:
     return np.maximum(state.cash - required_reserves(state, params), 0.0)
 
 
-def trade_sizes(state: BankState, params: Params) -> tuple[np.ndarray, np.ndarray]:
-    """(lend, invest) float[n]: the dollars each bank would offer on LEND and put into a market on
-    INVEST now: a share of its excess cash that grows with its risk appetite (at most all of it).
-    The mask tests them and the actions phase trades them (``Figures.trade_sizes``)."""
+class TradeTerms(NamedTuple):
+    """Each bank's terms of trade: figures of the parameters and of fields fixed at reset (risk
+    appetite, initial equity), the same at every moment of an episode (``Figures.trade_terms``)."""
+
+    lend_share: np.ndarray
+    """float[n]: the share of its excess cash a bank offers on LEND: ``lend_fraction`` x (0.5 + risk), at most 1."""
+    invest_share: np.ndarray
+    """float[n]: the share it puts into a market on INVEST (``invest_fraction``, the same way)."""
+    min_trade: np.ndarray
+    """float[n], dollars: the smallest trade the mask allows: ``min_trade`` x initial equity."""
+
+
+def trade_terms(state: BankState, params: Params) -> TradeTerms:
+    """Every bank's ``TradeTerms``."""
     a = params.config.actions
-    excess = excess_cash(state, params)
     scale = 0.5 + state.risk
-    return np.minimum(a.lend_fraction * scale, 1.0) * excess, np.minimum(a.invest_fraction * scale, 1.0) * excess
+    return TradeTerms(np.minimum(a.lend_fraction * scale, 1.0), np.minimum(a.invest_fraction * scale, 1.0),
+                      a.min_trade * state.capital0)
+
+
+def trade_sizes(state: BankState, params: Params, terms: TradeTerms | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(lend, invest) float[n]: the dollars each bank would offer on LEND and put into a market on
+    INVEST now: its shares (``terms``: ``trade_terms``) of its excess cash. The mask tests them
+    and the actions phase trades them (``Figures.trade_sizes``)."""
+    terms = trade_terms(state, params) if terms is None else terms
+    excess = excess_cash(state, params)
+    return terms.lend_share * excess, terms.invest_share * excess
 
 
 def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np.ndarray:
@@ -209,12 +230,13 @@ def _plus_zero(move: np.ndarray | float) -> bool:
     return bool(np.isscalar(move) and move == 0.0 and not np.signbit(move))
 
 
-def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray,
+def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray, terms: TradeTerms | None = None,
                 sizes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet.
-    ``sizes``: ``trade_sizes`` when the caller has them."""
-    floor = params.config.actions.min_trade * state.capital0
-    lend, invest = trade_sizes(state, params) if sizes is None else sizes
+    ``terms`` and ``sizes``: ``trade_terms`` and ``trade_sizes`` when the caller has them."""
+    terms = trade_terms(state, params) if terms is None else terms
+    floor = terms.min_trade
+    lend, invest = trade_sizes(state, params, terms) if sizes is None else sizes
     live = state.active  # gone banks: HOLD only
     minimums = _Minimums(state, params, bs, inv_sum)
     mask = np.empty((params.n, N_ACTIONS), dtype=bool)
@@ -262,7 +284,8 @@ INPUTS: dict[str, frozenset[str]] = {
     "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}), "_investment_total": frozenset({"holdings", "price"}),
     "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
-    "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"}, "_trade": frozenset({"cash", "deposits"}),
+    "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"}, "_trade_sizes": frozenset({"cash", "deposits"}),
+    "_trade_terms": frozenset(),
     "_booked": frozenset({"income"}),
 }
 """What each figure a ``Figures`` keeps is computed from (state fields; the parameters and the
@@ -279,7 +302,7 @@ class Figures:
     """
 
     __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
-                 "_trade", "_booked")
+                 "_trade_sizes", "_trade_terms", "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
                  borrowings: np.ndarray | None = None, equity: np.ndarray | None = None,
@@ -289,7 +312,7 @@ class Figures:
         self._sheet: tuple[Sheet, np.ndarray] | None = None
         self._total_assets: np.ndarray | None = None
         self._investment_total: np.ndarray | None = None
-        self._leverage = self._cr = self._lcr = self._mask = self._trade = None
+        self._leverage = self._cr = self._lcr = self._mask = self._trade_sizes = self._trade_terms = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
         """The figures of the state after code that wrote only the state's fields ``writes``: a new
@@ -376,15 +399,22 @@ class Figures:
     def action_mask(self) -> np.ndarray:
         """bool[n, 5]: ``figures.action_mask``."""
         if self._mask is None:
-            self._mask = action_mask(self.state, self.params, *self.sheet, self.trade_sizes)
+            self._mask = action_mask(self.state, self.params, *self.sheet, self.trade_terms, self.trade_sizes)
         return self._mask
+
+    @property
+    def trade_terms(self) -> TradeTerms:
+        """``figures.trade_terms``: of the fields fixed at reset, kept whatever is written (``carry``)."""
+        if self._trade_terms is None:
+            self._trade_terms = trade_terms(self.state, self.params)
+        return self._trade_terms
 
     @property
     def trade_sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """(lend, invest): ``figures.trade_sizes`` (the mask's, shared with the actions phase)."""
-        if self._trade is None:
-            self._trade = trade_sizes(self.state, self.params)
-        return self._trade
+        if self._trade_sizes is None:
+            self._trade_sizes = trade_sizes(self.state, self.params, self.trade_terms)
+        return self._trade_sizes
 
     @property
     def booked(self) -> np.ndarray:
