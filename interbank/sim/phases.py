@@ -521,9 +521,10 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
     fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
     inv = fig.investment_total if fig is not None else None
+    required = required_reserves(state, params)  # (deposits stand through the phase)
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
-        need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
+        need = _live(np.maximum(required - state.cash, 0.0), gone)
         need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
         # drawn by the banks in need only (elsewhere min(0, capacity) is 0)
         needy = (need != 0).nonzero()[0]
@@ -532,8 +533,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         if draw.any():
             state.cb_loans += draw
             state.cash += draw
-            cb_events(state, params, ctx.log, "lending_facility", draw)
-            src["facility"] += float(draw.sum())
+            src["facility"] += cb_events(state, params, ctx.log, "lending_facility", draw)
     # b) obligations still beyond cash: fire sale of market positions
     owe = _live(np.maximum(-state.cash, 0.0), gone)
     if owe.any():
@@ -547,15 +547,17 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     if owe.any():
         disc = 1.0 - cfg.clearing.book_discount
         sold = np.minimum(owe / disc, state.book)
+        paid, face = sold * disc, float(sold.sum())
+        received = float(paid.sum())
         state.book -= sold
-        state.cash += sold * disc
-        state.book_sales += float(sold.sum())
+        state.cash += paid
+        state.book_sales += face
         state.income["other"] -= sold * (1.0 - disc)
-        state.accounts.investors_cash -= float((sold * disc).sum())
-        state.accounts.investors_book += float(sold.sum())
-        src["book_sale"] += float((sold * disc).sum())
+        state.accounts.investors_cash -= received
+        state.accounts.investors_book += face
+        src["book_sale"] += received
     # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
-    src["unmet"] += float(_live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone).sum())
+    src["unmet"] += float(_live(np.maximum(required - state.cash, 0.0), gone).sum())
 
 
 # ----------------------------------------------------------------- 8. booking
