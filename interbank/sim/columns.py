@@ -109,19 +109,28 @@ def set_rows(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         a[:, j][rows] = values[:, j]
 
 
-def gather_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``a[rows, cols]`` of a 2-D array, through its flat view when it is C-ordered."""
+def flat_cells(rows: np.ndarray, cols: np.ndarray, m: int) -> np.ndarray:
+    """The positions of the cells ``(rows, cols)`` in the flat view of a C-ordered array of ``m``
+    columns: ``at`` for ``gather_cells`` and ``update_cells``, worked out once for arrays of one shape."""
+    return rows * m + cols
+
+
+def gather_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    """``a[rows, cols]`` of a 2-D array, through its flat view when it is C-ordered (``at``: ``flat_cells``
+    when the caller has them)."""
     if a.flags.c_contiguous:
-        return a.reshape(-1)[rows * a.shape[1] + cols]
+        return a.reshape(-1)[flat_cells(rows, cols, a.shape[1]) if at is None else at]
     return a[rows, cols]
 
 
-def update_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, op: np.ufunc, values: np.ndarray | float) -> None:
+def update_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, op: np.ufunc, values: np.ndarray | float,
+                 at: np.ndarray | None = None) -> None:
     """``a[rows, cols] = op(a[rows, cols], values)`` in place (distinct cells: what ``a[rows, cols]
-    += values`` does), through the flat view when ``a`` is C-ordered."""
+    += values`` does), through the flat view when ``a`` is C-ordered (``at``: ``flat_cells`` when
+    the caller has them)."""
     if a.flags.c_contiguous:
         flat = a.reshape(-1)  # a view: writing it writes ``a``
-        at = rows * a.shape[1] + cols
+        at = flat_cells(rows, cols, a.shape[1]) if at is None else at
         flat[at] = op(flat[at], values)
     else:
         a[rows, cols] = op(a[rows, cols], values)

@@ -55,7 +55,7 @@ import numpy as np
 
 from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
-from interbank.sim.columns import gather_cells, gather_rows, scale_columns, update_cells
+from interbank.sim.columns import flat_cells, gather_cells, gather_rows, update_cells
 from interbank.sim.events import EventLog
 from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
@@ -185,8 +185,9 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     """INVEST and DIVEST trade; LEND offers and BORROW calls are recorded in ``ctx``."""
     a = params.config.actions
     acts = ctx.acts
-    # the trade sizes of the state as the phase starts (the mask's: the step validated the actions on them)
-    lend, invest = (ctx.figures or Figures(state, params)).trade_sizes
+    # the figures of the state as the phase starts (the mask's: the step validated the actions on them)
+    fig = ctx.figures or Figures(state, params)
+    lend, invest = fig.trade_sizes
     record = ctx.log.enabled
     m = params.m
 
@@ -200,22 +201,25 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
     buy = invest[investors]
     sellers = (acts == DIVEST).nonzero()[0]
-    sell_mkt = _first_largest(scale_columns(gather_rows(state.holdings, sellers), state.price))
-    units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt)
+    # each seller's largest position (the sheet's values: units x price, as over these rows alone)
+    sell_mkt = _first_largest(gather_rows(fig.sheet[0]["investments"], sellers))
+    # the cells traded, positions in the flat views of the holdings and of their basis (one shape)
+    bought_at, sold_at = flat_cells(investors, buy_mkt, m), flat_cells(sellers, sell_mkt, m)
+    units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt, sold_at)
     flow = (np.bincount(buy_mkt, weights=buy, minlength=m)
             - np.bincount(sell_mkt, weights=units * state.price[sell_mkt], minlength=m))
     ctx.flow += flow
     executed = state.price * np.exp(0.5 * params.config.markets.impact * flow / state.depth)
     if investors.size:
         bought = buy / executed[buy_mkt]
-        update_cells(state.holdings, investors, buy_mkt, np.add, bought)
-        update_cells(state.basis, investors, buy_mkt, np.add, buy)
+        update_cells(state.holdings, investors, buy_mkt, np.add, bought, bought_at)
+        update_cells(state.basis, investors, buy_mkt, np.add, buy, bought_at)
         state.cash[investors] -= buy
         state.accounts.trade(-np.bincount(buy_mkt, weights=bought, minlength=m), -buy)
     if sellers.size:
         proceeds = units * executed[sell_mkt]
-        update_cells(state.holdings, sellers, sell_mkt, np.subtract, units)
-        update_cells(state.basis, sellers, sell_mkt, np.multiply, 1.0 - a.divest_fraction)
+        update_cells(state.holdings, sellers, sell_mkt, np.subtract, units, sold_at)
+        update_cells(state.basis, sellers, sell_mkt, np.multiply, 1.0 - a.divest_fraction, sold_at)
         state.cash[sellers] += proceeds
         state.accounts.trade(np.bincount(sell_mkt, weights=units, minlength=m), proceeds)
     if record:
