@@ -121,13 +121,16 @@ def phase(reads: tuple[str, ...], writes: tuple[str, ...]) -> Callable[[Callable
 
 
 def _first_largest(values: np.ndarray) -> np.ndarray:
-    """``np.argmax(values, axis=1)`` for a 2-D float array without NaN, a column at a time."""
-    best = values[:, 0].copy()
+    """``np.argmax(values, axis=1)`` for a 2-D float array without NaN, a column at a time (the
+    largest so far kept only while a column is left to compare with it)."""
+    m = values.shape[1]
+    best = values[:, 0]
     pick = np.zeros(values.shape[0], np.int64)
-    for j in range(1, values.shape[1]):
+    for j in range(1, m):
         higher = values[:, j] > best
         pick[higher] = j
-        np.maximum(best, values[:, j], out=best)
+        if j < m - 1:
+            best = np.maximum(best, values[:, j])
     return pick
 
 
