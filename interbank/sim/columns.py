@@ -29,8 +29,10 @@ def row_sums(a: np.ndarray) -> np.ndarray:
     m = a.shape[1]
     if m == 0 or m >= _SEQUENTIAL:
         return a.sum(axis=1)
-    out = a[:, 0].copy()
-    for j in range(1, m):
+    if m == 1:
+        return a[:, 0].copy()
+    out = a[:, 0] + a[:, 1]
+    for j in range(2, m):
         out += a[:, j]
     return out
 

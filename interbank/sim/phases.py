@@ -532,9 +532,9 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
         need = _live(np.maximum(required - state.cash, 0.0), gone)
-        need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
-        # drawn by the banks in need only (elsewhere min(0, capacity) is 0)
-        needy = (need != 0).nonzero()[0]
+        # drawn by the banks in need only (elsewhere min(0, capacity) is 0); rounding dust, a need
+        # below 1e-9 of initial equity, is not a facility draw: those banks are left out too
+        needy = (~(need < 1e-9 * state.capital0) & (need != 0)).nonzero()[0]
         draw = np.zeros(params.n)
         draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
         if draw.any():
