@@ -130,6 +130,24 @@ def trade_terms(state: BankState, params: Params) -> TradeTerms:
                       a.min_trade * state.capital0)
 
 
+class Tolerances(NamedTuple):
+    """Each bank's rounding tolerances: figures of fields fixed at reset (initial equity and
+    leverage), the same at every moment of an episode (``Figures.tolerances``)."""
+
+    dust: np.ndarray
+    """float[n], dollars: 1e-9 of initial equity: a reserve need below it is rounding (no facility draw)."""
+    zero: np.ndarray
+    """float[n], dollars: 1e-9 of initial assets (equity x leverage): cash or equity within it of 0 is 0."""
+    minus_zero: np.ndarray
+    """float[n], dollars: ``-zero``."""
+
+
+def tolerances(state: BankState, params: Params) -> Tolerances:
+    """Every bank's ``Tolerances``."""
+    zero = 1e-9 * state.capital0 * state.target_leverage
+    return Tolerances(1e-9 * state.capital0, zero, -zero)
+
+
 def trade_sizes(state: BankState, params: Params, terms: TradeTerms | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(lend, invest) float[n]: the dollars each bank would offer on LEND and put into a market on
     INVEST now: its shares (``terms``: ``trade_terms``) of its excess cash. The mask tests them
@@ -285,7 +303,7 @@ INPUTS: dict[str, frozenset[str]] = {
     "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
     "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"}, "_trade_sizes": frozenset({"cash", "deposits"}),
-    "_trade_terms": frozenset(),
+    "_trade_terms": frozenset(), "_tolerances": frozenset(),
     "_booked": frozenset({"income"}),
 }
 """What each figure a ``Figures`` keeps is computed from (state fields; the parameters and the
@@ -302,7 +320,7 @@ class Figures:
     """
 
     __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
-                 "_trade_sizes", "_trade_terms", "_booked")
+                 "_trade_sizes", "_trade_terms", "_tolerances", "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
                  borrowings: np.ndarray | None = None, equity: np.ndarray | None = None,
@@ -312,7 +330,7 @@ class Figures:
         self._sheet: tuple[Sheet, np.ndarray] | None = None
         self._total_assets: np.ndarray | None = None
         self._investment_total: np.ndarray | None = None
-        self._leverage = self._cr = self._lcr = self._mask = self._trade_sizes = self._trade_terms = None
+        self._leverage = self._cr = self._lcr = self._mask = self._trade_sizes = self._trade_terms = self._tolerances = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
         """The figures of the state after code that wrote only the state's fields ``writes``: a new
@@ -408,6 +426,13 @@ class Figures:
         if self._trade_terms is None:
             self._trade_terms = trade_terms(self.state, self.params)
         return self._trade_terms
+
+    @property
+    def tolerances(self) -> Tolerances:
+        """``figures.tolerances``: of the fields fixed at reset, kept whatever is written (``carry``)."""
+        if self._tolerances is None:
+            self._tolerances = tolerances(self.state, self.params)
+        return self._tolerances
 
     @property
     def trade_sizes(self) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,7 @@ from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.columns import flat_cells, gather_cells, gather_rows, update_cells
 from interbank.sim.events import EventLog
-from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves
+from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves, tolerances
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
 from interbank.sim.state import BankState, Params
 
@@ -534,7 +534,8 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         need = _live(np.maximum(required - state.cash, 0.0), gone)
         # drawn by the banks in need only (elsewhere min(0, capacity) is 0); rounding dust, a need
         # below 1e-9 of initial equity, is not a facility draw: those banks are left out too
-        needy = (~(need < 1e-9 * state.capital0) & (need != 0)).nonzero()[0]
+        dust = (fig.tolerances if fig is not None else tolerances(state, params)).dust
+        needy = (~(need < dust) & (need != 0)).nonzero()[0]
         draw = np.zeros(params.n)
         draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
         if draw.any():
