@@ -114,10 +114,9 @@ class TradeTerms(NamedTuple):
     """Each bank's terms of trade: figures of the parameters and of fields fixed at reset (risk
     appetite, initial equity), the same at every moment of an episode (``Figures.trade_terms``)."""
 
-    lend_share: np.ndarray
-    """float[n]: the share of its excess cash a bank offers on LEND: ``lend_fraction`` x (0.5 + risk), at most 1."""
-    invest_share: np.ndarray
-    """float[n]: the share it puts into a market on INVEST (``invest_fraction``, the same way)."""
+    shares: np.ndarray
+    """float[2, n]: the shares of its excess cash a bank offers on LEND (row 0: ``lend_fraction`` x
+    (0.5 + risk), at most 1) and puts into a market on INVEST (row 1: ``invest_fraction``, the same way)."""
     min_trade: np.ndarray
     """float[n], dollars: the smallest trade the mask allows: ``min_trade`` x initial equity."""
 
@@ -126,8 +125,10 @@ def trade_terms(state: BankState, params: Params) -> TradeTerms:
     """Every bank's ``TradeTerms``."""
     a = params.config.actions
     scale = 0.5 + state.risk
-    return TradeTerms(np.minimum(a.lend_fraction * scale, 1.0), np.minimum(a.invest_fraction * scale, 1.0),
-                      a.min_trade * state.capital0)
+    shares = np.empty((2, scale.size))
+    np.minimum(a.lend_fraction * scale, 1.0, out=shares[0])
+    np.minimum(a.invest_fraction * scale, 1.0, out=shares[1])
+    return TradeTerms(shares, a.min_trade * state.capital0)
 
 
 class Tolerances(NamedTuple):
@@ -148,13 +149,12 @@ def tolerances(state: BankState, params: Params) -> Tolerances:
     return Tolerances(1e-9 * state.capital0, zero, -zero)
 
 
-def trade_sizes(state: BankState, params: Params, terms: TradeTerms | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(lend, invest) float[n]: the dollars each bank would offer on LEND and put into a market on
-    INVEST now: its shares (``terms``: ``trade_terms``) of its excess cash. The mask tests them
-    and the actions phase trades them (``Figures.trade_sizes``)."""
+def trade_sizes(state: BankState, params: Params, terms: TradeTerms | None = None) -> np.ndarray:
+    """float[2, n]: the dollars each bank would offer on LEND (row 0) and put into a market on
+    INVEST (row 1) now: its shares (``terms``: ``trade_terms``) of its excess cash. The mask tests
+    them and the actions phase trades them (``Figures.trade_sizes``)."""
     terms = trade_terms(state, params) if terms is None else terms
-    excess = excess_cash(state, params)
-    return terms.lend_share * excess, terms.invest_share * excess
+    return terms.shares * excess_cash(state, params)
 
 
 def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np.ndarray:
@@ -242,6 +242,32 @@ class _Minimums:
         ok &= regulation.at_least(hqla, net, regulation.CAP, reg.min_lcr)
         return ok
 
+    def after_each(self, sizes: np.ndarray) -> np.ndarray:
+        """bool[2, n]: ``after(sizes[0], 0.0)`` (lending) and ``after(0.0, sizes[1])`` (investing),
+        computed together on the two moves stacked: each array operation runs once over 2n entries
+        instead of twice over n (the same operations element for element, so the same booleans)."""
+        reg, w = self.reg, self.reg.risk_weights
+        lo, inv_sum = self.bs["loans_out"], self.inv_sum
+        loans = np.empty(sizes.shape)
+        np.add(lo, sizes[0], out=loans[0])
+        loans[1] = lo
+        inv = np.empty(sizes.shape)
+        inv[0] = inv_sum
+        np.add(inv_sum, sizes[1], out=inv[1])
+        positive_cash = self.state.cash - sizes
+        np.maximum(positive_cash, 0.0, out=positive_cash)
+        rwa = w.cash * positive_cash
+        rwa += w.interbank * loans
+        rwa += self.book_weighted
+        rwa += w.markets * inv
+        ok = regulation.at_least(self.bs["equity"], rwa, regulation.CAP, self.state.min_capital_ratio)
+        hqla = (1.0 - reg.lcr_market_haircut) * inv
+        np.add(positive_cash, hqla, out=hqla)
+        net = np.minimum(loans, self.inflow_cap)
+        np.subtract(self.outflow, net, out=net)
+        ok &= regulation.at_least(hqla, net, regulation.CAP, reg.min_lcr)
+        return ok
+
 
 def _plus_zero(move: np.ndarray | float) -> bool:
     """Whether ``move`` is the scalar +0.0 (no move)."""
@@ -249,18 +275,21 @@ def _plus_zero(move: np.ndarray | float) -> bool:
 
 
 def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray, terms: TradeTerms | None = None,
-                sizes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                sizes: np.ndarray | None = None) -> np.ndarray:
     """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet.
     ``terms`` and ``sizes``: ``trade_terms`` and ``trade_sizes`` when the caller has them."""
     terms = trade_terms(state, params) if terms is None else terms
     floor = terms.min_trade
-    lend, invest = trade_sizes(state, params, terms) if sizes is None else sizes
+    sizes = trade_sizes(state, params, terms) if sizes is None else sizes
     live = state.active  # gone banks: HOLD only
-    minimums = _Minimums(state, params, bs, inv_sum)
+    # LEND (row 0) and INVEST (row 1): a trade of at least the floor that keeps both minimums
+    trade = _Minimums(state, params, bs, inv_sum).after_each(sizes)
+    trade &= sizes >= floor
+    trade &= live
     mask = np.empty((params.n, N_ACTIONS), dtype=bool)
-    mask[:, LEND] = (lend >= floor) & minimums.after(lend, 0.0) & live
+    mask[:, LEND] = trade[0]
     mask[:, BORROW] = (bs["loans_out"] >= floor) & live
-    mask[:, INVEST] = (invest >= floor) & minimums.after(0.0, invest) & live
+    mask[:, INVEST] = trade[1]
     mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
     mask[:, HOLD] = True
     return mask
@@ -435,8 +464,8 @@ class Figures:
         return self._tolerances
 
     @property
-    def trade_sizes(self) -> tuple[np.ndarray, np.ndarray]:
-        """(lend, invest): ``figures.trade_sizes`` (the mask's, shared with the actions phase)."""
+    def trade_sizes(self) -> np.ndarray:
+        """float[2, n], lend and invest: ``figures.trade_sizes`` (the mask's, shared with the actions phase)."""
         if self._trade_sizes is None:
             self._trade_sizes = trade_sizes(self.state, self.params, self.trade_terms)
         return self._trade_sizes
