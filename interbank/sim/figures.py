@@ -359,7 +359,8 @@ class Figures:
         self._sheet: tuple[Sheet, np.ndarray] | None = None
         self._total_assets: np.ndarray | None = None
         self._investment_total: np.ndarray | None = None
-        self._leverage = self._cr = self._lcr = self._mask = self._trade_sizes = self._trade_terms = self._tolerances = None
+        self._leverage = self._cr = self._lcr = self._mask = None
+        self._trade_sizes = self._trade_terms = self._tolerances = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
         """The figures of the state after code that wrote only the state's fields ``writes``: a new
