@@ -12,8 +12,8 @@ bits of the numpy expression it replaces (same operations in the same order):
   cumulative sum, per column;
 - ``a * v`` (``v`` one value per column or per row) and ``max(axis=1, initial=x)`` are exact elementwise;
 - gathers and updates of rows or cells (``a[rows]``, ``a[rows, cols]``, ``a[rows] -= x``) move the
-  same values: numpy copies a fancy-indexed row element block by block, and resolves two index
-  arrays through a slower iterator than one flat index.
+  same values: numpy copies a fancy-indexed row element block by block (``take`` copies it
+  whole), and resolves two index arrays through a slower iterator than one flat index.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ def row_sums(a: np.ndarray) -> np.ndarray:
     m = a.shape[1]
     if m == 0 or m >= _SEQUENTIAL:
         return a.sum(axis=1)
-    out = a[:, 0].copy()
-    for j in range(1, m):
+    if m == 1:
+        return a[:, 0].copy()
+    out = a[:, 0] + a[:, 1]
+    for j in range(2, m):
         out += a[:, j]
     return out
 
@@ -89,11 +91,9 @@ def row_max(a: np.ndarray, initial: float) -> np.ndarray:
 
 
 def gather_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``a[rows]`` of a 2-D array (a new C-ordered array), gathered a column at a time."""
-    out = np.empty((rows.size, a.shape[1]), dtype=a.dtype)
-    for j in range(a.shape[1]):
-        out[:, j] = a[:, j][rows]
-    return out
+    """``a[rows]`` of a 2-D array (a new C-ordered array), by ``take`` (which copies each row as one
+    block: a third to a fifth of the time of a column at a time, and of the fancy index)."""
+    return a.take(rows, axis=0)
 
 
 def subtract_rows(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -109,19 +109,28 @@ def set_rows(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         a[:, j][rows] = values[:, j]
 
 
-def gather_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``a[rows, cols]`` of a 2-D array, through its flat view when it is C-ordered."""
+def flat_cells(rows: np.ndarray, cols: np.ndarray, m: int) -> np.ndarray:
+    """The positions of the cells ``(rows, cols)`` in the flat view of a C-ordered array of ``m``
+    columns: ``at`` for ``gather_cells`` and ``update_cells``, worked out once for arrays of one shape."""
+    return rows * m + cols
+
+
+def gather_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    """``a[rows, cols]`` of a 2-D array, through its flat view when it is C-ordered (``at``: ``flat_cells``
+    when the caller has them)."""
     if a.flags.c_contiguous:
-        return a.reshape(-1)[rows * a.shape[1] + cols]
+        return a.reshape(-1)[flat_cells(rows, cols, a.shape[1]) if at is None else at]
     return a[rows, cols]
 
 
-def update_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, op: np.ufunc, values: np.ndarray | float) -> None:
+def update_cells(a: np.ndarray, rows: np.ndarray, cols: np.ndarray, op: np.ufunc, values: np.ndarray | float,
+                 at: np.ndarray | None = None) -> None:
     """``a[rows, cols] = op(a[rows, cols], values)`` in place (distinct cells: what ``a[rows, cols]
-    += values`` does), through the flat view when ``a`` is C-ordered."""
+    += values`` does), through the flat view when ``a`` is C-ordered (``at``: ``flat_cells`` when
+    the caller has them)."""
     if a.flags.c_contiguous:
         flat = a.reshape(-1)  # a view: writing it writes ``a``
-        at = rows * a.shape[1] + cols
+        at = flat_cells(rows, cols, a.shape[1]) if at is None else at
         flat[at] = op(flat[at], values)
     else:
         a[rows, cols] = op(a[rows, cols], values)

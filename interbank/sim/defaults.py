@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from interbank.sim.clearing import CLEARING_MODELS
 from interbank.sim.events import EventLog
-from interbank.sim.figures import Figures, investment_total
+from interbank.sim.figures import Figures, Tolerances, investment_total, tolerances
 from interbank.sim.operations import fire_sell, impact
 from interbank.sim.state import FROZEN, BankState, Params
 
@@ -116,17 +116,19 @@ def close(state: BankState, params: Params, banks: np.ndarray, cause: str, fig: 
     return losses, float(sold.sum())
 
 
-def failing(state: BankState, params: Params, eq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def failing(state: BankState, params: Params, eq: np.ndarray,
+            tol: Tolerances | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(insolvent, illiquid) bool[n] of active banks, from the equity ``eq``. Illiquid: cash still
     below zero (an obligation it could not pay after funding, fire sales, the facility and book
     sales). Insolvent: the others with equity < 0 (<= 0 with ``clearing.default_at_zero_equity``;
-    zero meaning within 1e-9 of the bank's initial assets, to absorb rounding)."""
-    tol = 1e-9 * state.capital0 * state.target_leverage
-    illiquid = state.active & (state.cash < -tol)
+    zero meaning within 1e-9 of the bank's initial assets, to absorb rounding: ``tol``, the
+    ``figures.tolerances`` when the caller has them)."""
+    tol = tolerances(state, params) if tol is None else tol
+    illiquid = state.active & (state.cash < tol.minus_zero)
     if params.config.clearing.default_at_zero_equity:
-        insolvent = state.active & ~illiquid & (eq <= tol)
+        insolvent = state.active & ~illiquid & (eq <= tol.zero)
     else:
-        insolvent = state.active & ~illiquid & (eq < -tol)
+        insolvent = state.active & ~illiquid & (eq < tol.minus_zero)
     return insolvent, illiquid
 
 
@@ -137,8 +139,8 @@ def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figur
     of the state it leaves: its equity computed)."""
     t = state.t
     names = params.names
-    eq = fig.equity
-    insolvent, illiquid = failing(state, params, eq)
+    eq, tol = fig.equity, fig.tolerances
+    insolvent, illiquid = failing(state, params, eq, tol)
     new = (insolvent | illiquid).nonzero()[0]
     if new.size == 0:
         return new, 0, fig
@@ -155,9 +157,9 @@ def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figur
         losses += l_
         volume += v_
         all_new.append(new)
-        fig = Figures(state, params)  # the state after the closing
+        fig = fig.carry(WRITES)  # the state after the closing (the figures of fixed fields kept)
         eq = fig.equity
-        insolvent, illiquid = failing(state, params, eq)
+        insolvent, illiquid = failing(state, params, eq, tol)
         new = (insolvent | illiquid).nonzero()[0]
     out = np.concatenate(all_new)
     state.total_defaults += int(out.size)

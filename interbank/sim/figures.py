@@ -15,6 +15,8 @@ bits, so each caller uses the one it always used. Dollars unless stated.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from interbank.sim import funding, regulation
@@ -108,6 +110,53 @@ def excess_cash(state: BankState, params: Params) -> np.ndarray:
     return np.maximum(state.cash - required_reserves(state, params), 0.0)
 
 
+class TradeTerms(NamedTuple):
+    """Each bank's terms of trade: figures of the parameters and of fields fixed at reset (risk
+    appetite, initial equity), the same at every moment of an episode (``Figures.trade_terms``)."""
+
+    shares: np.ndarray
+    """float[2, n]: the shares of its excess cash a bank offers on LEND (row 0: ``lend_fraction`` x
+    (0.5 + risk), at most 1) and puts into a market on INVEST (row 1: ``invest_fraction``, the same way)."""
+    min_trade: np.ndarray
+    """float[n], dollars: the smallest trade the mask allows: ``min_trade`` x initial equity."""
+
+
+def trade_terms(state: BankState, params: Params) -> TradeTerms:
+    """Every bank's ``TradeTerms``."""
+    a = params.config.actions
+    scale = 0.5 + state.risk
+    shares = np.empty((2, scale.size))
+    np.minimum(a.lend_fraction * scale, 1.0, out=shares[0])
+    np.minimum(a.invest_fraction * scale, 1.0, out=shares[1])
+    return TradeTerms(shares, a.min_trade * state.capital0)
+
+
+class Tolerances(NamedTuple):
+    """Each bank's rounding tolerances: figures of fields fixed at reset (initial equity and
+    leverage), the same at every moment of an episode (``Figures.tolerances``)."""
+
+    dust: np.ndarray
+    """float[n], dollars: 1e-9 of initial equity: a reserve need below it is rounding (no facility draw)."""
+    zero: np.ndarray
+    """float[n], dollars: 1e-9 of initial assets (equity x leverage): cash or equity within it of 0 is 0."""
+    minus_zero: np.ndarray
+    """float[n], dollars: ``-zero``."""
+
+
+def tolerances(state: BankState, params: Params) -> Tolerances:
+    """Every bank's ``Tolerances``."""
+    zero = 1e-9 * state.capital0 * state.target_leverage
+    return Tolerances(1e-9 * state.capital0, zero, -zero)
+
+
+def trade_sizes(state: BankState, params: Params, terms: TradeTerms | None = None) -> np.ndarray:
+    """float[2, n]: the dollars each bank would offer on LEND (row 0) and put into a market on
+    INVEST (row 1) now: its shares (``terms``: ``trade_terms``) of its excess cash. The mask tests
+    them and the actions phase trades them (``Figures.trade_sizes``)."""
+    terms = trade_terms(state, params) if terms is None else terms
+    return terms.shares * excess_cash(state, params)
+
+
 def quote(state: BankState, params: Params, lev: np.ndarray | None = None) -> np.ndarray:
     """float[n], annual: the interbank rate each bank would pay on a new loan now: the market rate
     of the last funding round plus its spread, never above the lending facility. ``lev``: the
@@ -185,12 +234,38 @@ class _Minimums:
         rwa += w.interbank * loans
         rwa += self.book_weighted
         rwa += w.markets * inv
-        ok = regulation.ratio(self.bs["equity"], rwa, regulation.CAP) >= self.state.min_capital_ratio
+        ok = regulation.at_least(self.bs["equity"], rwa, regulation.CAP, self.state.min_capital_ratio)
         hqla = (1.0 - reg.lcr_market_haircut) * inv
         np.add(positive_cash, hqla, out=hqla)
         net = np.minimum(loans, self.inflow_cap)
         np.subtract(self.outflow, net, out=net)
-        ok &= regulation.ratio(hqla, net, regulation.CAP) >= reg.min_lcr
+        ok &= regulation.at_least(hqla, net, regulation.CAP, reg.min_lcr)
+        return ok
+
+    def after_each(self, sizes: np.ndarray) -> np.ndarray:
+        """bool[2, n]: ``after(sizes[0], 0.0)`` (lending) and ``after(0.0, sizes[1])`` (investing),
+        computed together on the two moves stacked: each array operation runs once over 2n entries
+        instead of twice over n (the same operations element for element, so the same booleans)."""
+        reg, w = self.reg, self.reg.risk_weights
+        lo, inv_sum = self.bs["loans_out"], self.inv_sum
+        loans = np.empty(sizes.shape)
+        np.add(lo, sizes[0], out=loans[0])
+        loans[1] = lo
+        inv = np.empty(sizes.shape)
+        inv[0] = inv_sum
+        np.add(inv_sum, sizes[1], out=inv[1])
+        positive_cash = self.state.cash - sizes
+        np.maximum(positive_cash, 0.0, out=positive_cash)
+        rwa = w.cash * positive_cash
+        rwa += w.interbank * loans
+        rwa += self.book_weighted
+        rwa += w.markets * inv
+        ok = regulation.at_least(self.bs["equity"], rwa, regulation.CAP, self.state.min_capital_ratio)
+        hqla = (1.0 - reg.lcr_market_haircut) * inv
+        np.add(positive_cash, hqla, out=hqla)
+        net = np.minimum(loans, self.inflow_cap)
+        np.subtract(self.outflow, net, out=net)
+        ok &= regulation.at_least(hqla, net, regulation.CAP, reg.min_lcr)
         return ok
 
 
@@ -199,20 +274,22 @@ def _plus_zero(move: np.ndarray | float) -> bool:
     return bool(np.isscalar(move) and move == 0.0 and not np.signbit(move))
 
 
-def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray) -> np.ndarray:
-    """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet."""
-    a = params.config.actions
-    floor = a.min_trade * state.capital0
-    excess = excess_cash(state, params)
-    scale = 0.5 + state.risk
-    lend = np.minimum(a.lend_fraction * scale, 1.0) * excess
-    invest = np.minimum(a.invest_fraction * scale, 1.0) * excess
+def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray, terms: TradeTerms | None = None,
+                sizes: np.ndarray | None = None) -> np.ndarray:
+    """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet.
+    ``terms`` and ``sizes``: ``trade_terms`` and ``trade_sizes`` when the caller has them."""
+    terms = trade_terms(state, params) if terms is None else terms
+    floor = terms.min_trade
+    sizes = trade_sizes(state, params, terms) if sizes is None else sizes
     live = state.active  # gone banks: HOLD only
-    minimums = _Minimums(state, params, bs, inv_sum)
+    # LEND (row 0) and INVEST (row 1): a trade of at least the floor that keeps both minimums
+    trade = _Minimums(state, params, bs, inv_sum).after_each(sizes)
+    trade &= sizes >= floor
+    trade &= live
     mask = np.empty((params.n, N_ACTIONS), dtype=bool)
-    mask[:, LEND] = (lend >= floor) & minimums.after(lend, 0.0) & live
+    mask[:, LEND] = trade[0]
     mask[:, BORROW] = (bs["loans_out"] >= floor) & live
-    mask[:, INVEST] = (invest >= floor) & minimums.after(0.0, invest) & live
+    mask[:, INVEST] = trade[1]
     mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
     mask[:, HOLD] = True
     return mask
@@ -254,7 +331,8 @@ INPUTS: dict[str, frozenset[str]] = {
     "_lo": frozenset({"ledger"}), "_bo": frozenset({"ledger"}), "_investment_total": frozenset({"holdings", "price"}),
     "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
-    "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"},
+    "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"}, "_trade_sizes": frozenset({"cash", "deposits"}),
+    "_trade_terms": frozenset(), "_tolerances": frozenset(),
     "_booked": frozenset({"income"}),
 }
 """What each figure a ``Figures`` keeps is computed from (state fields; the parameters and the
@@ -271,7 +349,7 @@ class Figures:
     """
 
     __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
-                 "_booked")
+                 "_trade_sizes", "_trade_terms", "_tolerances", "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
                  borrowings: np.ndarray | None = None, equity: np.ndarray | None = None,
@@ -282,6 +360,7 @@ class Figures:
         self._total_assets: np.ndarray | None = None
         self._investment_total: np.ndarray | None = None
         self._leverage = self._cr = self._lcr = self._mask = None
+        self._trade_sizes = self._trade_terms = self._tolerances = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
         """The figures of the state after code that wrote only the state's fields ``writes``: a new
@@ -368,8 +447,29 @@ class Figures:
     def action_mask(self) -> np.ndarray:
         """bool[n, 5]: ``figures.action_mask``."""
         if self._mask is None:
-            self._mask = action_mask(self.state, self.params, *self.sheet)
+            self._mask = action_mask(self.state, self.params, *self.sheet, self.trade_terms, self.trade_sizes)
         return self._mask
+
+    @property
+    def trade_terms(self) -> TradeTerms:
+        """``figures.trade_terms``: of the fields fixed at reset, kept whatever is written (``carry``)."""
+        if self._trade_terms is None:
+            self._trade_terms = trade_terms(self.state, self.params)
+        return self._trade_terms
+
+    @property
+    def tolerances(self) -> Tolerances:
+        """``figures.tolerances``: of the fields fixed at reset, kept whatever is written (``carry``)."""
+        if self._tolerances is None:
+            self._tolerances = tolerances(self.state, self.params)
+        return self._tolerances
+
+    @property
+    def trade_sizes(self) -> np.ndarray:
+        """float[2, n], lend and invest: ``figures.trade_sizes`` (the mask's, shared with the actions phase)."""
+        if self._trade_sizes is None:
+            self._trade_sizes = trade_sizes(self.state, self.params, self.trade_terms)
+        return self._trade_sizes
 
     @property
     def booked(self) -> np.ndarray:

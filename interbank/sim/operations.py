@@ -74,21 +74,23 @@ def reprice(state: BankState, params: Params) -> None:
     state.accounts.add("market_moves", float(units_outstanding(state) @ (state.price - before)))
 
 
-def cb_events(state: BankState, params: Params, log: EventLog, operation: str, amounts: np.ndarray) -> None:
+def cb_events(state: BankState, params: Params, log: EventLog, operation: str, amounts: np.ndarray) -> float:
     """Record central bank facility use (``lending_facility`` or ``repayment``, dollars per bank;
-    one ``central_bank`` event per bank with a positive amount). Writes cb_lent, accounts."""
+    one ``central_bank`` event per bank with a positive amount). Returns the amounts' total
+    (``amounts.sum()``). Writes cb_lent, accounts."""
+    total = float(amounts.sum())
     if operation == "lending_facility":
-        state.cb_lent += float(amounts.sum())
-        state.accounts.central_bank -= float(amounts.sum())
+        state.cb_lent += total
+        state.accounts.central_bank -= total
     elif operation == "repayment":
-        state.accounts.central_bank += float(amounts.sum())
-    if not log.enabled:
-        return
-    for i in (amounts > 0).nonzero()[0].tolist():
-        log.emit(state.t, "central_bank", {
-            "operation": operation, "bank": params.names[i], "amount": float(amounts[i]),
-            "rate": state.lending_rate, "value": None,
-        })
+        state.accounts.central_bank += total
+    if log.enabled:
+        for i in (amounts > 0).nonzero()[0].tolist():
+            log.emit(state.t, "central_bank", {
+                "operation": operation, "bank": params.names[i], "amount": float(amounts[i]),
+                "rate": state.lending_rate, "value": None,
+            })
+    return total
 
 
 def book_profits(state: BankState, params: Params, log: EventLog, t: int) -> None:

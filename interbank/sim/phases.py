@@ -55,9 +55,9 @@ import numpy as np
 
 from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
-from interbank.sim.columns import gather_cells, gather_rows, scale_columns, update_cells
+from interbank.sim.columns import flat_cells, gather_cells, gather_rows, update_cells
 from interbank.sim.events import EventLog
-from interbank.sim.figures import Figures, collateral_capacity, excess_cash, momentum, required_reserves
+from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves, tolerances
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
 from interbank.sim.state import BankState, Params
 
@@ -121,13 +121,16 @@ def phase(reads: tuple[str, ...], writes: tuple[str, ...]) -> Callable[[Callable
 
 
 def _first_largest(values: np.ndarray) -> np.ndarray:
-    """``np.argmax(values, axis=1)`` for a 2-D float array without NaN, a column at a time."""
-    best = values[:, 0].copy()
+    """``np.argmax(values, axis=1)`` for a 2-D float array without NaN, a column at a time (the
+    largest so far kept only while a column is left to compare with it)."""
+    m = values.shape[1]
+    best = values[:, 0]
     pick = np.zeros(values.shape[0], np.int64)
-    for j in range(1, values.shape[1]):
+    for j in range(1, m):
         higher = values[:, j] > best
         pick[higher] = j
-        np.maximum(best, values[:, j], out=best)
+        if j < m - 1:
+            best = np.maximum(best, values[:, j])
     return pick
 
 
@@ -185,7 +188,9 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     """INVEST and DIVEST trade; LEND offers and BORROW calls are recorded in ``ctx``."""
     a = params.config.actions
     acts = ctx.acts
-    excess = excess_cash(state, params)
+    # the figures of the state as the phase starts (the mask's: the step validated the actions on them)
+    fig = ctx.figures or Figures(state, params)
+    lend, invest = fig.trade_sizes
     record = ctx.log.enabled
     m = params.m
 
@@ -197,24 +202,27 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     p = np.exp(logits - logits.max())
     cdf = np.cumsum(p / p.sum())
     buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
-    buy = np.minimum(a.invest_fraction * (0.5 + state.risk[investors]), 1.0) * excess[investors]
+    buy = invest[investors]
     sellers = (acts == DIVEST).nonzero()[0]
-    sell_mkt = _first_largest(scale_columns(gather_rows(state.holdings, sellers), state.price))
-    units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt)
+    # each seller's largest position (the sheet's values: units x price, as over these rows alone)
+    sell_mkt = _first_largest(gather_rows(fig.sheet[0]["investments"], sellers))
+    # the cells traded, positions in the flat views of the holdings and of their basis (one shape)
+    bought_at, sold_at = flat_cells(investors, buy_mkt, m), flat_cells(sellers, sell_mkt, m)
+    units = a.divest_fraction * gather_cells(state.holdings, sellers, sell_mkt, sold_at)
     flow = (np.bincount(buy_mkt, weights=buy, minlength=m)
             - np.bincount(sell_mkt, weights=units * state.price[sell_mkt], minlength=m))
     ctx.flow += flow
     executed = state.price * np.exp(0.5 * params.config.markets.impact * flow / state.depth)
     if investors.size:
         bought = buy / executed[buy_mkt]
-        update_cells(state.holdings, investors, buy_mkt, np.add, bought)
-        update_cells(state.basis, investors, buy_mkt, np.add, buy)
+        update_cells(state.holdings, investors, buy_mkt, np.add, bought, bought_at)
+        update_cells(state.basis, investors, buy_mkt, np.add, buy, bought_at)
         state.cash[investors] -= buy
         state.accounts.trade(-np.bincount(buy_mkt, weights=bought, minlength=m), -buy)
     if sellers.size:
         proceeds = units * executed[sell_mkt]
-        update_cells(state.holdings, sellers, sell_mkt, np.subtract, units)
-        update_cells(state.basis, sellers, sell_mkt, np.multiply, 1.0 - a.divest_fraction)
+        update_cells(state.holdings, sellers, sell_mkt, np.subtract, units, sold_at)
+        update_cells(state.basis, sellers, sell_mkt, np.multiply, 1.0 - a.divest_fraction, sold_at)
         state.cash[sellers] += proceeds
         state.accounts.trade(np.bincount(sell_mkt, weights=units, minlength=m), proceeds)
     if record:
@@ -223,10 +231,10 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
         for i, mm, x in zip(sellers.tolist(), sell_mkt.tolist(), (units * executed[sell_mkt]).tolist()):
             ctx.tx[i] = (None, params.markets[mm], x)
 
-    # each LEND-ing bank's offer (0 elsewhere), computed for those banks only
+    # each LEND-ing bank's offer (0 elsewhere)
     lenders = (acts == LEND).nonzero()[0]
     ctx.offers = np.zeros(params.n)
-    ctx.offers[lenders] = np.minimum(a.lend_fraction * (0.5 + state.risk[lenders]), 1.0) * excess[lenders]
+    ctx.offers[lenders] = lend[lenders]
     ctx.calling = acts == BORROW
 
 
@@ -518,19 +526,20 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
     fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
     inv = fig.investment_total if fig is not None else None
+    required = required_reserves(state, params)  # (deposits stand through the phase)
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
-        need = _live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone)
-        need[need < 1e-9 * state.capital0] = 0.0  # rounding dust is not a facility draw
-        # drawn by the banks in need only (elsewhere min(0, capacity) is 0)
-        needy = (need != 0).nonzero()[0]
+        need = _live(np.maximum(required - state.cash, 0.0), gone)
+        # drawn by the banks in need only (elsewhere min(0, capacity) is 0); rounding dust, a need
+        # below 1e-9 of initial equity, is not a facility draw: those banks are left out too
+        dust = (fig.tolerances if fig is not None else tolerances(state, params)).dust
+        needy = (~(need < dust) & (need != 0)).nonzero()[0]
         draw = np.zeros(params.n)
         draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
         if draw.any():
             state.cb_loans += draw
             state.cash += draw
-            cb_events(state, params, ctx.log, "lending_facility", draw)
-            src["facility"] += float(draw.sum())
+            src["facility"] += cb_events(state, params, ctx.log, "lending_facility", draw)
     # b) obligations still beyond cash: fire sale of market positions
     owe = _live(np.maximum(-state.cash, 0.0), gone)
     if owe.any():
@@ -544,15 +553,17 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     if owe.any():
         disc = 1.0 - cfg.clearing.book_discount
         sold = np.minimum(owe / disc, state.book)
+        paid, face = sold * disc, float(sold.sum())
+        received = float(paid.sum())
         state.book -= sold
-        state.cash += sold * disc
-        state.book_sales += float(sold.sum())
+        state.cash += paid
+        state.book_sales += face
         state.income["other"] -= sold * (1.0 - disc)
-        state.accounts.investors_cash -= float((sold * disc).sum())
-        state.accounts.investors_book += float(sold.sum())
-        src["book_sale"] += float((sold * disc).sum())
+        state.accounts.investors_cash -= received
+        state.accounts.investors_book += face
+        src["book_sale"] += received
     # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
-    src["unmet"] += float(_live(np.maximum(required_reserves(state, params) - state.cash, 0.0), gone).sum())
+    src["unmet"] += float(_live(np.maximum(required - state.cash, 0.0), gone).sum())
 
 
 # ----------------------------------------------------------------- 8. booking

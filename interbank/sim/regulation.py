@@ -27,6 +27,19 @@ def ratio(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
     return np.divide(num, den, out=np.full(den.shape, fill), where=positive)
 
 
+def at_least(num: np.ndarray, den: np.ndarray, fill: float, floor: float) -> np.ndarray:
+    """bool[n]: ``ratio(num, den, fill) >= floor``, from a plain division of every entry: where
+    ``den`` is not positive (NaN included) the quotient is left unused and ``fill`` is compared
+    instead (about half the cost of ``ratio``'s masked division and its check for the case)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 and 0 / 0 land where ``fill`` rules
+        ok = num / den >= floor
+    if fill >= floor:
+        ok |= ~(den > 0)
+    else:
+        ok &= den > 0
+    return ok
+
+
 def risk_weighted_assets(cash: np.ndarray, loans_out: np.ndarray, book: np.ndarray, investments: np.ndarray,
                          weights) -> np.ndarray:
     return weights.cash * np.maximum(cash, 0.0) + weights.interbank * loans_out + weights.book * book + weights.markets * investments
