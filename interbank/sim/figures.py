@@ -198,16 +198,9 @@ def booked(state: BankState) -> np.ndarray:
     return net_income(state.income, BOOKED)
 
 
-def within_minimums(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray,
-                    lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
-    """bool[n]: whether each bank would still meet the capital and liquidity minimums right after
-    moving ``lend`` dollars of cash into interbank loans and ``invest`` dollars into markets, from
-    its balance sheet ``bs`` and investments' row sums ``inv_sum`` (``sheet``)."""
-    return _Minimums(state, params, bs, inv_sum).after(lend, invest)
-
-
 class _Minimums:
-    """``within_minimums`` for several moves from one balance sheet: the terms no move changes
+    """Whether each bank would still meet the capital and liquidity minimums right after a move of
+    cash into interbank loans or into markets, from its balance sheet: the terms no move changes
     (the book's risk weight, the LCR's outflows and their inflow cap) computed once, each ratio
     with ``regulation``'s arithmetic operation for operation."""
 
@@ -217,30 +210,6 @@ class _Minimums:
         self.book_weighted = reg.risk_weights.book * state.book
         self.outflow = regulation.outflows(state.deposits, bs["borrowings"], state.cb_loans, reg)
         self.inflow_cap = reg.lcr_inflow_cap * self.outflow
-
-    def after(self, lend: np.ndarray | float, invest: np.ndarray | float) -> np.ndarray:
-        reg, w = self.reg, self.reg.risk_weights
-        # a move of the scalar +0.0 is left out: ``x - 0.0`` is ``x`` bit for bit, and ``x + 0.0``
-        # only turns -0.0 into +0.0, which no comparison below tells apart (a zero denominator is
-        # the fill either way); the sums are built in place, in the same order
-        cash = self.state.cash
-        for move in (lend, invest):
-            if not _plus_zero(move):
-                cash = cash - move
-        loans = self.bs["loans_out"] if _plus_zero(lend) else self.bs["loans_out"] + lend
-        inv = self.inv_sum if _plus_zero(invest) else self.inv_sum + invest
-        positive_cash = np.maximum(cash, 0.0)
-        rwa = w.cash * positive_cash
-        rwa += w.interbank * loans
-        rwa += self.book_weighted
-        rwa += w.markets * inv
-        ok = regulation.at_least(self.bs["equity"], rwa, regulation.CAP, self.state.min_capital_ratio)
-        hqla = (1.0 - reg.lcr_market_haircut) * inv
-        np.add(positive_cash, hqla, out=hqla)
-        net = np.minimum(loans, self.inflow_cap)
-        np.subtract(self.outflow, net, out=net)
-        ok &= regulation.at_least(hqla, net, regulation.CAP, reg.min_lcr)
-        return ok
 
     def after_each(self, sizes: np.ndarray) -> np.ndarray:
         """bool[2, n]: ``after(sizes[0], 0.0)`` (lending) and ``after(0.0, sizes[1])`` (investing),
@@ -267,11 +236,6 @@ class _Minimums:
         np.subtract(self.outflow, net, out=net)
         ok &= regulation.at_least(hqla, net, regulation.CAP, reg.min_lcr)
         return ok
-
-
-def _plus_zero(move: np.ndarray | float) -> bool:
-    """Whether ``move`` is the scalar +0.0 (no move)."""
-    return bool(np.isscalar(move) and move == 0.0 and not np.signbit(move))
 
 
 def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray, terms: TradeTerms | None = None,
