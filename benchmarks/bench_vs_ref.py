@@ -1,6 +1,6 @@
 """The core step against the bare numpy sketch (``../shared/bench/ref_kernel.py``), in one process.
 
-    .venv/bin/python benchmarks/bench_vs_ref.py [--banks 10000] [--repeat 3] [--seconds 3]
+    .venv/bin/python benchmarks/bench_vs_ref.py [--banks 10000] [--repeat 3] [--seconds 3] [--busy]
 
 For each repeat, times the sketch for about ``--seconds`` and then ``interbank bench``'s core step
 (events off, random valid actions) for as long, alternating, so that both meet the same machine
@@ -8,6 +8,11 @@ load; reports bank-steps per second of each and their ratio (median over the rep
 benchmarks/results/vs_ref.json (with the commit and the machine's load; the runs recorded there
 before are kept under ``earlier``, newest first). The target (issue 19): at 10,000 banks at least
 0.4 of the sketch.
+
+``--busy`` runs a neighbour beside the measurements: a process copying a 128 MB array in a loop (on
+a 2-core machine, the other core), which takes memory bandwidth and shared cache as another tenant
+would; the runs go to benchmarks/results/vs_ref_busy.json instead. The core makes many passes over
+10,000-bank and ledger-sized arrays, the sketch few: a busy machine costs the core more.
 Skips with a message when the sketch is not beside the checkout.
 """
 
@@ -20,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from interbank.bench import run_bench
@@ -53,29 +59,47 @@ def _earlier(path: Path) -> list[dict]:
     return [{k: v for k, v in last.items() if k != "earlier"}] + list(last.get("earlier", []))
 
 
+NEIGHBOUR = "import numpy as np\na = np.ones(1 << 24); b = np.empty_like(a)\nwhile True:\n    np.copyto(b, a)\n"
+"""``--busy``'s neighbour: 128 MB copied again and again (more than any cache holds)."""
+
+
+@contextmanager
+def neighbour(busy: bool):
+    """A process copying memory in a loop while the block runs (nothing when not ``busy``)."""
+    proc = subprocess.Popen([sys.executable, "-c", NEIGHBOUR]) if busy else None
+    try:
+        yield
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--banks", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--busy", action="store_true", help="measure beside a memory-copying neighbour process")
     args = parser.parse_args()
     if not REF.exists():
         print(f"bench_vs_ref: {REF} not found; nothing to compare with")
         return 0
     ref = load_ref()
     n = args.banks
-    ref.run("np", n, 0.3)  # warm up
     rows = []
-    for k in range(args.repeat):
-        _, stats, dt = ref.run("np", n, args.seconds, seed=k)
-        sketch = n * stats["steps"] / dt
-        steps = max(5, int(args.seconds * sketch / n / 4))  # the core is slower: about as long in time
-        core = run_bench([n], steps, repeat=1, parts=("core",))[0]["core_bank_steps_per_s"]
-        rows.append({"sketch_bank_steps_per_s": sketch, "core_bank_steps_per_s": core, "ratio": core / sketch})
-        print(json.dumps(rows[-1]), flush=True)
+    with neighbour(args.busy):
+        ref.run("np", n, 0.3)  # warm up
+        for k in range(args.repeat):
+            _, stats, dt = ref.run("np", n, args.seconds, seed=k)
+            sketch = n * stats["steps"] / dt
+            steps = max(5, int(args.seconds * sketch / n / 4))  # the core is slower: about as long in time
+            core = run_bench([n], steps, repeat=1, parts=("core",))[0]["core_bank_steps_per_s"]
+            rows.append({"sketch_bank_steps_per_s": sketch, "core_bank_steps_per_s": core, "ratio": core / sketch})
+            print(json.dumps(rows[-1]), flush=True)
     result = {"banks": n, "commit": _commit(), "load_1_5_15": [round(x, 2) for x in os.getloadavg()],
-              "runs": rows, "median_ratio": statistics.median(r["ratio"] for r in rows)}
-    out = ROOT / "benchmarks" / "results" / "vs_ref.json"
+              "busy": args.busy, "runs": rows, "median_ratio": statistics.median(r["ratio"] for r in rows)}
+    out = ROOT / "benchmarks" / "results" / ("vs_ref_busy.json" if args.busy else "vs_ref.json")
     result["earlier"] = _earlier(out)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{n} banks: the core runs at {result['median_ratio']:.2f} of the sketch (median of {args.repeat})")
