@@ -281,12 +281,14 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
     gone = _gone(state, ctx)
+    # the figures of fields fixed at reset (the fixed costs, the smallest trade), as the phase starts
+    fixed = ctx.figures or Figures(state, params)
     deposit_rate, book_rate = customer_rates(state, params)
     book_interest = _live(per(book_rate) * state.book, gone)
     fees = _live(per(r.fees) * state.book, gone)
     reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
     deposit_interest = _live(per(deposit_rate) * state.deposits, gone)
-    costs = _live(per(r.operating_cost) * state.book + per(r.fixed_cost) * state.capital0 * state.target_leverage, gone)
+    costs = _live(per(r.operating_cost) * state.book + fixed.fixed_costs, gone)
     state.cash += book_interest + fees + reserves - deposit_interest - costs
     acc.add("book_interest", book_interest.sum())
     acc.add("fees", fees.sum())
@@ -319,7 +321,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     callers = led.lender[calls]
     called = cfg.actions.call_fraction * amount
     # a remainder below the minimum trade is called in full, so calls end links
-    called = np.where(amount - called < cfg.actions.min_trade * state.capital0[callers], amount, called)
+    called = np.where(amount - called < fixed.trade_terms.min_trade[callers], amount, called)
     led.amount[calls] = amount - called
     state.cash += (np.bincount(callers, weights=called, minlength=n)
                    - np.bincount(led.borrower[calls], weights=called, minlength=n))
@@ -337,7 +339,9 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     if at.size:
         lender, borrower, amount = led.lender[at], led.borrower[at], led.amount[at]
         owed = np.bincount(borrower, weights=amount, minlength=n)
-        share = np.divide(np.minimum(spare, owed), owed, out=np.zeros(n), where=owed > 0)  # in [0, 1]
+        owing = (owed > 0).nonzero()[0]  # the borrowers of the due records (a few dozen: borrowing is concentrated)
+        share = np.zeros(n)
+        share[owing] = np.minimum(spare[owing], owed[owing]) / owed[owing]  # in [0, 1]
         repaid = amount * share[borrower]
         left = amount - repaid
         led.amount[at] = left
@@ -349,9 +353,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
         rolling = (left > 0).nonzero()[0]
         roll = at[rolling]
-        # quoted for the banks that owe (a few dozen: borrowing is concentrated), each with the
-        # arithmetic of the full ``quote()``, element for element
-        owing = (owed > 0).nonzero()[0]
+        # quoted for the banks that owe, each with the arithmetic of the full ``quote()``, element for element
         quotes = np.empty(n)
         quotes[owing] = ctx.left.quote_at(owing)
         led.rate[roll] = quotes[borrower[rolling]]
