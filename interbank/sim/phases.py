@@ -48,6 +48,7 @@ sector accounts (``interbank.sim.accounts``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -160,25 +161,34 @@ def draw_step(state: BankState, params: Params) -> dict[str, np.ndarray]:
     }
 
 
-def validate_actions(state: BankState, params: Params, mask: np.ndarray,
-                     actions_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def validate_actions(state: BankState, params: Params, mask: np.ndarray, actions_in: np.ndarray,
+                     gone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(executed actions, invalid flags): masked (``mask``: the action mask of the state now) or
-    out-of-range actions become HOLD; gone banks -1."""
+    out-of-range actions become HOLD; gone banks -1 (``gone``: their indices when the caller has
+    them, ``_gone``)."""
     n = params.n
     acts = np.asarray(actions_in, dtype=np.int64).copy()
     if acts.shape != (n,):
         raise ValueError(f"actions must have shape ({n},), got {acts.shape}")
-    in_range = (acts >= 0) & (acts < N_ACTIONS)
+    in_range = acts.view(np.uint64) < N_ACTIONS  # (a negative action reads as a huge unsigned one)
     if in_range.all():  # mask[i, acts[i]] for every bank, one flat gather
-        valid = mask.reshape(-1)[np.arange(0, n * N_ACTIONS, N_ACTIONS) + acts]
+        valid = mask.reshape(-1).take(_row_starts(n) + acts)
     else:
         valid = np.zeros(n, dtype=bool)
         rows = in_range.nonzero()[0]
         valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = state.active & ~valid
     acts[invalid] = HOLD
-    acts[~state.active] = -1
+    acts[(~state.active).nonzero()[0] if gone is None else gone] = -1
     return acts, invalid
+
+
+@functools.lru_cache(maxsize=4)
+def _row_starts(n: int) -> np.ndarray:
+    """int64[n], read-only: where each bank's row starts in the action mask's flat view (one per size)."""
+    starts = np.arange(0, n * N_ACTIONS, N_ACTIONS)
+    starts.flags.writeable = False
+    return starts
 
 
 # ----------------------------------------------------------------- 1. actions
