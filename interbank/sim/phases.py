@@ -583,7 +583,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
 def booking(state: BankState, params: Params, ctx: StepContext) -> None:
     """Profit booking every ``profit_booking_every`` steps."""
     if ctx.t % params.config.profit_booking_every == 0:
-        book_profits(state, params, ctx.log, ctx.t)
+        book_profits(state, params, ctx.log, ctx.t, _gone(state, ctx))
 
 
 # ----------------------------------------------------------------- 9. defaults
