@@ -170,12 +170,12 @@ def validate_actions(state: BankState, params: Params, mask: np.ndarray, actions
     acts = np.asarray(actions_in, dtype=np.int64).copy()
     if acts.shape != (n,):
         raise ValueError(f"actions must have shape ({n},), got {acts.shape}")
-    in_range = acts.view(np.uint64) < N_ACTIONS  # (a negative action reads as a huge unsigned one)
-    if in_range.all():  # mask[i, acts[i]] for every bank, one flat gather
+    unsigned = acts.view(np.uint64)  # (a negative action reads as a huge unsigned one)
+    if unsigned.max() < N_ACTIONS:  # every action in range: mask[i, acts[i]] for every bank, one flat gather
         valid = mask.reshape(-1).take(_row_starts(n) + acts)
     else:
         valid = np.zeros(n, dtype=bool)
-        rows = in_range.nonzero()[0]
+        rows = (unsigned < N_ACTIONS).nonzero()[0]
         valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = state.active & ~valid
     acts[invalid] = HOLD
