@@ -610,7 +610,10 @@ def run_phases(state: BankState, params: Params, ctx: StepContext, fig: Figures,
     for ph in phases:
         ctx.figures, ctx.left = fig, None
         ph(state, params, ctx)
-        fig = ctx.left if ctx.left is not None else fig.carry(ph.writes)
+        if ctx.left is not None:
+            fig = ctx.left
+        elif ph.writes:  # (a phase that writes nothing leaves every figure valid: the same ones)
+            fig = fig.carry(ph.writes)
         if "active" in ph.writes:
             ctx.gone = None
     ctx.figures = ctx.left = None

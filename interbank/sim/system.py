@@ -400,7 +400,7 @@ class BankingSystem:
                           np.zeros(n, bool), np.zeros(n), log=self.log, gone=gone)
         equity_before, booked_before = before.equity, before.booked
         self._figures = None  # the phases write the state: nothing above holds for it until they are done
-        after = run_phases(state, params, ctx, before.carry(()))
+        after = run_phases(state, params, ctx, before)
         # the market result is what the other lines leave of each open bank's equity change
         equity_after = after.equity
         booked_after = figures.booked(state)
