@@ -149,6 +149,14 @@ def tolerances(state: BankState, params: Params) -> Tolerances:
     return Tolerances(1e-9 * state.capital0, zero, -zero)
 
 
+def fixed_costs(state: BankState, params: Params) -> np.ndarray:
+    """float[n], dollars per step: each bank's fixed operating cost, ``rates.fixed_cost`` (annual)
+    of its initial assets (initial equity x target leverage): a figure of fields fixed at reset, the
+    same at every step of an episode (``Figures.fixed_costs``)."""
+    cfg = params.config
+    return cfg.per_step(cfg.rates.fixed_cost) * state.capital0 * state.target_leverage
+
+
 def trade_sizes(state: BankState, params: Params, terms: TradeTerms | None = None) -> np.ndarray:
     """float[2, n]: the dollars each bank would offer on LEND (row 0) and put into a market on
     INVEST (row 1) now: its shares (``terms``: ``trade_terms``) of its excess cash. The mask tests
@@ -296,7 +304,7 @@ INPUTS: dict[str, frozenset[str]] = {
     "_sheet": BALANCE_SHEET, "_total_assets": BALANCE_SHEET, "_equity": BALANCE_SHEET, "_leverage": BALANCE_SHEET,
     "_cr": BALANCE_SHEET, "_lcr": BALANCE_SHEET,
     "_mask": BALANCE_SHEET | {"active", "min_capital_ratio"}, "_trade_sizes": frozenset({"cash", "deposits"}),
-    "_trade_terms": frozenset(), "_tolerances": frozenset(),
+    "_trade_terms": frozenset(), "_tolerances": frozenset(), "_fixed_costs": frozenset(),
     "_booked": frozenset({"income"}),
 }
 """What each figure a ``Figures`` keeps is computed from (state fields; the parameters and the
@@ -313,7 +321,7 @@ class Figures:
     """
 
     __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
-                 "_trade_sizes", "_trade_terms", "_tolerances", "_booked")
+                 "_trade_sizes", "_trade_terms", "_tolerances", "_fixed_costs", "_booked")
 
     def __init__(self, state: BankState, params: Params, *, loans_out: np.ndarray | None = None,
                  borrowings: np.ndarray | None = None, equity: np.ndarray | None = None,
@@ -324,7 +332,7 @@ class Figures:
         self._total_assets: np.ndarray | None = None
         self._investment_total: np.ndarray | None = None
         self._leverage = self._cr = self._lcr = self._mask = None
-        self._trade_sizes = self._trade_terms = self._tolerances = None
+        self._trade_sizes = self._trade_terms = self._tolerances = self._fixed_costs = None
 
     def carry(self, writes: frozenset[str] | tuple[str, ...], **known: np.ndarray) -> "Figures":
         """The figures of the state after code that wrote only the state's fields ``writes``: a new
@@ -427,6 +435,13 @@ class Figures:
         if self._tolerances is None:
             self._tolerances = tolerances(self.state, self.params)
         return self._tolerances
+
+    @property
+    def fixed_costs(self) -> np.ndarray:
+        """``figures.fixed_costs``: of the fields fixed at reset, kept whatever is written (``carry``)."""
+        if self._fixed_costs is None:
+            self._fixed_costs = fixed_costs(self.state, self.params)
+        return self._fixed_costs
 
     @property
     def trade_sizes(self) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from interbank.sim import market
 from interbank.sim.accounts import units_outstanding
-from interbank.sim.columns import (column_sums, divide_columns, gather_rows, row_sums, scale_columns, scale_rows, set_rows,
+from interbank.sim.columns import (column_sums, gather_rows, row_sums, scale_columns, scale_rows, set_rows,
                                    subtract_rows)
 from interbank.sim.events import EventLog
 from interbank.sim.figures import investment_total, investment_values
@@ -93,19 +93,23 @@ def cb_events(state: BankState, params: Params, log: EventLog, operation: str, a
     return total
 
 
-def book_profits(state: BankState, params: Params, log: EventLog, t: int) -> None:
+def book_profits(state: BankState, params: Params, log: EventLog, t: int, gone: np.ndarray | None = None) -> None:
     """Realise market P&L: gains are sold to cash at the price, losses written into the basis.
     Equity does not change (positions are already marked to market); one ``profit_booking`` event
-    per open position. Reads price, active; writes holdings, cash, basis, accounts."""
+    per open position. ``gone``: the banks not active, when the caller has them. Reads price,
+    active; writes holdings, cash, basis, accounts."""
     value = investment_values(state)
-    # (the per-market forms of ``holdings > 0 & active[:, None]`` and ``profit / price``: numpy's
+    # the open positions (``holdings > 0 & active[:, None]``: the gone banks' rows cleared, numpy's
     # broadcasts over a 2-wide axis cost about three times as much)
-    pos = np.empty(state.holdings.shape, dtype=bool)
-    for j in range(pos.shape[1]):
-        np.logical_and(state.holdings[:, j] > 0, state.active, out=pos[:, j])
-    profit = np.where(pos, value - state.basis, 0.0)
+    pos = state.holdings > 0
+    pos[(~state.active).nonzero()[0] if gone is None else gone] = False
+    profit = np.zeros(value.shape)  # ``np.where(pos, value - basis, 0.0)``, subtracted where open only
+    np.subtract(value, state.basis, out=profit, where=pos)
     gain = profit > 0
-    sold = np.where(gain, divide_columns(profit, state.price), 0.0)
+    # ``np.where(gain, profit / price, 0.0)``, divided where a gain is only, a market at a time
+    sold = np.zeros(profit.shape)
+    for j in range(sold.shape[1]):
+        np.divide(profit[:, j], state.price[j], out=sold[:, j], where=gain[:, j])
     state.holdings -= sold
     realised = np.where(gain, profit, 0.0)
     state.cash += row_sums(realised)

@@ -48,6 +48,7 @@ sector accounts (``interbank.sim.accounts``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -160,25 +161,34 @@ def draw_step(state: BankState, params: Params) -> dict[str, np.ndarray]:
     }
 
 
-def validate_actions(state: BankState, params: Params, mask: np.ndarray,
-                     actions_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def validate_actions(state: BankState, params: Params, mask: np.ndarray, actions_in: np.ndarray,
+                     gone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(executed actions, invalid flags): masked (``mask``: the action mask of the state now) or
-    out-of-range actions become HOLD; gone banks -1."""
+    out-of-range actions become HOLD; gone banks -1 (``gone``: their indices when the caller has
+    them, ``_gone``)."""
     n = params.n
     acts = np.asarray(actions_in, dtype=np.int64).copy()
     if acts.shape != (n,):
         raise ValueError(f"actions must have shape ({n},), got {acts.shape}")
-    in_range = (acts >= 0) & (acts < N_ACTIONS)
-    if in_range.all():  # mask[i, acts[i]] for every bank, one flat gather
-        valid = mask.reshape(-1)[np.arange(0, n * N_ACTIONS, N_ACTIONS) + acts]
+    unsigned = acts.view(np.uint64)  # (a negative action reads as a huge unsigned one)
+    if unsigned.max() < N_ACTIONS:  # every action in range: mask[i, acts[i]] for every bank, one flat gather
+        valid = mask.reshape(-1).take(_row_starts(n) + acts)
     else:
         valid = np.zeros(n, dtype=bool)
-        rows = in_range.nonzero()[0]
+        rows = (unsigned < N_ACTIONS).nonzero()[0]
         valid[rows] = mask.reshape(-1)[rows * N_ACTIONS + acts[rows]]  # mask[rows, acts[rows]], one flat gather
     invalid = state.active & ~valid
     acts[invalid] = HOLD
-    acts[~state.active] = -1
+    acts[(~state.active).nonzero()[0] if gone is None else gone] = -1
     return acts, invalid
+
+
+@functools.lru_cache(maxsize=4)
+def _row_starts(n: int) -> np.ndarray:
+    """int64[n], read-only: where each bank's row starts in the action mask's flat view (one per size)."""
+    starts = np.arange(0, n * N_ACTIONS, N_ACTIONS)
+    starts.flags.writeable = False
+    return starts
 
 
 # ----------------------------------------------------------------- 1. actions
@@ -281,12 +291,14 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
     gone = _gone(state, ctx)
+    # the figures of fields fixed at reset (the fixed costs, the smallest trade), as the phase starts
+    fixed = ctx.figures or Figures(state, params)
     deposit_rate, book_rate = customer_rates(state, params)
     book_interest = _live(per(book_rate) * state.book, gone)
     fees = _live(per(r.fees) * state.book, gone)
     reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
     deposit_interest = _live(per(deposit_rate) * state.deposits, gone)
-    costs = _live(per(r.operating_cost) * state.book + per(r.fixed_cost) * state.capital0 * state.target_leverage, gone)
+    costs = _live(per(r.operating_cost) * state.book + fixed.fixed_costs, gone)
     state.cash += book_interest + fees + reserves - deposit_interest - costs
     acc.add("book_interest", book_interest.sum())
     acc.add("fees", fees.sum())
@@ -319,7 +331,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     callers = led.lender[calls]
     called = cfg.actions.call_fraction * amount
     # a remainder below the minimum trade is called in full, so calls end links
-    called = np.where(amount - called < cfg.actions.min_trade * state.capital0[callers], amount, called)
+    called = np.where(amount - called < fixed.trade_terms.min_trade[callers], amount, called)
     led.amount[calls] = amount - called
     state.cash += (np.bincount(callers, weights=called, minlength=n)
                    - np.bincount(led.borrower[calls], weights=called, minlength=n))
@@ -337,7 +349,9 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     if at.size:
         lender, borrower, amount = led.lender[at], led.borrower[at], led.amount[at]
         owed = np.bincount(borrower, weights=amount, minlength=n)
-        share = np.divide(np.minimum(spare, owed), owed, out=np.zeros(n), where=owed > 0)  # in [0, 1]
+        owing = (owed > 0).nonzero()[0]  # the borrowers of the due records (a few dozen: borrowing is concentrated)
+        share = np.zeros(n)
+        share[owing] = np.minimum(spare[owing], owed[owing]) / owed[owing]  # in [0, 1]
         repaid = amount * share[borrower]
         left = amount - repaid
         led.amount[at] = left
@@ -349,9 +363,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
         rolling = (left > 0).nonzero()[0]
         roll = at[rolling]
-        # quoted for the banks that owe (a few dozen: borrowing is concentrated), each with the
-        # arithmetic of the full ``quote()``, element for element
-        owing = (owed > 0).nonzero()[0]
+        # quoted for the banks that owe, each with the arithmetic of the full ``quote()``, element for element
         quotes = np.empty(n)
         quotes[owing] = ctx.left.quote_at(owing)
         led.rate[roll] = quotes[borrower[rolling]]
@@ -571,7 +583,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
 def booking(state: BankState, params: Params, ctx: StepContext) -> None:
     """Profit booking every ``profit_booking_every`` steps."""
     if ctx.t % params.config.profit_booking_every == 0:
-        book_profits(state, params, ctx.log, ctx.t)
+        book_profits(state, params, ctx.log, ctx.t, _gone(state, ctx))
 
 
 # ----------------------------------------------------------------- 9. defaults
@@ -598,7 +610,10 @@ def run_phases(state: BankState, params: Params, ctx: StepContext, fig: Figures,
     for ph in phases:
         ctx.figures, ctx.left = fig, None
         ph(state, params, ctx)
-        fig = ctx.left if ctx.left is not None else fig.carry(ph.writes)
+        if ctx.left is not None:
+            fig = ctx.left
+        elif ph.writes:  # (a phase that writes nothing leaves every figure valid: the same ones)
+            fig = fig.carry(ph.writes)
         if "active" in ph.writes:
             ctx.gone = None
     ctx.figures = ctx.left = None

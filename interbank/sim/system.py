@@ -394,17 +394,19 @@ class BankingSystem:
         if self.log.enabled:
             self.log.emit(state.t, "step_start", {"active_banks": int(state.active.sum())})
         before = self.figures()  # of the state the step starts from
-        acts, invalid = validate_actions(state, params, before.action_mask, actions)
+        gone = (~state.active).nonzero()[0]  # (the phases share it until one writes ``active``)
+        acts, invalid = validate_actions(state, params, before.action_mask, actions, gone)
         ctx = StepContext(state.t, acts, invalid, draw_step(state, params), np.zeros(m), np.zeros(n),
-                          np.zeros(n, bool), np.zeros(n), log=self.log)
+                          np.zeros(n, bool), np.zeros(n), log=self.log, gone=gone)
         equity_before, booked_before = before.equity, before.booked
         self._figures = None  # the phases write the state: nothing above holds for it until they are done
-        after = run_phases(state, params, ctx, before.carry(()))
+        after = run_phases(state, params, ctx, before)
         # the market result is what the other lines leave of each open bank's equity change
         equity_after = after.equity
         booked_after = figures.booked(state)
-        state.income["market_result"] += np.where(
-            state.active, equity_after - equity_before - (booked_after - booked_before), 0.0)
+        change = equity_after - equity_before - (booked_after - booked_before)
+        change[(~state.active).nonzero()[0]] = 0.0  # (``np.where(active, change, 0.0)``, zeroed at the few gone banks)
+        state.income["market_result"] += change
         state.price_hist = np.concatenate([state.price_hist[1:], state.price[None]])  # np.roll's shift, cheaper
         state.last_return = state.price / state.price_before - 1.0
         # the figures of the state the step ends in (market_result is not a booked line)
