@@ -318,6 +318,12 @@ class Figures:
     makes a new one. ``loans_out``, ``borrowings``, ``equity`` and ``booked`` may be given when
     the maker has them already (of the same state), and ``carry`` keeps those whose inputs the
     code since did not write. Arrays returned are shared by every reader: do not write them.
+
+    The figures of the parameters and of the fields fixed at reset (``trade_terms``, ``tolerances``,
+    ``fixed_costs``: from ``capital0``, ``target_leverage``, ``risk`` and the config) are carried
+    whatever is written, so they are worked out once an episode: the config and those fields must
+    not change within an episode (nothing in the package changes them; a change takes effect at the
+    next ``reset``).
     """
 
     __slots__ = ("state", "params", "_lo", "_bo", "_investment_total", "_sheet", "_total_assets", "_equity", "_leverage", "_cr", "_lcr", "_mask",
