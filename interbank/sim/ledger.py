@@ -33,6 +33,30 @@ def distinct_keys(keys: np.ndarray) -> np.ndarray:
     return keys[run_starts(keys)]
 
 
+def _merge_pairs(key: np.ndarray, amount: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Merge records of the same pair, in place: over the records of pair keys ``key`` (``lender * n
+    + borrower``) with ``amount`` and annual ``rate``, the first record of each pair (in the order
+    given) gets the pair's amounts summed and their volume-weighted rate, the others amount 0.
+    Returns the keys with a positive amount left, sorted and distinct (at most one record per key
+    is left positive)."""
+    if key.size < 2:
+        return key[amount > 0]
+    at = np.argsort(key, kind="stable")
+    key = key[at]
+    first = run_starts(key)
+    if first.all():
+        return key[amount[at] > 0]
+    group = np.cumsum(first) - 1
+    amount_at = amount[at]
+    total = np.bincount(group, weights=amount_at)
+    interest = np.bincount(group, weights=amount_at * rate[at])
+    keep = at[first]
+    rate[keep] = np.divide(interest, total, out=rate[keep].copy(), where=total > 0)
+    amount[keep] = total
+    amount[at[~first]] = 0.0
+    return key[first][total > 0]  # a pair's first record holds its total, the others 0
+
+
 class Ledger:
     """Parallel arrays over loan records: ``lender``, ``borrower`` (int64 bank
     indices), ``amount`` (dollars), ``rate`` (annual), ``due`` (int64 step)."""
@@ -76,27 +100,15 @@ class Ledger:
         if n is None:
             n = int(max(lender.max(), borrower.max())) + 1 if idx.size else 1
         # any base above these records' borrowers orders them by (lender, borrower) alike
-        key = lender * n + borrower
-        if idx.size < 2:
-            return key[self.amount[idx] > 0]
-        order = np.argsort(key, kind="stable")
-        key, idx = key[order], idx[order]
-        first = run_starts(key)
-        if first.all():
-            return key[self.amount[idx] > 0]
-        group = np.cumsum(first) - 1
-        amount = np.bincount(group, weights=self.amount[idx])
-        interest = np.bincount(group, weights=self.amount[idx] * self.rate[idx])
-        keep = idx[first]
-        self.rate[keep] = np.divide(interest, amount, out=self.rate[keep].copy(), where=amount > 0)
-        self.amount[keep] = amount
-        self.amount[idx[~first]] = 0.0  # dropped by compact()
-        return key[self.amount[idx] > 0]  # at most one record per key is left positive
+        amount, rate = self.amount[idx], self.rate[idx]
+        dealt = _merge_pairs(lender * n + borrower, amount, rate)
+        self.amount[idx], self.rate[idx] = amount, rate  # the merged away left at 0: dropped by compact()
+        return dealt
 
     def deal(self, lender: np.ndarray, borrower: np.ndarray, amount: np.ndarray, rate: np.ndarray, due: int,
              n: int) -> np.ndarray:
         """``add`` the new loans, ``merge_due(due, n)``, then ``compact``, with the same result to the
-        last bit (the same records in the same order, merged with the same arithmetic), in one pass:
+        last bit (the same records in the same order, merged by the same ``_merge_pairs``), in one pass:
         the new loans join the records due then for the merge, and the records kept are gathered
         straight into the new arrays (the ledger is copied once a step instead of twice).
 
@@ -109,24 +121,7 @@ class Ledger:
         key = np.concatenate([self.lender[old], lender]) * n + np.concatenate([self.borrower[old], borrower])
         d_amount = np.concatenate([self.amount[old], amount])
         d_rate = np.concatenate([self.rate[old], rate])
-        if key.size < 2:
-            dealt = key[d_amount > 0]
-        else:
-            at = np.argsort(key, kind="stable")
-            key = key[at]
-            first = run_starts(key)
-            if first.all():
-                dealt = key[d_amount[at] > 0]
-            else:  # ``merge_due``'s arithmetic on the same values
-                group = np.cumsum(first) - 1
-                amount_at = d_amount[at]
-                total = np.bincount(group, weights=amount_at)
-                interest = np.bincount(group, weights=amount_at * d_rate[at])
-                keep = at[first]
-                d_rate[keep] = np.divide(interest, total, out=d_rate[keep].copy(), where=total > 0)
-                d_amount[keep] = total
-                d_amount[at[~first]] = 0.0
-                dealt = key[first][total > 0]  # a pair's first record holds its total, the others 0
+        dealt = _merge_pairs(key, d_amount, d_rate)
         self.amount[old], self.rate[old] = d_amount[:k], d_rate[:k]
         # ``compact`` of the old records followed by the new ones
         kept_old = (self.amount > 0).nonzero()[0]
