@@ -58,7 +58,7 @@ from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
 from interbank.sim.columns import flat_cells, gather_cells, gather_rows, update_cells
 from interbank.sim.events import EventLog
-from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves, tolerances
+from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
 from interbank.sim.state import BankState, Params
 
@@ -142,6 +142,12 @@ def _gone(state: BankState, ctx: StepContext) -> np.ndarray:
     return ctx.gone
 
 
+def _start_figures(state: BankState, params: Params, ctx: StepContext) -> Figures:
+    """The figures of the state as the phase starts: ``ctx.figures`` (``run_phases`` hands them
+    on), or new ones when a phase runs alone."""
+    return ctx.figures or Figures(state, params)
+
+
 def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
     """``np.where(active, x, 0.0)`` for a fresh array ``x`` (zeroed in place at ``gone``, ``_gone``)."""
     x[gone] = 0.0
@@ -198,8 +204,7 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     """INVEST and DIVEST trade; LEND offers and BORROW calls are recorded in ``ctx``."""
     a = params.config.actions
     acts = ctx.acts
-    # the figures of the state as the phase starts (the mask's: the step validated the actions on them)
-    fig = ctx.figures or Figures(state, params)
+    fig = _start_figures(state, params, ctx)  # (the mask's: the step validated the actions on them)
     lend, invest = fig.trade_sizes
     record = ctx.log.enabled
     m = params.m
@@ -291,14 +296,13 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # the income statement: money flows with the real economy (book interest, fees, costs), the
     # central bank (reserves at the deposit facility) and households (deposit interest)
     gone = _gone(state, ctx)
-    # the figures of fields fixed at reset (the fixed costs, the smallest trade), as the phase starts
-    fixed = ctx.figures or Figures(state, params)
+    fig = _start_figures(state, params, ctx)  # (its fixed costs and smallest trade: of fields fixed at reset)
     deposit_rate, book_rate = customer_rates(state, params)
     book_interest = _live(per(book_rate) * state.book, gone)
     fees = _live(per(r.fees) * state.book, gone)
     reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
     deposit_interest = _live(per(deposit_rate) * state.deposits, gone)
-    costs = _live(per(r.operating_cost) * state.book + fixed.fixed_costs, gone)
+    costs = _live(per(r.operating_cost) * state.book + fig.fixed_costs, gone)
     state.cash += book_interest + fees + reserves - deposit_interest - costs
     acc.add("book_interest", book_interest.sum())
     acc.add("fees", fees.sum())
@@ -331,7 +335,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     callers = led.lender[calls]
     called = cfg.actions.call_fraction * amount
     # a remainder below the minimum trade is called in full, so calls end links
-    called = np.where(amount - called < fixed.trade_terms.min_trade[callers], amount, called)
+    called = np.where(amount - called < fig.trade_terms.min_trade[callers], amount, called)
     led.amount[calls] = amount - called
     state.cash += (np.bincount(callers, weights=called, minlength=n)
                    - np.bincount(led.borrower[calls], weights=called, minlength=n))
@@ -360,7 +364,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         # the figures of the state this phase leaves: what follows (new rates and due steps,
         # dropping records of amount 0) changes none of them, bit for bit
         # (those of the state the phase started from that it did not write: the positions' total)
-        ctx.left = (ctx.figures or Figures(state, params)).carry(interest_and_maturities.writes)
+        ctx.left = fig.carry(interest_and_maturities.writes)
         rolling = (left > 0).nonzero()[0]
         roll = at[rolling]
         # quoted for the banks that owe, each with the arithmetic of the full ``quote()``, element for element
@@ -536,15 +540,15 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     src = state.liquidity_sources
     gone = _gone(state, ctx)
     ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
-    fig = ctx.figures  # of the state as the phase starts: the positions stand until the fire sale
-    inv = fig.investment_total if fig is not None else None
+    fig = _start_figures(state, params, ctx)  # the positions stand until the fire sale
+    inv = fig.investment_total
     required = required_reserves(state, params)  # (deposits stand through the phase)
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
         need = _live(np.maximum(required - state.cash, 0.0), gone)
         # drawn by the banks in need only (elsewhere min(0, capacity) is 0); rounding dust, a need
         # below 1e-9 of initial equity, is not a facility draw: those banks are left out too
-        dust = (fig.tolerances if fig is not None else tolerances(state, params)).dust
+        dust = fig.tolerances.dust
         needy = (~(need < dust) & (need != 0)).nonzero()[0]
         draw = np.zeros(params.n)
         draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
