@@ -41,7 +41,7 @@ def load_ref():
     return module
 
 
-def _commit() -> str | None:
+def commit() -> str | None:
     """The checkout's commit (None outside a git checkout)."""
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
@@ -97,7 +97,7 @@ def main() -> int:
             core = run_bench([n], steps, repeat=1, parts=("core",))[0]["core_bank_steps_per_s"]
             rows.append({"sketch_bank_steps_per_s": sketch, "core_bank_steps_per_s": core, "ratio": core / sketch})
             print(json.dumps(rows[-1]), flush=True)
-    result = {"banks": n, "commit": _commit(), "load_1_5_15": [round(x, 2) for x in os.getloadavg()],
+    result = {"banks": n, "commit": commit(), "load_1_5_15": [round(x, 2) for x in os.getloadavg()],
               "busy": args.busy, "runs": rows, "median_ratio": statistics.median(r["ratio"] for r in rows)}
     out = ROOT / "benchmarks" / "results" / ("vs_ref_busy.json" if args.busy else "vs_ref.json")
     earlier = _earlier(out)

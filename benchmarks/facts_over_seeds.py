@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from interbank.evaluate.facts import FACTS, check
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_vs_ref import commit  # noqa: E402
+
+from interbank.evaluate.facts import FACTS, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ("lend_surplus(3)", "hold", "carry(0.05)")
@@ -57,8 +60,7 @@ def main() -> None:
                 if s["low"] is None:
                     continue
                 print(f"  {name:28s} {s['low']:9.4g} {s['median']:9.4g} {s['high']:9.4g}   passed {s['passed']}/{s['judged']}")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    args.out.write_text(json.dumps({"commit": commit, "settings": out}, indent=1) + "\n")
+    args.out.write_text(json.dumps({"commit": commit(), "settings": out}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
