@@ -42,19 +42,26 @@ def _merge_pairs(key: np.ndarray, amount: np.ndarray, rate: np.ndarray) -> np.nd
     if key.size < 2:
         return key[amount > 0]
     at = np.argsort(key, kind="stable")
-    key = key[at]
+    key = key.take(at)  # (``take``: a 1-D gather without fancy indexing's set-up)
     first = run_starts(key)
     if first.all():
-        return key[amount[at] > 0]
-    group = np.cumsum(first) - 1
-    amount_at = amount[at]
-    total = np.bincount(group, weights=amount_at)
-    interest = np.bincount(group, weights=amount_at * rate[at])
-    keep = at[first]
-    rate[keep] = np.divide(interest, total, out=rate[keep].copy(), where=total > 0)
+        return key[amount.take(at) > 0]
+    group = np.cumsum(first)  # the pairs numbered from 1: bin 0 of the sums below is empty, left off
+    amount_at = amount.take(at)
+    total = np.bincount(group, weights=amount_at)[1:]
+    interest = np.bincount(group, weights=amount_at * rate.take(at))[1:]
+    starts = first.nonzero()[0]
+    keep = at.take(starts)
+    positive = total > 0
+    everywhere = bool(positive.all())
+    if everywhere:  # (the usual case: the quotient everywhere, as ``where`` would give it)
+        rate[keep] = interest / total
+    else:
+        rate[keep] = np.divide(interest, total, out=rate.take(keep), where=positive)
     amount[keep] = total
     amount[at[~first]] = 0.0
-    return key[first][total > 0]  # a pair's first record holds its total, the others 0
+    key = key.take(starts)
+    return key if everywhere else key[positive]  # a pair's first record holds its total, the others 0
 
 
 class Ledger:
