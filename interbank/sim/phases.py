@@ -303,25 +303,39 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
     deposit_interest = _live(per(deposit_rate) * state.deposits, gone)
     costs = _live(per(r.operating_cost) * state.book + fig.fixed_costs, gone)
-    state.cash += book_interest + fees + reserves - deposit_interest - costs
+    # (the sums below, left to right as written in one expression, in a buffer instead of four temporaries)
+    flow = book_interest + fees
+    flow += reserves
+    flow -= deposit_interest
+    flow -= costs
+    state.cash += flow
     acc.add("book_interest", book_interest.sum())
     acc.add("fees", fees.sum())
     acc.add("operating_costs", -costs.sum())
     acc.central_bank -= float(reserves.sum())
     acc.households += float(deposit_interest.sum())
     # interest capitalised on interbank loans (bank to bank) and on the central bank's loans
-    accrued = led.amount * led.rate / cfg.steps_per_year
+    accrued = led.amount * led.rate
+    accrued /= cfg.steps_per_year  # (amount * rate / steps_per_year, in place)
     cb_interest = state.cb_loans * per(state.lending_rate)
     led.amount += accrued
     state.cb_loans += cb_interest
-    inc["interest_income"] += book_interest + reserves + np.bincount(led.lender, weights=accrued, minlength=n)
-    inc["interest_expense"] += deposit_interest + cb_interest + np.bincount(led.borrower, weights=accrued, minlength=n)
+    # book_interest + reserves + the accrued lent, left to right, in book_interest's buffer (its
+    # last use; deposit_interest's likewise)
+    book_interest += reserves
+    book_interest += np.bincount(led.lender, weights=accrued, minlength=n)
+    inc["interest_income"] += book_interest
+    deposit_interest += cb_interest
+    deposit_interest += np.bincount(led.borrower, weights=accrued, minlength=n)
+    inc["interest_expense"] += deposit_interest
     inc["fee_income"] += fees
     inc["operating_cost"] += costs
     # credit surprises on the book (its value moves; a real-economy flow)
     vol = r.book_volatility / np.sqrt(cfg.steps_per_year)
     before = state.book.copy()
-    state.book *= np.exp(vol * ctx.draws["z_book"] - 0.5 * vol ** 2)
+    growth = vol * ctx.draws["z_book"]
+    growth -= 0.5 * vol ** 2
+    state.book *= np.exp(growth, out=growth)
     surprise = state.book - before
     inc["credit_result"] += surprise
     acc.add("credit_surprises", surprise.sum())
@@ -330,20 +344,25 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # the rest rolls over at maturity, repriced at the borrower's current rate
     # (on the called records only: the others give 0, and a per-bank sum in ledger order is the
     # same without its zero terms)
-    calls = ctx.calling[led.lender].nonzero()[0]
-    amount = led.amount[calls]
-    callers = led.lender[calls]
+    calls = ctx.calling.take(led.lender).nonzero()[0]  # (``take``: 1-D gathers without fancy indexing's set-up)
+    amount = led.amount.take(calls)
+    callers = led.lender.take(calls)
     called = cfg.actions.call_fraction * amount
     # a remainder below the minimum trade is called in full, so calls end links
-    called = np.where(amount - called < fig.trade_terms.min_trade[callers], amount, called)
-    led.amount[calls] = amount - called
+    remainder = amount - called
+    np.copyto(called, amount, where=remainder < fig.trade_terms.min_trade.take(callers))
+    np.subtract(amount, called, out=remainder)
+    led.amount[calls] = remainder
     state.cash += (np.bincount(callers, weights=called, minlength=n)
-                   - np.bincount(led.borrower[calls], weights=called, minlength=n))
+                   - np.bincount(led.borrower.take(calls), weights=called, minlength=n))
     # at maturity a borrower repays out of its cash above its working balance: the facility first
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
-    spare = _live(np.maximum(state.cash - cfg.funding.repay_buffer * required_reserves(state, params), 0.0), gone)
+    # (max(cash - repay_buffer * required, 0), in one buffer)
+    spare = cfg.funding.repay_buffer * required_reserves(state, params)
+    spare = _live(np.maximum(np.subtract(state.cash, spare, out=spare), 0.0, out=spare), gone)
     # (what the central bank agent lent for a term, ``cb_term``, stays until its next decision)
-    back = np.minimum(spare, np.maximum(state.cb_loans - state.cb_term, 0.0))
+    back = state.cb_loans - state.cb_term
+    back = np.minimum(spare, np.maximum(back, 0.0, out=back), out=back)
     if back.any():
         state.cb_loans -= back
         state.cash -= back
@@ -351,7 +370,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
         cb_events(state, params, ctx.log, "repayment", back)
     at = ((led.due <= t) & (led.amount > 0)).nonzero()[0]  # the due records (the others repay nothing)
     if at.size:
-        lender, borrower, amount = led.lender[at], led.borrower[at], led.amount[at]
+        lender, borrower, amount = led.lender.take(at), led.borrower.take(at), led.amount.take(at)
         owed = np.bincount(borrower, weights=amount, minlength=n)
         owing = (owed > 0).nonzero()[0]  # the borrowers of the due records (a few dozen: borrowing is concentrated)
         share = np.zeros(n)
