@@ -154,6 +154,12 @@ def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
     return x
 
 
+def _overdrawn(cash: np.ndarray, gone: np.ndarray) -> np.ndarray:
+    """``_live(np.maximum(-cash, 0.0), gone)``: what each active bank's cash is below zero, in one buffer."""
+    owe = np.negative(cash)
+    return _live(np.maximum(owe, 0.0, out=owe), gone)
+
+
 def draw_step(state: BankState, params: Params) -> dict[str, np.ndarray]:
     """The step's random numbers, drawn whatever the actions, so two policies on the same seed
     face the same shocks: ``u_mkt`` (INVEST's market choice), ``u_run`` (deposit runs),
@@ -558,25 +564,27 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     cfg = params.config
     src = state.liquidity_sources
     gone = _gone(state, ctx)
-    ctx.shortfall = _live(np.maximum(-state.cash, 0.0), gone)
+    ctx.shortfall = _overdrawn(state.cash, gone)
     fig = _start_figures(state, params, ctx)  # the positions stand until the fire sale
     inv = fig.investment_total
     required = required_reserves(state, params)  # (deposits stand through the phase)
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
-        need = _live(np.maximum(required - state.cash, 0.0), gone)
+        need = np.subtract(required, state.cash)
+        need = _live(np.maximum(need, 0.0, out=need), gone)
         # drawn by the banks in need only (elsewhere min(0, capacity) is 0); rounding dust, a need
         # below 1e-9 of initial equity, is not a facility draw: those banks are left out too
-        dust = fig.tolerances.dust
-        needy = (~(need < dust) & (need != 0)).nonzero()[0]
+        # (the few banks with a need first, then the dust test on those only)
+        needy = (need != 0).nonzero()[0]
+        needy = needy[~(need[needy] < fig.tolerances.dust[needy])]
         draw = np.zeros(params.n)
         draw[needy] = np.minimum(need[needy], collateral_capacity(state, params, inv, needy))
-        if draw.any():
+        if draw[needy].any():  # (draw is 0 elsewhere)
             state.cb_loans += draw
             state.cash += draw
             src["facility"] += cb_events(state, params, ctx.log, "lending_facility", draw)
     # b) obligations still beyond cash: fire sale of market positions
-    owe = _live(np.maximum(-state.cash, 0.0), gone)
+    owe = _overdrawn(state.cash, gone)
     if owe.any():
         proceeds, sold = fire_sell(state, params, owe / (1.0 - cfg.clearing.fire_sale_discount), inv)
         state.cash += proceeds
@@ -584,7 +592,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         state.fire_sales += float(sold.sum())
         src["fire_sale"] += float(proceeds.sum())
     # c) early sale of the loan book at a discount (to the markets' outside investors)
-    owe = _live(np.maximum(-state.cash, 0.0), gone)
+    owe = _overdrawn(state.cash, gone)
     if owe.any():
         disc = 1.0 - cfg.clearing.book_discount
         sold = np.minimum(owe / disc, state.book)
@@ -598,7 +606,8 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         state.accounts.investors_book += face
         src["book_sale"] += received
     # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
-    src["unmet"] += float(_live(np.maximum(required - state.cash, 0.0), gone).sum())
+    unmet = np.subtract(required, state.cash, out=required)  # (required's last use)
+    src["unmet"] += float(_live(np.maximum(unmet, 0.0, out=unmet), gone).sum())
 
 
 # ----------------------------------------------------------------- 8. booking
