@@ -194,13 +194,21 @@ def _distinct(x: np.ndarray) -> np.ndarray:
     return x[run_starts(x)]
 
 
-def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(cumulative positions of the lenders, cumulative requests): ``_intersect``'s line-up."""
+def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[int, np.ndarray, np.ndarray]:
+    """(first, cumulative positions of the lenders from ``first`` on, cumulative requests):
+    ``_intersect``'s line-up (supplies non-negative). The leading lenders whose ``limit`` is 0 may
+    serve nobody: their positions stay at 0.0 (S - S) and cut nothing, so all but the last are left
+    out; the running minimum of ``bound - S`` starts from theirs, -S of the last of them (S never
+    goes down), so the positions kept are those of the whole line-up to the last bit."""
     cs, cr = np.cumsum(sup), np.cumsum(req)
-    if limit is not None:
-        bound = np.concatenate([[0.0], cr])[limit]
-        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
-    return cs, cr
+    if limit is None:
+        return 0, cs, cr
+    first = max(int(np.searchsorted(limit, 0, side="right")) - 1, 0)
+    bound = np.concatenate([[0.0], cr])[limit[first:]]
+    low = np.minimum.accumulate(bound - cs[first:])
+    if first:
+        np.minimum(low, 0.0 - cs[first - 1], out=low)
+    return first, cs[first:] + np.minimum(0.0, low), cr
 
 
 def _cut(lenders: np.ndarray, borrowers: np.ndarray, cs: np.ndarray, cr: np.ndarray
@@ -227,7 +235,8 @@ def _intersect(
     unrolls to p = S + min(0, cummin(bound - S)) with S the cumulative supply: the greedy
     that serves the most constrained lenders first, the largest volume the limits allow.
     """
-    return _cut(lenders, borrowers, *_positions(sup, req, limit))
+    first, cs, cr = _positions(sup, req, limit)
+    return _cut(lenders[first:], borrowers, cs, cr)
 
 
 def _intermediate(
@@ -266,10 +275,10 @@ def _intermediate(
         if line is None:
             line = np.argsort(-far, kind="stable")
         reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
-        cs, cr = _positions(amount[line], cap, reachable)
+        first, cs, cr = _positions(amount[line], cap, reachable)
         if banks is order or cs[-1] <= cr[-1] or near.size == order.size:
             break
-    piece, via, carried = _cut(line, dealer, cs, cr)
+    piece, via, carried = _cut(line[first:], dealer, cs, cr)
     lo, bo = lender[piece], borrower[piece]
     direct = (via == lo) | (via == bo)
     hop = ~direct
@@ -286,9 +295,25 @@ def ranks_of(order: np.ndarray) -> np.ndarray:
 
 def _drop_dust(left: np.ndarray, banks: np.ndarray, start: np.ndarray) -> None:
     """``left[left < _EPS * max(1, start)] = 0`` (rounding dust of a round of matching), tested on
-    ``banks`` only, those the round moved: every other entry is still 0 or its start, which is
-    above the threshold (``match`` keeps only starts above ``_EPS``), or was tested before."""
+    ``banks`` only, among them those the round moved: every other entry is still 0 or its start,
+    which is above the threshold (``match`` keeps only starts above ``_EPS``), or was tested before."""
     left[banks[left[banks] < _EPS * np.maximum(1.0, start[banks])]] = 0.0
+
+
+def _leading(line: np.ndarray, sup: np.ndarray, need: float) -> tuple[np.ndarray, np.ndarray]:
+    """The banks of ``line`` with supply left (``sup`` > 0), in line, with their cumulative supply:
+    a head of them whose supply reaches ``need`` (the requests' total; all when none does), found
+    in growing heads of the line. ``_cut`` gives the same pieces for it as for all of them: the
+    cumulative sums of a head are those of the whole line (the sum is sequential and never goes
+    down), no cut lies beyond the total, and no piece's midpoint past the head's last sum."""
+    head = 64
+    while True:
+        banks = line[:head]
+        banks = banks[sup[banks] > 0]
+        cs = np.cumsum(sup[banks])
+        if head >= line.size or (cs.size and cs[-1] >= need):
+            return banks, cs
+        head *= 8
 
 
 def match(
@@ -314,58 +339,72 @@ def match(
     when the caller keeps it (the system works it out once an episode).
     """
     n = request.shape[0]
-    req = np.where(request > _EPS, request, 0.0)
-    sup = np.where((supply > _EPS) & (req == 0), supply, 0.0)
+    asking = request > _EPS
+    req = np.where(asking, request, 0.0)
+    # the banks that request (every one still requesting later is among them): a bank that
+    # requests supplies nothing
+    askers = asking.nonzero()[0]
+    sup = np.where(supply > _EPS, supply, 0.0)
+    sup[askers] = 0.0
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # 1. existing counterparties
     # the supplying banks' pairs first (fewer pairs than the requesting hubs'), then those of
     # them whose borrower requests: the same pairs in the same order, whichever filter runs first
     hit = (sup > 0)[loan_lender].nonzero()[0]
-    hit = hit.take((req > 0)[loan_borrower.take(hit)].nonzero()[0])  # (a gather: a scattered boolean index is slower)
+    hit = hit.take(asking[loan_borrower.take(hit)].nonzero()[0])  # (a gather: a scattered boolean index is slower)
     if hit.size:
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
         if key.size > 1 and not (key[1:] > key[:-1]).all():  # the relationships come sorted and distinct
             key = distinct_keys(key)
             lo, bo = key // n, key % n
-        asked = np.bincount(lo, weights=req[bo], minlength=n)
-        offer = sup[lo] * req[bo] / asked[lo]
+        asks = req[bo]
+        asked = np.bincount(lo, weights=asks, minlength=n)
+        offer = sup[lo] * asks / asked[lo]
         offered = np.bincount(bo, weights=offer, minlength=n)
-        take = offer * np.minimum(1.0, req[bo] / offered[bo])
+        take = offer * np.minimum(1.0, asks / offered[bo])
         parts.append((lo, bo, take))
         sup = sup - np.bincount(lo, weights=take, minlength=n)
         req = req - np.bincount(bo, weights=take, minlength=n)
         _drop_dust(sup, lo, supply)
-        _drop_dust(req, bo, request)
+        _drop_dust(req, askers, request)
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
         rank = ranks_of(lender_order) if lender_rank is None else lender_rank
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
-        tiered = lender_order.take((sup > 0)[lender_order].nonzero()[0])
+        supplying = (sup > 0)[lender_order].nonzero()[0]  # their ranks less 1 (``rank`` is the order's)
+        tiered = lender_order.take(supplying)
         lenders = tiered[::-1]
-        borrowers = (req > 0).nonzero()[0]
+        borrowers = askers[req[askers] > 0]
         borrowers = borrowers[np.argsort(rank[borrowers])]
         if lenders.size and borrowers.size:
-            # lender l may fill the borrowers up to rank reach * n / rank_l
-            limit = np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")
+            # lender l may fill the borrowers up to rank reach * n / rank_l (non-decreasing along the
+            # lenders): those that reach no borrower, most of them, have limit 0 without a search
+            reached = np.floor(reach * n / (supplying[::-1] + 1))
+            limit = np.zeros(lenders.size, np.int64)
+            none = int(np.searchsorted(reached, rank[borrowers[0]]))
+            limit[none:] = np.searchsorted(rank[borrowers], reached[none:], side="right")
             lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[borrowers], limit)
             parts.append((lo, bo, amount))
             sup = sup - np.bincount(lo, weights=amount, minlength=n)
             req = req - np.bincount(bo, weights=amount, minlength=n)
             _drop_dust(sup, lo, supply)
-            _drop_dust(req, bo, request)
+            _drop_dust(req, askers, request)
     # in ``lender_order``; after the tiers, among the tiers' lenders (supply only goes down)
-    lenders = tiered[sup[tiered] > 0] if reach > 0 else lender_order[sup[lender_order] > 0]
-    asking = (req > 0).nonzero()[0]
-    borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
-    if lenders.size and borrowers.size:
-        pieces = _intersect(lenders, borrowers, sup[lenders], req[borrowers])
-        if reach > 0 and dealers is not None:
-            pieces = _intermediate(*pieces, lender_order, rank, dealers, reach * n)
-        parts.append(pieces)
+    # (``_intersect`` without a limit, on the head of the lenders that can take part)
+    left = askers[req[askers] > 0]
+    if left.size:
+        borrowers = left[np.argsort(borrower_risk[left], kind="stable")]
+        cr = np.cumsum(req[borrowers])
+        lenders, cs = _leading(tiered if reach > 0 else lender_order, sup, cr[-1])
+        if lenders.size:
+            pieces = _cut(lenders, borrowers, cs, cr)
+            if reach > 0 and dealers is not None:
+                pieces = _intermediate(*pieces, lender_order, rank, dealers, reach * n)
+            parts.append(pieces)
 
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
