@@ -113,7 +113,8 @@ class Relationships:
 
     Kept as parallel arrays sorted by pair key (``lender * n + borrower``): ``key`` and ``last``
     (the step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
-    a merge over them (no loop over banks); ``pairs`` splits the keys of the pairs alive.
+    a merge over them (no loop over banks); ``pairs`` splits the keys of the pairs alive, ``among``
+    those of the lending banks only.
     ``memory = 0`` keeps nothing: the counterparties are then only the pairs with a loan
     outstanding (the ledger), as before relationships outlived their loans.
     """
@@ -178,6 +179,19 @@ class Relationships:
         key, last = (self.key, self.last) if fresh.all() else (self.key[fresh], self.last[fresh])
         self._alive = (t, self.key, key, last)
         return key, last
+
+    def among(self, t: int, lends: np.ndarray, asks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lender, borrower) of the relationships alive at step ``t`` whose lender lends and whose
+        borrower asks (``lends``, ``asks``: bool per bank), in key order: ``pairs(t)`` filtered, with
+        the borrowers and the freshness worked out for the lending banks' pairs only."""
+        if self.memory <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        lender = self.key // self.n
+        hit = lends[lender].nonzero()[0]
+        lender = lender.take(hit)
+        borrower = self.key.take(hit) - lender * self.n
+        hit = (asks[borrower] & (self.last.take(hit) >= t - self.memory)).nonzero()[0]
+        return lender.take(hit), borrower.take(hit)
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``, in key order."""
@@ -321,6 +335,7 @@ def match(
     lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
     dealers: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
     lender_rank: np.ndarray | None = None,
+    known: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
@@ -336,7 +351,10 @@ def match(
     two legs show as two pieces, so its cash does not change. Either an array over the banks
     or a function giving the capacity of the banks it is given (called only when pieces are
     left, and mostly for the few banks within reach of them). ``lender_rank``: ``ranks_of(lender_order)``
-    when the caller keeps it (the system works it out once an episode).
+    when the caller keeps it (the system works it out once an episode). ``known``: the existing
+    counterparties as a function instead of ``loan_lender``/``loan_borrower`` (then empty): given
+    the supplying and the requesting banks (bool per bank), the distinct pairs among them in key
+    order (``Relationships.among``), so that the pairs of other banks need not be split.
     """
     n = request.shape[0]
     asking = request > _EPS
@@ -351,14 +369,17 @@ def match(
     # 1. existing counterparties
     # the supplying banks' pairs first (fewer pairs than the requesting hubs'), then those of
     # them whose borrower requests: the same pairs in the same order, whichever filter runs first
-    hit = (sup > 0)[loan_lender].nonzero()[0]
-    hit = hit.take(asking[loan_borrower.take(hit)].nonzero()[0])  # (a gather: a scattered boolean index is slower)
-    if hit.size:
+    if known is None:
+        hit = (sup > 0)[loan_lender].nonzero()[0]
+        hit = hit.take(asking[loan_borrower.take(hit)].nonzero()[0])  # (a gather: a scattered boolean index is slower)
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
         if key.size > 1 and not (key[1:] > key[:-1]).all():  # the relationships come sorted and distinct
             key = distinct_keys(key)
             lo, bo = key // n, key % n
+    else:
+        lo, bo = known(sup > 0, asking)
+    if lo.size:
         asks = req[bo]
         asked = np.bincount(lo, weights=asks, minlength=n)
         offer = sup[lo] * asks / asked[lo]

@@ -454,8 +454,13 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
                                             state.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
-    known_lender, known_borrower = state.relationships.pairs(ctx.t)
-    if not _ledger_within_relationships(state, params, ctx.t):
+    known = None
+    if _ledger_within_relationships(state, params, ctx.t):
+        # the relationships' pairs, split only for the banks that supply (in key order, distinct)
+        known_lender = known_borrower = np.zeros(0, np.int64)
+        known = functools.partial(state.relationships.among, ctx.t)
+    else:
+        known_lender, known_borrower = state.relationships.pairs(ctx.t)
         led.compact()  # the loans outstanding: not the records left at 0 (repaid, called in full)
         known_lender = np.concatenate([led.lender, known_lender])
         known_borrower = np.concatenate([led.borrower, known_borrower])
@@ -467,7 +472,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
                                              dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None,
-                                             lender_rank=state.lender_rank)
+                                             lender_rank=state.lender_rank, known=known)
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     borrowed = np.bincount(borrower, weights=amount, minlength=n)
     net = borrowed - np.bincount(lender, weights=amount, minlength=n)
