@@ -68,6 +68,8 @@ import numpy as np
 from interbank.sim.ledger import distinct_keys, run_starts
 
 _EPS = 1e-12
+_ORIGIN = np.zeros(1)  # where the cumulative sums start
+_ORIGIN.flags.writeable = False
 
 
 def scarcity(requested: float, supplied: float) -> float:
@@ -201,10 +203,10 @@ class Relationships:
 
 
 def _distinct(x: np.ndarray) -> np.ndarray:
-    """``np.unique(x)`` for a float array without NaN made of a few sorted runs (the cumulative
+    """``np.unique(x)`` (``x`` is sorted in place) for a float array without NaN made of a few sorted runs (the cumulative
     sums): the stable sort merges the runs in near-linear time, and equal values are equal bits
     (no -0.0 here: the sums start at 0.0 and add non-negative amounts), so the result is the same."""
-    x = np.sort(x, kind="stable")
+    x.sort(kind="stable")
     return x[run_starts(x)]
 
 
@@ -214,11 +216,11 @@ def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tu
     serve nobody: their positions stay at 0.0 (S - S) and cut nothing, so all but the last are left
     out; the running minimum of ``bound - S`` starts from theirs, -S of the last of them (S never
     goes down), so the positions kept are those of the whole line-up to the last bit."""
-    cs, cr = np.cumsum(sup), np.cumsum(req)
+    cs, cr = sup.cumsum(), req.cumsum()
     if limit is None:
         return 0, cs, cr
-    first = max(int(np.searchsorted(limit, 0, side="right")) - 1, 0)
-    bound = np.concatenate([[0.0], cr])[limit[first:]]
+    first = max(int(limit.searchsorted(0, side="right")) - 1, 0)
+    bound = np.concatenate((_ORIGIN, cr))[limit[first:]]
     low = np.minimum.accumulate(bound - cs[first:])
     if first:
         np.minimum(low, 0.0 - cs[first - 1], out=low)
@@ -229,12 +231,13 @@ def _cut(lenders: np.ndarray, borrowers: np.ndarray, cs: np.ndarray, cr: np.ndar
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pieces of the line-up ``_positions`` made: where the cumulative sums cross."""
     total = min(cs[-1], cr[-1])
-    cuts = _distinct(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
-    size = np.diff(cuts)
+    cuts = _distinct(np.concatenate((_ORIGIN, cs[cs < total], cr[cr < total], np.minimum(cs[-1:], cr[-1:]))))
+    size = cuts[1:] - cuts[:-1]  # (``np.diff``'s arithmetic, without its checks)
     mid = cuts[:-1] + 0.5 * size
     keep = size > _EPS * max(1.0, total)
-    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
-    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
+    mid = mid[keep]
+    li = np.minimum(cs.searchsorted(mid, side="right"), lenders.size - 1)
+    bi = np.minimum(cr.searchsorted(mid, side="right"), borrowers.size - 1)
     return lenders[li], borrowers[bi], size[keep]
 
 
@@ -324,7 +327,7 @@ def _leading(line: np.ndarray, sup: np.ndarray, need: float) -> tuple[np.ndarray
     while True:
         banks = line[:head]
         banks = banks[sup[banks] > 0]
-        cs = np.cumsum(sup[banks])
+        cs = sup[banks].cumsum()
         if head >= line.size or (cs.size and cs[-1] >= need):
             return banks, cs
         head *= 8
@@ -386,8 +389,8 @@ def match(
         offered = np.bincount(bo, weights=offer, minlength=n)
         take = offer * np.minimum(1.0, asks / offered[bo])
         parts.append((lo, bo, take))
-        sup = sup - np.bincount(lo, weights=take, minlength=n)
-        req = req - np.bincount(bo, weights=take, minlength=n)
+        sup -= np.bincount(lo, weights=take, minlength=n)  # (both arrays are this call's own)
+        req -= np.bincount(bo, weights=take, minlength=n)
         _drop_dust(sup, lo, supply)
         _drop_dust(req, askers, request)
 
@@ -410,8 +413,8 @@ def match(
             limit[none:] = np.searchsorted(rank[borrowers], reached[none:], side="right")
             lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[borrowers], limit)
             parts.append((lo, bo, amount))
-            sup = sup - np.bincount(lo, weights=amount, minlength=n)
-            req = req - np.bincount(bo, weights=amount, minlength=n)
+            sup -= np.bincount(lo, weights=amount, minlength=n)
+            req -= np.bincount(bo, weights=amount, minlength=n)
             _drop_dust(sup, lo, supply)
             _drop_dust(req, askers, request)
     # in ``lender_order``; after the tiers, among the tiers' lenders (supply only goes down)
@@ -419,7 +422,7 @@ def match(
     left = askers[req[askers] > 0]
     if left.size:
         borrowers = left[np.argsort(borrower_risk[left], kind="stable")]
-        cr = np.cumsum(req[borrowers])
+        cr = req[borrowers].cumsum()
         lenders, cs = _leading(tiered if reach > 0 else lender_order, sup, cr[-1])
         if lenders.size:
             pieces = _cut(lenders, borrowers, cs, cr)
