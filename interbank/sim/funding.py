@@ -361,10 +361,14 @@ def match(
     """
     n = request.shape[0]
     asking = request > _EPS
-    req = np.where(asking, request, 0.0)
-    # the banks that request (every one still requesting later is among them): a bank that
-    # requests supplies nothing
+    # the requesting banks (a bank that requests supplies nothing) and what each still asks, kept
+    # for them only (a few dozen of the banks; ``slot``: a requesting bank's place among them)
     askers = asking.nonzero()[0]
+    start = request[askers]
+    req = start.copy()
+    dust = _EPS * np.maximum(1.0, start)  # below this, a request left is rounding dust
+    slot = np.empty(n, np.intp)
+    slot[askers] = np.arange(askers.size)
     sup = np.where(supply > _EPS, supply, 0.0)
     sup[askers] = 0.0
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -383,16 +387,17 @@ def match(
     else:
         lo, bo = known(sup > 0, asking)
     if lo.size:
-        asks = req[bo]
+        at = slot[bo]
+        asks = req[at]
         asked = np.bincount(lo, weights=asks, minlength=n)
         offer = sup[lo] * asks / asked[lo]
-        offered = np.bincount(bo, weights=offer, minlength=n)
-        take = offer * np.minimum(1.0, asks / offered[bo])
+        offered = np.bincount(at, weights=offer, minlength=askers.size)
+        take = offer * np.minimum(1.0, asks / offered[at])
         parts.append((lo, bo, take))
         sup -= np.bincount(lo, weights=take, minlength=n)  # (both arrays are this call's own)
-        req -= np.bincount(bo, weights=take, minlength=n)
+        req -= np.bincount(at, weights=take, minlength=askers.size)
         _drop_dust(sup, lo, supply)
-        _drop_dust(req, askers, request)
+        req[req < dust] = 0.0
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
@@ -402,8 +407,9 @@ def match(
         supplying = (sup > 0)[lender_order].nonzero()[0]  # their ranks less 1 (``rank`` is the order's)
         tiered = lender_order.take(supplying)
         lenders = tiered[::-1]
-        borrowers = askers[req[askers] > 0]
-        borrowers = borrowers[np.argsort(rank[borrowers])]
+        waiting = (req > 0).nonzero()[0]
+        waiting = waiting[np.argsort(rank[askers[waiting]])]
+        borrowers = askers[waiting]
         if lenders.size and borrowers.size:
             # lender l may fill the borrowers up to rank reach * n / rank_l (non-decreasing along the
             # lenders): those that reach no borrower, most of them, have limit 0 without a search
@@ -411,18 +417,19 @@ def match(
             limit = np.zeros(lenders.size, np.int64)
             none = int(np.searchsorted(reached, rank[borrowers[0]]))
             limit[none:] = np.searchsorted(rank[borrowers], reached[none:], side="right")
-            lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[borrowers], limit)
+            lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[waiting], limit)
             parts.append((lo, bo, amount))
             sup -= np.bincount(lo, weights=amount, minlength=n)
-            req -= np.bincount(bo, weights=amount, minlength=n)
+            req -= np.bincount(slot[bo], weights=amount, minlength=askers.size)
             _drop_dust(sup, lo, supply)
-            _drop_dust(req, askers, request)
+            req[req < dust] = 0.0
     # in ``lender_order``; after the tiers, among the tiers' lenders (supply only goes down)
     # (``_intersect`` without a limit, on the head of the lenders that can take part)
-    left = askers[req[askers] > 0]
-    if left.size:
-        borrowers = left[np.argsort(borrower_risk[left], kind="stable")]
-        cr = req[borrowers].cumsum()
+    waiting = (req > 0).nonzero()[0]
+    if waiting.size:
+        waiting = waiting[np.argsort(borrower_risk[askers[waiting]], kind="stable")]
+        borrowers = askers[waiting]
+        cr = req[waiting].cumsum()
         lenders, cs = _leading(tiered if reach > 0 else lender_order, sup, cr[-1])
         if lenders.size:
             pieces = _cut(lenders, borrowers, cs, cr)
