@@ -109,6 +109,9 @@ def _insert_at(a: np.ndarray, points: list[int], values: np.ndarray) -> np.ndarr
     return np.concatenate(pieces)
 
 
+_SWEEP = 8  # steps a forgotten pair may stay in ``Relationships``' arrays (unseen) before they are swept
+
+
 class Relationships:
     """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
     over within the last ``memory`` steps, with the step of their last dealing.
@@ -119,13 +122,30 @@ class Relationships:
     those of the lending banks only.
     ``memory = 0`` keeps nothing: the counterparties are then only the pairs with a loan
     outstanding (the ledger), as before relationships outlived their loans.
+
+    The pairs forgotten are left in the stored arrays (``_key``, ``_last``) for up to ``_SWEEP``
+    steps and swept out together: every reader sees only the pairs alive (``key`` and ``last``
+    are those as of the last ``remember``), and a forgotten pair dealt again gets the new step
+    in place, where it would be inserted anew.
     """
 
     def __init__(self, n: int, memory: int) -> None:
         self.n, self.memory = int(n), int(memory)
-        self.key = np.zeros(0, np.int64)
-        self.last = np.zeros(0, np.int64)
+        self._key = np.zeros(0, np.int64)
+        self._last = np.zeros(0, np.int64)
+        self._t: int | None = None  # the step of the last ``remember``
+        self._swept: int | None = None  # every pair stored was last dealt at this step or later
         self._alive: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None  # see ``alive``
+
+    @property
+    def key(self) -> np.ndarray:
+        """int64: the keys of the pairs alive as of the last ``remember``, sorted (read only)."""
+        return self.alive(self._t)[0] if self._t is not None else self._key
+
+    @property
+    def last(self) -> np.ndarray:
+        """int64: the step each of the pairs ``key`` last dealt (read only)."""
+        return self.alive(self._t)[1] if self._t is not None else self._last
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -141,11 +161,9 @@ class Relationships:
         """``remember`` with the pairs given as their keys ``lender * n + borrower``, sorted and distinct."""
         if self.memory <= 0:
             return
-        key, last = self.alive(t)
-        if last is self.last:
-            last = last.copy()
+        key, last = self._key, self._last.copy()  # (a reader may hold the arrays: not written)
         self._alive = None  # the keys may stay the same array below: ``alive`` must not answer from before
-        # a sorted merge: known pairs get the new step, the others are inserted in order
+        # a sorted merge: known pairs (forgotten ones too) get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         # a new key is known where the key at its insertion point is itself (past the end: not)
         known = key[np.minimum(at, key.size - 1)] == new if key.size else np.zeros(new.size, bool)
@@ -154,32 +172,35 @@ class Relationships:
         added = new[unknown]
         if added.size <= _FEW:  # most pairs dealt are known (relationships repeat): a few to insert
             points = at[unknown].tolist()
-            self.key = _insert_at(key, points, added)
-            self.last = _insert_at(last, points, np.full(added.size, t, np.int64))
-            return
-        # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
-        # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
-        pos = at[unknown] + np.arange(added.size)
-        old = np.ones(key.size + added.size, dtype=bool)
-        old[pos] = False
-        self.key = np.empty(old.size, np.int64)
-        self.key[pos] = added
-        self.key[old] = key
-        self.last = np.empty(old.size, np.int64)
-        self.last[pos] = t
-        self.last[old] = last
+            key = _insert_at(key, points, added)
+            last = _insert_at(last, points, np.full(added.size, t, np.int64))
+        else:
+            # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
+            # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
+            pos = at[unknown] + np.arange(added.size)
+            old = np.ones(key.size + added.size, dtype=bool)
+            old[pos] = False
+            merged_key, merged_last = np.empty(old.size, np.int64), np.empty(old.size, np.int64)
+            merged_key[pos], merged_key[old] = added, key
+            merged_last[pos], merged_last[old] = t, last
+            key, last = merged_key, merged_last
+        self._key, self._last, self._t = key, last, t
+        if self._swept is None or t - self.memory - self._swept >= _SWEEP:
+            fresh = last >= t - self.memory
+            if not fresh.all():
+                self._key, self._last = key[fresh], last[fresh]
+            self._swept = t - self.memory
 
     def alive(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(``key``, ``last``) of the pairs last dealt within ``memory`` steps of step ``t`` (the
-        arrays themselves when all are): worked out once for a step (the funding market asks for
-        the pairs, then remembers the step's, at the same step) and again once the keys change.
-        Readers must not write them."""
+        arrays stored themselves when all are): worked out once for a step and again once the
+        keys change. Readers must not write them."""
         cached = self._alive
-        if cached is not None and cached[0] == t and cached[1] is self.key:
+        if cached is not None and cached[0] == t and cached[1] is self._key:
             return cached[2], cached[3]
-        fresh = self.last >= t - self.memory
-        key, last = (self.key, self.last) if fresh.all() else (self.key[fresh], self.last[fresh])
-        self._alive = (t, self.key, key, last)
+        fresh = self._last >= t - self.memory
+        key, last = (self._key, self._last) if fresh.all() else (self._key[fresh], self._last[fresh])
+        self._alive = (t, self._key, key, last)
         return key, last
 
     def among(self, t: int, lends: np.ndarray, asks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,16 +209,16 @@ class Relationships:
         the borrowers and the freshness worked out for the lending banks' pairs only."""
         if self.memory <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        lender = self.key // self.n
+        lender = self._key // self.n
         hit = lends[lender].nonzero()[0]
         lender = lender.take(hit)
-        borrower = self.key.take(hit) - lender * self.n
-        hit = (asks[borrower] & (self.last.take(hit) >= t - self.memory)).nonzero()[0]
+        borrower = self._key.take(hit) - lender * self.n
+        hit = (asks[borrower] & (self._last.take(hit) >= t - self.memory)).nonzero()[0]
         return lender.take(hit), borrower.take(hit)
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``, in key order."""
-        key = self.alive(t)[0] if self.memory > 0 else self.key
+        key = self.alive(t)[0] if self.memory > 0 else self._key
         lender = key // self.n
         return lender, key - lender * self.n
 

@@ -333,3 +333,20 @@ def test_the_relationships_among_lending_and_asking_banks_are_their_pairs_filter
         by_among = funding.match(request, supply, none, none, order, np.zeros(n), reach=0.5,
                                  known=lambda lending, asking: rel.among(t + 1, lending, asking))
         assert [x.tobytes() for x in by_among] == [x.tobytes() for x in by_pairs]
+
+
+def test_a_forgotten_pair_dealt_again_before_the_sweep_is_remembered_once_from_then():
+    # the pairs forgotten stay stored (unseen) until swept: dealt again meanwhile, a pair is back
+    # in place with the new step, as if inserted anew, and readers never see the forgotten ones
+    rel = funding.Relationships(n=10, memory=2)
+    rel.remember(np.array([1, 2, 3]), np.array([4, 5, 6]), t=0)
+    rel.remember(np.array([2]), np.array([5]), t=2)
+    rel.remember(np.array([7]), np.array([8]), t=3)  # 1 -> 4 and 3 -> 6 forgotten (not yet swept)
+    assert rel.key.tolist() == [25, 78] and rel.last.tolist() == [2, 3] and len(rel) == 2
+    rel.remember(np.array([3]), np.array([6]), t=4)  # dealt again
+    assert rel.key.tolist() == [25, 36, 78] and rel.last.tolist() == [2, 4, 3]
+    assert sorted(zip(*map(np.ndarray.tolist, rel.pairs(5)))) == [(3, 6), (7, 8)]
+    assert [x.tolist() for x in rel.among(5, np.ones(10, bool), np.ones(10, bool))] == [[3, 7], [6, 8]]
+    for t in range(5, 5 + 2 * funding._SWEEP):
+        rel.remember(np.array([9]), np.array([0]), t=t)
+    assert rel._key.tolist() == [90] and rel.key.tolist() == [90]  # swept
