@@ -417,7 +417,7 @@ def match(
         parts.append((lo, bo, take))
         sup -= np.bincount(lo, weights=take, minlength=n)  # (both arrays are this call's own)
         req -= np.bincount(at, weights=take, minlength=askers.size)
-        _drop_dust(sup, lo, supply)
+        _drop_dust(sup, lo[run_starts(lo)], supply)  # (each lender once: the pairs come in key order)
         req[req < dust] = 0.0
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
@@ -462,4 +462,6 @@ def match(
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     lender, borrower, amount = (np.concatenate(x) for x in zip(*parts))
     keep = amount > 0
+    if keep.all():  # (as a rule)
+        return lender, borrower, amount
     return lender[keep], borrower[keep], amount[keep]

@@ -514,6 +514,8 @@ def _ledger_within_relationships(state: BankState, params: Params, t: int) -> bo
     memory, maturity = state.relationships.memory, params.config.funding.maturity
     if memory <= 0 or memory < maturity:
         return False
+    if led.due.size == 0 or led.due.min() >= t:  # (a reduction: no mask to build as a rule)
+        return True
     past = led.due < t  # past due: none, or only records left at 0 (repaid), which are no loan
     return not past.any() or not (led.amount[past] > 0).any()
 
