@@ -166,7 +166,7 @@ class Relationships:
         # a sorted merge: known pairs (forgotten ones too) get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         # a new key is known where the key at its insertion point is itself (past the end: not)
-        known = key[np.minimum(at, key.size - 1)] == new if key.size else np.zeros(new.size, bool)
+        known = key.take(at, mode="clip") == new if key.size else np.zeros(new.size, bool)
         last[at[known]] = t
         unknown = ~known
         added = new[unknown]

@@ -451,7 +451,8 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
                                 np.minimum(ctx.offers[offering], np.maximum(state.cash[offering] - required[offering], 0.0)),
                                 0.0)
     led = state.ledger
-    state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
+    offered = float(supply.sum())
+    state.market_rate = funding.market_rate(float(request.sum()), offered, state.deposit_facility_rate,
                                             state.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
     known = None
@@ -491,7 +492,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
         # ``np.average(rate, weights=amount)``'s arithmetic without its checks (amounts are positive)
         "rate": float(np.multiply(rate, amount).sum() / amount.sum()) if amount.size else float("nan"),
-        "offered": float(supply.sum()), "lent": float(np.maximum(-net, 0.0).sum()),
+        "offered": offered, "lent": float(np.maximum(-net, 0.0).sum()),
     }
     if ctx.log.enabled:
         lent = np.bincount(lender, weights=amount, minlength=n)
