@@ -68,6 +68,8 @@ import numpy as np
 from interbank.sim.ledger import distinct_keys, run_starts
 
 _EPS = 1e-12
+_ORIGIN = np.zeros(1)  # where the cumulative sums start
+_ORIGIN.flags.writeable = False
 
 
 def scarcity(requested: float, supplied: float) -> float:
@@ -107,22 +109,43 @@ def _insert_at(a: np.ndarray, points: list[int], values: np.ndarray) -> np.ndarr
     return np.concatenate(pieces)
 
 
+_SWEEP = 8  # steps a forgotten pair may stay in ``Relationships``' arrays (unseen) before they are swept
+
+
 class Relationships:
     """Who dealt with whom recently: the pairs (lender -> borrower) of the loans made or rolled
     over within the last ``memory`` steps, with the step of their last dealing.
 
     Kept as parallel arrays sorted by pair key (``lender * n + borrower``): ``key`` and ``last``
     (the step), so memory is O(pairs dealt in ``memory`` steps) and every operation a sort or
-    a merge over them (no loop over banks); ``pairs`` splits the keys of the pairs alive.
+    a merge over them (no loop over banks); ``pairs`` splits the keys of the pairs alive, ``among``
+    those of the lending banks only.
     ``memory = 0`` keeps nothing: the counterparties are then only the pairs with a loan
     outstanding (the ledger), as before relationships outlived their loans.
+
+    The pairs forgotten are left in the stored arrays (``_key``, ``_last``) for up to ``_SWEEP``
+    steps and swept out together: every reader sees only the pairs alive (``key`` and ``last``
+    are those as of the last ``remember``), and a forgotten pair dealt again gets the new step
+    in place, where it would be inserted anew.
     """
 
     def __init__(self, n: int, memory: int) -> None:
         self.n, self.memory = int(n), int(memory)
-        self.key = np.zeros(0, np.int64)
-        self.last = np.zeros(0, np.int64)
+        self._key = np.zeros(0, np.int64)
+        self._last = np.zeros(0, np.int64)
+        self._t: int | None = None  # the step of the last ``remember``
+        self._swept: int | None = None  # every pair stored was last dealt at this step or later
         self._alive: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None  # see ``alive``
+
+    @property
+    def key(self) -> np.ndarray:
+        """int64: the keys of the pairs alive as of the last ``remember``, sorted (read only)."""
+        return self.alive(self._t)[0] if self._t is not None else self._key
+
+    @property
+    def last(self) -> np.ndarray:
+        """int64: the step each of the pairs ``key`` last dealt (read only)."""
+        return self.alive(self._t)[1] if self._t is not None else self._last
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -138,81 +161,104 @@ class Relationships:
         """``remember`` with the pairs given as their keys ``lender * n + borrower``, sorted and distinct."""
         if self.memory <= 0:
             return
-        key, last = self.alive(t)
-        if last is self.last:
-            last = last.copy()
+        key, last = self._key, self._last.copy()  # (a reader may hold the arrays: not written)
         self._alive = None  # the keys may stay the same array below: ``alive`` must not answer from before
-        # a sorted merge: known pairs get the new step, the others are inserted in order
+        # a sorted merge: known pairs (forgotten ones too) get the new step, the others are inserted in order
         at = np.searchsorted(key, new)
         # a new key is known where the key at its insertion point is itself (past the end: not)
-        known = key[np.minimum(at, key.size - 1)] == new if key.size else np.zeros(new.size, bool)
+        known = key.take(at, mode="clip") == new if key.size else np.zeros(new.size, bool)
         last[at[known]] = t
         unknown = ~known
         added = new[unknown]
         if added.size <= _FEW:  # most pairs dealt are known (relationships repeat): a few to insert
             points = at[unknown].tolist()
-            self.key = _insert_at(key, points, added)
-            self.last = _insert_at(last, points, np.full(added.size, t, np.int64))
-            return
-        # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
-        # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
-        pos = at[unknown] + np.arange(added.size)
-        old = np.ones(key.size + added.size, dtype=bool)
-        old[pos] = False
-        self.key = np.empty(old.size, np.int64)
-        self.key[pos] = added
-        self.key[old] = key
-        self.last = np.empty(old.size, np.int64)
-        self.last[pos] = t
-        self.last[old] = last
+            key = _insert_at(key, points, added)
+            last = _insert_at(last, points, np.full(added.size, t, np.int64))
+        else:
+            # np.insert of the unknown pairs into both arrays, its positions computed once: ``new`` is
+            # sorted, so the insertion points are non-decreasing and the k-th lands k places further on
+            pos = at[unknown] + np.arange(added.size)
+            old = np.ones(key.size + added.size, dtype=bool)
+            old[pos] = False
+            merged_key, merged_last = np.empty(old.size, np.int64), np.empty(old.size, np.int64)
+            merged_key[pos], merged_key[old] = added, key
+            merged_last[pos], merged_last[old] = t, last
+            key, last = merged_key, merged_last
+        self._key, self._last, self._t = key, last, t
+        if self._swept is None or t - self.memory - self._swept >= _SWEEP:
+            fresh = last >= t - self.memory
+            if not fresh.all():
+                self._key, self._last = key[fresh], last[fresh]
+            self._swept = t - self.memory
 
     def alive(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(``key``, ``last``) of the pairs last dealt within ``memory`` steps of step ``t`` (the
-        arrays themselves when all are): worked out once for a step (the funding market asks for
-        the pairs, then remembers the step's, at the same step) and again once the keys change.
-        Readers must not write them."""
+        arrays stored themselves when all are): worked out once for a step and again once the
+        keys change. Readers must not write them."""
         cached = self._alive
-        if cached is not None and cached[0] == t and cached[1] is self.key:
+        if cached is not None and cached[0] == t and cached[1] is self._key:
             return cached[2], cached[3]
-        fresh = self.last >= t - self.memory
-        key, last = (self.key, self.last) if fresh.all() else (self.key[fresh], self.last[fresh])
-        self._alive = (t, self.key, key, last)
+        fresh = self._last >= t - self.memory
+        key, last = (self._key, self._last) if fresh.all() else (self._key[fresh], self._last[fresh])
+        self._alive = (t, self._key, key, last)
         return key, last
+
+    def among(self, t: int, lends: np.ndarray, asks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lender, borrower) of the relationships alive at step ``t`` whose lender lends and whose
+        borrower asks (``lends``, ``asks``: bool per bank), in key order: ``pairs(t)`` filtered, with
+        the borrowers and the freshness worked out for the lending banks' pairs only."""
+        if self.memory <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        lender = self._key // self.n
+        hit = lends[lender].nonzero()[0]
+        lender = lender.take(hit)
+        borrower = self._key.take(hit) - lender * self.n
+        hit = (asks[borrower] & (self._last.take(hit) >= t - self.memory)).nonzero()[0]
+        return lender.take(hit), borrower.take(hit)
 
     def pairs(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(lender, borrower) of the relationships still alive at step ``t``, in key order."""
-        key = self.alive(t)[0] if self.memory > 0 else self.key
+        key = self.alive(t)[0] if self.memory > 0 else self._key
         lender = key // self.n
         return lender, key - lender * self.n
 
 
 def _distinct(x: np.ndarray) -> np.ndarray:
-    """``np.unique(x)`` for a float array without NaN made of a few sorted runs (the cumulative
+    """``np.unique(x)`` (``x`` is sorted in place) for a float array without NaN made of a few sorted runs (the cumulative
     sums): the stable sort merges the runs in near-linear time, and equal values are equal bits
     (no -0.0 here: the sums start at 0.0 and add non-negative amounts), so the result is the same."""
-    x = np.sort(x, kind="stable")
+    x.sort(kind="stable")
     return x[run_starts(x)]
 
 
-def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(cumulative positions of the lenders, cumulative requests): ``_intersect``'s line-up."""
-    cs, cr = np.cumsum(sup), np.cumsum(req)
-    if limit is not None:
-        bound = np.concatenate([[0.0], cr])[limit]
-        cs = cs + np.minimum(0.0, np.minimum.accumulate(bound - cs))
-    return cs, cr
+def _positions(sup: np.ndarray, req: np.ndarray, limit: np.ndarray | None) -> tuple[int, np.ndarray, np.ndarray]:
+    """(first, cumulative positions of the lenders from ``first`` on, cumulative requests):
+    ``_intersect``'s line-up (supplies non-negative). The leading lenders whose ``limit`` is 0 may
+    serve nobody: their positions stay at 0.0 (S - S) and cut nothing, so all but the last are left
+    out; the running minimum of ``bound - S`` starts from theirs, -S of the last of them (S never
+    goes down), so the positions kept are those of the whole line-up to the last bit."""
+    cs, cr = sup.cumsum(), req.cumsum()
+    if limit is None:
+        return 0, cs, cr
+    first = max(int(limit.searchsorted(0, side="right")) - 1, 0)
+    bound = np.concatenate((_ORIGIN, cr))[limit[first:]]
+    low = np.minimum.accumulate(bound - cs[first:])
+    if first:
+        np.minimum(low, 0.0 - cs[first - 1], out=low)
+    return first, cs[first:] + np.minimum(0.0, low), cr
 
 
 def _cut(lenders: np.ndarray, borrowers: np.ndarray, cs: np.ndarray, cr: np.ndarray
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pieces of the line-up ``_positions`` made: where the cumulative sums cross."""
     total = min(cs[-1], cr[-1])
-    cuts = _distinct(np.concatenate([[0.0], cs[cs < total], cr[cr < total], [total]]))
-    size = np.diff(cuts)
+    cuts = _distinct(np.concatenate((_ORIGIN, cs[cs < total], cr[cr < total], np.minimum(cs[-1:], cr[-1:]))))
+    size = cuts[1:] - cuts[:-1]  # (``np.diff``'s arithmetic, without its checks)
     mid = cuts[:-1] + 0.5 * size
     keep = size > _EPS * max(1.0, total)
-    li = np.minimum(np.searchsorted(cs, mid[keep], side="right"), lenders.size - 1)
-    bi = np.minimum(np.searchsorted(cr, mid[keep], side="right"), borrowers.size - 1)
+    mid = mid[keep]
+    li = np.minimum(cs.searchsorted(mid, side="right"), lenders.size - 1)
+    bi = np.minimum(cr.searchsorted(mid, side="right"), borrowers.size - 1)
     return lenders[li], borrowers[bi], size[keep]
 
 
@@ -227,7 +273,8 @@ def _intersect(
     unrolls to p = S + min(0, cummin(bound - S)) with S the cumulative supply: the greedy
     that serves the most constrained lenders first, the largest volume the limits allow.
     """
-    return _cut(lenders, borrowers, *_positions(sup, req, limit))
+    first, cs, cr = _positions(sup, req, limit)
+    return _cut(lenders[first:], borrowers, cs, cr)
 
 
 def _intermediate(
@@ -266,10 +313,10 @@ def _intermediate(
         if line is None:
             line = np.argsort(-far, kind="stable")
         reachable = np.searchsorted(rank[dealer], np.floor(limit / far[line]), side="right")
-        cs, cr = _positions(amount[line], cap, reachable)
+        first, cs, cr = _positions(amount[line], cap, reachable)
         if banks is order or cs[-1] <= cr[-1] or near.size == order.size:
             break
-    piece, via, carried = _cut(line, dealer, cs, cr)
+    piece, via, carried = _cut(line[first:], dealer, cs, cr)
     lo, bo = lender[piece], borrower[piece]
     direct = (via == lo) | (via == bo)
     hop = ~direct
@@ -286,9 +333,25 @@ def ranks_of(order: np.ndarray) -> np.ndarray:
 
 def _drop_dust(left: np.ndarray, banks: np.ndarray, start: np.ndarray) -> None:
     """``left[left < _EPS * max(1, start)] = 0`` (rounding dust of a round of matching), tested on
-    ``banks`` only, those the round moved: every other entry is still 0 or its start, which is
-    above the threshold (``match`` keeps only starts above ``_EPS``), or was tested before."""
+    ``banks`` only, among them those the round moved: every other entry is still 0 or its start,
+    which is above the threshold (``match`` keeps only starts above ``_EPS``), or was tested before."""
     left[banks[left[banks] < _EPS * np.maximum(1.0, start[banks])]] = 0.0
+
+
+def _leading(line: np.ndarray, sup: np.ndarray, need: float) -> tuple[np.ndarray, np.ndarray]:
+    """The banks of ``line`` with supply left (``sup`` > 0), in line, with their cumulative supply:
+    a head of them whose supply reaches ``need`` (the requests' total; all when none does), found
+    in growing heads of the line. ``_cut`` gives the same pieces for it as for all of them: the
+    cumulative sums of a head are those of the whole line (the sum is sequential and never goes
+    down), no cut lies beyond the total, and no piece's midpoint past the head's last sum."""
+    head = 64
+    while True:
+        banks = line[:head]
+        banks = banks[sup[banks] > 0]
+        cs = sup[banks].cumsum()
+        if head >= line.size or (cs.size and cs[-1] >= need):
+            return banks, cs
+        head *= 8
 
 
 def match(
@@ -296,6 +359,7 @@ def match(
     lender_order: np.ndarray, borrower_risk: np.ndarray, reach: float = 0.0,
     dealers: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
     lender_rank: np.ndarray | None = None,
+    known: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """New loans (lender, borrower, amount) matching ``supply`` to ``request``.
 
@@ -311,64 +375,93 @@ def match(
     two legs show as two pieces, so its cash does not change. Either an array over the banks
     or a function giving the capacity of the banks it is given (called only when pieces are
     left, and mostly for the few banks within reach of them). ``lender_rank``: ``ranks_of(lender_order)``
-    when the caller keeps it (the system works it out once an episode).
+    when the caller keeps it (the system works it out once an episode). ``known``: the existing
+    counterparties as a function instead of ``loan_lender``/``loan_borrower`` (then empty): given
+    the supplying and the requesting banks (bool per bank), the distinct pairs among them in key
+    order (``Relationships.among``), so that the pairs of other banks need not be split.
     """
     n = request.shape[0]
-    req = np.where(request > _EPS, request, 0.0)
-    sup = np.where((supply > _EPS) & (req == 0), supply, 0.0)
+    asking = request > _EPS
+    # the requesting banks (a bank that requests supplies nothing) and what each still asks, kept
+    # for them only (a few dozen of the banks; ``slot``: a requesting bank's place among them)
+    askers = asking.nonzero()[0]
+    start = request[askers]
+    req = start.copy()
+    dust = _EPS * np.maximum(1.0, start)  # below this, a request left is rounding dust
+    slot = np.empty(n, np.intp)
+    slot[askers] = np.arange(askers.size)
+    sup = np.where(supply > _EPS, supply, 0.0)
+    sup[askers] = 0.0
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # 1. existing counterparties
     # the supplying banks' pairs first (fewer pairs than the requesting hubs'), then those of
     # them whose borrower requests: the same pairs in the same order, whichever filter runs first
-    hit = (sup > 0)[loan_lender].nonzero()[0]
-    hit = hit.take((req > 0)[loan_borrower.take(hit)].nonzero()[0])  # (a gather: a scattered boolean index is slower)
-    if hit.size:
+    if known is None:
+        hit = (sup > 0)[loan_lender].nonzero()[0]
+        hit = hit.take(asking[loan_borrower.take(hit)].nonzero()[0])  # (a gather: a scattered boolean index is slower)
         lo, bo = loan_lender[hit], loan_borrower[hit]
         key = lo * n + bo
         if key.size > 1 and not (key[1:] > key[:-1]).all():  # the relationships come sorted and distinct
             key = distinct_keys(key)
             lo, bo = key // n, key % n
-        asked = np.bincount(lo, weights=req[bo], minlength=n)
-        offer = sup[lo] * req[bo] / asked[lo]
-        offered = np.bincount(bo, weights=offer, minlength=n)
-        take = offer * np.minimum(1.0, req[bo] / offered[bo])
+    else:
+        lo, bo = known(sup > 0, asking)
+    if lo.size:
+        at = slot[bo]
+        asks = req[at]
+        asked = np.bincount(lo, weights=asks, minlength=n)
+        offer = sup[lo] * asks / asked[lo]
+        offered = np.bincount(at, weights=offer, minlength=askers.size)
+        take = offer * np.minimum(1.0, asks / offered[at])
         parts.append((lo, bo, take))
-        sup = sup - np.bincount(lo, weights=take, minlength=n)
-        req = req - np.bincount(bo, weights=take, minlength=n)
-        _drop_dust(sup, lo, supply)
-        _drop_dust(req, bo, request)
+        sup -= np.bincount(lo, weights=take, minlength=n)  # (both arrays are this call's own)
+        req -= np.bincount(at, weights=take, minlength=askers.size)
+        _drop_dust(sup, lo[run_starts(lo)], supply)  # (each lender once: the pairs come in key order)
+        req[req < dust] = 0.0
 
     # 2. new counterparties: tiered pairs first (when reach > 0), then anyone
     if reach > 0:
         rank = ranks_of(lender_order) if lender_rank is None else lender_rank
         # lenders from the lowest rank up, borrowers from the highest down (ranks are distinct:
         # filtering the ranked order is the sort; the few requesting banks are sorted by rank)
-        tiered = lender_order.take((sup > 0)[lender_order].nonzero()[0])
+        supplying = (sup > 0)[lender_order].nonzero()[0]  # their ranks less 1 (``rank`` is the order's)
+        tiered = lender_order.take(supplying)
         lenders = tiered[::-1]
-        borrowers = (req > 0).nonzero()[0]
-        borrowers = borrowers[np.argsort(rank[borrowers])]
+        waiting = (req > 0).nonzero()[0]
+        waiting = waiting[np.argsort(rank[askers[waiting]])]
+        borrowers = askers[waiting]
         if lenders.size and borrowers.size:
-            # lender l may fill the borrowers up to rank reach * n / rank_l
-            limit = np.searchsorted(rank[borrowers], np.floor(reach * n / rank[lenders]), side="right")
-            lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[borrowers], limit)
+            # lender l may fill the borrowers up to rank reach * n / rank_l (non-decreasing along the
+            # lenders): those that reach no borrower, most of them, have limit 0 without a search
+            reached = np.floor(reach * n / (supplying[::-1] + 1))
+            limit = np.zeros(lenders.size, np.int64)
+            none = int(np.searchsorted(reached, rank[borrowers[0]]))
+            limit[none:] = np.searchsorted(rank[borrowers], reached[none:], side="right")
+            lo, bo, amount = _intersect(lenders, borrowers, sup[lenders], req[waiting], limit)
             parts.append((lo, bo, amount))
-            sup = sup - np.bincount(lo, weights=amount, minlength=n)
-            req = req - np.bincount(bo, weights=amount, minlength=n)
+            sup -= np.bincount(lo, weights=amount, minlength=n)
+            req -= np.bincount(slot[bo], weights=amount, minlength=askers.size)
             _drop_dust(sup, lo, supply)
-            _drop_dust(req, bo, request)
+            req[req < dust] = 0.0
     # in ``lender_order``; after the tiers, among the tiers' lenders (supply only goes down)
-    lenders = tiered[sup[tiered] > 0] if reach > 0 else lender_order[sup[lender_order] > 0]
-    asking = (req > 0).nonzero()[0]
-    borrowers = asking[np.argsort(borrower_risk[asking], kind="stable")]
-    if lenders.size and borrowers.size:
-        pieces = _intersect(lenders, borrowers, sup[lenders], req[borrowers])
-        if reach > 0 and dealers is not None:
-            pieces = _intermediate(*pieces, lender_order, rank, dealers, reach * n)
-        parts.append(pieces)
+    # (``_intersect`` without a limit, on the head of the lenders that can take part)
+    waiting = (req > 0).nonzero()[0]
+    if waiting.size:
+        waiting = waiting[np.argsort(borrower_risk[askers[waiting]], kind="stable")]
+        borrowers = askers[waiting]
+        cr = req[waiting].cumsum()
+        lenders, cs = _leading(tiered if reach > 0 else lender_order, sup, cr[-1])
+        if lenders.size:
+            pieces = _cut(lenders, borrowers, cs, cr)
+            if reach > 0 and dealers is not None:
+                pieces = _intermediate(*pieces, lender_order, rank, dealers, reach * n)
+            parts.append(pieces)
 
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     lender, borrower, amount = (np.concatenate(x) for x in zip(*parts))
     keep = amount > 0
+    if keep.all():  # (as a rule)
+        return lender, borrower, amount
     return lender[keep], borrower[keep], amount[keep]

@@ -476,11 +476,17 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
                                 np.minimum(ctx.offers[offering], np.maximum(state.cash[offering] - required[offering], 0.0)),
                                 0.0)
     led = state.ledger
-    state.market_rate = funding.market_rate(float(request.sum()), float(supply.sum()), state.deposit_facility_rate,
+    offered = float(supply.sum())
+    state.market_rate = funding.market_rate(float(request.sum()), offered, state.deposit_facility_rate,
                                             state.lending_rate)
     # existing counterparties: the loans outstanding and the recent relationships
-    known_lender, known_borrower = state.relationships.pairs(ctx.t)
-    if not _ledger_within_relationships(state, params, ctx.t):
+    known = None
+    if _ledger_within_relationships(state, params, ctx.t):
+        # the relationships' pairs, split only for the banks that supply (in key order, distinct)
+        known_lender = known_borrower = np.zeros(0, np.int64)
+        known = functools.partial(state.relationships.among, ctx.t)
+    else:
+        known_lender, known_borrower = state.relationships.pairs(ctx.t)
         led.compact()  # the loans outstanding: not the records left at 0 (repaid, called in full)
         known_lender = np.concatenate([led.lender, known_lender])
         known_borrower = np.concatenate([led.borrower, known_borrower])
@@ -492,7 +498,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     lender, borrower, amount = funding.match(request, supply, known_lender, known_borrower, state.lender_order, leverage,
                                              reach=cfg.network.reach,
                                              dealers=fig.intermediation_capacity_at if cfg.funding.dealers else None,
-                                             lender_rank=state.lender_rank)
+                                             lender_rank=state.lender_rank, known=known)
     # net of a dealer's two legs: what a requesting bank received, what a supplying bank lent
     borrowed = np.bincount(borrower, weights=amount, minlength=n)
     net = borrowed - np.bincount(lender, weights=amount, minlength=n)
@@ -511,7 +517,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
         "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
         # ``np.average(rate, weights=amount)``'s arithmetic without its checks (amounts are positive)
         "rate": float(np.multiply(rate, amount).sum() / amount.sum()) if amount.size else float("nan"),
-        "offered": float(supply.sum()), "lent": float(np.maximum(-net, 0.0).sum()),
+        "offered": offered, "lent": float(np.maximum(-net, 0.0).sum()),
     }
     if ctx.log.enabled:
         lent = np.bincount(lender, weights=amount, minlength=n)
@@ -534,6 +540,8 @@ def _ledger_within_relationships(state: BankState, params: Params, t: int) -> bo
     memory, maturity = state.relationships.memory, params.config.funding.maturity
     if memory <= 0 or memory < maturity:
         return False
+    if led.due.size == 0 or led.due.min() >= t:  # (a reduction: no mask to build as a rule)
+        return True
     past = led.due < t  # past due: none, or only records left at 0 (repaid), which are no loan
     return not past.any() or not (led.amount[past] > 0).any()
 

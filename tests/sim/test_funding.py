@@ -277,3 +277,76 @@ def test_a_repaid_borrower_goes_back_to_its_recent_lender():
     rl, rb = s.relationships.pairs(s.t)
     lender, borrower, amount = funding.match(request, supply, rl, rb, np.array([3, 0, 1, 2]), np.zeros(4))
     assert lender.tolist() == [0] and borrower.tolist() == [1] and amount.tolist() == pytest.approx([4.0])
+
+
+def test_the_positions_of_lenders_that_reach_nobody_are_left_out_with_the_same_bits():
+    # nested limits with a long run of lenders that may serve nobody (limit 0) first: the positions
+    # kept are the whole line-up's p = S + min(0, cummin(bound - S)) to the last bit, those left out 0
+    rng = np.random.default_rng(7)
+    for lead in (0, 1, 5, 300):
+        sup, req = rng.exponential(3.0, lead + 40), rng.exponential(5.0, 12)
+        limit = np.concatenate([np.zeros(lead, np.int64), np.sort(rng.integers(0, 13, 40))])
+        cs, cr = np.cumsum(sup), np.cumsum(req)
+        whole = cs + np.minimum(0.0, np.minimum.accumulate(np.concatenate([[0.0], cr])[limit] - cs))
+        first, kept, sums = funding._positions(sup, req, limit)
+        assert kept.tobytes() == whole[first:].tobytes() and sums.tobytes() == cr.tobytes()
+        assert (whole[:first] == 0).all() and first <= max(lead + (limit[lead:] == 0).sum() - 1, 0)
+
+
+def test_the_untiered_line_up_looks_only_as_far_as_the_supply_covers_the_requests():
+    # the first lenders in line hold dust: the head that covers the requests grows past them, and
+    # the pieces are those of the whole line-up intersected at once
+    rng = np.random.default_rng(3)
+    n = 5000
+    request = np.where(rng.random(n) < 0.01, rng.uniform(1, 5, n), 0.0)
+    order = rng.permutation(n)
+    supply = np.where(request == 0, rng.uniform(0, 3, n), 0.0)
+    supply[order[:3000]] = np.where(request[order[:3000]] == 0, 1e-4, 0.0)
+    none = np.zeros(0, np.int64)
+    risk = rng.random(n)
+    got = funding.match(request, supply, none, none, order, risk)
+    lenders = order[supply[order] > funding._EPS]
+    asking = (request > funding._EPS).nonzero()[0]
+    borrowers = asking[np.argsort(risk[asking], kind="stable")]
+    whole = funding._intersect(lenders, borrowers, supply[lenders], request[borrowers])
+    assert [x.tobytes() for x in got] == [x.tobytes() for x in whole]
+    assert np.bincount(got[0], minlength=n)[order[:3000]].sum() > 0  # the dust lenders did lend
+
+
+def test_the_relationships_among_lending_and_asking_banks_are_their_pairs_filtered():
+    rng = np.random.default_rng(11)
+    n, memory = 30, 3
+    rel = funding.Relationships(n=n, memory=memory)
+    for t in range(10):
+        rel.pairs(t)
+        rel.remember(rng.integers(0, n, 25), rng.integers(0, n, 25), t)
+        lends, asks = rng.random(n) < 0.5, rng.random(n) < 0.3
+        lender, borrower = rel.pairs(t + 1)
+        ok = lends[lender] & asks[borrower]
+        got = rel.among(t + 1, lends, asks)
+        assert [x.tolist() for x in got] == [lender[ok].tolist(), borrower[ok].tolist()]
+        request = np.where(asks, rng.uniform(1, 5, n), 0.0)
+        supply = np.where(lends & ~asks, rng.uniform(0, 3, n), 0.0)
+        order = rng.permutation(n)
+        by_pairs = funding.match(request, supply, lender, borrower, order, np.zeros(n), reach=0.5)
+        none = np.zeros(0, np.int64)
+        by_among = funding.match(request, supply, none, none, order, np.zeros(n), reach=0.5,
+                                 known=lambda lending, asking: rel.among(t + 1, lending, asking))
+        assert [x.tobytes() for x in by_among] == [x.tobytes() for x in by_pairs]
+
+
+def test_a_forgotten_pair_dealt_again_before_the_sweep_is_remembered_once_from_then():
+    # the pairs forgotten stay stored (unseen) until swept: dealt again meanwhile, a pair is back
+    # in place with the new step, as if inserted anew, and readers never see the forgotten ones
+    rel = funding.Relationships(n=10, memory=2)
+    rel.remember(np.array([1, 2, 3]), np.array([4, 5, 6]), t=0)
+    rel.remember(np.array([2]), np.array([5]), t=2)
+    rel.remember(np.array([7]), np.array([8]), t=3)  # 1 -> 4 and 3 -> 6 forgotten (not yet swept)
+    assert rel.key.tolist() == [25, 78] and rel.last.tolist() == [2, 3] and len(rel) == 2
+    rel.remember(np.array([3]), np.array([6]), t=4)  # dealt again
+    assert rel.key.tolist() == [25, 36, 78] and rel.last.tolist() == [2, 4, 3]
+    assert sorted(zip(*map(np.ndarray.tolist, rel.pairs(5)))) == [(3, 6), (7, 8)]
+    assert [x.tolist() for x in rel.among(5, np.ones(10, bool), np.ones(10, bool))] == [[3, 7], [6, 8]]
+    for t in range(5, 5 + 2 * funding._SWEEP):
+        rel.remember(np.array([9]), np.array([0]), t=t)
+    assert rel._key.tolist() == [90] and rel.key.tolist() == [90]  # swept
