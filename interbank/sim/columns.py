@@ -18,6 +18,8 @@ bits of the numpy expression it replaces (same operations in the same order):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 _SEQUENTIAL = 8  # numpy's pairwise summation leaves blocks shorter than this to a plain loop
@@ -88,6 +90,21 @@ def row_max(a: np.ndarray, initial: float) -> np.ndarray:
     for j in range(a.shape[1]):
         np.maximum(out, a[:, j], out=out)
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """float[shape] of zeros, read-only (one per shape, kept for ``positive_part``)."""
+    zeros = np.zeros(shape)
+    zeros.flags.writeable = False
+    return zeros
+
+
+def positive_part(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.maximum(a, 0.0, out=out)`` for a float64 array, against a stored array of zeros of its
+    shape: the same elementwise maximum (the same bits, NaN and -0.0 included), but numpy's loop for
+    two arrays runs at about twice the speed of its loop for an array and a scalar."""
+    return np.maximum(a, _zeros(a.shape), out=out)
 
 
 def gather_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from interbank.sim import funding, regulation
 from interbank.sim.accounts import INCOME, net_income
 from interbank.sim.actions import BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS
-from interbank.sim.columns import row_max, row_sums, scale_columns
+from interbank.sim.columns import positive_part, row_max, row_sums, scale_columns
 from interbank.sim.state import HAIRCUT_SCALES, BankState, Params
 
 BOOKED: tuple[str, ...] = tuple(line for line in INCOME if line != "market_result")
@@ -107,7 +107,7 @@ def required_reserves(state: BankState, params: Params) -> np.ndarray:
 
 def excess_cash(state: BankState, params: Params) -> np.ndarray:
     """float[n]: cash above the reserve requirement (0 below it)."""
-    return np.maximum(state.cash - required_reserves(state, params), 0.0)
+    return positive_part(state.cash - required_reserves(state, params))
 
 
 class TradeTerms(NamedTuple):
@@ -232,7 +232,7 @@ class _Minimums:
         inv[0] = inv_sum
         np.add(inv_sum, sizes[1], out=inv[1])
         positive_cash = self.state.cash - sizes
-        np.maximum(positive_cash, 0.0, out=positive_cash)
+        positive_part(positive_cash, out=positive_cash)
         rwa = w.cash * positive_cash
         rwa += w.interbank * loans
         rwa += self.book_weighted
