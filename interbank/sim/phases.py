@@ -135,6 +135,20 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     return pick
 
 
+def _market_picked(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """int64[k]: ``np.minimum(np.searchsorted(cdf, u, side="right"), m - 1)`` for a cumulative
+    distribution ``cdf`` (float[m], non-decreasing, NaN only at its end) and draws ``u`` without
+    NaN: with few markets, how many of the first m - 1 entries are <= each draw, counted by one
+    comparison per market (searchsorted's binary search costs several times as much)."""
+    m = cdf.size
+    if m > 4 or m < 2:
+        return np.minimum(np.searchsorted(cdf, u, side="right"), m - 1)
+    picked = (u >= cdf[0]).astype(np.int64)
+    for j in range(1, m - 1):
+        picked += u >= cdf[j]
+    return picked
+
+
 def _gone(state: BankState, ctx: StepContext) -> np.ndarray:
     """int[k]: the banks not active (defaulted or deleted), shared by the phases of a step (``ctx.gone``)."""
     if ctx.gone is None:
@@ -222,7 +236,7 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
     logits = momentum(state) / a.momentum_temperature
     p = np.exp(logits - logits.max())
     cdf = np.cumsum(p / p.sum())
-    buy_mkt = np.minimum(np.searchsorted(cdf, ctx.draws["u_mkt"][investors], side="right"), m - 1)
+    buy_mkt = _market_picked(cdf, ctx.draws["u_mkt"][investors])
     buy = invest[investors]
     sellers = (acts == DIVEST).nonzero()[0]
     # each seller's largest position (the sheet's values: units x price, as over these rows alone)
