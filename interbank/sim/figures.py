@@ -119,6 +119,10 @@ class TradeTerms(NamedTuple):
     (0.5 + risk), at most 1) and puts into a market on INVEST (row 1: ``invest_fraction``, the same way)."""
     min_trade: np.ndarray
     """float[n], dollars: the smallest trade the mask allows: ``min_trade`` x initial equity."""
+    cell_floor: np.ndarray | None
+    """float[n * 2]: ``min_trade`` repeated for each of a bank's two markets (the cells of the
+    sheet's ``investments`` read flat), for the DIVEST test (``_divestable``); None unless there
+    are two markets and every floor is positive (or NaN)."""
 
 
 def trade_terms(state: BankState, params: Params) -> TradeTerms:
@@ -128,7 +132,10 @@ def trade_terms(state: BankState, params: Params) -> TradeTerms:
     shares = np.empty((2, scale.size))
     np.minimum(a.lend_fraction * scale, 1.0, out=shares[0])
     np.minimum(a.invest_fraction * scale, 1.0, out=shares[1])
-    return TradeTerms(shares, a.min_trade * state.capital0)
+    min_trade = a.min_trade * state.capital0
+    two_markets = state.holdings.ndim == 2 and state.holdings.shape[1] == 2
+    cell_floor = np.repeat(min_trade, 2) if two_markets and not (min_trade <= 0).any() else None
+    return TradeTerms(shares, min_trade, cell_floor)
 
 
 class Tolerances(NamedTuple):
@@ -246,6 +253,21 @@ class _Minimums:
         return ok
 
 
+def _divestable(values: np.ndarray, floor: np.ndarray, cell_floor: np.ndarray | None) -> np.ndarray:
+    """bool[n]: ``row_max(values, 0.0) >= floor``: a bank's largest position (``values``: the
+    sheet's investments) reaches its floor, NaN in a row failing it. With two markets and positive
+    floors (``cell_floor``: ``TradeTerms.cell_floor``) the cells are compared in one pass over the
+    flat array, a bank's two answers read as one 16-bit word: the row passes where a cell reaches
+    and no cell is NaN (the zero ``row_max`` starts from never reaches a positive floor). Strided
+    column maxima cost about twice as much."""
+    if cell_floor is None or values.shape[1] != 2 or not values.flags.c_contiguous:
+        return row_max(values, 0.0) >= floor
+    flat = values.reshape(-1)
+    reach = (flat >= cell_floor).view(np.uint16) != 0
+    unknown = np.isnan(flat).view(np.uint16) != 0
+    return np.greater(reach, unknown, out=reach)  # booleans: reaches and not unknown
+
+
 def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray, terms: TradeTerms | None = None,
                 sizes: np.ndarray | None = None) -> np.ndarray:
     """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet.
@@ -262,7 +284,7 @@ def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray
     mask[:, LEND] = trade[0]
     mask[:, BORROW] = (bs["loans_out"] >= floor) & live
     mask[:, INVEST] = trade[1]
-    mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
+    mask[:, DIVEST] = _divestable(bs["investments"], floor, terms.cell_floor) & live
     mask[:, HOLD] = True
     return mask
 
