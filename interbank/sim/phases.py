@@ -126,12 +126,12 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     largest so far kept only while a column is left to compare with it)."""
     m = values.shape[1]
     best = values[:, 0]
-    pick = np.zeros(values.shape[0], np.int64)
-    for j in range(1, m):
-        higher = values[:, j] > best
-        pick[higher] = j
-        if j < m - 1:
-            best = np.maximum(best, values[:, j])
+    if m < 2:
+        return np.zeros(values.shape[0], np.int64)
+    pick = (values[:, 1] > best).astype(np.int64)  # (column 1 beats column 0: its index is 1)
+    for j in range(2, m):
+        best = np.maximum(best, values[:, j - 1])
+        pick[values[:, j] > best] = j
     return pick
 
 
