@@ -56,7 +56,7 @@ import numpy as np
 
 from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
-from interbank.sim.columns import flat_cells, gather_cells, gather_rows, update_cells
+from interbank.sim.columns import flat_cells, gather_cells, gather_rows, update_cells, where_else_zero
 from interbank.sim.events import EventLog
 from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
@@ -267,9 +267,7 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
             ctx.tx[i] = (None, params.markets[mm], x)
 
     # each LEND-ing bank's offer (0 elsewhere)
-    lenders = (acts == LEND).nonzero()[0]
-    ctx.offers = np.zeros(params.n)
-    ctx.offers[lenders] = lend[lenders]
+    ctx.offers = where_else_zero(acts == LEND, lend)
     ctx.calling = acts == BORROW
 
 
