@@ -60,9 +60,13 @@ EXPENSES: frozenset[str] = frozenset({"interest_expense", "operating_cost"})
 
 def net_income(income: dict[str, np.ndarray], lines: tuple[str, ...] = INCOME) -> np.ndarray:
     """Per bank, the sum of ``lines`` of the income statement, expenses subtracted (dollars).
-    Accumulated in place from zero, line by line (``x - y`` is ``x + (-y)`` exactly)."""
-    out = np.zeros_like(income[INCOME[0]])
-    for line in lines:
+    Accumulated in place from zero, line by line (``x - y`` is ``x + (-y)`` exactly); the first
+    line's ``0 + x`` (or ``0 - x``) is computed as the new array itself (no zeros to add it to)."""
+    if not lines:
+        return np.zeros_like(income[INCOME[0]])
+    first = income[lines[0]]
+    out = np.subtract(0, first) if lines[0] in EXPENSES else np.add(first, 0)
+    for line in lines[1:]:
         if line in EXPENSES:
             out -= income[line]
         else:
