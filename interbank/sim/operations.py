@@ -107,18 +107,21 @@ def book_profits(state: BankState, params: Params, log: EventLog, t: int, gone: 
     active; writes holdings, cash, basis, accounts."""
     value = investment_values(state)
     # the open positions (``holdings > 0 & active[:, None]``: the gone banks' rows cleared, numpy's
-    # broadcasts over a 2-wide axis cost about three times as much)
+    # broadcasts over a 2-wide axis cost about three times as much), and the cells that are not:
+    # few (the gone banks', the empty positions), so each ``np.where(pos, x, y)`` below is x with
+    # y written into those cells, and the profit, 0 there, is computed everywhere and cleared there
     pos = state.holdings > 0
     pos[(~state.active).nonzero()[0] if gone is None else gone] = False
-    profit = np.zeros(value.shape)  # ``np.where(pos, value - basis, 0.0)``, subtracted where open only
-    np.subtract(value, state.basis, out=profit, where=pos)
+    shut = np.logical_not(pos).reshape(-1).nonzero()[0]
+    profit = np.subtract(value, state.basis, out=value)  # ``np.where(pos, value - basis, 0.0)``
+    profit.reshape(-1)[shut] = 0.0
     gain = profit > 0
+    realised = np.where(gain, profit, 0.0)
     # ``np.where(gain, profit / price, 0.0)``, divided where a gain is only, a market at a time
     sold = np.zeros(profit.shape)
     for j in range(sold.shape[1]):
         np.divide(profit[:, j], state.price[j], out=sold[:, j], where=gain[:, j])
     state.holdings -= sold
-    realised = np.where(gain, profit, 0.0)
     state.cash += row_sums(realised)
     state.accounts.trade(column_sums(sold), realised)
     if log.enabled:
@@ -128,4 +131,6 @@ def book_profits(state: BankState, params: Params, log: EventLog, t: int, gone: 
                 "bank": params.names[i], "market": params.markets[mm], "invested": b,
                 "return": p / b if b > 0 else 0.0, "profit": p,
             })
-    state.basis = np.where(pos, scale_columns(state.holdings, state.price), state.basis)
+    basis = scale_columns(state.holdings, state.price)  # ``np.where(pos, holdings x price, basis)``
+    basis.reshape(-1)[shut] = state.basis.reshape(-1)[shut]
+    state.basis = basis
