@@ -293,7 +293,8 @@ def intermediation_capacity_at(state: BankState, params: Params, lo: np.ndarray,
     bo = bo[banks]
     inv = row_sums(scale_columns(state.holdings.take(banks, axis=0), state.price))
     positive_cash = np.maximum(cash, 0.0)  # (``risk_weighted_assets`` and ``liquid_assets`` each take it)
-    # ``regulation.intermediation_capacity``, its liquidity bound first
+    # ``regulation.intermediation_capacity`` written out, its liquidity bound first (the same
+    # operations: keep the two alike; the tests compare this with ``intermediation_capacity``)
     hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
     out = reg.lcr_deposit_runoff * dep + bo + cb
     short = 1.0 - reg.lcr_inflow_cap

@@ -296,7 +296,8 @@ def _intermediate(
     borrower; what no dealer can carry is not lent (the borrower goes to the central bank).
     A piece whose end is itself the chosen dealer is lent directly.
     """
-    capacity_of = capacity.__getitem__ if isinstance(capacity, np.ndarray) else (lambda banks: capacity(banks, floor=_EPS))
+    capacity_of = (capacity.__getitem__ if isinstance(capacity, np.ndarray)
+                   else lambda banks: capacity(banks, floor=_EPS))
     none = (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
     if amount.size == 0:
         return none
