@@ -132,6 +132,19 @@ def failing(state: BankState, params: Params, eq: np.ndarray,
     return insolvent, illiquid
 
 
+def _any_failing(state: BankState, params: Params, eq: np.ndarray, tol: Tolerances) -> np.ndarray:
+    """int[k]: the banks ``failing`` finds insolvent or illiquid, without telling which (the
+    same booleans: an active bank with cash below zero, or with equity below it, or at it with
+    ``clearing.default_at_zero_equity``), in fewer array operations for the usual step without."""
+    bad = state.cash < tol.minus_zero
+    if params.config.clearing.default_at_zero_equity:
+        bad |= eq <= tol.zero
+    else:
+        bad |= eq < tol.minus_zero
+    bad &= state.active
+    return bad.nonzero()[0]
+
+
 def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figures,
                      first_cause: str = "insolvency") -> tuple[np.ndarray, int, Figures]:
     """Default every insolvent or illiquid active bank, repeat until no new default. ``fig``: the
@@ -140,10 +153,10 @@ def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figur
     t = state.t
     names = params.names
     eq, tol = fig.equity, fig.tolerances
-    insolvent, illiquid = failing(state, params, eq, tol)
-    new = (insolvent | illiquid).nonzero()[0]
+    new = _any_failing(state, params, eq, tol)
     if new.size == 0:
         return new, 0, fig
+    illiquid = failing(state, params, eq, tol)[1]  # (which of them are illiquid: the cause)
     trigger = [names[i] for i in new.tolist()]
     all_new: list[np.ndarray] = []
     depth, losses, volume = 0, 0.0, 0.0
@@ -159,8 +172,9 @@ def resolve_defaults(state: BankState, params: Params, log: EventLog, fig: Figur
         all_new.append(new)
         fig = fig.carry(WRITES)  # the state after the closing (the figures of fixed fields kept)
         eq = fig.equity
-        insolvent, illiquid = failing(state, params, eq, tol)
-        new = (insolvent | illiquid).nonzero()[0]
+        new = _any_failing(state, params, eq, tol)
+        if new.size:
+            illiquid = failing(state, params, eq, tol)[1]
     out = np.concatenate(all_new)
     state.total_defaults += int(out.size)
     state.cascades.append(int(out.size))

@@ -303,18 +303,38 @@ def intermediation_capacity(state: BankState, params: Params, bs: Sheet, inv_sum
 
 
 def intermediation_capacity_at(state: BankState, params: Params, lo: np.ndarray, bo: np.ndarray,
-                               banks: np.ndarray) -> np.ndarray:
+                               banks: np.ndarray, floor: float | None = None) -> np.ndarray:
     """float[k]: ``intermediation_capacity`` of the banks ``banks`` only (loans out ``lo`` and
-    borrowings ``bo`` of every bank), with the sheet's arithmetic element for element."""
+    borrowings ``bo`` of every bank), with the sheet's arithmetic element for element.
+
+    ``floor``: for a caller that uses only the capacities above it (a dealer's): when no bank's
+    liquidity bound is above it, no capacity is, and zeros come back without the capital bound
+    (the liquidity bound binds for most banks, so this skips most of the work at most steps)."""
     reg = params.config.regulation
-    cash, book, dep, cb = state.cash[banks], state.book[banks], state.deposits[banks], state.cb_loans[banks]
-    lo, bo = lo[banks], bo[banks]
-    inv = row_sums(scale_columns(state.holdings[banks], state.price))
+    cash, dep, cb = state.cash[banks], state.deposits[banks], state.cb_loans[banks]
+    bo = bo[banks]
+    inv = row_sums(scale_columns(state.holdings.take(banks, axis=0), state.price))
+    positive_cash = np.maximum(cash, 0.0)  # (``risk_weighted_assets`` and ``liquid_assets`` each take it)
+    # ``regulation.intermediation_capacity`` written out, its liquidity bound first (the same
+    # operations: keep the two alike; the tests compare this with ``intermediation_capacity``)
+    hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
+    out = reg.lcr_deposit_runoff * dep + bo + cb
+    short = 1.0 - reg.lcr_inflow_cap
+    if reg.min_lcr > 0 and short > 0:
+        by_liquidity = np.maximum(hqla / (reg.min_lcr * short) - out, 0.0)
+        if floor is not None and not (by_liquidity > floor).any():
+            return np.zeros(banks.size)  # min(by_capital, by_liquidity) <= floor (or NaN) for every bank
+    else:
+        by_liquidity = np.full(banks.size, np.inf)
+    book, lo = state.book[banks], lo[banks]
     equity = (cash + book + lo + inv) - (bo + dep + cb)
-    rwa = regulation.risk_weighted_assets(cash, lo, book, inv, reg.risk_weights)
-    hqla = regulation.liquid_assets(cash, inv, reg)
-    out = regulation.outflows(dep, bo, cb, reg)
-    capacity = regulation.intermediation_capacity(equity, rwa, hqla, out, state.min_capital_ratio, reg)
+    w, min_ratio = reg.risk_weights, state.min_capital_ratio
+    if w.interbank > 0 and min_ratio > 0:
+        rwa = w.cash * positive_cash + w.interbank * lo + w.book * book + w.markets * inv
+        by_capital = np.maximum(equity / min_ratio - rwa, 0.0) / w.interbank
+    else:
+        by_capital = np.full(banks.size, np.inf)
+    capacity = np.where(equity > 0, np.minimum(by_capital, by_liquidity), 0.0)
     return np.where(state.active[banks], capacity, 0.0)
 
 
@@ -501,7 +521,8 @@ class Figures:
     def intermediation_capacity(self) -> np.ndarray:
         return intermediation_capacity(self.state, self.params, *self.sheet)
 
-    def intermediation_capacity_at(self, banks: np.ndarray) -> np.ndarray:
-        """``intermediation_capacity()[banks]``, computed for those banks only."""
-        return intermediation_capacity_at(self.state, self.params, self.loans_out, self.borrowings, banks)
+    def intermediation_capacity_at(self, banks: np.ndarray, floor: float | None = None) -> np.ndarray:
+        """``intermediation_capacity()[banks]``, computed for those banks only (``floor``: see
+        ``figures.intermediation_capacity_at``)."""
+        return intermediation_capacity_at(self.state, self.params, self.loans_out, self.borrowings, banks, floor)
 

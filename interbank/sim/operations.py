@@ -14,8 +14,7 @@ import numpy as np
 
 from interbank.sim import market
 from interbank.sim.accounts import units_outstanding
-from interbank.sim.columns import (column_sums, gather_rows, row_sums, scale_columns, scale_rows, set_rows,
-                                   subtract_rows)
+from interbank.sim.columns import column_sums, gather_rows, row_sums, scale_columns
 from interbank.sim.events import EventLog
 from interbank.sim.figures import investment_total, investment_values
 from interbank.sim.state import BankState, Params
@@ -36,16 +35,24 @@ def fire_sell(state: BankState, params: Params, target: np.ndarray,
     asked = (target != 0).nonzero()[0]  # (a comparison first: numpy's nonzero of floats is slow)
     has = total[asked]
     # what is asked beyond the positions is capped first: the same fractions (x / x is exactly 1),
-    # without a quotient overflowing when a position is a few dollars' dust
-    frac = np.clip(np.divide(np.minimum(target[asked], has), has, out=np.zeros(asked.size), where=has > 0), 0.0, 1.0)
-    if not frac.any():
+    # without a quotient overflowing when a position is a few dollars' dust; clipped to [0, 1] in
+    # place (``np.clip``'s bits, signed zeros and NaNs included, without its wrapper's cost)
+    frac = np.divide(np.minimum(target[asked], has), has, out=np.zeros(asked.size), where=has > 0)
+    np.minimum(np.maximum(0.0, frac, out=frac), 1.0, out=frac)
+    selling = frac != 0
+    if not selling.any():
         return np.zeros(n), np.zeros(m)
     proceeds = np.zeros(n)
     proceeds[asked] = frac * has * (1.0 - params.config.clearing.fire_sale_discount)
-    sellers, frac = asked[frac != 0], frac[frac != 0]
-    sold_units = scale_rows(gather_rows(state.holdings, sellers), frac)
-    subtract_rows(state.holdings, sellers, sold_units)
-    set_rows(state.basis, sellers, scale_rows(gather_rows(state.basis, sellers), 1.0 - frac))
+    sellers, frac = asked[selling], frac[selling]
+    # the sellers are few (a handful a step): their rows are gathered, changed and written back
+    # whole (the same values as a column at a time, in fewer array operations)
+    held = gather_rows(state.holdings, sellers)
+    sold_units = held * frac[:, None]
+    state.holdings[sellers] = held - sold_units
+    kept = gather_rows(state.basis, sellers)
+    kept *= (1.0 - frac)[:, None]
+    state.basis[sellers] = kept
     if m < 2:  # one column is summed pairwise (``column_sums``): over every row, zeros included
         every = np.zeros((n, m))
         every[sellers] = sold_units
@@ -100,18 +107,21 @@ def book_profits(state: BankState, params: Params, log: EventLog, t: int, gone: 
     active; writes holdings, cash, basis, accounts."""
     value = investment_values(state)
     # the open positions (``holdings > 0 & active[:, None]``: the gone banks' rows cleared, numpy's
-    # broadcasts over a 2-wide axis cost about three times as much)
+    # broadcasts over a 2-wide axis cost about three times as much), and the cells that are not:
+    # few (the gone banks', the empty positions), so each ``np.where(pos, x, y)`` below is x with
+    # y written into those cells, and the profit, 0 there, is computed everywhere and cleared there
     pos = state.holdings > 0
     pos[(~state.active).nonzero()[0] if gone is None else gone] = False
-    profit = np.zeros(value.shape)  # ``np.where(pos, value - basis, 0.0)``, subtracted where open only
-    np.subtract(value, state.basis, out=profit, where=pos)
+    shut = np.logical_not(pos).reshape(-1).nonzero()[0]
+    profit = np.subtract(value, state.basis, out=value)  # ``np.where(pos, value - basis, 0.0)``
+    profit.reshape(-1)[shut] = 0.0
     gain = profit > 0
+    realised = np.where(gain, profit, 0.0)
     # ``np.where(gain, profit / price, 0.0)``, divided where a gain is only, a market at a time
     sold = np.zeros(profit.shape)
     for j in range(sold.shape[1]):
         np.divide(profit[:, j], state.price[j], out=sold[:, j], where=gain[:, j])
     state.holdings -= sold
-    realised = np.where(gain, profit, 0.0)
     state.cash += row_sums(realised)
     state.accounts.trade(column_sums(sold), realised)
     if log.enabled:
@@ -121,4 +131,6 @@ def book_profits(state: BankState, params: Params, log: EventLog, t: int, gone: 
                 "bank": params.names[i], "market": params.markets[mm], "invested": b,
                 "return": p / b if b > 0 else 0.0, "profit": p,
             })
-    state.basis = np.where(pos, scale_columns(state.holdings, state.price), state.basis)
+    basis = scale_columns(state.holdings, state.price)  # ``np.where(pos, holdings x price, basis)``
+    basis.reshape(-1)[shut] = state.basis.reshape(-1)[shut]
+    state.basis = basis
