@@ -119,10 +119,6 @@ class TradeTerms(NamedTuple):
     (0.5 + risk), at most 1) and puts into a market on INVEST (row 1: ``invest_fraction``, the same way)."""
     min_trade: np.ndarray
     """float[n], dollars: the smallest trade the mask allows: ``min_trade`` x initial equity."""
-    cell_floor: np.ndarray | None
-    """float[n * 2]: ``min_trade`` repeated for each of a bank's two markets (the cells of the
-    sheet's ``investments`` read flat), for the DIVEST test (``_divestable``); None unless there
-    are two markets and every floor is positive (or NaN)."""
 
 
 def trade_terms(state: BankState, params: Params) -> TradeTerms:
@@ -132,10 +128,7 @@ def trade_terms(state: BankState, params: Params) -> TradeTerms:
     shares = np.empty((2, scale.size))
     np.minimum(a.lend_fraction * scale, 1.0, out=shares[0])
     np.minimum(a.invest_fraction * scale, 1.0, out=shares[1])
-    min_trade = a.min_trade * state.capital0
-    two_markets = state.holdings.ndim == 2 and state.holdings.shape[1] == 2
-    cell_floor = np.repeat(min_trade, 2) if two_markets and not (min_trade <= 0).any() else None
-    return TradeTerms(shares, min_trade, cell_floor)
+    return TradeTerms(shares, a.min_trade * state.capital0)
 
 
 class Tolerances(NamedTuple):
@@ -253,21 +246,6 @@ class _Minimums:
         return ok
 
 
-def _divestable(values: np.ndarray, floor: np.ndarray, cell_floor: np.ndarray | None) -> np.ndarray:
-    """bool[n]: ``row_max(values, 0.0) >= floor``: a bank's largest position (``values``: the
-    sheet's investments) reaches its floor, NaN in a row failing it. With two markets and positive
-    floors (``cell_floor``: ``TradeTerms.cell_floor``) the cells are compared in one pass over the
-    flat array, a bank's two answers read as one 16-bit word: the row passes where a cell reaches
-    and no cell is NaN (the zero ``row_max`` starts from never reaches a positive floor). Strided
-    column maxima cost about twice as much."""
-    if cell_floor is None or values.shape[1] != 2 or not values.flags.c_contiguous:
-        return row_max(values, 0.0) >= floor
-    flat = values.reshape(-1)
-    reach = (flat >= cell_floor).view(np.uint16) != 0
-    unknown = np.isnan(flat).view(np.uint16) != 0
-    return np.greater(reach, unknown, out=reach)  # booleans: reaches and not unknown
-
-
 def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray, terms: TradeTerms | None = None,
                 sizes: np.ndarray | None = None) -> np.ndarray:
     """bool[n, 5]: which actions each bank may take now (gone banks: HOLD only), from the sheet.
@@ -284,7 +262,7 @@ def action_mask(state: BankState, params: Params, bs: Sheet, inv_sum: np.ndarray
     mask[:, LEND] = trade[0]
     mask[:, BORROW] = (bs["loans_out"] >= floor) & live
     mask[:, INVEST] = trade[1]
-    mask[:, DIVEST] = _divestable(bs["investments"], floor, terms.cell_floor) & live
+    mask[:, DIVEST] = (row_max(bs["investments"], 0.0) >= floor) & live
     mask[:, HOLD] = True
     return mask
 
@@ -303,38 +281,18 @@ def intermediation_capacity(state: BankState, params: Params, bs: Sheet, inv_sum
 
 
 def intermediation_capacity_at(state: BankState, params: Params, lo: np.ndarray, bo: np.ndarray,
-                               banks: np.ndarray, floor: float | None = None) -> np.ndarray:
+                               banks: np.ndarray) -> np.ndarray:
     """float[k]: ``intermediation_capacity`` of the banks ``banks`` only (loans out ``lo`` and
-    borrowings ``bo`` of every bank), with the sheet's arithmetic element for element.
-
-    ``floor``: for a caller that uses only the capacities above it (a dealer's): when no bank's
-    liquidity bound is above it, no capacity is, and zeros come back without the capital bound
-    (the liquidity bound binds for most banks, so this skips most of the work at most steps)."""
+    borrowings ``bo`` of every bank), with the sheet's arithmetic element for element."""
     reg = params.config.regulation
-    cash, dep, cb = state.cash[banks], state.deposits[banks], state.cb_loans[banks]
-    bo = bo[banks]
-    inv = row_sums(scale_columns(state.holdings.take(banks, axis=0), state.price))
-    positive_cash = np.maximum(cash, 0.0)  # (``risk_weighted_assets`` and ``liquid_assets`` each take it)
-    # ``regulation.intermediation_capacity`` written out, its liquidity bound first (the same
-    # operations: keep the two alike; the tests compare this with ``intermediation_capacity``)
-    hqla = positive_cash + (1.0 - reg.lcr_market_haircut) * inv
-    out = reg.lcr_deposit_runoff * dep + bo + cb
-    short = 1.0 - reg.lcr_inflow_cap
-    if reg.min_lcr > 0 and short > 0:
-        by_liquidity = np.maximum(hqla / (reg.min_lcr * short) - out, 0.0)
-        if floor is not None and not (by_liquidity > floor).any():
-            return np.zeros(banks.size)  # min(by_capital, by_liquidity) <= floor (or NaN) for every bank
-    else:
-        by_liquidity = np.full(banks.size, np.inf)
-    book, lo = state.book[banks], lo[banks]
+    cash, book, dep, cb = state.cash[banks], state.book[banks], state.deposits[banks], state.cb_loans[banks]
+    lo, bo = lo[banks], bo[banks]
+    inv = row_sums(scale_columns(state.holdings[banks], state.price))
     equity = (cash + book + lo + inv) - (bo + dep + cb)
-    w, min_ratio = reg.risk_weights, state.min_capital_ratio
-    if w.interbank > 0 and min_ratio > 0:
-        rwa = w.cash * positive_cash + w.interbank * lo + w.book * book + w.markets * inv
-        by_capital = np.maximum(equity / min_ratio - rwa, 0.0) / w.interbank
-    else:
-        by_capital = np.full(banks.size, np.inf)
-    capacity = np.where(equity > 0, np.minimum(by_capital, by_liquidity), 0.0)
+    rwa = regulation.risk_weighted_assets(cash, lo, book, inv, reg.risk_weights)
+    hqla = regulation.liquid_assets(cash, inv, reg)
+    out = regulation.outflows(dep, bo, cb, reg)
+    capacity = regulation.intermediation_capacity(equity, rwa, hqla, out, state.min_capital_ratio, reg)
     return np.where(state.active[banks], capacity, 0.0)
 
 
@@ -521,8 +479,7 @@ class Figures:
     def intermediation_capacity(self) -> np.ndarray:
         return intermediation_capacity(self.state, self.params, *self.sheet)
 
-    def intermediation_capacity_at(self, banks: np.ndarray, floor: float | None = None) -> np.ndarray:
-        """``intermediation_capacity()[banks]``, computed for those banks only (``floor``: see
-        ``figures.intermediation_capacity_at``)."""
-        return intermediation_capacity_at(self.state, self.params, self.loans_out, self.borrowings, banks, floor)
+    def intermediation_capacity_at(self, banks: np.ndarray) -> np.ndarray:
+        """``intermediation_capacity()[banks]``, computed for those banks only."""
+        return intermediation_capacity_at(self.state, self.params, self.loans_out, self.borrowings, banks)
 

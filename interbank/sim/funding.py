@@ -285,9 +285,7 @@ def _intermediate(
 
     ``order``: the banks by rank (rank 1 first), ``rank`` its inverse; ``capacity``: per bank,
     or a function giving the capacity of the banks it is given (only those within reach are
-    asked, see below), called as ``capacity(banks, floor=_EPS)``: only capacities above the
-    floor count, so it may give 0 for a bank whose capacity is at most the floor
-    (``Figures.intermediation_capacity_at``).
+    asked, see below).
     A dealer d may carry a piece when it is within reach of both ends (rank_d x max(rank_l,
     rank_b) <= ``limit``) and has ``capacity`` left. Dealers are lined up by rank (the largest
     first) and the pieces most constrained first (the smallest end first), and matched by the
@@ -296,8 +294,7 @@ def _intermediate(
     borrower; what no dealer can carry is not lent (the borrower goes to the central bank).
     A piece whose end is itself the chosen dealer is lent directly.
     """
-    capacity_of = (capacity.__getitem__ if isinstance(capacity, np.ndarray)
-                   else lambda banks: capacity(banks, floor=_EPS))
+    capacity_of = capacity.__getitem__ if isinstance(capacity, np.ndarray) else capacity
     none = (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
     if amount.size == 0:
         return none

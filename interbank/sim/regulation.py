@@ -34,8 +34,9 @@ def at_least(num: np.ndarray, den: np.ndarray, fill: float, floor: float) -> np.
     with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 and 0 / 0 land where ``fill`` rules
         ok = num / den >= floor
     if fill >= floor:
-        return np.less_equal(den > 0, ok, out=ok)  # booleans: False <= x, True <= ok (not positive, or ok)
-    ok &= den > 0
+        ok |= ~(den > 0)
+    else:
+        ok &= den > 0
     return ok
 
 

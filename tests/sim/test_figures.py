@@ -31,9 +31,3 @@ def test_leverage_quotes_and_dealer_capacity_of_some_banks_are_the_full_figures_
     assert Figures(s.state, s.params).quote_at(banks).tobytes() == full.quote()[banks].tobytes()
     capacity = intermediation_capacity(s.state, s.params, *full.sheet)
     assert some.intermediation_capacity_at(banks).tobytes() == capacity[banks].tobytes()
-    # with a floor: the capacities above it exactly, the others at most it (zeros when none is above)
-    for floor in (0.0, float(np.median(capacity[banks])), float(capacity.max()), np.inf):
-        floored = Figures(s.state, s.params).intermediation_capacity_at(banks, floor)
-        above = capacity[banks] > floor
-        assert ((floored > floor) == above).all()
-        assert floored[above].tobytes() == capacity[banks][above].tobytes()

@@ -162,7 +162,7 @@ def test_dealers_asked_only_within_reach_route_exactly_as_with_every_capacity(se
     capacity = np.where(rng.random(n) < 0.6, rng.exponential(rng.choice([0.5, 50.0]), n), 0.0)
     limit = float(rng.choice([1.0, 2.0, 4.0])) * n
     asked = []
-    def capacity_of(banks, floor=None):
+    def capacity_of(banks):
         asked.append(banks.size)
         return capacity[banks]
     got = funding._intermediate(lender, borrower, amount, order, rank, capacity_of, limit)
