@@ -116,6 +116,14 @@ def close(state: BankState, params: Params, banks: np.ndarray, cause: str, fig: 
     return losses, float(sold.sum())
 
 
+def _below_zero(state: BankState, params: Params, eq: np.ndarray, tol: Tolerances) -> tuple[np.ndarray, np.ndarray]:
+    """(cash below zero, equity below zero) bool[n] of every bank (equity at zero counting with
+    ``clearing.default_at_zero_equity``; zero meaning within ``tol.zero`` of it): ``failing``'s tests."""
+    short = state.cash < tol.minus_zero
+    broke = eq <= tol.zero if params.config.clearing.default_at_zero_equity else eq < tol.minus_zero
+    return short, broke
+
+
 def failing(state: BankState, params: Params, eq: np.ndarray,
             tol: Tolerances | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(insolvent, illiquid) bool[n] of active banks, from the equity ``eq``. Illiquid: cash still
@@ -124,23 +132,17 @@ def failing(state: BankState, params: Params, eq: np.ndarray,
     zero meaning within 1e-9 of the bank's initial assets, to absorb rounding: ``tol``, the
     ``figures.tolerances`` when the caller has them)."""
     tol = tolerances(state, params) if tol is None else tol
-    illiquid = state.active & (state.cash < tol.minus_zero)
-    if params.config.clearing.default_at_zero_equity:
-        insolvent = state.active & ~illiquid & (eq <= tol.zero)
-    else:
-        insolvent = state.active & ~illiquid & (eq < tol.minus_zero)
+    short, broke = _below_zero(state, params, eq, tol)
+    illiquid = state.active & short
+    insolvent = state.active & ~illiquid & broke
     return insolvent, illiquid
 
 
 def _any_failing(state: BankState, params: Params, eq: np.ndarray, tol: Tolerances) -> np.ndarray:
-    """int[k]: the banks ``failing`` finds insolvent or illiquid, without telling which (the
-    same booleans: an active bank with cash below zero, or with equity below it, or at it with
-    ``clearing.default_at_zero_equity``), in fewer array operations for the usual step without."""
-    bad = state.cash < tol.minus_zero
-    if params.config.clearing.default_at_zero_equity:
-        bad |= eq <= tol.zero
-    else:
-        bad |= eq < tol.minus_zero
+    """int[k]: the banks ``failing`` finds insolvent or illiquid, without telling which (the same
+    tests, or-ed: fewer array operations for the usual step, where none fails)."""
+    bad, broke = _below_zero(state, params, eq, tol)
+    bad |= broke
     bad &= state.active
     return bad.nonzero()[0]
 
