@@ -76,14 +76,6 @@ def divide_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     return _per_column(np.divide, a, v)
 
 
-def scale_rows(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``a * v[:, None]`` (``v`` one factor per row), as a new C-ordered array, a column at a time."""
-    out = np.empty(a.shape, dtype=np.result_type(a, v))
-    for j in range(a.shape[1]):
-        np.multiply(a[:, j], v, out=out[:, j])
-    return out
-
-
 def row_max(a: np.ndarray, initial: float) -> np.ndarray:
     """``a.max(axis=1, initial=initial)``: the largest of ``initial`` and each row."""
     out = np.full(a.shape[0], initial, dtype=a.dtype)
@@ -117,19 +109,6 @@ def gather_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``a[rows]`` of a 2-D array (a new C-ordered array), by ``take`` (which copies each row as one
     block: a third to a fifth of the time of a column at a time, and of the fancy index)."""
     return a.take(rows, axis=0)
-
-
-def subtract_rows(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``a[rows] -= values`` (distinct ``rows``; ``values`` float[len(rows), m]), a column at a time."""
-    for j in range(a.shape[1]):
-        col = a[:, j]  # a view: writing it writes ``a``
-        col[rows] = col[rows] - values[:, j]
-
-
-def set_rows(a: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``a[rows] = values`` (``values`` float[len(rows), m]), a column at a time."""
-    for j in range(a.shape[1]):
-        a[:, j][rows] = values[:, j]
 
 
 def flat_cells(rows: np.ndarray, cols: np.ndarray, m: int) -> np.ndarray:
