@@ -330,3 +330,16 @@ def test_the_figures_carried_between_phases_are_those_of_the_state_bit_for_bit(s
         if s.done:
             break
     assert checked > 50
+
+
+def test_the_market_an_investor_buys_is_searchsorted_on_the_momentum_cdf():
+    # one comparison per market gives searchsorted's picks, clipped to the last market: ties with a
+    # cdf entry, draws past the end and a NaN tail (a NaN logit) included
+    from interbank.sim.phases import _market_picked
+    rng = np.random.default_rng(5)
+    for cdf in (np.array([0.3, 1.0]), np.array([0.25, 0.5, 1.0]), np.array([0.1, 0.1, 0.7, 1.0]),
+                np.array([0.4, np.nan]), np.array([0.2, 0.6, 0.9, 0.95, 1.0])):
+        u = np.concatenate([rng.random(500), cdf[np.isfinite(cdf)], [0.0, 1.0, np.nextafter(1.0, 0.0)]])
+        expected = np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1)
+        got = _market_picked(cdf, u)
+        assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
