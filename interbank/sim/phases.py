@@ -56,7 +56,7 @@ import numpy as np
 
 from interbank.sim import defaults as defaults_, funding, market
 from interbank.sim.actions import ACTIONS, BORROW, DIVEST, HOLD, INVEST, LEND, N_ACTIONS, PRIORITIES
-from interbank.sim.columns import flat_cells, gather_cells, gather_rows, update_cells, where_else_zero
+from interbank.sim.columns import flat_cells, gather_cells, gather_rows, positive_part, update_cells
 from interbank.sim.events import EventLog
 from interbank.sim.figures import Figures, collateral_capacity, momentum, required_reserves
 from interbank.sim.operations import book_profits, cb_events, fire_sell, impact
@@ -171,7 +171,7 @@ def _live(x: np.ndarray, gone: np.ndarray) -> np.ndarray:
 def _overdrawn(cash: np.ndarray, gone: np.ndarray) -> np.ndarray:
     """``_live(np.maximum(-cash, 0.0), gone)``: what each active bank's cash is below zero, in one buffer."""
     owe = np.negative(cash)
-    return _live(np.maximum(owe, 0.0, out=owe), gone)
+    return _live(positive_part(owe, out=owe), gone)
 
 
 def draw_step(state: BankState, params: Params) -> dict[str, np.ndarray]:
@@ -267,7 +267,7 @@ def actions(state: BankState, params: Params, ctx: StepContext) -> None:
             ctx.tx[i] = (None, params.markets[mm], x)
 
     # each LEND-ing bank's offer (0 elsewhere)
-    ctx.offers = where_else_zero(acts == LEND, lend)
+    ctx.offers = np.where(acts == LEND, lend, 0.0)
     ctx.calling = acts == BORROW
 
 
@@ -318,7 +318,7 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     deposit_rate, book_rate = customer_rates(state, params)
     book_interest = _live(per(book_rate) * state.book, gone)
     fees = _live(per(r.fees) * state.book, gone)
-    reserves = _live(per(state.deposit_facility_rate) * np.maximum(state.cash, 0.0), gone)
+    reserves = _live(per(state.deposit_facility_rate) * positive_part(state.cash), gone)
     deposit_interest = _live(per(deposit_rate) * state.deposits, gone)
     costs = _live(per(r.operating_cost) * state.book + fig.fixed_costs, gone)
     # (the sums below, left to right as written in one expression, in a buffer instead of four temporaries)
@@ -377,10 +377,10 @@ def interest_and_maturities(state: BankState, params: Params, ctx: StepContext) 
     # (the dearest source), then its maturing interbank loans, pro rata; the rest rolls over, repriced
     # (max(cash - repay_buffer * required, 0), in one buffer)
     spare = cfg.funding.repay_buffer * required_reserves(state, params)
-    spare = _live(np.maximum(np.subtract(state.cash, spare, out=spare), 0.0, out=spare), gone)
+    spare = _live(positive_part(np.subtract(state.cash, spare, out=spare), out=spare), gone)
     # (what the central bank agent lent for a term, ``cb_term``, stays until its next decision)
     back = state.cb_loans - state.cb_term
-    back = np.minimum(spare, np.maximum(back, 0.0, out=back), out=back)
+    back = np.minimum(spare, positive_part(back, out=back), out=back)
     if back.any():
         state.cb_loans -= back
         state.cash -= back
@@ -480,7 +480,7 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     fig = ctx.figures  # of the state as the phase starts: nothing moves until the loans are made
     assert fig is not None
     required = required_reserves(state, params)
-    request = _live(np.maximum(required - state.cash, 0.0), _gone(state, ctx))
+    request = _live(positive_part(required - state.cash), _gone(state, ctx))
     # the offering banks' supply (0 elsewhere: min(0, spare cash) is 0), computed for those banks only
     offering = (ctx.offers != 0).nonzero()[0]  # (a comparison first: numpy's nonzero of floats is slow)
     supply = np.zeros(n)
@@ -523,13 +523,13 @@ def funding_market(state: BankState, params: Params, ctx: StepContext) -> None:
     # merged with the loans rolled over this step; the pairs of the loans made or rolled over this step
     dealt = led.deal(lender, borrower, amount, rate, ctx.t + cfg.funding.maturity, n)
     state.relationships.remember_keys(dealt, ctx.t)
-    received = np.maximum(net, 0.0)
+    received = positive_part(net)
     state.liquidity_sources["interbank"] += float(received.sum())
     state.funding = {
-        "requested": request, "received": received, "unmet": np.maximum(request - received, 0.0),
+        "requested": request, "received": received, "unmet": positive_part(request - received),
         # ``np.average(rate, weights=amount)``'s arithmetic without its checks (amounts are positive)
         "rate": float(np.multiply(rate, amount).sum() / amount.sum()) if amount.size else float("nan"),
-        "offered": offered, "lent": float(np.maximum(-net, 0.0).sum()),
+        "offered": offered, "lent": float(positive_part(-net).sum()),
     }
     if ctx.log.enabled:
         lent = np.bincount(lender, weights=amount, minlength=n)
@@ -591,7 +591,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
     # a) the central bank's lending facility, up to the reserve requirement, against collateral
     if cfg.central_bank.enabled:
         need = np.subtract(required, state.cash)
-        need = _live(np.maximum(need, 0.0, out=need), gone)
+        need = _live(positive_part(need, out=need), gone)
         # drawn by the banks in need only (elsewhere min(0, capacity) is 0); rounding dust, a need
         # below 1e-9 of initial equity, is not a facility draw: those banks are left out too
         # (the few banks with a need first, then the dust test on those only)
@@ -627,7 +627,7 @@ def liquidity_fallback(state: BankState, params: Params, ctx: StepContext) -> No
         src["book_sale"] += received
     # what is still missing: the reserve requirement unmet (and any obligation unpaid: illiquid)
     unmet = np.subtract(required, state.cash, out=required)  # (required's last use)
-    src["unmet"] += float(_live(np.maximum(unmet, 0.0, out=unmet), gone).sum())
+    src["unmet"] += float(_live(positive_part(unmet, out=unmet), gone).sum())
 
 
 # ----------------------------------------------------------------- 8. booking
