@@ -10,10 +10,12 @@ bits of the numpy expression it replaces (same operations in the same order):
   summation only splits blocks of 8 or more); with more columns the helper calls numpy;
 - ``a.sum(axis=0)`` of a C-ordered array accumulates the rows in order: the last row of a
   cumulative sum, per column;
-- ``a * v`` (``v`` one value per column or per row) and ``max(axis=1, initial=x)`` are exact elementwise;
-- gathers and updates of rows or cells (``a[rows]``, ``a[rows, cols]``, ``a[rows] -= x``) move the
-  same values: numpy copies a fancy-indexed row element block by block (``take`` copies it
-  whole), and resolves two index arrays through a slower iterator than one flat index.
+- ``a * v`` (``v`` one value per column) and ``max(axis=1, initial=x)`` are exact elementwise;
+- gathers and updates of rows or cells (``a[rows]``, ``a[rows, cols]``, ``a[rows, cols] += x``) move
+  the same values: numpy copies a fancy-indexed row element block by block (``take`` copies it
+  whole), and resolves two index arrays through a slower iterator than one flat index;
+- ``np.maximum(a, 0.0)`` against a stored array of zeros (``positive_part``) is the same maximum,
+  by numpy's faster loop for two arrays.
 """
 
 from __future__ import annotations
@@ -69,11 +71,6 @@ def _per_column(op: np.ufunc, a: np.ndarray, v: np.ndarray) -> np.ndarray:
 def scale_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``a * v`` with ``v`` one factor per column, as a new C-ordered array."""
     return _per_column(np.multiply, a, v)
-
-
-def divide_columns(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``a / v`` with ``v`` one divisor per column, as a new C-ordered array."""
-    return _per_column(np.divide, a, v)
 
 
 def row_max(a: np.ndarray, initial: float) -> np.ndarray:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from interbank.sim.columns import column_sums, divide_columns, gather_cells, gather_rows, positive_part, update_cells
+from interbank.sim.columns import column_sums, gather_cells, gather_rows, positive_part, update_cells
 
 
 def _arrays(seed: int, contiguous: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -48,13 +48,6 @@ def test_cell_updates_write_in_place_what_fancy_indexing_writes(contiguous, op):
     update_cells(a, rows, cols, np.multiply, 0.5)
     expected[rows, cols] *= 0.5
     assert np.array_equal(a, expected)
-
-
-def test_divide_columns_gives_the_bits_of_the_broadcast_division():
-    a, _, _, _ = _arrays(3, True)
-    v = np.array([3.0, 0.7, -1.1])
-    assert divide_columns(a, v).tobytes() == (a / v).tobytes()
-    assert divide_columns(np.asfortranarray(a), v).tobytes() == (a / v).tobytes()
 
 
 @pytest.mark.parametrize("m", [2, 3, 4, 5])
