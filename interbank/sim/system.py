@@ -29,7 +29,7 @@ from interbank.sim import central_bank, event_data, figures, interventions, oper
 from interbank.sim import defaults as defaults_
 from interbank.sim.events import EventLog
 from interbank.sim.figures import BOOKED, Figures
-from interbank.sim.phases import StepContext, draw_step, run_phases, validate_actions
+from interbank.sim.phases import StepContext, _gone, _live, draw_step, run_phases, validate_actions
 from interbank.sim.state import FROZEN, LIQUIDITY_SOURCES, MOMENTUM_WINDOW, BankState, Params, initial_state
 
 if TYPE_CHECKING:  # the core never imports pydantic at run time
@@ -404,9 +404,8 @@ class BankingSystem:
         # the market result is what the other lines leave of each open bank's equity change
         equity_after = after.equity
         booked_after = figures.booked(state)
-        change = equity_after - equity_before - (booked_after - booked_before)
-        change[(~state.active).nonzero()[0]] = 0.0  # (``np.where(active, change, 0.0)``, zeroed at the few gone banks)
-        state.income["market_result"] += change
+        state.income["market_result"] += _live(equity_after - equity_before - (booked_after - booked_before),
+                                               _gone(state, ctx))
         state.price_hist = np.concatenate([state.price_hist[1:], state.price[None]])  # np.roll's shift, cheaper
         state.last_return = state.price / state.price_before - 1.0
         # the figures of the state the step ends in (market_result is not a booked line)
