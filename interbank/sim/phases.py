@@ -125,9 +125,9 @@ def _first_largest(values: np.ndarray) -> np.ndarray:
     """``np.argmax(values, axis=1)`` for a 2-D float array without NaN, a column at a time (the
     largest so far kept only while a column is left to compare with it)."""
     m = values.shape[1]
-    best = values[:, 0]
     if m < 2:
         return np.zeros(values.shape[0], np.int64)
+    best = values[:, 0]
     pick = (values[:, 1] > best).astype(np.int64)  # (column 1 beats column 0: its index is 1)
     for j in range(2, m):
         best = np.maximum(best, values[:, j - 1])
