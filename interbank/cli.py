@@ -1041,7 +1041,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interbank.config import ConfigError, resolve_env_config
-    from interbank.evaluate.facts import FACTS, check, parse_policy
+    from interbank.evaluate.facts import FACTS, below_size, check, parse_policy
 
     config = args.config
     path = resolve(config) if config is not None else default_scenario()  # None: the built-in default
@@ -1073,7 +1073,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
         return f"{r.low:.3g} - {r.high:.3g}"
 
     def held(r) -> str:
-        if r.min_banks > resolved.n_banks:
+        if below_size(r.min_banks, resolved.n_banks):
             return f"- ({r.min_banks}+ banks)"
         return "-" if r.ok is None else ("pass" if r.ok else "FAIL")
 

@@ -293,13 +293,19 @@ class FactResult:
         return row
 
 
+def below_size(min_banks: int, n_banks: int | None) -> bool:
+    """Whether a market of ``n_banks`` is smaller than ``min_banks``, the size a fact's band holds
+    from (an unknown size is not)."""
+    return n_banks is not None and n_banks < min_banks
+
+
 def judge(fact: Fact, value: float | None, n_banks: int | None = None) -> FactResult:
     """The fact's value against its band in a market of ``n_banks`` (``Fact.band``; ok None without
     a value, without a band, or in a market below the fact's ``min_banks``)."""
     if value is not None and not np.isfinite(value):
         value = None
     low, high = fact.band(n_banks)
-    if value is None or (low is None and high is None) or (n_banks is not None and n_banks < fact.min_banks):
+    if value is None or (low is None and high is None) or below_size(fact.min_banks, n_banks):
         ok = None
     else:
         ok = (low is None or value >= low - 1e-12) and (high is None or value <= high + 1e-12)

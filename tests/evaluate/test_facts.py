@@ -114,6 +114,8 @@ def test_network_bands_are_held_only_in_markets_of_their_size():
     assert small.value == pytest.approx(0.18) and small.ok is None and small.min_banks == 100
     assert judge(core, core.compute(m), n_banks=12).ok is None
     assert judge(core, core.compute(m), n_banks=100).ok is True
+    # the size a band holds from is in it; an unknown size is judged
+    assert facts.below_size(100, 99) and not facts.below_size(100, 100) and not facts.below_size(100, None)
 
 
 def test_the_density_band_falls_as_one_over_n_from_the_size_it_is_set_for():
