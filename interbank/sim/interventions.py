@@ -43,7 +43,10 @@ def inject_liquidity(state: BankState, params: Params, bank: int, amount: float)
 
 def set_policy_rate(state: BankState, params: Params, rate: float) -> tuple[float, float, float]:
     """Move the corridor so the policy rate is ``rate``, keeping its widths (the deposit rate stops
-    at 0); the market rate keeps its place in the corridor. Returns (deposit, policy, lending)."""
+    at 0); the market rate keeps its place in the corridor. A cut reprices the interbank loans
+    outstanding above the new lending facility at it: their borrowers would refinance there (a
+    loan's rate is otherwise fixed for its term, so a hike leaves them as they are), and no loan
+    is ever carried above the ceiling. Returns (deposit, policy, lending)."""
     shift = rate - state.policy_rate
     cb = params.config.central_bank
     width = cb.policy_rate - cb.deposit_rate  # the configured distance from the floor to the policy rate
@@ -56,6 +59,7 @@ def set_policy_rate(state: BankState, params: Params, rate: float) -> tuple[floa
     state.policy_rate = rate
     state.lending_rate = state.lending_rate + shift
     state.market_rate = min(max(state.market_rate + shift, state.deposit_facility_rate), state.lending_rate)
+    np.minimum(state.ledger.rate, state.lending_rate, out=state.ledger.rate)
     return state.deposit_facility_rate, state.policy_rate, state.lending_rate
 
 
@@ -88,7 +92,7 @@ WRITES: dict[Callable[..., object], frozenset[str]] = {
     add_capital: frozenset({"cash", "accounts", "income"}),
     delete_bank: defaults.WRITES,
     inject_liquidity: frozenset({"cb_loans", "cash", "cb_lent", "accounts"}),
-    set_policy_rate: frozenset({"deposit_facility_rate", "policy_rate", "lending_rate", "market_rate"}),
+    set_policy_rate: frozenset({"deposit_facility_rate", "policy_rate", "lending_rate", "market_rate", "ledger"}),
     set_capital_requirement: frozenset({"min_capital_ratio"}),
     set_priorities: frozenset({"priorities"}),
     wipe_external_assets: frozenset({"cash", "book", "holdings", "basis", "accounts"}),
