@@ -124,6 +124,7 @@ _CENTRAL_BANK_HELP = ("a rule central bank acting as the central_bank agent: nev
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from interbank.evaluate.facts import EPISODES as FACT_EPISODES
     from interbank.train.best_response import DEFAULT_TIMESTEPS as EXPLOIT_TIMESTEPS, DEFAULT_WALL as EXPLOIT_MINUTES
 
     from interbank.policies import BASELINES, RULE_GRIDS
@@ -390,13 +391,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play seeded episodes of a scenario with a rule and print each stylised fact (profitability, "
         "network shape, funding market, price predictability): the model's value, the target band, pass/fail and "
         "the reference. A fact outside its band is a measurement, not an error (exit status 0).",
-        epilog="Example: interbank facts --config configs/stress.yaml --banks 100 --episodes 2 --json",
+        epilog="Example: interbank facts --config configs/stress.yaml --banks 100 --episodes 6 --json",
     )
     fa.add_argument("--config", help="scenario YAML, or the name of one in configs/ (default: configs/default.yaml)")
     fa.add_argument("--policy", default="lend_surplus(3)",
                     help="a rule by name, optionally with its parameter: lend_surplus(3), heuristic(low_cash=0.1) "
                     "(default lend_surplus(3))")
-    fa.add_argument("--episodes", type=_positive_int, default=2, help="seeded episodes (default 2)")
+    fa.add_argument("--episodes", type=_positive_int, default=FACT_EPISODES,
+                    help=f"seeded episodes (default {FACT_EPISODES}: fewer can pass or fail a band on the draw)")
     fa.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
     fa.add_argument("--seed", type=_seed, default=0, help="episode i uses seed + i (default 0)")
     fa.add_argument("--json", action="store_true", help="print a JSON list of objects (fact, value, low, high, ok, reference, unit)")
