@@ -401,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"seeded episodes (default {FACT_EPISODES}: fewer can pass or fail a band on the draw)")
     fa.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
     fa.add_argument("--seed", type=_seed, default=0, help="episode i uses seed + i (default 0)")
-    fa.add_argument("--json", action="store_true", help="print a JSON list of objects (fact, value, low, high, ok, reference, unit)")
+    fa.add_argument("--json", action="store_true", help="print a JSON list of objects (fact, value, low, high, ok, reference, unit; ok is null where a band is not held)")
     fa.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     from interbank.cli_central_bank import add_parser as add_central_bank_parser
@@ -1043,21 +1043,23 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interbank.config import ConfigError, resolve_env_config
-    from interbank.evaluate.facts import FACTS, below_size, check, parse_policy
+    from interbank.evaluate.facts import FACTS, below_size, check, parse_policy, scenario_not_held
 
     config = args.config
     path = resolve(config) if config is not None else default_scenario()  # None: the built-in default
     if path is not None and not path.is_file():
         fail(f"facts: config {config!r} is neither a file nor a scenario in configs/")
     overrides = {"n_banks": args.banks} if args.banks is not None else {}
+    source = path if path is not None else resolve_env_config()  # the file, for its facts: section too
     try:
         resolved = resolve_env_config(path, **overrides)
+        scenario_not_held(source)
         parse_policy(args.policy)
     except (ConfigError, ValueError) as err:
         fail(f"facts: {err}")
     bar = tqdm(total=args.episodes, desc="facts", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
     try:
-        results = check(resolved, args.policy, args.episodes, None, args.seed, progress=lambda done: bar.update(1))
+        results = check(source, args.policy, args.episodes, args.banks, args.seed, progress=lambda done: bar.update(1))
     finally:
         bar.close()
     if args.json:
@@ -1075,6 +1077,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
         return f"{r.low:.3g} - {r.high:.3g}"
 
     def held(r) -> str:
+        if r.not_held:
+            return "- (not held)"
         if below_size(r.min_banks, resolved.n_banks):
             return f"- ({r.min_banks}+ banks)"
         return "-" if r.ok is None else ("pass" if r.ok else "FAIL")
@@ -1084,6 +1088,12 @@ def cmd_facts(args: argparse.Namespace) -> int:
     print(f"{resolved.n_banks} banks, {args.episodes} episode(s) from seed {args.seed}, policy {args.policy}, "
           f"env: {path or 'built-in default'}")
     print(table(("fact", "value", "band", "unit", "", "reference"), rows))
+    reasons: dict[str, list[str]] = {}
+    for r in results:
+        if r.not_held:
+            reasons.setdefault(r.not_held, []).append(r.fact)
+    for reason, names in reasons.items():
+        print(f"\nnot held here ({', '.join(names)}): {reason}")
     print("\n" + "\n".join(f"  {name}: {text}" for name, text in how.items()))
     return 0
 

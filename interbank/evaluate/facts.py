@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -278,8 +279,8 @@ FACTS: tuple[Fact, ...] = (
 @dataclass(frozen=True)
 class FactResult:
     """A measured fact: ``value`` (None: n/a), the band, ``ok`` (None when there is no value,
-    no band, or the market is smaller than ``min_banks``, the size the band holds from), the
-    reference and the unit."""
+    no band, the market is smaller than ``min_banks``, the size the band holds from, or the
+    scenario is not held to the band: ``not_held``, its reason), the reference and the unit."""
 
     fact: str
     value: float | None
@@ -289,12 +290,14 @@ class FactResult:
     reference: str
     unit: str
     min_banks: int = 0
+    not_held: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields ``--json`` prints (fact, value, low, high, ok, reference, unit): ``ok`` is
-        null where the band waits for a larger market."""
+        null where the band waits for a larger market or the scenario file does not hold it (the
+        reason is in the file's ``facts:`` section and under the table)."""
         row = asdict(self)
-        del row["min_banks"]
+        del row["min_banks"], row["not_held"]
         return row
 
 
@@ -304,17 +307,45 @@ def below_size(min_banks: int, n_banks: int | None) -> bool:
     return n_banks is not None and n_banks < min_banks
 
 
-def judge(fact: Fact, value: float | None, n_banks: int | None = None) -> FactResult:
+def judge(fact: Fact, value: float | None, n_banks: int | None = None, not_held: str | None = None) -> FactResult:
     """The fact's value against its band in a market of ``n_banks`` (``Fact.band``; ok None without
-    a value, without a band, or in a market below the fact's ``min_banks``)."""
+    a value, without a band, in a market below the fact's ``min_banks``, or where the scenario is
+    not held to it: ``not_held``, its reason)."""
     if value is not None and not np.isfinite(value):
         value = None
     low, high = fact.band(n_banks)
-    if value is None or (low is None and high is None) or below_size(fact.min_banks, n_banks):
+    if value is None or (low is None and high is None) or below_size(fact.min_banks, n_banks) or not_held:
         ok = None
     else:
         ok = (low is None or value >= low - 1e-12) and (high is None or value <= high + 1e-12)
-    return FactResult(fact.name, value, low, high, ok, fact.reference, fact.unit, fact.min_banks)
+    return FactResult(fact.name, value, low, high, ok, fact.reference, fact.unit, fact.min_banks, not_held or None)
+
+
+def scenario_not_held(config: Any) -> dict[str, str]:
+    """The facts a scenario file is not held to, each with the reason: its ``facts:`` section,
+    ``not_held`` (fact names) and ``reason`` (why: e.g. normal years' profitability bands in a
+    scenario that is not a normal year). None for a dict or a config object, or a file without
+    the section. A bad section is a one-line ``ConfigError``."""
+    from interbank.config import ConfigError, read_yaml
+
+    if not isinstance(config, (str, Path)):
+        return {}
+    section = read_yaml(config).get("facts")
+    if section is None:
+        return {}
+    where = f"{config}: facts"
+    if not isinstance(section, dict) or set(section) - {"not_held", "reason"}:
+        raise ConfigError(f"{where} takes not_held (a list of facts) and reason (why), nothing else")
+    names, reason = section.get("not_held", []), section.get("reason")
+    if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+        raise ConfigError(f"{where}.not_held must be a list of fact names")
+    if names and (not isinstance(reason, str) or not reason.strip()):
+        raise ConfigError(f"{where}.reason must say why the scenario is not held to {', '.join(names)}")
+    known = {f.name for f in FACTS}
+    unknown = [x for x in names if x not in known]
+    if unknown:
+        raise ConfigError(f"{where}.not_held: {unknown[0]!r} is not a fact (facts: {', '.join(sorted(known))})")
+    return {name: reason.strip() for name in names}
 
 
 # ------------------------------------------------------------------ policies
@@ -462,6 +493,8 @@ def collect(config: Any, policy: str = "lend_surplus(3)", episodes: int = EPISOD
 
 def check(config: Any, policy: str = "lend_surplus(3)", episodes: int = EPISODES, banks: int | None = None, seed: int = 0,
           progress: Callable[[int], None] | None = None) -> list[FactResult]:
-    """Every fact of ``FACTS`` measured on seeded episodes, against its band."""
+    """Every fact of ``FACTS`` measured on seeded episodes, against its band (those a scenario file
+    is not held to, ``scenario_not_held``, are reported with the reason, unjudged)."""
+    not_held = scenario_not_held(config)
     m = collect(config, policy, episodes, banks, seed, progress)
-    return [judge(f, f.compute(m), m.n_banks) for f in FACTS]
+    return [judge(f, f.compute(m), m.n_banks, not_held.get(f.name)) for f in FACTS]

@@ -201,8 +201,48 @@ def network_facts():
 @pytest.mark.parametrize("config", list(SCENARIO_FACTS))
 def test_the_scenarios_pass_their_bands(scenario_facts, config):
     results = scenario_facts[config]
-    failed = {f: results[f].value for f in SCENARIO_FACTS[config] if not results[f].ok}
+    failed = {f: r.value for f, r in results.items() if r.ok is False}
     assert not failed, failed
+    judged = {f for f, r in results.items() if r.ok is not None}
+    assert set(SCENARIO_FACTS[config]) <= judged, set(SCENARIO_FACTS[config]) - judged  # held, not skipped
+
+
+def test_the_stress_scenario_file_says_which_bands_it_is_not_held_to_and_why():
+    stress = facts.scenario_not_held("configs/stress.yaml")
+    assert set(stress) == {"roe", "roa", "share_losing_money"}  # normal years' profitability, nothing else
+    assert all("normal year" in reason for reason in stress.values())
+    assert facts.scenario_not_held("configs/default.yaml") == {}
+    assert facts.scenario_not_held({"n_banks": 5}) == {}  # a dict or a config object has no facts: section
+    result = judge(next(f for f in FACTS if f.name == "roe"), 0.5, 30, not_held="a crisis")
+    assert result.ok is None and result.not_held == "a crisis" and "not_held" not in result.to_json()
+    assert judge(next(f for f in FACTS if f.name == "roe"), 0.5, 30).ok is False
+    table = _cli("--config", "configs/stress.yaml", *SMALL).stdout
+    assert "- (not held)" in next(line for line in table.splitlines() if line.startswith("roe "))
+    assert "not held here (roe, roa, share_losing_money): normal years' profitability" in table
+
+
+@pytest.mark.parametrize("section, message", [
+    ("facts: {not_held: [roe, nonsense], reason: x}", "'nonsense' is not a fact"),
+    ("facts: {not_held: [roe]}", "reason must say why"),
+    ("facts: {not_held: roe, reason: x}", "must be a list of fact names"),
+    ("facts: {held: [roe]}", "takes not_held"),
+])
+def test_a_bad_facts_section_is_a_one_line_error_that_names_it(tmp_path, section, message):
+    path = tmp_path / "scenario.yaml"
+    path.write_text("env:\n  n_banks: 6\n" + section + "\n")
+    r = _cli("--config", str(path), *SMALL)
+    assert r.returncode != 0 and r.stdout == ""
+    assert message in r.stderr and "facts" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("config", ["configs/default.yaml", "configs/stress.yaml"])
+def test_facts_at_its_defaults_fails_no_band_in_either_scenario(config):
+    # what a user runs first: `interbank facts --config SCENARIO` (20 episodes from seed 0)
+    r = _cli("--config", config, "--json", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    rows = {row["fact"]: row for row in json.loads(r.stdout)}
+    assert not {f: row["value"] for f, row in rows.items() if row["ok"] is False}
+    assert sum(row["ok"] is True for row in rows.values()) >= 8
 
 
 # The core-periphery error is the median over episodes of each episode's worst step: at 100 banks
