@@ -21,7 +21,9 @@ from interbank.envs import parallel_env
 from interbank.sim.system import BankingSystem
 
 
-def _config(n: int, steps: int, seed: int, avg_degree: float):
+def bench_config(n: int, steps: int, seed: int, avg_degree: float):
+    """The scenario a size is timed in: the default one with ``n`` banks at ``avg_degree`` links a
+    bank, long enough for ``steps``; a bad value is a one-line ``ConfigError``."""
     return resolve_env_config(n_banks=n, max_steps=steps + 1, seed=seed, **{"network.avg_degree": avg_degree})
 
 
@@ -42,7 +44,7 @@ def random_valid_actions(draw: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def bench_core(n: int, steps: int, events: bool, seed: int = 0, avg_degree: float = 5.0) -> float:
     """Bank-steps per second of ``BankingSystem.step`` (the action mask included; the pick of
     random valid actions from it left out)."""
-    system = BankingSystem(_config(n, steps, seed, avg_degree), record_events=events)
+    system = BankingSystem(bench_config(n, steps, seed, avg_degree), record_events=events)
     system.reset(seed)
     rng = np.random.default_rng(seed)
     elapsed, done = 0.0, 0
@@ -65,7 +67,7 @@ def bench_core(n: int, steps: int, events: bool, seed: int = 0, avg_degree: floa
 
 def bench_api(n: int, steps: int, seed: int = 0, avg_degree: float = 5.0) -> float:
     """Bank-steps per second of ``InterbankEnv.step`` with dict actions."""
-    env = parallel_env(_config(n, steps, seed, avg_degree))
+    env = parallel_env(bench_config(n, steps, seed, avg_degree))
     env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     elapsed, bank_steps = 0.0, 0

@@ -29,7 +29,7 @@ from typing import Any
 from interbank.scenarios import (
     default_scenario, experiment_preset, resolve, scenario_arg, scenario_names, scenarios_folder, train_config_arg,
 )
-from interbank.ui import fail, table
+from interbank.ui import check_out_folder, fail, table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +79,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
     return value
 
 
@@ -354,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ben.add_argument("--banks", type=_sizes, default=[10, 100, 1000, 10000], help="comma-separated sizes (default 10,100,1000,10000)")
     ben.add_argument("--steps", type=_positive_int, default=200, help="steps per run (default 200)")
-    ben.add_argument("--degree", type=float, default=5.0, help="average degree of the network (default 5)")
+    ben.add_argument("--degree", type=_non_negative_float, default=5.0, help="average degree of the network (default 5)")
     ben.add_argument("--repeat", type=_positive_int, default=1, help="runs per size; the median is reported")
     ben.add_argument("--seed", type=_seed, default=0)
     ben.add_argument("--parts", type=_parts, default=("core", "events", "api"),
@@ -549,8 +559,14 @@ def _parts(text: str) -> tuple[str, ...]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from interbank.bench import run_bench
+    from interbank.bench import bench_config, run_bench
+    from interbank.config import ConfigError
 
+    try:  # the scenario every size is timed in, checked before the first run (--degree, --banks)
+        for n in args.banks:
+            bench_config(n, args.steps, args.seed, args.degree)
+    except ConfigError as err:
+        fail(f"bench: {str(err).removeprefix('config: ')}")
     log = (lambda msg: print(f"bench: {msg}", file=sys.stderr)) if not args.json else None
     rows = run_bench(args.banks, args.steps, args.seed, args.degree, args.repeat, progress=log, parts=args.parts)
     if args.json:
@@ -742,6 +758,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from interbank.policies import RULE_GRIDS
     from interbank.policies.checkpoint import CheckpointError
 
+    check_out_folder("evaluate", args.out)
+    if args.address is not None and args.backend != "rllib":
+        fail("evaluate: --address names a Ray cluster: it needs --backend rllib")
     search = None
     if args.search_rules:
         if not args.tune_episodes:
@@ -856,8 +875,7 @@ def cmd_search_rules(args: argparse.Namespace) -> int:
     from interbank.files import WriteError
     from interbank.policies.searched import describe_rule
 
-    if args.out.exists() and not args.out.is_dir():
-        fail(f"search-rules: --out {args.out} is a file, not a folder")
+    check_out_folder("search-rules", args.out)
     budget = SearchBudget(generations=args.generations, popsize=args.popsize, episodes=args.episodes, seed=args.seed)
     try:
         env_cfg = load_env_config(args.config) if args.config is not None else EnvConfig()
@@ -927,6 +945,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fail(f"serve needs fastapi, uvicorn and sse-starlette ({err.name} is missing): pip install -e .")
     if args.checkpoints is not None and not args.checkpoints.is_dir():
         fail(f"--checkpoints: {args.checkpoints} is not a folder")
+    if args.configs is not None and not args.configs.is_dir():
+        fail(f"--configs: {args.configs} is not a folder")
     if not 0 < args.port < 65536:
         fail(f"--port {args.port} is not a valid port")
     if args.spill_dir is not None and args.spill_dir.exists() and not args.spill_dir.is_dir():
@@ -993,6 +1013,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from interbank.experiments import run as ex
 
     out = args.out or Path("runs/experiments") / args.name
+    check_out_folder("experiment", out)
     try:
         if args.name == "debtrank":
             scenario = resolve(args.config) if args.config else None

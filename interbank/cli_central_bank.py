@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from interbank.ui import fail, table
+from interbank.ui import check_out_folder, fail, table
 
 
 def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
@@ -67,6 +67,7 @@ def cmd_evaluate_central_bank(args: argparse.Namespace) -> int:
         from interbank.train.config import load_train_config
     except ImportError as err:
         fail(f"evaluate-central-bank trains: it needs stable-baselines3, sb3-contrib and torch ({err.name} is missing)")
+    check_out_folder("evaluate-central-bank", args.out)
     try:
         specs = parse_central_banks(args.central_banks)
         base = load_train_config(args.config).model_dump(mode="json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 
@@ -37,3 +38,16 @@ def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
     """Print a one-line user error and exit."""
     print(f"interbank: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def check_out_folder(command: str, out: Path | None) -> None:
+    """Refuse, before any work, an output folder that cannot be made: the path, or the nearest
+    part of it that exists, is not a folder (a one-line ``fail``)."""
+    if out is None:
+        return
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == out else f"cannot be made: {existing} is a file"
+        fail(f"{command}: --out {out} {where}, not a folder")

@@ -27,6 +27,13 @@ def test_simulate_json_summary(capsys):
         (["simulate", "--config", "nope.yaml"], "nope.yaml: no such config file"),
         (["simulate", "--events", "/nonexistent/dir/out.jsonl"], "does not exist"),
         (["bench", "--banks", "10,a"], "not a comma-separated list"),
+        (["bench", "--banks", "10", "--degree", "-1"], "--degree: -1 must be a finite number >= 0"),
+        (["bench", "--banks", "10", "--degree", "nan"], "--degree: nan must be a finite number >= 0"),
+        (["bench", "--banks", "100000000", "--steps", "1"], "bench: env.n_banks = 100000000 must be <= 1000000"),
+        (["evaluate", "runs/x", "--address", "1.2.3.4:1"], "--address names a Ray cluster: it needs --backend rllib"),
+        (["serve", "--configs", "/nonexistent-configs", "--port", "1"], "--configs: /nonexistent-configs is not a folder"),
+        (["experiment", "gai-kapadia", "--degrees", "5:1:1"], "interbank: --degrees: '5:1:1' is not START:STOP:STEP"),
+        (["experiment", "nier", "--probabilities", "2", "--out", "/nonexistent-out"], "interbank: --probabilities: "),
         (["frobnicate"], "invalid choice"),
         (["simulate", "--bogus"], "interbank: unrecognized arguments: --bogus"),
         (["simulate", "--steps", "x"], "interbank: simulate: argument --steps"),
@@ -173,3 +180,20 @@ def test_serve_on_a_port_already_taken_is_one_line_before_the_banner(capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"interbank: serve: cannot listen on 127.0.0.1:{port}: "), err
+
+
+@pytest.mark.parametrize("command", [
+    ["evaluate", "runs/x", "--episodes", "1"], ["experiment", "debtrank"],
+    ["evaluate-central-bank", "--config", "configs/train/smoke.yaml"], ["search-rules"],
+])
+@pytest.mark.parametrize("under", [False, True])
+def test_an_out_folder_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, command, under):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    out = afile / "sub" if under else afile
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--out", str(out)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--out {out}" in err and "not a folder" in err
+    assert afile.read_text() == "not a folder"

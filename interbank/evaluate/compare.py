@@ -32,10 +32,16 @@ class ExternalPolicy:
     def reset(self, seed: int | None = None) -> None:
         reset = getattr(self.inner, "reset", None)
         if callable(reset):
-            reset(seed)
+            try:
+                reset(seed)
+            except Exception as exc:  # noqa: BLE001 - any failure inside is the user's policy's
+                raise CompareError(f"policy {self.name!r}: reset() failed: {type(exc).__name__}: {exc}") from None
 
     def act(self, observations: np.ndarray, action_masks: np.ndarray) -> np.ndarray:
-        actions = np.asarray(self.inner.act(observations, action_masks))
+        try:
+            actions = np.asarray(self.inner.act(observations, action_masks))
+        except Exception as exc:  # noqa: BLE001 - any failure inside is the user's policy's
+            raise CompareError(f"policy {self.name!r}: act() failed: {type(exc).__name__}: {exc}") from None
         if actions.shape != (observations.shape[0],) or not np.issubdtype(actions.dtype, np.integer):
             raise CompareError(f"policy {self.name!r}: act() must return int[{observations.shape[0]}], got {actions.dtype}{list(actions.shape)}")
         return actions.astype(np.int64)

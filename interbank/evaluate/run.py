@@ -281,9 +281,14 @@ def plan(
             variants.append(Entry("trained/learned", trained, "variant", learned))
         variants += [Entry(f"trained/{p.lower()}", trained, "variant", FixedPriority(p)) for p in PRIORITIES]
         entries[1:1] = variants
+    taken = {e.name for e in entries} | set(baselines) | ({"searched"} if search is not None else set())
+    for k, p in enumerate(external):  # checked before any tuning: a name says which row is whose
+        if p.name in taken:
+            whose = ("the searched rule's" if p.name == "searched" else "a baseline's" if p.name in baselines
+                     else "another --compare's" if p.name in {q.name for q in external[:k]} else "the checkpoint's")
+            raise CompareError(f"--compare name {p.name!r} is already {whose} name; pick another")
+        taken.add(p.name)
     entries += [Entry(p.name, p, "compare") for p in external]
-    if search is not None and "searched" in {e.name for e in entries}:
-        raise CompareError("--compare name 'searched' is the searched rule's name; pick another")
     rules, tuning = _rule_entries(env_cfg, baselines, seed, tune_episodes, tune_seed, progress)
     taken = {e.name for e in entries}
     clash = [r.name for r in rules if r.name in taken]

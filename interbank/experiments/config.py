@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from interbank.config import ConfigError, _Strict, check_top_level, parse_section, read_yaml
+from interbank.config import ConfigError, _Strict, check_top_level, format_validation_error, read_yaml
 
 
 def parse_range(text: str) -> list[float]:
@@ -99,5 +99,14 @@ def load_experiment(name: str, path: str | Path | None, overrides: dict[str, Any
         data = dict(raw.get("experiment") or {})
         if data.get("name", name) != name:
             raise ConfigError(f"{path}: experiment.name = {data['name']!r} is not {name!r}")
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return parse_section(data, model, source, "experiment")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    data.update(given)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        text = format_validation_error(err, data, "experiment")
+        loc = err.errors()[0]["loc"] if err.errors() else ()
+        if loc and loc[0] in given:  # the command line's value, not the file's: name its flag
+            flag = "--" + str(loc[0]).replace("_", "-")
+            raise ConfigError(text.replace(f"experiment.{loc[0]}", flag, 1)) from None
+        raise ConfigError(f"{source}: {text}") from None

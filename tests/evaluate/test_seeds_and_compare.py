@@ -33,6 +33,13 @@ MY_POLICY = textwrap.dedent('''
 
     def broken():
         return object()
+
+    class Raising:
+        def act(self, observations, masks):
+            raise RuntimeError("boom")
+
+    def raising():
+        return Raising()
 ''')
 
 
@@ -130,12 +137,16 @@ def test_compare_loads_a_policy_from_a_module_and_reports_it(seed_runs, my_modul
     ("mine=my_policies:missing", "has no callable 'missing'"),
     ("mine=my_policies:broken", "has no act(observations, masks)"),
     ("hold=my_policies:make", "already a baseline's name"),
+    ("trained=my_policies:make", "already the checkpoint's name"),  # it would have replaced the checkpoint's row
+    ("mine=my_policies:make --compare mine=my_policies:make", "already another --compare's name"),
+    ("mine=my_policies:raising", "policy 'mine': act() failed: RuntimeError: boom"),
 ])
 def test_compare_refuses_a_bad_spec_with_one_line(seed_runs, my_module, tmp_path, capsys, spec, message):
     _, parent = seed_runs
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", str(parent / "s0"), "--episodes", "1", "--tune-episodes", "0", "--out", str(tmp_path / "e"),
-              "--no-plots", "--no-progress", "--compare", spec])
+              "--no-plots", "--no-progress", "--compare", *spec.split(" --compare ")[:1],
+              *[a for extra in spec.split(" --compare ")[1:] for a in ("--compare", extra)]])
     err = capsys.readouterr().err.strip()
     assert exc.value.code == 2 and message in err and "\n" not in err
     assert not (tmp_path / "e" / "metrics.json").exists()

@@ -57,7 +57,7 @@ def test_presets_go_through_config_validation(tmp_path):
     bad.write_text("experiment:\n  name: gai-kapadia\n  bankz: 10\n")
     with pytest.raises(ConfigError, match="experiment.bankz is not a known key"):
         load_experiment("gai-kapadia", bad, {})
-    with pytest.raises(ConfigError, match="experiment.runs"):
+    with pytest.raises(ConfigError, match="--runs = 0 must be >= 1"):  # an override is the command line's flag
         load_experiment("gai-kapadia", None, {"runs": 0})
     with pytest.raises(ValueError):
         parse_range("3:1:1")
