@@ -971,7 +971,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sock = _listening_socket(args.host, args.port)
     tune_gc()  # a session's steps build tens of thousands of short-lived event dicts
     shown = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address in a URL is bracketed
-    print(f"interbank: serving the page at http://{shown}:{args.port}/ (API docs at /docs); Ctrl-C stops", file=sys.stderr)
+    print(f"interbank: serving the page at http://{shown}:{args.port}/ (API docs at /docs, online; the schema at /openapi.json); Ctrl-C stops", file=sys.stderr)
     # a bounded graceful shutdown: open streams end, and the sessions' spills are removed
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol,
                             timeout_graceful_shutdown=5)

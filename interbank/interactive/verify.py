@@ -147,7 +147,10 @@ def verify_events(recorded: Iterable[dict[str, Any]]) -> tuple[bool, str]:
     result = replay(recorded)
     if result.difference is not None:
         return False, result.difference
-    return True, f"{result.compared} events re-simulated identically"
+    summary = f"{result.compared} events re-simulated identically"
+    if not result.runner.finished:  # a prefix verifies (an interrupted session's), but say it is one
+        summary += f" (the recording stops at step {result.runner.env.system.t}, before its episode ends)"
+    return True, summary
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -571,3 +571,15 @@ def test_a_finished_runner_keeps_the_exposures_just_before_each_default():
         assert before is not None and before["step"] == d - 1
     kept = {d - 1 for d in default_steps} | {last}
     assert len(r._exposures) == len(kept)
+
+
+def test_verify_says_when_a_recording_stops_before_its_episode_ends():
+    r = _runner()
+    for _ in range(2):
+        r.step()
+    events = r.take_events()  # an interrupted session's recording: a prefix, which re-creates itself
+    ok, message = verify_events(events)
+    assert ok and message == f"{len(events)} events re-simulated identically (the recording stops at step 2, before its episode ends)"
+    r.command("stop")
+    ok, message = verify_events(events + r.take_events())
+    assert ok and message.endswith("re-simulated identically")
