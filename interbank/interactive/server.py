@@ -149,7 +149,7 @@ class StartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     banks: list[BankSpec] | None = Field(default=None, description="banks as {capital, target_leverage, risk}")
     scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
-    n_banks: int | None = Field(default=None, ge=2, description="generated banks (when banks is not given)")
+    n_banks: int | None = Field(default=None, ge=2, description="generated banks (not with banks: they set the size)")
     policy: Literal[tuple(BASELINES)] | None = Field(  # type: ignore[valid-type]
         default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters)")
     params: dict[str, float] | None = Field(
@@ -159,7 +159,8 @@ class StartRequest(BaseModel):
         default=None, description="who plays the central_bank agent: a rule, or learned (the checkpoint's, a two-policy "
                                   "run); default: the scenario's own, or a two-policy checkpoint's learned one")
     central_bank_params: dict[str, float] | None = Field(
-        default=None, max_length=16, description="the central bank rule's parameters, e.g. {\"funding\": 0.08} for taylor")
+        default=None, max_length=16, description="the central bank rule's parameters, e.g. {\"funding\": 0.08} for taylor; "
+                                  "without central_bank, for the scenario's own rule (its agent on)")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1,
                              description="seed of the network, shocks and policy (default: the scenario's, else 0)")
     steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
@@ -273,6 +274,9 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(422, f"checkpoint {name!r}: {err}") from None
 
     def env_config(req: StartRequest) -> EnvConfig:
+        if req.banks is not None and req.n_banks is not None:
+            raise CommandError(422, f"give banks or n_banks, not both (banks sets the size: {len(req.banks)} banks, "
+                                    f"n_banks asked for {req.n_banks})")
         try:
             if req.scenario is not None:
                 if not NAME.match(req.scenario) or not (configs / f"{req.scenario}.yaml").is_file():
@@ -281,7 +285,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             else:  # a checkpoint plays its training run's env, as replay does; else the built-in default
                 base = checkpoint_env(req.checkpoint) or EnvConfig()
             overrides: dict[str, Any] = {}
-            if req.banks is not None:
+            if req.banks is not None:  # the scenario's other settings stay; its size is the banks given
                 overrides["banks"] = [b.model_dump() for b in req.banks]
             elif req.n_banks is not None:
                 overrides["n_banks"] = req.n_banks

@@ -300,6 +300,21 @@ def test_bad_start_bodies(server, body, code):
     assert len(httpx.get(server + "/api/interactive/sessions").json()["sessions"]) == len(before)  # nothing started
 
 
+@pytest.mark.parametrize("scenario", [None, "stress"])
+def test_banks_and_n_banks_together_are_refused_naming_both(server, scenario):
+    before = httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    body = {"n_banks": 3, "banks": [{"capital": 10, "target_leverage": 5, "risk": 0.5}] * 2,
+            **({"scenario": scenario} if scenario else {})}
+    r = httpx.post(server + "/api/interactive/start", json=body, timeout=HANG_S)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"].startswith("give banks or n_banks, not both") and "\n" not in r.json()["error"]
+    assert len(httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == len(before)
+    # banks with a scenario: the banks given are the session's banks
+    r = httpx.post(server + "/api/interactive/start", json={**body, "n_banks": None, "paused": True}, timeout=HANG_S)
+    assert r.status_code == 201 and r.json()["n_banks"] == 2, r.text
+    control(server, session_id=r.json()["session_id"], command="stop")
+
+
 def test_start_from_a_named_checkpoint_and_a_scenario(server):
     s = start(server, checkpoint="tiny", scenario="smoke", steps=5)
     events = read_events(server + s["stream_url"])
