@@ -63,6 +63,7 @@ from interbank.interactive.runner import (
     SESSION_COMMANDS,
     CommandError,
     Runner,
+    check_takes,
 )
 from interbank.interactive.sessions import Session, SessionStore, resident_bytes
 from interbank.interactive.store import Store
@@ -400,10 +401,9 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
               responses=_responses(404, 409, 413, 415, 422))
     async def control(req: ControlRequest):
         session = store.get(req.session_id)
+        check_takes(req.command, req.model_dump(exclude={"session_id", "command"}))  # before anything changes
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
-        if req.step is not None and req.command != "branch":
-            raise CommandError(422, f"step is for branch only; {req.command} takes none")
         past = req.command == "branch" and req.step is not None
         if session.interrupted and not past:  # read back after a restart: re-created (paused at its last step) first
             paused = await store.restore(session)
@@ -415,8 +415,6 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         return {"ok": True, "event": event, **session.status()}
 
     async def branch(session: Session, req: ControlRequest) -> JSONResponse:
-        if req.bank is not None or req.amount is not None or req.operation is not None:
-            raise CommandError(422, "branch takes no bank, amount or operation")
         child = await store.branch(session, req.step)
         return JSONResponse(
             {"ok": True, "session_id": child.id, "stream_url": f"/api/interactive/stream/{child.id}",

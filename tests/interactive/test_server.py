@@ -181,6 +181,11 @@ BAD_CONTROL = [
     ('{"command": "central_bank", "operation": "set_capital_requirement", "amount": -0.1}', 422),
     ('{"command": "central_bank", "operation": "set_capital_requirement"}', 422),
     ('{"command": "add_capital", "bank": "bank_1", "amount": 5, "operation": "inject"}', 422),
+    ('{"command": "resume", "bank": "bank_2"}', 422),  # every command refuses a field it does not take
+    ('{"command": "pause", "amount": 5}', 422),
+    ('{"command": "stop", "step": 1}', 422),
+    ('{"command": "delete_bank", "bank": "bank_1", "amount": 5}', 422),
+    ('{"command": "branch", "bank": "bank_1"}', 422),
     ("not json", 422),
     ("[1, 2]", 422),
 ]
@@ -198,6 +203,21 @@ def test_bad_control_inputs_are_4xx_and_leave_the_session_intact(server, paused_
     after = status(server, sid)
     for key in ("state", "step", "total_capital", "active_banks", "policy_rate", "min_capital_ratio", "last_seq"):
         assert after[key] == before[key]
+
+
+def test_every_command_refuses_the_fields_it_does_not_take_in_one_line(server, paused_session):
+    from interbank.interactive.runner import COMMAND_TABLE
+
+    given = {"bank": "bank_1", "amount": 5, "operation": "inject", "step": 0}
+    before = status(server, paused_session)
+    for c in COMMAND_TABLE:
+        for key in (k for k in given if k not in c.takes):
+            r = control(server, session_id=paused_session, command=c.name, **{key: given[key]})
+            assert r.status_code == 422, r.text
+            users = ", ".join(other.name for other in COMMAND_TABLE if key in other.takes)
+            assert r.json() == {"error": f"{c.name} takes no {key} ({key} is for {users})"}
+    after = status(server, paused_session)
+    assert {k: after[k] for k in ("state", "step", "last_seq")} == {k: before[k] for k in ("state", "step", "last_seq")}
 
 
 def test_central_bank_commands_over_http(server, paused_session):
