@@ -26,8 +26,8 @@ re-created by its first command (state ``interrupted`` until then).
 Errors are JSON ``{"error": "..."}`` (:data:`ERRORS`): 400 bad Host or request line,
 404 unknown session/bank/checkpoint, 409 command in the wrong state, 410 stream events
 no longer kept, 413 body too large (counted while reading, chunked or not), 415 not
-JSON, 422 bad body or value, 429 too many sessions, 503 no memory for another session.
-Never a 500 for a user mistake. Limits and budgets are :class:`ServerLimits`.
+JSON, 422 bad body, query (an unknown key too) or value, 429 too many sessions, 503 no
+memory for another session. Never a 500 for a user mistake. Limits and budgets are :class:`ServerLimits`.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
@@ -134,7 +135,7 @@ ERRORS: dict[int, str] = {
 
 def _responses(*codes: int, ok: dict[int, Any] | None = None) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = dict(ok or {})
-    for code in (400, 405, *codes):
+    for code in (400, 405, 422, *codes):  # 422: every route refuses an unknown query key (known_query)
         out[code] = {"model": ErrorBody, "description": ERRORS[code]}
     return out
 
@@ -212,6 +213,19 @@ def _validation_message(err: RequestValidationError) -> str:
     return f"{loc}{shown}: {msg}"
 
 
+async def known_query(request: Request) -> None:
+    """422 for a query key an API route does not declare (``?foo=1`` is a mistake, never ignored);
+    the page (``/?events=raw``) and static files read their own."""
+    route = request.scope.get("route")
+    if not request.url.path.startswith("/api/") or not isinstance(route, APIRoute):
+        return
+    known = [p.alias for p in route.dependant.query_params]
+    for key in request.query_params:
+        if key not in known:
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            raise CommandError(422, f"unknown query key {key!r} for {request.url.path}; {takes}")
+
+
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
     limits = limits or ServerLimits()
     db = Store(limits.data_dir, limits.keep_sessions, int(limits.keep_mb * 1_000_000),
@@ -230,7 +244,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         title="interbank interactive", version="1",
         description="Start, watch and steer interbank simulations: pause, add capital, delete banks, "
                     "central bank interventions, resume.",
-        lifespan=lifespan,
+        lifespan=lifespan, dependencies=[Depends(known_query)],
     )
     app.state.store = store
     app.state.limits = limits

@@ -374,6 +374,23 @@ def test_a_checkpoint_without_a_scenario_plays_its_training_runs_env_and_seed(tm
         stop(proc)
 
 
+def test_every_api_route_refuses_an_unknown_query_key_and_the_page_reads_its_own(server, paused_session):
+    paths = httpx.get(server + "/openapi.json", timeout=HANG_S).json()["paths"]
+    routes = [(method, path) for path, ops in paths.items() if path.startswith("/api/") for method in ops]
+    assert {("get", "/api/interactive/status"), ("get", "/api/interactive/sessions"), ("post", "/api/interactive/control")} <= set(routes)
+    before = status(server, paused_session)
+    for method, path in routes:
+        url = server + path.replace("{session_id}", paused_session)
+        r = httpx.request(method, url, params={"foo": "1"}, json={"session_id": paused_session, "command": "resume"}
+                          if method == "post" else None, timeout=HANG_S)
+        assert r.status_code == 422, (method, path, r.text)
+        assert r.json()["error"].startswith(f"unknown query key 'foo' for {path.split('{')[0]}")
+    assert status(server, paused_session)["state"] == before["state"] == "paused"  # nothing started, nothing resumed
+    r = httpx.get(server + "/api/interactive/exposures/" + paused_session, params={"step": 1, "limt": 5}, timeout=HANG_S)
+    assert r.json() == {"error": f"unknown query key 'limt' for /api/interactive/exposures/{paused_session}; it takes step, limit"}
+    assert httpx.get(server + "/", params={"events": "raw"}, timeout=HANG_S).status_code == 200
+
+
 def test_unknown_session_status_and_stream_are_404(server):
     assert httpx.get(server + "/api/interactive/status", params={"session_id": "zzz"}).status_code == 404
     assert httpx.get(server + "/api/interactive/stream/zzz").status_code == 404
@@ -577,6 +594,7 @@ def test_openapi_lists_every_code_and_the_event_stream(server):
     assert "text/event-stream" in paths["/api/interactive/start"]["post"]["responses"]["201"]["content"]
     for (path, method), found in codes.items():
         assert "400" in found, (path, method)  # every route can meet the Host check
+        assert "422" in found or not path.startswith("/api/"), (path, method)  # and the query check
 
 
 def test_the_server_resumes_history_from_disk_and_answers_410_past_the_spill(tmp_path):
