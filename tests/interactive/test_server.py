@@ -572,6 +572,20 @@ def test_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paus
     assert status(server, paused_session)["state"] == "paused"
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/api/interactive/start", b'{"n_banks":3,"x\xff":1}'),
+    ("/api/interactive/control", b'{"command":"resume","bank":"bank_\xc3"}'),
+])
+def test_a_body_that_is_not_utf8_is_a_json_422_naming_the_byte(server, paused_session, path, body):
+    before = httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    r = httpx.post(server + path, content=body, headers={"Content-Type": "application/json"}, timeout=HANG_S)
+    at = body.index(b"\xff" if b"\xff" in body else b"\xc3")
+    assert r.status_code == 422, r.text
+    assert r.json()["error"].startswith(f"the body is not UTF-8 JSON: byte 0x{body[at]:02x} at position {at} (")
+    assert len(httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == len(before)
+    assert status(server, paused_session)["state"] == "paused"
+
+
 @pytest.mark.parametrize("host", ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example:8000", ""])
 def test_a_foreign_host_header_is_refused_and_local_ones_are_served(server, host):
     code, headers, body = _raw(server, f"GET /api/interactive/sessions HTTP/1.1\r\nHost: {host}\r\n"
