@@ -516,7 +516,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             if not EVENT_ID.match(header.strip()) or int(header) < -1:
                 raise CommandError(422, f"Last-Event-ID must be an event seq (a whole number >= -1), got {header!r}")
             after = int(header)
-        if session.done.is_set() and after >= session.last_seq:
+        if after > session.last_seq:  # no event of this session has it: a mistake, not a position to wait at
+            given = "Last-Event-ID" if header is not None else "last_event_id"
+            raise CommandError(422, f"{given} = {after} is beyond the session's last event (seq {session.last_seq})")
+        if session.done.is_set() and after == session.last_seq:
             return Response(status_code=204)  # finished and caught up: browsers stop reconnecting
         return sse(session, after)
 

@@ -557,6 +557,23 @@ def test_a_bad_last_event_id_is_a_json_422(server, header):
     assert "Last-Event-ID must be an event seq" in httpx.Response(422, content=body).json()["error"]
 
 
+def test_a_last_event_id_beyond_the_sessions_last_event_is_a_422_running_paused_or_finished(server, paused_session):
+    running = start(server, n_banks=4, steps=1000, speed=1)["session_id"]
+    finished = start(server, n_banks=4, steps=3)["session_id"]
+    wait_for(lambda: status(server, finished)["state"] == "complete")
+    for sid in (running, paused_session, finished):
+        last = status(server, sid)["last_seq"]
+        for beyond in (last + 1, 99999):
+            r = httpx.get(f"{server}/api/interactive/stream/{sid}", headers={"Last-Event-ID": str(beyond)}, timeout=HANG_S)
+            assert r.status_code == 422, (sid, r.text)
+            assert r.json()["error"].startswith(f"Last-Event-ID = {beyond} is beyond the session's last event (seq ")
+        r = httpx.get(f"{server}/api/interactive/stream/{sid}", params={"last_event_id": 99999}, timeout=HANG_S)
+        assert r.status_code == 422 and r.json()["error"].startswith("last_event_id = 99999 is beyond"), r.text
+    last = status(server, finished)["last_seq"]  # caught up with a finished session: 204, browsers stop
+    assert httpx.get(f"{server}/api/interactive/stream/{finished}", headers={"Last-Event-ID": str(last)}).status_code == 204
+    control(server, session_id=running, command="stop")
+
+
 def test_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paused_session):
     deep = '{"command": "pause", "bank": ' + "[" * 50_000 + "]" * 50_000 + "}"
     r = httpx.post(server + "/api/interactive/control", content=deep, headers={"Content-Type": "application/json"})
