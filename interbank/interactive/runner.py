@@ -402,6 +402,10 @@ COMMAND_TABLE: tuple[Command, ...] = (
     Command("branch", ("paused",), ("step",), None, Runner.branch),
 )
 COMMAND_BY_NAME: dict[str, Command] = {c.name: c for c in COMMAND_TABLE}
+# commands on the simulation (each produces its control event) and commands on a session (none)
+COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is not None)
+SESSION_COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is None)
+CONTROL_EVENT: dict[str, str] = {c.name: c.event for c in COMMAND_TABLE if c.event is not None}
 
 
 def check_takes(name: str, given: dict[str, Any]) -> None:
@@ -411,10 +415,6 @@ def check_takes(name: str, given: dict[str, Any]) -> None:
         if value is not None and key not in COMMAND_BY_NAME[name].takes:
             users = ", ".join(c.name for c in COMMAND_TABLE if key in c.takes)
             raise CommandError(422, f"{name} takes no {key} ({key} is for {users})")
-# commands on the simulation (each produces its control event) and commands on a session (none)
-COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is not None)
-SESSION_COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is None)
-CONTROL_EVENT: dict[str, str] = {c.name: c.event for c in COMMAND_TABLE if c.event is not None}
 
 
 def _number(value: Any, message: str) -> float:
