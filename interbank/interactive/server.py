@@ -290,8 +290,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     def env_config(req: StartRequest) -> EnvConfig:
         if req.banks is not None and req.n_banks is not None:
-            raise CommandError(422, f"give banks or n_banks, not both (banks sets the size: {len(req.banks)} banks, "
-                                    f"n_banks asked for {req.n_banks})")
+            raise CommandError(422, f"give banks or n_banks, not both: the banks given ({len(req.banks)}) set the size, "
+                                    f"n_banks = {req.n_banks} would be ignored")
         try:
             if req.scenario is not None:
                 if not NAME.match(req.scenario) or not (configs / f"{req.scenario}.yaml").is_file():
