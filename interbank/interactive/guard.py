@@ -5,7 +5,7 @@
 - A request body is read here, counted while it arrives, and refused with 413 past
   ``max_body_bytes`` whether or not it came with a ``Content-Length`` (chunked
   bodies included); a ``Content-Length`` that is not a whole number is a 400.
-- ``POST`` bodies must be ``application/json`` (415) and nested at most
+- ``POST`` bodies must be ``application/json`` (415), UTF-8 (422) and nested at most
   ``max_depth`` levels (422): the routes never see anything else.
 
 Every refusal is a JSON ``{"error": "..."}`` body, like the routes' own errors.
@@ -54,7 +54,7 @@ async def send_error(send: Send, status: int, message: str) -> None:
 
 
 class RequestGuard:
-    """ASGI middleware: trusted hosts, body size while reading, JSON content type and depth."""
+    """ASGI middleware: trusted hosts, body size while reading, JSON content type, encoding and depth."""
 
     def __init__(self, app: Callable, allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS,
                  max_body_bytes: int = 1_000_000, max_depth: int = 32) -> None:
@@ -111,6 +111,10 @@ class RequestGuard:
         except RecursionError:
             parsed = None
             too_deep = True
+        except UnicodeDecodeError as err:  # the framework would answer it 400, without saying where
+            await send_error(send, 422, f"the body is not UTF-8 JSON: byte {err.object[err.start]:#04x} at "
+                                        f"position {err.start} ({err.reason})")
+            return
         except ValueError:  # not JSON: the route's own validation says so
             parsed, too_deep = None, False
         else:

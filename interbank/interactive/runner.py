@@ -307,12 +307,10 @@ class Runner:
         spec = COMMAND_BY_NAME.get(name)
         if spec is None or spec.event is None:
             raise CommandError(422, f"unknown command {name!r}; expected one of {', '.join(COMMANDS)}")
-        if "operation" in spec.takes:
-            if operation not in CENTRAL_BANK_OPERATIONS:
-                got = "none" if operation is None else repr(operation)
-                raise CommandError(422, f"{name} needs operation, one of {', '.join(CENTRAL_BANK_OPERATIONS)}; got {got}")
-        elif operation is not None:
-            raise CommandError(422, f"{name} takes no operation (operation is for central_bank)")
+        check_takes(name, {"bank": bank, "amount": amount, "operation": operation})
+        if "operation" in spec.takes and operation not in CENTRAL_BANK_OPERATIONS:
+            got = "none" if operation is None else repr(operation)
+            raise CommandError(422, f"{name} needs operation, one of {', '.join(CENTRAL_BANK_OPERATIONS)}; got {got}")
         if self.finished:
             raise CommandError(409, f"{name} refused: the session is {self.state}")
         refused = spec.refusal(self.state)
@@ -341,13 +339,9 @@ class Runner:
     def _delete_bank(self, bank: str | None, amount: Any, operation: str | None) -> None:
         idx = self._bank_index("delete_bank", bank)
         if self.env.system.defaulted[idx] and not self.env.system.deleted[idx]:
-            if amount is not None:  # the seed's "delete failed banks": a defaulted bank leaves the network
-                raise CommandError(422, "delete_bank takes no amount")
-            self.env.delete_failed_bank(bank)
+            self.env.delete_failed_bank(bank)  # the seed's "delete failed banks": a defaulted bank leaves the network
             return
         self._check_active(bank, idx)
-        if amount is not None:
-            raise CommandError(422, "delete_bank takes no amount")
         self.env.delete_bank(bank)
 
     def _add_capital(self, bank: str | None, amount: Any, operation: str | None) -> None:
@@ -405,13 +399,22 @@ COMMAND_TABLE: tuple[Command, ...] = (
     Command("delete_bank", ("paused",), ("bank",), "bank_deleted", Runner._delete_bank),
     Command("add_capital", ("paused",), ("bank", "amount"), "capital_added", Runner._add_capital),
     Command("central_bank", ("paused",), ("operation", "bank", "amount"), "central_bank", Runner._central_bank_command),
-    Command("branch", ("paused",), (), None, Runner.branch),
+    Command("branch", ("paused",), ("step",), None, Runner.branch),
 )
 COMMAND_BY_NAME: dict[str, Command] = {c.name: c for c in COMMAND_TABLE}
 # commands on the simulation (each produces its control event) and commands on a session (none)
 COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is not None)
 SESSION_COMMANDS: tuple[str, ...] = tuple(c.name for c in COMMAND_TABLE if c.event is None)
 CONTROL_EVENT: dict[str, str] = {c.name: c.event for c in COMMAND_TABLE if c.event is not None}
+
+
+def check_takes(name: str, given: dict[str, Any]) -> None:
+    """A 422 when ``given`` (field: value, ``None`` = not given) sets a field that command ``name``
+    does not take (its row's ``takes``), naming the commands that do."""
+    for key, value in given.items():
+        if value is not None and key not in COMMAND_BY_NAME[name].takes:
+            users = ", ".join(c.name for c in COMMAND_TABLE if key in c.takes)
+            raise CommandError(422, f"{name} takes no {key} ({key} is for {users})")
 
 
 def _number(value: Any, message: str) -> float:

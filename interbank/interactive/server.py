@@ -26,8 +26,8 @@ re-created by its first command (state ``interrupted`` until then).
 Errors are JSON ``{"error": "..."}`` (:data:`ERRORS`): 400 bad Host or request line,
 404 unknown session/bank/checkpoint, 409 command in the wrong state, 410 stream events
 no longer kept, 413 body too large (counted while reading, chunked or not), 415 not
-JSON, 422 bad body or value, 429 too many sessions, 503 no memory for another session.
-Never a 500 for a user mistake. Limits and budgets are :class:`ServerLimits`.
+JSON, 422 bad body, query (an unknown key too) or value, 429 too many sessions, 503 no
+memory for another session. Never a 500 for a user mistake. Limits and budgets are :class:`ServerLimits`.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
@@ -63,6 +64,7 @@ from interbank.interactive.runner import (
     SESSION_COMMANDS,
     CommandError,
     Runner,
+    check_takes,
 )
 from interbank.interactive.sessions import Session, SessionStore, resident_bytes
 from interbank.interactive.store import Store
@@ -133,7 +135,7 @@ ERRORS: dict[int, str] = {
 
 def _responses(*codes: int, ok: dict[int, Any] | None = None) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = dict(ok or {})
-    for code in (400, 405, *codes):
+    for code in (400, 405, 422, *codes):  # 422: every route refuses an unknown query key (known_query)
         out[code] = {"model": ErrorBody, "description": ERRORS[code]}
     return out
 
@@ -149,7 +151,7 @@ class StartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     banks: list[BankSpec] | None = Field(default=None, description="banks as {capital, target_leverage, risk}")
     scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
-    n_banks: int | None = Field(default=None, ge=2, description="generated banks (when banks is not given)")
+    n_banks: int | None = Field(default=None, ge=2, description="generated banks (not with banks: they set the size)")
     policy: Literal[tuple(BASELINES)] | None = Field(  # type: ignore[valid-type]
         default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters)")
     params: dict[str, float] | None = Field(
@@ -159,7 +161,8 @@ class StartRequest(BaseModel):
         default=None, description="who plays the central_bank agent: a rule, or learned (the checkpoint's, a two-policy "
                                   "run); default: the scenario's own, or a two-policy checkpoint's learned one")
     central_bank_params: dict[str, float] | None = Field(
-        default=None, max_length=16, description="the central bank rule's parameters, e.g. {\"funding\": 0.08} for taylor")
+        default=None, max_length=16, description="the central bank rule's parameters, e.g. {\"funding\": 0.08} for taylor; "
+                                  "without central_bank, for the scenario's own rule (its agent on)")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1,
                              description="seed of the network, shocks and policy (default: the scenario's, else 0)")
     steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
@@ -210,6 +213,19 @@ def _validation_message(err: RequestValidationError) -> str:
     return f"{loc}{shown}: {msg}"
 
 
+async def known_query(request: Request) -> None:
+    """422 for a query key an API route does not declare (``?foo=1`` is a mistake, never ignored);
+    the page (``/?events=raw``) and static files read their own."""
+    route = request.scope.get("route")
+    if not request.url.path.startswith("/api/") or not isinstance(route, APIRoute):
+        return
+    known = [p.alias for p in route.dependant.query_params]
+    for key in request.query_params:
+        if key not in known:
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            raise CommandError(422, f"unknown query key {key!r} for {request.url.path}; {takes}")
+
+
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
     limits = limits or ServerLimits()
     db = Store(limits.data_dir, limits.keep_sessions, int(limits.keep_mb * 1_000_000),
@@ -228,7 +244,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         title="interbank interactive", version="1",
         description="Start, watch and steer interbank simulations: pause, add capital, delete banks, "
                     "central bank interventions, resume.",
-        lifespan=lifespan,
+        lifespan=lifespan, dependencies=[Depends(known_query)],
     )
     app.state.store = store
     app.state.limits = limits
@@ -273,6 +289,9 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(422, f"checkpoint {name!r}: {err}") from None
 
     def env_config(req: StartRequest) -> EnvConfig:
+        if req.banks is not None and req.n_banks is not None:
+            raise CommandError(422, f"give banks or n_banks, not both: the banks given ({len(req.banks)}) set the size, "
+                                    f"n_banks = {req.n_banks} would be ignored")
         try:
             if req.scenario is not None:
                 if not NAME.match(req.scenario) or not (configs / f"{req.scenario}.yaml").is_file():
@@ -281,7 +300,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             else:  # a checkpoint plays its training run's env, as replay does; else the built-in default
                 base = checkpoint_env(req.checkpoint) or EnvConfig()
             overrides: dict[str, Any] = {}
-            if req.banks is not None:
+            if req.banks is not None:  # the scenario's other settings stay; its size is the banks given
                 overrides["banks"] = [b.model_dump() for b in req.banks]
             elif req.n_banks is not None:
                 overrides["n_banks"] = req.n_banks
@@ -396,10 +415,9 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
               responses=_responses(404, 409, 413, 415, 422))
     async def control(req: ControlRequest):
         session = store.get(req.session_id)
+        check_takes(req.command, req.model_dump(exclude={"session_id", "command"}))  # before anything changes
         if req.amount is not None and not math.isfinite(req.amount):
             raise CommandError(422, "amount must be a positive finite number")
-        if req.step is not None and req.command != "branch":
-            raise CommandError(422, f"step is for branch only; {req.command} takes none")
         past = req.command == "branch" and req.step is not None
         if session.interrupted and not past:  # read back after a restart: re-created (paused at its last step) first
             paused = await store.restore(session)
@@ -411,8 +429,6 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         return {"ok": True, "event": event, **session.status()}
 
     async def branch(session: Session, req: ControlRequest) -> JSONResponse:
-        if req.bank is not None or req.amount is not None or req.operation is not None:
-            raise CommandError(422, "branch takes no bank, amount or operation")
         child = await store.branch(session, req.step)
         return JSONResponse(
             {"ok": True, "session_id": child.id, "stream_url": f"/api/interactive/stream/{child.id}",
@@ -500,7 +516,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             if not EVENT_ID.match(header.strip()) or int(header) < -1:
                 raise CommandError(422, f"Last-Event-ID must be an event seq (a whole number >= -1), got {header!r}")
             after = int(header)
-        if session.done.is_set() and after >= session.last_seq:
+        if after > session.last_seq:  # no event of this session has it: a mistake, not a position to wait at
+            given = "Last-Event-ID" if header is not None else "last_event_id"
+            raise CommandError(422, f"{given} = {after} is beyond the session's last event (seq {session.last_seq})")
+        if session.done.is_set() and after == session.last_seq:
             return Response(status_code=204)  # finished and caught up: browsers stop reconnecting
         return sse(session, after)
 

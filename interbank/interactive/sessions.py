@@ -885,7 +885,8 @@ class SessionStore:
                           key=lambda s: s.created)
         if len(self.sessions) - (replacing is not None and replacing.id in self.sessions) >= self.max_sessions:
             if not finished:
-                raise CommandError(429, f"too many sessions: {self.max_sessions} are running; stop one first")
+                raise CommandError(429, f"too many sessions: {self.max_sessions} sessions are open (ready, running or "
+                                        "paused; none finished); stop one first")
             self.evict(finished.pop(0))
         if self.memory_budget is None:
             return

@@ -51,13 +51,22 @@ def with_central_bank(cfg: EnvConfig, choice: str | None, checkpoint: str | Path
                       params: dict[str, float] | None = None) -> CentralBankSetup:
     """The session's central bank for ``choice`` (a rule name, ``learned`` or ``None``) and a rule's
     ``params`` (``None``: the scenario's, if it names the same rule). ``None`` with a two-policy
-    ``checkpoint`` means its learned central bank; ``None`` otherwise leaves ``cfg`` as it is. A
-    bad choice is a one-line ``ConfigError``."""
+    ``checkpoint`` means its learned central bank; ``None`` otherwise leaves ``cfg`` as it is, or,
+    with ``params``, gives them to ``cfg``'s own rule (its central bank agent on: a scenario's or a
+    checkpoint's training env), and refuses them when no rule would use them. A bad choice is a
+    one-line ``ConfigError``."""
     both = two_policy_run(checkpoint) if checkpoint is not None else None
     if choice is None:
-        if both is None:
+        if both is not None:
+            choice = LEARNED
+        elif params is None:
             return CentralBankSetup(cfg, None, {})
-        choice = LEARNED
+        elif cfg.central_bank.agent:
+            choice = cfg.central_bank.rule
+        else:
+            raise ConfigError("central_bank_params need central_bank (a rule: "
+                              f"{', '.join(CENTRAL_BANK_RULES)}) or a scenario "
+                              "whose central bank agent is on")
     if choice not in CENTRAL_BANK_CHOICES:
         raise ConfigError(f"central_bank must be one of {', '.join(CENTRAL_BANK_CHOICES)}, got {choice!r}")
     if choice == LEARNED:

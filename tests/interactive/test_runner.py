@@ -214,6 +214,23 @@ def test_bad_central_bank_commands_are_refused_and_change_nothing(bank, amount, 
     _assert_unchanged(r, before)
 
 
+@pytest.mark.parametrize("state", ["paused", "running"])
+def test_every_command_refuses_the_fields_it_does_not_take(state):
+    from interbank.interactive.runner import COMMAND_BY_NAME, COMMANDS
+
+    given = {"bank": "bank_2", "amount": 5.0, "operation": "inject"}
+    r = _in_state(state)
+    r.take_events()
+    before = _snapshot(r)
+    for name in COMMANDS:
+        for key in (k for k in given if k not in COMMAND_BY_NAME[name].takes):
+            with pytest.raises(CommandError) as err:
+                r.command(name, **{"bank": None, "amount": None, "operation": None, key: given[key]})
+            assert err.value.status == 422 and err.value.message.startswith(f"{name} takes no {key} ({key} is for ")
+    _assert_unchanged(r, before)
+    assert r.state == state
+
+
 def test_central_bank_messages_come_from_the_env():
     r = _in_state("paused")
     with pytest.raises(CommandError) as err:

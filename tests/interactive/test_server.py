@@ -181,6 +181,11 @@ BAD_CONTROL = [
     ('{"command": "central_bank", "operation": "set_capital_requirement", "amount": -0.1}', 422),
     ('{"command": "central_bank", "operation": "set_capital_requirement"}', 422),
     ('{"command": "add_capital", "bank": "bank_1", "amount": 5, "operation": "inject"}', 422),
+    ('{"command": "resume", "bank": "bank_2"}', 422),  # every command refuses a field it does not take
+    ('{"command": "pause", "amount": 5}', 422),
+    ('{"command": "stop", "step": 1}', 422),
+    ('{"command": "delete_bank", "bank": "bank_1", "amount": 5}', 422),
+    ('{"command": "branch", "bank": "bank_1"}', 422),
     ("not json", 422),
     ("[1, 2]", 422),
 ]
@@ -198,6 +203,21 @@ def test_bad_control_inputs_are_4xx_and_leave_the_session_intact(server, paused_
     after = status(server, sid)
     for key in ("state", "step", "total_capital", "active_banks", "policy_rate", "min_capital_ratio", "last_seq"):
         assert after[key] == before[key]
+
+
+def test_every_command_refuses_the_fields_it_does_not_take_in_one_line(server, paused_session):
+    from interbank.interactive.runner import COMMAND_TABLE
+
+    given = {"bank": "bank_1", "amount": 5, "operation": "inject", "step": 0}
+    before = status(server, paused_session)
+    for c in COMMAND_TABLE:
+        for key in (k for k in given if k not in c.takes):
+            r = control(server, session_id=paused_session, command=c.name, **{key: given[key]})
+            assert r.status_code == 422, r.text
+            users = ", ".join(other.name for other in COMMAND_TABLE if key in other.takes)
+            assert r.json() == {"error": f"{c.name} takes no {key} ({key} is for {users})"}
+    after = status(server, paused_session)
+    assert {k: after[k] for k in ("state", "step", "last_seq")} == {k: before[k] for k in ("state", "step", "last_seq")}
 
 
 def test_central_bank_commands_over_http(server, paused_session):
@@ -300,6 +320,21 @@ def test_bad_start_bodies(server, body, code):
     assert len(httpx.get(server + "/api/interactive/sessions").json()["sessions"]) == len(before)  # nothing started
 
 
+@pytest.mark.parametrize("scenario", [None, "stress"])
+def test_banks_and_n_banks_together_are_refused_naming_both(server, scenario):
+    before = httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    body = {"n_banks": 3, "banks": [{"capital": 10, "target_leverage": 5, "risk": 0.5}] * 2,
+            **({"scenario": scenario} if scenario else {})}
+    r = httpx.post(server + "/api/interactive/start", json=body, timeout=HANG_S)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"].startswith("give banks or n_banks, not both") and "\n" not in r.json()["error"]
+    assert len(httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == len(before)
+    # banks with a scenario: the banks given are the session's banks
+    r = httpx.post(server + "/api/interactive/start", json={**body, "n_banks": None, "paused": True}, timeout=HANG_S)
+    assert r.status_code == 201 and r.json()["n_banks"] == 2, r.text
+    control(server, session_id=r.json()["session_id"], command="stop")
+
+
 def test_start_from_a_named_checkpoint_and_a_scenario(server):
     s = start(server, checkpoint="tiny", scenario="smoke", steps=5)
     events = read_events(server + s["stream_url"])
@@ -337,6 +372,23 @@ def test_a_checkpoint_without_a_scenario_plays_its_training_runs_env_and_seed(tm
         assert (got["n_banks"], got["steps"], got["seed"]) == (6, 9, 5)
     finally:
         stop(proc)
+
+
+def test_every_api_route_refuses_an_unknown_query_key_and_the_page_reads_its_own(server, paused_session):
+    paths = httpx.get(server + "/openapi.json", timeout=HANG_S).json()["paths"]
+    routes = [(method, path) for path, ops in paths.items() if path.startswith("/api/") for method in ops]
+    assert {("get", "/api/interactive/status"), ("get", "/api/interactive/sessions"), ("post", "/api/interactive/control")} <= set(routes)
+    before = status(server, paused_session)
+    for method, path in routes:
+        url = server + path.replace("{session_id}", paused_session)
+        r = httpx.request(method, url, params={"foo": "1"}, json={"session_id": paused_session, "command": "resume"}
+                          if method == "post" else None, timeout=HANG_S)
+        assert r.status_code == 422, (method, path, r.text)
+        assert r.json()["error"].startswith(f"unknown query key 'foo' for {path.split('{')[0]}")
+    assert status(server, paused_session)["state"] == before["state"] == "paused"  # nothing started, nothing resumed
+    r = httpx.get(server + "/api/interactive/exposures/" + paused_session, params={"step": 1, "limt": 5}, timeout=HANG_S)
+    assert r.json() == {"error": f"unknown query key 'limt' for /api/interactive/exposures/{paused_session}; it takes step, limit"}
+    assert httpx.get(server + "/", params={"events": "raw"}, timeout=HANG_S).status_code == 200
 
 
 def test_unknown_session_status_and_stream_are_404(server):
@@ -505,6 +557,23 @@ def test_a_bad_last_event_id_is_a_json_422(server, header):
     assert "Last-Event-ID must be an event seq" in httpx.Response(422, content=body).json()["error"]
 
 
+def test_a_last_event_id_beyond_the_sessions_last_event_is_a_422_running_paused_or_finished(server, paused_session):
+    running = start(server, n_banks=4, steps=1000, speed=1)["session_id"]
+    finished = start(server, n_banks=4, steps=3)["session_id"]
+    wait_for(lambda: status(server, finished)["state"] == "complete")
+    for sid in (running, paused_session, finished):
+        last = status(server, sid)["last_seq"]
+        for beyond in (last + 1, 99999):
+            r = httpx.get(f"{server}/api/interactive/stream/{sid}", headers={"Last-Event-ID": str(beyond)}, timeout=HANG_S)
+            assert r.status_code == 422, (sid, r.text)
+            assert r.json()["error"].startswith(f"Last-Event-ID = {beyond} is beyond the session's last event (seq ")
+        r = httpx.get(f"{server}/api/interactive/stream/{sid}", params={"last_event_id": 99999}, timeout=HANG_S)
+        assert r.status_code == 422 and r.json()["error"].startswith("last_event_id = 99999 is beyond"), r.text
+    last = status(server, finished)["last_seq"]  # caught up with a finished session: 204, browsers stop
+    assert httpx.get(f"{server}/api/interactive/stream/{finished}", headers={"Last-Event-ID": str(last)}).status_code == 204
+    control(server, session_id=running, command="stop")
+
+
 def test_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paused_session):
     deep = '{"command": "pause", "bank": ' + "[" * 50_000 + "]" * 50_000 + "}"
     r = httpx.post(server + "/api/interactive/control", content=deep, headers={"Content-Type": "application/json"})
@@ -517,6 +586,20 @@ def test_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paus
                                    ("GET", "/api/interactive/stream/x?last_event_id=abc", 422)):
         r = httpx.request(method, server + path)
         assert r.status_code == expected and set(r.json()) == {"error"}, (path, r.text)
+    assert status(server, paused_session)["state"] == "paused"
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/interactive/start", b'{"n_banks":3,"x\xff":1}'),
+    ("/api/interactive/control", b'{"command":"resume","bank":"bank_\xc3"}'),
+])
+def test_a_body_that_is_not_utf8_is_a_json_422_naming_the_byte(server, paused_session, path, body):
+    before = httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    r = httpx.post(server + path, content=body, headers={"Content-Type": "application/json"}, timeout=HANG_S)
+    at = body.index(b"\xff" if b"\xff" in body else b"\xc3")
+    assert r.status_code == 422, r.text
+    assert r.json()["error"].startswith(f"the body is not UTF-8 JSON: byte 0x{body[at]:02x} at position {at} (")
+    assert len(httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == len(before)
     assert status(server, paused_session)["state"] == "paused"
 
 
@@ -542,6 +625,7 @@ def test_openapi_lists_every_code_and_the_event_stream(server):
     assert "text/event-stream" in paths["/api/interactive/start"]["post"]["responses"]["201"]["content"]
     for (path, method), found in codes.items():
         assert "400" in found, (path, method)  # every route can meet the Host check
+        assert "422" in found or not path.startswith("/api/"), (path, method)  # and the query check
 
 
 def test_the_server_resumes_history_from_disk_and_answers_410_past_the_spill(tmp_path):

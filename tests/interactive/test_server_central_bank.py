@@ -6,7 +6,7 @@ import pytest
 
 from interbank.interactive.verify import verify_events
 from tests.deadlines import HANG_S
-from tests.interactive.conftest import serving
+from tests.interactive.conftest import scenarios_folder_with, serving
 from tests.interactive.sse_client import read_events
 from tests.interactive.two_policy import write_two_policy_run
 
@@ -19,8 +19,18 @@ def cb_server(tmp_path_factory):
     ckpts = tmp_path_factory.mktemp("checkpoints")
     _write(ckpts / "tiny", n_features=N_FEATURES)
     write_two_policy_run(ckpts / "both", move="ccyb_up")
-    with serving("--checkpoints", str(ckpts)) as (base, _):
+    configs = scenarios_folder_with(tmp_path_factory.mktemp("configs"), {"taylor_on": TAYLOR_ON})
+    with serving("--checkpoints", str(ckpts), "--configs", str(configs)) as (base, _):
         yield base
+
+
+# a scenario whose central bank agent is on and plays taylor: central_bank_params alone are for its rule
+TAYLOR_ON = """\
+env:
+  n_banks: 8
+  max_steps: 12
+  central_bank: {agent: true, rule: taylor, rule_params: {neutral: 0.05}}
+"""
 
 
 def _start(base, **body):
@@ -79,6 +89,10 @@ def test_a_two_policy_checkpoint_plays_its_learned_central_bank_and_the_stream_v
     ({"central_bank": "volcker"}, "central_bank = 'volcker'"),
     ({"central_bank": "taylor", "central_bank_params": {"speed": 1.0}}, "speed not a parameter of the taylor rule"),
     ({"central_bank": "learned", "checkpoint": "both", "central_bank_params": {"funding": 1.0}}, "for a rule central bank"),
+    ({"central_bank_params": {"funding": 1.0}}, "central_bank_params need central_bank"),  # no rule would use them
+    ({"central_bank_params": {}}, "central_bank_params need central_bank"),
+    ({"checkpoint": "both", "central_bank_params": {"funding": 1.0}}, "for a rule central bank"),
+    ({"scenario": "taylor_on", "central_bank_params": {"speed": 1.0}}, "speed not a parameter of the taylor rule"),
 ])
 def test_a_bad_central_bank_choice_is_refused_in_one_line(cb_server, body, says):
     before = httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
@@ -86,3 +100,14 @@ def test_a_bad_central_bank_choice_is_refused_in_one_line(cb_server, body, says)
     assert r.status_code == 422 and says in r.json()["error"] and "\n" not in r.json()["error"]
     # nothing started (the server's resident memory may move by itself: not compared)
     assert httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"] == before
+
+
+def test_central_bank_params_alone_go_to_the_scenarios_own_rule(cb_server):
+    r = _start(cb_server, scenario="taylor_on", central_bank_params={"funding": 0.08})
+    assert r.status_code == 201, r.text
+    events = _recorded(cb_server, r.json()["session_id"])
+    central_bank = events[0]["data"]["config"]["resolved"]["central_bank"]
+    assert central_bank["agent"] and central_bank["rule"] == "taylor"
+    assert central_bank["rule_params"] == {"funding": 0.08}  # they replace the scenario's, as with central_bank named
+    ok, message = verify_events(events)
+    assert ok, message

@@ -318,6 +318,22 @@ def test_the_memory_budget_refuses_with_503_and_finished_sessions_make_room(tmp_
     asyncio.run(asyncio.wait_for(main(), HANG_S))
 
 
+def test_too_many_sessions_says_they_are_open_not_running_when_they_are_paused(tmp_path):
+    async def main():
+        store = SessionStore(2, memory_budget=None, spill_dir=tmp_path)
+        sessions = [store.add(_runner(n_banks=5, steps=100), 0.01, 100) for _ in range(2)]
+        for session in sessions:
+            await session.command("pause")
+        with pytest.raises(CommandError) as err:
+            store.check_room(5, 100)
+        assert err.value.status == 429
+        assert err.value.message == "too many sessions: 2 sessions are open (ready, running or paused; none finished); stop one first"
+        assert [s.status()["state"] for s in sessions] == ["paused", "paused"]
+        await store.close()
+
+    asyncio.run(asyncio.wait_for(main(), HANG_S))
+
+
 def test_spills_left_by_servers_that_are_gone_are_removed(tmp_path):
     import os
     import subprocess
