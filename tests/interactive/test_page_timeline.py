@@ -87,6 +87,6 @@ def test_branch_at_a_step_the_session_has_not_reached_is_refused_and_changes_not
     r = httpx.post(console + "/api/interactive/control", json={"session_id": sid, "command": "branch", "step": 6}, timeout=HANG_S)
     assert r.status_code == 422 and "between 0 and 5" in r.json()["error"]
     r = httpx.post(console + "/api/interactive/control", json={"session_id": sid, "command": "pause", "step": 2}, timeout=HANG_S)
-    assert r.status_code == 422 and "branch only" in r.json()["error"]
+    assert r.status_code == 422 and "pause takes no step (step is for branch)" in r.json()["error"]
     assert len(httpx.get(console + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == before
     assert httpx.get(f"{console}/api/interactive/step_end/{sid}", params={"step": 6}, timeout=HANG_S).status_code == 404
