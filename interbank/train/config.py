@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -15,6 +15,10 @@ from interbank.config import (
     parse_section,
     read_yaml,
 )
+from interbank.run_folder import MAX_HIDDEN
+
+Width = Annotated[int, Field(ge=1, le=MAX_HIDDEN)]
+"""A hidden layer's width: what a checkpoint's loader accepts (``interbank.run_folder.check_metadata``)."""
 
 
 class WarmStartSettings(_Strict):
@@ -78,6 +82,8 @@ class TrainSettings(_Strict):
     also sees a summary of the whole system, ``interbank.train.critic``; the actor still sees
     only the bank's own observation). ``opponents``: the opponent pool (``OpponentSettings``).
 
+    ``net_arch``: the widths of the hidden layers (1 to ``MAX_HIDDEN`` each).
+
     ``env_workers``: processes that step the ``n_envs`` env copies (1: all in this process; 2 on a
     2-core machine; at most ``n_envs``). Any number gives the same run, weights included
     (``interbank.train.worker_vec_env``); PPO itself stays in the main process.
@@ -99,7 +105,7 @@ class TrainSettings(_Strict):
     ent_coef: float = Field(default=0.01, ge=0, allow_inf_nan=False)
     vf_coef: float = Field(default=0.5, ge=0, allow_inf_nan=False)
     max_grad_norm: float = Field(default=0.5, gt=0, allow_inf_nan=False)
-    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8)
+    net_arch: list[Width] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8)
     activation: Literal["tanh", "relu"] = "tanh"
     checkpoint_every: int = Field(default=50_000, ge=1)
     seed: int = Field(default=0, ge=0)
@@ -107,7 +113,6 @@ class TrainSettings(_Strict):
     warm_start: WarmStartSettings = Field(default_factory=WarmStartSettings)
     critic: Literal["local", "central"] = "local"
     opponents: OpponentSettings = Field(default_factory=OpponentSettings)
-
 
 class PriorityModelSettings(_Strict):
     """Which priority model the banks get (section ``priority_model:``).
