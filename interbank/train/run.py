@@ -124,7 +124,23 @@ def check_train_settings(cfg: TrainConfig, backend: str, frozen_central_bank: bo
 def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str,
                 backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None,
                 objective: str | None = None, frozen_central_bank: bool = False) -> tuple[Path, TrainConfig]:
-    """Create (or reopen on resume) the run folder and return it with the resolved config.
+    """Create (or reopen on resume) the run folder and return it with the resolved config
+    (``resolve_run``, then ``start_run_folder``)."""
+    out, cfg = resolve_run(config_path, out, resume, overrides, backend, rllib_overrides, objective, frozen_central_bank)
+    start_run_folder(out, cfg, command)
+    return out, cfg
+
+
+def start_run_folder(out: Path, cfg: TrainConfig, command: str) -> None:
+    """Create (or reopen) the run folder and write config.yaml, command.txt and versions.json."""
+    open_run_folder(out)
+    write_run_files(out, _resolved_yaml(cfg), command, versions())
+
+
+def resolve_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any],
+                backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None,
+                objective: str | None = None, frozen_central_bank: bool = False) -> tuple[Path, TrainConfig]:
+    """The run folder and the resolved config of a run, checked, with nothing written.
     ``overrides`` (``train:`` keys) and ``rllib_overrides`` are the command line's, None = keep;
     ``objective`` overrides ``env.reward.objective`` (a new run only)."""
     if resume:
@@ -160,8 +176,6 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
             base.setdefault("rllib", {})[key] = value
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
     check_train_settings(cfg, backend, frozen_central_bank)
-    open_run_folder(out)
-    write_run_files(out, _resolved_yaml(cfg), command, versions())
     return out, cfg
 
 
@@ -293,7 +307,7 @@ def train(
     the configured rule (``interbank.train.central_bank``: the banks learn under a learned one)."""
     command = command or " ".join(["interbank", *sys.argv[1:]])
     overrides = {"total_timesteps": timesteps, "seed": seed, "device": device}
-    run_dir, cfg = prepare_run(config_path, out, resume, overrides, command, objective=objective,
+    run_dir, cfg = resolve_run(config_path, out, resume, overrides, objective=objective,
                                frozen_central_bank=central_bank_policy is not None)
 
     from interbank.train.callbacks import (
@@ -303,6 +317,8 @@ def train(
     )
     from interbank.train.vec_env import BankVecEnv
 
+    if resume:
+        open_run_folder(run_dir)  # it exists: only the temporaries a crash left are removed
     t = cfg.train
     one_torch_thread_on_cpu(t.device)
     pm = cfg.priority_model
@@ -325,12 +341,19 @@ def train(
             for env in vec.envs:
                 env.central_bank_policy = central_bank_policy
     start = 0
-    model = build_model(cfg, vec, run_dir)
+    try:
+        model = build_model(cfg, vec, run_dir)
+    except (RuntimeError, MemoryError) as err:  # torch cannot allocate the net (or the device refuses it)
+        vec.close()
+        reason = (str(err).splitlines() or [type(err).__name__])[0][:100]
+        raise ConfigError(f"{config_path or run_dir / 'config.yaml'}: train.net_arch = {t.net_arch}: cannot build the policy here ({reason}); "
+                          "use narrower layers") from None
     if resume:
         folder = newest_checkpoint(run_dir)
         if folder is None:
             raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
         start = restore(model, folder)
+    start_run_folder(run_dir, cfg, command)  # the model is built (and restored): now the run is written
     started = time.perf_counter()
     warm_stats = warm_start(model, vec, cfg, progress) if not resume and t.warm_start.policy else {}
     warm_seconds = time.perf_counter() - started
