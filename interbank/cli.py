@@ -120,10 +120,8 @@ def _central_bank_spec(text: str) -> tuple[str, dict[str, float]]:
             params[key.strip()] = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{item!r} is not key=number (e.g. taylor:funding=0.08)") from None
-        if not math.isfinite(params[key.strip()]):
-            raise argparse.ArgumentTypeError(f"{item!r}: the value must be a finite number")
     try:
-        check_rule_params(name, params)
+        check_rule_params(name, params)  # names, finite, in range: the one check of the config and HTTP too
     except (TypeError, ValueError) as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return name, params
@@ -192,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "with --seeds such a run goes to OUT/social-s<seed> (OUT/difference-s<seed>), beside the selfish OUT/s<seed>, "
                     "so that evaluate OUT reports the price of anarchy")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
-    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint (its backend and settings are the run's own)")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint, under its own config.yaml (a --config must "
+                    "match it; its backend, seed and settings are the run's own; --timesteps raises its budget)")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
                     help="learn two policies by alternating best responses: the banks under this rule central bank, "
@@ -645,6 +644,11 @@ def cmd_train(args: argparse.Namespace) -> int:
              "(--resume continues one by its own plan, without them)")
     plan = _two_policy_plan(args.out) if args.resume and args.out is not None else None
     if plan is not None:
+        given = [flag for flag, value in (("--config", args.config), ("--seed", args.seed), ("--seeds", args.seeds),
+                                          ("--timesteps", args.timesteps), ("--objective", args.objective),
+                                          ("--device", args.device)) if value is not None]
+        if given:
+            fail(f"--resume continues the two-policy run in {args.out} by its own plan: leave out {', '.join(given)}")
         if args.backend == "rllib" or any(p.get("backend") == "rllib" for p in plan["phases"]):
             fail("--resume: a two-policy RLlib run cannot be resumed yet (train it again into a new --out)")
         return _train_both(args, "sb3", progress)
@@ -673,6 +677,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                            progress=progress, command=args.command_line, objective=args.objective)
     except (ConfigError, RunFolderError, WriteError) as err:
         fail(str(err))
+    if not result.trained:
+        print(f"nothing to train: {result.run_dir} is already at {result.timesteps:,} bank-decisions (budget "
+              f"{result.budget:,}); give --timesteps above {result.timesteps} to continue it")
+        return 0
     stats = result.last_stats
     rows = [
         ("run folder", str(result.run_dir)), ("checkpoint", str(result.checkpoint)),
@@ -739,7 +747,7 @@ def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
             fail(f"seed {seed}: {err}")
         stats = result.last_stats
         rows.append((seed, str(result.run_dir), result.timesteps,
-                     stats.get("episode_return", "-"), f"{stats['default_rate']:.1%}" if "default_rate" in stats else "-"))
+                     stats.get("episode_return", "-") if result.trained else "- (nothing to train: at its budget)", f"{stats['default_rate']:.1%}" if "default_rate" in stats else "-"))
     print(table(("seed", "run folder", "bank-decisions", "last episode return", "last default rate"), rows))
     print(f"\nnext: interbank evaluate {parent}")
     return 0

@@ -16,7 +16,8 @@ overflow: a bank's capital is at most ``MAX_CAPITAL`` and its initial assets
 must be a number (``n_banks: true`` or ``capital: "50"`` is refused).
 
 YAML is read as UTF-8, nested at most ``MAX_YAML_DEPTH`` levels, and aliases may
-expand to at most ``MAX_YAML_NODES`` values (no alias bombs); ``1e6`` is a number.
+expand to at most ``MAX_YAML_NODES`` values (no alias bombs); ``1e6`` is a number; a key
+written twice in one mapping is refused (not the last one silently kept).
 """
 
 from __future__ import annotations
@@ -759,7 +760,8 @@ def parse_env_config(data: Any, source: str = "config", prefix: str = "env") -> 
 
 
 class _YamlLimit(Exception):
-    """A YAML document beyond what a config may be (too deep, aliases expanding too far)."""
+    """A YAML document beyond what a config may be (too deep, aliases expanding too far, a key
+    written twice in one mapping)."""
 
 
 # YAML 1.1 (PyYAML) reads 1e6 as a string; a config means the number
@@ -788,6 +790,20 @@ class _ConfigLoader(yaml.SafeLoader):
         if node is not None:
             _expanded_size(node)
         return node
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # a key written twice in one mapping is a mistake (PyYAML keeps the last silently);
+        # merge keys (<<) may still be overridden, as YAML means them to be
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise _YamlLimit(f"the key {_shown(key)} appears twice in one mapping (line {key_node.start_mark.line + 1}); "
+                                 "write each key once")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))

@@ -61,6 +61,15 @@ def test_train_both_over_rounds_then_resume_from_the_command_line(tiny_config, t
     with pytest.raises(SystemExit):
         main(["train", "--resume", "--central-bank", "taylor", "--out", str(out)])
     assert "leave --central-bank out" in capsys.readouterr().err
+    # flags the plan would ignore are refused, not dropped
+    plan_before = (out / "curriculum.json").read_text()
+    for extra, named in ((["--config", str(tiny_config)], "--config"), (["--seed", "3", "--timesteps", "999"], "--seed, --timesteps")):
+        with pytest.raises(SystemExit) as err:
+            main(["train", "--resume", *extra, "--out", str(out), "--no-progress"])
+        assert err.value.code == 2
+        assert capsys.readouterr().err == (f"interbank: --resume continues the two-policy run in {out} by its own plan: "
+                                           f"leave out {named}\n")
+    assert (out / "curriculum.json").read_text() == plan_before
 
 
 @pytest.mark.parametrize("extra", [["--rounds", "3"], ["--central-bank-timesteps", "64"], ["--resume", "--rounds", "3"]])

@@ -193,3 +193,53 @@ def test_an_episode_plays_the_given_seed_else_the_scenarios_else_0():
     assert EnvConfig(seed=7).episode_seed(3) == 3
     assert EnvConfig(seed=7).episode_seed(0) == 0  # 0 is a seed, not "none given"
     assert EnvConfig().episode_seed() == 0
+
+
+@pytest.mark.parametrize("params, words", [
+    ("{funding: .nan}", "funding = nan must be a finite number in [0, 10] for the taylor rule"),
+    ("{funding: -1e9, credit: .inf}", "funding = -1e+09 must be a finite number in [0, 10]"),
+    ("{credit: .inf}", "credit = inf must be a finite number"),
+    ("{speed: 1.0}", "speed not a parameter of the taylor rule"),
+])
+def test_central_bank_rule_params_from_yaml_are_checked_as_on_the_command_line(tmp_path, capsys, params, words):
+    path = tmp_path / "cb.yaml"
+    path.write_text("env:\n  n_banks: 5\n  max_steps: 3\n"
+                    f"  central_bank: {{agent: true, rule: taylor, rule_params: {params}}}\n")
+    out = tmp_path / "events.jsonl"
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--config", str(path), "--events", str(out), "--no-progress"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"interbank: {path}: env.central_bank") and words in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_central_bank_rule_params_in_range_from_yaml_still_load(tmp_path):
+    path = tmp_path / "cb.yaml"
+    path.write_text("env:\n  central_bank: {agent: true, rule: ccyb, rule_params: {threshold: -0.5, fire_sale: 5}}\n")
+    assert load_env_config(path).central_bank.rule_params == {"threshold": -0.5, "fire_sale": 5}
+
+
+@pytest.mark.parametrize("text, key, line", [
+    ("env:\n  n_banks: 5\n  n_banks: 6\n", '"n_banks"', 3),
+    ("env:\n  network: {type: fitness, type: erdos_renyi}\n", '"type"', 2),
+    ("env: {}\nenv: {n_banks: 3}\n", '"env"', 2),
+])
+def test_a_key_written_twice_in_a_mapping_is_a_one_line_error_naming_it(tmp_path, capsys, text, key, line):
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_env_config(path)
+    assert str(err.value) == f"{path}: the key {key} appears twice in one mapping (line {line}); write each key once"
+    out = tmp_path / "events.jsonl"
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--config", str(path), "--events", str(out), "--no-progress"])
+    assert exit_.value.code == 2 and not out.exists()
+    assert capsys.readouterr().err.strip() == f"interbank: {err.value}"
+
+
+def test_a_merge_key_may_still_be_overridden(tmp_path):
+    path = tmp_path / "merge.yaml"
+    path.write_text("env:\n  <<: {n_banks: 5, max_steps: 3}\n  n_banks: 6\n")
+    cfg = load_env_config(path)
+    assert (cfg.n_banks, cfg.max_steps) == (6, 3)

@@ -18,13 +18,19 @@ move one step per decision toward the rule's target (a rule with a target band h
   collateral at the penalty rate), and once they are wide lend to the most systemic banks; in
   calm, haircuts back to normal.
 
-``CENTRAL_BANK_RULE_GRIDS`` lists the small grid each rule is tuned over.
+``CENTRAL_BANK_RULE_GRIDS`` lists the small grid each rule is tuned over. Every parameter has a
+range (its field's ``range``, ``param_range``): a threshold on a feature lies within the feature's
+bounds (``CB_FEATURES``), a rate in [0, 1] a year, a Taylor coefficient in [0, 10] (the sign the
+rule documents: stress and credit booms raise the rate; 10 already moves the target across the
+whole rate range for a tenth of the feature's span). ``check_rule_params`` (the config, the CLI and
+the HTTP start all go through it) refuses names, non-numbers, NaN, infinities and values outside.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields
+import math
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 import numpy as np
@@ -33,6 +39,16 @@ from interbank.envs.central_bank_observation import BUFFER_SCALE, CB_FEATURE_IND
 from interbank.sim.central_bank import CB_HOLD, CB_INDEX
 
 F = CB_FEATURE_INDEX
+
+
+def _param(default: float, low: float, high: float) -> Any:
+    """A rule parameter with its allowed range [low, high] (checked by ``check_rule_params``)."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
+def param_range(rule: str, name: str) -> tuple[float, float]:
+    """The range [low, high] a parameter ``name`` of the rule ``rule`` must lie in."""
+    return next(f.metadata["range"] for f in fields(CENTRAL_BANK_RULES[rule]) if f.name == name)
 
 
 def _feature(obs: np.ndarray, name: str) -> float:
@@ -60,10 +76,10 @@ class Taylor:
     """Rate toward ``neutral`` + ``funding`` x (funding demand - 0.5) + ``credit`` x credit gap
     (annual rates; ``band``: no move while the rate is within it of the target)."""
 
-    neutral: float = 0.02
-    funding: float = 0.04
-    credit: float = 0.1
-    band: float = 0.00125
+    neutral: float = _param(0.02, 0.0, 1.0)  # an annual rate, like the policy rate
+    funding: float = _param(0.04, 0.0, 10.0)
+    credit: float = _param(0.1, 0.0, 10.0)
+    band: float = _param(0.00125, 0.0, 1.0)
     name = "taylor"
 
     def __post_init__(self) -> None:
@@ -94,11 +110,11 @@ class Ccyb:
     ``threshold``), 0, 1); released (down to 0) while funding demand exceeds ``stress`` or fire
     sales (over initial equity, per step) exceed ``fire_sale``."""
 
-    threshold: float = 0.02
-    full: float = 0.10
-    max_buffer: float = 0.025
-    stress: float = 0.7
-    fire_sale: float = 0.005
+    threshold: float = _param(0.02, -1.0, 1.0)  # on the credit gap, in [-1, 1]
+    full: float = _param(0.10, -1.0, 1.0)
+    max_buffer: float = _param(0.025, 0.0, 0.5)  # as config.central_bank.max_ccyb
+    stress: float = _param(0.7, 0.0, 1.0)  # on funding demand, in [0, 1]
+    fire_sale: float = _param(0.005, 0.0, 5.0)  # on fire sales / initial equity, in [0, 5]
     name = "ccyb"
 
     def __post_init__(self) -> None:
@@ -129,9 +145,9 @@ class Bagehot:
     above ``facility``): haircuts wide, then lend to the most systemic banks; in calm, haircuts
     back to normal."""
 
-    stress: float = 0.7
-    fire_sale: float = 0.005
-    facility: float = 0.02
+    stress: float = _param(0.7, 0.0, 1.0)
+    fire_sale: float = _param(0.005, 0.0, 5.0)
+    facility: float = _param(0.02, 0.0, 1.0)  # on facility use, in [0, 1]
     name = "bagehot"
 
     def __call__(self, obs: np.ndarray, mask: np.ndarray) -> int:
@@ -155,7 +171,8 @@ CENTRAL_BANK_RULE_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
 
 
 def check_rule_params(rule: str, params: dict[str, Any]) -> None:
-    """Raise ValueError (one line) unless ``params`` are numbers the rule ``rule`` takes."""
+    """Raise ValueError (one line) unless ``params`` are finite numbers the rule ``rule`` takes,
+    each within its range (``param_range``)."""
     if rule not in CENTRAL_BANK_RULES:
         raise ValueError(f"unknown central bank rule {rule!r}; expected one of {', '.join(CENTRAL_BANK_RULES)}")
     known = [f.name for f in fields(CENTRAL_BANK_RULES[rule])]
@@ -163,6 +180,12 @@ def check_rule_params(rule: str, params: dict[str, Any]) -> None:
     if unknown:
         raise ValueError(f"rule_params: {', '.join(unknown)} not a parameter of the {rule} rule "
                          f"(it takes {', '.join(known) or 'none'})")
+    for name, value in params.items():
+        low, high = param_range(rule, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"rule_params: {name} = {value!r} is not a number")
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"rule_params: {name} = {value:g} must be a finite number in [{low:g}, {high:g}] for the {rule} rule")
     CENTRAL_BANK_RULES[rule](**params)  # its own checks
 
 

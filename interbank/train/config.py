@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -15,6 +15,36 @@ from interbank.config import (
     parse_section,
     read_yaml,
 )
+from interbank.envs.observation import N_FEATURES
+from interbank.run_folder import MAX_HIDDEN
+from interbank.sim.actions import N_ACTIONS
+
+MAX_POLICY_PARAMETERS = 50_000_000
+"""The most parameters the shared policy (actor and critic together) may have. 50 million float32
+weights are 200 MB, about 800 MB with their gradients and Adam's two moments, and every PPO update
+passes every bank-decision through them: far beyond a bank's 30-odd features and 5 actions (the
+measured recipe's [64, 64] has 12 thousand; [2048, 2048, 2048] has 17 million and still fits).
+Above it a net_arch is a slip (``[100000, 100000]``: 20 billion, which fails to allocate after
+minutes), refused before anything is written."""
+
+Width = Annotated[int, Field(ge=1, le=MAX_HIDDEN)]
+"""A hidden layer's width: what a checkpoint's loader accepts (``interbank.run_folder.check_metadata``)."""
+
+
+def mlp_parameters(n_in: int, hidden: list[int], n_out: int) -> int:
+    """Weights and biases of an MLP ``n_in`` -> ``hidden`` -> ``n_out``."""
+    widths = [n_in, *hidden, n_out]
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+
+def policy_parameters(hidden: list[int], critic: str = "local") -> int:
+    """Parameters of the shared bank policy as training builds it: an actor from the bank's
+    observation to its actions and a critic (separate layers of the same widths) from the bank's
+    observation, plus the system summary with the central critic, to one value."""
+    from interbank.train.critic import N_GLOBAL  # numpy only
+
+    critic_in = N_FEATURES + (N_GLOBAL if critic == "central" else 0)
+    return mlp_parameters(N_FEATURES, hidden, N_ACTIONS) + mlp_parameters(critic_in, hidden, 1)
 
 
 class WarmStartSettings(_Strict):
@@ -78,6 +108,9 @@ class TrainSettings(_Strict):
     also sees a summary of the whole system, ``interbank.train.critic``; the actor still sees
     only the bank's own observation). ``opponents``: the opponent pool (``OpponentSettings``).
 
+    ``net_arch``: the widths of the hidden layers (1 to ``MAX_HIDDEN`` each, the policy at most
+    ``MAX_POLICY_PARAMETERS`` parameters).
+
     ``env_workers``: processes that step the ``n_envs`` env copies (1: all in this process; 2 on a
     2-core machine; at most ``n_envs``). Any number gives the same run, weights included
     (``interbank.train.worker_vec_env``); PPO itself stays in the main process.
@@ -99,7 +132,7 @@ class TrainSettings(_Strict):
     ent_coef: float = Field(default=0.01, ge=0, allow_inf_nan=False)
     vf_coef: float = Field(default=0.5, ge=0, allow_inf_nan=False)
     max_grad_norm: float = Field(default=0.5, gt=0, allow_inf_nan=False)
-    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8)
+    net_arch: list[Width] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8)
     activation: Literal["tanh", "relu"] = "tanh"
     checkpoint_every: int = Field(default=50_000, ge=1)
     seed: int = Field(default=0, ge=0)
@@ -107,6 +140,14 @@ class TrainSettings(_Strict):
     warm_start: WarmStartSettings = Field(default_factory=WarmStartSettings)
     critic: Literal["local", "central"] = "local"
     opponents: OpponentSettings = Field(default_factory=OpponentSettings)
+
+    @model_validator(mode="after")
+    def _policy_size(self) -> "TrainSettings":
+        n = policy_parameters(self.net_arch, self.critic)
+        if n > MAX_POLICY_PARAMETERS:
+            raise ValueError(f"train.net_arch = {self.net_arch} makes a policy of {n:,} parameters (actor and critic), "
+                             f"more than {MAX_POLICY_PARAMETERS:,}: use narrower layers")
+        return self
 
 
 class PriorityModelSettings(_Strict):

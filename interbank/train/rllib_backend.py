@@ -41,6 +41,9 @@ from interbank.train.run import (
     TrainResult,
     one_torch_thread_on_cpu,
     prepare_run,
+    resolve_run,
+    resume_step,
+    start_run_folder,
     versions,
 )
 
@@ -152,10 +155,14 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
                 resume: bool, progress: bool, command: str, address: str | None, num_env_runners: int | None,
                 num_gpus: float | None, objective: str | None = None) -> TrainResult:
     require_ray()
-    run_dir, cfg = prepare_run(config_path, out, resume, {"total_timesteps": timesteps, "seed": seed, "device": device},
-                               command, backend="rllib",
+    run_dir, cfg = resolve_run(config_path, out, resume, {"total_timesteps": timesteps, "seed": seed, "device": device},
+                               backend="rllib",
                                rllib_overrides={"num_env_runners": num_env_runners, "num_gpus": num_gpus, "address": address},
                                objective=objective)
+    done = resume_step(run_dir) if resume else None
+    if done is not None and done[1] >= cfg.train.total_timesteps:
+        return TrainResult(run_dir, done[0], done[1], 0, {}, {"ppo_decisions": 0}, False, cfg.train.total_timesteps)
+    start_run_folder(run_dir, cfg, command)
     r = cfg.rllib
     folder = None
     if resume:

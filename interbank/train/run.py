@@ -47,6 +47,9 @@ class TrainResult:
     last_stats: dict[str, float]
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of the warm start and of PPO (``ppo_decisions`` says how many PPO made)."""
+    trained: bool = True
+    """False: a resumed run was already at its budget (``budget``); nothing was trained or written."""
+    budget: int = 0
 
 
 def versions() -> dict[str, str]:
@@ -124,7 +127,66 @@ def check_train_settings(cfg: TrainConfig, backend: str, frozen_central_bank: bo
 def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any], command: str,
                 backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None,
                 objective: str | None = None, frozen_central_bank: bool = False) -> tuple[Path, TrainConfig]:
-    """Create (or reopen on resume) the run folder and return it with the resolved config.
+    """Create (or reopen on resume) the run folder and return it with the resolved config
+    (``resolve_run``, then ``start_run_folder``)."""
+    out, cfg = resolve_run(config_path, out, resume, overrides, backend, rllib_overrides, objective, frozen_central_bank)
+    start_run_folder(out, cfg, command)
+    return out, cfg
+
+
+def start_run_folder(out: Path, cfg: TrainConfig, command: str) -> None:
+    """Create (or reopen) the run folder and write config.yaml, command.txt and versions.json."""
+    open_run_folder(out)
+    write_run_files(out, _resolved_yaml(cfg), command, versions())
+
+
+COMMAND_LINE_KEYS: dict[str, tuple[str, ...]] = {
+    "train": ("total_timesteps", "seed", "device", "backend", "algorithm"),
+    "rllib": ("address", "num_env_runners", "num_gpus"),
+}
+"""Keys of a training config the command line sets (--timesteps, --seed, --device, --backend, --address,
+--num-env-runners, --num-gpus; and --objective: env.reward.objective): a run's config.yaml may differ
+from the file it was made from there."""
+
+
+def _first_difference(a: Any, b: Any, key: str = "") -> str | None:
+    """The first dotted key where two plain-data trees differ, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for name in [*a, *(k for k in b if k not in a)]:
+            found = _first_difference(a.get(name), b.get(name), f"{key}.{name}" if key else str(name))
+            if found is not None:
+                return found
+        return None
+    return None if a == b else (key or "the top level")
+
+
+def check_same_config(config_path: Path, saved: dict[str, Any], out: Path) -> None:
+    """Refuse (one line) a ``--config`` given with ``--resume`` that differs from the run's own
+    config.yaml outside ``COMMAND_LINE_KEYS``: a run continues under the config it was made with."""
+    source = out / "config.yaml"
+    old = parse_train_config(saved, str(source)).model_dump(mode="json")
+    new = load_train_config(config_path).model_dump(mode="json")
+    for tree in (old, new):
+        for section, keys in COMMAND_LINE_KEYS.items():
+            for name in keys:
+                tree[section].pop(name, None)
+        tree["env"].get("reward", {}).pop("objective", None)
+    where = _first_difference(old, new)
+    if where is not None:
+        raise ConfigError(f"--resume: --config {config_path} differs from {source} at {where}; a run continues under "
+                          "its own config (leave --config out, or train a new run into another --out)")
+
+
+def resume_step(run_dir: Path) -> tuple[Path, int] | None:
+    """The run's newest checkpoint and its step (bank-decisions trained), or None without one."""
+    folder = newest_checkpoint(run_dir)
+    return None if folder is None else (folder, int(folder.name))
+
+
+def resolve_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any],
+                backend: str = "sb3", rllib_overrides: dict[str, Any] | None = None,
+                objective: str | None = None, frozen_central_bank: bool = False) -> tuple[Path, TrainConfig]:
+    """The run folder and the resolved config of a run, checked, with nothing written.
     ``overrides`` (``train:`` keys) and ``rllib_overrides`` are the command line's, None = keep;
     ``objective`` overrides ``env.reward.objective`` (a new run only)."""
     if resume:
@@ -136,7 +198,13 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
         data = read_run_config(out)
         if data is None:
             raise ConfigError(f"--resume: {out} is not a run folder (no config.yaml)")
-        base = data if config_path is None else load_train_config(config_path).model_dump(mode="json")
+        if config_path is not None:
+            check_same_config(config_path, data, out)
+        saved_seed = (data.get("train") or {}).get("seed", 0) if isinstance(data.get("train"), dict) else 0
+        if overrides.get("seed") is not None and overrides["seed"] != saved_seed:
+            raise ConfigError(f"--resume: {out} trains with seed {saved_seed}; --seed {overrides['seed']} cannot change "
+                              "a run under way (leave --seed out, or train a new run into another --out)")
+        base = data  # the run's own config: a --config was only checked against it
     else:
         if config_path is None:
             raise ConfigError("--config is required (e.g. configs/train/smoke.yaml)")
@@ -160,8 +228,6 @@ def prepare_run(config_path: Path | None, out: Path | None, resume: bool, overri
             base.setdefault("rllib", {})[key] = value
     cfg = parse_train_config(base, str(config_path or out / "config.yaml"))
     check_train_settings(cfg, backend, frozen_central_bank)
-    open_run_folder(out)
-    write_run_files(out, _resolved_yaml(cfg), command, versions())
     return out, cfg
 
 
@@ -293,8 +359,11 @@ def train(
     the configured rule (``interbank.train.central_bank``: the banks learn under a learned one)."""
     command = command or " ".join(["interbank", *sys.argv[1:]])
     overrides = {"total_timesteps": timesteps, "seed": seed, "device": device}
-    run_dir, cfg = prepare_run(config_path, out, resume, overrides, command, objective=objective,
+    run_dir, cfg = resolve_run(config_path, out, resume, overrides, objective=objective,
                                frozen_central_bank=central_bank_policy is not None)
+    done = resume_step(run_dir) if resume else None
+    if done is not None and done[1] >= cfg.train.total_timesteps:
+        return TrainResult(run_dir, done[0], done[1], 0, {}, {"ppo_decisions": 0}, False, cfg.train.total_timesteps)
 
     from interbank.train.callbacks import (
         CheckpointCallback,
@@ -303,6 +372,8 @@ def train(
     )
     from interbank.train.vec_env import BankVecEnv
 
+    if resume:
+        open_run_folder(run_dir)  # it exists: only the temporaries a crash left are removed
     t = cfg.train
     one_torch_thread_on_cpu(t.device)
     pm = cfg.priority_model
@@ -325,12 +396,19 @@ def train(
             for env in vec.envs:
                 env.central_bank_policy = central_bank_policy
     start = 0
-    model = build_model(cfg, vec, run_dir)
+    try:
+        model = build_model(cfg, vec, run_dir)
+    except (RuntimeError, MemoryError) as err:  # torch cannot allocate the net (or the device refuses it)
+        vec.close()
+        reason = (str(err).splitlines() or [type(err).__name__])[0][:100]
+        raise ConfigError(f"{config_path or run_dir / 'config.yaml'}: train.net_arch = {t.net_arch}: cannot build the policy here ({reason}); "
+                          "use narrower layers") from None
     if resume:
         folder = newest_checkpoint(run_dir)
         if folder is None:
             raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
         start = restore(model, folder)
+    start_run_folder(run_dir, cfg, command)  # the model is built (and restored): now the run is written
     started = time.perf_counter()
     warm_stats = warm_start(model, vec, cfg, progress) if not resume and t.warm_start.policy else {}
     warm_seconds = time.perf_counter() - started

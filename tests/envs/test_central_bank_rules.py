@@ -98,11 +98,29 @@ def test_the_config_offers_exactly_the_registered_rules():
 
 def test_bad_rule_parameters_are_refused_in_one_line():
     for name, params, words in [("taylor", {"speed": 1.0}, "speed"), ("ccyb", {"full": 0.01}, "full"),
-                                ("taylor", {"band": -0.01}, "band = -0.01 must be >= 0"),
-                                ("ccyb", {"max_buffer": -0.01}, "max_buffer"), ("volcker", {}, "unknown")]:
+                                ("taylor", {"band": -0.01}, r"band = -0.01 must be a finite number in \[0, 1\]"),
+                                ("ccyb", {"max_buffer": -0.01}, "max_buffer"), ("volcker", {}, "unknown"),
+                                ("taylor", {"funding": float("nan")}, "funding = nan must be a finite number in"),
+                                ("taylor", {"credit": float("inf")}, "credit = inf must be a finite number in"),
+                                ("taylor", {"funding": -1e9}, r"funding = -1e\+09 must be a finite number in \[0, 10\]"),
+                                ("bagehot", {"stress": 1.5}, r"stress = 1.5 must be a finite number in \[0, 1\]"),
+                                ("ccyb", {"stress": True}, "stress = True is not a number")]:
         with pytest.raises(ValueError, match=words) as err:
             check_rule_params(name, params)
         assert "\n" not in str(err.value)
+
+
+def test_every_rule_parameter_has_a_range_holding_its_default_and_its_tuning_grid():
+    from dataclasses import fields
+
+    from interbank.envs.central_bank_rules import param_range
+
+    for name, rule in CENTRAL_BANK_RULES.items():
+        for f in fields(rule):
+            low, high = param_range(name, f.name)
+            assert low <= f.default <= high
+        for point in rule_grid(name):
+            check_rule_params(name, point)
 
 
 def test_taylor_on_a_hand_built_funding_squeeze_raises_the_policy_rate():

@@ -111,3 +111,16 @@ def test_central_bank_params_alone_go_to_the_scenarios_own_rule(cb_server):
     assert central_bank["rule_params"] == {"funding": 0.08}  # they replace the scenario's, as with central_bank named
     ok, message = verify_events(events)
     assert ok, message
+
+
+@pytest.mark.parametrize("params", ['{"funding": NaN}', '{"funding": -1e9, "credit": Infinity}'])
+def test_rule_parameters_that_are_not_finite_or_out_of_range_are_refused_at_start(cb_server, params):
+    # JSON with NaN / Infinity (Python's json reads them): refused as the config and the CLI refuse them
+    before = httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    body = '{"speed": 0, "n_banks": 8, "steps": 12, "central_bank": "taylor", "central_bank_params": %s}' % params
+    r = httpx.post(cb_server + "/api/interactive/start", content=body, headers={"content-type": "application/json"},
+                   timeout=HANG_S)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert "funding = " in error and "must be a finite number in [0, 10]" in error and "\n" not in error
+    assert httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"] == before

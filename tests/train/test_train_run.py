@@ -326,3 +326,51 @@ def test_a_scenario_without_a_train_section_says_it_trained_on_the_built_in_sett
     assert main(["train", "--config", str(with_section), "--out", str(tmp_path / "run2"), "--timesteps", "64",
                  "--no-progress"]) == 0
     assert "no train: section" not in capsys.readouterr().out
+
+
+def _unchanged(out):
+    """What a refused or idle --resume must leave as it was."""
+    return ((out / "config.yaml").read_text(), (out / "command.txt").read_text(),
+            sorted(p.name for p in (out / "checkpoints").iterdir()))
+
+
+def test_resume_refuses_a_config_that_differs_from_the_runs_own(run, tmp_path, capsys):
+    cfg, trained = run
+    out = copy_run(trained, tmp_path / "run")
+    before = _unchanged(out)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--config", "configs/stress.yaml", "--resume", "--out", str(out), "--no-progress"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (f"interbank: --resume: --config configs/stress.yaml differs from {out / 'config.yaml'} "
+                                       "at env.n_banks; a run continues under its own config (leave --config out, "
+                                       "or train a new run into another --out)\n")
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**TINY, "train": {**TINY["train"], "n_epochs": 3}}))
+    with pytest.raises(SystemExit):
+        main(["train", "--config", str(other), "--resume", "--out", str(out), "--no-progress"])
+    assert "differs from" in capsys.readouterr().err and _unchanged(out) == before
+    # its own file (the command that made it, with --resume) is accepted: here at its budget, nothing to train
+    assert main(["train", "--config", str(cfg), "--resume", "--out", str(out), "--no-progress"]) == 0
+
+
+def test_resume_refuses_a_seed_other_than_the_runs(run, tmp_path, capsys):
+    _, trained = run
+    out = copy_run(trained, tmp_path / "run")
+    before = _unchanged(out)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--resume", "--seed", "5", "--timesteps", "2000", "--out", str(out), "--no-progress"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (f"interbank: --resume: {out} trains with seed 0; --seed 5 cannot change a run "
+                                       "under way (leave --seed out, or train a new run into another --out)\n")
+    assert _unchanged(out) == before
+
+
+def test_resume_at_or_past_the_budget_says_nothing_was_trained_and_writes_nothing(run, tmp_path, capsys):
+    _, trained = run
+    out = copy_run(trained, tmp_path / "run")
+    before = _unchanged(out)
+    step = newest(out)
+    assert main(["train", "--resume", "--seed", "0", "--timesteps", "100", "--out", str(out), "--no-progress"]) == 0
+    assert capsys.readouterr().out == (f"nothing to train: {out} is already at {step:,} bank-decisions (budget 100); "
+                                       f"give --timesteps above {step} to continue it\n")
+    assert _unchanged(out) == before
