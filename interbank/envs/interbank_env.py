@@ -57,8 +57,9 @@ in the config; one step is 1 / ``steps_per_year`` of a year (a week by
 default).
 
 ## Agents
-``bank_0 ... bank_{{N-1}}``; names are never reused. A bank that defaults (or is
-deleted by the interactive runner) terminates and leaves ``agents``. With
+``bank_0 ... bank_{{N-1}}``; names are never reused. A bank that defaults terminates
+and leaves ``agents``; one deleted between steps (``delete_bank``, the interactive
+runner's hook) terminates at the next step (reward 0) and leaves then. With
 ``central_bank.agent: true`` one more agent, ``central_bank``, has its own
 spaces (a ``Discrete(9)`` of rate, countercyclical buffer, haircut and lending
 moves; an observation of system aggregates) and a welfare reward: see
@@ -343,13 +344,15 @@ class InterbankEnv(ParallelEnv):
             arr[idx] = _as_action(action)
         live_all = self.agents
         live = self._banks(live_all)
+        active = self.system.active
+        deleted = {a for a in live if not active[self.agent_index[a]]}  # since the last step: they terminate now
         batch = self.step_batch(arr, cb_action)
         idx = [self.agent_index[a] for a in live]
         rew_l, gone_l = batch.rewards.tolist(), batch.terminated.tolist()
         exec_l, inv_l, prio_l = batch.executed.tolist(), batch.invalid.tolist(), batch.priority.tolist()
         truncate, defaulted_l = batch.truncated, self.system.defaulted.tolist()
         rewards = {a: rew_l[i] for a, i in zip(live, idx)}
-        terminations = {a: gone_l[i] for a, i in zip(live, idx)}
+        terminations = {a: gone_l[i] or a in deleted for a, i in zip(live, idx)}
         truncations = {a: truncate for a in live}
         infos = {
             a: {
@@ -566,9 +569,11 @@ class BatchStep:
 
 
 def _as_action(action: Any) -> int:
-    """An int in [0, 5) or -1 (treated as a masked action: HOLD, reported)."""
-    try:
-        value = int(np.asarray(action).reshape(()))
-    except (TypeError, ValueError):
+    """An int in [0, 5) or -1 (treated as a masked action: HOLD, reported). Only integers are
+    actions of ``Discrete(5)`` (a Python or numpy integer, or a one-element integer array): a
+    float such as 2.7, a bool or a string is not truncated into one, it is invalid."""
+    arr = np.asarray(action)
+    if arr.size != 1 or arr.dtype.kind not in "iu":
         return -1
+    value = int(arr.reshape(()))
     return value if 0 <= value < N_ACTIONS else -1

@@ -62,10 +62,11 @@ class Interventions:
     def delete_bank(self, agent: str) -> dict[str, Any]:
         """Remove a live bank: its market positions are fire-sold, its creditors paid by the
         clearing model, its claims passed to external creditors (``BankingSystem.delete_bank``).
-        Emits ``bank_deleted``; the bank leaves ``agents``."""
+        Emits ``bank_deleted``. As a default does, it ends the bank's episode: the next ``step``
+        reports ``terminations[agent] = True`` (reward 0: it no longer acts), then the bank leaves
+        ``agents`` (PettingZoo's contract: an agent leaves only after a step that terminates it)."""
         idx = self._live_index(agent)
         settlement = self.env.system.delete_bank(idx)
-        self.env.agents = [a for a in self.env.agents if a != agent]
         return self._done("bank_deleted", {"bank": agent, "equity": settlement.pop("equity"), "settlement": settlement})
 
     def delete_failed_bank(self, agent: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ The run folder holds both policies, each as a safe checkpoint (``policy.safetens
                                 checkpoint per round, at the round's cumulative step
     RUN/central_bank/checkpoints/<step>/   the central bank's policy after each round
 
-``interbank.policies.load_policy(RUN / "banks")`` and
+``interbank.policies.checkpoint.load_policy(RUN / "banks")`` and
 ``interbank.policies.central_bank.load_central_bank_policy(RUN / "central_bank")`` load the last
 round's; ``env.central_bank_policy = that`` plays the learned central bank. ``resume=True``
 (``interbank train --resume --out RUN``) continues an interrupted run: the phases done are

@@ -166,3 +166,41 @@ def test_agents_are_the_active_banks_after_every_array_step():
         active = [env.possible_agents[i] for i in np.flatnonzero(env.system.active)]
         assert env.agents == ([] if env.system.done else active)
     assert left >= 2  # the scheduled losses took banks out on the way
+
+
+def test_a_deleted_bank_terminates_at_the_next_step_then_leaves_agents():
+    # PettingZoo: an agent leaves ``agents`` only after a step that reports it terminated
+    env = parallel_env("configs/default.yaml", n_banks=5, max_cycles=20)
+    env.reset(seed=0)
+    env.step({a: HOLD for a in env.agents})
+    env.delete_bank("bank_1")
+    assert "bank_1" in env.agents and not env.system.active[1]
+    _, rewards, terminations, truncations, infos = env.step({a: HOLD for a in env.agents})
+    assert terminations["bank_1"] and not truncations["bank_1"] and rewards["bank_1"] == 0.0
+    assert infos["bank_1"]["action"] == -1 and not infos["bank_1"]["defaulted"]
+    assert not any(terminations[a] for a in env.agents)
+    assert "bank_1" not in env.agents and len(env.agents) == 4
+    _, _, terminations, _, _ = env.step({a: HOLD for a in env.agents})
+    assert "bank_1" not in terminations  # reported once
+
+
+def test_deleting_every_bank_ends_the_episode_at_the_next_step_with_its_complete_event():
+    env = parallel_env("configs/default.yaml", n_banks=3, max_cycles=20, record_events=True)
+    env.reset(seed=0)
+    env.drain_events()
+    for agent in list(env.agents):
+        env.delete_bank(agent)
+    _, _, terminations, truncations, _ = env.step({})
+    assert all(terminations.values()) and not any(truncations.values()) and len(terminations) == 3
+    assert env.agents == [] and env.system.done
+    types = [e["type"] if isinstance(e, dict) else e.type for e in env.drain_events()]
+    assert types[-1] == "complete" and types.count("bank_deleted") == 3
+
+
+@pytest.mark.parametrize("action", [2.7, 2.0, "3", True, None, [1, 2], np.float32(1.0)])
+def test_an_action_that_is_not_an_integer_of_discrete_5_is_invalid_not_truncated(action):
+    env = parallel_env("configs/default.yaml", n_banks=3, max_cycles=5)
+    env.reset(seed=0)
+    _, _, _, _, infos = env.step({"bank_0": action, "bank_1": np.int64(HOLD), "bank_2": np.array([HOLD])})
+    assert infos["bank_0"]["invalid_action"] == 1 and infos["bank_0"]["action"] == HOLD
+    assert infos["bank_1"]["invalid_action"] == 0 and infos["bank_2"]["invalid_action"] == 0

@@ -297,9 +297,11 @@ def test_add_capital_raises_cash_equity_and_total_capital_by_exactly_the_amount(
 def test_deleted_bank_leaves_agents_and_never_acts_again():
     r = _in_state("paused")
     r.command("delete_bank", "bank_1")
-    assert "bank_1" not in r.env.agents
+    assert not r.env.system.active[r.env.agent_index["bank_1"]]  # out of the network at once
     r.take_events()
     r.command("resume")
+    r.step()
+    assert "bank_1" not in r.env.agents  # and out of agents after the step that terminates it (PettingZoo)
     while not r.finished:
         r.step()
     events = r.take_events()
