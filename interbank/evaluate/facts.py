@@ -29,8 +29,9 @@ HORIZON = 10  # steps ahead for the predictability of market returns
 EPISODES = 20
 """Episodes ``interbank facts`` and ``check`` play by default: enough that the verdict does not hang
 on the draw (lend_surplus(3) at the scenarios' own sizes passed every held band from 20 blocks of
-seeds each, where at 2 episodes 5 of 8 stress blocks failed one, mostly the out-of-sample R^2 of a
-single test episode and the stress cost / income); about 3 seconds at 20-30 banks."""
+seeds each, where at 2 episodes 2 of 20 default and 9 of 20 stress blocks failed one: the
+out-of-sample R^2 of a single test episode, cost / income, the rate-scarcity correlation;
+benchmarks/facts_verdicts.py); about 3 seconds at 20-30 banks."""
 TAIL_MIN_BANKS = 500  # below this the in-degree tail has too few banks to fit
 NETWORK_MIN_BANKS = 100
 """The size from which the network's density and core-periphery bands apply: the empirical
