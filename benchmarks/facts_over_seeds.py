@@ -47,10 +47,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--blocks", default="1000,2000,3000,4000,5000", help="the first seed of each block")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "facts_over_seeds.json")
+    parser.add_argument("--banks", type=int, help="one setting instead of the table's: both scenarios at this size, "
+                        "lend_surplus(3), --episodes a block (e.g. --banks 300 --episodes 4 --blocks 0,42,1000)")
+    parser.add_argument("--episodes", type=int, default=4, help="with --banks: episodes a block (default 4)")
     args = parser.parse_args()
     blocks = [int(b) for b in args.blocks.split(",")]
+    settings = SETTINGS if args.banks is None else tuple((c, args.banks, args.episodes, RULES[:1])
+                                                          for c in ("configs/default.yaml", "configs/stress.yaml"))
     out = []
-    for config, banks, episodes, rules in SETTINGS:
+    for config, banks, episodes, rules in settings:
         for rule in rules:
             results = [check(config, rule, episodes, banks, seed) for seed in blocks]
             facts = {f.name: summary([r[i].value for r in results], [r[i].ok for r in results]) for i, f in enumerate(FACTS)}
