@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "so that evaluate OUT reports the price of anarchy")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint, under its own config.yaml (a --config must "
-                    "match it; its backend, seed and settings are the run's own; --timesteps raises its budget)")
+                    "match it; its backend, seed and settings are the run's own; --timesteps raises its budget; a two-policy "
+                    "run's --resume takes none of --config, --seed, --timesteps: its plan fixes them)")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
                     help="learn two policies by alternating best responses: the banks under this rule central bank, "

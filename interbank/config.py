@@ -775,6 +775,7 @@ class _ConfigLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._checked: set[int] = set()  # the mappings whose keys were checked as written
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
@@ -791,19 +792,23 @@ class _ConfigLoader(yaml.SafeLoader):
             _expanded_size(node)
         return node
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # a key written twice in one mapping is a mistake (PyYAML keeps the last silently);
-        # merge keys (<<) may still be overridden, as YAML means them to be
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
-                continue
-            key = self.construct_object(key_node)
-            if key in seen:
-                raise _YamlLimit(f"the key {_shown(key)} appears twice in one mapping (line {key_node.start_mark.line + 1}); "
-                                 "write each key once")
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # a key written twice in one mapping is a mistake (PyYAML keeps the last silently); merge
+        # keys (<<) may still be overridden, as YAML means them to be. Checked on the mapping as
+        # written: the first flatten of a node sees it so (merging rewrites node.value in place,
+        # an anchored mapping's too, before its own construction when an outer merge uses it)
+        if id(node) not in self._checked:
+            self._checked.add(id(node))
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise _YamlLimit(f"the key {_shown(key)} appears twice in one mapping (line "
+                                     f"{key_node.start_mark.line + 1}); write each key once")
+                seen.add(key)
+        super().flatten_mapping(node)
 
 
 _ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from interbank.cli import main
-from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
+from interbank.config import ConfigError, EnvConfig, load_env_config, read_yaml, resolve_env_config
 
 
 @pytest.mark.parametrize("name", ["default", "smoke", "stress", "playground"])
@@ -243,3 +243,9 @@ def test_a_merge_key_may_still_be_overridden(tmp_path):
     path.write_text("env:\n  <<: {n_banks: 5, max_steps: 3}\n  n_banks: 6\n")
     cfg = load_env_config(path)
     assert (cfg.n_banks, cfg.max_steps) == (6, 3)
+
+    # an anchored mapping with its own merge and override, merged at a shallower depth: merging
+    # rewrites the anchor's node before it is built, and that is not a key written twice
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("presets:\n  inner:\n    base: &base\n      <<: {n_banks: 10}\n      n_banks: 12\nenv:\n  <<: *base\n")
+    assert read_yaml(nested) == {"presets": {"inner": {"base": {"n_banks": 12}}}, "env": {"n_banks": 12}}

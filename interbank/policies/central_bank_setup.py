@@ -59,7 +59,7 @@ def with_central_bank(cfg: EnvConfig, choice: str | None, checkpoint: str | Path
     if choice is None:
         if both is not None:
             choice = LEARNED
-        elif params is None:
+        elif not params:  # none given, or an empty set: nothing to apply
             return CentralBankSetup(cfg, None, {})
         elif cfg.central_bank.agent:
             choice = cfg.central_bank.rule

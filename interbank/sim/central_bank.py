@@ -43,7 +43,7 @@ CB_INDEX: dict[str, int] = {name: i for i, name in enumerate(CB_ACTIONS)}
 HAIRCUT_ACTIONS: dict[int, str] = {CB_INDEX[f"haircuts_{h}"]: h for h in HAIRCUT_SCALES}
 WRITES: frozenset[str] = frozenset({
     "deposit_facility_rate", "policy_rate", "lending_rate", "market_rate", "min_capital_ratio", "ccyb", "haircuts",
-    "cb_loans", "cb_term", "cash", "cb_lent", "accounts",
+    "cb_loans", "cb_term", "cash", "cb_lent", "accounts", "ledger",  # ledger: a cut reprices loans above the ceiling
 })
 """The state's fields ``decide`` may write."""
 _EPS = 1e-12

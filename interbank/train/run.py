@@ -210,7 +210,8 @@ def resolve_run(config_path: Path | None, out: Path | None, resume: bool, overri
             raise ConfigError("--config is required (e.g. configs/train/smoke.yaml)")
         base = load_train_config(config_path).model_dump(mode="json")
         if out is None:
-            out = Path("runs") / f"{config_path.stem}-s{overrides.get('seed', base['train']['seed'])}"
+            seed = overrides.get("seed")  # (the key is there, None when --seed was not given)
+            out = Path("runs") / f"{config_path.stem}-s{base['train']['seed'] if seed is None else seed}"
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {out}: is a file, not a run folder (choose another --out)")
         if (out / "config.yaml").exists():

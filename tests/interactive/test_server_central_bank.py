@@ -90,7 +90,6 @@ def test_a_two_policy_checkpoint_plays_its_learned_central_bank_and_the_stream_v
     ({"central_bank": "taylor", "central_bank_params": {"speed": 1.0}}, "speed not a parameter of the taylor rule"),
     ({"central_bank": "learned", "checkpoint": "both", "central_bank_params": {"funding": 1.0}}, "for a rule central bank"),
     ({"central_bank_params": {"funding": 1.0}}, "central_bank_params need central_bank"),  # no rule would use them
-    ({"central_bank_params": {}}, "central_bank_params need central_bank"),
     ({"checkpoint": "both", "central_bank_params": {"funding": 1.0}}, "for a rule central bank"),
     ({"scenario": "taylor_on", "central_bank_params": {"speed": 1.0}}, "speed not a parameter of the taylor rule"),
 ])
@@ -111,6 +110,10 @@ def test_central_bank_params_alone_go_to_the_scenarios_own_rule(cb_server):
     assert central_bank["rule_params"] == {"funding": 0.08}  # they replace the scenario's, as with central_bank named
     ok, message = verify_events(events)
     assert ok, message
+    # an empty set of parameters applies nothing, whatever the scenario: accepted, as before
+    r = _start(cb_server, central_bank_params={})
+    assert r.status_code == 201, r.text
+    assert not _recorded(cb_server, r.json()["session_id"])[0]["data"]["config"]["resolved"]["central_bank"].get("agent")
 
 
 @pytest.mark.parametrize("params", ['{"funding": NaN}', '{"funding": -1e9, "credit": Infinity}'])

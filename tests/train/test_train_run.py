@@ -4,6 +4,7 @@ import json
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -374,3 +375,11 @@ def test_resume_at_or_past_the_budget_says_nothing_was_trained_and_writes_nothin
     assert capsys.readouterr().out == (f"nothing to train: {out} is already at {step:,} bank-decisions (budget 100); "
                                        f"give --timesteps above {step} to continue it\n")
     assert _unchanged(out) == before
+
+
+def test_the_default_run_folder_is_named_after_the_config_and_its_seed():
+    from interbank.train.run import resolve_run
+
+    no_flags = {"total_timesteps": None, "seed": None, "device": None}
+    assert resolve_run(Path("configs/train/smoke.yaml"), None, False, no_flags)[0] == Path("runs/smoke-s0")  # not -sNone
+    assert resolve_run(Path("configs/train/smoke.yaml"), None, False, {**no_flags, "seed": 4})[0] == Path("runs/smoke-s4")
