@@ -31,6 +31,7 @@ from interbank.run_folder import (
     flatten_state,
     load_resume_state,
     newest_checkpoint,
+    open_run_folder,
     policy_metadata,
     verify_checkpoint,
     write_checkpoint,
@@ -162,10 +163,10 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
     done = resume_step(run_dir) if resume else None
     if done is not None and done[1] >= cfg.train.total_timesteps:
         return TrainResult(run_dir, done[0], done[1], 0, {}, {"ppo_decisions": 0}, False, cfg.train.total_timesteps)
-    start_run_folder(run_dir, cfg, command)
     r = cfg.rllib
     folder = None
     if resume:
+        open_run_folder(run_dir)  # it exists: only the temporaries a crash left are removed
         folder = newest_checkpoint(run_dir)
         if folder is None:
             raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
@@ -179,6 +180,7 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
     try:
         algo = _algo_config(cfg, r.num_env_runners, r.num_gpus).build_algo()
         start_step, iteration = restore(algo, folder) if folder is not None else (0, 0)
+        start_run_folder(run_dir, cfg, command)  # the algorithm is built (and restored): now the run is written
         writer = SummaryWriter(str(run_dir / "tb" / "rllib"))
         total = cfg.train.total_timesteps
         bar = tqdm(total=total, initial=start_step, unit="dec", unit_scale=True, desc="train (rllib)", disable=not progress)

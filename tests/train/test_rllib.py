@@ -171,3 +171,24 @@ def test_missing_extra_is_a_one_line_error_with_the_install_command(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == 'interbank: --backend rllib needs Ray RLlib, which is not installed; install it with: pip install -e ".[ray]"'
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_whose_algorithm_cannot_be_built_leaves_no_run_folder(tmp_path, monkeypatch):
+    pytest.importorskip("ray", reason='Ray is an optional extra: pip install -e ".[ray]"')
+    from pathlib import Path
+
+    from interbank.train import rllib_backend
+
+    class NoCluster:  # no Ray started: the build fails before any runner would
+        def shutdown(self) -> None:
+            pass
+
+    def cannot_build(*args, **kwargs):
+        raise RuntimeError("cannot build the algorithm here")
+
+    monkeypatch.setattr(rllib_backend, "connect", lambda *a, **k: NoCluster())
+    monkeypatch.setattr(rllib_backend, "_algo_config", cannot_build)
+    with pytest.raises(RuntimeError, match="cannot build"):
+        rllib_backend.train_rllib(Path("configs/train/smoke.yaml"), tmp_path / "run", 1000, None, None, False, False,
+                                  "interbank train", None, None, None)
+    assert not (tmp_path / "run").exists()  # nothing written: a new run into it is not refused as "already holds a run"
