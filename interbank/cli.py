@@ -1023,6 +1023,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     out = args.out or Path("runs/experiments") / args.name
     check_out_folder("experiment", out)
+    sweeps = {"gai-kapadia": ("degrees", "default_at_zero_equity"), "nier": ("probabilities", "net_worths"), "debtrank": ()}
+    for name, flags in sweeps.items():  # a flag of another experiment would be ignored: refused instead
+        given = [f for f in flags if name != args.name and getattr(args, f) is not None]
+        if given:
+            fail(f"experiment {args.name}: --{given[0].replace('_', '-')} is {name}'s flag; {args.name} does not take it")
     try:
         if args.name == "debtrank":
             scenario = resolve(args.config) if args.config else None

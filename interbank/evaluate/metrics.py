@@ -12,7 +12,7 @@ from interbank.sim.actions import ACTIONS, PRIORITIES
 UNITS = {
     "mean_return": "mean over episodes of the mean summed reward per bank",
     "std_return": "standard deviation over episodes of the same",
-    "mean_objective": "summed reward per bank with the three components weighted equally whatever the priority (comparable across priority models)",
+    "mean_objective": "summed reward per bank from the shareholder's profit component only, whatever the priority (comparable across priority models)",
     "default_rate": "defaulted banks / banks, mean over episodes",
     "mean_cascade_size": "banks per cascade (a step's chain of defaults), mean over all cascades; 0 if none",
     "max_cascade_size": "largest cascade seen, banks",

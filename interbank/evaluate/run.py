@@ -512,6 +512,11 @@ def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]
     exploit = metrics.get("exploitability")
     if exploit:  # the learned deviator's gain against each profile it was trained against
         headers += ("ε ± s.e.",)
+    # under other priorities the return weighs the priority's own buffer term: the profit
+    # component alone is what compares the variants (and every row) on one scale
+    variants = "trained/rule_based" in metrics["policies"]
+    if variants:
+        headers += ("objective",)
     for name, m in metrics["policies"].items():
         freq = "/".join(f"{100 * v:.0f}" for v in m["action_frequency"].values())
         row = (
@@ -522,6 +527,8 @@ def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]
         if exploit:
             e = exploit.get(name)
             row += (f"{e['epsilon']:+.4f} ± {e['stderr']:.4f}" if e else "",)
+        if variants:
+            row += (m["mean_objective"],)
         rows.append(row)
     return headers, rows
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from interbank.config import ConfigError, _Strict, check_top_level, format_validation_error, read_yaml
 
@@ -56,6 +56,16 @@ class GaiKapadiaConfig(_Sweep):
         if any(z < 0 or not np.isfinite(z) for z in v):
             raise ValueError("degrees must be finite and >= 0")
         return v
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "GaiKapadiaConfig":
+        # a bank has at most banks - 1 counterparties: a mean degree above that is no network
+        # (it was run on the densest one and reported under the degree asked for)
+        too_high = [z for z in self.degrees if z > self.banks - 1]
+        if too_high:
+            raise ValueError(f"degrees: {too_high[0]:g} is more than banks - 1 = {self.banks - 1} (a bank has at most "
+                             "that many counterparties)")
+        return self
 
 
 class NierConfig(_Sweep):
@@ -109,4 +119,6 @@ def load_experiment(name: str, path: str | Path | None, overrides: dict[str, Any
         if loc and loc[0] in given:  # the command line's value, not the file's: name its flag
             flag = "--" + str(loc[0]).replace("_", "-")
             raise ConfigError(text.replace(f"experiment.{loc[0]}", flag, 1)) from None
+        if not loc and given:  # a rule across fields (degrees against banks), the command line's values among them
+            raise ConfigError(text) from None
         raise ConfigError(f"{source}: {text}") from None

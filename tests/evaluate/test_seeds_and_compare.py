@@ -170,3 +170,20 @@ def test_evaluate_deviations_tests_every_trained_run_and_the_best_rule(seed_runs
         assert base["best_gain"] == max(d["gain"] for d in base["deviations"].values()) == base["deviations"][best]["gain"]
     text = capsys.readouterr().out
     assert "unilateral deviations" in text and "equilibrium?" in text
+
+
+def test_the_table_shows_the_objective_when_priority_variants_are_compared():
+    from interbank.evaluate.run import metrics_table
+
+    def row(ret, objective):
+        return {"mean_return": ret, "std_return": 0.0, "default_rate": 0.0, "welfare": 1.0, "interbank_volume": 0.0,
+                "funding_unmet": 0.0, "fire_sale_losses": 0.0, "central_bank_usage": 0.0, "debtrank_max": 0.0,
+                "action_frequency": {"LEND": 0.0, "BORROW": 0.0, "INVEST": 0.0, "DIVEST": 0.0, "HOLD": 1.0},
+                "mean_objective": objective}
+
+    # the same behaviour under two priorities: returns differ by the priority's buffer term, objectives do not
+    with_variants = {"policies": {"trained/rule_based": row(0.221, 0.214), "trained/liquidity": row(0.250, 0.214)}}
+    headers, rows = metrics_table(with_variants)
+    assert headers[-1] == "objective" and [r[-1] for r in rows] == [0.214, 0.214]
+    headers, _ = metrics_table({"policies": {"hold": row(0.2, 0.19)}})
+    assert "objective" not in headers
