@@ -41,11 +41,11 @@ N_CB_ACTIONS = len(CB_ACTIONS)
 CB_HOLD = 0
 CB_INDEX: dict[str, int] = {name: i for i, name in enumerate(CB_ACTIONS)}
 HAIRCUT_ACTIONS: dict[int, str] = {CB_INDEX[f"haircuts_{h}"]: h for h in HAIRCUT_SCALES}
-WRITES: frozenset[str] = frozenset({
-    "deposit_facility_rate", "policy_rate", "lending_rate", "market_rate", "min_capital_ratio", "ccyb", "haircuts",
-    "cb_loans", "cb_term", "cash", "cb_lent", "accounts", "ledger",  # ledger: a cut reprices loans above the ceiling
-})
-"""The state's fields ``decide`` may write."""
+WRITES: frozenset[str] = (
+    interventions.WRITES[interventions.set_policy_rate] | interventions.WRITES[interventions.inject_liquidity]
+    | {"min_capital_ratio", "ccyb", "haircuts", "cb_term"}  # set_ccyb's, the haircuts' and the lending term's
+)
+"""The state's fields ``decide`` may write: the interventions' it calls (their own ``WRITES``) and its own."""
 _EPS = 1e-12
 
 
