@@ -40,10 +40,10 @@ from interbank.train.config import TrainConfig
 from interbank.train.run import (
     ALGORITHM,
     TrainResult,
+    at_budget,
     one_torch_thread_on_cpu,
     prepare_run,
     resolve_run,
-    resume_step,
     start_run_folder,
     versions,
 )
@@ -160,9 +160,9 @@ def train_rllib(config_path: Path | None, out: Path | None, timesteps: int | Non
                                backend="rllib",
                                rllib_overrides={"num_env_runners": num_env_runners, "num_gpus": num_gpus, "address": address},
                                objective=objective)
-    done = resume_step(run_dir) if resume else None
-    if done is not None and done[1] >= cfg.train.total_timesteps:
-        return TrainResult(run_dir, done[0], done[1], 0, {}, {"ppo_decisions": 0}, False, cfg.train.total_timesteps)
+    done = at_budget(run_dir, cfg) if resume else None
+    if done is not None:
+        return done
     r = cfg.rllib
     folder = None
     if resume:

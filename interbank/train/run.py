@@ -177,10 +177,13 @@ def check_same_config(config_path: Path, saved: dict[str, Any], out: Path) -> No
                           "its own config (leave --config out, or train a new run into another --out)")
 
 
-def resume_step(run_dir: Path) -> tuple[Path, int] | None:
-    """The run's newest checkpoint and its step (bank-decisions trained), or None without one."""
+def at_budget(run_dir: Path, cfg: TrainConfig) -> TrainResult | None:
+    """A resumed run whose newest checkpoint has reached its budget: the result of training nothing
+    (``trained`` False; nothing is written). None when there is more to train or no checkpoint."""
     folder = newest_checkpoint(run_dir)
-    return None if folder is None else (folder, int(folder.name))
+    if folder is None or int(folder.name) < cfg.train.total_timesteps:
+        return None
+    return TrainResult(run_dir, folder, int(folder.name), 0, {}, {"ppo_decisions": 0}, False, cfg.train.total_timesteps)
 
 
 def resolve_run(config_path: Path | None, out: Path | None, resume: bool, overrides: dict[str, Any],
@@ -362,9 +365,9 @@ def train(
     overrides = {"total_timesteps": timesteps, "seed": seed, "device": device}
     run_dir, cfg = resolve_run(config_path, out, resume, overrides, objective=objective,
                                frozen_central_bank=central_bank_policy is not None)
-    done = resume_step(run_dir) if resume else None
-    if done is not None and done[1] >= cfg.train.total_timesteps:
-        return TrainResult(run_dir, done[0], done[1], 0, {}, {"ppo_decisions": 0}, False, cfg.train.total_timesteps)
+    done = at_budget(run_dir, cfg) if resume else None
+    if done is not None:
+        return done
 
     from interbank.train.callbacks import (
         CheckpointCallback,
