@@ -72,21 +72,22 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
-def _positive_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
     return value
@@ -732,8 +733,7 @@ def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
     if args.backend == "rllib":
         fail("--seeds trains with the sb3 backend; run --backend rllib once per --seed")
     parent = args.out or Path("runs") / (args.config.stem if args.config else "default")
-    if parent.exists() and not parent.is_dir():
-        fail(f"--out {parent} exists and is not a folder")
+    check_out_folder("train", parent)
     try:
         objective = args.objective or (load_train_config(args.config).env.reward.objective if args.config else "selfish")
     except ConfigError as err:
@@ -1021,13 +1021,18 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
     from interbank.experiments import run as ex
 
+    from interbank.experiments.config import MODELS, load_experiment
+
     out = args.out or Path("runs/experiments") / args.name
     check_out_folder("experiment", out)
-    sweeps = {"gai-kapadia": ("degrees", "default_at_zero_equity"), "nier": ("probabilities", "net_worths"), "debtrank": ()}
-    for name, flags in sweeps.items():  # a flag of another experiment would be ignored: refused instead
-        given = [f for f in flags if name != args.name and getattr(args, f) is not None]
-        if given:
-            fail(f"experiment {args.name}: --{given[0].replace('_', '-')} is {name}'s flag; {args.name} does not take it")
+    # the flags of one experiment's sweep (its model's fields the others lack); debtrank takes none
+    takes = MODELS[args.name].model_fields if args.name in MODELS else {}
+    common = set.intersection(*(set(m.model_fields) for m in MODELS.values()))
+    sweep = [f for m in MODELS.values() for f in m.model_fields if f not in common and f in vars(args)]
+    for flag in sweep:  # another experiment's flag would be ignored: refused instead
+        if getattr(args, flag) is not None and flag not in takes:
+            owner = next(name for name, m in MODELS.items() if flag in m.model_fields)
+            fail(f"experiment {args.name}: --{flag.replace('_', '-')} is {owner}'s flag; {args.name} does not take it")
     try:
         if args.name == "debtrank":
             scenario = resolve(args.config) if args.config else None
@@ -1041,15 +1046,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
                         [(r["bank"], r["debtrank"], r["equity"], r["interbank_assets"], r["interbank_liabilities"]) for r in rows]))
             print(f"\nwrote {out / 'results.csv'}, {out / 'results.json'}, {out / 'debtrank.png'}")
             return 0
-        from interbank.experiments.config import load_experiment
-
         preset = args.config if args.config is not None else experiment_preset(args.name)
-        overrides = {"banks": args.banks, "runs": args.runs, "seed": args.seed}
-        if args.name == "gai-kapadia":
-            overrides["degrees"] = args.degrees
-            overrides["default_at_zero_equity"] = args.default_at_zero_equity
-        else:
-            overrides.update(probabilities=args.probabilities, net_worths=args.net_worths)
+        overrides = {"banks": args.banks, "runs": args.runs, "seed": args.seed,
+                     **{f: getattr(args, f) for f in sweep if f in takes}}
         cfg = load_experiment(args.name, preset, overrides)
     except ConfigError as err:
         fail(str(err))
@@ -1085,13 +1084,13 @@ def cmd_facts(args: argparse.Namespace) -> int:
     if path is not None and not path.is_file():
         fail(f"facts: config {config!r} is neither a file nor a scenario in configs/")
     overrides = {"n_banks": args.banks} if args.banks is not None else {}
-    source = path if path is not None else resolve_env_config()  # the file, for its facts: section too
     try:
         resolved = resolve_env_config(path, **overrides)
-        scenario_not_held(source)
+        scenario_not_held(path)  # the file's facts: section, checked before any episode (None: none)
         parse_policy(args.policy)
     except (ConfigError, ValueError) as err:
         fail(f"facts: {err}")
+    source = path if path is not None else resolved  # the file, for its facts: section too
     bar = tqdm(total=args.episodes, desc="facts", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
     try:
         results = check(source, args.policy, args.episodes, args.banks, args.seed, progress=lambda done: bar.update(1))
