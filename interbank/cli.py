@@ -29,7 +29,7 @@ from typing import Any
 from interbank.scenarios import (
     default_scenario, experiment_preset, resolve, scenario_arg, scenario_names, scenarios_folder, train_config_arg,
 )
-from interbank.ui import check_out_folder, fail, table
+from interbank.ui import check_out_folder, fail, note_listed_banks, table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--config", type=scenario_arg, help=f"scenario YAML, or the name of one in configs/ ({scenario_names()}; default: default)")
     sim.add_argument("--policy", default="heuristic", choices=list(BASELINES), help="baseline policy (default: heuristic)")
-    sim.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
+    sim.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     sim.add_argument("--steps", type=_positive_int, help="episode length (overrides max_steps)")
     sim.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
     sim.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write the event stream to this file")
@@ -227,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=_positive_int, default=20, help="seeded episodes per policy (default 20)")
     ev.add_argument("--seed", type=_seed, default=1000, help="episode i uses seed + i (default 1000, apart from training seeds)")
     ev.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env)")
-    ev.add_argument("--banks", type=_positive_int, help="evaluate on a network of this size (the observation does not depend on it)")
+    ev.add_argument("--banks", type=_positive_int, help="evaluate on a network of this many generated banks (the observation does not depend on the size; banks a config lists one by one are replaced)")
     ev.add_argument("--out", type=Path, help="output folder (default: RUN/eval, or ./eval)")
     ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ev.add_argument("--priority-variants", action="store_true",
@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("checkpoint", type=Path, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
     rp.add_argument("--policy", choices=list(BASELINES), help="a baseline instead of a checkpoint")
     rp.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env, else the built-in default)")
-    rp.add_argument("--banks", type=_positive_int, help="number of generated banks")
+    rp.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     rp.add_argument("--steps", type=_positive_int, help="episode length")
     rp.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
     rp.add_argument("--speed", type=float, default=5.0, help="steps per second (0 = as fast as possible; default 5)")
@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("--popsize", type=_popsize, default=12, help="candidates per generation (default 12)")
     sr.add_argument("--episodes", type=_positive_int, default=5, help="tuning episodes per candidate (default 5)")
     sr.add_argument("--seed", type=_seed, default=0, help="the search's random seed (default 0)")
-    sr.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
+    sr.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     sr.add_argument("--tune-seed", type=_seed, default=0, help="first tuning seed (default 0)")
     sr.add_argument("--eval-episodes", type=_positive_int, default=20, help="evaluation episodes (default 20)")
     sr.add_argument("--eval-seed", type=_seed, default=1000, help="first evaluation seed (default 1000, apart from the tuning seeds)")
@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default lend_surplus(3))")
     fa.add_argument("--episodes", type=_positive_int, default=FACT_EPISODES,
                     help=f"seeded episodes (default {FACT_EPISODES}: fewer can pass or fail a band on the draw)")
-    fa.add_argument("--banks", type=_positive_int, help="number of generated banks (overrides the config)")
+    fa.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     fa.add_argument("--seed", type=_seed, default=0, help="episode i uses seed + i (default 0)")
     fa.add_argument("--json", action="store_true", help="print a JSON list of objects (fact, value, low, high, ok, reference, unit; ok is null where a band is not held)")
     fa.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -461,6 +461,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             out = JsonlWriter(args.events)  # whole lines only: a full disk never leaves half an event
         except JsonlError as err:
             fail(f"--events: {err}")
+    note_listed_banks("simulate", config_path, args.banks)
 
     env = parallel_env(config, record_events=out is not None)
     policy = make_policy(args.policy, seed)
@@ -887,13 +888,13 @@ def cmd_search_rules(args: argparse.Namespace) -> int:
     check_out_folder("search-rules", args.out)
     budget = SearchBudget(generations=args.generations, popsize=args.popsize, episodes=args.episodes, seed=args.seed)
     try:
-        env_cfg = load_env_config(args.config) if args.config is not None else EnvConfig()
-        if args.banks is not None:
-            env_cfg = resolve_env_config(env_cfg, n_banks=args.banks)
+        listed = load_env_config(args.config) if args.config is not None else EnvConfig()
+        env_cfg = resolve_env_config(listed, n_banks=args.banks) if args.banks is not None else listed
         check_seeds(range(args.tune_seed, args.tune_seed + args.episodes),
                     range(args.eval_seed, args.eval_seed + args.eval_episodes))
     except (ConfigError, SearchRulesError) as err:
         fail(f"search-rules: {err}")
+    note_listed_banks("search-rules", listed, args.banks)
     # scored as evaluate scores rules: the shareholder's reward, whatever the scenario says
     env_cfg = env_cfg.model_copy(update={"reward": env_cfg.reward.model_copy(update={"objective": "selfish"})})
     total = budget.evaluations() + len(grid_points("lend_surplus")) * args.episodes + 3 * args.eval_episodes
@@ -1036,9 +1037,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     try:
         if args.name == "debtrank":
             scenario = resolve(args.config) if args.config else None
-            cfg = load_env_config(scenario) if scenario else EnvConfig()
-            if args.banks:
-                cfg = resolve_env_config(cfg, n_banks=args.banks)
+            listed = load_env_config(scenario) if scenario else EnvConfig()
+            cfg = resolve_env_config(listed, n_banks=args.banks) if args.banks else listed
+            note_listed_banks("experiment debtrank", listed, args.banks)
             seed = cfg.episode_seed(args.seed)
             payload = ex.run_debtrank(cfg, str(args.config or "built-in default"), seed, out)
             rows = payload["rows"][:15]
@@ -1090,6 +1091,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
         parse_policy(args.policy)
     except (ConfigError, ValueError) as err:
         fail(f"facts: {err}")
+    note_listed_banks("facts", path, args.banks)
     source = path if path is not None else resolved  # the file, for its facts: section too
     bar = tqdm(total=args.episodes, desc="facts", unit="ep", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
     try:

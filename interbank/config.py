@@ -884,6 +884,15 @@ def load_env_config(path: str | Path) -> EnvConfig:
     return parse_env_config(data.get("env", {}), source=str(path))
 
 
+def listed_banks_replaced(config: EnvConfig, n_banks: int | None) -> str | None:
+    """What an ``n_banks`` override does to a config that lists its banks one by one (``banks:``):
+    ``resolve_env_config`` replaces them with ``n_banks`` generated banks. A short phrase to show the
+    user ("6 listed banks replaced by 9 generated ones"), or None when nothing listed is replaced."""
+    if n_banks is None or config.banks is None:
+        return None
+    return f"{len(config.banks)} listed banks replaced by {n_banks} generated ones"
+
+
 def resolve_env_config(config: "EnvConfig | dict[str, Any] | str | Path | None" = None, **overrides: Any) -> EnvConfig:
     """Turn a path, a dict, a config object or None plus overrides into an EnvConfig.
 

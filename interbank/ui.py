@@ -40,6 +40,24 @@ def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821
     raise SystemExit(code)
 
 
+def note(message: str) -> None:
+    """Print a one-line notice for the user (stderr: it is not the command's output)."""
+    print(f"interbank: note: {message}", file=sys.stderr)
+
+
+def note_listed_banks(command: str, config: object, banks: int | None) -> None:
+    """Tell the user when ``--banks`` replaces the banks a config lists one by one (``banks:``) with
+    generated ones (``config``: a path, None for the built-in default, or an ``EnvConfig``; valid)."""
+    if banks is None:
+        return
+    from interbank.config import EnvConfig, listed_banks_replaced, resolve_env_config
+
+    cfg = config if isinstance(config, EnvConfig) else resolve_env_config(config)  # type: ignore[arg-type]
+    replaced = listed_banks_replaced(cfg, banks)
+    if replaced:
+        note(f"{command}: --banks {banks}: the config's {replaced}")
+
+
 def check_out_folder(command: str, out: Path | None) -> None:
     """Refuse, before any work, an output folder that cannot be made: the path, or the nearest
     part of it that exists, is not a folder (a one-line ``fail``)."""

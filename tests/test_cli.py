@@ -200,3 +200,19 @@ def test_an_out_folder_that_is_a_file_is_refused_before_any_work(tmp_path, capsy
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"--out {out}" in err and "not a folder" in err
     assert afile.read_text() == "not a folder"
+
+
+def test_banks_over_a_config_that_lists_its_banks_says_it_replaces_them(capsys):
+    argv = ["simulate", "--config", "configs/playground.yaml", "--policy", "hold", "--steps", "2", "--json", "--no-progress"]
+    assert main(argv) == 0
+    assert "listed banks" not in capsys.readouterr().err  # the six listed banks, as given
+    assert main([*argv, "--banks", "9"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "interbank: note: simulate: --banks 9: the config's 6 listed banks replaced by 9 generated ones\n"
+    assert json.loads(out)["banks"] == 9
+
+
+def test_banks_over_generated_banks_needs_no_note(capsys):
+    assert main(["simulate", "--config", "configs/smoke.yaml", "--policy", "hold", "--banks", "5", "--steps", "2", "--json",
+                 "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""

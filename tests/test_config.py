@@ -249,3 +249,13 @@ def test_a_merge_key_may_still_be_overridden(tmp_path):
     nested = tmp_path / "nested.yaml"
     nested.write_text("presets:\n  inner:\n    base: &base\n      <<: {n_banks: 10}\n      n_banks: 12\nenv:\n  <<: *base\n")
     assert read_yaml(nested) == {"presets": {"inner": {"base": {"n_banks": 12}}}, "env": {"n_banks": 12}}
+
+
+def test_an_n_banks_override_names_the_listed_banks_it_replaces():
+    from interbank.config import listed_banks_replaced, load_env_config, resolve_env_config
+
+    listed = load_env_config("configs/playground.yaml")
+    assert listed_banks_replaced(listed, 9) == "6 listed banks replaced by 9 generated ones"
+    assert resolve_env_config(listed, n_banks=9).banks is None  # what the phrase says happens
+    assert listed_banks_replaced(listed, None) is None
+    assert listed_banks_replaced(load_env_config("configs/smoke.yaml"), 9) is None  # generated banks: nothing listed

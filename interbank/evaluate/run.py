@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from interbank.config import EnvConfig, load_env_config, resolve_env_config
+from interbank.config import EnvConfig, listed_banks_replaced, load_env_config, resolve_env_config
 from interbank.envs import parallel_env
 from interbank.evaluate.compare import CompareError, load_compare
 from interbank.evaluate.metrics import UNITS, aggregate
@@ -241,6 +241,9 @@ def _env_config(config: str | Path | None, folder: Path | None, banks: int | Non
         trained_env = training_env_config(folder) if folder else None
         env_cfg = trained_env or EnvConfig()
         source = "training run config" if trained_env else "built-in default"
+    replaced = listed_banks_replaced(env_cfg, banks)
+    if replaced:
+        source = f"{source}, its {replaced}"
     if banks is not None:
         env_cfg = resolve_env_config(env_cfg, n_banks=banks)
     return env_cfg.model_copy(update={"reward": env_cfg.reward.model_copy(update={"objective": "selfish"})}), source

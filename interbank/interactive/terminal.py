@@ -29,7 +29,7 @@ from interbank.jsonl import JsonlError, JsonlWriter
 from interbank.policies import make_policy
 from interbank.policies.checkpoint import CheckpointError, load_checkpoint
 from interbank.sim.events import Event, feed_line
-from interbank.ui import fail, table
+from interbank.ui import fail, note_listed_banks, table
 
 Format = Callable[[dict[str, Any]], str]
 
@@ -135,6 +135,7 @@ def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
     overrides = {}
     if args.banks:
         overrides["n_banks"] = args.banks
+        note_listed_banks("replay", cfg, args.banks)
     if args.steps:
         overrides["max_steps"] = args.steps
     return resolve_env_config(cfg, **overrides) if overrides else cfg
