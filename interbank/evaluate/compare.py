@@ -2,7 +2,9 @@
 
 ``factory()`` returns an object with ``act(observations, masks) -> actions`` over a batch of
 banks (float32[n, F] with F = len(interbank.envs.observation.FEATURES) + 3, int8[n, 5] ->
-int[n]) and, optionally, ``reset(seed)``.
+int[n]) and, optionally, ``reset(seed)``. Every action must be in 0..4 and allowed by its row of
+the mask: the env would run any other as HOLD, and the policy would be scored on moves it did not
+choose, so ``interbank evaluate`` stops with a one-line error instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from interbank.sim.actions import ACTIONS
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -44,7 +48,19 @@ class ExternalPolicy:
             raise CompareError(f"policy {self.name!r}: act() failed: {type(exc).__name__}: {exc}") from None
         if actions.shape != (observations.shape[0],) or not np.issubdtype(actions.dtype, np.integer):
             raise CompareError(f"policy {self.name!r}: act() must return int[{observations.shape[0]}], got {actions.dtype}{list(actions.shape)}")
-        return actions.astype(np.int64)
+        actions = actions.astype(np.int64)
+        n_actions = action_masks.shape[1]
+        outside = ((actions < 0) | (actions >= n_actions)).nonzero()[0]
+        if outside.size:
+            row = int(outside[0])
+            raise CompareError(f"policy {self.name!r}: act() returned action {int(actions[row])} for row {row}; "
+                               f"actions are 0..{n_actions - 1}")
+        masked = (~action_masks[np.arange(actions.size), actions].astype(bool)).nonzero()[0]
+        if masked.size:
+            row = int(masked[0])
+            raise CompareError(f"policy {self.name!r}: act() chose {ACTIONS[int(actions[row])]} for row {row}, which its "
+                               f"mask forbids ({masked.size} masked choice(s) in this call); a policy must keep to the mask")
+        return actions
 
 
 def parse_compare(spec: str) -> tuple[str, str]:

@@ -4,6 +4,7 @@ import json
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import yaml
 
@@ -40,6 +41,20 @@ MY_POLICY = textwrap.dedent('''
 
     def raising():
         return Raising()
+
+    class Outside:
+        def act(self, observations, masks):
+            return np.full(observations.shape[0], 7)
+
+    def outside():
+        return Outside()
+
+    class PickMasked:  # the first action each row's mask forbids (LEND where all are allowed)
+        def act(self, observations, masks):
+            return np.argmin(masks, axis=1)
+
+    def pick_masked():
+        return PickMasked()
 ''')
 
 
@@ -140,6 +155,8 @@ def test_compare_loads_a_policy_from_a_module_and_reports_it(seed_runs, my_modul
     ("trained=my_policies:make", "already the checkpoint's name"),  # it would have replaced the checkpoint's row
     ("mine=my_policies:make --compare mine=my_policies:make", "already another --compare's name"),
     ("mine=my_policies:raising", "policy 'mine': act() failed: RuntimeError: boom"),
+    ("mine=my_policies:outside", "policy 'mine': act() returned action 7 for row 0; actions are 0..4"),
+    ("mine=my_policies:pick_masked", "which its mask forbids"),
 ])
 def test_compare_refuses_a_bad_spec_with_one_line(seed_runs, my_module, tmp_path, capsys, spec, message):
     _, parent = seed_runs
@@ -187,3 +204,22 @@ def test_the_table_shows_the_objective_when_priority_variants_are_compared():
     assert headers[-1] == "objective" and [r[-1] for r in rows] == [0.214, 0.214]
     headers, _ = metrics_table({"policies": {"hold": row(0.2, 0.19)}})
     assert "objective" not in headers
+
+
+def test_a_compared_policy_is_held_to_its_masks_row_by_row():
+    from interbank.evaluate.compare import CompareError, ExternalPolicy
+
+    class Fixed:
+        def __init__(self, actions):
+            self.actions = actions
+
+        def act(self, observations, masks):
+            return np.asarray(self.actions)
+
+    obs = np.zeros((3, 4), np.float32)
+    masks = np.array([[1, 1, 1, 1, 1], [0, 1, 0, 1, 1], [0, 0, 0, 0, 1]], np.int8)
+    assert ExternalPolicy("ok", Fixed([0, 3, 4])).act(obs, masks).tolist() == [0, 3, 4]
+    with pytest.raises(CompareError, match=r"^policy 'x': act\(\) chose INVEST for row 1, which its mask forbids \(2 masked"):
+        ExternalPolicy("x", Fixed([0, 2, 0])).act(obs, masks)
+    with pytest.raises(CompareError, match=r"returned action -1 for row 2; actions are 0..4"):
+        ExternalPolicy("x", Fixed([4, 4, -1])).act(obs, masks)
