@@ -152,7 +152,8 @@ class StartRequest(BaseModel):
     scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
     n_banks: int | None = Field(default=None, ge=2, description="generated banks (not with banks: they set the size)")
     policy: Literal[tuple(BASELINES)] | None = Field(  # type: ignore[valid-type]
-        default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters)")
+        default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters; "
+                                   "default: its default_policy)")
     params: dict[str, float] | None = Field(
         default=None, max_length=16, description="the baseline's parameters, e.g. {\"c\": 3} for lend_surplus")
     checkpoint: str | None = Field(default=None, description="a checkpoint name from the server's checkpoints folder")
