@@ -13,6 +13,7 @@
     GET  /api/interactive/step_end/{id}  ?step=: the step_end event of a past step (the page's timeline)
     GET  /api/interactive/init/{id}      the session's init event (a page resuming after a reload needs only it)
     GET  /api/checkpoints                checkpoint names usable in start
+    GET  /api/scenarios                  scenario names usable in start, with each one's size
     GET  /api/vocabulary                 every list the page and the server share (policies and their
                                          parameters, event types, commands, central bank operations,
                                          session states, units): :mod:`interbank.interactive.vocabulary`
