@@ -11,6 +11,7 @@
     interbank experiment reproduce Gai-Kapadia, Nier et al. and DebtRank with the core
     interbank facts      stylised facts of banking measured against their bands
     interbank search-rules  search a linear rule (CMA-ES) on tuning seeds, score it on evaluation seeds
+    interbank evaluate-central-bank  judge central banks (rules and learned) after the banks re-train under them
 
 Every user mistake is one line on stderr (``interbank: ...``) and exit code 2.
 """
@@ -128,15 +129,27 @@ def _central_bank_spec(text: str) -> tuple[str, dict[str, float]]:
     return name, params
 
 
-_CENTRAL_BANK_HELP = ("a rule central bank acting as the central_bank agent: never, taylor, ccyb or bagehot, "
-                      "optionally with parameters, e.g. taylor:funding=0.08,credit=0.3 (see docs/central_bank.md)")
+def _or(names) -> str:
+    """``a, b or c``: a list of choices in a help text."""
+    names = list(names)
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # every list of choices below is the one its source declares (a registry, a config model's field)
+    from interbank.bench import PARTS
+    from interbank.config import OBJECTIVES
+    from interbank.envs.central_bank_rules import CENTRAL_BANK_RULES
     from interbank.evaluate.facts import EPISODES as FACT_EPISODES
+    from interbank.evaluate.parallel import BACKENDS as EVAL_BACKENDS
+    from interbank.experiments.config import EXPERIMENTS
     from interbank.train.best_response import DEFAULT_TIMESTEPS as EXPLOIT_TIMESTEPS, DEFAULT_WALL as EXPLOIT_MINUTES
+    from interbank.train.config import ALGORITHM, DEVICES
 
-    from interbank.policies import BASELINES, RULE_GRIDS
+    from interbank.policies import BASELINES, DEFAULT_POLICY, RULE_GRIDS
+
+    central_bank_help = (f"a rule central bank acting as the central_bank agent: {_or(CENTRAL_BANK_RULES)}, "
+                         "optionally with parameters, e.g. taylor:funding=0.08,credit=0.3 (see docs/central_bank.md)")
 
     parser = _Parser(
         prog="interbank",
@@ -154,14 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: interbank simulate --config stress --policy random --seed 3 --events sim.jsonl",
     )
     sim.add_argument("--config", type=scenario_arg, help=f"scenario YAML, or the name of one in configs/ ({scenario_names()}; default: default)")
-    sim.add_argument("--policy", default="heuristic", choices=list(BASELINES), help="baseline policy (default: heuristic)")
+    sim.add_argument("--policy", default=DEFAULT_POLICY, choices=list(BASELINES), help=f"baseline policy (default: {DEFAULT_POLICY})")
     sim.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     sim.add_argument("--steps", type=_positive_int, help="episode length (overrides max_steps)")
     sim.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
     sim.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write the event stream to this file")
     sim.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sim.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
-    sim.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]", help=_CENTRAL_BANK_HELP)
+    sim.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]", help=central_bank_help)
 
     sch = sub.add_parser("schema", help="print the event stream's JSON Schema",
                          description="Print the JSON Schema (draft 2020-12) every event satisfies.",
@@ -185,12 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train one run per seed, one after another, each in --out/s<seed> (social objective: --out/social-s<seed>; "
                     "default --out: runs/<config name>); "
                     "then `interbank evaluate` on --out reports mean ± spread over the seeds")
-    tr.add_argument("--objective", choices=["selfish", "social", "difference"],
+    tr.add_argument("--objective", choices=OBJECTIVES,
                     help="overrides env.reward.objective: selfish (each bank's own equity), social (every bank the change "
                     "in system welfare) or difference (each bank the welfare change its own action caused, against HOLD); "
                     "with --seeds such a run goes to OUT/social-s<seed> (OUT/difference-s<seed>), beside the selfish OUT/s<seed>, "
                     "so that evaluate OUT reports the price of anarchy")
-    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides train.device")
+    tr.add_argument("--device", choices=DEVICES, help="overrides train.device")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint, under its own config.yaml (a --config must "
                     "match it; its backend, seed and settings are the run's own; --timesteps raises its budget; a two-policy "
                     "run's --resume takes none of --config, --seed, --timesteps: its plan fixes them)")
@@ -204,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --central-bank: the central bank's PPO steps per round (default 4096)")
     tr.add_argument("--rounds", type=_positive_int, metavar="R",
                     help="with --central-bank: rounds of the alternation (default 2); the banks' budget is split over them")
-    tr.add_argument("--backend", choices=["sb3", "rllib"], help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
+    tr.add_argument("--backend", choices=list(ALGORITHM), help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
     tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
     tr.add_argument("--num-env-runners", type=int, help="rllib: env runner processes (overrides rllib.num_env_runners)")
     tr.add_argument("--num-gpus", type=float, help="rllib: GPUs per learner (overrides rllib.num_gpus)")
@@ -234,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also run the trained policy under rule-based and each fixed priority (automatic with a learned priority model)")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ev.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
-                    help="score every policy under " + _CENTRAL_BANK_HELP)
-    ev.add_argument("--backend", choices=["local", "rllib"], default="local", help="rllib: spread the episodes over a Ray cluster's workers")
+                    help="score every policy under " + central_bank_help)
+    ev.add_argument("--backend", choices=EVAL_BACKENDS, default="local", help="rllib: spread the episodes over a Ray cluster's workers")
     ev.add_argument("--address", help="with --backend rllib: the Ray cluster HOST:PORT (default: a local Ray instance)")
     ev.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
     ev.add_argument("--compare", action="append", default=[], metavar="NAME=package.module:factory",
@@ -286,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
     rp.add_argument("--verify", action="store_true", help="re-simulate --events FILE and report the first difference")
     rp.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
-                    help=_CENTRAL_BANK_HELP + "; a two-policy run folder (train --central-bank) plays its learned one by default")
+                    help=central_bank_help + "; a two-policy run folder (train --central-bank) plays its learned one by default")
 
     xp = sub.add_parser(
         "export", help="write stable-baselines3's model.zip for a checkpoint (for SB3 users)",
@@ -335,14 +348,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a Host name the server answers besides the loopback names (repeat; '*' = any)")
 
     ex = sub.add_parser(
-        "experiment", help="reproduce classic contagion results (gai-kapadia, nier, debtrank)",
+        "experiment", help=f"reproduce classic contagion results ({', '.join(EXPERIMENTS)})",
         description="Validation experiments run through interbank's own core. gai-kapadia: frequency and extent "
         "of contagion against average degree (Gai & Kapadia 2010); nier: defaults against connectivity and "
         "capitalisation (Nier et al. 2007); debtrank: DebtRank of every bank of a scenario (Battiston et al. 2012). "
         "Writes results.csv, results.json and PNG plots.",
         epilog="Example: interbank experiment gai-kapadia --banks 1000 --runs 1000 --degrees 0.5:10:0.5 --seed 0",
     )
-    ex.add_argument("name", choices=["gai-kapadia", "nier", "debtrank"])
+    ex.add_argument("name", choices=EXPERIMENTS)
     ex.add_argument("--config", type=Path, help="preset (configs/experiments/...) or, for debtrank, a scenario YAML or name in configs/")
     ex.add_argument("--banks", type=_positive_int)
     ex.add_argument("--runs", type=_positive_int, help="runs per point")
@@ -368,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--degree", type=_non_negative_float, default=5.0, help="average degree of the network (default 5)")
     ben.add_argument("--repeat", type=_positive_int, default=1, help="runs per size; the median is reported")
     ben.add_argument("--seed", type=_seed, default=0)
-    ben.add_argument("--parts", type=_parts, default=("core", "events", "api"),
+    ben.add_argument("--parts", type=_parts, default=PARTS,
                      help="comma-separated parts to time: core (events off), events (core with events), api "
                      "(the PettingZoo dict API); default all three. --parts core times a large size for the core alone")
     ben.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
@@ -1022,7 +1035,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
     from interbank.experiments import run as ex
 
-    from interbank.experiments.config import MODELS, load_experiment
+    from interbank.experiments.config import DEBTRANK, MODELS, load_experiment
 
     out = args.out or Path("runs/experiments") / args.name
     check_out_folder("experiment", out)
@@ -1035,7 +1048,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             owner = next(name for name, m in MODELS.items() if flag in m.model_fields)
             fail(f"experiment {args.name}: --{flag.replace('_', '-')} is {owner}'s flag; {args.name} does not take it")
     try:
-        if args.name == "debtrank":
+        if args.name == DEBTRANK:
             scenario = resolve(args.config) if args.config else None
             listed = load_env_config(scenario) if scenario else EnvConfig()
             cfg = resolve_env_config(listed, n_banks=args.banks) if args.banks else listed

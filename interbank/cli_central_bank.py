@@ -15,6 +15,10 @@ from interbank.ui import check_out_folder, fail, table
 
 def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
     """Register ``evaluate-central-bank`` on the ``interbank`` subparsers."""
+    from interbank.envs.central_bank_rules import CENTRAL_BANK_RULES
+    from interbank.policies.central_bank_setup import CENTRAL_BANK_CHOICES
+
+    rules, every = ", ".join(CENTRAL_BANK_RULES), ",".join(CENTRAL_BANK_CHOICES)  # the rules, then learned
     cb = sub.add_parser(
         "evaluate-central-bank", help="judge central banks (rules and learned) after the banks re-train under them",
         description="For each central bank and training seed: train the banks under it (a learned central bank: "
@@ -26,12 +30,12 @@ def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
         "central_bank_instruments.png (policy rate, buffer, haircuts beside funding stress); finished runs in --out "
         "are reused, so an interrupted judgement continues.",
         epilog="Example: interbank evaluate-central-bank --config configs/train/central_bank.yaml "
-        "--central-banks never,taylor,ccyb,bagehot,learned --seeds 0,1,2 --out runs/cb-judge",
+        f"--central-banks {every} --seeds 0,1,2 --out runs/cb-judge",
     )
     cb.add_argument("--config", type=Path, required=True, help="training config (env + train sections)")
-    cb.add_argument("--central-banks", default="never,taylor,ccyb,bagehot,learned", metavar="CB1,CB2,...",
-                    help="rules (never, taylor, ccyb, bagehot), `learned` (trained here per seed) or two-policy run "
-                    "folders (default never,taylor,ccyb,bagehot,learned)")
+    cb.add_argument("--central-banks", default=every, metavar="CB1,CB2,...",
+                    help=f"rules ({rules}), `learned` (trained here per seed) or two-policy run "
+                    f"folders (default {every})")
     cb.add_argument("--seeds", type=seed_list, default=[0, 1, 2], metavar="S1,S2,...", help="training seeds (default 0,1,2)")
     cb.add_argument("--out", type=Path, default=Path("runs/central-bank-eval"), help="folder for the runs and results")
     cb.add_argument("--bank-timesteps", type=positive_int, metavar="N",
@@ -39,7 +43,7 @@ def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
     cb.add_argument("--central-bank-timesteps", type=positive_int, default=4096, metavar="N",
                     help="a learned central bank's PPO steps per round (default 4096)")
     cb.add_argument("--rounds", type=positive_int, default=2, help="rounds of the alternation for `learned` (default 2)")
-    cb.add_argument("--first-rule", choices=["never", "taylor", "ccyb", "bagehot"], default="never",
+    cb.add_argument("--first-rule", choices=list(CENTRAL_BANK_RULES), default="never",
                     help="the rule a learned central bank's banks start under (default never)")
     cb.add_argument("--episodes", type=positive_int, default=5, help="evaluation episodes per pair (default 5)")
     cb.add_argument("--seed", type=seed, default=1000, help="evaluation episode i uses seed + i (default 1000)")

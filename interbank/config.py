@@ -545,6 +545,10 @@ class ActionConfig(_Strict):
     momentum_temperature: float = Field(default=0.02, ge=1e-6, le=1000, allow_inf_nan=False)
 
 
+OBJECTIVES: tuple[str, ...] = ("selfish", "social", "difference")
+"""``reward.objective``'s choices (``interbank train --objective`` offers the same)."""
+
+
 class RewardConfig(_Strict):
     """A shareholder's reward (see ``interbank.envs.rewards``).
 
@@ -568,7 +572,7 @@ class RewardConfig(_Strict):
     candidates / K, the others 0 that step).
     """
 
-    objective: Literal["selfish", "social", "difference"] = "selfish"
+    objective: Literal[OBJECTIVES] = "selfish"  # type: ignore[valid-type]
     difference_samples: int | None = Field(default=None, ge=1, le=1_000_000)
 
     @model_serializer(mode="wrap")
@@ -582,6 +586,12 @@ class RewardConfig(_Strict):
     default_penalty: float = Field(default=0.5, ge=0, le=1000, allow_inf_nan=False)
 
 
+PRIORITY_MODELS: tuple[str, ...] = ("rule_based", "fixed_profit", "fixed_liquidity", "fixed_stability")
+"""``priority.model``'s choices: the rules, or ``fixed_`` + one of ``interbank.sim.actions.PRIORITIES``
+(lower case) for every bank; written out here so that the config does not import the simulation
+core (``tests/test_one_source.py`` checks them against ``PRIORITIES``)."""
+
+
 class PriorityConfig(_Strict):
     """The rule-based priority model (see ``interbank.envs.priority``):
     LIQUIDITY when the liquidity coverage ratio is below ``lcr_buffer`` times
@@ -590,7 +600,7 @@ class PriorityConfig(_Strict):
     minimum or counterparty losses exceed ``stress_threshold`` of initial
     capital; else PROFIT."""
 
-    model: Literal["rule_based", "fixed_profit", "fixed_liquidity", "fixed_stability"] = "rule_based"
+    model: Literal[PRIORITY_MODELS] = "rule_based"  # type: ignore[valid-type]
     lcr_buffer: float = Field(default=1.2, ge=1, le=100, allow_inf_nan=False)
     capital_buffer: float = Field(default=1.25, ge=1, le=100, allow_inf_nan=False)
     stress_threshold: float = Field(default=0.1, ge=0, le=1e6, allow_inf_nan=False)

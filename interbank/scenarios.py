@@ -15,7 +15,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # as the server's scenario names
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a name, not a path (the server's scenarios and checkpoints too)
 LOCAL = Path("configs")
 
 

@@ -20,7 +20,7 @@ from interbank.envs.interventions import Interventions
 from interbank.envs.observation import FEATURES, HIGH, LOW, N_BASE, N_FEATURES, base_features, with_priority
 from interbank.envs.priority import PriorityModel, priority_model_from_config
 from interbank.envs.rewards import difference_components, reward_components, social_components, weighted_reward
-from interbank.sim.actions import HOLD, N_ACTIONS, PRIORITIES
+from interbank.sim.actions import ACTIONS, HOLD, N_ACTIONS, PRIORITIES
 from interbank.sim.central_bank import CB_ACTIONS
 from interbank.sim.events import INTERVENTIONS, Event
 from interbank.sim.system import BankingSystem
@@ -164,15 +164,16 @@ above), and any dotted config key
 - v0: first release.
 """
 
-_ACTION_ROWS = (
-    ("LEND", "offer part of the cash above the reserve requirement to the funding market",
-     "the trade would leave the capital ratio or the LCR below its minimum, or too little spare cash"),
-    ("BORROW", "refuse to roll over part of every loan out (called back now)", "nothing lent out"),
-    ("INVEST", "buy one market (momentum-tilted choice) with spare cash",
-     "the trade would leave the capital ratio or the LCR below its minimum, or too little spare cash"),
-    ("DIVEST", "sell part of the largest position", "no position"),
-    ("HOLD", "nothing", "never"),
-)
+# each action's effect and when it is masked, by name: the card lists them in ``ACTIONS``' order
+_ACTION_ROWS: dict[str, tuple[str, str]] = {
+    "LEND": ("offer part of the cash above the reserve requirement to the funding market",
+             "the trade would leave the capital ratio or the LCR below its minimum, or too little spare cash"),
+    "BORROW": ("refuse to roll over part of every loan out (called back now)", "nothing lent out"),
+    "INVEST": ("buy one market (momentum-tilted choice) with spare cash",
+               "the trade would leave the capital ratio or the LCR below its minimum, or too little spare cash"),
+    "DIVEST": ("sell part of the largest position", "no position"),
+    "HOLD": ("nothing", "never"),
+}
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -198,7 +199,8 @@ _CB_ACTION_ROWS: dict[str, tuple[str, str]] = {
 
 def env_card() -> str:
     """The env card, with tables generated from the code's own action and feature lists."""
-    actions = _table(("index", "name", "effect", "masked when"), [(str(i), *row) for i, row in enumerate(_ACTION_ROWS)])
+    assert list(_ACTION_ROWS) == list(ACTIONS) and list(_CB_ACTION_ROWS) == list(CB_ACTIONS), "a row for every action"
+    actions = _table(("index", "name", "effect", "masked when"), [(str(i), n, *_ACTION_ROWS[n]) for i, n in enumerate(ACTIONS)])
     obs = _table(("index", "feature", "unit / scale"), [(str(i), n, u) for i, (n, u) in enumerate(FEATURES)])
     cb_actions = _table(("index", "name", "effect", "masked when (and between decisions)"),
                         [(str(i), n, *_CB_ACTION_ROWS[n]) for i, n in enumerate(CB_ACTIONS)])

@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 
 from interbank.envs.observation import FEATURE_INDEX
-from interbank.sim.actions import PROFIT
+from interbank.sim.actions import PRIORITIES, PROFIT
 
-COMPONENTS: tuple[str, ...] = ("profit", "liquidity", "stability")
+COMPONENTS: tuple[str, ...] = tuple(p.lower() for p in PRIORITIES)  # one column per priority, in its order
 _BUFFER_COLUMNS = np.array([FEATURE_INDEX["liquidity_buffer"], FEATURE_INDEX["capital_buffer"]])
 """The features clipped to [0, 1] into the liquidity and stability components."""
 

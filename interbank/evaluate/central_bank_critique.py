@@ -36,14 +36,15 @@ import yaml
 from interbank.config import ConfigError, EnvConfig, resolve_env_config
 from interbank.envs import parallel_env
 from interbank.envs.central_bank_observation import CB_FEATURE_INDEX
-from interbank.envs.central_bank_rules import rule_grid
+from interbank.envs.central_bank_rules import CENTRAL_BANK_RULES, rule_grid
 from interbank.evaluate.central_bank import central_bank_score, tune_central_bank
 from interbank.evaluate.episode import evaluate_episode
 from interbank.files import write_atomic
 from interbank.policies.base import Policy
+from interbank.policies.central_bank_setup import LEARNED
 from interbank.sim.state import HAIRCUT_SCALES
 
-RULES = ("never", "taylor", "ccyb", "bagehot")
+RULES: tuple[str, ...] = tuple(CENTRAL_BANK_RULES)
 BANKS = ("trained", "retrained")
 METRICS = ("welfare", "default_rate", "systemic_loss", "debtrank_max", "central_bank_losses", "central_bank_cost",
            "fire_sale_losses", "capital_ratio", "market_share", "interbank_share", "interbank_volume", "score")
@@ -95,8 +96,8 @@ def parse_central_banks(text: str) -> list[CentralBankSpec]:
             continue
         if item in RULES:
             specs.append(CentralBankSpec(item, rule=item))
-        elif item == "learned":
-            specs.append(CentralBankSpec("learned"))
+        elif item == LEARNED:
+            specs.append(CentralBankSpec(LEARNED))
         elif (Path(item) / "curriculum.json").is_file():
             specs.append(CentralBankSpec(Path(item).name, run=Path(item)))
         else:

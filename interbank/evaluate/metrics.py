@@ -30,7 +30,7 @@ UNITS = {
     "central_bank_usage": "lending-facility draws over initial equity, mean",
     "central_bank_losses": "the central bank's credit losses on banks that failed, over initial equity, mean",
     "central_bank_cost": "the central bank's losses in all (interest paid on reserves - interest earned + credit losses), over initial equity, mean",
-    "action_frequency": "share of live bank-steps executing each action (LEND, BORROW, INVEST, DIVEST, HOLD)",
+    "action_frequency": f"share of live bank-steps executing each action ({', '.join(ACTIONS)})",
     "action_path": "per step, the share of live banks executing each action, mean over episodes",
     "volume_path": "interbank loans over their initial amount, after reset and each step, mean over episodes",
     "price_of_anarchy": "welfare under the selfish policies / welfare under the social ones (means over seeds); null unless both are positive",

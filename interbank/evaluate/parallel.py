@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+BACKENDS: tuple[str, ...] = ("local", "rllib")
+"""Where the tasks run: here (``workers`` processes) or on a Ray cluster (``evaluate --backend``)."""
+
 
 def map_tasks(fn: Callable[[Any], Any], args: Sequence[Any], backend: str = "local", workers: int = 1,
               address: str | None = None, on_done: Callable[[int, Any], None] | None = None) -> list[Any]:

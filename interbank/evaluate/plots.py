@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from interbank.sim.actions import ACTIONS, PRIORITIES  # noqa: E402
+
 COLORS = {"trained": "#1f77b4", "random": "#ff7f0e", "hold": "#2ca02c", "heuristic": "#d62728"}
 
 
@@ -64,12 +66,12 @@ def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    prios = ["profit", "liquidity", "stability"]
+    prios = [p.lower() for p in PRIORITIES]  # return_by_priority's keys
     width = 0.8 / len(names)
     for k, name in enumerate(names):
         vals = [policies[name]["return_by_priority"].get(p) for p in prios]
-        ax.bar(np.arange(3) + k * width, [v if v is not None else 0.0 for v in vals], width, label=name, color=_color(name, k))
-    ax.set_xticks(np.arange(3) + width * (len(names) - 1) / 2, [p.upper() for p in prios])
+        ax.bar(np.arange(len(prios)) + k * width, [v if v is not None else 0.0 for v in vals], width, label=name, color=_color(name, k))
+    ax.set_xticks(np.arange(len(prios)) + width * (len(names) - 1) / 2, [p.upper() for p in prios])
     ax.axhline(0, color="black", linewidth=0.5)
     ax.set(ylabel="mean reward per bank-step", title=f"Return by priority - {title}")
     ax.legend()
@@ -85,8 +87,8 @@ def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False, sharey=True)
         for ax, name in zip(axes.ravel(), mixed):
             mix = np.array(policies[name]["priority_mix"])
-            ax.stackplot(np.arange(1, len(mix) + 1), mix.T, labels=["PROFIT", "LIQUIDITY", "STABILITY"],
-                         colors=["#3fb27f", "#4a90e2", "#e0a33a"])
+            ax.stackplot(np.arange(1, len(mix) + 1), mix.T, labels=list(PRIORITIES),
+                         colors=[PRIORITY_COLORS[p] for p in PRIORITIES])
             ax.set_title(name, fontsize=9)
             ax.set_ylim(0, 1)
         for ax in axes.ravel()[len(mixed):]:
@@ -101,7 +103,9 @@ def plot_all(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list
     return paths
 
 
+# colours by name; the plots list the actions and priorities in their own order (``interbank.sim.actions``)
 ACTION_COLORS = {"LEND": "#2b8cbe", "BORROW": "#e34a33", "INVEST": "#31a354", "DIVEST": "#fdae6b", "HOLD": "#bdbdbd"}
+PRIORITY_COLORS = {"PROFIT": "#3fb27f", "LIQUIDITY": "#4a90e2", "STABILITY": "#e0a33a"}
 
 
 def plot_behaviour(policies: dict[str, dict[str, Any]], out: Path, title: str) -> list[Path]:
@@ -117,7 +121,7 @@ def plot_behaviour(policies: dict[str, dict[str, Any]], out: Path, title: str) -
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False, sharey=True)
     for ax, name in zip(axes.ravel(), names):
         path = np.array(policies[name]["action_path"])
-        ax.stackplot(np.arange(1, len(path) + 1), path.T, labels=list(ACTION_COLORS), colors=list(ACTION_COLORS.values()))
+        ax.stackplot(np.arange(1, len(path) + 1), path.T, labels=list(ACTIONS), colors=[ACTION_COLORS[a] for a in ACTIONS])
         ax.set_title(name, fontsize=9)
         ax.set_ylim(0, 1)
     for ax in axes.ravel()[len(names):]:

@@ -35,7 +35,7 @@ from interbank.envs.priority import FixedPriority, priority_model_from_config
 from interbank.policies.checkpoint import MLPPolicy, load_checkpoint
 from interbank.policies.searched import describe_rule, rule_to_json, save_searched_rule
 from interbank.run_folder import training_env_config
-from interbank.sim.actions import PRIORITIES
+from interbank.sim.actions import ACTIONS, PRIORITIES
 from interbank.evaluate.episode import evaluate_episode
 from interbank.policies.central_bank_setup import learned_setup
 from interbank.policies.central_bank import CURRICULUM, two_policy_run
@@ -44,11 +44,11 @@ BASELINE_NAMES = tuple(BASELINES)  # every registered baseline, in the registry'
 CSV_COLUMNS = (
     "policy", "episodes", "mean_return", "std_return", "mean_objective", "default_rate", "mean_cascade_size", "max_cascade_size",
     "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean",
-    "return_profit", "return_liquidity", "return_stability",
+    *(f"return_{p.lower()}" for p in PRIORITIES),
     "welfare", "interbank_volume", "funding_unmet", "fire_sale_losses", "central_bank_usage",
 )
 # the CSV columns read from a policy's ``return_by_priority`` (column -> priority)
-PRIORITY_COLUMNS = {"return_profit": "profit", "return_liquidity": "liquidity", "return_stability": "stability"}
+PRIORITY_COLUMNS = {f"return_{p.lower()}": p.lower() for p in PRIORITIES}
 
 
 def default_out(checkpoint_folder: Path | None) -> Path:
@@ -509,7 +509,7 @@ def run_episodes(env_cfg: EnvConfig, entries: list[Entry], tasks: list[tuple[int
 
 def metrics_table(metrics: dict[str, Any]) -> tuple[tuple[str, ...], list[tuple]]:
     headers = ("policy", "mean return", "± std", "default rate", "welfare", "interbank vol", "unmet funding",
-               "fire-sale loss", "CB usage", "DebtRank max", "L/B/I/D/H %")
+               "fire-sale loss", "CB usage", "DebtRank max", "/".join(a[0] for a in ACTIONS) + " %")
     rows = []
     best = metrics.get("best_rule")
     exploit = metrics.get("exploitability")

@@ -96,6 +96,10 @@ class NierConfig(_Sweep):
 
 
 MODELS = {"gai-kapadia": GaiKapadiaConfig, "nier": NierConfig}
+assert all(model.model_fields["name"].default == name for name, model in MODELS.items()), "a model's name is its key"
+DEBTRANK = "debtrank"
+EXPERIMENTS: tuple[str, ...] = (*MODELS, DEBTRANK)
+"""What ``interbank experiment NAME`` runs: the sweeps with a preset model, and DebtRank (over a scenario)."""
 
 
 def load_experiment(name: str, path: str | Path | None, overrides: dict[str, Any]) -> _Strict:

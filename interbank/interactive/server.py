@@ -13,6 +13,7 @@
     GET  /api/interactive/step_end/{id}  ?step=: the step_end event of a past step (the page's timeline)
     GET  /api/interactive/init/{id}      the session's init event (a page resuming after a reload needs only it)
     GET  /api/checkpoints                checkpoint names usable in start
+    GET  /api/scenarios                  scenario names usable in start, with each one's size
     GET  /api/vocabulary                 every list the page and the server share (policies and their
                                          parameters, event types, commands, central bank operations,
                                          session states, units): :mod:`interbank.interactive.vocabulary`
@@ -69,7 +70,7 @@ from interbank.interactive.runner import (
 from interbank.interactive.sessions import Session, SessionStore, resident_bytes
 from interbank.interactive.store import Store
 from interbank.interactive.vocabulary import vocabulary
-from interbank.policies import BASELINES, check_policy_params, make_policy
+from interbank.policies import BASELINES, DEFAULT_POLICY, check_policy_params, make_policy
 from interbank.policies.central_bank import two_policy_run
 from interbank.policies.central_bank_setup import CENTRAL_BANK_CHOICES, LEARNED, with_central_bank
 from interbank.policies.checkpoint import (
@@ -77,11 +78,10 @@ from interbank.policies.checkpoint import (
     load_checkpoint,
     resolve_checkpoint,
 )
-from interbank.scenarios import scenarios_folder
+from interbank.scenarios import NAME, scenarios_folder  # NAME: a scenario's or a checkpoint's name
 from interbank.sim.events import dumps
 
 WEB = Path(__file__).parent / "web"  # package data (pyproject: interactive/web/*), in the wheel too
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 EVENT_ID = re.compile(r"^-?[0-9]{1,18}$")
 
 
@@ -153,7 +153,8 @@ class StartRequest(BaseModel):
     scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
     n_banks: int | None = Field(default=None, ge=2, description="generated banks (not with banks: they set the size)")
     policy: Literal[tuple(BASELINES)] | None = Field(  # type: ignore[valid-type]
-        default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters)")
+        default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters; "
+                                   "default: its default_policy)")
     params: dict[str, float] | None = Field(
         default=None, max_length=16, description="the baseline's parameters, e.g. {\"c\": 3} for lend_surplus")
     checkpoint: str | None = Field(default=None, description="a checkpoint name from the server's checkpoints folder")
@@ -326,7 +327,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         if req.checkpoint is not None and req.policy is not None:
             raise CommandError(422, "give policy or checkpoint, not both")
         if req.checkpoint is None:
-            name = req.policy or "heuristic"
+            name = req.policy or DEFAULT_POLICY
             try:
                 params = check_policy_params(name, req.params or {})
             except ValueError as err:
@@ -395,7 +396,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                     await old.command("stop")
                 except CommandError:  # it ended meanwhile
                     pass
-            settings = {"scenario": req.scenario, "policy": None if req.checkpoint else (req.policy or "heuristic"),
+            settings = {"scenario": req.scenario, "policy": None if req.checkpoint else (req.policy or DEFAULT_POLICY),
                         "checkpoint": req.checkpoint, "params": info.get("params", {}), "seed": seed,
                         "n_banks": cfg.n_banks, "steps": cfg.max_steps, "speed": req.speed,
                         "playground": req.banks is not None,

@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interbank.interactive.runner import FINISHED_STATES as FINISHED  # a session in these never steps again
+
 _SEQ = re.compile(rb'^\{"seq":(\d+),')  # every line is an event's canonical JSON
 DB_NAME = "sessions.db"
 LOCK_NAME = "serve.lock"
 APPLICATION_ID = 0x49424B31  # "IBK1": marks the file as ours
 SCHEMA_VERSION = 1
-FINISHED = ("stopped", "complete")
 WRITER_NICE = 10  # the writer thread's niceness above the server's
 
 SCHEMA = """

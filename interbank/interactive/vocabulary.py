@@ -3,14 +3,15 @@
 Each list is declared once where it belongs and only collected here:
 
 - policies and their parameters: ``interbank.policies.BASELINES`` (parameters read from each
-  rule's constructor);
+  rule's constructor), and the one played when none is named (``DEFAULT_POLICY``);
 - event types (with how the front ends show each) and central bank operations:
   ``interbank.sim.events`` (``EVENTS``; extensions register from ``interbank/sim/event_types/``);
 - commands, the events they produce and session states: ``interbank.interactive.runner``;
 - actions and priorities: ``interbank.sim.actions``;
 - the central bank agent's choices at start (``interbank.policies.central_bank_setup``), its moves
-  (``interbank.sim.central_bank``), its own operations (``interbank.sim.events``) and its
-  observation features (``interbank.envs.central_bank_observation``).
+  (``interbank.sim.central_bank``), its own operations (``interbank.sim.events``), its
+  observation features (``interbank.envs.central_bank_observation``) and the facility's haircut
+  settings (``interbank.sim.state.HAIRCUT_SCALES``: the value a ``set_haircuts`` event carries).
 
 What is declared here is what exists only for people: the unit of each figure and of each
 command's amount (:data:`UNITS`, :data:`FIELD_UNITS`, :data:`INTERVENTION_UNITS`). The server's
@@ -35,10 +36,11 @@ from interbank.interactive.runner import (
     SESSION_COMMANDS,
     STATES,
 )
-from interbank.policies import policy_catalogue
+from interbank.policies import DEFAULT_POLICY, policy_catalogue
 from interbank.sim.actions import ACTIONS, PRIORITIES
 from interbank.sim.central_bank import CB_ACTIONS
 from interbank.sim.events import AGENT_OPERATIONS, CONTROL_EVENTS, EVENT_TYPES, EVENTS, FACILITY_OPERATIONS, SIMULATION_EVENTS
+from interbank.sim.state import HAIRCUT_SCALES
 
 # how a figure is shown: money in dollars; rates and ratios as percent (the wire carries fractions)
 UNITS: dict[str, dict[str, Any]] = {
@@ -78,6 +80,7 @@ def vocabulary() -> dict[str, Any]:
     """The served vocabulary (JSON-ready)."""
     return {
         "policies": policy_catalogue(),
+        "default_policy": DEFAULT_POLICY,  # what a start without policy or checkpoint plays
         "event_types": list(EVENT_TYPES),
         "simulation_events": list(SIMULATION_EVENTS),
         "control_events": list(CONTROL_EVENTS),
@@ -92,6 +95,7 @@ def vocabulary() -> dict[str, Any]:
         "agent_operations": list(AGENT_OPERATIONS),
         "central_bank_moves": list(CB_ACTIONS),
         "central_bank_features": [{"name": name, "unit": unit} for name, unit in CB_FEATURES],
+        "haircut_scales": dict(HAIRCUT_SCALES),
         "session_states": list(STATES),
         "live_states": [s for s in STATES if s not in FINISHED_STATES],
         "actions": list(ACTIONS),

@@ -29,6 +29,9 @@ RULE_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {name: e.grid for name, e 
 TRIVIAL: tuple[str, ...] = tuple(name for name, entry in POLICIES.items() if not entry.rule)
 # the transparent reference rules (tuned by ``evaluate``, cloned by ``train.warm_start``)
 RULES: tuple[str, ...] = tuple(name for name in BASELINES if name not in TRIVIAL)
+# the baseline played when none is named (``simulate``, the server's start, the page's menu)
+DEFAULT_POLICY = "heuristic"
+assert DEFAULT_POLICY in BASELINES
 
 
 def policy_parameters(name: str) -> dict[str, float]:
@@ -68,6 +71,6 @@ def make_policy(name: str, seed: int | None = None, **params: float) -> Policy:
 
 
 __all__ = [
-    "BASELINES", "POLICIES", "RULES", "RULE_GRIDS", "TRIVIAL", "register_policy", "check_policy_params", "policy_catalogue", "policy_parameters", "BuyBelowPathPolicy", "CarryPolicy", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
+    "BASELINES", "DEFAULT_POLICY", "POLICIES", "RULES", "RULE_GRIDS", "TRIVIAL", "register_policy", "check_policy_params", "policy_catalogue", "policy_parameters", "BuyBelowPathPolicy", "CarryPolicy", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
     "LendSurplusPolicy", "Policy", "RandomPolicy", "act_on_env", "make_policy",
 ]

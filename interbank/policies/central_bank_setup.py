@@ -29,6 +29,7 @@ _ABOUT: dict[str, str] = {
     "bagehot": "in stress: wide haircuts, then lending to the most systemic banks",
     LEARNED: "the central bank trained beside the banks (a two-policy run folder as the checkpoint)",
 }
+assert list(_ABOUT) == list(CENTRAL_BANK_CHOICES), "one line for each rule (CENTRAL_BANK_RULES) and learned"
 
 
 def central_bank_catalogue() -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ from typing import Any, Literal
 
 from typing_extensions import NotRequired, TypedDict  # pydantic needs it on Python < 3.12 to export the schema
 
+from interbank.sim.actions import ACTIONS, HOLD, PRIORITIES
+
 # the ``central_bank`` event's operations: the simulation's own, and the interventions a user asks for
 FACILITY_OPERATIONS: tuple[str, ...] = ("lending_facility", "repayment")
 INTERVENTIONS: tuple[str, ...] = ("inject", "set_policy_rate", "set_capital_requirement")
@@ -36,7 +38,8 @@ CENTRAL_BANK_DECISIONS: tuple[str, ...] = (
     "lend_systemic",
 )
 
-Priority = Literal["PROFIT", "LIQUIDITY", "STABILITY"]
+Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
+TRADES: tuple[str, ...] = tuple(a for i, a in enumerate(ACTIONS) if i != HOLD)  # the actions a transaction event records
 MarketName = str  # one of the scenario's ``markets.names`` (BANK_INDEX and FIN_SERVICES by default)
 
 
@@ -73,7 +76,7 @@ class StepStartData(TypedDict):
 
 class TransactionData(TypedDict):
     bank: str
-    action: Literal["LEND", "BORROW", "INVEST", "DIVEST"]
+    action: Literal[TRADES]  # type: ignore[valid-type]
     counterparty: str | None
     market: MarketName | None
     amount: float

@@ -45,6 +45,7 @@ from interbank.policies.base import Policy, batch_actions
 from interbank.policies.central_bank import CURRICULUM, central_bank_metadata, read_curriculum
 from interbank.run_folder import load_tensors, resolve_checkpoint, write_atomic, write_checkpoint
 from interbank.sim.central_bank import N_CB_ACTIONS
+from interbank.train.config import ALGORITHM
 
 
 
@@ -177,7 +178,7 @@ def train_central_bank(env_cfg: EnvConfig, bank_policy: Policy, out: Path, setti
     cfg = env.env.config
     step = schedule.done + int(model.num_timesteps)
     meta = central_bank_metadata(list(s.net_arch), "tanh", cfg.digest(), cfg.n_banks, {
-        "train": {"step": step, "backend": "sb3", "algorithm": "maskable_ppo", "seed": s.seed,
+        "train": {"step": step, "backend": "sb3", "algorithm": ALGORITHM["sb3"], "seed": s.seed,
                   "round": round_, "ent_coef": [schedule.at(0), schedule.at(int(model.num_timesteps))],
                   "against": getattr(bank_policy, "name", "bank policy")},
         "versions": versions(),

@@ -16,7 +16,7 @@ from interbank.config import (
     read_yaml,
 )
 from interbank.envs.observation import N_FEATURES
-from interbank.run_folder import MAX_HIDDEN
+from interbank.run_folder import ACTIVATIONS, MAX_HIDDEN
 from interbank.sim.actions import N_ACTIONS
 
 MAX_POLICY_PARAMETERS = 50_000_000
@@ -26,6 +26,11 @@ passes every bank-decision through them: far beyond a bank's 30-odd features and
 measured recipe's [64, 64] has 12 thousand; [2048, 2048, 2048] has 17 million and still fits).
 Above it a net_arch is a slip (``[100000, 100000]``: 20 billion, which fails to allocate after
 minutes), refused before anything is written."""
+
+ALGORITHM: dict[str, str] = {"sb3": "maskable_ppo", "rllib": "rllib_ppo"}
+"""Each backend (``train.backend``, ``interbank train --backend``) and the algorithm it runs (``train.algorithm``)."""
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+"""``train.device``'s choices (``interbank train --device`` offers the same)."""
 
 Width = Annotated[int, Field(ge=1, le=MAX_HIDDEN)]
 """A hidden layer's width: what a checkpoint's loader accepts (``interbank.run_folder.check_metadata``)."""
@@ -116,8 +121,8 @@ class TrainSettings(_Strict):
     (``interbank.train.worker_vec_env``); PPO itself stays in the main process.
     """
 
-    backend: Literal["sb3", "rllib"] = "sb3"
-    algorithm: Literal["maskable_ppo", "rllib_ppo"] = "maskable_ppo"
+    backend: Literal[tuple(ALGORITHM)] = "sb3"  # type: ignore[valid-type]
+    algorithm: Literal[tuple(ALGORITHM.values())] = "maskable_ppo"  # type: ignore[valid-type]
     total_timesteps: int = Field(default=200_000, ge=1)
     n_envs: int = Field(default=4, ge=1, le=256)
     env_workers: int = Field(default=1, ge=1, le=256)
@@ -133,10 +138,10 @@ class TrainSettings(_Strict):
     vf_coef: float = Field(default=0.5, ge=0, allow_inf_nan=False)
     max_grad_norm: float = Field(default=0.5, gt=0, allow_inf_nan=False)
     net_arch: list[Width] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8)
-    activation: Literal["tanh", "relu"] = "tanh"
+    activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]  # what a checkpoint's loader accepts
     checkpoint_every: int = Field(default=50_000, ge=1)
     seed: int = Field(default=0, ge=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Literal[DEVICES] = "auto"  # type: ignore[valid-type]
     warm_start: WarmStartSettings = Field(default_factory=WarmStartSettings)
     critic: Literal["local", "central"] = "local"
     opponents: OpponentSettings = Field(default_factory=OpponentSettings)

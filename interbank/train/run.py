@@ -33,9 +33,7 @@ from interbank.run_folder import (
     write_checkpoint,
     write_run_files,
 )
-from interbank.train.config import TrainConfig, load_train_config, parse_train_config
-
-ALGORITHM = {"sb3": "maskable_ppo", "rllib": "rllib_ppo"}
+from interbank.train.config import ALGORITHM, TrainConfig, load_train_config, parse_train_config
 
 
 @dataclass

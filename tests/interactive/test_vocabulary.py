@@ -147,3 +147,65 @@ def test_the_request_models_take_their_choices_from_the_registries():
     (choices,) = [get_args(a) for a in get_args(StartRequest.model_fields["policy"].annotation) if a is not type(None)]
     assert choices == tuple(BASELINES)
     assert json.loads(json.dumps(StartRequest.model_json_schema()))  # still exportable for /docs
+
+
+WEB = EVENTS_JS.parent
+
+
+def _web_sources() -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(WEB.iterdir()) if p.suffix in (".js", ".html")}
+
+
+def test_the_vocabulary_serves_the_default_policy_and_the_haircut_settings():
+    from interbank.interactive.vocabulary import vocabulary
+    from interbank.policies import BASELINES, DEFAULT_POLICY
+    from interbank.sim.state import HAIRCUT_SCALES
+
+    v = vocabulary()
+    assert v["default_policy"] == DEFAULT_POLICY and DEFAULT_POLICY in BASELINES
+    assert v["haircut_scales"] == HAIRCUT_SCALES
+    assert json.loads(json.dumps(v)) == v
+
+
+def test_the_page_writes_no_list_the_vocabulary_serves():
+    """Policies, who plays the central bank, and the haircut settings reach the page only through
+    GET /api/vocabulary (and /api/checkpoints, /api/scenarios): no file under web/ names one in a
+    string. Exempt: a name that is also a served operation or a field the page reads (the agent's
+    ``hold`` operation, the ``ccyb`` of its own chart series)."""
+    from interbank.interactive.vocabulary import vocabulary
+
+    v = vocabulary()
+    served = {p["name"] for p in v["policies"]} | {c["name"] for c in v["central_banks"]} | set(v["haircut_scales"])
+    exempt = set(v["agent_operations"]) | {"ccyb"}
+    found = {(name, m.group(1)) for name, text in _web_sources().items()
+             for m in re.finditer(r"[\"'`](?:[a-z]+:)?([A-Za-z_]+)[\"'`]", text)  # "NAME", or "policy:NAME"
+             if m.group(1) in served - exempt}
+    assert not found, f"names written in the page instead of read from the vocabulary: {sorted(found)}"
+
+
+def test_every_command_and_operation_the_page_sends_is_a_served_one():
+    from interbank.interactive.vocabulary import vocabulary
+
+    v = vocabulary()
+    commands = {c["name"] for c in v["commands"]}
+    operations = {o["name"] for o in v["central_bank_operations"]}
+    sources = "\n".join(_web_sources().values())
+    sent = set(re.findall(r"(?:control|allowed)\(\"([a-z_]+)\"|command: \"([a-z_]+)\"", sources))
+    sent = {a or b for a, b in sent}
+    asked = set(re.findall(r"intervene\(\"([a-z_]+)\"", sources))
+    assert sent and sent <= commands, sent - commands
+    assert asked == operations, asked ^ operations
+    # the central bank controls and the fork follow the commands' served states, not a copy of them
+    panels = (WEB / "panels.js").read_text(encoding="utf-8")
+    assert 'allowed("central_bank", state)' in panels and 'allowed("branch", state)' in panels
+
+
+def test_the_page_colours_and_names_every_priority():
+    from interbank.interactive.vocabulary import vocabulary
+
+    priorities = vocabulary()["priorities"]
+    state = (WEB / "state.js").read_text(encoding="utf-8")
+    colors = re.search(r"export const COLORS = \{([^}]*)\}", state).group(1)
+    assert set(re.findall(r"([A-Za-z_]+):", colors)) == {*priorities, "defaulted", "deleted"}
+    legend = (WEB / "index.html").read_text(encoding="utf-8").split('id="legend"')[1].split("</div>")[0]
+    assert all(f'<span class="dot {p.lower()}"></span>{p}' in legend for p in priorities)

@@ -26,7 +26,7 @@ export async function loadChoices() {
     const pol = $("policy"); pol.replaceChildren();
     for (const n of cp.checkpoints) pol.appendChild(new Option("checkpoint: " + n, "checkpoint:" + n));
     for (const p of S.vocab.policies) { const o = new Option(p.name, "policy:" + p.name); o.title = p.description; pol.appendChild(o); }
-    pol.value = "policy:heuristic";
+    pol.value = "policy:" + vocab.default_policy;
     centralBankChoices(vocab, cp);
     if (!pol.value && pol.options.length) pol.selectedIndex = 0;
     showPolicyParams();
@@ -89,8 +89,8 @@ export function startBody() {
   const steps = $("steps").value.trim(), nBanks = $("n-banks").value.trim(), seed = $("seed").value.trim();
   if (steps !== "") body.steps = +steps;
   if (seed !== "") body.seed = +seed;  // empty: the scenario's own seed (the server's default)
-  const [kind, name] = ($("policy").value || "policy:heuristic").split(":");
-  body[kind === "checkpoint" ? "checkpoint" : "policy"] = name;
+  const [kind, name] = ($("policy").value || "").split(":");
+  if (name) body[kind === "checkpoint" ? "checkpoint" : "policy"] = name;  // none chosen: the server's default_policy
   const params = {};
   for (const inp of $("policy-params").querySelectorAll("input")) {
     const v = inp.value.trim(); if (v !== "") params[inp.dataset.param] = Number.isNaN(+v) ? v : +v;

@@ -8,7 +8,11 @@
 import { $, pct, S } from "./state.js";
 import { chart, feed } from "./panels.js";
 
-const HAIRCUTS = { "1.5": "tight", "1": "normal", "0.5": "wide" };
+// a haircut setting's name from its scale (GET /api/vocabulary's haircut_scales: name -> scale); "" if unknown
+const haircutName = (value) => {
+  const e = Object.entries((S.vocab && S.vocab.haircut_scales) || {}).find(([, scale]) => scale === value);
+  return e ? e[0] : "";
+};
 const KEEP = 5000;  // steps of history kept for the charts
 
 // the Setup form's choice: the scenario's own, each rule, or the learned one of a two-policy checkpoint
@@ -82,7 +86,7 @@ export function centralBankRestore(saved) {
 export function agentOperation(e, d) {
   if (d.operation === "hold") { if (d.overridden) feed(`${e.step} · central bank agent holds: a person's command stands this step`, "control"); return; }
   if (d.operation === "set_ccyb") feed(`${e.step} · central bank: buffer (CCyB) ${pct(d.value)} (agent: ${d.decision})`, "control");
-  if (d.operation === "set_haircuts") feed(`${e.step} · central bank: haircuts ${HAIRCUTS[String(d.value)] || ""} x${d.value} (agent: ${d.decision})`, "control");
+  if (d.operation === "set_haircuts") feed(`${e.step} · central bank: haircuts ${haircutName(d.value)} x${d.value} (agent: ${d.decision})`, "control");
 }
 
 function describe(last) {
@@ -92,7 +96,7 @@ function describe(last) {
     : last.decision === "lend_systemic" ? `lent to ${last.events.map(x => x.bank).join(", ")}`
     : d.operation === "set_policy_rate" ? `policy rate → ${pct(d.value)}`
     : d.operation === "set_ccyb" ? `buffer → ${pct(d.value)}`
-    : d.operation === "set_haircuts" ? `haircuts → ${HAIRCUTS[String(d.value)] || "x" + d.value}`
+    : d.operation === "set_haircuts" ? `haircuts → ${haircutName(d.value) || "x" + d.value}`
     : "held";
   return `step ${last.step}: ${last.decision} (${what})`;
 }

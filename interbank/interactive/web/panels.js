@@ -18,8 +18,8 @@ export function header(h) {
 }
 
 // whether the server takes a command in a state (the vocabulary's command rules; before it is
-// loaded, the runner's own states); an interrupted session (read back after a server restart) is
-// re-created, paused at its last step, by pause or resume
+// loaded, pause and resume only, in the runner's own states); an interrupted session (read back
+// after a server restart) is re-created, paused at its last step, by pause or resume
 export const WHEN = { pause: ["ready", "running"], resume: ["paused"] };
 export function allowed(command, state) {
   const rule = S.vocab && S.vocab.commands.find(c => c.name === command);
@@ -34,18 +34,19 @@ export function setState(state) {
   $("resume").disabled = !allowed("resume", state);
   $("resume").textContent = S.compare && S.compare.state === "paused" ? "Resume both" : "Resume";
   $("stop").disabled = !S.live.has(state);
-  $("branch").disabled = state !== "paused";
-  for (const id of ["cb-rate", "cb-set-rate", "cb-capital", "cb-set-capital"]) $(id).disabled = state !== "paused";
+  $("branch").disabled = !allowed("branch", state);
+  for (const id of ["cb-rate", "cb-set-rate", "cb-capital", "cb-set-capital"]) $(id).disabled = !allowed("central_bank", state);
   $("bank-select").disabled = !S.names.length;
   actionButtons();
 }
 
 // actions are enabled only for a bank they can act on: the one shown
 export function actionButtons() {
-  const b = S.banks.get(S.selected), paused = S.state === "paused" && !S.timeline;  // a past step shown: nothing to act on
+  const b = S.banks.get(S.selected), can = (command) => !S.timeline && allowed(command, S.state);  // a past step shown: nothing to act on
   const alive = !!b && !b.defaulted && !b.deleted;
-  for (const id of ["amount", "add-capital", "cb-amount", "cb-inject"]) $(id).disabled = !(paused && alive);
-  $("delete-bank").disabled = !(paused && b && !b.deleted);
+  for (const id of ["amount", "add-capital"]) $(id).disabled = !(can("add_capital") && alive);
+  for (const id of ["cb-amount", "cb-inject"]) $(id).disabled = !(can("central_bank") && alive);
+  $("delete-bank").disabled = !(can("delete_bank") && b && !b.deleted);
   $("delete-bank").textContent = b && b.defaulted && !b.deleted ? `Delete failed ${b.id}` : b ? `Delete ${b.id}` : "Delete bank";
   $("add-capital").textContent = b ? `Add capital to ${b.id}` : "Add capital";
 }

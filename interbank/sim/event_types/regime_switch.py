@@ -8,13 +8,14 @@ from typing import Literal
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12 to export the schema
 
 from interbank.sim.events import EventType, register_event
+from interbank.sim.market_dynamics.regime_switching import REGIMES
 
 
 class RegimeSwitchData(TypedDict):
     """``market``: its name; ``regime``: the new one; ``volatility``: the regime's, per step (ratio)."""
 
     market: str
-    regime: Literal["calm", "stress"]
+    regime: Literal[REGIMES]  # type: ignore[valid-type]
     volatility: float
 
 
