@@ -874,14 +874,18 @@ class SessionStore:
         """Bytes held by the sessions kept (but ``replacing``) and admitted ones being built."""
         return sum(s.footprint for s in self.sessions.values() if s is not replacing) + self.pending
 
-    def check_room(self, n_banks: int, max_steps: int | None = None, replacing: Session | None = None) -> None:
+    def check_room(self, n_banks: int, max_steps: int | None = None, replacing: Session | None = None,
+                   sparing: Session | None = None) -> None:
         """Raise 429 / 503 unless a session of ``n_banks`` banks and ``max_steps`` steps may start
         now (evicting finished sessions to make room if needed); ``replacing``: a session that will
-        be stopped once the new one is built (its share counts as free). Call before building the runner."""
+        be stopped once the new one is built (its share counts as free); ``sparing``: a finished
+        session the new one is made from (a branch's parent, its events still to be read), never
+        evicted for it. Call before building the runner."""
         self.evict_expired()
         need = self.footprint(n_banks, max_steps)
         finished = sorted((s for s in self.sessions.values()
-                           if (s.done.is_set() or s.interrupted and not s.restoring) and s is not replacing),
+                           if (s.done.is_set() or s.interrupted and not s.restoring) and s is not replacing
+                           and s is not sparing),
                           key=lambda s: s.created)
         if len(self.sessions) - (replacing is not None and replacing.id in self.sessions) >= self.max_sessions:
             if not finished:
@@ -988,7 +992,7 @@ class SessionStore:
             return await self._branch_paused(parent)
         if step < 0 or step > current:
             raise CommandError(422, f"branch step must be between 0 and {current} (the session's step); got {step}")
-        self.check_room(parent.n_banks, parent.status().get("max_steps"))
+        self.check_room(parent.n_banks, parent.status().get("max_steps"), sparing=parent)  # its events are read next
         events = await self.events_upto(parent, step)
         runner = await asyncio.to_thread(self._fork_replay, parent.id, events, step)
         extra = runner.take_events()  # the paused event that marks the fork, when the replay was running

@@ -358,3 +358,23 @@ def test_an_item_of_several_events_resumes_after_any_of_its_seqs():
     assert (item.seq, item.last, item.frame) == (10, 14, b"".join(frames))
     for after in range(8, 16):
         assert item.after(after) == b"".join(f for seq, f in zip(range(10, 15), frames) if seq > after)
+
+
+def test_a_full_table_makes_room_for_a_branch_without_evicting_its_finished_parent(tmp_path):
+    async def main():
+        store = SessionStore(2, memory_budget=None, spill_dir=tmp_path)
+        parent = store.add(_runner(n_banks=6, steps=12), 0, 100)
+        await asyncio.wait_for(parent.task, HANG_S)  # finished: the only session eviction could take
+        other = store.add(_runner(n_banks=6, steps=100), 0.01, 100)
+        await other.command("pause")
+        with pytest.raises(CommandError) as err:  # no room but the parent's, which the branch reads
+            await store.branch(parent, 5)
+        assert err.value.status == 429 and parent.id in store.sessions
+        await other.command("stop")
+        await asyncio.wait_for(other.task, HANG_S)
+        child = await store.branch(parent, 5)  # the other finished session makes the room
+        assert other.id not in store.sessions and parent.id in store.sessions
+        assert child.status()["state"] == "paused" and child.status()["step"] == 5
+        await store.close()
+
+    asyncio.run(asyncio.wait_for(main(), HANG_S))
