@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from interbank.config import CentralBankConfig
 from interbank.envs.central_bank_observation import CB_FEATURES
 from interbank.policies.central_bank_setup import central_bank_catalogue
 from interbank.interactive.runner import (
@@ -92,6 +93,8 @@ def vocabulary() -> dict[str, Any]:
         "facility_operations": list(FACILITY_OPERATIONS),
         # the central bank agent: who may play it at start, its own operations, moves and observation
         "central_banks": central_bank_catalogue(),
+        # the rule of a central bank agent whose config names none (an init event's resolved config leaves it out)
+        "central_bank_default_rule": CentralBankConfig.model_fields["rule"].default,
         "agent_operations": list(AGENT_OPERATIONS),
         "central_bank_moves": list(CB_ACTIONS),
         "central_bank_features": [{"name": name, "unit": unit} for name, unit in CB_FEATURES],

@@ -64,6 +64,7 @@ def test_branch_from_here_forks_a_session_whose_first_step_follows_the_step_show
     _show(page, 7)
     page.click("#timeline-branch")
     page.wait_for_function("window.__ib.compare && window.__ib.compare.other")
+    expect(page.locator("#timeline-branch")).to_be_enabled()  # another branch may follow without moving the slider
     child = page.evaluate("window.__ib.compare.other")
     st = _wait_state(console, child, ("paused",))
     assert (st["step"], st["parent"], st["fork_step"]) == (7, sid, 7)

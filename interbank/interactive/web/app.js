@@ -6,7 +6,7 @@
 
 import { $, money, plural, S, resetView } from "./state.js";
 import { CENTRAL_BANK_HANDLERS, EVENT_HANDLERS, IGNORED_EVENTS, closeStream, connect, drain, onEvent, onInit, setConn } from "./events.js";
-import { allowed, button, csvText, error, feed, feedFilter, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, textOf, toast } from "./panels.js";
+import { allowed, button, csvText, error, feed, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, textOf, toast } from "./panels.js";
 import { draw, hover, wireNetwork } from "./network.js";
 import { branch, closeCompare, drawCompare, openCompare, resume } from "./compare.js";
 import { timelineTick, wireTimeline } from "./timeline.js";
@@ -84,25 +84,40 @@ export function playgroundRow(capital = 100, target = 10, risk = 0.5) {
 }
 export function countPlayground() { $("pg-count").textContent = $("pg-table").querySelectorAll("tbody tr").length; }
 
+// the number typed in a field; undefined when it is left empty and may be; a NumberError naming the field
+// when it is not a number (a type=number field reads "" for text it cannot parse, "1e" or "1e400": its
+// validity says so), so that nothing is sent in place of what was typed
+export class NumberError extends Error {}
+export function readNumber(el, label, optional = true) {
+  const raw = el.value.trim();
+  if ((el.validity && el.validity.badInput) || (raw === "" && !optional) || (raw !== "" && !Number.isFinite(+raw))) {
+    throw new NumberError(`${label}: type a number${optional ? " (or leave it empty)" : ""}`);
+  }
+  return raw === "" ? undefined : +raw;
+}
+
 export function startBody() {
-  const body = { speed: +$("speed").value };
-  const steps = $("steps").value.trim(), nBanks = $("n-banks").value.trim(), seed = $("seed").value.trim();
-  if (steps !== "") body.steps = +steps;
-  if (seed !== "") body.seed = +seed;  // empty: the scenario's own seed (the server's default)
+  const body = { speed: readNumber($("speed"), "speed (steps per second, 0 = as fast as possible)", false) };
+  const steps = readNumber($("steps"), "steps"), nBanks = readNumber($("n-banks"), "banks"), seed = readNumber($("seed"), "seed");
+  if (steps !== undefined) body.steps = steps;
+  if (seed !== undefined) body.seed = seed;  // empty: the scenario's own seed (the server's default)
   const [kind, name] = ($("policy").value || "").split(":");
   if (name) body[kind === "checkpoint" ? "checkpoint" : "policy"] = name;  // none chosen: the server's default_policy
   const params = {};
   for (const inp of $("policy-params").querySelectorAll("input")) {
-    const v = inp.value.trim(); if (v !== "") params[inp.dataset.param] = Number.isNaN(+v) ? v : +v;
+    const v = readNumber(inp, inp.dataset.param); if (v !== undefined) params[inp.dataset.param] = v;
   }
   if (Object.keys(params).length) body.params = params;
   if ($("scenario").value) body.scenario = $("scenario").value;
   Object.assign(body, centralBankStartBody());
   const rows = [...$("pg-table").querySelectorAll("tbody tr")];
   if (rows.length) {
-    body.banks = rows.map(tr => { const v = [...tr.querySelectorAll("input")].map(i => +i.value); return { capital: v[0], target_leverage: v[1], risk: v[2] }; });
-  } else if (nBanks !== "") {
-    body.n_banks = +nBanks;
+    body.banks = rows.map((tr, k) => {
+      const v = [...tr.querySelectorAll("input")].map((i, j) => readNumber(i, `bank ${k + 1}'s ${["capital", "target leverage", "risk"][j]}`, false));
+      return { capital: v[0], target_leverage: v[1], risk: v[2] };
+    });
+  } else if (nBanks !== undefined) {
+    body.n_banks = nBanks;
   }
   return body;
 }
@@ -136,7 +151,11 @@ export function ask(text, yes, alt = null) {
 // Start changes nothing, and says why next to the button and in a toast
 export async function start() {
   message(""); $("start-error").textContent = "";
-  const body = startBody();
+  let body;
+  try { body = startBody(); } catch (e) {
+    if (!(e instanceof NumberError)) throw e;
+    const why = "Start refused: " + e.message + ": nothing started"; $("start-error").textContent = why; toast(why); return;
+  }
   if (S.session && S.live.has(S.state)) {
     const answer = await ask(`Session ${S.session} is still ${S.state}. Stop it once the new one has started?`,
       `Stop ${S.session} and start`, "Keep it running and start");
@@ -261,7 +280,7 @@ export function save() {
     stepTotals: S.stepTotals.slice(-3000), unmetTotal: S.unmetTotal, cbDraws: S.cbDraws || null,
     markets: [...S.marketHistory].map(([name, h]) => [name, h.slice(-1000), flows(name)]),
     logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000).map(r => ({ ...r, text: textOf(r) })),
-    feed: feedFilter() ? [] : [...$("feed").children].map(li => [li.textContent, li.className]),
+    feed: S.feedLines.slice(),  // oldest first
     selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
     compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,
     cb: centralBankSaved(),
@@ -295,7 +314,11 @@ export function restore(v) {
   for (const [name, h, f] of v.markets || []) if (S.marketHistory.has(name)) { S.marketHistory.set(name, h); if (f) S.marketFlows.set(name, f); }
   S.unmetTotal = v.unmetTotal || 0; S.cbDraws = v.cbDraws || undefined;
   for (const item of v.logItems || []) { S.logItems.push(item); pendingLog.push(item); }
-  for (const [text, cls] of v.feed || []) $("feed").appendChild(Object.assign(document.createElement("li"), { textContent: text, className: cls }));
+  S.feedLines = v.feed || [];
+  for (let k = S.feedLines.length - 1; k >= 0; k--) {
+    const [text, cls] = S.feedLines[k];
+    $("feed").appendChild(Object.assign(document.createElement("li"), { textContent: text, className: cls }));
+  }
   S.recent = v.recent || [];
   if (v.selected && S.index.has(v.selected)) { S.selected = v.selected; if (v.equity) S.equityHistory.set(v.selected, v.equity); }
   if (v.view) S.view = v.view;
@@ -429,8 +452,10 @@ export function wire() {
   $("stop").onclick = () => control("stop");
   $("branch").onclick = branch;
   $("add-capital").onclick = () => {
-    const id = S.selected, amount = +$("amount").value;
-    if (id) control("add_capital", { bank: id, amount });
+    const id = S.selected; if (!id) return;
+    let amount;
+    try { amount = readNumber($("amount"), "capital to add (dollars)", false); } catch (e) { error(e.message + ": nothing changed"); return; }
+    control("add_capital", { bank: id, amount });
   };
   $("delete-bank").onclick = async () => {
     const id = S.selected, b = S.banks.get(id); if (!id || !b) return;
@@ -452,10 +477,10 @@ export function wire() {
   $("help-close").onclick = closeHelp;
   document.addEventListener("keydown", onKey);
   $("bank-select").onchange = () => select($("bank-select").value);
-  $("scenario").onchange = () => { $("n-banks").value = ""; $("steps").value = ""; showScenarioSize(); };
+  $("scenario").onchange = () => { $("n-banks").value = ""; $("steps").value = ""; $("seed").value = ""; showScenarioSize(); };
   $("pg-add").onclick = () => playgroundRow();
   $("pg-clear").onclick = () => { $("pg-table").querySelector("tbody").replaceChildren(); countPlayground(); };
-  $("feed-bank").oninput = $("feed-type").onchange = () => { S.feedDirty = true; if (!feedFilter()) { $("feed").replaceChildren(); } };
+  $("feed-bank").oninput = $("feed-type").onchange = () => { S.feedDirty = true; };
   $("market-close").onclick = () => { S.market = null; $("market-dash").hidden = true; marketsPanel(); };
   $("compare-close").onclick = closeCompare;
   wireNetwork();

@@ -41,7 +41,8 @@ export function centralBankInit(d) {
   const cfg = d.config.resolved && d.config.resolved.central_bank;
   const on = !!(cfg && cfg.agent);
   const learned = d.config.run && d.config.run.central_bank ? d.config.run.central_bank.policy : null;
-  S.cb = { on, who: learned || (cfg ? cfg.rule : null), ccyb: 0, haircuts: 1, series: [], decisions: [], last: null, seq: -1 };
+  const rule = cfg ? cfg.rule || (S.vocab && S.vocab.central_bank_default_rule) : null;  // left out at its default
+  S.cb = { on, who: learned || rule, ccyb: 0, haircuts: 1, series: [], decisions: [], last: null, seq: -1 };
   const panel = $("cb-panel"); if (!panel) return;
   panel.hidden = !on;
   // the resolved config leaves out settings at their default (every: 1, a decision each step)

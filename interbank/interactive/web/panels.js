@@ -275,6 +275,8 @@ export function textOf(item) {
 export function feed(text, cls, banks = null, keep = true) {
   if (S.quiet) return;
   if (keep) remember_(+text.split(" ")[0] || 0, cls === "cascade" ? "default" : cls, banks || [], text.replace(/^\d+ · /, ""));
+  S.feedLines.push([text, cls]);  // what the unfiltered feed shows, kept while a filter hides it
+  if (S.feedLines.length > FEED_ROWS) S.feedLines.shift();
   if (feedFilter()) return;
   pendingFeed.push([text, cls]);
   if (pendingFeed.length > FEED_ROWS) pendingFeed.shift();
@@ -300,7 +302,15 @@ export function renderFilteredFeed() {
   S.feedDirty = false;
   const bank = $("feed-bank").value.trim(), type = $("feed-type").value, ol = $("feed");
   ol.replaceChildren();
-  if (!feedFilter()) { ol.appendChild(Object.assign(document.createElement("li"), { textContent: "(new activity appears here)", className: "hint" })); return; }
+  if (!feedFilter()) {  // the filter cleared: the unfiltered feed again, as it stands
+    pendingFeed.length = 0;
+    for (let k = S.feedLines.length - 1; k >= 0; k--) {
+      const [text, cls] = S.feedLines[k];
+      ol.appendChild(Object.assign(document.createElement("li"), { textContent: text, className: cls }));
+    }
+    if (!S.feedLines.length) ol.appendChild(Object.assign(document.createElement("li"), { textContent: "(new activity appears here)", className: "hint" }));
+    return;
+  }
   const frag = document.createDocumentFragment();
   let shown = 0;
   for (let k = S.recent.length - 1; k >= 0 && shown < 200; k--) {

@@ -36,7 +36,7 @@ export function viewFields() {
     init: null, names: [], index: new Map(), nodes: [], spacing: 1, grid: null, banks: new Map(),
     // histories and totals
     equityHistory: new Map(), stepTotals: [], marketHistory: new Map(), marketFlows: new Map(),
-    totals: null, lastTotals: null, unmetTotal: 0, cbDraws: undefined, markets: [], logItems: [], recent: [],
+    totals: null, lastTotals: null, unmetTotal: 0, cbDraws: undefined, markets: [], logItems: [], recent: [], feedLines: [],
     step: null, feedDirty: false, marketDirty: false, policyRate: null, minCapital: null,
     exposures: null, exposureHistory: [], exposureStep: -1, exposureWanted: -1, exposureBusy: false,
     // what the user looks at

@@ -106,10 +106,11 @@ export function backToLive() {
 // a new session forked at the step shown (or the paused / finished session's last step)
 export async function branchHere() {
   const step = S.timeline ? S.timeline.step : liveStep(), parent = S.session;
-  $("timeline-branch").disabled = true;
+  $("timeline-branch").disabled = true;  // one request at a time; the next tick enables it again
   let res;
   try { res = await api("/api/interactive/control", { session_id: parent, command: "branch", step }); }
   catch (e) { error(`Branch from step ${step} refused: ${e.message}`); return; }
+  finally { shown = null; }
   if (S.session !== parent) return;
   openCompare(res.session_id, res.step);
   feed(`${step} · branched: ${res.session_id} starts paused at step ${res.step} (shown beside this view)`, "control");
