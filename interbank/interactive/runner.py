@@ -428,6 +428,8 @@ def _number(value: Any, message: str) -> float:
 
 
 def _amount(value: Any) -> float:
+    if value is None:
+        raise CommandError(422, "amount is missing: give a positive finite number")
     amount = _number(value, "amount must be a positive finite number")
     if not math.isfinite(amount) or amount <= 0:
         raise CommandError(422, f"amount must be a positive finite number, got {value!r}")

@@ -300,6 +300,11 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                 base: Any = load_env_config(configs / f"{req.scenario}.yaml")
             else:  # a checkpoint plays its training run's env, as replay does; else the built-in default
                 base = checkpoint_env(req.checkpoint) or EnvConfig()
+            # the server's own bounds first: they are what this server allows, whatever a config would
+            if req.n_banks is not None and req.n_banks > limits.max_banks:
+                raise CommandError(422, f"{req.n_banks} banks is more than this server allows ({limits.max_banks})")
+            if req.steps is not None and req.steps > limits.max_steps:
+                raise CommandError(422, f"steps = {req.steps} is more than this server allows ({limits.max_steps})")
             overrides: dict[str, Any] = {}
             if req.banks is not None:  # the scenario's other settings stay; its size is the banks given
                 overrides["banks"] = [b.model_dump() for b in req.banks]
@@ -446,7 +451,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         Banks are indices into the init event's ``banks``."""
         snap = store.get(session_id).runner.exposures(step, limit)
         if snap is None:
-            raise CommandError(404, f"no exposures kept for step {step} (only the last steps are kept)")
+            when = "the session's current step" if step is None else f"step {step}"
+            raise CommandError(404, f"no exposures kept for {when} (only the last steps are kept)")
         return snap
 
     @app.get("/api/interactive/step_end/{session_id}", summary="The step_end event of a past step of a session",

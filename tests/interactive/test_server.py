@@ -191,6 +191,15 @@ BAD_CONTROL = [
 ]
 
 
+def test_the_errors_say_what_is_wrong_in_the_servers_own_terms(server, paused_session):
+    r = control(server, session_id=paused_session, command="add_capital", bank="bank_1")
+    assert (r.status_code, r.json()["error"]) == (422, "amount is missing: give a positive finite number")
+    for body, said in (({"n_banks": 10**9}, "1000000000 banks is more than this server allows"),
+                       ({"steps": 10**9}, "steps = 1000000000 is more than this server allows")):
+        r = httpx.post(server + "/api/interactive/start", json={"speed": 0, **body}, timeout=HANG_S)
+        assert r.status_code == 422 and r.json()["error"].startswith(said), r.text
+
+
 @pytest.mark.parametrize("body, code", BAD_CONTROL)
 def test_bad_control_inputs_are_4xx_and_leave_the_session_intact(server, paused_session, body, code):
     sid = paused_session
