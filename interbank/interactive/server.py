@@ -149,7 +149,8 @@ class StartRequest(BaseModel):
     Types are strict: a number is a JSON number, a flag a JSON boolean (no "5", no "yes")."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    banks: list[BankSpec] | None = Field(default=None, description="banks as {capital, target_leverage, risk}")
+    banks: list[BankSpec] | None = Field(default=None, min_length=2,
+                                         description="banks as {capital, target_leverage, risk}: two at least, as n_banks")
     scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
     n_banks: int | None = Field(default=None, ge=2, description="generated banks (not with banks: they set the size)")
     policy: Literal[tuple(BASELINES)] | None = Field(  # type: ignore[valid-type]

@@ -299,6 +299,7 @@ def test_wrong_content_type_and_oversized_body(server, paused_session, kwargs, c
     [
         ({"banks": [{"capital": 10, "target_leverage": 5, "risk": 1.5}]}, 422),
         ({"banks": [{"capital": -1, "target_leverage": 5, "risk": 0.5}]}, 422),
+        ({"banks": [{"capital": 10, "target_leverage": 5, "risk": 0.5}]}, 422),  # one bank: no market (n_banks needs 2 too)
         ({"n_banks": 100000}, 422),
         ({"steps": 10**7}, 422),
         ({"speed": -1}, 422),
