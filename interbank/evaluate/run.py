@@ -41,14 +41,13 @@ from interbank.policies.central_bank_setup import learned_setup
 from interbank.policies.central_bank import CURRICULUM, two_policy_run
 
 BASELINE_NAMES = tuple(BASELINES)  # every registered baseline, in the registry's order
-CSV_COLUMNS = (
-    "policy", "episodes", "mean_return", "std_return", "mean_objective", "default_rate", "mean_cascade_size", "max_cascade_size",
-    "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean",
-    *(f"return_{p.lower()}" for p in PRIORITIES),
-    "welfare", "interbank_volume", "funding_unmet", "fire_sale_losses", "central_bank_usage",
-)
 # the CSV columns read from a policy's ``return_by_priority`` (column -> priority)
 PRIORITY_COLUMNS = {f"return_{p.lower()}": p.lower() for p in PRIORITIES}
+CSV_COLUMNS = (
+    "policy", "episodes", "mean_return", "std_return", "mean_objective", "default_rate", "mean_cascade_size", "max_cascade_size",
+    "systemic_loss", "final_capital_ratio", "debtrank_max", "debtrank_mean", *PRIORITY_COLUMNS,
+    "welfare", "interbank_volume", "funding_unmet", "fire_sale_losses", "central_bank_usage",
+)
 
 
 def default_out(checkpoint_folder: Path | None) -> Path:

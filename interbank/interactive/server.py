@@ -290,6 +290,13 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         except RunFolderError as err:
             raise CommandError(422, f"checkpoint {name!r}: {err}") from None
 
+    def within_limits(n_banks: int | None, steps: int | None) -> None:
+        """422 unless a size and a length (None: not given) are what this server allows."""
+        if n_banks is not None and n_banks > limits.max_banks:
+            raise CommandError(422, f"{n_banks} banks is more than this server allows ({limits.max_banks})")
+        if steps is not None and steps > limits.max_steps:
+            raise CommandError(422, f"steps = {steps} is more than this server allows ({limits.max_steps})")
+
     def env_config(req: StartRequest) -> EnvConfig:
         if req.banks is not None and req.n_banks is not None:
             raise CommandError(422, f"give banks or n_banks, not both: the banks given ({len(req.banks)}) set the size, "
@@ -301,11 +308,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                 base: Any = load_env_config(configs / f"{req.scenario}.yaml")
             else:  # a checkpoint plays its training run's env, as replay does; else the built-in default
                 base = checkpoint_env(req.checkpoint) or EnvConfig()
-            # the server's own bounds first: they are what this server allows, whatever a config would
-            if req.n_banks is not None and req.n_banks > limits.max_banks:
-                raise CommandError(422, f"{req.n_banks} banks is more than this server allows ({limits.max_banks})")
-            if req.steps is not None and req.steps > limits.max_steps:
-                raise CommandError(422, f"steps = {req.steps} is more than this server allows ({limits.max_steps})")
+            within_limits(req.n_banks, req.steps)  # the server's bounds before the config's own
             overrides: dict[str, Any] = {}
             if req.banks is not None:  # the scenario's other settings stay; its size is the banks given
                 overrides["banks"] = [b.model_dump() for b in req.banks]
@@ -316,10 +319,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             cfg = resolve_env_config(base, **overrides)
         except ConfigError as err:
             raise CommandError(422, str(err).removeprefix("config: ")) from None
-        if cfg.n_banks > limits.max_banks:
-            raise CommandError(422, f"{cfg.n_banks} banks is more than this server allows ({limits.max_banks})")
-        if cfg.max_steps > limits.max_steps:
-            raise CommandError(422, f"steps = {cfg.max_steps} is more than this server allows ({limits.max_steps})")
+        within_limits(cfg.n_banks, cfg.max_steps)  # a scenario's, a checkpoint's or the banks given
         return cfg
 
     def check_speed(speed: float) -> None:
