@@ -55,6 +55,16 @@ FEATURES: tuple[tuple[str, str], ...] = BASE_FEATURES + PRIORITY_FEATURES
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURES)
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 N_BASE = len(BASE_FEATURES)
+
+
+def feature_range(name: str) -> tuple[float, float]:
+    """(low, high) of a base feature, from the table above: what a rule's threshold on it can
+    meaningfully be (``register_policy``'s ``bounds``)."""
+    for feature, _, low, high in _BASE:
+        if feature == name:
+            return float(low), float(high)
+    raise KeyError(f"no base feature {name!r}")
+
 BASE_INDEX: dict[str, int] = {name: i for i, (name, _) in enumerate(BASE_FEATURES)}
 """Column of each base feature in ``base_features``' output (the same as in ``FEATURE_INDEX``)."""
 N_FEATURES = len(FEATURES)

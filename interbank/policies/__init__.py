@@ -41,15 +41,18 @@ def policy_parameters(name: str) -> dict[str, float]:
 
 
 def policy_catalogue() -> list[dict[str, Any]]:
-    """Every baseline: name, parameters (name -> default), whether it is a rule, and one line saying what it does."""
-    return [{"name": name, "params": policy_parameters(name), "rule": name in RULES,
+    """Every baseline: name, parameters (name -> default), their bounds (name -> [low, high],
+    null where unbounded; parameters not named take any finite number), whether it is a rule, and
+    one line saying what it does."""
+    return [{"name": name, "params": policy_parameters(name),
+             "bounds": {k: list(v) for k, v in POLICIES[name].bounds.items()}, "rule": name in RULES,
              "description": (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ").replace("``", "")}
             for name, cls in BASELINES.items()]
 
 
 def check_policy_params(name: str, params: dict[str, Any]) -> dict[str, float]:
-    """``params`` for baseline ``name``, checked: known names, finite numbers. Raises ValueError
-    with one line naming the parameter and the choices."""
+    """``params`` for baseline ``name``, checked: known names, finite numbers within the
+    parameter's bounds. Raises ValueError with one line naming the parameter and the choices."""
     known = policy_parameters(name)
     out: dict[str, float] = {}
     for key, value in params.items():
@@ -58,15 +61,19 @@ def check_policy_params(name: str, params: dict[str, Any]) -> dict[str, float]:
             raise ValueError(f"policy {name} has no parameter {key!r}; it {takes}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"policy {name}: {key} must be a finite number, got {value!r}")
+        if (why := POLICIES[name].out_of_bounds(key, float(value))) is not None:
+            raise ValueError(f"policy {name}: {key} must be {why}, got {value:g}")
         out[key] = float(value)
     return out
 
 
 def make_policy(name: str, seed: int | None = None, **params: float) -> Policy:
-    """A baseline policy by name; unknown names raise ValueError listing the choices."""
+    """A baseline policy by name; unknown names raise ValueError listing the choices, and
+    parameters are checked as ``check_policy_params`` checks them."""
     if name not in BASELINES:
         raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(BASELINES)}")
     entry = POLICIES[name]
+    params = check_policy_params(name, params)
     return entry.cls(seed, **params) if entry.takes_seed() else entry.cls(**params)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from interbank.envs.observation import FEATURE_INDEX
+from interbank.envs.observation import FEATURE_INDEX, feature_range
 from interbank.policies.registry import register_policy
 from interbank.sim.actions import BORROW, DIVEST, HOLD, INVEST, LEND
 
@@ -49,7 +49,10 @@ class HoldPolicy:
         return np.full(observations.shape[0], HOLD, dtype=np.int64)
 
 
-@register_policy("heuristic", grid={"low_cash": (0.05, 0.1, 0.15), "lend_cash": (0.1, 0.2, 0.3)})
+@register_policy("heuristic", grid={"low_cash": (0.05, 0.1, 0.15), "lend_cash": (0.1, 0.2, 0.3)},
+                 bounds={"low_cash": feature_range("cash_ratio"), "invest_cash": feature_range("cash_ratio"),
+                         "lend_cash": feature_range("cash_ratio"), "risk_appetite": feature_range("risk"),
+                         "stop_loss": (0.0, None)})
 class HeuristicPolicy:
     """The seed's old static logic, as an explicit rule set (first rule that applies wins):
 
@@ -125,7 +128,7 @@ class HoardPolicy:
         return np.select([mask[:, DIVEST], mask[:, BORROW]], [DIVEST, BORROW], default=HOLD).astype(np.int64)
 
 
-@register_policy("lend_surplus", grid={"c": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0)})
+@register_policy("lend_surplus", grid={"c": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0)}, bounds={"c": (0.0, None)})
 class LendSurplusPolicy:
     """Lend the surplus: LEND when cash exceeds ``c`` times the reserve requirement, call loans
     back (BORROW) when it is below, else HOLD."""
@@ -145,7 +148,7 @@ class LendSurplusPolicy:
         ).astype(np.int64)
 
 
-@register_policy("invest_momentum", grid={"threshold": (0.0, 0.01, 0.02, 0.05)})
+@register_policy("invest_momentum", grid={"threshold": (0.0, 0.01, 0.02, 0.05)}, bounds={"threshold": (0.0, None)})
 class InvestMomentumPolicy:
     """Follow the markets: INVEST when the bank's best market rose more than ``threshold``
     (5-step momentum), DIVEST when its worst market fell more than ``threshold``, otherwise
@@ -170,7 +173,7 @@ class InvestMomentumPolicy:
         ])
 
 
-@register_policy("buy_below_path", grid={"gap": (0.0, 0.02, 0.05)})
+@register_policy("buy_below_path", grid={"gap": (0.0, 0.02, 0.05)}, bounds={"gap": (0.0, None), "steps": (1.0, None)})
 class BuyBelowPathPolicy:
     """Time the markets (the env v2 exploit): INVEST when prices stand more than ``gap`` below the
     path ``exp(drift x step) - 1`` a bank can compute from ``time_left`` and the scenario's drift,
@@ -198,7 +201,7 @@ class BuyBelowPathPolicy:
         ])
 
 
-@register_policy("carry", grid={"spread": (0.05, 0.1, 0.2)})
+@register_policy("carry", grid={"spread": (0.05, 0.1, 0.2)}, bounds={"spread": feature_range("funding_spread")})
 class CarryPolicy:
     """Carry trade: INVEST while funding is cheap (the bank's own ``funding_spread``, its interbank
     rate over the deposit facility x 10, below ``spread``) and the markets have not fallen over the

@@ -26,6 +26,7 @@ def test_a_refused_replacing_start_leaves_the_running_session_running(server):
     wait_for(lambda: status(server, sid)["step"] >= 1)
     for bad, says in [({"speed": 5000}, "speed = 5000"), ({"steps": 0}, "steps"), ({"seed": -1}, "seed"),
                       ({"policy": "lend_surplus", "params": {"k": 1}}, "no parameter 'k'"),
+                      ({"policy": "lend_surplus", "params": {"c": -3}}, "c must be at least 0, got -3"),
                       ({"scenario": "nope"}, "unknown scenario")]:
         r = _post(server, "/api/interactive/start", {"n_banks": 10, "replace": sid, **bad})
         assert r.status_code in (404, 422) and says in r.json()["error"], r.text

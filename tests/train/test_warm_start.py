@@ -85,7 +85,7 @@ def test_an_untrained_policy_does_not_pass_for_the_rule(tmp_path: Path):
 @pytest.mark.parametrize("section, message", [
     ({"policy": "lend_everything"}, "unknown rule 'lend_everything'; choose one of"),
     ({"policy": "random"}, "unknown rule 'random'"),
-    ({"policy": "lend_surplus", "params": {"k": 2}}, "lend_surplus does not take parameters ['k']"),
+    ({"policy": "lend_surplus", "params": {"k": 2}}, "policy lend_surplus has no parameter 'k'; it takes c"),
     ({"policy": "lend_surplus", "smoothing": 1.5}, "train.warm_start.smoothing"),
 ])
 def test_bad_warm_start_section_is_one_line_and_writes_nothing(tmp_path, capsys, section, message):

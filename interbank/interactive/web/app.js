@@ -53,7 +53,11 @@ export function showPolicyParams(values = {}) {
   for (const [key, def] of Object.entries(p.params)) {
     const label = document.createElement("label"), inp = document.createElement("input");
     label.textContent = key + " "; inp.type = "number"; inp.step = "any"; inp.placeholder = String(def);
-    inp.dataset.param = key; inp.title = `${name}'s ${key} (default ${def})`;
+    const [low, high] = (p.bounds || {})[key] || [null, null];  // the server refuses values outside them
+    if (low !== null) inp.min = low;
+    if (high !== null) inp.max = high;
+    const range = low !== null || high !== null ? `, ${low ?? "-∞"} to ${high ?? "∞"}` : "";
+    inp.dataset.param = key; inp.title = `${name}'s ${key} (default ${def}${range})`;
     if (values[key] !== undefined && values[key] !== def) inp.value = values[key];
     label.appendChild(inp); box.appendChild(label);
   }

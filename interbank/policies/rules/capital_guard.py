@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from interbank.envs.observation import FEATURE_INDEX
+from interbank.envs.observation import FEATURE_INDEX, feature_range
 from interbank.policies.registry import register_policy
 from interbank.sim.actions import DIVEST, HOLD, LEND
 
 
-@register_policy("capital_guard", grid={"floor": (0.25, 0.5, 1.0)})
+@register_policy("capital_guard", grid={"floor": (0.25, 0.5, 1.0)}, bounds={"floor": feature_range("capital_buffer")})
 class CapitalGuardPolicy:
     """Guard capital: DIVEST while the capital ratio is less than ``floor`` above the regulatory
     minimum (``capital_buffer`` < ``floor``; 0.5: 50% above it), otherwise LEND while cash exceeds
