@@ -531,20 +531,35 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             return Response(status_code=204)  # finished and caught up: browsers stop reconnecting
         return sse(session, after)
 
+    def usable_checkpoints() -> tuple[list[str], list[str]]:
+        """(the names start accepts as ``checkpoint``, the two-policy runs among them): each loaded
+        as start loads it (the policy verified and compatible, its run's env readable, a learned
+        central bank's policy too), so that nothing is listed that start refuses."""
+        from interbank.policies.central_bank import load_central_bank_policy
+        from interbank.run_folder import RunFolderError
+
+        names, both = [], []
+        if checkpoints is None or not checkpoints.is_dir():
+            return names, both
+        for p in sorted(checkpoints.iterdir()):
+            if not NAME.match(p.name):
+                continue
+            try:
+                pair = two_policy_run(p)
+                load_checkpoint(p)
+                checkpoint_env(p.name)
+                if pair:
+                    load_central_bank_policy(pair[1])
+            except (CheckpointError, CommandError, RunFolderError):
+                continue
+            names.append(p.name)
+            if pair:
+                both.append(p.name)
+        return names, both
+
     @app.get("/api/checkpoints", summary="Checkpoint names usable in start", responses=_responses())
     async def list_checkpoints():
-        names, both = [], []
-        if checkpoints is not None and checkpoints.is_dir():
-            for p in sorted(checkpoints.iterdir()):
-                try:
-                    if NAME.match(p.name):
-                        pair = two_policy_run(p)
-                        resolve_checkpoint(pair[0] if pair else p)
-                        names.append(p.name)
-                        if pair:
-                            both.append(p.name)
-                except CheckpointError:
-                    continue
+        names, both = await asyncio.to_thread(usable_checkpoints)  # (files read: off the event loop)
         # central_bank: the two-policy runs among them (banks + a learned central bank)
         return {"checkpoints": names, "central_bank": both, "policies": list(BASELINES)}
 
