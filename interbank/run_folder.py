@@ -50,8 +50,18 @@ CONFIG = "config.yaml"
 COMMAND = "command.txt"
 VERSIONS = "versions.json"
 CHECKPOINTS = "checkpoints"
-ACTIVATIONS = ("tanh", "relu")
+TORCH_ACTIVATIONS: dict[str, str] = {"tanh": "Tanh", "relu": "ReLU"}
+"""Each activation a checkpoint may name -> the ``torch.nn`` module a trainer builds for it (the
+numpy actor's function for it: ``interbank.policies.actor.NUMPY_ACTIVATIONS``)."""
+ACTIVATIONS = tuple(TORCH_ACTIVATIONS)
 MAX_HIDDEN = 65_536
+
+
+def torch_activation(name: str) -> type:
+    """The ``torch.nn`` module class of activation ``name`` (one of ``ACTIVATIONS``; KeyError otherwise)."""
+    import torch
+
+    return getattr(torch.nn, TORCH_ACTIVATIONS[name])
 
 
 class RunFolderError(ValueError):

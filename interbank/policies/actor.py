@@ -7,7 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from interbank.run_folder import CheckpointError
+from interbank.run_folder import ACTIVATIONS, CheckpointError
+
+NUMPY_ACTIVATIONS: dict[str, Any] = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
+"""Each activation a checkpoint may name -> its numpy function (the same as the trainer's
+``torch.nn`` module, ``run_folder.TORCH_ACTIVATIONS``)."""
+assert tuple(NUMPY_ACTIVATIONS) == ACTIVATIONS, "every activation a checkpoint may name needs its numpy function"
 
 
 class ActorMLP:
@@ -20,7 +25,7 @@ class ActorMLP:
         self.name = name
         self.meta = meta
         arch = meta["architecture"]
-        self.activation = np.tanh if arch["activation"] == "tanh" else (lambda x: np.maximum(x, 0.0))
+        self.activation = NUMPY_ACTIVATIONS[arch["activation"]]  # (``verify_checkpoint`` admits only these names)
         self.layers: list[tuple[np.ndarray, np.ndarray]] = []
         size = n_in
         for k, width in enumerate(arch["hidden"]):

@@ -38,7 +38,7 @@ import numpy as np
 from interbank.config import EnvConfig
 from interbank.policies.base import Policy
 from interbank.policies.checkpoint import MLPPolicy, load_weights
-from interbank.run_folder import CheckpointError, read_run_config, verify_checkpoint
+from interbank.run_folder import CheckpointError, read_run_config, torch_activation, verify_checkpoint
 from interbank.train.config import TrainSettings, parse_train_config
 
 DEFAULT_TIMESTEPS = 64_000
@@ -116,7 +116,6 @@ def train_best_response(
     start the learner), None for a rule (cloned). ``settings``: PPO hyper-parameters (default:
     the checkpoint's run, else ``TrainSettings()``). Env copy k is seeded ``seed + k``: pass
     training seeds, apart from the evaluation's. ``progress(decisions)`` after each rollout."""
-    import torch
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -150,7 +149,7 @@ def train_best_response(
         n_steps=t.n_steps, batch_size=hyper["batch_size"], n_epochs=t.n_epochs, gamma=t.gamma, gae_lambda=t.gae_lambda,
         clip_range=t.clip_range, ent_coef=t.ent_coef, vf_coef=t.vf_coef, max_grad_norm=t.max_grad_norm,
         policy_kwargs={"net_arch": {"pi": list(arch["hidden"]), "vf": list(arch["hidden"])},
-                       "activation_fn": torch.nn.Tanh if arch["activation"] == "tanh" else torch.nn.ReLU},
+                       "activation_fn": torch_activation(arch["activation"])},
         seed=seed, device="cpu", verbose=0,
     )
     # the warm start: the learner starts as the profile

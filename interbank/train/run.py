@@ -29,6 +29,7 @@ from interbank.run_folder import (
     open_run_folder,
     policy_metadata,
     read_run_config,
+    torch_activation,
     verify_checkpoint,
     write_checkpoint,
     write_run_files,
@@ -271,7 +272,6 @@ def snapshot_metadata(cfg: TrainConfig, step: int) -> dict[str, Any]:
 def save_checkpoint(model, run_dir: Path, cfg: TrainConfig, step: int) -> Path:
     """Hand the run folder the policy's tensors, its metadata and the trainer state for ``step``."""
     weights = {k: v.detach().cpu().numpy() for k, v in model.policy.state_dict().items()}
-    t = cfg.train
     meta = snapshot_metadata(cfg, step)
     trainer_meta, tensors = trainer_state(model)
     return write_checkpoint(run_dir, step, weights, meta, tensors, trainer_meta)
@@ -325,7 +325,6 @@ class LinearDecay:
 
 
 def build_model(cfg: TrainConfig, vec, run_dir: Path):
-    import torch
     from sb3_contrib import MaskablePPO
 
     from interbank.train.buffer import PaddingAwareRolloutBuffer
@@ -344,7 +343,7 @@ def build_model(cfg: TrainConfig, vec, run_dir: Path):
         rollout_buffer_class=PaddingAwareRolloutBuffer,
         policy_kwargs={
             "net_arch": {"pi": list(t.net_arch), "vf": list(t.net_arch)},
-            "activation_fn": torch.nn.Tanh if t.activation == "tanh" else torch.nn.ReLU,
+            "activation_fn": torch_activation(t.activation),
         },
         tensorboard_log=str(run_dir / "tb"), seed=t.seed, device=t.device, verbose=0,
     )

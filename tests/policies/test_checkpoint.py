@@ -88,3 +88,31 @@ def test_crafted_pickle_is_refused_and_never_executed(tmp_path, capsys):
         main(["evaluate", str(folder), "--episodes", "1", "--no-progress"])
     assert "not a valid safetensors file" in capsys.readouterr().err
     assert not marker.exists()
+
+
+def test_every_activation_a_checkpoint_may_name_is_the_same_function_in_numpy_and_in_torch():
+    """The actor runs a checkpoint in numpy with the function the trainer built in torch: one
+    table of names (``run_folder.TORCH_ACTIVATIONS``), each with its numpy function, none falling
+    back to another."""
+    import torch
+
+    from interbank.policies.actor import NUMPY_ACTIVATIONS
+    from interbank.run_folder import ACTIVATIONS, TORCH_ACTIVATIONS, torch_activation
+
+    assert ACTIVATIONS == tuple(TORCH_ACTIVATIONS) == tuple(NUMPY_ACTIVATIONS)
+    x = np.linspace(-3.0, 3.0, 13)
+    for name in ACTIVATIONS:
+        expected = torch_activation(name)()(torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(NUMPY_ACTIVATIONS[name](x), expected, rtol=1e-12, atol=1e-15)
+    assert torch_activation("relu") is torch.nn.ReLU and torch_activation("tanh") is torch.nn.Tanh
+
+
+def test_a_relu_checkpoint_runs_with_relu(tmp_path):
+    folder = _write(tmp_path / "relu")
+    meta = json.loads((folder / "policy.json").read_text())
+    meta["architecture"]["activation"] = "relu"
+    (folder / "policy.json").write_text(json.dumps(meta))
+    policy = load_policy(folder)
+    obs = np.random.default_rng(1).standard_normal((4, N_FEATURES))
+    (w, b), (hw, hb) = policy.layers[0], policy.head
+    np.testing.assert_allclose(policy.logits(obs), np.maximum(obs @ w.T + b, 0.0) @ hw.T + hb)
