@@ -55,7 +55,8 @@ class Interventions:
         s = self.env.system
         s.add_capital(idx, amount)
         self.env._refresh_observations()
-        data = {"bank": agent, "amount": amount, "cash": float(s.cash[idx]), "equity": float(self.env._equity[idx])}
+        data = {"bank": agent, "amount": amount, "cash": float(s.cash[idx]), "equity": float(self.env._equity[idx]),
+                "snapshot": s.snapshots(np.array([idx]))[0]}
         self.env.emit("capital_added", data)
         return data
 
@@ -105,7 +106,7 @@ class Interventions:
             idx = self._live_index(str(bank))
             s.inject_liquidity(idx, value)
             data = {"operation": operation, "bank": bank, "amount": value, "rate": s.lending_rate, "value": None,
-                    "source": "user"}
+                    "source": "user", "snapshot": s.snapshots(np.array([idx]))[0]}
         else:
             if not (0.0 <= value <= 1.0):
                 raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")

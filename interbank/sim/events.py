@@ -113,7 +113,8 @@ class CentralBankData(TypedDict):
     the countercyclical buffer, a ratio) and ``set_haircuts`` (``value``: the haircuts' scale,
     1.5 tight, 1 normal, 0.5 wide), with its move as ``decision`` and what it saw as
     ``observation`` (its features by name); ``overridden``: a person's command stood for this
-    step, so the agent held."""
+    step, so the agent held; ``snapshot``: for a user's ``inject``, the bank's sheet after it
+    (as ``step_end`` shows it: a paused session's viewers see its new ratios at once)."""
 
     operation: Literal[FACILITY_OPERATIONS + INTERVENTIONS + AGENT_OPERATIONS]  # type: ignore[valid-type]
     bank: str | None
@@ -124,6 +125,7 @@ class CentralBankData(TypedDict):
     decision: NotRequired[Literal[CENTRAL_BANK_DECISIONS]]  # type: ignore[valid-type]
     observation: NotRequired[dict[str, float | None]]
     overridden: NotRequired[bool]
+    snapshot: NotRequired["BankSnapshot"]  # ``inject`` by a user: the bank's sheet after it
 
 
 class BankSnapshot(TypedDict):
@@ -183,6 +185,7 @@ class CapitalAddedData(TypedDict):
     amount: float
     cash: float
     equity: float
+    snapshot: NotRequired[BankSnapshot]  # the bank's sheet after it (its ratios with it: a paused page shows them)
 
 
 @dataclass(frozen=True)

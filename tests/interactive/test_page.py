@@ -52,16 +52,23 @@ def test_start_pause_modify_resume_stop_in_the_browser(server, tmp_path):
         # add capital to bank_4 and see its equity change
         page.select_option("#bank-select", "bank_4")
         before = float(_text(page, "#bank-equity").replace(",", "").replace("$", ""))
+        ratio = float(_text(page, "#bank-cr").rstrip("%"))
         page.fill("#amount", "1000")
         page.click("#add-capital")
         page.wait_for_function(f"parseFloat(document.getElementById('bank-equity').textContent.replace(/[$,]/g, '')) > {before + 999}")
+        # its capital ratio too (the event carries the bank's sheet after it: no figure left stale while paused)
+        assert float(_text(page, "#bank-cr").rstrip("%")) > ratio
         assert _text(page, "#step") == step  # paused: nothing moved while the command went round trip
+        system_cb = float(_text(page, "#sys-cb").replace(",", "").replace("$", ""))
+        lcr = _text(page, "#bank-lcr")
         # central bank: lend it 500 of emergency liquidity, move the policy rate, try a bad capital requirement
         cb_before = float(_text(page, "#bank-cb").replace(",", "").replace("$", ""))
         page.fill("#cb-amount", "500")
         page.click("#cb-inject")
         page.wait_for_function("document.getElementById('feed').textContent.includes('central bank: bank_4 +$500.00 liquidity')")
         page.wait_for_function(f"parseFloat(document.getElementById('bank-cb').textContent.replace(/[$,]/g, '')) > {cb_before + 499}")
+        assert float(_text(page, "#sys-cb").replace(",", "").replace("$", "")) > system_cb + 499  # the system's total
+        assert _text(page, "#bank-lcr") != lcr  # and the bank's liquidity coverage, with its new cash and loan
         page.fill("#cb-rate", "3.5")
         page.click("#cb-set-rate")
         page.wait_for_function("document.getElementById('cb-rate-now').textContent === '3.50%'")

@@ -125,7 +125,8 @@ export const EVENT_HANDLERS = {
   stopped: (e) => { setState("stopped"); feed(`${e.step} · stopped`, "control"); },
   capital_added: (e) => {
     const d = e.data, b = S.banks.get(d.bank);
-    if (b) { b.cash = d.cash; b.equity = d.equity; b.leverage = leverageOf(b); }
+    if (b && d.snapshot) Object.assign(b, d.snapshot);  // its ratios too (the server's arithmetic, not the page's)
+    else if (b) { b.cash = d.cash; b.equity = d.equity; b.leverage = leverageOf(b); }  // a stream from before snapshots
     header({ capital: (S.totals ? S.totals.capital : 0) + d.amount });
     feed(`${e.step} · ${d.bank} +${money(d.amount)} capital`, "control", [d.bank]);
     afterControl();
@@ -161,7 +162,7 @@ export function fillTemplate(template, data) {
   return template.replace(/\{(\w+)\}/g, (_, key) => (key in data ? String(data[key]) : ""));
 }
 
-export function afterControl() { refreshBankSelect(); refreshBankPanel(); S.dirty = true; }
+export function afterControl() { refreshBankSelect(); refreshBankPanel(); systemPanel(); S.dirty = true; }
 
 export function leverageOf(b) {
   const inv = b.investments ? Object.values(b.investments).reduce((a, x) => a + x, 0) : 0;
@@ -286,7 +287,9 @@ export function onCascade(e, now) {
 export const CENTRAL_BANK_HANDLERS = {
   inject: (e, d) => {
     const b = S.banks.get(d.bank);
-    if (b) { b.cash = (b.cash || 0) + d.amount; b.central_bank_loans = (b.central_bank_loans || 0) + d.amount; b.leverage = leverageOf(b); }
+    if (b && d.snapshot) Object.assign(b, d.snapshot);  // a user's, between steps: the bank's sheet after it
+    else if (b) { b.cash = (b.cash || 0) + d.amount; b.central_bank_loans = (b.central_bank_loans || 0) + d.amount; b.leverage = leverageOf(b); }
+    if (d.source === "user" && S.lastTotals) S.lastTotals.central_bank_loans = (S.lastTotals.central_bank_loans || 0) + d.amount;
     feed(`${e.step} · central bank: ${d.bank} +${money(d.amount)} liquidity at ${pct(d.rate)}`, "control", [d.bank]);
     afterControl();
   },
