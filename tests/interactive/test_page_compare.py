@@ -35,3 +35,22 @@ def test_the_comparison_counts_interventions_made_while_paused_and_its_defaults_
     httpx.post(console + "/api/interactive/control", json={"session_id": sid, "command": "stop"}, timeout=HANG_S)
     httpx.post(console + "/api/interactive/control", json={"session_id": child, "command": "stop"}, timeout=HANG_S)
     assert page.errors == []
+
+
+def test_a_branch_attached_shows_the_session_it_came_from_as_its_parent(console, page):
+    _open(page, console)
+    sid = _start(page, banks="10", steps="400", speed="20")
+    page.wait_for_function("+document.getElementById('step').textContent >= 2")
+    _pause(page)
+    page.click("#branch")
+    page.wait_for_function("window.__ib.compare && window.__ib.compare.totals.length > 0")
+    child = page.evaluate("window.__ib.compare.other")
+    expect(page.locator(f"#compare-table tr[data-session='{child}'] td").nth(0)).to_have_text("branch")
+    page.locator(f"#sessions tr[data-session='{child}'] button.attach").click()
+    page.wait_for_function(f"window.__ib.session === '{child}' && window.__ib.compare && window.__ib.compare.other === '{sid}'")
+    # the other row is the session this one was forked from: its parent, not a "branch"
+    expect(page.locator(f"#compare-table tr[data-session='{sid}'] td").nth(0)).to_have_text("parent")
+    expect(page.locator(f"#compare-table tr[data-session='{child}'] td").nth(0)).to_have_text("this view")
+    for s in (sid, child):
+        httpx.post(console + "/api/interactive/control", json={"session_id": s, "command": "stop"}, timeout=HANG_S)
+    assert page.errors == []

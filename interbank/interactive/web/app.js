@@ -252,7 +252,7 @@ export async function refreshSessions() {
     const cells = [s.session_id + (s.parent ? ` (branch of ${s.parent} at step ${s.fork_step})` : ""), s.state, `${s.step}/${s.max_steps}`, plural(s.n_banks, "bank")];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     const td = document.createElement("td");
-    if (s.session_id !== S.session) td.appendChild(button("Attach", "attach", () => { closeCompare(); attach(s.session_id, s.state); if (s.parent) openCompare(s.parent, s.fork_step); refreshSessions(); }));
+    if (s.session_id !== S.session) td.appendChild(button("Attach", "attach", () => { closeCompare(); attach(s.session_id, s.state); if (s.parent) openCompare(s.parent, s.fork_step, "parent"); refreshSessions(); }));
     if (S.live.has(s.state)) td.appendChild(button("Stop", "stop-session", async () => {
       try { await api("/api/interactive/control", { session_id: s.session_id, command: "stop" }); } catch (e) { error(e.message); }
       refreshSessions();
@@ -286,7 +286,7 @@ export function save() {
     logItems: S.logItems.slice(-300), recent: S.recent.slice(-1000).map(r => ({ ...r, text: textOf(r) })),
     feed: S.feedLines.slice(),  // oldest first
     selected: S.selected, equity: S.selected ? S.equityHistory.get(S.selected) || [] : [], market: S.market, view: S.view,
-    compare: S.compare ? { other: S.compare.other, fork: S.compare.fork } : null,
+    compare: S.compare ? { other: S.compare.other, fork: S.compare.fork, role: S.compare.role } : null,
     cb: centralBankSaved(),
   };
   try { sessionStorage.setItem(SAVE_KEY, JSON.stringify(view)); } catch (e) { /* storage off or full: a reload replays */ }
@@ -328,7 +328,7 @@ export function restore(v) {
   if (v.view) S.view = v.view;
   centralBankRestore(v.cb);
   if (v.totals) header(v.totals);
-  if (v.compare && !S.compare) openCompare(v.compare.other, v.compare.fork);
+  if (v.compare && !S.compare) openCompare(v.compare.other, v.compare.fork, v.compare.role || "branch");
   if (v.market && S.marketHistory.has(v.market)) openMarket(v.market);
   refreshBankSelect(); refreshBankPanel(); systemPanel();
 }

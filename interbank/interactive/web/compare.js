@@ -6,9 +6,10 @@ import { chart, feed } from "./panels.js";
 import { api, control, refreshSessions } from "./app.js";
 
 // ------------------------------------------------------------------ what-if branches side by side
-export function openCompare(other, forkStep) {
+// ``role``: what the other session is to this view, "branch" (forked from it) or "parent" (it was forked from)
+export function openCompare(other, forkStep, role = "branch") {
   closeCompare();
-  const cmp = { other, fork: forkStep, totals: [], state: "?", step: 0, source: null, lastSeq: -1, now: null, failed: new Set() };
+  const cmp = { other, fork: forkStep, role, totals: [], state: "?", step: 0, source: null, lastSeq: -1, now: null, failed: new Set() };
   S.compare = cmp;
   $("compare").hidden = false;
   const es = new EventSource(`/api/interactive/stream/${other}`);
@@ -48,11 +49,11 @@ export function drawCompare() {
   c.dirty = false;
   const mine = [{ step: 0, active: S.init ? S.init.banks.length : 0, defaults: 0, capital: S.init ? S.init.banks.reduce((a, b) => a + b.capital, 0) : 0 }, ...S.stepTotals];
   const last = (xs) => xs[xs.length - 1] || {};
-  const rows = [["this view", S.session, S.state, mine], ["branch", c.other, c.state, c.totals]];
+  const rows = [["this view", S.session, S.state, mine], [c.role, c.other, c.state, c.totals]];
   const body = $("compare-table").querySelector("tbody"); body.replaceChildren();
   for (const [label, id, state, tot] of rows) {
     // this view: the header's figures (they count interventions made since the last step); the branch: its own
-    const l = label === "this view" && S.totals && !S.timeline ? { ...last(tot), ...S.totals } : label === "branch" && c.now ? { ...last(tot), ...c.now } : last(tot), tr = document.createElement("tr"); tr.dataset.session = id;
+    const l = label === "this view" && S.totals && !S.timeline ? { ...last(tot), ...S.totals } : label !== "this view" && c.now ? { ...last(tot), ...c.now } : last(tot), tr = document.createElement("tr"); tr.dataset.session = id;
     for (const v of [label, id, state, l.step ?? "–", money(l.capital), l.defaults ?? "–", l.active ?? "–"]) {
       const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
     }
@@ -60,7 +61,7 @@ export function drawCompare() {
   }
   const series = (key) => [
     { label: `this view (${S.session})`, color: "#4a90e2", points: mine.map(s => [s.step, s[key]]) },
-    { label: `branch (${c.other})`, color: "#e0a33a", points: c.totals.map(s => [s.step, s[key]]) },
+    { label: `${c.role} (${c.other})`, color: "#e0a33a", points: c.totals.map(s => [s.step, s[key]]) },
   ];
   chart($("compare-capital"), series("capital"), "step", "total capital", c.fork ? [c.fork] : []);
   chart($("compare-defaults"), series("defaults"), "step", "defaults", c.fork ? [c.fork] : [], true);

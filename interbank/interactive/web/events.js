@@ -333,7 +333,7 @@ export function onInit(d) {
   const reg = d.config.resolved && d.config.resolved.regulation;
   centralBankRates(d.config.policy_rate, reg ? reg.min_capital_ratio : null);
   $("max-steps").textContent = "/" + S.maxSteps;
-  if (d.config.branch && !S.compare) openCompare(d.config.branch.parent, d.config.branch.step);
+  if (d.config.branch && !S.compare) openCompare(d.config.branch.parent, d.config.branch.step, "parent");
   layout(d); S.dirty = true;
   for (const b of d.banks) S.banks.set(b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false, priority: "PROFIT" });
   S.markets = d.markets;
