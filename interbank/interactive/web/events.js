@@ -78,7 +78,10 @@ export function drain(now) {
     S.quiet = seq <= S.resumeAt;  // already shown before a reload: state only, no feed, log or history
     if (type === "step_end") S.endSeq = seq;
     if (type === "step_end" && data.compact) {
-      if (k !== lastEnd) { const h = data.head; stepTotalsOf(h.step, h.active_banks, h.defaults, h.total_capital, h.markets || [], h.totals || null); }
+      if (k !== lastEnd) {
+        const h = data.head; stepTotalsOf(h.step, h.active_banks, h.defaults, h.total_capital, h.markets || [], h.totals || null);
+        if (!S.quiet && lastEnd >= 0 && h.step > stepOf(S.queue[lastEnd]) - HISTORY) equityFromCompact(data);
+      }
       else if (!applyCompact(seq, data, t0)) break;  // the frame's budget is spent: the rest next frame (it stays queued)
     }
     else if (type === "step_end" && k !== lastEnd) stepEndTotals(data);
@@ -378,10 +381,26 @@ export function onStepEnd(e) {
   stepEndShown(d);
 }
 
+export const HISTORY = 300;  // steps of each bank's equity kept for its sparkline
 function keepBank(b) {
   S.banks.set(b.id, b);
-  let h = S.equityHistory.get(b.id); if (!h) S.equityHistory.set(b.id, h = []);
-  if (!S.quiet) { h.push(b.defaulted || b.deleted ? 0 : b.equity); if (h.length > 300) h.shift(); }
+  if (!S.quiet) pushEquity(b.id, b.defaulted || b.deleted ? 0 : b.equity);
+}
+function pushEquity(id, x) {
+  let h = S.equityHistory.get(id); if (!h) S.equityHistory.set(id, h = []);
+  h.push(x); if (h.length > HISTORY) h.shift();
+}
+function stepOf(queued) { const d = queued[2]; return d && d.compact ? d.head.step : +HEAD.exec(d.slice(0, 400))[1]; }
+// a step_end read for its totals only while catching up (after Attach): its banks' equity still goes
+// into their histories, from its columns, for the last HISTORY steps before the one shown, so that a
+// bank's sparkline shows them (no bank objects are built for it)
+function equityFromCompact(c) {
+  const col = (name) => c.keys.findIndex(([key]) => key === name);
+  const id = col("id"), eq = col("equity"), dft = col("defaulted"), del = col("deleted");
+  if (id < 0 || eq < 0 || c.keys[id][1] !== "str") return;
+  const names = c.keys[id][2], ids = c.cols[id], equity = c.cols[eq];
+  const gone = (k, i) => k >= 0 && c.cols[k][i] === 1;
+  for (let i = 0; i < c.n; i++) pushEquity(names[ids[i]], gone(dft, i) || gone(del, i) ? 0 : equity[i]);
 }
 
 // a snapshot in columns (stream.js compactStepEnd): its banks made back into objects a slice at a
