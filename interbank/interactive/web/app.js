@@ -187,6 +187,7 @@ export function remember(id) {
 export function reset() {
   closeStream();
   resetView();
+  message("");  // what was said of the session left behind is not about the one shown now
   pendingFeed.length = 0; pendingLog.length = 0;
   $("feed").replaceChildren(); $("log").replaceChildren(); $("markets").replaceChildren(); $("market-dash").hidden = true;
   $("bank-select").replaceChildren(); $("cb-rate").value = ""; $("cb-capital").value = "";

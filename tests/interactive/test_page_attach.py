@@ -1,11 +1,12 @@
-"""A session attached after it ran (Attach from the sessions list) shows each bank's equity over the
-steps it catches up on, not only from the step it shows: the sparkline is not blank."""
+"""Attaching to a session from the sessions list: a session attached after it ran shows each bank's
+equity over the steps it catches up on (the sparkline is not blank), and what the page said of the
+session left behind is not left showing."""
 
 import httpx
 import pytest
 
 from tests.deadlines import HANG_S
-from tests.interactive.test_page_console import _open, _start, browser, console, page  # noqa: F401 (fixtures)
+from tests.interactive.test_page_console import _open, _pause, _start, browser, console, page  # noqa: F401 (fixtures)
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect
@@ -35,3 +36,21 @@ def test_a_session_attached_after_it_ran_has_its_banks_equity_history(console, p
         assert history[step - 1] == (0 if row["defaulted"] or row["deleted"] else row["equity"])
     assert errors == [] and page.errors == []
     other.context.close()
+
+
+def test_a_message_about_the_session_left_behind_is_cleared_on_attach(console, page):
+    _open(page, console)
+    first = _start(page, banks="6", steps="20", speed="0")
+    expect(page.locator("#state")).to_have_text("complete")
+    second = _start(page, banks="6", steps="2000", speed="5")
+    page.wait_for_function("+document.getElementById('step').textContent >= 1")
+    _pause(page)
+    page.select_option("#bank-select", "bank_2")
+    page.fill("#amount", "")
+    page.click("#add-capital")  # no amount: refused in the page, and said so
+    expect(page.locator("#message")).to_contain_text("nothing changed")
+    page.locator(f"#sessions tr[data-session='{first}'] button.attach").click()
+    expect(page.locator("#session-id")).to_have_text(first)
+    expect(page.locator("#message")).to_have_text("")
+    httpx.post(console + "/api/interactive/control", json={"session_id": second, "command": "stop"}, timeout=HANG_S)
+    assert page.errors == []
