@@ -1164,6 +1164,19 @@ COMMANDS = {
 
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors that name a user's mistake (a config, a run folder or checkpoint, an output path,
+    a policy): each command reports the ones it expects; ``main`` reports any other in one line
+    (imported only then: the command line starts without them)."""
+    from interbank.config import ConfigError
+    from interbank.evaluate.compare import CompareError
+    from interbank.files import WriteError
+    from interbank.jsonl import JsonlError
+    from interbank.run_folder import RunFolderError  # (CheckpointError is one)
+
+    return ConfigError, RunFolderError, WriteError, CompareError, JsonlError
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -1179,6 +1192,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as err:
+        if not isinstance(err, _user_errors()):
+            raise
+        # a user mistake a command did not catch itself: one line, never a traceback
+        fail(f"{args.command}: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     is removed, any old ``path`` is left as it was, and a WriteError is raised."""
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    if path.exists() and not path.is_file():  # a rename would put the file in place of a device or a pipe
+        raise WriteError(f"{path}: cannot write: not a regular file (a file goes there, replacing only a file)")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -43,7 +45,10 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             os.close(fd)
         os.replace(tmp, path)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # (its folder is not one: nothing was made there)
+            pass
         raise _reason(path, err) from None
 
 

@@ -216,3 +216,20 @@ def test_banks_over_generated_banks_needs_no_note(capsys):
     assert main(["simulate", "--config", "configs/smoke.yaml", "--policy", "hold", "--banks", "5", "--steps", "2", "--json",
                  "--no-progress"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("command", [["replay", "{run}", "--banks", "5", "--steps", "2", "--no-interactive", "--speed", "0"],
+                                     ["evaluate", "{run}", "--episodes", "1", "--tune-episodes", "0", "--no-plots",
+                                      "--no-progress", "--out", "{out}"]])
+def test_a_run_folder_whose_config_is_not_a_mapping_is_one_line_and_writes_nothing(tmp_path, capsys, command):
+    from tests.policies.test_checkpoint import _write
+
+    run = tmp_path / "run"
+    _write(run / "checkpoints" / "100")
+    (run / "config.yaml").write_text("- not\n- a mapping\n")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        main([a.format(run=run, out=out) for a in command])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and "config.yaml: not a run config" in err, err
+    assert not out.exists()

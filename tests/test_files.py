@@ -63,3 +63,27 @@ def test_simulate_events_on_a_full_disk_is_one_line_and_the_file_ends_in_a_whole
     text = events.read_text()
     assert text.endswith("\n") and text.count("\n") >= 5
     assert [json.loads(line)["seq"] for line in text.splitlines()] == list(range(text.count("\n")))
+
+
+def test_write_atomic_under_a_file_is_one_write_error(tmp_path):
+    parent = tmp_path / "afile"
+    parent.write_text("x")
+    with pytest.raises(WriteError, match="cannot write: Not a directory"):
+        write_atomic(parent / "out.json", "{}")
+    assert parent.read_text() == "x"
+
+
+def test_write_atomic_never_puts_a_file_in_place_of_a_special_one(tmp_path):
+    import os
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(WriteError, match="not a regular file"):
+        write_atomic(fifo, "{}")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the pipe
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(WriteError, match="not a regular file"):
+        write_atomic(folder, "{}")
+    assert folder.is_dir() and list(folder.iterdir()) == []
