@@ -55,6 +55,17 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1, "{value} must be at least 1")
 
 
+MAX_WORKERS = 64
+"""The most local worker processes a command starts (each is a Python process with the core loaded)."""
+
+
+def _workers(text: str) -> int:
+    value = _whole_number(text, 1, "{value} must be at least 1")
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{value} processes is more than {MAX_WORKERS}, the most a command starts")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     return _whole_number(text, 0, "{value} must be >= 0")
 
@@ -250,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="score every policy under " + central_bank_help)
     ev.add_argument("--backend", choices=EVAL_BACKENDS, default="local", help="rllib: spread the episodes over a Ray cluster's workers")
     ev.add_argument("--address", help="with --backend rllib: the Ray cluster HOST:PORT (default: a local Ray instance)")
-    ev.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
+    ev.add_argument("--workers", type=_workers, default=1, help="local processes for the episodes (default 1)")
     ev.add_argument("--compare", action="append", default=[], metavar="NAME=package.module:factory",
                     help="add your own policy (repeatable): factory() returns an object with act(observations, masks) -> "
                     "actions over a batch of banks and optionally reset(seed); it is reported under NAME")
@@ -365,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--seed", type=_seed)
     ex.add_argument("--default-at-zero-equity", action="store_const", const=True, default=None,
                     help="gai-kapadia: a loss exactly equal to the capital buffer is a default (default: it is not)")
-    ex.add_argument("--workers", type=_positive_int, default=2, help="processes (default 2)")
+    ex.add_argument("--workers", type=_workers, default=2, help="processes (default 2)")
     ex.add_argument("--out", type=Path, help="output folder (default runs/experiments/NAME)")
     ex.add_argument("--no-progress", action="store_true")
 
@@ -407,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("--eval-episodes", type=_positive_int, default=20, help="evaluation episodes (default 20)")
     sr.add_argument("--eval-seed", type=_seed, default=1000, help="first evaluation seed (default 1000, apart from the tuning seeds)")
     sr.add_argument("--top", type=_positive_int, default=3, help="features printed per action (default 3)")
-    sr.add_argument("--workers", type=_positive_int, default=1, help="local processes for the episodes (default 1)")
+    sr.add_argument("--workers", type=_workers, default=1, help="local processes for the episodes (default 1)")
     sr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     fa = sub.add_parser(
@@ -1047,6 +1058,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         if getattr(args, flag) is not None and flag not in takes:
             owner = next(name for name, m in MODELS.items() if flag in m.model_fields)
             fail(f"experiment {args.name}: --{flag.replace('_', '-')} is {owner}'s flag; {args.name} does not take it")
+    if args.name == DEBTRANK and args.runs is not None:  # (the sweeps share --runs: the loop above lets it by)
+        fail("experiment debtrank: --runs is for the sweeps (gai-kapadia, nier); debtrank ranks one scenario's banks once")
     try:
         if args.name == DEBTRANK:
             scenario = resolve(args.config) if args.config else None

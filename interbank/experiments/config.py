@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,17 +13,31 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from interbank.config import ConfigError, _Strict, check_top_level, format_validation_error, read_yaml
 
 
+MAX_POINTS = 1000
+"""The most points a sweep may have (a range's count is checked before its list is built)."""
+MAX_RUNS = 1_000_000
+"""The most runs per point."""
+
+
 def parse_range(text: str) -> list[float]:
-    """``"0.5:10:0.5"`` -> [0.5, 1.0, ..., 10.0] (inclusive); ``"1,2,4"`` -> [1, 2, 4]."""
+    """``"0.5:10:0.5"`` -> [0.5, 1.0, ..., 10.0] (inclusive); ``"1,2,4"`` -> [1, 2, 4]; at most
+    ``MAX_POINTS`` of them."""
     text = str(text).strip()
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0 or stop < start:
+            if not (step > 0 and stop >= start and math.isfinite(start) and math.isfinite(stop)):
                 raise ValueError
             count = int(round((stop - start) / step)) + 1
+            if count > MAX_POINTS:
+                raise OverflowError(count)
             return [round(start + k * step, 10) for k in range(count)]
-        return [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in text.split(",") if x.strip()]
+        if len(values) > MAX_POINTS:
+            raise OverflowError(len(values))
+        return values
+    except OverflowError as err:
+        raise ValueError(f"{text!r} has {err.args[0]:,} points; a sweep takes at most {MAX_POINTS:,}") from None
     except ValueError:
         raise ValueError(f"{text!r} is not START:STOP:STEP or a comma-separated list") from None
 
@@ -42,8 +58,8 @@ class GaiKapadiaConfig(_Sweep):
 
     name: Literal["gai-kapadia"] = "gai-kapadia"
     banks: int = Field(default=1000, ge=10, le=100_000)
-    runs: int = Field(default=1000, ge=1)
-    degrees: list[float] = Field(default_factory=lambda: parse_range("0.5:10:0.5"), min_length=1)
+    runs: int = Field(default=1000, ge=1, le=MAX_RUNS)
+    degrees: list[float] = Field(default_factory=lambda: parse_range("0.5:10:0.5"), min_length=1, max_length=MAX_POINTS)
     seed: int = Field(default=0, ge=0)
     capital_ratio: float = Field(default=0.04, gt=0, lt=1)
     interbank_share: float = Field(default=0.2, gt=0, le=0.6)
@@ -74,9 +90,9 @@ class NierConfig(_Sweep):
 
     name: Literal["nier"] = "nier"
     banks: int = Field(default=25, ge=2, le=10_000)
-    runs: int = Field(default=200, ge=1)
-    probabilities: list[float] = Field(default_factory=lambda: parse_range("0:1:0.05"), min_length=1)
-    net_worths: list[float] = Field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05, 0.07, 0.1], min_length=1)
+    runs: int = Field(default=200, ge=1, le=MAX_RUNS)
+    probabilities: list[float] = Field(default_factory=lambda: parse_range("0:1:0.05"), min_length=1, max_length=MAX_POINTS)
+    net_worths: list[float] = Field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05, 0.07, 0.1], min_length=1, max_length=MAX_POINTS)
     seed: int = Field(default=0, ge=0)
     interbank_share: float = Field(default=0.2, gt=0, le=0.6)
 
