@@ -30,7 +30,7 @@ from typing import Any
 from interbank.scenarios import (
     default_scenario, experiment_preset, resolve, scenario_arg, scenario_names, scenarios_folder, train_config_arg,
 )
-from interbank.ui import check_out_folder, fail, note_listed_banks, table
+from interbank.ui import check_out_folder, fail, note_listed_banks, path_arg, table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     sim.add_argument("--steps", type=_positive_int, help="episode length (overrides max_steps)")
     sim.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
-    sim.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write the event stream to this file")
+    sim.add_argument("--events", type=path_arg, metavar="OUT.jsonl", help="write the event stream to this file")
     sim.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sim.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     sim.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]", help=central_bank_help)
@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     sch = sub.add_parser("schema", help="print the event stream's JSON Schema",
                          description="Print the JSON Schema (draft 2020-12) every event satisfies.",
                          epilog="Example: interbank schema --out event.schema.json")
-    sch.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    sch.add_argument("--out", type=path_arg, help="write to this file instead of stdout")
 
     tr = sub.add_parser(
         "train", help="learn one policy shared by all banks (masked PPO)",
@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(then: tensorboard --logdir runs/smoke/tb)",
     )
     tr.add_argument("--config", type=train_config_arg, help="training YAML with env: and train: sections, or the name of one in configs/train/")
-    tr.add_argument("--out", type=Path, help="run folder (default runs/<config name>-s<seed>)")
+    tr.add_argument("--out", type=path_arg, help="run folder (default runs/<config name>-s<seed>)")
     tr.add_argument("--timesteps", type=_positive_int, help="total bank-decisions to train for (overrides train.total_timesteps)")
     tr.add_argument("--seed", type=_seed, help="overrides train.seed")
     tr.add_argument("--seeds", type=_seed_list, metavar="S1,S2,...",
@@ -245,14 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples: interbank evaluate runs/smoke --episodes 20   |   "
         "interbank evaluate runs/smoke --episodes 20 --deviations",
     )
-    ev.add_argument("checkpoint", type=Path, metavar="CHECKPOINT",
+    ev.add_argument("checkpoint", type=path_arg, metavar="CHECKPOINT",
                     help="a run folder (its newest checkpoint), a checkpoint folder, policy.safetensors/policy.json, "
                     "or a folder of seed runs written by train --seeds")
     ev.add_argument("--episodes", type=_positive_int, default=20, help="seeded episodes per policy (default 20)")
     ev.add_argument("--seed", type=_seed, default=1000, help="episode i uses seed + i (default 1000, apart from training seeds)")
     ev.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env)")
     ev.add_argument("--banks", type=_positive_int, help="evaluate on a network of this many generated banks (the observation does not depend on the size; banks a config lists one by one are replaced)")
-    ev.add_argument("--out", type=Path, help="output folder (default: RUN/eval, or ./eval)")
+    ev.add_argument("--out", type=path_arg, help="output folder (default: RUN/eval, or ./eval)")
     ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ev.add_argument("--priority-variants", action="store_true",
                     help="also run the trained policy under rule-based and each fixed priority (automatic with a learned priority model)")
@@ -299,14 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
         "the first difference.",
         epilog="Examples: interbank replay runs/smoke --events run.jsonl   |   interbank replay --events run.jsonl --verify",
     )
-    rp.add_argument("checkpoint", type=Path, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
+    rp.add_argument("checkpoint", type=path_arg, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
     rp.add_argument("--policy", choices=list(BASELINES), help="a baseline instead of a checkpoint")
     rp.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env, else the built-in default)")
     rp.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     rp.add_argument("--steps", type=_positive_int, help="episode length")
     rp.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
     rp.add_argument("--speed", type=float, default=5.0, help="steps per second (0 = as fast as possible; default 5)")
-    rp.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
+    rp.add_argument("--events", type=path_arg, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
     rp.add_argument("--verify", action="store_true", help="re-simulate --events FILE and report the first difference")
     rp.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
@@ -318,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
         "save it as SB3's own zip, for use with sb3_contrib.MaskablePPO.load. interbank never loads such a zip.",
         epilog="Example: interbank export runs/smoke --out model.zip",
     )
-    xp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="a run folder (its newest checkpoint) or a checkpoint folder of the sb3 backend")
-    xp.add_argument("--out", type=Path, required=True, metavar="FILE.zip", help="the zip to write")
+    xp.add_argument("checkpoint", type=path_arg, metavar="CHECKPOINT", help="a run folder (its newest checkpoint) or a checkpoint folder of the sb3 backend")
+    xp.add_argument("--out", type=path_arg, required=True, metavar="FILE.zip", help="the zip to write")
 
     sv = sub.add_parser(
         "serve", help="HTTP/SSE API and web page for interactive sessions",
@@ -329,8 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    sv.add_argument("--checkpoints", type=Path, help="folder whose sub-folders (run or checkpoint folders) can be started by name")
-    sv.add_argument("--configs", type=Path, help="folder of scenario YAMLs usable by name (default: configs, else the scenarios shipped with the package)")
+    sv.add_argument("--checkpoints", type=path_arg, help="folder whose sub-folders (run or checkpoint folders) can be started by name")
+    sv.add_argument("--configs", type=path_arg, help="folder of scenario YAMLs usable by name (default: configs, else the scenarios shipped with the package)")
     sv.add_argument("--max-sessions", type=_positive_int, default=8, help="sessions kept at once, running or finished and not yet evicted (default 8)")
     sv.add_argument("--max-banks", type=_positive_int, default=10_000, help="largest network a session may start (default 10000)")
     sv.add_argument("--max-steps", type=_positive_int, default=5000, help="longest episode a session may start (default 5000)")
@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="memory the sessions may take together (estimated; beyond it a start answers 503; default 640)")
     sv.add_argument("--finished-ttl", type=_positive_float, default=600.0, metavar="SECONDS",
                     help="evict a finished session this long after it ends (default 600)")
-    sv.add_argument("--data-dir", type=Path, metavar="DIR",
+    sv.add_argument("--data-dir", type=path_arg, metavar="DIR",
                     help="folder of the sessions database (sessions.db: every session, its stream, branches and "
                          "interventions, kept across restarts; default $XDG_DATA_HOME/interbank, i.e. ~/.local/share/interbank)")
     sv.add_argument("--no-store", action="store_true",
@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="MB of stored (compressed) streams the database keeps; beyond, the oldest finished sessions go first (default 2000)")
     sv.add_argument("--store-compress", type=int, choices=range(10), default=1, metavar="LEVEL",
                     help="zlib level of the stored streams, 0-9 (0: uncompressed, about 4x the disk and less CPU; default 1)")
-    sv.add_argument("--spill-dir", type=Path, help="with --no-store: folder for the sessions' event spills (default: a temporary folder)")
+    sv.add_argument("--spill-dir", type=path_arg, help="with --no-store: folder for the sessions' event spills (default: a temporary folder)")
     sv.add_argument("--history-mb", type=_positive_float, default=8.0,
                     help="newest stream events kept in memory per session (default 8)")
     sv.add_argument("--spill-mb", type=_positive_float, default=256.0,
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: interbank experiment gai-kapadia --banks 1000 --runs 1000 --degrees 0.5:10:0.5 --seed 0",
     )
     ex.add_argument("name", choices=EXPERIMENTS)
-    ex.add_argument("--config", type=Path, help="preset (configs/experiments/...) or, for debtrank, a scenario YAML or name in configs/")
+    ex.add_argument("--config", type=path_arg, help="preset (configs/experiments/...) or, for debtrank, a scenario YAML or name in configs/")
     ex.add_argument("--banks", type=_positive_int)
     ex.add_argument("--runs", type=_positive_int, help="runs per point")
     ex.add_argument("--degrees", help="gai-kapadia: START:STOP:STEP or a list, e.g. 0.5:10:0.5")
@@ -377,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--default-at-zero-equity", action="store_const", const=True, default=None,
                     help="gai-kapadia: a loss exactly equal to the capital buffer is a default (default: it is not)")
     ex.add_argument("--workers", type=_workers, default=2, help="processes (default 2)")
-    ex.add_argument("--out", type=Path, help="output folder (default runs/experiments/NAME)")
+    ex.add_argument("--out", type=path_arg, help="output folder (default runs/experiments/NAME)")
     ex.add_argument("--no-progress", action="store_true")
 
     ben = sub.add_parser(
@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: interbank search-rules --config configs/stress.yaml --out runs/searched-stress --generations 15 --popsize 12 --episodes 5",
     )
     sr.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the built-in default scenario)")
-    sr.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for searched_rule.json")
+    sr.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="folder for searched_rule.json")
     sr.add_argument("--generations", type=_positive_int, default=15, help="CMA-ES generations (default 15)")
     sr.add_argument("--popsize", type=_popsize, default=12, help="candidates per generation (default 12)")
     sr.add_argument("--episodes", type=_positive_int, default=5, help="tuning episodes per candidate (default 5)")

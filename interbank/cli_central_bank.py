@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from interbank.ui import check_out_folder, fail, table
+from interbank.ui import check_out_folder, fail, path_arg, table
 
 
 def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
@@ -32,12 +32,12 @@ def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
         epilog="Example: interbank evaluate-central-bank --config configs/train/central_bank.yaml "
         f"--central-banks {every} --seeds 0,1,2 --out runs/cb-judge",
     )
-    cb.add_argument("--config", type=Path, required=True, help="training config (env + train sections)")
+    cb.add_argument("--config", type=path_arg, required=True, help="training config (env + train sections)")
     cb.add_argument("--central-banks", default=every, metavar="CB1,CB2,...",
                     help=f"rules ({rules}), `learned` (trained here per seed) or two-policy run "
                     f"folders (default {every})")
     cb.add_argument("--seeds", type=seed_list, default=[0, 1, 2], metavar="S1,S2,...", help="training seeds (default 0,1,2)")
-    cb.add_argument("--out", type=Path, default=Path("runs/central-bank-eval"), help="folder for the runs and results")
+    cb.add_argument("--out", type=path_arg, default=Path("runs/central-bank-eval"), help="folder for the runs and results")
     cb.add_argument("--bank-timesteps", type=positive_int, metavar="N",
                     help="every banks' training budget, in bank decisions (default: the config's train.total_timesteps)")
     cb.add_argument("--central-bank-timesteps", type=positive_int, default=4096, metavar="N",

@@ -10,6 +10,8 @@ loader then says "no such config file").
 
 from __future__ import annotations
 
+import argparse
+
 import os
 import re
 from importlib import resources
@@ -67,12 +69,19 @@ def default_scenario() -> Path | None:
 
 
 def scenario_arg(value: str) -> Path:
-    """argparse ``type`` for a scenario ``--config``: a path or a name in ``configs/``."""
+    """argparse ``type`` for a scenario ``--config``: a path or a name in ``configs/`` (not empty)."""
+    _not_empty(value)
     return resolve(value)
 
 
+def _not_empty(value: str) -> None:
+    if not str(value).strip():
+        raise argparse.ArgumentTypeError("an empty name (a YAML file, or a name in configs/)")
+
+
 def train_config_arg(value: str) -> Path:
-    """argparse ``type`` for a training ``--config``: a path or a name in ``configs/train/``."""
+    """argparse ``type`` for a training ``--config``: a path or a name in ``configs/train/`` (not empty)."""
+    _not_empty(value)
     return resolve(value, "train")
 
 

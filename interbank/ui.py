@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from collections.abc import Sequence
@@ -32,6 +33,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line(list(headers)), sep, *(line(r) for r in cells)])
+
+
+def path_arg(text: str) -> Path:
+    """argparse's type for a path: an empty one is refused (``Path("")`` is the current folder, where
+    an empty ``--out ""`` would have written)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path (name a file or folder)")
+    return Path(text)
 
 
 def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821

@@ -233,3 +233,17 @@ def test_a_run_folder_whose_config_is_not_a_mapping_is_one_line_and_writes_nothi
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count("\n") == 1 and "config.yaml: not a run config" in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["simulate", "--config", ""], ["simulate", "--banks", "5", "--steps", "2", "--events", ""],
+    ["experiment", "debtrank", "--banks", "5", "--out", ""], ["train", "--config", "smoke", "--out", " "],
+    ["search-rules", "--banks", "5", "--out", ""], ["evaluate", "runs/x", "--out", ""], ["schema", "--out", ""],
+])
+def test_an_empty_path_is_refused_and_nothing_is_written_where_the_command_runs(tmp_path, monkeypatch, capsys, args):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "an empty " in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
