@@ -130,9 +130,12 @@ def _central_bank_spec(text: str) -> tuple[str, dict[str, float]]:
         try:
             if not eq:
                 raise ValueError
-            params[key.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{item!r} is not key=number (e.g. taylor:funding=0.08)") from None
+        if key.strip() in params:
+            raise argparse.ArgumentTypeError(f"{text!r} gives {key.strip()} twice")
+        params[key.strip()] = number
     try:
         check_rule_params(name, params)  # names, finite, in range: the one check of the config and HTTP too
     except (TypeError, ValueError) as err:

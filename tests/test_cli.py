@@ -247,3 +247,15 @@ def test_an_empty_path_is_refused_and_nothing_is_written_where_the_command_runs(
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "an empty " in err and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["facts", "--banks", "5", "--episodes", "1", "--policy", "lend_surplus(3,4)"], "gives c twice"),
+    (["facts", "--banks", "5", "--episodes", "1", "--policy", "heuristic(low_cash=0.1,low_cash=0.2)"], "gives low_cash twice"),
+    (["simulate", "--banks", "5", "--steps", "2", "--central-bank", "taylor:funding=1,funding=2"], "gives funding twice"),
+])
+def test_a_parameter_given_twice_is_refused(capsys, args, says):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and says in err and err.count("\n") == 1, err

@@ -367,11 +367,14 @@ def parse_policy(text: str, seed: int | None = None):
         key, _, value = part.rpartition("=")
         key = key.strip() or next(iter(RULE_GRIDS.get(name, {})), "")
         try:
-            params[key] = float(value)
+            number = float(value)
         except ValueError:
             raise ValueError(f"policy {text!r}: {value!r} is not a number") from None
         if not key:
             raise ValueError(f"policy {text!r}: {name} takes no parameters")
+        if key in params:
+            raise ValueError(f"policy {text!r} gives {key} twice")
+        params[key] = number
     try:
         return make_policy(name, seed, **check_policy_params(name, params))  # known names, finite numbers
     except TypeError:

@@ -53,6 +53,20 @@ async def send_error(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class DuplicateKey(ValueError):
+    """A JSON object that names a key twice (``args[0]``: the key)."""
+
+
+def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' object hook: the object, or DuplicateKey for a key it names twice."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 class RequestGuard:
     """ASGI middleware: trusted hosts, body size while reading, JSON content type, encoding and depth."""
 
@@ -107,7 +121,10 @@ class RequestGuard:
                 break
         body = b"".join(chunks)
         try:
-            parsed = json.loads(body)
+            parsed = json.loads(body, object_pairs_hook=_distinct_keys)
+        except DuplicateKey as err:  # JSON would keep the last silently: which one was meant is not known
+            await send_error(send, 422, f"the body gives {err.args[0]!r} twice")
+            return
         except RecursionError:
             parsed = None
             too_deep = True

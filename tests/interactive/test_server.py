@@ -692,3 +692,15 @@ def test_the_memory_budget_answers_503_with_a_reason_and_a_stopped_session_makes
                           timeout=HANG_S).status_code == 201  # the finished session made room
     finally:
         stop(proc)
+
+
+@pytest.mark.parametrize("body, key", [
+    (b'{"n_banks": 5, "n_banks": 7, "steps": 3}', "n_banks"),
+    (b'{"policy": "lend_surplus", "params": {"c": 2, "c": 5}, "n_banks": 5}', "c"),
+])
+def test_a_body_that_gives_a_key_twice_is_refused_naming_it(server, body, key):
+    before = httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    r = httpx.post(server + "/api/interactive/start", content=body, headers={"Content-Type": "application/json"},
+                   timeout=HANG_S)
+    assert r.status_code == 422 and r.json() == {"error": f"the body gives {key!r} twice"}, r.text
+    assert len(httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == len(before)
