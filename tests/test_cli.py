@@ -259,3 +259,22 @@ def test_a_parameter_given_twice_is_refused(capsys, args, says):
         main(args)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and says in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["nosuch"], "not CHECKPOINT"), (["--policy", "random"], "not --policy"), (["--seed", "99"], "not --seed"),
+    (["--config", "stress"], "not --config"), (["--central-bank", "taylor"], "not --central-bank"),
+])
+def test_replay_verify_takes_the_recording_alone(tmp_path, capsys, extra, says):
+    events = tmp_path / "run.jsonl"
+    events.write_text("{}\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["replay", "--verify", "--events", str(events), *extra])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "it takes --events alone, " + says in err and err.count("\n") == 1, err
+
+
+def test_replay_verify_of_a_folder_says_it_is_a_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["replay", "--verify", "--events", str(tmp_path)])
+    assert "is a folder, not a recording" in capsys.readouterr().err

@@ -160,8 +160,17 @@ def replay(args: argparse.Namespace) -> int:
     if args.verify:
         if args.events is None:
             fail("replay --verify needs --events FILE.jsonl (the recording to check)")
+        # the recording says what to re-simulate (its config, seed, policy and commands): any other
+        # flag would be silently ignored, so it is refused
+        given = [flag for flag, value in (("CHECKPOINT", args.checkpoint), ("--policy", args.policy),
+                                          ("--config", args.config), ("--banks", args.banks), ("--steps", args.steps),
+                                          ("--seed", args.seed), ("--central-bank", getattr(args, "central_bank", None)))
+                 if value is not None]
+        if given:
+            fail(f"replay --verify re-simulates the recording as it was made: it takes --events alone, not {given[0]}")
         if not args.events.is_file():
-            fail(f"--events: no such file {args.events}")
+            fail(f"--events: {args.events} is a folder, not a recording" if args.events.is_dir()
+                 else f"--events: no such file {args.events}")
         try:
             recorded = load_jsonl(args.events)
         except ConfigError as err:
