@@ -988,6 +988,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fail(f"--port {args.port} is not a valid port")
     if args.spill_dir is not None and args.spill_dir.exists() and not args.spill_dir.is_dir():
         fail(f"--spill-dir: {args.spill_dir} is not a folder")
+    if args.spill_dir is not None and not args.no_store:
+        fail("serve: --spill-dir is for --no-store (with the data folder, the store keeps the sessions' events)")
+    if not args.host.strip():
+        fail("serve: --host is empty; give an address (127.0.0.1 for this machine, 0.0.0.0 for every interface)")
     hosts = list(LOOPBACK_HOSTS)
     if args.host not in ("0.0.0.0", "::", ""):
         hosts.append(args.host)
@@ -1001,11 +1005,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           allowed_hosts=None if "*" in hosts else tuple(hosts))
     if args.no_store and args.data_dir is not None:
         fail("serve: give --data-dir or --no-store, not both")
+    sock = _listening_socket(args.host, args.port)  # first: a port already taken leaves no data folder behind
     try:
         app = create_app(args.checkpoints, args.configs if args.configs is not None else scenarios_folder(), limits)
     except StoreError as err:
+        sock.close()
         fail(str(err))
-    sock = _listening_socket(args.host, args.port)
     tune_gc()  # a session's steps build tens of thousands of short-lived event dicts
     shown = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address in a URL is bracketed
     print(f"interbank: serving the page at http://{shown}:{args.port}/ (API docs at /docs, online; the schema at /openapi.json); Ctrl-C stops", file=sys.stderr)

@@ -278,3 +278,31 @@ def test_replay_verify_of_a_folder_says_it_is_a_folder(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["replay", "--verify", "--events", str(tmp_path)])
     assert "is a folder, not a recording" in capsys.readouterr().err
+
+
+def test_serve_on_a_port_taken_leaves_no_data_folder_behind(tmp_path, capsys):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", "--port", str(taken.getsockname()[1]), "--data-dir", str(tmp_path / "data")])
+    finally:
+        taken.close()
+    assert exit_.value.code == 2 and "cannot listen on" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--host", ""], "--host is empty"),
+    (["--spill-dir", "spill"], "--spill-dir is for --no-store"),
+])
+def test_serve_refuses_flags_it_would_misread(tmp_path, monkeypatch, capsys, args, says):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--data-dir", str(tmp_path / "data"), *args])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and says in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
