@@ -890,7 +890,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 def load_env_config(path: str | Path) -> EnvConfig:
     """Load the ``env:`` section of a scenario or training YAML file."""
     data = read_yaml(path)
-    check_top_level(data, {"env", "train", "eval", "priority_model", "rllib", "experiment", "facts"}, str(path))
+    check_top_level(data, {"env", "train", "priority_model", "rllib", "experiment", "facts"}, str(path))
     return parse_env_config(data.get("env", {}), source=str(path))
 
 

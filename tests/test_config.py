@@ -259,3 +259,15 @@ def test_an_n_banks_override_names_the_listed_banks_it_replaces():
     assert resolve_env_config(listed, n_banks=9).banks is None  # what the phrase says happens
     assert listed_banks_replaced(listed, None) is None
     assert listed_banks_replaced(load_env_config("configs/smoke.yaml"), 9) is None  # generated banks: nothing listed
+
+
+def test_a_section_nothing_reads_is_refused(tmp_path):
+    """``eval:`` was accepted with any content and read by nothing: a setting there did nothing."""
+    from interbank.train.config import load_train_config
+
+    p = tmp_path / "x.yaml"
+    p.write_text("env: {n_banks: 5}\neval: {episodes: 3}\n")
+    with pytest.raises(ConfigError, match="eval is not a known top-level key"):
+        load_env_config(p)
+    with pytest.raises(ConfigError, match="eval is not a known top-level key"):
+        load_train_config(p)

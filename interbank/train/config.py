@@ -199,7 +199,7 @@ class TrainConfig(_Strict):
 
 
 def parse_train_config(data: dict[str, Any], source: str) -> TrainConfig:
-    check_top_level(data, {"env", "train", "eval", "priority_model", "rllib", "facts"}, source)  # facts: interbank facts
+    check_top_level(data, {"env", "train", "priority_model", "rllib", "facts"}, source)  # facts: interbank facts
     env = parse_env_config(data.get("env"), source=source)
     sections = {key: parse_section(data.get(key), model, source, key) for key, model in
                 (("train", TrainSettings), ("priority_model", PriorityModelSettings), ("rllib", RllibSettings))}
