@@ -30,7 +30,7 @@ from typing import Any
 from interbank.scenarios import (
     default_scenario, experiment_preset, resolve, scenario_arg, scenario_names, scenarios_folder, train_config_arg,
 )
-from interbank.ui import check_out_folder, fail, note_listed_banks, path_arg, table
+from interbank.ui import check_out_folder, fail, note, note_listed_banks, path_arg, table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -819,6 +819,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bar.set_postfix(policy=name)
         bar.update(1)
 
+    for folder in evaluation.not_runs(args.checkpoint):  # a seed that failed would bias the mean over seeds unseen
+        note(f"evaluate: {folder} is not a run folder (no config.yaml and checkpoints/ in it): it is not scored")
     try:
         plan = evaluation.plan(args.checkpoint, args.episodes, args.seed, args.config, args.banks, args.out,
                                progress=progress, priority_variants=args.priority_variants, backend=args.backend,

@@ -66,6 +66,16 @@ def seed_runs(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.is_dir() and (p / "config.yaml").is_file() and (p / "checkpoints").is_dir())
 
 
+def not_runs(path: Path) -> list[Path]:
+    """The folders beside the seed runs of ``path`` that are not runs (an empty or unfinished seed's,
+    which evaluate does not score), sorted; an evaluation's own output folder (``metrics.json``) is
+    not one of them. Empty when ``path`` holds no seed runs."""
+    runs = seed_runs(path)
+    if not runs:
+        return []
+    return sorted(p for p in path.iterdir() if p.is_dir() and p not in runs and not (p / "metrics.json").is_file())
+
+
 def run_label(run: Path) -> tuple[str, int]:
     """(group, training seed) of a run folder: group ``trained`` for the selfish objective,
     ``trained_social`` for the social one."""

@@ -223,3 +223,16 @@ def test_a_compared_policy_is_held_to_its_masks_row_by_row():
         ExternalPolicy("x", Fixed([0, 2, 0])).act(obs, masks)
     with pytest.raises(CompareError, match=r"returned action -1 for row 2; actions are 0..4"):
         ExternalPolicy("x", Fixed([4, 4, -1])).act(obs, masks)
+
+
+def test_a_folder_beside_the_seed_runs_that_is_not_a_run_is_named(tmp_path):
+    from interbank.evaluate.run import not_runs
+
+    for name in ("s0", "s2"):
+        (tmp_path / name / "checkpoints").mkdir(parents=True)
+        (tmp_path / name / "config.yaml").write_text("env: {}\n")
+    (tmp_path / "s1").mkdir()  # a seed whose training never wrote anything
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "metrics.json").write_text("{}")  # evaluate's own output: not a run, not named
+    assert not_runs(tmp_path) == [tmp_path / "s1"]
+    assert not_runs(tmp_path / "s0") == []  # a run itself
