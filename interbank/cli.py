@@ -66,12 +66,23 @@ def _workers(text: str) -> int:
     return value
 
 
+def _bank_count(text: str) -> int:
+    return _whole_number(text, 2, "{value} banks: at least 2 (one bank has no interbank market)")
+
+
 def _non_negative_int(text: str) -> int:
     return _whole_number(text, 0, "{value} must be >= 0")
 
 
+MAX_SEED = 2**32 - 1
+"""The largest seed (a config's ``seed`` and the server's take the same)."""
+
+
 def _seed(text: str) -> int:
-    return _whole_number(text, 0, "seed {value} must be >= 0")
+    value = _whole_number(text, 0, "seed {value} must be >= 0")
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"seed {value} must be <= {MAX_SEED}")
+    return value
 
 
 def _seed_list(text: str) -> list[int]:
@@ -182,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--config", type=scenario_arg, help=f"scenario YAML, or the name of one in configs/ ({scenario_names()}; default: default)")
     sim.add_argument("--policy", default=DEFAULT_POLICY, choices=list(BASELINES), help=f"baseline policy (default: {DEFAULT_POLICY})")
-    sim.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
+    sim.add_argument("--banks", type=_bank_count, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     sim.add_argument("--steps", type=_positive_int, help="episode length (overrides max_steps)")
     sim.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
     sim.add_argument("--events", type=path_arg, metavar="OUT.jsonl", help="write the event stream to this file")
@@ -254,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=_positive_int, default=20, help="seeded episodes per policy (default 20)")
     ev.add_argument("--seed", type=_seed, default=1000, help="episode i uses seed + i (default 1000, apart from training seeds)")
     ev.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env)")
-    ev.add_argument("--banks", type=_positive_int, help="evaluate on a network of this many generated banks (the observation does not depend on the size; banks a config lists one by one are replaced)")
+    ev.add_argument("--banks", type=_bank_count, help="evaluate on a network of this many generated banks (the observation does not depend on the size; banks a config lists one by one are replaced)")
     ev.add_argument("--out", type=path_arg, help="output folder (default: RUN/eval, or ./eval)")
     ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ev.add_argument("--priority-variants", action="store_true",
@@ -305,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("checkpoint", type=path_arg, nargs="?", metavar="CHECKPOINT", help="run folder, checkpoint folder or policy file")
     rp.add_argument("--policy", choices=list(BASELINES), help="a baseline instead of a checkpoint")
     rp.add_argument("--config", type=scenario_arg, help="scenario YAML or name in configs/ (default: the training run's env, else the built-in default)")
-    rp.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
+    rp.add_argument("--banks", type=_bank_count, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     rp.add_argument("--steps", type=_positive_int, help="episode length")
     rp.add_argument("--seed", type=_seed, help="seed of the network, shocks and policy (default: the config's, else 0)")
     rp.add_argument("--speed", type=float, default=5.0, help="steps per second (0 = as fast as possible; default 5)")
@@ -369,19 +380,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Writes results.csv, results.json and PNG plots.",
         epilog="Example: interbank experiment gai-kapadia --banks 1000 --runs 1000 --degrees 0.5:10:0.5 --seed 0",
     )
-    ex.add_argument("name", choices=EXPERIMENTS)
+    ex.add_argument("name", choices=EXPERIMENTS, help="which experiment: " + ", ".join(EXPERIMENTS))
     ex.add_argument("--config", type=path_arg, help="preset (configs/experiments/...) or, for debtrank, a scenario YAML or name in configs/")
-    ex.add_argument("--banks", type=_positive_int)
+    ex.add_argument("--banks", type=_positive_int, help="banks in each network (default: the preset's; debtrank: the scenario's)")
     ex.add_argument("--runs", type=_positive_int, help="runs per point")
     ex.add_argument("--degrees", help="gai-kapadia: START:STOP:STEP or a list, e.g. 0.5:10:0.5")
     ex.add_argument("--probabilities", help="nier: START:STOP:STEP or a list")
     ex.add_argument("--net-worths", help="nier: a list such as 0.01,0.05,0.1")
-    ex.add_argument("--seed", type=_seed)
+    ex.add_argument("--seed", type=_seed, help="seed of the first run (default: the preset's, else 0)")
     ex.add_argument("--default-at-zero-equity", action="store_const", const=True, default=None,
                     help="gai-kapadia: a loss exactly equal to the capital buffer is a default (default: it is not)")
     ex.add_argument("--workers", type=_workers, default=2, help="processes (default 2)")
     ex.add_argument("--out", type=path_arg, help="output folder (default runs/experiments/NAME)")
-    ex.add_argument("--no-progress", action="store_true")
+    ex.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     ben = sub.add_parser(
         "bench", help="bank-steps per second of the core step and of the PettingZoo API",
@@ -394,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument("--steps", type=_positive_int, default=200, help="steps per run (default 200)")
     ben.add_argument("--degree", type=_non_negative_float, default=5.0, help="average degree of the network (default 5)")
     ben.add_argument("--repeat", type=_positive_int, default=1, help="runs per size; the median is reported")
-    ben.add_argument("--seed", type=_seed, default=0)
+    ben.add_argument("--seed", type=_seed, default=0, help="seed of the networks and the random actions (default 0)")
     ben.add_argument("--parts", type=_parts, default=PARTS,
                      help="comma-separated parts to time: core (events off), events (core with events), api "
                      "(the PettingZoo dict API); default all three. --parts core times a large size for the core alone")
@@ -416,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("--popsize", type=_popsize, default=12, help="candidates per generation (default 12)")
     sr.add_argument("--episodes", type=_positive_int, default=5, help="tuning episodes per candidate (default 5)")
     sr.add_argument("--seed", type=_seed, default=0, help="the search's random seed (default 0)")
-    sr.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
+    sr.add_argument("--banks", type=_bank_count, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     sr.add_argument("--tune-seed", type=_seed, default=0, help="first tuning seed (default 0)")
     sr.add_argument("--eval-episodes", type=_positive_int, default=20, help="evaluation episodes (default 20)")
     sr.add_argument("--eval-seed", type=_seed, default=1000, help="first evaluation seed (default 1000, apart from the tuning seeds)")
@@ -437,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default lend_surplus(3))")
     fa.add_argument("--episodes", type=_positive_int, default=FACT_EPISODES,
                     help=f"seeded episodes (default {FACT_EPISODES}: fewer can pass or fail a band on the draw)")
-    fa.add_argument("--banks", type=_positive_int, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
+    fa.add_argument("--banks", type=_bank_count, help="number of generated banks (replaces the config's banks, those it lists one by one included)")
     fa.add_argument("--seed", type=_seed, default=0, help="episode i uses seed + i (default 0)")
     fa.add_argument("--json", action="store_true", help="print a JSON list of objects (fact, value, low, high, ok, reference, unit; ok is null where a band is not held)")
     fa.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -21,7 +21,7 @@ def test_simulate_json_summary(capsys):
 @pytest.mark.parametrize(
     "argv, fragment",
     [
-        (["simulate", "--banks", "-3"], "-3 must be at least 1"),
+        (["simulate", "--banks", "-3"], "-3 banks: at least 2"),
         (["simulate", "--policy", "genius"], "invalid choice: 'genius'"),
         (["simulate", "--seed", "x"], "'x' is not a whole number"),
         (["simulate", "--config", "nope.yaml"], "nope.yaml: no such config file"),
@@ -306,3 +306,16 @@ def test_serve_refuses_flags_it_would_misread(tmp_path, monkeypatch, capsys, arg
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and says in err and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["simulate", "--banks", "1", "--steps", "2"], "1 banks: at least 2 (one bank has no interbank market)"),
+    (["facts", "--banks", "1", "--episodes", "1"], "1 banks: at least 2"),
+    (["simulate", "--banks", "3", "--steps", "2", "--seed", str(2**32)], f"seed {2**32} must be <= {2**32 - 1}"),
+])
+def test_the_command_line_takes_the_sizes_and_seeds_the_server_and_configs_take(capsys, args, says):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and says in err and err.count("\n") == 1, err
+

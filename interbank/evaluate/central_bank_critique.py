@@ -104,7 +104,10 @@ def parse_central_banks(text: str) -> list[CentralBankSpec]:
             raise ConfigError(f"--central-banks: {item!r} is not a rule ({', '.join(RULES)}), `learned` "
                               "or a two-policy run folder (one with curriculum.json)")
     names = [s.name for s in specs]
-    if not specs or len(set(names)) != len(names):
+    if not specs:
+        raise ConfigError(f"--central-banks: name one or more central banks ({', '.join(RULES)}, `learned` or a "
+                          f"two-policy run folder), got {text!r}")
+    if len(set(names)) != len(names):
         raise ConfigError(f"--central-banks: give each central bank once (got {text!r})")
     return specs
 

@@ -42,7 +42,7 @@ def test_the_list_of_central_banks_takes_rules_learned_and_two_policy_runs(tmp_p
     specs = parse_central_banks(f"never, bagehot,learned,{tmp_path / 'run'}")
     assert [(s.name, s.rule, s.run) for s in specs] == [
         ("never", "never", None), ("bagehot", "bagehot", None), ("learned", None, None), ("run", None, tmp_path / "run")]
-    for bad, words in (("never,volcker", "'volcker' is not a rule"), ("never,never", "once"), ("", "once")):
+    for bad, words in (("never,volcker", "'volcker' is not a rule"), ("never,never", "once"), ("", "name one or more central banks")):
         with pytest.raises(ConfigError, match=words):
             parse_central_banks(bad)
 

@@ -58,7 +58,10 @@ def test_injected_liquidity_is_a_loan_not_capital():
     env = _env()
     s = env.system
     data = env.central_bank("inject", "bank_0", 15.0)
+    snapshot = data.pop("snapshot")  # the bank's sheet after it: its cash and central bank loan up, its equity not
     assert data == {"operation": "inject", "bank": "bank_0", "amount": 15.0, "rate": s.lending_rate, "value": None, "source": "user"}
+    assert snapshot["cash"] == s.cash[0] and snapshot["central_bank_loans"] == s.cb_loans[0] == pytest.approx(15)
+    assert snapshot["equity"] == pytest.approx(10) and snapshot["id"] == "bank_0"
     assert s.cash[0] == pytest.approx(35) and s.cb_loans[0] == pytest.approx(15)
     assert s.equity()[0] == pytest.approx(10)
     assert s.collateral_capacity()[0] == pytest.approx(54 - 15)
