@@ -381,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: interbank experiment gai-kapadia --banks 1000 --runs 1000 --degrees 0.5:10:0.5 --seed 0",
     )
     ex.add_argument("name", choices=EXPERIMENTS, help="which experiment: " + ", ".join(EXPERIMENTS))
-    ex.add_argument("--config", type=path_arg, help="preset (configs/experiments/...) or, for debtrank, a scenario YAML or name in configs/")
+    ex.add_argument("--config", type=path_arg, help="preset: a YAML file or the name of one in configs/experiments/; for debtrank, a scenario YAML or name in configs/")
     ex.add_argument("--banks", type=_positive_int, help="banks in each network (default: the preset's; debtrank: the scenario's)")
     ex.add_argument("--runs", type=_positive_int, help="runs per point")
     ex.add_argument("--degrees", help="gai-kapadia: START:STOP:STEP or a list, e.g. 0.5:10:0.5")
@@ -1094,7 +1094,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
                         [(r["bank"], r["debtrank"], r["equity"], r["interbank_assets"], r["interbank_liabilities"]) for r in rows]))
             print(f"\nwrote {out / 'results.csv'}, {out / 'results.json'}, {out / 'debtrank.png'}")
             return 0
-        preset = args.config if args.config is not None else experiment_preset(args.name)
+        preset = resolve(args.config, "experiments") if args.config is not None else experiment_preset(args.name)
         overrides = {"banks": args.banks, "runs": args.runs, "seed": args.seed,
                      **{f: getattr(args, f) for f in sweep if f in takes}}
         cfg = load_experiment(args.name, preset, overrides)
@@ -1214,7 +1214,9 @@ def _user_errors() -> tuple[type[Exception], ...]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # (argparse's own message would come from the top parser, naming no command)
+        fail(f"{args.command + ': ' if args.command else ''}unrecognized arguments: {' '.join(extra)} (see --help)")
     args.command_line = "interbank " + shlex.join(argv)
     if args.command is None:
         parser.print_help()

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from interbank.scenarios import train_config_arg
 from interbank.ui import check_out_folder, fail, path_arg, table
 
 
@@ -32,7 +33,8 @@ def add_parser(sub, positive_int, non_negative_int, seed_list, seed) -> None:
         epilog="Example: interbank evaluate-central-bank --config configs/train/central_bank.yaml "
         f"--central-banks {every} --seeds 0,1,2 --out runs/cb-judge",
     )
-    cb.add_argument("--config", type=path_arg, required=True, help="training config (env + train sections)")
+    cb.add_argument("--config", type=train_config_arg, required=True,
+                    help="training config (env + train sections): a YAML file or the name of one in configs/train/")
     cb.add_argument("--central-banks", default=every, metavar="CB1,CB2,...",
                     help=f"rules ({rules}), `learned` (trained here per seed) or two-policy run "
                     f"folders (default {every})")

@@ -38,7 +38,7 @@ def test_simulate_json_summary(capsys):
         (["experiment", "gai-kapadia", "--probabilities", "0.5"], "--probabilities is nier's flag; gai-kapadia does not take it"),
         (["experiment", "debtrank", "--degrees", "3"], "--degrees is gai-kapadia's flag; debtrank does not take it"),
         (["frobnicate"], "invalid choice"),
-        (["simulate", "--bogus"], "interbank: unrecognized arguments: --bogus"),
+        (["simulate", "--bogus"], "interbank: simulate: unrecognized arguments: --bogus"),
         (["simulate", "--steps", "x"], "interbank: simulate: argument --steps"),
         (["replay", "--no-interactive"], "replay needs a CHECKPOINT or --policy NAME"),
         (["replay", "runs/x", "--policy", "hold", "--no-interactive"], "a CHECKPOINT or a --policy, not both (got runs/x and --policy hold)"),
@@ -319,3 +319,11 @@ def test_the_command_line_takes_the_sizes_and_seeds_the_server_and_configs_take(
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and says in err and err.count("\n") == 1, err
 
+
+
+def test_an_experiment_preset_is_found_by_name(tmp_path, monkeypatch, capsys):
+    """As a scenario is found by its name in configs/, a preset is by its name in configs/experiments/."""
+    out = tmp_path / "xp"
+    assert main(["experiment", "gai-kapadia", "--config", "gai_kapadia", "--degrees", "1", "--runs", "1",
+                 "--banks", "10", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "results.json").is_file()
