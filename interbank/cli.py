@@ -74,11 +74,9 @@ def _non_negative_int(text: str) -> int:
     return _whole_number(text, 0, "{value} must be >= 0")
 
 
-MAX_SEED = 2**32 - 1
-"""The largest seed (a config's ``seed`` and the server's take the same)."""
-
-
 def _seed(text: str) -> int:
+    from interbank.config import MAX_SEED
+
     value = _whole_number(text, 0, "seed {value} must be >= 0")
     if value > MAX_SEED:
         raise argparse.ArgumentTypeError(f"seed {value} must be <= {MAX_SEED}")
@@ -382,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("name", choices=EXPERIMENTS, help="which experiment: " + ", ".join(EXPERIMENTS))
     ex.add_argument("--config", type=path_arg, help="preset: a YAML file or the name of one in configs/experiments/; for debtrank, a scenario YAML or name in configs/")
-    ex.add_argument("--banks", type=_positive_int, help="banks in each network (default: the preset's; debtrank: the scenario's)")
+    ex.add_argument("--banks", type=_bank_count, help="banks in each network (default: the preset's; debtrank: the scenario's)")
     ex.add_argument("--runs", type=_positive_int, help="runs per point")
     ex.add_argument("--degrees", help="gai-kapadia: START:STOP:STEP or a list, e.g. 0.5:10:0.5")
     ex.add_argument("--probabilities", help="nier: START:STOP:STEP or a list")

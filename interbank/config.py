@@ -606,13 +606,18 @@ class PriorityConfig(_Strict):
     stress_threshold: float = Field(default=0.1, ge=0, le=1e6, allow_inf_nan=False)
 
 
+MAX_SEED = 2**32 - 1
+"""The largest seed anywhere (a config's, a command line's, the server's): what numpy's legacy seeding
+(stable-baselines3's ``set_random_seed``) takes."""
+
+
 class EnvConfig(_Strict):
     """A complete scenario: banks, network, markets, shocks, clearing, rewards."""
 
     n_banks: int = Field(default=20, ge=1, le=1_000_000)
     banks: list[BankSpec] | None = None
     max_steps: int = Field(default=100, ge=1, le=1_000_000)
-    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     steps_per_year: float = Field(default=52.0, gt=0, le=100_000, allow_inf_nan=False)
     profit_booking_every: int = Field(default=5, ge=1, le=1_000_000)
     generation: BankGeneration = Field(default_factory=BankGeneration)

@@ -9,6 +9,7 @@ Errors are ``WriteError`` with a one-line message naming the file and the reason
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,10 +34,14 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     is removed, any old ``path`` is left as it was, and a WriteError is raised."""
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if path.exists() and not path.is_file():  # a rename would put the file in place of a device or a pipe
-        raise WriteError(f"{path}: cannot write: not a regular file (a file goes there, replacing only a file)")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
+        try:
+            special = not stat.S_ISREG(os.stat(path).st_mode)
+        except FileNotFoundError:
+            special = False
+        if special:  # a rename would put the file in place of a device, a pipe or a folder
+            raise WriteError(f"{path}: cannot write: not a regular file (a file goes there, replacing only a file)")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             _write_all(fd, raw)

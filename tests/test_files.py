@@ -87,3 +87,8 @@ def test_write_atomic_never_puts_a_file_in_place_of_a_special_one(tmp_path):
     with pytest.raises(WriteError, match="not a regular file"):
         write_atomic(folder, "{}")
     assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+def test_write_atomic_of_a_name_too_long_is_one_write_error(tmp_path):
+    with pytest.raises(WriteError, match="File name too long"):
+        write_atomic(tmp_path / ("x" * 300), "{}")

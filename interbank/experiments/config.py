@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from interbank.config import ConfigError, _Strict, check_top_level, format_validation_error, read_yaml
+from interbank.config import MAX_SEED, ConfigError, _Strict, check_top_level, format_validation_error, read_yaml
 
 
 MAX_POINTS = 1000
@@ -28,7 +28,8 @@ def parse_range(text: str) -> list[float]:
             start, stop, step = (float(x) for x in text.split(":"))
             if not (step > 0 and stop >= start and math.isfinite(start) and math.isfinite(stop)):
                 raise ValueError
-            count = int(round((stop - start) / step)) + 1
+            span = (stop - start) / step
+            count = int(round(span)) + 1 if math.isfinite(span) else math.inf
             if count > MAX_POINTS:
                 raise OverflowError(count)
             return [round(start + k * step, 10) for k in range(count)]
@@ -37,7 +38,8 @@ def parse_range(text: str) -> list[float]:
             raise OverflowError(len(values))
         return values
     except OverflowError as err:
-        raise ValueError(f"{text!r} has {err.args[0]:,} points; a sweep takes at most {MAX_POINTS:,}") from None
+        many = f"{err.args[0]:,}" if isinstance(err.args[0], int) else "too many"
+        raise ValueError(f"{text!r} has {many} points; a sweep takes at most {MAX_POINTS:,}") from None
     except ValueError:
         raise ValueError(f"{text!r} is not START:STOP:STEP or a comma-separated list") from None
 
@@ -60,7 +62,7 @@ class GaiKapadiaConfig(_Sweep):
     banks: int = Field(default=1000, ge=10, le=100_000)
     runs: int = Field(default=1000, ge=1, le=MAX_RUNS)
     degrees: list[float] = Field(default_factory=lambda: parse_range("0.5:10:0.5"), min_length=1, max_length=MAX_POINTS)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     capital_ratio: float = Field(default=0.04, gt=0, lt=1)
     interbank_share: float = Field(default=0.2, gt=0, le=0.6)
     default_at_zero_equity: bool = False
@@ -93,7 +95,7 @@ class NierConfig(_Sweep):
     runs: int = Field(default=200, ge=1, le=MAX_RUNS)
     probabilities: list[float] = Field(default_factory=lambda: parse_range("0:1:0.05"), min_length=1, max_length=MAX_POINTS)
     net_worths: list[float] = Field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05, 0.07, 0.1], min_length=1, max_length=MAX_POINTS)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     interbank_share: float = Field(default=0.2, gt=0, le=0.6)
 
     @field_validator("probabilities")

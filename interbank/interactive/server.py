@@ -51,6 +51,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interbank.config import (
+    MAX_SEED,
     BankSpec,
     ConfigError,
     EnvConfig,
@@ -165,7 +166,7 @@ class StartRequest(BaseModel):
     central_bank_params: dict[str, float] | None = Field(
         default=None, max_length=16, description="the central bank rule's parameters, e.g. {\"funding\": 0.08} for taylor; "
                                   "without central_bank, for the scenario's own rule (its agent on)")
-    seed: int | None = Field(default=None, ge=0, le=2**32 - 1,
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED,
                              description="seed of the network, shocks and policy (default: the scenario's, else 0)")
     steps: int | None = Field(default=None, ge=1, description="episode length (max_steps)")
     speed: float = Field(default=5.0, ge=0, allow_inf_nan=False,
@@ -550,7 +551,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                 checkpoint_env(p.name)
                 if pair:
                     load_central_bank_policy(pair[1])
-            except (CheckpointError, CommandError, RunFolderError):
+            except (CheckpointError, CommandError, ConfigError, RunFolderError):  # (a run whose env start refuses)
                 continue
             names.append(p.name)
             if pair:

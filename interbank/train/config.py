@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from interbank.config import (
+    MAX_SEED,
     EnvConfig,
     _Strict,
     check_top_level,
@@ -137,7 +138,7 @@ class TrainSettings(_Strict):
     net_arch: list[Width] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8)
     activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]  # what a checkpoint's loader accepts
     checkpoint_every: int = Field(default=50_000, ge=1)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     device: Literal[DEVICES] = "auto"  # type: ignore[valid-type]
     warm_start: WarmStartSettings = Field(default_factory=WarmStartSettings)
     critic: Literal["local", "central"] = "local"

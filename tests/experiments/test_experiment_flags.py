@@ -32,3 +32,13 @@ def test_a_range_at_the_limit_is_taken():
     assert len(parse_range(f"1:{MAX_POINTS}:1")) == MAX_POINTS
     with pytest.raises(ValueError, match="not START:STOP:STEP"):
         parse_range("0:inf:1")
+    with pytest.raises(ValueError, match="has too many points; a sweep takes at most 1,000"):
+        parse_range("0:1e308:1e-308")  # (a count beyond any integer)
+
+
+def test_a_preset_seed_beyond_the_largest_is_refused(tmp_path):
+    from interbank.config import MAX_SEED, ConfigError
+    from interbank.experiments.config import load_experiment
+
+    with pytest.raises(ConfigError, match=f"must be <= {MAX_SEED}"):
+        load_experiment("gai-kapadia", None, {"seed": MAX_SEED + 1})

@@ -602,3 +602,27 @@ def test_verify_says_when_a_recording_stops_before_its_episode_ends():
     r.command("stop")
     ok, message = verify_events(events + r.take_events())
     assert ok and message.endswith("re-simulated identically")
+
+
+def test_a_recording_made_before_interventions_carried_a_snapshot_still_verifies():
+    """Streams recorded before ``capital_added`` and a user's ``inject`` gained ``snapshot`` verify
+    (and so re-create and fork); a snapshot that differs from the replay's does not."""
+    r = _runner(cfg=resolve_env_config("configs/stress.yaml", n_banks=12, max_steps=30))
+    for _ in range(2):
+        r.step()
+    r.command("pause")
+    r.command("add_capital", "bank_3", 250.0)
+    r.command("central_bank", "bank_4", 100.0, "inject")
+    r.command("resume")
+    r.step()
+    events = r.take_events()
+    old = [{**e, "data": {k: v for k, v in e["data"].items() if k != "snapshot"}} if e["type"] in ("capital_added", "central_bank") else e
+           for e in events]
+    assert sum("snapshot" in e["data"] for e in events) == 2 and not any("snapshot" in e["data"] for e in old)
+    ok, message = verify_events(old)
+    assert ok, message
+    i = next(k for k, e in enumerate(events) if e["type"] == "capital_added")
+    wrong = [dict(e) for e in events]
+    wrong[i] = {**wrong[i], "data": {**wrong[i]["data"], "snapshot": {**wrong[i]["data"]["snapshot"], "cash": 0.0}}}
+    ok, message = verify_events(wrong)
+    assert not ok and f"seq {wrong[i]['seq']}" in message

@@ -16,14 +16,17 @@ def test_only_checkpoints_that_start_accepts_are_listed(tmp_path):
     (_write(folder / "corrupt") / "policy.safetensors").write_bytes(b"not a safetensors file")
     _write(folder / "other_features", n_features=3, features=["a", "b", "c"])
     (folder / "empty").mkdir()
+    _write(folder / "bad_env" / "checkpoints" / "100")  # a good policy in a run whose env start refuses
+    (folder / "bad_env" / "config.yaml").write_text("env: {n_banks: 0}\n")
     proc, base = serve("--checkpoints", str(folder))
     try:
         listed = httpx.get(base + "/api/checkpoints", timeout=HANG_S).json()
         assert listed["checkpoints"] == ["good"] and listed["central_bank"] == []
-        for name in ("corrupt", "other_features", "empty"):
+        for name in ("corrupt", "other_features", "empty", "bad_env"):
             r = httpx.post(base + "/api/interactive/start", json={"checkpoint": name, "n_banks": 4, "steps": 2},
                            timeout=HANG_S)
-            assert r.status_code == 422 and r.json()["error"].startswith(f"checkpoint {name!r}"), r.text
+            said = r.json()["error"]  # naming the checkpoint, or its run's config file
+            assert r.status_code == 422 and (said.startswith(f"checkpoint {name!r}") or f"/{name}/config.yaml" in said), r.text
         r = httpx.post(base + "/api/interactive/start", json={"checkpoint": "good", "n_banks": 4, "steps": 2, "speed": 0},
                        timeout=HANG_S)
         assert r.status_code == 201, r.text

@@ -40,8 +40,9 @@ export function onStream(msg) {
   S.source = null;  // the worker stopped reading: m.end is why
   if (m.end === 204) { setConn("ended"); return; }
   if (S.resuming && m.end === 410) {  // the step shown before the reload is no longer kept
+    attach(S.session);  // (it clears the message of the view before: this one is about the new view)
     message(`session ${S.session}: the step shown before the reload is no longer kept; rebuilt from what the server keeps`);
-    attach(S.session); return;
+    return;
   }
   message(m.error || ""); setConn(m.end === 404 ? "lost" : "closed"); statusCheck();
 }
@@ -80,7 +81,8 @@ export function drain(now) {
     if (type === "step_end" && data.compact) {
       if (k !== lastEnd) {
         const h = data.head; stepTotalsOf(h.step, h.active_banks, h.defaults, h.total_capital, h.markets || [], h.totals || null);
-        if (!S.quiet && lastEnd >= 0 && h.step > stepOf(S.queue[lastEnd]) - HISTORY) equityFromCompact(data);
+        // (not a snapshot half applied as the newest before more came: its banks have this step already)
+        if (!going && !S.quiet && lastEnd >= 0 && h.step > stepOf(S.queue[lastEnd]) - HISTORY) equityFromCompact(data);
       }
       else if (!applyCompact(seq, data, t0)) break;  // the frame's budget is spent: the rest next frame (it stays queued)
     }
@@ -303,6 +305,7 @@ export const CENTRAL_BANK_HANDLERS = {
   set_capital_requirement: (e, d) => {
     feed(`${e.step} · central bank: min capital ratio ${pct(d.value)}`, "control");
     centralBankRates(S.policyRate, d.value, true);
+    systemPanel();  // the count of banks below the minimum, against the new one
   },
   // the simulation's own
   lending_facility: (e, d) => {
