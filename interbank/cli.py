@@ -356,17 +356,17 @@ def build_parser() -> argparse.ArgumentParser:
                          "interventions, kept across restarts; default $XDG_DATA_HOME/interbank, i.e. ~/.local/share/interbank)")
     sv.add_argument("--no-store", action="store_true",
                     help="keep no database: sessions live only as long as the server (streams spill to a temporary folder)")
-    sv.add_argument("--keep-sessions", type=_positive_int, default=200, metavar="N",
+    sv.add_argument("--keep-sessions", type=_positive_int, metavar="N",
                     help="sessions the database keeps; beyond, the oldest finished go first (default 200)")
-    sv.add_argument("--keep-mb", type=_positive_float, default=2000.0, metavar="M",
+    sv.add_argument("--keep-mb", type=_positive_float, metavar="M",
                     help="MB of stored (compressed) streams the database keeps; beyond, the oldest finished sessions go first (default 2000)")
-    sv.add_argument("--store-compress", type=int, choices=range(10), default=1, metavar="LEVEL",
+    sv.add_argument("--store-compress", type=int, choices=range(10), metavar="LEVEL",
                     help="zlib level of the stored streams, 0-9 (0: uncompressed, about 4x the disk and less CPU; default 1)")
     sv.add_argument("--spill-dir", type=path_arg, help="with --no-store: folder for the sessions' event spills (default: a temporary folder)")
     sv.add_argument("--history-mb", type=_positive_float, default=8.0,
                     help="newest stream events kept in memory per session (default 8)")
-    sv.add_argument("--spill-mb", type=_positive_float, default=256.0,
-                    help="newest stream events kept on disk per session, for Last-Event-ID (default 256)")
+    sv.add_argument("--spill-mb", type=_positive_float,
+                    help="with --no-store: newest stream events kept on disk per session, for Last-Event-ID (default 256)")
     sv.add_argument("--allowed-host", action="append", metavar="NAME",
                     help="a Host name the server answers besides the loopback names (repeat; '*' = any)")
 
@@ -1007,12 +1007,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("0.0.0.0", "::", ""):
         hosts.append(args.host)
     hosts += args.allowed_host or []
+    # the store's flags and the spill's each act on one side of --no-store: one given for the other is refused
+    store_flags = [f for f in ("keep_sessions", "keep_mb", "store_compress") if getattr(args, f) is not None]
+    if args.no_store and store_flags:
+        fail(f"serve: --{store_flags[0].replace('_', '-')} is for the data folder's store; --no-store keeps none")
+    if not args.no_store and args.spill_mb is not None:
+        fail("serve: --spill-mb is for --no-store (with the data folder, the store keeps the sessions' events)")
+    given = {k: v for k, v in (("keep_sessions", args.keep_sessions), ("keep_mb", args.keep_mb),
+                               ("store_compress", args.store_compress),
+                               ("spill_bytes", None if args.spill_mb is None else int(args.spill_mb * 1_000_000)))
+             if v is not None}  # (the others: ServerLimits' defaults, which the help texts name)
     limits = ServerLimits(max_sessions=args.max_sessions, max_banks=args.max_banks, max_steps=args.max_steps,
                           client_buffer=args.client_buffer, memory_budget_bytes=args.memory_budget_mb * 1_000_000,
                           finished_ttl_seconds=args.finished_ttl, spill_dir=args.spill_dir,
                           data_dir=None if args.no_store else (args.data_dir or default_data_dir()),
-                          keep_sessions=args.keep_sessions, keep_mb=args.keep_mb, store_compress=args.store_compress,
-                          history_window_bytes=int(args.history_mb * 1_000_000), spill_bytes=int(args.spill_mb * 1_000_000),
+                          history_window_bytes=int(args.history_mb * 1_000_000), **given,
                           allowed_hosts=None if "*" in hosts else tuple(hosts))
     if args.no_store and args.data_dir is not None:
         fail("serve: give --data-dir or --no-store, not both")

@@ -298,6 +298,7 @@ def test_serve_on_a_port_taken_leaves_no_data_folder_behind(tmp_path, capsys):
 @pytest.mark.parametrize("args, says", [
     (["--host", ""], "--host is empty"),
     (["--spill-dir", "spill"], "--spill-dir is for --no-store"),
+    (["--spill-mb", "10"], "--spill-mb is for --no-store"),
 ])
 def test_serve_refuses_flags_it_would_misread(tmp_path, monkeypatch, capsys, args, says):
     monkeypatch.chdir(tmp_path)
@@ -327,3 +328,26 @@ def test_an_experiment_preset_is_found_by_name(tmp_path, monkeypatch, capsys):
     assert main(["experiment", "gai-kapadia", "--config", "gai_kapadia", "--degrees", "1", "--runs", "1",
                  "--banks", "10", "--out", str(out), "--no-progress"]) == 0
     assert (out / "results.json").is_file()
+
+
+@pytest.mark.parametrize("flag", [["--keep-sessions", "5"], ["--keep-mb", "10"], ["--store-compress", "0"]])
+def test_serve_refuses_a_store_flag_without_a_store(tmp_path, monkeypatch, capsys, flag):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--no-store", *flag])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"{flag[0]} is for the data folder's store; --no-store keeps none" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_s_help_names_the_server_s_own_defaults():
+    from interbank.cli import build_parser
+    from interbank.interactive.server import ServerLimits
+
+    serve = next(a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "serve")[1]
+    helps = {a.dest: a.help for a in serve._actions}
+    limits = ServerLimits()
+    assert f"(default {limits.keep_sessions})" in helps["keep_sessions"]
+    assert f"(default {limits.keep_mb:g})" in helps["keep_mb"]
+    assert f"default {limits.store_compress})" in helps["store_compress"]
+    assert f"(default {limits.spill_bytes // 1_000_000})" in helps["spill_mb"]
