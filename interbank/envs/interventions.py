@@ -67,8 +67,16 @@ class Interventions:
         reports ``terminations[agent] = True`` (reward 0: it no longer acts), then the bank leaves
         ``agents`` (PettingZoo's contract: an agent leaves only after a step that terminates it)."""
         idx = self._live_index(agent)
-        settlement = self.env.system.delete_bank(idx)
-        return self._done("bank_deleted", {"bank": agent, "equity": settlement.pop("equity"), "settlement": settlement})
+        system = self.env.system
+        before = system.snapshots()
+        settlement = system.delete_bank(idx)
+        self.env._refresh_observations()  # (the priorities in force follow the sheets: the snapshots show them)
+        # the other banks whose sheets the settlement moved (its creditors, the holders of the markets it
+        # sold into): a paused session's viewers see them at once, as after a step
+        moved = [after for old, after in zip(before, system.snapshots()) if after != old and after["id"] != agent]
+        data = {"bank": agent, "equity": settlement.pop("equity"), "settlement": settlement, "snapshots": moved}
+        self.env.emit("bank_deleted", data)
+        return data
 
     def delete_failed_bank(self, agent: str) -> dict[str, Any]:
         """Remove a defaulted bank from the network (the seed's "delete failed banks"). It was

@@ -178,7 +178,8 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
     return events
 
 
-ADDED_FIELDS: dict[str, tuple[str, ...]] = {"capital_added": ("snapshot",), "central_bank": ("snapshot",)}
+ADDED_FIELDS: dict[str, tuple[str, ...]] = {"capital_added": ("snapshot",), "central_bank": ("snapshot",),
+                                             "bank_deleted": ("snapshots",)}
 """Data fields an event type gained after recordings were made (optional in the schema): a recording
 made before them is compared without them, so that it still verifies, re-creates and forks."""
 

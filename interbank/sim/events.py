@@ -178,6 +178,7 @@ class BankDeletedData(TypedDict):
     bank: str
     equity: float
     settlement: dict[str, float]
+    snapshots: NotRequired[list[BankSnapshot]]  # the other banks whose sheets the settlement moved, after it
 
 
 class CapitalAddedData(TypedDict):

@@ -204,3 +204,21 @@ def test_an_action_that_is_not_an_integer_of_discrete_5_is_invalid_not_truncated
     _, _, _, _, infos = env.step({"bank_0": action, "bank_1": np.int64(HOLD), "bank_2": np.array([HOLD])})
     assert infos["bank_0"]["invalid_action"] == 1 and infos["bank_0"]["action"] == HOLD
     assert infos["bank_1"]["invalid_action"] == 0 and infos["bank_2"]["invalid_action"] == 0
+
+
+def test_a_deleted_bank_s_event_carries_the_sheets_its_settlement_moved():
+    """Deleting a bank fire-sells its positions and pays its creditors: ``bank_deleted`` carries every
+    other bank whose sheet that moved, as the next step_end would show it, and no bank it left alone."""
+    from interbank.config import resolve_env_config as resolve
+    from interbank.envs import parallel_env as make
+
+    env = make(resolve("configs/stress.yaml", n_banks=12, max_steps=10))
+    env.reset(seed=0)
+    system = env.system
+    before = {b["id"]: b for b in system.snapshots()}
+    data = env.interventions.delete_bank(env.agents[0])
+    after = {b["id"]: b for b in system.snapshots()}
+    moved = {b["id"] for b in data["snapshots"]}
+    assert env.agents[0] not in moved and data["settlement"]["fire_sale_volume"] > 0 and moved
+    assert moved == {i for i in after if i != env.agents[0] and after[i] != before[i]}
+    assert all(b == after[b["id"]] for b in data["snapshots"])

@@ -138,12 +138,17 @@ export const EVENT_HANDLERS = {
   },
   central_bank: (e) => onCentralBank(e),
   bank_deleted: (e) => {
-    const d = e.data, b = S.banks.get(d.bank);
-    if (b) {
-      const wasActive = !b.defaulted && !b.deleted;
-      b.deleted = true;
-      if (wasActive) header({ active: S.totals.active - 1, capital: S.totals.capital - d.equity });
+    const d = e.data, b = S.banks.get(d.bank), open = (x) => !x.defaulted && !x.deleted;
+    let active = 0, capital = 0;  // what the settlement moved besides the bank itself
+    if (b && open(b)) { active -= 1; capital -= d.equity; }
+    if (b) b.deleted = true;
+    for (const snap of d.snapshots || []) {  // its creditors and the markets' holders, after it
+      const o = S.banks.get(snap.id); if (!o) continue;
+      active += (open(snap) ? 1 : 0) - (open(o) ? 1 : 0);
+      capital += (open(snap) ? snap.equity : 0) - (open(o) ? o.equity : 0);
+      Object.assign(o, snap);
     }
+    if ((active || capital) && S.totals) header({ active: S.totals.active + active, capital: S.totals.capital + capital });
     feed(`${e.step} · ${d.bank} deleted`, "control", [d.bank]);
     afterControl(); fetchExposures(e.step, true);
   },
