@@ -26,15 +26,17 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "interbank.cli", *args], capture_output=True, text=True, timeout=HANG_S)
 
 
-def _stop_cluster(temp) -> None:
-    """Stop only this test's cluster (every process of it names its session folder under ``temp``);
-    `ray stop` would stop every Ray process on the machine, a parallel test's cluster included."""
+def _stop_cluster(temp, port: int) -> None:
+    """Stop only this test's cluster (every process of it names its session folder under ``temp``, or,
+    as its client server does, its head's ``port``); `ray stop` would stop every Ray process on the
+    machine, a parallel test's cluster included."""
     import psutil
 
     mine = []
     for proc in psutil.process_iter(["cmdline"]):
         try:
-            if any(str(temp) in part for part in proc.info["cmdline"] or []):
+            cmdline = proc.info["cmdline"] or []
+            if any(str(temp) in part or (part.startswith("--address=") and part.endswith(f":{port}")) for part in cmdline):
                 mine.append(proc)
                 mine.extend(proc.children(recursive=True))
         except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -74,7 +76,7 @@ def cluster(tmp_path_factory):
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        _stop_cluster(temp)
+        _stop_cluster(temp, port)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
