@@ -60,7 +60,7 @@ MAX_WORKERS = 64
 
 
 def _workers(text: str) -> int:
-    value = _whole_number(text, 1, "{value} must be at least 1")
+    value = _positive_int(text)
     if value > MAX_WORKERS:
         raise argparse.ArgumentTypeError(f"{value} processes is more than {MAX_WORKERS}, the most a command starts")
     return value
@@ -999,8 +999,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fail(f"--port {args.port} is not a valid port")
     if args.spill_dir is not None and args.spill_dir.exists() and not args.spill_dir.is_dir():
         fail(f"--spill-dir: {args.spill_dir} is not a folder")
-    if args.spill_dir is not None and not args.no_store:
-        fail("serve: --spill-dir is for --no-store (with the data folder, the store keeps the sessions' events)")
     if not args.host.strip():
         fail("serve: --host is empty; give an address (127.0.0.1 for this machine, 0.0.0.0 for every interface)")
     hosts = list(LOOPBACK_HOSTS)
@@ -1008,11 +1006,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         hosts.append(args.host)
     hosts += args.allowed_host or []
     # the store's flags and the spill's each act on one side of --no-store: one given for the other is refused
-    store_flags = [f for f in ("keep_sessions", "keep_mb", "store_compress") if getattr(args, f) is not None]
-    if args.no_store and store_flags:
-        fail(f"serve: --{store_flags[0].replace('_', '-')} is for the data folder's store; --no-store keeps none")
-    if not args.no_store and args.spill_mb is not None:
-        fail("serve: --spill-mb is for --no-store (with the data folder, the store keeps the sessions' events)")
+    given_for = {flag: getattr(args, flag) is not None for flag in ("keep_sessions", "keep_mb", "store_compress", "spill_dir", "spill_mb")}
+    wrong = [f for f, given in given_for.items() if given and f.startswith("spill_") != args.no_store]
+    if wrong:
+        flag = "--" + wrong[0].replace("_", "-")
+        fail(f"serve: {flag} is for the data folder's store; --no-store keeps none" if args.no_store else
+             f"serve: {flag} is for --no-store (with the data folder, the store keeps the sessions' events)")
     given = {k: v for k, v in (("keep_sessions", args.keep_sessions), ("keep_mb", args.keep_mb),
                                ("store_compress", args.store_compress),
                                ("spill_bytes", None if args.spill_mb is None else int(args.spill_mb * 1_000_000)))

@@ -10,12 +10,12 @@ loader then says "no such config file").
 
 from __future__ import annotations
 
-import argparse
-
 import os
 import re
 from importlib import resources
 from pathlib import Path
+
+from interbank.ui import path_arg
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a name, not a path (the server's scenarios and checkpoints too)
 LOCAL = Path("configs")
@@ -70,19 +70,12 @@ def default_scenario() -> Path | None:
 
 def scenario_arg(value: str) -> Path:
     """argparse ``type`` for a scenario ``--config``: a path or a name in ``configs/`` (not empty)."""
-    _not_empty(value)
-    return resolve(value)
-
-
-def _not_empty(value: str) -> None:
-    if not str(value).strip():
-        raise argparse.ArgumentTypeError("an empty name (a YAML file, or a name in configs/)")
+    return resolve(path_arg(value))
 
 
 def train_config_arg(value: str) -> Path:
     """argparse ``type`` for a training ``--config``: a path or a name in ``configs/train/`` (not empty)."""
-    _not_empty(value)
-    return resolve(value, "train")
+    return resolve(path_arg(value), "train")
 
 
 def experiment_preset(name: str) -> Path | None:

@@ -11,6 +11,7 @@ Dollars for amounts; rates and ratios annual, in [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,11 +31,18 @@ class Interventions:
     def __init__(self, env: "InterbankEnv") -> None:
         self.env = env
 
-    def _done(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
-        """After a change: the agents' observations are recomputed, then the event is emitted."""
+    def _done(self, type_: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """After a change: the agents' observations (and the priorities in force) are recomputed, then
+        the event's data is built (given as a function: after them, so its snapshots show them) and
+        emitted."""
         self.env._refresh_observations()
+        data = data() if callable(data) else data
         self.env.emit(type_, data)
         return data
+
+    def _sheet(self, idx: int) -> dict[str, Any]:
+        """Bank ``idx``'s ``BankSnapshot`` now (as ``step_end`` shows it)."""
+        return self.env.system.snapshots(np.array([idx]))[0]
 
     def _live_index(self, agent: str) -> int:
         env = self.env
@@ -54,11 +62,8 @@ class Interventions:
         idx = self._live_index(agent)
         s = self.env.system
         s.add_capital(idx, amount)
-        self.env._refresh_observations()
-        data = {"bank": agent, "amount": amount, "cash": float(s.cash[idx]), "equity": float(self.env._equity[idx]),
-                "snapshot": s.snapshots(np.array([idx]))[0]}
-        self.env.emit("capital_added", data)
-        return data
+        return self._done("capital_added", lambda: {"bank": agent, "amount": amount, "cash": float(s.cash[idx]),
+                                                    "equity": float(self.env._equity[idx]), "snapshot": self._sheet(idx)})
 
     def delete_bank(self, agent: str) -> dict[str, Any]:
         """Remove a live bank: its market positions are fire-sold, its creditors paid by the
@@ -70,13 +75,12 @@ class Interventions:
         system = self.env.system
         before = system.snapshots()
         settlement = system.delete_bank(idx)
-        self.env._refresh_observations()  # (the priorities in force follow the sheets: the snapshots show them)
-        # the other banks whose sheets the settlement moved (its creditors, the holders of the markets it
-        # sold into): a paused session's viewers see them at once, as after a step
-        moved = [after for old, after in zip(before, system.snapshots()) if after != old and after["id"] != agent]
-        data = {"bank": agent, "equity": settlement.pop("equity"), "settlement": settlement, "snapshots": moved}
-        self.env.emit("bank_deleted", data)
-        return data
+        equity = settlement.pop("equity")
+        # with the other banks whose sheets the settlement moved (its creditors, the holders of the markets
+        # it sold into): a paused session's viewers see them at once, as after a step
+        return self._done("bank_deleted", lambda: {
+            "bank": agent, "equity": equity, "settlement": settlement,
+            "snapshots": [after for old, after in zip(before, system.snapshots()) if after != old and after["id"] != agent]})
 
     def delete_failed_bank(self, agent: str) -> dict[str, Any]:
         """Remove a defaulted bank from the network (the seed's "delete failed banks"). It was
@@ -113,15 +117,14 @@ class Interventions:
                 raise ValueError(f"amount must be a positive finite number, got {amount}")
             idx = self._live_index(str(bank))
             s.inject_liquidity(idx, value)
-            data = {"operation": operation, "bank": bank, "amount": value, "rate": s.lending_rate, "value": None,
-                    "source": "user", "snapshot": s.snapshots(np.array([idx]))[0]}
+            return self._done("central_bank", lambda: {"operation": operation, "bank": bank, "amount": value,
+                                                       "rate": s.lending_rate, "value": None, "source": "user",
+                                                       "snapshot": self._sheet(idx)})
+        if not (0.0 <= value <= 1.0):
+            raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")
+        if operation == "set_policy_rate":
+            s.set_policy_rate(value)
         else:
-            if not (0.0 <= value <= 1.0):
-                raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")
-            if operation == "set_policy_rate":
-                s.set_policy_rate(value)
-            else:
-                s.set_capital_requirement(value)
-            data = {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate, "value": value,
-                    "source": "user"}
-        return self._done("central_bank", data)
+            s.set_capital_requirement(value)
+        return self._done("central_bank", {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate,
+                                           "value": value, "source": "user"})

@@ -11,13 +11,19 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect
 
 
-def test_the_comparison_counts_interventions_made_while_paused_and_its_defaults_axis_starts_at_zero(console, page):
+def _branched(page, console, banks: str) -> str:
+    """A session started, run 2 steps, paused and branched, the branch shown beside it: its id."""
     _open(page, console)
-    sid = _start(page, banks="12", steps="400", speed="20")
+    sid = _start(page, banks=banks, steps="400", speed="20")
     page.wait_for_function("+document.getElementById('step').textContent >= 2")
     _pause(page)
     page.click("#branch")
     page.wait_for_function("window.__ib.compare && window.__ib.compare.totals.length > 0")
+    return sid
+
+
+def test_the_comparison_counts_interventions_made_while_paused_and_its_defaults_axis_starts_at_zero(console, page):
+    sid = _branched(page, console, banks="12")
     bank = page.evaluate("[...window.__ib.banks.values()].find(b => !b.defaulted && !b.deleted).id")
     page.select_option("#bank-select", bank)
     page.fill("#amount", "500")
@@ -38,12 +44,7 @@ def test_the_comparison_counts_interventions_made_while_paused_and_its_defaults_
 
 
 def test_a_branch_attached_shows_the_session_it_came_from_as_its_parent(console, page):
-    _open(page, console)
-    sid = _start(page, banks="10", steps="400", speed="20")
-    page.wait_for_function("+document.getElementById('step').textContent >= 2")
-    _pause(page)
-    page.click("#branch")
-    page.wait_for_function("window.__ib.compare && window.__ib.compare.totals.length > 0")
+    sid = _branched(page, console, banks="10")
     child = page.evaluate("window.__ib.compare.other")
     expect(page.locator(f"#compare-table tr[data-session='{child}'] td").nth(0)).to_have_text("branch")
     page.locator(f"#sessions tr[data-session='{child}'] button.attach").click()
