@@ -240,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --central-bank: the central bank's PPO steps per round (default 4096)")
     tr.add_argument("--rounds", type=_positive_int, metavar="R",
                     help="with --central-bank: rounds of the alternation (default 2); the banks' budget is split over them")
-    tr.add_argument("--backend", choices=list(ALGORITHM), help="stable-baselines3 (default) or Ray RLlib (on --resume: the run's own)")
+    tr.add_argument("--backend", choices=list(ALGORITHM), help="stable-baselines3 or Ray RLlib (default: the config's train.backend, else sb3; "
+                                                       "on --resume: the run's own)")
     tr.add_argument("--address", help="rllib: join the Ray cluster at HOST:PORT (default: start a local Ray instance)")
     tr.add_argument("--num-env-runners", type=int, help="rllib: env runner processes (overrides rllib.num_env_runners)")
     tr.add_argument("--num-gpus", type=float, help="rllib: GPUs per learner (overrides rllib.num_gpus)")
@@ -692,7 +693,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             fail("--resume: a two-policy RLlib run cannot be resumed yet (train it again into a new --out)")
         return _train_both(args, "sb3", progress)
     try:
-        backend = resolve_backend(args.backend, args.resume, args.out)
+        backend = resolve_backend(args.backend, args.resume, args.out, args.config)
     except (ConfigError, RunFolderError, WriteError) as err:
         fail(str(err))
     if backend == "sb3" and (args.address or args.num_env_runners is not None or args.num_gpus is not None):
@@ -702,7 +703,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.num_gpus is not None and not args.num_gpus >= 0:
         fail(f"--num-gpus {args.num_gpus} must be >= 0")
     if args.seeds is not None:
-        return _train_seeds(args, train, progress)
+        return _train_seeds(args, backend, train, progress)
     if args.central_bank is not None:
         return _train_both(args, backend, progress)
     try:
@@ -758,7 +759,7 @@ def _without_train_section(config: Path | None) -> bool:
     return isinstance(data, dict) and "train" not in data
 
 
-def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
+def _train_seeds(args: argparse.Namespace, backend: str, train, progress: bool) -> int:
     """``train --seeds``: one run per seed, one after another, in OUT/s<seed> (OUT/social-s<seed>
     for the social objective)."""
     from interbank.config import ConfigError
@@ -767,8 +768,9 @@ def _train_seeds(args: argparse.Namespace, train, progress: bool) -> int:
 
     if args.seed is not None:
         fail("--seed and --seeds exclude each other")
-    if args.backend == "rllib":
-        fail("--seeds trains with the sb3 backend; run --backend rllib once per --seed")
+    if backend == "rllib":
+        asked = "--backend rllib" if args.backend else f"{args.config} asks for rllib (train.backend)"
+        fail(f"--seeds trains with the sb3 backend, and {asked}: run it once per --seed instead")
     parent = args.out or Path("runs") / (args.config.stem if args.config else "default")
     check_out_folder("train", parent)
     try:

@@ -95,8 +95,9 @@ class OpponentSettings(_Strict):
 class TrainSettings(_Strict):
     """Masked PPO with one policy shared by all banks.
 
-    ``backend`` (``--backend``) picks stable-baselines3 or Ray RLlib; ``algorithm`` is set by the
-    backend to the one it really runs (``maskable_ppo``: sb3-contrib's MaskablePPO; ``rllib_ppo``:
+    ``backend`` picks stable-baselines3 or Ray RLlib (``train --backend`` overrides it; a config
+    that names only ``algorithm`` picks that algorithm's backend; both, disagreeing, are refused);
+    ``algorithm`` is set by the backend to the one it really runs (``maskable_ppo``: sb3-contrib's MaskablePPO; ``rllib_ppo``:
     RLlib's PPO with its action-masking module), so a run folder's config.yaml says what ran.
 
     Timesteps count bank-decisions (a step of a 20-bank network with ``n_envs``
@@ -143,6 +144,13 @@ class TrainSettings(_Strict):
     warm_start: WarmStartSettings = Field(default_factory=WarmStartSettings)
     critic: Literal["local", "central"] = "local"
     opponents: OpponentSettings = Field(default_factory=OpponentSettings)
+
+    @model_validator(mode="after")
+    def _algorithm_of_backend(self) -> "TrainSettings":
+        if {"backend", "algorithm"} <= self.model_fields_set and ALGORITHM[self.backend] != self.algorithm:
+            raise ValueError(f"train.algorithm = {self.algorithm} is not what the {self.backend} backend runs "
+                             f"({ALGORITHM[self.backend]}): give one of train.backend and train.algorithm")
+        return self
 
     @model_validator(mode="after")
     def _policy_size(self) -> "TrainSettings":

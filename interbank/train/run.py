@@ -85,10 +85,24 @@ def saved_backend(out: Path) -> str:
     return "sb3"
 
 
-def resolve_backend(requested: str | None, resume: bool, out: Path | None) -> str:
-    """``--backend`` as given, or on ``--resume`` the run's own (a different one is refused)."""
+def config_backend(config_path: Path | None) -> str | None:
+    """The backend a training config asks for: its ``train.backend``, else the backend of its
+    ``train.algorithm`` (None when it names neither, or there is no config)."""
+    if config_path is None:
+        return None
+    settings = load_train_config(config_path).train
+    if "backend" in settings.model_fields_set:
+        return settings.backend
+    if "algorithm" in settings.model_fields_set:
+        return next(b for b, algorithm in ALGORITHM.items() if algorithm == settings.algorithm)
+    return None
+
+
+def resolve_backend(requested: str | None, resume: bool, out: Path | None, config_path: Path | None = None) -> str:
+    """``--backend`` as given, else the config's own (``config_backend``), else sb3; on ``--resume``
+    the run's own (a different one is refused)."""
     if not resume or out is None:
-        return requested or "sb3"
+        return requested or config_backend(config_path) or "sb3"
     saved = saved_backend(out)
     if requested is not None and requested != saved:
         raise ConfigError(f"--resume: {out} was trained with --backend {saved}; resume it with the same backend (or leave --backend out)")

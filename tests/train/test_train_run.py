@@ -383,3 +383,54 @@ def test_the_default_run_folder_is_named_after_the_config_and_its_seed():
     no_flags = {"total_timesteps": None, "seed": None, "device": None}
     assert resolve_run(Path("configs/train/smoke.yaml"), None, False, no_flags)[0] == Path("runs/smoke-s0")  # not -sNone
     assert resolve_run(Path("configs/train/smoke.yaml"), None, False, {**no_flags, "seed": 4})[0] == Path("runs/smoke-s4")
+
+
+def _train_config(tmp_path, train):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump({"env": {"n_banks": 4, "max_steps": 5}, "train": train}))
+    return path
+
+
+@pytest.mark.parametrize("train, flag, backend", [
+    ({"backend": "rllib"}, None, "rllib"),  # the config's choice, not a silent sb3
+    ({"algorithm": "rllib_ppo"}, None, "rllib"),  # the algorithm names its backend
+    ({"backend": "rllib", "algorithm": "rllib_ppo"}, None, "rllib"),  # a copied rllib run's config
+    ({"backend": "rllib"}, "sb3", "sb3"),  # the flag wins over the file
+    ({"n_steps": 8}, None, "sb3"),  # neither named: sb3
+])
+def test_a_training_config_picks_its_backend_unless_the_flag_does(tmp_path, train, flag, backend):
+    from interbank.train.run import resolve_backend
+
+    assert resolve_backend(flag, False, None, _train_config(tmp_path, train)) == backend
+
+
+def test_a_config_whose_algorithm_is_the_other_backends_is_refused_in_one_line(tmp_path):
+    from interbank.config import ConfigError
+    from interbank.train.config import load_train_config
+
+    path = _train_config(tmp_path, {"backend": "sb3", "algorithm": "rllib_ppo"})
+    with pytest.raises(ConfigError, match="train.algorithm = rllib_ppo is not what the sb3 backend runs") as err:
+        load_train_config(path)
+    assert "\n" not in str(err.value)
+
+
+def test_train_runs_the_backend_its_config_names(tmp_path, monkeypatch, capsys):
+    """``train --config`` with ``train.backend: rllib`` goes to the RLlib trainer (it went to sb3, silently)."""
+    from interbank.config import ConfigError
+    from interbank.train import rllib_backend
+
+    called = []
+
+    def fake_train_rllib(config, out, *args):
+        called.append(config)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(rllib_backend, "train_rllib", fake_train_rllib)
+    path = _train_config(tmp_path, {"backend": "rllib"})
+    with pytest.raises(SystemExit):
+        main(["train", "--config", str(path), "--out", str(tmp_path / "r"), "--no-progress"])
+    assert called == [path] and "stop here" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--config", str(path), "--seeds", "0,1", "--out", str(tmp_path / "s"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "asks for rllib (train.backend)" in err and err.count("\n") == 1, err
