@@ -55,11 +55,9 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1, "{value} must be at least 1")
 
 
-MAX_WORKERS = 64
-"""The most local worker processes a command starts (each is a Python process with the core loaded)."""
-
-
 def _workers(text: str) -> int:
+    from interbank.config import MAX_WORKERS
+
     value = _positive_int(text)
     if value > MAX_WORKERS:
         raise argparse.ArgumentTypeError(f"{value} processes is more than {MAX_WORKERS}, the most a command starts")

@@ -606,6 +606,10 @@ class PriorityConfig(_Strict):
     stress_threshold: float = Field(default=0.1, ge=0, le=1e6, allow_inf_nan=False)
 
 
+MAX_WORKERS = 64
+"""The most local worker processes a command starts (each a Python process with the core loaded):
+``--workers`` and a training config's ``train.env_workers``."""
+
 MAX_SEED = 2**32 - 1
 """The largest seed anywhere (a config's, a command line's, the server's): what numpy's legacy seeding
 (stable-baselines3's ``set_random_seed``) takes."""

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from interbank.config import (
     MAX_SEED,
+    MAX_WORKERS,
     EnvConfig,
     _Strict,
     check_top_level,
@@ -124,7 +125,7 @@ class TrainSettings(_Strict):
     algorithm: Literal[tuple(ALGORITHM.values())] = "maskable_ppo"  # type: ignore[valid-type]
     total_timesteps: int = Field(default=200_000, ge=1)
     n_envs: int = Field(default=4, ge=1, le=256)
-    env_workers: int = Field(default=1, ge=1, le=256)
+    env_workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
     n_steps: int = Field(default=64, ge=2)
     batch_size: int = Field(default=2048, ge=2)
     n_epochs: int = Field(default=4, ge=1)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from interbank.cli import MAX_WORKERS, main
+from interbank.cli import main
+from interbank.config import MAX_WORKERS
 from interbank.experiments.config import MAX_POINTS, MAX_RUNS, parse_range
 
 

@@ -75,3 +75,19 @@ def test_a_policy_that_cannot_be_built_is_one_line_and_leaves_no_run_folder(tmp_
     # nothing half-made: the same command trains
     cfg = tmp_path / "c.yaml"
     assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "run"), "--no-progress", "--timesteps", "96"]) == 0
+
+
+def test_a_config_whose_algorithm_is_the_other_backends_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match="train.algorithm = rllib_ppo is not what the sb3 backend runs") as err:
+        parse_train_config({"train": {"backend": "sb3", "algorithm": "rllib_ppo"}}, "c.yaml")
+    assert "\n" not in str(err.value)
+    assert parse_train_config({"train": {"backend": "rllib", "algorithm": "rllib_ppo"}}, "c.yaml").train.backend == "rllib"
+
+
+def test_env_workers_are_held_to_the_command_lines_bound():
+    """As ``--workers``: a config cannot start more worker processes than a flag can."""
+    from interbank.config import MAX_WORKERS
+
+    assert parse_train_config({"train": {"env_workers": MAX_WORKERS, "n_envs": MAX_WORKERS}}, "c.yaml")
+    with pytest.raises(ConfigError, match=f"train.env_workers = {MAX_WORKERS + 1} must be <= {MAX_WORKERS}"):
+        parse_train_config({"train": {"env_workers": MAX_WORKERS + 1, "n_envs": 256}}, "c.yaml")

@@ -404,16 +404,6 @@ def test_a_training_config_picks_its_backend_unless_the_flag_does(tmp_path, trai
     assert resolve_backend(flag, False, None, _train_config(tmp_path, train)) == backend
 
 
-def test_a_config_whose_algorithm_is_the_other_backends_is_refused_in_one_line(tmp_path):
-    from interbank.config import ConfigError
-    from interbank.train.config import load_train_config
-
-    path = _train_config(tmp_path, {"backend": "sb3", "algorithm": "rllib_ppo"})
-    with pytest.raises(ConfigError, match="train.algorithm = rllib_ppo is not what the sb3 backend runs") as err:
-        load_train_config(path)
-    assert "\n" not in str(err.value)
-
-
 def test_train_runs_the_backend_its_config_names(tmp_path, monkeypatch, capsys):
     """``train --config`` with ``train.backend: rllib`` goes to the RLlib trainer (it went to sb3, silently)."""
     from interbank.config import ConfigError
