@@ -863,7 +863,7 @@ def _expanded_size(root: yaml.Node) -> int:
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping or raise a one-line ConfigError (missing or unreadable file, not
-    UTF-8, not YAML, too deep or too large once aliases are expanded, not a mapping)."""
+    UTF-8, not YAML, too deep or too large once aliases are expanded, empty, not a mapping)."""
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: no such config file (a folder; give a YAML file in it)")
@@ -889,8 +889,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: not valid YAML{where}") from None
     except RecursionError:  # the depth limit should come first; never a traceback
         raise ConfigError(f"{p}: nested too deeply") from None
-    if data is None:
-        return {}
+    if data is None:  # (an empty file, or comments only: most likely the wrong file, or one cut short)
+        raise ConfigError(f"{p}: no settings in it (empty, or comments only): give at least one section, "
+                          "or leave the file out for the defaults")
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping")
     return data

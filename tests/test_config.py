@@ -70,6 +70,22 @@ def test_unknown_top_level_key_and_bad_yaml(tmp_path):
         load_env_config(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize("text", ["", "\n\n", "# the defaults, I hope\n", "---\n"])
+def test_an_empty_config_file_is_refused_not_read_as_the_defaults(tmp_path, capsys, text):
+    """An empty file is most likely the wrong one, or one cut short: one line, nothing run."""
+    p = tmp_path / "empty.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match="no settings in it") as err:
+        load_env_config(p)
+    assert "\n" not in str(err.value) and str(p) in str(err.value)
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--config", str(p), "--steps", "2"])
+    err_text = capsys.readouterr().err
+    assert exit_.value.code == 2 and err_text.startswith(f"interbank: {p}: no settings in it") and err_text.count("\n") == 1
+    p.write_text("env: {}\n")  # (an explicit empty section is the defaults, as written)
+    assert load_env_config(p).n_banks == resolve_env_config().n_banks
+
+
 def test_overrides_accept_dotted_keys_and_max_cycles():
     cfg = resolve_env_config("configs/smoke.yaml", max_cycles=7, **{"clearing.model": "fixed_recovery"})
     assert cfg.max_steps == 7 and cfg.clearing.model == "fixed_recovery" and cfg.n_banks == 8
