@@ -22,16 +22,17 @@ def ratio(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
     ``np.divide(num, den, out=np.full(den.shape, fill), where=den > 0)``, by a plain division when
     every denominator is positive (the masked division costs about twice as much)."""
     positive = den > 0
-    if positive.all():
-        return num / den
-    return np.divide(num, den, out=np.full(den.shape, fill), where=positive)
+    with np.errstate(over="ignore"):  # a denominator next to 0 (subnormal): the quotient is inf, above any floor
+        if positive.all():
+            return num / den
+        return np.divide(num, den, out=np.full(den.shape, fill), where=positive)
 
 
 def at_least(num: np.ndarray, den: np.ndarray, fill: float, floor: float) -> np.ndarray:
     """bool[n]: ``ratio(num, den, fill) >= floor``, from a plain division of every entry: where
     ``den`` is not positive (NaN included) the quotient is left unused and ``fill`` is compared
     instead (about half the cost of ``ratio``'s masked division and its check for the case)."""
-    with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 and 0 / 0 land where ``fill`` rules
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # x / 0 and 0 / 0 land where ``fill`` rules
         ok = num / den >= floor
     if fill >= floor:
         ok |= ~(den > 0)

@@ -43,6 +43,21 @@ def test_ratios_by_hand():
     assert bank["capital_ratio"] == pytest.approx(10 / 95) and bank["lcr"] == pytest.approx(25 / 9)
 
 
+def test_a_ratio_over_a_denominator_next_to_zero_is_inf_without_a_warning():
+    """A subnormal denominator (a bank with almost no risk-weighted assets) overflows the quotient to
+    inf, above any floor: the arithmetic is right, so nothing warns (hypothesis found it warning)."""
+    import warnings
+
+    from interbank.sim import regulation
+
+    num, den = np.array([1.0, 2.0, 1.0]), np.array([1e-310, 4.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert regulation.ratio(num[:2], den[:2], regulation.CAP).tolist() == [np.inf, 0.5]
+        assert regulation.ratio(num, den, regulation.CAP).tolist() == [np.inf, 0.5, regulation.CAP]
+        assert regulation.at_least(num, den, regulation.CAP, 1.0).tolist() == [True, False, True]
+
+
 def test_below_the_capital_minimum_lend_and_invest_are_masked():
     env = _env()
     assert env.action_mask_array()[0].tolist() == [1, 0, 1, 1, 1]
