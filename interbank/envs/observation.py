@@ -60,10 +60,12 @@ N_BASE = len(BASE_FEATURES)
 def feature_range(name: str) -> tuple[float, float]:
     """(low, high) of a base feature, from the table above: what a rule's threshold on it can
     meaningfully be (``register_policy``'s ``bounds``)."""
-    for feature, _, low, high in _BASE:
-        if feature == name:
-            return float(low), float(high)
-    raise KeyError(f"no base feature {name!r}")
+    at = BASE_INDEX.get(name)
+    if at is None:
+        raise KeyError(f"no base feature {name!r}")
+    _, _, low, high = _BASE[at]
+    return float(low), float(high)
+
 
 BASE_INDEX: dict[str, int] = {name: i for i, (name, _) in enumerate(BASE_FEATURES)}
 """Column of each base feature in ``base_features``' output (the same as in ``FEATURE_INDEX``)."""
