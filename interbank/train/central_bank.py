@@ -38,7 +38,7 @@ import gymnasium as gym
 import numpy as np
 import yaml
 
-from interbank.config import ConfigError, EnvConfig, resolve_env_config
+from interbank.config import MAX_SEED, ConfigError, EnvConfig, resolve_env_config
 from interbank.envs.central_bank_observation import CB_HIGH, CB_LOW, N_CB_FEATURES
 from interbank.envs.interbank_env import InterbankEnv
 from interbank.policies.base import Policy, batch_actions
@@ -161,9 +161,10 @@ def train_central_bank(env_cfg: EnvConfig, bank_policy: Policy, out: Path, setti
     s = settings
     schedule = schedule or EntropySchedule(s.ent_coef, s.ent_coef_final, 0, s.timesteps)
     env = CentralBankGymEnv(env_cfg, bank_policy, s.seed + 1000 * (round_ - 1))
+    # (a round's seed wraps within what numpy's legacy seeding takes: stable-baselines3 seeds with it)
     model = MaskablePPO(
         "MlpPolicy", env, n_steps=s.n_steps, batch_size=s.batch_size, n_epochs=s.n_epochs,
-        learning_rate=s.learning_rate, ent_coef=schedule.at(0), seed=s.seed + round_ - 1, device="cpu", verbose=0,
+        learning_rate=s.learning_rate, ent_coef=schedule.at(0), seed=(s.seed + round_ - 1) % (MAX_SEED + 1), device="cpu", verbose=0,
         policy_kwargs={"net_arch": {"pi": list(s.net_arch), "vf": list(s.net_arch)}, "activation_fn": torch.nn.Tanh},
     )
     if init is not None:

@@ -226,3 +226,16 @@ def test_a_two_policy_run_is_not_written_into_a_one_policy_run(tmp_path):
     with pytest.raises(ConfigError, match="already holds a one-policy run"):
         train_both(_tiny(tmp_path), out, rule="taylor", central_bank=SMALL_CB)
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml"]
+
+
+def test_a_later_round_of_the_central_bank_trains_from_the_largest_seed(tmp_path):
+    """Round r seeds its PPO with seed + r - 1: from the largest seed a command takes that was past
+    what stable-baselines3's seeding accepts (a ValueError from numpy after the banks had trained)."""
+    from interbank.config import MAX_SEED, resolve_env_config
+    from interbank.policies import make_policy
+    from interbank.train.central_bank import train_central_bank
+
+    settings = CentralBankSettings(timesteps=32, n_steps=32, batch_size=32, n_epochs=1, net_arch=(8,), seed=MAX_SEED)
+    checkpoint = train_central_bank(resolve_env_config(n_banks=4, max_steps=10, seed=0), make_policy("heuristic"),
+                                    tmp_path / "central_bank", settings, round_=2)
+    assert (checkpoint / "policy.safetensors").is_file()
