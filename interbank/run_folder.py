@@ -30,7 +30,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ TRAINER_FORMAT = "interbank-trainer/1"  # trainer.json's format: what --resume r
 META = "policy.json"
 TRAINER_WEIGHTS = "trainer.safetensors"
 TRAINER_META = "trainer.json"
+TRAINER_FILES = (TRAINER_WEIGHTS, TRAINER_META)
+"""What only ``--resume`` and ``export`` read (the learner's optimizer state and counters): a policy plays without them."""
 CONFIG = "config.yaml"
 COMMAND = "command.txt"
 VERSIONS = "versions.json"
@@ -298,15 +300,19 @@ def read_metadata(folder: Path) -> dict[str, Any]:
     return check_metadata(read_json(meta_path, META), str(meta_path))
 
 
-def verify_checkpoint(folder: Path) -> dict[str, Any]:
+def verify_checkpoint(folder: Path, may_lack: Collection[str] = ()) -> dict[str, Any]:
     """The checkpoint's metadata, after checking that every file it lists is there with the
-    SHA-256 recorded when it was written (a truncated or swapped file is refused)."""
+    SHA-256 recorded when it was written (a truncated or swapped file is refused). ``may_lack``:
+    listed files that may be absent (``TRAINER_FILES`` for a policy that only plays: a policy
+    shared as its policy.json and policy.safetensors); when present they are checked as the others."""
     meta = read_metadata(folder)
     if not (Path(folder) / WEIGHTS).is_file():
         raise CheckpointError(f"{folder}: {WEIGHTS} is missing")
     for name, digest in (meta.get("files") or {}).items():
         path = Path(folder) / name
         if not path.is_file():
+            if name in may_lack:
+                continue
             raise CheckpointError(f"{folder}: {name} is missing")
         if sha256(path) != digest:
             raise CheckpointError(f"{path}: does not match the SHA-256 recorded in {META} (changed or truncated)")

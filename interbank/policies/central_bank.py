@@ -17,7 +17,7 @@ import numpy as np
 from interbank.config import ConfigError
 from interbank.envs.central_bank_observation import CB_FEATURE_NAMES, N_CB_FEATURES
 from interbank.policies.actor import ActorMLP
-from interbank.run_folder import FORMAT, CheckpointError, load_tensors, resolve_checkpoint, verify_checkpoint
+from interbank.run_folder import FORMAT, TRAINER_FILES, CheckpointError, load_tensors, resolve_checkpoint, verify_checkpoint
 from interbank.sim.central_bank import CB_ACTIONS, N_CB_ACTIONS
 
 AGENT = "central_bank"
@@ -55,7 +55,7 @@ def load_central_bank_policy(path: str | Path, name: str = "learned") -> Central
     """Load a central bank policy from its run folder, checkpoint folder or either file of the pair;
     anything else (a bank policy, a changed feature table) is refused in one line."""
     folder = resolve_checkpoint(path)
-    meta = verify_checkpoint(folder)
+    meta = verify_checkpoint(folder, may_lack=TRAINER_FILES)
     if meta.get("agent") != AGENT:
         raise CheckpointError(f"{folder}: not a central bank policy (policy.json has no \"agent\": \"central_bank\")")
     if list(meta["observation"]["features"]) != list(CB_FEATURE_NAMES):

@@ -29,6 +29,7 @@ from interbank.run_folder import (
     ACTIVATIONS,
     FORMAT,
     META,
+    TRAINER_FILES,
     WEIGHTS,
     CheckpointError,
     load_tensors,
@@ -93,7 +94,7 @@ class MLPPolicy(ActorMLP):
 def load_policy(path: str | Path, name: str = "trained") -> MLPPolicy:
     """Load a policy from a run folder, a checkpoint folder or either file of the pair."""
     folder = resolve_checkpoint(path)
-    meta = verify_checkpoint(folder)
+    meta = verify_checkpoint(folder, may_lack=TRAINER_FILES)  # (a policy plays without its learner's state)
     check_compatible(meta, str(folder))
     weights = load_weights(folder)
     try:

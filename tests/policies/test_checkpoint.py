@@ -116,3 +116,31 @@ def test_a_relu_checkpoint_runs_with_relu(tmp_path):
     obs = np.random.default_rng(1).standard_normal((4, N_FEATURES))
     (w, b), (hw, hb) = policy.layers[0], policy.head
     np.testing.assert_allclose(policy.logits(obs), np.maximum(obs @ w.T + b, 0.0) @ hw.T + hb)
+
+
+def test_a_policy_shared_without_its_learners_state_plays_but_does_not_resume(trained_run, tmp_path, capsys):
+    """policy.json + policy.safetensors are the policy: replayed, evaluated and served as the
+    checkpoint they came from (trainer.* are the learner's state, for --resume and export only)."""
+    import shutil
+
+    from interbank.run_folder import newest_checkpoint
+
+    checkpoint = newest_checkpoint(trained_run[1])
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for name in ("policy.json", "policy.safetensors"):
+        shutil.copy(checkpoint / name, shared / name)
+    original, copy = load_policy(checkpoint), load_policy(shared)
+    obs = np.random.default_rng(0).uniform(-1, 1, (16, N_FEATURES)).astype(np.float32)
+    mask = np.ones((16, 5), bool)
+    assert np.array_equal(original.act(obs, mask), copy.act(obs, mask))
+    # a learner's file that is there is still checked: a truncated one is refused
+    (shared / "trainer.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="trainer.json: does not match the SHA-256"):
+        load_policy(shared)
+    (shared / "trainer.json").unlink()
+    # resuming needs the learner's state: one line naming what is missing
+    from interbank.run_folder import load_resume_state
+
+    with pytest.raises(CheckpointError, match="trainer.safetensors is missing"):
+        load_resume_state(shared, "sb3", ())
