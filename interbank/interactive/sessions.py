@@ -844,6 +844,15 @@ def _events_of(chunk: bytes) -> list[Event]:
     return [json.loads(line[6:]) for line in chunk.split(b"\r\n") if line.startswith(b"data: ")]
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """What :meth:`SessionStore.reserve` holds for a session being built: ``bytes`` of the memory
+    budget and ``places`` (1, or 0 for a session re-created as itself) of ``max_sessions``."""
+
+    bytes: int
+    places: int
+
+
 class SessionStore:
     """All sessions of a server. At most ``max_sessions`` at once (the oldest finished ones make
     room for new ones, else 429); finished ones are evicted ``finished_ttl`` seconds after they end;
@@ -865,6 +874,7 @@ class SessionStore:
         self.sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task | None = None
         self.pending = 0  # bytes admitted for sessions being built (see reserve)
+        self.building = 0  # sessions admitted and being built: they count towards max_sessions
 
     # ------------------------------------------------------------ budget
     def footprint(self, n_banks: int, max_steps: int | None = None) -> int:
@@ -887,10 +897,13 @@ class SessionStore:
                            if (s.done.is_set() or s.interrupted and not s.restoring) and s is not replacing
                            and s is not sparing),
                           key=lambda s: s.created)
-        if len(self.sessions) - (replacing is not None and replacing.id in self.sessions) >= self.max_sessions:
+        # the sessions kept and those admitted and still being built (``reserve``): starts awaited at
+        # once must not all take the last place
+        while len(self.sessions) - (replacing is not None and replacing.id in self.sessions) + self.building >= self.max_sessions:
             if not finished:
+                starting = f", {self.building} of them being started" if self.building else ""
                 raise CommandError(429, f"too many sessions: {self.max_sessions} sessions are open (ready, running or "
-                                        "paused; none finished); stop one first")
+                                        f"paused; none finished{starting}); stop one first")
             self.evict(finished.pop(0))
         if self.memory_budget is None:
             return
@@ -903,19 +916,24 @@ class SessionStore:
                                     f"{left // mb} MB of the {self.memory_budget // mb} MB budget left); "
                                     "stop a session or start a smaller one")
 
-    def reserve(self, n_banks: int, max_steps: int | None = None, replacing: Session | None = None) -> int:
-        """Admit a session before it is built (:meth:`check_room`) and hold its share until
-        :meth:`unreserve`, so that two starts being built at once cannot both take the last room."""
-        self.check_room(n_banks, max_steps, replacing)
-        need = self.footprint(n_banks, max_steps)
-        self.pending += need
-        return need
+    def reserve(self, n_banks: int, max_steps: int | None = None, replacing: Session | None = None,
+                sparing: Session | None = None, in_place: bool = False) -> Reservation:
+        """Admit a session before it is built (:meth:`check_room`) and hold its place and its share
+        until :meth:`unreserve` (called once the session is kept, or its build failed), so that two
+        starts being built at once cannot both take the last room. ``in_place``: ``replacing`` is
+        re-created as itself (a revived session): no new place is taken."""
+        self.check_room(n_banks, max_steps, replacing, sparing)
+        reservation = Reservation(self.footprint(n_banks, max_steps), places=0 if in_place else 1)
+        self.pending += reservation.bytes
+        self.building += reservation.places
+        return reservation
 
-    def unreserve(self, reservation: int) -> None:
-        self.pending = max(0, self.pending - reservation)
+    def unreserve(self, reservation: Reservation) -> None:
+        self.pending = max(0, self.pending - reservation.bytes)
+        self.building = max(0, self.building - reservation.places)
         _trim_heap()  # a refused or failed build gives back what it took
 
-    def add(self, runner: Runner, speed: float, buffer: int, reservation: int | None = None,
+    def add(self, runner: Runner, speed: float, buffer: int, reservation: Reservation | None = None,
             settings: dict[str, Any] | None = None) -> Session:
         """Keep and drive a built session. Without ``reservation`` (from :meth:`reserve`) it is admitted here."""
         n_banks, max_steps = runner.env.system.n, runner.env.system.max_steps
@@ -992,28 +1010,34 @@ class SessionStore:
             return await self._branch_paused(parent)
         if step < 0 or step > current:
             raise CommandError(422, f"branch step must be between 0 and {current} (the session's step); got {step}")
-        self.check_room(parent.n_banks, parent.status().get("max_steps"), sparing=parent)  # its events are read next
-        events = await self.events_upto(parent, step)
-        runner = await asyncio.to_thread(self._fork_replay, parent.id, events, step)
-        extra = runner.take_events()  # the paused event that marks the fork, when the replay was running
-        child = await asyncio.to_thread(runner.branch, parent.id)
-        return self._start_branch(parent, child, events[1:] + extra)
+        reservation = self.reserve(parent.n_banks, parent.status().get("max_steps"), sparing=parent)  # its events are read next
+        try:
+            events = await self.events_upto(parent, step)
+            runner = await asyncio.to_thread(self._fork_replay, parent.id, events, step)
+            extra = runner.take_events()  # the paused event that marks the fork, when the replay was running
+            child = await asyncio.to_thread(runner.branch, parent.id)
+            return self._start_branch(parent, child, events[1:] + extra)
+        finally:
+            self.unreserve(reservation)
 
     async def _branch_paused(self, parent: Session) -> Session:
         if parent.runner.state != "paused":  # a finished one has given its simulation back
             raise CommandError(409, f"branch needs a paused session; the session is {parent.runner.state}")
         system = parent.runner.env.system
-        self.check_room(system.n, system.max_steps)
-        async with parent.lock:
-            runner = await asyncio.to_thread(parent.runner.branch, parent.id)
-            parent.publish(parent.runner.take_events())
-            fork = runner.init_event["data"]["config"]["branch"]
-            backlog, viewer = parent.subscribe(0)  # everything after the parent's init
-            parent.unsubscribe(viewer)
-        events: list[Event] = []
-        async for chunk in backlog:  # the parent's frames re-published as events, up to the fork
-            events.extend(e for e in _events_of(chunk) if e["seq"] <= fork["seq"])
-        return self._start_branch(parent, runner, events)
+        reservation = self.reserve(system.n, system.max_steps)
+        try:
+            async with parent.lock:
+                runner = await asyncio.to_thread(parent.runner.branch, parent.id)
+                parent.publish(parent.runner.take_events())
+                fork = runner.init_event["data"]["config"]["branch"]
+                backlog, viewer = parent.subscribe(0)  # everything after the parent's init
+                parent.unsubscribe(viewer)
+            events: list[Event] = []
+            async for chunk in backlog:  # the parent's frames re-published as events, up to the fork
+                events.extend(e for e in _events_of(chunk) if e["seq"] <= fork["seq"])
+            return self._start_branch(parent, runner, events)
+        finally:
+            self.unreserve(reservation)
 
     def _start_branch(self, parent: Session, runner: Runner, events: list[Event]) -> Session:
         system, fork = runner.env.system, runner.init_event["data"]["config"]["branch"]
@@ -1127,7 +1151,7 @@ class SessionStore:
             raise CommandError(409, f"{why}: its events up to seq {max(record.gap_to, self.db.gaps.get(session.id, -1))} "
                                     "were dropped to keep the store within --keep-mb")
         max_steps = record.status.get("max_steps")
-        reservation = self.reserve(record.n_banks, max_steps, replacing=session)
+        reservation = self.reserve(record.n_banks, max_steps, replacing=session, in_place=True)
         session.restoring = True
         try:
             runner = await asyncio.to_thread(self._replay, session.id, record.last_seq, why)

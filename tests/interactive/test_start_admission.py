@@ -67,3 +67,32 @@ def test_a_large_start_is_refused_before_it_is_built_and_a_small_one_then_runs(t
         wait_for(lambda: status(base, small.json()["session_id"])["step"] >= 3)
         memory = httpx.get(base + "/api/interactive/sessions", timeout=HANG_S).json()["memory"]
         assert memory["budget_mb"] == 150 and memory["reserved_mb"] < 150
+
+
+def test_starts_and_branches_sent_at_once_never_open_more_than_max_sessions():
+    """Each start is admitted before it is built and holds its place while it is built: starts sent
+    together got past --max-sessions (12 of them all opened on a server of 8)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with serving("--max-sessions", "3") as (base, _):
+        def start(_):
+            return _post(base, "/api/interactive/start", {"n_banks": 300, "steps": 50, "paused": True}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = sorted(pool.map(start, range(8)))
+        assert codes == [201] * 3 + [429] * 5, codes
+        sessions = httpx.get(base + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+        assert len(sessions) == 3
+        # branches of a paused session, sent together, are held to the same bound once a place is free
+        sid = sessions[0]["session_id"]
+        assert control(base, session_id=sessions[1]["session_id"], command="stop").status_code == 200
+        wait_for(lambda: status(base, sessions[1]["session_id"])["state"] == "stopped")
+
+        def branch(_):
+            return control(base, session_id=sid, command="branch").status_code
+
+        with ThreadPoolExecutor(4) as pool:
+            codes = sorted(pool.map(branch, range(4)))
+        assert codes.count(429) == 3 and len(codes) == 4, codes
+        sessions = httpx.get(base + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+        assert [s["state"] for s in sessions].count("paused") == 3, sessions  # (the stopped one stays listed from the store)
