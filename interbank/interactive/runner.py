@@ -390,8 +390,8 @@ class Runner:
 
 
 # the commands: one row each (name, states, arguments, event, handler), in the order the vocabulary
-# serves them. An interrupted session is re-created paused by any command (``revives``: the ones
-# the vocabulary lists for it)
+# serves them. An interrupted session is re-created paused by the commands that revive it
+# (``revives``: the ones the vocabulary lists for it); the server refuses the others (409)
 COMMAND_TABLE: tuple[Command, ...] = (
     Command("pause", ("ready", "running"), (), "paused", Runner._pause, revives=True),
     Command("resume", ("paused",), (), "resumed", Runner._resume, revives=True),

@@ -22,7 +22,8 @@
 With ``ServerLimits.data_dir`` (``interbank serve``'s default) every session, its stream, its
 branches and interventions are kept in ``DATA_DIR/sessions.db`` (:mod:`interbank.interactive.store`)
 and outlive the server: after a restart they are listed, read back, and an interrupted one is
-re-created by its first command (state ``interrupted`` until then).
+re-created by its first pause, resume or stop (state ``interrupted`` until then; other commands are
+refused with 409 before anything changes).
 
 Errors are JSON ``{"error": "..."}`` (:data:`ERRORS`): 400 bad Host or request line,
 404 unknown session/bank/checkpoint, 409 command in the wrong state, 410 stream events
@@ -61,6 +62,7 @@ from interbank.config import (
 from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
 from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
+    COMMAND_BY_NAME,
     COMMANDS,
     MIN_SPEED,
     SESSION_COMMANDS,
@@ -428,6 +430,10 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
             raise CommandError(422, "amount must be a positive finite number")
         past = req.command == "branch" and req.step is not None
         if session.interrupted and not past:  # read back after a restart: re-created (paused at its last step) first
+            if not COMMAND_BY_NAME[req.command].revives:  # (so that a command refused after it changes nothing)
+                step = " (or give the step to branch from)" if req.command == "branch" else ""
+                raise CommandError(409, f"session {session.id} is interrupted (read back after a restart): pause or "
+                                        f"resume it first, which re-creates it paused at its last step{step}")
             paused = await store.restore(session)
             if req.command == "pause":
                 return {"ok": True, "event": paused, **session.status()}

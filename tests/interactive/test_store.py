@@ -250,3 +250,39 @@ def test_export_is_the_stream_as_jsonl(tmp_path, no_store):
         assert _verify(lines, tmp_path, "export.jsonl").returncode == 0
     finally:
         stop(proc)
+
+
+def test_an_interrupted_session_changes_only_by_the_commands_that_re_create_it(tmp_path):
+    """After a crash, a command the vocabulary does not list for an interrupted session is refused
+    before anything changes (a bad add_capital re-created it and put an event in its stream)."""
+    data = tmp_path / "data"
+    proc, base = serve("--data-dir", str(data))
+    try:
+        sid = start(base, n_banks=6, steps=400, seed=2, speed=20)["session_id"]
+        wait_for(lambda: status(base, sid)["stored_seq"] > 40)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=HANG_S)
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+    proc, base = serve("--data-dir", str(data))
+    try:
+        before = status(base, sid)
+        assert before["state"] == "interrupted"
+        vocabulary = {c["name"]: c for c in httpx.get(base + "/api/vocabulary", timeout=HANG_S).json()["commands"]}
+        for body in ({"command": "add_capital", "bank": "bank_1", "amount": -3.0},
+                     {"command": "add_capital", "bank": "bank_1", "amount": 5.0},
+                     {"command": "delete_bank", "bank": "bank_999"},
+                     {"command": "central_bank", "operation": "inject", "bank": "bank_1", "amount": 1.0},
+                     {"command": "branch"}):
+            assert "interrupted" not in vocabulary[body["command"]]["when"]
+            r = control(base, session_id=sid, **body)
+            assert r.status_code == 409 and "is interrupted" in r.json()["error"], r.text
+            assert status(base, sid) == before, body
+        # the ones it lists re-create it: paused at its last step, and then it takes the others
+        assert "interrupted" in vocabulary["pause"]["when"]
+        assert control(base, session_id=sid, command="pause").json()["state"] == "paused"
+        r = control(base, session_id=sid, command="add_capital", bank="bank_1", amount=5.0)
+        assert r.status_code == 200 and r.json()["event"]["type"] == "capital_added", r.text
+    finally:
+        stop(proc)
