@@ -211,10 +211,12 @@ def _validation_message(err: RequestValidationError) -> str:
     msg = first.get("msg", "invalid")
     if first.get("type") == "json_invalid":
         return "the body is not valid JSON"
-    if first.get("type") == "model_attributes_type" or loc == "body" and "dict" in msg.lower():
-        return "the body must be a JSON object (Content-Type: application/json)"
     value = first.get("input")
     shown = f" = {value!r}" if value is not None and not isinstance(value, (dict, list)) else ""
+    if first.get("type") in ("model_attributes_type", "model_type", "dict_type") or loc == "body" and "dict" in msg.lower():
+        if loc == "body":
+            return "the body must be a JSON object (Content-Type: application/json)"
+        return f"{loc}{shown}: must be a JSON object"  # (an item of a list in the body, e.g. banks.0)
     return f"{loc}{shown}: {msg}"
 
 

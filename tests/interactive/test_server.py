@@ -330,6 +330,16 @@ def test_bad_start_bodies(server, body, code):
     assert len(httpx.get(server + "/api/interactive/sessions").json()["sessions"]) == len(before)  # nothing started
 
 
+@pytest.mark.parametrize("banks", [[1, 2], ["a", "b"], [None, None], [[1], [2]]])
+def test_a_bank_that_is_not_an_object_is_named_not_the_body(server, banks):
+    """The body is an object; its first bank is not: the message says so (it blamed the body)."""
+    r = httpx.post(server + "/api/interactive/start", json={"banks": banks}, timeout=HANG_S)
+    error = r.json()["error"]
+    assert r.status_code == 422 and error.startswith("banks.0") and error.endswith("must be a JSON object"), error
+    whole = httpx.post(server + "/api/interactive/start", json=[1, 2], timeout=HANG_S)
+    assert whole.status_code == 422 and whole.json()["error"] == "the body must be a JSON object (Content-Type: application/json)"
+
+
 @pytest.mark.parametrize("scenario", [None, "stress"])
 def test_banks_and_n_banks_together_are_refused_naming_both(server, scenario):
     before = httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
