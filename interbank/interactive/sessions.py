@@ -1010,6 +1010,9 @@ class SessionStore:
             return await self._branch_paused(parent)
         if step < 0 or step > current:
             raise CommandError(422, f"branch step must be between 0 and {current} (the session's step); got {step}")
+        if step == current and parent.status()["state"] == "complete":  # (its replay would end, not fork)
+            raise CommandError(409, f"session {parent.id} cannot be branched at step {step}: the session has no step "
+                                    "after it (its episode ended there); branch from an earlier step")
         reservation = self.reserve(parent.n_banks, parent.status().get("max_steps"), sparing=parent)  # its events are read next
         try:
             events = await self.events_upto(parent, step)

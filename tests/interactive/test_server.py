@@ -464,6 +464,17 @@ def test_branch_forks_a_paused_session_and_the_plain_branch_is_the_original_byte
     assert control(server, session_id=sid, command="branch").status_code == 409
 
 
+def test_a_completed_session_branches_from_an_earlier_step_not_from_its_last(server):
+    """Its last step has no step after it: said so (it read as a replay that differs from the stream)."""
+    sid = start(server, n_banks=5, steps=8, seed=4)["session_id"]
+    wait_for(lambda: status(server, sid)["state"] == "complete")
+    last = status(server, sid)["step"]
+    r = control(server, session_id=sid, command="branch", step=last)
+    assert r.status_code == 409 and "has no step after it" in r.json()["error"] and "differs" not in r.json()["error"], r.text
+    r = control(server, session_id=sid, command="branch", step=last - 1)
+    assert r.status_code == 201 and r.json()["step"] == last - 1, r.text
+
+
 def test_init_endpoint_answers_the_streams_first_event_byte_for_byte(server):
     s = start(server, n_banks=8, steps=6, seed=3)
     with httpx.stream("GET", server + s["stream_url"], timeout=HANG_S) as r:
