@@ -17,7 +17,8 @@ from pathlib import Path
 
 from interbank.ui import path_arg
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a name, not a path (the server's scenarios and checkpoints too)
+NAME_LENGTH = 64
+NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_LENGTH - 1}}}$")  # a name, not a path (the server's scenarios and checkpoints too)
 LOCAL = Path("configs")
 
 

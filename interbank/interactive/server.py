@@ -40,9 +40,10 @@ import re
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
@@ -81,7 +82,7 @@ from interbank.policies.checkpoint import (
     load_checkpoint,
     resolve_checkpoint,
 )
-from interbank.scenarios import NAME, scenarios_folder  # NAME: a scenario's or a checkpoint's name
+from interbank.scenarios import NAME, NAME_LENGTH, scenarios_folder  # NAME: a scenario's or a checkpoint's name
 from interbank.sim.events import dumps
 
 WEB = Path(__file__).parent / "web"  # package data (pyproject: interactive/web/*), in the wheel too
@@ -147,6 +148,11 @@ SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"},
                                      "example": 'id: 0\r\nevent: init\r\ndata: {"seq":0,...}\r\n\r\n'}}
 
 
+ID_LENGTH = 64
+"""The longest session id or bank name a request may carry (ids are 8 characters; a name is a bank's)."""
+SessionId = Annotated[str, PathParam(max_length=ID_LENGTH, description="a session's id")]
+
+
 class StartRequest(BaseModel):
     """Start a session: give ``banks`` (the playground) or ``scenario`` and/or ``n_banks``.
     Types are strict: a number is a JSON number, a flag a JSON boolean (no "5", no "yes")."""
@@ -154,14 +160,16 @@ class StartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     banks: list[BankSpec] | None = Field(default=None, min_length=2,
                                          description="banks as {capital, target_leverage, risk}: two at least, as n_banks")
-    scenario: str | None = Field(default=None, description="a scenario name from the server's configs folder, e.g. default, stress")
+    scenario: str | None = Field(default=None, max_length=NAME_LENGTH,
+                                 description="a scenario name from the server's configs folder, e.g. default, stress")
     n_banks: int | None = Field(default=None, ge=2, description="generated banks (not with banks: they set the size)")
     policy: Literal[tuple(BASELINES)] | None = Field(  # type: ignore[valid-type]
         default=None, description="a baseline policy (GET /api/vocabulary lists them with their parameters; "
                                    "default: its default_policy)")
     params: dict[str, float] | None = Field(
         default=None, max_length=16, description="the baseline's parameters, e.g. {\"c\": 3} for lend_surplus")
-    checkpoint: str | None = Field(default=None, description="a checkpoint name from the server's checkpoints folder")
+    checkpoint: str | None = Field(default=None, max_length=NAME_LENGTH,
+                                   description="a checkpoint name from the server's checkpoints folder")
     central_bank: Literal[CENTRAL_BANK_CHOICES] | None = Field(  # type: ignore[valid-type]
         default=None, description="who plays the central_bank agent: a rule, or learned (the checkpoint's, a two-policy "
                                   "run); default: the scenario's own, or a two-policy checkpoint's learned one")
@@ -175,7 +183,7 @@ class StartRequest(BaseModel):
                          description="steps per second (at least the server's min_speed, 0.01 by default); 0 = as fast as possible")
     paused: bool = Field(default=False, description="start paused (step 0)")
     replace: str | None = Field(
-        default=None, max_length=64,
+        default=None, max_length=ID_LENGTH,
         description="a session to stop once this one is created: when the start is refused, it keeps running")
 
 
@@ -183,9 +191,9 @@ class ControlRequest(BaseModel):
     """A command for a session (the newest when ``session_id`` is left out). Types are strict."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    session_id: str | None = Field(default=None, max_length=64)
+    session_id: str | None = Field(default=None, max_length=ID_LENGTH)
     command: Literal[COMMANDS + SESSION_COMMANDS]  # type: ignore[valid-type]
-    bank: str | None = Field(default=None, max_length=64, description="delete_bank, add_capital, central_bank inject")
+    bank: str | None = Field(default=None, max_length=ID_LENGTH, description="delete_bank, add_capital, central_bank inject")
     amount: float | None = Field(
         default=None, allow_inf_nan=False, strict=True,  # a JSON number: no true, no "5"
         description="add_capital and inject: dollars (> 0); set_policy_rate: annual rate in [0, 1]; "
@@ -205,6 +213,12 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _clipped(text: str, most: int = 80) -> str:
+    """``text`` as an error message shows what was sent: at most ``most`` characters (a value of
+    100,000 characters is not echoed back whole)."""
+    return text if len(text) <= most else f"{text[:most - 1]}…"
+
+
 def _validation_message(err: RequestValidationError) -> str:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
@@ -212,7 +226,7 @@ def _validation_message(err: RequestValidationError) -> str:
     if first.get("type") == "json_invalid":
         return "the body is not valid JSON"
     value = first.get("input")
-    shown = f" = {value!r}" if value is not None and not isinstance(value, (dict, list)) else ""
+    shown = f" = {_clipped(repr(value))}" if value is not None and not isinstance(value, (dict, list)) else ""
     if first.get("type") in ("model_attributes_type", "model_type", "dict_type") or loc == "body" and "dict" in msg.lower():
         if loc == "body":
             return "the body must be a JSON object (Content-Type: application/json)"
@@ -230,7 +244,7 @@ async def known_query(request: Request) -> None:
     for key in request.query_params:
         if key not in known:
             takes = f"it takes {', '.join(known)}" if known else "it takes none"
-            raise CommandError(422, f"unknown query key {key!r} for {request.url.path}; {takes}")
+            raise CommandError(422, f"unknown query key {_clipped(repr(key))} for {_clipped(request.url.path)}; {takes}")
 
 
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
@@ -454,7 +468,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.get("/api/interactive/exposures/{session_id}", summary="Interbank exposures of a session as of a step",
              responses=_responses(404, 422))
-    async def exposures(session_id: str, step: int | None = Query(default=None, ge=0, le=10**9),
+    async def exposures(session_id: SessionId, step: int | None = Query(default=None, ge=0, le=10**9),
                         limit: int | None = Query(default=None, ge=1, le=10**7)):
         """Lender -> borrower pairs with their outstanding amount, largest first (``limit`` of
         them), as of ``step`` (the latest kept at or before it; the last 64 steps are kept).
@@ -467,7 +481,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.get("/api/interactive/step_end/{session_id}", summary="The step_end event of a past step of a session",
              responses=_responses(404, 410, 422))
-    async def step_end(session_id: str, step: int = Query(ge=1, le=10**9)):
+    async def step_end(session_id: SessionId, step: int = Query(ge=1, le=10**9)):
         """The session's ``step_end`` event of ``step`` (every bank's balance sheet and the totals then),
         the same object its stream carried: the page's timeline shows a past step from it (step 0 is
         the ``init`` event: GET /api/interactive/init/{id})."""
@@ -478,14 +492,14 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         return Response(dumps(event), media_type="application/json")
 
     @app.get("/api/interactive/init/{session_id}", summary="The init event of a session", responses=_responses(404))
-    async def init_event(session_id: str):
+    async def init_event(session_id: SessionId):
         """The session's ``init`` event (seq 0), the same object its stream starts with: a page that
         resumes with Last-Event-ID after a reload reads it instead of the whole history."""
         return Response(dumps(store.get(session_id).runner.init_event), media_type="application/json")
 
     @app.get("/api/interactive/status", summary="Status of a session (default: the newest)",
              responses=_responses(404, 422))
-    async def status(session_id: str | None = Query(default=None, max_length=64)):
+    async def status(session_id: str | None = Query(default=None, max_length=ID_LENGTH)):
         return store.get(session_id).status()
 
     @app.get("/api/interactive/sessions", summary="Every session", responses=_responses())
@@ -506,7 +520,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     @app.get("/api/interactive/stream/{session_id}.jsonl", summary="The stream of a session as JSONL (a file replay --verify takes)",
              response_class=StreamingResponse, responses=_responses(404, 410, ok={
                  200: {"description": "every event so far, one canonical JSON line each", "content": {"application/x-ndjson": {}}}}))
-    async def export(session_id: str):
+    async def export(session_id: SessionId):
         """The session's events so far (all of them for a finished one), one JSON line each: the same
         objects as its SSE stream, and the file ``interbank replay --events FILE --verify`` takes."""
         session = store.get(session_id)
@@ -524,14 +538,14 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                  200: {"description": "the session's events (id = seq, event = type, data = the event)",
                        "content": SSE_CONTENT},
                  204: {"description": "the session is finished and Last-Event-ID is its last event"}}))
-    async def stream(session_id: str, request: Request,
+    async def stream(session_id: SessionId, request: Request,
                      last_event_id: int | None = Query(default=None, ge=-1, le=10**18)):
         session = store.get(session_id)
         header = request.headers.get("last-event-id")
         after = last_event_id if last_event_id is not None else -1
         if header is not None:
             if not EVENT_ID.match(header.strip()) or int(header) < -1:
-                raise CommandError(422, f"Last-Event-ID must be an event seq (a whole number >= -1), got {header!r}")
+                raise CommandError(422, f"Last-Event-ID must be an event seq (a whole number >= -1), got {_clipped(repr(header))}")
             after = int(header)
         if after > session.last_seq:  # no event of this session has it: a mistake, not a position to wait at
             given = "Last-Event-ID" if header is not None else "last_event_id"

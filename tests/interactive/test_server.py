@@ -725,3 +725,19 @@ def test_a_body_that_gives_a_key_twice_is_refused_naming_it(server, body, key):
                    timeout=HANG_S)
     assert r.status_code == 422 and r.json() == {"error": f"the body gives {key!r} twice"}, r.text
     assert len(httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == len(before)
+
+
+@pytest.mark.parametrize("request_args", [
+    ("POST", "/api/interactive/start", {"json": {"scenario": "a" * 100_000}}),
+    ("POST", "/api/interactive/start", {"json": {"checkpoint": "b" * 100_000}}),
+    ("POST", "/api/interactive/control", {"json": {"session_id": "c" * 100_000, "command": "pause"}}),
+    ("GET", "/api/interactive/init/" + "d" * 20_000, {}),
+    ("GET", "/api/interactive/exposures/" + "e" * 20_000, {}),
+    ("GET", "/api/interactive/status?session_id=" + "f" * 20_000, {}),
+    ("GET", "/api/interactive/status?" + "g" * 20_000 + "=1", {}),
+])
+def test_a_huge_value_is_refused_without_being_echoed_back_whole(server, request_args):
+    method, path, kwargs = request_args
+    r = httpx.request(method, server + path, timeout=HANG_S, **kwargs)
+    assert r.status_code == 422, r.text[:300]
+    assert len(r.json()["error"]) < 300 and "\n" not in r.json()["error"], r.text[:300]
