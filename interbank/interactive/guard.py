@@ -121,6 +121,16 @@ class RequestGuard:
                 break
         body = b"".join(chunks)
         try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as err:  # the framework would answer it 400, without saying where
+            await send_error(send, 422, f"the body is not UTF-8 JSON: byte {err.object[err.start]:#04x} at "
+                                        f"position {err.start} ({err.reason})")
+            return
+        nul = body.find(b"\x00")
+        if nul >= 0:  # (json.loads of bytes would read it as UTF-16 or UTF-32; JSON text never holds a NUL byte)
+            await send_error(send, 422, f"the body is not UTF-8 JSON: byte 0x00 at position {nul} (UTF-16 or UTF-32?)")
+            return
+        try:
             parsed = json.loads(body, object_pairs_hook=_distinct_keys)
         except DuplicateKey as err:  # JSON would keep the last silently: which one was meant is not known
             await send_error(send, 422, f"the body gives {err.args[0]!r} twice")
@@ -128,10 +138,6 @@ class RequestGuard:
         except RecursionError:
             parsed = None
             too_deep = True
-        except UnicodeDecodeError as err:  # the framework would answer it 400, without saying where
-            await send_error(send, 422, f"the body is not UTF-8 JSON: byte {err.object[err.start]:#04x} at "
-                                        f"position {err.start} ({err.reason})")
-            return
         except ValueError:  # not JSON: the route's own validation says so
             parsed, too_deep = None, False
         else:

@@ -623,11 +623,13 @@ def test_deep_json_bad_content_length_and_unknown_paths_answer_json(server, paus
 @pytest.mark.parametrize("path, body", [
     ("/api/interactive/start", b'{"n_banks":3,"x\xff":1}'),
     ("/api/interactive/control", b'{"command":"resume","bank":"bank_\xc3"}'),
+    ("/api/interactive/start", '{"n_banks": 3}'.encode("utf-16-le")),  # (json.loads of bytes would read it)
+    ("/api/interactive/control", '{"command": "resume"}'.encode("utf-32")),
 ])
 def test_a_body_that_is_not_utf8_is_a_json_422_naming_the_byte(server, paused_session, path, body):
     before = httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
     r = httpx.post(server + path, content=body, headers={"Content-Type": "application/json"}, timeout=HANG_S)
-    at = body.index(b"\xff" if b"\xff" in body else b"\xc3")
+    at = next(i for i, b in enumerate(body) if b in (0xFF, 0xC3, 0x00))
     assert r.status_code == 422, r.text
     assert r.json()["error"].startswith(f"the body is not UTF-8 JSON: byte 0x{body[at]:02x} at position {at} (")
     assert len(httpx.get(server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]) == len(before)
