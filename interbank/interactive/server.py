@@ -48,7 +48,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -148,6 +148,17 @@ SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"},
                                      "example": 'id: 0\r\nevent: init\r\ndata: {"seq":0,...}\r\n\r\n'}}
 
 
+def _digits(value: Any) -> Any:
+    """A query's whole number as digits only (an optional minus): ``1.0``, ``+1``, `` 1 `` and ``1_0``
+    (read as 10) are refused, as a body's strict fields refuse them."""
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_digits)]
+"""A whole number in a query (use as ``Annotated[QueryInt, Query(...)]``: a ``= Query()`` default drops the validator)."""
+
 ID_LENGTH = 64
 """The longest session id or bank name a request may carry (ids are 8 characters; a name is a bank's)."""
 SessionId = Annotated[str, PathParam(max_length=ID_LENGTH, description="a session's id")]
@@ -245,6 +256,8 @@ async def known_query(request: Request) -> None:
         if key not in known:
             takes = f"it takes {', '.join(known)}" if known else "it takes none"
             raise CommandError(422, f"unknown query key {_clipped(repr(key))} for {_clipped(request.url.path)}; {takes}")
+        if len(request.query_params.getlist(key)) > 1:  # (the last would be read silently, as a body's key twice would)
+            raise CommandError(422, f"the query gives {key!r} twice")
 
 
 def create_app(checkpoints: Path | None = None, configs: Path | None = None, limits: ServerLimits | None = None) -> FastAPI:
@@ -468,8 +481,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.get("/api/interactive/exposures/{session_id}", summary="Interbank exposures of a session as of a step",
              responses=_responses(404, 422))
-    async def exposures(session_id: SessionId, step: int | None = Query(default=None, ge=0, le=10**9),
-                        limit: int | None = Query(default=None, ge=1, le=10**7)):
+    async def exposures(session_id: SessionId, step: Annotated[QueryInt | None, Query(ge=0, le=10**9)] = None,
+                        limit: Annotated[QueryInt | None, Query(ge=1, le=10**7)] = None):
         """Lender -> borrower pairs with their outstanding amount, largest first (``limit`` of
         them), as of ``step`` (the latest kept at or before it; the last 64 steps are kept).
         Banks are indices into the init event's ``banks``."""
@@ -481,7 +494,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     @app.get("/api/interactive/step_end/{session_id}", summary="The step_end event of a past step of a session",
              responses=_responses(404, 410, 422))
-    async def step_end(session_id: SessionId, step: int = Query(ge=1, le=10**9)):
+    async def step_end(session_id: SessionId, step: Annotated[QueryInt, Query(ge=1, le=10**9)]):
         """The session's ``step_end`` event of ``step`` (every bank's balance sheet and the totals then),
         the same object its stream carried: the page's timeline shows a past step from it (step 0 is
         the ``init`` event: GET /api/interactive/init/{id})."""
@@ -539,7 +552,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                        "content": SSE_CONTENT},
                  204: {"description": "the session is finished and Last-Event-ID is its last event"}}))
     async def stream(session_id: SessionId, request: Request,
-                     last_event_id: int | None = Query(default=None, ge=-1, le=10**18)):
+                     last_event_id: Annotated[QueryInt | None, Query(ge=-1, le=10**18)] = None):
         session = store.get(session_id)
         header = request.headers.get("last-event-id")
         after = last_event_id if last_event_id is not None else -1

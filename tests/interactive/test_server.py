@@ -146,7 +146,8 @@ def paused_session(server):
     s = start(server, n_banks=6, steps=100, seed=7, speed=50)
     wait_for(lambda: status(server, s["session_id"])["step"] >= 1)
     control(server, session_id=s["session_id"], command="pause")
-    return s["session_id"]
+    yield s["session_id"]
+    control(server, session_id=s["session_id"], command="stop")  # (finished: its place among --max-sessions is free)
 
 
 BAD_CONTROL = [
@@ -743,3 +744,18 @@ def test_a_huge_value_is_refused_without_being_echoed_back_whole(server, request
     r = httpx.request(method, server + path, timeout=HANG_S, **kwargs)
     assert r.status_code == 422, r.text[:300]
     assert len(r.json()["error"]) < 300 and "\n" not in r.json()["error"], r.text[:300]
+
+
+@pytest.mark.parametrize("query, says", [
+    ("step=1.0", "must be a whole number written in digits"),
+    ("step=%2B1", "must be a whole number written in digits"),
+    ("step=%201%20", "must be a whole number written in digits"),
+    ("step=1_0", "must be a whole number written in digits"),  # (int() reads it as 10)
+    ("step=1&step=2", "the query gives 'step' twice"),
+])
+def test_query_numbers_are_digits_and_a_query_key_is_given_once(server, paused_session, query, says):
+    r = httpx.get(f"{server}/api/interactive/step_end/{paused_session}?{query}", timeout=HANG_S)
+    assert r.status_code == 422 and says in r.json()["error"], r.text
+    r = httpx.get(f"{server}/api/interactive/status?session_id={paused_session}&session_id=other", timeout=HANG_S)
+    assert r.status_code == 422 and "'session_id' twice" in r.json()["error"], r.text
+    assert httpx.get(f"{server}/api/interactive/exposures/{paused_session}?step=0&limit=5", timeout=HANG_S).status_code == 200
