@@ -407,7 +407,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     # ------------------------------------------------------------- routes
     @app.post("/api/interactive/start", summary="Start a session", status_code=201, responses=_responses(
         404, 409, 413, 415, 422, 429, 503,
-        ok={201: {"description": "the session (JSON), or its event stream with Accept: text/event-stream",
+        ok={201: {"description": "the session (JSON: its id, stream and status URLs, and its status)"},
+            200: {"description": "with Accept: text/event-stream: the new session's event stream itself",
                   "content": SSE_CONTENT}}))
     async def start(req: StartRequest, request: Request):
         # everything is checked, and the session built, before the session it replaces is stopped:
