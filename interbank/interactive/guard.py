@@ -7,12 +7,15 @@
   bodies included); a ``Content-Length`` that is not a whole number is a 400.
 - ``POST`` bodies must be ``application/json`` (415), UTF-8 (422) and nested at most
   ``max_depth`` levels (422): the routes never see anything else.
+- A body must arrive whole within ``body_seconds`` (408): a client that declares a body and sends
+  part of it does not hold a connection open for as long as it likes.
 
 Every refusal is a JSON ``{"error": "..."}`` body, like the routes' own errors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -71,11 +74,12 @@ class RequestGuard:
     """ASGI middleware: trusted hosts, body size while reading, JSON content type, encoding and depth."""
 
     def __init__(self, app: Callable, allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS,
-                 max_body_bytes: int = 1_000_000, max_depth: int = 32) -> None:
+                 max_body_bytes: int = 1_000_000, max_depth: int = 32, body_seconds: float = 30.0) -> None:
         self.app = app
         self.allowed = None if allowed_hosts is None or "*" in allowed_hosts else {host_name(h) for h in allowed_hosts}
         self.max_body_bytes = max_body_bytes
         self.max_depth = max_depth
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,8 +111,13 @@ class RequestGuard:
             return
         chunks: list[bytes] = []
         size = 0
+        deadline = asyncio.get_running_loop().time() + self.body_seconds
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+            except TimeoutError:
+                await send_error(send, 408, f"the body did not arrive whole within {self.body_seconds:g} s")
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")

@@ -126,8 +126,9 @@ ERRORS: dict[int, str] = {
     400: "bad Host header, Content-Length or request line",
     404: "unknown session, bank, checkpoint, scenario or path",
     405: "method not allowed on this path",
+    408: "the body did not arrive whole in time (30 s)",
     409: "command in the wrong state (e.g. add_capital while running), a gone bank, or an interrupted session "
-         "that cannot be re-created",
+         "that cannot be re-created (or that pause, resume or stop has not re-created yet)",
     410: "the stream events asked for (Last-Event-ID) are no longer kept",
     413: "body too large",
     415: "body not sent as application/json",
@@ -406,7 +407,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
 
     # ------------------------------------------------------------- routes
     @app.post("/api/interactive/start", summary="Start a session", status_code=201, responses=_responses(
-        404, 409, 413, 415, 422, 429, 503,
+        404, 408, 409, 413, 415, 422, 429, 503,
         ok={201: {"description": "the session (JSON: its id, stream and status URLs, and its status)"},
             200: {"description": "with Accept: text/event-stream: the new session's event stream itself",
                   "content": SSE_CONTENT}}))
@@ -452,7 +453,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         )
 
     @app.post("/api/interactive/control", summary="Send a command to a session",
-              responses=_responses(404, 409, 413, 415, 422))
+              responses=_responses(404, 408, 409, 413, 415, 422))
     async def control(req: ControlRequest):
         session = store.get(req.session_id)
         check_takes(req.command, req.model_dump(exclude={"session_id", "command"}))  # before anything changes
