@@ -50,9 +50,20 @@ def test_scrubbing_back_shows_the_step_as_the_stream_had_it_and_back_to_live_sho
         bank = next(b for b in d["banks"] if b["id"] == page.evaluate("window.__ib.selected"))
         assert page.inner_text("#bank-equity") == page.evaluate("(x) => window.__page.money(x)", bank["equity"])
         assert "the stream waits" in page.inner_text("#timeline-label")
+        # the markets and the count below the minimum as they were then, and a download named for the step shown
+        prices = [page.evaluate("(x) => window.__page.fmt(x)", m["price"]) for m in d["markets"]]
+        assert [r.split(" (")[0] for r in page.locator("#markets > div > span:nth-child(2)").all_inner_texts()] == prices
+        below = sum(1 for b in d["banks"] if not (b["defaulted"] or b["deleted"]) and b["capital_ratio"] is not None
+                    and b["capital_ratio"] < d["totals"]["min_capital_ratio"])
+        assert page.inner_text("#sys-below").split(" / ")[0] == str(below)
+        assert page.inner_text("#sys-unmet-total") == "–"  # (a running figure of the session: not known then)
+        assert page.evaluate("window.__page.fileName('banks', 'csv')").endswith(f"-banks-step{step}.csv")
     page.click("#timeline-live")
     expect(page.locator("#step")).to_have_text(str(last))
     assert page.evaluate("window.__ib.timeline") is None
+    live = [page.evaluate("(x) => window.__page.fmt(x)", m["price"]) for m in ends[last]["markets"]]
+    assert [r.split(" (")[0] for r in page.locator("#markets > div > span:nth-child(2)").all_inner_texts()] == live
+    assert page.evaluate("window.__page.fileName('banks', 'csv')").endswith(f"-banks-step{last}.csv")
     assert page.errors == []
 
 

@@ -4,7 +4,7 @@
 // panels, network, compare (branches side by side), timeline (past steps); this one wires them:
 // setup, sessions, reload, export, keyboard.
 
-import { $, money, plural, S, resetView } from "./state.js";
+import { $, fmt, money, plural, S, resetView } from "./state.js";
 import { CENTRAL_BANK_HANDLERS, EVENT_HANDLERS, IGNORED_EVENTS, closeStream, connect, drain, onEvent, onInit, setConn } from "./events.js";
 import { allowed, button, csvText, error, feed, flushLists, fmtShort, header, marketDashboard, marketsPanel, message, openMarket, pendingFeed, pendingLog, refreshBankPanel, refreshBankSelect, renderFilteredFeed, select, setState, systemPanel, textOf, toast } from "./panels.js";
 import { draw, hover, wireNetwork } from "./network.js";
@@ -371,8 +371,9 @@ export function intervene(operation, field, extra = {}) {
 // at the step shown (raw numbers, dollars and fractions); the stream is the server's JSONL export.
 export const CHARTS = ["bank-spark", "system-spark", "market-price", "market-flows", "compare-capital", "compare-defaults"];
 export function fileName(what, ext) {
-  const last = S.stepTotals[S.stepTotals.length - 1];
-  return `interbank-${S.session || "page"}-${what}${last ? "-step" + last.step : ""}.${ext}`;
+  const last = S.stepTotals[S.stepTotals.length - 1];  // the step on screen: the timeline's, else the last received
+  const step = S.timeline ? S.timeline.step : last ? last.step : null;
+  return `interbank-${S.session || "page"}-${what}${step !== null ? "-step" + step : ""}.${ext}`;
 }
 // started inside the click that asked for it: a browser lets a page start a second download only
 // from a user's gesture, so nothing here waits (no toBlob callback)
@@ -516,5 +517,5 @@ export async function boot() {
   requestAnimationFrame(frame);
 }
 // for tests and the benchmark: the modules' functions a test drives directly (the state is window.__ib)
-window.__page = { onEvent, plural, fmtShort, money, redrawPanels: () => { systemPanel(); refreshBankPanel(); if (S.market) marketDashboard(); } };
+window.__page = { onEvent, plural, fmtShort, money, fmt, fileName, redrawPanels: () => { systemPanel(); refreshBankPanel(); if (S.market) marketDashboard(); } };
 boot();

@@ -117,8 +117,9 @@ export function systemPanel() {
     $("sys-rate").textContent = t.interbank_rate === null ? "no trades" : pct(t.interbank_rate) + " a year";
     $("sys-cb").textContent = money(t.central_bank_loans);
   }
-  $("sys-unmet-total").textContent = money(S.unmetTotal);
-  $("sys-cb-draws").textContent = S.cbDraws || "none";
+  // (the session's running figures, from its events: not known for a past step shown by the timeline)
+  $("sys-unmet-total").textContent = S.timeline ? "–" : money(S.unmetTotal);
+  $("sys-cb-draws").textContent = S.timeline ? "–" : S.cbDraws || "none";
   // the active banks' ratios in typed arrays, in one pass (no array of banks, nor of ratios, per step)
   const cr = new Float64Array(S.banks.size), lcr = new Float64Array(S.banks.size), minCr = S.minCapital === null ? 0 : S.minCapital;
   let ncr = 0, nlcr = 0, crBelow = 0, lcrBelow = 0;

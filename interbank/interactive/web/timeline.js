@@ -1,12 +1,14 @@
 // interbank page: the timeline. A scrubber over the steps the session shown has reached (or all
-// of a finished one's): dragging it to a past step shows the network, the header totals and the
-// bank and system panels as they were then, read back from the server (the step's step_end event,
+// of a finished one's): dragging it to a past step shows the network, the header totals, the markets
+// and the bank and system panels as they were then (the capital requirement then included; the
+// session's running figures, unmet funding so far and the facility draws, show "–"), read back from
+// the server (the step's step_end event,
 // GET /api/interactive/step_end/{id}, and its exposures when still kept); the stream's events wait
 // meanwhile and are applied on "Back to live". "Branch from here" forks a new session at the step
 // shown (command branch with its step): it starts paused there and is shown beside this view.
 
 import { $, money, S } from "./state.js";
-import { error, feed, header, message, refreshBankPanel, refreshBankSelect, systemPanel } from "./panels.js";
+import { error, feed, header, marketsPanel, message, refreshBankPanel, refreshBankSelect, systemPanel } from "./panels.js";
 import { openCompare } from "./compare.js";
 import { exposureLimit } from "./network.js";
 import { api, refreshSessions } from "./app.js";
@@ -47,7 +49,8 @@ export function showStep(step) {
   if (step === liveStep()) { backToLive(); return; }
   if (!S.timeline) {
     S.timeline = { step, loaded: -1, busy: false,
-      live: { banks: S.banks, exposures: S.exposures, totals: { ...S.totals }, lastTotals: S.lastTotals } };
+      live: { banks: S.banks, exposures: S.exposures, totals: { ...S.totals }, lastTotals: S.lastTotals,
+              markets: S.markets, minCapital: S.minCapital } };
   }
   S.timeline.step = step;
   const t = totalsAt(step);
@@ -63,7 +66,9 @@ async function load() {
   const step = tl.step;
   tl.busy = true;
   try {
-    let banks, totals = totalsAt(step), system = null;
+    let banks, totals = totalsAt(step), system = null, markets = S.init.markets;
+    const reg = S.init.config.resolved && S.init.config.resolved.regulation;
+    let minCapital = reg ? reg.min_capital_ratio : tl.live.minCapital;
     if (step === 0) {
       banks = new Map(S.init.banks.map(b => [b.id, { id: b.id, equity: b.capital, defaulted: false, deleted: false, priority: "PROFIT" }]));
     } else {
@@ -73,6 +78,9 @@ async function load() {
       banks = new Map(e.data.banks.map(b => [b.id, b]));
       totals = { step, active: e.data.active_banks, defaults: e.data.defaults, capital: e.data.total_capital };
       system = e.data.totals || null;
+      markets = e.data.markets || markets;
+      // the requirement in force then (a person may have changed it since)
+      if (system && system.min_capital_ratio !== undefined) minCapital = system.min_capital_ratio;
     }
     const limit = exposureLimit(S.nodes.length);
     const x = await fetch(`/api/interactive/exposures/${encodeURIComponent(id)}?step=${step}${limit}`, { cache: "no-store" })
@@ -81,9 +89,10 @@ async function load() {
     tl.loaded = step;
     if (tl.step !== step) return;  // dragged on meanwhile: the next load shows that one
     S.banks = banks; S.exposures = x && x.step === step ? x : null; S.lastTotals = system;
+    S.markets = markets; S.minCapital = minCapital;
     header(totals);
     $("sys-exposures").textContent = S.exposures ? `${S.exposures.count} · ${money(S.exposures.total)}` : "not kept for this step";
-    refreshBankSelect(); refreshBankPanel(); systemPanel();
+    refreshBankSelect(); refreshBankPanel(); systemPanel(); marketsPanel();
     S.dirty = true;
   } catch (e) {
     if (S.timeline === tl) { tl.loaded = step; error(`step ${step}: ${e.message || e}`); }
@@ -97,9 +106,10 @@ export function backToLive() {
   const tl = S.timeline; if (!tl) return;
   S.timeline = null;
   S.banks = tl.live.banks; S.exposures = tl.live.exposures; S.lastTotals = tl.live.lastTotals;
+  S.markets = tl.live.markets; S.minCapital = tl.live.minCapital;
   header(tl.live.totals);
   if (S.exposures) $("sys-exposures").textContent = `${S.exposures.count} · ${money(S.exposures.total)}`;
-  refreshBankSelect(); refreshBankPanel(); systemPanel();
+  refreshBankSelect(); refreshBankPanel(); systemPanel(); marketsPanel();
   S.dirty = true;  // the queued events are applied from the next frame
 }
 
