@@ -52,8 +52,10 @@ export function drawCompare() {
   const rows = [["this view", S.session, S.state, mine], [c.role, c.other, c.state, c.totals]];
   const body = $("compare-table").querySelector("tbody"); body.replaceChildren();
   for (const [label, id, state, tot] of rows) {
-    // this view: the header's figures (they count interventions made since the last step); the branch: its own
-    const l = label === "this view" && S.totals && !S.timeline ? { ...last(tot), ...S.totals } : label !== "this view" && c.now ? { ...last(tot), ...c.now } : last(tot), tr = document.createElement("tr"); tr.dataset.session = id;
+    // this view: the header's figures (they count interventions made since the last step; while the
+    // timeline shows a past step, those the header had when it left the live step); the branch: its own
+    const own = S.timeline ? S.timeline.live.totals : S.totals;
+    const l = label === "this view" && own ? { ...last(tot), ...own } : label !== "this view" && c.now ? { ...last(tot), ...c.now } : last(tot), tr = document.createElement("tr"); tr.dataset.session = id;
     for (const v of [label, id, state, l.step ?? "–", money(l.capital), l.defaults ?? "–", l.active ?? "–"]) {
       const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
     }
