@@ -63,3 +63,19 @@ def test_a_new_scenario_clears_the_seed_with_the_size(console, page):
     page.select_option("#scenario", names[1])
     for field in ("#seed", "#n-banks", "#steps"):
         expect(page.locator(field)).to_have_value("")
+
+
+def test_a_playground_bank_the_server_refuses_is_named_by_its_row_as_the_page_names_it(console, page):
+    """The server says banks.1.risk (from 0); the table's rows, and the page's own messages, count from 1."""
+    _open(page, console)
+    page.click("#playground summary")
+    for _ in range(2):
+        page.click("#pg-add")
+    rows = page.locator("#pg-table tbody tr")
+    expect(rows).to_have_count(2)
+    for k, (capital, leverage, risk) in enumerate([("100", "10", "0.5"), ("80", "8", "2")]):
+        cells = rows.nth(k).locator("input")
+        cells.nth(0).fill(capital), cells.nth(1).fill(leverage), cells.nth(2).fill(risk)
+    page.click("#start")
+    expect(page.locator("#start-error")).to_contain_text("Start refused: bank 2's risk = 2")
+    assert page.evaluate("window.__ib.session") is None

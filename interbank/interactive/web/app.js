@@ -172,7 +172,9 @@ export async function start() {
     attach(res.session_id, res.state);
     refreshSessions();
   } catch (e) {
-    const why = "Start refused: " + reason(e) + (body.replace ? ` (session ${body.replace} is still ${S.state})` : "");
+    // the server names a playground row as the body has it (banks.1.risk, from 0); the table numbers them from 1
+    const said = reason(e).replace(/^banks\.(\d+)\.(\w+)/, (_, k, field) => `bank ${+k + 1}'s ${field.replace(/_/g, " ")}`);
+    const why = "Start refused: " + said + (body.replace ? ` (session ${body.replace} is still ${S.state})` : "");
     $("start-error").textContent = why; toast(why);
   }
 }
