@@ -34,6 +34,11 @@ def _start_with_taylor(page, base):
     offered = page.eval_on_selector_all("#central-bank option", "os => os.map(o => o.value)")
     served = [c["name"] for c in httpx.get(base + "/api/vocabulary", timeout=HANG_S).json()["central_banks"]]
     assert offered == ["", *served]  # the menu is the served vocabulary
+    # learned needs a two-policy checkpoint: this server has none, so it is listed but not offered
+    assert httpx.get(base + "/api/checkpoints", timeout=HANG_S).json()["central_bank"] == []
+    disabled = page.eval_on_selector_all("#central-bank option", "os => os.filter(o => o.disabled).map(o => o.value)")
+    assert disabled == [c["name"] for c in httpx.get(base + "/api/vocabulary", timeout=HANG_S).json()["central_banks"]
+                        if c["needs_checkpoint"]] == ["learned"]
     page.select_option("#central-bank", "taylor")
     _start(page, banks=None, steps=None, speed="10", scenario="cbtaylor")
     expect(page.locator("#cb-panel")).to_be_visible()

@@ -18,12 +18,16 @@ const KEEP = 5000;  // steps of history kept for the charts
 // the Setup form's choice: the scenario's own, each rule, or the learned one of a two-policy checkpoint
 export function centralBankChoices(vocab, checkpoints) {
   const sel = $("central-bank"); if (!sel) return;
+  const pairs = (checkpoints && checkpoints.central_bank) || [];
   sel.replaceChildren(new Option("scenario's own", ""));
   for (const c of vocab.central_banks || []) {
-    const o = new Option(c.name, c.name); o.title = c.description; sel.appendChild(o);
+    const o = new Option(c.name, c.name); o.title = c.description;
+    // (a choice that needs a two-policy checkpoint, with none here, is shown but not offered: every start would be refused)
+    if (c.needs_checkpoint && !pairs.length) { o.disabled = true; o.title += " (no two-policy checkpoint on this server)"; }
+    sel.appendChild(o);
   }
-  sel.title = "who plays the central bank agent; learned needs a two-policy checkpoint (" +
-    ((checkpoints && checkpoints.central_bank) || []).join(", ") + ")";
+  sel.title = "who plays the central bank agent; " + (pairs.length ? `learned needs a two-policy checkpoint (${pairs.join(", ")})`
+    : "learned needs a two-policy checkpoint, and this server has none");
 }
 
 // what the start request says of the central bank (nothing: the scenario's own)
