@@ -46,8 +46,16 @@ def policy_catalogue() -> list[dict[str, Any]]:
     one line saying what it does."""
     return [{"name": name, "params": policy_parameters(name),
              "bounds": {k: list(v) for k, v in POLICIES[name].bounds.items()}, "rule": name in RULES,
-             "description": (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ").replace("``", "")}
+             "description": _summary(inspect.getdoc(cls) or "")}
             for name, cls in BASELINES.items()]
+
+
+def _summary(doc: str) -> str:
+    """A docstring's first paragraph on one line, with the list it introduces when it ends in ":"
+    (the heuristic's rules: without them the line stops at "first rule that applies wins:")."""
+    paragraphs = doc.split("\n\n")
+    text = paragraphs[0] + (" " + paragraphs[1] if paragraphs[0].endswith(":") and len(paragraphs) > 1 else "")
+    return text.replace("\n", " ").replace("``", "")
 
 
 def check_policy_params(name: str, params: dict[str, Any]) -> dict[str, float]:

@@ -81,3 +81,14 @@ def test_the_facts_policy_text_and_a_train_config_refuse_it_too():
         parse_policy("lend_surplus(-3)")
     with pytest.raises(ValueError, match="low_cash must be at most 1"):
         WarmStartSettings(policy="heuristic", params={"low_cash": 2.0})
+
+
+def test_every_catalogue_description_is_a_whole_sentence_with_the_list_it_announces():
+    """The page shows these under the policy menu: the heuristic's stopped at "...wins:" without its rules."""
+    from interbank.policies import policy_catalogue
+
+    for entry in policy_catalogue():
+        assert entry["description"] and not entry["description"].endswith(":"), entry["name"]
+        assert "\n" not in entry["description"] and "``" not in entry["description"]
+    heuristic = next(e for e in policy_catalogue() if e["name"] == "heuristic")["description"]
+    assert "1. cash / assets < low_cash" in heuristic and "5. otherwise HOLD." in heuristic
