@@ -42,6 +42,14 @@ def test_capital_typed_as_no_number_changes_nothing_and_the_feed_survives_its_fi
     page.click("#add-capital")
     expect(page.locator("#message")).to_have_text("capital to add (dollars): type a number: nothing changed")
     assert page.evaluate("window.__ib.banks.get('bank_2').equity") == before
+    for typed, shown in (("-5", "−$5.00"), ("0", "$0.00")):  # refused in the page, never sent (no 422 in the console)
+        _type(page, "#amount", typed)
+        page.click("#add-capital")
+        expect(page.locator("#message")).to_have_text(f"capital to add must be more than $0; got {shown}: nothing changed")
+    _type(page, "#cb-amount", "-3")
+    page.click("#cb-inject")
+    expect(page.locator("#message")).to_contain_text("got −$3: nothing changed")
+    assert page.evaluate("window.__ib.banks.get('bank_2').equity") == before
     # the feed filtered, then the filter cleared: the feed as it was, not emptied
     lines = page.eval_on_selector_all("#feed li", "ls => ls.map(l => l.textContent)")
     assert len(lines) > 3

@@ -356,7 +356,9 @@ export function intervene(operation, field, extra = {}) {
   const op = S.vocab && S.vocab.central_bank_operations.find(o => o.name === operation);
   const unit = op ? S.vocab.units[op.unit] : { symbol: "", scale: 1 };
   const raw = $(field).value.trim(), label = op ? op.label : operation;
-  const shown = (x) => unit.position === "prefix" ? unit.symbol + x : x + unit.symbol;
+  // (the sign before the symbol, as money() writes it: −$3, not $-3)
+  const shown = (x) => { const v = +x, sign = v < 0 ? "−" : "", abs = String(Math.abs(v));
+    return sign + (unit.position === "prefix" ? unit.symbol + abs : abs + unit.symbol); };
   if (raw === "" || !Number.isFinite(+raw)) { error(`${label}: type a number (${unit.label})`); return; }
   const value = +raw / unit.scale;
   if (op && (value < op.min || value > op.max || (op.min_exclusive && value === op.min))) {
@@ -463,6 +465,8 @@ export function wire() {
     const id = S.selected; if (!id) return;
     let amount;
     try { amount = readNumber($("amount"), "capital to add (dollars)", false); } catch (e) { error(e.message + ": nothing changed"); return; }
+    // (refused here, as the server would: no request for a value it cannot take)
+    if (!(amount > 0)) { error(`capital to add must be more than $0; got ${money(amount)}: nothing changed`); return; }
     control("add_capital", { bank: id, amount });
   };
   $("delete-bank").onclick = async () => {
