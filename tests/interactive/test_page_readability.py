@@ -70,3 +70,22 @@ def test_the_network_stays_in_view_when_the_branch_comparison_opens(console, pag
     assert rect["top"] >= 0 and rect["bottom"] <= 900, rect
     assert abs(rect["top"] - before["top"]) < 1, (before, rect)
     assert page.errors == []
+
+
+def test_a_narrow_window_keeps_the_network_wide_and_every_control_whole(console, page):
+    """At 800x600 the network was squeezed to 126x90 px between the side columns and "Branch from
+    here" was cut: the side columns go below the network, and the page scrolls."""
+    page.set_viewport_size({"width": 800, "height": 600})
+    _open(page, console)
+    _start(page, banks="12", steps="400", speed="20")
+    page.wait_for_function("+document.getElementById('step').textContent >= 2")
+    _pause(page)
+    box = page.locator("canvas#network").bounding_box()
+    assert box["width"] >= 0.9 * 800 - 60 and box["height"] >= 300, box
+    for button in ("#timeline-branch", "#start", "#add-capital"):
+        whole = page.evaluate(f"(() => {{ const b = document.querySelector('{button}'); const r = b.getBoundingClientRect(); "
+                              "return b.scrollWidth <= b.clientWidth && r.width > 40 && r.height > 12; })()")
+        assert whole, button
+    header = page.locator("header").bounding_box()
+    assert header["width"] <= 800 and page.evaluate("document.documentElement.scrollWidth") <= 800
+    assert page.errors == []
