@@ -2,8 +2,10 @@
 refused in the page, never sent as 0 or left out; a new scenario clears the seed with the size; the
 activity feed comes back when its filter is cleared. Headless Chromium; waits on conditions only."""
 
+import httpx
 import pytest
 
+from tests.deadlines import HANG_S
 from tests.interactive.test_page_console import _open, _pause, _start, browser, console, page  # noqa: F401 (fixtures)
 
 pytest.importorskip("playwright")
@@ -87,3 +89,23 @@ def test_a_playground_bank_the_server_refuses_is_named_by_its_row_as_the_page_na
     page.click("#start")
     expect(page.locator("#start-error")).to_contain_text("Start refused: bank 2's risk = 2")
     assert page.evaluate("window.__ib.session") is None
+
+
+def test_a_playground_session_reloaded_shows_its_banks_in_the_form_and_another_session_clears_them(console, page):
+    """After a reload the form showed no banks and "20 banks" (Start would have run 20 generated ones)."""
+    _open(page, console)
+    page.click("#playground summary")
+    for capital, leverage, risk in (("120", "9", "0.4"), ("60", "6", "0.7")):
+        page.click("#pg-add")
+        cells = page.locator("#pg-table tbody tr").last.locator("input")
+        cells.nth(0).fill(capital), cells.nth(1).fill(leverage), cells.nth(2).fill(risk)
+    sid = _start(page, banks=None, steps="50", speed="20")
+    page.reload()
+    page.wait_for_function(f"window.__ib.session === '{sid}' && document.querySelectorAll('#pg-table tbody tr').length === 2")
+    rows = page.eval_on_selector_all("#pg-table tbody tr", "rs => rs.map(r => [...r.querySelectorAll('input')].map(i => +i.value))")
+    assert rows == [[120, 9, 0.4], [60, 6, 0.7]] and page.input_value("#n-banks") == ""
+    # a session of generated banks attached: its size, no rows left over to replace it
+    other = httpx.post(console + "/api/interactive/start", json={"n_banks": 7, "steps": 50, "paused": True}, timeout=HANG_S).json()
+    _open(page, console, other["session_id"])
+    page.wait_for_function("document.getElementById('n-banks').value === '7'")
+    assert page.eval_on_selector_all("#pg-table tbody tr", "rs => rs.length") == 0

@@ -218,6 +218,20 @@ export function showSettings(st) {
   $("seed").value = st.seed ?? ""; $("speed").value = st.speed ?? 5;
   $("n-banks").value = st.playground ? "" : (st.n_banks ?? ""); $("steps").value = st.steps ?? "";
   showCentralBankSetting(st);
+  // the playground's banks, read from the session's init event (a Start must run the same banks); none
+  // for a session of generated banks (rows left from before would replace its size)
+  $("pg-table").querySelector("tbody").replaceChildren(); countPlayground();
+  if (st.playground) showPlaygroundBanks(S.session);
+}
+
+async function showPlaygroundBanks(id) {
+  const r = await fetch(`/api/interactive/init/${encodeURIComponent(id)}`, { cache: "no-store" }).catch(() => null);
+  if (!r || !r.ok || id !== S.session) return;
+  const init = await r.json();
+  if (id !== S.session) return;
+  $("pg-table").querySelector("tbody").replaceChildren();
+  for (const b of init.data.banks) playgroundRow(b.capital, b.target_leverage, b.risk);
+  $("playground").open = true;
 }
 
 // the server's view of the session: the page never trusts a stale pill
