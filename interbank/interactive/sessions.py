@@ -898,23 +898,29 @@ class SessionStore:
                            and s is not sparing),
                           key=lambda s: s.created)
         # the sessions kept and those admitted and still being built (``reserve``): starts awaited at
-        # once must not all take the last place
-        while len(self.sessions) - (replacing is not None and replacing.id in self.sessions) + self.building >= self.max_sessions:
-            if not finished:
-                starting = f", {self.building} of them being started" if self.building else ""
-                raise CommandError(429, f"too many sessions: {self.max_sessions} sessions are open (ready, running or "
-                                        f"paused; none finished{starting}); stop one first")
-            self.evict(finished.pop(0))
-        if self.memory_budget is None:
-            return
-        while finished and self.reserved(replacing) + need > self.memory_budget:
-            self.evict(finished.pop(0))
-        if self.reserved(replacing) + need > self.memory_budget:
-            mb = 1_000_000
-            left = max(0, self.memory_budget - self.reserved(replacing))
-            raise CommandError(503, f"not enough memory for a session of {n_banks} banks (needs ~{need // mb} MB, "
-                                    f"{left // mb} MB of the {self.memory_budget // mb} MB budget left); "
-                                    "stop a session or start a smaller one")
+        # once must not all take the last place. What must go is decided first: a refused request
+        # evicts nothing (a finished session's viewers keep their stream)
+        excess = len(self.sessions) - (replacing is not None and replacing.id in self.sessions) + self.building \
+            - self.max_sessions + 1
+        if excess > len(finished):
+            done = f"{len(finished)} finished" if finished else "none finished"
+            starting = f", {self.building} being started" if self.building else ""
+            raise CommandError(429, f"too many sessions: {self.max_sessions} sessions are open (ready, running or "
+                                    f"paused; {done}{starting}); stop one first")
+        going = max(0, excess)
+        if self.memory_budget is not None:
+            held = self.reserved(replacing) + need - sum(x.footprint for x in finished[:going])
+            while going < len(finished) and held > self.memory_budget:
+                held -= finished[going].footprint
+                going += 1
+            if held > self.memory_budget:
+                mb = 1_000_000
+                left = max(0, self.memory_budget - (held - need))
+                raise CommandError(503, f"not enough memory for a session of {n_banks} banks (needs ~{need // mb} MB, "
+                                        f"{left // mb} MB of the {self.memory_budget // mb} MB budget left); "
+                                        "stop a session or start a smaller one")
+        for session in finished[:going]:
+            self.evict(session)
 
     def reserve(self, n_banks: int, max_steps: int | None = None, replacing: Session | None = None,
                 sparing: Session | None = None, in_place: bool = False) -> Reservation:

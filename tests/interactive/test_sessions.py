@@ -378,3 +378,25 @@ def test_a_full_table_makes_room_for_a_branch_without_evicting_its_finished_pare
         await store.close()
 
     asyncio.run(asyncio.wait_for(main(), HANG_S))
+
+
+def test_a_refused_start_evicts_nothing(tmp_path):
+    """A start refused for want of places leaves the finished sessions it could not use in place (it
+    evicted them one by one and then refused, cutting their viewers off for nothing)."""
+    async def main():
+        store = SessionStore(2, memory_budget=None, spill_dir=tmp_path)
+        finished = store.add(_runner(n_banks=6, steps=12), 0, 100)
+        await asyncio.wait_for(finished.task, HANG_S)
+        running = store.add(_runner(n_banks=6, steps=100), 0.01, 100)
+        await running.command("pause")
+        held = store.reserve(6, 100, replacing=running)  # a replacing start being built: one place more
+        with pytest.raises(CommandError) as err:  # two places short, one finished session to give
+            store.check_room(6, 100)
+        assert err.value.status == 429 and "1 finished, 1 being started" in err.value.message
+        assert finished.id in store.sessions
+        store.unreserve(held)
+        store.check_room(6, 100)  # now the finished one makes the room
+        assert finished.id not in store.sessions
+        await store.close()
+
+    asyncio.run(asyncio.wait_for(main(), HANG_S))
