@@ -38,7 +38,7 @@ import numpy as np
 from interbank.config import EnvConfig
 from interbank.policies.base import Policy
 from interbank.policies.checkpoint import MLPPolicy, load_weights
-from interbank.run_folder import CheckpointError, read_run_config, torch_activation, verify_checkpoint
+from interbank.run_folder import TRAINER_FILES, CheckpointError, read_run_config, torch_activation, verify_checkpoint
 from interbank.train.config import TrainSettings, parse_train_config
 
 DEFAULT_TIMESTEPS = 64_000
@@ -91,7 +91,7 @@ def _load_weights_into(model, folder: Path) -> bool:
     """Copy a checkpoint's tensors into the learner; True when the critic came with them."""
     import torch
 
-    verify_checkpoint(folder)
+    verify_checkpoint(folder, may_lack=TRAINER_FILES)  # (the policy's weights only: a shared policy will do)
     weights = load_weights(folder)
     own = model.policy.state_dict()
     actor = [k for k in own if k.startswith(("mlp_extractor.policy_net.", "action_net."))]
@@ -131,7 +131,7 @@ def train_best_response(
     t = settings
     arch: dict[str, Any] = {"type": "mlp", "hidden": list(t.net_arch), "activation": t.activation}
     if checkpoint is not None:
-        arch = dict(verify_checkpoint(checkpoint)["architecture"])
+        arch = dict(verify_checkpoint(checkpoint, may_lack=TRAINER_FILES)["architecture"])
     started = time.perf_counter()
     one_torch_thread_on_cpu("cpu")
     vec = DeviatorVecEnv(env_cfg, profile, t.n_envs, seed)
