@@ -58,12 +58,14 @@ def test_scrubbing_back_shows_the_step_as_the_stream_had_it_and_back_to_live_sho
         assert page.inner_text("#sys-below").split(" / ")[0] == str(below)
         assert page.inner_text("#sys-unmet-total") == "–"  # (a running figure of the session: not known then)
         assert page.evaluate("window.__page.fileName('banks', 'csv')").endswith(f"-banks-step{step}.csv")
+        expect(page.locator("#timeline-branch")).to_be_enabled()
     page.click("#timeline-live")
     expect(page.locator("#step")).to_have_text(str(last))
     assert page.evaluate("window.__ib.timeline") is None
     live = [page.evaluate("(x) => window.__page.fmt(x)", m["price"]) for m in ends[last]["markets"]]
     assert [r.split(" (")[0] for r in page.locator("#markets > div > span:nth-child(2)").all_inner_texts()] == live
     assert page.evaluate("window.__page.fileName('banks', 'csv')").endswith(f"-banks-step{last}.csv")
+    expect(page.locator("#timeline-branch")).to_be_disabled()  # complete: its last step has no step after it
     assert page.errors == []
 
 

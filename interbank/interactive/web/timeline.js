@@ -26,7 +26,7 @@ function totalsAt(step) {
 // frame at 1,000 banks: the style work it set off)
 let shown = null;
 export function timelineTick() {
-  const tl = S.timeline, last = liveStep(), finished = S.state === "complete" || S.state === "stopped";
+  const tl = S.timeline, last = liveStep();
   const key = `${!!S.init}|${last}|${tl ? tl.step : -1}|${tl ? tl.loaded : -1}|${S.session}|${S.state}`;
   if (key === shown) return;
   shown = key;
@@ -38,7 +38,11 @@ export function timelineTick() {
   const label = tl ? `step ${tl.step} of ${last}${tl.loaded === tl.step ? "" : " (loading…)"} · the stream waits` : `step ${last} · live`;
   if ($("timeline-label").textContent !== label) $("timeline-label").textContent = label;
   $("timeline-live").disabled = !tl;
-  $("timeline-branch").disabled = !S.session || !(tl || S.state === "paused" || finished);
+  // (a complete session's last step has no step after it: the server refuses a branch there)
+  const branchable = !!S.session && (tl || S.state === "paused" || S.state === "stopped");
+  $("timeline-branch").disabled = !branchable;
+  $("timeline-branch").title = !tl && S.state === "complete" ? "the episode ended at this step: drag the timeline to an earlier step to branch"
+    : "a new session forked at the step shown: it starts paused there (pause, or drag to a past step)";
 }
 
 // show a past step (the live step: back to live)
