@@ -767,7 +767,7 @@ def _train_seeds(args: argparse.Namespace, backend: str, train, progress: bool) 
     if args.seed is not None:
         fail("--seed and --seeds exclude each other")
     if backend == "rllib":
-        asked = "--backend rllib" if args.backend else f"{args.config} asks for rllib (train.backend)"
+        asked = "--backend rllib" if args.backend else f"{args.config} asks for rllib"
         fail(f"--seeds trains with the sb3 backend, and {asked}: run it once per --seed instead")
     parent = args.out or Path("runs") / (args.config.stem if args.config else "default")
     check_out_folder("train", parent)

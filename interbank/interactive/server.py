@@ -463,8 +463,8 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         if session.interrupted and not past:  # read back after a restart: re-created (paused at its last step) first
             if not COMMAND_BY_NAME[req.command].revives:  # (so that a command refused after it changes nothing)
                 step = " (or give the step to branch from)" if req.command == "branch" else ""
-                raise CommandError(409, f"session {session.id} is interrupted (read back after a restart): pause or "
-                                        f"resume it first, which re-creates it paused at its last step{step}")
+                raise CommandError(409, f"session {session.id} is interrupted (read back after a restart): pause it "
+                                        f"first, which re-creates it paused at its last step{step}")
             paused = await store.restore(session)
             if req.command == "pause":
                 return {"ok": True, "event": paused, **session.status()}

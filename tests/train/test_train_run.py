@@ -423,4 +423,4 @@ def test_train_runs_the_backend_its_config_names(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--config", str(path), "--seeds", "0,1", "--out", str(tmp_path / "s"), "--no-progress"])
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and "asks for rllib (train.backend)" in err and err.count("\n") == 1, err
+    assert exit_.value.code == 2 and f"{path} asks for rllib: run it once per --seed" in err and err.count("\n") == 1, err
