@@ -7,8 +7,9 @@
   bodies included); a ``Content-Length`` that is not a whole number is a 400.
 - ``POST`` bodies must be ``application/json`` (415), UTF-8 (422) and nested at most
   ``max_depth`` levels (422): the routes never see anything else.
-- A body must arrive whole within ``body_seconds`` (408): a client that declares a body and sends
-  part of it does not hold a connection open for as long as it likes.
+- A body that stalls, no byte arriving for ``body_seconds``, is refused (408): a client that declares
+  a body and sends part of it does not hold a connection open for as long as it likes (a slow but
+  steady client is not cut off).
 
 Every refusal is a JSON ``{"error": "..."}`` body, like the routes' own errors.
 """
@@ -26,6 +27,16 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+BODY_STALL_SECONDS = 30.0
+"""How long a request body may go without a byte arriving before it is refused (408)."""
+
+
+def clipped(text: str, most: int = 80) -> str:
+    """``text`` as an error message shows what was sent: at most ``most`` characters (a value of
+    100,000 characters is not echoed back whole)."""
+    return text if len(text) <= most else f"{text[:most - 1]}…"
 
 
 def host_name(header: str) -> str:
@@ -74,7 +85,7 @@ class RequestGuard:
     """ASGI middleware: trusted hosts, body size while reading, JSON content type, encoding and depth."""
 
     def __init__(self, app: Callable, allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS,
-                 max_body_bytes: int = 1_000_000, max_depth: int = 32, body_seconds: float = 30.0) -> None:
+                 max_body_bytes: int = 1_000_000, max_depth: int = 32, body_seconds: float = BODY_STALL_SECONDS) -> None:
         self.app = app
         self.allowed = None if allowed_hosts is None or "*" in allowed_hosts else {host_name(h) for h in allowed_hosts}
         self.max_body_bytes = max_body_bytes
@@ -91,7 +102,7 @@ class RequestGuard:
         if self.allowed is not None:
             host = headers.get("host", "")
             if host_name(host) not in self.allowed:
-                await send_error(send, 400, f"Host {host!r} is not allowed: this server answers to "
+                await send_error(send, 400, f"Host {clipped(repr(host))} is not allowed: this server answers to "
                                             f"{', '.join(sorted(self.allowed))} (serve --allowed-host adds names)")
                 return
         if scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -100,7 +111,7 @@ class RequestGuard:
         length = headers.get("content-length")
         if length is not None:
             if not length.strip().isascii() or not length.strip().isdigit():
-                await send_error(send, 400, f"Content-Length must be a whole number of bytes, got {length!r}")
+                await send_error(send, 400, f"Content-Length must be a whole number of bytes, got {clipped(repr(length))}")
                 return
             if int(length) > self.max_body_bytes:
                 await send_error(send, 413, f"body too large (at most {self.max_body_bytes} bytes)")
@@ -111,12 +122,11 @@ class RequestGuard:
             return
         chunks: list[bytes] = []
         size = 0
-        deadline = asyncio.get_running_loop().time() + self.body_seconds
         while True:
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+                message = await asyncio.wait_for(receive(), self.body_seconds)
             except TimeoutError:
-                await send_error(send, 408, f"the body did not arrive whole within {self.body_seconds:g} s")
+                await send_error(send, 408, f"the body stalled: nothing of it arrived for {self.body_seconds:g} s")
                 return
             if message["type"] == "http.disconnect":
                 return

@@ -60,7 +60,7 @@ from interbank.config import (
     load_env_config,
     resolve_env_config,
 )
-from interbank.interactive.guard import LOOPBACK_HOSTS, RequestGuard
+from interbank.interactive.guard import BODY_STALL_SECONDS, LOOPBACK_HOSTS, RequestGuard, clipped
 from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
     COMMAND_BY_NAME,
@@ -126,7 +126,7 @@ ERRORS: dict[int, str] = {
     400: "bad Host header, Content-Length or request line",
     404: "unknown session, bank, checkpoint, scenario or path",
     405: "method not allowed on this path",
-    408: "the body did not arrive whole in time (30 s)",
+    408: f"the body stalled (nothing of it arrived for {BODY_STALL_SECONDS:g} s)",
     409: "command in the wrong state (e.g. add_capital while running), a gone bank, or an interrupted session "
          "that cannot be re-created (or that pause, resume or stop has not re-created yet)",
     410: "the stream events asked for (Last-Event-ID) are no longer kept",
@@ -225,12 +225,6 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _clipped(text: str, most: int = 80) -> str:
-    """``text`` as an error message shows what was sent: at most ``most`` characters (a value of
-    100,000 characters is not echoed back whole)."""
-    return text if len(text) <= most else f"{text[:most - 1]}…"
-
-
 def _validation_message(err: RequestValidationError) -> str:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
@@ -238,7 +232,7 @@ def _validation_message(err: RequestValidationError) -> str:
     if first.get("type") == "json_invalid":
         return "the body is not valid JSON"
     value = first.get("input")
-    shown = f" = {_clipped(repr(value))}" if value is not None and not isinstance(value, (dict, list)) else ""
+    shown = f" = {clipped(repr(value))}" if value is not None and not isinstance(value, (dict, list)) else ""
     if first.get("type") in ("model_attributes_type", "model_type", "dict_type") or loc == "body" and "dict" in msg.lower():
         if loc == "body":
             return "the body must be a JSON object (Content-Type: application/json)"
@@ -256,7 +250,7 @@ async def known_query(request: Request) -> None:
     for key in request.query_params:
         if key not in known:
             takes = f"it takes {', '.join(known)}" if known else "it takes none"
-            raise CommandError(422, f"unknown query key {_clipped(repr(key))} for {_clipped(request.url.path)}; {takes}")
+            raise CommandError(422, f"unknown query key {clipped(repr(key))} for {clipped(request.url.path)}; {takes}")
         if len(request.query_params.getlist(key)) > 1:  # (the last would be read silently, as a body's key twice would)
             raise CommandError(422, f"the query gives {key!r} twice")
 
@@ -560,7 +554,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
         after = last_event_id if last_event_id is not None else -1
         if header is not None:
             if not EVENT_ID.match(header.strip()) or int(header) < -1:
-                raise CommandError(422, f"Last-Event-ID must be an event seq (a whole number >= -1), got {_clipped(repr(header))}")
+                raise CommandError(422, f"Last-Event-ID must be an event seq (a whole number >= -1), got {clipped(repr(header))}")
             after = int(header)
         if after > session.last_seq:  # no event of this session has it: a mistake, not a position to wait at
             given = "Last-Event-ID" if header is not None else "last_event_id"

@@ -647,6 +647,13 @@ def test_a_foreign_host_header_is_refused_and_local_ones_are_served(server, host
         assert _raw(server, f"GET /api/checkpoints HTTP/1.1\r\nHost: {ok}\r\nConnection: close\r\n\r\n".encode())[0] == 200
 
 
+def test_a_huge_host_or_content_length_is_refused_without_being_echoed_back_whole(server):
+    for head in (f"Host: {'h' * 20_000}\r\n", f"Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {'x' * 20_000}\r\n"):
+        code, _, body = _raw(server, f"POST /api/interactive/start HTTP/1.1\r\n{head}Connection: close\r\n\r\n".encode())
+        error = httpx.Response(400, content=body).json()["error"]
+        assert code == 400 and len(error) < 300 and ("is not allowed" in error or "Content-Length" in error), error[:300]
+
+
 def test_openapi_lists_every_code_and_the_event_stream(server):
     spec = httpx.get(server + "/openapi.json").json()
     paths = spec["paths"]
