@@ -109,3 +109,10 @@ def test_a_playground_session_reloaded_shows_its_banks_in_the_form_and_another_s
     _open(page, console, other["session_id"])
     page.wait_for_function("document.getElementById('n-banks').value === '7'")
     assert page.eval_on_selector_all("#pg-table tbody tr", "rs => rs.length") == 0
+    # a playground too large for the form: its size stands for its banks, and the page says so
+    many = httpx.post(console + "/api/interactive/start", json={"banks": [{"capital": 50, "target_leverage": 8, "risk": 0.5}] * 501,
+                                                                 "steps": 5, "paused": True}, timeout=HANG_S).json()
+    _open(page, console, many["session_id"])
+    page.wait_for_function("document.getElementById('n-banks').value === '501'")
+    expect(page.locator("#message")).to_contain_text("501 banks, more than the form shows")
+    assert page.eval_on_selector_all("#pg-table tbody tr", "rs => rs.length") == 0

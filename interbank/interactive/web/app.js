@@ -73,7 +73,7 @@ export function showScenarioSize() {
     (size.explicit_banks ? " (banks given one by one)" : "") + ". Leave banks, steps and seed empty to keep them." : "";
 }
 
-export function playgroundRow(capital = 100, target = 10, risk = 0.5) {
+export function playgroundRow(capital = 100, target = 10, risk = 0.5, into = null) {
   const tr = document.createElement("tr");
   for (const [v, min, extra] of [[capital, 1, ""], [target, 1, ""], [risk, 0, "0.05"]]) {
     const td = document.createElement("td"), inp = document.createElement("input");
@@ -83,6 +83,7 @@ export function playgroundRow(capital = 100, target = 10, risk = 0.5) {
   const td = document.createElement("td"), b = document.createElement("button");
   b.type = "button"; b.textContent = "×"; b.onclick = () => { tr.remove(); countPlayground(); };
   td.appendChild(b); tr.appendChild(td);
+  if (into) { into.appendChild(tr); return; }  // (many rows: built in a fragment, counted once)
   $("pg-table").querySelector("tbody").appendChild(tr);
   countPlayground();
 }
@@ -229,10 +230,19 @@ async function showPlaygroundBanks(id) {
   if (!r || !r.ok || id !== S.session) return;
   const init = await r.json();
   if (id !== S.session) return;
-  $("pg-table").querySelector("tbody").replaceChildren();
-  for (const b of init.data.banks) playgroundRow(b.capital, b.target_leverage, b.risk);
+  const banks = init.data.banks, rows = document.createDocumentFragment();
+  if (banks.length > PLAYGROUND_ROWS) {  // (a form of thousands of rows is no form: the size stands for them)
+    $("n-banks").value = banks.length;
+    message(`this playground session has ${banks.length} banks, more than the form shows (${PLAYGROUND_ROWS}): ` +
+      "Start runs as many generated banks");
+    return;
+  }
+  for (const b of banks) playgroundRow(b.capital, b.target_leverage, b.risk, rows);
+  $("pg-table").querySelector("tbody").replaceChildren(rows);
+  countPlayground();
   $("playground").open = true;
 }
+const PLAYGROUND_ROWS = 500;
 
 // the server's view of the session: the page never trusts a stale pill
 export let statusTimer = null, statusBusy = false;
