@@ -56,6 +56,28 @@ def stop(proc) -> None:
         proc.wait(timeout=HANG_S)
 
 
+def killed_mid_session(data_dir, start: dict, stored) -> str:
+    """A server on ``data_dir`` runs a session started with ``start`` until ``stored(status)`` holds,
+    then is killed (SIGKILL, as a crash): the session's id, interrupted for the next server there."""
+    import signal
+
+    proc, base = serve("--data-dir", str(data_dir))
+    try:
+        r = httpx.post(base + "/api/interactive/start", json=start, timeout=HANG_S)
+        assert r.status_code == 201, r.text
+        sid = r.json()["session_id"]
+        end = time.monotonic() + HANG_S
+        while not stored(httpx.get(base + "/api/interactive/status", params={"session_id": sid}, timeout=HANG_S).json()):
+            assert time.monotonic() < end, f"session {sid} not stored in time"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=HANG_S)
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+    return sid
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real `interbank serve` process on 127.0.0.1 with one checkpoint named `tiny`."""

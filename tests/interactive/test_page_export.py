@@ -6,20 +6,18 @@ resumes it. Waits on conditions only."""
 import csv
 import io
 import json
-import signal
 
-import httpx
 import pytest
 
-from tests.interactive.conftest import serve, serving, stop
+from tests.interactive.conftest import killed_mid_session, serve, serving, stop
 from tests.interactive.test_page import CHROMIUM, FLAGS
 from tests.interactive.test_page_console import _open, _start
-from tests.interactive.test_server import status, wait_for
+from tests.interactive.test_server import status
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright
 
-from tests.deadlines import HANG_MS, HANG_S
+from tests.deadlines import HANG_MS
 
 expect.set_options(timeout=HANG_MS)
 
@@ -131,16 +129,8 @@ def test_every_chart_downloads_as_png_and_as_csv_of_the_figures_drawn(page, tmp_
 
 
 def test_after_a_killed_server_restarts_the_page_shows_the_session_interrupted_and_resumes_it(browser, page, tmp_path):
-    proc, base = serve("--data-dir", str(tmp_path))
-    try:
-        r = httpx.post(base + "/api/interactive/start", json={"n_banks": 15, "steps": 3000, "speed": 20}, timeout=HANG_S)
-        sid = r.json()["session_id"]
-        wait_for(lambda: (st := status(base, sid))["step"] >= 5 and st["stored_seq"] >= st["last_seq"] - 200)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=HANG_S)
-    finally:
-        if proc.poll() is None:
-            stop(proc)
+    sid = killed_mid_session(tmp_path, {"n_banks": 15, "steps": 3000, "speed": 20},
+                             lambda st: st["step"] >= 5 and st["stored_seq"] >= st["last_seq"] - 200)
     proc, base = serve("--data-dir", str(tmp_path))
     try:
         page.goto(f"{base}/?session={sid}")

@@ -13,7 +13,7 @@ import pytest
 
 from interbank.interactive.store import Store
 from tests.deadlines import HANG_S
-from tests.interactive.conftest import serve, stop
+from tests.interactive.conftest import killed_mid_session, serve, stop
 from tests.interactive.test_server import control, start, status, wait_for
 
 
@@ -256,15 +256,7 @@ def test_an_interrupted_session_changes_only_by_the_commands_that_re_create_it(t
     """After a crash, a command the vocabulary does not list for an interrupted session is refused
     before anything changes (a bad add_capital re-created it and put an event in its stream)."""
     data = tmp_path / "data"
-    proc, base = serve("--data-dir", str(data))
-    try:
-        sid = start(base, n_banks=6, steps=400, seed=2, speed=20)["session_id"]
-        wait_for(lambda: status(base, sid)["stored_seq"] > 40)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=HANG_S)
-    finally:
-        if proc.poll() is None:
-            stop(proc)
+    sid = killed_mid_session(data, {"n_banks": 6, "steps": 400, "seed": 2, "speed": 20}, lambda st: st["stored_seq"] > 40)
     proc, base = serve("--data-dir", str(data))
     try:
         before = status(base, sid)
