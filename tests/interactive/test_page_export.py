@@ -136,6 +136,8 @@ def test_after_a_killed_server_restarts_the_page_shows_the_session_interrupted_a
         page.goto(f"{base}/?session={sid}")
         expect(page.locator("#state")).to_have_text("interrupted")
         expect(page.locator("#resume")).to_be_enabled()
+        # its exposures went with the server that ran it: said, not a bare dash
+        expect(page.locator("#sys-exposures")).to_have_text("not kept for this step")
         expect(page.locator(f"#sessions tr[data-session='{sid}']")).to_contain_text("interrupted")
         stored = status(base, sid)["step"]
         page.wait_for_function(f"+document.getElementById('step').textContent === {stored}")  # read back from disk

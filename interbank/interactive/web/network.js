@@ -54,7 +54,13 @@ export function fetchExposures(step, force = false) {
   const id = S.session, n = S.nodes.length;
   const limit = exposureLimit(n);
   fetch(`/api/interactive/exposures/${id}?step=${step}${limit}`, { cache: "no-store" })
-    .then(r => { if (!r.ok && id === S.session) S.exposureStep = step; return r.ok ? r.json() : null; })  // not kept: do not ask again
+    .then(r => {
+      if (!r.ok && id === S.session) {  // not kept (a step gone by, or a session read back after a restart): do not ask again
+        S.exposureStep = step;
+        if (!S.timeline && !S.exposures) $("sys-exposures").textContent = "not kept for this step";
+      }
+      return r.ok ? r.json() : null;
+    })
     .then(x => { if (x && id === S.session && S.timeline) { S.timeline.live.exposures = x; S.exposureStep = step; } else if (x && id === S.session) { keepExposures(x); S.exposures = x; S.exposureStep = step; S.dirty = true; $("sys-exposures").textContent = `${x.count} · ${money(x.total)}`; } })
     .catch(() => {})
     .finally(() => { S.exposureBusy = false; if (S.exposureWanted !== S.exposureStep && id === S.session) fetchExposures(S.exposureWanted); });
