@@ -140,7 +140,7 @@ class RequestGuard:
                 break
         body = b"".join(chunks)
         try:
-            body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError as err:  # the framework would answer it 400, without saying where
             await send_error(send, 422, f"the body is not UTF-8 JSON: byte {err.object[err.start]:#04x} at "
                                         f"position {err.start} ({err.reason})")
@@ -150,7 +150,8 @@ class RequestGuard:
             await send_error(send, 422, f"the body is not UTF-8 JSON: byte 0x00 at position {nul} (UTF-16 or UTF-32?)")
             return
         try:
-            parsed = json.loads(body, object_pairs_hook=_distinct_keys)
+            # (the text decoded once; a UTF-8 byte order mark skipped, as json.loads of the bytes skips it)
+            parsed = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_distinct_keys)
         except DuplicateKey as err:  # JSON would keep the last silently: which one was meant is not known
             await send_error(send, 422, f"the body gives {err.args[0]!r} twice")
             return
