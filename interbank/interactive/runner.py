@@ -141,6 +141,14 @@ class Command:
         return f"{self.name} refused: the session is already {state}"
 
 
+def exposure_answer(snap: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    """What ``exposures`` answers from a snapshot: its pairs, the ``limit`` largest (they are
+    kept largest first), with the count and total of all of them."""
+    k = len(snap["amount"]) if limit is None else min(limit, len(snap["amount"]))
+    return {"step": snap["step"], "count": len(snap["amount"]), "total": snap["total"],
+            "lender": snap["lender"][:k], "borrower": snap["borrower"][:k], "amount": snap["amount"][:k]}
+
+
 def _before_defaults(snaps: deque[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a finished runner keeps of its exposure snapshots: the last, and each one just before a
     step in which banks defaulted (a viewer focusing on a default asks for the step before it)."""
@@ -218,12 +226,11 @@ class Runner:
         kept = list(self._exposures)
         if step is not None:
             kept = [x for x in kept if x["step"] <= step]
-        if not kept:
-            return None
-        snap = kept[-1]
-        k = len(snap["amount"]) if limit is None else min(limit, len(snap["amount"]))
-        return {"step": snap["step"], "count": len(snap["amount"]), "total": snap["total"],
-                "lender": snap["lender"][:k], "borrower": snap["borrower"][:k], "amount": snap["amount"][:k]}
+        return exposure_answer(kept[-1], limit) if kept else None
+
+    def kept_exposures(self) -> list[dict[str, Any]]:
+        """The exposure snapshots kept (oldest first), as taken: what a store keeps of a finished session."""
+        return list(self._exposures)
 
     def kept_exposure_bytes(self) -> int:
         """About what the exposure snapshots kept take in memory (Python lists: ~100 bytes a pair)."""

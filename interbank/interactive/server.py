@@ -480,9 +480,11 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
     async def exposures(session_id: SessionId, step: Annotated[QueryInt | None, Query(ge=0, le=10**9)] = None,
                         limit: Annotated[QueryInt | None, Query(ge=1, le=10**7)] = None):
         """Lender -> borrower pairs with their outstanding amount, largest first (``limit`` of
-        them), as of ``step`` (the latest kept at or before it; the last 64 steps are kept).
+        them), as of ``step`` (the latest kept at or before it; the last 64 steps are kept; of a
+        finished session, its last step and those just before defaults, after a restart too).
         Banks are indices into the init event's ``banks``."""
-        snap = store.get(session_id).runner.exposures(step, limit)
+        # (a session read back from the store reads its snapshot from the database: off the event loop)
+        snap = await asyncio.to_thread(store.get(session_id).runner.exposures, step, limit)
         if snap is None:
             when = "the session's current step" if step is None else f"step {step}"
             raise CommandError(404, f"no exposures kept for {when} (only the last steps are kept)")

@@ -60,7 +60,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from interbank.interactive.runner import FINISHED_STATES, INTERRUPTED, CommandError, Runner, Status
+from interbank.interactive.runner import FINISHED_STATES, INTERRUPTED, CommandError, Runner, Status, exposure_answer
 from interbank.interactive.store import Store, StoredSession
 from interbank.interactive.encoding import cut_of, line_of
 from interbank.sim.events import Event
@@ -383,8 +383,11 @@ class StoredRunner:
             raise CommandError(404, f"session {self._sid} has no stored init event (the server stopped before it was written)")
         return json.loads(line)
 
-    def exposures(self, step: int | None = None, limit: int | None = None) -> None:
-        return None  # a stored session keeps its stream, not its exposure snapshots
+    def exposures(self, step: int | None = None, limit: int | None = None) -> dict[str, Any] | None:
+        """A finished session's exposures from the snapshots stored when it ended (its last step and
+        those just before defaults, as its runner kept them); an interrupted one has none."""
+        snap = self._store.exposures(self._sid, step) if self.finished else None
+        return exposure_answer(snap, limit) if snap is not None else None
 
     def take_events(self) -> list[Event]:
         return []
@@ -685,6 +688,8 @@ class Session:
         its viewers still read (the stream window, the init event, the last exposures and those just
         before defaults)."""
         self.runner.release()
+        if isinstance(self.spill, DbSpill) and isinstance(self.runner, Runner):
+            self.spill.store.put_exposures(self.id, self.runner.kept_exposures())
         self.footprint = min(self.footprint, 2 * max(self.history_bytes, 1)) + self.runner.kept_exposure_bytes()
         _trim_heap()
 

@@ -13,6 +13,10 @@ writer that cannot keep up slows the session down instead of growing memory. ``c
 is the last seq on disk: after a crash (SIGKILL, power) the stream is there up to the last
 committed chunk, whole chunks only.
 
+A finished session's exposure snapshots (the interbank network as of its last step and the steps
+just before defaults: what a finished runner keeps, :meth:`Store.put_exposures`) are stored beside
+its stream, so that its network can still be drawn after a restart (:meth:`Store.exposures`).
+
 Retention: at most ``keep_sessions`` sessions and ``keep_bytes`` of stored (compressed) streams.
 Beyond either, whole sessions go, the oldest finished first, then the oldest interrupted; a
 session running in this server is never dropped. Should the running ones alone exceed
@@ -45,7 +49,7 @@ _SEQ = re.compile(rb'^\{"seq":(\d+),')  # every line is an event's canonical JSO
 DB_NAME = "sessions.db"
 LOCK_NAME = "serve.lock"
 APPLICATION_ID = 0x49424B31  # "IBK1": marks the file as ours
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the exposures table (a version 1 database gains it when opened)
 WRITER_NICE = 10  # the writer thread's niceness above the server's
 
 SCHEMA = """
@@ -74,7 +78,22 @@ CREATE TABLE IF NOT EXISTS chunks (
     data BLOB NOT NULL,             -- the events' canonical JSON lines, each ending in a newline
     PRIMARY KEY (session, first_seq)
 );
+CREATE TABLE IF NOT EXISTS exposures (
+    session TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    data BLOB NOT NULL,             -- zlib-compressed JSON: the runner's snapshot of that step
+    PRIMARY KEY (session, step)
+);
 """
+
+
+def _queued_bytes(op: tuple) -> int:
+    """What a queued write holds in memory until committed (a create: nothing to speak of)."""
+    if op[0] == "chunk":
+        return len(op[4])
+    if op[0] == "exposures":
+        return sum(len(blob) for _, blob in op[2])
+    return 0
 
 
 class StoreError(Exception):
@@ -239,6 +258,13 @@ class Store:
         and its status after them."""
         self._put(("chunk", sid, first_seq, last_seq, lines, status), len(lines))
 
+    def put_exposures(self, sid: str, snapshots: list[dict[str, Any]]) -> None:
+        """Queue a finished session's exposure snapshots (they replace any stored before): its
+        network as of the steps they were taken, read back by :meth:`exposures` after a restart.
+        Counted in its stored bytes (retention drops them with it)."""
+        blobs = [(int(x["step"]), json.dumps(x, separators=(",", ":")).encode()) for x in snapshots]
+        self._put(("exposures", sid, blobs), sum(len(b) for _, b in blobs))
+
     def revive(self, sid: str) -> None:
         """A stored session steps again in this server (re-created after a restart)."""
         with self._cond:
@@ -261,10 +287,9 @@ class Store:
                     return
                 ops, self._ops = self._ops, []
             cpu = time.thread_time()
-            size = sum(len(op[4]) for op in ops if op[0] == "chunk")
+            size = sum(_queued_bytes(op) for op in ops)
             # compressed here, outside the lock and off the stepping thread (zlib lets other threads run)
-            ready = [(op, zlib.compress(op[4], self.level) if self.level else op[4]) if op[0] == "chunk" else (op, None)
-                     for op in ops]
+            ready = [(op, self._compressed(op)) for op in ops]
             done: dict[str, int] = {}
             try:
                 self._commit(ready, done)
@@ -284,7 +309,16 @@ class Store:
                     with self._cond:
                         self.error = f"the session store could not be trimmed ({err})"
 
-    def _commit(self, ready: list[tuple[tuple, bytes | None]], done: dict[str, int]) -> None:
+    def _compressed(self, op: tuple) -> Any:
+        """A chunk's data as stored (compressed at ``level``, or as it is at 0); exposure snapshots
+        always compressed (they are read back whole, one at a time); nothing for a create."""
+        if op[0] == "chunk":
+            return zlib.compress(op[4], self.level) if self.level else op[4]
+        if op[0] == "exposures":
+            return [(step, zlib.compress(blob, max(self.level, 1))) for step, blob in op[2]]
+        return None
+
+    def _commit(self, ready: list[tuple[tuple, Any]], done: dict[str, int]) -> None:
         conn = self._conn
         now = time.time()
         conn.execute("BEGIN")
@@ -296,6 +330,8 @@ class Store:
                                  (sid, created, parent, fork_step, settings, n_banks, speed, "ready", "{}", -1, 0, 0, -1,
                                   None))
                     self._count += 1
+                elif op[0] == "exposures":
+                    self._commit_exposures(conn, op[1], data)
                 else:
                     _, sid, first, last, lines, status = op
                     conn.execute("INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?)",
@@ -317,6 +353,18 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
 
+    def _commit_exposures(self, conn: sqlite3.Connection, sid: str, blobs: list[tuple[int, bytes]]) -> None:
+        """Replace a session's stored snapshots (inside the writer's transaction); none for a
+        session retention has dropped meanwhile."""
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is None:
+            return
+        old = conn.execute("SELECT coalesce(sum(length(data)), 0) FROM exposures WHERE session = ?", (sid,)).fetchone()[0]
+        conn.execute("DELETE FROM exposures WHERE session = ?", (sid,))
+        conn.executemany("INSERT INTO exposures VALUES (?,?,?)", [(sid, step, blob) for step, blob in blobs])
+        size = sum(len(blob) for _, blob in blobs) - old
+        conn.execute("UPDATE sessions SET bytes = bytes + ? WHERE id = ?", (size, sid))
+        self._bytes += size
+
     def _retain(self) -> None:
         """Drop sessions (oldest finished first, then oldest interrupted) until within the limits,
         then, if the running ones alone exceed ``keep_bytes``, their oldest chunks."""
@@ -333,6 +381,7 @@ class Store:
                 continue
             conn.execute("BEGIN")
             conn.execute("DELETE FROM chunks WHERE session = ?", (sid,))
+            conn.execute("DELETE FROM exposures WHERE session = ?", (sid,))
             conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
             conn.execute("COMMIT")
             self._count -= 1
@@ -444,6 +493,17 @@ class Store:
                 yield b"".join(kept)
         finally:
             conn.close()
+
+    def exposures(self, sid: str, step: int | None = None) -> dict[str, Any] | None:
+        """The stored exposure snapshot of a finished session as of ``step`` (the latest at or
+        before it; default its last), as the runner took it; ``None`` when none is stored there."""
+        conn = self._reader()
+        try:
+            row = conn.execute("SELECT data FROM exposures WHERE session = ? AND step <= ? ORDER BY step DESC LIMIT 1",
+                               (sid, 2**62 if step is None else step)).fetchone()
+        finally:
+            conn.close()
+        return None if row is None else json.loads(zlib.decompress(row[0]))
 
     def init_line(self, sid: str) -> bytes | None:
         """The session's init event (seq 0) as its JSON line, without the newline."""

@@ -124,7 +124,7 @@ def test_finished_sessions_and_branches_are_listed_and_readable_after_a_restart(
     data = tmp_path / "data"
     proc, base = serve("--data-dir", str(data))
     try:
-        s = start(base, n_banks=6, steps=30, seed=1, paused=True)
+        s = start(base, n_banks=12, steps=30, seed=1, paused=True)
         sid = s["session_id"]
         control(base, session_id=sid, command="add_capital", bank="bank_1", amount=10.0)
         child = control(base, session_id=sid, command="branch").json()
@@ -134,6 +134,11 @@ def test_finished_sessions_and_branches_are_listed_and_readable_after_a_restart(
             wait_for(lambda x=x: status(base, x)["state"] == "complete")
         wait_for(lambda: all(status(base, x)["stored_seq"] == status(base, x)["last_seq"] for x in (sid, child["session_id"])))
         originals = {x: _export(base, x) for x in (sid, child["session_id"])}
+        networks = {q: _exposures(base, sid, q) for q in ("", "?step=29&limit=3")}
+        assert networks[""]["step"] == 30 and networks[""]["count"] > 0
+        db = sqlite3.connect(data / "sessions.db")
+        wait_for(lambda: db.execute("SELECT count(*) FROM exposures WHERE session = ?", (sid,)).fetchone()[0] > 0)
+        db.close()
     finally:
         stop(proc)  # a graceful stop this time
     proc, base = serve("--data-dir", str(data))
@@ -148,10 +153,67 @@ def test_finished_sessions_and_branches_are_listed_and_readable_after_a_restart(
             raw = httpx.get(f"{base}/api/interactive/stream/{x}", timeout=HANG_S).text
             assert [ln[6:] for ln in raw.split("\r\n") if ln.startswith("data: ")] == lines
             assert _verify(lines, tmp_path, f"{x}.jsonl").returncode == 0
+        # its network as of its last step is drawn as before the restart (the steps before it: not kept)
+        assert _exposures(base, sid, "") == networks[""]
+        assert _exposures(base, sid, "?step=29&limit=3") == networks["?step=29&limit=3"]
         r = control(base, session_id=sid, command="resume")
         assert r.status_code == 409 and "complete" in r.json()["error"]
     finally:
         stop(proc)
+
+
+def _exposures(base: str, sid: str, query: str):
+    r = httpx.get(f"{base}/api/interactive/exposures/{sid}{query}", timeout=HANG_S)
+    return r.json() if r.status_code == 200 else r.status_code
+
+
+def _snapshot(step: int, pairs: int) -> dict:
+    return {"step": step, "total": float(pairs), "lender": list(range(pairs)), "borrower": [pairs] * pairs,
+            "amount": [1.0] * pairs, "defaulted": 0}
+
+
+def test_a_finished_sessions_exposures_are_read_back_as_of_a_step_and_leave_with_it(tmp_path):
+    store = Store(tmp_path, keep_sessions=1, keep_bytes=10**9)
+    try:
+        _fill(store, "a", 1.0, finished=True, size=10)
+        before = store.sessions()[0].bytes
+        store.put_exposures("a", [_snapshot(3, 2), _snapshot(9, 5)])
+        wait_for(lambda: store.exposures("a") is not None)
+        assert store.exposures("a") == _snapshot(9, 5)  # the last
+        assert store.exposures("a", 8) == _snapshot(3, 2)  # the latest at or before the step
+        assert store.exposures("a", 2) is None and store.exposures("other") is None
+        assert store.sessions()[0].bytes > before  # counted against the store's limit
+        store.put_exposures("a", [_snapshot(9, 1)])  # replaced, not added
+        wait_for(lambda: store.exposures("a") == _snapshot(9, 1))
+        assert store.exposures("a", 8) is None
+        _fill(store, "b", 2.0, finished=True, size=10)  # retention drops "a" with its snapshots
+        wait_for(lambda: [r.id for r in store.sessions()] == ["b"])
+        store.put_exposures("a", [_snapshot(1, 1)])  # for a session gone meanwhile: nothing stored
+        _fill(store, "c", 3.0, finished=False, size=10)
+        wait_for(lambda: [r.id for r in store.sessions()] == ["c"])
+    finally:
+        store.close()
+    db = sqlite3.connect(tmp_path / "sessions.db")
+    try:
+        assert db.execute("SELECT count(*) FROM exposures").fetchone()[0] == 0
+    finally:
+        db.close()
+
+
+def test_a_database_of_the_first_schema_gains_the_exposures_table(tmp_path):
+    Store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "sessions.db")
+    db.execute("DROP TABLE exposures")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = Store(tmp_path)
+    try:
+        _fill(store, "a", 1.0, finished=True, size=10)
+        store.put_exposures("a", [_snapshot(4, 3)])
+        wait_for(lambda: store.exposures("a") == _snapshot(4, 3))
+    finally:
+        store.close()
 
 
 def test_bad_ids_corrupt_databases_and_unusable_folders_are_one_line(tmp_path):
