@@ -29,6 +29,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
@@ -644,6 +645,9 @@ class EnvConfig(_Strict):
         if self.banks is not None:
             if len(self.banks) == 0:
                 raise ValueError("banks must list at least one bank")
+            if "n_banks" in self.model_fields_set and self.n_banks != len(self.banks):
+                raise ValueError(f"give banks or n_banks, not both: the banks listed ({len(self.banks)}) set the size, "
+                                 f"n_banks = {self.n_banks} disagrees")
             object.__setattr__(self, "n_banks", len(self.banks))
         n = self.n_banks
         for k, (lender, borrower, amount) in enumerate(self.network.edges):
@@ -913,6 +917,22 @@ def listed_banks_replaced(config: EnvConfig, n_banks: int | None) -> str | None:
     return f"{len(config.banks)} listed banks replaced by {n_banks} generated ones"
 
 
+def _plain(value: Any) -> Any:
+    """A deep copy of a config's dicts and lists with numpy scalars and arrays as the Python
+    numbers and lists they hold (a sweep's ``np.arange`` values are numbers like any other)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def resolve_env_config(config: "EnvConfig | dict[str, Any] | str | Path | None" = None, **overrides: Any) -> EnvConfig:
     """Turn a path, a dict, a config object or None plus overrides into an EnvConfig.
 
@@ -920,6 +940,8 @@ def resolve_env_config(config: "EnvConfig | dict[str, Any] | str | Path | None" 
     (``**{"clearing.model": "fixed_recovery"}``). ``max_cycles`` is an alias of
     ``max_steps`` (PettingZoo's name).
     """
+    from interbank.scenarios import resolve as resolve_scenario
+
     if config is None:
         base: dict[str, Any] = {}
         source = "config"
@@ -927,18 +949,27 @@ def resolve_env_config(config: "EnvConfig | dict[str, Any] | str | Path | None" 
         base = config.model_dump(mode="python")
         source = "config"
     elif isinstance(config, (str, Path)):
-        base = load_env_config(config).model_dump(mode="python")
-        source = str(config)
+        path = resolve_scenario(config)  # a scenario's name (``"stress"``) as the CLI's --config takes it
+        base = load_env_config(path).model_dump(mode="python")
+        source = str(path)
     elif isinstance(config, dict):
         inner = config.get("env", config)
-        base = inner.model_dump(mode="python") if isinstance(inner, EnvConfig) else dict(inner or {})
+        # (a copy: the caller's dict, nested ones included, is never written)
+        base = inner.model_dump(mode="python") if isinstance(inner, EnvConfig) else _plain(dict(inner or {}))
         source = "config"
     else:
         raise ConfigError(f"config must be a path, a dict or an EnvConfig, got {type(config).__name__}")
+    overrides = _plain(overrides)
     if "max_cycles" in overrides:
-        overrides["max_steps"] = overrides.pop("max_cycles")
+        cycles = overrides.pop("max_cycles")
+        if "max_steps" in overrides and overrides["max_steps"] != cycles:
+            raise ConfigError(f"{source}: max_cycles = {cycles!r} and max_steps = {overrides['max_steps']!r} name the "
+                              "same length: give one")
+        overrides["max_steps"] = cycles
     if overrides.get("n_banks") is not None and "banks" not in overrides:
         base.pop("banks", None)
+    if overrides.get("banks") is not None and "n_banks" not in overrides:
+        base.pop("n_banks", None)  # (the banks listed set the size; both given must agree)
     for key, value in overrides.items():
         if value is None and key in ("seed",):
             continue

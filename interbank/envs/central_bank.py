@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 from gymnasium import spaces
 
+from interbank.envs.action_input import discrete_action
 from interbank.envs.central_bank_observation import (
     CB_FEATURE_INDEX, CB_FEATURE_NAMES, CB_HIGH, CB_LOW, N_CB_FEATURES, central_bank_cost, central_bank_features, credit, new_memory, sales,
 )
@@ -130,11 +131,8 @@ class CentralBankAgent:
             return CB_HOLD, False, due
         if action is None:
             action = self.policy(self.obs, self.mask)
-        try:
-            a = int(np.asarray(action).reshape(()))
-        except (TypeError, ValueError):
-            a = -1
-        if not (0 <= a < N_CB_ACTIONS) or not self.mask[a]:
+        a = discrete_action(action, N_CB_ACTIONS)  # (the banks' rule: only integers are actions)
+        if a < 0 or not self.mask[a]:
             return CB_HOLD, True, due
         return a, False, due
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from interbank.config import EnvConfig, resolve_env_config
+from interbank.envs.action_input import discrete_action
 from interbank.envs.central_bank import CENTRAL_BANK, CentralBankAgent, CentralBankPolicy, CentralBankStep
 from interbank.envs.central_bank_observation import CB_FEATURES
 from interbank.envs.difference import difference_rewards
@@ -110,7 +112,9 @@ With ``central_bank.agent: true`` (off by default), ``central_bank`` acts
 beside the banks every ``central_bank.every`` steps (only ``hold`` in between)
 with ``Discrete({n_cb_actions})``, masked at each instrument's bounds; its decision takes
 effect at the end of the step, so the banks see it in their next observation
-and mask:
+and mask (a decision due in the episode's last step has no next step to act in:
+it is not carried out, and ``infos["central_bank"]["action"]`` reports ``hold``,
+not flagged invalid):
 
 {cb_action_table}
 
@@ -227,16 +231,20 @@ class InterbankEnv(ParallelEnv):
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode = {render_mode!r} is not one of {self.metadata['render_modes']}")
+        if not isinstance(record_events, (bool, np.bool_)):
+            raise TypeError(f"record_events must be true or false, got {record_events!r}")
+        if priority_model is not None and not callable(priority_model):
+            raise TypeError(f"priority_model must be a function of the base features, got {type(priority_model).__name__}")
         self.config = resolve_env_config(config, **overrides)
         self.render_mode = render_mode
-        self.system = BankingSystem(self.config, record_events=record_events)
+        self.system = BankingSystem(self.config, record_events=bool(record_events))
         # the init event carries the resolved config (and the caller's run facts) so a run can be re-simulated
-        self.system.run_info = {"resolved": self.config.model_dump(mode="json"), **(run_info or {})}
+        self.system.run_info = {"resolved": self.config.model_dump(mode="json"), **_run_info(run_info)}
         self.priority_model: PriorityModel = priority_model or priority_model_from_config(self.config.priority)
         self.possible_agents = list(self.system.names)
         self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}  # the banks only
         self.agents: list[str] = []
-        self.max_cycles = self.config.max_steps
+        self._started = False  # reset() has been called
         self._seed_rng: np.random.Generator | None = None
         if not isinstance(flat_observation, bool):
             raise TypeError(f"flat_observation must be true or false, got {flat_observation!r}")
@@ -265,6 +273,24 @@ class InterbankEnv(ParallelEnv):
         if self.config.central_bank.agent:
             self.central_bank_agent = CentralBankAgent(self)
             self.possible_agents.append(CENTRAL_BANK)
+        # PettingZoo's dicts of spaces: the same objects every time (``observation_space(agent)`` reads them)
+        self.observation_spaces: dict[str, spaces.Space] = {a: self._obs_space for a in self.system.names}
+        self.action_spaces: dict[str, spaces.Space] = {a: self._act_space for a in self.system.names}
+        if self.central_bank_agent is not None:
+            self.observation_spaces[CENTRAL_BANK] = self.central_bank_agent.observation_space
+            self.action_spaces[CENTRAL_BANK] = self.central_bank_agent.action_space
+
+    @property
+    def max_cycles(self) -> int:
+        """The episode's length in steps (PettingZoo's name of the config's ``max_steps``). Set
+        it (as PettingZoo's tests do) and the config is validated again with it (a ConfigError
+        names what is wrong, nothing changes); the next ``reset`` plays that length."""
+        return self.config.max_steps
+
+    @max_cycles.setter
+    def max_cycles(self, value: int) -> None:
+        self.config = resolve_env_config(self.config, max_steps=value)
+        self.system.run_info["resolved"] = self.config.model_dump(mode="json")
 
     @property
     def central_bank_policy(self) -> CentralBankPolicy | None:
@@ -283,18 +309,17 @@ class InterbankEnv(ParallelEnv):
         """A second system, recording no events, that re-runs steps for difference rewards."""
         return BankingSystem(self.config, record_events=False)
 
-    # PettingZoo asks for the same space object every time
-    @functools.lru_cache(maxsize=None)
     def observation_space(self, agent: str) -> spaces.Space:
-        if agent == CENTRAL_BANK and self.central_bank_agent is not None:
-            return self.central_bank_agent.observation_space
-        return self._obs_space
+        """The agent's observation space (the same object every time); KeyError for an unknown agent."""
+        return _of_agent(self.observation_spaces, agent)
 
-    @functools.lru_cache(maxsize=None)
     def action_space(self, agent: str) -> spaces.Space:
-        if agent == CENTRAL_BANK and self.central_bank_agent is not None:
-            return self.central_bank_agent.action_space
-        return self._act_space
+        """The agent's action space (the same object every time); KeyError for an unknown agent."""
+        return _of_agent(self.action_spaces, agent)
+
+    def _require_reset(self) -> None:
+        if not self._started:
+            raise RuntimeError("call reset() before stepping or reading the env")
 
     @property
     def record_events(self) -> bool:
@@ -302,9 +327,16 @@ class InterbankEnv(ParallelEnv):
 
     # ----------------------------------------------------------------- API
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """Start an episode: ``seed`` (a non-negative integer) makes it and the unseeded resets
+        after it reproducible; without one, the config's ``seed`` seeds the first. ``options``
+        (a dict) is accepted and unused, as Gymnasium allows. Events not drained yet are dropped:
+        the stream starts again with this episode's ``init``."""
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
         if seed is not None:
+            seed = _seed(seed)
             self._seed_rng = np.random.default_rng(seed)
-            episode_seed = int(seed)
+            episode_seed = seed
         elif self._seed_rng is not None:
             episode_seed = int(self._seed_rng.integers(2**62))
         elif self.config.seed is not None:
@@ -312,8 +344,9 @@ class InterbankEnv(ParallelEnv):
             episode_seed = self.config.seed
         else:
             episode_seed = None
-        self.system.max_steps = int(self.max_cycles)
+        self.system.max_steps = self.max_cycles
         self.system.reset(episode_seed)
+        self._started = True
         self.agents = list(self.possible_agents)
         self._shortfall = np.zeros(self.system.n)
         if self.central_bank_agent is not None:
@@ -329,9 +362,12 @@ class InterbankEnv(ParallelEnv):
         if self.central_bank_agent is not None:
             infos[CENTRAL_BANK] = self._central_bank_info(None)
             observations[CENTRAL_BANK] = self.central_bank_agent.observation()
+        if self.render_mode == "human":
+            self.render()
         return observations, infos
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        self._require_reset()
         if not self.agents:  # after the end, as PettingZoo's own envs do; reset() starts the next episode
             return {}, {}, {}, {}, {}
         arr = np.full(self.system.n, HOLD, dtype=np.int64)
@@ -343,7 +379,7 @@ class InterbankEnv(ParallelEnv):
             idx = self.agent_index.get(agent)
             if idx is None:
                 raise KeyError(f"unknown agent {agent!r}")
-            arr[idx] = _as_action(action)
+            arr[idx] = discrete_action(action, N_ACTIONS)
         live_all = self.agents
         live = self._banks(live_all)
         active = self.system.active
@@ -384,7 +420,13 @@ class InterbankEnv(ParallelEnv):
         """Array form of ``step`` for vectorised training: ``actions`` is int[n_banks]
         (entries of gone banks are ignored, -1 or out-of-range counts as a masked action).
         Updates ``agents`` like ``step``; returns arrays over all n_banks. With the central bank
-        agent, ``central_bank_action`` is its move (None: ``central_bank_policy`` decides)."""
+        agent, ``central_bank_action`` is its move (None: ``central_bank_policy`` decides).
+        An array that is not of integers (floats, bools) is refused with a TypeError: ``step``
+        reads such an entry as a masked action, a whole array of them is a caller's mistake."""
+        self._require_reset()
+        kind = np.asarray(actions).dtype.kind
+        if kind not in "iu":
+            raise TypeError(f"actions must be an integer array (one action per bank), got dtype {np.asarray(actions).dtype}")
         system = self.system
         cb = self.central_bank_agent
         if cb is not None:
@@ -428,7 +470,7 @@ class InterbankEnv(ParallelEnv):
         self._equity = self.system.equity()
         base = base_features(self.system, self._shortfall)
         self._base = base
-        self._priority = np.asarray(self.priority_model(base), dtype=np.int64)
+        self._priority = _priorities(self.priority_model(base), self.system.n)
         self.system.set_priorities(self._priority)
         self._obs = with_priority(base, self._priority)
         self._mask = self.system.action_mask().astype(np.int8)
@@ -459,15 +501,17 @@ class InterbankEnv(ParallelEnv):
         of a Box observation look for it. With the dict observation it is in the observation only:
         TorchRL's ``PettingZooWrapper`` takes the mask from one place and fails on a second copy."""
         if self.flat_observation:
-            mask, index = self._mask, self.agent_index
+            mask, index = self._mask.copy(), self.agent_index
             for a, info in infos.items():
                 info["action_mask"] = mask[index[a]]
 
     def _observation_dict(self, agents: list[str]) -> dict[str, Any]:
-        obs, mask, index = self._obs, self._mask, self.agent_index
+        # rows of copies: a caller writing into what it was given changes nothing the env keeps
+        index = self.agent_index
         if self.flat_observation:
-            flat = np.concatenate([obs, mask.astype(np.float32)], axis=1)
+            flat = np.concatenate([self._obs, self._mask.astype(np.float32)], axis=1)
             return {a: flat[index[a]] for a in agents}
+        obs, mask = self._obs.copy(), self._mask.copy()
         return {a: {"observation": obs[index[a]], "action_mask": mask[index[a]]} for a in agents}
 
     # ------------------------------------------------- interactive hooks
@@ -502,20 +546,26 @@ class InterbankEnv(ParallelEnv):
 
     # ------------------------------------------------------ batch helpers
     def observation_array(self) -> np.ndarray:
-        """float32[n_banks, N_FEATURES] for every bank (gone banks are zero rows)."""
-        return self._obs
+        """float32[n_banks, N_FEATURES] for every bank (gone banks are zero rows), read-only: the
+        env's own (copy it to change it)."""
+        self._require_reset()
+        return _read_only(self._obs)
 
     def action_mask_array(self) -> np.ndarray:
-        """int8[n_banks, 5] for every bank."""
-        return self._mask
+        """int8[n_banks, 5] for every bank, read-only: the env's own (copy it to change it)."""
+        self._require_reset()
+        return _read_only(self._mask)
 
     def drain_events(self) -> list[Event]:
-        """Events produced since the last drain (empty unless ``record_events``)."""
+        """Events produced since the last drain or reset (empty unless ``record_events``): ``reset``
+        starts the stream again with its episode's ``init`` (drain before it to keep the end of
+        an episode)."""
         out, self.events = self.events, []
         return out
 
     def state(self) -> np.ndarray:
         """Global state for a centralised critic: every bank's base features, then market returns and momentum."""
+        self._require_reset()
         sys_ = self.system
         markets = np.clip(np.concatenate([sys_.price / sys_.price0 - 1.0, sys_.momentum()]), -1.0, 5.0)
         return np.concatenate([self._base.ravel(), markets]).astype(np.float32)
@@ -523,6 +573,7 @@ class InterbankEnv(ParallelEnv):
     def render(self) -> str | None:
         if self.render_mode is None:
             return None
+        self._require_reset()
         text = self._render_text()
         if self.render_mode == "human":
             print(text)
@@ -570,12 +621,53 @@ class BatchStep:
     central_bank: CentralBankStep | None = None
 
 
-def _as_action(action: Any) -> int:
-    """An int in [0, 5) or -1 (treated as a masked action: HOLD, reported). Only integers are
-    actions of ``Discrete(5)`` (a Python or numpy integer, or a one-element integer array): a
-    float such as 2.7, a bool or a string is not truncated into one, it is invalid."""
-    arr = np.asarray(action)
-    if arr.size != 1 or arr.dtype.kind not in "iu":
-        return -1
-    value = int(arr.reshape(()))
-    return value if 0 <= value < N_ACTIONS else -1
+def _of_agent(spaces_by_agent: dict[str, spaces.Space], agent: str) -> spaces.Space:
+    try:
+        return spaces_by_agent[agent]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown agent {agent!r}") from None
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def _seed(seed: Any) -> int:
+    """A reset's seed as an int: a non-negative integer (Python or numpy, or a 0-d integer array)."""
+    arr = np.asarray(seed) if not isinstance(seed, (str, bytes, bool)) else None
+    if arr is None or arr.shape != () or arr.dtype.kind not in "iu" or int(arr) < 0:
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return int(arr)
+
+
+def _priorities(given: Any, n: int) -> np.ndarray:
+    """A priority model's answer checked: an integer per bank in [0, 3) (PROFIT, LIQUIDITY, STABILITY)."""
+    arr = np.asarray(given)
+    if arr.shape != (n,):
+        raise ValueError(f"priority_model must return one priority per bank (shape ({n},)), got shape {arr.shape}")
+    if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+        arr = arr.astype(np.int64)
+    wanted = f"priority_model must return integers in 0..{len(PRIORITIES) - 1} ({', '.join(PRIORITIES)})"
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{wanted}, got {arr.dtype} values")
+    if arr.size and not (0 <= arr.min() and arr.max() < len(PRIORITIES)):
+        raise ValueError(f"{wanted}, got values in [{arr.min()}, {arr.max()}]")
+    return arr.astype(np.int64, copy=False)
+
+
+def _run_info(run_info: Any) -> dict[str, Any]:
+    """The caller's run facts for the init event: a JSON-serialisable dict without ``resolved``
+    (the env writes the resolved config there; a replay re-simulates from it)."""
+    if run_info is None:
+        return {}
+    if not isinstance(run_info, dict):
+        raise TypeError(f"run_info must be a dict, got {type(run_info).__name__}")
+    if "resolved" in run_info:
+        raise ValueError("run_info cannot name 'resolved': the env writes the resolved config there")
+    try:
+        json.dumps(run_info, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"run_info must be plain JSON (it goes into the init event): {err}") from None
+    return run_info

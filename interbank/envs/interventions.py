@@ -18,6 +18,8 @@ import numpy as np
 
 from interbank.sim.events import INTERVENTIONS
 
+MAX_AMOUNT = 1e15  # dollars: the most one intervention adds (sums of them stay far from overflow)
+
 if TYPE_CHECKING:
     from interbank.envs.interbank_env import InterbankEnv
 
@@ -44,21 +46,26 @@ class Interventions:
         """Bank ``idx``'s ``BankSnapshot`` now (as ``step_end`` shows it)."""
         return self.env.system.snapshots(np.array([idx]))[0]
 
+    def _running(self) -> None:
+        """Interventions change an episode under way: not before ``reset``, not after its end."""
+        self.env._require_reset()
+        if self.env.system.done:
+            raise ValueError("the episode is over: reset() starts the next one")
+
     def _live_index(self, agent: str) -> int:
+        self._running()
         env = self.env
-        idx = env.agent_index.get(agent)
+        idx = env.agent_index.get(agent) if isinstance(agent, str) else None
         if idx is None:
             raise KeyError(f"unknown bank {agent!r}")
         if not env.system.active[idx]:
-            state = "deleted" if env.system.deleted[idx] else "defaulted"
+            state = "been deleted" if env.system.deleted[idx] else "defaulted"
             raise KeyError(f"bank {agent} has {state} and cannot be changed")
         return idx
 
     def add_capital(self, agent: str, amount: float) -> dict[str, Any]:
         """Inject ``amount`` dollars of new equity (as cash) into a live bank; emits ``capital_added``."""
-        amount = float(amount)
-        if not (amount > 0 and np.isfinite(amount)):
-            raise ValueError(f"amount must be a positive finite number, got {amount}")
+        amount = positive_amount(amount)
         idx = self._live_index(agent)
         s = self.env.system
         s.add_capital(idx, amount)
@@ -86,8 +93,9 @@ class Interventions:
         """Remove a defaulted bank from the network (the seed's "delete failed banks"). It was
         settled when it defaulted, so nothing moves: it is marked deleted as well as defaulted.
         Emits ``bank_deleted`` with its equity at default and a zero settlement."""
+        self._running()
         env = self.env
-        idx = env.agent_index.get(agent)
+        idx = env.agent_index.get(agent) if isinstance(agent, str) else None
         if idx is None:
             raise KeyError(f"unknown bank {agent!r}")
         if not env.system.defaulted[idx] or env.system.deleted[idx]:
@@ -106,20 +114,20 @@ class Interventions:
         the policy rate is ``amount`` (annual, in [0, 1]); ``set_capital_requirement``: set the
         minimum capital ratio to ``amount`` (in [0, 1]). Bad input raises ValueError/KeyError and
         changes nothing."""
+        self._running()
         s = self.env.system
         if operation not in self.CENTRAL_BANK_OPERATIONS:
             raise ValueError(f"unknown central bank operation {operation!r}; expected one of {', '.join(self.CENTRAL_BANK_OPERATIONS)}")
-        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, np.floating, np.integer))):
+        if amount is not None and not _real(amount):
             raise ValueError(f"amount must be a number, got {amount!r}")
-        value = float("nan") if amount is None else float(amount)
         if operation == "inject":
-            if not (value > 0 and np.isfinite(value)):
-                raise ValueError(f"amount must be a positive finite number, got {amount}")
-            idx = self._live_index(str(bank))
+            value = positive_amount(amount)
+            idx = self._live_index(bank)
             s.inject_liquidity(idx, value)
             return self._done("central_bank", lambda: {"operation": operation, "bank": bank, "amount": value,
                                                        "rate": s.lending_rate, "value": None, "source": "user",
                                                        "snapshot": self._sheet(idx)})
+        value = float("nan") if amount is None or abs(amount) > 1 else float(amount)  # (and no int too large for a float)
         if not (0.0 <= value <= 1.0):
             raise ValueError(f"{operation} needs a value in [0, 1], got {amount}")
         if operation == "set_policy_rate":
@@ -128,3 +136,23 @@ class Interventions:
             s.set_capital_requirement(value)
         return self._done("central_bank", {"operation": operation, "bank": None, "amount": 0.0, "rate": s.policy_rate,
                                            "value": value, "source": "user"})
+
+
+def _real(x: Any) -> bool:
+    """A real number (Python or numpy), not a bool or a string."""
+    return not isinstance(x, (bool, np.bool_)) and isinstance(x, (int, float, np.floating, np.integer))
+
+
+def positive_amount(amount: Any) -> float:
+    """An intervention's dollars: a real number in (0, ``MAX_AMOUNT``], else ValueError."""
+    if not _real(amount):
+        raise ValueError(f"amount must be a positive finite number, got {amount!r}")
+    try:
+        value = float(amount)
+    except OverflowError:
+        raise ValueError(f"amount {amount!r} is too large (at most {MAX_AMOUNT:g})") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise ValueError(f"amount must be a positive finite number, got {amount!r}")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"amount {amount!r} is too large (at most {MAX_AMOUNT:g})")
+    return value

@@ -50,6 +50,7 @@ from interbank.config import EnvConfig
 from interbank.envs import parallel_env
 from interbank.envs.central_bank import CentralBankPolicy
 from interbank.envs.interbank_env import InterbankEnv
+from interbank.envs.interventions import MAX_AMOUNT
 from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
 
@@ -440,6 +441,6 @@ def _amount(value: Any) -> float:
     amount = _number(value, "amount must be a positive finite number")
     if not math.isfinite(amount) or amount <= 0:
         raise CommandError(422, f"amount must be a positive finite number, got {value!r}")
-    if amount > 1e15:
-        raise CommandError(422, f"amount {value!r} is too large (at most 1e15)")
+    if amount > MAX_AMOUNT:
+        raise CommandError(422, f"amount {value!r} is too large (at most {MAX_AMOUNT:g})")
     return amount

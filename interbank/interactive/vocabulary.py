@@ -26,6 +26,7 @@ from typing import Any
 
 from interbank.config import CentralBankConfig
 from interbank.envs.central_bank_observation import CB_FEATURES
+from interbank.envs.interventions import MAX_AMOUNT
 from interbank.policies.central_bank_setup import central_bank_catalogue
 from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
@@ -63,7 +64,7 @@ FIELD_UNITS: dict[str, str] = {
 }
 # each intervention's amount: its unit and the range the env accepts (in wire units: fractions)
 INTERVENTION_UNITS: dict[str, dict[str, Any]] = {
-    "inject": {"unit": "money", "min": 0, "min_exclusive": True, "max": 1e15, "bank": True,
+    "inject": {"unit": "money", "min": 0, "min_exclusive": True, "max": MAX_AMOUNT, "bank": True,
                "label": "emergency liquidity to the bank shown"},
     "set_policy_rate": {"unit": "rate", "min": 0, "max": 1, "bank": False, "label": "policy rate"},
     "set_capital_requirement": {"unit": "ratio", "min": 0, "max": 1, "bank": False, "label": "minimum capital ratio"},

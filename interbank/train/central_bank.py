@@ -81,7 +81,8 @@ class CentralBankGymEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         env = self.env
-        batch = env.step_batch(batch_actions(self.bank_policy, env), int(action))
+        # (the agent reads it: integers only; None is not a move here, where the rule would decide in the env)
+        batch = env.step_batch(batch_actions(self.bank_policy, env), -1 if action is None else action)
         cb = batch.central_bank
         over = not env.agents
         info = {"due": int(cb.due), "invalid_action": int(cb.invalid)}

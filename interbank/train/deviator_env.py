@@ -49,7 +49,7 @@ class DeviatorVecEnv(SlotVecEnv):
         self.profiles: list[Policy] = [copy.deepcopy(profile) for _ in range(n_envs)]
         self.n_banks = config.n_banks
         self.seed_base = seed
-        obs_space = self.envs[0].observation_space("bank_0")["observation"]
+        obs_space = self.envs[0].observation_space(self.envs[0].possible_agents[0])["observation"]
         super().__init__(n_envs, obs_space, spaces.Discrete(N_ACTIONS))
         self.seat = np.arange(n_envs, dtype=np.int64) % self.n_banks
         self._next_seat = n_envs

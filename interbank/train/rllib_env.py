@@ -61,7 +61,7 @@ class BankSlotsVectorEnv(VectorEnv):
         self.envs = [parallel_env(config) for _ in range(copies)]
         self.n_banks = config.n_banks
         self.num_envs = copies * self.n_banks
-        inner = self.envs[0].observation_space("bank_0")["observation"]
+        inner = self.envs[0].observation_space(self.envs[0].possible_agents[0])["observation"]
         self.single_observation_space = slot_space(inner)
         self.single_action_space = spaces.Discrete(N_ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

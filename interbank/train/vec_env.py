@@ -111,7 +111,7 @@ class BankVecEnv(SlotVecEnv):
         self.n_banks = config.n_banks
         self.seed_base = seed
         self.global_state = global_state
-        obs_space = self.envs[0].observation_space("bank_0")["observation"]
+        obs_space = self.envs[0].observation_space(self.envs[0].possible_agents[0])["observation"]
         width = N_FEATURES
         if global_state:
             from interbank.train.critic import N_GLOBAL
