@@ -4,8 +4,9 @@ A name is looked up in ``configs/`` under the working folder first (the reposito
 user's own folder of scenarios), then in the copies shipped inside the package
 (``interbank/configs``: in the repository a link to ``configs/``, in a wheel the files
 themselves), so named scenarios and the default scenario work from an installed wheel too.
-Anything that is not a bare name, or names no file, is returned as the path it is (the config
-loader then says "no such config file").
+A path ``configs/...`` that is not there (the README's commands run outside the repository)
+is read from the package's copy. Anything else that names no file is returned as the path it is
+(the config loader then says "no such config file").
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def resolve(value: str | Path, sub: str = "") -> Path:
     path = Path(value)
     if path.is_file():
         return path
+    packaged = packaged_configs()
+    if packaged is not None and not path.is_absolute() and path.parts[:1] == (LOCAL.name,):
+        # ``configs/default.yaml`` as the README writes it, from outside the repository: the package's copy
+        shipped = packaged.joinpath(*path.parts[1:])
+        if shipped.is_file():
+            return shipped
     return find(str(value), sub) or path
 
 

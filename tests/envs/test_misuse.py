@@ -51,7 +51,10 @@ def test_settings_that_disagree_are_refused_instead_of_one_winning():
 def test_a_scenario_name_configures_an_env_from_any_folder(tmp_path, monkeypatch):
     here = parallel_env(os.path.join(ROOT, "configs", "stress.yaml")).config
     monkeypatch.chdir(tmp_path)
-    assert parallel_env("stress").config == here
+    assert parallel_env("stress").config == here == parallel_env("configs/stress.yaml").config
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "stress.yaml").write_text("env:\n  n_banks: 7\n")  # a user's own folder comes first
+    assert parallel_env("configs/stress.yaml").config.n_banks == 7 == parallel_env("stress").config.n_banks
 
 
 def test_setting_max_cycles_validates_it_and_the_next_episode_plays_it():
