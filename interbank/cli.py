@@ -319,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--speed", type=float, default=5.0, help="steps per second (0 = as fast as possible; default 5)")
     rp.add_argument("--events", type=path_arg, metavar="FILE.jsonl", help="write the stream here (with --verify: the recording to check)")
     rp.add_argument("--no-interactive", action="store_true", help="run straight through without keys (for scripts)")
+    rp.add_argument("--paused", action="store_true", help="start paused at step 0 (change banks first, then press r)")
     rp.add_argument("--verify", action="store_true", help="re-simulate --events FILE and report the first difference")
     rp.add_argument("--central-bank", type=_central_bank_spec, metavar="RULE[:k=v,...]",
                     help=central_bank_help + "; a two-policy run folder (train --central-bank) plays its learned one by default")
@@ -1218,6 +1219,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # (Ctrl-C while the command's modules load)
+        print("interbank: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args, extra = parser.parse_known_args(argv)

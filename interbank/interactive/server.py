@@ -74,7 +74,7 @@ from interbank.interactive.runner import (
 from interbank.interactive.sessions import Session, SessionStore, resident_bytes
 from interbank.interactive.store import Store
 from interbank.interactive.vocabulary import vocabulary
-from interbank.policies import BASELINES, DEFAULT_POLICY, check_policy_params, make_policy
+from interbank.policies import BASELINES, DEFAULT_POLICY, check_policy_params, make_policy, recorded_as
 from interbank.policies.central_bank import two_policy_run
 from interbank.policies.central_bank_setup import CENTRAL_BANK_CHOICES, LEARNED, with_central_bank
 from interbank.policies.checkpoint import (
@@ -369,9 +369,7 @@ def create_app(checkpoints: Path | None = None, configs: Path | None = None, lim
                 policy = make_policy(name, seed, **params)
             except (TypeError, ValueError) as err:
                 raise CommandError(422, f"params: policy {name}: {err}") from None
-            # the baseline and its parameters, so that replay --verify re-creates it (a rule's name says its parameters)
-            info = {"baseline": name, "params": params} if params or policy.name != name else {}
-            return policy, info, None, None
+            return policy, recorded_as(name, params, policy), None, None
         if req.params:
             raise CommandError(422, "params are for a baseline policy, not a checkpoint")
         if checkpoints is None:

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
+import re
 import select
+import shutil
+import signal
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,10 +29,11 @@ from typing import Any, TextIO
 
 from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
 from interbank.policies.central_bank_setup import with_central_bank
-from interbank.interactive.runner import MIN_SPEED, CommandError, Runner
+from interbank.interactive.guard import clipped
+from interbank.interactive.runner import COMMAND_BY_NAME, MIN_SPEED, CommandError, Runner
 from interbank.interactive.verify import load_jsonl, verify_events
 from interbank.jsonl import JsonlError, JsonlWriter
-from interbank.policies import make_policy
+from interbank.policies import make_policy, recorded_as
 from interbank.policies.checkpoint import CheckpointError, load_checkpoint
 from interbank.sim.events import Event, feed_line
 from interbank.ui import fail, note_listed_banks, table
@@ -77,52 +84,139 @@ def describe(event: Event) -> str | None:
     return text
 
 
+_ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)?")  # arrow and function keys: not commands
+
+
 class _Keys:
-    """Non-blocking single-key reads from a terminal (cbreak mode), restored on exit."""
+    """Single key presses from a terminal (cbreak mode: no Enter, no echo), restored on exit
+    (``_Ending`` turns the signals that end the program into an exception, so exits run):
+    Ctrl-Z suspends it with the terminal as it was and ``fg`` takes up single keys again. Keys
+    are read from the file descriptor, all that is waiting at once (keys typed together are each
+    handled), escape sequences (arrow keys) left out."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stdin.isatty()
+        self.enabled = enabled
         self.saved = None
+        self.pending: list[str] = []
+        self._handlers: dict[int, Any] = {}
+        self.fd = sys.stdin.fileno() if enabled else -1
 
     def __enter__(self) -> "_Keys":
+        if self.enabled:
+            self._handlers[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self._suspend)
         self.cbreak()
         return self
 
     def cbreak(self) -> None:
         """Single key presses without Enter; the previous mode is kept for ``restore``."""
-        if self.enabled:
+        if self.enabled and self.saved is None:
             import termios
             import tty
 
-            self.saved = termios.tcgetattr(sys.stdin)
-            tty.setcbreak(sys.stdin.fileno())
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd, termios.TCSANOW)  # (TCSAFLUSH, its default, would drop keys typed already)
 
     def __exit__(self, *exc) -> None:
         self.restore()
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)
+        self._handlers.clear()
 
     def restore(self) -> None:
         if self.saved is not None:
             import termios
 
-            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, self.saved)
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
             self.saved = None
 
-    def read(self, timeout: float) -> str | None:
-        timeout = min(max(0.0, timeout), 1.0 / MIN_SPEED)
-        if not self.enabled:
-            time.sleep(timeout)
-            return None
-        ready, _, _ = select.select([sys.stdin], [], [], timeout)
-        return sys.stdin.read(1) if ready else None
-
-    def prompt(self, text: str) -> str:
+    def _suspend(self, signum: int, frame: Any) -> None:
+        """Ctrl-Z: the terminal as it was, stopped; on ``fg``, single keys again."""
         self.restore()
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until continued
+        signal.signal(signal.SIGTSTP, self._suspend)
+        self.cbreak()
+
+    def read(self, timeout: float) -> str | None:
+        """The next key (lower case: Caps Lock is not a different command), waiting at most
+        ``timeout`` seconds; None when none came."""
+        if self.pending:
+            return self.pending.pop(0)
+        if not self.enabled:
+            time.sleep(max(0.0, timeout))
+            return None
+        ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
+        if not ready:
+            return None
+        data = os.read(self.fd, 1024)
+        if not data:  # the terminal closed
+            self.enabled = False
+            return None
+        self.pending = list(_ESCAPES.sub("", data.decode("utf-8", "ignore")).lower())
+        return self.pending.pop(0) if self.pending else None
+
+    def prompt(self, text: str) -> str | None:
+        """A line typed (with Enter, echoed, editable with the terminal's own keys); None when
+        cancelled (Ctrl-D on an empty line). Read from the file descriptor in the terminal's line
+        mode: keys typed after it stay in the terminal for the key reader (``input()`` would
+        buffer them out of its reach)."""
+        self.restore()
+        self.pending.clear()
         try:
-            return input(text).strip()
-        except EOFError:
-            return ""
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            data = os.read(self.fd, 4096)
         finally:
             self.cbreak()
+        line = data.decode("utf-8", "ignore")
+        if not line.endswith("\n"):  # Ctrl-D: the line so far, without Enter
+            print()
+        return line.strip() if data else None
+
+
+class Interrupted(Exception):
+    """A signal asked the program to end (Ctrl-C, SIGTERM, SIGHUP, Ctrl-\\)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Ending:
+    """The signals that end a replay, as ``Interrupted``: raised at once between steps (at a key
+    wait or a prompt), held during a step until it is whole (a stream cut mid-step would not
+    re-simulate). The previous handlers come back on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.signum: int | None = None
+        self._handlers: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Ending":
+        for sig in self.SIGNALS:
+            self._handlers[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        if not self.busy:
+            raise Interrupted(signum)
+
+    def step(self, runner: Runner) -> None:
+        """``runner.step()`` whole, then the signal that came meanwhile."""
+        self.busy = True
+        try:
+            runner.step()
+        finally:
+            self.busy = False
+        if self.signum is not None:
+            raise Interrupted(self.signum)
 
 
 def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
@@ -141,19 +235,39 @@ def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
     return resolve_env_config(cfg, **overrides) if overrides else cfg
 
 
+PAUSED_WAIT = 0.25  # seconds a paused replay waits for a key at a time (it redraws only on a key)
+KEYS_HELP = "keys: p pause  r resume  s stop"
+PAUSED_HELP = "  |  c add capital  i inject liquidity  d delete bank"
+
+
 def _view(runner: Runner, feed: list[str], out: TextIO) -> None:
+    """The live view, fitted to the terminal (lines cut at its width, the feed to its height);
+    a ``TERM=dumb`` terminal gets the lines without the escape codes that clear the screen."""
     st = runner.status()
-    lines = [
+    columns, rows = shutil.get_terminal_size((100, 24))
+    head = [
         f"interbank replay  [{st.state}]  step {st.step}/{st.max_steps}  active {st.active_banks}  "
         f"defaults {st.defaults}  deleted {st.deleted}  total capital {st.total_capital:,.2f}  "
         f"policy rate {st.policy_rate:.2%}  min capital ratio {st.min_capital_ratio:.2%}",
-        "keys: p pause  r resume  s stop"
-        + ("  |  c add capital  i inject liquidity  d delete bank" if st.state == "paused" else ""),
+        KEYS_HELP + (PAUSED_HELP if st.state == "paused" else ""),
         "",
-        *feed[-12:],
     ]
-    out.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
+    width = max(columns - 1, 20)
+    room = max(rows - len(head) - 1, 1)
+    # the header cut at the width, the feed's lines wrapped (a refusal's reason is read to its end)
+    wrapped = [part for line in feed[-room:] for part in textwrap.wrap(line, width, subsequent_indent=" " * 8) or [""]]
+    lines = [line[:width] for line in head] + wrapped[-room:]
+    dumb = os.environ.get("TERM", "") == "dumb"
+    out.write(("" if dumb else "\x1b[H\x1b[2J") + "\n".join(lines) + "\n")
     out.flush()
+
+
+def _is_tty(stream: TextIO | None) -> bool:
+    """A terminal (a closed standard stream is None: not one)."""
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -166,10 +280,12 @@ def replay(args: argparse.Namespace) -> int:
                                           ("--config", args.config), ("--banks", args.banks), ("--steps", args.steps),
                                           ("--seed", args.seed), ("--central-bank", getattr(args, "central_bank", None)))
                  if value is not None]
+        given += ["--no-interactive"] * args.no_interactive + ["--paused"] * args.paused
         if given:
             fail(f"replay --verify re-simulates the recording as it was made: it takes --events alone, not {given[0]}")
         if not args.events.is_file():
             fail(f"--events: {args.events} is a folder, not a recording" if args.events.is_dir()
+                 else f"--events: {args.events} is not a regular file" if args.events.exists()
                  else f"--events: no such file {args.events}")
         try:
             recorded = load_jsonl(args.events)
@@ -179,6 +295,8 @@ def replay(args: argparse.Namespace) -> int:
             ok, message = verify_events(recorded)
         except (ConfigError, CheckpointError, CommandError, KeyError) as err:
             fail(f"{args.events}: cannot re-simulate: {err}")
+        except MemoryError:
+            fail(f"{args.events}: cannot re-simulate: not enough memory for its network")
         print(("verified: " if ok else "DIFFERENT: ") + message)
         return 0 if ok else 1
 
@@ -203,6 +321,7 @@ def replay(args: argparse.Namespace) -> int:
         seed = cfg.episode_seed(args.seed)
         if policy is None:
             policy = make_policy(args.policy, seed)
+            info = {**info, **recorded_as(args.policy, {}, policy)}  # (so that --verify makes it again)
     except (ConfigError, CheckpointError) as err:
         fail(str(err))
     if args.events is not None and args.events.parent and not args.events.parent.exists():
@@ -210,8 +329,10 @@ def replay(args: argparse.Namespace) -> int:
     if args.events is not None and args.events.is_dir():
         fail(f"--events: {args.events} is a folder; give a file name")
 
+    interactive = not args.no_interactive and _is_tty(sys.stdin) and _is_tty(sys.stdout)
+    if args.paused and not interactive:
+        fail("--paused needs the keys of a terminal to resume (not --no-interactive, nor input that is not a terminal)")
     runner = Runner(cfg, policy, seed, info, priority_model=priority, central_bank_policy=cb.policy)
-    interactive = not args.no_interactive and sys.stdin.isatty() and sys.stdout.isatty()
     feed: list[str] = []
     try:
         sink = JsonlWriter(args.events) if args.events else None
@@ -232,59 +353,88 @@ def replay(args: argparse.Namespace) -> int:
                 feed.append(f"{e['step']:>5}  {text}")
         del feed[:-200]
 
-    try:
-        with _Keys(interactive) as keys, (sink or contextlib.nullcontext()):
+    ending = None
+    with _Ending() as signals, _Keys(interactive) as keys, (sink or contextlib.nullcontext()):
+        try:
+            if args.paused:
+                runner.command("pause")
             flush()
+            if interactive:
+                _view(runner, feed, sys.stdout)
+            due = time.perf_counter()
             while not runner.finished:
-                started = time.perf_counter()
-                runner.step()
-                flush()
-                if interactive:
-                    _view(runner, feed, sys.stdout)
-                    key = keys.read(period - (time.perf_counter() - started))
-                    while key is not None and not runner.finished:
-                        _handle_key(key, runner, keys, feed)
-                        flush()
+                if runner.state != "paused" and time.perf_counter() >= due:
+                    due = time.perf_counter() + period
+                    signals.step(runner)
+                    flush()
+                    if interactive:
                         _view(runner, feed, sys.stdout)
-                        key = keys.read(0.2) if runner.state == "paused" else None
+                if not interactive or runner.finished:
+                    continue
+                # keys until the next step is due (a key does not hurry it), or while paused until one comes
+                wait = PAUSED_WAIT if runner.state == "paused" else due - time.perf_counter()
+                key = keys.read(wait)
+                if key is not None:
+                    _handle_key(key, runner, keys, feed)
+                    flush()
+                    _view(runner, feed, sys.stdout)
             flush()
-    except KeyboardInterrupt:
-        if not runner.finished:
-            runner.command("stop")
-            flush()
+        except Interrupted as err:
+            ending = err
+            if not runner.finished:
+                runner.command("stop")
+            flush()  # (the stream written whole, its ``stopped`` event included)
     st = runner.status()
     print(table(("", "value"), [
         ("state", st.state), ("steps", st.step), ("active banks", st.active_banks), ("defaults", st.defaults),
         ("deleted", st.deleted), ("total capital", f"{st.total_capital:,.2f}"),
         *([("events", str(args.events))] if args.events else []),
     ]))
-    return 0
+    # Ctrl-C is how a replay is stopped (0); another signal's usual status otherwise
+    return 0 if ending is None or ending.signum == signal.SIGINT else 128 + ending.signum
 
 
 def _handle_key(key: str, runner: Runner, keys: _Keys, feed: list[str]) -> None:
+    """A key's command. Those that ask for a bank (c, i, d) are refused at once unless paused,
+    and a bank that is not one is refused before the amount is asked for."""
+    name = {"p": "pause", "r": "resume", "s": "stop", "c": "add_capital", "i": "central_bank", "d": "delete_bank"}.get(key)
+    if name is None:
+        return
     try:
-        if key == "p":
-            runner.command("pause")
-        elif key == "r":
-            runner.command("resume")
-        elif key == "s":
-            runner.command("stop")
-        elif key == "c":
-            bank = keys.prompt("add capital to bank (e.g. bank_3): ")
-            raw = keys.prompt("amount: ")
-            runner.command("add_capital", bank, _parse_amount(raw))
-        elif key == "i":
-            bank = keys.prompt("inject central bank liquidity into bank (e.g. bank_3): ")
-            runner.command("central_bank", bank, _parse_amount(keys.prompt("amount: ")), "inject")
-        elif key == "d":
-            runner.command("delete_bank", keys.prompt("delete bank (e.g. bank_3): "))
+        if name in ("pause", "resume", "stop"):
+            runner.command(name)
+            return
+        refused = COMMAND_BY_NAME[name].refusal(runner.state)
+        if refused:
+            raise CommandError(409, f"{refused} (press p first)")
+        what = {"add_capital": "add capital to", "central_bank": "inject central bank liquidity into",
+                "delete_bank": "delete"}[name]
+        bank = keys.prompt(f"{what} bank (e.g. {runner.env.possible_agents[0]}): ")
+        if not bank:
+            return  # cancelled
+        if bank not in runner.env.agent_index:
+            raise CommandError(404, f"no bank {clipped(bank)!r} (banks are {runner.env.possible_agents[0]} to "
+                                    f"{runner.env.system.names[-1]})")
+        if name == "delete_bank":
+            runner.command(name, bank)
+            return
+        raw = keys.prompt("amount: ")
+        if raw is None or raw == "":
+            return  # cancelled
+        runner.command(name, bank, _parse_amount(raw), "inject" if name == "central_bank" else None)
     except CommandError as err:
         feed.append(f"      refused: {err.message}")
 
 
-def _parse_amount(raw: str) -> object:
-    """A typed amount as a float; anything else is passed on for the runner to refuse."""
-    try:
-        return float(raw)
-    except ValueError:
-        return raw
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def _parse_amount(raw: str) -> Any:
+    """A typed amount (plain digits, a decimal point, an exponent: 2500, 2.5e3) as a float;
+    anything else is passed on as typed for the runner to refuse, naming it."""
+    if not _PLAIN_NUMBER.match(raw):
+        if re.fullmatch(r"[+-]?[\d,_ ]+(?:\.\d*)?", raw):
+            raise CommandError(422, f"amount {clipped(raw)!r}: write the number without separators (2500, not 2,500)")
+        return clipped(raw)
+    value = float(raw)
+    return value if math.isfinite(value) else clipped(raw)

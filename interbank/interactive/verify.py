@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interbank.config import ConfigError, parse_env_config
+from interbank.config import MAX_SEED, ConfigError, parse_env_config
+from interbank.interactive.guard import clipped
 from interbank.interactive.runner import CONTROL_EVENT, Runner, is_command_event
 from interbank.policies import BASELINES, check_policy_params, make_policy
 from interbank.policies.central_bank import load_central_bank_policy
@@ -38,8 +39,8 @@ def runner_from_init(init: dict[str, Any]) -> Runner:
     run = cfg["run"]
     env_cfg = parse_env_config(cfg["resolved"], source="init event")
     seed = run.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"the init event's run.seed must be a whole number >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"the init event's run.seed must be a whole number in [0, {MAX_SEED}], got {clipped(repr(seed))}")
     priority = None
     if run.get("checkpoint_path"):
         if not isinstance(run["checkpoint_path"], str):
@@ -47,8 +48,8 @@ def runner_from_init(init: dict[str, Any]) -> Runner:
         policy, priority, _ = load_checkpoint(run["checkpoint_path"])
     else:
         name = run.get("baseline", run.get("policy"))  # "baseline": a rule with parameters (run.policy names both)
-        if name not in BASELINES:
-            raise ConfigError(f"the init event's run.policy must be one of {', '.join(BASELINES)}, got {name!r}")
+        if not isinstance(name, str) or name not in BASELINES:
+            raise ConfigError(f"the init event's run.policy must be one of {', '.join(BASELINES)}, got {clipped(repr(name))}")
         params = run.get("params") or {}
         try:
             policy = make_policy(name, seed, **check_policy_params(name, params if isinstance(params, dict) else {"?": params}))
@@ -126,6 +127,10 @@ def replay(recorded: Iterable[dict[str, Any]]) -> Replay:
 
 
 def first_difference(a: dict[str, Any], b: dict[str, Any], path: str = "") -> str:
+    """Where two events first differ, as a path into them (values shown cut to 200 characters)."""
+    if a == b:  # equal values written differently: a recording is compared byte for byte
+        return (f"{path.lstrip('.') or 'the event'}: the same values written differently (keys in another order, "
+                "or a number's form): the stream is compared byte for byte, in its own key order")
     if isinstance(a, dict) and isinstance(b, dict):
         for key in list(a) + [k for k in b if k not in a]:
             if key not in a or key not in b:
@@ -137,7 +142,7 @@ def first_difference(a: dict[str, Any], b: dict[str, Any], path: str = "") -> st
             if x != y:
                 return first_difference(x, y, f"{path}[{i}]")
         return f"{path}: {len(a)} items recorded, {len(b)} replayed"
-    return f"{path.lstrip('.')}: recorded {a!r}, replayed {b!r}"
+    return f"{path.lstrip('.') or 'the event'}: recorded {clipped(repr(a), 200)}, replayed {clipped(repr(b), 200)}"
 
 
 def verify_events(recorded: Iterable[dict[str, Any]]) -> tuple[bool, str]:

@@ -85,7 +85,15 @@ def make_policy(name: str, seed: int | None = None, **params: float) -> Policy:
     return entry.cls(seed, **params) if entry.takes_seed() else entry.cls(**params)
 
 
+def recorded_as(name: str, params: dict[str, float], policy: Policy) -> dict[str, Any]:
+    """What a run's init event records of baseline ``name`` made with ``params`` (beside
+    ``run.policy``, the policy's own name, which may carry its parameters: ``carry(0.1)``), so
+    that ``replay --verify`` makes the same policy again: ``baseline`` and ``params`` when the
+    name alone would not."""
+    return {"baseline": name, "params": dict(params)} if params or policy.name != name else {}
+
+
 __all__ = [
-    "BASELINES", "DEFAULT_POLICY", "POLICIES", "RULES", "RULE_GRIDS", "TRIVIAL", "register_policy", "check_policy_params", "policy_catalogue", "policy_parameters", "BuyBelowPathPolicy", "CarryPolicy", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
+    "BASELINES", "DEFAULT_POLICY", "POLICIES", "RULES", "RULE_GRIDS", "TRIVIAL", "register_policy", "check_policy_params", "policy_catalogue", "policy_parameters", "recorded_as", "BuyBelowPathPolicy", "CarryPolicy", "HeuristicPolicy", "HoardPolicy", "HoldPolicy", "InvestMomentumPolicy",
     "LendSurplusPolicy", "Policy", "RandomPolicy", "act_on_env", "make_policy",
 ]

@@ -1,11 +1,14 @@
 """The terminal replay driven through a real pseudo-terminal: keys pause, add capital, inject liquidity, resume, stop."""
 
+import fcntl
 import json
 import os
 import pty
+import signal
 import select
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -79,10 +82,8 @@ def test_keys_pause_add_capital_inject_liquidity_resume_and_stop(tmp_path):
         screen.until("refused: amount must be a positive finite number, got -3.0")
         os.write(master, b"c")
         screen.until("add capital to bank")
-        os.write(master, b"bank_99\n")
-        screen.until("amount:")
-        os.write(master, b"5\n")
-        screen.until("refused: unknown bank 'bank_99'")
+        os.write(master, b"bank_99\n")  # refused before the amount is asked for
+        screen.until("refused: no bank 'bank_99' (banks are bank_0 to bank_7)")
         os.write(master, b"r")
         screen.until("[running]")
         os.write(master, b"s")
@@ -124,3 +125,142 @@ def test_replay_plays_the_scenarios_own_seed_unless_told_otherwise(tmp_path, ext
     assert run.returncode == 0, run.stderr
     first = json.loads(events.read_text().splitlines()[0])
     assert first["type"] == "init" and first["data"]["config"]["run"]["seed"] == seed
+
+
+# ------------------------------------------------------------------ a terminal's ways to misuse it
+def _replay_in_pty(*args):
+    """``interbank replay ARGS`` on a fresh pseudo-terminal, its controlling terminal (so that
+    Ctrl-C typed there is a SIGINT, as in a shell): (process, master fd, screen)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "interbank.cli", "replay", *args],
+                            stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    return proc, master, _Screen(master)
+
+
+def _ended(proc, master, screen):
+    """(exit status, whether the terminal is back in canonical mode) once the replay has ended."""
+    screen.drain(proc)
+    proc.wait(timeout=HANG_S)
+    return proc.returncode, bool(termios.tcgetattr(master)[3] & termios.ICANON)  # (the slave's mode, read through the master)
+
+
+def _kill(proc, master):
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=HANG_S)
+    os.close(master)
+
+
+def _verify(events):
+    return subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--events", str(events), "--verify"],
+                          capture_output=True, text=True, timeout=HANG_S)
+
+
+def test_keys_typed_together_are_each_handled_and_arrow_keys_are_not_commands(tmp_path):
+    proc, master, screen = _replay_in_pty("--policy", "heuristic", "--banks", "4", "--steps", "5000", "--speed", "2",
+                                          "--paused")
+    try:
+        screen.until("[paused]  step 0/")  # --paused: nothing stepped before a key
+        os.write(master, b"\x1b[D\x1b[Ar")  # arrows (ESC [ D: not "d", delete) then r, in one write
+        screen.until("[running]")
+        os.write(master, b"pr")  # typed together: paused, then resumed
+        screen.until("resumed")
+        screen.until("[running]")
+        os.write(master, b"P")  # Caps Lock is not another command
+        screen.until("[paused]")
+        os.write(master, b"s")
+        screen.until("stopped")
+        assert _ended(proc, master, screen) == (0, True)
+    finally:
+        _kill(proc, master)
+    assert "delete bank (e.g." not in screen.text
+
+
+def test_bank_commands_while_running_are_refused_at_the_key_and_a_paused_replay_does_not_redraw_idly():
+    proc, master, screen = _replay_in_pty("--policy", "hold", "--banks", "4", "--steps", "5000", "--speed", "0")
+    try:
+        screen.until("[running]")
+        os.write(master, b"c")
+        screen.until("refused: add_capital needs a paused session")
+        screen.until("(press p first)")
+        os.write(master, b"p")
+        screen.until("[paused]")
+        frames = screen.text.count("interbank replay")
+        os.write(master, b"d")
+        screen.until("delete bank (e.g. bank_0): ")
+        # between the pause and the prompt: the paused view and the prompt's, not a redraw per wait
+        assert screen.text.count("interbank replay") - frames <= 2
+        os.write(master, b"\x04")  # Ctrl-D: the prompt is cancelled, nothing asked after it
+        os.write(master, b"s")
+        screen.until("stopped")
+        assert _ended(proc, master, screen) == (0, True)
+    finally:
+        _kill(proc, master)
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "sighup"])
+def test_a_replay_ended_by_a_signal_keeps_its_stream_whole_and_the_terminal_as_it_was(tmp_path, how):
+    events = tmp_path / "run.jsonl"
+    proc, master, screen = _replay_in_pty("--policy", "heuristic", "--banks", "4", "--steps", "5000", "--speed", "50",
+                                          "--events", str(events))
+    try:
+        screen.until("[running]")
+        if how == "ctrl-c":
+            os.write(master, b"\x03")
+        else:
+            proc.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGHUP)
+        screen.until("stopped")
+        screen.until("total capital")  # the summary table
+        code, canonical = _ended(proc, master, screen)
+    finally:
+        _kill(proc, master)
+    assert canonical and code == {"ctrl-c": 0, "sigterm": 128 + signal.SIGTERM, "sighup": 128 + signal.SIGHUP}[how]
+    assert "Traceback" not in screen.text and "is closed" not in screen.text
+    types = [json.loads(line)["type"] for line in events.read_text().splitlines()]
+    assert types[-2:] == ["stopped", "complete"]
+    verify = _verify(events)
+    assert verify.returncode == 0 and verify.stdout.startswith("verified:"), verify.stdout + verify.stderr
+
+
+def test_a_closed_stdin_runs_the_replay_straight_through():
+    run = subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--policy", "hold", "--banks", "3",
+                          "--steps", "3"], capture_output=True, text=True, timeout=HANG_S,
+                         stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0))
+    assert run.returncode == 0 and "Traceback" not in run.stderr and "complete" in run.stdout, run.stderr
+
+
+@pytest.mark.parametrize("policy", ["carry", "lend_surplus", "invest_momentum", "buy_below_path", "capital_guard"])
+def test_every_baseline_recorded_by_replay_verifies(tmp_path, policy):
+    events = tmp_path / "run.jsonl"
+    run = subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--policy", policy, "--banks", "4",
+                          "--steps", "4", "--speed", "0", "--no-interactive", "--events", str(events)],
+                         capture_output=True, text=True, timeout=HANG_S)
+    assert run.returncode == 0, run.stderr
+    verify = _verify(events)
+    assert verify.returncode == 0 and verify.stdout.startswith("verified:"), verify.stdout + verify.stderr
+
+
+def test_verify_names_what_an_edited_recording_got_wrong_in_one_line(tmp_path):
+    events = tmp_path / "run.jsonl"
+    subprocess.run([sys.executable, "-m", "interbank.cli", "replay", "--policy", "hold", "--banks", "3", "--steps", "2",
+                    "--speed", "0", "--no-interactive", "--events", str(events)], check=True, timeout=HANG_S,
+                   capture_output=True)
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+
+    def edited(name, change):
+        first = json.loads(json.dumps(lines[0]))
+        change(first)
+        path = tmp_path / name
+        path.write_text("\n".join(json.dumps(e) for e in [first, *lines[1:]]) + "\n")
+        return _verify(path)
+
+    for name, change, expected in [
+        ("policy.jsonl", lambda e: e["data"]["config"]["run"].update(policy=["hold"]), "run.policy must be one of"),
+        ("seed.jsonl", lambda e: e["data"]["config"]["run"].update(seed=2**64), "run.seed must be a whole number in"),
+        ("order.jsonl", lambda e: e.update(data=dict(reversed(list(e["data"].items())))), "the same values written differently"),
+    ]:
+        result = edited(name, change)
+        assert result.returncode != 0 and expected in result.stdout + result.stderr, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr and len((result.stdout + result.stderr).strip().splitlines()) == 1
