@@ -646,8 +646,8 @@ class EnvConfig(_Strict):
             if len(self.banks) == 0:
                 raise ValueError("banks must list at least one bank")
             if "n_banks" in self.model_fields_set and self.n_banks != len(self.banks):
-                raise ValueError(f"give banks or n_banks, not both: the banks listed ({len(self.banks)}) set the size, "
-                                 f"n_banks = {self.n_banks} disagrees")
+                raise ValueError(f"banks and n_banks disagree: the banks listed ({len(self.banks)}) set the size, "
+                                 f"n_banks = {self.n_banks}")
             object.__setattr__(self, "n_banks", len(self.banks))
         n = self.n_banks
         for k, (lender, borrower, amount) in enumerate(self.network.edges):

@@ -78,3 +78,9 @@ def check_out_folder(command: str, out: Path | None) -> None:
     if existing.exists() and not existing.is_dir():
         where = "is a file" if existing == out else f"cannot be made: {existing} is a file"
         fail(f"{command}: --out {out} {where}, not a folder")
+
+
+def clipped(text: str, most: int = 80) -> str:
+    """``text`` as an error message shows what was sent: at most ``most`` characters (a value of
+    100,000 characters is not echoed back whole)."""
+    return text if len(text) <= most else f"{text[:most - 1]}…"

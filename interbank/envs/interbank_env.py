@@ -636,7 +636,11 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 def _seed(seed: Any) -> int:
     """A reset's seed as an int: a non-negative integer (Python or numpy, or a 0-d integer array)."""
-    arr = np.asarray(seed) if not isinstance(seed, (str, bytes, bool)) else None
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        return seed  # (of any size, as numpy's generators take it)
+    arr = np.asarray(seed) if not isinstance(seed, (str, bytes, np.bool_)) else None
     if arr is None or arr.shape != () or arr.dtype.kind not in "iu" or int(arr) < 0:
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     return int(arr)

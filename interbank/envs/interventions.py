@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from interbank.sim.events import INTERVENTIONS
+from interbank.ui import clipped
 
 MAX_AMOUNT = 1e15  # dollars: the most one intervention adds (sums of them stay far from overflow)
+MAX_AMOUNT_TEXT = "1e15"  # (as messages write it)
 
 if TYPE_CHECKING:
     from interbank.envs.interbank_env import InterbankEnv
@@ -146,13 +148,13 @@ def _real(x: Any) -> bool:
 def positive_amount(amount: Any) -> float:
     """An intervention's dollars: a real number in (0, ``MAX_AMOUNT``], else ValueError."""
     if not _real(amount):
-        raise ValueError(f"amount must be a positive finite number, got {amount!r}")
+        raise ValueError(f"amount must be a positive finite number, got {clipped(repr(amount))}")
     try:
         value = float(amount)
     except OverflowError:
-        raise ValueError(f"amount {amount!r} is too large (at most {MAX_AMOUNT:g})") from None
+        raise ValueError(f"amount {clipped(repr(amount))} is too large (at most {MAX_AMOUNT_TEXT})") from None
     if not (value > 0 and np.isfinite(value)):
-        raise ValueError(f"amount must be a positive finite number, got {amount!r}")
+        raise ValueError(f"amount must be a positive finite number, got {clipped(repr(amount))}")
     if value > MAX_AMOUNT:
-        raise ValueError(f"amount {amount!r} is too large (at most {MAX_AMOUNT:g})")
+        raise ValueError(f"amount {clipped(repr(amount))} is too large (at most {MAX_AMOUNT_TEXT})")
     return value

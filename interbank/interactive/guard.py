@@ -21,6 +21,8 @@ import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from interbank.ui import clipped
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -31,12 +33,6 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 BODY_STALL_SECONDS = 30.0
 """How long a request body may go without a byte arriving before it is refused (408)."""
-
-
-def clipped(text: str, most: int = 80) -> str:
-    """``text`` as an error message shows what was sent: at most ``most`` characters (a value of
-    100,000 characters is not echoed back whole)."""
-    return text if len(text) <= most else f"{text[:most - 1]}…"
 
 
 def host_name(header: str) -> str:

@@ -37,7 +37,6 @@ intervention it continues byte for byte as the parent does.
 from __future__ import annotations
 
 import copy
-import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -50,7 +49,8 @@ from interbank.config import EnvConfig
 from interbank.envs import parallel_env
 from interbank.envs.central_bank import CentralBankPolicy
 from interbank.envs.interbank_env import InterbankEnv
-from interbank.envs.interventions import MAX_AMOUNT
+from interbank.envs.interventions import positive_amount
+from interbank.ui import clipped
 from interbank.policies.base import Policy, batch_actions
 from interbank.sim.events import Event
 
@@ -344,16 +344,24 @@ class Runner:
         self.env.system.stop("stopped")
         self.env.events.extend(self.env.system.log.drain())
 
+    def check_bank(self, command: str, bank: Any) -> int:
+        """The index of ``bank`` if ``command`` can take it, else a CommandError (missing: 422,
+        unknown: 404, gone: 409; ``delete_bank`` also takes a defaulted bank still listed): what a
+        front end asks before it asks for an amount."""
+        idx = self._bank_index(command, bank)
+        if not (command == "delete_bank" and self.env.system.defaulted[idx] and not self.env.system.deleted[idx]):
+            self._check_active(bank, idx)
+        return idx
+
     def _delete_bank(self, bank: str | None, amount: Any, operation: str | None) -> None:
-        idx = self._bank_index("delete_bank", bank)
-        if self.env.system.defaulted[idx] and not self.env.system.deleted[idx]:
+        idx = self.check_bank("delete_bank", bank)
+        if self.env.system.defaulted[idx]:
             self.env.delete_failed_bank(bank)  # the seed's "delete failed banks": a defaulted bank leaves the network
             return
-        self._check_active(bank, idx)
         self.env.delete_bank(bank)
 
     def _add_capital(self, bank: str | None, amount: Any, operation: str | None) -> None:
-        self._check_active(bank, self._bank_index("add_capital", bank))
+        self.check_bank("add_capital", bank)
         self.env.add_capital(bank, _amount(amount))
 
     def _central_bank_command(self, bank: str | None, amount: Any, operation: str | None) -> None:
@@ -362,7 +370,7 @@ class Runner:
                 raise CommandError(422, f"central_bank {operation} takes no bank")
             self._central_bank(operation, None, _number(amount, f"central_bank {operation} needs amount (a number in [0, 1])"))
             return
-        self._check_active(bank, self._bank_index(f"central_bank {operation}", bank))
+        self.check_bank(f"central_bank {operation}", bank)
         self._central_bank(operation, bank, _amount(amount))
 
     def _central_bank(self, operation: str, bank: str | None, amount: float) -> None:
@@ -378,7 +386,7 @@ class Runner:
         if not isinstance(bank, str) or not bank:
             raise CommandError(422, f"{what} needs bank (an agent name such as bank_3)")
         if bank not in self.env.agent_index:
-            raise CommandError(404, f"unknown bank {bank!r}")
+            raise CommandError(404, f"unknown bank {clipped(repr(bank))}")
         return self.env.agent_index[bank]
 
     def _check_active(self, bank: str, idx: int) -> None:
@@ -436,11 +444,10 @@ def _number(value: Any, message: str) -> float:
 
 
 def _amount(value: Any) -> float:
+    """An intervention's dollars, checked by the env's own rule (``positive_amount``), as a 422."""
     if value is None:
         raise CommandError(422, "amount is missing: give a positive finite number")
-    amount = _number(value, "amount must be a positive finite number")
-    if not math.isfinite(amount) or amount <= 0:
-        raise CommandError(422, f"amount must be a positive finite number, got {value!r}")
-    if amount > MAX_AMOUNT:
-        raise CommandError(422, f"amount {value!r} is too large (at most {MAX_AMOUNT:g})")
-    return amount
+    try:
+        return positive_amount(value)
+    except ValueError as err:
+        raise CommandError(422, str(err)) from None

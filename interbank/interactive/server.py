@@ -60,7 +60,7 @@ from interbank.config import (
     load_env_config,
     resolve_env_config,
 )
-from interbank.interactive.guard import BODY_STALL_SECONDS, LOOPBACK_HOSTS, RequestGuard, clipped
+from interbank.interactive.guard import BODY_STALL_SECONDS, LOOPBACK_HOSTS, RequestGuard
 from interbank.interactive.runner import (
     CENTRAL_BANK_OPERATIONS,
     COMMAND_BY_NAME,
@@ -84,6 +84,7 @@ from interbank.policies.checkpoint import (
 )
 from interbank.scenarios import NAME, NAME_LENGTH, scenarios_folder  # NAME: a scenario's or a checkpoint's name
 from interbank.sim.events import dumps
+from interbank.ui import clipped
 
 WEB = Path(__file__).parent / "web"  # package data (pyproject: interactive/web/*), in the wheel too
 EVENT_ID = re.compile(r"^-?[0-9]{1,18}$")

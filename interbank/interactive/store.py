@@ -91,8 +91,8 @@ def _queued_bytes(op: tuple) -> int:
     """What a queued write holds in memory until committed (a create: nothing to speak of)."""
     if op[0] == "chunk":
         return len(op[4])
-    if op[0] == "exposures":
-        return sum(len(blob) for _, blob in op[2])
+    if op[0] == "exposures":  # (about what their JSON takes: ~40 bytes a pair)
+        return sum(40 * len(x["amount"]) + 100 for x in op[2])
     return 0
 
 
@@ -234,9 +234,9 @@ class Store:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # ------------------------------------------------------------- writes
-    def _put(self, op: tuple, size: int = 0) -> None:
+    def _put(self, op: tuple, size: int = 0, wait: bool = True) -> None:
         with self._cond:
-            while self._queued > self.queue_bytes and not self._closing and self.error is None:
+            while wait and self._queued > self.queue_bytes and not self._closing and self.error is None:
                 self._cond.wait(0.5)  # the writer lags: the session waits for it (memory stays bounded)
             if self._closing or self.error is not None:
                 return
@@ -262,8 +262,9 @@ class Store:
         """Queue a finished session's exposure snapshots (they replace any stored before): its
         network as of the steps they were taken, read back by :meth:`exposures` after a restart.
         Counted in its stored bytes (retention drops them with it)."""
-        blobs = [(int(x["step"]), json.dumps(x, separators=(",", ":")).encode()) for x in snapshots]
-        self._put(("exposures", sid, blobs), sum(len(b) for _, b in blobs))
+        snapshots = list(snapshots)  # (written to JSON by the writer thread: the caller may be an event loop)
+        # (never waiting for a lagging writer: the caller is the server's event loop; one per finished session)
+        self._put(("exposures", sid, snapshots), _queued_bytes(("exposures", sid, snapshots)), wait=False)
 
     def revive(self, sid: str) -> None:
         """A stored session steps again in this server (re-created after a restart)."""
@@ -315,7 +316,8 @@ class Store:
         if op[0] == "chunk":
             return zlib.compress(op[4], self.level) if self.level else op[4]
         if op[0] == "exposures":
-            return [(step, zlib.compress(blob, max(self.level, 1))) for step, blob in op[2]]
+            return [(int(x["step"]), zlib.compress(json.dumps(x, separators=(",", ":")).encode(), max(self.level, 1)))
+                    for x in op[2]]
         return None
 
     def _commit(self, ready: list[tuple[tuple, Any]], done: dict[str, int]) -> None:

@@ -23,13 +23,13 @@ import signal
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from interbank.config import ConfigError, EnvConfig, load_env_config, resolve_env_config
 from interbank.policies.central_bank_setup import with_central_bank
-from interbank.interactive.guard import clipped
+from interbank.ui import clipped
 from interbank.interactive.runner import COMMAND_BY_NAME, MIN_SPEED, CommandError, Runner
 from interbank.interactive.verify import load_jsonl, verify_events
 from interbank.jsonl import JsonlError, JsonlWriter
@@ -87,22 +87,81 @@ def describe(event: Event) -> str | None:
 _ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)?")  # arrow and function keys: not commands
 
 
-class _Keys:
-    """Single key presses from a terminal (cbreak mode: no Enter, no echo), restored on exit
-    (``_Ending`` turns the signals that end the program into an exception, so exits run):
-    Ctrl-Z suspends it with the terminal as it was and ``fg`` takes up single keys again. Keys
-    are read from the file descriptor, all that is waiting at once (keys typed together are each
-    handled), escape sequences (arrow keys) left out."""
+class Interrupted(Exception):
+    """A signal asked the program to end (Ctrl-C, SIGTERM, SIGHUP, Ctrl-\\)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Ending:
+    """The signals that end a replay (Ctrl-C, SIGTERM, SIGHUP, Ctrl-\\), as ``Interrupted``.
+
+    While the replay works (a step, writing its events, a command, drawing) a signal is only
+    noted, and ``check`` raises it between those: a stream is never cut inside a step or a
+    write (it would not re-simulate). It is raised at once only while the replay waits (for a
+    key, or a prompt's line: ``waiting``). A second signal is noted and dropped: the stop and the
+    stream's last events are written whole. A signal ignored when the replay started (``nohup``,
+    a background job) stays ignored. The previous handlers come back on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+    def __init__(self) -> None:
+        self.waiting = False
+        self.signum: int | None = None
+        self._handlers: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Ending":
+        for sig in self.SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self._handlers[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            return  # the first one is being handled
+        self.signum = signum
+        if self.waiting:
+            raise Interrupted(signum)
+
+    def check(self) -> None:
+        """Raise the signal noted, if any."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+    @contextlib.contextmanager
+    def wait(self) -> Iterator[None]:
+        """Around a blocking wait: a signal ends it at once (one noted before it too)."""
+        self.waiting = True
+        try:
+            self.check()
+            yield
+        finally:
+            self.waiting = False
+
+
+class _Keys:
+    """Single key presses from a terminal (cbreak mode: no Enter, no echo), restored on exit;
+    Ctrl-Z suspends with the terminal as it was and ``fg`` takes up where it was (single keys,
+    or a prompt's line). Keys are read from the file descriptor, all that is waiting at once:
+    keys typed together are each handled, and a prompt takes its line from what was typed ahead
+    first; escape sequences (arrow keys) are left out of the keys."""
+
+    def __init__(self, enabled: bool, ending: _Ending) -> None:
         self.enabled = enabled
+        self.ending = ending
         self.saved = None
-        self.pending: list[str] = []
+        self.typed = ""  # read from the terminal, not yet taken as keys or a prompt's line
         self._handlers: dict[int, Any] = {}
         self.fd = sys.stdin.fileno() if enabled else -1
 
     def __enter__(self) -> "_Keys":
-        if self.enabled:
+        if self.enabled and signal.getsignal(signal.SIGTSTP) is not signal.SIG_IGN:
             self._handlers[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self._suspend)
         self.cbreak()
         return self
@@ -130,93 +189,68 @@ class _Keys:
             self.saved = None
 
     def _suspend(self, signum: int, frame: Any) -> None:
-        """Ctrl-Z: the terminal as it was, stopped; on ``fg``, single keys again."""
+        """Ctrl-Z: the terminal as it was, stopped; on ``fg``, the mode it was in (a prompt's line
+        mode stays line mode)."""
+        single_keys = self.saved is not None
         self.restore()
         signal.signal(signal.SIGTSTP, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTSTP)  # stops here until continued
         signal.signal(signal.SIGTSTP, self._suspend)
-        self.cbreak()
+        if single_keys:
+            self.cbreak()
+
+    def _fill(self, timeout: float) -> bool:
+        """Read what the terminal holds into ``typed``, waiting at most ``timeout`` seconds for it."""
+        with self.ending.wait():
+            ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
+        if not ready:
+            return False
+        data = os.read(self.fd, 1024)
+        if not data:  # the terminal closed
+            self.enabled = False
+            return False
+        self.typed += data.decode("utf-8", "ignore")
+        return True
 
     def read(self, timeout: float) -> str | None:
         """The next key (lower case: Caps Lock is not a different command), waiting at most
         ``timeout`` seconds; None when none came."""
-        if self.pending:
-            return self.pending.pop(0)
-        if not self.enabled:
-            time.sleep(max(0.0, timeout))
+        if not self.typed and not (self.enabled and self._fill(timeout)):
             return None
-        ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
-        if not ready:
-            return None
-        data = os.read(self.fd, 1024)
-        if not data:  # the terminal closed
-            self.enabled = False
-            return None
-        self.pending = list(_ESCAPES.sub("", data.decode("utf-8", "ignore")).lower())
-        return self.pending.pop(0) if self.pending else None
+        while self.typed:
+            escape = _ESCAPES.match(self.typed)
+            if escape:
+                self.typed = self.typed[escape.end():]
+                continue
+            key, self.typed = self.typed[0], self.typed[1:]
+            return key.lower()
+        return None
 
     def prompt(self, text: str) -> str | None:
-        """A line typed (with Enter, echoed, editable with the terminal's own keys); None when
-        cancelled (Ctrl-D on an empty line). Read from the file descriptor in the terminal's line
-        mode: keys typed after it stay in the terminal for the key reader (``input()`` would
-        buffer them out of its reach)."""
+        """A line typed (with Enter, echoed, editable with the terminal's own keys): from what was
+        typed ahead first, then read from the file descriptor in the terminal's line mode (keys
+        typed after it stay in the terminal for the key reader; ``input()`` would buffer them out
+        of its reach). None when cancelled (Ctrl-D on an empty line)."""
+        ahead, newline, rest = self.typed.partition("\n")
+        if newline:  # a whole line typed ahead (pasted)
+            self.typed = rest
+            print(text + ahead)
+            return ahead.strip()
+        self.typed = ""
+        if not self.enabled:
+            return None
         self.restore()
-        self.pending.clear()
         try:
-            sys.stdout.write(text)
+            sys.stdout.write(text + ahead)
             sys.stdout.flush()
-            data = os.read(self.fd, 4096)
+            with self.ending.wait():
+                data = os.read(self.fd, 4096)
         finally:
             self.cbreak()
-        line = data.decode("utf-8", "ignore")
+        line = ahead + data.decode("utf-8", "ignore")
         if not line.endswith("\n"):  # Ctrl-D: the line so far, without Enter
             print()
-        return line.strip() if data else None
-
-
-class Interrupted(Exception):
-    """A signal asked the program to end (Ctrl-C, SIGTERM, SIGHUP, Ctrl-\\)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class _Ending:
-    """The signals that end a replay, as ``Interrupted``: raised at once between steps (at a key
-    wait or a prompt), held during a step until it is whole (a stream cut mid-step would not
-    re-simulate). The previous handlers come back on exit."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-
-    def __init__(self) -> None:
-        self.busy = False
-        self.signum: int | None = None
-        self._handlers: dict[int, Any] = {}
-
-    def __enter__(self) -> "_Ending":
-        for sig in self.SIGNALS:
-            self._handlers[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._handlers.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signum = signum
-        if not self.busy:
-            raise Interrupted(signum)
-
-    def step(self, runner: Runner) -> None:
-        """``runner.step()`` whole, then the signal that came meanwhile."""
-        self.busy = True
-        try:
-            runner.step()
-        finally:
-            self.busy = False
-        if self.signum is not None:
-            raise Interrupted(self.signum)
+        return line.strip() if line else None
 
 
 def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
@@ -354,7 +388,7 @@ def replay(args: argparse.Namespace) -> int:
         del feed[:-200]
 
     ending = None
-    with _Ending() as signals, _Keys(interactive) as keys, (sink or contextlib.nullcontext()):
+    with _Ending() as signals, _Keys(interactive, signals) as keys, (sink or contextlib.nullcontext()):
         try:
             if args.paused:
                 runner.command("pause")
@@ -363,9 +397,10 @@ def replay(args: argparse.Namespace) -> int:
                 _view(runner, feed, sys.stdout)
             due = time.perf_counter()
             while not runner.finished:
+                signals.check()
                 if runner.state != "paused" and time.perf_counter() >= due:
                     due = time.perf_counter() + period
-                    signals.step(runner)
+                    runner.step()
                     flush()
                     if interactive:
                         _view(runner, feed, sys.stdout)
@@ -412,9 +447,7 @@ def _handle_key(key: str, runner: Runner, keys: _Keys, feed: list[str]) -> None:
         bank = keys.prompt(f"{what} bank (e.g. {runner.env.possible_agents[0]}): ")
         if not bank:
             return  # cancelled
-        if bank not in runner.env.agent_index:
-            raise CommandError(404, f"no bank {clipped(bank)!r} (banks are {runner.env.possible_agents[0]} to "
-                                    f"{runner.env.system.names[-1]})")
+        runner.check_bank(name, bank)  # (refused before the amount is asked for)
         if name == "delete_bank":
             runner.command(name, bank)
             return

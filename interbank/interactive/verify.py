@@ -13,6 +13,7 @@ is loaded from the checkpoint its init names (``run.central_bank.checkpoint_path
 from __future__ import annotations
 
 import itertools
+import json
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from interbank.config import MAX_SEED, ConfigError, parse_env_config
-from interbank.interactive.guard import clipped
+from interbank.ui import clipped
 from interbank.interactive.runner import CONTROL_EVENT, Runner, is_command_event
 from interbank.policies import BASELINES, check_policy_params, make_policy
 from interbank.policies.central_bank import load_central_bank_policy
@@ -118,7 +119,7 @@ def replay(recorded: Iterable[dict[str, Any]]) -> Replay:
         rep = _as_recorded(rec, produced.popleft())
         if dumps(rec) != dumps(rep):
             where = first_difference(rec, rep)
-            return Replay(runner, n, f"first difference at seq {rec.get('seq')} ({rec.get('type')}, "
+            return Replay(runner, n, f"first difference at seq {rec.get('seq')} ({clipped(str(rec.get('type')), 40)}, "
                                      f"step {rec.get('step')}): {where}")
         n += 1
     if produced:  # the recording ends inside a step (or a command's events)
@@ -127,22 +128,45 @@ def replay(recorded: Iterable[dict[str, Any]]) -> Replay:
 
 
 def first_difference(a: dict[str, Any], b: dict[str, Any], path: str = "") -> str:
-    """Where two events first differ, as a path into them (values shown cut to 200 characters)."""
+    """Where two events first differ, as a path into them, in one line (keys and values shown
+    cut: a key of 100 characters, a value of 200)."""
     if a == b:  # equal values written differently: a recording is compared byte for byte
-        return (f"{path.lstrip('.') or 'the event'}: the same values written differently (keys in another order, "
-                "or a number's form): the stream is compared byte for byte, in its own key order")
+        return (f"{_written_differently(a, b, path) or 'the event'}: the same values written differently (keys in "
+                "another order, or a number's form): the stream is compared byte for byte, in its own key order")
     if isinstance(a, dict) and isinstance(b, dict):
         for key in list(a) + [k for k in b if k not in a]:
             if key not in a or key not in b:
-                return f"{path}.{key}".lstrip(".") + (" is missing from the replay" if key not in b else " is new in the replay")
+                return _path(path, key) + (" is missing from the replay" if key not in b else " is new in the replay")
             if a[key] != b[key]:
-                return first_difference(a[key], b[key], f"{path}.{key}")
+                return first_difference(a[key], b[key], "." + _path(path, key))
     if isinstance(a, list) and isinstance(b, list):
         for i, (x, y) in enumerate(zip(a, b)):
             if x != y:
                 return first_difference(x, y, f"{path}[{i}]")
         return f"{path}: {len(a)} items recorded, {len(b)} replayed"
     return f"{path.lstrip('.') or 'the event'}: recorded {clipped(repr(a), 200)}, replayed {clipped(repr(b), 200)}"
+
+
+def _path(path: str, key: Any) -> str:
+    """``path.key`` as a message shows it: a key that is not a plain name as its repr, cut."""
+    name = key if isinstance(key, str) and key.isidentifier() else clipped(repr(key), 100)
+    return f"{path}.{name}".lstrip(".")
+
+
+def _written_differently(a: Any, b: Any, path: str) -> str:
+    """Where two equal values are first written differently (a mapping's keys in another order,
+    or a number's form), as a path."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return path.lstrip(".")
+        for key in a:
+            if json.dumps(a[key]) != json.dumps(b[key]):
+                return _written_differently(a[key], b[key], "." + _path(path, key))
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if json.dumps(x) != json.dumps(y):
+                return _written_differently(x, y, f"{path}[{i}]")
+    return path.lstrip(".")
 
 
 def verify_events(recorded: Iterable[dict[str, Any]]) -> tuple[bool, str]:
@@ -160,8 +184,6 @@ def verify_events(recorded: Iterable[dict[str, Any]]) -> tuple[bool, str]:
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
     """The events of a JSONL recording, or a one-line ConfigError naming the line that is not one."""
-    import json
-
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as err:

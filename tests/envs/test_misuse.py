@@ -42,7 +42,7 @@ def test_settings_that_disagree_are_refused_instead_of_one_winning():
         parallel_env(max_steps=5, max_cycles=7)
     assert parallel_env(max_steps=5, max_cycles=5).max_cycles == 5
     bank = {"capital": 100.0, "target_leverage": 10.0, "risk": 0.5}
-    with pytest.raises(ConfigError, match=r"the banks listed \(1\) set the size, n_banks = 3 disagrees"):
+    with pytest.raises(ConfigError, match=r"banks and n_banks disagree: the banks listed \(1\) set the size, n_banks = 3"):
         parallel_env(n_banks=3, banks=[bank])
     assert parallel_env(n_banks=1, banks=[bank]).config.n_banks == 1
     assert parallel_env(parallel_env(banks=[bank]).config, n_banks=4).config.n_banks == 4  # a size override still replaces them

@@ -83,7 +83,7 @@ def test_keys_pause_add_capital_inject_liquidity_resume_and_stop(tmp_path):
         os.write(master, b"c")
         screen.until("add capital to bank")
         os.write(master, b"bank_99\n")  # refused before the amount is asked for
-        screen.until("refused: no bank 'bank_99' (banks are bank_0 to bank_7)")
+        screen.until("refused: unknown bank 'bank_99'")
         os.write(master, b"r")
         screen.until("[running]")
         os.write(master, b"s")
@@ -264,3 +264,72 @@ def test_verify_names_what_an_edited_recording_got_wrong_in_one_line(tmp_path):
         result = edited(name, change)
         assert result.returncode != 0 and expected in result.stdout + result.stderr, result.stdout + result.stderr
         assert "Traceback" not in result.stderr and len((result.stdout + result.stderr).strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("signals", [(signal.SIGTERM,), (signal.SIGINT, signal.SIGINT)])
+def test_signals_while_stepping_flat_out_leave_a_whole_stream(tmp_path, signals):
+    # --speed 0 without a terminal: the signal lands inside a step or a write, almost never at a wait
+    events = tmp_path / "run.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "interbank.cli", "replay", "--policy", "heuristic", "--banks", "30",
+                             "--steps", "100000", "--speed", "0", "--events", str(events)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.time() + HANG_S
+        while not events.exists() or events.read_bytes().count(b'"type":"step_end"') < 20:
+            assert time.time() < end and proc.poll() is None, "the replay did not get going"
+            time.sleep(0.02)
+        for sig in signals:
+            proc.send_signal(sig)
+        out, err = proc.communicate(timeout=HANG_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == (0 if signals[0] == signal.SIGINT else 128 + signals[0]), err
+    assert "Traceback" not in err and "state          stopped" in out
+    recorded = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [e["seq"] for e in recorded] == list(range(len(recorded)))
+    assert [e["type"] for e in recorded[-2:]] == ["stopped", "complete"]
+    verify = _verify(events)
+    assert verify.returncode == 0 and verify.stdout.startswith("verified:"), verify.stdout + verify.stderr
+
+
+def test_a_signal_ignored_when_the_replay_started_stays_ignored(tmp_path):
+    events = tmp_path / "run.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "interbank.cli", "replay", "--policy", "hold", "--banks", "5",
+                             "--steps", "100000", "--speed", "0", "--events", str(events)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup starts it
+
+    def steps():
+        return events.read_bytes().count(b'"type":"step_end"') if events.exists() else 0
+
+    try:
+        end = time.time() + HANG_S
+        while steps() < 5:
+            assert time.time() < end and proc.poll() is None
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGHUP)
+        seen = steps()
+        while steps() < seen + 20:  # it goes on
+            assert time.time() < end and proc.poll() is None, "SIGHUP ended a replay started with it ignored"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=HANG_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+
+
+def test_a_command_typed_ahead_with_its_answers_is_carried_out_whole():
+    proc, master, screen = _replay_in_pty("--policy", "hold", "--banks", "4", "--steps", "5000", "--speed", "2",
+                                          "--paused")
+    try:
+        screen.until("[paused]  step 0/")
+        os.write(master, b"cbank_1\n250\n")  # pasted: the key, then the bank's and the amount's lines
+        screen.until("bank_1 +250.00 capital")
+        os.write(master, b"s")
+        screen.until("stopped")
+        assert _ended(proc, master, screen) == (0, True)
+    finally:
+        _kill(proc, master)
