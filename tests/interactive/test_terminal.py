@@ -146,6 +146,13 @@ def _ended(proc, master, screen):
     return proc.returncode, bool(termios.tcgetattr(master)[3] & termios.ICANON)  # (the slave's mode, read through the master)
 
 
+def _stopped_by_key(proc, master, screen):
+    """``_ended`` after the s key."""
+    os.write(master, b"s")
+    screen.until("stopped")
+    return _ended(proc, master, screen)
+
+
 def _kill(proc, master):
     if proc.poll() is None:
         proc.kill()
@@ -170,9 +177,7 @@ def test_keys_typed_together_are_each_handled_and_arrow_keys_are_not_commands(tm
         screen.until("[running]")
         os.write(master, b"P")  # Caps Lock is not another command
         screen.until("[paused]")
-        os.write(master, b"s")
-        screen.until("stopped")
-        assert _ended(proc, master, screen) == (0, True)
+        assert _stopped_by_key(proc, master, screen) == (0, True)
     finally:
         _kill(proc, master)
     assert "delete bank (e.g." not in screen.text
@@ -193,9 +198,7 @@ def test_bank_commands_while_running_are_refused_at_the_key_and_a_paused_replay_
         # between the pause and the prompt: the paused view and the prompt's, not a redraw per wait
         assert screen.text.count("interbank replay") - frames <= 2
         os.write(master, b"\x04")  # Ctrl-D: the prompt is cancelled, nothing asked after it
-        os.write(master, b"s")
-        screen.until("stopped")
-        assert _ended(proc, master, screen) == (0, True)
+        assert _stopped_by_key(proc, master, screen) == (0, True)
     finally:
         _kill(proc, master)
 
@@ -328,8 +331,6 @@ def test_a_command_typed_ahead_with_its_answers_is_carried_out_whole():
         screen.until("[paused]  step 0/")
         os.write(master, b"cbank_1\n250\n")  # pasted: the key, then the bank's and the amount's lines
         screen.until("bank_1 +250.00 capital")
-        os.write(master, b"s")
-        screen.until("stopped")
-        assert _ended(proc, master, screen) == (0, True)
+        assert _stopped_by_key(proc, master, screen) == (0, True)
     finally:
         _kill(proc, master)
