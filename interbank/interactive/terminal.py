@@ -205,7 +205,10 @@ class _Keys:
             ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
         if not ready:
             return False
-        data = os.read(self.fd, 1024)
+        try:
+            data = os.read(self.fd, 1024)
+        except OSError:  # (EIO: the terminal hung up)
+            data = b""
         if not data:  # the terminal closed
             self.enabled = False
             return False
@@ -413,6 +416,10 @@ def replay(args: argparse.Namespace) -> int:
                     _handle_key(key, runner, keys, feed)
                     flush()
                     _view(runner, feed, sys.stdout)
+                elif not keys.enabled:  # the terminal closed: no key will come (a paused replay stops)
+                    interactive = False
+                    if runner.state == "paused":
+                        runner.command("stop")
             flush()
         except Interrupted as err:
             ending = err
