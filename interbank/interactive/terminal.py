@@ -172,8 +172,11 @@ class _Keys:
             import termios
             import tty
 
-            self.saved = termios.tcgetattr(self.fd)
-            tty.setcbreak(self.fd, termios.TCSANOW)  # (TCSAFLUSH, its default, would drop keys typed already)
+            try:
+                self.saved = termios.tcgetattr(self.fd)
+                tty.setcbreak(self.fd, termios.TCSANOW)  # (TCSAFLUSH, its default, would drop keys typed already)
+            except termios.error:  # the terminal hung up: no keys from it
+                self.enabled = False
 
     def __exit__(self, *exc) -> None:
         self.restore()
@@ -185,7 +188,8 @@ class _Keys:
         if self.saved is not None:
             import termios
 
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            with contextlib.suppress(termios.error):  # (a terminal that hung up has no mode to restore)
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
             self.saved = None
 
     def _suspend(self, signum: int, frame: Any) -> None:

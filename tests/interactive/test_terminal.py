@@ -334,3 +334,24 @@ def test_a_command_typed_ahead_with_its_answers_is_carried_out_whole():
         assert _stopped_by_key(proc, master, screen) == (0, True)
     finally:
         _kill(proc, master)
+
+
+def test_a_paused_replay_whose_keyboard_hangs_up_stops_instead_of_spinning(tmp_path):
+    events = tmp_path / "run.jsonl"
+    keys_master, keys_slave = pty.openpty()  # the keys' terminal, apart from the screen's
+    screen_master, screen_slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "interbank.cli", "replay", "--policy", "hold", "--banks", "3",
+                             "--steps", "500", "--paused", "--events", str(events)],
+                            stdin=keys_slave, stdout=screen_slave, stderr=screen_slave, close_fds=True)
+    os.close(keys_slave)
+    os.close(screen_slave)
+    screen = _Screen(screen_master)
+    try:
+        screen.until("[paused]  step 0/")
+        os.close(keys_master)  # the keyboard hangs up
+        screen.until("state          stopped")
+        screen.drain(proc)
+        assert proc.wait(timeout=HANG_S) == 0
+    finally:
+        _kill(proc, screen_master)
+    assert [json.loads(line)["type"] for line in events.read_text().splitlines()][-2:] == ["stopped", "complete"]
