@@ -424,9 +424,9 @@ class InterbankEnv(ParallelEnv):
         An array that is not of integers (floats, bools) is refused with a TypeError: ``step``
         reads such an entry as a masked action, a whole array of them is a caller's mistake."""
         self._require_reset()
-        kind = np.asarray(actions).dtype.kind
-        if kind not in "iu":
-            raise TypeError(f"actions must be an integer array (one action per bank), got dtype {np.asarray(actions).dtype}")
+        dtype = np.asarray(actions).dtype
+        if dtype.kind not in "iu":
+            raise TypeError(f"actions must be an integer array (one action per bank), got dtype {dtype}")
         system = self.system
         cb = self.central_bank_agent
         if cb is not None:

@@ -277,8 +277,15 @@ def _config(args: argparse.Namespace, folder: Path | None) -> EnvConfig:
 
 
 PAUSED_WAIT = 0.25  # seconds a paused replay waits for a key at a time (it redraws only on a key)
-KEYS_HELP = "keys: p pause  r resume  s stop"
-PAUSED_HELP = "  |  c add capital  i inject liquidity  d delete bank"
+# each key: the runner's command it sends, what the view calls it, and (for those asking for a bank) the prompt's verb
+KEYS: dict[str, tuple[str, str, str | None]] = {
+    "p": ("pause", "pause", None), "r": ("resume", "resume", None), "s": ("stop", "stop", None),
+    "c": ("add_capital", "add capital", "add capital to"),
+    "i": ("central_bank", "inject liquidity", "inject central bank liquidity into"),
+    "d": ("delete_bank", "delete bank", "delete"),
+}
+KEYS_HELP = "keys: " + "  ".join(f"{k} {label}" for k, (_, label, verb) in KEYS.items() if verb is None)
+PAUSED_HELP = "  |  " + "  ".join(f"{k} {label}" for k, (_, label, verb) in KEYS.items() if verb is not None)
 
 
 def _view(runner: Runner, feed: list[str], out: TextIO) -> None:
@@ -443,19 +450,17 @@ def replay(args: argparse.Namespace) -> int:
 def _handle_key(key: str, runner: Runner, keys: _Keys, feed: list[str]) -> None:
     """A key's command. Those that ask for a bank (c, i, d) are refused at once unless paused,
     and a bank that is not one is refused before the amount is asked for."""
-    name = {"p": "pause", "r": "resume", "s": "stop", "c": "add_capital", "i": "central_bank", "d": "delete_bank"}.get(key)
-    if name is None:
+    if key not in KEYS:
         return
+    name, _, verb = KEYS[key]
     try:
-        if name in ("pause", "resume", "stop"):
+        if verb is None:
             runner.command(name)
             return
         refused = COMMAND_BY_NAME[name].refusal(runner.state)
         if refused:
             raise CommandError(409, f"{refused} (press p first)")
-        what = {"add_capital": "add capital to", "central_bank": "inject central bank liquidity into",
-                "delete_bank": "delete"}[name]
-        bank = keys.prompt(f"{what} bank (e.g. {runner.env.possible_agents[0]}): ")
+        bank = keys.prompt(f"{verb} bank (e.g. {runner.env.possible_agents[0]}): ")
         if not bank:
             return  # cancelled
         runner.check_bank(name, bank)  # (refused before the amount is asked for)

@@ -160,11 +160,11 @@ def _written_differently(a: Any, b: Any, path: str) -> str:
         if list(a) != list(b):
             return path.lstrip(".")
         for key in a:
-            if json.dumps(a[key]) != json.dumps(b[key]):
+            if dumps(a[key]) != dumps(b[key]):
                 return _written_differently(a[key], b[key], "." + _path(path, key))
     if isinstance(a, list) and isinstance(b, list):
         for i, (x, y) in enumerate(zip(a, b)):
-            if json.dumps(x) != json.dumps(y):
+            if dumps(x) != dumps(y):
                 return _written_differently(x, y, f"{path}[{i}]")
     return path.lstrip(".")
 
