@@ -8,6 +8,7 @@ from interbank.interactive.verify import verify_events
 from tests.deadlines import HANG_S
 from tests.interactive.conftest import scenarios_folder_with, serving
 from tests.interactive.sse_client import read_events
+from tests.interactive.test_server import wait_for
 from tests.interactive.two_policy import write_two_policy_run
 
 
@@ -31,6 +32,16 @@ env:
   max_steps: 12
   central_bank: {agent: true, rule: taylor, rule_params: {neutral: 0.05}}
 """
+
+
+def _settled_sessions(base):
+    """The sessions list once the earlier tests' sessions have finished and are stored whole (a
+    session still finishing changes its own entry between two reads)."""
+    def settled():
+        listed = httpx.get(base + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+        done = all(x["state"] in ("complete", "stopped") and x["stored_seq"] == x["last_seq"] for x in listed)
+        return listed if done else None
+    return wait_for(settled)
 
 
 def _start(base, **body):
@@ -94,7 +105,7 @@ def test_a_two_policy_checkpoint_plays_its_learned_central_bank_and_the_stream_v
     ({"scenario": "taylor_on", "central_bank_params": {"speed": 1.0}}, "speed not a parameter of the taylor rule"),
 ])
 def test_a_bad_central_bank_choice_is_refused_in_one_line(cb_server, body, says):
-    before = httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    before = _settled_sessions(cb_server)
     r = _start(cb_server, **body)
     assert r.status_code == 422 and says in r.json()["error"] and "\n" not in r.json()["error"]
     # nothing started (the server's resident memory may move by itself: not compared)
@@ -119,7 +130,7 @@ def test_central_bank_params_alone_go_to_the_scenarios_own_rule(cb_server):
 @pytest.mark.parametrize("params", ['{"funding": NaN}', '{"funding": -1e9, "credit": Infinity}'])
 def test_rule_parameters_that_are_not_finite_or_out_of_range_are_refused_at_start(cb_server, params):
     # JSON with NaN / Infinity (Python's json reads them): refused as the config and the CLI refuse them
-    before = httpx.get(cb_server + "/api/interactive/sessions", timeout=HANG_S).json()["sessions"]
+    before = _settled_sessions(cb_server)
     body = '{"speed": 0, "n_banks": 8, "steps": 12, "central_bank": "taylor", "central_bank_params": %s}' % params
     r = httpx.post(cb_server + "/api/interactive/start", content=body, headers={"content-type": "application/json"},
                    timeout=HANG_S)
